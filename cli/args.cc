@@ -1,0 +1,127 @@
+#include "cli/args.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "common/util/check.h"
+
+namespace prlm::cli {
+
+Args::Args(std::string command, std::string summary)
+    : command_(std::move(command)), summary_(std::move(summary)) {}
+
+Args& Args::Option(const std::string& name, const std::string& value_name,
+                   const std::string& default_value, const std::string& help, bool required) {
+  order_.push_back(name);
+  specs_[name] = {value_name, default_value, help, false, required};
+  return *this;
+}
+
+Args& Args::Flag(const std::string& name, const std::string& help) {
+  order_.push_back(name);
+  specs_[name] = {"", "", help, true, false};
+  return *this;
+}
+
+Args& Args::Positional(const std::string& name, const std::string& help) {
+  positional_specs_.emplace_back(name, help);
+  return *this;
+}
+
+std::string Args::Usage() const {
+  std::ostringstream os;
+  os << "usage: prlm " << command_ << " [options]";
+  for (const auto& [n, h] : positional_specs_) os << " " << n;
+  os << "\n\n" << summary_ << "\n\noptions:\n";
+  for (const auto& name : order_) {
+    const Spec& s = specs_.at(name);
+    std::string left = "  --" + name + (s.is_flag ? "" : " " + s.value_name);
+    if (left.size() < 30) left.resize(30, ' ');
+    else left += "\n" + std::string(30, ' ');
+    os << left << s.help;
+    if (s.required) os << " (required)";
+    else if (!s.is_flag && !s.default_value.empty()) os << " (default: " << s.default_value << ")";
+    os << "\n";
+  }
+  os << "  --help                      print this help\n";
+  for (const auto& [n, h] : positional_specs_) {
+    std::string left = "  " + n;
+    if (left.size() < 30) left.resize(30, ' ');
+    os << left << h << "\n";
+  }
+  return os.str();
+}
+
+bool Args::Parse(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(Usage().c_str(), stdout);
+      return false;
+    }
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    bool has_inline = false;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1), name = name.substr(0, eq), has_inline = true;
+    }
+    const auto it = specs_.find(name);
+    if (it == specs_.end()) {
+      std::ostringstream valid;
+      for (const auto& n : order_) valid << " --" << n;
+      PRLM_THROW("prlm " << command_ << ": unknown option '--" << name
+                         << "'; valid options:" << valid.str());
+    }
+    if (it->second.is_flag) {
+      PRLM_REQUIRE(!has_inline, "prlm " << command_ << ": --" << name << " takes no value");
+      values_[name] = "1";
+      continue;
+    }
+    if (!has_inline) {
+      PRLM_REQUIRE(i + 1 < argc, "prlm " << command_ << ": --" << name << " needs a value ("
+                                         << it->second.value_name << ")");
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+  for (const auto& [name, s] : specs_)
+    PRLM_REQUIRE(!s.required || values_.count(name),
+                 "prlm " << command_ << ": --" << name << " is required\n" << Usage());
+  return true;
+}
+
+std::string Args::Get(const std::string& name) const {
+  PRLM_CHECK_MSG(specs_.count(name), "undeclared option " << name);
+  const auto it = values_.find(name);
+  return it != values_.end() ? it->second : specs_.at(name).default_value;
+}
+
+bool Args::Has(const std::string& name) const { return values_.count(name) > 0; }
+bool Args::GetFlag(const std::string& name) const { return Has(name); }
+
+int Args::GetInt(const std::string& name) const {
+  const std::string v = Get(name);
+  try {
+    size_t used = 0;
+    const long n = std::stol(v, &used);
+    if (used == v.size()) return static_cast<int>(n);
+  } catch (const std::exception&) {
+  }
+  PRLM_THROW("prlm " << command_ << ": --" << name << " expects an integer, got '" << v << "'");
+}
+
+double Args::GetDouble(const std::string& name) const {
+  const std::string v = Get(name);
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  PRLM_THROW("prlm " << command_ << ": --" << name << " expects a number, got '" << v << "'");
+}
+
+}  // namespace prlm::cli

@@ -1,0 +1,55 @@
+// Command-line options for prlm subcommands.
+//
+// Each subcommand declares its options (name, value name, default, help) and
+// positional arguments; Parse() fills them from argv. `--help` prints every
+// option. An unknown option, a missing value or a malformed number throws
+// prlm::Error naming the option and listing the valid ones.
+// Not thread-safe; used once per process.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace prlm::cli {
+
+class Args {
+ public:
+  Args(std::string command, std::string summary);
+
+  // A valued option "--name VALUE". An empty default with required=true must be given.
+  Args& Option(const std::string& name, const std::string& value_name,
+               const std::string& default_value, const std::string& help,
+               bool required = false);
+  // A boolean "--name".
+  Args& Flag(const std::string& name, const std::string& help);
+  // Positional arguments (documented in usage), collected in order.
+  Args& Positional(const std::string& name, const std::string& help);
+
+  // Returns false if --help was asked (usage already printed).
+  bool Parse(int argc, char** argv);
+
+  std::string Get(const std::string& name) const;
+  bool Has(const std::string& name) const;  // given on the command line
+  bool GetFlag(const std::string& name) const;
+  int GetInt(const std::string& name) const;
+  double GetDouble(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+  std::string Usage() const;
+
+ private:
+  struct Spec {
+    std::string value_name, default_value, help;
+    bool is_flag, required;
+  };
+  std::string command_, summary_;
+  std::vector<std::string> order_;
+  std::map<std::string, Spec> specs_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::pair<std::string, std::string>> positional_specs_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace prlm::cli

@@ -1,0 +1,230 @@
+// prlm init-model / generate / logprobs / demo.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/init_model.h"
+#include "common/model/generation.h"
+#include "common/model/pretrained.h"
+#include "common/text/tokenizer.h"
+#include "common/util/check.h"
+#include "common/model/cpu_threads.h"
+
+namespace prlm::cli {
+namespace {
+
+struct LoadedPolicy {
+  model::Qwen2ForCausalLM model{nullptr};
+  std::shared_ptr<const text::Tokenizer> tokenizer;
+};
+
+LoadedPolicy LoadPolicy(const std::string& dir) {
+  LoadedPolicy p;
+  p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
+  p.model = model::LoadQwen2(dir);
+  return p;
+}
+
+void SetThreads(int threads) { ConfigureCpuThreads(threads); }
+
+// Prompts from --prompt or --input (one per line).
+std::vector<std::string> ReadPrompts(const Args& args, const char* text_option) {
+  std::vector<std::string> out;
+  if (args.Has(text_option)) out.push_back(args.Get(text_option));
+  if (args.Has("input")) {
+    std::ifstream in(args.Get("input"), std::ios::binary);
+    PRLM_REQUIRE(in, "cannot open --input '" << args.Get("input") << "'");
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) out.push_back(line);
+  }
+  PRLM_REQUIRE(!out.empty(), "give --" << text_option << " TEXT or --input FILE");
+  return out;
+}
+
+void AddSamplingOptions(Args& args) {
+  args.Option("max-new-tokens", "N", "64", "tokens to generate at most per sample")
+      .Option("temperature", "T", "0.7", "sampling temperature")
+      .Option("top-p", "P", "1.0", "nucleus sampling mass (1 = off)")
+      .Option("top-k", "K", "0", "sample among the K most likely tokens (0 = off)")
+      .Option("seed", "S", "42", "random seed (each sample has its own stream)")
+      .Flag("greedy", "always take the most likely token");
+}
+
+model::SamplingParams SamplingFromArgs(const Args& args, const text::Tokenizer& tok,
+                                       const model::Qwen2Config& cfg) {
+  model::SamplingParams p;
+  p.max_new_tokens = args.GetInt("max-new-tokens");
+  p.temperature = args.GetDouble("temperature");
+  p.top_p = args.GetDouble("top-p");
+  p.top_k = args.GetInt("top-k");
+  p.greedy = args.GetFlag("greedy");
+  PRLM_REQUIRE(p.max_new_tokens > 0, "--max-new-tokens must be positive");
+  PRLM_REQUIRE(p.top_p > 0 && p.top_p <= 1, "--top-p must be in (0, 1], got " << p.top_p);
+  PRLM_REQUIRE(p.greedy || p.temperature > 0, "--temperature must be positive (or use --greedy)");
+  for (int64_t id : cfg.eos_token_ids) p.stop_token_ids.push_back(static_cast<int32_t>(id));
+  if (p.stop_token_ids.empty())
+    for (const char* s : {"<|im_end|>", "<|endoftext|>"})
+      if (auto id = tok.TokenToId(s)) p.stop_token_ids.push_back(*id);
+  return p;
+}
+
+}  // namespace
+
+int RunInitModel(int argc, char** argv) {
+  Args args("init-model",
+            "Write a randomly initialised model in Hugging Face layout (config.json,\n"
+            "model.safetensors, tokenizer.json). Positional key=value pairs override\n"
+            "config.json fields, e.g. num_hidden_layers=2.");
+  args.Option("arch", "qwen2|bert", "qwen2", "architecture")
+      .Option("preset", "NAME", "tiny", "tiny (~2M parameters) or small (~25M)")
+      .Option("tokenizer", "FILE", "", "tokenizer.json to use (default: train one on a built-in corpus)")
+      .Option("tokenizer-vocab-size", "N", "4096", "vocabulary size of the trained tokenizer")
+      .Option("seed", "S", "42", "initialisation seed")
+      .Option("out", "DIR", "", "output directory", true)
+      .Positional("[key=value...]", "config.json overrides");
+  if (!args.Parse(argc, argv)) return 0;
+  InitModelSpec spec;
+  spec.arch = args.Get("arch");
+  spec.preset = args.Get("preset");
+  spec.tokenizer = args.Get("tokenizer");
+  spec.tokenizer_vocab_size = args.GetInt("tokenizer-vocab-size");
+  spec.seed = static_cast<uint64_t>(args.GetInt("seed"));
+  spec.out_dir = args.Get("out");
+  spec.overrides = args.positional();
+  const int64_t n = InitModelDir(spec);
+  std::printf("init-model: wrote %s model (%s, %.2fM parameters) to %s\n", spec.arch.c_str(),
+              spec.preset.c_str(), n / 1e6, spec.out_dir.c_str());
+  return 0;
+}
+
+int RunGenerate(int argc, char** argv) {
+  Args args("generate",
+            "Sample completions from a Qwen2 model. Prints one JSON object per sample:\n"
+            "{\"prompt\": i, \"sample\": g, \"text\": ..., \"num_tokens\": n, \"stopped\": bool}.");
+  args.Option("model", "DIR", "", "model directory (config.json, model.safetensors, tokenizer.json)", true)
+      .Option("prompt", "TEXT", "", "one prompt")
+      .Option("input", "FILE", "", "prompts, one per line")
+      .Option("num-samples", "G", "1", "samples per prompt (the prompt is prefilled once)")
+      .Option("batch-size", "N", "8", "prompts per batch")
+      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+  AddSamplingOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  SetThreads(args.GetInt("threads"));
+  auto policy = LoadPolicy(args.Get("model"));
+  const auto prompts = ReadPrompts(args, "prompt");
+  const auto params = SamplingFromArgs(args, *policy.tokenizer, policy.model->config());
+  const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
+  PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");
+  const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
+  model::GenerationStats stats;
+  for (size_t start = 0; start < prompts.size(); start += batch) {
+    std::vector<model::GenerationRequest> reqs;
+    for (size_t i = start; i < std::min(prompts.size(), start + batch); ++i) {
+      model::GenerationRequest r;
+      r.prompt = policy.tokenizer->Encode(prompts[i]);
+      for (int g = 0; g < G; ++g) r.sample_seeds.push_back(model::SampleSeed(seed, i, g));
+      reqs.push_back(std::move(r));
+    }
+    const auto out = model::Generate(policy.model, reqs, params, &stats);
+    for (size_t i = 0; i < out.size(); ++i)
+      for (size_t g = 0; g < out[i].size(); ++g) {
+        const auto& c = out[i][g];
+        nlohmann::json j = {{"prompt", start + i}, {"sample", g},
+                            {"text", policy.tokenizer->Decode(c.tokens, true)},
+                            {"num_tokens", c.tokens.size()}, {"stopped", c.stopped}};
+        std::printf("%s\n", j.dump().c_str());
+      }
+  }
+  std::fprintf(stderr, "generate: prefill %lld tokens at %.0f tokens/s, decode %lld tokens at %.0f tokens/s\n",
+               static_cast<long long>(stats.prefill_tokens),
+               stats.prefill_tokens / std::max(stats.prefill_seconds, 1e-9),
+               static_cast<long long>(stats.decode_tokens),
+               stats.decode_tokens / std::max(stats.decode_seconds, 1e-9));
+  return 0;
+}
+
+int RunLogprobs(int argc, char** argv) {
+  Args args("logprobs",
+            "Print per-token log-probs of texts under a Qwen2 model: one JSON object per\n"
+            "text, {\"ids\": [...], \"logprobs\": [...]} where logprobs[t] = log p(ids[t+1] | ids[..t]).");
+  args.Option("model", "DIR", "", "model directory", true)
+      .Option("text", "TEXT", "", "one text")
+      .Option("input", "FILE", "", "texts, one per line")
+      .Option("temperature", "T", "1.0", "divide logits by T first")
+      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+  if (!args.Parse(argc, argv)) return 0;
+  SetThreads(args.GetInt("threads"));
+  auto policy = LoadPolicy(args.Get("model"));
+  std::vector<std::vector<int32_t>> seqs;
+  for (const auto& t : ReadPrompts(args, "text")) {
+    seqs.push_back(policy.tokenizer->Encode(t));
+    PRLM_REQUIRE(seqs.back().size() >= 2, "logprobs: text '" << t << "' has fewer than 2 tokens");
+  }
+  const auto lps = model::SequenceLogprobs(policy.model, seqs, args.GetDouble("temperature"));
+  for (size_t i = 0; i < seqs.size(); ++i)
+    std::printf("%s\n", nlohmann::json({{"ids", seqs[i]}, {"logprobs", lps[i]}}).dump().c_str());
+  return 0;
+}
+
+int RunDemo(int argc, char** argv) {
+  Args args("demo",
+            "The embedded default job for a machine without a GPU: train a small tokenizer,\n"
+            "initialise a small Qwen2 model, sample G completions per prompt and report\n"
+            "prefill and decode tokens/s.");
+  args.Option("workdir", "DIR", "out/demo", "where the tokenizer and model are written")
+      .Option("preset", "NAME", "tiny", "model preset (tiny, small)")
+      .Option("num-samples", "G", "4", "samples per prompt")
+      .Option("max-new-tokens", "N", "48", "tokens per sample")
+      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+  if (!args.Parse(argc, argv)) return 0;
+  SetThreads(args.GetInt("threads"));
+  const std::string dir = args.Get("workdir") + "/policy-" + args.Get("preset");
+  std::printf("[1/3] training a byte-level BPE tokenizer and initialising a %s Qwen2 model in %s\n",
+              args.Get("preset").c_str(), dir.c_str());
+  InitModelSpec spec;
+  spec.preset = args.Get("preset");
+  spec.out_dir = dir;
+  const int64_t n = InitModelDir(spec);
+  auto policy = LoadPolicy(dir);
+  std::printf("      %.2fM parameters, vocabulary %d\n", n / 1e6, policy.tokenizer->vocab_size());
+
+  const std::vector<std::string> prompts = {
+      "<|im_start|>user\nWrite a headline for: The city council approved a plan.<|im_end|>\n"
+      "<|im_start|>assistant\n<think>",
+      "<|im_start|>user\nWrite a title for: a faster method for training models.<|im_end|>\n"
+      "<|im_start|>assistant\n<think>",
+      "Researchers announced", "The central bank warned about"};
+  const int G = args.GetInt("num-samples");
+  std::printf("[2/3] sampling %d completions for each of %zu prompts (temperature 0.7)\n", G,
+              prompts.size());
+  std::vector<model::GenerationRequest> reqs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    model::GenerationRequest r;
+    r.prompt = policy.tokenizer->Encode(prompts[i]);
+    for (int g = 0; g < G; ++g) r.sample_seeds.push_back(model::SampleSeed(42, i, g));
+    reqs.push_back(std::move(r));
+  }
+  model::SamplingParams params;
+  params.max_new_tokens = args.GetInt("max-new-tokens");
+  params.temperature = 0.7;
+  model::GenerationStats stats;
+  const auto out = model::Generate(policy.model, reqs, params, &stats);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string first = policy.tokenizer->Decode(out[i][0].tokens, true);
+    std::printf("      prompt %zu, sample 0: %s\n", i, nlohmann::json(first.substr(0, 100)).dump().c_str());
+  }
+  std::printf("[3/3] prefill: %lld tokens, %.0f tokens/s; decode: %lld tokens, %.0f tokens/s "
+              "(untrained model, so the text is noise)\n",
+              static_cast<long long>(stats.prefill_tokens),
+              stats.prefill_tokens / std::max(stats.prefill_seconds, 1e-9),
+              static_cast<long long>(stats.decode_tokens),
+              stats.decode_tokens / std::max(stats.decode_seconds, 1e-9));
+  return 0;
+}
+
+}  // namespace prlm::cli

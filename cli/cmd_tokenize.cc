@@ -1,0 +1,85 @@
+// prlm tokenize / prlm train-tokenizer.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "common/text/bpe_trainer.h"
+#include "common/text/tokenizer.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+
+#include <filesystem>
+
+namespace prlm::cli {
+
+int RunTokenize(int argc, char** argv) {
+  Args args("tokenize", "Print the token ids of every input line as one JSON array per line.");
+  args.Option("tokenizer", "FILE", "", "Hugging Face tokenizer.json", true)
+      .Option("input", "FILE", "-", "text file, one input per line ('-' = standard input)")
+      .Flag("add-special-tokens", "apply the post-processor template (e.g. BERT's [CLS] ... [SEP])");
+  if (!args.Parse(argc, argv)) return 0;
+  const auto tok = text::Tokenizer::FromFile(args.Get("tokenizer"));
+  const bool special = args.GetFlag("add-special-tokens");
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (args.Get("input") != "-") {
+    file.open(args.Get("input"), std::ios::binary);
+    PRLM_REQUIRE(file, "cannot open input '" << args.Get("input") << "'");
+    in = &file;
+  }
+  std::string line, out;
+  while (std::getline(*in, line)) {
+    out.clear();
+    out += '[';
+    bool first = true;
+    for (int32_t id : tok->Encode(line, special)) {
+      if (!first) out += ',';
+      out += std::to_string(id);
+      first = false;
+    }
+    out += "]\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  return 0;
+}
+
+int RunTrainTokenizer(int argc, char** argv) {
+  Args args("train-tokenizer",
+            "Train a byte-level BPE tokenizer with the Qwen2 pre-tokenizer on text files\n"
+            "and write DIR/tokenizer.json.");
+  args.Option("vocab-size", "N", "4096", "vocabulary size including 256 bytes and special tokens")
+      .Option("min-frequency", "N", "2", "never merge a pair seen fewer times")
+      .Option("out", "DIR", "", "output directory", true)
+      .Positional("corpus...", "text files; each line is one training text");
+  if (!args.Parse(argc, argv)) return 0;
+  PRLM_REQUIRE(!args.positional().empty(), "prlm train-tokenizer: give at least one corpus file");
+  std::vector<std::string> lines;
+  for (const auto& path : args.positional()) {
+    const std::string text = ReadFile(path);
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      lines.push_back(text.substr(start, end - start + (end < text.size() ? 1 : 0)));
+      start = end + 1;
+    }
+  }
+  text::BpeTrainerOptions opt;
+  opt.vocab_size = args.GetInt("vocab-size");
+  opt.min_frequency = args.GetInt("min-frequency");
+  opt.progress = [](int done, int planned) {
+    std::fprintf(stderr, "train-tokenizer: %d / %d merges\n", done, planned);
+  };
+  const std::string json = text::TrainByteLevelBpe(lines, opt);
+  std::filesystem::create_directories(args.Get("out"));
+  const std::string path = args.Get("out") + "/tokenizer.json";
+  WriteFileAtomic(path, json);
+  const auto tok = text::Tokenizer::FromJsonText(json, path);
+  std::fprintf(stderr, "train-tokenizer: wrote %s (%d tokens) from %zu lines\n", path.c_str(),
+               tok->vocab_size(), lines.size());
+  return 0;
+}
+
+}  // namespace prlm::cli

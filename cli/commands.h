@@ -1,0 +1,15 @@
+// The prlm subcommands. Each takes the arguments after its name and returns
+// the process exit code; user errors throw prlm::Error (main prints them).
+#pragma once
+
+namespace prlm::cli {
+
+int RunTokenize(int argc, char** argv);
+int RunTrainTokenizer(int argc, char** argv);
+int RunInitModel(int argc, char** argv);
+int RunGenerate(int argc, char** argv);
+int RunLogprobs(int argc, char** argv);
+int RunBench(int argc, char** argv);
+int RunDemo(int argc, char** argv);
+
+}  // namespace prlm::cli

@@ -1,0 +1,59 @@
+// prlm: one executable, one subcommand per job (see `prlm --help`).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "cli/commands.h"
+#include "common/util/check.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"demo", prlm::cli::RunDemo,
+     "make a small tokenizer and model, generate from it, print tokens/s"},
+    {"tokenize", prlm::cli::RunTokenize, "print the ids of each input line as a JSON array"},
+    {"train-tokenizer", prlm::cli::RunTrainTokenizer,
+     "train a byte-level BPE tokenizer (Qwen2 pre-tokenizer) on text files"},
+    {"init-model", prlm::cli::RunInitModel,
+     "write a randomly initialised Qwen2 or BERT model in Hugging Face layout"},
+    {"generate", prlm::cli::RunGenerate, "sample completions from a Qwen2 model"},
+    {"logprobs", prlm::cli::RunLogprobs, "print per-token log-probs of given texts"},
+    {"bench", prlm::cli::RunBench, "measure tokenizer and generation speed"},
+};
+
+void PrintHelp() {
+  std::printf("usage: prlm <command> [options]\n\nprlm trains personalized LLMs with PrLM "
+              "(GRPO + contrastive personalization reward).\n\ncommands:\n");
+  for (const auto& c : kCommands) std::printf("  %-18s %s\n", c.name, c.summary);
+  std::printf("\n`prlm <command> --help` lists the options of a command.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    PrintHelp();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const prlm::Error& e) {
+      std::fprintf(stderr, "prlm %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "prlm %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "prlm: unknown command '%s'\n\n", argv[1]);
+  PrintHelp();
+  return 2;
+}

@@ -1,0 +1,146 @@
+#include "common/model/pretrained.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "common/model/lora.h"
+#include "common/model/weights_io.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+
+namespace prlm::model {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Opens model.safetensors, or every shard listed in model.safetensors.index.json.
+std::vector<std::unique_ptr<SafetensorsFile>> OpenCheckpoint(const std::string& dir) {
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  const std::string single = dir + "/model.safetensors";
+  const std::string index = dir + "/model.safetensors.index.json";
+  if (fs::exists(single)) {
+    files.push_back(std::make_unique<SafetensorsFile>(single));
+  } else if (fs::exists(index)) {
+    std::set<std::string> shards;
+    try {
+      const auto j = nlohmann::json::parse(ReadFile(index));
+      for (const auto& [name, file] : j.at("weight_map").items()) shards.insert(file.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW("checkpoint index '" << index << "' is malformed: " << e.what());
+    }
+    for (const auto& s : shards) files.push_back(std::make_unique<SafetensorsFile>(dir + "/" + s));
+  } else {
+    PRLM_THROW("model directory '" << dir << "' has neither model.safetensors nor "
+                                      "model.safetensors.index.json");
+  }
+  return files;
+}
+
+std::vector<const SafetensorsFile*> Pointers(const std::vector<std::unique_ptr<SafetensorsFile>>& v) {
+  std::vector<const SafetensorsFile*> out;
+  for (const auto& f : v) out.push_back(f.get());
+  return out;
+}
+
+}  // namespace
+
+Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device, torch::ScalarType dtype) {
+  const Qwen2Config cfg = Qwen2Config::Load(dir + "/config.json");
+  Qwen2ForCausalLM model(cfg);
+  const auto files = OpenCheckpoint(dir);
+  LoadParameters(*model, Pointers(files), "", "", IsLoraParameter,
+                 "config.json: " + std::to_string(cfg.num_hidden_layers) + " layers, " +
+                     (cfg.tie_word_embeddings ? "tied" : "untied") + " embeddings");
+  model->to(device, dtype);
+  model->eval();
+  return model;
+}
+
+void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir) {
+  fs::create_directories(dir);
+  WriteFileAtomic(dir + "/config.json", model->config().ToJson());
+  SaveParameters(*model, dir + "/model.safetensors",
+                 [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
+}
+
+BertEncoder LoadBert(const std::string& dir, torch::Device device) {
+  const BertConfig cfg = BertConfig::Load(dir + "/config.json");
+  BertEncoder model(cfg);
+  const auto files = OpenCheckpoint(dir);
+  // The encoder's tensors may or may not carry "bert." (BertModel vs heads).
+  LoadParameters(model->encoder_module(), Pointers(files), "", "bert.", IsLoraParameter,
+                 "config.json: " + std::to_string(cfg.num_hidden_layers) + " layers");
+  if (model->has_classifier()) {
+    auto* head = model->named_children()["classifier"].get();
+    LoadParameters(*head, Pointers(files), "classifier.", "classifier.", IsLoraParameter,
+                   "config.json: num_labels=" + std::to_string(cfg.num_labels));
+  }
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+void SaveBert(BertEncoder& model, const std::string& dir) {
+  fs::create_directories(dir);
+  WriteFileAtomic(dir + "/config.json", model->config().ToJson());
+  SaveParameters(*model, dir + "/model.safetensors",
+                 [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
+}
+
+Qwen2Config Qwen2Preset(const std::string& name, int64_t vocab_size) {
+  Qwen2Config c;
+  c.vocab_size = vocab_size;
+  c.max_position_embeddings = 4096;
+  c.rope_theta = 10000.0;
+  c.tie_word_embeddings = true;
+  if (name == "tiny") {
+    c.hidden_size = 128, c.intermediate_size = 512, c.num_hidden_layers = 6;
+    c.num_attention_heads = 4, c.num_key_value_heads = 2;
+  } else if (name == "small") {
+    c.hidden_size = 384, c.intermediate_size = 1536, c.num_hidden_layers = 10;
+    c.num_attention_heads = 6, c.num_key_value_heads = 2;
+  } else {
+    PRLM_THROW("unknown qwen2 preset '" << name << "' (presets: tiny, small)");
+  }
+  return c;
+}
+
+BertConfig BertPreset(const std::string& name, int64_t vocab_size) {
+  BertConfig c;
+  c.vocab_size = vocab_size;
+  if (name == "tiny") {
+    c.hidden_size = 128, c.intermediate_size = 512, c.num_hidden_layers = 2;
+    c.num_attention_heads = 2;
+  } else if (name == "small") {
+    c.hidden_size = 384, c.intermediate_size = 1536, c.num_hidden_layers = 6;
+    c.num_attention_heads = 6;
+  } else {
+    PRLM_THROW("unknown bert preset '" << name << "' (presets: tiny, small)");
+  }
+  return c;
+}
+
+void InitializeWeights(torch::nn::Module& model, double std, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& item : model.named_parameters(true)) {
+    const std::string& n = item.key();
+    auto& p = item.value();
+    const bool is_norm = n.find("norm") != std::string::npos || n.find("LayerNorm") != std::string::npos;
+    if (IsLoraParameter(n)) continue;
+    if (is_norm && n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0) p.fill_(1.0);
+    else if (n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0) p.zero_();
+    else p.normal_(0.0, std);
+  }
+}
+
+int64_t CountParameters(const torch::nn::Module& model) {
+  int64_t n = 0;
+  for (const auto& p : model.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace prlm::model

@@ -1,0 +1,38 @@
+// Models in Hugging Face directory layout: config.json, model.safetensors
+// (or model.safetensors.index.json + shards), tokenizer.json.
+//
+// Load*() builds the module from config.json and fills every parameter from
+// the checkpoint (errors name the file, tensor and problem). Save*() writes
+// config.json and model.safetensors atomically; LoRA adapters are not part of
+// the base checkpoint (merge first to export them, or use SaveLoraAdapter).
+// Presets and random initialisation serve `prlm init-model`, the demo and tests.
+// Thread-safety: plain functions; the returned modules follow torch's rules.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/model/bert.h"
+#include "common/model/qwen2.h"
+
+namespace prlm::model {
+
+Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device = torch::kCPU,
+                           torch::ScalarType dtype = torch::kFloat);
+void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir);
+
+BertEncoder LoadBert(const std::string& dir, torch::Device device = torch::kCPU);
+void SaveBert(BertEncoder& model, const std::string& dir);
+
+// Preset shapes by name: "tiny" (~2M parameters with a 4k vocabulary),
+// "small" (~25M with 8k). Throws prlm::Error listing the presets otherwise.
+Qwen2Config Qwen2Preset(const std::string& name, int64_t vocab_size);
+BertConfig BertPreset(const std::string& name, int64_t vocab_size);
+
+// Hugging Face's initialisation: N(0, std) for linear and embedding weights,
+// zero biases, unit norm weights. Deterministic for a given seed.
+void InitializeWeights(torch::nn::Module& model, double std, uint64_t seed);
+
+int64_t CountParameters(const torch::nn::Module& model);
+
+}  // namespace prlm::model

@@ -1,0 +1,168 @@
+#include "common/model/qwen2.h"
+
+#include <cmath>
+
+#include "common/util/check.h"
+
+namespace prlm::model {
+
+void KvCache::SelectRows(const torch::Tensor& index) {
+  for (auto& t : k) t = t.index_select(0, index);
+  for (auto& t : v) t = t.index_select(0, index);
+}
+
+torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens,
+                            torch::ScalarType dtype) {
+  const int64_t total = key_mask.size(1);
+  PRLM_CHECK(total == past + new_tokens);
+  const auto opts = torch::TensorOptions().device(key_mask.device());
+  // Query i sits at absolute index past+i; key j is visible if j <= past+i.
+  const auto q_idx = torch::arange(past, total, opts.dtype(torch::kLong)).unsqueeze(1);
+  const auto k_idx = torch::arange(0, total, opts.dtype(torch::kLong)).unsqueeze(0);
+  const auto causal = k_idx.le(q_idx);                                  // [T, S]
+  const auto visible = causal.unsqueeze(0) & key_mask.to(torch::kBool).unsqueeze(1);  // [B,T,S]
+  const double lowest = dtype == torch::kFloat ? std::numeric_limits<float>::lowest() : -1e30;
+  return torch::zeros(visible.sizes(), opts.dtype(dtype))
+      .masked_fill_(visible.logical_not(), lowest)
+      .unsqueeze(1);
+}
+
+torch::Tensor PositionsFromMask(const torch::Tensor& mask) {
+  return (mask.to(torch::kLong).cumsum(1) - 1).clamp_min(0);
+}
+
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  const auto xf = x.to(torch::kFloat);
+  const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
+    : heads(c.num_attention_heads), kv_heads(c.num_key_value_heads), head_dim(c.head_dim()) {
+  q_proj = register_module("q_proj", Linear(c.hidden_size, heads * head_dim, true));
+  k_proj = register_module("k_proj", Linear(c.hidden_size, kv_heads * head_dim, true));
+  v_proj = register_module("v_proj", Linear(c.hidden_size, kv_heads * head_dim, true));
+  o_proj = register_module("o_proj", Linear(heads * head_dim, c.hidden_size, false));
+}
+
+namespace {
+
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+                                          const torch::Tensor& sin, const torch::Tensor& bias,
+                                          KvCache* cache, int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, heads, head_dim}).transpose(1, 2);
+  auto k = k_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
+  q = q * cos + RotateHalf(q) * sin;
+  k = k * cos + RotateHalf(k) * sin;
+  if (cache) {
+    const int64_t past = cache->length;
+    PRLM_CHECK_MSG(past + T <= cache->capacity(),
+                   "KV cache overflow: " << past << " + " << T << " > " << cache->capacity());
+    cache->k[layer].narrow(2, past, T).copy_(k);
+    cache->v[layer].narrow(2, past, T).copy_(v);
+    k = cache->k[layer].narrow(2, 0, past + T);
+    v = cache->v[layer].narrow(2, 0, past + T);
+  }
+  const int64_t S = k.size(2), group = heads / kv_heads;
+  // Grouped-query attention without copying K/V: query heads of one KV head
+  // form one [group*T, head_dim] block.
+  auto qg = q.reshape({B, kv_heads, group * T, head_dim});
+  auto scores = torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim)));
+  scores = scores.view({B, kv_heads, group, T, S}) + bias.unsqueeze(2);
+  auto probs = torch::softmax(scores.to(torch::kFloat), -1).to(q.scalar_type());
+  auto out = torch::matmul(probs.view({B, kv_heads, group * T, S}), v);  // [B,kv,g*T,hd]
+  out = out.view({B, heads, T, head_dim}).transpose(1, 2).reshape({B, T, heads * head_dim});
+  return o_proj(out);
+}
+
+Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
+  gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, false));
+  up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, false));
+  down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, false));
+}
+
+torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {
+  self_attn = register_module("self_attn", Qwen2Attention(c));
+  mlp = register_module("mlp", Qwen2Mlp(c));
+  input_layernorm = register_module("input_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+torch::Tensor Qwen2DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+                                             const torch::Tensor& sin, const torch::Tensor& bias,
+                                             KvCache* cache, int64_t layer) {
+  auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+Qwen2ModelImpl::Qwen2ModelImpl(const Qwen2Config& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen2DecoderLayer(c));
+  norm = register_module("norm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& c) : config_(c) {
+  model = register_module("model", Qwen2Model(c));
+  if (!c.tie_word_embeddings)
+    lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
+  const int64_t hd = c.head_dim();
+  inv_freq_ = register_buffer(
+      "inv_freq", 1.0 / torch::pow(c.rope_theta, torch::arange(0, hd, 2, torch::kDouble) / hd)
+                        .to(torch::kFloat));
+}
+
+std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rotary(const torch::Tensor& positions) {
+  // Angles in fp32 as transformers computes them, then cast to the model dtype.
+  const auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv_freq_.to(positions.device());
+  const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);  // [B,1,T,hd]
+  const auto dtype = model->embed_tokens->weight.scalar_type();
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+torch::Tensor Qwen2ForCausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
+                                            const torch::Tensor& bias, KvCache* cache) {
+  auto [cos, sin] = Rotary(positions);
+  auto h = model->embed_tokens(ids);
+  const auto b = bias.to(h.scalar_type());
+  for (size_t i = 0; i < model->layers->size(); ++i)
+    h = model->layers[i]->as<Qwen2DecoderLayerImpl>()->forward(h, cos, sin, b, cache,
+                                                                static_cast<int64_t>(i));
+  if (cache) cache->length += ids.size(1);
+  return model->norm(h);
+}
+
+torch::Tensor Qwen2ForCausalLMImpl::Logits(const torch::Tensor& hidden) {
+  if (lm_head) return lm_head(hidden);
+  return torch::matmul(hidden, model->embed_tokens->weight.t());
+}
+
+KvCache Qwen2ForCausalLMImpl::NewCache(int64_t batch, int64_t capacity) const {
+  KvCache c;
+  const auto opts = model->embed_tokens->weight.options().requires_grad(false);
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    c.k.push_back(torch::zeros({batch, config_.num_key_value_heads, capacity, config_.head_dim()}, opts));
+    c.v.push_back(torch::zeros({batch, config_.num_key_value_heads, capacity, config_.head_dim()}, opts));
+  }
+  return c;
+}
+
+}  // namespace prlm::model

@@ -1,0 +1,116 @@
+// Qwen2-architecture decoder (Qwen2.5-*, DeepSeek-R1-Distill-Qwen-*): token
+// embedding, N × [RMSNorm → grouped-query attention with RoPE and q/k/v bias →
+// residual → RMSNorm → SwiGLU MLP → residual], final RMSNorm, LM head (tied to
+// the embedding or not). Module and parameter names are Hugging Face's, so
+// named_parameters() are exactly the tensor names of model.safetensors.
+//
+// Forward() is the one code path for prefill, incremental decoding with a
+// KvCache, and full-sequence scoring (log-probs). Batches are left-padded:
+// callers pass per-token positions and an additive attention bias built by
+// AttentionBias().
+// Thread-safety: a model may run Forward() from one thread at a time.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "common/model/linear.h"
+#include "common/model/model_config.h"
+
+namespace prlm::model {
+
+// Per-layer key/value tensors [B, kv_heads, capacity, head_dim]; positions
+// [0, length) are filled.
+struct KvCache {
+  std::vector<torch::Tensor> k, v;
+  int64_t length = 0;
+  int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+  int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
+  // Keeps rows `index` (e.g. repeat each prompt's row G times, or drop
+  // finished rows). REQUIRES: index is int64 on the cache's device.
+  void SelectRows(const torch::Tensor& index);
+};
+
+// Additive attention bias [B, 1, T, past+T] for T new tokens after `past`
+// cached ones: 0 where key j is visible to query i (j <= past+i and
+// key_mask[b, j] = 1), the dtype's lowest value elsewhere.
+// key_mask: [B, past+T], 1 for real tokens, 0 for padding.
+torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens,
+                            torch::ScalarType dtype);
+// Positions of left-padded rows: cumsum(mask) - 1, clamped at 0.
+torch::Tensor PositionsFromMask(const torch::Tensor& mask);
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RmsNorm);
+
+class Qwen2AttentionImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2AttentionImpl(const Qwen2Config& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& bias, KvCache* cache, int64_t layer);
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t heads, kv_heads, head_dim;
+};
+TORCH_MODULE(Qwen2Attention);
+
+class Qwen2MlpImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2MlpImpl(const Qwen2Config& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Qwen2Mlp);
+
+class Qwen2DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2DecoderLayerImpl(const Qwen2Config& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& bias, KvCache* cache, int64_t layer);
+  Qwen2Attention self_attn{nullptr};
+  Qwen2Mlp mlp{nullptr};
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen2DecoderLayer);
+
+class Qwen2ModelImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2ModelImpl(const Qwen2Config& c);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RmsNorm norm{nullptr};
+};
+TORCH_MODULE(Qwen2Model);
+
+class Qwen2ForCausalLMImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2ForCausalLMImpl(const Qwen2Config& c);
+
+  // Final hidden states [B, T, hidden] of `ids` [B, T] at `positions` [B, T].
+  // With a cache, the new keys/values are written at [cache->length, +T) and
+  // cache->length advances. REQUIRES: bias from AttentionBias().
+  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& positions,
+                        const torch::Tensor& bias, KvCache* cache);
+  torch::Tensor Logits(const torch::Tensor& hidden);
+  KvCache NewCache(int64_t batch, int64_t capacity) const;
+
+  const Qwen2Config& config() const { return config_; }
+  Qwen2Model model{nullptr};
+  Linear lm_head{nullptr};  // null when tied to the embedding
+
+ private:
+  // cos/sin [B, 1, T, head_dim] for the given positions.
+  std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions);
+  Qwen2Config config_;
+  torch::Tensor inv_freq_;
+};
+TORCH_MODULE(Qwen2ForCausalLM);
+
+}  // namespace prlm::model

@@ -1,0 +1,66 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "common/text/regex.h"
+
+#include <pcre2.h>
+
+#include "common/util/check.h"
+
+namespace prlm::text {
+
+struct Regex::Impl {
+  pcre2_code* code = nullptr;
+  bool jit = false;
+  ~Impl() {
+    if (code) pcre2_code_free(code);
+  }
+};
+
+Regex::Regex(const std::string& pattern, bool literal) : impl_(new Impl) {
+  int err = 0;
+  PCRE2_SIZE err_offset = 0;
+  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK;
+  if (literal) options |= PCRE2_LITERAL;
+  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()),
+                              pattern.size(), options, &err, &err_offset, nullptr);
+  if (!impl_->code) {
+    PCRE2_UCHAR buf[256];
+    pcre2_get_error_message(err, buf, sizeof(buf));
+    PRLM_THROW("invalid regex '" << pattern << "' at offset " << err_offset
+                                 << ": " << reinterpret_cast<char*>(buf));
+  }
+  impl_->jit = pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE) == 0;
+}
+
+Regex::~Regex() = default;
+Regex::Regex(Regex&&) noexcept = default;
+Regex& Regex::operator=(Regex&&) noexcept = default;
+
+std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) const {
+  std::vector<std::pair<size_t, size_t>> out;
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
+  PRLM_CHECK(md != nullptr);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  size_t start = 0;
+  while (start <= text.size()) {
+    const int rc = impl_->jit
+        ? pcre2_jit_match(impl_->code, subject, text.size(), start, 0, md, nullptr)
+        : pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK,
+                      md, nullptr);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    PRLM_CHECK_MSG(rc >= 0, "pcre2_match failed with code " << rc);
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    const size_t b = ov[0], e = ov[1];
+    if (e > b) out.emplace_back(b, e);
+    if (e > start) {
+      start = e;
+    } else {  // empty match: step over one whole code point
+      start = e + 1;
+      while (start < text.size() && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80)
+        ++start;
+    }
+  }
+  pcre2_match_data_free(md);
+  return out;
+}
+
+}  // namespace prlm::text

@@ -1,0 +1,34 @@
+// A compiled PCRE2 pattern (UTF + Unicode properties, JIT when available) with
+// the one operation tokenizers need: all non-overlapping matches in a string.
+// Hugging Face writes its split patterns for Oniguruma; the constructs they use
+// (\p{L}, \p{N}, \s, (?i:...), (?!...)) mean the same in PCRE2 with UCP.
+// Thread-safety: a Regex may be used from many threads at once (match data is
+// per call).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace prlm::text {
+
+class Regex {
+ public:
+  // Throws prlm::Error naming the pattern and the offset of a syntax error.
+  // literal=true matches `pattern` as plain text.
+  explicit Regex(const std::string& pattern, bool literal = false);
+  ~Regex();
+  Regex(Regex&&) noexcept;
+  Regex& operator=(Regex&&) noexcept;
+
+  // [begin, end) byte ranges of every match, left to right. REQUIRES: valid UTF-8.
+  std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace prlm::text

@@ -1,0 +1,68 @@
+#include "common/util/file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/util/check.h"
+
+namespace prlm {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  PRLM_REQUIRE(in, "cannot open '" << path << "': " << std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  PRLM_REQUIRE(!in.bad(), "error reading '" << path << "'");
+  return ss.str();
+}
+
+void WriteFileAtomic(const std::string& path, std::string_view contents) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    PRLM_REQUIRE(out, "cannot create '" << tmp << "': " << std::strerror(errno));
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    PRLM_REQUIRE(out, "error writing '" << tmp << "' (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    PRLM_THROW("cannot rename '" << tmp << "' to '" << path
+                                 << "': " << std::strerror(err));
+  }
+}
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  PRLM_REQUIRE(fd >= 0, "cannot open '" << path << "': " << std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    PRLM_THROW("cannot stat '" << path << "'");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      PRLM_THROW("cannot mmap '" << path << "': " << std::strerror(errno));
+    }
+    data_ = static_cast<const uint8_t*>(p);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace prlm

@@ -1,0 +1,36 @@
+// Whole-file and memory-mapped reads, atomic writes.
+//
+// MappedFile maps a file read-only for its lifetime (safetensors, large JSON).
+// WriteFileAtomic writes to "<path>.tmp.<pid>" then renames, so a reader never
+// sees a half-written file. Errors throw prlm::Error naming the path.
+// Thread-safety: a MappedFile is immutable after construction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace prlm {
+
+std::string ReadFile(const std::string& path);
+void WriteFileAtomic(const std::string& path, std::string_view contents);
+
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace prlm

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm package prlm's build, tests and demo need, then
+# configures and builds prlm (Release, ccache, ninja). Idempotent: a second run
+# installs nothing new and rebuilds only what changed.
+#
+# Usage: launch/setup.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-pthread libopenblas-dev
+  libfaiss-dev
+  libopenmpi-dev openmpi-bin
+  libboost-dev libboost-system-dev
+  libprotobuf-dev protobuf-compiler
+  libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev
+  libyaml-cpp-dev
+  nlohmann-json3-dev
+  libpcre2-dev
+  libutf8proc-dev
+  python3-torch
+  nodejs npm
+)
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libtorch must use OpenBLAS, not the reference BLAS (17x slower here).
+if command -v update-alternatives >/dev/null; then
+  for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
+    target=$(update-alternatives --list "$alt" 2>/dev/null | grep openblas-pthread | head -n1 || true)
+    [[ -n "$target" ]] && update-alternatives --set "$alt" "$target" >/dev/null
+  done
+fi
+
+# Reference tokenizers (tests only): Hugging Face's JS tokenizers and real vocabularies.
+if [[ ! -d tests/reference/node_modules/@huggingface/tokenizers ]]; then
+  (cd tests/reference && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+[[ "${1:-}" == "--no-build" ]] && exit 0
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+cmake --build build -j"$(nproc)"
