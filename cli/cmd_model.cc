@@ -55,8 +55,8 @@ void AddSamplingOptions(Args& args) {
       .Flag("greedy", "always take the most likely token");
 }
 
-model::SamplingParams SamplingFromArgs(const Args& args, const text::Tokenizer& tok,
-                                       const model::Qwen2Config& cfg) {
+// Validated before any model is loaded, so a typo fails fast.
+model::SamplingParams SamplingFromArgs(const Args& args) {
   model::SamplingParams p;
   p.max_new_tokens = args.GetInt("max-new-tokens");
   p.temperature = args.GetDouble("temperature");
@@ -66,11 +66,17 @@ model::SamplingParams SamplingFromArgs(const Args& args, const text::Tokenizer& 
   PRLM_REQUIRE(p.max_new_tokens > 0, "--max-new-tokens must be positive");
   PRLM_REQUIRE(p.top_p > 0 && p.top_p <= 1, "--top-p must be in (0, 1], got " << p.top_p);
   PRLM_REQUIRE(p.greedy || p.temperature > 0, "--temperature must be positive (or use --greedy)");
+  PRLM_REQUIRE(p.top_k >= 0, "--top-k must be >= 0, got " << p.top_k);
+  return p;
+}
+
+// Stop at the model's EOS tokens (config.json), else the chat end tokens.
+void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok,
+                   const model::Qwen2Config& cfg) {
   for (int64_t id : cfg.eos_token_ids) p.stop_token_ids.push_back(static_cast<int32_t>(id));
   if (p.stop_token_ids.empty())
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tok.TokenToId(s)) p.stop_token_ids.push_back(*id);
-  return p;
 }
 
 }  // namespace
@@ -115,11 +121,12 @@ int RunGenerate(int argc, char** argv) {
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   SetThreads(args.GetInt("threads"));
-  auto policy = LoadPolicy(args.Get("model"));
-  const auto prompts = ReadPrompts(args, "prompt");
-  const auto params = SamplingFromArgs(args, *policy.tokenizer, policy.model->config());
+  auto params = SamplingFromArgs(args);
   const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
   PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");
+  const auto prompts = ReadPrompts(args, "prompt");
+  auto policy = LoadPolicy(args.Get("model"));
+  AddStopTokens(params, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
   model::GenerationStats stats;
   for (size_t start = 0; start < prompts.size(); start += batch) {

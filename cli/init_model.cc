@@ -49,15 +49,17 @@ std::string BuiltinWordPieceTokenizer(int vocab_size) {
   std::map<std::string, int64_t> words;
   std::set<std::string> chars;
   for (const auto& line : text::BuiltinCorpus(4000, 7)) {
-    std::string lower = text::Lowercase(line), cur;
-    for (size_t pos = 0; pos <= lower.size(); ++pos) {
-      const char c = pos < lower.size() ? lower[pos] : ' ';
-      if (std::isalnum(static_cast<unsigned char>(c))) {
-        cur += c;
+    const std::string lower = text::Lowercase(line);
+    std::string cur;
+    for (size_t pos = 0; pos <= lower.size();) {
+      const size_t start = pos;
+      const char32_t cp = pos < lower.size() ? text::NextCodepoint(lower, pos) : (++pos, U' ');
+      if (cp < 0x80 && std::isalnum(static_cast<int>(cp))) {
+        cur += static_cast<char>(cp);
         continue;
       }
       if (!cur.empty()) ++words[cur], cur.clear();
-      if (!std::isspace(static_cast<unsigned char>(c))) chars.insert(std::string(1, c));
+      if (!text::IsUnicodeWhitespace(cp)) chars.insert(lower.substr(start, pos - start));
     }
   }
   nlohmann::ordered_json vocab;
@@ -94,6 +96,22 @@ std::string BuiltinWordPieceTokenizer(int vocab_size) {
   return tok.dump();
 }
 
+void WriteTokenizerConfig(const std::string& dir, bool wordpiece) {
+  nlohmann::ordered_json j;
+  j["clean_up_tokenization_spaces"] = wordpiece;
+  j["model_max_length"] = wordpiece ? 512 : 32768;
+  if (wordpiece) {
+    j["tokenizer_class"] = "BertTokenizer";
+    j["do_lower_case"] = true;
+    j["cls_token"] = "[CLS]", j["sep_token"] = "[SEP]", j["pad_token"] = "[PAD]";
+    j["unk_token"] = "[UNK]", j["mask_token"] = "[MASK]";
+  } else {
+    j["tokenizer_class"] = "Qwen2Tokenizer";
+    j["eos_token"] = "<|im_end|>", j["pad_token"] = "<|endoftext|>";
+  }
+  WriteFileAtomic(dir + "/tokenizer_config.json", j.dump(2) + "\n");
+}
+
 int64_t InitModelDir(const InitModelSpec& spec) {
   std::filesystem::create_directories(spec.out_dir);
   const std::string tok_path = spec.out_dir + "/tokenizer.json";
@@ -108,6 +126,15 @@ int64_t InitModelDir(const InitModelSpec& spec) {
     text::BpeTrainerOptions opt;
     opt.vocab_size = spec.tokenizer_vocab_size;
     WriteFileAtomic(tok_path, text::TrainByteLevelBpe(text::BuiltinCorpus(4000, 7), opt));
+  }
+  const std::string given_config =
+      std::filesystem::path(spec.tokenizer).parent_path().string() + "/tokenizer_config.json";
+  if (!spec.tokenizer.empty() && std::filesystem::exists(given_config)) {
+    if (std::filesystem::absolute(given_config) !=
+        std::filesystem::absolute(spec.out_dir + "/tokenizer_config.json"))
+      WriteFileAtomic(spec.out_dir + "/tokenizer_config.json", ReadFile(given_config));
+  } else {
+    WriteTokenizerConfig(spec.out_dir, spec.arch == "bert");
   }
   const auto tok = text::Tokenizer::FromFile(tok_path);
   const int64_t vocab = RoundUp(tok->vocab_size(), 64);

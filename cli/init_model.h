@@ -22,6 +22,11 @@ struct InitModelSpec {
 // Writes the directory; returns the parameter count.
 int64_t InitModelDir(const InitModelSpec& spec);
 
+// Writes DIR/tokenizer_config.json as transformers expects beside
+// tokenizer.json: special tokens and clean_up_tokenization_spaces (true for
+// WordPiece as BERT ships it, false for byte-level BPE as Qwen2 ships it).
+void WriteTokenizerConfig(const std::string& dir, bool wordpiece);
+
 // The built-in BERT-style WordPiece tokenizer.json: its vocabulary is learnt
 // from the built-in corpus (one token per frequent word, plus characters).
 std::string BuiltinWordPieceTokenizer(int vocab_size);

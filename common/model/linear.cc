@@ -32,6 +32,10 @@ void LinearImpl::AddLora(int64_t rank, double alpha, double dropout) {
     lora_a_->weight.set_data(lora_a_->weight.to(weight.options()));
     lora_b_->weight.set_data(lora_b_->weight.to(weight.options()));
   }
+  // New submodules start in training mode; follow the layer's mode.
+  lora_a_->train(is_training());
+  lora_b_->train(is_training());
+  lora_dropout_->train(is_training());
   scaling_ = alpha / static_cast<double>(rank);
   weight.set_requires_grad(false);
   if (bias.defined()) bias.set_requires_grad(false);

@@ -52,6 +52,9 @@ int ApplyLora(torch::nn::Module& model, const LoraOptions& o) {
   for (const auto& t : o.target_modules)
     PRLM_REQUIRE(t == "all-linear" || matched.count(t),
                  "lora: target module '" << t << "' matches no linear layer of the model");
+  // Only adapters train: the whole base model (embeddings, norms, head) is frozen.
+  for (auto& p : model.named_parameters(true))
+    if (!IsLoraParameter(p.key())) p.value().set_requires_grad(false);
   return count;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <unordered_map>
 
 #include "common/text/byte_level.h"
@@ -44,6 +45,17 @@ char32_t PrevCodepoint(std::string_view s, size_t end) {
   return NextCodepoint(s, start);
 }
 
+// No space before punctuation and in common English contractions: the
+// "cleanup" of Hugging Face's WordPiece decoder and of transformers' decode.
+void CleanUpTokenizationSpaces(std::string& s) {
+  static const std::pair<std::string_view, std::string_view> kRules[] = {
+      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : kRules)
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+      s.replace(p, from.size(), to);
+}
+
 }  // namespace
 
 struct Tokenizer::Impl {
@@ -58,6 +70,7 @@ struct Tokenizer::Impl {
   DecoderKind decoder = DecoderKind::kConcat;
   std::string wordpiece_prefix = "##";
   bool wordpiece_cleanup = true;
+  bool clean_up_tokenization_spaces = false;
 
   void ParsePostProcessor(const nlohmann::json& spec);
   void ParseDecoder(const nlohmann::json& spec);
@@ -69,14 +82,27 @@ Tokenizer::Tokenizer() : impl_(new Impl) {}
 Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::FromFile(const std::string& path) {
-  return FromJsonText(ReadFile(path), path);
+  bool cleanup = true;  // transformers' default
+  const auto config = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+  if (std::filesystem::exists(config)) {
+    try {
+      const auto j = nlohmann::json::parse(ReadFile(config.string()));
+      if (j.contains("clean_up_tokenization_spaces") && j["clean_up_tokenization_spaces"].is_boolean())
+        cleanup = j["clean_up_tokenization_spaces"].get<bool>();
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW("tokenizer config '" << config.string() << "' is not valid JSON: " << e.what());
+    }
+  }
+  return FromJsonText(ReadFile(path), path, cleanup);
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
-                                                         const std::string& source) {
+                                                         const std::string& source,
+                                                         bool clean_up_tokenization_spaces) {
   std::shared_ptr<Tokenizer> tok(new Tokenizer);
   Impl& m = *tok->impl_;
   m.source = source;
+  m.clean_up_tokenization_spaces = clean_up_tokenization_spaces;
   try {
     nlohmann::json j;
     try {
@@ -297,17 +323,8 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special_to
     }
     first = false;
   }
-  if (m.decoder == DecoderKind::kWordPiece && m.wordpiece_cleanup) {
-    // HF's cleanup: no space before punctuation and in common contractions.
-    static const std::pair<const char*, const char*> kRules[] = {
-        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-    for (const auto& [from, to] : kRules) {
-      const std::string f(from), t(to);
-      for (size_t p = out.find(f); p != std::string::npos; p = out.find(f, p + t.size()))
-        out.replace(p, f.size(), t);
-    }
-  }
+  if ((m.decoder == DecoderKind::kWordPiece && m.wordpiece_cleanup) || m.clean_up_tokenization_spaces)
+    CleanUpTokenizationSpaces(out);
   return SanitizeUtf8(out);
 }
 

@@ -7,6 +7,9 @@
 // UTF-8 come out as U+FFFD. Any text (including invalid UTF-8, which is first
 // replaced by U+FFFD as Node.js does) encodes without error.
 //
+// Decode also honours tokenizer_config.json's clean_up_tokenization_spaces
+// (read from beside tokenizer.json; transformers' default, true, if absent).
+//
 // Thread-safety: a loaded Tokenizer is immutable and safe to share.
 #pragma once
 
@@ -30,7 +33,8 @@ class Tokenizer {
   // Throws prlm::Error naming the file and the offending section.
   static std::shared_ptr<const Tokenizer> FromFile(const std::string& path);
   static std::shared_ptr<const Tokenizer> FromJsonText(std::string_view json,
-                                                       const std::string& source);
+                                                       const std::string& source,
+                                                       bool clean_up_tokenization_spaces = false);
   ~Tokenizer();
 
   std::vector<int32_t> Encode(std::string_view text, bool add_special_tokens = false) const;

