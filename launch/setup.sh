@@ -21,8 +21,10 @@ DEBIAN_PACKAGES=(
   libpcre2-dev
   libutf8proc-dev
   python3-torch
-  nodejs npm
 )
+# Node.js runs the reference tokenizers; take Debian's only if none is installed
+# (an existing Node.js from elsewhere conflicts with Debian's npm package).
+command -v npm >/dev/null || DEBIAN_PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
