@@ -147,11 +147,7 @@ int RunGenerate(int argc, char** argv) {
         std::printf("%s\n", j.dump().c_str());
       }
   }
-  std::fprintf(stderr, "generate: prefill %lld tokens at %.0f tokens/s, decode %lld tokens at %.0f tokens/s\n",
-               static_cast<long long>(stats.prefill_tokens),
-               stats.prefill_tokens / std::max(stats.prefill_seconds, 1e-9),
-               static_cast<long long>(stats.decode_tokens),
-               stats.decode_tokens / std::max(stats.decode_seconds, 1e-9));
+  std::fprintf(stderr, "generate: %s\n", stats.Summary().c_str());
   return 0;
 }
 
@@ -225,12 +221,7 @@ int RunDemo(int argc, char** argv) {
     const std::string first = policy.tokenizer->Decode(out[i][0].tokens, true);
     std::printf("      prompt %zu, sample 0: %s\n", i, nlohmann::json(first.substr(0, 100)).dump().c_str());
   }
-  std::printf("[3/3] prefill: %lld tokens, %.0f tokens/s; decode: %lld tokens, %.0f tokens/s "
-              "(untrained model, so the text is noise)\n",
-              static_cast<long long>(stats.prefill_tokens),
-              stats.prefill_tokens / std::max(stats.prefill_seconds, 1e-9),
-              static_cast<long long>(stats.decode_tokens),
-              stats.decode_tokens / std::max(stats.decode_seconds, 1e-9));
+  std::printf("[3/3] %s (untrained model, so the text is noise)\n", stats.Summary().c_str());
   return 0;
 }
 

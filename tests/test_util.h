@@ -1,6 +1,8 @@
 // Helpers shared by prlm's tests: temporary directories and file writing.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -26,6 +28,18 @@ class TempDir {
 
 inline void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// Expects fn() to throw an exception whose message contains every needle.
+template <typename Fn>
+void ExpectErrorContaining(Fn fn, std::initializer_list<std::string> needles) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected one mentioning '" << *needles.begin() << "'";
+  } catch (const std::exception& e) {
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+  }
 }
 
 }  // namespace prlm::testing

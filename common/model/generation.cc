@@ -1,6 +1,7 @@
 #include "common/model/generation.h"
 
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 #include "common/util/check.h"
@@ -77,6 +78,7 @@ std::vector<std::pair<int32_t, float>> SampleRows(const torch::Tensor& logits,
   }
   const auto cdf = probs.cumsum(-1).contiguous();
   auto ca = cdf.accessor<float, 2>();
+  if (order.defined()) order = order.contiguous();
   auto la = logp.accessor<float, 2>();
   for (int64_t r = 0; r < R; ++r) {
     const double u = std::generate_canonical<double, 64>(*rngs[r]) * ca[r][V - 1];
@@ -87,13 +89,21 @@ std::vector<std::pair<int32_t, float>> SampleRows(const torch::Tensor& logits,
       if (ca[r][mid] > u) hi = mid;
       else lo = mid + 1;
     }
-    int64_t tok = order.defined() ? order[r][lo].item<int64_t>() : lo;
+    const int64_t tok = order.defined() ? order.data_ptr<int64_t>()[r * V + lo] : lo;
     out[r] = {static_cast<int32_t>(tok), la[r][tok]};
   }
   return out;
 }
 
 }  // namespace
+
+std::string GenerationStats::Summary() const {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "prefill %lld tokens at %.0f tokens/s, decode %lld tokens at %.0f tokens/s",
+                static_cast<long long>(prefill_tokens), prefill_tokens / std::max(prefill_seconds, 1e-9),
+                static_cast<long long>(decode_tokens), decode_tokens / std::max(decode_seconds, 1e-9));
+  return buf;
+}
 
 uint64_t SampleSeed(uint64_t run_seed, uint64_t prompt_index, uint64_t sample_index) {
   return SplitMix64(SplitMix64(SplitMix64(run_seed) ^ prompt_index) ^ sample_index);

