@@ -12,7 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/init_model.h"
-#include "common/model/cpu_threads.h"
+#include "common/model/compute_setup.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
@@ -82,6 +82,7 @@ int BenchGenerate(int argc, char** argv) {
       .Option("new-tokens", "N", "64", "tokens generated per row")
       .Option("repeat", "N", "2", "runs per batch size; the best is reported")
       .Option("threads", "N", "0", "CPU threads (0 = all cores)")
+      .Option("device", "auto|cpu|cuda", "auto", "where the model runs (cuda: bf16, cpu: fp32)")
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
   if (!args.Parse(argc, argv)) return 0;
   const int threads = ConfigureCpuThreads(args.GetInt("threads"));
@@ -93,7 +94,8 @@ int BenchGenerate(int argc, char** argv) {
     spec.out_dir = dir;
     InitModelDir(spec);
   }
-  auto m = model::LoadQwen2(dir);
+  const ComputeDevice where = ResolveDevice(args.Get("device"));
+  auto m = model::LoadQwen2(dir, where.device, where.dtype);
   const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
   const int64_t vocab = m->config().vocab_size;
   model::SamplingParams p;
@@ -116,7 +118,8 @@ int BenchGenerate(int argc, char** argv) {
     const nlohmann::json j = {{"bench", "generate"}, {"impl", "prlm"}, {"model", dir},
                               {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
                               {"prompt_len", prompt_len}, {"new_tokens", new_tokens},
-                              {"threads", threads}, {"prefill_tok_s", best_prefill},
+                              {"threads", threads}, {"device", where.device.str()},
+                              {"prefill_tok_s", best_prefill},
                               {"decode_tok_s", best_decode}};
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);

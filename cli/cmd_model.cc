@@ -13,7 +13,7 @@
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
-#include "common/model/cpu_threads.h"
+#include "common/model/compute_setup.h"
 
 namespace prlm::cli {
 namespace {
@@ -23,14 +23,23 @@ struct LoadedPolicy {
   std::shared_ptr<const text::Tokenizer> tokenizer;
 };
 
-LoadedPolicy LoadPolicy(const std::string& dir) {
+LoadedPolicy LoadPolicy(const std::string& dir, const std::string& device = "cpu") {
+  const ComputeDevice where = ResolveDevice(device);
   LoadedPolicy p;
   p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
-  p.model = model::LoadQwen2(dir);
+  p.model = model::LoadQwen2(dir, where.device, where.dtype);
+  PRLM_REQUIRE(p.tokenizer->vocab_size() <= p.model->config().vocab_size,
+               "model '" << dir << "': tokenizer.json has ids up to " << p.tokenizer->vocab_size() - 1
+                         << " but config.json vocab_size is " << p.model->config().vocab_size);
   return p;
 }
 
 void SetThreads(int threads) { ConfigureCpuThreads(threads); }
+
+void AddComputeOptions(Args& args) {
+  args.Option("device", "auto|cpu|cuda", "auto", "where the model runs (cuda: bf16, cpu: fp32)")
+      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+}
 
 // Prompts from --prompt or --input (one per line).
 std::vector<std::string> ReadPrompts(const Args& args, const char* text_option) {
@@ -116,8 +125,8 @@ int RunGenerate(int argc, char** argv) {
       .Option("prompt", "TEXT", "", "one prompt")
       .Option("input", "FILE", "", "prompts, one per line")
       .Option("num-samples", "G", "1", "samples per prompt (the prompt is prefilled once)")
-      .Option("batch-size", "N", "8", "prompts per batch")
-      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+      .Option("batch-size", "N", "8", "prompts per batch");
+  AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   SetThreads(args.GetInt("threads"));
@@ -125,7 +134,7 @@ int RunGenerate(int argc, char** argv) {
   const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
   PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");
   const auto prompts = ReadPrompts(args, "prompt");
-  auto policy = LoadPolicy(args.Get("model"));
+  auto policy = LoadPolicy(args.Get("model"), args.Get("device"));
   AddStopTokens(params, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
   model::GenerationStats stats;
@@ -158,11 +167,11 @@ int RunLogprobs(int argc, char** argv) {
   args.Option("model", "DIR", "", "model directory", true)
       .Option("text", "TEXT", "", "one text")
       .Option("input", "FILE", "", "texts, one per line")
-      .Option("temperature", "T", "1.0", "divide logits by T first")
-      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+      .Option("temperature", "T", "1.0", "divide logits by T first");
+  AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   SetThreads(args.GetInt("threads"));
-  auto policy = LoadPolicy(args.Get("model"));
+  auto policy = LoadPolicy(args.Get("model"), args.Get("device"));
   std::vector<std::vector<int32_t>> seqs;
   for (const auto& t : ReadPrompts(args, "text")) {
     seqs.push_back(policy.tokenizer->Encode(t));
@@ -182,8 +191,8 @@ int RunDemo(int argc, char** argv) {
   args.Option("workdir", "DIR", "out/demo", "where the tokenizer and model are written")
       .Option("preset", "NAME", "tiny", "model preset (tiny, small)")
       .Option("num-samples", "G", "4", "samples per prompt")
-      .Option("max-new-tokens", "N", "48", "tokens per sample")
-      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
+      .Option("max-new-tokens", "N", "48", "tokens per sample");
+  AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   SetThreads(args.GetInt("threads"));
   const std::string dir = args.Get("workdir") + "/policy-" + args.Get("preset");
@@ -193,7 +202,7 @@ int RunDemo(int argc, char** argv) {
   spec.preset = args.Get("preset");
   spec.out_dir = dir;
   const int64_t n = InitModelDir(spec);
-  auto policy = LoadPolicy(dir);
+  auto policy = LoadPolicy(dir, args.Get("device"));
   std::printf("      %.2fM parameters, vocabulary %d\n", n / 1e6, policy.tokenizer->vocab_size());
 
   const std::vector<std::string> prompts = {
