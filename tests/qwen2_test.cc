@@ -4,6 +4,9 @@
 #include "common/model/qwen2.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 #include "common/model/pretrained.h"
 #include "common/model/safetensors.h"
@@ -90,6 +93,30 @@ TEST(Qwen2, Bf16CheckpointLoadsIntoFp32) {
   auto loaded = LoadQwen2(dir / "m");
   const auto w = m->model->embed_tokens->weight;
   EXPECT_TRUE(torch::equal(loaded->model->embed_tokens->weight, w.to(torch::kBFloat16).to(torch::kFloat)));
+}
+
+TEST(Qwen2, ShardedCheckpointWithIndexLoads) {
+  torch::NoGradGuard g;
+  prlm::testing::TempDir dir;
+  auto m = prlm::testing::TinyQwen2();
+  SaveQwen2(m, dir / "m");
+  std::filesystem::remove(dir / "m/model.safetensors");
+  // Two shards: embeddings and head in one, the layers in the other.
+  const auto first = [](const std::string& n) { return n.rfind("model.layers.", 0) != 0; };
+  SaveParameters(*m, dir / "m/model-00001-of-00002.safetensors", first, nullptr);
+  SaveParameters(*m, dir / "m/model-00002-of-00002.safetensors",
+                 [&](const std::string& n) { return !first(n); }, nullptr);
+  nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+  for (const auto& p : m->named_parameters())
+    index["weight_map"][p.key()] = first(p.key()) ? "model-00001-of-00002.safetensors"
+                                                  : "model-00002-of-00002.safetensors";
+  prlm::testing::WriteBytes(dir / "m/model.safetensors.index.json", index.dump());
+  auto loaded = LoadQwen2(dir / "m");
+  const auto ids = torch::randint(0, 97, {1, 5}, torch::kLong);
+  EXPECT_TRUE(torch::equal(FullLogits(m, ids), FullLogits(loaded, ids)));
+  // An index naming a shard that is not there is refused with its name.
+  std::filesystem::remove(dir / "m/model-00002-of-00002.safetensors");
+  prlm::testing::ExpectErrorContaining([&] { LoadQwen2(dir / "m"); }, {"model-00002-of-00002.safetensors"});
 }
 
 }  // namespace
