@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Produces the reference ids the tokenizer parity test compares against, with
 # Hugging Face's JavaScript tokenizers, for several real vocabularies and for a
-# tokenizer trained by `prlm train-tokenizer`.
+# tokenizer trained by `prlm train-tokenizer`. Input: the hand-written corpus,
+# invalid UTF-8 lines, and 1,500 deterministic random lines (make_fuzz_corpus.mjs).
 # usage: make_references.sh PRLM_BINARY OUT_DIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +20,8 @@ mkdir -p "$out/bert-uncased"
 node make_bert_tokenizer.mjs "$out/bert-uncased/tokenizer.json"
 echo '{"clean_up_tokenization_spaces": true}' > "$out/bert-uncased/tokenizer_config.json"
 "$prlm" train-tokenizer --vocab-size 1200 --out "$out/trained" corpus.txt 2>/dev/null
-cat corpus.txt invalid_utf8.txt > "$out/input.txt"
+node make_fuzz_corpus.mjs "$out/fuzz.txt" 1500 12345
+cat corpus.txt invalid_utf8.txt "$out/fuzz.txt" > "$out/input.txt"
 for name in qwen3 llama3 trained; do
   node encode.mjs "$out/$name/tokenizer.json" "$out/$name/tokenizer_config.json" "$out/input.txt" "$out/$name"
 done
