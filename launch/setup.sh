@@ -46,8 +46,12 @@ if command -v update-alternatives >/dev/null; then
 fi
 
 # Reference tokenizers (tests only): Hugging Face's JS tokenizers and real vocabularies.
-if [[ ! -d tests/reference/node_modules/@huggingface/tokenizers ]]; then
+# Reinstalled whenever package-lock.json changes (a stamp records its hash).
+lock_hash=$(sha256sum tests/reference/package-lock.json | cut -d' ' -f1)
+stamp=tests/reference/node_modules/.prlm-lock-hash
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]]; then
   (cd tests/reference && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$stamp"
 fi
 
 [[ "${1:-}" == "--no-build" ]] && exit 0

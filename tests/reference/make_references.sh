@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 prlm="$1"; out="$2"
 mkdir -p "$out"
-[[ -d "$here/node_modules/@huggingface/tokenizers" ]] || {
+[[ -d "$here/node_modules/@huggingface/tokenizers" && -d "$here/node_modules/@anush008/tokenizers" ]] || {
   echo "make_references: run launch/setup.sh first (npm packages missing)" >&2; exit 1; }
 cd "$here"
 # Each vocabulary as a model ships it: NAME/tokenizer.json + tokenizer_config.json.
@@ -22,9 +22,14 @@ echo '{"clean_up_tokenization_spaces": true}' > "$out/bert-uncased/tokenizer_con
 "$prlm" train-tokenizer --vocab-size 1200 --out "$out/trained" corpus.txt 2>/dev/null
 node make_fuzz_corpus.mjs "$out/fuzz.txt" 1500 12345
 cat corpus.txt invalid_utf8.txt "$out/fuzz.txt" > "$out/input.txt"
+# Two references: Hugging Face's JS tokenizers (ids and decoded text) and its
+# Rust crate (ids).
 for name in qwen3 llama3 trained; do
   node encode.mjs "$out/$name/tokenizer.json" "$out/$name/tokenizer_config.json" "$out/input.txt" "$out/$name"
+  node encode_rust.cjs "$out/$name/tokenizer.json" "$out/input.txt" "$out/$name.rust.ids.jsonl"
 done
 node encode.mjs "$out/bert-uncased/tokenizer.json" "$out/bert-uncased/tokenizer_config.json" \
   "$out/input.txt" "$out/bert-uncased" --add-special-tokens
+node encode_rust.cjs "$out/bert-uncased/tokenizer.json" "$out/input.txt" \
+  "$out/bert-uncased.rust.ids.jsonl" --add-special-tokens
 echo "make_references: wrote references for qwen3 llama3 trained bert-uncased to $out"
