@@ -82,10 +82,10 @@ int BenchGenerate(int argc, char** argv) {
       .Option("new-tokens", "N", "64", "tokens generated per row")
       .Option("repeat", "N", "2", "runs per batch size; the best is reported")
       .Option("threads", "N", "0", "CPU threads (0 = all cores)")
-      .Option("device", "auto|cpu|cuda", "auto", "where the model runs (cuda: bf16, cpu: fp32)")
+      .Option("device", "auto|cpu|cuda", "auto", "where the model runs")
+      .Option("dtype", "auto|fp32|bf16", "auto", "weights and activations (auto: bf16 on cuda, fp32 on cpu)")
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
   if (!args.Parse(argc, argv)) return 0;
-  const int threads = ConfigureCpuThreads(args.GetInt("threads"));
   std::string dir = args.Get("model");
   if (dir.empty()) {
     dir = args.Get("workdir") + "/qwen2-" + args.Get("preset");
@@ -94,7 +94,8 @@ int BenchGenerate(int argc, char** argv) {
     spec.out_dir = dir;
     InitModelDir(spec);
   }
-  const ComputeDevice where = ResolveDevice(args.Get("device"));
+  const ComputeDevice where = ResolveDevice(args.Get("device"), args.Get("dtype"));
+  const int threads = ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
   auto m = model::LoadQwen2(dir, where.device, where.dtype);
   const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
   const int64_t vocab = m->config().vocab_size;
@@ -119,6 +120,7 @@ int BenchGenerate(int argc, char** argv) {
                               {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
                               {"prompt_len", prompt_len}, {"new_tokens", new_tokens},
                               {"threads", threads}, {"device", where.device.str()},
+                              {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
                               {"prefill_tok_s", best_prefill},
                               {"decode_tok_s", best_decode}};
     std::printf("%s\n", j.dump().c_str());

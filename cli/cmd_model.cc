@@ -23,8 +23,10 @@ struct LoadedPolicy {
   std::shared_ptr<const text::Tokenizer> tokenizer;
 };
 
-LoadedPolicy LoadPolicy(const std::string& dir, const std::string& device = "cpu") {
-  const ComputeDevice where = ResolveDevice(device);
+// Chooses device, dtype and CPU threads from the options, then loads.
+LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
+  const ComputeDevice where = ResolveDevice(args.Get("device"), args.Get("dtype"));
+  ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
   LoadedPolicy p;
   p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
   p.model = model::LoadQwen2(dir, where.device, where.dtype);
@@ -34,10 +36,9 @@ LoadedPolicy LoadPolicy(const std::string& dir, const std::string& device = "cpu
   return p;
 }
 
-void SetThreads(int threads) { ConfigureCpuThreads(threads); }
-
 void AddComputeOptions(Args& args) {
-  args.Option("device", "auto|cpu|cuda", "auto", "where the model runs (cuda: bf16, cpu: fp32)")
+  args.Option("device", "auto|cpu|cuda", "auto", "where the model runs")
+      .Option("dtype", "auto|fp32|bf16", "auto", "weights and activations (auto: bf16 on cuda, fp32 on cpu)")
       .Option("threads", "N", "0", "CPU threads (0 = all cores)");
 }
 
@@ -129,12 +130,11 @@ int RunGenerate(int argc, char** argv) {
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  SetThreads(args.GetInt("threads"));
   auto params = SamplingFromArgs(args);
   const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
   PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");
   const auto prompts = ReadPrompts(args, "prompt");
-  auto policy = LoadPolicy(args.Get("model"), args.Get("device"));
+  auto policy = LoadPolicy(args.Get("model"), args);
   AddStopTokens(params, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
   model::GenerationStats stats;
@@ -170,8 +170,7 @@ int RunLogprobs(int argc, char** argv) {
       .Option("temperature", "T", "1.0", "divide logits by T first");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  SetThreads(args.GetInt("threads"));
-  auto policy = LoadPolicy(args.Get("model"), args.Get("device"));
+  auto policy = LoadPolicy(args.Get("model"), args);
   std::vector<std::vector<int32_t>> seqs;
   for (const auto& t : ReadPrompts(args, "text")) {
     seqs.push_back(policy.tokenizer->Encode(t));
@@ -194,7 +193,6 @@ int RunDemo(int argc, char** argv) {
       .Option("max-new-tokens", "N", "48", "tokens per sample");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  SetThreads(args.GetInt("threads"));
   const std::string dir = args.Get("workdir") + "/policy-" + args.Get("preset");
   std::printf("[1/3] training a byte-level BPE tokenizer and initialising a %s Qwen2 model in %s\n",
               args.Get("preset").c_str(), dir.c_str());
@@ -202,7 +200,7 @@ int RunDemo(int argc, char** argv) {
   spec.preset = args.Get("preset");
   spec.out_dir = dir;
   const int64_t n = InitModelDir(spec);
-  auto policy = LoadPolicy(dir, args.Get("device"));
+  auto policy = LoadPolicy(dir, args);
   std::printf("      %.2fM parameters, vocabulary %d\n", n / 1e6, policy.tokenizer->vocab_size());
 
   const std::vector<std::string> prompts = {

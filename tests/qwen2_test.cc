@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/model/safetensors.h"
 #include "common/model/weights_io.h"
@@ -117,6 +118,34 @@ TEST(Qwen2, ShardedCheckpointWithIndexLoads) {
   // An index naming a shard that is not there is refused with its name.
   std::filesystem::remove(dir / "m/model-00002-of-00002.safetensors");
   prlm::testing::ExpectErrorContaining([&] { LoadQwen2(dir / "m"); }, {"model-00002-of-00002.safetensors"});
+}
+
+TEST(Qwen2, Bf16ForwardWithLeftPaddingIsFiniteAndCloseToFp32) {
+  torch::NoGradGuard g;
+  auto m = TinyQwen2();
+  auto ids = torch::randint(0, 97, {2, 8}, torch::kLong);
+  auto mask = torch::ones({2, 8}, torch::kLong);
+  mask[1].narrow(0, 0, 3).zero_();  // fully masked padding rows must not turn into NaN
+  const auto run = [&](Qwen2ForCausalLM& model) {
+    return model->Logits(model->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 8, torch::kFloat), nullptr))
+        .to(torch::kFloat);
+  };
+  const auto fp32 = run(m);
+  m->to(torch::kBFloat16);
+  const auto bf16 = run(m);
+  EXPECT_TRUE(torch::isfinite(bf16).all().item<bool>());
+  const auto real = mask.to(torch::kBool).unsqueeze(-1).expand_as(fp32);
+  // bf16 keeps ~3 significant digits; logits here are O(1-10).
+  const float diff = (bf16 - fp32).abs().masked_select(real).max().item<float>();
+  EXPECT_LT(diff, 0.1f * fp32.abs().max().item<float>());
+  // Generation runs end to end in bf16 too.
+  SamplingParams p;
+  p.max_new_tokens = 4;
+  const auto out = Generate(m, {GenerationRequest{{1, 2, 3}, {5, 6}}}, p);
+  for (const auto& c : out[0]) {
+    EXPECT_EQ(c.tokens.size(), 4u);
+    for (float lp : c.logprobs) EXPECT_TRUE(std::isfinite(lp) && lp <= 0);
+  }
 }
 
 }  // namespace

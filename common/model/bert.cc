@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/model/qwen2.h"  // kMaskedScore
 #include "common/util/check.h"
 
 namespace prlm::model {
@@ -73,9 +74,8 @@ torch::Tensor BertEncoderImpl::Forward(const torch::Tensor& ids, const torch::Te
                                 << config_.max_position_embeddings);
   const auto pos = torch::arange(T, ids.options()).unsqueeze(0);
   auto h = emb_norm_(word_(ids) + position_(pos) + token_type_(type_ids));
-  const double lowest = std::numeric_limits<float>::lowest();
   const auto bias = torch::zeros({ids.size(0), 1, 1, T}, h.options())
-                        .masked_fill_(mask.to(torch::kBool).logical_not().view({ids.size(0), 1, 1, T}), lowest);
+                        .masked_fill_(mask.to(torch::kBool).logical_not().view({ids.size(0), 1, 1, T}), kMaskedScore);
   for (const auto& layer : *layers_) h = layer->as<BertLayerImpl>()->forward(h, bias);
   return h;
 }

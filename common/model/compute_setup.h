@@ -1,15 +1,18 @@
 // Where numeric work runs: the device and dtype of a model, and the CPU
 // thread budget.
 //
-// Devices: "cpu" (fp32), "cuda" (bf16, when this build of libtorch has CUDA
-// and a GPU is visible), "auto" (cuda if possible, else cpu).
+// Devices: "cpu", "cuda" (when this build of libtorch has CUDA and a GPU is
+// visible), "auto" (cuda if possible, else cpu). Dtypes: "fp32", "bf16",
+// "auto" (bf16 on cuda, fp32 on cpu). bf16 on CPU uses oneDNN's bf16 kernels
+// (AVX512-BF16 / AMX), several times faster than fp32 on CPUs that have them.
 //
-// CPU threads: Debian's libtorch calls OpenBLAS (pthreads build), which keeps
-// its own thread pool. Letting both torch's intra-op pool and OpenBLAS use
-// every core oversubscribes the machine: on the 2-core machines decode ran
-// ~5x slower with torch=2/OpenBLAS=2 than with torch=1/OpenBLAS=2 (see
-// docs/architecture.md). So matrix products get the cores through OpenBLAS
-// and torch's own pool runs single-threaded.
+// CPU threads: Debian's libtorch calls OpenBLAS (pthreads build) for fp32
+// matrix products and oneDNN (on torch's OpenMP pool) for bf16 ones. Letting
+// both OpenBLAS and torch's pool use every core oversubscribes the machine: on
+// the 2-core machines fp32 decode ran ~5x slower with torch=2/OpenBLAS=2 than
+// with torch=1/OpenBLAS=2 (docs/architecture.md). So the cores go to the pool
+// that does the matrix products of the model's dtype: OpenBLAS for fp32,
+// torch's pool for bf16; the other runs single-threaded.
 // Thread-safety: call once, from the main thread, before any torch work.
 #pragma once
 
@@ -25,9 +28,10 @@ struct ComputeDevice {
 };
 
 // Throws prlm::Error for an unknown name or "cuda" without CUDA.
-ComputeDevice ResolveDevice(const std::string& name);
+ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype = "auto");
 
-// threads <= 0 means all cores. Returns the count used.
-int ConfigureCpuThreads(int threads);
+// Sets the CPU thread pools for models of `dtype` (see above). threads <= 0
+// means all cores. Returns the count used.
+int ConfigureCpuThreads(int threads, torch::ScalarType dtype = torch::kFloat);
 
 }  // namespace prlm

@@ -21,9 +21,9 @@ torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t
   const auto k_idx = torch::arange(0, total, opts.dtype(torch::kLong)).unsqueeze(0);
   const auto causal = k_idx.le(q_idx);                                  // [T, S]
   const auto visible = causal.unsqueeze(0) & key_mask.to(torch::kBool).unsqueeze(1);  // [B,T,S]
-  const double lowest = dtype == torch::kFloat ? std::numeric_limits<float>::lowest() : -1e30;
+  PRLM_CHECK_MSG(dtype != torch::kHalf, "fp16 cannot hold kMaskedScore; use bf16");
   return torch::zeros(visible.sizes(), opts.dtype(dtype))
-      .masked_fill_(visible.logical_not(), lowest)
+      .masked_fill_(visible.logical_not(), kMaskedScore)
       .unsqueeze(1);
 }
 
@@ -95,7 +95,13 @@ Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
 }
 
 torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  const auto gate = gate_proj(x);
+  // libtorch 1.13's CPU silu is not vectorised for bf16 (2.3x slower than
+  // g * sigmoid(g) on a [4096, 1536] tensor); same function, one more rounding.
+  const auto act = gate.is_cpu() && gate.scalar_type() == torch::kBFloat16
+                       ? gate * torch::sigmoid(gate)
+                       : torch::silu(gate);
+  return down_proj(act * up_proj(x));
 }
 
 Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {

@@ -35,8 +35,12 @@ struct KvCache {
 
 // Additive attention bias [B, 1, T, past+T] for T new tokens after `past`
 // cached ones: 0 where key j is visible to query i (j <= past+i and
-// key_mask[b, j] = 1), the dtype's lowest value elsewhere.
+// key_mask[b, j] = 1), kMaskedScore elsewhere.
 // key_mask: [B, past+T], 1 for real tokens, 0 for padding.
+// A large finite negative score: exp() of it is 0, it stays finite in bf16
+// (whose lowest value would round to -inf and turn fully masked padding rows
+// into NaN), and a fully masked row still softmaxes to finite values.
+constexpr double kMaskedScore = -1e30;
 torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens,
                             torch::ScalarType dtype);
 // Positions of left-padded rows: cumsum(mask) - 1, clamped at 0.
