@@ -2,8 +2,9 @@
 # Runs every benchmark side by side with its baseline and prints the ratios.
 #  1. Tokenizer encode MB/s, Qwen3 vocabulary: prlm (one thread) vs Hugging
 #     Face's JS tokenizers and its Rust crate (encodeBatch through the Node binding).
-#  2. Generation prefill/decode tokens/s, Qwen2 tiny (~2M) and small (~25M) at
-#     batch 1, 8, 32: prlm vs an eager python3-torch loop on the same weights.
+#  2. Generation prefill/decode tokens/s, Qwen2 tiny (~2M) and small (~25M) in
+#     fp32 and bf16 at batch 1, 8, 32: prlm vs an eager python3-torch loop on
+#     the same weights and dtype (the better of its all-cores and one-thread runs).
 # usage: bench/run.sh [OUT_DIR]   (run launch/setup.sh first; takes a few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,13 @@ echo "== tokenizer: Qwen3 vocabulary, $(du -h "$corpus" | cut -f1) corpus"
 
 : > "$out/generate.jsonl"
 for preset in tiny small; do
-  echo "== generate: $preset"
-  "$prlm" bench generate --preset "$preset" --workdir "$out" | tee -a "$out/generate.jsonl"
-  for t in "$(nproc)" 1; do
-    /usr/bin/python3 bench/torch_eager.py "$out/qwen2-$preset" --threads "$t" | tee -a "$out/generate.jsonl"
+  for dtype in fp32 bf16; do
+    echo "== generate: $preset $dtype"
+    "$prlm" bench generate --preset "$preset" --dtype "$dtype" --repeat 3 --workdir "$out" | tee -a "$out/generate.jsonl"
+    for t in "$(nproc)" 1; do
+      /usr/bin/python3 bench/torch_eager.py "$out/qwen2-$preset" --dtype "$dtype" --repeat 3 --threads "$t" \
+        | tee -a "$out/generate.jsonl"
+    done
   done
 done
 
@@ -43,15 +47,16 @@ for base in ("@huggingface/tokenizers", "tokenizers (Rust crate)"):
     print("tokenizer encode (Qwen3 vocab): prlm %.2f MB/s, %s %.2f MB/s, ratio %.2fx"
           % (p["prlm"]["mb_per_s"], base, p[base]["mb_per_s"], p["prlm"]["mb_per_s"] / p[base]["mb_per_s"]))
 rows = [json.loads(l) for l in open(out + "/generate.jsonl")]
-print("\n| model | batch | prlm prefill tok/s | py best prefill | ratio | prlm decode tok/s | py best decode | ratio |")
-print("|---|---|---|---|---|---|---|---|")
+print("\n| model | dtype | batch | prlm prefill tok/s | py best prefill | ratio | prlm decode tok/s | py best decode | ratio |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r["impl"] != "prlm":
         continue
-    py = [x for x in rows if x["impl"] != "prlm" and x["model"] == r["model"] and x["batch"] == r["batch"]]
+    py = [x for x in rows if x["impl"] != "prlm" and x["model"] == r["model"] and x["batch"] == r["batch"]
+          and x["dtype"] == r["dtype"]]
     bp = max(x["prefill_tok_s"] for x in py)
     bd = max(x["decode_tok_s"] for x in py)
-    print("| %.1fM | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |" % (
-        r["params_m"], r["batch"], r["prefill_tok_s"], bp, r["prefill_tok_s"] / bp,
+    print("| %.1fM | %s | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |" % (
+        r["params_m"], r["dtype"], r["batch"], r["prefill_tok_s"], bp, r["prefill_tok_s"] / bp,
         r["decode_tok_s"], bd, r["decode_tok_s"] / bd))
 PY

@@ -7,7 +7,7 @@ python3-torch; reads the model directory prlm wrote (config.json +
 model.safetensors). Prints one JSON object per batch size, like prlm.
 
 usage: torch_eager.py MODEL_DIR [--batch 1,8,32] [--prompt-len 64]
-                      [--new-tokens 64] [--repeat 2] [--threads N]
+                      [--new-tokens 64] [--repeat 2] [--threads N] [--dtype fp32|bf16]
 """
 import argparse
 import json
@@ -36,10 +36,11 @@ def load_safetensors(path):
 
 
 class Qwen2:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, dtype=torch.float32):
         with open(model_dir + "/config.json") as f:
             self.cfg = json.load(f)
-        self.w = load_safetensors(model_dir + "/model.safetensors")
+        self.w = {k: v.to(dtype) for k, v in load_safetensors(model_dir + "/model.safetensors").items()}
+        self.dtype = dtype
         c = self.cfg
         self.heads, self.kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
         self.hd = c["hidden_size"] // self.heads
@@ -48,8 +49,9 @@ class Qwen2:
         self.inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, self.hd, 2, dtype=torch.float64) / self.hd)).float()
         self.lm_head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
 
-    def rms(self, x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+    def rms(self, x, w):  # in fp32, as transformers' Qwen2RMSNorm
+        xf = x.float()
+        return w * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
 
     def rope(self, x, cos, sin):
         half = x.shape[-1] // 2
@@ -62,7 +64,7 @@ class Qwen2:
         h = torch.nn.functional.embedding(ids, w["model.embed_tokens.weight"])
         freqs = pos.float()[..., None] * self.inv_freq
         emb = torch.cat((freqs, freqs), -1)[:, None]
-        cos, sin = emb.cos(), emb.sin()
+        cos, sin = emb.cos().to(self.dtype), emb.sin().to(self.dtype)
         group = self.heads // self.kv_heads
         for i in range(self.layers):
             p = f"model.layers.{i}."
@@ -83,7 +85,8 @@ class Qwen2:
             k = k[:, :, None].expand(B, self.kv_heads, group, S, self.hd).reshape(B, self.heads, S, self.hd)
             v = v[:, :, None].expand(B, self.kv_heads, group, S, self.hd).reshape(B, self.heads, S, self.hd)
             scores = torch.matmul(q, k.transpose(2, 3)) / (self.hd ** 0.5) + mask_bias
-            attn = torch.matmul(torch.softmax(scores, -1), v).transpose(1, 2).reshape(B, T, -1)
+            probs = torch.softmax(scores.float(), -1).to(self.dtype)
+            attn = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, -1)
             h = h + lin(attn, w[p + "self_attn.o_proj.weight"])
             x = self.rms(h, w[p + "post_attention_layernorm.weight"])
             mlp = lin(torch.nn.functional.silu(lin(x, w[p + "mlp.gate_proj.weight"])) * lin(x, w[p + "mlp.up_proj.weight"]),
@@ -95,8 +98,7 @@ class Qwen2:
 def run(model, batch, prompt_len, new_tokens, gen):
     ids = torch.randint(1, model.cfg["vocab_size"], (batch, prompt_len), generator=gen)
     cache = [None] * model.layers
-    lowest = torch.finfo(torch.float32).min
-    causal = torch.full((prompt_len, prompt_len), lowest).triu(1)[None, None]
+    causal = torch.full((prompt_len, prompt_len), -1e30).triu(1)[None, None].to(model.dtype)
     pos = torch.arange(prompt_len)[None].expand(batch, -1)
     with torch.no_grad():
         t0 = time.perf_counter()
@@ -105,12 +107,12 @@ def run(model, batch, prompt_len, new_tokens, gen):
         prefill = time.perf_counter() - t0
         t0 = time.perf_counter()
         for step in range(new_tokens):
-            probs = torch.softmax(logits / 0.7, -1)
+            probs = torch.softmax(logits.float() / 0.7, -1)
             tok = torch.multinomial(probs, 1, generator=gen)
             if step + 1 == new_tokens:
                 break
             p = torch.full((batch, 1), prompt_len + step)
-            h = model.forward(tok, p, torch.zeros(1), cache)
+            h = model.forward(tok, p, torch.zeros(1, dtype=model.dtype), cache)
             logits = torch.nn.functional.linear(h[:, -1], model.lm_head)
         decode = time.perf_counter() - t0
     return batch * prompt_len / prefill, batch * new_tokens / decode
@@ -124,12 +126,14 @@ def main():
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    model = Qwen2(a.model_dir)
+    model = Qwen2(a.model_dir, torch.bfloat16 if a.dtype == "bf16" else torch.float32)
     gen = torch.Generator().manual_seed(0)
     params = sum(t.numel() for n, t in model.w.items())
+    run(model, 1, 8, 4, gen)  # warm-up, untimed, as prlm does
     for b in [int(x) for x in a.batch.split(",")]:
         best = [0.0, 0.0]
         for _ in range(a.repeat):
@@ -137,7 +141,7 @@ def main():
             best = [max(best[0], pf), max(best[1], dc)]
         print(json.dumps({"bench": "generate", "impl": "python3-torch-eager", "model": a.model_dir,
                           "params_m": params / 1e6, "batch": b, "prompt_len": a.prompt_len,
-                          "new_tokens": a.new_tokens, "threads": torch.get_num_threads(),
+                          "new_tokens": a.new_tokens, "threads": torch.get_num_threads(), "dtype": a.dtype,
                           "prefill_tok_s": best[0], "decode_tok_s": best[1]}), flush=True)
 
 

@@ -102,6 +102,11 @@ int BenchGenerate(int argc, char** argv) {
   model::SamplingParams p;
   p.max_new_tokens = new_tokens;
   p.temperature = 0.7;
+  {  // Warm-up, untimed: first-call costs (page faults, kernel selection).
+    model::SamplingParams warm = p;
+    warm.max_new_tokens = 4;
+    model::Generate(m, {model::GenerationRequest{std::vector<int32_t>(8, 1), {0}}}, warm);
+  }
   for (int batch : ParseIntList(args.Get("batch"), "batch")) {
     double best_prefill = 0, best_decode = 0;
     for (int r = 0; r < args.GetInt("repeat"); ++r) {

@@ -73,8 +73,10 @@ torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::T
                    "KV cache overflow: " << past << " + " << T << " > " << cache->capacity());
     cache->k[layer].narrow(2, past, T).copy_(k);
     cache->v[layer].narrow(2, past, T).copy_(v);
-    k = cache->k[layer].narrow(2, 0, past + T);
-    v = cache->v[layer].narrow(2, 0, past + T);
+    if (past > 0) {  // attend over everything cached; a prefill has it all in k, v
+      k = cache->k[layer].narrow(2, 0, past + T);
+      v = cache->v[layer].narrow(2, 0, past + T);
+    }
   }
   const int64_t S = k.size(2), group = heads / kv_heads;
   // Grouped-query attention without copying K/V: query heads of one KV head
@@ -96,12 +98,7 @@ Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
 
 torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
   const auto gate = gate_proj(x);
-  // libtorch 1.13's CPU silu is not vectorised for bf16 (2.3x slower than
-  // g * sigmoid(g) on a [4096, 1536] tensor); same function, one more rounding.
-  const auto act = gate.is_cpu() && gate.scalar_type() == torch::kBFloat16
-                       ? gate * torch::sigmoid(gate)
-                       : torch::silu(gate);
-  return down_proj(act * up_proj(x));
+  return down_proj(torch::silu(gate) * up_proj(x));
 }
 
 Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {
