@@ -55,7 +55,9 @@ TEST(Safetensors, RoundTripIsBitExactForEveryFloatType) {
     EXPECT_EQ(info.dtype, t.dtype);
     EXPECT_EQ(info.shape, t.shape);
     ASSERT_EQ(info.end - info.begin, t.nbytes);
-    if (t.nbytes) EXPECT_EQ(std::memcmp(f.Data(info), t.data, t.nbytes), 0) << t.name;
+    if (t.nbytes) {
+      EXPECT_EQ(std::memcmp(f.Data(info), t.data, t.nbytes), 0) << t.name;
+    }
   }
   EXPECT_TRUE(torch::equal(ReadTensor(f, f.Info("c.bf16")), bf16));
   // The data section starts 8-byte aligned, as Hugging Face writes it.

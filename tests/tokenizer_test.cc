@@ -101,7 +101,9 @@ TEST(BpeTrainer, LearnsFrequentWordsAndRoundTrips) {
   const auto im_end = tok->TokenToId("<|im_end|>");
   ASSERT_TRUE(im_end.has_value());
   EXPECT_EQ(tok->Encode("x<|im_end|>").back(), *im_end);
-  EXPECT_THROW(TrainByteLevelBpe(corpus, BpeTrainerOptions{.vocab_size = 100}), Error);
+  BpeTrainerOptions too_small;
+  too_small.vocab_size = 100;
+  EXPECT_THROW(TrainByteLevelBpe(corpus, too_small), Error);
 }
 
 }  // namespace

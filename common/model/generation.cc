@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include <torch/cuda.h>
+
 #include "common/util/check.h"
 
 namespace prlm::model {
@@ -137,6 +139,7 @@ std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
   auto hidden = model->Forward(ids, positions, AttentionBias(mask, 0, P, torch::kFloat), &cache);
   auto logits = model->Logits(hidden.select(1, P - 1));  // [B, V]
   if (stats) {
+    if (device.is_cuda()) torch::cuda::synchronize();  // kernels run asynchronously
     for (const auto* p : prompts) stats->prefill_tokens += static_cast<int64_t>(p->size());
     stats->prefill_seconds += Seconds(t0);
   }
