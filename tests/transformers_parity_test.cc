@@ -16,18 +16,38 @@ namespace {
 
 const std::string kFixtures = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/";
 
+// What transformers computed for a fixture: its inputs and outputs.
+struct Expected {
+  std::unique_ptr<SafetensorsFile> file;  // null until the fixture is produced
+  torch::Tensor ids, mask;
+  torch::Tensor Get(const std::string& name) const { return ReadTensor(*file, file->Info(name)); }
+};
+
+Expected LoadExpected(const std::string& dir) {
+  Expected e;
+  const std::string path = dir + "/expected.safetensors";
+  if (!std::filesystem::exists(path)) return e;
+  e.file = std::make_unique<SafetensorsFile>(path);
+  e.ids = e.Get("input_ids");
+  e.mask = e.Get("attention_mask");
+  return e;
+}
+
+#define SKIP_UNTIL_PRODUCED(expected, dir)                                            \
+  if (!(expected).file)                                                              \
+  GTEST_SKIP() << (dir) << "/expected.safetensors not produced yet: run "             \
+               << "tests/reference/transformers_logits.py where transformers is installed"
+
 class Qwen2Parity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Qwen2Parity, LogitsMatchTransformers) {
   const std::string dir = kFixtures + GetParam();
-  if (!std::filesystem::exists(dir + "/expected.safetensors"))
-    GTEST_SKIP() << dir << "/expected.safetensors not produced yet: run "
-                 << "tests/reference/transformers_logits.py where transformers is installed";
+  const Expected expected = LoadExpected(dir);
+  SKIP_UNTIL_PRODUCED(expected, dir);
   torch::NoGradGuard g;
-  SafetensorsFile expected(dir + "/expected.safetensors");
-  const auto ids = ReadTensor(expected, expected.Info("input_ids"));
-  const auto mask = ReadTensor(expected, expected.Info("attention_mask"));
-  const auto want = ReadTensor(expected, expected.Info("logits"));
+  const auto& ids = expected.ids;
+  const auto& mask = expected.mask;
+  const auto want = expected.Get("logits");
   auto m = LoadQwen2(dir);
   const int64_t T = ids.size(1);
   const auto got = m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, T, torch::kFloat), nullptr));
@@ -48,19 +68,17 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Qwen2Parity, ::testing::Values("qwen2-untied"
 
 TEST(BertParity, HiddenStatesAndPoolerMatchTransformers) {
   const std::string dir = kFixtures + "bert-tiny";
-  if (!std::filesystem::exists(dir + "/expected.safetensors"))
-    GTEST_SKIP() << dir << "/expected.safetensors not produced yet: run "
-                 << "tests/reference/transformers_logits.py where transformers is installed";
+  const Expected expected = LoadExpected(dir);
+  SKIP_UNTIL_PRODUCED(expected, dir);
   torch::NoGradGuard g;
-  SafetensorsFile expected(dir + "/expected.safetensors");
-  const auto ids = ReadTensor(expected, expected.Info("input_ids"));
-  const auto mask = ReadTensor(expected, expected.Info("attention_mask"));
+  const auto& ids = expected.ids;
+  const auto& mask = expected.mask;
   auto m = LoadBert(dir);
   const auto hidden = m->Forward(ids, torch::zeros_like(ids), mask);
   const auto real = mask.to(torch::kBool).unsqueeze(-1).expand_as(hidden);
-  const auto want_hidden = ReadTensor(expected, expected.Info("last_hidden_state"));
+  const auto want_hidden = expected.Get("last_hidden_state");
   EXPECT_LE((hidden - want_hidden).abs().masked_select(real).max().item<float>(), 1e-4);
-  const auto want_pooler = ReadTensor(expected, expected.Info("pooler"));
+  const auto want_pooler = expected.Get("pooler");
   EXPECT_LE((m->Pool(hidden, mask, Pooling::kPooler) - want_pooler).abs().max().item<float>(), 1e-4);
 }
 
