@@ -112,11 +112,11 @@ BertConfig BertPreset(const std::string& name, int64_t vocab_size) {
   BertConfig c;
   c.vocab_size = vocab_size;
   if (name == "tiny") {
-    c.hidden_size = 128, c.intermediate_size = 512, c.num_hidden_layers = 2;
-    c.num_attention_heads = 2;
+    c.hidden_size = 192, c.intermediate_size = 768, c.num_hidden_layers = 4;
+    c.num_attention_heads = 4;
   } else if (name == "small") {
-    c.hidden_size = 384, c.intermediate_size = 1536, c.num_hidden_layers = 6;
-    c.num_attention_heads = 6;
+    c.hidden_size = 512, c.intermediate_size = 2048, c.num_hidden_layers = 8;
+    c.num_attention_heads = 8;
   } else {
     PRLM_THROW("unknown bert preset '" << name << "' (presets: tiny, small)");
   }
