@@ -11,8 +11,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/compute_options.h"
 #include "cli/init_model.h"
-#include "common/model/compute_setup.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
@@ -81,10 +81,8 @@ int BenchGenerate(int argc, char** argv) {
       .Option("prompt-len", "N", "64", "prompt tokens per row")
       .Option("new-tokens", "N", "64", "tokens generated per row")
       .Option("repeat", "N", "2", "runs per batch size; the best is reported")
-      .Option("threads", "N", "0", "CPU threads (0 = all cores)")
-      .Option("device", "auto|cpu|cuda", "auto", "where the model runs")
-      .Option("dtype", "auto|fp32|bf16", "auto", "weights and activations (auto: bf16 on cuda, fp32 on cpu)")
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
+  AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   std::string dir = args.Get("model");
   if (dir.empty()) {
@@ -94,8 +92,7 @@ int BenchGenerate(int argc, char** argv) {
     spec.out_dir = dir;
     InitModelDir(spec);
   }
-  const ComputeDevice where = ResolveDevice(args.Get("device"), args.Get("dtype"));
-  const int threads = ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
+  const ComputeDevice where = SetUpCompute(args);
   auto m = model::LoadQwen2(dir, where.device, where.dtype);
   const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
   const int64_t vocab = m->config().vocab_size;
@@ -124,7 +121,7 @@ int BenchGenerate(int argc, char** argv) {
     const nlohmann::json j = {{"bench", "generate"}, {"impl", "prlm"}, {"model", dir},
                               {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
                               {"prompt_len", prompt_len}, {"new_tokens", new_tokens},
-                              {"threads", threads}, {"device", where.device.str()},
+                              {"threads", where.cpu_threads}, {"device", where.device.str()},
                               {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
                               {"prefill_tok_s", best_prefill},
                               {"decode_tok_s", best_decode}};

@@ -8,12 +8,12 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/compute_options.h"
 #include "cli/init_model.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
-#include "common/model/compute_setup.h"
 
 namespace prlm::cli {
 namespace {
@@ -25,8 +25,7 @@ struct LoadedPolicy {
 
 // Chooses device, dtype and CPU threads from the options, then loads.
 LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
-  const ComputeDevice where = ResolveDevice(args.Get("device"), args.Get("dtype"));
-  ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
+  const ComputeDevice where = SetUpCompute(args);
   LoadedPolicy p;
   p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
   p.model = model::LoadQwen2(dir, where.device, where.dtype);
@@ -34,12 +33,6 @@ LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
                "model '" << dir << "': tokenizer.json has ids up to " << p.tokenizer->vocab_size() - 1
                          << " but config.json vocab_size is " << p.model->config().vocab_size);
   return p;
-}
-
-void AddComputeOptions(Args& args) {
-  args.Option("device", "auto|cpu|cuda", "auto", "where the model runs")
-      .Option("dtype", "auto|fp32|bf16", "auto", "weights and activations (auto: bf16 on cuda, fp32 on cpu)")
-      .Option("threads", "N", "0", "CPU threads (0 = all cores)");
 }
 
 // Prompts from --prompt or --input (one per line).

@@ -25,6 +25,7 @@ namespace prlm {
 struct ComputeDevice {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat;
+  int cpu_threads = 0;  // set by whoever calls ConfigureCpuThreads
 };
 
 // Throws prlm::Error for an unknown name or "cuda" without CUDA.
