@@ -11,5 +11,7 @@ int RunGenerate(int argc, char** argv);
 int RunLogprobs(int argc, char** argv);
 int RunBench(int argc, char** argv);
 int RunDemo(int argc, char** argv);
+int RunCheckData(int argc, char** argv);
+int RunMakeSynthetic(int argc, char** argv);
 
 }  // namespace prlm::cli

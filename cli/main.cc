@@ -25,6 +25,9 @@ const Command kCommands[] = {
     {"generate", prlm::cli::RunGenerate, "sample completions from a Qwen2 model"},
     {"logprobs", prlm::cli::RunLogprobs, "print per-token log-probs of given texts"},
     {"bench", prlm::cli::RunBench, "measure tokenizer and generation speed"},
+    {"check-data", prlm::cli::RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
+    {"make-synthetic", prlm::cli::RunMakeSynthetic,
+     "write synthetic LaMP-format users with learnable personal styles"},
 };
 
 void PrintHelp() {

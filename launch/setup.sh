@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread libopenblas-dev
-  libfaiss-dev
+  libfaiss-dev libsimdjson-dev
   libopenmpi-dev openmpi-bin
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler

@@ -1,0 +1,69 @@
+// PrLM prompts: a system message asking for reasoning in <think> and the final
+// answer in <answer>, a user message listing the retrieved profile items and
+// the task's instruction and query, in the ChatML chat template.
+//
+// Profile budget (PrLM's rule, applied to the profile text only): the tokens
+// left after everything else (system message, instruction, query, item
+// labels and every item's kept-whole fields such as titles) are split evenly
+// over the k items; an item that needs fewer passes its unused budget on to
+// the next; only the template's long field (an article's text, an abstract,
+// a tweet) is cut, at a token boundary. The query is never cut: if the rest
+// alone exceeds the limit, items are dropped from the end and `over_budget`
+// tells whether even that was not enough.
+//
+// Zero-shot variants (no profile) use their own instruction.
+//
+// Thread-safe: templates are immutable; BuildPrompt is pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace prlm::text {
+
+class Tokenizer;
+
+struct PromptTemplate {
+  std::string task;                     // "LaMP_4"
+  std::vector<std::string> item_fields; // rendered in order: 'text': ... 'title': ...
+  std::string truncated_field;          // the one field the budget may cut
+  std::string profile_intro;
+  std::string instruction;              // with profile
+  std::string zero_shot_instruction;    // without
+  std::string query_label;              // "Article:"
+};
+
+// REQUIRES: task is LaMP_4, LaMP_5 or LaMP_7 (throws prlm::Error otherwise,
+// listing them).
+const PromptTemplate& PromptTemplateFor(std::string_view task);
+const std::string& ReasoningSystemPrompt();
+
+// One profile item as the prompt sees it: field name -> text.
+using PromptItem = std::vector<std::pair<std::string, std::string>>;
+
+struct PromptOptions {
+  int max_prompt_tokens = 512;  // the whole formatted prompt
+  bool with_profile = true;     // false: the zero-shot variant
+  bool open_think = false;      // end the prompt with "<think>\n" (R1-style templates)
+};
+
+struct BuiltPrompt {
+  std::string text;              // ChatML, ending with the assistant turn's header
+  std::vector<int32_t> ids;      // text encoded (empty without a tokenizer)
+  int items_used = 0;            // items that made it into the prompt
+  int items_truncated = 0;       // items whose long field was cut
+  bool over_budget = false;      // still longer than max_prompt_tokens
+};
+
+// `tokenizer` may be null: then nothing is counted or cut.
+BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
+                        const std::vector<PromptItem>& items, const Tokenizer* tokenizer,
+                        const PromptOptions& options);
+
+// ChatML: <|im_start|>role\ncontent<|im_end|>\n ... then <|im_start|>assistant\n.
+std::string ChatMl(const std::vector<std::pair<std::string, std::string>>& messages);
+
+}  // namespace prlm::text
