@@ -76,7 +76,8 @@ const TaskSpec* RefineLamp2(const TaskSpec* task, simdjson::dom::array questions
     if (!q.is_object()) break;
     auto profile = q.get_object().value_unsafe()["profile"];
     if (profile.error() || !profile.value_unsafe().is_array()) break;
-    for (simdjson::dom::element item : profile.value_unsafe().get_array().value_unsafe()) {
+    const simdjson::dom::array items = profile.value_unsafe().get_array().value_unsafe();
+    for (simdjson::dom::element item : items) {
       if (item.is_object() && item.get_object().value_unsafe()["category"].error() == simdjson::SUCCESS)
         return &TaskByName("LaMP_2N");
       return task;
@@ -245,7 +246,9 @@ Dataset LoadLongLamp(const std::string& path, const TaskSpec& task) {
   if (first != std::string::npos && text[first] == '[') {
     JsonDocument doc(path);
     size_t i = 0;
-    for (simdjson::dom::element e : doc.root().get_array().value_unsafe()) {
+    PRLM_REQUIRE(doc.root().is_array(), file << ": the top level is not an array of records");
+    const simdjson::dom::array records = doc.root().get_array().value_unsafe();
+    for (simdjson::dom::element e : records) {
       read_record(e, i, file + ": record " + std::to_string(i));
       ++i;
     }

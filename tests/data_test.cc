@@ -1,0 +1,173 @@
+// LaMP / LongLaMP readers (including every bad-input case named in the
+// issue), query extraction, and the synthetic generator.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/data/dataset.h"
+#include "common/data/synthetic.h"
+#include "tests/test_util.h"
+
+namespace prlm::data {
+namespace {
+
+using prlm::testing::ExpectErrorContaining;
+using prlm::testing::TempDir;
+using prlm::testing::WriteBytes;
+
+const char* kQuestions = R"([
+ {"id": "10", "input": "Generate a headline for the following article: Rain is coming.",
+  "profile": [{"id": "100", "date": "2015-03-02", "text": "Sun today.", "title": "Sunny"},
+              {"id": "101", "date": "2014", "text": "Wind.", "title": "Windy"}]},
+ {"id": "11", "input": "Generate a headline for the following article: Snow.", "user_id": "u7",
+  "profile": [{"id": "110", "text": "Cold.", "title": "Brr"}]}
+])";
+const char* kOutputs = R"({"task": "LaMP_4", "golds": [{"id": "10", "output": "Rain"}, {"id": "11", "output": "Snow"}]})";
+
+TEST(LampReader, ReadsQuestionsOutputsDatesAndQueries) {
+  TempDir dir;
+  WriteBytes(dir / "dev_questions.json", kQuestions);
+  WriteBytes(dir / "dev_outputs.json", kOutputs);
+  const Dataset ds = LoadLampSplit(dir.str(), "dev");
+  EXPECT_EQ(ds.task->name, "LaMP_4");
+  ASSERT_EQ(ds.examples.size(), 2u);
+  EXPECT_EQ(ds.examples[0].user_id, "10");  // user-based files: the question is the user
+  EXPECT_EQ(ds.examples[1].user_id, "u7");
+  EXPECT_EQ(ds.examples[0].query, "Rain is coming.");
+  EXPECT_EQ(*ds.examples[1].output, "Snow");
+  EXPECT_EQ(ds.examples[0].profile[0].date_key, 20150302);
+  EXPECT_EQ(ds.examples[0].profile[1].date_key, 20140000);
+  EXPECT_EQ(*ds.examples[0].profile[1].Field("title"), "Windy");
+  EXPECT_EQ(ds.examples[1].profile[0].date_key, -1);
+  EXPECT_EQ(CorpusText(*ds.task, ds.examples[0].profile[0]), "Sunny Sun today.");
+  const auto stats = ComputeStats(ds);
+  EXPECT_EQ(stats.users, 2u);
+  EXPECT_EQ(stats.profile_items, 3u);
+  EXPECT_EQ(stats.items_without_date, 1u);
+}
+
+TEST(LampReader, TaskVariantsAndQueryAnchors) {
+  TempDir dir;
+  WriteBytes(dir / "q.json", R"([{"id": "1", "input": "Which category does this article relate to? article: Big win",
+    "profile": [{"id": "a", "title": "t", "text": "x", "category": "sports"}]}])");
+  WriteBytes(dir / "o.json", R"({"task": "LaMP_2", "golds": [{"id": "1", "output": "sports"}]})");
+  const Dataset news = LoadLamp(dir / "q.json", dir / "o.json");
+  EXPECT_EQ(news.task->name, "LaMP_2N");
+  EXPECT_EQ(news.examples[0].query, "Big win");
+  const auto& lamp1 = TaskByName("lamp1");
+  EXPECT_EQ(ExtractQuery(lamp1, R"(For an author who has written the paper with the title "P", which reference is related? [1]: "A B" [2]: "C")"),
+            "A B C");
+  EXPECT_EQ(ExtractQuery(TaskByName("LaMP-7"), "Paraphrase the following tweet: so fun"), "so fun");
+  bool anchor = true;
+  EXPECT_EQ(ExtractQuery(TaskByName("4"), "  no anchor here ", &anchor), "no anchor here");
+  EXPECT_FALSE(anchor);
+  ExpectErrorContaining([] { TaskByName("LaMP_9"); }, {"LaMP_9", "LaMP_4", "LongLaMP_topic_writing"});
+}
+
+struct BadCase {
+  const char* questions;
+  const char* outputs;  // nullptr: none
+  std::vector<std::string> needles;
+};
+
+TEST(LampReader, BadDataNamesFileRecordAndField) {
+  const std::string ok_item = R"({"id": "p", "text": "t", "title": "T"})";
+  const std::vector<BadCase> cases = {
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t"}]}])", nullptr,
+       {"q.json", "record 0 (id '1')", "profile item 0 (id 'p')", "field 'title' missing"}},
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": 5.5e400}]}])", nullptr,
+       {"q.json", "malformed JSON"}},
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": ["a"]}]}])", nullptr,
+       {"record 0 (id '1')", "field 'title' is an array, expected a string"}},
+      {R"([{"id": "1", "input": 7, "profile": []}])", nullptr, {"record 0 (id '1')", "'input' is a number"}},
+      {R"([{"id": "1", "input": "x", "profile": []}])", nullptr, {"record 0 (id '1')", "'profile' is empty"}},
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "date": "May 2012", "text": "t", "title": "T"}]}])",
+       nullptr, {"profile item 0", "'date' is 'May 2012'"}},
+      {"[{\"id\": \"1\", \"input\": \"bad \xff byte\", \"profile\": []}]", nullptr,
+       {"q.json", "malformed JSON", "line 1", "UTF-8"}},
+      {"[\n{\"id\": \"1\",\n \"input\": \"x\" \"profile\": []}]", nullptr, {"q.json", "line 3"}},
+      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"1\", \"input\": \"y\", \"profile\": [ITEM]}]",
+       nullptr, {"record 1 (id '1')", "duplicated id", "record 0"}},
+      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}]",
+       R"({"task": "LaMP_4", "golds": [{"id": "1", "output": "a"}, {"id": "2", "output": "b"}]})",
+       {"o.json", "id '2' has no question"}},
+      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"3\", \"input\": \"x\", \"profile\": [ITEM]}]",
+       R"({"task": "LaMP_4", "golds": [{"id": "1", "output": "a"}]})", {"record 1 (id '3')", "no gold output"}},
+      {"{\"id\": \"1\"}", nullptr, {"q.json", "expected an array"}},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    std::string q = c.questions;
+    for (size_t at; (at = q.find("ITEM")) != std::string::npos;) q.replace(at, 4, ok_item);
+    WriteBytes(dir / "q.json", q);
+    std::string outputs;
+    if (c.outputs) {
+      WriteBytes(dir / "o.json", c.outputs);
+      outputs = dir / "o.json";
+    }
+    SCOPED_TRACE(q);
+    try {
+      LoadLamp(dir / "q.json", outputs, &TaskByName("LaMP_4"));
+      ADD_FAILURE() << "no error";
+    } catch (const std::exception& e) {
+      for (const auto& n : c.needles)
+        EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+    }
+  }
+  ExpectErrorContaining([] { LoadLamp("/nonexistent/q.json", "", &TaskByName("LaMP_4")); },
+                        {"/nonexistent/q.json"});
+}
+
+TEST(LongLampReader, JsonLinesAndArraysAndOldTopicItems) {
+  TempDir dir;
+  WriteBytes(dir / "r.jsonl",
+             "{\"reviewerId\": \"A1\", \"input\": \"Write a review\", \"output\": \"Great\", "
+             "\"profile\": [{\"overall\": 5.0, \"summary\": \"s\", \"reviewText\": \"nice\"}]}\n\n"
+             "{\"reviewerId\": \"A2\", \"input\": \"Another\", \"output\": \"Bad\", "
+             "\"profile\": [{\"overall\": 1, \"summary\": \"t\", \"reviewText\": \"meh\", \"description\": \"d\"}]}\n");
+  const Dataset r = LoadLongLamp(dir / "r.jsonl", TaskByName("product_review"));
+  ASSERT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.examples[1].user_id, "A2");
+  EXPECT_EQ(*r.examples[0].profile[0].Field("overall"), "5");
+  EXPECT_EQ(r.examples[0].profile[0].id, "A1_0");
+  EXPECT_EQ(CorpusText(*r.task, r.examples[1].profile[0]), "t meh");
+  WriteBytes(dir / "t.json", R"([{"author": "x", "input": "topic", "output": "post",
+      "profile": [{"input": "old summary", "output": "old content"}]}])");
+  const Dataset t = LoadLongLamp(dir / "t.json", TaskByName("topic_writing"));
+  EXPECT_EQ(*t.examples[0].profile[0].Field("content"), "old content");
+  EXPECT_EQ(*t.examples[0].profile[0].Field("summary"), "old summary");
+  WriteBytes(dir / "bad.jsonl", "{\"reviewerId\": \"A1\", \"input\": \"x\", \"profile\": [{\"summary\": \"s\"}]}\n{oops\n");
+  ExpectErrorContaining([&] { LoadLongLamp(dir / "bad.jsonl", TaskByName("product_review")); },
+                        {"bad.jsonl: line 1", "profile item 0", "'reviewText' missing"});
+}
+
+TEST(Synthetic, RoundTripsHeldOutUsersAndProfileHelps) {
+  SyntheticOptions o;
+  o.task = "LaMP_4";
+  o.users = 60;
+  o.seed = 5;
+  const SyntheticSplits s = MakeSynthetic(o);
+  TempDir dir;
+  WriteSynthetic(s, o, dir.str());
+  const Dataset train = LoadLampSplit(dir.str(), "train"), test = LoadLampSplit(dir.str(), "test");
+  ASSERT_EQ(train.examples.size(), s.train.examples.size());
+  EXPECT_EQ(train.examples[3].profile[2].fields, s.train.examples[3].profile[2].fields);
+  EXPECT_EQ(*test.examples[1].output, *s.test.examples[1].output);
+  std::set<std::string> train_users;
+  for (const auto& ex : train.examples) train_users.insert(ex.user_id);
+  for (const auto& ex : test.examples) EXPECT_FALSE(train_users.count(ex.user_id)) << ex.user_id;
+  // Deterministic.
+  const SyntheticSplits again = MakeSynthetic(o);
+  EXPECT_EQ(*again.train.examples[7].output, *s.train.examples[7].output);
+  for (const char* task : {"LaMP_4", "LaMP_5", "LaMP_7"}) {
+    o.task = task;
+    const SyntheticSplits t = MakeSynthetic(o);
+    const auto r = MeasureSynthetic(t.train, t.train_facts);
+    EXPECT_GT(r.profile_rouge1, r.blind_rouge1 + 0.15) << task;
+    EXPECT_GT(r.style_recovered, 0.9) << task;
+  }
+}
+
+}  // namespace
+}  // namespace prlm::data

@@ -1,0 +1,110 @@
+// ROUGE (rouge-score's tokenization and formulas), BLEU (sacreBLEU's), the
+// Porter stemmer, answer extraction.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/text/answer.h"
+#include "common/text/metrics.h"
+#include "common/text/porter_stemmer.h"
+
+namespace prlm::text {
+namespace {
+
+TEST(Rouge, PublishedRougeScoreExample) {
+  // The example in rouge-score's README.
+  const auto s = Rouge("The quick brown fox jumps over the lazy dog",
+                       "The quick brown dog jumps on the log.");
+  EXPECT_NEAR(s.rouge1.precision, 0.75, 1e-12);
+  EXPECT_NEAR(s.rouge1.recall, 0.6666666666666666, 1e-12);
+  EXPECT_NEAR(s.rouge1.f, 0.7058823529411765, 1e-12);
+  EXPECT_NEAR(s.rougeL.precision, 0.625, 1e-12);
+  EXPECT_NEAR(s.rougeL.recall, 0.5555555555555556, 1e-12);
+  EXPECT_NEAR(s.rougeL.f, 0.5882352941176471, 1e-12);
+}
+
+TEST(Rouge, HandComputedBigrams) {
+  // target bigrams: a-b b-c c-d; prediction: a-b b-c c-e -> 2 of 3 each way.
+  const auto s = Rouge("a b c d", "a b c e");
+  EXPECT_NEAR(s.rouge2.precision, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(s.rouge2.f, 2.0 / 3, 1e-12);
+  // Clipping: "the the the" vs "the": 1 overlap, P = 1/3, R = 1.
+  const auto c = Rouge("the", "the the the");
+  EXPECT_NEAR(c.rouge1.precision, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(c.rouge1.recall, 1.0, 1e-12);
+  EXPECT_NEAR(c.rouge1.f, 0.5, 1e-12);
+}
+
+TEST(Rouge, TokenizationMatchesRougeScore) {
+  EXPECT_EQ(RougeTokenize("Hello, World! It's 2024-05-01."),
+            (std::vector<std::string>{"hello", "world", "it", "s", "2024", "05", "01"}));
+  EXPECT_EQ(RougeTokenize("Caf\xC3\xA9 na\xC3\xAFve"), (std::vector<std::string>{"caf", "na", "ve"}));
+  EXPECT_TRUE(RougeTokenize("!!! ...").empty());
+  const auto empty = Rouge("", "something");
+  EXPECT_EQ(empty.rouge1.f, 0.0);
+  EXPECT_EQ(Rouge("same words", "Same, words!").rougeL.f, 1.0);
+  // Stemming only touches tokens longer than 3 characters.
+  EXPECT_EQ(RougeTokenize("running cats are happy", true),
+            (std::vector<std::string>{"run", "cat", "are", "happi"}));
+  EXPECT_GT(Rouge("the cats were running", "the cat was run", true).rouge1.f,
+            Rouge("the cats were running", "the cat was run", false).rouge1.f);
+}
+
+TEST(PorterStemmer, WordsFromPortersPaper) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"caresses", "caress"}, {"ponies", "poni"},       {"cats", "cat"},
+      {"agreed", "agre"},     {"plastered", "plaster"}, {"motoring", "motor"},
+      {"hopping", "hop"},     {"filing", "file"},       {"happy", "happi"},
+      {"sky", "sky"},         {"relational", "relat"},  {"conditional", "condit"},
+      {"generalization", "gener"}, {"adjustment", "adjust"}, {"electrical", "electr"},
+      {"hopeful", "hope"},    {"goodness", "good"},     {"running", "run"},
+      {"feed", "feed"},       {"controlling", "control"}, {"is", "is"}};
+  for (const auto& [word, stem] : cases) EXPECT_EQ(PorterStem(word), stem) << word;
+}
+
+TEST(Bleu, HandComputed) {
+  const auto same = SentenceBleu("the cat sat on the mat", {"the cat sat on the mat"});
+  EXPECT_NEAR(same.score, 100.0, 1e-9);
+  // Precisions 3/4, 1/3, then no 3- or 4-gram match: exp smoothing gives
+  // 100/(2*2) and 100/(4*1); brevity penalty exp(1 - 6/4).
+  const auto s = CorpusBleu({"the cat the cat"}, {{"the cat is on the mat"}});
+  EXPECT_NEAR(s.precisions[0], 75.0, 1e-9);
+  EXPECT_NEAR(s.precisions[1], 100.0 / 3, 1e-9);
+  EXPECT_NEAR(s.precisions[2], 25.0, 1e-9);
+  EXPECT_NEAR(s.precisions[3], 25.0, 1e-9);
+  EXPECT_NEAR(s.brevity_penalty, std::exp(-0.5), 1e-12);
+  EXPECT_NEAR(s.score, 100 * std::exp(-0.5) * std::pow(0.75 / 3 * 0.25 * 0.25, 0.25), 1e-9);
+  EXPECT_EQ(SentenceBleu("nothing here", {"completely different"}).score, 0.0);
+  // Two references: counts clip against the larger, length is the closest.
+  const auto multi = CorpusBleu({"hello there general kenobi", "foo bar foobar"},
+                                {{"hello there general kenobi", "foo bar foobar"},
+                                 {"hello there !", "foo bar foobar"}});
+  EXPECT_NEAR(multi.score, 100.0, 1e-9);
+}
+
+TEST(Bleu, Tokenizer13a) {
+  EXPECT_EQ(Tokenize13a("Hello, world. It costs $3.50-ish!"),
+            (std::vector<std::string>{"Hello", ",", "world", ".", "It", "costs", "$", "3.50", "-",
+                                      "ish", "!"}));
+  EXPECT_EQ(Tokenize13a("a &amp; b"), (std::vector<std::string>{"a", "&", "b"}));
+  EXPECT_EQ(Tokenize13a("don't stop"), (std::vector<std::string>{"don't", "stop"}));
+}
+
+TEST(Answer, TakesTheAnswerAfterThinkNotInside) {
+  auto a = ExtractAnswer("<think>maybe {'title': 'Draft'} no</think>\n<answer>{'title': 'Final One'}</answer>");
+  EXPECT_TRUE(a.closed_think);
+  EXPECT_TRUE(a.answer_tags);
+  EXPECT_EQ(a.answer, "Final One");
+  EXPECT_EQ(ExtractAnswer("<think>x</think> {\"title\": \"Don't Stop\"}").answer, "Don't Stop");
+  EXPECT_EQ(ExtractAnswer("<think>x</think><answer>'tweet': 'so good'").answer, "so good");
+  EXPECT_EQ(ExtractAnswer("<think>x</think>  plain answer ").answer, "plain answer");
+  const auto none = ExtractAnswer("<think>{'title': 'only inside'}");
+  EXPECT_FALSE(none.closed_think);
+  EXPECT_FALSE(none.found);
+  EXPECT_FALSE(ExtractAnswer("<think>x</think><answer></answer>").found);
+  EXPECT_EQ(UnwrapAnswerValue("\"quoted\""), "quoted");
+  EXPECT_EQ(UnwrapAnswerValue("{'title': 'unclosed"), "unclosed");
+}
+
+}  // namespace
+}  // namespace prlm::text

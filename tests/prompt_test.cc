@@ -1,0 +1,79 @@
+// PrLM prompt templates: ChatML layout, the profile token budget with carry
+// forward, titles kept whole, the zero-shot variant.
+#include <gtest/gtest.h>
+
+#include "common/text/prompt.h"
+#include "common/text/tokenizer.h"
+#include "tests/test_util.h"
+
+namespace prlm::text {
+namespace {
+
+std::shared_ptr<const Tokenizer> FixtureTokenizer() {
+  return Tokenizer::FromFile(std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/qwen2-tied/tokenizer.json");
+}
+
+std::string Words(int n, const std::string& word) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += (i ? " " : "") + word + std::to_string(i);
+  return s;
+}
+
+TEST(Prompt, ChatMlLayoutAndZeroShot) {
+  const auto& t = PromptTemplateFor("LaMP_4");
+  PromptOptions opt;
+  opt.with_profile = false;
+  const auto p = BuildPrompt(t, "the article", {{{"text", "old"}, {"title", "Old Title"}}}, nullptr, opt);
+  EXPECT_EQ(p.text.rfind("<|im_start|>system\n", 0), 0u);
+  EXPECT_NE(p.text.find("<think>"), std::string::npos);  // the system prompt asks for it
+  EXPECT_NE(p.text.find("<|im_end|>\n<|im_start|>user\n"), std::string::npos);
+  EXPECT_EQ(p.text.find("Old Title"), std::string::npos);  // no profile in zero-shot
+  EXPECT_NE(p.text.find("Article: the article<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
+  EXPECT_EQ(p.items_used, 0);
+  testing::ExpectErrorContaining([] { PromptTemplateFor("LaMP_3"); }, {"LaMP_3", "LaMP_4"});
+}
+
+TEST(Prompt, BudgetCutsOnlyProfileTextAndCarriesUnusedForward) {
+  const auto tok = FixtureTokenizer();
+  const auto& t = PromptTemplateFor("LaMP_4");
+  // Item 0 is short, items 1 and 2 are long: the short one's unused budget
+  // goes to item 1, so item 1 keeps more text than item 2.
+  std::vector<PromptItem> items = {
+      {{"text", "short text"}, {"title", "Title Zero Kept Whole"}},
+      {{"text", Words(400, "alpha")}, {"title", "Title One Kept Whole"}},
+      {{"text", Words(400, "beta")}, {"title", "Title Two Kept Whole"}}};
+  PromptOptions opt;
+  opt.max_prompt_tokens = 400;
+  const auto p = BuildPrompt(t, "a new article about things", items, tok.get(), opt);
+  EXPECT_LE(static_cast<int>(p.ids.size()), opt.max_prompt_tokens);
+  EXPECT_GT(static_cast<int>(p.ids.size()), opt.max_prompt_tokens - 20);  // budget is used
+  EXPECT_FALSE(p.over_budget);
+  EXPECT_EQ(p.items_used, 3);
+  EXPECT_EQ(p.items_truncated, 2);
+  for (const char* title : {"Title Zero Kept Whole", "Title One Kept Whole", "Title Two Kept Whole"})
+    EXPECT_NE(p.text.find(title), std::string::npos) << title;
+  EXPECT_NE(p.text.find("short text"), std::string::npos);
+  size_t alpha = 0, beta = 0;
+  for (size_t at = 0; (at = p.text.find("alpha", at)) != std::string::npos; ++at) ++alpha;
+  for (size_t at = 0; (at = p.text.find("beta", at)) != std::string::npos; ++at) ++beta;
+  EXPECT_GT(alpha, beta);
+  EXPECT_GT(beta, 0u);
+  EXPECT_NE(p.text.find("a new article about things"), std::string::npos);  // query never cut
+  EXPECT_EQ(tok->Encode(p.text), p.ids);
+}
+
+TEST(Prompt, DropsItemsWhenEvenTitlesDoNotFit) {
+  const auto tok = FixtureTokenizer();
+  const auto& t = PromptTemplateFor("LaMP_5");
+  std::vector<PromptItem> items(50, PromptItem{{"title", Words(20, "w")}, {"abstract", "x"}});
+  PromptOptions opt;
+  opt.max_prompt_tokens = 700;
+  const auto p = BuildPrompt(t, "query", items, tok.get(), opt);
+  EXPECT_LT(p.items_used, 50);
+  EXPECT_GT(p.items_used, 0);
+  EXPECT_LE(static_cast<int>(p.ids.size()), 700);
+  EXPECT_FALSE(p.over_budget);
+}
+
+}  // namespace
+}  // namespace prlm::text
