@@ -13,5 +13,8 @@ int RunBench(int argc, char** argv);
 int RunDemo(int argc, char** argv);
 int RunCheckData(int argc, char** argv);
 int RunMakeSynthetic(int argc, char** argv);
+int RunBuildIndex(int argc, char** argv);
+int RunServeRetrieval(int argc, char** argv);
+int RunRetrieve(int argc, char** argv);
 
 }  // namespace prlm::cli

@@ -28,6 +28,9 @@ const Command kCommands[] = {
     {"check-data", prlm::cli::RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
     {"make-synthetic", prlm::cli::RunMakeSynthetic,
      "write synthetic LaMP-format users with learnable personal styles"},
+    {"build-index", prlm::cli::RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
+    {"serve-retrieval", prlm::cli::RunServeRetrieval, "serve one retrieval shard over TCP"},
+    {"retrieve", prlm::cli::RunRetrieve, "ask the retrieval tier for a user's top-k items"},
 };
 
 void PrintHelp() {

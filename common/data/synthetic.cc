@@ -10,27 +10,12 @@
 #include "common/text/metrics.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "common/util/rng.h"
 
 namespace prlm::data {
 namespace {
 
-// splitmix64: a fully specified generator, so the data set is the same on
-// every platform (std:: distributions are not).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  int Below(int n) { return static_cast<int>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
-  double Uniform() { return (Next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
+using Rng = SplitMix64;
 
 // The words of one task. Templates use {0}, {1}, {2} for the topic's slot
 // words and {S0}, {S1}, ... for synonym groups; "[...]" marks the detail

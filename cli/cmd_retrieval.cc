@@ -1,0 +1,142 @@
+// prlm build-index / serve-retrieval / retrieve.
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "common/data/dataset.h"
+#include "common/net/rpc_server.h"
+#include "common/retrieval/retrieval_client.h"
+#include "common/util/check.h"
+#include "retrieval_shards/index_dir.h"
+#include "retrieval_shards/retrieval_service.h"
+
+namespace prlm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int RunBuildIndex(int argc, char** argv) {
+  Args args("build-index",
+            "Partition users over S shards (fnv1a64(user_id) % S) and write each shard's\n"
+            "profiles and indexes to OUT/shard-NNNNN, with OUT/manifest.json.");
+  args.Option("data", "DIR", "", "LaMP directory; every {train,dev,test,val} split found is indexed", true)
+      .Option("task", "NAME", "", "task, when no outputs file names it")
+      .Option("retriever", "LIST", "bm25", "indexes to build: bm25, dense, dense_hnsw, or 'all' "
+                                           "(recency, random, none need none)")
+      .Option("shards", "S", "1", "number of shards")
+      .Option("encoder", "DIR", "", "BERT model directory for dense retrievers")
+      .Option("pooling", "mean|cls", "mean", "dense pooling")
+      .Option("max-length", "N", "512", "encoder max tokens per item")
+      .Option("k1", "X", "1.5", "BM25 k1").Option("b", "X", "0.75", "BM25 b")
+      .Option("hnsw-m", "N", "32", "HNSW neighbours per node")
+      .Option("hnsw-ef-construction", "N", "80", "HNSW build beam")
+      .Option("hnsw-ef-search", "N", "64", "HNSW search beam")
+      .Option("seed", "N", "42", "seed of the random retriever")
+      .Option("out", "DIR", "", "output directory", true);
+  if (!args.Parse(argc, argv)) return 0;
+  const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
+  std::vector<data::Dataset> splits;
+  for (const char* split : {"train", "dev", "test", "val"})
+    if (fs::exists(args.Get("data") + "/" + split + "_questions.json"))
+      splits.push_back(data::LoadLampSplit(args.Get("data"), split, task));
+  PRLM_REQUIRE(!splits.empty(), args.Get("data") << ": no {train,dev,test,val}_questions.json here");
+  std::vector<const data::Dataset*> ptrs;
+  for (const auto& s : splits) ptrs.push_back(&s);
+  retrieval::IndexManifest m;
+  m.num_shards = static_cast<uint32_t>(args.GetInt("shards"));
+  m.options.built = args.Get("retriever") == "all" ? std::vector<std::string>{"bm25", "dense", "dense_hnsw"}
+                                                   : SplitList(args.Get("retriever"));
+  m.options.bm25.k1 = args.GetDouble("k1");
+  m.options.bm25.b = args.GetDouble("b");
+  m.options.random_seed = static_cast<uint64_t>(args.GetInt("seed"));
+  m.options.hnsw_m = args.GetInt("hnsw-m");
+  m.options.hnsw_ef_construction = args.GetInt("hnsw-ef-construction");
+  m.options.hnsw_ef_search = args.GetInt("hnsw-ef-search");
+  m.encoder.model_dir = args.Get("encoder");
+  m.encoder.pooling = args.Get("pooling");
+  m.encoder.max_length = args.GetInt("max-length");
+  retrieval::BuildIndex(ptrs, m, args.Get("out"), [](const std::string& line) {
+    std::fprintf(stderr, "build-index: %s\n", line.c_str());
+  });
+  std::printf("wrote %s: %u shards\n", args.Get("out").c_str(), m.num_shards);
+  return 0;
+}
+
+int RunServeRetrieval(int argc, char** argv) {
+  Args args("serve-retrieval",
+            "Serve one shard of a retrieval index over TCP (length-prefixed protobuf frames).\n"
+            "SIGTERM / SIGINT drain in-flight requests and exit 0.");
+  args.Option("index", "DIR", "", "index directory written by build-index", true)
+      .Option("shard", "I", "0", "which shard to serve")
+      .Option("host", "ADDR", "127.0.0.1", "address to listen on")
+      .Option("port", "N", "0", "port (0: any free port; printed at start)")
+      .Option("encoder", "DIR", "", "override the manifest's encoder directory")
+      .Option("threads", "N", "2", "request worker threads")
+      .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
+      .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
+  if (!args.Parse(argc, argv)) return 0;
+  auto shard = retrieval::LoadShard(args.Get("index"), static_cast<uint32_t>(args.GetInt("shard")), args.Get("encoder"));
+  net::ServerOptions o;
+  o.host = args.Get("host");
+  o.port = static_cast<uint16_t>(args.GetInt("port"));
+  o.worker_threads = args.GetInt("threads");
+  o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
+  o.idle_timeout_s = args.GetDouble("idle-timeout");
+  o.handle_signals = true;
+  net::RpcServer server(o);
+  retrieval::RegisterRetrievalHandlers(server, *shard.index, shard.manifest.task);
+  std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items) listening on %s:%u\n", shard.index->shard(),
+              shard.index->num_shards(), shard.index->num_users(), shard.index->num_items(), o.host.c_str(),
+              server.port());
+  std::fflush(stdout);
+  server.Run();
+  std::string counters;
+  for (const auto& [k, v] : server.Counters()) counters += " " + k + "=" + std::to_string(v);
+  std::printf("serve-retrieval: drained and stopped;%s\n", counters.c_str());
+  return 0;
+}
+
+int RunRetrieve(int argc, char** argv) {
+  Args args("retrieve", "Ask the retrieval tier for a user's top-k profile items (routes by user like the library).");
+  args.Option("server", "HOST:PORT[,...]", "", "shard endpoints in shard order", true)
+      .Option("user", "ID", "", "user id", true)
+      .Option("query", "TEXT", "", "query text")
+      .Option("k", "K", "5", "items to return")
+      .Option("retriever", "R", "bm25", "bm25, dense, dense_hnsw, recency, random or none")
+      .Option("timeout-ms", "MS", "5000", "deadline per call");
+  if (!args.Parse(argc, argv)) return 0;
+  retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), {},
+                                    std::chrono::milliseconds(args.GetInt("timeout-ms")));
+  client.VerifyShards();
+  proto::RetrieveRequest request;
+  request.set_user_id(args.Get("user"));
+  request.set_query(args.Get("query"));
+  request.set_k(static_cast<uint32_t>(args.GetInt("k")));
+  request.set_retriever(args.Get("retriever"));
+  const auto result = client.RetrieveOne(request);
+  PRLM_REQUIRE(result.error().empty(), result.error());
+  for (const auto& item : result.items()) {
+    std::printf("%.6f\t%s", item.score(), item.id().c_str());
+    if (!item.date().empty()) std::printf("\t%s", item.date().c_str());
+    for (const auto& f : item.fields()) {
+      std::string v = f.value().size() > 120 ? f.value().substr(0, 117) + "..." : f.value();
+      std::printf("\t%s: %s", f.name().c_str(), v.c_str());
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace prlm::cli

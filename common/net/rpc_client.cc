@@ -1,0 +1,209 @@
+#include "common/net/rpc_client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "common/util/check.h"
+#include "proto/net.pb.h"
+
+namespace prlm::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Transport failures inside one attempt (retryable).
+struct ConnectionLost {
+  std::string what;
+};
+
+int MillisLeft(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left, INT32_MAX));
+}
+
+// Waits for `events` on fd until the deadline. False on timeout.
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, MillisLeft(deadline));
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) throw ConnectionLost{std::string("poll: ") + std::strerror(errno)};
+  }
+}
+
+void SendAll(int fd, const std::string& data, Clock::time_point deadline) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) { sent += static_cast<size_t>(n); continue; }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(fd, POLLOUT, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed while sending");
+      continue;
+    }
+    throw ConnectionLost{std::string("send: ") + std::strerror(errno)};
+  }
+}
+
+void RecvAll(int fd, uint8_t* out, size_t size, Clock::time_point deadline) {
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::recv(fd, out + got, size - got, 0);
+    if (n > 0) { got += static_cast<size_t>(n); continue; }
+    if (n == 0) throw ConnectionLost{"connection closed by the server"};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!WaitFor(fd, POLLIN, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed waiting for the reply");
+      continue;
+    }
+    throw ConnectionLost{std::string("recv: ") + std::strerror(errno)};
+  }
+}
+
+}  // namespace
+
+Endpoint ParseEndpoint(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  PRLM_REQUIRE(colon != std::string::npos && colon > 0 && colon + 1 < text.size(),
+               "bad server address '" << text << "': expected HOST:PORT");
+  const std::string port = text.substr(colon + 1);
+  PRLM_REQUIRE(port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5 &&
+                   std::stoi(port) > 0 && std::stoi(port) < 65536,
+               "bad port in server address '" << text << "'");
+  return Endpoint{text.substr(0, colon), static_cast<uint16_t>(std::stoi(port))};
+}
+
+std::vector<Endpoint> ParseEndpoints(const std::string& text) {
+  std::vector<Endpoint> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(ParseEndpoint(text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return out;
+}
+
+RpcClient::RpcClient(Endpoint endpoint, ClientOptions options)
+    : endpoint_(std::move(endpoint)), options_(options) {
+  PRLM_REQUIRE(options_.attempts >= 1, "RpcClient: attempts must be >= 1");
+}
+
+RpcClient::~RpcClient() {
+  for (int fd : idle_) ::close(fd);
+}
+
+int RpcClient::Connect(Clock::time_point deadline) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(endpoint_.host.c_str(), std::to_string(endpoint_.port).c_str(), &hints, &res);
+  if (rc != 0) throw ConnectionLost{std::string("cannot resolve host: ") + ::gai_strerror(rc)};
+  std::string last_error = "no address";
+  const auto connect_deadline =
+      std::min(deadline, Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options_.connect_timeout_s * 1000)));
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) { last_error = std::strerror(errno); continue; }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
+        (errno == EINPROGRESS && WaitFor(fd, POLLOUT, connect_deadline))) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) {
+        ::freeaddrinfo(res);
+        return fd;
+      }
+      last_error = std::strerror(err);
+    } else {
+      last_error = errno == EINPROGRESS ? "connect timed out" : std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  throw ConnectionLost{"cannot connect: " + last_error};
+}
+
+void RpcClient::Release(int fd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < options_.max_idle_connections) idle_.push_back(fd);
+  else ::close(fd);
+}
+
+RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
+                                    std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string last_error;
+  double backoff = options_.backoff_s;
+  for (int attempt = 0; attempt < options_.attempts; ++attempt) {
+    if (attempt > 0) {
+      const auto wake = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(backoff * 1000));
+      if (wake >= deadline) break;
+      std::this_thread::sleep_until(wake);
+      backoff *= 2;
+    }
+    int fd = -1;
+    uint64_t request_id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      request_id = next_request_id_++;
+      if (!idle_.empty()) {
+        fd = idle_.back();
+        idle_.pop_back();
+      }
+    }
+    try {
+      if (fd < 0) fd = Connect(deadline);
+      SendAll(fd, EncodeFrame(type, request_id, payload), deadline);
+      uint8_t header_bytes[kFrameHeaderBytes];
+      RecvAll(fd, header_bytes, kFrameHeaderBytes, deadline);
+      FrameHeader header;
+      const HeaderStatus status = DecodeHeader(header_bytes, options_.max_frame_bytes, &header);
+      if (status != HeaderStatus::kOk || header.request_id != request_id) {
+        ::close(fd);
+        throw RpcError(RpcError::kProtocol, "bad reply frame from " + endpoint_.ToString() +
+                                                (status == HeaderStatus::kTooLarge ? " (over the size limit)" : ""));
+      }
+      Response response{header.type, std::string(header.length, '\0')};
+      RecvAll(fd, reinterpret_cast<uint8_t*>(response.payload.data()), header.length, deadline);
+      Release(fd);
+      if (response.type == kErrorReply) {
+        proto::ErrorReply err;
+        err.ParseFromString(response.payload);
+        throw RpcError(RpcError::kRemote, endpoint_.ToString() + ": " + err.message());
+      }
+      return response;
+    } catch (const ConnectionLost& e) {
+      if (fd >= 0) ::close(fd);
+      last_error = e.what;
+    } catch (const RpcError& e) {
+      if (e.kind() == RpcError::kDeadline && fd >= 0) ::close(fd);  // a late reply would desync it
+      if (e.kind() == RpcError::kDeadline)
+        throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": " + e.what() + " (" +
+                                                std::to_string(timeout.count()) + " ms)");
+      throw;
+    }
+  }
+  if (Clock::now() >= deadline)
+    throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": deadline of " +
+                                            std::to_string(timeout.count()) + " ms passed; last error: " + last_error);
+  throw RpcError(RpcError::kUnavailable, endpoint_.ToString() + ": " + last_error + " (after " +
+                                             std::to_string(options_.attempts) + " attempts)");
+}
+
+}  // namespace prlm::net

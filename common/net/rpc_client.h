@@ -1,0 +1,86 @@
+// A blocking client for RpcServer: one request, one reply, with a deadline
+// and retries.
+//
+// Call() sends a frame and waits for the reply with the same request id. It
+// keeps a small pool of open connections, so concurrent callers each use
+// their own and a later call reuses an idle one. A connection that fails
+// (refused, reset, closed by the server) is dropped; the call is retried on a
+// fresh connection, with exponential back-off, while attempts and the deadline
+// allow. Only idempotent requests should be sent through Call (retrieval and
+// scoring are). Waiting uses poll(), never a busy loop.
+//
+// Errors: RpcError with kind kDeadline (the deadline passed), kUnavailable
+// (every attempt failed to connect or lost the connection), kRemote (the
+// server replied with an ErrorReply) or kProtocol (the reply was not a valid
+// frame).
+//
+// Thread-safety: Call() may be used from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/net/frame.h"
+
+namespace prlm::net {
+
+struct ClientOptions {
+  int attempts = 3;                    // tries per call, including the first
+  double backoff_s = 0.05;             // before the second attempt; doubles after
+  double connect_timeout_s = 2;
+  size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  size_t max_idle_connections = 64;
+};
+
+class RpcError : public std::runtime_error {
+ public:
+  enum Kind { kDeadline, kUnavailable, kRemote, kProtocol };
+  RpcError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+// "host:port" -> Endpoint; throws prlm::Error naming the bad text.
+Endpoint ParseEndpoint(const std::string& text);
+// "h1:p1,h2:p2" -> endpoints, in order.
+std::vector<Endpoint> ParseEndpoints(const std::string& text);
+
+class RpcClient {
+ public:
+  explicit RpcClient(Endpoint endpoint, ClientOptions options = {});
+  ~RpcClient();
+  RpcClient(const RpcClient&) = delete;
+  RpcClient& operator=(const RpcClient&) = delete;
+
+  // Returns the reply's type and payload. An ErrorReply throws kRemote.
+  struct Response {
+    uint16_t type = 0;
+    std::string payload;
+  };
+  Response Call(uint16_t type, const std::string& payload, std::chrono::milliseconds timeout);
+
+  const Endpoint& endpoint() const { return endpoint_; }
+
+ private:
+  int Connect(std::chrono::steady_clock::time_point deadline);  // fd, or throws
+  void Release(int fd);
+  Endpoint endpoint_;
+  ClientOptions options_;
+  std::mutex mu_;
+  std::vector<int> idle_;  // open connections, guarded by mu_
+  uint64_t next_request_id_ = 1;  // guarded by mu_
+};
+
+}  // namespace prlm::net

@@ -1,0 +1,298 @@
+#include "common/net/rpc_server.h"
+
+#include <utility>  // before Asio's coroutine headers (Boost 1.74 + g++ 12)
+
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <set>
+#include <thread>
+
+#include "common/util/check.h"
+#include "proto/net.pb.h"
+
+namespace prlm::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+enum Counter {
+  kAccepted, kOpen, kServed, kErrorReplies, kBadMagic, kOversized, kUnknownType, kBadPayloadC,
+  kTruncated, kIdleClosed, kRejectedDraining, kNumCounters
+};
+const char* const kCounterNames[kNumCounters] = {
+    "connections_accepted", "connections_open", "frames_served", "error_replies", "bad_magic",
+    "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining"};
+
+}  // namespace
+
+// One client connection. Lives on the IO thread; workers only post to it.
+struct Connection : std::enable_shared_from_this<Connection> {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer watchdog;
+  std::deque<std::string> outbox;
+  bool writing = false;
+  bool closing = false;  // close once in_flight == 0 and the outbox is empty
+  int in_flight = 0;
+  size_t bytes_of_current_frame = 0;
+
+  void Close() {
+    boost::system::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    watchdog.cancel();
+  }
+};
+
+struct RpcServer::Impl {
+  ServerOptions options;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io};
+  asio::thread_pool workers;
+  std::map<uint16_t, Handler> handlers;
+  std::set<std::shared_ptr<Connection>> connections;  // IO thread only
+  std::atomic<uint64_t> counters[kNumCounters] = {};
+  std::atomic<bool> draining{false};
+  uint16_t bound_port = 0;
+
+  explicit Impl(ServerOptions o) : options(std::move(o)), workers(std::max(1, options.worker_threads)) {}
+
+  void Count(Counter c) { counters[c].fetch_add(1, std::memory_order_relaxed); }
+
+  void Send(const std::shared_ptr<Connection>& conn, std::string frame) {
+    conn->outbox.push_back(std::move(frame));
+    if (!conn->writing) WriteNext(conn);
+  }
+
+  void WriteNext(const std::shared_ptr<Connection>& conn) {
+    if (conn->outbox.empty()) {
+      conn->writing = false;
+      MaybeFinish(conn);
+      return;
+    }
+    conn->writing = true;
+    asio::async_write(conn->socket, asio::buffer(conn->outbox.front()),
+                      [this, conn](boost::system::error_code ec, size_t) {
+                        conn->outbox.pop_front();
+                        if (ec) {
+                          conn->outbox.clear();
+                          conn->writing = false;
+                          conn->closing = true;
+                          MaybeFinish(conn);
+                          return;
+                        }
+                        WriteNext(conn);
+                      });
+  }
+
+  // Closes a connection marked closing once nothing is left to send.
+  void MaybeFinish(const std::shared_ptr<Connection>& conn) {
+    if (conn->closing && conn->in_flight == 0 && !conn->writing && conn->outbox.empty()) {
+      conn->Close();
+      if (connections.erase(conn)) counters[kOpen].fetch_sub(1);
+      MaybeQuit();
+    }
+  }
+
+  void MaybeQuit() {
+    if (draining && connections.empty()) {
+      signals.cancel();
+      io.stop();
+    }
+  }
+
+  void CloseForBadInput(const std::shared_ptr<Connection>& conn, Counter why) {
+    Count(why);
+    conn->closing = true;
+    // Stop reading; replies already owed are still written.
+    boost::system::error_code ec;
+    conn->socket.shutdown(tcp::socket::shutdown_receive, ec);
+    MaybeFinish(conn);
+  }
+
+  void ArmWatchdog(const std::shared_ptr<Connection>& conn) {
+    conn->watchdog.expires_after(std::chrono::milliseconds(static_cast<int64_t>(options.idle_timeout_s * 1000)));
+    conn->watchdog.async_wait([this, weak = std::weak_ptr<Connection>(conn)](boost::system::error_code ec) {
+      auto c = weak.lock();
+      if (ec || !c || c->closing) return;
+      Count(c->bytes_of_current_frame ? kTruncated : kIdleClosed);
+      c->closing = true;
+      boost::system::error_code ignored;
+      c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
+      c->socket.cancel(ignored);
+      MaybeFinish(c);
+    });
+  }
+
+  void Dispatch(const std::shared_ptr<Connection>& conn, const FrameHeader& header, std::string payload) {
+    ++conn->in_flight;
+    asio::post(workers, [this, conn, header, payload = std::move(payload)]() mutable {
+      std::string frame;
+      bool bad_payload = false;
+      if (header.type == kStatsRequest) {
+        proto::StatsReply stats;
+        for (const auto& [k, v] : Counters()) (*stats.mutable_counters())[k] = v;
+        frame = EncodeFrame(kStatsReply, header.request_id, stats.SerializeAsString());
+      } else {
+        try {
+          Reply reply = handlers.at(header.type)(payload);
+          frame = EncodeFrame(reply.type, header.request_id, reply.payload);
+        } catch (const BadPayload& e) {
+          bad_payload = true;
+        } catch (const std::exception& e) {
+          proto::ErrorReply err;
+          err.set_message(e.what());
+          frame = EncodeFrame(kErrorReply, header.request_id, err.SerializeAsString());
+          Count(kErrorReplies);
+        }
+      }
+      asio::post(io, [this, conn, frame = std::move(frame), bad_payload]() mutable {
+        --conn->in_flight;
+        if (bad_payload) {
+          CloseForBadInput(conn, kBadPayloadC);
+          return;
+        }
+        Count(kServed);
+        Send(conn, std::move(frame));
+        MaybeFinish(conn);
+      });
+    });
+  }
+
+  asio::awaitable<void> Session(std::shared_ptr<Connection> conn) {
+    uint8_t header_bytes[kFrameHeaderBytes];
+    boost::system::error_code ec;
+    while (!conn->closing) {
+      ArmWatchdog(conn);
+      conn->bytes_of_current_frame = 0;
+      // 1. The header. Reading the first byte alone tells an idle peer from a truncated frame.
+      size_t n = co_await asio::async_read(conn->socket, asio::buffer(header_bytes, 1),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || n == 0) break;
+      conn->bytes_of_current_frame = 1;
+      n = co_await asio::async_read(conn->socket, asio::buffer(header_bytes + 1, kFrameHeaderBytes - 1),
+                                    asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!conn->closing) Count(kTruncated);
+        break;
+      }
+      FrameHeader header;
+      const HeaderStatus status = DecodeHeader(header_bytes, options.max_frame_bytes, &header);
+      if (status == HeaderStatus::kBadMagic) { CloseForBadInput(conn, kBadMagic); break; }
+      if (status == HeaderStatus::kTooLarge) { CloseForBadInput(conn, kOversized); break; }
+      // 2. The payload.
+      std::string payload(header.length, '\0');
+      if (header.length) {
+        co_await asio::async_read(conn->socket, asio::buffer(payload),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+          if (!conn->closing) Count(kTruncated);
+          break;
+        }
+      }
+      // 3. Dispatch (unless unknown or draining).
+      if (header.type != kStatsRequest && !handlers.count(header.type)) {
+        CloseForBadInput(conn, kUnknownType);
+        break;
+      }
+      if (draining) {
+        Count(kRejectedDraining);
+        break;
+      }
+      Dispatch(conn, header, std::move(payload));
+    }
+    conn->watchdog.cancel();
+    conn->closing = true;
+    MaybeFinish(conn);
+  }
+
+  asio::awaitable<void> Listen() {
+    while (true) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!acceptor.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto conn = std::make_shared<Connection>(std::move(socket));
+      connections.insert(conn);
+      Count(kAccepted);
+      counters[kOpen].fetch_add(1);
+      asio::co_spawn(io, Session(conn), asio::detached);
+    }
+  }
+
+  void BeginDrain() {
+    if (draining.exchange(true)) return;
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    for (auto conn : std::vector<std::shared_ptr<Connection>>(connections.begin(), connections.end())) {
+      conn->closing = true;
+      conn->socket.shutdown(tcp::socket::shutdown_receive, ec);
+      MaybeFinish(conn);
+    }
+    MaybeQuit();
+  }
+
+  std::map<std::string, uint64_t> Counters() const {
+    std::map<std::string, uint64_t> out;
+    for (int i = 0; i < kNumCounters; ++i) out[kCounterNames[i]] = counters[i].load();
+    return out;
+  }
+};
+
+RpcServer::RpcServer(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  auto& o = impl_->options;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(o.host, ec);
+  PRLM_REQUIRE(!ec, "cannot parse host address '" << o.host << "': " << ec.message());
+  tcp::endpoint endpoint(address, o.port);
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  PRLM_REQUIRE(!ec, "cannot listen on " << o.host << ":" << o.port << ": " << ec.message());
+  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+}
+
+RpcServer::~RpcServer() {
+  Stop();
+  impl_->workers.join();
+}
+
+void RpcServer::Handle(uint16_t type, Handler handler) {
+  PRLM_CHECK(type > kStatsReply);
+  impl_->handlers[type] = std::move(handler);
+}
+
+void RpcServer::Run() {
+  if (impl_->options.handle_signals) {
+    impl_->signals.add(SIGTERM);
+    impl_->signals.add(SIGINT);
+    impl_->signals.async_wait([this](boost::system::error_code ec, int) {
+      if (!ec) impl_->BeginDrain();
+    });
+  }
+  asio::co_spawn(impl_->io, impl_->Listen(), asio::detached);
+  impl_->io.run();
+  impl_->workers.join();  // every handler has posted its reply by now
+}
+
+void RpcServer::Stop() {
+  asio::post(impl_->io, [this] { impl_->BeginDrain(); });
+}
+
+uint16_t RpcServer::port() const { return impl_->bound_port; }
+
+std::map<std::string, uint64_t> RpcServer::Counters() const { return impl_->Counters(); }
+
+}  // namespace prlm::net

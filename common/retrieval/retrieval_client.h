@@ -1,0 +1,44 @@
+// The client of the retrieval tier: routes each request to the shard that
+// holds its user (sharding.h), sends one batch per shard in parallel, and
+// returns the results in request order.
+//
+// Endpoints are given in shard order (endpoint i serves shard i of N).
+// VerifyShards() asks each server which shard it is and throws if the list
+// is in the wrong order or of the wrong length, so a misconfigured job fails
+// at start instead of returning other users' profiles.
+//
+// Errors: per-request problems (unknown user, unknown retriever) come back in
+// RetrieveResult.error; transport failures throw net::RpcError after the
+// client's retries.
+//
+// Thread-safety: Retrieve() may be called from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "common/net/rpc_client.h"
+#include "proto/retrieval.pb.h"
+
+namespace prlm::retrieval {
+
+class RetrievalClient {
+ public:
+  RetrievalClient(std::vector<net::Endpoint> shards, net::ClientOptions options = {},
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+  // Throws prlm::Error naming the endpoint that disagrees.
+  std::vector<proto::ShardInfo> VerifyShards();
+
+  std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests);
+  proto::RetrieveResult RetrieveOne(const proto::RetrieveRequest& request);
+
+  size_t num_shards() const { return clients_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<net::RpcClient>> clients_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace prlm::retrieval
