@@ -1,5 +1,6 @@
 #include "retrieval_shards/bm25.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -79,13 +80,19 @@ void Bm25::ComputeIdf() {
   double total = 0;
   for (uint32_t l : doc_lengths_) total += l;
   avgdl_ = n_docs ? total / n_docs : 0;
+  // Sum the idfs in term order: a hash map's order would make the mean (and
+  // so the floor) differ in the last bits between a built and a loaded index.
+  std::vector<std::pair<std::string_view, Postings*>> sorted;
+  sorted.reserve(terms_.size());
+  for (auto& [t, p] : terms_) sorted.emplace_back(t, &p);
+  std::sort(sorted.begin(), sorted.end());
   double idf_sum = 0;
   std::vector<Postings*> negative;
-  for (auto& [t, p] : terms_) {
-    const double n = static_cast<double>(p.docs.size());
-    p.idf = std::log(n_docs - n + 0.5) - std::log(n + 0.5);
-    idf_sum += p.idf;
-    if (p.idf < 0) negative.push_back(&p);
+  for (auto& [t, p] : sorted) {
+    const double n = static_cast<double>(p->docs.size());
+    p->idf = std::log(n_docs - n + 0.5) - std::log(n + 0.5);
+    idf_sum += p->idf;
+    if (p->idf < 0) negative.push_back(p);
   }
   const double floor = terms_.empty() ? 0 : params_.epsilon * idf_sum / terms_.size();
   for (Postings* p : negative) p->idf = floor;

@@ -1,0 +1,292 @@
+// The retrieval tier: BM25 against hand-computed scores, the exact dense index
+// against brute-force inner products, sharded service results identical to
+// unsharded in-process retrieval (S = 1, 2, 4), bad frames, SIGTERM drain.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <thread>
+
+#include "common/data/synthetic.h"
+#include "common/net/rpc_server.h"
+#include "common/retrieval/protocol.h"
+#include "common/retrieval/retrieval_client.h"
+#include "retrieval_shards/bm25.h"
+#include "retrieval_shards/dense_encoder.h"
+#include "retrieval_shards/index_dir.h"
+#include "retrieval_shards/retrieval_service.h"
+#include "common/util/file.h"
+#include "tests/test_util.h"
+
+namespace prlm::retrieval {
+namespace {
+
+using prlm::testing::TempDir;
+using prlm::testing::WriteBytes;
+
+std::string EncoderDir() { return std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny"; }
+
+TEST(Bm25, HandComputedScores) {
+  // N = 3, avgdl = 2. idf(a) = ln(1.5/2.5) < 0 -> floor 0.25 * mean idf;
+  // idf(b) = idf(c) = idf(d) = ln(2.5/1.5).
+  const Bm25 bm = Bm25::Build({"a b", "a c c", "d"}, Bm25Params{});
+  const double hi = std::log(2.5 / 1.5), lo = std::log(1.5 / 2.5);
+  const double floor = 0.25 * (lo + 3 * hi) / 4;
+  const double k1 = 1.5, b = 0.75;
+  auto term = [&](double idf, double tf, double len) { return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / 2)); };
+  const auto s = bm.Scores("a c");
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_NEAR(s[0], term(floor, 1, 2), 1e-12);
+  EXPECT_NEAR(s[1], term(floor, 1, 3) + term(hi, 2, 3), 1e-12);
+  EXPECT_EQ(s[2], 0.0);
+  // Repeated query tokens count again; unknown tokens add nothing.
+  EXPECT_NEAR(bm.Scores("c c zzz")[1], 2 * term(hi, 2, 3), 1e-12);
+  // Stored postings give the same scores.
+  const Bm25 again = Bm25::FromProto(bm.ToProto("u"), Bm25Params{});
+  EXPECT_EQ(again.Scores("a c"), s);
+}
+
+data::SyntheticSplits SmallData() {
+  data::SyntheticOptions o;
+  o.users = 24;
+  o.min_profile = 6;
+  o.max_profile = 14;
+  o.seed = 3;
+  return data::MakeSynthetic(o);
+}
+
+TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
+  const auto data = SmallData();
+  DenseEncoder encoder({EncoderDir(), "mean", 128, 16});
+  IndexOptions opt;
+  opt.built = {"dense", "dense_hnsw"};
+  auto index = ShardIndex::Build(*data.train.task, GroupByUser({&data.train}), opt, &encoder);
+  const int d = encoder.dim();
+  int checked = 0;
+  for (const auto& ex : data.train.examples) {
+    std::vector<std::string> corpus;
+    for (const auto& item : ex.profile) corpus.push_back(data::CorpusText(*data.train.task, item));
+    const auto items = encoder.Embed(corpus);
+    const auto q = encoder.Embed({ex.query});
+    std::vector<std::pair<double, uint32_t>> brute;
+    for (size_t i = 0; i < corpus.size(); ++i) {
+      double dot = 0, norm = 0;
+      for (int j = 0; j < d; ++j) dot += q[j] * items[i * d + j], norm += items[i * d + j] * items[i * d + j];
+      EXPECT_NEAR(norm, 1.0, 1e-5);  // L2-normalised
+      brute.emplace_back(dot, static_cast<uint32_t>(i));
+    }
+    std::sort(brute.begin(), brute.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    proto::RetrieveRequest r;
+    r.set_user_id(ex.user_id);
+    r.set_query(ex.query);
+    r.set_k(5);
+    r.set_retriever("dense");
+    const auto result = index->Retrieve(r);
+    ASSERT_TRUE(result.error().empty()) << result.error();
+    ASSERT_EQ(result.items_size(), 5);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_NEAR(result.items(i).score(), brute[i].first, 1e-5);
+      if (std::abs(brute[i].first - brute[i + 1].first) > 1e-5 && (i == 0 || std::abs(brute[i].first - brute[i - 1].first) > 1e-5))
+        EXPECT_EQ(result.items(i).position(), brute[i].second);
+    }
+    r.set_retriever("dense_hnsw");
+    EXPECT_EQ(index->Retrieve(r).items_size(), 5);
+    ++checked;
+  }
+  EXPECT_GT(checked, 10);
+}
+
+// Runs S shard servers over a built index, each on its own thread.
+struct ShardServers {
+  std::vector<LoadedShard> shards;
+  std::vector<std::unique_ptr<net::RpcServer>> servers;
+  std::vector<std::thread> threads;
+  std::vector<net::Endpoint> endpoints;
+  ShardServers(const std::string& dir, uint32_t n) {
+    for (uint32_t s = 0; s < n; ++s) {
+      shards.push_back(LoadShard(dir, s));
+      servers.push_back(std::make_unique<net::RpcServer>(net::ServerOptions{}));
+      RegisterRetrievalHandlers(*servers.back(), *shards.back().index, shards.back().manifest.task);
+      endpoints.push_back({"127.0.0.1", servers.back()->port()});
+    }
+    for (auto& s : servers) threads.emplace_back([&s] { s->Run(); });
+  }
+  ~ShardServers() {
+    for (auto& s : servers) s->Stop();
+    for (auto& t : threads) t.join();
+  }
+};
+
+TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
+  const auto data = SmallData();
+  DenseEncoder encoder({EncoderDir(), "mean", 128, 64});
+  IndexManifest base;
+  base.options.built = {"bm25", "dense", "dense_hnsw"};
+  base.encoder = encoder.options();
+  const std::vector<const data::Dataset*> all = {&data.train, &data.dev, &data.test};
+  auto reference = ShardIndex::Build(*data.train.task, GroupByUser(all), base.options, &encoder);
+
+  std::vector<proto::RetrieveRequest> requests;
+  for (const auto* ds : all)
+    for (const auto& ex : ds->examples)
+      for (const auto& r : RetrieverNames()) {
+        proto::RetrieveRequest q;
+        q.set_user_id(ex.user_id);
+        q.set_query(ex.query);
+        q.set_k(5);
+        q.set_retriever(r);
+        requests.push_back(q);
+      }
+  for (uint32_t shards : {1u, 2u, 4u}) {
+    SCOPED_TRACE("shards = " + std::to_string(shards));
+    TempDir dir;
+    IndexManifest m = base;
+    m.num_shards = shards;
+    BuildIndex(all, m, dir.str(), [](const std::string&) {});
+    ShardServers servers(dir.str(), shards);
+    RetrievalClient client(servers.endpoints);
+    EXPECT_EQ(client.VerifyShards().size(), shards);
+    const auto results = client.Retrieve(requests);
+    ASSERT_EQ(results.size(), requests.size());
+    size_t items = 0;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const auto expected = reference->Retrieve(requests[i]);
+      ASSERT_TRUE(results[i].error().empty()) << results[i].error();
+      ASSERT_EQ(results[i].items_size(), expected.items_size()) << requests[i].retriever();
+      for (int j = 0; j < expected.items_size(); ++j) {
+        EXPECT_EQ(results[i].items(j).id(), expected.items(j).id()) << requests[i].retriever();
+        EXPECT_EQ(results[i].items(j).score(), expected.items(j).score()) << requests[i].retriever();
+      }
+      items += expected.items_size();
+    }
+    EXPECT_GT(items, requests.size() * 3);
+    // A user on another shard is an error reply, not a crash.
+    if (shards > 1) {
+      net::RpcClient direct(servers.endpoints[0]);
+      proto::RetrieveBatch batch;
+      for (const auto& r : requests) *batch.add_requests() = r;
+      proto::RetrieveBatchReply reply;
+      ASSERT_TRUE(reply.ParseFromString(direct.Call(kRetrieveBatch, batch.SerializeAsString(), std::chrono::seconds(5)).payload));
+      int foreign = 0;
+      for (const auto& r : reply.results()) foreign += r.error().find("is not on shard 0") != std::string::npos;
+      EXPECT_GT(foreign, 0);
+    }
+  }
+  proto::RetrieveRequest bad;
+  bad.set_user_id(requests[0].user_id());
+  bad.set_retriever("magic");
+  EXPECT_NE(reference->Retrieve(bad).error().find("unknown retriever 'magic'"), std::string::npos);
+}
+
+// A raw TCP connection for sending broken frames.
+int RawConnect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+void RawSend(int fd, const std::string& bytes) { ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size()); }
+// True when the server closed the connection (read returns 0 or an error).
+bool ClosedByServer(int fd) {
+  char buf[64];
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return ::recv(fd, buf, sizeof buf, 0) <= 0;
+}
+
+TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
+  const auto data = SmallData();
+  TempDir dir;
+  IndexManifest m;
+  m.options.built = {"bm25"};
+  BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
+  LoadedShard shard = LoadShard(dir.str(), 0);
+  net::ServerOptions o;
+  o.max_frame_bytes = 1 << 16;
+  o.idle_timeout_s = 1;
+  net::RpcServer server(o);
+  RegisterRetrievalHandlers(server, *shard.index, shard.manifest.task);
+  std::thread run([&] { server.Run(); });
+
+  RetrievalClient good({{"127.0.0.1", server.port()}});
+  proto::RetrieveRequest q;
+  q.set_user_id(data.train.examples[0].user_id);
+  q.set_query(data.train.examples[0].query);
+  q.set_k(3);
+  const auto before = good.RetrieveOne(q);
+  ASSERT_EQ(before.items_size(), 3);
+  auto expect_same = [&] {
+    const auto r = good.RetrieveOne(q);
+    ASSERT_EQ(r.items_size(), 3);
+    EXPECT_EQ(r.items(0).id(), before.items(0).id());
+  };
+
+  // A stalled, truncated frame stays open while others are served.
+  const int stalled = RawConnect(server.port());
+  RawSend(stalled, net::EncodeFrame(kRetrieveBatch, 1, std::string(100, 'x')).substr(0, 30));
+  expect_same();
+  // Garbage, an oversized length, an unknown type, a payload that is not a message.
+  const std::string cases[] = {
+      std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+      net::EncodeFrame(kRetrieveBatch, 2, "").substr(0, 4) + std::string("\xff\xff\xff\xf0", 4) + std::string(8, '\0'),
+      net::EncodeFrame(999, 3, "hello"),
+      net::EncodeFrame(kRetrieveBatch, 4, std::string("\xff\xff\xff\xff\xff", 5)),
+  };
+  for (const auto& bytes : cases) {
+    const int fd = RawConnect(server.port());
+    RawSend(fd, bytes);
+    EXPECT_TRUE(ClosedByServer(fd));
+    ::close(fd);
+    expect_same();
+  }
+  // Truncated then closed by the client.
+  {
+    const int fd = RawConnect(server.port());
+    RawSend(fd, net::EncodeFrame(kRetrieveBatch, 5, std::string(50, 'y')).substr(0, 20));
+    ::close(fd);
+  }
+  EXPECT_TRUE(ClosedByServer(stalled));  // the idle timeout closed it
+  ::close(stalled);
+  expect_same();
+  const auto c = server.Counters();
+  EXPECT_EQ(c.at("bad_magic"), 1u);
+  EXPECT_EQ(c.at("oversized"), 1u);
+  EXPECT_EQ(c.at("unknown_type"), 1u);
+  EXPECT_EQ(c.at("bad_payload"), 1u);
+  EXPECT_EQ(c.at("truncated"), 2u);
+  EXPECT_GE(c.at("frames_served"), 7u);
+  server.Stop();
+  run.join();
+}
+
+TEST(RetrievalService, SigtermDrainsAndExitsZero) {
+  const auto data = SmallData();
+  TempDir dir;
+  data::SyntheticOptions o;
+  data::WriteLampSplit(data.train, dir / "data", "train");
+  const std::string prlm = PRLM_BINARY;
+  ASSERT_EQ(std::system((prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()), 0);
+  // Start the server, read its port, query it, SIGTERM it, collect its exit code.
+  const std::string script =
+      "set -e; " + prlm + " serve-retrieval --index " + dir / "index" + " > " + dir / "log" + " 2>&1 & pid=$!; " +
+      "for i in $(seq 100); do grep -q listening " + dir / "log" + " && break; sleep 0.1; done; " +
+      "port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " + dir / "log" + "); " +
+      prlm + " retrieve --server 127.0.0.1:$port --user " + data.train.examples[0].user_id +
+      " --query x --k 2 > " + dir / "out" + "; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "log";
+  WriteBytes(dir / "run.sh", script);
+  ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0);
+  const std::string log = ReadFile(dir / "log");
+  EXPECT_NE(log.find("drained and stopped"), std::string::npos) << log;
+  EXPECT_NE(log.find("rc=0"), std::string::npos) << log;
+  EXPECT_NE(ReadFile(dir / "out").find(data.train.examples[0].user_id + "-p"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prlm::retrieval
