@@ -135,9 +135,10 @@ int BenchGenerate(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate [options]\n"
+      "usage: prlm bench tokenizer|generate|retrieval [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
       "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
+      "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
       "`prlm bench <what> --help` lists the options.\n";
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
     std::fputs(usage.c_str(), argc < 1 ? stderr : stdout);
@@ -146,6 +147,7 @@ int RunBench(int argc, char** argv) {
   const std::string what = argv[0];
   if (what == "tokenizer") return BenchTokenizer(argc - 1, argv + 1);
   if (what == "generate") return BenchGenerate(argc - 1, argv + 1);
+  if (what == "retrieval") return BenchRetrieval(argc - 1, argv + 1);
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }
 

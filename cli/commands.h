@@ -16,5 +16,6 @@ int RunMakeSynthetic(int argc, char** argv);
 int RunBuildIndex(int argc, char** argv);
 int RunServeRetrieval(int argc, char** argv);
 int RunRetrieve(int argc, char** argv);
+int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval
 
 }  // namespace prlm::cli

@@ -96,6 +96,12 @@ size_t ShardIndex::num_items() const {
   return n;
 }
 
+std::vector<std::string> ShardIndex::user_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& u : users_) ids.push_back(u.user_id);
+  return ids;
+}
+
 void ShardIndex::SetShard(uint32_t shard, uint32_t num_shards) {
   shard_ = shard;
   num_shards_ = num_shards;

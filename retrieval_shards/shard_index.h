@@ -77,6 +77,7 @@ class ShardIndex {
   proto::RetrieveResult Retrieve(const proto::RetrieveRequest& request) const;
 
   size_t num_users() const { return users_.size(); }
+  std::vector<std::string> user_ids() const;
   size_t num_items() const;
   int dense_dim() const { return dense_dim_; }
   uint32_t shard() const { return shard_; }
