@@ -1,7 +1,6 @@
 // prlm bench retrieval: one shard served over loopback against FAISS called
 // in-process on the same index and the same query embeddings.
 #include <faiss/Index.h>
-#include <faiss/IndexHNSW.h>
 
 #include <algorithm>
 #include <cmath>

@@ -90,8 +90,9 @@ TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
     ASSERT_EQ(result.items_size(), 5);
     for (int i = 0; i < 5; ++i) {
       EXPECT_NEAR(result.items(i).score(), brute[i].first, 1e-5);
-      if (std::abs(brute[i].first - brute[i + 1].first) > 1e-5 && (i == 0 || std::abs(brute[i].first - brute[i - 1].first) > 1e-5))
-        EXPECT_EQ(result.items(i).position(), brute[i].second);
+      if (std::abs(brute[i].first - brute[i + 1].first) > 1e-5 && (i == 0 || std::abs(brute[i].first - brute[i - 1].first) > 1e-5)) {
+        EXPECT_EQ(result.items(i).position(), brute[i].second);  // unambiguous rank
+      }
     }
     r.set_retriever("dense_hnsw");
     EXPECT_EQ(index->Retrieve(r).items_size(), 5);
@@ -269,7 +270,6 @@ TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
 TEST(RetrievalService, SigtermDrainsAndExitsZero) {
   const auto data = SmallData();
   TempDir dir;
-  data::SyntheticOptions o;
   data::WriteLampSplit(data.train, dir / "data", "train");
   const std::string prlm = PRLM_BINARY;
   ASSERT_EQ(std::system((prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()), 0);

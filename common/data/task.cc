@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text/unicode.h"
 #include "common/util/check.h"
 
 namespace prlm::data {
@@ -43,11 +44,6 @@ std::string Normalized(std::string_view s) {
   return out;
 }
 
-std::string_view Strip(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -89,12 +85,12 @@ std::string ExtractQuery(const TaskSpec& task, std::string_view input, bool* anc
     }
   } else if (!task.query_anchor.empty()) {
     size_t at = input.find(task.query_anchor);
-    if (at != std::string_view::npos) return std::string(Strip(input.substr(at + task.query_anchor.size())));
+    if (at != std::string_view::npos) return std::string(text::StripAsciiSpace(input.substr(at + task.query_anchor.size())));
   } else {
-    return std::string(Strip(input));
+    return std::string(text::StripAsciiSpace(input));
   }
   if (anchor_found) *anchor_found = false;
-  return std::string(Strip(input));
+  return std::string(text::StripAsciiSpace(input));
 }
 
 }  // namespace prlm::data

@@ -26,6 +26,8 @@ std::u32string ToCodepoints(std::string_view s);
 // Valid UTF-8 copy of `s` (invalid bytes -> U+FFFD).
 std::string SanitizeUtf8(std::string_view s);
 bool IsValidUtf8(std::string_view s);
+// `s` without leading and trailing ASCII whitespace (what Python's strip() removes from ASCII text).
+std::string_view StripAsciiSpace(std::string_view s);
 
 // Unicode normalization forms (utf8proc). Input is sanitized first.
 std::string Nfc(std::string_view s);
