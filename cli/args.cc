@@ -100,6 +100,11 @@ std::string Args::Get(const std::string& name) const {
 }
 
 bool Args::Has(const std::string& name) const { return values_.count(name) > 0; }
+
+void Args::Set(const std::string& name, const std::string& value) {
+  PRLM_CHECK(specs_.count(name));
+  values_[name] = value;
+}
 bool Args::GetFlag(const std::string& name) const { return Has(name); }
 
 int Args::GetInt(const std::string& name) const {

@@ -36,6 +36,9 @@ class Args {
   int GetInt(const std::string& name) const;
   double GetDouble(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // As if "--name value" had been given (a command filling in a default it computed).
+  // REQUIRES: name is a declared option.
+  void Set(const std::string& name, const std::string& value);
 
   std::string Usage() const;
 

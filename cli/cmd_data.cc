@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/reward/rm_pairs.h"
 #include "common/data/dataset.h"
 #include "common/data/synthetic.h"
 #include "common/util/check.h"
@@ -66,6 +67,8 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("min-profile", "N", "16", "fewest profile items per user")
       .Option("max-profile", "N", "32", "most profile items per user")
       .Option("questions-per-user", "N", "2", "questions per user")
+      .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
+                                      "the user's styled gold output chosen over the neutral one)")
       .Option("out", "DIR", "", "output directory", true);
   if (!args.Parse(argc, argv)) return 0;
   data::SyntheticOptions o;
@@ -79,6 +82,11 @@ int RunMakeSynthetic(int argc, char** argv) {
   data::WriteSynthetic(s, o, args.Get("out"));
   std::printf("wrote %s: train %zu, dev %zu, test %zu examples (%d users)\n", args.Get("out").c_str(),
               s.train.examples.size(), s.dev.examples.size(), s.test.examples.size(), o.users);
+  if (args.Has("rm-pairs")) {
+    const auto pairs = reward::SyntheticRmPairs(s);
+    reward::WriteRmPairs(args.Get("rm-pairs"), pairs);
+    std::printf("wrote %s: %zu oracle reward-model pairs\n", args.Get("rm-pairs").c_str(), pairs.size());
+  }
   const auto r = data::MeasureSynthetic(s.test, s.test_facts);
   std::printf("test split, ROUGE-1 / ROUGE-L F of the gold output vs\n"
               "  a profile-blind answer:         %.3f / %.3f\n"

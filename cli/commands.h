@@ -17,5 +17,11 @@ int RunBuildIndex(int argc, char** argv);
 int RunServeRetrieval(int argc, char** argv);
 int RunRetrieve(int argc, char** argv);
 int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval
+int RunMakeRmPairs(int argc, char** argv);
+int RunTrainRm(int argc, char** argv);
+int RunScoreRm(int argc, char** argv);
+int RunServeReward(int argc, char** argv);
+int RunScore(int argc, char** argv);
+int BenchReward(int argc, char** argv);  // prlm bench reward
 
 }  // namespace prlm::cli

@@ -31,6 +31,11 @@ const Command kCommands[] = {
     {"build-index", prlm::cli::RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
     {"serve-retrieval", prlm::cli::RunServeRetrieval, "serve one retrieval shard over TCP"},
     {"retrieve", prlm::cli::RunRetrieve, "ask the retrieval tier for a user's top-k items"},
+    {"make-rm-pairs", prlm::cli::RunMakeRmPairs, "reward-model pairs: the policy with vs without the profile"},
+    {"train-rm", prlm::cli::RunTrainRm, "train the contrastive personalization reward model"},
+    {"score-rm", prlm::cli::RunScoreRm, "score (query, answer) pairs with a reward model"},
+    {"serve-reward", prlm::cli::RunServeReward, "serve batched reward scoring over TCP"},
+    {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
 };
 
 void PrintHelp() {

@@ -20,7 +20,10 @@ torch::nn::LayerNorm MakeNorm(int64_t dim, double eps) {
 }  // namespace
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c)
-    : heads_(c.num_attention_heads), head_dim_(c.hidden_size / c.num_attention_heads) {
+    : heads_(c.num_attention_heads),
+      head_dim_(c.hidden_size / c.num_attention_heads),
+      hidden_dropout_(c.hidden_dropout_prob),
+      attention_dropout_(c.attention_probs_dropout_prob) {
   const int64_t H = c.hidden_size;
   auto attention = Child(*this, "attention");
   auto self = Child(*attention, "self");
@@ -43,13 +46,18 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   };
   auto q = split(query_(x)), k = split(key_(x)), v = split(value_(x));
   auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim_))) + bias;
-  auto ctx = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, T, -1});
-  auto h = attn_norm_(attn_out_(ctx) + x);
-  auto ff = output_(torch::gelu(intermediate_(h)));
+  const bool train = is_training();
+  auto probs = torch::dropout(torch::softmax(scores, -1), attention_dropout_, train);
+  auto ctx = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, -1});
+  auto h = attn_norm_(torch::dropout(attn_out_(ctx), hidden_dropout_, train) + x);
+  auto ff = torch::dropout(output_(torch::gelu(intermediate_(h))), hidden_dropout_, train);
   return out_norm_(ff + h);
 }
 
-BertEncoderImpl::BertEncoderImpl(const BertConfig& c) : config_(c) {
+BertEncoderImpl::BertEncoderImpl(const BertConfig& c)
+    : config_(c),
+      hidden_dropout_(c.hidden_dropout_prob),
+      classifier_dropout_(c.classifier_dropout >= 0 ? c.classifier_dropout : c.hidden_dropout_prob) {
   torch::nn::Module* root = c.num_labels > 0 ? Child(*this, "bert").get() : this;
   encoder_root_ = root;
   auto emb = Child(*root, "embeddings");
@@ -73,7 +81,8 @@ torch::Tensor BertEncoderImpl::Forward(const torch::Tensor& ids, const torch::Te
                "BERT input of " << T << " tokens exceeds max_position_embeddings "
                                 << config_.max_position_embeddings);
   const auto pos = torch::arange(T, ids.options()).unsqueeze(0);
-  auto h = emb_norm_(word_(ids) + position_(pos) + token_type_(type_ids));
+  auto h = torch::dropout(emb_norm_(word_(ids) + position_(pos) + token_type_(type_ids)), hidden_dropout_,
+                          is_training());
   const auto bias = torch::zeros({ids.size(0), 1, 1, T}, h.options())
                         .masked_fill_(mask.to(torch::kBool).logical_not().view({ids.size(0), 1, 1, T}), kMaskedScore);
   for (const auto& layer : *layers_) h = layer->as<BertLayerImpl>()->forward(h, bias);
@@ -97,7 +106,8 @@ torch::Tensor BertEncoderImpl::Pool(const torch::Tensor& hidden, const torch::Te
 torch::Tensor BertEncoderImpl::Classify(const torch::Tensor& ids, const torch::Tensor& type_ids,
                                         const torch::Tensor& mask) {
   PRLM_CHECK(classifier_);
-  return classifier_(Pool(Forward(ids, type_ids, mask), mask, Pooling::kPooler));
+  const auto pooled = Pool(Forward(ids, type_ids, mask), mask, Pooling::kPooler);
+  return classifier_(torch::dropout(pooled, classifier_dropout_, is_training()));
 }
 
 }  // namespace prlm::model

@@ -6,6 +6,8 @@
 // encoder.layer.N.attention.self.query.weight, pooler.dense.weight, ...); an
 // optional classifier head ("classifier.weight") makes it
 // BertForSequenceClassification, whose encoder tensors carry a "bert." prefix.
+// Dropout (config's hidden/attention/classifier probabilities) is active only
+// in training mode, as in transformers; eval() turns it off.
 // Thread-safety: one Forward at a time.
 #pragma once
 
@@ -28,6 +30,7 @@ class BertLayerImpl : public torch::nn::Module {
   Linear intermediate_{nullptr}, output_{nullptr};
   torch::nn::LayerNorm attn_norm_{nullptr}, out_norm_{nullptr};
   int64_t heads_, head_dim_;
+  double hidden_dropout_, attention_dropout_;
 };
 TORCH_MODULE(BertLayer);
 
@@ -58,6 +61,7 @@ class BertEncoderImpl : public torch::nn::Module {
   torch::nn::ModuleList layers_{nullptr};
   Linear pooler_{nullptr};
   Linear classifier_{nullptr};
+  double hidden_dropout_, classifier_dropout_;
 };
 TORCH_MODULE(BertEncoder);
 

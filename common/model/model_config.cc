@@ -125,6 +125,12 @@ BertConfig BertConfig::FromJsonText(const std::string& text, const std::string& 
   c.hidden_act = j.value("hidden_act", std::string("gelu"));
   PRLM_REQUIRE(c.hidden_act == "gelu", "config '" << src << "': hidden_act '" << c.hidden_act
                                                   << "' is not supported (BERT uses gelu)");
+  c.hidden_dropout_prob = Num(j, src, "hidden_dropout_prob", 0.1);
+  c.attention_probs_dropout_prob = Num(j, src, "attention_probs_dropout_prob", 0.1);
+  if (j.contains("classifier_dropout") && !j["classifier_dropout"].is_null())
+    c.classifier_dropout = Num(j, src, "classifier_dropout", -1);
+  for (double p : {c.hidden_dropout_prob, c.attention_probs_dropout_prob, c.classifier_dropout})
+    PRLM_REQUIRE(p < 1, "config '" << src << "': a dropout probability of " << p << " is not below 1");
   if (j.contains("id2label") && j["id2label"].is_object())
     c.num_labels = static_cast<int64_t>(j["id2label"].size());
   c.num_labels = Int(j, src, "num_labels", c.num_labels, false);
@@ -151,8 +157,9 @@ std::string BertConfig::ToJson() const {
   j["initializer_range"] = initializer_range;
   j["pad_token_id"] = pad_token_id;
   j["hidden_act"] = hidden_act;
-  j["hidden_dropout_prob"] = 0.1;
-  j["attention_probs_dropout_prob"] = 0.1;
+  j["hidden_dropout_prob"] = hidden_dropout_prob;
+  j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
+  if (classifier_dropout >= 0) j["classifier_dropout"] = classifier_dropout;
   j["position_embedding_type"] = "absolute";
   if (num_labels > 0) {
     j["num_labels"] = num_labels;

@@ -47,6 +47,10 @@ struct BertConfig {
   double initializer_range = 0.02;
   int64_t pad_token_id = 0;
   std::string hidden_act = "gelu";
+  // Dropout applies only in training mode (fine-tuning the reward model).
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  double classifier_dropout = -1;  // < 0: hidden_dropout_prob, as transformers does when null
   int64_t num_labels = 0;  // >0: a classifier head on the pooled output
 
   static BertConfig Load(const std::string& config_json_path);

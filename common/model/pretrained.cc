@@ -66,8 +66,9 @@ void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir) {
                  [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
 }
 
-BertEncoder LoadBert(const std::string& dir, torch::Device device) {
-  const BertConfig cfg = BertConfig::Load(dir + "/config.json");
+namespace {
+
+BertEncoder LoadBertWith(const std::string& dir, const BertConfig& cfg, torch::Device device) {
   BertEncoder model(cfg);
   const auto files = OpenCheckpoint(dir);
   // The encoder's tensors may or may not carry "bert." (BertModel vs heads).
@@ -77,6 +78,35 @@ BertEncoder LoadBert(const std::string& dir, torch::Device device) {
     auto* head = model->named_children()["classifier"].get();
     LoadParameters(*head, Pointers(files), "classifier.", "classifier.", IsLoraParameter,
                    "config.json: num_labels=" + std::to_string(cfg.num_labels));
+  }
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+}  // namespace
+
+BertEncoder LoadBert(const std::string& dir, torch::Device device) {
+  return LoadBertWith(dir, BertConfig::Load(dir + "/config.json"), device);
+}
+
+BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint64_t seed, bool* new_head,
+                               torch::Device device) {
+  BertConfig cfg = BertConfig::Load(dir + "/config.json");
+  PRLM_REQUIRE(cfg.num_labels == 0 || cfg.num_labels == num_labels,
+               dir << "/config.json: a classifier with " << cfg.num_labels << " labels, expected " << num_labels);
+  if (new_head) *new_head = cfg.num_labels == 0;
+  if (cfg.num_labels == num_labels) return LoadBertWith(dir, cfg, device);
+  // 1. The encoder alone, from the checkpoint.
+  BertEncoder encoder = LoadBertWith(dir, cfg, torch::kCPU);
+  // 2. A classifier model around it: copy the encoder's tensors, draw the head.
+  cfg.num_labels = num_labels;
+  BertEncoder model(cfg);
+  InitializeWeights(*model, cfg.initializer_range, seed);
+  {
+    torch::NoGradGuard no_grad;
+    auto source = encoder->named_parameters();
+    for (auto& p : model->encoder_module().named_parameters()) p.value().copy_(source[p.key()]);
   }
   model->to(device);
   model->eval();

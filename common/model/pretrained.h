@@ -22,6 +22,13 @@ Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device = torch:
 void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir);
 
 BertEncoder LoadBert(const std::string& dir, torch::Device device = torch::kCPU);
+// A sequence classifier with `num_labels` outputs (the reward model uses 1).
+// A checkpoint without a classifier (a plain BertModel such as
+// bert-base-uncased) gets a new head initialised as transformers does,
+// N(0, initializer_range) weights and zero bias, from `seed`; *new_head tells.
+// A checkpoint whose classifier has another label count is refused.
+BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint64_t seed,
+                               bool* new_head = nullptr, torch::Device device = torch::kCPU);
 void SaveBert(BertEncoder& model, const std::string& dir);
 
 // Preset shapes by name, "tiny" and "small". With the built-in tokenizers:

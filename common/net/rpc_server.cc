@@ -11,6 +11,7 @@
 #include <deque>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/util/check.h"
 #include "proto/net.pb.h"
@@ -31,6 +32,34 @@ const char* const kCounterNames[kNumCounters] = {
     "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining"};
 
 }  // namespace
+
+// The reply slot of one request: the first Complete / Reject / Fail sends,
+// the rest are ignored; dropping it unanswered sends an ErrorReply.
+struct Responder::State {
+  enum Outcome { kReply, kError, kBadPayload };
+  uint64_t request_id = 0;
+  std::function<void(std::string frame, Outcome)> finish;
+  std::atomic<bool> done{false};
+
+  void Complete(Reply reply) {
+    if (done.exchange(true)) return;
+    finish(EncodeFrame(reply.type, request_id, reply.payload), reply.type == kErrorReply ? kError : kReply);
+  }
+  void Fail(const std::string& message) {
+    if (done.exchange(true)) return;
+    proto::ErrorReply err;
+    err.set_message(message);
+    finish(EncodeFrame(kErrorReply, request_id, err.SerializeAsString()), kError);
+  }
+  void Reject() {
+    if (done.exchange(true)) return;
+    finish(std::string(), kBadPayload);
+  }
+  ~State() { Fail("internal error: the server dropped this request without a reply"); }
+};
+
+void Responder::operator()(Reply reply) const { state_->Complete(std::move(reply)); }
+void Responder::RejectPayload() const { state_->Reject(); }
 
 // One client connection. Lives on the IO thread; workers only post to it.
 struct Connection : std::enable_shared_from_this<Connection> {
@@ -57,7 +86,8 @@ struct RpcServer::Impl {
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io};
   asio::thread_pool workers;
-  std::map<uint16_t, Handler> handlers;
+  std::map<uint16_t, AsyncHandler> handlers;
+  std::vector<std::function<std::map<std::string, uint64_t>()>> counter_sources;
   std::set<std::shared_ptr<Connection>> connections;  // IO thread only
   std::atomic<uint64_t> counters[kNumCounters] = {};
   std::atomic<bool> draining{false};
@@ -134,29 +164,13 @@ struct RpcServer::Impl {
 
   void Dispatch(const std::shared_ptr<Connection>& conn, const FrameHeader& header, std::string payload) {
     ++conn->in_flight;
-    asio::post(workers, [this, conn, header, payload = std::move(payload)]() mutable {
-      std::string frame;
-      bool bad_payload = false;
-      if (header.type == kStatsRequest) {
-        proto::StatsReply stats;
-        for (const auto& [k, v] : Counters()) (*stats.mutable_counters())[k] = v;
-        frame = EncodeFrame(kStatsReply, header.request_id, stats.SerializeAsString());
-      } else {
-        try {
-          Reply reply = handlers.at(header.type)(payload);
-          frame = EncodeFrame(reply.type, header.request_id, reply.payload);
-        } catch (const BadPayload& e) {
-          bad_payload = true;
-        } catch (const std::exception& e) {
-          proto::ErrorReply err;
-          err.set_message(e.what());
-          frame = EncodeFrame(kErrorReply, header.request_id, err.SerializeAsString());
-          Count(kErrorReplies);
-        }
-      }
-      asio::post(io, [this, conn, frame = std::move(frame), bad_payload]() mutable {
+    auto state = std::make_shared<Responder::State>();
+    state->request_id = header.request_id;
+    state->finish = [this, conn](std::string frame, Responder::State::Outcome outcome) {
+      if (outcome == Responder::State::kError) Count(kErrorReplies);
+      asio::post(io, [this, conn, frame = std::move(frame), outcome]() mutable {
         --conn->in_flight;
-        if (bad_payload) {
+        if (outcome == Responder::State::kBadPayload) {
           CloseForBadInput(conn, kBadPayloadC);
           return;
         }
@@ -164,6 +178,22 @@ struct RpcServer::Impl {
         Send(conn, std::move(frame));
         MaybeFinish(conn);
       });
+    };
+    asio::post(workers, [this, type = header.type, payload = std::move(payload), state]() mutable {
+      Responder respond(state);
+      if (type == kStatsRequest) {
+        proto::StatsReply stats;
+        for (const auto& [k, v] : Counters()) (*stats.mutable_counters())[k] = v;
+        respond(Reply{kStatsReply, stats.SerializeAsString()});
+        return;
+      }
+      try {
+        handlers.at(type)(std::move(payload), respond);
+      } catch (const BadPayload&) {
+        respond.RejectPayload();
+      } catch (const std::exception& e) {
+        state->Fail(e.what());
+      }
     });
   }
 
@@ -246,6 +276,8 @@ struct RpcServer::Impl {
   std::map<std::string, uint64_t> Counters() const {
     std::map<std::string, uint64_t> out;
     for (int i = 0; i < kNumCounters; ++i) out[kCounterNames[i]] = counters[i].load();
+    for (const auto& source : counter_sources)
+      for (const auto& [k, v] : source()) out[k] = v;
     return out;
   }
 };
@@ -270,8 +302,18 @@ RpcServer::~RpcServer() {
 }
 
 void RpcServer::Handle(uint16_t type, Handler handler) {
+  HandleAsync(type, [handler = std::move(handler)](std::string payload, Responder respond) {
+    respond(handler(payload));
+  });
+}
+
+void RpcServer::HandleAsync(uint16_t type, AsyncHandler handler) {
   PRLM_CHECK(type > kStatsReply);
   impl_->handlers[type] = std::move(handler);
+}
+
+void RpcServer::AddCounters(std::function<std::map<std::string, uint64_t>()> source) {
+  impl_->counter_sources.push_back(std::move(source));
 }
 
 void RpcServer::Run() {

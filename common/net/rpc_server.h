@@ -12,6 +12,12 @@
 // counted and that connection is closed; everyone else keeps being served.
 // A handler's other exceptions become an ErrorReply on an open connection.
 //
+// Handlers come in two forms. Handle(): the handler returns the reply. Such a
+// handler holds a worker thread until it is done. HandleAsync(): the handler gets a
+// Responder and returns at once; whoever finishes the work (a batching thread,
+// say) calls it later from any thread. A Responder that is destroyed without
+// being called sends an ErrorReply, so a request is never silently lost.
+//
 // Stop() (or SIGTERM / SIGINT, when handle_signals) drains: the listener
 // closes, idle connections close, in-flight requests finish and their replies
 // are written, then Run() returns.
@@ -53,10 +59,27 @@ class BadPayload : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Completes one request of an async handler. Copyable; the first call wins,
+// later calls are ignored. Thread-safe.
+class Responder {
+ public:
+  void operator()(Reply reply) const;
+  // The payload turned out to be invalid: close the connection (as BadPayload).
+  void RejectPayload() const;
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 class RpcServer {
  public:
   // Runs on a worker thread; returns the reply.
   using Handler = std::function<Reply(const std::string& payload)>;
+  // Runs on a worker thread; answers through `respond`, now or later. It may
+  // still throw BadPayload (or anything else) before handing the work off.
+  using AsyncHandler = std::function<void(std::string payload, Responder respond)>;
 
   explicit RpcServer(ServerOptions options);
   ~RpcServer();
@@ -65,6 +88,10 @@ class RpcServer {
 
   // REQUIRES: before Run(); type not one of the reserved MessageType values.
   void Handle(uint16_t type, Handler handler);
+  void HandleAsync(uint16_t type, AsyncHandler handler);
+  // Counters of the tier behind the server, merged into Counters() and the
+  // StatsReply. REQUIRES: before Run(); thread-safe to call.
+  void AddCounters(std::function<std::map<std::string, uint64_t>()> source);
 
   // Serves until Stop() / a signal, then drains and returns.
   void Run();

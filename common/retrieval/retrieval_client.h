@@ -19,11 +19,12 @@
 #include <vector>
 
 #include "common/net/rpc_client.h"
+#include "common/retrieval/profile_retriever.h"
 #include "proto/retrieval.pb.h"
 
 namespace prlm::retrieval {
 
-class RetrievalClient {
+class RetrievalClient : public ProfileRetriever {
  public:
   RetrievalClient(std::vector<net::Endpoint> shards, net::ClientOptions options = {},
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
@@ -31,7 +32,7 @@ class RetrievalClient {
   // Throws prlm::Error naming the endpoint that disagrees.
   std::vector<proto::ShardInfo> VerifyShards();
 
-  std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests);
+  std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests) override;
   proto::RetrieveResult RetrieveOne(const proto::RetrieveRequest& request);
 
   size_t num_shards() const { return clients_.size(); }

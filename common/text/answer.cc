@@ -64,4 +64,36 @@ ExtractedAnswer ExtractAnswer(std::string_view completion) {
   return out;
 }
 
+namespace {
+
+size_t Count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+}  // namespace
+
+bool HasReasoningFormat(std::string_view completion) {
+  if (Count(completion, "</think>") != 1) return false;
+  const size_t close = completion.find("</think>");
+  std::string_view reasoning = completion.substr(0, close);
+  std::string_view after = completion.substr(close + 8);
+  if (const size_t open = reasoning.find("<think>"); open != std::string_view::npos) {
+    if (!StripAsciiSpace(reasoning.substr(0, open)).empty()) return false;
+    reasoning = reasoning.substr(open + 7);
+    if (reasoning.find("<think>") != std::string_view::npos) return false;
+  }
+  if (StripAsciiSpace(reasoning).empty()) return false;
+  if (after.find("<think>") != std::string_view::npos) return false;
+  if (const size_t open = after.find("<answer>"); open != std::string_view::npos) {
+    if (Count(after, "<answer>") != 1 || Count(after, "</answer>") != 1) return false;
+    const size_t end = after.find("</answer>");
+    if (end < open || !StripAsciiSpace(after.substr(end + 9)).empty()) return false;
+  } else if (after.find("</answer>") != std::string_view::npos) {
+    return false;
+  }
+  return ExtractAnswer(completion).found;
+}
+
 }  // namespace prlm::text

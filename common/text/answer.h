@@ -25,6 +25,15 @@ struct ExtractedAnswer {
 
 ExtractedAnswer ExtractAnswer(std::string_view completion);
 
+// PrLM's format reward: true when the completion has the reasoning form
+//   [<think>] reasoning </think> answer
+// i.e. exactly one "</think>"; before it at most one "<think>", with only
+// whitespace ahead of it (the prompt may have opened it already), and some
+// non-space reasoning; after it a non-empty answer, with no further
+// "<think>"; an "<answer>" there must be closed by "</answer>" with only
+// whitespace after.
+bool HasReasoningFormat(std::string_view completion);
+
 // {'title': 'x'} -> x; "x" -> x; anything else is returned stripped.
 std::string UnwrapAnswerValue(std::string_view text);
 

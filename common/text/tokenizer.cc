@@ -275,12 +275,34 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_t
 }
 
 Encoding Tokenizer::EncodePair(std::string_view a, std::string_view b,
-                               bool add_special_tokens) const {
+                               bool add_special_tokens, size_t max_length) const {
   std::vector<int32_t> seq[2];
   impl_->EncodeText(a, seq[0]);
   impl_->EncodeText(b, seq[1]);
+  const bool templated = add_special_tokens && !impl_->pair_template.empty();
+  if (max_length > 0) {
+    size_t specials = 0;
+    if (templated)
+      for (const auto& it : impl_->pair_template)
+        if (!it.is_sequence) specials += it.ids.size();
+    const size_t budget = max_length > specials ? max_length - specials : 0;
+    size_t n0 = seq[0].size(), n1 = seq[1].size();
+    if (n0 + n1 > budget) {
+      // Removing from the longer side one at a time (the second on ties)
+      // leaves the shorter whole if it fits in its half, else both near half.
+      if (n0 > n1) {
+        n1 = std::min(n1, budget / 2);
+        n0 = budget - n1;
+      } else {
+        n0 = std::min(n0, (budget + 1) / 2);
+        n1 = budget - n0;
+      }
+      seq[0].resize(n0);
+      seq[1].resize(n1);
+    }
+  }
   Encoding out;
-  if (!add_special_tokens || impl_->pair_template.empty()) {
+  if (!templated) {
     for (int s = 0; s < 2; ++s) {
       out.ids.insert(out.ids.end(), seq[s].begin(), seq[s].end());
       out.type_ids.insert(out.type_ids.end(), seq[s].size(), s);

@@ -39,8 +39,11 @@ class Tokenizer {
 
   std::vector<int32_t> Encode(std::string_view text, bool add_special_tokens = false) const;
   // Sentence pair (BERT: [CLS] a [SEP] b [SEP] with type ids 0.. then 1..).
+  // max_length > 0 truncates to that many ids in all, special tokens
+  // included, with transformers' "longest_first" rule: a token at a time
+  // from the end of the longer sequence, the second one on ties.
   Encoding EncodePair(std::string_view a, std::string_view b,
-                      bool add_special_tokens = true) const;
+                      bool add_special_tokens = true, size_t max_length = 0) const;
   Encoding EncodeWithTypes(std::string_view text, bool add_special_tokens) const;
   std::string Decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
 

@@ -1,0 +1,320 @@
+// prlm make-rm-pairs / train-rm / score-rm / serve-reward / score.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/compute_options.h"
+#include "cli/policy_options.h"
+#include "cli/reward_setup.h"
+#include "common/data/dataset.h"
+#include "common/reward/reward_client.h"
+#include "common/reward/reward_model.h"
+#include "common/reward/rm_pairs.h"
+#include "common/reward/rm_trainer.h"
+#include "common/retrieval/retrieval_client.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+#include "retrieval_shards/local_retriever.h"
+#include "reward_server/reward_service.h"
+
+namespace prlm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The profile source of single-process commands: a running retrieval tier, a
+// built index, or an index built here in memory over the data.
+std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
+                                                           const std::vector<const data::Dataset*>& data) {
+  if (args.Has("retrieval-server")) {
+    auto client = std::make_unique<retrieval::RetrievalClient>(net::ParseEndpoints(args.Get("retrieval-server")));
+    client->VerifyShards();
+    return client;
+  }
+  if (args.Has("index")) return retrieval::LocalRetriever::Open(args.Get("index"), args.Get("encoder"));
+  retrieval::IndexOptions options;
+  const std::string r = args.Get("retriever");
+  if (r == "bm25" || r == "dense" || r == "dense_hnsw") options.built = {r};
+  retrieval::DenseEncoderOptions encoder;
+  encoder.model_dir = args.Get("encoder");
+  return retrieval::LocalRetriever::Build(data, options, encoder);
+}
+
+std::string JsonLine(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+int RunMakeRmPairs(int argc, char** argv) {
+  Args args("make-rm-pairs",
+            "PrLM's reward-model pairs: the policy answers each training query once with the user's\n"
+            "retrieved top-k profile (chosen) and once without a profile (rejected); answers are read\n"
+            "after </think>; pairs with an empty side or two equal answers are dropped.\n"
+            "Profiles come from --retrieval-server, else --index, else an index built here over --data.");
+  args.Option("policy", "DIR", "", "Qwen2 policy directory", true)
+      .Option("data", "DIR", "", "LaMP-format directory", true)
+      .Option("split", "NAME", "train", "which split's questions to use")
+      .Option("task", "NAME", "", "task, when no outputs file names it")
+      .Option("retriever", "R", "bm25", "bm25, dense, dense_hnsw, recency or random")
+      .Option("k", "K", "5", "profile items per query")
+      .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
+      .Option("index", "DIR", "", "an index written by build-index")
+      .Option("encoder", "DIR", "", "BERT encoder for dense retrieval")
+      .Option("max-prompt-tokens", "N", "512", "prompt length limit (the profile is cut to fit)")
+      .Flag("open-think", "end prompts with \"<think>\\n\" (R1-style policies)")
+      .Option("batch-size", "N", "8", "queries per generation batch")
+      .Option("limit", "N", "0", "use only the first N queries (0: all)")
+      .Option("out", "FILE", "", "pairs, as JSON lines", true);
+  AddComputeOptions(args);
+  AddSamplingOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  auto sampling = SamplingFromArgs(args);
+  reward::RmPairOptions o;
+  o.retriever = args.Get("retriever");
+  o.k = args.GetInt("k");
+  o.max_prompt_tokens = args.GetInt("max-prompt-tokens");
+  o.open_think = args.GetFlag("open-think");
+  o.batch_size = args.GetInt("batch-size");
+  PRLM_REQUIRE(args.GetInt("limit") >= 0, "--limit must be >= 0");
+  o.limit = static_cast<size_t>(args.GetInt("limit"));
+  const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
+  const data::Dataset dataset = data::LoadLampSplit(args.Get("data"), args.Get("split"), task);
+  auto retriever = OpenRetriever(args, {&dataset});
+  auto policy = LoadPolicy(args.Get("policy"), args);
+  AddStopTokens(sampling, *policy.tokenizer, policy.model->config());
+  const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
+  uint64_t prompts_done = 0;
+  const reward::CompletionFn complete = [&](const std::vector<std::vector<int32_t>>& prompts) {
+    std::vector<model::GenerationRequest> requests;
+    for (const auto& p : prompts) requests.push_back({p, {model::SampleSeed(seed, prompts_done++, 0)}});
+    const auto out = model::Generate(policy.model, requests, sampling);
+    std::vector<std::string> texts;
+    for (const auto& r : out) texts.push_back(policy.tokenizer->Decode(r[0].tokens, /*skip_special_tokens=*/true));
+    return texts;
+  };
+  reward::RmPairStats stats;
+  const auto pairs = reward::MakeRmPairs(dataset, *retriever, *policy.tokenizer, complete, o, &stats,
+                                         [](const reward::RmPairStats& s, size_t total) {
+                                           std::fprintf(stderr, "make-rm-pairs: %zu/%zu queries, %zu pairs\n",
+                                                        s.queries, total, s.pairs);
+                                         });
+  reward::WriteRmPairs(args.Get("out"), pairs);
+  std::printf("make-rm-pairs: wrote %zu pairs to %s from %zu queries (dropped: %zu empty chosen, %zu empty "
+              "rejected, %zu both empty, %zu identical; %zu retrieval errors)\n",
+              stats.pairs, args.Get("out").c_str(), stats.queries, stats.empty_chosen, stats.empty_rejected,
+              stats.both_empty, stats.identical, stats.retrieval_errors);
+  return 0;
+}
+
+int RunTrainRm(int argc, char** argv) {
+  Args args("train-rm",
+            "Train the contrastive personalization reward model: BERT + a linear head on the pooled\n"
+            "output over (query, answer) pairs, Bradley-Terry loss -log sigmoid(s_chosen - s_rejected).\n"
+            "Reports held-out pairwise accuracy; saves in Hugging Face layout with training_report.json.");
+  args.Option("init", "DIR", "", "any BERT checkpoint in Hugging Face layout (with tokenizer.json)", true)
+      .Option("pairs", "FILE", "", "pairs, as JSON lines (make-rm-pairs)", true)
+      .Option("out", "DIR", "", "where to save the trained model", true)
+      .Option("lr", "X", "5e-5", "AdamW learning rate (linear decay to 0, no warm-up)")
+      .Option("batch-size", "N", "64", "pairs per step")
+      .Option("epochs", "N", "3", "passes over the training pairs")
+      .Option("weight-decay", "X", "0", "AdamW weight decay")
+      .Option("max-grad-norm", "X", "1.0", "gradient norm clip (0: off)")
+      .Option("eval-fraction", "X", "0.1", "share of pairs held out")
+      .Option("seed", "S", "42", "split, shuffle, dropout and new-head seed")
+      .Option("max-length", "N", "512", "tokens per (query, answer) pair")
+      .Option("log-every", "N", "10", "steps between progress lines");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  reward::RmTrainOptions o;
+  o.lr = args.GetDouble("lr");
+  o.batch_size = args.GetInt("batch-size");
+  o.epochs = args.GetInt("epochs");
+  o.weight_decay = args.GetDouble("weight-decay");
+  o.max_grad_norm = args.GetDouble("max-grad-norm");
+  o.eval_fraction = args.GetDouble("eval-fraction");
+  o.seed = static_cast<uint64_t>(args.GetInt("seed"));
+  o.log_every = args.GetInt("log-every");
+  const auto pairs = reward::ReadRmPairs(args.Get("pairs"));
+  SetUpCompute(args);
+  auto rm = reward::RewardModel::Load(args.Get("init"), args.GetInt("max-length"), o.seed);
+  if (rm->new_head()) std::fprintf(stderr, "train-rm: %s has no classifier; a new head was initialised\n",
+                                   args.Get("init").c_str());
+  const auto report = reward::TrainRewardModel(*rm, pairs, o, [](const std::string& line) {
+    std::fprintf(stderr, "train-rm: %s\n", line.c_str());
+  });
+  rm->Save(args.Get("out"));
+  WriteFileAtomic(args.Get("out") + "/training_report.json", report.ToJson());
+  std::printf("train-rm: %zu train / %zu held-out pairs, %d steps in %.1f s; held-out accuracy %.4f -> %.4f, "
+              "train loss %.4f -> %.4f; saved %s\n",
+              report.train_pairs, report.eval_pairs, report.steps, report.seconds, report.before.accuracy,
+              report.after_epoch.back().accuracy, report.epoch_train_loss.front(), report.epoch_train_loss.back(),
+              args.Get("out").c_str());
+  return 0;
+}
+
+int RunScoreRm(int argc, char** argv) {
+  Args args("score-rm",
+            "Score (query, answer) pairs with a reward model. Prints one JSON object per pair:\n"
+            "{\"query\", \"answer\", \"score\", \"sigmoid\"}. Input lines are {\"query\": ..., \"answer\": ...}.");
+  args.Option("model", "DIR", "", "reward model directory", true)
+      .Option("query", "TEXT", "", "one query")
+      .Option("answer", "TEXT", "", "its answer")
+      .Option("input", "FILE", "", "JSON lines with query and answer")
+      .Option("max-length", "N", "512", "tokens per pair")
+      .Option("batch-size", "N", "64", "pairs per forward");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (args.Has("query") || args.Has("answer")) {
+    PRLM_REQUIRE(args.Has("query") && args.Has("answer"), "give both --query and --answer");
+    pairs.emplace_back(args.Get("query"), args.Get("answer"));
+  }
+  if (args.Has("input")) {
+    std::ifstream in(args.Get("input"), std::ios::binary);
+    PRLM_REQUIRE(in, "cannot open --input '" << args.Get("input") << "'");
+    size_t line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      PRLM_REQUIRE(j.is_object() && j.contains("query") && j["query"].is_string() && j.contains("answer") &&
+                       j["answer"].is_string(),
+                   args.Get("input") << ":" << line_no << ": expected {\"query\": string, \"answer\": string}");
+      pairs.emplace_back(j["query"].get<std::string>(), j["answer"].get<std::string>());
+    }
+  }
+  PRLM_REQUIRE(!pairs.empty(), "give --query and --answer, or --input FILE");
+  SetUpCompute(args);
+  auto rm = reward::RewardModel::Load(args.Get("model"), args.GetInt("max-length"));
+  PRLM_REQUIRE(!rm->new_head(), args.Get("model") << " has no reward head (classifier); train one with train-rm");
+  const auto scores = rm->ScoreTexts(pairs, args.GetInt("batch-size"));
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    nlohmann::ordered_json j;
+    j["query"] = pairs[i].first;
+    j["answer"] = pairs[i].second;
+    j["score"] = scores[i];
+    j["sigmoid"] = 1.0 / (1.0 + std::exp(-double(scores[i])));
+    std::printf("%s\n", JsonLine(j).c_str());
+  }
+  return 0;
+}
+
+int RunServeReward(int argc, char** argv) {
+  Args args("serve-reward",
+            "Serve reward scoring over TCP (length-prefixed protobuf frames): reward = w_acc * (ROUGE-1 +\n"
+            "ROUGE-2 + ROUGE-L F of the extracted answer vs gold) + w_fmt * format + w_pers *\n"
+            "sigmoid(reward model). Model work is batched across clients. SIGTERM / SIGINT drain and exit 0.");
+  AddRewardOptions(args);
+  args.Option("host", "ADDR", "127.0.0.1", "address to listen on")
+      .Option("port", "N", "0", "port (0: any free port; printed at start)")
+      .Option("threads", "N", "2", "network worker threads (parsing, ROUGE, tokenization)")
+      .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
+      .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  net::ServerOptions o;
+  o.host = args.Get("host");
+  o.port = static_cast<uint16_t>(args.GetInt("port"));
+  o.worker_threads = args.GetInt("threads");
+  o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
+  o.idle_timeout_s = args.GetDouble("idle-timeout");
+  o.handle_signals = true;
+  SetUpCompute(args);
+  auto scorer = MakeRewardScorer(args);
+  net::RpcServer server(o);
+  reward::RegisterRewardHandlers(server, *scorer);
+  std::string weights;
+  const proto::RewardInfo info = scorer->Info();
+  for (const auto& w : info.weights()) weights += " " + w.name() + "=" + std::to_string(w.value());
+  std::printf("serve-reward: weights%s; max batch %s, max queue delay %s us; listening on %s:%u\n",
+              weights.c_str(), args.Get("max-batch-size").c_str(), args.Get("max-queue-delay-us").c_str(),
+              o.host.c_str(), server.port());
+  std::fflush(stdout);
+  server.Run();
+  scorer->Stop();
+  std::string counters;
+  for (const auto& [k, v] : server.Counters()) counters += " " + k + "=" + std::to_string(v);
+  std::printf("serve-reward: drained and stopped;%s\n", counters.c_str());
+  return 0;
+}
+
+int RunScore(int argc, char** argv) {
+  Args args("score",
+            "Score completions with a reward server. Input: JSON lines with query, completion, gold (or\n"
+            "output) and user_id. Prints, per record, {\"line\", \"reward\", \"components\", \"answer\"} or\n"
+            "{\"line\", \"status\", \"error\"}; exits 1 if any record was not scored.");
+  args.Option("server", "HOST:PORT", "", "reward server", true)
+      .Option("input", "FILE", "", "records, as JSON lines", true)
+      .Option("batch-size", "N", "16", "records per request")
+      .Option("timeout-ms", "MS", "30000", "deadline per request (0: the server's default)");
+  if (!args.Parse(argc, argv)) return 0;
+  const int batch = args.GetInt("batch-size");
+  PRLM_REQUIRE(batch >= 1, "--batch-size must be positive");
+  // 1. Read and check every record first, so a bad line fails before any scoring.
+  std::vector<proto::ScoreItem> items;
+  std::vector<size_t> lines;
+  {
+    std::ifstream in(args.Get("input"), std::ios::binary);
+    PRLM_REQUIRE(in, "cannot open --input '" << args.Get("input") << "'");
+    size_t line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      const std::string where = args.Get("input") + ":" + std::to_string(line_no);
+      PRLM_REQUIRE(j.is_object(), where << ": not a JSON object");
+      const auto text = [&](std::initializer_list<const char*> names, bool required) -> std::string {
+        for (const char* n : names)
+          if (j.contains(n)) {
+            PRLM_REQUIRE(j[n].is_string(), where << ": field \"" << n << "\" must be a string");
+            return j[n].get<std::string>();
+          }
+        PRLM_REQUIRE(!required, where << ": missing field \"" << *names.begin() << "\"");
+        return {};
+      };
+      proto::ScoreItem item;
+      item.set_query(text({"query"}, true));
+      item.set_completion(text({"completion"}, true));
+      item.set_gold(text({"gold", "output"}, false));
+      item.set_user_id(text({"user_id"}, false));
+      items.push_back(std::move(item));
+      lines.push_back(line_no);
+    }
+  }
+  PRLM_REQUIRE(!items.empty(), args.Get("input") << " holds no records");
+  // 2. Score in requests of --batch-size records; print in input order.
+  reward::RewardClient client(net::ParseEndpoint(args.Get("server")));
+  size_t failed = 0;
+  for (size_t begin = 0; begin < items.size(); begin += static_cast<size_t>(batch)) {
+    const size_t end = std::min(items.size(), begin + static_cast<size_t>(batch));
+    const auto reply = client.Score({items.begin() + begin, items.begin() + end},
+                                    static_cast<uint32_t>(args.GetInt("timeout-ms")));
+    for (size_t i = begin; i < end; ++i) {
+      nlohmann::ordered_json j;
+      j["line"] = lines[i];
+      if (reply.status() != proto::ScoreReply::OK) {
+        j["status"] = reward::StatusName(reply.status());
+        j["error"] = reply.error();
+        ++failed;
+      } else {
+        const auto& scored = reply.items(static_cast<int>(i - begin));
+        j["reward"] = scored.reward();
+        nlohmann::ordered_json comps;
+        for (const auto& c : scored.components()) comps[c.name()] = c.value();
+        j["components"] = comps;
+        j["answer"] = scored.answer();
+      }
+      std::printf("%s\n", JsonLine(j).c_str());
+    }
+  }
+  if (failed) std::fprintf(stderr, "score: %zu of %zu records were not scored\n", failed, items.size());
+  return failed ? 1 : 0;
+}
+
+}  // namespace prlm::cli

@@ -1,0 +1,52 @@
+#include "cli/policy_options.h"
+
+#include "cli/compute_options.h"
+#include "common/model/pretrained.h"
+#include "common/util/check.h"
+
+namespace prlm::cli {
+
+// Chooses device, dtype and CPU threads from the options, then loads.
+LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
+  const ComputeDevice where = SetUpCompute(args);
+  LoadedPolicy p;
+  p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
+  p.model = model::LoadQwen2(dir, where.device, where.dtype);
+  PRLM_REQUIRE(p.tokenizer->vocab_size() <= p.model->config().vocab_size,
+               "model '" << dir << "': tokenizer.json has ids up to " << p.tokenizer->vocab_size() - 1
+                         << " but config.json vocab_size is " << p.model->config().vocab_size);
+  return p;
+}
+
+void AddSamplingOptions(Args& args, const char* temperature) {
+  args.Option("max-new-tokens", "N", "64", "tokens to generate at most per sample")
+      .Option("temperature", "T", temperature, "sampling temperature")
+      .Option("top-p", "P", "1.0", "nucleus sampling mass (1 = off)")
+      .Option("top-k", "K", "0", "sample among the K most likely tokens (0 = off)")
+      .Option("seed", "S", "42", "random seed (each sample has its own stream)")
+      .Flag("greedy", "always take the most likely token");
+}
+
+model::SamplingParams SamplingFromArgs(const Args& args) {
+  model::SamplingParams p;
+  p.max_new_tokens = args.GetInt("max-new-tokens");
+  p.temperature = args.GetDouble("temperature");
+  p.top_p = args.GetDouble("top-p");
+  p.top_k = args.GetInt("top-k");
+  p.greedy = args.GetFlag("greedy");
+  PRLM_REQUIRE(p.max_new_tokens > 0, "--max-new-tokens must be positive");
+  PRLM_REQUIRE(p.top_p > 0 && p.top_p <= 1, "--top-p must be in (0, 1], got " << p.top_p);
+  PRLM_REQUIRE(p.greedy || p.temperature > 0, "--temperature must be positive (or use --greedy)");
+  PRLM_REQUIRE(p.top_k >= 0, "--top-k must be >= 0, got " << p.top_k);
+  return p;
+}
+
+void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok,
+                   const model::Qwen2Config& cfg) {
+  for (int64_t id : cfg.eos_token_ids) p.stop_token_ids.push_back(static_cast<int32_t>(id));
+  if (p.stop_token_ids.empty())
+    for (const char* s : {"<|im_end|>", "<|endoftext|>"})
+      if (auto id = tok.TokenToId(s)) p.stop_token_ids.push_back(*id);
+}
+
+}  // namespace prlm::cli

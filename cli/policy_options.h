@@ -1,0 +1,32 @@
+// Loading a Qwen2 policy and the sampling options, shared by every command
+// that generates (generate, demo, make-rm-pairs, ...).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "common/model/generation.h"
+#include "common/model/qwen2.h"
+#include "common/text/tokenizer.h"
+
+namespace prlm::cli {
+
+struct LoadedPolicy {
+  model::Qwen2ForCausalLM model{nullptr};
+  std::shared_ptr<const text::Tokenizer> tokenizer;
+};
+
+// Chooses device, dtype and CPU threads from the compute options, then loads
+// DIR's config.json, weights and tokenizer.json (checked against each other).
+LoadedPolicy LoadPolicy(const std::string& dir, const Args& args);
+
+// --max-new-tokens --temperature --top-p --top-k --seed --greedy; `temperature`
+// is the default shown.
+void AddSamplingOptions(Args& args, const char* temperature = "0.7");
+// Validated before any model is loaded, so a typo fails fast.
+model::SamplingParams SamplingFromArgs(const Args& args);
+// Stop at the model's EOS tokens (config.json), else the chat end tokens.
+void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::Qwen2Config& cfg);
+
+}  // namespace prlm::cli

@@ -1,0 +1,37 @@
+// The client of the reward tier: sends a list of completions (typically one
+// GRPO group) to a reward server and returns its ScoreReply.
+//
+// A reply whose status is not OK (deadline exceeded, invalid request,
+// overloaded, shutting down) is returned as it is, so the caller sees why;
+// transport failures throw net::RpcError after the client's retries. The
+// transport deadline is the request's timeout plus a grace period, so the
+// server's own timeout reply arrives first.
+//
+// Thread-safety: Score() may be called from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "common/net/rpc_client.h"
+#include "proto/reward.pb.h"
+
+namespace prlm::reward {
+
+class RewardClient {
+ public:
+  explicit RewardClient(net::Endpoint endpoint, net::ClientOptions options = {});
+
+  // timeout_ms 0: the server's default (then the transport waits up to 10 min).
+  proto::ScoreReply Score(const std::vector<proto::ScoreItem>& items, uint32_t timeout_ms = 0);
+  proto::RewardInfo Info(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  const net::Endpoint& endpoint() const { return client_.endpoint(); }
+
+ private:
+  net::RpcClient client_;
+};
+
+// "OK", "DEADLINE_EXCEEDED", ...
+const char* StatusName(proto::ScoreReply::Status status);
+
+}  // namespace prlm::reward

@@ -1,0 +1,85 @@
+#include "common/reward/reward_model.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/model/pretrained.h"
+#include "common/util/check.h"
+
+namespace prlm::reward {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<RewardModel> RewardModel::Load(const std::string& dir, int max_length, uint64_t seed) {
+  PRLM_REQUIRE(fs::exists(dir + "/tokenizer.json"),
+               "reward model directory '" << dir << "' has no tokenizer.json");
+  std::unique_ptr<RewardModel> rm(new RewardModel());
+  rm->source_dir_ = dir;
+  rm->encoder_ = model::LoadBertClassifier(dir, 1, seed, &rm->new_head_);
+  rm->tokenizer_ = text::Tokenizer::FromFile(dir + "/tokenizer.json");
+  PRLM_REQUIRE(max_length >= 8, "reward model max length " << max_length << " is too small (at least 8)");
+  rm->max_length_ = static_cast<int>(std::min<int64_t>(max_length, rm->encoder_->config().max_position_embeddings));
+  return rm;
+}
+
+text::Encoding RewardModel::Encode(std::string_view query, std::string_view answer) const {
+  return tokenizer_->EncodePair(query, answer, /*add_special_tokens=*/true, static_cast<size_t>(max_length_));
+}
+
+torch::Tensor RewardModel::Forward(const std::vector<const text::Encoding*>& batch) {
+  PRLM_CHECK(!batch.empty());
+  size_t longest = 0;
+  for (const auto* e : batch) longest = std::max(longest, e->ids.size());
+  const int64_t B = static_cast<int64_t>(batch.size()), T = static_cast<int64_t>(longest);
+  const int64_t pad = encoder_->config().pad_token_id;
+  auto ids = torch::full({B, T}, pad, torch::kLong);
+  auto types = torch::zeros({B, T}, torch::kLong);
+  auto mask = torch::zeros({B, T}, torch::kLong);
+  auto ia = ids.accessor<int64_t, 2>(), ta = types.accessor<int64_t, 2>(), ma = mask.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < B; ++r) {
+    const auto& e = *batch[r];
+    for (size_t t = 0; t < e.ids.size(); ++t) {
+      ia[r][t] = e.ids[t];
+      ta[r][t] = e.type_ids[t];
+      ma[r][t] = 1;
+    }
+  }
+  const auto device = encoder_->parameters().front().device();
+  return encoder_->Classify(ids.to(device), types.to(device), mask.to(device)).select(1, 0).to(torch::kFloat);
+}
+
+std::vector<float> RewardModel::Score(const std::vector<const text::Encoding*>& encoded, int max_batch) {
+  PRLM_CHECK(max_batch >= 1);
+  torch::NoGradGuard no_grad;
+  encoder_->eval();
+  std::vector<float> out;
+  out.reserve(encoded.size());
+  for (size_t begin = 0; begin < encoded.size(); begin += max_batch) {
+    const size_t end = std::min(encoded.size(), begin + static_cast<size_t>(max_batch));
+    std::vector<const text::Encoding*> chunk(encoded.begin() + begin, encoded.begin() + end);
+    const auto scores = Forward(chunk).cpu().contiguous();
+    out.insert(out.end(), scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  }
+  return out;
+}
+
+std::vector<float> RewardModel::ScoreTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
+                                           int max_batch) {
+  std::vector<text::Encoding> encoded;
+  encoded.reserve(query_answer.size());
+  for (const auto& [q, a] : query_answer) encoded.push_back(Encode(q, a));
+  std::vector<const text::Encoding*> ptrs;
+  for (const auto& e : encoded) ptrs.push_back(&e);
+  return Score(ptrs, max_batch);
+}
+
+void RewardModel::Save(const std::string& dir) {
+  model::SaveBert(encoder_, dir);
+  if (fs::equivalent(fs::absolute(dir), fs::absolute(source_dir_))) return;
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"}) {
+    const fs::path from = fs::path(source_dir_) / name;
+    if (fs::exists(from)) fs::copy_file(from, fs::path(dir) / name, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace prlm::reward

@@ -1,0 +1,157 @@
+#include "common/reward/rm_pairs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <unordered_map>
+
+#include "common/text/answer.h"
+#include "common/text/prompt.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+
+namespace prlm::reward {
+
+std::vector<RmPair> ReadRmPairs(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  PRLM_REQUIRE(in, "cannot open pairs file '" << path << "'");
+  std::vector<RmPair> pairs;
+  size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW(path << ":" << line_no << ": not valid JSON: " << e.what());
+    }
+    PRLM_REQUIRE(j.is_object(), path << ":" << line_no << ": expected a JSON object");
+    RmPair p;
+    const auto field = [&](const char* name, bool required) -> std::string {
+      if (!j.contains(name)) {
+        PRLM_REQUIRE(!required, path << ":" << line_no << ": missing field \"" << name << "\"");
+        return {};
+      }
+      const auto& v = j[name];
+      if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+      PRLM_REQUIRE(v.is_string(), path << ":" << line_no << ": field \"" << name << "\" must be a string");
+      return v.get<std::string>();
+    };
+    p.id = field("id", false);
+    p.user_id = field("user_id", false);
+    p.query = field("query", true);
+    p.chosen = field("chosen", true);
+    p.rejected = field("rejected", true);
+    PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(),
+                 path << ":" << line_no << ": \"chosen\" and \"rejected\" must not be empty");
+    pairs.push_back(std::move(p));
+  }
+  PRLM_REQUIRE(!pairs.empty(), "pairs file '" << path << "' holds no pairs");
+  return pairs;
+}
+
+void WriteRmPairs(const std::string& path, const std::vector<RmPair>& pairs) {
+  std::string out;
+  for (const auto& p : pairs) {
+    nlohmann::ordered_json j;
+    j["id"] = p.id;
+    j["user_id"] = p.user_id;
+    j["query"] = p.query;
+    j["chosen"] = p.chosen;
+    j["rejected"] = p.rejected;
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  WriteFileAtomic(path, out);
+}
+
+std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRetriever& retriever,
+                                const text::Tokenizer& tokenizer, const CompletionFn& complete,
+                                const RmPairOptions& options, RmPairStats* stats, const ProgressFn& progress) {
+  PRLM_CHECK(stats);
+  PRLM_REQUIRE(options.k >= 1, "k must be at least 1, got " << options.k);
+  PRLM_REQUIRE(options.batch_size >= 1, "batch size must be at least 1");
+  const text::PromptTemplate& tmpl = text::PromptTemplateFor(data.task->name);
+  text::PromptOptions with_profile, without;
+  with_profile.max_prompt_tokens = without.max_prompt_tokens = options.max_prompt_tokens;
+  with_profile.open_think = without.open_think = options.open_think;
+  without.with_profile = false;
+
+  size_t total = data.examples.size();
+  if (options.limit && options.limit < total) total = options.limit;
+  *stats = RmPairStats();
+  std::vector<RmPair> pairs;
+  for (size_t begin = 0; begin < total; begin += static_cast<size_t>(options.batch_size)) {
+    const size_t end = std::min(total, begin + static_cast<size_t>(options.batch_size));
+    // 1. Each query's top-k profile, in one batch through the retrieval tier.
+    std::vector<proto::RetrieveRequest> requests;
+    for (size_t i = begin; i < end; ++i) {
+      proto::RetrieveRequest r;
+      r.set_user_id(data.examples[i].user_id);
+      r.set_query(data.examples[i].query);
+      r.set_k(static_cast<uint32_t>(options.k));
+      r.set_retriever(options.retriever);
+      requests.push_back(std::move(r));
+    }
+    const auto results = retriever.Retrieve(requests);
+    PRLM_CHECK(results.size() == requests.size());
+    // 2. Two prompts per query: with the profile, then without.
+    std::vector<size_t> example_of;
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t i = begin; i < end; ++i) {
+      const auto& result = results[i - begin];
+      ++stats->queries;
+      if (!result.error().empty()) {
+        ++stats->retrieval_errors;
+        continue;
+      }
+      std::vector<text::PromptItem> items;
+      for (const auto& item : result.items()) {
+        text::PromptItem p;
+        for (const auto& f : item.fields()) p.emplace_back(f.name(), f.value());
+        items.push_back(std::move(p));
+      }
+      const std::string& query = data.examples[i].query;
+      prompts.push_back(text::BuildPrompt(tmpl, query, items, &tokenizer, with_profile).ids);
+      prompts.push_back(text::BuildPrompt(tmpl, query, {}, &tokenizer, without).ids);
+      example_of.push_back(i);
+    }
+    // 3. Answer, extract, pair.
+    const std::vector<std::string> completions = prompts.empty() ? std::vector<std::string>() : complete(prompts);
+    PRLM_CHECK(completions.size() == prompts.size());
+    for (size_t j = 0; j < example_of.size(); ++j) {
+      const auto chosen = text::ExtractAnswer(completions[2 * j]);
+      const auto rejected = text::ExtractAnswer(completions[2 * j + 1]);
+      if (!chosen.found && !rejected.found) ++stats->both_empty;
+      else if (!chosen.found) ++stats->empty_chosen;
+      else if (!rejected.found) ++stats->empty_rejected;
+      else if (chosen.answer == rejected.answer) ++stats->identical;
+      else {
+        const auto& ex = data.examples[example_of[j]];
+        pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, chosen.answer, rejected.answer});
+        ++stats->pairs;
+      }
+    }
+    if (progress) progress(*stats, total);
+  }
+  return pairs;
+}
+
+std::vector<RmPair> SyntheticRmPairs(const data::SyntheticSplits& splits) {
+  std::unordered_map<std::string, const data::UserStyle*> style_of;
+  for (size_t u = 0; u < splits.user_ids.size(); ++u) style_of[splits.user_ids[u]] = &splits.styles[u];
+  const std::string& task = splits.train.task->name;
+  const data::UserStyle neutral = data::NeutralStyle(task);
+  std::vector<RmPair> pairs;
+  for (size_t i = 0; i < splits.train.examples.size(); ++i) {
+    const auto& ex = splits.train.examples[i];
+    const auto style = style_of.find(ex.user_id);
+    PRLM_CHECK(style != style_of.end());
+    std::string chosen = data::RenderOutput(task, splits.train_facts[i], *style->second);
+    std::string rejected = data::RenderOutput(task, splits.train_facts[i], neutral);
+    if (chosen != rejected) pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
+  }
+  return pairs;
+}
+
+}  // namespace prlm::reward

@@ -1,0 +1,37 @@
+#include "reward_server/text_rewards.h"
+
+#include "common/text/metrics.h"
+#include "common/text/unicode.h"
+
+namespace prlm::reward {
+
+const std::vector<std::string>& AccuracyReward::outputs() const {
+  static const std::vector<std::string> names = {"accuracy", "rouge1", "rouge2", "rougeL"};
+  return names;
+}
+
+std::unique_ptr<PreparedItem> AccuracyReward::Prepare(const RewardInput& input, double* out) const {
+  if (text::StripAsciiSpace(input.item->gold()).empty())
+    throw InvalidRewardInput("item " + std::to_string(input.index) +
+                             " has no gold output; the accuracy reward needs one");
+  if (input.answer.found) {
+    const auto r = text::Rouge(input.item->gold(), input.answer.answer, stem_);
+    out[1] = r.rouge1.f;
+    out[2] = r.rouge2.f;
+    out[3] = r.rougeL.f;
+    out[0] = out[1] + out[2] + out[3];
+  }
+  return nullptr;
+}
+
+const std::vector<std::string>& FormatReward::outputs() const {
+  static const std::vector<std::string> names = {"format"};
+  return names;
+}
+
+std::unique_ptr<PreparedItem> FormatReward::Prepare(const RewardInput& input, double* out) const {
+  out[0] = text::HasReasoningFormat(input.item->completion()) ? 1.0 : 0.0;
+  return nullptr;
+}
+
+}  // namespace prlm::reward

@@ -1,0 +1,32 @@
+// The text-only parts of PrLM's reward, computed per item as requests arrive.
+//
+// AccuracyReward: ROUGE-1 F + ROUGE-2 F + ROUGE-L F (rouge-score semantics,
+// metrics.h) of the extracted answer against the gold output, 0..3; 0 when no
+// answer follows "</think>". Outputs: accuracy, rouge1, rouge2, rougeL. An item
+// without a gold output is refused.
+// Thread-safety: stateless.
+#pragma once
+
+#include "reward_server/reward_component.h"
+
+namespace prlm::reward {
+
+class AccuracyReward : public RewardComponent {
+ public:
+  explicit AccuracyReward(bool stem = false) : stem_(stem) {}
+  const std::vector<std::string>& outputs() const override;
+  std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
+
+ private:
+  bool stem_;
+};
+
+// 1 when the completion has the "<think> ... </think> answer" form
+// (text::HasReasoningFormat), else 0. Output: format.
+class FormatReward : public RewardComponent {
+ public:
+  const std::vector<std::string>& outputs() const override;
+  std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
+};
+
+}  // namespace prlm::reward
