@@ -3,10 +3,6 @@
 // unsharded in-process retrieval (S = 1, 2, 4), bad frames, SIGTERM drain.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <thread>
@@ -20,6 +16,7 @@
 #include "retrieval_shards/index_dir.h"
 #include "retrieval_shards/retrieval_service.h"
 #include "common/util/file.h"
+#include "tests/net_test_util.h"
 #include "tests/test_util.h"
 
 namespace prlm::retrieval {
@@ -27,6 +24,9 @@ namespace {
 
 using prlm::testing::TempDir;
 using prlm::testing::WriteBytes;
+using prlm::testing::RawConnect;
+using prlm::testing::RawSend;
+using prlm::testing::ClosedByServer;
 
 std::string EncoderDir() { return std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny"; }
 
@@ -183,25 +183,6 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   EXPECT_NE(reference->Retrieve(bad).error().find("unknown retriever 'magic'"), std::string::npos);
 }
 
-// A raw TCP connection for sending broken frames.
-int RawConnect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
-}
-void RawSend(int fd, const std::string& bytes) { ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size()); }
-// True when the server closed the connection (read returns 0 or an error).
-bool ClosedByServer(int fd) {
-  char buf[64];
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return ::recv(fd, buf, sizeof buf, 0) <= 0;
-}
-
 TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   const auto data = SmallData();
   TempDir dir;
@@ -261,7 +242,8 @@ TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   EXPECT_EQ(c.at("oversized"), 1u);
   EXPECT_EQ(c.at("unknown_type"), 1u);
   EXPECT_EQ(c.at("bad_payload"), 1u);
-  EXPECT_EQ(c.at("truncated"), 2u);
+  // At least the two cut frames; a loaded machine (1 s idle timeout) may stall a good one too.
+  EXPECT_GE(c.at("truncated"), 2u);
   EXPECT_GE(c.at("frames_served"), 7u);
   server.Stop();
   run.join();
