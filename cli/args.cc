@@ -12,12 +12,14 @@ Args::Args(std::string command, std::string summary)
 
 Args& Args::Option(const std::string& name, const std::string& value_name,
                    const std::string& default_value, const std::string& help, bool required) {
+  PRLM_CHECK_MSG(!specs_.count(name), command_ << ": option --" << name << " declared twice");
   order_.push_back(name);
   specs_[name] = {value_name, default_value, help, false, required};
   return *this;
 }
 
 Args& Args::Flag(const std::string& name, const std::string& help) {
+  PRLM_CHECK_MSG(!specs_.count(name), command_ << ": option --" << name << " declared twice");
   order_.push_back(name);
   specs_[name] = {"", "", help, true, false};
   return *this;

@@ -55,7 +55,7 @@ Measured Measure(const Args& args, int64_t max_batch_size, int clients, double s
                  const std::vector<std::vector<proto::ScoreItem>>& groups) {
   auto scorer = MakeRewardScorer(args, max_batch_size);
   net::ServerOptions so;
-  so.worker_threads = args.GetInt("threads");
+  so.worker_threads = args.GetInt("net-threads");
   net::RpcServer server(so);
   reward::RegisterRewardHandlers(server, *scorer);
   std::thread serving([&] { server.Run(); });
@@ -94,7 +94,7 @@ int BenchReward(int argc, char** argv) {
   args.Option("clients", "LIST", "1,8,32", "concurrent clients")
       .Option("seconds", "S", "5", "seconds per measurement")
       .Option("group", "G", "4", "completions per request")
-      .Option("threads", "N", "2", "server network worker threads")
+      .Option("net-threads", "N", "2", "server network worker threads (parsing, ROUGE, tokenization)")
       .Option("preset", "NAME", "small", "BERT preset of the random reward model made when --model is not given")
       .Option("workdir", "DIR", "out/bench", "where that model is written");
   AddComputeOptions(args);
@@ -119,8 +119,9 @@ int BenchReward(int argc, char** argv) {
   const auto groups = MakeGroups(256, group);
   const double seconds = args.GetDouble("seconds");
   const int64_t max_batch = args.GetInt("max-batch-size");
-  std::printf("reward server, %d completions per request, reward model %s, %s threads\n\n", group,
-              args.Get("model").c_str(), args.Get("threads").c_str());
+  std::printf("reward server, %d completions per request, reward model %s, %s network threads, %s compute "
+              "threads (0: all cores)\n\n",
+              group, args.Get("model").c_str(), args.Get("net-threads").c_str(), args.Get("threads").c_str());
   std::printf("| clients | batching | seq/s | p50 ms | p99 ms | items/batch | queue ms | prepare ms | tokenize ms "
               "| forward ms/batch |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (int c : clients) {

@@ -106,9 +106,9 @@ int RunMakeRmPairs(int argc, char** argv) {
                                          });
   reward::WriteRmPairs(args.Get("out"), pairs);
   std::printf("make-rm-pairs: wrote %zu pairs to %s from %zu queries (dropped: %zu empty chosen, %zu empty "
-              "rejected, %zu both empty, %zu identical; %zu retrieval errors)\n",
+              "rejected, %zu both empty, %zu identical; skipped: %zu retrieval errors, %zu over the prompt limit)\n",
               stats.pairs, args.Get("out").c_str(), stats.queries, stats.empty_chosen, stats.empty_rejected,
-              stats.both_empty, stats.identical, stats.retrieval_errors);
+              stats.both_empty, stats.identical, stats.retrieval_errors, stats.over_budget);
   return 0;
 }
 
@@ -213,7 +213,7 @@ int RunServeReward(int argc, char** argv) {
   AddRewardOptions(args);
   args.Option("host", "ADDR", "127.0.0.1", "address to listen on")
       .Option("port", "N", "0", "port (0: any free port; printed at start)")
-      .Option("threads", "N", "2", "network worker threads (parsing, ROUGE, tokenization)")
+      .Option("net-threads", "N", "2", "network worker threads (parsing, ROUGE, tokenization)")
       .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
       .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
   AddComputeOptions(args);
@@ -221,7 +221,7 @@ int RunServeReward(int argc, char** argv) {
   net::ServerOptions o;
   o.host = args.Get("host");
   o.port = static_cast<uint16_t>(args.GetInt("port"));
-  o.worker_threads = args.GetInt("threads");
+  o.worker_threads = args.GetInt("net-threads");
   o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
   o.idle_timeout_s = args.GetDouble("idle-timeout");
   o.handle_signals = true;

@@ -19,17 +19,20 @@ namespace prlm::cli {
 namespace {
 
 // Applies "key=value" overrides to a config's JSON; values parse as JSON
-// (numbers, true/false), else as strings. Unknown keys are refused.
-std::string ApplyOverrides(const std::string& json_text, const std::vector<std::string>& overrides) {
+// (numbers, true/false), else as strings. Keys not in the config (nor in
+// `optional_keys`, which a default config leaves out) are refused.
+std::string ApplyOverrides(const std::string& json_text, const std::vector<std::string>& overrides,
+                           const std::vector<std::string>& optional_keys = {}) {
   auto j = nlohmann::ordered_json::parse(json_text);
   for (const auto& o : overrides) {
     const size_t eq = o.find('=');
     PRLM_REQUIRE(eq != std::string::npos && eq > 0,
                  "init-model: override '" << o << "' is not key=value");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
-    if (!j.contains(key)) {
+    if (!j.contains(key) && std::find(optional_keys.begin(), optional_keys.end(), key) == optional_keys.end()) {
       std::string valid;
       for (const auto& [k, v] : j.items()) valid += " " + k;
+      for (const auto& k : optional_keys) valid += " " + k;
       PRLM_THROW("init-model: unknown config key '" << key << "'; valid keys:" << valid);
     }
     try {
@@ -158,7 +161,7 @@ int64_t InitModelDir(const InitModelSpec& spec) {
   if (spec.arch == "bert") {
     auto cfg = model::BertPreset(spec.preset, vocab);
     if (auto pad = tok->TokenToId("[PAD]")) cfg.pad_token_id = *pad;
-    cfg = model::BertConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides),
+    cfg = model::BertConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides, {"num_labels", "classifier_dropout"}),
                                           "init-model overrides");
     model::BertEncoder m(cfg);
     model::InitializeWeights(*m, cfg.initializer_range, spec.seed);

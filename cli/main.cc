@@ -1,4 +1,6 @@
 // prlm: one executable, one subcommand per job (see `prlm --help`).
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -48,6 +50,16 @@ void PrintHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Keep torch's large CPU tensors on one heap instead of fresh mmap()s:
+  // glibc otherwise maps and unmaps (and the kernel zero-fills) every big
+  // temporary, which cost a 27M-parameter BERT forward a third of its time
+  // (17.4 s -> 11.4 s wall, 12.2 s -> 3.5 s system time for 64 pairs); and a
+  // model run on a worker thread would get a per-thread arena, whose 64 MB
+  // heaps are mapped and unmapped the same way (the reward server's batched
+  // forward: 249 -> 178 ms per sequence).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_ARENA_MAX, 1);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     PrintHelp();
     return argc < 2 ? 2 : 0;

@@ -557,6 +557,14 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
             0)
       << ReadFile(dir / "cli.log");
   EXPECT_TRUE(std::filesystem::exists(dir / "rm/training_report.json"));
+  // PrLM's pair recipe end to end with a (random) policy: every query accounted for.
+  ASSERT_EQ(run(prlm + " init-model --out " + dir / "policy"), 0);
+  ASSERT_EQ(run(prlm + " make-rm-pairs --policy " + dir / "policy" + " --data " + dir / "data" +
+                " --k 2 --limit 4 --max-new-tokens 8 --out " + dir / "made.jsonl"),
+            0)
+      << ReadFile(dir / "cli.log");
+  EXPECT_NE(ReadFile(dir / "cli.log").find("from 4 queries"), std::string::npos) << ReadFile(dir / "cli.log");
+  EXPECT_TRUE(std::filesystem::exists(dir / "made.jsonl"));
   // A malformed pairs file is refused with its line.
   WriteBytes(dir / "broken.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\nnot json\n");
   EXPECT_NE(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "broken.jsonl" + " --out " + dir / "x"), 0);

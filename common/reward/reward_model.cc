@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <numeric>
 
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
@@ -52,13 +53,19 @@ std::vector<float> RewardModel::Score(const std::vector<const text::Encoding*>& 
   PRLM_CHECK(max_batch >= 1);
   torch::NoGradGuard no_grad;
   encoder_->eval();
-  std::vector<float> out;
-  out.reserve(encoded.size());
-  for (size_t begin = 0; begin < encoded.size(); begin += max_batch) {
-    const size_t end = std::min(encoded.size(), begin + static_cast<size_t>(max_batch));
-    std::vector<const text::Encoding*> chunk(encoded.begin() + begin, encoded.begin() + end);
+  // Chunks of similar length waste less on padding; scores go back in input order.
+  std::vector<size_t> order(encoded.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return encoded[a]->ids.size() < encoded[b]->ids.size(); });
+  std::vector<float> out(encoded.size());
+  for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(max_batch)) {
+    const size_t end = std::min(order.size(), begin + static_cast<size_t>(max_batch));
+    std::vector<const text::Encoding*> chunk;
+    for (size_t i = begin; i < end; ++i) chunk.push_back(encoded[order[i]]);
     const auto scores = Forward(chunk).cpu().contiguous();
-    out.insert(out.end(), scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+    const float* s = scores.data_ptr<float>();
+    for (size_t i = begin; i < end; ++i) out[order[i]] = s[i - begin];
   }
   return out;
 }

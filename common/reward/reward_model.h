@@ -35,7 +35,8 @@ class RewardModel {
   // Scores [B] (fp32) of a right-padded batch; builds a graph when grad mode is
   // on (training), so callers choose train()/eval() and NoGradGuard.
   torch::Tensor Forward(const std::vector<const text::Encoding*>& batch);
-  // Inference: eval mode, no grad, chunks of at most max_batch sequences.
+  // Inference: eval mode, no grad, chunks of at most max_batch sequences of
+  // similar length (sorted, so less padding); scores in input order.
   std::vector<float> Score(const std::vector<const text::Encoding*>& encoded, int max_batch = 64);
   // Convenience: Encode then Score.
   std::vector<float> ScoreTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,

@@ -112,8 +112,14 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
         items.push_back(std::move(p));
       }
       const std::string& query = data.examples[i].query;
-      prompts.push_back(text::BuildPrompt(tmpl, query, items, &tokenizer, with_profile).ids);
-      prompts.push_back(text::BuildPrompt(tmpl, query, {}, &tokenizer, without).ids);
+      auto personal = text::BuildPrompt(tmpl, query, items, &tokenizer, with_profile);
+      auto plain = text::BuildPrompt(tmpl, query, {}, &tokenizer, without);
+      if (personal.over_budget || plain.over_budget) {  // the query alone is too long
+        ++stats->over_budget;
+        continue;
+      }
+      prompts.push_back(std::move(personal.ids));
+      prompts.push_back(std::move(plain.ids));
       example_of.push_back(i);
     }
     // 3. Answer, extract, pair.

@@ -47,6 +47,7 @@ struct RmPairStats {
   size_t queries = 0, pairs = 0;
   size_t empty_chosen = 0, empty_rejected = 0, both_empty = 0, identical = 0;
   size_t retrieval_errors = 0;  // queries whose profile could not be retrieved (skipped)
+  size_t over_budget = 0;       // queries too long for max_prompt_tokens even without a profile (skipped)
 };
 
 // Generates completions (full text) for prompts given as token ids, in order.
