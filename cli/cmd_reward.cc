@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "cli/args.h"
@@ -19,6 +18,7 @@
 #include "common/retrieval/retrieval_client.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "common/util/json_lines.h"
 #include "retrieval_shards/local_retriever.h"
 #include "reward_server/reward_service.h"
 
@@ -175,20 +175,10 @@ int RunScoreRm(int argc, char** argv) {
     PRLM_REQUIRE(args.Has("query") && args.Has("answer"), "give both --query and --answer");
     pairs.emplace_back(args.Get("query"), args.Get("answer"));
   }
-  if (args.Has("input")) {
-    std::ifstream in(args.Get("input"), std::ios::binary);
-    PRLM_REQUIRE(in, "cannot open --input '" << args.Get("input") << "'");
-    size_t line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      PRLM_REQUIRE(j.is_object() && j.contains("query") && j["query"].is_string() && j.contains("answer") &&
-                       j["answer"].is_string(),
-                   args.Get("input") << ":" << line_no << ": expected {\"query\": string, \"answer\": string}");
-      pairs.emplace_back(j["query"].get<std::string>(), j["answer"].get<std::string>());
-    }
-  }
+  if (args.Has("input"))
+    ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where) {
+      pairs.emplace_back(JsonLineString(j, where, "query", true), JsonLineString(j, where, "answer", true));
+    });
   PRLM_REQUIRE(!pairs.empty(), "give --query and --answer, or --input FILE");
   SetUpCompute(args);
   auto rm = reward::RewardModel::Load(args.Get("model"), args.GetInt("max-length"));
@@ -258,35 +248,16 @@ int RunScore(int argc, char** argv) {
   PRLM_REQUIRE(batch >= 1, "--batch-size must be positive");
   // 1. Read and check every record first, so a bad line fails before any scoring.
   std::vector<proto::ScoreItem> items;
-  std::vector<size_t> lines;
-  {
-    std::ifstream in(args.Get("input"), std::ios::binary);
-    PRLM_REQUIRE(in, "cannot open --input '" << args.Get("input") << "'");
-    size_t line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      const std::string where = args.Get("input") + ":" + std::to_string(line_no);
-      PRLM_REQUIRE(j.is_object(), where << ": not a JSON object");
-      const auto text = [&](std::initializer_list<const char*> names, bool required) -> std::string {
-        for (const char* n : names)
-          if (j.contains(n)) {
-            PRLM_REQUIRE(j[n].is_string(), where << ": field \"" << n << "\" must be a string");
-            return j[n].get<std::string>();
-          }
-        PRLM_REQUIRE(!required, where << ": missing field \"" << *names.begin() << "\"");
-        return {};
-      };
-      proto::ScoreItem item;
-      item.set_query(text({"query"}, true));
-      item.set_completion(text({"completion"}, true));
-      item.set_gold(text({"gold", "output"}, false));
-      item.set_user_id(text({"user_id"}, false));
-      items.push_back(std::move(item));
-      lines.push_back(line_no);
-    }
-  }
+  std::vector<std::string> lines;
+  ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where) {
+    proto::ScoreItem item;
+    item.set_query(JsonLineString(j, where, "query", true));
+    item.set_completion(JsonLineString(j, where, "completion", true));
+    item.set_gold(j.contains("gold") ? JsonLineString(j, where, "gold", true) : JsonLineString(j, where, "output", false));
+    item.set_user_id(JsonLineString(j, where, "user_id", false));
+    items.push_back(std::move(item));
+    lines.push_back(where.substr(where.rfind(':') + 1));
+  });
   PRLM_REQUIRE(!items.empty(), args.Get("input") << " holds no records");
   // 2. Score in requests of --batch-size records; print in input order.
   reward::RewardClient client(net::ParseEndpoint(args.Get("server")));
@@ -297,7 +268,7 @@ int RunScore(int argc, char** argv) {
                                     static_cast<uint32_t>(args.GetInt("timeout-ms")));
     for (size_t i = begin; i < end; ++i) {
       nlohmann::ordered_json j;
-      j["line"] = lines[i];
+      j["line"] = std::stoul(lines[i]);
       if (reply.status() != proto::ScoreReply::OK) {
         j["status"] = reward::StatusName(reply.status());
         j["error"] = reply.error();

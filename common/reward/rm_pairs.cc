@@ -2,51 +2,29 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <unordered_map>
 
 #include "common/text/answer.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "common/util/json_lines.h"
 
 namespace prlm::reward {
 
 std::vector<RmPair> ReadRmPairs(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PRLM_REQUIRE(in, "cannot open pairs file '" << path << "'");
   std::vector<RmPair> pairs;
-  size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      PRLM_THROW(path << ":" << line_no << ": not valid JSON: " << e.what());
-    }
-    PRLM_REQUIRE(j.is_object(), path << ":" << line_no << ": expected a JSON object");
+  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where) {
     RmPair p;
-    const auto field = [&](const char* name, bool required) -> std::string {
-      if (!j.contains(name)) {
-        PRLM_REQUIRE(!required, path << ":" << line_no << ": missing field \"" << name << "\"");
-        return {};
-      }
-      const auto& v = j[name];
-      if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-      PRLM_REQUIRE(v.is_string(), path << ":" << line_no << ": field \"" << name << "\" must be a string");
-      return v.get<std::string>();
-    };
-    p.id = field("id", false);
-    p.user_id = field("user_id", false);
-    p.query = field("query", true);
-    p.chosen = field("chosen", true);
-    p.rejected = field("rejected", true);
+    p.id = JsonLineString(j, where, "id", false);
+    p.user_id = JsonLineString(j, where, "user_id", false);
+    p.query = JsonLineString(j, where, "query", true);
+    p.chosen = JsonLineString(j, where, "chosen", true);
+    p.rejected = JsonLineString(j, where, "rejected", true);
     PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(),
-                 path << ":" << line_no << ": \"chosen\" and \"rejected\" must not be empty");
+                 where << ": \"chosen\" and \"rejected\" must not be empty");
     pairs.push_back(std::move(p));
-  }
+  });
   PRLM_REQUIRE(!pairs.empty(), "pairs file '" << path << "' holds no pairs");
   return pairs;
 }
