@@ -1,0 +1,182 @@
+// GRPO's math on small hand-computed cases: group advantages (std with
+// Bessel's correction, batch scaling, Dr. GRPO, all-equal groups), the clipped
+// loss with k1/k2/k3 KL and its aggregations, dual clip, gradients, the
+// completion mask with EOS, and the learning-rate schedules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "coordinator/advantages.h"
+#include "learner/grpo_loss.h"
+#include "learner/lr_schedule.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+using coordinator::AdvantageOptions;
+using coordinator::AdvantageScaling;
+using coordinator::ComputeAdvantages;
+using learner::ComputeGrpoLoss;
+using learner::GrpoLossOptions;
+using testing::ExpectErrorContaining;
+
+TEST(Advantages, GroupStdWithBesselCorrection) {
+  // Group {1, 2, 3, 6}: mean 3, sample variance (4 + 1 + 0 + 9) / 3 = 14/3.
+  const auto a = ComputeAdvantages({{1, 2, 3, 6}, {5, 5, 5, 5}}, AdvantageOptions());
+  const double std = std::sqrt(14.0 / 3.0);
+  ASSERT_EQ(a.values.size(), 2u);
+  EXPECT_NEAR(a.values[0][0], -2 / (std + 1e-4), 1e-12);
+  EXPECT_NEAR(a.values[0][3], 3 / (std + 1e-4), 1e-12);
+  // An all-equal group: advantages 0, counted, kept unless dropping is asked.
+  for (double v : a.values[1]) EXPECT_EQ(v, 0.0);
+  EXPECT_DOUBLE_EQ(a.frac_reward_zero_std, 0.5);
+  EXPECT_TRUE(a.kept[1]);
+  AdvantageOptions drop;
+  drop.drop_zero_std_groups = true;
+  const auto d = ComputeAdvantages({{1, 2, 3, 6}, {5, 5, 5, 5}}, drop);
+  EXPECT_TRUE(d.kept[0]);
+  EXPECT_FALSE(d.kept[1]);
+}
+
+TEST(Advantages, BatchScalingAndDrGrpo) {
+  const std::vector<std::vector<double>> r = {{0, 2}, {1, 1}};
+  // Batch {0, 2, 1, 1}: mean 1, sample variance (1 + 1 + 0 + 0) / 3.
+  AdvantageOptions batch;
+  batch.scaling = AdvantageScaling::kBatchStd;
+  const auto b = ComputeAdvantages(r, batch);
+  EXPECT_NEAR(b.values[0][0], -1 / (std::sqrt(2.0 / 3.0) + 1e-4), 1e-12);
+  EXPECT_EQ(b.values[1][0], 0.0);
+  AdvantageOptions none;
+  none.scaling = AdvantageScaling::kNone;
+  const auto n = ComputeAdvantages(r, none);
+  EXPECT_EQ(n.values[0], std::vector<double>({-1, 1}));
+  // One sample per group has no std: refused unless scaling is none.
+  ExpectErrorContaining([] { ComputeAdvantages({{1}}, AdvantageOptions()); }, {"group 0", "at least 2"});
+  EXPECT_EQ(ComputeAdvantages({{1}}, none).values[0][0], 0.0);
+}
+
+// Two completions, three token slots; the second has one real token.
+struct Case {
+  torch::Tensor logp, old_logp, ref_logp, adv, mask;
+};
+
+Case SmallCase() {
+  Case c;
+  c.old_logp = torch::tensor({{-1.0, -2.0, -0.5}, {-1.0, 0.0, 0.0}}, torch::kDouble);
+  // ratios: 1.5 (clipped for A>0), 1.1, 1.0 | 0.5 (clipped for A<0)
+  c.logp = (c.old_logp + torch::log(torch::tensor({{1.5, 1.1, 1.0}, {0.5, 1.0, 1.0}}, torch::kDouble)))
+               .set_requires_grad(true);
+  c.ref_logp = torch::tensor({{-1.0, -1.5, -0.5}, {-2.0, 0.0, 0.0}}, torch::kDouble);
+  c.adv = torch::tensor({1.0, -1.0}, torch::kDouble);
+  c.mask = torch::tensor({{1.0, 1.0, 1.0}, {1.0, 0.0, 0.0}}, torch::kDouble);
+  return c;
+}
+
+double K3(double logp, double ref) { return std::exp(ref - logp) - (ref - logp) - 1; }
+
+TEST(GrpoLoss, HandComputedTokenMeanWithK3) {
+  Case c = SmallCase();
+  GrpoLossOptions o;
+  const auto out = ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, o);
+  // Policy terms: -min(1.5, 1.2) = -1.2; -1.1; -1.0; A = -1, ratio 0.5: -min(-0.5, -0.8) = 0.8.
+  const double pg[4] = {-1.2, -1.1, -1.0, 0.8};
+  const auto lp = c.logp.detach();
+  const double kl[4] = {K3(lp[0][0].item<double>(), -1.0), K3(lp[0][1].item<double>(), -1.5),
+                        K3(lp[0][2].item<double>(), -0.5), K3(lp[1][0].item<double>(), -2.0)};
+  double expect = 0, expect_kl = 0;
+  for (int i = 0; i < 4; ++i) expect += pg[i] + 0.04 * kl[i], expect_kl += kl[i];
+  EXPECT_NEAR(out.loss.item<double>(), expect / 4, 1e-12);
+  EXPECT_NEAR(out.pg_loss, (-1.2 - 1.1 - 1.0 + 0.8) / 4, 1e-12);
+  EXPECT_NEAR(out.kl, expect_kl / 4, 1e-12);
+  EXPECT_EQ(out.tokens, 4);
+  EXPECT_NEAR(out.clipfrac, 0.5, 1e-12);  // tokens 1 and 4 took the clipped branch
+  EXPECT_NEAR(out.ppo_kl, -(std::log(1.5) + std::log(1.1) + std::log(0.5)) / 4, 1e-12);
+  // Gradient: clipped tokens give the policy term none; the others -A * ratio / N.
+  out.loss.backward();
+  const auto g = c.logp.grad();
+  const auto kl_grad = [&](double logp, double ref) { return 0.04 * (1 - std::exp(ref - logp)) / 4; };
+  EXPECT_NEAR(g[0][0].item<double>(), kl_grad(lp[0][0].item<double>(), -1.0), 1e-12);
+  EXPECT_NEAR(g[0][1].item<double>(), -1.1 / 4 + kl_grad(lp[0][1].item<double>(), -1.5), 1e-12);
+  EXPECT_NEAR(g[1][1].item<double>(), 0.0, 1e-15);  // padding
+}
+
+TEST(GrpoLoss, AggregationsEstimatorsAndDualClip) {
+  Case c = SmallCase();
+  GrpoLossOptions o;
+  o.beta = 0;
+  o.aggregation = learner::LossAggregation::kSequenceMean;
+  auto seq = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
+  EXPECT_NEAR(seq.loss.item<double>(), ((-1.2 - 1.1 - 1.0) / 3 + 0.8) / 2, 1e-12);
+  o.aggregation = learner::LossAggregation::kConstant;
+  o.max_completion_length = 8;
+  auto constant = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
+  EXPECT_NEAR(constant.loss.item<double>(), (-1.2 - 1.1 - 1.0 + 0.8) / (2 * 8), 1e-12);
+  // k1 and k2 against the reference.
+  GrpoLossOptions k;
+  k.kl = learner::KlEstimator::kK1;
+  const auto lp = c.logp.detach();
+  double k1 = 0, k2 = 0;
+  const double ref[4] = {-1.0, -1.5, -0.5, -2.0};
+  const double l[4] = {lp[0][0].item<double>(), lp[0][1].item<double>(), lp[0][2].item<double>(),
+                       lp[1][0].item<double>()};
+  for (int i = 0; i < 4; ++i) k1 += l[i] - ref[i], k2 += 0.5 * (l[i] - ref[i]) * (l[i] - ref[i]);
+  EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k1 / 4, 1e-12);
+  k.kl = learner::KlEstimator::kK2;
+  EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k2 / 4, 1e-12);
+  // Dual clip: A = -1 with ratio 5 would cost 5; c = 3 caps it at 3.
+  auto big = torch::tensor({{std::log(5.0)}}, torch::kDouble).set_requires_grad(true);
+  GrpoLossOptions dual;
+  dual.beta = 0;
+  dual.dual_clip_c = 3;
+  const auto one = torch::zeros({1, 1}, torch::kDouble), neg = torch::tensor({-1.0}, torch::kDouble);
+  const auto ones = torch::ones({1, 1}, torch::kDouble);
+  EXPECT_NEAR(ComputeGrpoLoss(big, one, torch::Tensor(), neg, ones, dual).loss.item<double>(), 3.0, 1e-12);
+  EXPECT_NEAR(ComputeGrpoLoss(big, one, torch::Tensor(), neg, ones, dual).dual_clipfrac, 1.0, 1e-12);
+  dual.dual_clip_c = 0;
+  EXPECT_NEAR(ComputeGrpoLoss(big, one, torch::Tensor(), neg, ones, dual).loss.item<double>(), 5.0, 1e-12);
+}
+
+TEST(GrpoLoss, AllEqualGroupLeavesOnlyKlAndSingleTokenWorks) {
+  // Zero advantages (an all-equal group): the policy term vanishes, KL remains.
+  auto logp = torch::tensor({{-0.7}}, torch::kDouble).set_requires_grad(true);
+  const auto old_logp = logp.detach().clone(), ref = torch::tensor({{-0.2}}, torch::kDouble);
+  const auto out = ComputeGrpoLoss(logp, old_logp, ref, torch::zeros({1}, torch::kDouble),
+                                   torch::ones({1, 1}, torch::kDouble), GrpoLossOptions());
+  EXPECT_EQ(out.pg_loss, 0.0);
+  EXPECT_NEAR(out.loss.item<double>(), 0.04 * K3(-0.7, -0.2), 1e-12);
+  EXPECT_EQ(out.tokens, 1);
+  // mu = 1: old == current, so the ratio is 1 and the gradient is -A / N.
+  auto lp2 = torch::tensor({{-0.7}}, torch::kDouble).set_requires_grad(true);
+  GrpoLossOptions no_kl;
+  no_kl.beta = 0;
+  ComputeGrpoLoss(lp2, lp2.detach(), torch::Tensor(), torch::tensor({2.0}, torch::kDouble),
+                  torch::ones({1, 1}, torch::kDouble), no_kl)
+      .loss.backward();
+  EXPECT_NEAR(lp2.grad().item<double>(), -2.0, 1e-12);
+}
+
+TEST(GrpoLoss, CompletionMaskStopsAfterTheFirstEos) {
+  const auto tokens = torch::tensor({{5, 9, 7, 9}, {9, 1, 1, 0}, {4, 4, 0, 0}});
+  const auto mask = learner::CompletionMask(tokens, {4, 3, 2}, {9});
+  // Row 0: EOS at 1 is kept, after it nothing; row 1: EOS first; row 2: no EOS, length 2.
+  EXPECT_TRUE(torch::equal(mask, torch::tensor({{1.f, 1.f, 0.f, 0.f}, {1.f, 0.f, 0.f, 0.f}, {1.f, 1.f, 0.f, 0.f}})));
+}
+
+TEST(LrSchedule, CosineWithWarmupAndMinRatio) {
+  learner::LrSchedule s;
+  s.total_steps = 20;  // warm-up ceil(0.1 * 20) = 2 steps
+  EXPECT_EQ(s.warmup_steps(), 2);
+  EXPECT_DOUBLE_EQ(s.Factor(0), 0.0);
+  EXPECT_DOUBLE_EQ(s.Factor(1), 0.5);
+  EXPECT_DOUBLE_EQ(s.Factor(2), 1.0);
+  EXPECT_NEAR(s.Factor(11), 0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 9.0 / 18.0)), 1e-12);
+  EXPECT_NEAR(s.Factor(20), 0.1, 1e-12);
+  s.kind = "linear";
+  EXPECT_NEAR(s.Factor(11), 0.5, 1e-12);
+  s.kind = "exponential";
+  ExpectErrorContaining([&] { s.Validate(); }, {"exponential", "cosine"});
+}
+
+}  // namespace
+}  // namespace prlm
