@@ -1,0 +1,60 @@
+// A typed, declared set of configuration keys bound to the fields of a
+// struct, filled from a YAML file (nested maps) and from dotted command-line
+// overrides ("trainer.lr=1e-6").
+//
+// Every key must be declared: an unknown key, a value of the wrong type, or a
+// choice outside its list is refused with a prlm::Error naming the source
+// (file:line:column, or the override), the dotted key, what was expected, and,
+// for an unknown key, the valid keys of its section.
+//
+// Thread-safety: not thread-safe; fill it on one thread, then read the struct.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace prlm {
+
+class ConfigSchema {
+ public:
+  ConfigSchema& Add(const std::string& key, bool* field, const std::string& help);
+  ConfigSchema& Add(const std::string& key, int64_t* field, const std::string& help);
+  ConfigSchema& Add(const std::string& key, double* field, const std::string& help);
+  ConfigSchema& Add(const std::string& key, std::string* field, const std::string& help);
+  ConfigSchema& AddChoice(const std::string& key, std::string* field, std::vector<std::string> choices,
+                          const std::string& help);
+
+  void LoadYamlFile(const std::string& path);
+  void LoadYamlText(const std::string& text, const std::string& source);
+  // "dotted.key=value"; the value is read as YAML (a number, true/false, a string).
+  void ApplyOverride(const std::string& assignment);
+
+  // The current values as YAML, every key (for a run's effective config).
+  std::string ToYaml() const;
+  // "key (type, default ...): help" lines, for --help.
+  std::string Describe() const;
+
+ private:
+  struct Entry {
+    std::string type;  // bool, int, number, string, choice
+    std::vector<std::string> choices;
+    std::string help, default_text;
+    std::function<void(const std::string& text, const std::string& where)> set;  // from a scalar's text
+    std::function<std::string()> get;
+  };
+  ConfigSchema& AddEntry(const std::string& key, Entry entry);
+  void Walk(const YAML::Node& node, const std::string& prefix, const std::string& source);
+  void SetScalar(const std::string& key, const std::string& text, const std::string& where);
+  [[noreturn]] void UnknownKey(const std::string& key, const std::string& where) const;
+  std::map<std::string, Entry> entries_;
+  std::vector<std::string> order_;
+};
+
+}  // namespace prlm

@@ -1,0 +1,186 @@
+#include "common/config/train_config.h"
+
+#include "common/config/config_schema.h"
+#include "common/util/check.h"
+
+namespace prlm {
+namespace {
+
+// Every key of TrainConfig, bound to its field.
+ConfigSchema Bind(TrainConfig& c) {
+  ConfigSchema s;
+  s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
+      .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"}, "compute dtype (auto: bf16 on CUDA)")
+      .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run");
+  s.Add("data.dir", &c.data.dir, "LaMP-format directory")
+      .Add("data.task", &c.data.task, "task, when no outputs file names it")
+      .Add("data.train_split", &c.data.train_split, "split trained on")
+      .Add("data.eval_split", &c.data.eval_split, "split evaluated on");
+  s.AddChoice("retrieval.retriever", &c.retrieval.retriever,
+              {"bm25", "dense", "dense_hnsw", "recency", "random", "none"}, "profile retriever")
+      .Add("retrieval.k", &c.retrieval.k, "profile items per prompt")
+      .Add("retrieval.index", &c.retrieval.index, "build-index directory (empty: built from data.dir)")
+      .Add("retrieval.encoder", &c.retrieval.encoder, "BERT encoder for dense retrievers")
+      .Add("retrieval.timeout_ms", &c.retrieval.timeout_ms, "deadline of a retrieval call");
+  s.Add("reward.model", &c.reward.model, "reward model directory (train-rm)")
+      .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
+      .Add("reward.w_fmt", &c.reward.w_fmt, "weight of the <think>...</think> answer format")
+      .Add("reward.w_pers", &c.reward.w_pers, "weight of sigmoid(reward model)")
+      .Add("reward.max_batch_size", &c.reward.max_batch_size, "reward-model batch, sequences")
+      .Add("reward.max_queue_delay_us", &c.reward.max_queue_delay_us, "longest wait for a batch to fill")
+      .Add("reward.timeout_ms", &c.reward.timeout_ms, "deadline of a scoring call")
+      .Add("reward.max_length", &c.reward.max_length, "reward-model tokens per (query, answer)");
+  s.AddChoice("grpo.objective", &c.grpo.objective, {"grpo", "sft"}, "grpo, or sft (cross-entropy warm start)")
+      .Add("grpo.group_size", &c.grpo.group_size, "G: completions per prompt")
+      .Add("grpo.beta", &c.grpo.beta, "KL coefficient (0: no reference)")
+      .AddChoice("grpo.kl", &c.grpo.kl, {"k1", "k2", "k3"}, "KL estimator")
+      .Add("grpo.clip_eps_low", &c.grpo.clip_eps_low, "ratio clip below 1")
+      .Add("grpo.clip_eps_high", &c.grpo.clip_eps_high, "ratio clip above 1")
+      .Add("grpo.dual_clip_c", &c.grpo.dual_clip_c, "dual clip for negative advantages (0: off, else > 1)")
+      .Add("grpo.mu", &c.grpo.mu, "update epochs per batch")
+      .AddChoice("grpo.advantage_scaling", &c.grpo.advantage_scaling, {"group", "batch", "none"},
+                 "divide by the group's std, the batch's, or nothing (Dr. GRPO)")
+      .Add("grpo.advantage_eps", &c.grpo.advantage_eps, "added to the std")
+      .Add("grpo.drop_zero_std_groups", &c.grpo.drop_zero_std_groups, "skip groups whose rewards are all equal")
+      .AddChoice("grpo.loss_aggregation", &c.grpo.loss_aggregation, {"token_mean", "sequence_mean", "constant"},
+                 "how token losses become the loss")
+      .Add("grpo.temperature", &c.grpo.temperature, "sampling temperature")
+      .Add("grpo.top_p", &c.grpo.top_p, "nucleus mass (1: off)")
+      .Add("grpo.top_k", &c.grpo.top_k, "top-k (0: off)")
+      .Add("grpo.max_prompt_tokens", &c.grpo.max_prompt_tokens, "prompt limit (the profile is cut to fit)")
+      .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
+      .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead");
+  s.Add("optim.lr", &c.optim.lr, "peak learning rate (AdamW)")
+      .Add("optim.weight_decay", &c.optim.weight_decay, "AdamW weight decay")
+      .Add("optim.beta1", &c.optim.beta1, "AdamW beta1")
+      .Add("optim.beta2", &c.optim.beta2, "AdamW beta2")
+      .Add("optim.eps", &c.optim.eps, "AdamW epsilon")
+      .Add("optim.grad_clip", &c.optim.grad_clip, "gradient-norm clip (0: off)")
+      .AddChoice("optim.schedule", &c.optim.schedule, {"cosine", "linear", "constant"}, "LR schedule")
+      .Add("optim.warmup_ratio", &c.optim.warmup_ratio, "share of steps warming up")
+      .Add("optim.min_lr_ratio", &c.optim.min_lr_ratio, "cosine floor, as a share of lr");
+  s.Add("lora.rank", &c.lora.rank, "LoRA rank (0: full fine-tuning)")
+      .Add("lora.alpha", &c.lora.alpha, "LoRA alpha")
+      .Add("lora.dropout", &c.lora.dropout, "LoRA dropout");
+  s.Add("trainer.total_steps", &c.trainer.total_steps, "optimizer steps (0: epochs x steps per epoch)")
+      .Add("trainer.epochs", &c.trainer.epochs, "passes over the training prompts")
+      .Add("trainer.prompts_per_step", &c.trainer.prompts_per_step, "prompts per step (x group_size sequences)")
+      .Add("trainer.micro_batch_size", &c.trainer.micro_batch_size, "sequences per learner forward")
+      .Add("trainer.seed", &c.trainer.seed, "data order, sampling and initialisation seed")
+      .Add("trainer.output_dir", &c.trainer.output_dir, "run directory (checkpoints, metrics, logs)")
+      .Add("trainer.save_every", &c.trainer.save_every, "steps between checkpoints (0: only at the end)")
+      .Add("trainer.keep_last", &c.trainer.keep_last, "checkpoints kept")
+      .Add("trainer.resume", &c.trainer.resume, "'' (fresh), auto (newest checkpoint) or a checkpoint path");
+  s.Add("layout.retrieval", &c.layout.retrieval, "retrieval shard ranks")
+      .Add("layout.reward", &c.layout.reward, "reward server ranks")
+      .Add("layout.rollout", &c.layout.rollout, "rollout worker ranks")
+      .Add("layout.learners", &c.layout.learners, "learner ranks");
+  s.Add("logging.console_every", &c.logging.console_every, "steps between console progress lines")
+      .AddChoice("logging.level", &c.logging.level, {"debug", "info", "warn"}, "log level");
+  return s;
+}
+
+void Require(bool ok, const std::string& key, const std::string& message) {
+  PRLM_REQUIRE(ok, "config: " << key << " " << message);
+}
+
+}  // namespace
+
+Layout DefaultLayout(int64_t world_size) {
+  PRLM_REQUIRE(world_size >= 5, "a training job needs at least 5 ranks (coordinator, retrieval shard, reward "
+                                "server, rollout worker, learner); this one has "
+                                    << world_size << " (set layout.* or start more ranks)");
+  Layout l;
+  l.retrieval = 1;
+  l.reward = 1;
+  const int64_t rest = world_size - 3;
+  l.rollout = (rest + 1) / 2;
+  l.learners = rest - l.rollout;
+  return l;
+}
+
+TrainConfig TrainConfig::Load(const std::string& path, const std::vector<std::string>& overrides) {
+  TrainConfig c;
+  ConfigSchema schema = Bind(c);
+  if (!path.empty()) schema.LoadYamlFile(path);
+  for (const auto& o : overrides) schema.ApplyOverride(o);
+  c.Validate(0);
+  return c;
+}
+
+std::string TrainConfig::Describe() {
+  TrainConfig defaults;
+  return Bind(defaults).Describe();
+}
+
+std::string TrainConfig::ToYaml() const {
+  TrainConfig copy = *this;
+  return Bind(copy).ToYaml();
+}
+
+Layout TrainConfig::ResolveLayout(int64_t world_size) const {
+  return layout.unset() ? DefaultLayout(world_size) : layout;
+}
+
+void TrainConfig::Validate(int64_t world_size) const {
+  Require(!model.policy.empty(), "model.policy", "is required (a Qwen2 directory)");
+  Require(!data.dir.empty(), "data.dir", "is required (a LaMP-format directory)");
+  Require(retrieval.k >= 1 && retrieval.k <= 1000, "retrieval.k", "must be in 1..1000");
+  Require(retrieval.timeout_ms >= 1 && reward.timeout_ms >= 1, "retrieval.timeout_ms / reward.timeout_ms",
+          "must be at least 1");
+  Require(retrieval.retriever.rfind("dense", 0) != 0 || !retrieval.encoder.empty() || !retrieval.index.empty(),
+          "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");
+  Require(reward.w_pers == 0 || !reward.model.empty(), "reward.model",
+          "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
+  Require(reward.max_batch_size >= 1, "reward.max_batch_size", "must be at least 1");
+  Require(reward.max_queue_delay_us >= 0, "reward.max_queue_delay_us", "must be >= 0");
+  Require(grpo.group_size >= (grpo.advantage_scaling == "none" ? 1 : 2), "grpo.group_size",
+          "must be at least 2 (a group std needs 2 samples)");
+  Require(grpo.beta >= 0, "grpo.beta", "must be >= 0");
+  Require(grpo.clip_eps_low > 0 && grpo.clip_eps_low < 1, "grpo.clip_eps_low", "must be in (0, 1)");
+  Require(grpo.clip_eps_high > 0, "grpo.clip_eps_high", "must be > 0");
+  Require(grpo.dual_clip_c == 0 || grpo.dual_clip_c > 1, "grpo.dual_clip_c", "must be 0 (off) or > 1");
+  Require(grpo.mu >= 1, "grpo.mu", "must be at least 1");
+  Require(grpo.temperature > 0, "grpo.temperature", "must be > 0");
+  Require(grpo.top_p > 0 && grpo.top_p <= 1, "grpo.top_p", "must be in (0, 1]");
+  Require(grpo.top_k >= 0, "grpo.top_k", "must be >= 0");
+  Require(grpo.max_prompt_tokens >= 16, "grpo.max_prompt_tokens", "must be at least 16");
+  Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
+  Require(grpo.max_staleness == 0 || grpo.max_staleness == 1, "grpo.max_staleness", "must be 0 or 1");
+  Require(optim.lr > 0, "optim.lr", "must be > 0");
+  Require(optim.weight_decay >= 0 && optim.grad_clip >= 0, "optim.weight_decay / optim.grad_clip", "must be >= 0");
+  Require(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta1 / optim.beta2",
+          "must be in [0, 1)");
+  Require(optim.warmup_ratio >= 0 && optim.warmup_ratio < 1, "optim.warmup_ratio", "must be in [0, 1)");
+  Require(optim.min_lr_ratio >= 0 && optim.min_lr_ratio <= 1, "optim.min_lr_ratio", "must be in [0, 1]");
+  Require(lora.rank >= 0, "lora.rank", "must be >= 0");
+  Require(lora.dropout >= 0 && lora.dropout < 1, "lora.dropout", "must be in [0, 1)");
+  Require(trainer.total_steps >= 0, "trainer.total_steps", "must be >= 0");
+  Require(trainer.epochs >= 1, "trainer.epochs", "must be at least 1");
+  Require(trainer.prompts_per_step >= 1, "trainer.prompts_per_step", "must be at least 1");
+  Require(trainer.micro_batch_size >= 1, "trainer.micro_batch_size", "must be at least 1");
+  Require(trainer.save_every >= 0, "trainer.save_every", "must be >= 0");
+  Require(trainer.keep_last >= 1, "trainer.keep_last", "must be at least 1");
+  Require(logging.console_every >= 1, "logging.console_every", "must be at least 1");
+  // The layout: every count >= 0, each role present, and the ranks add up.
+  Require(layout.retrieval >= 0 && layout.reward >= 0 && layout.rollout >= 0 && layout.learners >= 0, "layout.*",
+          "counts must be >= 0");
+  if (!layout.unset()) {
+    Require(layout.retrieval >= 1, "layout.retrieval", "must be at least 1 when a layout is given");
+    Require(layout.reward >= 1, "layout.reward", "must be at least 1 when a layout is given");
+    Require(layout.rollout >= 1, "layout.rollout", "must be at least 1 when a layout is given");
+    Require(layout.learners >= 1, "layout.learners", "must be at least 1 when a layout is given");
+  }
+  if (world_size > 0) {
+    const Layout l = ResolveLayout(world_size);
+    Require(l.total() == world_size, "layout",
+            "gives 1 coordinator + " + std::to_string(l.retrieval) + " retrieval + " + std::to_string(l.reward) +
+                " reward + " + std::to_string(l.rollout) + " rollout + " + std::to_string(l.learners) +
+                " learners = " + std::to_string(l.total()) + " ranks, but the job has " +
+                std::to_string(world_size));
+    Require(trainer.prompts_per_step * grpo.group_size >= l.learners, "trainer.prompts_per_step",
+            "x grpo.group_size must give every learner at least one sequence");
+  }
+}
+
+}  // namespace prlm
