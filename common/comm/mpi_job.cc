@@ -1,0 +1,64 @@
+#include "common/comm/mpi_job.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace prlm::comm {
+
+MpiJob::MpiJob(int* argc, char*** argv) {
+  int provided = 0;
+  PRLM_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  char name[256] = {0};
+  gethostname(name, sizeof name - 1);
+  host_ = name;
+}
+
+MpiJob::~MpiJob() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status* status) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto sleep = std::chrono::microseconds(50);
+  while (true) {
+    int done = 0;
+    PRLM_MPI_CHECK(MPI_Test(request, &done, status ? status : MPI_STATUS_IGNORE));
+    if (done) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(sleep);
+    sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(20));
+  }
+}
+
+bool Barrier(MPI_Comm comm, std::chrono::milliseconds timeout) {
+  MPI_Request request;
+  PRLM_MPI_CHECK(MPI_Ibarrier(comm, &request));
+  return WaitFor(&request, timeout);
+}
+
+void AbortJob(const std::string& who, const std::string& message) {
+  int initialized = 0, rank = -1;
+  MPI_Initialized(&initialized);
+  if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  std::fprintf(stderr, "rank %d (%s): fatal: %s\n", rank, who.c_str(), message.c_str());
+  std::fflush(stderr);
+  if (initialized) MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);
+}
+
+std::string MpiErrorText(int code) {
+  char text[MPI_MAX_ERROR_STRING] = {0};
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  return std::string(text, static_cast<size_t>(length));
+}
+
+}  // namespace prlm::comm
