@@ -176,7 +176,7 @@ int RunScoreRm(int argc, char** argv) {
     pairs.emplace_back(args.Get("query"), args.Get("answer"));
   }
   if (args.Has("input"))
-    ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where) {
+    ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where, size_t) {
       pairs.emplace_back(JsonLineString(j, where, "query", true), JsonLineString(j, where, "answer", true));
     });
   PRLM_REQUIRE(!pairs.empty(), "give --query and --answer, or --input FILE");
@@ -248,15 +248,15 @@ int RunScore(int argc, char** argv) {
   PRLM_REQUIRE(batch >= 1, "--batch-size must be positive");
   // 1. Read and check every record first, so a bad line fails before any scoring.
   std::vector<proto::ScoreItem> items;
-  std::vector<std::string> lines;
-  ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where) {
+  std::vector<size_t> lines;
+  ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where, size_t line) {
     proto::ScoreItem item;
     item.set_query(JsonLineString(j, where, "query", true));
     item.set_completion(JsonLineString(j, where, "completion", true));
     item.set_gold(j.contains("gold") ? JsonLineString(j, where, "gold", true) : JsonLineString(j, where, "output", false));
     item.set_user_id(JsonLineString(j, where, "user_id", false));
     items.push_back(std::move(item));
-    lines.push_back(where.substr(where.rfind(':') + 1));
+    lines.push_back(line);
   });
   PRLM_REQUIRE(!items.empty(), args.Get("input") << " holds no records");
   // 2. Score in requests of --batch-size records; print in input order.
@@ -268,7 +268,7 @@ int RunScore(int argc, char** argv) {
                                     static_cast<uint32_t>(args.GetInt("timeout-ms")));
     for (size_t i = begin; i < end; ++i) {
       nlohmann::ordered_json j;
-      j["line"] = std::stoul(lines[i]);
+      j["line"] = lines[i];
       if (reply.status() != proto::ScoreReply::OK) {
         j["status"] = reward::StatusName(reply.status());
         j["error"] = reply.error();

@@ -68,7 +68,6 @@ class RewardScorer {
   std::vector<WeightedComponent> components_;
   std::vector<size_t> offsets_;  // first output slot of each component
   size_t num_outputs_ = 0;
-  bool any_batched_ = false;
   ScorerOptions options_;
   struct Counts;
   std::unique_ptr<Counts> counts_;

@@ -14,7 +14,7 @@ namespace prlm::reward {
 
 std::vector<RmPair> ReadRmPairs(const std::string& path) {
   std::vector<RmPair> pairs;
-  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where) {
+  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
     RmPair p;
     p.id = JsonLineString(j, where, "id", false);
     p.user_id = JsonLineString(j, where, "user_id", false);

@@ -7,7 +7,7 @@
 namespace prlm {
 
 void ForEachJsonLine(const std::string& path,
-                     const std::function<void(const nlohmann::json& object, const std::string& where)>& fn) {
+                     const std::function<void(const nlohmann::json& object, const std::string& where, size_t line)>& fn) {
   std::ifstream in(path, std::ios::binary);
   PRLM_REQUIRE(in, "cannot open '" << path << "'");
   size_t line_no = 0;
@@ -22,7 +22,7 @@ void ForEachJsonLine(const std::string& path,
       PRLM_THROW(where << ": not valid JSON: " << e.what());
     }
     PRLM_REQUIRE(j.is_object(), where << ": expected a JSON object");
-    fn(j, where);
+    fn(j, where, line_no);
   }
 }
 

@@ -5,16 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
 namespace prlm {
 
-// Calls fn(object, "path:line") for each non-blank line. Throws prlm::Error
+// Calls fn(object, "path:line", line) for each non-blank line (line 1-based). Throws prlm::Error
 // naming path:line for a line that is not a JSON object, and for a file that
 // cannot be opened; fn may throw its own errors using `where`.
 void ForEachJsonLine(const std::string& path,
-                     const std::function<void(const nlohmann::json& object, const std::string& where)>& fn);
+                     const std::function<void(const nlohmann::json& object, const std::string& where, size_t line)>& fn);
 
 // The string field `name` of a JSON-lines record: "" when absent and not
 // required; an integer id is accepted as its decimal text. Throws naming
