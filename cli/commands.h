@@ -22,6 +22,7 @@ int RunTrainRm(int argc, char** argv);
 int RunScoreRm(int argc, char** argv);
 int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
+int RunTrain(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
 
 }  // namespace prlm::cli

@@ -2,6 +2,7 @@
 
 #include "cli/compute_options.h"
 #include "common/model/pretrained.h"
+#include "common/text/prompt.h"
 #include "common/util/check.h"
 
 namespace prlm::cli {
@@ -43,10 +44,7 @@ model::SamplingParams SamplingFromArgs(const Args& args) {
 
 void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok,
                    const model::Qwen2Config& cfg) {
-  for (int64_t id : cfg.eos_token_ids) p.stop_token_ids.push_back(static_cast<int32_t>(id));
-  if (p.stop_token_ids.empty())
-    for (const char* s : {"<|im_end|>", "<|endoftext|>"})
-      if (auto id = tok.TokenToId(s)) p.stop_token_ids.push_back(*id);
+  for (int32_t id : text::StopTokenIds(cfg.eos_token_ids, tok)) p.stop_token_ids.push_back(id);
 }
 
 }  // namespace prlm::cli

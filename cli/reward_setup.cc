@@ -1,9 +1,6 @@
 #include "cli/reward_setup.h"
 
-#include "common/reward/reward_model.h"
-#include "common/util/check.h"
-#include "reward_server/personalization_reward.h"
-#include "reward_server/text_rewards.h"
+#include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
 
@@ -23,33 +20,21 @@ void AddRewardOptions(Args& args) {
 }
 
 std::unique_ptr<reward::RewardScorer> MakeRewardScorer(const Args& args, int64_t max_batch_size) {
-  const double w_acc = args.GetDouble("w-acc"), w_fmt = args.GetDouble("w-fmt"), w_pers = args.GetDouble("w-pers");
-  reward::ScorerOptions o;
+  reward::ScorerSetup s;
+  s.w_acc = args.GetDouble("w-acc");
+  s.w_fmt = args.GetDouble("w-fmt");
+  s.w_pers = args.GetDouble("w-pers");
+  s.model = args.Has("model") ? args.Get("model") : "";
+  s.max_length = args.GetInt("max-length");
+  s.stem = args.GetFlag("stem");
+  auto& o = s.options;
   o.batching.max_batch_size = max_batch_size > 0 ? max_batch_size : args.GetInt("max-batch-size");
   o.batching.max_batch_tokens = args.GetInt("max-batch-tokens");
   o.batching.max_queue_delay = std::chrono::microseconds(args.GetInt("max-queue-delay-us"));
   o.batching.executors = args.GetInt("model-threads");
   o.batching.max_queued_sequences = args.GetInt("max-queued");
   o.default_timeout_ms = static_cast<uint32_t>(args.GetInt("default-timeout-ms"));
-  PRLM_REQUIRE(o.batching.max_batch_size >= 1, "--max-batch-size must be at least 1");
-  PRLM_REQUIRE(o.batching.max_batch_tokens >= 0, "--max-batch-tokens must be >= 0");
-  PRLM_REQUIRE(o.batching.max_queue_delay.count() >= 0, "--max-queue-delay-us must be >= 0");
-  PRLM_REQUIRE(o.batching.executors >= 1, "--model-threads must be at least 1");
-  PRLM_REQUIRE(o.batching.max_queued_sequences >= 1, "--max-queued must be at least 1");
-  PRLM_REQUIRE(o.default_timeout_ms >= 1, "--default-timeout-ms must be at least 1");
-  std::vector<reward::WeightedComponent> components;
-  if (w_acc != 0) components.push_back({std::make_shared<reward::AccuracyReward>(args.GetFlag("stem")), w_acc});
-  if (w_fmt != 0) components.push_back({std::make_shared<reward::FormatReward>(), w_fmt});
-  if (w_pers != 0) {
-    PRLM_REQUIRE(args.Has("model"), "--w-pers is " << w_pers << " but no reward model was given (--model DIR, "
-                                                   "or --w-pers 0)");
-    std::shared_ptr<reward::RewardModel> rm = reward::RewardModel::Load(args.Get("model"), args.GetInt("max-length"));
-    PRLM_REQUIRE(!rm->new_head(), args.Get("model") << " has no reward head (classifier); train one with train-rm");
-    o.reward_model = args.Get("model");
-    components.push_back({std::make_shared<reward::PersonalizationReward>(rm, o.batching.max_batch_size), w_pers});
-  }
-  PRLM_REQUIRE(!components.empty(), "every reward weight is 0: nothing to score");
-  return std::make_unique<reward::RewardScorer>(std::move(components), o);
+  return reward::MakeRewardScorer(s);
 }
 
 }  // namespace prlm::cli

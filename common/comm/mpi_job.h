@@ -26,9 +26,13 @@ class MpiJob {
   int rank() const { return rank_; }
   int size() const { return size_; }
   const std::string& host() const { return host_; }
+  // Among the ranks on this host (MPI's shared-memory split): for CPU
+  // threads and GPU placement.
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
 
  private:
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   std::string host_;
 };
 

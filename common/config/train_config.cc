@@ -11,7 +11,8 @@ ConfigSchema Bind(TrainConfig& c) {
   ConfigSchema s;
   s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
       .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"}, "compute dtype (auto: bf16 on CUDA)")
-      .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run");
+      .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run")
+      .Add("model.cpu_threads", &c.model.cpu_threads, "CPU threads per rank (0: the host's cores / its ranks)");
   s.Add("data.dir", &c.data.dir, "LaMP-format directory")
       .Add("data.task", &c.data.task, "task, when no outputs file names it")
       .Add("data.train_split", &c.data.train_split, "split trained on")
@@ -49,7 +50,9 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("grpo.top_k", &c.grpo.top_k, "top-k (0: off)")
       .Add("grpo.max_prompt_tokens", &c.grpo.max_prompt_tokens, "prompt limit (the profile is cut to fit)")
       .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
-      .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead");
+      .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
+      .Add("grpo.open_think", &c.grpo.open_think, "end prompts with \"<think>\\n\" (R1-style policies)")
+      .Add("grpo.sft_template", &c.grpo.sft_template, "sft target; {output} is the gold output");
   s.Add("optim.lr", &c.optim.lr, "peak learning rate (AdamW)")
       .Add("optim.weight_decay", &c.optim.weight_decay, "AdamW weight decay")
       .Add("optim.beta1", &c.optim.beta1, "AdamW beta1")
@@ -70,7 +73,10 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("trainer.output_dir", &c.trainer.output_dir, "run directory (checkpoints, metrics, logs)")
       .Add("trainer.save_every", &c.trainer.save_every, "steps between checkpoints (0: only at the end)")
       .Add("trainer.keep_last", &c.trainer.keep_last, "checkpoints kept")
-      .Add("trainer.resume", &c.trainer.resume, "'' (fresh), auto (newest checkpoint) or a checkpoint path");
+      .Add("trainer.resume", &c.trainer.resume, "'' (fresh), auto (newest checkpoint) or a checkpoint path")
+      .Add("trainer.stop_after_steps", &c.trainer.stop_after_steps,
+           "end this launch after N steps with a checkpoint (0: run to the end)")
+      .Add("trainer.rank_timeout_s", &c.trainer.rank_timeout_s, "longest wait for one peer before the job ends");
   s.Add("layout.retrieval", &c.layout.retrieval, "retrieval shard ranks")
       .Add("layout.reward", &c.layout.reward, "reward server ranks")
       .Add("layout.rollout", &c.layout.rollout, "rollout worker ranks")
@@ -161,6 +167,11 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(trainer.micro_batch_size >= 1, "trainer.micro_batch_size", "must be at least 1");
   Require(trainer.save_every >= 0, "trainer.save_every", "must be >= 0");
   Require(trainer.keep_last >= 1, "trainer.keep_last", "must be at least 1");
+  Require(trainer.stop_after_steps >= 0, "trainer.stop_after_steps", "must be >= 0");
+  Require(trainer.rank_timeout_s > 0, "trainer.rank_timeout_s", "must be > 0");
+  Require(model.cpu_threads >= 0, "model.cpu_threads", "must be >= 0");
+  Require(grpo.sft_template.find("{output}") != std::string::npos, "grpo.sft_template",
+          "must contain {output} (where the gold output goes)");
   Require(logging.console_every >= 1, "logging.console_every", "must be at least 1");
   // The layout: every count >= 0, each role present, and the ranks add up.
   Require(layout.retrieval >= 0 && layout.reward >= 0 && layout.rollout >= 0 && layout.learners >= 0, "layout.*",

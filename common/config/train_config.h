@@ -31,6 +31,7 @@ struct TrainConfig {
     std::string policy;           // Qwen2 directory (config.json, weights, tokenizer.json)
     std::string dtype = "auto";   // auto | fp32 | bf16
     std::string device = "auto";  // auto | cpu | cuda
+    int64_t cpu_threads = 0;      // per rank; 0: this host's cores / its ranks
   } model;
   struct {
     std::string dir;
@@ -63,6 +64,9 @@ struct TrainConfig {
     double temperature = 0.7, top_p = 1.0;
     int64_t top_k = 0, max_prompt_tokens = 512, max_completion_tokens = 768;
     int64_t max_staleness = 0;       // 0: synchronous on-policy; 1: one-step-off
+    bool open_think = false;         // prompts end with "<think>\n" (R1-style policies)
+    std::string sft_template =       // objective sft: the target; {output} = the gold output
+        "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";
   } grpo;
   struct {
     double lr = 1e-6, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, grad_clip = 1.0;
@@ -83,6 +87,8 @@ struct TrainConfig {
     int64_t save_every = 0;           // 0: only at the end
     int64_t keep_last = 2;
     std::string resume;               // "" | auto | PATH
+    int64_t stop_after_steps = 0;     // end this launch (with a checkpoint) after N steps; 0: run to the end
+    double rank_timeout_s = 1800;     // the longest any rank waits for one peer's answer
   } trainer;
   Layout layout;
   struct {

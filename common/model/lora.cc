@@ -96,6 +96,12 @@ void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& o, const
   WriteFileAtomic(dir + "/adapter_config.json", cfg.dump(2) + "\n");
 }
 
+void LoadLoraWeights(torch::nn::Module& model, const std::string& dir) {
+  SafetensorsFile file(dir + "/adapter_model.safetensors");
+  LoadParameters(model, {&file}, kPeftPrefix, "", [](const std::string& n) { return !IsLoraParameter(n); },
+                 "the model's adapters (" + dir + "/adapter_config.json)");
+}
+
 LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
   const std::string cfg_path = dir + "/adapter_config.json";
   nlohmann::json cfg;
@@ -109,9 +115,7 @@ LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
     o.target_modules = t.is_string() ? std::vector<std::string>{t.get<std::string>()}
                                      : t.get<std::vector<std::string>>();
     ApplyLora(model, o);
-    SafetensorsFile file(dir + "/adapter_model.safetensors");
-    LoadParameters(model, {&file}, kPeftPrefix, "", [](const std::string& n) { return !IsLoraParameter(n); },
-                   "adapter_config.json r=" + std::to_string(o.rank));
+    LoadLoraWeights(model, dir);
     return o;
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW("adapter config '" << cfg_path << "' is malformed: " << e.what());

@@ -34,5 +34,7 @@ void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& options,
                      const std::string& dir, const std::string& base_model = "");
 // Reads adapter_config.json, applies LoRA with its options, loads the weights.
 LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir);
+// Loads adapter_model.safetensors into adapters already applied alike.
+void LoadLoraWeights(torch::nn::Module& model, const std::string& dir);
 
 }  // namespace prlm::model

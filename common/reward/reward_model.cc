@@ -6,6 +6,7 @@
 
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
+#include "common/util/file.h"
 
 namespace prlm::reward {
 
@@ -82,11 +83,7 @@ std::vector<float> RewardModel::ScoreTexts(const std::vector<std::pair<std::stri
 
 void RewardModel::Save(const std::string& dir) {
   model::SaveBert(encoder_, dir);
-  if (fs::equivalent(fs::absolute(dir), fs::absolute(source_dir_))) return;
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"}) {
-    const fs::path from = fs::path(source_dir_) / name;
-    if (fs::exists(from)) fs::copy_file(from, fs::path(dir) / name, fs::copy_options::overwrite_existing);
-  }
+  CopyTokenizerFiles(source_dir_, dir);
 }
 
 }  // namespace prlm::reward

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "common/text/answer.h"
+#include "common/retrieval/profile_prompts.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -50,57 +51,43 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
   PRLM_REQUIRE(options.k >= 1, "k must be at least 1, got " << options.k);
   PRLM_REQUIRE(options.batch_size >= 1, "batch size must be at least 1");
   const text::PromptTemplate& tmpl = text::PromptTemplateFor(data.task->name);
-  text::PromptOptions with_profile, without;
-  with_profile.max_prompt_tokens = without.max_prompt_tokens = options.max_prompt_tokens;
-  with_profile.open_think = without.open_think = options.open_think;
-  without.with_profile = false;
-
+  retrieval::ProfilePromptOptions with_profile, without;
+  with_profile.retriever = without.retriever = options.retriever;
+  with_profile.k = without.k = options.k;
+  with_profile.prompt.max_prompt_tokens = without.prompt.max_prompt_tokens = options.max_prompt_tokens;
+  with_profile.prompt.open_think = without.prompt.open_think = options.open_think;
+  without.prompt.with_profile = false;
   size_t total = data.examples.size();
   if (options.limit && options.limit < total) total = options.limit;
   *stats = RmPairStats();
   std::vector<RmPair> pairs;
   for (size_t begin = 0; begin < total; begin += static_cast<size_t>(options.batch_size)) {
     const size_t end = std::min(total, begin + static_cast<size_t>(options.batch_size));
-    // 1. Each query's top-k profile, in one batch through the retrieval tier.
-    std::vector<proto::RetrieveRequest> requests;
-    for (size_t i = begin; i < end; ++i) {
-      proto::RetrieveRequest r;
-      r.set_user_id(data.examples[i].user_id);
-      r.set_query(data.examples[i].query);
-      r.set_k(static_cast<uint32_t>(options.k));
-      r.set_retriever(options.retriever);
-      requests.push_back(std::move(r));
-    }
-    const auto results = retriever.Retrieve(requests);
-    PRLM_CHECK(results.size() == requests.size());
-    // 2. Two prompts per query: with the profile, then without.
+    // 1. Two prompts per query: with the top-k profile (retrieved in one
+    // batch), then without.
+    std::vector<retrieval::ProfileQuestion> questions;
+    for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query});
+    const auto personal = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, questions, with_profile);
+    const auto plain = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, questions, without);
     std::vector<size_t> example_of;
     std::vector<std::vector<int32_t>> prompts;
     for (size_t i = begin; i < end; ++i) {
-      const auto& result = results[i - begin];
       ++stats->queries;
-      if (!result.error().empty()) {
-        ++stats->retrieval_errors;
-        continue;
-      }
-      std::vector<text::PromptItem> items;
-      for (const auto& item : result.items()) {
-        text::PromptItem p;
-        for (const auto& f : item.fields()) p.emplace_back(f.name(), f.value());
-        items.push_back(std::move(p));
-      }
-      const std::string& query = data.examples[i].query;
-      auto personal = text::BuildPrompt(tmpl, query, items, &tokenizer, with_profile);
-      auto plain = text::BuildPrompt(tmpl, query, {}, &tokenizer, without);
-      if (personal.over_budget || plain.over_budget) {  // the query alone is too long
+      const auto& a = personal[i - begin];
+      const auto& b = plain[i - begin];
+      if (a.built.over_budget || b.built.over_budget) {  // the query alone is too long
         ++stats->over_budget;
         continue;
       }
-      prompts.push_back(std::move(personal.ids));
-      prompts.push_back(std::move(plain.ids));
+      if (!a.error.empty()) {
+        ++stats->retrieval_errors;
+        continue;
+      }
+      prompts.push_back(a.built.ids);
+      prompts.push_back(b.built.ids);
       example_of.push_back(i);
     }
-    // 3. Answer, extract, pair.
+    // 2. Answer, extract, pair.
     const std::vector<std::string> completions = prompts.empty() ? std::vector<std::string>() : complete(prompts);
     PRLM_CHECK(completions.size() == prompts.size());
     for (size_t j = 0; j < example_of.size(); ++j) {

@@ -168,4 +168,13 @@ BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
   return out;
 }
 
+std::vector<int32_t> StopTokenIds(const std::vector<int64_t>& config_eos_ids, const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (int64_t id : config_eos_ids) ids.push_back(static_cast<int32_t>(id));
+  if (ids.empty())
+    for (const char* s : {"<|im_end|>", "<|endoftext|>"})
+      if (auto id = tokenizer.TokenToId(s)) ids.push_back(*id);
+  return ids;
+}
+
 }  // namespace prlm::text

@@ -63,6 +63,10 @@ BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
                         const std::vector<PromptItem>& items, const Tokenizer* tokenizer,
                         const PromptOptions& options);
 
+// The tokens that end a policy's answer: its config's EOS ids when it names
+// any, else the ChatML end tokens the tokenizer has.
+std::vector<int32_t> StopTokenIds(const std::vector<int64_t>& config_eos_ids, const Tokenizer& tokenizer);
+
 // ChatML: <|im_start|>role\ncontent<|im_end|>\n ... then <|im_start|>assistant\n.
 std::string ChatMl(const std::vector<std::pair<std::string, std::string>>& messages);
 

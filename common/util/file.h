@@ -16,6 +16,12 @@ namespace prlm {
 std::string ReadFile(const std::string& path);
 void WriteFileAtomic(const std::string& path, std::string_view contents);
 
+// Copies the tokenizer files of a Hugging Face model directory that exist
+// (tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.txt,
+// merges.txt, vocab.json, generation_config.json) from `from_dir` into
+// `to_dir`, overwriting. Nothing happens when both name the same directory.
+void CopyTokenizerFiles(const std::string& from_dir, const std::string& to_dir);
+
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);

@@ -1,0 +1,84 @@
+// prlm train: one rank of a distributed GRPO (or sft) training job.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "common/comm/mpi_job.h"
+#include "common/comm/train_job.h"
+#include "common/config/train_config.h"
+#include "common/model/compute_setup.h"
+#include "common/util/check.h"
+#include "common/util/logging.h"
+#include "coordinator/coordinator.h"
+#include "learner/learner_rank.h"
+#include "retrieval_shards/retrieval_rank.h"
+#include "reward_server/reward_rank.h"
+#include "rollout_workers/rollout_rank.h"
+
+namespace prlm::cli {
+
+int RunTrain(int argc, char** argv) {
+  Args args("train",
+            "One rank of a training job; start every rank with mpirun -np N or srun. Rank 0 coordinates,\n"
+            "the layout gives the other ranks to retrieval shards, reward servers, rollout workers and\n"
+            "learners. KEY=VALUE arguments override the config (e.g. trainer.total_steps=100).\n"
+            "Keys (`prlm train --keys` lists them with defaults):");
+  args.Option("config", "FILE", "", "YAML config (empty: defaults plus overrides)")
+      .Flag("keys", "print every config key with its type, default and help, then exit")
+      .Positional("KEY=VALUE", "config overrides");
+  if (!args.Parse(argc, argv)) return 0;
+  if (args.GetFlag("keys")) {
+    std::printf("%s", TrainConfig::Describe().c_str());
+    return 0;
+  }
+  comm::MpiJob mpi(&argc, &argv);
+  // 1. The config, checked against the world size before anything starts.
+  // Every rank reads it; a bad one fails alike everywhere, reported once.
+  TrainConfig config;
+  Layout layout;
+  try {
+    config = TrainConfig::Load(args.Get("config"), args.positional());
+    config.Validate(mpi.size());
+    layout = config.ResolveLayout(mpi.size());
+  } catch (const Error& e) {
+    if (mpi.rank() == 0) std::fprintf(stderr, "prlm train: %s\n", e.what());
+    return 1;
+  }
+  comm::RankInfo me = comm::RoleOf(mpi.rank(), layout);
+  me.host = mpi.host();
+  const std::string role = std::string(comm::RoleName(me.role)) +
+                           (me.role == comm::Role::kCoordinator ? "" : " " + std::to_string(me.index));
+  // 2. Logs, and this rank's share of the host's cores.
+  InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), role, config.logging.level, mpi.rank() == 0);
+  const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
+                                                   : std::max(1, cores / mpi.local_size());
+  ConfigureCpuThreads(threads, where.dtype);
+  spdlog::info("rank {} of {}: {} on {} ({} CPU threads, {})", mpi.rank(), mpi.size(), role, mpi.host(), threads,
+               where.device.str());
+  // 3. The role.
+  try {
+    switch (me.role) {
+      case comm::Role::kRetrieval: return retrieval::RunRetrievalRank(config, layout, me);
+      case comm::Role::kReward: return reward::RunRewardRank(config, layout, me);
+      default: break;
+    }
+    const comm::TrainJob job = comm::JoinTrainJob(config, layout, me, 0);
+    switch (me.role) {
+      case comm::Role::kCoordinator: return coordinator::RunCoordinator(job);
+      case comm::Role::kRollout: return rollout::RunRolloutRank(job);
+      case comm::Role::kLearner: return learner::RunLearnerRank(job);
+      default: break;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("fatal: {}", e.what());
+    comm::AbortJob(role + " on " + mpi.host(), e.what());
+  }
+  return 1;
+}
+
+}  // namespace prlm::cli

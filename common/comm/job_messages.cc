@@ -1,0 +1,67 @@
+#include "common/comm/job_messages.h"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include "common/comm/mpi_job.h"
+
+namespace prlm::comm {
+
+bool SendMessage(const proto::JobMessage& message, int dest, MPI_Comm comm, std::chrono::milliseconds timeout) {
+  std::string bytes;
+  if (!message.SerializeToString(&bytes) || bytes.size() > static_cast<size_t>(INT32_MAX))
+    AbortJob("send", std::string("cannot serialize a '") + BodyName(message) + "' message of " +
+                         std::to_string(message.ByteSizeLong()) + " bytes (the MPI limit is 2 GiB)");
+  MPI_Request request;
+  PRLM_MPI_CHECK(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, kJobTag, comm, &request));
+  if (WaitFor(&request, timeout)) return true;
+  MPI_Cancel(&request);
+  MPI_Request_free(&request);
+  return false;
+}
+
+bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::chrono::milliseconds timeout,
+                    int* from) {
+  // Probe with back-off sleeps until a message is there, then receive it
+  // (which completes at once: the matched message is ours).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto sleep = std::chrono::microseconds(50);
+  MPI_Message handle;
+  MPI_Status status;
+  while (true) {
+    int found = 0;
+    PRLM_MPI_CHECK(MPI_Improbe(source, kJobTag, comm, &found, &handle, &status));
+    if (found) break;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(sleep);
+    sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(20));
+  }
+  int count = 0;
+  PRLM_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &count));
+  std::string bytes(static_cast<size_t>(count), '\0');
+  PRLM_MPI_CHECK(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &handle, MPI_STATUS_IGNORE));
+  if (!message->ParseFromString(bytes))
+    AbortJob("receive", "a " + std::to_string(count) + "-byte message from rank " +
+                            std::to_string(status.MPI_SOURCE) + " does not parse as a JobMessage");
+  if (from) *from = status.MPI_SOURCE;
+  return true;
+}
+
+const char* BodyName(const proto::JobMessage& message) {
+  switch (message.body_case()) {
+    case proto::JobMessage::kWork: return "work";
+    case proto::JobMessage::kResult: return "result";
+    case proto::JobMessage::kLearn: return "learn";
+    case proto::JobMessage::kReport: return "report";
+    case proto::JobMessage::kSync: return "sync";
+    case proto::JobMessage::kSave: return "save";
+    case proto::JobMessage::kSaved: return "saved";
+    case proto::JobMessage::kStop: return "stop";
+    case proto::JobMessage::kStart: return "start";
+    case proto::JobMessage::BODY_NOT_SET: break;
+  }
+  return "empty";
+}
+
+}  // namespace prlm::comm

@@ -1,0 +1,39 @@
+// Protobuf messages between ranks of a training job, over MPI.
+//
+// A message is one MPI point-to-point send of its serialized bytes on
+// kJobTag. Both directions wait through the back-off polling of mpi_job.h
+// (never Open MPI's busy-polling blocking calls), and both take a timeout:
+// a peer that never answers ends the wait with `false`, and the caller
+// decides whom to blame (usually AbortJob naming the peer).
+//
+// Thread-safety: MPI is SERIALIZED; call from the rank's MPI thread.
+#pragma once
+
+#include <mpi.h>
+
+#include <chrono>
+
+#include "proto/train.pb.h"
+
+namespace prlm::comm {
+
+constexpr int kJobTag = 17;
+
+// Sends `message` to `dest` and waits until the send buffer is free.
+// Returns false on timeout (the send is cancelled).
+bool SendMessage(const proto::JobMessage& message, int dest, MPI_Comm comm, std::chrono::milliseconds timeout);
+
+// Waits for the next message from `source` (MPI_ANY_SOURCE: from anyone) and
+// parses it into *message; *from gets the sender. Returns false on timeout.
+// A message that does not parse aborts the job (it is a bug, not user input).
+bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::chrono::milliseconds timeout,
+                    int* from = nullptr);
+
+// "work", "result", ... for messages and errors.
+const char* BodyName(const proto::JobMessage& message);
+
+// A wait without a real bound (days): for ranks that idle until the
+// coordinator needs them. They still end when any rank aborts the job.
+constexpr std::chrono::milliseconds kForever = std::chrono::hours(24 * 365);
+
+}  // namespace prlm::comm

@@ -1,0 +1,50 @@
+#include "common/retrieval/profile_prompts.h"
+
+#include "common/util/check.h"
+
+namespace prlm::retrieval {
+
+std::vector<text::PromptItem> ToPromptItems(const proto::RetrieveResult& result) {
+  std::vector<text::PromptItem> items;
+  for (const auto& item : result.items()) {
+    text::PromptItem p;
+    for (const auto& f : item.fields()) p.emplace_back(f.name(), f.value());
+    items.push_back(std::move(p));
+  }
+  return items;
+}
+
+std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever& retriever, const text::PromptTemplate& tmpl,
+                                               const text::Tokenizer& tokenizer,
+                                               const std::vector<ProfileQuestion>& questions,
+                                               const ProfilePromptOptions& options) {
+  PRLM_REQUIRE(options.k >= 1, "k must be at least 1, got " << options.k);
+  std::vector<proto::RetrieveResult> results(questions.size());
+  if (options.prompt.with_profile && !questions.empty()) {
+    std::vector<proto::RetrieveRequest> requests;
+    for (const auto& q : questions) {
+      proto::RetrieveRequest r;
+      r.set_user_id(q.user_id);
+      r.set_query(q.query);
+      r.set_k(static_cast<uint32_t>(options.k));
+      r.set_retriever(options.retriever);
+      requests.push_back(std::move(r));
+    }
+    results = retriever.Retrieve(requests);
+    PRLM_CHECK(results.size() == requests.size());
+  }
+  std::vector<ProfilePrompt> out(questions.size());
+  for (size_t i = 0; i < questions.size(); ++i) {
+    if (!results[i].error().empty()) {
+      out[i].error = "retrieval: " + results[i].error();
+      continue;
+    }
+    out[i].built = text::BuildPrompt(tmpl, questions[i].query, ToPromptItems(results[i]), &tokenizer, options.prompt);
+    if (out[i].built.over_budget)
+      out[i].error = "the question alone is over the prompt limit of " +
+                     std::to_string(options.prompt.max_prompt_tokens) + " tokens";
+  }
+  return out;
+}
+
+}  // namespace prlm::retrieval

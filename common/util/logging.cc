@@ -1,0 +1,25 @@
+#include "common/util/logging.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <filesystem>
+
+namespace prlm {
+
+void InitRankLogging(const std::string& log_dir, int rank, const std::string& role, const std::string& level,
+                     bool console_info) {
+  std::filesystem::create_directories(log_dir);
+  const auto lvl = level == "debug" ? spdlog::level::debug : level == "warn" ? spdlog::level::warn : spdlog::level::info;
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_dir + "/rank-" + std::to_string(rank) + ".log");
+  file->set_level(lvl);
+  auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  console->set_level(console_info ? spdlog::level::info : spdlog::level::warn);
+  auto logger = std::make_shared<spdlog::logger>("prlm", spdlog::sinks_init_list{file, console});
+  logger->set_level(std::min(lvl, console->level()));
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank) + " " + role + "] [%l] %v");
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace prlm

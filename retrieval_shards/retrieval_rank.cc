@@ -1,0 +1,70 @@
+#include "retrieval_shards/retrieval_rank.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "common/comm/service_rank.h"
+#include "common/retrieval/sharding.h"
+#include "common/util/check.h"
+#include "retrieval_shards/index_dir.h"
+#include "retrieval_shards/retrieval_service.h"
+
+namespace prlm::retrieval {
+
+namespace {
+
+// This rank's shard of every split in data.dir, built here.
+LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
+  const data::TaskSpec* task = c.data.task.empty() ? nullptr : &data::TaskByName(c.data.task);
+  std::vector<data::Dataset> splits;
+  for (const char* split : {"train", "dev", "test", "val"})
+    if (std::filesystem::exists(c.data.dir + "/" + split + "_questions.json"))
+      splits.push_back(data::LoadLampSplit(c.data.dir, split, task));
+  PRLM_REQUIRE(!splits.empty(), "data.dir: '" << c.data.dir << "' has no {train,dev,test,val}_questions.json");
+  std::vector<const data::Dataset*> ptrs;
+  for (const auto& s : splits) ptrs.push_back(&s);
+  std::vector<UserProfileInput> mine;
+  for (auto& u : GroupByUser(ptrs))
+    if (ShardOf(u.user_id, shards) == shard) mine.push_back(std::move(u));
+  LoadedShard out;
+  out.manifest.task = splits[0].task->name;
+  out.manifest.num_shards = shards;
+  const std::string& r = c.retrieval.retriever;
+  if (r == "bm25" || r == "dense" || r == "dense_hnsw") out.manifest.options.built = {r};
+  if (r.rfind("dense", 0) == 0) {
+    out.manifest.encoder.model_dir = c.retrieval.encoder;
+    out.encoder = std::make_unique<DenseEncoder>(out.manifest.encoder);
+  }
+  out.index = ShardIndex::Build(*splits[0].task, std::move(mine), out.manifest.options, out.encoder.get());
+  out.index->SetShard(shard, shards);
+  return out;
+}
+
+}  // namespace
+
+int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::RankInfo& me) {
+  const uint32_t shards = static_cast<uint32_t>(layout.retrieval);
+  const uint32_t shard = static_cast<uint32_t>(me.index);
+  LoadedShard loaded;
+  if (!c.retrieval.index.empty()) {
+    const IndexManifest m = ReadManifest(c.retrieval.index);
+    PRLM_REQUIRE(m.num_shards == shards, "retrieval.index: '" << c.retrieval.index << "' has " << m.num_shards
+                                                              << " shards but layout.retrieval is " << shards);
+    loaded = LoadShard(c.retrieval.index, shard, c.retrieval.encoder);
+  } else {
+    loaded = BuildShard(c, shard, shards);
+  }
+  net::ServerOptions o;
+  o.host = "0.0.0.0";
+  o.port = 0;
+  net::RpcServer server(o);
+  RegisterRetrievalHandlers(server, *loaded.index, loaded.manifest.task);
+  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port());
+  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}", shard, shards,
+               loaded.index->num_users(), loaded.index->num_items(), server.port());
+  comm::ServeUntilStopped(job, server);
+  return 0;
+}
+
+}  // namespace prlm::retrieval

@@ -1,0 +1,12 @@
+// A reward server rank of a training job: a RewardScorer with the config's
+// weights, reward model and batching, served until the coordinator's Stop.
+#pragma once
+
+#include "common/comm/train_job.h"
+
+namespace prlm::reward {
+
+// Joins the job (the address exchange) once the server is listening.
+int RunRewardRank(const TrainConfig& config, const Layout& layout, const comm::RankInfo& me);
+
+}  // namespace prlm::reward

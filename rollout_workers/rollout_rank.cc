@@ -1,0 +1,96 @@
+#include "rollout_workers/rollout_rank.h"
+
+#include "common/comm/job_messages.h"
+#include "common/comm/mpi_job.h"
+#include "common/comm/tensor_collectives.h"
+#include "common/model/compute_setup.h"
+#include "common/model/pretrained.h"
+#include "common/retrieval/retrieval_client.h"
+#include "common/reward/reward_client.h"
+#include "common/util/check.h"
+#include "common/util/logging.h"
+#include "rollout_workers/rollout_worker.h"
+
+namespace prlm::rollout {
+
+namespace {
+
+net::Endpoint EndpointOf(const comm::RankInfo& r) { return net::ParseEndpoint(r.Address()); }
+
+RolloutOptions OptionsFrom(const TrainConfig& c, const std::string& task) {
+  RolloutOptions o;
+  o.task = task;
+  o.retriever = c.retrieval.retriever;
+  o.k = static_cast<int>(c.retrieval.k);
+  o.max_prompt_tokens = static_cast<int>(c.grpo.max_prompt_tokens);
+  o.open_think = c.grpo.open_think;
+  o.group_size = static_cast<int>(c.grpo.group_size);
+  o.sampling.max_new_tokens = static_cast<int>(c.grpo.max_completion_tokens);
+  o.sampling.temperature = c.grpo.temperature;
+  o.sampling.top_p = c.grpo.top_p;
+  o.sampling.top_k = static_cast<int>(c.grpo.top_k);
+  o.seed = static_cast<uint64_t>(c.trainer.seed);
+  o.reward_timeout_ms = static_cast<uint32_t>(c.reward.timeout_ms);
+  o.sft_template = c.grpo.sft_template;
+  o.lora = c.lora.rank > 0;
+  o.lora_options.rank = c.lora.rank;
+  o.lora_options.alpha = c.lora.alpha;
+  o.lora_options.dropout = c.lora.dropout;
+  return o;
+}
+
+}  // namespace
+
+int RunRolloutRank(const comm::TrainJob& job) {
+  const TrainConfig& c = job.config;
+  proto::JobMessage m;
+  if (!comm::ReceiveMessage(&m, 0, job.world, comm::kForever)) comm::AbortJob(job.Who(), "the coordinator went silent");
+  if (m.has_stop()) return 0;
+  PRLM_CHECK_MSG(m.has_start(), "rollout expected 'start', got '" << comm::BodyName(m) << "'");
+
+  // 1. Policy, retrieval tier, reward server.
+  const ComputeDevice where = ResolveDevice(c.model.device, c.model.dtype);
+  auto policy = model::LoadQwen2(c.model.policy, where.device, where.dtype);
+  auto tokenizer = text::Tokenizer::FromFile(c.model.policy + "/tokenizer.json");
+  std::vector<net::Endpoint> shards;
+  for (const auto& r : comm::OfRole(job.directory, comm::Role::kRetrieval)) shards.push_back(EndpointOf(r));
+  retrieval::RetrievalClient retrieval(shards, {}, std::chrono::milliseconds(c.retrieval.timeout_ms));
+  const auto infos = retrieval.VerifyShards();
+  const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
+  const auto& reward_rank = rewards[static_cast<size_t>(job.me.index) % rewards.size()];
+  reward::RewardClient reward(EndpointOf(reward_rank));
+  const ScoreFn score = [&](const proto::ScoreRequest& request) {
+    return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
+  };
+  const std::string task = c.data.task.empty() ? infos.at(0).task() : c.data.task;
+  RolloutWorker worker(policy, tokenizer, &retrieval, score, OptionsFrom(c, task));
+  spdlog::info("rollout {}: task {}, {} retrieval shards, reward server {}", job.me.index, task, shards.size(),
+               job.Describe(reward_rank.rank));
+
+  // 2. The starting weights.
+  comm::TensorCollectives sync(job.weight_sync, "weight sync");
+  const auto weights = worker.TrainableParameters();
+  int64_t version = 0;
+  comm::BroadcastWeights(sync, &version, weights, job.rank_timeout);
+  worker.set_weight_version(version);
+
+  // 3. Serve the coordinator.
+  while (true) {
+    if (!comm::ReceiveMessage(&m, 0, job.world, comm::kForever)) comm::AbortJob(job.Who(), "the coordinator went silent");
+    if (m.has_stop()) return 0;
+    if (m.has_sync()) {
+      comm::BroadcastWeights(sync, &version, weights, job.rank_timeout);
+      worker.set_weight_version(version);
+      continue;
+    }
+    PRLM_CHECK_MSG(m.has_work(), "rollout: unexpected '" << comm::BodyName(m) << "' from the coordinator");
+    proto::JobMessage out;
+    *out.mutable_result() = worker.Run(m.work());
+    spdlog::debug("step {}: {} groups, generation {:.2f} s, reward {:.2f} s", m.work().step(),
+                  out.result().groups_size(), out.result().generation_s(), out.result().reward_s());
+    if (!comm::SendMessage(out, 0, job.world, job.rank_timeout))
+      comm::AbortJob(job.Who(), "sending the rollout result to the coordinator timed out");
+  }
+}
+
+}  // namespace prlm::rollout
