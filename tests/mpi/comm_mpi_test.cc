@@ -9,6 +9,7 @@
 
 #include "common/comm/mpi_job.h"
 #include "common/comm/role_directory.h"
+#include "tests/mpi/mpi_test_main.h"
 
 namespace prlm::comm {
 namespace {
@@ -93,14 +94,5 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "rank %d: the barrier ended without an abort\n", job.rank());
       return 0;
     }
-  ::testing::InitGoogleTest(&argc, argv);
-  // Only rank 0 prints progress; every rank's failures still print.
-  if (job.rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  const int failed = RUN_ALL_TESTS();
-  int any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return any;
+  return prlm::testing::RunMpiTests(job.rank(), &argc, argv);
 }
