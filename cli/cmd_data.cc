@@ -9,6 +9,7 @@
 #include "common/data/dataset.h"
 #include "common/data/synthetic.h"
 #include "common/util/check.h"
+#include "common/util/file.h"
 
 namespace prlm::cli {
 namespace {
@@ -69,6 +70,8 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("questions-per-user", "N", "2", "questions per user")
       .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
                                       "the user's styled gold output chosen over the neutral one)")
+      .Option("corpus", "FILE", "", "also write every text of the train split (inputs, outputs, profile\n"
+                                      "fields), one per line: a corpus for train-tokenizer")
       .Option("out", "DIR", "", "output directory", true);
   if (!args.Parse(argc, argv)) return 0;
   data::SyntheticOptions o;
@@ -86,6 +89,22 @@ int RunMakeSynthetic(int argc, char** argv) {
     const auto pairs = reward::SyntheticRmPairs(s);
     reward::WriteRmPairs(args.Get("rm-pairs"), pairs);
     std::printf("wrote %s: %zu oracle reward-model pairs\n", args.Get("rm-pairs").c_str(), pairs.size());
+  }
+  if (args.Has("corpus")) {
+    std::string corpus;
+    auto line = [&](std::string text) {
+      for (char& ch : text)
+        if (ch == '\n' || ch == '\r') ch = ' ';
+      corpus += text + "\n";
+    };
+    for (const auto& ex : s.train.examples) {
+      line(ex.input);
+      if (ex.output) line(*ex.output);
+      for (const auto& item : ex.profile)
+        for (const auto& [name, value] : item.fields) line(value);
+    }
+    WriteFileAtomic(args.Get("corpus"), corpus);
+    std::printf("wrote %s: a tokenizer corpus of %zu bytes\n", args.Get("corpus").c_str(), corpus.size());
   }
   const auto r = data::MeasureSynthetic(s.test, s.test_facts);
   std::printf("test split, ROUGE-1 / ROUGE-L F of the gold output vs\n"

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/compute_options.h"
 #include "cli/policy_options.h"
+#include "cli/retriever_options.h"
 #include "cli/reward_setup.h"
 #include "common/data/dataset.h"
 #include "common/reward/reward_client.h"
@@ -27,24 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The profile source of single-process commands: a running retrieval tier, a
-// built index, or an index built here in memory over the data.
-std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
-                                                           const std::vector<const data::Dataset*>& data) {
-  if (args.Has("retrieval-server")) {
-    auto client = std::make_unique<retrieval::RetrievalClient>(net::ParseEndpoints(args.Get("retrieval-server")));
-    client->VerifyShards();
-    return client;
-  }
-  if (args.Has("index")) return retrieval::LocalRetriever::Open(args.Get("index"), args.Get("encoder"));
-  retrieval::IndexOptions options;
-  const std::string r = args.Get("retriever");
-  if (r == "bm25" || r == "dense" || r == "dense_hnsw") options.built = {r};
-  retrieval::DenseEncoderOptions encoder;
-  encoder.model_dir = args.Get("encoder");
-  return retrieval::LocalRetriever::Build(data, options, encoder);
-}
-
 std::string JsonLine(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -61,16 +44,12 @@ int RunMakeRmPairs(int argc, char** argv) {
       .Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "which split's questions to use")
       .Option("task", "NAME", "", "task, when no outputs file names it")
-      .Option("retriever", "R", "bm25", "bm25, dense, dense_hnsw, recency or random")
-      .Option("k", "K", "5", "profile items per query")
-      .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
-      .Option("index", "DIR", "", "an index written by build-index")
-      .Option("encoder", "DIR", "", "BERT encoder for dense retrieval")
       .Option("max-prompt-tokens", "N", "512", "prompt length limit (the profile is cut to fit)")
       .Flag("open-think", "end prompts with \"<think>\\n\" (R1-style policies)")
       .Option("batch-size", "N", "8", "queries per generation batch")
       .Option("limit", "N", "0", "use only the first N queries (0: all)")
       .Option("out", "FILE", "", "pairs, as JSON lines", true);
+  AddRetrieverOptions(args);
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
@@ -85,7 +64,7 @@ int RunMakeRmPairs(int argc, char** argv) {
   o.limit = static_cast<size_t>(args.GetInt("limit"));
   const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
   const data::Dataset dataset = data::LoadLampSplit(args.Get("data"), args.Get("split"), task);
-  auto retriever = OpenRetriever(args, {&dataset});
+  auto retriever = OpenRetriever(args, {&dataset}, {args.Get("retriever")});
   auto policy = LoadPolicy(args.Get("policy"), args);
   AddStopTokens(sampling, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));

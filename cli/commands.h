@@ -23,6 +23,7 @@ int RunScoreRm(int argc, char** argv);
 int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunTrain(int argc, char** argv);
+int RunEval(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
 
 }  // namespace prlm::cli

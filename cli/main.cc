@@ -38,6 +38,7 @@ const Command kCommands[] = {
     {"score-rm", prlm::cli::RunScoreRm, "score (query, answer) pairs with a reward model"},
     {"serve-reward", prlm::cli::RunServeReward, "serve batched reward scoring over TCP"},
     {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
+    {"eval", prlm::cli::RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},
     {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
 };
 

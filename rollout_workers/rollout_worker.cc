@@ -64,7 +64,7 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   po.prompt.max_prompt_tokens = options_.max_prompt_tokens;
   po.prompt.open_think = options_.open_think;
   po.prompt.with_profile = options_.retriever != "none";
-  const auto prompts = retrieval::BuildProfilePrompts(*retriever_, *template_, *tokenizer_, questions, po);
+  const auto prompts = retrieval::BuildProfilePrompts(retriever_, *template_, *tokenizer_, questions, po);
   result.set_retrieval_s(Seconds(t0));
 
   std::vector<size_t> asked;  // indices of prompts that go on

@@ -14,7 +14,7 @@ std::vector<text::PromptItem> ToPromptItems(const proto::RetrieveResult& result)
   return items;
 }
 
-std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever& retriever, const text::PromptTemplate& tmpl,
+std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                                const text::Tokenizer& tokenizer,
                                                const std::vector<ProfileQuestion>& questions,
                                                const ProfilePromptOptions& options) {
@@ -30,7 +30,8 @@ std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever& retriever, cons
       r.set_retriever(options.retriever);
       requests.push_back(std::move(r));
     }
-    results = retriever.Retrieve(requests);
+    PRLM_CHECK(retriever != nullptr);
+    results = retriever->Retrieve(requests);
     PRLM_CHECK(results.size() == requests.size());
   }
   std::vector<ProfilePrompt> out(questions.size());

@@ -33,8 +33,9 @@ struct ProfilePrompt {
   std::string error;
 };
 
-// One prompt per question, in order.
-std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever& retriever, const text::PromptTemplate& tmpl,
+// One prompt per question, in order. `retriever` may be null for zero-shot
+// prompts (options.prompt.with_profile = false).
+std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                                const text::Tokenizer& tokenizer,
                                                const std::vector<ProfileQuestion>& questions,
                                                const ProfilePromptOptions& options);

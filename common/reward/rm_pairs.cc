@@ -67,8 +67,8 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
     // batch), then without.
     std::vector<retrieval::ProfileQuestion> questions;
     for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query});
-    const auto personal = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, questions, with_profile);
-    const auto plain = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, questions, without);
+    const auto personal = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, with_profile);
+    const auto plain = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, without);
     std::vector<size_t> example_of;
     std::vector<std::vector<int32_t>> prompts;
     for (size_t i = begin; i < end; ++i) {

@@ -1,0 +1,33 @@
+#include "cli/retriever_options.h"
+
+#include "common/retrieval/retrieval_client.h"
+#include "retrieval_shards/local_retriever.h"
+
+namespace prlm::cli {
+
+void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help) {
+  args.Option("retriever", "R", "bm25", retriever_help)
+      .Option("k", "K", "5", k_help)
+      .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
+      .Option("index", "DIR", "", "an index written by build-index")
+      .Option("encoder", "DIR", "", "BERT encoder for dense retrieval");
+}
+
+std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
+                                                           const std::vector<const data::Dataset*>& data,
+                                                           const std::vector<std::string>& built) {
+  if (args.Has("retrieval-server")) {
+    auto client = std::make_unique<retrieval::RetrievalClient>(net::ParseEndpoints(args.Get("retrieval-server")));
+    client->VerifyShards();
+    return client;
+  }
+  if (args.Has("index")) return retrieval::LocalRetriever::Open(args.Get("index"), args.Get("encoder"));
+  retrieval::IndexOptions options;
+  for (const auto& r : built)
+    if (r == "bm25" || r == "dense" || r == "dense_hnsw") options.built.push_back(r);
+  retrieval::DenseEncoderOptions encoder;
+  encoder.model_dir = args.Get("encoder");
+  return retrieval::LocalRetriever::Build(data, options, encoder);
+}
+
+}  // namespace prlm::cli
