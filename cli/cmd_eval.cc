@@ -72,7 +72,8 @@ int RunEval(int argc, char** argv) {
       .Option("w-acc", "X", "1.0", "reward weight of ROUGE-1+2+L F").Option("w-fmt", "X", "0.1", "reward weight of format")
       .Option("w-pers", "X", "0.1", "reward weight of sigmoid(reward model)")
       .Option("out", "FILE", "", "write the rows as JSON (with --append: add to the rows already there)")
-      .Flag("append", "keep the rows already in --out");
+      .Flag("append", "keep the rows already in --out")
+      .Option("completions", "FILE", "", "write every completion, its answer and the gold output (JSON lines)");
   AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random", "comma list of k values");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
@@ -165,6 +166,21 @@ int RunEval(int argc, char** argv) {
       item->set_completion(completions[i]);
       item->set_gold(*ex.output);
       item->set_user_id(ex.user_id);
+    }
+    if (args.Has("completions")) {
+      std::string lines;
+      for (size_t i = 0; i < dataset.examples.size(); ++i) {
+        Json j;
+        j["id"] = dataset.examples[i].id;
+        j["retriever"] = retriever_name;
+        j["k"] = k;
+        j["completion"] = completions[i];
+        j["answer"] = hypotheses[i];
+        j["gold"] = *dataset.examples[i].output;
+        if (!prompts[i].error.empty()) j["error"] = prompts[i].error;
+        lines += j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+      }
+      WriteFileAtomic(args.Get("completions"), lines);
     }
     const auto reply = scorer->ScoreNow(request);
     PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());

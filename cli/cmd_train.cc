@@ -1,6 +1,8 @@
 // prlm train: one rank of a distributed GRPO (or sft) training job.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -58,8 +60,8 @@ int RunTrain(int argc, char** argv) {
   const int threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
                                                    : std::max(1, cores / mpi.local_size());
   ConfigureCpuThreads(threads, where.dtype);
-  spdlog::info("rank {} of {}: {} on {} ({} CPU threads, {})", mpi.rank(), mpi.size(), role, mpi.host(), threads,
-               where.device.str());
+  spdlog::info("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(), mpi.size(), role, mpi.host(),
+               static_cast<long>(getpid()), threads, where.device.str());
   // 3. The role.
   try {
     switch (me.role) {

@@ -44,7 +44,7 @@ struct Stat {
 
 class Coordinator {
  public:
-  explicit Coordinator(const comm::TrainJob& job) : job_(job), c_(job.config) {
+  explicit Coordinator(const comm::TrainJob& job) : job_(job), c_(job.config), inbox_(job.world) {
     rollouts_ = comm::OfRole(job.directory, comm::Role::kRollout);
     learners_ = comm::OfRole(job.directory, comm::Role::kLearner);
     for (const auto& r : job.directory)
@@ -59,14 +59,17 @@ class Coordinator {
       comm::AbortJob(job_.Who(), std::string("sending '") + comm::BodyName(m) + "' to " + job_.Describe(rank) +
                                      " timed out after " + std::to_string(job_.rank_timeout.count()) + " ms");
   }
-  // The next message from any of `ranks`, which must be of `kind`.
-  proto::JobMessage Receive(proto::JobMessage::BodyCase kind, const char* what, int* from) {
+  // The next message from `rank`, which must be of `kind`. With one-step-off
+  // rollout, results and learner reports are in flight at once: the inbox
+  // takes both in as they come.
+  proto::JobMessage Receive(proto::JobMessage::BodyCase kind, const char* what, int rank) {
     proto::JobMessage m;
-    if (!comm::ReceiveMessage(&m, MPI_ANY_SOURCE, job_.world, job_.rank_timeout, from))
-      comm::AbortJob(job_.Who(), std::string("no ") + what + " arrived within trainer.rank_timeout_s = " +
-                                     std::to_string(c_.trainer.rank_timeout_s) + " s (a rank is stuck)");
+    if (!inbox_.Receive(&m, rank, job_.rank_timeout))
+      comm::AbortJob(job_.Who(), std::string("no ") + what + " from " + job_.Describe(rank) +
+                                     " within trainer.rank_timeout_s = " + std::to_string(c_.trainer.rank_timeout_s) +
+                                     " s (the rank is stuck)");
     if (m.body_case() != kind)
-      comm::AbortJob(job_.Who(), std::string("expected ") + what + " but " + job_.Describe(*from) + " sent '" +
+      comm::AbortJob(job_.Who(), std::string("expected ") + what + " but " + job_.Describe(rank) + " sent '" +
                                      comm::BodyName(m) + "'");
     return m;
   }
@@ -82,6 +85,7 @@ class Coordinator {
 
   const comm::TrainJob& job_;
   const TrainConfig& c_;
+  comm::Inbox inbox_;
   std::vector<comm::RankInfo> rollouts_, learners_, services_;
   data::Dataset train_;
   std::unique_ptr<DataOrder> order_;
@@ -116,18 +120,14 @@ void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
 }
 
 std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
+  // The workers SendWork gave prompts to: the first min(W, prompts) ones.
   const size_t expected = std::min<size_t>(rollouts_.size(), static_cast<size_t>(c_.trainer.prompts_per_step));
   std::vector<proto::RolloutResult> results;
-  while (results.size() < expected) {
-    int from = -1;
-    auto m = Receive(proto::JobMessage::kResult, "rollout result", &from);
+  for (size_t w = 0; w < expected; ++w) {
+    auto m = Receive(proto::JobMessage::kResult, "rollout result", rollouts_[w].rank);
     PRLM_CHECK_MSG(m.result().step() == step, "result of step " << m.result().step() << " during step " << step);
     results.push_back(std::move(*m.mutable_result()));
   }
-  // Groups in prompt-index order, whichever worker finished first.
-  std::sort(results.begin(), results.end(), [](const auto& a, const auto& b) {
-    return a.groups(0).index() < b.groups(0).index();
-  });
   return results;
 }
 
@@ -227,12 +227,11 @@ Json Coordinator::Learn(int64_t step, const std::vector<proto::RolloutResult>& r
   }
   std::map<std::string, double> sums;
   double grad_norm = 0, lr = 0, old_s = 0, ref_s = 0, update_s = 0, sync_s = 0;
-  for (size_t got = 0; got < learners_.size(); ++got) {
-    int from = -1;
-    const auto m = Receive(proto::JobMessage::kReport, "learner report", &from);
+  for (size_t l = 0; l < learners_.size(); ++l) {
+    const auto m = Receive(proto::JobMessage::kReport, "learner report", learners_[l].rank);
     const auto& r = m.report();
     for (const auto& nv : r.sums()) sums[nv.name()] += nv.value();
-    if (from == learners_[0].rank) grad_norm = r.grad_norm(), lr = r.lr(), sync_s = r.sync_s();
+    if (l == 0) grad_norm = r.grad_norm(), lr = r.lr(), sync_s = r.sync_s();
     weight_version_ = std::max(weight_version_, r.weight_version());
     old_s = std::max(old_s, r.old_logprob_s());
     ref_s = std::max(ref_s, r.ref_s());
@@ -303,11 +302,10 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   m.mutable_save()->set_dir(tmp);
   m.mutable_save()->set_step(step);
   Broadcast(m, learners_);
-  for (size_t got = 0; got < learners_.size(); ++got) {
-    int from = -1;
-    const auto r = Receive(proto::JobMessage::kSaved, "checkpoint confirmation", &from);
+  for (const auto& l : learners_) {
+    const auto r = Receive(proto::JobMessage::kSaved, "checkpoint confirmation", l.rank);
     if (!r.saved().error().empty())
-      comm::AbortJob(job_.Who(), "checkpoint " + tmp + ": " + job_.Describe(from) + " failed: " + r.saved().error());
+      comm::AbortJob(job_.Who(), "checkpoint " + tmp + ": " + job_.Describe(l.rank) + " failed: " + r.saved().error());
   }
   TrainerState state;
   state.step = step;

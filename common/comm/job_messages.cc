@@ -48,6 +48,23 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
   return true;
 }
 
+bool Inbox::Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto& queue = pending_[source];
+    if (!queue.empty()) {
+      *message = std::move(queue.front());
+      queue.pop_front();
+      return true;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    proto::JobMessage m;
+    int from = -1;
+    if (left.count() <= 0 || !ReceiveMessage(&m, MPI_ANY_SOURCE, comm_, left, &from)) return false;
+    pending_[from].push_back(std::move(m));
+  }
+}
+
 const char* BodyName(const proto::JobMessage& message) {
   switch (message.body_case()) {
     case proto::JobMessage::kWork: return "work";

@@ -12,6 +12,8 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <deque>
+#include <map>
 
 #include "proto/train.pb.h"
 
@@ -28,6 +30,21 @@ bool SendMessage(const proto::JobMessage& message, int dest, MPI_Comm comm, std:
 // A message that does not parse aborts the job (it is a bug, not user input).
 bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::chrono::milliseconds timeout,
                     int* from = nullptr);
+
+// Receives from one named rank while taking in whatever else arrives (kept
+// for later), so a large message from another rank never waits for its
+// receive: the sender of a rendezvous-sized message blocks until the
+// receiver matches it, and two ranks each waiting on the other would hang.
+class Inbox {
+ public:
+  explicit Inbox(MPI_Comm comm) : comm_(comm) {}
+  // The next message from `source`; false on timeout.
+  bool Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout);
+
+ private:
+  MPI_Comm comm_;
+  std::map<int, std::deque<proto::JobMessage>> pending_;
+};
 
 // "work", "result", ... for messages and errors.
 const char* BodyName(const proto::JobMessage& message);

@@ -1,0 +1,235 @@
+// `prlm train` end to end under mpirun, every role on localhost: a few GRPO
+// steps with two of each scalable role, exact resume (2 + 2 steps == 4),
+// LoRA checkpoints, one-step-off staleness, a bad config refused before
+// anything starts, and a rank killed mid-step ending the job (no hang).
+//
+// The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
+// one-layer policy, and warm-starts it with the sft objective (so GRPO's
+// samples have the answer format and rewards that differ within a group).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/util/file.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+Result Shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  Result r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string Prlm() { return PRLM_BINARY; }
+std::string Mpirun(int np) {
+  return "timeout 600 mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " " + Prlm() + " train";
+}
+
+std::vector<Json> Metrics(const std::string& run) {
+  std::vector<Json> out;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
+  return out;
+}
+
+class TrainJob : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    const std::string d = dir_->str();
+    const auto prep = Shell(Prlm() + " make-synthetic --users 24 --seed 3 --out " + d + "/data --corpus " + d +
+                            "/corpus.txt && " + Prlm() + " train-tokenizer --vocab-size 1024 --out " + d + "/tok " +
+                            d + "/corpus.txt && " + Prlm() + " init-model --tokenizer " + d +
+                            "/tok/tokenizer.json --out " + d +
+                            "/random num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    ASSERT_EQ(prep.code, 0) << prep.out;
+    std::ofstream(d + "/base.yaml") << "model: {policy: " << d << "/random}\n"
+                                    << "data: {dir: " << d << "/data}\n"
+                                    << "retrieval: {k: 1}\n"
+                                    << "reward: {w_pers: 0}\n"
+                                    << "grpo: {max_prompt_tokens: 400, max_completion_tokens: 32}\n"
+                                    << "trainer: {prompts_per_step: 4, micro_batch_size: 4}\n"
+                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n";
+    // The warm start: sft, which also checks that objective end to end.
+    const auto sft = Shell(Mpirun(5) + " --config " + d + "/base.yaml grpo.objective=sft trainer.total_steps=30 " +
+                           "trainer.prompts_per_step=8 optim.lr=0.01 trainer.output_dir=" + d + "/sft");
+    ASSERT_EQ(sft.code, 0) << sft.out;
+    const auto m = Metrics(d + "/sft");
+    ASSERT_EQ(m.size(), 30u);
+    EXPECT_LT(m.back()["actor/sft_loss"].get<double>(), 0.5 * m.front()["actor/sft_loss"].get<double>())
+        << "sft must learn the target format";
+    fs::rename(d + "/sft/checkpoints/step-00000030/policy", d + "/policy");
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // `prlm train` on the warm-started policy; the config plus overrides.
+  static Result Train(int np, const std::string& run, const std::string& overrides) {
+    return Shell(Mpirun(np) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
+                 "/policy trainer.output_dir=" + run + " " + overrides);
+  }
+  static std::string D(const std::string& name) { return *dir_ / name; }
+
+  static testing::TempDir* dir_;
+};
+testing::TempDir* TrainJob::dir_ = nullptr;
+
+TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
+  // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2 learners.
+  const std::string run = D("grpo");
+  const auto r = Train(8, run, "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
+                               "layout.learners=2 trainer.save_every=2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 3u);
+  for (const char* key : {"actor/pg_loss", "actor/kl_loss", "actor/ppo_kl", "actor/pg_clipfrac", "actor/entropy",
+                          "actor/grad_norm", "actor/lr", "critic/score/mean", "reward/accuracy/mean",
+                          "reward/format/mean", "response_length/mean", "frac_reward_zero_std",
+                          "timing_s/retrieval", "timing_s/gen", "timing_s/reward", "timing_s/update_actor",
+                          "timing_s/sync_weights", "timing_s/step", "perf/throughput"})
+    EXPECT_TRUE(m[0].contains(key)) << key;
+  for (size_t i = 0; i < m.size(); ++i) {
+    EXPECT_EQ(m[i]["training/global_step"].get<int>(), static_cast<int>(i) + 1);
+    EXPECT_EQ(m[i]["training/weight_version"].get<int>(), static_cast<int>(i) + 1);
+    EXPECT_EQ(m[i]["training/sequences"].get<int>(), 16) << "4 prompts x G=4";
+    EXPECT_DOUBLE_EQ(m[i]["rollout/staleness/mean"].get<double>(), 0.0) << "synchronous on-policy";
+  }
+  EXPECT_GT(m[0]["critic/score/mean"].get<double>(), 0.0) << "the warm start's answers overlap the gold ones";
+  EXPECT_LT(m[0]["frac_reward_zero_std"].get<double>(), 1.0) << "some group's rewards differ";
+  EXPECT_GT(m[0]["actor/grad_norm"].get<double>(), 0.0);
+  // Checkpoints at step 2 and at the end; each a loadable Hugging Face policy.
+  for (const char* step : {"step-00000002", "step-00000003"}) {
+    const std::string ck = run + "/checkpoints/" + step;
+    for (const char* f : {"policy/config.json", "policy/model.safetensors", "policy/tokenizer.json",
+                          "learner/optimizer.pt", "rng/learner-0.pt", "rng/learner-1.pt", "trainer_state.json"})
+      EXPECT_TRUE(fs::exists(ck + "/" + f)) << ck << "/" << f;
+  }
+  const auto gen = Shell(Prlm() + " generate --model " + run + "/checkpoints/step-00000003/policy --prompt hello "
+                         "--max-new-tokens 4");
+  EXPECT_EQ(gen.code, 0) << gen.out;
+  // Every rank logged, tagged with its rank and role.
+  for (int rank = 0; rank < 8; ++rank) {
+    const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
+    EXPECT_NE(log.find("[rank " + std::to_string(rank) + " "), std::string::npos) << log;
+  }
+  EXPECT_NE(ReadFile(run + "/logs/rank-2.log").find("retrieval shard 1 of 2"), std::string::npos);
+  EXPECT_NE(r.out.find("step 3/3 | reward"), std::string::npos) << "the console progress line";
+}
+
+TEST_F(TrainJob, ResumeContinuesExactly) {
+  const std::string straight = D("straight"), split = D("split");
+  const std::string common = "trainer.total_steps=4 trainer.save_every=2 grpo.mu=2 optim.schedule=cosine";
+  ASSERT_EQ(Train(5, straight, common).code, 0);
+  const auto first = Train(5, split, common + " trainer.stop_after_steps=2");
+  ASSERT_EQ(first.code, 0) << first.out;
+  ASSERT_EQ(Metrics(split).size(), 2u);
+  const auto second = Train(5, split, common + " trainer.resume=auto");
+  ASSERT_EQ(second.code, 0) << second.out;
+  EXPECT_NE(second.out.find("resuming from"), std::string::npos);
+  // The same weights, bit for bit, and the same metrics except wall-clock ones.
+  EXPECT_EQ(ReadFile(straight + "/checkpoints/step-00000004/policy/model.safetensors"),
+            ReadFile(split + "/checkpoints/step-00000004/policy/model.safetensors"));
+  const auto a = Metrics(straight), b = Metrics(split);
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), 4u);
+  for (size_t i = 0; i < 4; ++i)
+    for (const auto& [key, value] : a[i].items()) {
+      if (key.rfind("timing_s/", 0) == 0 || key == "perf/throughput") continue;
+      EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+    }
+  EXPECT_GT(a[3]["actor/grad_norm"].get<double>(), 0.0) << "the steps must update something";
+}
+
+TEST_F(TrainJob, LoraSavesMergedPolicyAndAdapterAndResumes) {
+  const std::string run = D("lora");
+  const auto r = Train(5, run, "trainer.total_steps=2 lora.rank=4 lora.dropout=0 trainer.save_every=1 "
+                               "trainer.stop_after_steps=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto again = Train(5, run, "trainer.total_steps=2 lora.rank=4 lora.dropout=0 trainer.resume=auto");
+  ASSERT_EQ(again.code, 0) << again.out;
+  const std::string ck = run + "/checkpoints/step-00000002/policy";
+  for (const char* f : {"config.json", "model.safetensors", "adapter/adapter_config.json",
+                        "adapter/adapter_model.safetensors"})
+    EXPECT_TRUE(fs::exists(ck + "/" + f)) << f;
+  EXPECT_EQ(Metrics(run).size(), 2u);
+}
+
+TEST_F(TrainJob, OneStepOffRecordsStaleness) {
+  const std::string run = D("offpolicy");
+  const auto r = Train(5, run, "trainer.total_steps=3 grpo.max_staleness=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_DOUBLE_EQ(m[0]["rollout/staleness/mean"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(m[1]["rollout/staleness/mean"].get<double>(), 1.0) << "generated while step 1 was learning";
+  EXPECT_GT(m[1]["timing_s/old_log_prob"].get<double>(), 0.0) << "off-policy: old log-probs are recomputed";
+}
+
+TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
+  const std::string run = D("bad");
+  auto r = Train(5, run, "grpo.betta=0.1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("grpo.betta"), std::string::npos) << r.out;
+  r = Train(5, run, "grpo.beta=lots");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("grpo.beta"), std::string::npos) << r.out;
+  r = Train(5, run, "layout.rollout=3 layout.learners=2 layout.retrieval=1 layout.reward=1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("layout"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the job has 5"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(run)) << "nothing may start on a bad config";
+}
+
+TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
+  const std::string run = D("killed");
+  const std::string rc_file = D("killed.rc"), out_file = D("killed.out");
+  std::system(("(" + Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
+               "/policy trainer.output_dir=" + run + " trainer.total_steps=200 > " + out_file +
+               " 2>&1; echo $? > " + rc_file + ") &")
+                  .c_str());
+  // Wait for the first step, then kill the rollout worker (rank 3) mid-run.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (Metrics(run).empty() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_FALSE(Metrics(run).empty()) << ReadFile(out_file);
+  const std::string log = ReadFile(run + "/logs/rank-3.log");
+  const size_t at = log.find("(pid ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const long pid = std::stol(log.substr(at + 5));
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  while (!fs::exists(rc_file) && std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(90))
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  ASSERT_TRUE(fs::exists(rc_file)) << "the job still runs 90 s after a rank died";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LE(waited, 60.0);
+  EXPECT_NE(std::stoi(ReadFile(rc_file)), 0);
+  const std::string out = ReadFile(out_file);
+  EXPECT_NE(out.find("rank 3"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace prlm
