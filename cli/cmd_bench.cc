@@ -135,11 +135,12 @@ int BenchGenerate(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate|retrieval|reward [options]\n"
+      "usage: prlm bench tokenizer|generate|retrieval|reward|weight-sync [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
       "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
       "  reward      the reward server with batching vs max_batch_size=1: sequences/s, p50/p99\n"
+      "  weight-sync (under mpirun) bucketed weight broadcast vs a raw MPI_Bcast of the same bytes\n"
       "`prlm bench <what> --help` lists the options.\n";
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
     std::fputs(usage.c_str(), argc < 1 ? stderr : stdout);
@@ -150,6 +151,7 @@ int RunBench(int argc, char** argv) {
   if (what == "generate") return BenchGenerate(argc - 1, argv + 1);
   if (what == "retrieval") return BenchRetrieval(argc - 1, argv + 1);
   if (what == "reward") return BenchReward(argc - 1, argv + 1);
+  if (what == "weight-sync") return BenchWeightSync(argc - 1, argv + 1);
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }
 

@@ -12,7 +12,7 @@ int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankIn
   ScorerSetup s;
   s.w_acc = c.reward.w_acc;
   s.w_fmt = c.reward.w_fmt;
-  s.w_pers = c.reward.w_pers;
+  s.w_pers = c.grpo.objective == "sft" ? 0.0 : c.reward.w_pers;  // sft scores nothing
   s.model = c.reward.model;
   s.max_length = c.reward.max_length;
   s.options.batching.max_batch_size = c.reward.max_batch_size;

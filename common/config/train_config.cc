@@ -136,7 +136,7 @@ void TrainConfig::Validate(int64_t world_size) const {
           "must be at least 1");
   Require(retrieval.retriever.rfind("dense", 0) != 0 || !retrieval.encoder.empty() || !retrieval.index.empty(),
           "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");
-  Require(reward.w_pers == 0 || !reward.model.empty(), "reward.model",
+  Require(reward.w_pers == 0 || !reward.model.empty() || grpo.objective == "sft", "reward.model",
           "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
   Require(reward.max_batch_size >= 1, "reward.max_batch_size", "must be at least 1");
   Require(reward.max_queue_delay_us >= 0, "reward.max_queue_delay_us", "must be >= 0");

@@ -1,0 +1,233 @@
+// The training step's pieces in one process: learner micro-batch log-probs
+// against the generation code's, the rollout worker (retrieval, grouped
+// sampling, scoring, sft targets), the data order across epochs and resume,
+// micro-batch planning, and checkpoint bookkeeping.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/data/synthetic.h"
+#include "common/model/generation.h"
+#include "common/model/pretrained.h"
+#include "common/text/bpe_trainer.h"
+#include "common/util/check.h"
+#include "coordinator/batch_plan.h"
+#include "coordinator/checkpoints.h"
+#include "coordinator/data_order.h"
+#include "learner/policy_batch.h"
+#include "retrieval_shards/local_retriever.h"
+#include "reward_server/reward_scorer.h"
+#include "reward_server/text_rewards.h"
+#include "rollout_workers/rollout_worker.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+model::Qwen2ForCausalLM TinyPolicy(int64_t vocab, std::vector<int64_t> eos = {}) {
+  auto cfg = model::Qwen2Preset("tiny", vocab);
+  cfg.num_hidden_layers = 2;
+  cfg.eos_token_ids = std::move(eos);
+  model::Qwen2ForCausalLM m(cfg);
+  model::InitializeWeights(*m, 0.02, 5);
+  m->eval();
+  return m;
+}
+
+TEST(PolicyBatch, CompletionLogprobsMatchTheGenerationCode) {
+  torch::NoGradGuard no_grad;
+  auto policy = TinyPolicy(50);
+  proto::MicroBatch mb;
+  const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> rows = {
+      {{1, 2, 3}, {4, 5}}, {{7, 8, 9, 10, 11}, {12}}, {{3}, {4, 5, 6, 7}}};
+  for (const auto& [p, c] : rows) {
+    auto* s = mb.add_sequences();
+    s->mutable_prompt()->Add(p.begin(), p.end());
+    s->mutable_completion()->Add(c.begin(), c.end());
+  }
+  const auto batch = learner::MakePolicyBatch(mb, torch::kCPU);
+  EXPECT_EQ(batch.prompt_width, 5);
+  EXPECT_EQ(batch.tokens(), 7);
+  const auto scores = learner::ScoreCompletions(policy, batch, 0.7, true);
+  for (size_t b = 0; b < rows.size(); ++b) {
+    std::vector<int32_t> whole = rows[b].first;
+    whole.insert(whole.end(), rows[b].second.begin(), rows[b].second.end());
+    const auto expected = model::SequenceLogprobs(policy, {whole}, 0.7)[0];
+    const size_t p = rows[b].first.size();
+    for (size_t t = 0; t < rows[b].second.size(); ++t)
+      EXPECT_NEAR(scores.logprobs[b][t].item<double>(), expected[p - 1 + t], 1e-4) << "row " << b << " token " << t;
+    for (int64_t t = static_cast<int64_t>(rows[b].second.size()); t < 4; ++t)
+      EXPECT_EQ(scores.logprobs[b][t].item<double>(), 0.0) << "padding carries no log-prob";
+  }
+  // Entropy of a softmax over 50 tokens lies in (0, log 50].
+  EXPECT_GT(scores.entropy[0][0].item<double>(), 0.0);
+  EXPECT_LE(scores.entropy[0][0].item<double>(), std::log(50.0) + 1e-4);
+}
+
+class RolloutWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data::SyntheticOptions o;
+    o.users = 12;
+    splits_ = data::MakeSynthetic(o);
+    retrieval::IndexOptions io;
+    io.built = {"bm25"};
+    retriever_ = retrieval::LocalRetriever::Build({&splits_.train}, io);
+    std::vector<std::string> corpus;
+    for (const auto& ex : splits_.train.examples) corpus.push_back(ex.input);
+    text::BpeTrainerOptions bo;
+    bo.vocab_size = 600;
+    tokenizer_ = text::Tokenizer::FromJsonText(text::TrainByteLevelBpe(corpus, bo), "test corpus");
+    scorer_ = std::make_unique<reward::RewardScorer>(
+        std::vector<reward::WeightedComponent>{{std::make_shared<reward::AccuracyReward>(), 1.0},
+                                               {std::make_shared<reward::FormatReward>(), 0.1}},
+        reward::ScorerOptions());
+  }
+
+  rollout::RolloutWorker Worker() {
+    rollout::RolloutOptions o;
+    o.task = "LaMP_4";
+    o.k = 2;
+    o.max_prompt_tokens = 2048;
+    o.group_size = 3;
+    o.sampling.max_new_tokens = 6;
+    o.sampling.temperature = 0.7;
+    const int32_t eos = *tokenizer_->TokenToId("<|im_end|>");
+    return rollout::RolloutWorker(TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
+                                  [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, o);
+  }
+
+  proto::RolloutWork Work(std::vector<size_t> which, bool sft = false) {
+    proto::RolloutWork w;
+    w.set_step(3);
+    w.set_prompts_only(sft);
+    for (size_t i : which) {
+      const auto& ex = splits_.train.examples[i];
+      auto* p = w.add_prompts();
+      p->set_index(i);
+      p->set_user_id(ex.user_id);
+      p->set_input(ex.input);
+      p->set_query(ex.query);
+      p->set_gold(*ex.output);
+    }
+    return w;
+  }
+
+  data::SyntheticSplits splits_;
+  std::unique_ptr<retrieval::LocalRetriever> retriever_;
+  std::shared_ptr<const text::Tokenizer> tokenizer_;
+  std::unique_ptr<reward::RewardScorer> scorer_;
+};
+
+TEST_F(RolloutWorkerTest, GroupsAreScoredStampedAndIndependentOfTheBatch) {
+  auto worker = Worker();
+  worker.set_weight_version(9);
+  const auto both = worker.Run(Work({0, 1}));
+  EXPECT_EQ(both.weight_version(), 9);
+  ASSERT_EQ(both.groups_size(), 2);
+  for (const auto& g : both.groups()) {
+    EXPECT_TRUE(g.error().empty()) << g.error();
+    EXPECT_GT(g.prompt_size(), 0);
+    EXPECT_EQ(g.items_used(), 2);
+    ASSERT_EQ(g.samples_size(), 3);
+    for (const auto& s : g.samples()) {
+      EXPECT_EQ(s.tokens_size(), s.logprobs_size());
+      EXPECT_LE(s.tokens_size(), 6);
+      EXPECT_GE(s.components_size(), 2);  // accuracy's outputs and format
+    }
+  }
+  // Prompt 1 alone draws the same samples: seeds come from (step, index, sample).
+  const auto tokens = [](const proto::RolloutSample& s) { return std::vector<int32_t>(s.tokens().begin(), s.tokens().end()); };
+  const auto alone = worker.Run(Work({1}));
+  for (int s = 0; s < 3; ++s)
+    EXPECT_EQ(tokens(alone.groups(0).samples(s)), tokens(both.groups(1).samples(s))) << "sample " << s;
+  EXPECT_NE(tokens(both.groups(1).samples(0)), tokens(both.groups(1).samples(1)))
+      << "samples of a group draw from their own streams";
+}
+
+TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {
+  auto worker = Worker();
+  const auto r = worker.Run(Work({2}, /*sft=*/true));
+  ASSERT_EQ(r.groups_size(), 1);
+  ASSERT_EQ(r.groups(0).samples_size(), 1);
+  const auto& tokens = r.groups(0).samples(0).tokens();
+  EXPECT_EQ(tokens[tokens.size() - 1], *tokenizer_->TokenToId("<|im_end|>"));
+  const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
+  EXPECT_EQ(text, rollout::SftTarget(rollout::kDefaultSftTemplate, *splits_.train.examples[2].output));
+  EXPECT_NE(text.find("<answer>" + *splits_.train.examples[2].output + "</answer>"), std::string::npos);
+}
+
+TEST_F(RolloutWorkerTest, AnUnknownUserIsReportedNotFatal) {
+  auto worker = Worker();
+  auto work = Work({0});
+  work.mutable_prompts(0)->set_user_id("nobody");
+  const auto r = worker.Run(work);
+  ASSERT_EQ(r.groups_size(), 1);
+  EXPECT_NE(r.groups(0).error().find("nobody"), std::string::npos) << r.groups(0).error();
+  EXPECT_EQ(r.groups(0).samples_size(), 0);
+}
+
+TEST(DataOrder, EpochsArePermutationsAndResumeAtAnEpochBoundaryIsExact) {
+  coordinator::DataOrder order(10, 3, 42);  // 3 steps per epoch, 1 question left over each epoch
+  EXPECT_EQ(order.steps_per_epoch(), 3);
+  coordinator::DataCursor straight;
+  std::vector<std::vector<int64_t>> steps;
+  for (int i = 0; i < 7; ++i) steps.push_back(order.Next(straight));
+  std::set<int64_t> epoch0;
+  for (int i = 0; i < 3; ++i) epoch0.insert(steps[i].begin(), steps[i].end());
+  EXPECT_EQ(epoch0.size(), 9u) << "an epoch never repeats a question";
+  EXPECT_NE(steps[0], steps[3]) << "each epoch has its own order";
+  // A cursor saved after step 3 (the end of epoch 0) continues the same way.
+  coordinator::DataCursor resumed;
+  for (int i = 0; i < 3; ++i) order.Next(resumed);
+  EXPECT_EQ(resumed.epoch, 0);
+  EXPECT_EQ(resumed.position, 9);
+  coordinator::DataCursor copy = resumed;
+  for (int i = 3; i < 7; ++i) EXPECT_EQ(order.Next(copy), steps[static_cast<size_t>(i)]) << "step " << i;
+  EXPECT_EQ(coordinator::DataOrder(10, 3, 42).Permutation(5), order.Permutation(5)) << "deterministic";
+  EXPECT_THROW(coordinator::DataOrder(2, 3, 1), prlm::Error);
+}
+
+TEST(BatchPlan, MicroBatchesDoNotDependOnLearnersAndLoadsBalance) {
+  const std::vector<int64_t> tokens = {50, 10, 40, 30, 20, 60, 5, 25};
+  const auto plan = coordinator::PlanMicroBatches(tokens, 3);
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[0], (std::vector<size_t>{5, 0, 2})) << "longest first";
+  EXPECT_EQ(plan[2], (std::vector<size_t>{1, 6}));
+  const std::vector<int64_t> mb = {100, 90, 40, 35, 30};
+  const auto owner = coordinator::AssignToLearners(mb, 2);
+  std::vector<int64_t> load(2, 0);
+  for (size_t i = 0; i < mb.size(); ++i) load[static_cast<size_t>(owner[i])] += mb[i];
+  EXPECT_EQ(load, (std::vector<int64_t>{135, 160})) << "100 | 90, 40 -> the lighter | 35 | 30";
+}
+
+TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
+  testing::TempDir dir;
+  const std::string run = dir.str();
+  EXPECT_EQ(coordinator::ResolveResume(run, "auto"), "") << "nothing to resume yet";
+  for (int step : {2, 4, 6}) {
+    const std::string ck = coordinator::CheckpointDir(run, step);
+    std::filesystem::create_directories(ck + ".tmp");
+    coordinator::TrainerState s;
+    s.step = step;
+    s.cursor = {1, 8};
+    coordinator::WriteTrainerState(ck + ".tmp", s);
+    coordinator::CommitCheckpoint(run, ck, 2);
+  }
+  std::filesystem::create_directories(coordinator::CheckpointDir(run, 8) + ".tmp");  // died while writing
+  const auto all = coordinator::ListCheckpoints(run);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(coordinator::ResolveResume(run, "auto"), coordinator::CheckpointDir(run, 6));
+  const auto s = coordinator::ReadTrainerState(all.back());
+  EXPECT_EQ(s.step, 6);
+  EXPECT_EQ(s.cursor.position, 8);
+  testing::ExpectErrorContaining([&] { coordinator::ResolveResume(run, run + "/nowhere"); },
+                                 {"trainer.resume", "nowhere"});
+  testing::WriteBytes(all.back() + "/trainer_state.json", "{\"step\": 6}");
+  testing::ExpectErrorContaining([&] { coordinator::ReadTrainerState(all.back()); },
+                                 {"trainer_state.json", "epoch"});
+}
+
+}  // namespace
+}  // namespace prlm
