@@ -131,4 +131,12 @@ double Args::GetDouble(const std::string& name) const {
   PRLM_THROW("prlm " << command_ << ": --" << name << " expects a number, got '" << v << "'");
 }
 
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 }  // namespace prlm::cli

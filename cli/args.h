@@ -55,4 +55,7 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// "a,b,,c" -> {"a", "b", "c"}: an option's comma list.
+std::vector<std::string> SplitList(const std::string& s);
+
 }  // namespace prlm::cli

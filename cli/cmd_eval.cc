@@ -25,14 +25,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::string MarkdownTable(const Json& rows) {
   std::string out = "| model | retriever | k | n | ROUGE-1 | ROUGE-2 | ROUGE-L | BLEU | format | reward |\n"
                     "|---|---|---|---|---|---|---|---|---|---|\n";

@@ -13,19 +13,8 @@
 #include "retrieval_shards/retrieval_service.h"
 
 namespace prlm::cli {
-namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-}  // namespace
 
 int RunBuildIndex(int argc, char** argv) {
   Args args("build-index",

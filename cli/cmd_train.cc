@@ -21,6 +21,22 @@
 #include "rollout_workers/rollout_rank.h"
 
 namespace prlm::cli {
+namespace {
+
+// How many ranks on this host run models (rollout workers and learners):
+// they share the host's cores; the coordinator and service ranks mostly wait.
+int LocalModelRanks(bool runs_models) {
+  MPI_Comm local;
+  PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
+  int mine = runs_models ? 1 : 0, sum = 0;
+  MPI_Request request;
+  PRLM_MPI_CHECK(MPI_Iallreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, local, &request));
+  if (!comm::WaitFor(&request, std::chrono::minutes(5))) comm::AbortJob("start-up", "counting this host's ranks timed out");
+  MPI_Comm_free(&local);
+  return std::max(1, sum);
+}
+
+}  // namespace
 
 int RunTrain(int argc, char** argv) {
   Args args("train",
@@ -53,12 +69,16 @@ int RunTrain(int argc, char** argv) {
   me.host = mpi.host();
   const std::string role = std::string(comm::RoleName(me.role)) +
                            (me.role == comm::Role::kCoordinator ? "" : " " + std::to_string(me.index));
-  // 2. Logs, and this rank's share of the host's cores.
+  // 2. Logs, and this rank's share of the host's cores: the ranks that run
+  // models split them; the others take one thread.
   InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), role, config.logging.level, mpi.rank() == 0);
   const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
+  const bool runs_models = me.role == comm::Role::kRollout || me.role == comm::Role::kLearner;
+  const int model_ranks = LocalModelRanks(runs_models);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
-                                                   : std::max(1, cores / mpi.local_size());
+                      : runs_models                ? std::max(1, cores / model_ranks)
+                                                   : 1;
   ConfigureCpuThreads(threads, where.dtype);
   spdlog::info("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(), mpi.size(), role, mpi.host(),
                static_cast<long>(getpid()), threads, where.device.str());

@@ -166,73 +166,65 @@ bool TensorCollectives::UseNccl(const std::vector<torch::Tensor>& tensors) {
 }
 
 void TensorCollectives::AllReduceSum(const std::vector<torch::Tensor>& tensors, std::chrono::milliseconds timeout) {
-  const auto buckets = Plan(tensors);
-  last_buckets_ = buckets.size();
-  last_bytes_ = 0;
-  const bool nccl = UseNccl(tensors);
-  last_transport_ = nccl ? "nccl" : "mpi";
-  std::vector<torch::Tensor> flats;
-  for (const auto& b : buckets) {
-    auto flat = Flatten(tensors, b.first, b.count);
-    // MPI cannot sum 16-bit floats: sum them as fp32.
-    if (!nccl && (b.dtype == torch::kBFloat16 || b.dtype == torch::kHalf)) flat = flat.to(torch::kFloat);
-    last_bytes_ += static_cast<size_t>(flat.numel()) * flat.element_size();
-    flats.push_back(std::move(flat));
-  }
-  const std::string what = name_ + " all-reduce";
-  if (nccl) {
-#ifdef PRLM_WITH_NCCL
-    PRLM_NCCL_CHECK(ncclGroupStart());
-    for (auto& f : flats)
-      PRLM_NCCL_CHECK(ncclAllReduce(f.data_ptr(), f.data_ptr(), static_cast<size_t>(f.numel()),
-                                    NcclType(f.scalar_type()), ncclSum, nccl_->comm, nccl_->stream));
-    PRLM_NCCL_CHECK(ncclGroupEnd());
-    WaitStream(nccl_->stream, timeout, what);
-#endif
-  } else {
-    std::vector<MPI_Request> requests(flats.size());
-    for (size_t i = 0; i < flats.size(); ++i)
-      PRLM_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flats[i].data_ptr(), static_cast<int>(flats[i].numel()),
-                                    MpiType(flats[i].scalar_type()), MPI_SUM, comm_, &requests[i]));
-    WaitAll(requests, timeout, what);
-  }
-  for (size_t i = 0; i < buckets.size(); ++i)
-    Unflatten(flats[i].to(buckets[i].dtype), tensors, buckets[i].first, buckets[i].count);
+  Run(tensors, /*sum=*/true, 0, timeout);
 }
 
 void TensorCollectives::Broadcast(const std::vector<torch::Tensor>& tensors, int root,
                                   std::chrono::milliseconds timeout) {
+  Run(tensors, /*sum=*/false, root, timeout);
+}
+
+void TensorCollectives::Run(const std::vector<torch::Tensor>& tensors, bool sum, int root,
+                            std::chrono::milliseconds timeout) {
   const auto buckets = Plan(tensors);
   last_buckets_ = buckets.size();
   last_bytes_ = 0;
   const bool nccl = UseNccl(tensors);
   last_transport_ = nccl ? "nccl" : "mpi";
+  // 1. Pack each bucket (a broadcast's receivers only need the space).
   std::vector<torch::Tensor> flats;
   for (const auto& b : buckets) {
-    auto flat = rank_ == root ? Flatten(tensors, b.first, b.count)
-                              : torch::empty({b.elements}, tensors[b.first].options());
+    torch::Tensor flat;
+    if (sum || rank_ == root) flat = Flatten(tensors, b.first, b.count);
+    else flat = torch::empty({b.elements}, tensors[b.first].options());
+    // MPI cannot sum 16-bit floats: sum them as fp32.
+    if (sum && !nccl && (b.dtype == torch::kBFloat16 || b.dtype == torch::kHalf)) flat = flat.to(torch::kFloat);
     last_bytes_ += static_cast<size_t>(flat.numel()) * flat.element_size();
     flats.push_back(std::move(flat));
   }
-  const std::string what = name_ + " broadcast";
+  // 2. Start every bucket's collective, then wait for all of them.
+  const std::string what = name_ + (sum ? " all-reduce" : " broadcast");
   if (nccl) {
 #ifdef PRLM_WITH_NCCL
     PRLM_NCCL_CHECK(ncclGroupStart());
-    for (auto& f : flats)
-      PRLM_NCCL_CHECK(ncclBroadcast(f.data_ptr(), f.data_ptr(), static_cast<size_t>(f.numel()),
-                                    NcclType(f.scalar_type()), root, nccl_->comm, nccl_->stream));
+    for (auto& f : flats) {
+      const size_t n = static_cast<size_t>(f.numel());
+      if (sum)
+        PRLM_NCCL_CHECK(ncclAllReduce(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), ncclSum,
+                                      nccl_->comm, nccl_->stream));
+      else
+        PRLM_NCCL_CHECK(ncclBroadcast(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), root, nccl_->comm,
+                                      nccl_->stream));
+    }
     PRLM_NCCL_CHECK(ncclGroupEnd());
     WaitStream(nccl_->stream, timeout, what);
 #endif
   } else {
     std::vector<MPI_Request> requests(flats.size());
-    for (size_t i = 0; i < flats.size(); ++i)
-      PRLM_MPI_CHECK(MPI_Ibcast(flats[i].data_ptr(), static_cast<int>(flats[i].numel()),
-                                MpiType(flats[i].scalar_type()), root, comm_, &requests[i]));
+    for (size_t i = 0; i < flats.size(); ++i) {
+      const int n = static_cast<int>(flats[i].numel());
+      const MPI_Datatype type = MpiType(flats[i].scalar_type());
+      if (sum)
+        PRLM_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flats[i].data_ptr(), n, type, MPI_SUM, comm_, &requests[i]));
+      else
+        PRLM_MPI_CHECK(MPI_Ibcast(flats[i].data_ptr(), n, type, root, comm_, &requests[i]));
+    }
     WaitAll(requests, timeout, what);
   }
-  if (rank_ != root)
-    for (size_t i = 0; i < buckets.size(); ++i) Unflatten(flats[i], tensors, buckets[i].first, buckets[i].count);
+  // 3. Unpack into the tensors.
+  if (sum || rank_ != root)
+    for (size_t i = 0; i < buckets.size(); ++i)
+      Unflatten(flats[i].to(buckets[i].dtype), tensors, buckets[i].first, buckets[i].count);
 }
 
 void BroadcastWeights(TensorCollectives& group, int64_t* version, const std::vector<torch::Tensor>& weights,

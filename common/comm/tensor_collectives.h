@@ -64,6 +64,8 @@ class TensorCollectives {
     torch::ScalarType dtype = torch::kFloat;
   };
   std::vector<Bucket> Plan(const std::vector<torch::Tensor>& tensors) const;
+  // An all-reduce (sum) or a broadcast from `root`, bucketed.
+  void Run(const std::vector<torch::Tensor>& tensors, bool sum, int root, std::chrono::milliseconds timeout);
   bool UseNccl(const std::vector<torch::Tensor>& tensors);
 
   MPI_Comm comm_;
