@@ -60,3 +60,8 @@ for r in rows:
         r["params_m"], r["dtype"], r["batch"], r["prefill_tok_s"], bp, r["prefill_tok_s"] / bp,
         r["decode_tok_s"], bd, r["decode_tok_s"] / bd))
 PY
+
+# Weight sync: the training job's bucketed broadcast vs a raw MPI_Bcast of the same bytes.
+mpi=(mpirun --oversubscribe -np 3)
+[[ $(id -u) == 0 ]] && mpi=(mpirun --allow-run-as-root --oversubscribe -np 3)
+"${mpi[@]}" "$prlm" bench weight-sync --preset small --vocab-size 32768 | tee "$out/weight_sync.txt"
