@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "common/comm/tensor_collectives.h"
 #include "common/config/train_config.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
@@ -71,6 +72,9 @@ PolicyLearner::PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCaus
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
   }
   trainable_ = TrainableParameters();
+  // Weights and gradients in bucket-sized buffers: the all-reduce and the
+  // weight broadcast then move them in place.
+  comm::PackIntoBuckets(trainable_, /*with_grads=*/true);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       trainable_, torch::optim::AdamWOptions(options_.lr)
                       .betas({options_.beta1, options_.beta2})

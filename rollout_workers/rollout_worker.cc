@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/comm/tensor_collectives.h"
 #include "common/retrieval/profile_prompts.h"
 #include "common/util/check.h"
 
@@ -34,6 +35,7 @@ RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<con
   PRLM_REQUIRE(options_.sft_template.find("{output}") != std::string::npos,
                "rollout: the sft template must contain {output}");
   if (options_.lora) model::ApplyLora(*policy_, options_.lora_options);
+  comm::PackIntoBuckets(TrainableParameters(), /*with_grads=*/false);  // weight sync lands in place
   policy_->eval();
   if (options_.sampling.stop_token_ids.empty())
     options_.sampling.stop_token_ids = text::StopTokenIds(policy_->config().eos_token_ids, *tokenizer_);

@@ -39,6 +39,15 @@ torch::Tensor Flatten(const std::vector<torch::Tensor>& tensors, size_t first, s
   return torch::cat(views);
 }
 
+// True when tensors [first, first + count) lie back to back in memory.
+bool Adjacent(const std::vector<torch::Tensor>& tensors, size_t first, size_t count) {
+  for (size_t i = first; i + 1 < first + count; ++i) {
+    const auto* end = static_cast<const char*>(tensors[i].data_ptr()) + tensors[i].numel() * tensors[i].element_size();
+    if (end != tensors[i + 1].data_ptr()) return false;
+  }
+  return true;
+}
+
 void Unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tensors, size_t first, size_t count) {
   torch::NoGradGuard no_grad;
   int64_t offset = 0;
@@ -49,13 +58,27 @@ void Unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
   }
 }
 
+// Waits for a transfer every member has joined. MPI moves the data of a
+// non-blocking collective only inside MPI calls, so long sleeps between
+// tests would throttle it: poll with yields for the first 50 ms, then with
+// sleeps growing to 1 ms (an idle wait for a peer uses mpi_job's WaitFor).
 void WaitAll(std::vector<MPI_Request>& requests, std::chrono::milliseconds timeout, const std::string& what) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (auto& r : requests) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (!WaitFor(&r, std::max(left, std::chrono::milliseconds(0))))
+  const auto start = std::chrono::steady_clock::now();
+  auto sleep = std::chrono::microseconds(20);
+  while (true) {
+    int done = 0;
+    PRLM_MPI_CHECK(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
+    if (done) return;
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (waited >= timeout)
       AbortJob(what, "timed out after " + std::to_string(timeout.count()) +
                          " ms: a member of the group never joined (dead or stuck rank)");
+    if (waited < std::chrono::milliseconds(50)) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(sleep);
+      sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(1));
+    }
   }
 }
 
@@ -185,10 +208,13 @@ void TensorCollectives::Run(const std::vector<torch::Tensor>& tensors, bool sum,
   std::vector<torch::Tensor> flats;
   for (const auto& b : buckets) {
     torch::Tensor flat;
-    if (sum || rank_ == root) flat = Flatten(tensors, b.first, b.count);
+    const bool widen = sum && !nccl && (b.dtype == torch::kBFloat16 || b.dtype == torch::kHalf);
+    if (!widen && Adjacent(tensors, b.first, b.count))  // in place: no copies
+      flat = torch::from_blob(tensors[b.first].data_ptr(), {b.elements}, tensors[b.first].options());
+    else if (sum || rank_ == root) flat = Flatten(tensors, b.first, b.count);
     else flat = torch::empty({b.elements}, tensors[b.first].options());
     // MPI cannot sum 16-bit floats: sum them as fp32.
-    if (sum && !nccl && (b.dtype == torch::kBFloat16 || b.dtype == torch::kHalf)) flat = flat.to(torch::kFloat);
+    if (widen) flat = flat.to(torch::kFloat);
     last_bytes_ += static_cast<size_t>(flat.numel()) * flat.element_size();
     flats.push_back(std::move(flat));
   }
@@ -224,7 +250,38 @@ void TensorCollectives::Run(const std::vector<torch::Tensor>& tensors, bool sum,
   // 3. Unpack into the tensors.
   if (sum || rank_ != root)
     for (size_t i = 0; i < buckets.size(); ++i)
-      Unflatten(flats[i].to(buckets[i].dtype), tensors, buckets[i].first, buckets[i].count);
+      if (flats[i].data_ptr() != tensors[buckets[i].first].data_ptr())
+        Unflatten(flats[i].to(buckets[i].dtype), tensors, buckets[i].first, buckets[i].count);
+}
+
+void PackIntoBuckets(const std::vector<torch::Tensor>& tensors, bool with_grads, size_t bucket_bytes) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  while (i < tensors.size()) {
+    // The same cut as TensorCollectives::Plan.
+    size_t end = i, bytes = 0;
+    int64_t elements = 0;
+    while (end < tensors.size() && tensors[end].scalar_type() == tensors[i].scalar_type()) {
+      const size_t b = static_cast<size_t>(tensors[end].numel()) * tensors[end].element_size();
+      if (end > i && bytes + b > std::max<size_t>(bucket_bytes, 1024)) break;
+      bytes += b;
+      elements += tensors[end].numel();
+      ++end;
+    }
+    auto buffer = torch::empty({elements}, tensors[i].options());
+    auto grads = with_grads ? torch::zeros({elements}, tensors[i].options()) : torch::Tensor();
+    int64_t offset = 0;
+    for (size_t j = i; j < end; ++j) {
+      torch::Tensor t = tensors[j];
+      const int64_t n = t.numel();
+      auto view = buffer.narrow(0, offset, n).view(t.sizes());
+      view.copy_(t);
+      t.set_data(view);
+      if (with_grads) t.mutable_grad() = grads.narrow(0, offset, n).view(t.sizes());
+      offset += n;
+    }
+    i = end;
+  }
 }
 
 void BroadcastWeights(TensorCollectives& group, int64_t* version, const std::vector<torch::Tensor>& weights,

@@ -2,11 +2,13 @@
 // all-reduce between learners and the weight broadcast from learner 0 to the
 // rollout workers.
 //
-// Tensors are packed, in order, into flat buckets of at most `bucket_bytes`
+// Tensors are grouped, in order, into buckets of at most `bucket_bytes`
 // (a tensor larger than that gets a bucket of its own; a bucket holds one
 // dtype), every bucket's collective is started at once and then all are
-// waited on, and the results are copied back into the tensors. So a model of
-// hundreds of tensors moves as a few large messages, never one per tensor.
+// waited on. A bucket whose tensors already lie back to back in memory
+// (PackIntoBuckets) is sent in place; others are packed into a flat copy and
+// copied back. So a model of hundreds of tensors moves as a few large
+// messages, never one per tensor.
 //
 // Transport: NCCL when the tensors are on CUDA and this build has NCCL
 // (PRLM_WITH_NCCL: CUDA and NCCL headers and libraries were found; the
@@ -77,6 +79,14 @@ class TensorCollectives {
   struct Nccl;
   std::unique_ptr<Nccl> nccl_;
 };
+
+// Moves `tensors` (and, when given, their gradients) into one contiguous
+// buffer per bucket, as TensorCollectives with `bucket_bytes` plans them: each
+// tensor becomes a view of its bucket (set_data; values kept, gradients
+// zeroed). Collectives over them then move the buffers themselves, with no
+// packing copies. REQUIRES: before an optimizer takes the tensors.
+void PackIntoBuckets(const std::vector<torch::Tensor>& tensors, bool with_grads,
+                     size_t bucket_bytes = TensorCollectives::kDefaultBucketBytes);
 
 // Weight sync: root's *version and weights replace every member's. The
 // version travels in the same collective, so a member never holds weights of
