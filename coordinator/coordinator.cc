@@ -382,7 +382,6 @@ int Coordinator::Run() {
   const auto run_start = Clock::now();
   const int64_t first = step;
   bool prefetched = false;
-  int64_t last_saved = -1;
   for (; step < stop_at; ++step) {
     const auto t0 = Clock::now();
     const DataCursor cursor_before = cursor_;
@@ -397,7 +396,9 @@ int Coordinator::Run() {
     Json j;
     j["training/global_step"] = step + 1;
     j["training/epoch"] = cursor_before.epoch;
-    Json m = Learn(step, results, true);
+    // The launch's last update needs no broadcast: nobody generates after it
+    // (a resumed launch starts with learner 0's weights anyway).
+    Json m = Learn(step, results, /*sync=*/step + 1 < stop_at);
     j.update(m);
     j["training/weight_version"] = weight_version_;
     j["timing_s/rollout"] = rollout_s;
@@ -423,13 +424,9 @@ int Coordinator::Run() {
       line += buf;
       spdlog::info("{}", line);
     }
-    if (save_now) {
-      SaveCheckpoint(step + 1);
-      last_saved = step + 1;
-    }
+    if (save_now) SaveCheckpoint(step + 1);
   }
   PRLM_CHECK(!prefetched);
-  (void)last_saved;
 
   // 5. Done: every rank stops.
   proto::JobMessage stop;

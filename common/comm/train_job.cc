@@ -17,8 +17,6 @@ std::string TrainJob::Who() const {
   return d.substr(d.find('(') + 1, d.size() - d.find('(') - 2);
 }
 
-int TrainJob::LearnerRank(int index) const { return OfRole(directory, Role::kLearner).at(index).rank; }
-
 TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port) {
   TrainJob job;
   job.config = config;

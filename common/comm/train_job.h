@@ -35,7 +35,6 @@ struct TrainJob {
   std::string Describe(int rank) const;
   // "rollout 1 on host": this rank, as AbortJob's `who` (which adds the rank).
   std::string Who() const;
-  int LearnerRank(int index) const;  // world rank of learner `index`
 };
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
