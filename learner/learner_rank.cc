@@ -50,9 +50,16 @@ int RunLearnerRank(const comm::TrainJob& job) {
   if (!resume.empty()) {
     if (options.lora) model::LoadLoraWeights(*learner.policy(), resume + "/policy/adapter");
     learner.LoadOptimizer(resume + "/learner");
+    const std::string rng_path = resume + "/rng/learner-" + std::to_string(index) + ".pt";
+    PRLM_REQUIRE(std::filesystem::exists(rng_path),
+                 rng_path << " is missing: the checkpoint was written by fewer learners than layout.learners");
     torch::Tensor rng;
-    torch::load(rng, resume + "/rng/learner-" + std::to_string(index) + ".pt");
-    SetCpuRngState(rng);
+    try {
+      torch::load(rng, rng_path);
+      SetCpuRngState(rng);
+    } catch (const c10::Error& e) {
+      PRLM_THROW(rng_path << ": not a torch CPU generator state: " << e.what_without_backtrace());
+    }
   }
   spdlog::info("learner {}: {} trainable tensors, weight version {}, {} optimizer steps done", index,
                learner.TrainableParameters().size(), learner.version(), learner.optimizer_steps());

@@ -1,7 +1,8 @@
 // `prlm train` end to end under mpirun, every role on localhost: a few GRPO
 // steps with two of each scalable role, exact resume (2 + 2 steps == 4),
 // LoRA checkpoints, one-step-off staleness, a bad config refused before
-// anything starts, and a rank killed mid-step ending the job (no hang).
+// anything starts, a damaged checkpoint refused naming the file, and a rank
+// killed mid-step ending the job (no hang).
 //
 // The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
 // one-layer policy, and warm-starts it with the sft objective (so GRPO's
@@ -200,6 +201,23 @@ TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
   EXPECT_NE(r.out.find("layout"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the job has 5"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(run)) << "nothing may start on a bad config";
+}
+
+TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {
+  const std::string run = D("damaged");
+  ASSERT_EQ(Train(5, run, "trainer.total_steps=2 trainer.stop_after_steps=1").code, 0);
+  const std::string ck = run + "/checkpoints/step-00000001";
+  const std::string rng = ReadFile(ck + "/rng/learner-0.pt");
+  fs::remove(ck + "/rng/learner-0.pt");
+  auto r = Train(5, run, "trainer.total_steps=2 trainer.resume=" + ck);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("rng/learner-0.pt is missing"), std::string::npos) << r.out;
+  testing::WriteBytes(ck + "/rng/learner-0.pt", rng);
+  testing::WriteBytes(ck + "/learner/optimizer.pt", "not a torch archive");
+  r = Train(5, run, "trainer.total_steps=2 trainer.resume=auto");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("optimizer.pt: cannot be read"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fatal"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
