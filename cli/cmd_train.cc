@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/comm/mpi_job.h"
+#include "common/comm/preemption.h"
 #include "common/comm/train_job.h"
 #include "common/config/train_config.h"
 #include "common/model/compute_setup.h"
@@ -53,6 +54,7 @@ int RunTrain(int argc, char** argv) {
     return 0;
   }
   comm::MpiJob mpi(&argc, &argv);
+  comm::InstallPreemptionHandlers();  // SIGTERM / SIGUSR1: checkpoint and exit 0, never die mid-step
   // 1. The config, checked against the world size before anything starts.
   // Every rank reads it; a bad one fails alike everywhere, reported once.
   TrainConfig config;

@@ -11,6 +11,7 @@
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
+#include "common/comm/preemption.h"
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -382,6 +383,7 @@ int Coordinator::Run() {
   const auto run_start = Clock::now();
   const int64_t first = step;
   bool prefetched = false;
+  int preempted = 0;
   for (; step < stop_at; ++step) {
     const auto t0 = Clock::now();
     const DataCursor cursor_before = cursor_;
@@ -390,7 +392,11 @@ int Coordinator::Run() {
     const double rollout_s = Seconds(t0);
     // One-step-off: the next step's rollout runs on the current weights
     // while the learners update (not across a checkpoint, to keep resume exact).
-    const bool save_now = step + 1 == stop_at || (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
+    // 0. Preemption (a signal here or on any rank): this step is the last.
+    if (preempted == 0) preempted = comm::PreemptionSignal();
+    if (preempted == 0) preempted = inbox_.TakePreempt();
+    const bool save_now = preempted != 0 || step + 1 == stop_at ||
+                          (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
     prefetched = one_step_off && !save_now;
     if (prefetched) SendWork(step + 1, order_->Next(cursor_));
     Json j;
@@ -425,12 +431,20 @@ int Coordinator::Run() {
       spdlog::info("{}", line);
     }
     if (save_now) SaveCheckpoint(step + 1);
+    if (preempted != 0) {
+      spdlog::warn("{} received: stopping after step {} with its checkpoint (resume with trainer.resume=auto)",
+                   comm::SignalName(preempted), step + 1);
+      ++step;
+      break;
+    }
   }
   PRLM_CHECK(!prefetched);
 
   // 5. Done: every rank stops.
   proto::JobMessage stop;
-  stop.mutable_stop()->set_reason(step >= total_steps_ ? "finished" : "trainer.stop_after_steps reached");
+  stop.mutable_stop()->set_reason(preempted      ? comm::SignalName(preempted)
+                                  : step >= total_steps_ ? "finished"
+                                                         : "trainer.stop_after_steps reached");
   Broadcast(stop, learners_);
   Broadcast(stop, rollouts_);
   Broadcast(stop, services_);

@@ -5,6 +5,7 @@
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
+#include "common/comm/preemption.h"
 #include "common/comm/tensor_collectives.h"
 #include "common/model/compute_setup.h"
 #include "common/model/pretrained.h"
@@ -17,12 +18,7 @@ namespace prlm::learner {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-proto::JobMessage Await(const comm::TrainJob& job) {
-  proto::JobMessage m;
-  if (!comm::ReceiveMessage(&m, 0, job.world, comm::kForever))
-    comm::AbortJob(job.Who(), "the coordinator went silent");
-  return m;
-}
+proto::JobMessage Await(const comm::TrainJob& job) { return comm::AwaitCoordinator(job, comm::kForever); }
 
 void Reply(const comm::TrainJob& job, const proto::JobMessage& m) {
   if (!comm::SendMessage(m, 0, job.world, job.rank_timeout))

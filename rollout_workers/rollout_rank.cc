@@ -2,6 +2,7 @@
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
+#include "common/comm/preemption.h"
 #include "common/comm/tensor_collectives.h"
 #include "common/model/compute_setup.h"
 #include "common/model/pretrained.h"
@@ -43,8 +44,7 @@ RolloutOptions OptionsFrom(const TrainConfig& c, const std::string& task) {
 
 int RunRolloutRank(const comm::TrainJob& job) {
   const TrainConfig& c = job.config;
-  proto::JobMessage m;
-  if (!comm::ReceiveMessage(&m, 0, job.world, comm::kForever)) comm::AbortJob(job.Who(), "the coordinator went silent");
+  proto::JobMessage m = comm::AwaitCoordinator(job, comm::kForever);
   if (m.has_stop()) return 0;
   PRLM_CHECK_MSG(m.has_start(), "rollout expected 'start', got '" << comm::BodyName(m) << "'");
 
@@ -76,7 +76,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
 
   // 3. Serve the coordinator.
   while (true) {
-    if (!comm::ReceiveMessage(&m, 0, job.world, comm::kForever)) comm::AbortJob(job.Who(), "the coordinator went silent");
+    m = comm::AwaitCoordinator(job, comm::kForever);
     if (m.has_stop()) return 0;
     if (m.has_sync()) {
       comm::BroadcastWeights(sync, &version, weights, job.rank_timeout);

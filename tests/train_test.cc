@@ -1,8 +1,9 @@
 // `prlm train` end to end under mpirun, every role on localhost: a few GRPO
 // steps with two of each scalable role, exact resume (2 + 2 steps == 4),
 // LoRA checkpoints, one-step-off staleness, a bad config refused before
-// anything starts, a damaged checkpoint refused naming the file, and a rank
-// killed mid-step ending the job (no hang).
+// anything starts, a damaged checkpoint refused naming the file, SIGUSR1 on
+// a learner ending the job with a checkpoint (exit 0) that resumes, and a
+// rank killed mid-step ending the job (no hang).
 //
 // The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
 // one-layer policy, and warm-starts it with the sft objective (so GRPO's
@@ -220,32 +221,71 @@ TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {
   EXPECT_NE(r.out.find("fatal"), std::string::npos) << r.out;
 }
 
-TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
-  const std::string run = D("killed");
-  const std::string rc_file = D("killed.rc"), out_file = D("killed.out");
-  std::system(("(" + Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
-               "/policy trainer.output_dir=" + run + " trainer.total_steps=200 > " + out_file +
-               " 2>&1; echo $? > " + rc_file + ") &")
-                  .c_str());
-  // Wait for the first step, then kill the rollout worker (rank 3) mid-run.
+// Starts `prlm train` in the background; returns the file its exit code lands in.
+std::string StartInBackground(const std::string& cmd, const std::string& base) {
+  std::system(("(" + cmd + " > " + base + ".out 2>&1; echo $? > " + base + ".rc) &").c_str());
+  return base + ".rc";
+}
+
+// Waits for the run's first metrics line; returns the PID that rank's log names.
+long WaitForStepThenPidOf(const std::string& run, int rank) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (Metrics(run).empty() && std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_FALSE(Metrics(run).empty()) << ReadFile(out_file);
-  const std::string log = ReadFile(run + "/logs/rank-3.log");
+  if (Metrics(run).empty()) return -1;
+  const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
   const size_t at = log.find("(pid ");
-  ASSERT_NE(at, std::string::npos) << log;
-  const long pid = std::stol(log.substr(at + 5));
+  return at == std::string::npos ? -1 : std::stol(log.substr(at + 5));
+}
+
+bool WaitForFile(const std::string& path, std::chrono::seconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  while (!fs::exists(path) && std::chrono::steady_clock::now() - start < limit)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the echo finishes writing
+  return fs::exists(path);
+}
+
+TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
+  const std::string run = D("preempted");
+  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
+                                               dir_->str() + "/policy trainer.output_dir=" + run +
+                                               " trainer.total_steps=200",
+                                           D("preempted"));
+  const long learner = WaitForStepThenPidOf(run, 4);  // rank 4: the learner, not the coordinator
+  ASSERT_GT(learner, 0) << ReadFile(D("preempted.out"));
+  ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGUSR1), 0);
+  ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
+  EXPECT_EQ(std::stoi(ReadFile(rc)), 0) << ReadFile(D("preempted.out"));
+  EXPECT_NE(ReadFile(D("preempted.out")).find("SIGUSR1 received"), std::string::npos);
+  const size_t steps = Metrics(run).size();
+  EXPECT_LT(steps, 200u);
+  const std::string ck = run + "/checkpoints/step-" + std::string(8 - std::to_string(steps).size(), '0') +
+                         std::to_string(steps);
+  EXPECT_TRUE(fs::exists(ck + "/trainer_state.json")) << ck;
+  // The requeued job resumes from it on its own (resume=auto).
+  const auto again = Train(5, run, "trainer.total_steps=200 trainer.resume=auto trainer.stop_after_steps=1");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(Metrics(run).size(), steps + 1);
+  EXPECT_EQ(Metrics(run).back()["training/global_step"].get<size_t>(), steps + 1);
+}
+
+TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
+  const std::string run = D("killed");
+  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
+                                               dir_->str() + "/policy trainer.output_dir=" + run +
+                                               " trainer.total_steps=200",
+                                           D("killed"));
+  // After the first step, kill the rollout worker (rank 3) mid-run.
+  const long pid = WaitForStepThenPidOf(run, 3);
+  ASSERT_GT(pid, 0) << ReadFile(D("killed.out"));
   const auto killed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
-  while (!fs::exists(rc_file) && std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(90))
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(90))) << "the job still runs 90 s after a rank died";
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
-  ASSERT_TRUE(fs::exists(rc_file)) << "the job still runs 90 s after a rank died";
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_LE(waited, 60.0);
-  EXPECT_NE(std::stoi(ReadFile(rc_file)), 0);
-  const std::string out = ReadFile(out_file);
+  EXPECT_NE(std::stoi(ReadFile(rc)), 0);
+  const std::string out = ReadFile(D("killed.out"));
   EXPECT_NE(out.find("rank 3"), std::string::npos) << out;
 }
 

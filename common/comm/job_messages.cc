@@ -48,10 +48,34 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
   return true;
 }
 
+int Inbox::TakePreempt() {
+  // Take in whatever has arrived, then look for notes.
+  proto::JobMessage m;
+  int from = -1;
+  while (ReceiveMessage(&m, MPI_ANY_SOURCE, comm_, std::chrono::milliseconds(0), &from)) pending_[from].push_back(m);
+  int signal = 0;
+  for (auto& [rank, queue] : pending_)
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (it->has_preempt()) {
+        signal = it->preempt().signal();
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  if (signal == 0) signal = preempt_;
+  preempt_ = 0;
+  return signal;
+}
+
 bool Inbox::Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto& queue = pending_[source];
+    while (!queue.empty() && queue.front().has_preempt()) {  // a note, not an answer: keep it for TakePreempt
+      preempt_ = queue.front().preempt().signal();
+      queue.pop_front();
+    }
     if (!queue.empty()) {
       *message = std::move(queue.front());
       queue.pop_front();
@@ -76,6 +100,7 @@ const char* BodyName(const proto::JobMessage& message) {
     case proto::JobMessage::kSaved: return "saved";
     case proto::JobMessage::kStop: return "stop";
     case proto::JobMessage::kStart: return "start";
+    case proto::JobMessage::kPreempt: return "preempt";
     case proto::JobMessage::BODY_NOT_SET: break;
   }
   return "empty";

@@ -38,11 +38,15 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
 class Inbox {
  public:
   explicit Inbox(MPI_Comm comm) : comm_(comm) {}
-  // The next message from `source`; false on timeout.
+  // The next message from `source`; false on timeout. Preempt notes are set
+  // aside for TakePreempt, never returned here.
   bool Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout);
+  // The signal of a Preempt note any rank has sent (taken), or 0. Does not wait.
+  int TakePreempt();
 
  private:
   MPI_Comm comm_;
+  int preempt_ = 0;
   std::map<int, std::deque<proto::JobMessage>> pending_;
 };
 

@@ -6,14 +6,14 @@
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
+#include "common/comm/preemption.h"
 
 namespace prlm::comm {
 
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server) {
   std::thread serving([&] { server.Run(); });
-  proto::JobMessage m;
   while (true) {
-    if (!ReceiveMessage(&m, 0, job.world, kForever)) AbortJob(job.Who(), "the coordinator went silent");
+    const proto::JobMessage m = AwaitCoordinator(job, kForever);
     if (m.has_stop()) break;
     spdlog::warn("ignoring '{}' from the coordinator (a service rank only stops)", BodyName(m));
   }
