@@ -24,17 +24,16 @@
 namespace prlm::cli {
 namespace {
 
-// How many ranks on this host run models (rollout workers and learners):
-// they share the host's cores; the coordinator and service ranks mostly wait.
-int LocalModelRanks(bool runs_models) {
+// How many rollout workers and learners share this host: {rollout, learner}.
+std::pair<int, int> LocalModelRanks(comm::Role role) {
   MPI_Comm local;
   PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
-  int mine = runs_models ? 1 : 0, sum = 0;
+  int mine[2] = {role == comm::Role::kRollout ? 1 : 0, role == comm::Role::kLearner ? 1 : 0}, sum[2] = {0, 0};
   MPI_Request request;
-  PRLM_MPI_CHECK(MPI_Iallreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, local, &request));
+  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 2, MPI_INT, MPI_SUM, local, &request));
   if (!comm::WaitFor(&request, std::chrono::minutes(5))) comm::AbortJob("start-up", "counting this host's ranks timed out");
   MPI_Comm_free(&local);
-  return std::max(1, sum);
+  return {sum[0], sum[1]};
 }
 
 }  // namespace
@@ -71,19 +70,29 @@ int RunTrain(int argc, char** argv) {
   me.host = mpi.host();
   const std::string role = std::string(comm::RoleName(me.role)) +
                            (me.role == comm::Role::kCoordinator ? "" : " " + std::to_string(me.index));
-  // 2. Logs, and this rank's share of the host's cores: the ranks that run
-  // models split them; the others take one thread.
+  // 2. Logs, and this rank's share of the host's cores. Rollout workers
+  // generate together and learners update together, and on-policy the two
+  // phases alternate: each phase's ranks split the cores. One step ahead,
+  // both phases run at once and all of them split the cores. The
+  // coordinator and service ranks mostly wait: one thread.
   InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), role, config.logging.level, mpi.rank() == 0);
   const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
   const bool runs_models = me.role == comm::Role::kRollout || me.role == comm::Role::kLearner;
-  const int model_ranks = LocalModelRanks(runs_models);
+  const auto [local_rollouts, local_learners] = LocalModelRanks(me.role);
+  const int model_ranks = std::max(1, config.grpo.max_staleness > 0 ? local_rollouts + local_learners
+                                                                     : std::max(local_rollouts, local_learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
                       : runs_models                ? std::max(1, cores / model_ranks)
                                                    : 1;
   ConfigureCpuThreads(threads, where.dtype);
-  spdlog::info("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(), mpi.size(), role, mpi.host(),
-               static_cast<long>(getpid()), threads, where.device.str());
+  // Every rank says who it is on the console too: a launch that started N
+  // singletons instead of one job of N shows at once.
+  const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),
+                                        mpi.size(), role, mpi.host(), static_cast<long>(getpid()), threads,
+                                        where.device.str());
+  spdlog::info("{}", hello);
+  if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
   // 3. The role.
   try {
     switch (me.role) {

@@ -12,7 +12,7 @@ ConfigSchema Bind(TrainConfig& c) {
   s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
       .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"}, "compute dtype (auto: bf16 on CUDA)")
       .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run")
-      .Add("model.cpu_threads", &c.model.cpu_threads, "CPU threads per rank (0: rollout workers and learners split the host's cores)");
+      .Add("model.cpu_threads", &c.model.cpu_threads, "CPU threads per rank (0: each phase's ranks split the host's cores)");
   s.Add("data.dir", &c.data.dir, "LaMP-format directory")
       .Add("data.task", &c.data.task, "task, when no outputs file names it")
       .Add("data.train_split", &c.data.train_split, "split trained on")

@@ -31,7 +31,7 @@ struct TrainConfig {
     std::string policy;           // Qwen2 directory (config.json, weights, tokenizer.json)
     std::string dtype = "auto";   // auto | fp32 | bf16
     std::string device = "auto";  // auto | cpu | cuda
-    int64_t cpu_threads = 0;      // per rank; 0: rollout workers and learners split the host's cores
+    int64_t cpu_threads = 0;      // per rank; 0: each phase's ranks split the host's cores
   } model;
   struct {
     std::string dir;
