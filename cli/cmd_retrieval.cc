@@ -1,6 +1,5 @@
 // prlm build-index / serve-retrieval / retrieve.
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
 
 #include "cli/args.h"
@@ -13,8 +12,6 @@
 #include "retrieval_shards/retrieval_service.h"
 
 namespace prlm::cli {
-
-namespace fs = std::filesystem;
 
 int RunBuildIndex(int argc, char** argv) {
   Args args("build-index",
@@ -36,11 +33,7 @@ int RunBuildIndex(int argc, char** argv) {
       .Option("out", "DIR", "", "output directory", true);
   if (!args.Parse(argc, argv)) return 0;
   const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
-  std::vector<data::Dataset> splits;
-  for (const char* split : {"train", "dev", "test", "val"})
-    if (fs::exists(args.Get("data") + "/" + split + "_questions.json"))
-      splits.push_back(data::LoadLampSplit(args.Get("data"), split, task));
-  PRLM_REQUIRE(!splits.empty(), args.Get("data") << ": no {train,dev,test,val}_questions.json here");
+  const std::vector<data::Dataset> splits = data::LoadLampSplits(args.Get("data"), task);
   std::vector<const data::Dataset*> ptrs;
   for (const auto& s : splits) ptrs.push_back(&s);
   retrieval::IndexManifest m;

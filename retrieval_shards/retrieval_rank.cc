@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 
 #include "common/comm/service_rank.h"
 #include "common/retrieval/sharding.h"
@@ -17,11 +16,7 @@ namespace {
 // This rank's shard of every split in data.dir, built here.
 LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
   const data::TaskSpec* task = c.data.task.empty() ? nullptr : &data::TaskByName(c.data.task);
-  std::vector<data::Dataset> splits;
-  for (const char* split : {"train", "dev", "test", "val"})
-    if (std::filesystem::exists(c.data.dir + "/" + split + "_questions.json"))
-      splits.push_back(data::LoadLampSplit(c.data.dir, split, task));
-  PRLM_REQUIRE(!splits.empty(), "data.dir: '" << c.data.dir << "' has no {train,dev,test,val}_questions.json");
+  const std::vector<data::Dataset> splits = data::LoadLampSplits(c.data.dir, task);
   std::vector<const data::Dataset*> ptrs;
   for (const auto& s : splits) ptrs.push_back(&s);
   std::vector<UserProfileInput> mine;

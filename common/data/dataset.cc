@@ -212,6 +212,14 @@ Dataset LoadLampSplit(const std::string& dir, const std::string& split, const Ta
   return LoadLamp(q, std::filesystem::exists(o) ? o : "", task);
 }
 
+std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task) {
+  std::vector<Dataset> splits;
+  for (const char* split : {"train", "dev", "test", "val"})
+    if (std::filesystem::exists(dir + "/" + split + "_questions.json")) splits.push_back(LoadLampSplit(dir, split, task));
+  PRLM_REQUIRE(!splits.empty(), dir << ": no {train,dev,test,val}_questions.json here");
+  return splits;
+}
+
 Dataset LoadLongLamp(const std::string& path, const TaskSpec& task) {
   PRLM_REQUIRE(task.benchmark == Benchmark::kLongLamp,
                path << ": " << task.name << " is not a LongLaMP task");

@@ -63,6 +63,10 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
 Dataset LoadLampSplit(const std::string& dir, const std::string& split,
                       const TaskSpec* task = nullptr);
 
+// Every split of `dir` that exists, in the order train, dev, test, val.
+// Throws prlm::Error naming `dir` when it holds none.
+std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task = nullptr);
+
 // LongLaMP records (a JSON array or JSON lines) of a LongLaMP task:
 // {reviewerId|name|author, input, output, profile:[...]}.
 Dataset LoadLongLamp(const std::string& path, const TaskSpec& task);
