@@ -11,20 +11,8 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr
-};
-
-Result RunPrlm(const std::string& args) {
-  const std::string cmd = std::string(PRLM_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
+prlm::testing::ShellResult RunPrlm(const std::string& args) {
+  return prlm::testing::Shell(std::string(PRLM_BINARY) + " " + args);
 }
 
 TEST(Cli, HelpListsEveryCommandAndOption) {

@@ -1,8 +1,12 @@
-// Helpers shared by prlm's tests: temporary directories and file writing.
+// Helpers shared by prlm's tests: temporary directories, file writing, and
+// running shell commands.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -28,6 +32,23 @@ class TempDir {
 
 inline void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A shell command's exit code (128 + signal when killed) and its stdout and
+// stderr together.
+struct ShellResult {
+  int code = -1;
+  std::string out;
+};
+inline ShellResult Shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  ShellResult r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
 }
 
 // Expects fn() to throw an exception whose message contains every needle.
