@@ -1,5 +1,6 @@
 // prlm train: one rank of a distributed GRPO (or sft) training job.
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include <unistd.h>
 
@@ -46,11 +47,54 @@ int RunTrain(int argc, char** argv) {
             "Keys (`prlm train --keys` lists them with defaults):");
   args.Option("config", "FILE", "", "YAML config (empty: defaults plus overrides)")
       .Flag("keys", "print every config key with its type, default and help, then exit")
+      .Flag("print-layout", "print the ranks per role (for launch scripts) and exit; no MPI")
+      .Option("ranks", "N", "0", "with --print-layout: the world size when the config has no layout")
+      .Option("print-config-value", "KEY", "", "print one key's effective value (e.g. trainer.output_dir) and exit")
       .Positional("KEY=VALUE", "config overrides");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("keys")) {
     std::printf("%s", TrainConfig::Describe().c_str());
     return 0;
+  }
+  if (!args.Get("print-config-value").empty()) {
+    // Job scripts ask where the run goes without parsing YAML themselves.
+    try {
+      const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
+      const std::string key = args.Get("print-config-value");
+      YAML::Node node = YAML::Load(config.ToYaml());
+      for (size_t begin = 0; begin <= key.size();) {
+        const size_t dot = std::min(key.find('.', begin), key.size());
+        const std::string part = key.substr(begin, dot - begin);
+        PRLM_REQUIRE(node.IsMap() && node[part], "config: no key " << key << " (prlm train --keys lists them)");
+        YAML::Node child = node[part];
+        node.reset(child);  // rebinding; operator= would overwrite the parent's entry
+        begin = dot + 1;
+      }
+      std::printf("%s\n", node.as<std::string>().c_str());
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "prlm train: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (args.GetFlag("print-layout")) {
+    // "retrieval=R reward=W rollout=O learners=L ranks=N": launch/submit and
+    // launch/run size their jobs from it.
+    try {
+      const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
+      const int64_t asked = std::stoll(args.Get("ranks"));
+      const Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
+      PRLM_REQUIRE(asked == 0 || l.total() == asked, "config: layout gives " << l.total() << " ranks, --ranks "
+                                                                             << asked);
+      std::printf("retrieval=%lld reward=%lld rollout=%lld learners=%lld ranks=%lld\n",
+                  static_cast<long long>(l.retrieval), static_cast<long long>(l.reward),
+                  static_cast<long long>(l.rollout), static_cast<long long>(l.learners),
+                  static_cast<long long>(l.total()));
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "prlm train: %s\n", e.what());
+      return 1;
+    }
   }
   comm::MpiJob mpi(&argc, &argv);
   comm::InstallPreemptionHandlers();  // SIGTERM / SIGUSR1: checkpoint and exit 0, never die mid-step

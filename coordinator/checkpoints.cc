@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/monitor/crc32c.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "common/util/logging.h"
 
 namespace prlm::coordinator {
 
@@ -37,11 +39,81 @@ std::string ResolveResume(const std::string& run_dir, const std::string& resume)
   if (resume.empty()) return "";
   if (resume == "auto") {
     const auto all = ListCheckpoints(run_dir);
-    return all.empty() ? "" : all.back();
+    std::string faults;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      const std::string fault = VerifyCheckpoint(*it);
+      if (fault.empty()) return *it;
+      spdlog::warn("checkpoint {} is damaged ({}); trying the one before it", *it, fault);
+      faults += "\n  " + fault;
+    }
+    PRLM_REQUIRE(all.empty(), "trainer.resume=auto: every checkpoint under " << run_dir
+                                  << "/checkpoints is damaged:" << faults
+                                  << "\n(move them away to start over, or resume from a copy)");
+    return "";
   }
   PRLM_REQUIRE(fs::exists(fs::path(resume) / "trainer_state.json"),
                "trainer.resume: '" << resume << "' is not a complete checkpoint (no trainer_state.json there)");
+  const std::string fault = VerifyCheckpoint(resume);
+  PRLM_REQUIRE(fault.empty(), "trainer.resume: " << fault);
   return resume;
+}
+
+namespace {
+constexpr const char* kManifest = "manifest.json";
+constexpr const char* kTrainerState = "trainer_state.json";
+
+std::string Hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
+}
+}  // namespace
+
+void WriteManifest(const std::string& dir) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+  std::vector<fs::path> paths;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) paths.push_back(e.path());
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths) {
+    const std::string rel = fs::relative(p, dir).string();
+    if (rel == kManifest || rel == kTrainerState) continue;
+    uint64_t size = 0;
+    const uint32_t crc = monitor::FileCrc32c(p.string(), &size);
+    files[rel] = {{"size", size}, {"crc32c", Hex(crc)}};
+  }
+  WriteFileAtomic(dir + "/" + kManifest, nlohmann::ordered_json{{"files", files}}.dump(1) + "\n");
+}
+
+std::string VerifyCheckpoint(const std::string& dir) {
+  try {
+    ReadTrainerState(dir);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  const std::string manifest_path = dir + "/" + kManifest;
+  if (!fs::exists(manifest_path)) return "";
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(ReadFile(manifest_path));
+    for (const auto& [rel, entry] : manifest.at("files").items()) {
+      const std::string path = dir + "/" + rel;
+      if (!fs::exists(path)) return path + " is missing (listed in " + kManifest + ")";
+      const uint64_t want_size = entry.at("size").get<uint64_t>();
+      uint64_t size = 0;
+      const uint32_t crc = monitor::FileCrc32c(path, &size);
+      if (size != want_size)
+        return path + " has " + std::to_string(size) + " bytes, " + kManifest + " says " + std::to_string(want_size);
+      if (Hex(crc) != entry.at("crc32c").get<std::string>())
+        return path + ": checksum mismatch (CRC-32C " + Hex(crc) + ", " + kManifest + " says " +
+               entry.at("crc32c").get<std::string>() + ")";
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return manifest_path + ": " + e.what();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 void WriteTrainerState(const std::string& dir, const TrainerState& s) {

@@ -4,12 +4,15 @@
 //     policy/             Hugging Face layout (learner 0), adapter/ with LoRA
 //     learner/            optimizer.pt, learner_state.json (learner 0)
 //     rng/learner-I.pt    each learner's torch CPU generator
+//     manifest.json       every file above: size and CRC-32C
 //     trainer_state.json  step, data cursor, weight version (written last)
 //
 // Everything is written into step-00000004.tmp and the directory is renamed
 // when every part is there, so a directory named step-N is complete: a job
 // that dies while writing leaves only a .tmp, which resume ignores (and the
-// next save replaces).
+// next save replaces). A checkpoint damaged later (a truncated or
+// overwritten file, a file gone) fails its manifest check: resume=auto then
+// warns and takes the previous one.
 // Thread-safety: plain functions over the file system.
 #pragma once
 
@@ -31,10 +34,22 @@ struct TrainerState {
 std::string CheckpointDir(const std::string& run_dir, int64_t step);
 // Complete checkpoints, oldest first.
 std::vector<std::string> ListCheckpoints(const std::string& run_dir);
-// "" -> ""; "auto" -> the newest complete checkpoint or "" when there is
-// none; a path -> that path, which must hold trainer_state.json (throws
-// prlm::Error naming it otherwise).
+// "" -> ""; "auto" -> the newest checkpoint that passes VerifyCheckpoint
+// (warning about each newer one that does not), or "" when there is none; a
+// path -> that path, which must pass VerifyCheckpoint. Throws prlm::Error
+// naming the file and the fault when the given path is damaged, or when
+// checkpoints exist but every one is damaged (starting over silently would
+// discard the run).
 std::string ResolveResume(const std::string& run_dir, const std::string& resume);
+
+// Records every file under dir (but manifest.json and trainer_state.json)
+// with its size and CRC-32C in dir/manifest.json.
+void WriteManifest(const std::string& dir);
+// "" when dir's trainer_state.json reads and every file of its manifest is
+// there with the recorded size and CRC-32C; otherwise what is wrong, naming
+// the file. A checkpoint without a manifest (older prlm) is checked for its
+// trainer state only.
+std::string VerifyCheckpoint(const std::string& dir);
 
 void WriteTrainerState(const std::string& dir, const TrainerState& state);
 // Throws prlm::Error naming the file and the missing or malformed key.

@@ -20,6 +20,7 @@
 #include "coordinator/batch_plan.h"
 #include "coordinator/checkpoints.h"
 #include "coordinator/data_order.h"
+#include "coordinator/run_monitor.h"
 
 namespace prlm::coordinator {
 
@@ -93,6 +94,7 @@ class Coordinator {
   DataCursor cursor_;
   int64_t total_steps_ = 0, weight_version_ = 0;
   std::string metrics_path_;
+  std::unique_ptr<RunMonitor> monitor_;
 };
 
 void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
@@ -277,11 +279,18 @@ Json Coordinator::Learn(int64_t step, const std::vector<proto::RolloutResult>& r
   j["training/sequences"] = seqs.size();
   j["training/micro_batches"] = plan.size();
   double retrieval_s = 0, gen_s = 0, reward_s = 0;
+  int64_t retrieval_retries = 0, reward_retries = 0, reward_queue = 0;
   for (const auto& r : results) {
     retrieval_s = std::max(retrieval_s, r.retrieval_s());
     gen_s = std::max(gen_s, r.generation_s());
     reward_s = std::max(reward_s, r.reward_s());
+    retrieval_retries += r.retrieval_retries();
+    reward_retries += r.reward_retries();
+    reward_queue = std::max(reward_queue, r.reward_queue_depth());
   }
+  j["service/retrieval_retries"] = retrieval_retries;
+  j["service/reward_retries"] = reward_retries;
+  j["service/reward_queue_depth"] = reward_queue;
   j["timing_s/retrieval"] = retrieval_s;
   j["timing_s/gen"] = gen_s;
   j["timing_s/reward"] = reward_s;
@@ -313,8 +322,10 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   state.cursor = cursor_;
   state.weight_version = weight_version_;
   state.total_steps = total_steps_;
+  WriteManifest(tmp);
   WriteTrainerState(tmp, state);  // last: its presence marks the checkpoint complete
   CommitCheckpoint(c_.trainer.output_dir, dir, c_.trainer.keep_last);
+  monitor_->RecordCheckpoint();
   spdlog::info("step {}: checkpoint {}", step, dir);
 }
 
@@ -368,6 +379,9 @@ int Coordinator::Run() {
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
                rollouts_.size(), learners_.size());
 
+  monitor_ = std::make_unique<RunMonitor>(c_, total_steps_);
+  WriteFileAtomic(c_.trainer.output_dir + "/status.json", Json{{"state", "running"}, {"step", step}}.dump() + "\n");
+
   // 3. Start: learners load, learner 0 sends the starting weights.
   proto::JobMessage start;
   start.mutable_start()->set_resume_dir(resume);
@@ -385,6 +399,7 @@ int Coordinator::Run() {
   bool prefetched = false;
   int preempted = 0;
   for (; step < stop_at; ++step) {
+    SetLogStep(step + 1);
     const auto t0 = Clock::now();
     const DataCursor cursor_before = cursor_;
     if (!prefetched) SendWork(step, order_->Next(cursor_));
@@ -412,6 +427,7 @@ int Coordinator::Run() {
     j["timing_s/step"] = step_s;
     j["perf/throughput"] = j["perf/total_num_tokens"].get<double>() / std::max(step_s, 1e-9);
     AppendMetrics(j);
+    monitor_->RecordStep(j);
     if ((step + 1) % c_.logging.console_every == 0 || step + 1 == stop_at) {
       const double elapsed = Seconds(run_start);
       const double eta = elapsed / static_cast<double>(step + 1 - first) * static_cast<double>(stop_at - step - 1);
@@ -440,7 +456,11 @@ int Coordinator::Run() {
   }
   PRLM_CHECK(!prefetched);
 
-  // 5. Done: every rank stops.
+  // 5. Done: every rank stops. status.json tells a job script whether to
+  // requeue (preempted or stopped early) or not (finished).
+  const std::string state = preempted ? "preempted" : step >= total_steps_ ? "finished" : "stopped";
+  WriteFileAtomic(c_.trainer.output_dir + "/status.json",
+                  Json{{"state", state}, {"step", step}, {"total_steps", total_steps_}}.dump() + "\n");
   proto::JobMessage stop;
   stop.mutable_stop()->set_reason(preempted      ? comm::SignalName(preempted)
                                   : step >= total_steps_ ? "finished"

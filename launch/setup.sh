@@ -21,6 +21,7 @@ DEBIAN_PACKAGES=(
   libpcre2-dev
   libutf8proc-dev
   python3-torch
+  slurm-wlm prometheus curl zlib1g-dev
 )
 # Node.js runs the reference tokenizers; take Debian's only if none is installed
 # (an existing Node.js from elsewhere conflicts with Debian's npm package).

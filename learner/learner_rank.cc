@@ -75,6 +75,7 @@ int RunLearnerRank(const comm::TrainJob& job) {
     if (m.has_stop()) return 0;
     proto::JobMessage out;
     if (m.has_learn()) {
+      SetLogStep(m.learn().step() + 1);
       const StepStats stats = learner.Step(m.learn(), all_reduce);
       auto* r = out.mutable_report();
       if (sync && m.learn().sync_weights()) {

@@ -40,6 +40,7 @@ struct RewardScorer::Job : util::DynamicBatcher::Job {
   // prepared[c][i]: component c's batch input for item i (null: nothing to run).
   std::vector<std::vector<std::unique_ptr<PreparedItem>>> prepared;
   uint64_t prepare_us = 0, tokenize_us = 0;
+  uint64_t queued_ahead = 0;  // sequences already waiting when this job was queued
   bool answered = false;
   double* slots(size_t item, size_t offset, size_t stride) { return outputs.data() + item * stride + offset; }
 };
@@ -165,6 +166,7 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
   job->sequences = sequences;
   job->tokens = tokens;
   job->deadline = arrived + std::chrono::milliseconds(job->timeout_ms);
+  job->queued_ahead = batcher_->stats().queued_sequences;
   switch (batcher_->Submit(job)) {
     case util::DynamicBatcher::Submitted::kQueued:
       return;
@@ -218,6 +220,7 @@ void RewardScorer::RunBatch(std::vector<util::DynamicBatcher::JobPtr>& batch) {
     reply.set_queue_us(queue_us);
     reply.set_model_us(model_us);
     reply.set_batch_items(static_cast<uint32_t>(batch_items));
+    reply.set_queued_sequences(job->queued_ahead);
     Finish(*job, std::move(reply));
   }
 }

@@ -54,11 +54,14 @@ int RunRolloutRank(const comm::TrainJob& job) {
   auto tokenizer = text::Tokenizer::FromFile(c.model.policy + "/tokenizer.json");
   std::vector<net::Endpoint> shards;
   for (const auto& r : comm::OfRole(job.directory, comm::Role::kRetrieval)) shards.push_back(EndpointOf(r));
-  retrieval::RetrievalClient retrieval(shards, {}, std::chrono::milliseconds(c.retrieval.timeout_ms));
+  // Slow or unreachable services are retried with back-off, then the job ends naming them.
+  const net::RetryPolicy retrieval_retry{static_cast<int>(c.retrieval.attempts), c.reward.retry_backoff_s};
+  const net::RetryPolicy reward_retry{static_cast<int>(c.reward.attempts), c.reward.retry_backoff_s};
+  retrieval::RetrievalClient retrieval(shards, {}, std::chrono::milliseconds(c.retrieval.timeout_ms), retrieval_retry);
   const auto infos = retrieval.VerifyShards();
   const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
   const auto& reward_rank = rewards[static_cast<size_t>(job.me.index) % rewards.size()];
-  reward::RewardClient reward(EndpointOf(reward_rank));
+  reward::RewardClient reward(EndpointOf(reward_rank), {}, reward_retry);
   const ScoreFn score = [&](const proto::ScoreRequest& request) {
     return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
   };
@@ -84,8 +87,12 @@ int RunRolloutRank(const comm::TrainJob& job) {
       continue;
     }
     PRLM_CHECK_MSG(m.has_work(), "rollout: unexpected '" << comm::BodyName(m) << "' from the coordinator");
+    SetLogStep(m.work().step() + 1);
     proto::JobMessage out;
+    const int64_t retrieval_retries = retrieval.retry_counters().retries, reward_retries = reward.retry_counters().retries;
     *out.mutable_result() = worker.Run(m.work());
+    out.mutable_result()->set_retrieval_retries(retrieval.retry_counters().retries - retrieval_retries);
+    out.mutable_result()->set_reward_retries(reward.retry_counters().retries - reward_retries);
     spdlog::debug("step {}: {} groups, generation {:.2f} s, reward {:.2f} s", m.work().step(),
                   out.result().groups_size(), out.result().generation_s(), out.result().reward_s());
     if (!comm::SendMessage(out, 0, job.world, job.rank_timeout))

@@ -138,6 +138,7 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
                "rollout: the reward tier returned " << reply.items_size() << " scores for " << request.items_size()
                                                     << " samples");
   result.set_reward_s(Seconds(t0));
+  result.set_reward_queue_depth(static_cast<int64_t>(reply.queued_sequences()));
 
   // 4. Report.
   int scored = 0;

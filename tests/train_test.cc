@@ -1,7 +1,8 @@
 // `prlm train` end to end under mpirun, every role on localhost: a few GRPO
 // steps with two of each scalable role, exact resume (2 + 2 steps == 4),
 // LoRA checkpoints, one-step-off staleness, a bad config refused before
-// anything starts, a damaged checkpoint refused naming the file, SIGUSR1 on
+// anything starts, a damaged checkpoint refused naming the file (and
+// resume=auto falling back to the previous one when the newest is), SIGUSR1 on
 // a learner ending the job with a checkpoint (exit 0) that resumes, and a
 // rank killed mid-step ending the job (no hang).
 //
@@ -125,6 +126,27 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   }
   EXPECT_NE(ReadFile(run + "/logs/rank-2.log").find("retrieval shard 1 of 2"), std::string::npos);
   EXPECT_NE(r.out.find("step 3/3 | reward"), std::string::npos) << "the console progress line";
+  EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"), std::string::npos)
+      << "lines carry the step";
+  for (const char* key : {"service/retrieval_retries", "service/reward_retries", "service/reward_queue_depth"})
+    EXPECT_TRUE(m[0].contains(key)) << key;
+  EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished");
+  // TensorBoard: the independent reader finds each step's figures.
+  std::string events;
+  for (const auto& e : fs::directory_iterator(run + "/tensorboard")) events = e.path().string();
+  const auto tb = Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/read_tfevents.py " + events);
+  ASSERT_EQ(tb.code, 0) << tb.out;
+  std::vector<Json> ev;
+  std::istringstream lines(tb.out);
+  for (std::string line; std::getline(lines, line);) ev.push_back(Json::parse(line));
+  ASSERT_EQ(ev.size(), 4u) << "the file-version event, then one per step";
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(ev[i]["step"].get<size_t>(), i);
+    EXPECT_FLOAT_EQ(ev[i]["scalars"]["critic/score/mean"].get<float>(), m[i - 1]["critic/score/mean"].get<float>());
+  }
+  // The Prometheus endpoint was announced in file_sd form.
+  const auto targets = Json::parse(ReadFile(run + "/prometheus_targets.json"));
+  EXPECT_NE(targets[0]["targets"][0].get<std::string>().find(':'), std::string::npos) << targets;
 }
 
 TEST_F(TrainJob, ResumeContinuesExactly) {
@@ -195,6 +217,7 @@ TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {
   const std::string run = D("damaged");
   ASSERT_EQ(Train(5, run, "trainer.total_steps=2 trainer.stop_after_steps=1").code, 0);
   const std::string ck = run + "/checkpoints/step-00000001";
+  ASSERT_TRUE(fs::exists(ck + "/manifest.json"));
   const std::string rng = ReadFile(ck + "/rng/learner-0.pt");
   fs::remove(ck + "/rng/learner-0.pt");
   auto r = Train(5, run, "trainer.total_steps=2 trainer.resume=" + ck);
@@ -202,10 +225,34 @@ TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {
   EXPECT_NE(r.out.find("rng/learner-0.pt is missing"), std::string::npos) << r.out;
   testing::WriteBytes(ck + "/rng/learner-0.pt", rng);
   testing::WriteBytes(ck + "/learner/optimizer.pt", "not a torch archive");
+  r = Train(5, run, "trainer.total_steps=2 trainer.resume=" + ck);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("learner/optimizer.pt has 19 bytes, manifest.json says"), std::string::npos) << r.out;
+  // The only checkpoint is damaged: resume=auto refuses rather than start over.
   r = Train(5, run, "trainer.total_steps=2 trainer.resume=auto");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("optimizer.pt: cannot be read"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("fatal"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("every checkpoint under"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("optimizer.pt"), std::string::npos) << r.out;
+}
+
+TEST_F(TrainJob, CorruptNewestCheckpointResumesFromThePreviousOne) {
+  const std::string run = D("corrupt");
+  const std::string common = "trainer.total_steps=4 trainer.save_every=1 trainer.keep_last=2";
+  ASSERT_EQ(Train(5, run, common + " trainer.stop_after_steps=3").code, 0);
+  const std::string newest = run + "/checkpoints/step-00000003";
+  ASSERT_TRUE(fs::exists(run + "/checkpoints/step-00000002/trainer_state.json"));
+  // One flipped bit in the newest policy's weights, size unchanged (bit rot, a torn write).
+  std::string weights = ReadFile(newest + "/policy/model.safetensors");
+  weights[weights.size() / 2] ^= 0x10;
+  testing::WriteBytes(newest + "/policy/model.safetensors", weights);
+  const auto r = Train(5, run, common + " trainer.resume=auto");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("step-00000003 is damaged"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model.safetensors: checksum mismatch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("resuming from " + run + "/checkpoints/step-00000002 at step 2"), std::string::npos) << r.out;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 4u) << "steps 1-2 kept, 3-4 trained again";
+  for (size_t i = 0; i < m.size(); ++i) EXPECT_EQ(m[i]["training/global_step"].get<size_t>(), i + 1);
 }
 
 // Starts `prlm train` in the background; returns the file its exit code lands in.

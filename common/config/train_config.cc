@@ -22,7 +22,8 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("retrieval.k", &c.retrieval.k, "profile items per prompt")
       .Add("retrieval.index", &c.retrieval.index, "build-index directory (empty: built from data.dir)")
       .Add("retrieval.encoder", &c.retrieval.encoder, "BERT encoder for dense retrievers")
-      .Add("retrieval.timeout_ms", &c.retrieval.timeout_ms, "deadline of a retrieval call");
+      .Add("retrieval.timeout_ms", &c.retrieval.timeout_ms, "deadline of a retrieval call")
+      .Add("retrieval.attempts", &c.retrieval.attempts, "tries per retrieval call (slow or unreachable shard)");
   s.Add("reward.model", &c.reward.model, "reward model directory (train-rm)")
       .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
       .Add("reward.w_fmt", &c.reward.w_fmt, "weight of the <think>...</think> answer format")
@@ -30,6 +31,9 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("reward.max_batch_size", &c.reward.max_batch_size, "reward-model batch, sequences")
       .Add("reward.max_queue_delay_us", &c.reward.max_queue_delay_us, "longest wait for a batch to fill")
       .Add("reward.timeout_ms", &c.reward.timeout_ms, "deadline of a scoring call")
+      .Add("reward.attempts", &c.reward.attempts, "tries per scoring call (slow, overloaded or unreachable server)")
+      .Add("reward.retry_backoff_s", &c.reward.retry_backoff_s,
+           "first wait between tries of a service call (doubles, at most 10 s; retrieval too)")
       .Add("reward.max_length", &c.reward.max_length, "reward-model tokens per (query, answer)");
   s.AddChoice("grpo.objective", &c.grpo.objective, {"grpo", "sft"}, "grpo, or sft (cross-entropy warm start)")
       .Add("grpo.group_size", &c.grpo.group_size, "G: completions per prompt")
@@ -82,7 +86,11 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("layout.rollout", &c.layout.rollout, "rollout worker ranks")
       .Add("layout.learners", &c.layout.learners, "learner ranks");
   s.Add("logging.console_every", &c.logging.console_every, "steps between console progress lines")
-      .AddChoice("logging.level", &c.logging.level, {"debug", "info", "warn"}, "log level");
+      .AddChoice("logging.level", &c.logging.level, {"debug", "info", "warn"}, "log level")
+      .Add("logging.tensorboard", &c.logging.tensorboard, "write TensorBoard event files to RUN/tensorboard")
+      .Add("logging.prometheus_port", &c.logging.prometheus_port,
+           "coordinator's Prometheus /metrics port (0: a free one, written to RUN/prometheus_targets.json; -1: off)")
+      .Add("logging.prometheus_host", &c.logging.prometheus_host, "address the /metrics endpoint binds");
   return s;
 }
 
@@ -173,6 +181,11 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.sft_template.find("{output}") != std::string::npos, "grpo.sft_template",
           "must contain {output} (where the gold output goes)");
   Require(logging.console_every >= 1, "logging.console_every", "must be at least 1");
+  Require(logging.prometheus_port >= -1 && logging.prometheus_port <= 65535, "logging.prometheus_port",
+          "must be a port (0: a free one; -1: off)");
+  Require(retrieval.attempts >= 1 && reward.attempts >= 1, "retrieval.attempts / reward.attempts",
+          "must be at least 1");
+  Require(reward.retry_backoff_s >= 0, "reward.retry_backoff_s", "must be >= 0");
   // The layout: every count >= 0, each role present, and the ranks add up.
   Require(layout.retrieval >= 0 && layout.reward >= 0 && layout.rollout >= 0 && layout.learners >= 0, "layout.*",
           "counts must be >= 0");

@@ -44,11 +44,14 @@ struct TrainConfig {
     std::string index;            // build-index directory; empty: built in memory from data.dir
     std::string encoder;          // BERT directory for dense retrievers
     int64_t timeout_ms = 5000;
+    int64_t attempts = 4;         // tries per call when the tier is slow or unreachable
   } retrieval;
   struct {
     std::string model;            // reward model directory (needed when w_pers != 0)
     double w_acc = 1.0, w_fmt = 0.1, w_pers = 0.1;
     int64_t max_batch_size = 32, max_queue_delay_us = 2000, timeout_ms = 30000, max_length = 512;
+    int64_t attempts = 4;         // tries per call when the server is slow, overloaded or unreachable
+    double retry_backoff_s = 0.5; // first back-off between tries (both tiers); doubles, at most 10 s
   } reward;
   struct {
     std::string objective = "grpo";  // grpo | sft
@@ -94,6 +97,9 @@ struct TrainConfig {
   struct {
     int64_t console_every = 1;
     std::string level = "info";       // debug | info | warn
+    bool tensorboard = true;          // RUN/tensorboard/events.out.tfevents.*
+    int64_t prometheus_port = 0;      // coordinator's /metrics: 0 a free port, -1 off
+    std::string prometheus_host = "0.0.0.0";
   } logging;
 
   // Reads `path` (may be empty: defaults only), then the overrides, then

@@ -9,8 +9,8 @@
 namespace prlm::retrieval {
 
 RetrievalClient::RetrievalClient(std::vector<net::Endpoint> shards, net::ClientOptions options,
-                                 std::chrono::milliseconds timeout)
-    : timeout_(timeout) {
+                                 std::chrono::milliseconds timeout, net::RetryPolicy retry)
+    : timeout_(timeout), retry_(retry) {
   PRLM_REQUIRE(!shards.empty(), "RetrievalClient: no shard endpoints given");
   for (auto& e : shards) clients_.push_back(std::make_unique<net::RpcClient>(std::move(e), options));
 }
@@ -46,7 +46,10 @@ std::vector<proto::RetrieveResult> RetrievalClient::Retrieve(const std::vector<p
       const size_t end = std::min(idx.size(), start + kMaxBatchRequests);
       proto::RetrieveBatch batch;
       for (size_t j = start; j < end; ++j) *batch.add_requests() = requests[idx[j]];
-      const auto r = clients_[shard]->Call(kRetrieveBatch, batch.SerializeAsString(), timeout_);
+      const std::string payload = batch.SerializeAsString();
+      const auto r = net::CallWithRetries(retry_, "retrieval shard " + clients_[shard]->endpoint().ToString(),
+                                          &counters_,
+                                          [&] { return clients_[shard]->Call(kRetrieveBatch, payload, timeout_); });
       proto::RetrieveBatchReply reply;
       if (r.type != kRetrieveBatchReply || !reply.ParseFromString(r.payload) ||
           reply.results_size() != static_cast<int>(end - start))

@@ -8,8 +8,9 @@
 // at start instead of returning other users' profiles.
 //
 // Errors: per-request problems (unknown user, unknown retriever) come back in
-// RetrieveResult.error; transport failures throw net::RpcError after the
-// client's retries.
+// RetrieveResult.error; transport failures (a shard slow or unreachable) are
+// retried per shard batch under the `retry` policy (net/retry.h; one attempt
+// by default) and then throw net::RpcError naming the shard.
 //
 // Thread-safety: Retrieve() may be called from many threads at once.
 #pragma once
@@ -18,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/net/retry.h"
 #include "common/net/rpc_client.h"
 #include "common/retrieval/profile_retriever.h"
 #include "proto/retrieval.pb.h"
@@ -27,7 +29,7 @@ namespace prlm::retrieval {
 class RetrievalClient : public ProfileRetriever {
  public:
   RetrievalClient(std::vector<net::Endpoint> shards, net::ClientOptions options = {},
-                  std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(5000), net::RetryPolicy retry = {1});
 
   // Throws prlm::Error naming the endpoint that disagrees.
   std::vector<proto::ShardInfo> VerifyShards();
@@ -36,10 +38,13 @@ class RetrievalClient : public ProfileRetriever {
   proto::RetrieveResult RetrieveOne(const proto::RetrieveRequest& request);
 
   size_t num_shards() const { return clients_.size(); }
+  const net::RetryCounters& retry_counters() const { return counters_; }
 
  private:
   std::vector<std::unique_ptr<net::RpcClient>> clients_;
   std::chrono::milliseconds timeout_;
+  net::RetryPolicy retry_;
+  net::RetryCounters counters_;
 };
 
 }  // namespace prlm::retrieval

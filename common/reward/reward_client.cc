@@ -5,20 +5,39 @@
 
 namespace prlm::reward {
 
-RewardClient::RewardClient(net::Endpoint endpoint, net::ClientOptions options)
-    : client_(std::move(endpoint), options) {}
+RewardClient::RewardClient(net::Endpoint endpoint, net::ClientOptions options, net::RetryPolicy retry)
+    : client_(std::move(endpoint), options), retry_(retry) {}
 
 proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items, uint32_t timeout_ms) {
   proto::ScoreRequest request;
   for (const auto& item : items) *request.add_items() = item;
   request.set_timeout_ms(timeout_ms);
   const auto transport = timeout_ms ? std::chrono::milliseconds(timeout_ms + 2000) : std::chrono::minutes(10);
-  const auto response = client_.Call(kScoreRequest, request.SerializeAsString(), transport);
+  const std::string payload = request.SerializeAsString();
+  const std::string server = "reward server " + endpoint().ToString();
   proto::ScoreReply reply;
-  if (response.type != kScoreReply || !reply.ParseFromString(response.payload))
-    throw net::RpcError(net::RpcError::kProtocol,
-                        "reward server " + endpoint().ToString() + " sent something other than a ScoreReply");
-  return reply;
+  bool refused = false;  // the last attempt got a reply that a retry might fix
+  try {
+    return net::CallWithRetries(retry_, server, &counters_, [&] {
+      refused = false;
+      reply.Clear();
+      const auto response = client_.Call(kScoreRequest, payload, transport);
+      if (response.type != kScoreReply || !reply.ParseFromString(response.payload))
+        throw net::RpcError(net::RpcError::kProtocol, server + " sent something other than a ScoreReply");
+      const auto status = reply.status();
+      if (status == proto::ScoreReply::DEADLINE_EXCEEDED || status == proto::ScoreReply::OVERLOADED ||
+          status == proto::ScoreReply::SHUTTING_DOWN) {
+        refused = true;
+        throw net::RpcError(status == proto::ScoreReply::DEADLINE_EXCEEDED ? net::RpcError::kDeadline
+                                                                           : net::RpcError::kUnavailable,
+                            std::string(StatusName(status)) + ": " + reply.error());
+      }
+      return reply;
+    });
+  } catch (const net::RpcError&) {
+    if (refused) return reply;  // the server's own answer says why
+    throw;
+  }
 }
 
 proto::RewardInfo RewardClient::Info(std::chrono::milliseconds timeout) {

@@ -6,6 +6,15 @@
 #include <filesystem>
 
 namespace prlm {
+namespace {
+
+std::string g_tag;  // "rank R ROLE", set once by InitRankLogging
+
+std::string Pattern(const std::string& step) {
+  return "[%Y-%m-%d %H:%M:%S.%e] [" + g_tag + "] [step " + step + "] [%l] %v";
+}
+
+}  // namespace
 
 void InitRankLogging(const std::string& log_dir, int rank, const std::string& role, const std::string& level,
                      bool console_info) {
@@ -17,9 +26,18 @@ void InitRankLogging(const std::string& log_dir, int rank, const std::string& ro
   console->set_level(console_info ? spdlog::level::info : spdlog::level::warn);
   auto logger = std::make_shared<spdlog::logger>("prlm", spdlog::sinks_init_list{file, console});
   logger->set_level(std::min(lvl, console->level()));
-  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [rank " + std::to_string(rank) + " " + role + "] [%l] %v");
+  g_tag = "rank " + std::to_string(rank) + " " + role;
+  logger->set_pattern(Pattern("-"));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+}  // namespace prlm
+
+namespace prlm {
+
+void SetLogStep(int64_t step) {
+  if (!g_tag.empty()) spdlog::default_logger()->set_pattern(Pattern(std::to_string(step)));
 }
 
 }  // namespace prlm
