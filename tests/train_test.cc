@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/util/file.h"
+#include "tests/job_test_util.h"
 #include "tests/test_util.h"
 
 namespace prlm {
@@ -30,19 +31,16 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
+using testing::Metrics;
 using testing::Shell;
+using testing::StartInBackground;
+using testing::WaitForFile;
+using testing::WaitForStepThenPidOf;
 using Result = testing::ShellResult;
 
 std::string Prlm() { return PRLM_BINARY; }
 std::string Mpirun(int np) {
   return "timeout 600 mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " " + Prlm() + " train";
-}
-
-std::vector<Json> Metrics(const std::string& run) {
-  std::vector<Json> out;
-  std::ifstream in(run + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
-  return out;
 }
 
 class TrainJob : public ::testing::Test {
@@ -253,31 +251,6 @@ TEST_F(TrainJob, CorruptNewestCheckpointResumesFromThePreviousOne) {
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 4u) << "steps 1-2 kept, 3-4 trained again";
   for (size_t i = 0; i < m.size(); ++i) EXPECT_EQ(m[i]["training/global_step"].get<size_t>(), i + 1);
-}
-
-// Starts `prlm train` in the background; returns the file its exit code lands in.
-std::string StartInBackground(const std::string& cmd, const std::string& base) {
-  std::system(("(" + cmd + " > " + base + ".out 2>&1; echo $? > " + base + ".rc) &").c_str());
-  return base + ".rc";
-}
-
-// Waits for the run's first metrics line; returns the PID that rank's log names.
-long WaitForStepThenPidOf(const std::string& run, int rank) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (Metrics(run).empty() && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  if (Metrics(run).empty()) return -1;
-  const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
-  const size_t at = log.find("(pid ");
-  return at == std::string::npos ? -1 : std::stol(log.substr(at + 5));
-}
-
-bool WaitForFile(const std::string& path, std::chrono::seconds limit) {
-  const auto start = std::chrono::steady_clock::now();
-  while (!fs::exists(path) && std::chrono::steady_clock::now() - start < limit)
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the echo finishes writing
-  return fs::exists(path);
 }
 
 TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {

@@ -1,0 +1,249 @@
+// The cluster paths, against real services on this machine:
+//  - a real single-node Slurm (launch/slurm-local: slurmctld + slurmd from
+//    Debian's slurm-wlm, auth/none): launch/submit of the demo config runs
+//    to completion; `scancel --signal=USR1` mid-run gives a checkpoint and
+//    exit 0, and resubmitting resumes from the step it stopped at;
+//  - launch/run (mpirun) with a hostfile naming localhost twice;
+//  - the coordinator's /metrics, checked by `promtool check metrics` and
+//    scraped by a real Prometheus server on loopback during a run;
+//  - a reward server that stalls (SIGSTOP) is retried with back-off and the
+//    retries are counted; one that stays stalled ends the job, named.
+// The fixture makes synthetic data, a tokenizer and a tiny random policy.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "tests/job_test_util.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using testing::Metrics;
+using testing::Shell;
+
+const std::string kSource = PRLM_SOURCE_DIR;
+
+uint16_t FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    const std::string d = dir_->str(), prlm = PRLM_BINARY;
+    const auto prep = Shell(prlm + " make-synthetic --users 24 --seed 3 --out " + d + "/data --corpus " + d +
+                            "/corpus.txt && " + prlm + " train-tokenizer --vocab-size 1024 --out " + d + "/tok " + d +
+                            "/corpus.txt && " + prlm + " init-model --tokenizer " + d + "/tok/tokenizer.json --out " +
+                            d + "/policy num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    ASSERT_EQ(prep.code, 0) << prep.out;
+    const auto slurm = Shell(kSource + "/launch/slurm-local start " + d + "/slurm");
+    ASSERT_EQ(slurm.code, 0) << slurm.out;
+    setenv("SLURM_CONF", (d + "/slurm/slurm.conf").c_str(), 1);
+  }
+  static void TearDownTestSuite() {
+    Shell(kSource + "/launch/slurm-local stop " + dir_->str() + "/slurm");
+    delete dir_;
+  }
+  static std::string D(const std::string& name) { return *dir_ / name; }
+  // The demo config on the fixture's policy and data (no reward model).
+  static std::string DemoArgs(const std::string& run, const std::string& more) {
+    return kSource + "/configs/demo.yaml model.policy=" + D("policy") + " data.dir=" + D("data") +
+           " reward.w_pers=0 grpo.max_completion_tokens=16 trainer.prompts_per_step=4 trainer.output_dir=" + run +
+           " " + more;
+  }
+  // launch/submit; returns the job id (its last line), or "" with the output in *out.
+  static std::string Submit(const std::string& run, const std::string& more, std::string* out) {
+    const auto r = Shell("cd " + dir_->str() + " && " + kSource + "/launch/submit " + DemoArgs(run, more));
+    *out = r.out;
+    if (r.code != 0) return "";
+    std::string last = r.out.substr(0, r.out.find_last_not_of("\n") + 1);
+    return last.substr(last.find_last_of('\n') + 1);
+  }
+  // Waits until the job leaves the queue; returns `scontrol show job` then.
+  static std::string WaitForJob(const std::string& job, std::chrono::seconds limit) {
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < give_up) {
+      const auto q = Shell("squeue -h -j " + job);
+      if (q.out.find_first_not_of(" \n") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return Shell("scontrol show job " + job).out;
+  }
+
+  static testing::TempDir* dir_;
+};
+testing::TempDir* Cluster::dir_ = nullptr;
+
+TEST_F(Cluster, SubmitOfTheDemoConfigRunsToCompletion) {
+  const std::string run = D("slurm-demo");
+  std::string out;
+  const std::string job = Submit(run, "trainer.total_steps=3", &out);
+  ASSERT_FALSE(job.empty()) << out;
+  EXPECT_NE(out.find("ranks=5"), std::string::npos) << out;
+  const std::string state = WaitForJob(job, std::chrono::seconds(300));
+  EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
+  EXPECT_NE(state.find("ExitCode=0:0"), std::string::npos) << state;
+  ASSERT_EQ(Metrics(run).size(), 3u);
+  EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished");
+  const std::string log = ReadFile(run + "/slurm/slurm-" + job + ".out");
+  for (int rank = 1; rank < 5; ++rank)  // one job of 5 ranks, not 5 singletons
+    EXPECT_NE(log.find("rank " + std::to_string(rank) + " of 5:"), std::string::npos) << log;
+  EXPECT_NE(log.find("step 3/3"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/step-00000003/manifest.json"));
+}
+
+TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
+  const std::string run = D("slurm-preempt");
+  std::string out;
+  const std::string job = Submit(run, "trainer.total_steps=500", &out);
+  ASSERT_FALSE(job.empty()) << out;
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << ReadFile(run + "/slurm/slurm-" + job + ".out");
+  ASSERT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
+  const std::string state = WaitForJob(job, std::chrono::seconds(180));
+  EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
+  EXPECT_NE(state.find("ExitCode=0:0"), std::string::npos) << state;
+  const auto status = Json::parse(ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "preempted");
+  const size_t steps = status["step"].get<size_t>();
+  ASSERT_EQ(Metrics(run).size(), steps);
+  ASSERT_LT(steps, 500u);
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08zu", steps);
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/" + name + "/trainer_state.json")) << name;
+  EXPECT_NE(ReadFile(run + "/slurm/slurm-" + job + ".out").find("SIGUSR1 received"), std::string::npos);
+  // Resubmitting the same config goes on from that checkpoint.
+  const std::string again = Submit(run, "trainer.total_steps=500 trainer.stop_after_steps=2", &out);
+  ASSERT_FALSE(again.empty()) << out;
+  WaitForJob(again, std::chrono::seconds(300));
+  const std::string log = ReadFile(run + "/slurm/slurm-" + again + ".out");
+  EXPECT_NE(log.find("resuming from " + run + "/checkpoints/" + name + " at step " + std::to_string(steps)),
+            std::string::npos)
+      << log;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), steps + 2);
+  EXPECT_EQ(m.back()["training/global_step"].get<size_t>(), steps + 2);
+}
+
+TEST_F(Cluster, MpirunWithAHostfileNamingLocalhostTwice) {
+  testing::WriteBytes(D("hostfile"), "localhost\nlocalhost\n");
+  const std::string run = D("hostfile-run");
+  const auto r = Shell("timeout 600 " + kSource + "/launch/run " + DemoArgs(run, "trainer.total_steps=2") +
+                       " --hostfile " + D("hostfile"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("on the hosts of " + D("hostfile")), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rank 4 of 5:"), std::string::npos) << r.out;
+  EXPECT_EQ(Metrics(run).size(), 2u);
+}
+
+// Prometheus' HTTP API: the value of `query` now, or NaN when it has none.
+double PrometheusValue(uint16_t port, const std::string& query) {
+  const auto r = Shell("curl -sS -G 'http://127.0.0.1:" + std::to_string(port) +
+                       "/api/v1/query' --data-urlencode 'query=" + query + "'");
+  const auto j = Json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || j.value("status", "") != "success" || j["data"]["result"].empty()) return std::nan("");
+  return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+}
+
+TEST_F(Cluster, PrometheusScrapesTheCoordinatorDuringARun) {
+  const uint16_t metrics_port = FreePort(), prometheus_port = FreePort();
+  std::ofstream(D("prometheus.yml")) << "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+                                     << "scrape_configs:\n  - job_name: prlm\n    static_configs:\n"
+                                     << "      - targets: ['127.0.0.1:" << metrics_port << "']\n";
+  ASSERT_EQ(Shell("promtool check config " + D("prometheus.yml")).code, 0);
+  std::system(("prometheus --config.file=" + D("prometheus.yml") + " --storage.tsdb.path=" + D("tsdb") +
+               " --web.listen-address=127.0.0.1:" + std::to_string(prometheus_port) + " > " + D("prometheus.log") +
+               " 2>&1 & echo $! > " + D("prometheus.pid"))
+                  .c_str());
+  const std::string run = D("scraped");
+  const std::string rc = testing::StartInBackground(
+      kSource + "/launch/run " +
+          DemoArgs(run, "trainer.total_steps=500 logging.prometheus_host=127.0.0.1 logging.prometheus_port=" +
+                            std::to_string(metrics_port)),
+      D("scraped"));
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << ReadFile(D("scraped.out"));
+  // promtool accepts what the live endpoint serves.
+  const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+  const auto check = Shell("curl -sS " + url + " > " + D("live.txt") + " && promtool check metrics < " + D("live.txt"));
+  EXPECT_EQ(check.code, 0) << check.out << ReadFile(D("live.txt"));
+  const std::string live = ReadFile(D("live.txt"));
+  for (const char* name : {"prlm_step ", "prlm_phase_seconds{phase=\"gen\"}", "prlm_critic_score_mean ",
+                           "prlm_actor_kl_loss ", "prlm_perf_throughput ", "prlm_service_retries_total{service=\"reward\"}",
+                           "prlm_service_queue_depth{service=\"reward\"}", "prlm_tokens_total "})
+    EXPECT_NE(live.find(name), std::string::npos) << name << "\n" << live;
+  // The server scrapes it (within a bound; then the run is preempted).
+  double step = std::nan("");
+  for (int i = 0; i < 120 && !(step >= 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    step = PrometheusValue(prometheus_port, "prlm_step");
+  }
+  EXPECT_GE(step, 1) << ReadFile(D("prometheus.log"));
+  EXPECT_GE(PrometheusValue(prometheus_port, "prlm_steps_total"), 1);
+  EXPECT_GE(PrometheusValue(prometheus_port, "prlm_phase_seconds{phase=\"step\"}"), 0);
+  const long coordinator = testing::PidOfRank(run, 0);
+  ASSERT_GT(coordinator, 0);
+  kill(static_cast<pid_t>(coordinator), SIGUSR1);
+  EXPECT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
+  EXPECT_EQ(ReadFile(rc), "0\n") << ReadFile(D("scraped.out"));
+  Shell("kill $(cat " + D("prometheus.pid") + ")");
+}
+
+TEST_F(Cluster, StalledRewardServerIsRetriedThenNamedWhenItStaysDown) {
+  // 1. Stalled for 4 s: the calls time out, are retried with back-off, and the run goes on.
+  const std::string run = D("stalled");
+  const std::string retry = "reward.timeout_ms=300 reward.attempts=8 reward.retry_backoff_s=0.2";
+  std::string rc = testing::StartInBackground(
+      kSource + "/launch/run " + DemoArgs(run, "trainer.total_steps=500 " + retry), D("stalled"));
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << ReadFile(D("stalled.out"));
+  const long reward = testing::PidOfRank(run, 2);  // rank 2: the reward server
+  ASSERT_GT(reward, 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGCONT), 0);
+  const size_t after = Metrics(run).size();
+  ASSERT_TRUE(testing::WaitForSteps(run, after + 2, std::chrono::seconds(120))) << ReadFile(D("stalled.out"));
+  kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
+  EXPECT_EQ(ReadFile(rc), "0\n") << ReadFile(D("stalled.out"));
+  double retries = 0;
+  for (const auto& m : Metrics(run)) retries += m["service/reward_retries"].get<double>();
+  EXPECT_GT(retries, 0) << "the stalled calls were retried";
+  // 2. Stalled for good, 2 attempts: the job ends, naming the reward server.
+  const std::string dead = D("dead");
+  rc = testing::StartInBackground(
+      kSource + "/launch/run " +
+          DemoArgs(dead, "trainer.total_steps=500 reward.timeout_ms=200 reward.attempts=2 reward.retry_backoff_s=0.1"),
+      D("dead"));
+  ASSERT_TRUE(testing::WaitForSteps(dead, 1, std::chrono::seconds(180))) << ReadFile(D("dead.out"));
+  const long stuck = testing::PidOfRank(dead, 2);
+  ASSERT_EQ(kill(static_cast<pid_t>(stuck), SIGSTOP), 0);
+  const bool ended = testing::WaitForFile(rc, std::chrono::seconds(90));
+  kill(static_cast<pid_t>(stuck), SIGCONT);
+  ASSERT_TRUE(ended) << "the job did not end";
+  EXPECT_NE(ReadFile(rc), "0\n");
+  const std::string out = ReadFile(D("dead.out"));
+  EXPECT_NE(out.find("reward server"), std::string::npos) << out;
+  EXPECT_NE(out.find("gave up after 2 attempts"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace prlm

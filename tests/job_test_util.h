@@ -1,0 +1,63 @@
+// Helpers for tests that run whole training jobs (mpirun, Slurm): a run's
+// metrics, commands in the background, and waiting with bounds.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/util/file.h"
+
+namespace prlm::testing {
+
+// RUN/metrics.jsonl, one object per line.
+inline std::vector<nlohmann::json> Metrics(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// Starts `prlm train` in the background; returns the file its exit code lands in.
+inline std::string StartInBackground(const std::string& cmd, const std::string& base) {
+  std::system(("(" + cmd + " > " + base + ".out 2>&1; echo $? > " + base + ".rc) &").c_str());
+  return base + ".rc";
+}
+
+// Waits (at most `limit`) until the run has `steps` metrics lines; says whether it has.
+inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (Metrics(run).size() < steps && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return Metrics(run).size() >= steps;
+}
+
+// The PID that a rank's log names, or -1.
+inline long PidOfRank(const std::string& run, int rank) {
+  const std::string path = run + "/logs/rank-" + std::to_string(rank) + ".log";
+  if (!std::filesystem::exists(path)) return -1;
+  const std::string log = ReadFile(path);
+  const size_t at = log.find("(pid ");
+  return at == std::string::npos ? -1 : std::stol(log.substr(at + 5));
+}
+
+// Waits for the run's first metrics line; returns the PID that rank's log names.
+inline long WaitForStepThenPidOf(const std::string& run, int rank) {
+  return WaitForSteps(run, 1, std::chrono::seconds(120)) ? PidOfRank(run, rank) : -1;
+}
+
+inline bool WaitForFile(const std::string& path, std::chrono::seconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() - start < limit)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the echo finishes writing
+  return std::filesystem::exists(path);
+}
+
+}  // namespace prlm::testing
