@@ -24,6 +24,7 @@ int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
+int RunReport(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
 int BenchWeightSync(int argc, char** argv);  // prlm bench weight-sync (under mpirun)
 

@@ -40,6 +40,7 @@ const Command kCommands[] = {
     {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
     {"eval", prlm::cli::RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},
     {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
+    {"report", prlm::cli::RunReport, "PNG plots and a markdown summary of a training run directory"},
 };
 
 void PrintHelp() {

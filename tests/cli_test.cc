@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/util/file.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -82,3 +83,46 @@ TEST(Cli, BadInputGetsAClearMessageNotACrash) {
 }
 
 }  // namespace
+
+namespace prlm {
+namespace {
+
+TEST(Report, PlotsAndSummaryFromMetrics) {
+  testing::TempDir dir;
+  const std::string run = dir / "run";
+  std::filesystem::create_directories(run);
+  std::string lines;
+  for (int step = 1; step <= 5; ++step)
+    lines += "{\"training/global_step\":" + std::to_string(step) + ",\"critic/score/mean\":" +
+             std::to_string(0.1 * step) + ",\"reward/accuracy/mean\":0.5,\"reward/rouge1/mean\":0.4," +
+             "\"actor/kl_loss\":0.01,\"response_length/mean\":20,\"timing_s/gen\":1.0,\"timing_s/update_actor\":2.0," +
+             "\"timing_s/step\":4.0,\"perf/throughput\":100}\n";
+  testing::WriteBytes(run + "/metrics.jsonl", lines);
+  testing::WriteBytes(run + "/status.json", "{\"state\":\"finished\",\"step\":5,\"total_steps\":5}\n");
+  const auto r = RunPrlm("report " + run);
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Every plot is a valid PNG by an independent check (Python's zlib), with more than a background.
+  for (const char* png : {"reward", "reward_parts", "kl", "response_length", "phase_time"}) {
+    const auto check = testing::Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/check_png.py " + run +
+                                      "/report/" + png + ".png");
+    ASSERT_EQ(check.code, 0) << png << ": " << check.out;
+    EXPECT_EQ(check.out.substr(0, 8), "800x450 ") << png;
+    EXPECT_GT(std::stoi(check.out.substr(8)), 3) << png << ": lines and text in several colours";
+  }
+  const std::string md = ReadFile(run + "/report/report.md");
+  EXPECT_NE(md.find("state: finished at step 5 of 5"), std::string::npos) << md;
+  EXPECT_NE(md.find("| critic/score/mean | 0.1 | 0.5 | 0.1 | 0.5 | 0.3 |"), std::string::npos) << md;
+  // Phase shares over steps 2-5: generation 1 of 4 s, update 2, other 1.
+  EXPECT_NE(md.find("| generation | 1 | 25.0% |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| update | 2 | 50.0% |"), std::string::npos) << md;
+  EXPECT_NE(md.find("![phase_time](phase_time.png)"), std::string::npos) << md;
+  // A malformed line is named with its file and line.
+  testing::WriteBytes(run + "/metrics.jsonl", lines.substr(0, lines.find('\n') + 1) + "{\"training/glob\n");
+  const auto bad = RunPrlm("report " + run);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("metrics.jsonl:2: not a JSON object"), std::string::npos) << bad.out;
+  EXPECT_NE(RunPrlm("report " + dir / "nowhere").out.find("cannot be opened"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prlm

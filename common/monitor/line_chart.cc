@@ -56,8 +56,18 @@ RgbImage DrawLineChart(const std::string& title, const std::string& x_label, con
   const double pad = (y1 - y0) * 0.05;
   y0 -= pad, y1 += pad;
 
-  // 2. Frame, grid and ticks.
-  const int left = 90, right = width - 20, top = 44, bottom = height - 60;
+  // 2. The legend's rows (wrapped to the width) set the bottom margin; then
+  //    frame, grid and ticks.
+  const int left = 90, right = width - 20, top = 44;
+  std::vector<std::pair<int, int>> legend_at;  // (x, row) per series
+  for (size_t k = 0, x = left, row = 0; k < series.size(); ++k) {
+    const int w = 22 + RgbImage::TextWidth(series[k].name) + 24;
+    if (x + w > static_cast<size_t>(width) && x > static_cast<size_t>(left)) x = left, ++row;
+    legend_at.emplace_back(static_cast<int>(x), static_cast<int>(row));
+    x += w;
+  }
+  const int legend_rows = legend_at.empty() ? 0 : legend_at.back().second + 1;
+  const int bottom = height - 44 - 16 * legend_rows;
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (right - left); };
   auto py = [&](double y) { return bottom - (y - y0) / (y1 - y0) * (bottom - top); };
   img.Text(left, 14, title, kInk, 2);
@@ -83,7 +93,6 @@ RgbImage DrawLineChart(const std::string& title, const std::string& x_label, con
   if (empty) img.Text(left + 20, top + 20, "no data", kInk, 2);
 
   // 3. The series, then the legend under the axis.
-  int legend_x = left;
   for (size_t k = 0; k < series.size(); ++k) {
     const Rgb c = kPalette[k % (sizeof kPalette / sizeof kPalette[0])];
     const auto& s = series[k];
@@ -100,9 +109,10 @@ RgbImage DrawLineChart(const std::string& title, const std::string& x_label, con
                         static_cast<int>(y) + 1, c);
       lx = x, ly = y, have_last = true;
     }
-    img.FillRect(legend_x, height - 18, legend_x + 16, height - 14, c);
-    img.Text(legend_x + 22, height - 20, s.name, kInk);
-    legend_x += 22 + RgbImage::TextWidth(s.name) + 24;
+    const auto [lx0, row] = legend_at[k];
+    const int ly0 = bottom + 40 + 16 * row;
+    img.FillRect(lx0, ly0 + 2, lx0 + 16, ly0 + 5, c);
+    img.Text(lx0 + 22, ly0, s.name, kInk);
   }
   return img;
 }
