@@ -25,16 +25,27 @@
 namespace prlm::cli {
 namespace {
 
-// How many rollout workers and learners share this host: {rollout, learner}.
-std::pair<int, int> LocalModelRanks(comm::Role role) {
+// The ranks that share this host (MPI's shared-memory split): how many
+// rollout workers and learners, and this rank's slot among those model ranks
+// (which GPU it takes).
+struct LocalRanks {
+  int rollouts = 0, learners = 0, model_slot = 0;
+};
+LocalRanks CountLocalRanks(comm::Role role) {
   MPI_Comm local;
   PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
-  int mine[2] = {role == comm::Role::kRollout ? 1 : 0, role == comm::Role::kLearner ? 1 : 0}, sum[2] = {0, 0};
-  MPI_Request request;
-  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 2, MPI_INT, MPI_SUM, local, &request));
-  if (!comm::WaitFor(&request, std::chrono::minutes(5))) comm::AbortJob("start-up", "counting this host's ranks timed out");
+  int mine[3] = {role == comm::Role::kRollout ? 1 : 0, role == comm::Role::kLearner ? 1 : 0, 0}, sum[3] = {0, 0, 0};
+  mine[2] = mine[0] + mine[1];
+  int before = 0;  // model ranks with a lower local rank
+  MPI_Request requests[2];
+  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 3, MPI_INT, MPI_SUM, local, &requests[0]));
+  PRLM_MPI_CHECK(MPI_Iexscan(&mine[2], &before, 1, MPI_INT, MPI_SUM, local, &requests[1]));
+  for (auto& r : requests)
+    if (!comm::WaitFor(&r, std::chrono::minutes(5))) comm::AbortJob("start-up", "counting this host's ranks timed out");
+  int local_rank = 0;
+  MPI_Comm_rank(local, &local_rank);
   MPI_Comm_free(&local);
-  return {sum[0], sum[1]};
+  return {sum[0], sum[1], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
 }
 
 }  // namespace
@@ -120,9 +131,12 @@ int RunTrain(int argc, char** argv) {
   // both phases run at once and all of them split the cores. The
   // coordinator and service ranks mostly wait: one thread.
   InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), role, config.logging.level, mpi.rank() == 0);
-  const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
+  // GPUs by local rank: the host's model ranks take the visible GPUs in turn.
   const bool runs_models = me.role == comm::Role::kRollout || me.role == comm::Role::kLearner;
-  const auto [local_rollouts, local_learners] = LocalModelRanks(me.role);
+  const LocalRanks host_ranks = CountLocalRanks(me.role);
+  const int local_rollouts = host_ranks.rollouts, local_learners = host_ranks.learners;
+  if (runs_models) SetLocalGpuSlot(host_ranks.model_slot);
+  const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
   const int model_ranks = std::max(1, config.grpo.max_staleness > 0 ? local_rollouts + local_learners
                                                                      : std::max(local_rollouts, local_learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

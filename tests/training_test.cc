@@ -20,6 +20,7 @@
 #include "reward_server/reward_scorer.h"
 #include "reward_server/text_rewards.h"
 #include "rollout_workers/rollout_worker.h"
+#include "common/model/compute_setup.h"
 #include "tests/test_util.h"
 
 namespace prlm {
@@ -227,6 +228,24 @@ TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
   testing::WriteBytes(all.back() + "/trainer_state.json", "{\"step\": 6}");
   testing::ExpectErrorContaining([&] { coordinator::ReadTrainerState(all.back()); },
                                  {"trainer_state.json", "epoch"});
+}
+
+}  // namespace
+}  // namespace prlm
+
+namespace prlm {
+namespace {
+
+TEST(GpuPlacement, LocalModelRanksTakeTheVisibleGpusInTurn) {
+  // 4 model ranks on a node with 4 visible GPUs: one each.
+  for (int slot = 0; slot < 4; ++slot) EXPECT_EQ(GpuForLocalSlot(slot, 4), slot);
+  // 3 ranks, CUDA_VISIBLE_DEVICES naming 2 GPUs: round-robin within them.
+  EXPECT_EQ(GpuForLocalSlot(2, 2), 0);
+  EXPECT_EQ(GpuForLocalSlot(1, 1), 0) << "one visible GPU (e.g. srun --gpus-per-task=1): always ordinal 0";
+  EXPECT_EQ(GpuForLocalSlot(0, 0), -1) << "no GPU";
+  testing::ExpectErrorContaining([] { ResolveDevice("tpu"); }, {"unknown device 'tpu'", "cuda:N"});
+  if (!torch::cuda::is_available())
+    testing::ExpectErrorContaining([] { ResolveDevice("cuda:1"); }, {"cuda:1", "no CUDA device"});
 }
 
 }  // namespace

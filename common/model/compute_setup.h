@@ -2,7 +2,9 @@
 // thread budget.
 //
 // Devices: "cpu", "cuda" (when this build of libtorch has CUDA and a GPU is
-// visible), "auto" (cuda if possible, else cpu). Dtypes: "fp32", "bf16",
+// visible), "cuda:N", "auto" (cuda if possible, else cpu). "cuda" and "auto"
+// mean this process's GPU: the one SetLocalGpuSlot picked among those
+// visible (CUDA_VISIBLE_DEVICES applies, as CUDA numbers only those). Dtypes: "fp32", "bf16",
 // "auto" (bf16 on cuda, fp32 on cpu). bf16 on CPU uses oneDNN's bf16 kernels
 // (AVX512-BF16 / AMX), several times faster than fp32 on CPUs that have them.
 //
@@ -30,6 +32,14 @@ struct ComputeDevice {
 
 // Throws prlm::Error for an unknown name or "cuda" without CUDA.
 ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype = "auto");
+
+// GPU placement by local rank: the slot-th process on a node that runs
+// models takes visible GPU slot % visible_gpus (so N ranks on N GPUs get one
+// each; more ranks than GPUs share them round-robin).
+int GpuForLocalSlot(int slot, int visible_gpus);
+// Records this process's slot (before any ResolveDevice). Returns the CUDA
+// ordinal "cuda" will mean, or -1 when no GPU is visible.
+int SetLocalGpuSlot(int slot);
 
 // Sets the CPU thread pools for models of `dtype` (see above). threads <= 0
 // means all cores. Returns the count used.
