@@ -59,7 +59,8 @@ class Coordinator {
   void Send(const proto::JobMessage& m, int rank) {
     if (!comm::SendMessage(m, rank, job_.world, job_.rank_timeout))
       comm::AbortJob(job_.Who(), std::string("sending '") + comm::BodyName(m) + "' to " + job_.Describe(rank) +
-                                     " timed out after " + std::to_string(job_.rank_timeout.count()) + " ms");
+                                     fmt::format(" timed out after trainer.rank_timeout_s = {:g} s (the rank is stuck)",
+                                                 c_.trainer.rank_timeout_s));
   }
   // The next message from `rank`, which must be of `kind`. With one-step-off
   // rollout, results and learner reports are in flight at once: the inbox
@@ -68,8 +69,8 @@ class Coordinator {
     proto::JobMessage m;
     if (!inbox_.Receive(&m, rank, job_.rank_timeout))
       comm::AbortJob(job_.Who(), std::string("no ") + what + " from " + job_.Describe(rank) +
-                                     " within trainer.rank_timeout_s = " + std::to_string(c_.trainer.rank_timeout_s) +
-                                     " s (the rank is stuck)");
+                                     fmt::format(" within trainer.rank_timeout_s = {:g} s (the rank is stuck)",
+                                                 c_.trainer.rank_timeout_s));
     if (m.body_case() != kind)
       comm::AbortJob(job_.Who(), std::string("expected ") + what + " but " + job_.Describe(rank) + " sent '" +
                                      comm::BodyName(m) + "'");

@@ -78,6 +78,12 @@ class TrainJob : public ::testing::Test {
     return Shell(Mpirun(np) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
                  "/policy trainer.output_dir=" + run + " " + overrides);
   }
+  // Train() in the background into D(name); returns the file its exit code lands in.
+  static std::string TrainInBackground(const std::string& name, const std::string& overrides) {
+    return StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
+                                 "/policy trainer.output_dir=" + D(name) + " " + overrides,
+                             D(name));
+  }
   static std::string D(const std::string& name) { return *dir_ / name; }
 
   static testing::TempDir* dir_;
@@ -255,10 +261,7 @@ TEST_F(TrainJob, CorruptNewestCheckpointResumesFromThePreviousOne) {
 
 TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
   const std::string run = D("preempted");
-  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
-                                               dir_->str() + "/policy trainer.output_dir=" + run +
-                                               " trainer.total_steps=200",
-                                           D("preempted"));
+  const std::string rc = TrainInBackground("preempted", "trainer.total_steps=200");
   const long learner = WaitForStepThenPidOf(run, 4);  // rank 4: the learner, not the coordinator
   ASSERT_GT(learner, 0) << ReadFile(D("preempted.out"));
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGUSR1), 0);
@@ -279,10 +282,7 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
 
 TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
   const std::string run = D("killed");
-  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
-                                               dir_->str() + "/policy trainer.output_dir=" + run +
-                                               " trainer.total_steps=200",
-                                           D("killed"));
+  const std::string rc = TrainInBackground("killed", "trainer.total_steps=200");
   // After the first step, kill the rollout worker (rank 3) mid-run.
   const long pid = WaitForStepThenPidOf(run, 3);
   ASSERT_GT(pid, 0) << ReadFile(D("killed.out"));
@@ -294,6 +294,26 @@ TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
   EXPECT_NE(std::stoi(ReadFile(rc)), 0);
   const std::string out = ReadFile(D("killed.out"));
   EXPECT_NE(out.find("rank 3"), std::string::npos) << out;
+}
+
+TEST_F(TrainJob, HungRankEndsTheJobAfterTheTimeoutNamingIt) {
+  const std::string run = D("hung");
+  const std::string rc = TrainInBackground("hung", "trainer.total_steps=200 trainer.rank_timeout_s=5");
+  // After the first step, freeze the learner (rank 4): alive, but silent.
+  const long pid = WaitForStepThenPidOf(run, 4);
+  ASSERT_GT(pid, 0) << ReadFile(D("hung.out"));
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGSTOP), 0);
+  const bool ended = WaitForFile(rc, std::chrono::seconds(90));
+  kill(static_cast<pid_t>(pid), SIGCONT);
+  ASSERT_TRUE(ended) << "the job still runs 90 s after a rank hung";
+  EXPECT_NE(std::stoi(ReadFile(rc)), 0);
+  const std::string out = ReadFile(D("hung.out"));
+  EXPECT_NE(out.find("rank 4 (learner 0 on "), std::string::npos) << out;
+  EXPECT_NE(out.find("trainer.rank_timeout_s = 5"), std::string::npos) << out;
+  // The checkpoints that exist are complete ones (a .tmp is never taken for one).
+  if (fs::exists(run + "/checkpoints"))
+    for (const auto& e : fs::directory_iterator(run + "/checkpoints"))
+      if (e.path().extension() != ".tmp") EXPECT_TRUE(fs::exists(e.path() / "trainer_state.json")) << e.path();
 }
 
 }  // namespace

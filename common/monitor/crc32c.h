@@ -1,9 +1,9 @@
 // CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected), the checksum of
 // TensorBoard's record format and of prlm's checkpoint manifests.
 //
-// Uses the SSE4.2 crc32 instruction when the CPU has it (about 10x the
-// table's speed, which matters for checksumming multi-GB checkpoints) and an
-// 8-way sliced table otherwise; both give identical results.
+// Uses the SSE4.2 crc32 instruction when the CPU has it (8 bytes per
+// instruction, for checksumming multi-GB checkpoints) and an 8-way sliced
+// table otherwise; both give identical results (tested).
 // Thread-safety: pure functions.
 #pragma once
 

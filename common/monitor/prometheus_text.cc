@@ -17,22 +17,14 @@ std::string FormatValue(double v) {
   return buf;
 }
 
-std::string EscapeLabelValue(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
-std::string EscapeHelp(const std::string& s) {
+// Backslash and newline are escaped in HELP text and label values; double
+// quotes only in label values.
+std::string Escape(const std::string& s, bool quotes) {
   std::string out;
   for (char c : s) {
     if (c == '\\') out += "\\\\";
     else if (c == '\n') out += "\\n";
+    else if (c == '"' && quotes) out += "\\\"";
     else out += c;
   }
   return out;
@@ -56,7 +48,7 @@ std::string RenderPrometheusText(const std::vector<MetricFamily>& families) {
   for (const auto& f : families) {
     PRLM_CHECK_MSG(seen.insert(f.name).second, "metric family " << f.name << " twice");
     PRLM_CHECK(f.type == "gauge" || f.type == "counter");
-    out += "# HELP " + f.name + " " + EscapeHelp(f.help) + "\n";
+    out += "# HELP " + f.name + " " + Escape(f.help, false) + "\n";
     out += "# TYPE " + f.name + " " + f.type + "\n";
     for (const auto& s : f.samples) {
       out += f.name;
@@ -64,7 +56,7 @@ std::string RenderPrometheusText(const std::vector<MetricFamily>& families) {
         out += "{";
         bool first = true;
         for (const auto& [k, v] : s.labels) {
-          out += (first ? "" : ",") + PrometheusName(k) + "=\"" + EscapeLabelValue(v) + "\"";
+          out += (first ? "" : ",") + PrometheusName(k) + "=\"" + Escape(v, true) + "\"";
           first = false;
         }
         out += "}";
