@@ -48,6 +48,40 @@ LocalRanks CountLocalRanks(comm::Role role) {
   return {sum[0], sum[1], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
 }
 
+// --print-config-value KEY and --print-layout: job scripts ask where the run
+// goes and how many ranks it needs without parsing YAML themselves. No MPI.
+int AnswerScriptQuery(const Args& args) {
+  try {
+    const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
+    const std::string key = args.Get("print-config-value");
+    if (!key.empty()) {
+      YAML::Node node = YAML::Load(config.ToYaml());
+      for (size_t begin = 0; begin <= key.size();) {
+        const size_t dot = std::min(key.find('.', begin), key.size());
+        const std::string part = key.substr(begin, dot - begin);
+        PRLM_REQUIRE(node.IsMap() && node[part], "config: no key " << key << " (prlm train --keys lists them)");
+        YAML::Node child = node[part];
+        node.reset(child);  // rebinding; operator= would overwrite the parent's entry
+        begin = dot + 1;
+      }
+      std::printf("%s\n", node.as<std::string>().c_str());
+      return 0;
+    }
+    // "retrieval=R reward=W rollout=O learners=L ranks=N".
+    const int64_t asked = std::stoll(args.Get("ranks"));
+    const Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
+    PRLM_REQUIRE(asked == 0 || l.total() == asked, "config: layout gives " << l.total() << " ranks, --ranks " << asked);
+    std::printf("retrieval=%lld reward=%lld rollout=%lld learners=%lld ranks=%lld\n",
+                static_cast<long long>(l.retrieval), static_cast<long long>(l.reward),
+                static_cast<long long>(l.rollout), static_cast<long long>(l.learners),
+                static_cast<long long>(l.total()));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "prlm train: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int RunTrain(int argc, char** argv) {
@@ -67,46 +101,7 @@ int RunTrain(int argc, char** argv) {
     std::printf("%s", TrainConfig::Describe().c_str());
     return 0;
   }
-  if (!args.Get("print-config-value").empty()) {
-    // Job scripts ask where the run goes without parsing YAML themselves.
-    try {
-      const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
-      const std::string key = args.Get("print-config-value");
-      YAML::Node node = YAML::Load(config.ToYaml());
-      for (size_t begin = 0; begin <= key.size();) {
-        const size_t dot = std::min(key.find('.', begin), key.size());
-        const std::string part = key.substr(begin, dot - begin);
-        PRLM_REQUIRE(node.IsMap() && node[part], "config: no key " << key << " (prlm train --keys lists them)");
-        YAML::Node child = node[part];
-        node.reset(child);  // rebinding; operator= would overwrite the parent's entry
-        begin = dot + 1;
-      }
-      std::printf("%s\n", node.as<std::string>().c_str());
-      return 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "prlm train: %s\n", e.what());
-      return 1;
-    }
-  }
-  if (args.GetFlag("print-layout")) {
-    // "retrieval=R reward=W rollout=O learners=L ranks=N": launch/submit and
-    // launch/run size their jobs from it.
-    try {
-      const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
-      const int64_t asked = std::stoll(args.Get("ranks"));
-      const Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
-      PRLM_REQUIRE(asked == 0 || l.total() == asked, "config: layout gives " << l.total() << " ranks, --ranks "
-                                                                             << asked);
-      std::printf("retrieval=%lld reward=%lld rollout=%lld learners=%lld ranks=%lld\n",
-                  static_cast<long long>(l.retrieval), static_cast<long long>(l.reward),
-                  static_cast<long long>(l.rollout), static_cast<long long>(l.learners),
-                  static_cast<long long>(l.total()));
-      return 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "prlm train: %s\n", e.what());
-      return 1;
-    }
-  }
+  if (!args.Get("print-config-value").empty() || args.GetFlag("print-layout")) return AnswerScriptQuery(args);
   comm::MpiJob mpi(&argc, &argv);
   comm::InstallPreemptionHandlers();  // SIGTERM / SIGUSR1: checkpoint and exit 0, never die mid-step
   // 1. The config, checked against the world size before anything starts.

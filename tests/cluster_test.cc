@@ -51,10 +51,7 @@ class Cluster : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const std::string d = dir_->str(), prlm = PRLM_BINARY;
-    const auto prep = Shell(prlm + " make-synthetic --users 24 --seed 3 --out " + d + "/data --corpus " + d +
-                            "/corpus.txt && " + prlm + " train-tokenizer --vocab-size 1024 --out " + d + "/tok " + d +
-                            "/corpus.txt && " + prlm + " init-model --tokenizer " + d + "/tok/tokenizer.json --out " +
-                            d + "/policy num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    const auto prep = testing::MakeTinyJobInputs(prlm, d, d + "/policy");
     ASSERT_EQ(prep.code, 0) << prep.out;
     const auto slurm = Shell(kSource + "/launch/slurm-local start " + d + "/slurm");
     ASSERT_EQ(slurm.code, 0) << slurm.out;

@@ -48,11 +48,7 @@ class TrainJob : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const std::string d = dir_->str();
-    const auto prep = Shell(Prlm() + " make-synthetic --users 24 --seed 3 --out " + d + "/data --corpus " + d +
-                            "/corpus.txt && " + Prlm() + " train-tokenizer --vocab-size 1024 --out " + d + "/tok " +
-                            d + "/corpus.txt && " + Prlm() + " init-model --tokenizer " + d +
-                            "/tok/tokenizer.json --out " + d +
-                            "/random num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    const auto prep = testing::MakeTinyJobInputs(Prlm(), d, d + "/random");
     ASSERT_EQ(prep.code, 0) << prep.out;
     std::ofstream(d + "/base.yaml") << "model: {policy: " << d << "/random}\n"
                                     << "data: {dir: " << d << "/data}\n"
