@@ -5,9 +5,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "common/reward/rm_pairs.h"
+#include "pipeline/rm_pairs.h"
 #include "common/data/dataset.h"
-#include "common/data/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
 
@@ -91,18 +91,7 @@ int RunMakeSynthetic(int argc, char** argv) {
     std::printf("wrote %s: %zu oracle reward-model pairs\n", args.Get("rm-pairs").c_str(), pairs.size());
   }
   if (args.Has("corpus")) {
-    std::string corpus;
-    auto line = [&](std::string text) {
-      for (char& ch : text)
-        if (ch == '\n' || ch == '\r') ch = ' ';
-      corpus += text + "\n";
-    };
-    for (const auto& ex : s.train.examples) {
-      line(ex.input);
-      if (ex.output) line(*ex.output);
-      for (const auto& item : ex.profile)
-        for (const auto& [name, value] : item.fields) line(value);
-    }
+    const std::string corpus = data::TextCorpus(s.train);
     WriteFileAtomic(args.Get("corpus"), corpus);
     std::printf("wrote %s: a tokenizer corpus of %zu bytes\n", args.Get("corpus").c_str(), corpus.size());
   }

@@ -9,7 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/compute_options.h"
-#include "cli/init_model.h"
+#include "pipeline/init_model.h"
 #include "cli/policy_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
@@ -48,7 +48,7 @@ int RunInitModel(int argc, char** argv) {
       .Option("out", "DIR", "", "output directory", true)
       .Positional("[key=value...]", "config.json overrides");
   if (!args.Parse(argc, argv)) return 0;
-  InitModelSpec spec;
+  pipeline::InitModelSpec spec;
   spec.arch = args.Get("arch");
   spec.preset = args.Get("preset");
   spec.tokenizer = args.Get("tokenizer");
@@ -56,7 +56,7 @@ int RunInitModel(int argc, char** argv) {
   spec.seed = static_cast<uint64_t>(args.GetInt("seed"));
   spec.out_dir = args.Get("out");
   spec.overrides = args.positional();
-  const int64_t n = InitModelDir(spec);
+  const int64_t n = pipeline::InitModelDir(spec);
   std::printf("init-model: wrote %s model (%s, %.2fM parameters) to %s\n", spec.arch.c_str(),
               spec.preset.c_str(), n / 1e6, spec.out_dir.c_str());
   return 0;
@@ -140,10 +140,10 @@ int RunDemo(int argc, char** argv) {
   const std::string dir = args.Get("workdir") + "/policy-" + args.Get("preset");
   std::printf("[1/3] training a byte-level BPE tokenizer and initialising a %s Qwen2 model in %s\n",
               args.Get("preset").c_str(), dir.c_str());
-  InitModelSpec spec;
+  pipeline::InitModelSpec spec;
   spec.preset = args.Get("preset");
   spec.out_dir = dir;
-  const int64_t n = InitModelDir(spec);
+  const int64_t n = pipeline::InitModelDir(spec);
   auto policy = LoadPolicy(dir, args);
   std::printf("      %.2fM parameters, vocabulary %d\n", n / 1e6, policy.tokenizer->vocab_size());
 

@@ -10,18 +10,20 @@
 #include "cli/compute_options.h"
 #include "cli/policy_options.h"
 #include "cli/retriever_options.h"
-#include "cli/reward_setup.h"
+#include "cli/config_flags.h"
 #include "common/data/dataset.h"
 #include "common/reward/reward_client.h"
 #include "common/reward/reward_model.h"
-#include "common/reward/rm_pairs.h"
-#include "common/reward/rm_trainer.h"
+#include "pipeline/rm_pairs.h"
+#include "pipeline/rm_trainer.h"
+#include "pipeline/score_file.h"
 #include "common/retrieval/retrieval_client.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "common/util/json_lines.h"
 #include "retrieval_shards/local_retriever.h"
 #include "reward_server/reward_service.h"
+#include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
 namespace {
@@ -44,21 +46,23 @@ int RunMakeRmPairs(int argc, char** argv) {
       .Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "which split's questions to use")
       .Option("task", "NAME", "", "task, when no outputs file names it")
-      .Option("max-prompt-tokens", "N", "512", "prompt length limit (the profile is cut to fit)")
-      .Flag("open-think", "end prompts with \"<think>\\n\" (R1-style policies)")
       .Option("batch-size", "N", "8", "queries per generation batch")
       .Option("limit", "N", "0", "use only the first N queries (0: all)")
       .Option("out", "FILE", "", "pairs, as JSON lines", true);
+  TrainConfig config;
+  ConfigFlags flags(&config);
+  flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens").Map(args, "open-think", "grpo.open_think");
   AddRetrieverOptions(args);
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
+  flags.Apply(args);
   auto sampling = SamplingFromArgs(args);
   reward::RmPairOptions o;
   o.retriever = args.Get("retriever");
   o.k = args.GetInt("k");
-  o.max_prompt_tokens = args.GetInt("max-prompt-tokens");
-  o.open_think = args.GetFlag("open-think");
+  o.max_prompt_tokens = static_cast<int>(config.grpo.max_prompt_tokens);
+  o.open_think = config.grpo.open_think;
   o.batch_size = args.GetInt("batch-size");
   PRLM_REQUIRE(args.GetInt("limit") >= 0, "--limit must be >= 0");
   o.limit = static_cast<size_t>(args.GetInt("limit"));
@@ -179,7 +183,9 @@ int RunServeReward(int argc, char** argv) {
             "Serve reward scoring over TCP (length-prefixed protobuf frames): reward = w_acc * (ROUGE-1 +\n"
             "ROUGE-2 + ROUGE-L F of the extracted answer vs gold) + w_fmt * format + w_pers *\n"
             "sigmoid(reward model). Model work is batched across clients. SIGTERM / SIGINT drain and exit 0.");
-  AddRewardOptions(args);
+  TrainConfig config;
+  ConfigFlags flags(&config);
+  MapRewardFlags(flags, args);
   args.Option("host", "ADDR", "127.0.0.1", "address to listen on")
       .Option("port", "N", "0", "port (0: any free port; printed at start)")
       .Option("net-threads", "N", "2", "network worker threads (parsing, ROUGE, tokenization)")
@@ -195,15 +201,16 @@ int RunServeReward(int argc, char** argv) {
   o.idle_timeout_s = args.GetDouble("idle-timeout");
   o.handle_signals = true;
   SetUpCompute(args);
-  auto scorer = MakeRewardScorer(args);
+  std::unique_ptr<reward::RewardScorer> scorer;
+  flags.Apply(args, [&] { scorer = reward::MakeRewardScorer(config.reward); });
   net::RpcServer server(o);
   reward::RegisterRewardHandlers(server, *scorer);
   std::string weights;
   const proto::RewardInfo info = scorer->Info();
   for (const auto& w : info.weights()) weights += " " + w.name() + "=" + std::to_string(w.value());
-  std::printf("serve-reward: weights%s; max batch %s, max queue delay %s us; listening on %s:%u\n",
-              weights.c_str(), args.Get("max-batch-size").c_str(), args.Get("max-queue-delay-us").c_str(),
-              o.host.c_str(), server.port());
+  std::printf("serve-reward: weights%s; max batch %lld, max queue delay %lld us; listening on %s:%u\n",
+              weights.c_str(), static_cast<long long>(config.reward.max_batch_size),
+              static_cast<long long>(config.reward.max_queue_delay_us), o.host.c_str(), server.port());
   std::fflush(stdout);
   server.Run();
   scorer->Stop();
@@ -223,48 +230,11 @@ int RunScore(int argc, char** argv) {
       .Option("batch-size", "N", "16", "records per request")
       .Option("timeout-ms", "MS", "30000", "deadline per request (0: the server's default)");
   if (!args.Parse(argc, argv)) return 0;
-  const int batch = args.GetInt("batch-size");
-  PRLM_REQUIRE(batch >= 1, "--batch-size must be positive");
-  // 1. Read and check every record first, so a bad line fails before any scoring.
-  std::vector<proto::ScoreItem> items;
-  std::vector<size_t> lines;
-  ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where, size_t line) {
-    proto::ScoreItem item;
-    item.set_query(JsonLineString(j, where, "query", true));
-    item.set_completion(JsonLineString(j, where, "completion", true));
-    item.set_gold(j.contains("gold") ? JsonLineString(j, where, "gold", true) : JsonLineString(j, where, "output", false));
-    item.set_user_id(JsonLineString(j, where, "user_id", false));
-    items.push_back(std::move(item));
-    lines.push_back(line);
-  });
-  PRLM_REQUIRE(!items.empty(), args.Get("input") << " holds no records");
-  // 2. Score in requests of --batch-size records; print in input order.
-  reward::RewardClient client(net::ParseEndpoint(args.Get("server")));
-  size_t failed = 0;
-  for (size_t begin = 0; begin < items.size(); begin += static_cast<size_t>(batch)) {
-    const size_t end = std::min(items.size(), begin + static_cast<size_t>(batch));
-    const auto reply = client.Score({items.begin() + begin, items.begin() + end},
-                                    static_cast<uint32_t>(args.GetInt("timeout-ms")));
-    for (size_t i = begin; i < end; ++i) {
-      nlohmann::ordered_json j;
-      j["line"] = lines[i];
-      if (reply.status() != proto::ScoreReply::OK) {
-        j["status"] = reward::StatusName(reply.status());
-        j["error"] = reply.error();
-        ++failed;
-      } else {
-        const auto& scored = reply.items(static_cast<int>(i - begin));
-        j["reward"] = scored.reward();
-        nlohmann::ordered_json comps;
-        for (const auto& c : scored.components()) comps[c.name()] = c.value();
-        j["components"] = comps;
-        j["answer"] = scored.answer();
-      }
-      std::printf("%s\n", JsonLine(j).c_str());
-    }
-  }
-  if (failed) std::fprintf(stderr, "score: %zu of %zu records were not scored\n", failed, items.size());
-  return failed ? 1 : 0;
+  const auto r = pipeline::ScoreFile(args.Get("input"), net::ParseEndpoint(args.Get("server")),
+                                     args.GetInt("batch-size"), static_cast<uint32_t>(args.GetInt("timeout-ms")),
+                                     stdout);
+  if (r.failed) std::fprintf(stderr, "score: %zu of %zu records were not scored\n", r.failed, r.records);
+  return r.failed ? 1 : 0;
 }
 
 }  // namespace prlm::cli

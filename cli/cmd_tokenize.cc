@@ -5,8 +5,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/init_model.h"
-#include "common/text/bpe_trainer.h"
+#include "pipeline/init_model.h"
+#include "pipeline/bpe_trainer.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -77,7 +77,7 @@ int RunTrainTokenizer(int argc, char** argv) {
   std::filesystem::create_directories(args.Get("out"));
   const std::string path = args.Get("out") + "/tokenizer.json";
   WriteFileAtomic(path, json);
-  WriteTokenizerConfig(args.Get("out"), /*wordpiece=*/false);
+  pipeline::WriteTokenizerConfig(args.Get("out"), /*wordpiece=*/false);
   const auto tok = text::Tokenizer::FromJsonText(json, path);
   std::fprintf(stderr, "train-tokenizer: wrote %s (%d tokens) from %zu lines\n", path.c_str(),
                tok->vocab_size(), lines.size());

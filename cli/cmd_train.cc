@@ -2,10 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -13,9 +10,8 @@
 #include "common/comm/preemption.h"
 #include "common/comm/train_job.h"
 #include "common/config/train_config.h"
-#include "common/model/compute_setup.h"
+#include "common/comm/rank_start.h"
 #include "common/util/check.h"
-#include "common/util/logging.h"
 #include "coordinator/coordinator.h"
 #include "learner/learner_rank.h"
 #include "retrieval_shards/retrieval_rank.h"
@@ -24,29 +20,6 @@
 
 namespace prlm::cli {
 namespace {
-
-// The ranks that share this host (MPI's shared-memory split): how many
-// rollout workers and learners, and this rank's slot among those model ranks
-// (which GPU it takes).
-struct LocalRanks {
-  int rollouts = 0, learners = 0, model_slot = 0;
-};
-LocalRanks CountLocalRanks(comm::Role role) {
-  MPI_Comm local;
-  PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
-  int mine[3] = {role == comm::Role::kRollout ? 1 : 0, role == comm::Role::kLearner ? 1 : 0, 0}, sum[3] = {0, 0, 0};
-  mine[2] = mine[0] + mine[1];
-  int before = 0;  // model ranks with a lower local rank
-  MPI_Request requests[2];
-  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 3, MPI_INT, MPI_SUM, local, &requests[0]));
-  PRLM_MPI_CHECK(MPI_Iexscan(&mine[2], &before, 1, MPI_INT, MPI_SUM, local, &requests[1]));
-  for (auto& r : requests)
-    if (!comm::WaitFor(&r, std::chrono::minutes(5))) comm::AbortJob("start-up", "counting this host's ranks timed out");
-  int local_rank = 0;
-  MPI_Comm_rank(local, &local_rank);
-  MPI_Comm_free(&local);
-  return {sum[0], sum[1], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
-}
 
 // --print-config-value KEY and --print-layout: job scripts ask where the run
 // goes and how many ranks it needs without parsing YAML themselves. No MPI.
@@ -116,36 +89,9 @@ int RunTrain(int argc, char** argv) {
     if (mpi.rank() == 0) std::fprintf(stderr, "prlm train: %s\n", e.what());
     return 1;
   }
-  comm::RankInfo me = comm::RoleOf(mpi.rank(), layout);
-  me.host = mpi.host();
-  const std::string role = std::string(comm::RoleName(me.role)) +
-                           (me.role == comm::Role::kCoordinator ? "" : " " + std::to_string(me.index));
-  // 2. Logs, and this rank's share of the host's cores. Rollout workers
-  // generate together and learners update together, and on-policy the two
-  // phases alternate: each phase's ranks split the cores. One step ahead,
-  // both phases run at once and all of them split the cores. The
-  // coordinator and service ranks mostly wait: one thread.
-  InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), role, config.logging.level, mpi.rank() == 0);
-  // GPUs by local rank: the host's model ranks take the visible GPUs in turn.
-  const bool runs_models = me.role == comm::Role::kRollout || me.role == comm::Role::kLearner;
-  const LocalRanks host_ranks = CountLocalRanks(me.role);
-  const int local_rollouts = host_ranks.rollouts, local_learners = host_ranks.learners;
-  if (runs_models) SetLocalGpuSlot(host_ranks.model_slot);
-  const ComputeDevice where = ResolveDevice(config.model.device, config.model.dtype);
-  const int model_ranks = std::max(1, config.grpo.max_staleness > 0 ? local_rollouts + local_learners
-                                                                     : std::max(local_rollouts, local_learners));
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
-                      : runs_models                ? std::max(1, cores / model_ranks)
-                                                   : 1;
-  ConfigureCpuThreads(threads, where.dtype);
-  // Every rank says who it is on the console too: a launch that started N
-  // singletons instead of one job of N shows at once.
-  const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),
-                                        mpi.size(), role, mpi.host(), static_cast<long>(getpid()), threads,
-                                        where.device.str());
-  spdlog::info("{}", hello);
-  if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
+  // 2. Role, logs, this rank's share of the host (common/comm/rank_start.h).
+  const comm::RankStart start = comm::StartRank(mpi, config, layout);
+  const comm::RankInfo& me = start.me;
   // 3. The role.
   try {
     switch (me.role) {
@@ -162,7 +108,7 @@ int RunTrain(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());
-    comm::AbortJob(role + " on " + mpi.host(), e.what());
+    comm::AbortJob(start.role_name + " on " + mpi.host(), e.what());
   }
   return 1;
 }

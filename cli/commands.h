@@ -1,5 +1,6 @@
 // The prlm subcommands. Each takes the arguments after its name and returns
 // the process exit code; user errors throw prlm::Error (main prints them).
+// The bench commands are defined in bench/.
 #pragma once
 
 namespace prlm::cli {

@@ -1,13 +1,16 @@
 #include "cli/retriever_options.h"
 
+#include "common/config/train_config.h"
 #include "common/retrieval/retrieval_client.h"
 #include "retrieval_shards/local_retriever.h"
 
 namespace prlm::cli {
 
 void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help) {
-  args.Option("retriever", "R", "bm25", retriever_help)
-      .Option("k", "K", "5", k_help)
+  // The defaults are the training job's (retrieval.retriever, retrieval.k).
+  const RetrievalConfig defaults;
+  args.Option("retriever", "R", std::string(NameOf(defaults.retriever)), retriever_help)
+      .Option("k", "K", std::to_string(defaults.k), k_help)
       .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
       .Option("index", "DIR", "", "an index written by build-index")
       .Option("encoder", "DIR", "", "BERT encoder for dense retrieval");

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/monitor/crc32c.h"
+#include "common/util/crc32c.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "common/util/logging.h"
@@ -79,7 +79,7 @@ void WriteManifest(const std::string& dir) {
     const std::string rel = fs::relative(p, dir).string();
     if (rel == kManifest || rel == kTrainerState) continue;
     uint64_t size = 0;
-    const uint32_t crc = monitor::FileCrc32c(p.string(), &size);
+    const uint32_t crc = FileCrc32c(p.string(), &size);
     files[rel] = {{"size", size}, {"crc32c", Hex(crc)}};
   }
   WriteFileAtomic(dir + "/" + kManifest, nlohmann::ordered_json{{"files", files}}.dump(1) + "\n");
@@ -101,7 +101,7 @@ std::string VerifyCheckpoint(const std::string& dir) {
       if (!fs::exists(path)) return path + " is missing (listed in " + kManifest + ")";
       const uint64_t want_size = entry.at("size").get<uint64_t>();
       uint64_t size = 0;
-      const uint32_t crc = monitor::FileCrc32c(path, &size);
+      const uint32_t crc = FileCrc32c(path, &size);
       if (size != want_size)
         return path + " has " + std::to_string(size) + " bytes, " + kManifest + " says " + std::to_string(want_size);
       if (Hex(crc) != entry.at("crc32c").get<std::string>())

@@ -27,7 +27,7 @@ RunMonitor::RunMonitor(const TrainConfig& config, int64_t total_steps) : total_s
         {{{"targets", {endpoint_address()}}, {"labels", {{"job", "prlm"}, {"run", run}}}}});
     WriteFileAtomic(run + "/prometheus_targets.json", targets.dump(2) + "\n");
     spdlog::info("Prometheus metrics: http://{}/metrics", endpoint_address());
-    endpoint_->Publish(Render(nlohmann::ordered_json::object()));
+    endpoint_->Publish(Render(nullptr));
   }
 }
 
@@ -35,25 +35,26 @@ std::string RunMonitor::endpoint_address() const {
   return endpoint_ ? host_ + ":" + std::to_string(endpoint_->port()) : "";
 }
 
-void RunMonitor::RecordStep(const nlohmann::ordered_json& line) {
+void RunMonitor::RecordStep(const monitor::StepMetrics& m) {
   ++steps_;
-  tokens_ += line.value("perf/total_num_tokens", 0.0);
-  skipped_ += line.value("rollout/skipped_questions", 0.0);
-  retries_["retrieval"] += line.value("service/retrieval_retries", 0.0);
-  retries_["reward"] += line.value("service/reward_retries", 0.0);
+  tokens_ += static_cast<double>(m.total_num_tokens);
+  skipped_ += static_cast<double>(m.skipped_questions);
+  retries_["retrieval"] += static_cast<double>(m.retrieval_retries);
+  retries_["reward"] += static_cast<double>(m.reward_retries);
   if (tensorboard_) {
     std::vector<std::pair<std::string, double>> scalars;
+    const auto line = monitor::ToJson(m);  // named: items() only refers to it
     for (const auto& [key, value] : line.items())
-      if (value.is_number() && key != "training/global_step") scalars.emplace_back(key, value.get<double>());
-    tensorboard_->WriteScalars(line.value("training/global_step", int64_t{0}), scalars);
+      if (value.is_number() && key != monitor::keys::kGlobalStep) scalars.emplace_back(key, value.get<double>());
+    tensorboard_->WriteScalars(m.global_step, scalars);
   }
-  if (endpoint_) endpoint_->Publish(Render(line));
+  if (endpoint_) endpoint_->Publish(Render(&m));
 }
 
-std::string RunMonitor::Render(const nlohmann::ordered_json& line) const {
+std::string RunMonitor::Render(const monitor::StepMetrics* last) const {
   std::vector<MetricFamily> f;
   f.push_back({"prlm_step", "Training steps completed (the global step).", "gauge",
-               {{{}, line.value("training/global_step", 0.0)}}});
+               {{{}, last ? static_cast<double>(last->global_step) : 0.0}}});
   f.push_back({"prlm_total_steps", "Training steps the run will take.", "gauge",
                {{{}, static_cast<double>(total_steps_)}}});
   MetricFamily phases{"prlm_phase_seconds", "Wall time of each phase of the last step (timing_s/*).", "gauge", {}};
@@ -62,18 +63,20 @@ std::string RunMonitor::Render(const nlohmann::ordered_json& line) const {
   MetricFamily queues{"prlm_service_queue_depth",
                       "Sequences waiting in a service's queue when the last step's request joined it.", "gauge", {}};
   std::vector<MetricFamily> others;
-  for (const auto& [key, value] : line.items()) {
-    if (!value.is_number() || key == "training/global_step") continue;
-    const double v = value.get<double>();
-    if (key.rfind("timing_s/", 0) == 0) {
-      phases.samples.push_back({{{"phase", key.substr(9)}}, v});
-    } else if (key.rfind("reward/", 0) == 0 && key.size() > 12 && key.substr(key.size() - 5) == "/mean") {
-      components.samples.push_back({{{"component", key.substr(7, key.size() - 12)}}, v});
-    } else if (key == "service/reward_queue_depth") {
-      queues.samples.push_back({{{"service", "reward"}}, v});
-    } else if (key.rfind("service/", 0) != 0) {
+  if (last) {
+    for (const auto& [phase, seconds] : monitor::Phases(last->timing)) phases.samples.push_back({{{"phase", phase}}, seconds});
+    if (last->rewards)
+      for (const auto& [name, mean] : last->rewards->component_means)
+        components.samples.push_back({{{"component", name}}, mean});
+    queues.samples.push_back({{{"service", "reward"}}, static_cast<double>(last->reward_queue_depth)});
+    // Every other figure as its own gauge, named after its metrics.jsonl key.
+    const auto line = monitor::ToJson(*last);
+    for (const auto& [key, value] : line.items()) {
+      if (!value.is_number() || key == monitor::keys::kGlobalStep || key.rfind(monitor::keys::Phase(""), 0) == 0 ||
+          monitor::keys::RewardComponentOf(key) || key.rfind(monitor::keys::kServicePrefix, 0) == 0)
+        continue;
       others.push_back({"prlm_" + monitor::PrometheusName(key), "metrics.jsonl key " + key + " of the last step.",
-                        "gauge", {{{}, v}}});
+                        "gauge", {{{}, value.get<double>()}}});
     }
   }
   for (auto* fam : {&phases, &components, &queues})

@@ -1,6 +1,6 @@
 // Where a run's per-step figures go besides metrics.jsonl: TensorBoard event
-// files and the Prometheus /metrics endpoint, both fed from the same step
-// line (verl's key names).
+// files and the Prometheus /metrics endpoint, both fed from the same typed
+// step metrics (common/monitor/step_metrics.h names them).
 //
 //   RUN/tensorboard/events.out.tfevents.*   one scalar per numeric key, step = global step
 //   http://HOST:PORT/metrics                 the latest step as gauges, plus counters
@@ -17,14 +17,13 @@
 // Thread-safety: the coordinator's thread only (the endpoint serves on its own).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
 #include <memory>
 #include <string>
 
 #include "common/config/train_config.h"
 #include "common/monitor/metrics_endpoint.h"
+#include "common/monitor/step_metrics.h"
 #include "common/monitor/tfevents_writer.h"
 
 namespace prlm::coordinator {
@@ -35,15 +34,16 @@ class RunMonitor {
   // when the event file cannot be created or the port cannot be bound.
   RunMonitor(const TrainConfig& config, int64_t total_steps);
 
-  // After every step: `line` is the step's metrics.jsonl object.
-  void RecordStep(const nlohmann::ordered_json& line);
+  // After every step.
+  void RecordStep(const monitor::StepMetrics& metrics);
   void RecordCheckpoint() { ++checkpoints_; }
 
   // "host:port" of /metrics, or "" when off.
   std::string endpoint_address() const;
 
  private:
-  std::string Render(const nlohmann::ordered_json& line) const;
+  // The exposition text of the last step (null before the first).
+  std::string Render(const monitor::StepMetrics* last) const;
 
   std::unique_ptr<monitor::TfEventsWriter> tensorboard_;
   std::unique_ptr<monitor::MetricsEndpoint> endpoint_;

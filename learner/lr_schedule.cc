@@ -14,17 +14,15 @@ int64_t LrSchedule::warmup_steps() const {
 double LrSchedule::Factor(int64_t step) const {
   const int64_t warmup = warmup_steps();
   if (step < warmup) return double(step) / double(std::max<int64_t>(1, warmup));
-  if (kind == "constant") return 1.0;
+  if (kind == LrScheduleKind::kConstant) return 1.0;
   const double progress =
       std::min(1.0, double(step - warmup) / double(std::max<int64_t>(1, total_steps - warmup)));
-  if (kind == "linear") return std::max(0.0, 1.0 - progress);
+  if (kind == LrScheduleKind::kLinear) return std::max(0.0, 1.0 - progress);
   const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
   return min_lr_ratio + (1.0 - min_lr_ratio) * cosine;
 }
 
 void LrSchedule::Validate() const {
-  PRLM_REQUIRE(kind == "cosine" || kind == "linear" || kind == "constant",
-               "lr schedule '" << kind << "' is not one of cosine, linear, constant");
   PRLM_REQUIRE(total_steps >= 1, "lr schedule: total steps must be at least 1, got " << total_steps);
   PRLM_REQUIRE(warmup_ratio >= 0 && warmup_ratio < 1, "lr schedule: warm-up ratio must be in [0, 1), got "
                                                           << warmup_ratio);

@@ -10,12 +10,13 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+
+#include "common/config/enums.h"
 
 namespace prlm::learner {
 
 struct LrSchedule {
-  std::string kind = "cosine";  // cosine | linear | constant
+  LrScheduleKind kind = LrScheduleKind::kCosine;
   int64_t total_steps = 1;
   double warmup_ratio = 0.1;
   double min_lr_ratio = 0.1;    // cosine only

@@ -1,12 +1,15 @@
 // One data-parallel learner replica: the policy under training, its optimizer
-// and schedule, and the update of one step.
+// and schedule, and the update of one step. What it minimises is the
+// objective's (common/objective/objective.h); the optimizer, schedule and
+// LoRA come from the config's optim and lora sections.
 //
 // Step(), for a LearnStep (this learner's micro-batches of a step's batch):
-//   1. reference log-probs (beta > 0): LoRA adapters disabled, or the frozen
-//      reference model of full fine-tuning; old log-probs when the update is
-//      off-policy (mu > 1 or rollout one step ahead), else old = current;
-//   2. for each of mu update epochs: for each micro-batch, the GRPO loss (or
-//      sft's cross-entropy on target tokens) and backward, accumulating;
+//   1. the log-probs the objective needs fixed over the update: the
+//      reference's (LoRA adapters disabled, or the frozen reference model of
+//      full fine-tuning) and the old policy's (off-policy updates; else old =
+//      current);
+//   2. for each of the objective's update epochs: for each micro-batch, the
+//      objective's loss and backward, accumulating;
 //   3. the gradients of every learner are summed (the injected all-reduce)
 //      and divided by the step's global micro-batch count, so the update is
 //      the mean over micro-batches whichever learner ran them: 2 learners with
@@ -30,56 +33,42 @@
 
 #include "common/model/lora.h"
 #include "common/model/qwen2.h"
-#include "learner/grpo_loss.h"
+#include "common/config/train_config.h"
+#include "common/objective/objective.h"
 #include "learner/lr_schedule.h"
 #include "proto/train.pb.h"
 
-namespace prlm {
-struct TrainConfig;
-}
-
 namespace prlm::learner {
-
-struct LearnerOptions {
-  bool sft = false;
-  GrpoLossOptions loss;
-  int64_t mu = 1;
-  bool recompute_old = false;  // off-policy: old log-probs from a forward before the update
-  double temperature = 1.0;
-  double lr = 1e-6, weight_decay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, grad_clip = 1.0;
-  LrSchedule schedule;         // over optimizer steps (steps x mu)
-  bool lora = false;
-  model::LoraOptions lora_options;
-};
-
-// The options of `config` (total_steps: optimizer steps of the run).
-LearnerOptions LearnerOptionsFrom(const TrainConfig& config, int64_t total_steps);
 
 // Sums tensors element-wise over every learner, in place.
 using AllReduceFn = std::function<void(const std::vector<torch::Tensor>&)>;
 
 struct StepStats {
-  // Sums over this learner's micro-batches (and epochs); "micro_batches"
-  // counts them. Keys: pg_loss, kl_loss, ppo_kl, pg_clipfrac,
-  // pg_clipfrac_dual, entropy, sft_loss, micro_batches.
-  std::vector<std::pair<std::string, double>> sums;
-  double grad_norm = 0;  // of the mean gradient, before clipping (last epoch)
+  proto::LearnerStats sums;  // over this learner's micro-batches (last epoch)
+  double grad_norm = 0;      // of the mean gradient, before clipping (last epoch)
   double lr = 0;
   double old_logprob_s = 0, ref_s = 0, update_s = 0;
   int64_t tokens = 0;
 };
 
+// The LR schedule of a run of `total_steps` steps of `epochs` optimizer steps each.
+LrSchedule ScheduleOf(const OptimConfig& optim, int64_t total_steps, int64_t epochs);
+
 class PolicyLearner {
  public:
-  // `policy` is trained (LoRA is applied here when options.lora); `reference`
-  // is the frozen reference for full fine-tuning with beta > 0 (else null).
-  PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference, LearnerOptions options);
+  // `policy` is trained (LoRA is applied here when config.lora.rank > 0);
+  // `reference` is the frozen reference for full fine-tuning when the
+  // objective needs reference log-probs (else null). `total_steps`: the run's
+  // steps (the LR schedule).
+  PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference, const TrainConfig& config,
+                int64_t total_steps);
+  ~PolicyLearner();
 
   StepStats Step(const proto::LearnStep& step, const AllReduceFn& all_reduce);
 
-  // The tensors that change in training, in a fixed order (what weight sync
-  // sends): every parameter, or only the adapters with LoRA.
-  std::vector<torch::Tensor> TrainableParameters();
+  // The tensors that change in training (model::TrainableParameters).
+  std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
+  const objective::Objective& objective() const { return *objective_; }
   model::Qwen2ForCausalLM& policy() { return policy_; }
   int64_t version() const { return version_; }
   int64_t optimizer_steps() const { return optimizer_steps_; }
@@ -97,7 +86,12 @@ class PolicyLearner {
                      const AllReduceFn& all_reduce);
 
   model::Qwen2ForCausalLM policy_, reference_;
-  LearnerOptions options_;
+  std::unique_ptr<objective::Objective> objective_;
+  objective::LearnerNeeds needs_;
+  OptimConfig optim_;
+  LrSchedule schedule_;
+  bool lora_;
+  model::LoraOptions lora_options_;
   std::vector<torch::Tensor> trainable_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t version_ = 0, optimizer_steps_ = 0;

@@ -25,9 +25,9 @@ LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
   LoadedShard out;
   out.manifest.task = splits[0].task->name;
   out.manifest.num_shards = shards;
-  const std::string& r = c.retrieval.retriever;
-  if (r == "bm25" || r == "dense" || r == "dense_hnsw") out.manifest.options.built = {r};
-  if (r.rfind("dense", 0) == 0) {
+  const RetrieverKind r = c.retrieval.retriever;
+  if (NeedsIndex(r)) out.manifest.options.built = {std::string(NameOf(r))};
+  if (IsDense(r)) {
     out.manifest.encoder.model_dir = c.retrieval.encoder;
     out.encoder = std::make_unique<DenseEncoder>(out.manifest.encoder);
   }

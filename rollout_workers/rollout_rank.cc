@@ -18,28 +18,6 @@ namespace {
 
 net::Endpoint EndpointOf(const comm::RankInfo& r) { return net::ParseEndpoint(r.Address()); }
 
-RolloutOptions OptionsFrom(const TrainConfig& c, const std::string& task) {
-  RolloutOptions o;
-  o.task = task;
-  o.retriever = c.retrieval.retriever;
-  o.k = static_cast<int>(c.retrieval.k);
-  o.max_prompt_tokens = static_cast<int>(c.grpo.max_prompt_tokens);
-  o.open_think = c.grpo.open_think;
-  o.group_size = static_cast<int>(c.grpo.group_size);
-  o.sampling.max_new_tokens = static_cast<int>(c.grpo.max_completion_tokens);
-  o.sampling.temperature = c.grpo.temperature;
-  o.sampling.top_p = c.grpo.top_p;
-  o.sampling.top_k = static_cast<int>(c.grpo.top_k);
-  o.seed = static_cast<uint64_t>(c.trainer.seed);
-  o.reward_timeout_ms = static_cast<uint32_t>(c.reward.timeout_ms);
-  o.sft_template = c.grpo.sft_template;
-  o.lora = c.lora.rank > 0;
-  o.lora_options.rank = c.lora.rank;
-  o.lora_options.alpha = c.lora.alpha;
-  o.lora_options.dropout = c.lora.dropout;
-  return o;
-}
-
 }  // namespace
 
 int RunRolloutRank(const comm::TrainJob& job) {
@@ -66,7 +44,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
     return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
   };
   const std::string task = c.data.task.empty() ? infos.at(0).task() : c.data.task;
-  RolloutWorker worker(policy, tokenizer, &retrieval, score, OptionsFrom(c, task));
+  RolloutWorker worker(policy, tokenizer, &retrieval, score, c, task);
   spdlog::info("rollout {}: task {}, {} retrieval shards, reward server {}", job.me.index, task, shards.size(),
                job.Describe(reward_rank.rank));
 

@@ -8,8 +8,11 @@
 //   3. have the reward tier score every sample (one request for the step);
 //   4. report tokens, sampler log-probs, rewards and every reward component,
 //      stamped with the weight version that generated them.
-// For sft work (prompts_only) steps 2-3 become: the target text is the
-// template with the gold output, tokenized, ending in the stop token.
+// Steps 1-3 are the shared question-answering path
+// (common/rollout/answer_questions.h). What the worker produces is the
+// objective's choice: for sft work (prompts_only) steps 2-3 become the target
+// text, grpo.sft_template with the gold output, tokenized, ending in the stop
+// token. Options: the config's retrieval, grpo, reward and lora sections.
 //
 // The worker's policy has the learners' structure (LoRA applied alike), so
 // TrainableParameters() lines up tensor for tensor with the learner's for
@@ -24,9 +27,11 @@
 #include <memory>
 #include <string>
 
+#include "common/config/train_config.h"
 #include "common/model/generation.h"
 #include "common/model/lora.h"
 #include "common/retrieval/profile_retriever.h"
+#include "common/rollout/answer_questions.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "proto/reward.pb.h"
@@ -34,39 +39,22 @@
 
 namespace prlm::rollout {
 
-constexpr const char* kDefaultSftTemplate =
-    "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";
-
 // Scores one request; the reward tier's client in a job, a scorer in tests.
 using ScoreFn = std::function<proto::ScoreReply(const proto::ScoreRequest&)>;
 
-struct RolloutOptions {
-  std::string task;                 // picks the PrLM template
-  std::string retriever = "bm25";
-  int k = 5;
-  int max_prompt_tokens = 512;
-  bool open_think = false;
-  int group_size = 4;
-  model::SamplingParams sampling;   // max_new_tokens, temperature, top-p/k; stop ids filled from the policy
-  uint64_t seed = 42;
-  uint32_t reward_timeout_ms = 30000;
-  // sft: the target; "{output}" becomes the gold output.
-  std::string sft_template = kDefaultSftTemplate;
-  bool lora = false;
-  model::LoraOptions lora_options;
-};
-
 class RolloutWorker {
  public:
+  // `task` picks the PrLM template.
   RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
-                retrieval::ProfileRetriever* retriever, ScoreFn score, RolloutOptions options);
+                retrieval::ProfileRetriever* retriever, ScoreFn score, const TrainConfig& config,
+                const std::string& task);
 
   // REQUIRES: prompts non-empty. Failures of the reward tier throw prlm::Error;
   // a prompt that cannot be asked (retrieval error, over budget) comes back as
   // a group with `error` set.
   proto::RolloutResult Run(const proto::RolloutWork& work);
 
-  std::vector<torch::Tensor> TrainableParameters();
+  std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
   model::Qwen2ForCausalLM& policy() { return policy_; }
   int64_t weight_version() const { return weight_version_; }
   void set_weight_version(int64_t v) { weight_version_ = v; }
@@ -76,8 +64,9 @@ class RolloutWorker {
   std::shared_ptr<const text::Tokenizer> tokenizer_;
   retrieval::ProfileRetriever* retriever_;
   ScoreFn score_;
-  RolloutOptions options_;
+  const TrainConfig config_;
   const text::PromptTemplate* template_;
+  AnswerOptions answer_options_;
   int64_t weight_version_ = 0;
 };
 

@@ -28,7 +28,7 @@ TEST(TrainConfig, DefaultsArePrLMsAndOverridesApply) {
   EXPECT_EQ(c.model.policy, "/models/qwen");
   EXPECT_EQ(c.grpo.group_size, 4);
   EXPECT_DOUBLE_EQ(c.grpo.beta, 0.02);
-  EXPECT_EQ(c.grpo.kl, "k2");
+  EXPECT_EQ(c.grpo.kl, KlEstimator::kK2);
   EXPECT_DOUBLE_EQ(c.grpo.clip_eps_low, 0.2);
   EXPECT_DOUBLE_EQ(c.grpo.temperature, 0.7);
   EXPECT_DOUBLE_EQ(c.optim.lr, 2e-6);

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/data/dataset.h"
-#include "common/data/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "tests/test_util.h"
 
 namespace prlm::data {

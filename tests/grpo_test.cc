@@ -6,19 +6,19 @@
 
 #include <cmath>
 
-#include "coordinator/advantages.h"
-#include "learner/grpo_loss.h"
+#include "common/config/train_config.h"
+#include "common/objective/advantages.h"
+#include "common/objective/grpo_loss.h"
 #include "learner/lr_schedule.h"
 #include "tests/test_util.h"
 
 namespace prlm {
 namespace {
 
-using coordinator::AdvantageOptions;
-using coordinator::AdvantageScaling;
-using coordinator::ComputeAdvantages;
-using learner::ComputeGrpoLoss;
-using learner::GrpoLossOptions;
+using objective::AdvantageOptions;
+using objective::ComputeAdvantages;
+using objective::ComputeGrpoLoss;
+using objective::GrpoLossOptions;
 using testing::ExpectErrorContaining;
 
 TEST(Advantages, GroupStdWithBesselCorrection) {
@@ -105,16 +105,16 @@ TEST(GrpoLoss, AggregationsEstimatorsAndDualClip) {
   Case c = SmallCase();
   GrpoLossOptions o;
   o.beta = 0;
-  o.aggregation = learner::LossAggregation::kSequenceMean;
+  o.aggregation = LossAggregation::kSequenceMean;
   auto seq = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
   EXPECT_NEAR(seq.loss.item<double>(), ((-1.2 - 1.1 - 1.0) / 3 + 0.8) / 2, 1e-12);
-  o.aggregation = learner::LossAggregation::kConstant;
+  o.aggregation = LossAggregation::kConstant;
   o.max_completion_length = 8;
   auto constant = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
   EXPECT_NEAR(constant.loss.item<double>(), (-1.2 - 1.1 - 1.0 + 0.8) / (2 * 8), 1e-12);
   // k1 and k2 against the reference.
   GrpoLossOptions k;
-  k.kl = learner::KlEstimator::kK1;
+  k.kl = KlEstimator::kK1;
   const auto lp = c.logp.detach();
   double k1 = 0, k2 = 0;
   const double ref[4] = {-1.0, -1.5, -0.5, -2.0};
@@ -122,7 +122,7 @@ TEST(GrpoLoss, AggregationsEstimatorsAndDualClip) {
                        lp[1][0].item<double>()};
   for (int i = 0; i < 4; ++i) k1 += l[i] - ref[i], k2 += 0.5 * (l[i] - ref[i]) * (l[i] - ref[i]);
   EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k1 / 4, 1e-12);
-  k.kl = learner::KlEstimator::kK2;
+  k.kl = KlEstimator::kK2;
   EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k2 / 4, 1e-12);
   // Dual clip: A = -1 with ratio 5 would cost 5; c = 3 caps it at 3.
   auto big = torch::tensor({{std::log(5.0)}}, torch::kDouble).set_requires_grad(true);
@@ -158,7 +158,7 @@ TEST(GrpoLoss, AllEqualGroupLeavesOnlyKlAndSingleTokenWorks) {
 
 TEST(GrpoLoss, CompletionMaskStopsAfterTheFirstEos) {
   const auto tokens = torch::tensor({{5, 9, 7, 9}, {9, 1, 1, 0}, {4, 4, 0, 0}});
-  const auto mask = learner::CompletionMask(tokens, {4, 3, 2}, {9});
+  const auto mask = objective::CompletionMask(tokens, {4, 3, 2}, {9});
   // Row 0: EOS at 1 is kept, after it nothing; row 1: EOS first; row 2: no EOS, length 2.
   EXPECT_TRUE(torch::equal(mask, torch::tensor({{1.f, 1.f, 0.f, 0.f}, {1.f, 0.f, 0.f, 0.f}, {1.f, 1.f, 0.f, 0.f}})));
 }
@@ -172,10 +172,10 @@ TEST(LrSchedule, CosineWithWarmupAndMinRatio) {
   EXPECT_DOUBLE_EQ(s.Factor(2), 1.0);
   EXPECT_NEAR(s.Factor(11), 0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 9.0 / 18.0)), 1e-12);
   EXPECT_NEAR(s.Factor(20), 0.1, 1e-12);
-  s.kind = "linear";
+  s.kind = LrScheduleKind::kLinear;
   EXPECT_NEAR(s.Factor(11), 0.5, 1e-12);
-  s.kind = "exponential";
-  ExpectErrorContaining([&] { s.Validate(); }, {"exponential", "cosine"});
+  // A schedule outside the list is refused where it is named: the config.
+  ExpectErrorContaining([&] { TrainConfig::Load("", {"optim.schedule=exponential"}); }, {"exponential", "cosine"});
 }
 
 }  // namespace

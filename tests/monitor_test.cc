@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "common/monitor/crc32c.h"
+#include "common/util/crc32c.h"
 #include "common/monitor/metrics_endpoint.h"
 #include "common/monitor/prometheus_text.h"
 #include "common/monitor/tfevents_writer.h"

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <thread>
 
-#include "common/data/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/protocol.h"
 #include "common/retrieval/retrieval_client.h"

@@ -16,13 +16,13 @@
 #include <set>
 #include <thread>
 
-#include "common/data/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "common/net/rpc_server.h"
 #include "common/reward/protocol.h"
 #include "common/reward/reward_client.h"
 #include "common/reward/reward_model.h"
-#include "common/reward/rm_pairs.h"
-#include "common/reward/rm_trainer.h"
+#include "pipeline/rm_pairs.h"
+#include "pipeline/rm_trainer.h"
 #include "common/text/answer.h"
 #include "common/text/prompt.h"
 #include "common/util/dynamic_batcher.h"

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text/bpe_trainer.h"
+#include "pipeline/bpe_trainer.h"
 #include "common/text/builtin_corpus.h"
 #include "common/util/check.h"
 #include "tests/test_util.h"

@@ -4,7 +4,8 @@
 // anything starts, a damaged checkpoint refused naming the file (and
 // resume=auto falling back to the previous one when the newest is), SIGUSR1 on
 // a learner ending the job with a checkpoint (exit 0) that resumes, and a
-// rank killed mid-step ending the job (no hang).
+// rank killed mid-step ending the job (no hang); and `prlm eval` on the
+// warm-started policy.
 //
 // The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
 // one-layer policy, and warm-starts it with the sft objective (so GRPO's
@@ -211,6 +212,48 @@ TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
   EXPECT_NE(r.out.find("layout"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the job has 5"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(run)) << "nothing may start on a bad config";
+}
+
+// prlm eval on held-out users: the sweep's rows in order, figures in range,
+// the reward the training scorer gives (accuracy = ROUGE-1 + 2 + L F of the
+// extracted answer, format weighted 0.1), a zero-shot row appended, and a bad
+// flag refused naming the flag and its config key.
+TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
+  const std::string d = dir_->str(), out = D("eval.json");
+  const std::string eval = Prlm() + " eval --model " + d + "/policy --data " + d + "/data --split test --limit 3 " +
+                           "--max-new-tokens 48 --max-prompt-tokens 400 --out " + out;
+  auto r = Shell(eval + " --retriever bm25,recency --k 1,2 --completions " + D("completions.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Shell(eval + " --zero-shot --name blind --append");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| blind | none | - | 3 |"), std::string::npos) << r.out;
+  const Json rows = Json::parse(ReadFile(out));
+  ASSERT_EQ(rows.size(), 5u);
+  const std::vector<std::pair<std::string, int>> sweep = {{"bm25", 1}, {"bm25", 2}, {"recency", 1}, {"recency", 2}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    if (i < sweep.size()) {
+      EXPECT_EQ(row["retriever"], sweep[i].first);
+      EXPECT_EQ(row["k"], sweep[i].second);
+    } else {
+      EXPECT_EQ(row["retriever"], "none");
+      EXPECT_TRUE(row["k"].is_null());
+    }
+    EXPECT_EQ(row["n"], 3) << "--limit 3";
+    for (const char* key : {"rouge1", "rouge2", "rougeL", "format"}) {
+      EXPECT_GE(row[key].get<double>(), 0.0) << key;
+      EXPECT_LE(row[key].get<double>(), 1.0) << key;
+    }
+    const double accuracy = row["rouge1"].get<double>() + row["rouge2"].get<double>() + row["rougeL"].get<double>();
+    EXPECT_NEAR(row["reward"].get<double>(), accuracy + 0.1 * row["format"].get<double>(), 1e-6) << row.dump();
+  }
+  size_t lines = 0;
+  std::ifstream completions(D("completions.jsonl"));
+  for (std::string line; std::getline(completions, line); ++lines) EXPECT_TRUE(Json::parse(line).contains("answer"));
+  EXPECT_EQ(lines, 3u) << "the last (retriever, k) pair's completions";
+  r = Shell(eval + " --w-acc lots");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--w-acc (reward.w_acc) must be a number"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <set>
 
-#include "common/data/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
-#include "common/text/bpe_trainer.h"
+#include "pipeline/bpe_trainer.h"
 #include "common/util/check.h"
 #include "coordinator/batch_plan.h"
 #include "coordinator/checkpoints.h"
@@ -87,16 +87,16 @@ class RolloutWorkerTest : public ::testing::Test {
   }
 
   rollout::RolloutWorker Worker() {
-    rollout::RolloutOptions o;
-    o.task = "LaMP_4";
-    o.k = 2;
-    o.max_prompt_tokens = 2048;
-    o.group_size = 3;
-    o.sampling.max_new_tokens = 6;
-    o.sampling.temperature = 0.7;
+    TrainConfig c;
+    c.retrieval.k = 2;
+    c.grpo.max_prompt_tokens = 2048;
+    c.grpo.group_size = 3;
+    c.grpo.max_completion_tokens = 6;
+    c.grpo.temperature = 0.7;
     const int32_t eos = *tokenizer_->TokenToId("<|im_end|>");
     return rollout::RolloutWorker(TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
-                                  [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, o);
+                                  [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, c,
+                                  "LaMP_4");
   }
 
   proto::RolloutWork Work(std::vector<size_t> which, bool sft = false) {
@@ -155,7 +155,7 @@ TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {
   const auto& tokens = r.groups(0).samples(0).tokens();
   EXPECT_EQ(tokens[tokens.size() - 1], *tokenizer_->TokenToId("<|im_end|>"));
   const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
-  EXPECT_EQ(text, rollout::SftTarget(rollout::kDefaultSftTemplate, *splits_.train.examples[2].output));
+  EXPECT_EQ(text, rollout::SftTarget(TrainConfig().grpo.sft_template, *splits_.train.examples[2].output));
   EXPECT_NE(text.find("<answer>" + *splits_.train.examples[2].output + "</answer>"), std::string::npos);
 }
 

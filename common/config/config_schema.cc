@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -87,16 +88,38 @@ ConfigSchema& ConfigSchema::Add(const std::string& key, std::string* field, cons
 
 ConfigSchema& ConfigSchema::AddChoice(const std::string& key, std::string* field, std::vector<std::string> choices,
                                       const std::string& help) {
+  const auto names = choices;
+  return AddIndexedChoice(
+      key, std::move(choices), [field, names](size_t i) { *field = names[i]; },
+      [field, names] { return static_cast<size_t>(std::find(names.begin(), names.end(), *field) - names.begin()); },
+      help);
+}
+
+ConfigSchema& ConfigSchema::AddIndexedChoice(const std::string& key, std::vector<std::string> choices,
+                                             std::function<void(size_t)> set, std::function<size_t()> get,
+                                             const std::string& help) {
   Entry e{"choice", choices, help, "", nullptr, nullptr};
-  e.set = [field, key, choices](const std::string& t, const std::string& where) {
-    bool ok = false;
-    std::string list;
-    for (const auto& c : choices) ok |= c == t, list += (list.empty() ? "" : ", ") + c;
-    PRLM_REQUIRE(ok, where << ": " << key << " must be one of " << list << ", got '" << t << "'");
-    *field = t;
+  e.set = [set, key, choices](const std::string& t, const std::string& where) {
+    const auto it = std::find(choices.begin(), choices.end(), t);
+    if (it == choices.end()) {
+      std::string list;
+      for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+      PRLM_THROW(where << ": " << key << " must be one of " << list << ", got '" << t << "'");
+    }
+    set(static_cast<size_t>(it - choices.begin()));
   };
-  e.get = [field] { return *field; };
+  // A string field set in code to a name outside the list is written as is.
+  e.get = [get, choices] {
+    const size_t i = get();
+    return i < choices.size() ? choices[i] : std::string();
+  };
   return AddEntry(key, std::move(e));
+}
+
+ConfigSchema::KeyInfo ConfigSchema::Info(const std::string& key) const {
+  const auto it = entries_.find(key);
+  PRLM_CHECK_MSG(it != entries_.end(), "config key " << key << " is not declared");
+  return {it->second.type, it->second.choices, it->second.help, it->second.get()};
 }
 
 void ConfigSchema::UnknownKey(const std::string& key, const std::string& where) const {

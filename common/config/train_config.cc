@@ -6,8 +6,13 @@
 namespace prlm {
 namespace {
 
-// Every key of TrainConfig, bound to its field.
-ConfigSchema Bind(TrainConfig& c) {
+void Require(bool ok, const std::string& key, const std::string& message) {
+  PRLM_REQUIRE(ok, "config: " << key << " " << message);
+}
+
+}  // namespace
+
+ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   ConfigSchema s;
   s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
       .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"}, "compute dtype (auto: bf16 on CUDA)")
@@ -17,8 +22,7 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("data.task", &c.data.task, "task, when no outputs file names it")
       .Add("data.train_split", &c.data.train_split, "split trained on")
       .Add("data.eval_split", &c.data.eval_split, "split evaluated on");
-  s.AddChoice("retrieval.retriever", &c.retrieval.retriever,
-              {"bm25", "dense", "dense_hnsw", "recency", "random", "none"}, "profile retriever")
+  s.AddEnum("retrieval.retriever", &c.retrieval.retriever, "profile retriever")
       .Add("retrieval.k", &c.retrieval.k, "profile items per prompt")
       .Add("retrieval.index", &c.retrieval.index, "build-index directory (empty: built from data.dir)")
       .Add("retrieval.encoder", &c.retrieval.encoder, "BERT encoder for dense retrievers")
@@ -28,27 +32,30 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
       .Add("reward.w_fmt", &c.reward.w_fmt, "weight of the <think>...</think> answer format")
       .Add("reward.w_pers", &c.reward.w_pers, "weight of sigmoid(reward model)")
+      .Add("reward.stem", &c.reward.stem, "Porter-stem tokens before ROUGE")
       .Add("reward.max_batch_size", &c.reward.max_batch_size, "reward-model batch, sequences")
+      .Add("reward.max_batch_tokens", &c.reward.max_batch_tokens, "reward-model batch, tokens (0: no limit)")
       .Add("reward.max_queue_delay_us", &c.reward.max_queue_delay_us, "longest wait for a batch to fill")
-      .Add("reward.timeout_ms", &c.reward.timeout_ms, "deadline of a scoring call")
+      .Add("reward.model_threads", &c.reward.model_threads, "threads running reward-model batches")
+      .Add("reward.max_queued", &c.reward.max_queued, "sequences queued at most (beyond: OVERLOADED)")
+      .Add("reward.timeout_ms", &c.reward.timeout_ms, "deadline of a scoring call (and of requests that give none)")
       .Add("reward.attempts", &c.reward.attempts, "tries per scoring call (slow, overloaded or unreachable server)")
       .Add("reward.retry_backoff_s", &c.reward.retry_backoff_s,
            "first wait between tries of a service call (doubles, at most 10 s; retrieval too)")
       .Add("reward.max_length", &c.reward.max_length, "reward-model tokens per (query, answer)");
-  s.AddChoice("grpo.objective", &c.grpo.objective, {"grpo", "sft"}, "grpo, or sft (cross-entropy warm start)")
+  s.AddEnum("grpo.objective", &c.grpo.objective, "grpo, or sft (cross-entropy warm start)")
       .Add("grpo.group_size", &c.grpo.group_size, "G: completions per prompt")
       .Add("grpo.beta", &c.grpo.beta, "KL coefficient (0: no reference)")
-      .AddChoice("grpo.kl", &c.grpo.kl, {"k1", "k2", "k3"}, "KL estimator")
+      .AddEnum("grpo.kl", &c.grpo.kl, "KL estimator")
       .Add("grpo.clip_eps_low", &c.grpo.clip_eps_low, "ratio clip below 1")
       .Add("grpo.clip_eps_high", &c.grpo.clip_eps_high, "ratio clip above 1")
       .Add("grpo.dual_clip_c", &c.grpo.dual_clip_c, "dual clip for negative advantages (0: off, else > 1)")
       .Add("grpo.mu", &c.grpo.mu, "update epochs per batch")
-      .AddChoice("grpo.advantage_scaling", &c.grpo.advantage_scaling, {"group", "batch", "none"},
-                 "divide by the group's std, the batch's, or nothing (Dr. GRPO)")
+      .AddEnum("grpo.advantage_scaling", &c.grpo.advantage_scaling,
+               "divide by the group's std, the batch's, or nothing (Dr. GRPO)")
       .Add("grpo.advantage_eps", &c.grpo.advantage_eps, "added to the std")
       .Add("grpo.drop_zero_std_groups", &c.grpo.drop_zero_std_groups, "skip groups whose rewards are all equal")
-      .AddChoice("grpo.loss_aggregation", &c.grpo.loss_aggregation, {"token_mean", "sequence_mean", "constant"},
-                 "how token losses become the loss")
+      .AddEnum("grpo.loss_aggregation", &c.grpo.loss_aggregation, "how token losses become the loss")
       .Add("grpo.temperature", &c.grpo.temperature, "sampling temperature")
       .Add("grpo.top_p", &c.grpo.top_p, "nucleus mass (1: off)")
       .Add("grpo.top_k", &c.grpo.top_k, "top-k (0: off)")
@@ -63,7 +70,7 @@ ConfigSchema Bind(TrainConfig& c) {
       .Add("optim.beta2", &c.optim.beta2, "AdamW beta2")
       .Add("optim.eps", &c.optim.eps, "AdamW epsilon")
       .Add("optim.grad_clip", &c.optim.grad_clip, "gradient-norm clip (0: off)")
-      .AddChoice("optim.schedule", &c.optim.schedule, {"cosine", "linear", "constant"}, "LR schedule")
+      .AddEnum("optim.schedule", &c.optim.schedule, "LR schedule")
       .Add("optim.warmup_ratio", &c.optim.warmup_ratio, "share of steps warming up")
       .Add("optim.min_lr_ratio", &c.optim.min_lr_ratio, "cosine floor, as a share of lr");
   s.Add("lora.rank", &c.lora.rank, "LoRA rank (0: full fine-tuning)")
@@ -94,11 +101,19 @@ ConfigSchema Bind(TrainConfig& c) {
   return s;
 }
 
-void Require(bool ok, const std::string& key, const std::string& message) {
-  PRLM_REQUIRE(ok, "config: " << key << " " << message);
+void RewardConfig::Validate() const {
+  Require(timeout_ms >= 1, "reward.timeout_ms", "must be at least 1");
+  Require(max_batch_size >= 1, "reward.max_batch_size", "must be at least 1");
+  Require(max_batch_tokens >= 0, "reward.max_batch_tokens", "must be >= 0");
+  Require(max_queue_delay_us >= 0, "reward.max_queue_delay_us", "must be >= 0");
+  Require(model_threads >= 1, "reward.model_threads", "must be at least 1");
+  Require(max_queued >= 1, "reward.max_queued", "must be at least 1");
+  Require(max_length >= 1, "reward.max_length", "must be at least 1");
+  Require(attempts >= 1, "reward.attempts", "must be at least 1");
+  Require(retry_backoff_s >= 0, "reward.retry_backoff_s", "must be >= 0");
+  Require(w_acc != 0 || w_fmt != 0 || w_pers != 0, "reward.w_acc / w_fmt / w_pers",
+          "are all 0: nothing to score");
 }
-
-}  // namespace
 
 Layout DefaultLayout(int64_t world_size) {
   PRLM_REQUIRE(world_size >= 5, "a training job needs at least 5 ranks (coordinator, retrieval shard, reward "
@@ -140,15 +155,15 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(!model.policy.empty(), "model.policy", "is required (a Qwen2 directory)");
   Require(!data.dir.empty(), "data.dir", "is required (a LaMP-format directory)");
   Require(retrieval.k >= 1 && retrieval.k <= 1000, "retrieval.k", "must be in 1..1000");
-  Require(retrieval.timeout_ms >= 1 && reward.timeout_ms >= 1, "retrieval.timeout_ms / reward.timeout_ms",
-          "must be at least 1");
-  Require(retrieval.retriever.rfind("dense", 0) != 0 || !retrieval.encoder.empty() || !retrieval.index.empty(),
+  Require(retrieval.timeout_ms >= 1, "retrieval.timeout_ms", "must be at least 1");
+  Require(retrieval.attempts >= 1, "retrieval.attempts", "must be at least 1");
+  reward.Validate();
+  Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(),
           "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");
-  Require(reward.w_pers == 0 || !reward.model.empty() || grpo.objective == "sft", "reward.model",
+  // sft scores nothing, so it needs no reward model.
+  Require(reward.w_pers == 0 || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft, "reward.model",
           "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
-  Require(reward.max_batch_size >= 1, "reward.max_batch_size", "must be at least 1");
-  Require(reward.max_queue_delay_us >= 0, "reward.max_queue_delay_us", "must be >= 0");
-  Require(grpo.group_size >= (grpo.advantage_scaling == "none" ? 1 : 2), "grpo.group_size",
+  Require(grpo.group_size >= (grpo.advantage_scaling == AdvantageScaling::kNone ? 1 : 2), "grpo.group_size",
           "must be at least 2 (a group std needs 2 samples)");
   Require(grpo.beta >= 0, "grpo.beta", "must be >= 0");
   Require(grpo.clip_eps_low > 0 && grpo.clip_eps_low < 1, "grpo.clip_eps_low", "must be in (0, 1)");
@@ -183,9 +198,6 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(logging.console_every >= 1, "logging.console_every", "must be at least 1");
   Require(logging.prometheus_port >= -1 && logging.prometheus_port <= 65535, "logging.prometheus_port",
           "must be a port (0: a free one; -1: off)");
-  Require(retrieval.attempts >= 1 && reward.attempts >= 1, "retrieval.attempts / reward.attempts",
-          "must be at least 1");
-  Require(reward.retry_backoff_s >= 0, "reward.retry_backoff_s", "must be >= 0");
   // The layout: every count >= 0, each role present, and the ranks add up.
   Require(layout.retrieval >= 0 && layout.reward >= 0 && layout.rollout >= 0 && layout.learners >= 0, "layout.*",
           "counts must be >= 0");

@@ -7,22 +7,11 @@
 #include <torch/cuda.h>
 
 #include "common/util/check.h"
+#include "common/util/clock.h"
+#include "common/util/rng.h"
 
 namespace prlm::model {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // Left-pads `seqs` into ids [B, L] and mask [B, L].
 std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vector<int32_t>*>& seqs,
@@ -108,7 +97,7 @@ std::string GenerationStats::Summary() const {
 }
 
 uint64_t SampleSeed(uint64_t run_seed, uint64_t prompt_index, uint64_t sample_index) {
-  return SplitMix64(SplitMix64(SplitMix64(run_seed) ^ prompt_index) ^ sample_index);
+  return SplitMix64::Mix(SplitMix64::Mix(SplitMix64::Mix(run_seed) ^ prompt_index) ^ sample_index);
 }
 
 std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,

@@ -122,4 +122,19 @@ LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
   }
 }
 
+LoraOptions LoraOptionsOf(const LoraConfig& config) {
+  LoraOptions o;
+  o.rank = config.rank;
+  o.alpha = config.alpha;
+  o.dropout = config.dropout;
+  return o;
+}
+
+std::vector<torch::Tensor> TrainableParameters(torch::nn::Module& model) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : model.named_parameters(true))
+    if (p.value().requires_grad()) out.push_back(p.value());
+  return out;
+}
+
 }  // namespace prlm::model

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/config/train_config.h"
+
 namespace prlm::model {
 
 struct LoraOptions {
@@ -21,6 +23,9 @@ struct LoraOptions {
   std::vector<std::string> target_modules = {"all-linear"};
 };
 
+// The adapters the config's lora section asks for (on every Linear but the head).
+LoraOptions LoraOptionsOf(const LoraConfig& config);
+
 // Adds adapters; returns how many layers got one. Throws prlm::Error if a
 // target name matches no layer.
 int ApplyLora(torch::nn::Module& model, const LoraOptions& options);
@@ -29,6 +34,10 @@ void UnmergeLora(torch::nn::Module& model);
 // Reference policy = adapters disabled (no second copy of the weights).
 void SetLoraEnabled(torch::nn::Module& model, bool enabled);
 bool IsLoraParameter(const std::string& name);
+// The tensors that change in training, in the module's fixed parameter order
+// (what weight sync sends): every parameter, or only the adapters once LoRA
+// has frozen the rest.
+std::vector<torch::Tensor> TrainableParameters(torch::nn::Module& model);
 
 void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& options,
                      const std::string& dir, const std::string& base_model = "");

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/monitor/crc32c.h"
+#include "common/util/crc32c.h"
 #include "common/util/check.h"
 #include "proto/tensorboard.pb.h"
 

@@ -17,19 +17,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/net/message_types.h"
+
 namespace prlm::net {
 
 constexpr size_t kFrameHeaderBytes = 16;
 constexpr uint16_t kFrameMagic = 0x504D;
 constexpr size_t kDefaultMaxFrameBytes = 16u << 20;
-
-// Message types served by every RpcServer. Tiers number theirs from 16 up
-// (retrieval 16-31, reward 32-47, ...).
-enum MessageType : uint16_t {
-  kErrorReply = 1,    // proto ErrorReply
-  kStatsRequest = 2,  // proto StatsRequest
-  kStatsReply = 3,    // proto StatsReply
-};
 
 struct FrameHeader {
   uint16_t type = 0;

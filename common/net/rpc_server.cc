@@ -308,7 +308,7 @@ void RpcServer::Handle(uint16_t type, Handler handler) {
 }
 
 void RpcServer::HandleAsync(uint16_t type, AsyncHandler handler) {
-  PRLM_CHECK(type > kStatsReply);
+  PRLM_CHECK(!IsReservedMessageType(type));
   impl_->handlers[type] = std::move(handler);
 }
 

@@ -1,19 +1,19 @@
-// Message types of the retrieval tier (frame.h numbering: 16-31) and its
-// request limits. Payloads are the proto/retrieval.proto messages named.
+// The retrieval tier's request limits and retriever names.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/net/message_types.h"
+
 namespace prlm::retrieval {
 
-enum MessageType : uint16_t {
-  kRetrieveBatch = 16,       // RetrieveBatch -> RetrieveBatchReply
-  kRetrieveBatchReply = 17,
-  kShardInfoRequest = 18,    // ShardInfoRequest -> ShardInfo
-  kShardInfo = 19,
-};
+// Its message types (16-31) are in common/net/message_types.h.
+using net::kRetrieveBatch;
+using net::kRetrieveBatchReply;
+using net::kShardInfo;
+using net::kShardInfoRequest;
 
 constexpr size_t kMaxBatchRequests = 4096;
 constexpr uint32_t kMaxK = 1000;

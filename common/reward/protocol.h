@@ -1,18 +1,18 @@
-// Message types of the reward tier (frame.h numbering: 32-47) and its request
-// limits. Payloads are the proto/reward.proto messages named.
+// The reward tier's request limits.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "common/net/message_types.h"
+
 namespace prlm::reward {
 
-enum MessageType : uint16_t {
-  kScoreRequest = 32,  // ScoreRequest -> ScoreReply
-  kScoreReply = 33,
-  kRewardInfoRequest = 34,  // RewardInfoRequest -> RewardInfo
-  kRewardInfo = 35,
-};
+// Its message types (32-47) are in common/net/message_types.h.
+using net::kRewardInfo;
+using net::kRewardInfoRequest;
+using net::kScoreReply;
+using net::kScoreRequest;
 
 constexpr size_t kMaxItemsPerRequest = 4096;
 

@@ -17,6 +17,8 @@ class SplitMix64 {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  // One step from state `x`: a stateless 64-bit mixer (seed derivation).
+  static uint64_t Mix(uint64_t x) { return SplitMix64(x).Next(); }
   // Uniform in [0, n). REQUIRES: n > 0.
   int Below(int n) { return static_cast<int>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
   // Uniform in [0, 1).

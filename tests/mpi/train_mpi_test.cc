@@ -86,17 +86,16 @@ std::pair<torch::Tensor, torch::Tensor> StepOnEveryRank(bool lora) {
   const bool pair = rank < 2;
   MPI_Comm group;
   MPI_Comm_split(MPI_COMM_WORLD, pair ? 0 : 1, rank, &group);
-  learner::LearnerOptions o;
-  o.lr = 1e-2;
-  o.schedule.total_steps = 10;
-  o.schedule.warmup_ratio = 0;
-  o.loss.beta = 0.04;
-  o.temperature = 0.7;
-  o.lora = lora;
-  o.lora_options.rank = 4;
-  o.lora_options.dropout = 0;  // dropout draws differ per rank: off for an exact comparison
-  torch::manual_seed(3);       // LoRA's A initialisation
-  learner::PolicyLearner learner(TinyPolicy(), lora ? model::Qwen2ForCausalLM(nullptr) : TinyPolicy(), o);
+  TrainConfig c;
+  c.optim.lr = 1e-2;
+  c.optim.warmup_ratio = 0;
+  c.grpo.beta = 0.04;
+  c.grpo.temperature = 0.7;
+  c.lora.rank = lora ? 4 : 0;
+  c.lora.dropout = 0;     // dropout draws differ per rank: off for an exact comparison
+  torch::manual_seed(3);  // LoRA's A initialisation
+  learner::PolicyLearner learner(TinyPolicy(), lora ? model::Qwen2ForCausalLM(nullptr) : TinyPolicy(), c,
+                                 /*total_steps=*/10);
   const auto before = Flat(learner.TrainableParameters()).clone();
   comm::TensorCollectives grads(group, "learners");
   const auto step = StepFor(pair ? 2 : 1, pair ? rank : 0);

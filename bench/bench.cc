@@ -1,0 +1,158 @@
+// prlm bench: speed measurements whose figures go into reports, never into
+// test assertions. Each prints one JSON object per measurement.
+//   bench tokenizer: encode throughput (MB/s) of a tokenizer.json over a file.
+//   bench generate:  prefill and decode tokens/s of a Qwen2 model per batch size.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/compute_options.h"
+#include "pipeline/init_model.h"
+#include "common/model/generation.h"
+#include "common/model/pretrained.h"
+#include "common/text/tokenizer.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+
+namespace prlm::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int> ParseIntList(const std::string& s, const std::string& option) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      out.push_back(std::stoi(item));
+    } catch (const std::exception&) {
+      PRLM_THROW("--" << option << " expects comma-separated integers, got '" << s << "'");
+    }
+    PRLM_REQUIRE(out.back() > 0, "--" << option << " values must be positive, got " << out.back());
+  }
+  return out;
+}
+
+int BenchTokenizer(int argc, char** argv) {
+  Args args("bench tokenizer",
+            "Encode every line of a file and report MB/s (input bytes per second), best of\n"
+            "--repeat runs. The word cache is warm after the first run, as in a long job.");
+  args.Option("tokenizer", "FILE", "", "tokenizer.json", true)
+      .Option("input", "FILE", "", "text file, one input per line", true)
+      .Option("repeat", "N", "3", "runs; the best is reported");
+  if (!args.Parse(argc, argv)) return 0;
+  const auto tok = text::Tokenizer::FromFile(args.Get("tokenizer"));
+  const std::string data = ReadFile(args.Get("input"));
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start < data.size();) {
+    size_t end = data.find('\n', start);
+    if (end == std::string::npos) end = data.size();
+    lines.emplace_back(data.data() + start, end - start);
+    start = end + 1;
+  }
+  double best = 1e30;
+  size_t tokens = 0;
+  for (int r = 0; r < args.GetInt("repeat"); ++r) {
+    const auto t0 = Clock::now();
+    tokens = 0;
+    for (auto line : lines) tokens += tok->Encode(line).size();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  const nlohmann::json j = {{"bench", "tokenizer"}, {"impl", "prlm"}, {"tokenizer", args.Get("tokenizer")},
+                            {"bytes", data.size()}, {"lines", lines.size()}, {"tokens", tokens},
+                            {"seconds", best}, {"mb_per_s", data.size() / best / 1e6}};
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+int BenchGenerate(int argc, char** argv) {
+  Args args("bench generate",
+            "Prefill and decode tokens/s of a Qwen2 model at several batch sizes: random\n"
+            "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
+            "temperature 0.7. Without --model a model of --preset is initialised.");
+  args.Option("model", "DIR", "", "model directory (default: make one from --preset)")
+      .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
+      .Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
+      .Option("prompt-len", "N", "64", "prompt tokens per row")
+      .Option("new-tokens", "N", "64", "tokens generated per row")
+      .Option("repeat", "N", "2", "runs per batch size; the best is reported")
+      .Option("workdir", "DIR", "out/bench", "where a preset model is written");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  std::string dir = args.Get("model");
+  if (dir.empty()) {
+    dir = args.Get("workdir") + "/qwen2-" + args.Get("preset");
+    pipeline::InitModelSpec spec;
+    spec.preset = args.Get("preset");
+    spec.out_dir = dir;
+    pipeline::InitModelDir(spec);
+  }
+  const ComputeDevice where = SetUpCompute(args);
+  auto m = model::LoadQwen2(dir, where.device, where.dtype);
+  const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
+  const int64_t vocab = m->config().vocab_size;
+  model::SamplingParams p;
+  p.max_new_tokens = new_tokens;
+  p.temperature = 0.7;
+  {  // Warm-up, untimed: first-call costs (page faults, kernel selection).
+    model::SamplingParams warm = p;
+    warm.max_new_tokens = 4;
+    model::Generate(m, {model::GenerationRequest{std::vector<int32_t>(8, 1), {0}}}, warm);
+  }
+  for (int batch : ParseIntList(args.Get("batch"), "batch")) {
+    double best_prefill = 0, best_decode = 0;
+    for (int r = 0; r < args.GetInt("repeat"); ++r) {
+      std::vector<model::GenerationRequest> reqs(batch);
+      for (int b = 0; b < batch; ++b) {
+        const auto ids = torch::randint(1, vocab, {prompt_len}, torch::kLong);
+        reqs[b].prompt.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + prompt_len);
+        reqs[b].sample_seeds = {model::SampleSeed(r, b, 0)};
+      }
+      model::GenerationStats s;
+      model::Generate(m, reqs, p, &s);
+      best_prefill = std::max(best_prefill, s.prefill_tokens / s.prefill_seconds);
+      best_decode = std::max(best_decode, s.decode_tokens / s.decode_seconds);
+    }
+    const nlohmann::json j = {{"bench", "generate"}, {"impl", "prlm"}, {"model", dir},
+                              {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
+                              {"prompt_len", prompt_len}, {"new_tokens", new_tokens},
+                              {"threads", where.cpu_threads}, {"device", where.device.str()},
+                              {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
+                              {"prefill_tok_s", best_prefill},
+                              {"decode_tok_s", best_decode}};
+    std::printf("%s\n", j.dump().c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunBench(int argc, char** argv) {
+  const std::string usage =
+      "usage: prlm bench tokenizer|generate|retrieval|reward|weight-sync [options]\n"
+      "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
+      "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
+      "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
+      "  reward      the reward server with batching vs max_batch_size=1: sequences/s, p50/p99\n"
+      "  weight-sync (under mpirun) bucketed weight broadcast vs a raw MPI_Bcast of the same bytes\n"
+      "`prlm bench <what> --help` lists the options.\n";
+  if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
+    std::fputs(usage.c_str(), argc < 1 ? stderr : stdout);
+    return argc < 1 ? 2 : 0;
+  }
+  const std::string what = argv[0];
+  if (what == "tokenizer") return BenchTokenizer(argc - 1, argv + 1);
+  if (what == "generate") return BenchGenerate(argc - 1, argv + 1);
+  if (what == "retrieval") return BenchRetrieval(argc - 1, argv + 1);
+  if (what == "reward") return BenchReward(argc - 1, argv + 1);
+  if (what == "weight-sync") return BenchWeightSync(argc - 1, argv + 1);
+  PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
+}
+
+}  // namespace prlm::cli

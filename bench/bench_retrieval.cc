@@ -1,0 +1,115 @@
+// prlm bench retrieval: one shard served over loopback against FAISS called
+// in-process on the same index and the same query embeddings.
+#include <faiss/Index.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/args.h"
+#include "bench/bench_drive.h"
+#include "common/net/rpc_server.h"
+#include "common/retrieval/retrieval_client.h"
+#include "common/util/check.h"
+#include "common/util/rng.h"
+#include "retrieval_shards/index_dir.h"
+#include "retrieval_shards/retrieval_service.h"
+
+namespace prlm::cli {
+
+using retrieval::LoadedShard;
+
+int BenchRetrieval(int argc, char** argv) {
+  Args args("bench retrieval",
+            "Queries/s and p50/p99 latency of one shard over loopback (k items, dense retriever, the\n"
+            "query embeddings precomputed) against FAISS searched in-process on the same per-user\n"
+            "indexes and embeddings, at several client counts; also HNSW recall@k against exact.");
+  args.Option("index", "DIR", "", "index built with dense (and dense_hnsw) retrievers", true)
+      .Option("clients", "LIST", "1,8,32", "concurrent clients")
+      .Option("seconds", "S", "3", "seconds per measurement")
+      .Option("k", "K", "5", "items per query")
+      .Option("retriever", "R", "dense", "dense or dense_hnsw")
+      .Option("threads", "N", "2", "server worker threads");
+  if (!args.Parse(argc, argv)) return 0;
+  LoadedShard shard = retrieval::LoadShard(args.Get("index"), 0);
+  const auto& index = *shard.index;
+  const std::string retriever = args.Get("retriever");
+  PRLM_REQUIRE(index.options().Has(retriever), "the index has no " << retriever << " retriever");
+  const int k = args.GetInt("k"), dim = index.dense_dim();
+  // 1. Queries: per user, a random unit vector (the cost does not depend on the text).
+  const std::vector<std::string> users = index.user_ids();
+  PRLM_REQUIRE(!users.empty(), "shard 0 has no users");
+  std::vector<std::vector<float>> queries;
+  SplitMix64 rng(7);
+  for (size_t i = 0; i < 1024; ++i) {
+    std::vector<float> q(dim);
+    double norm = 0;
+    for (auto& x : q) x = static_cast<float>(rng.Uniform() - 0.5), norm += x * x;
+    for (auto& x : q) x = static_cast<float>(x / std::sqrt(norm));
+    queries.push_back(std::move(q));
+  }
+  auto request_of = [&](uint64_t i) {
+    proto::RetrieveRequest r;
+    r.set_user_id(users[i % users.size()]);
+    r.set_k(k);
+    r.set_retriever(retriever);
+    const auto& q = queries[i % queries.size()];
+    r.mutable_query_embedding()->Add(q.begin(), q.end());
+    return r;
+  };
+  // 2. The server, on this process's loopback.
+  net::ServerOptions so;
+  so.worker_threads = args.GetInt("threads");
+  net::RpcServer server(so);
+  retrieval::RegisterRetrievalHandlers(server, index, shard.manifest.task);
+  std::thread serving([&] { server.Run(); });
+  retrieval::RetrievalClient client({{"127.0.0.1", server.port()}});
+  std::printf("shard 0: %zu users, %zu items, dim %d, k %d, retriever %s\n", users.size(), index.num_items(), dim, k,
+              retriever.c_str());
+  std::printf("%8s %12s %10s %10s %12s %10s %10s %10s\n", "clients", "svc q/s", "p50 us", "p99 us", "faiss q/s",
+              "p50 us", "p99 us", "q/s ratio");
+  const double seconds = args.GetDouble("seconds");
+  std::stringstream list(args.Get("clients"));
+  for (std::string item; std::getline(list, item, ',');) {
+    const int clients = std::stoi(item);
+    const RunStats svc = Drive(clients, seconds, [&](int c, uint64_t i) {
+      const auto r = client.RetrieveOne(request_of(i * 131 + c));
+      PRLM_CHECK(r.error().empty() && r.items_size() > 0);
+    });
+    const RunStats local = Drive(clients, seconds, [&](int c, uint64_t i) {
+      const auto req = request_of(i * 131 + c);
+      const faiss::Index* idx = index.FaissIndex(req.user_id(), retriever == "dense_hnsw");
+      float distances[1024];
+      int64_t labels[1024];
+      idx->search(1, req.query_embedding().data(), std::min<int64_t>(k, idx->ntotal), distances, labels);
+    });
+    std::printf("%8d %12.0f %10.1f %10.1f %12.0f %10.1f %10.1f %10.3f\n", clients, svc.qps, svc.p50_us, svc.p99_us,
+                local.qps, local.p50_us, local.p99_us, svc.qps / local.qps);
+  }
+  server.Stop();
+  serving.join();
+  // 3. HNSW recall@k against the exact index, when both were built.
+  if (index.options().Has("dense") && index.options().Has("dense_hnsw")) {
+    double hit = 0, total = 0;
+    for (size_t i = 0; i < 2000; ++i) {
+      const auto req = request_of(i);
+      const faiss::Index* exact = index.FaissIndex(req.user_id(), false);
+      const faiss::Index* approx = index.FaissIndex(req.user_id(), true);
+      const int64_t kk = std::min<int64_t>(k, exact->ntotal);
+      std::vector<float> d1(kk), d2(kk);
+      std::vector<int64_t> l1(kk), l2(kk);
+      exact->search(1, req.query_embedding().data(), kk, d1.data(), l1.data());
+      approx->search(1, req.query_embedding().data(), kk, d2.data(), l2.data());
+      for (int64_t a : l1) hit += std::count(l2.begin(), l2.end(), a), total += 1;
+    }
+    std::printf("dense_hnsw recall@%d vs exact: %.4f (2000 queries, ef_search %d)\n", k, hit / total,
+                index.options().hnsw_ef_search);
+  }
+  return 0;
+}
+
+}  // namespace prlm::cli

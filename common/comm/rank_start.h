@@ -1,0 +1,35 @@
+// The start of one rank of a training job, after MPI is up and the config is
+// checked against the world size:
+//   1. its role and index from the layout;
+//   2. its log file (RUN/logs/rank-R.log, every line tagged with rank and role);
+//   3. its share of the host: the host's model ranks (rollout workers and
+//      learners) take the visible GPUs in turn by local slot; CPU threads are
+//      split among the ranks that compute at the same time (on-policy, the
+//      rollout and learner phases alternate, so each phase's ranks split the
+//      cores; one step ahead, all model ranks do); the coordinator and service
+//      ranks mostly wait and take one thread (model.cpu_threads overrides);
+//   4. a "rank R of N: ROLE on HOST" line on the console, so a launch that
+//      started N singletons instead of one job of N shows at once.
+//
+// Thread-safety: StartRank is collective over MPI_COMM_WORLD; call it once.
+#pragma once
+
+#include <string>
+
+#include "common/comm/mpi_job.h"
+#include "common/comm/role_directory.h"
+#include "common/config/train_config.h"
+#include "common/model/compute_setup.h"
+
+namespace prlm::comm {
+
+struct RankStart {
+  RankInfo me;              // role, index, host
+  std::string role_name;    // "rollout 1" ("coordinator" for rank 0)
+  ComputeDevice where;      // device and dtype of this rank's models
+  int cpu_threads = 1;
+};
+
+RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout);
+
+}  // namespace prlm::comm

@@ -1,0 +1,86 @@
+// The enum-like configuration values, each with its names in one table.
+//
+// A config key of one of these types is declared with ConfigSchema::AddEnum,
+// which lists the names in --keys, refuses others with the valid list, and
+// writes the name back into a run's config.yaml. Code compares enum values,
+// never strings. A new value is added here (enum and table, same order) and
+// nowhere else in the configuration code.
+//
+// Thread-safety: constants and pure functions.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prlm {
+
+// What training minimises (common/objective/objective.h has one class each).
+enum class ObjectiveKind { kGrpo, kSft };
+// The KL estimator of the GRPO loss (Schulman's k1, k2, k3).
+enum class KlEstimator { kK1, kK2, kK3 };
+// How token losses become a micro-batch's loss.
+enum class LossAggregation { kTokenMean, kSequenceMean, kConstant };
+// How group-centred rewards are scaled into advantages.
+enum class AdvantageScaling { kGroupStd, kBatchStd, kNone };
+// The learning-rate schedule (Hugging Face's definitions).
+enum class LrScheduleKind { kCosine, kLinear, kConstant };
+// Where a prompt's profile items come from.
+enum class RetrieverKind { kBm25, kDense, kDenseHnsw, kRecency, kRandom, kNone };
+
+// names[i] is the config name of the enum value i.
+template <class E>
+struct EnumNames;
+template <>
+struct EnumNames<ObjectiveKind> {
+  static constexpr std::array<std::string_view, 2> names = {"grpo", "sft"};
+};
+template <>
+struct EnumNames<KlEstimator> {
+  static constexpr std::array<std::string_view, 3> names = {"k1", "k2", "k3"};
+};
+template <>
+struct EnumNames<LossAggregation> {
+  static constexpr std::array<std::string_view, 3> names = {"token_mean", "sequence_mean", "constant"};
+};
+template <>
+struct EnumNames<AdvantageScaling> {
+  static constexpr std::array<std::string_view, 3> names = {"group", "batch", "none"};
+};
+template <>
+struct EnumNames<LrScheduleKind> {
+  static constexpr std::array<std::string_view, 3> names = {"cosine", "linear", "constant"};
+};
+template <>
+struct EnumNames<RetrieverKind> {
+  static constexpr std::array<std::string_view, 6> names = {"bm25", "dense", "dense_hnsw", "recency", "random",
+                                                            "none"};
+};
+
+template <class E>
+constexpr std::string_view NameOf(E value) {
+  return EnumNames<E>::names[static_cast<size_t>(value)];
+}
+
+template <class E>
+std::optional<E> ParseEnum(std::string_view name) {
+  for (size_t i = 0; i < EnumNames<E>::names.size(); ++i)
+    if (EnumNames<E>::names[i] == name) return static_cast<E>(i);
+  return std::nullopt;
+}
+
+template <class E>
+std::vector<std::string> EnumNameList() {
+  return {EnumNames<E>::names.begin(), EnumNames<E>::names.end()};
+}
+
+// Retrievers that search a built index (the others need none).
+constexpr bool NeedsIndex(RetrieverKind r) {
+  return r == RetrieverKind::kBm25 || r == RetrieverKind::kDense || r == RetrieverKind::kDenseHnsw;
+}
+constexpr bool IsDense(RetrieverKind r) { return r == RetrieverKind::kDense || r == RetrieverKind::kDenseHnsw; }
+
+}  // namespace prlm

@@ -1,0 +1,31 @@
+// Every message type on prlm's TCP services, in one enum so that no two tiers
+// can take the same number. Frames carry the number (frame.h); payloads are the
+// proto/ messages named. Ranges: 1-15 every server, 16-31 the retrieval tier,
+// 32-47 the reward tier; a new tier or request takes the next free numbers here.
+#pragma once
+
+#include <cstdint>
+
+namespace prlm::net {
+
+enum MessageType : uint16_t {
+  // Served by every RpcServer (proto/net.proto).
+  kErrorReply = 1,          // ErrorReply
+  kStatsRequest = 2,        // StatsRequest -> StatsReply
+  kStatsReply = 3,
+  // Retrieval tier (proto/retrieval.proto).
+  kRetrieveBatch = 16,      // RetrieveBatch -> RetrieveBatchReply
+  kRetrieveBatchReply = 17,
+  kShardInfoRequest = 18,   // ShardInfoRequest -> ShardInfo
+  kShardInfo = 19,
+  // Reward tier (proto/reward.proto).
+  kScoreRequest = 32,       // ScoreRequest -> ScoreReply
+  kScoreReply = 33,
+  kRewardInfoRequest = 34,  // RewardInfoRequest -> RewardInfo
+  kRewardInfo = 35,
+};
+
+// Types 1-15 are answered by the server itself; handlers take the rest.
+constexpr bool IsReservedMessageType(uint16_t type) { return type < 16; }
+
+}  // namespace prlm::net

@@ -1,0 +1,67 @@
+#include "common/objective/grpo_objective.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/monitor/step_metrics.h"
+#include "common/objective/grpo_loss.h"
+#include "common/objective/micro_batch_logprobs.h"
+#include "proto/train.pb.h"
+
+namespace prlm::objective {
+
+Advantages GrpoObjective::ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const {
+  AdvantageOptions options;
+  options.scaling = config_.advantage_scaling;
+  options.eps = config_.advantage_eps;
+  options.drop_zero_std_groups = config_.drop_zero_std_groups;
+  return objective::ComputeAdvantages(rewards, options);
+}
+
+LearnerNeeds GrpoObjective::learner_needs() const {
+  LearnerNeeds needs;
+  needs.reference_logprobs = config_.beta > 0;
+  needs.old_logprobs = config_.mu > 1 || config_.max_staleness > 0;  // the update is off-policy
+  needs.epochs = config_.mu;
+  needs.temperature = config_.temperature;
+  return needs;
+}
+
+at::Tensor GrpoObjective::Loss(const MicroBatchLogprobs& b, proto::LearnerStats* sums) const {
+  GrpoLossOptions options;
+  options.clip_eps_low = config_.clip_eps_low;
+  options.clip_eps_high = config_.clip_eps_high;
+  options.dual_clip_c = config_.dual_clip_c;
+  options.beta = config_.beta;
+  options.kl = config_.kl;
+  options.aggregation = config_.loss_aggregation;
+  options.max_completion_length = config_.max_completion_tokens;
+  // On-policy (one epoch, no lag): old = current, so the ratio is 1 with a gradient.
+  const auto old = b.old_logprobs.defined() ? b.old_logprobs : b.logprobs.detach();
+  const GrpoLoss g = ComputeGrpoLoss(b.logprobs, old, b.ref_logprobs, b.advantages, b.mask, options);
+  sums->set_pg_loss(sums->pg_loss() + g.pg_loss);
+  sums->set_kl_loss(sums->kl_loss() + g.kl);
+  sums->set_ppo_kl(sums->ppo_kl() + g.ppo_kl);
+  sums->set_pg_clipfrac(sums->pg_clipfrac() + g.clipfrac);
+  sums->set_pg_clipfrac_dual(sums->pg_clipfrac_dual() + g.dual_clipfrac);
+  return g.loss;
+}
+
+void GrpoObjective::RecordStats(const proto::LearnerStats& s, monitor::StepMetrics* m) const {
+  const double n = std::max(1.0, s.micro_batches());
+  m->actor.pg_loss = s.pg_loss() / n;
+  m->actor.kl_loss = s.kl_loss() / n;
+  m->actor.kl_coef = config_.beta;
+  m->actor.ppo_kl = s.ppo_kl() / n;
+  m->actor.pg_clipfrac = s.pg_clipfrac() / n;
+  m->actor.pg_clipfrac_lower = s.pg_clipfrac_dual() / n;
+}
+
+std::string GrpoObjective::ConsoleSummary(const monitor::StepMetrics& m) const {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, " | reward %.3f | kl %.4f | clip %.3f", m.rewards ? m.rewards->score.mean : 0.0,
+                m.actor.kl_loss.value_or(0), m.actor.pg_clipfrac.value_or(0));
+  return buf;
+}
+
+}  // namespace prlm::objective

@@ -1,0 +1,29 @@
+// GRPO (PrLM's objective): G sampled completions per prompt scored by the
+// reward tier, group-relative advantages (advantages.h), the clipped policy
+// loss with a KL term to the reference (grpo_loss.h). Options: the grpo.*
+// keys. Thread-safety: immutable.
+#pragma once
+
+#include "common/config/train_config.h"
+#include "common/objective/objective.h"
+
+namespace prlm::objective {
+
+class GrpoObjective final : public Objective {
+ public:
+  explicit GrpoObjective(const GrpoConfig& config) : config_(config) {}
+
+  ObjectiveKind kind() const override { return ObjectiveKind::kGrpo; }
+  RolloutProduct rollout_product() const override { return RolloutProduct::kScoredSamples; }
+  bool allows_one_step_off() const override { return true; }
+  Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const override;
+  LearnerNeeds learner_needs() const override;
+  at::Tensor Loss(const MicroBatchLogprobs& batch, proto::LearnerStats* sums) const override;
+  void RecordStats(const proto::LearnerStats& sums, monitor::StepMetrics* metrics) const override;
+  std::string ConsoleSummary(const monitor::StepMetrics& metrics) const override;
+
+ private:
+  GrpoConfig config_;
+};
+
+}  // namespace prlm::objective

@@ -1,0 +1,35 @@
+#include "common/objective/objective.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
+
+#include "common/config/train_config.h"
+#include "common/objective/grpo_objective.h"
+#include "common/objective/sft_objective.h"
+#include "common/util/check.h"
+#include "proto/train.pb.h"
+
+namespace prlm::objective {
+
+std::unique_ptr<Objective> MakeObjective(const TrainConfig& config) {
+  switch (config.grpo.objective) {
+    case ObjectiveKind::kGrpo: return std::make_unique<GrpoObjective>(config.grpo);
+    case ObjectiveKind::kSft: return std::make_unique<SftObjective>();
+  }
+  PRLM_CHECK_MSG(false, "no objective class for grpo.objective " << NameOf(config.grpo.objective));
+  return nullptr;
+}
+
+void AddLearnerStats(const proto::LearnerStats& from, proto::LearnerStats* into) {
+  // By reflection, so a field an objective adds is summed without code here.
+  const auto* descriptor = proto::LearnerStats::descriptor();
+  const auto* reflection = proto::LearnerStats::GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* field = descriptor->field(i);
+    PRLM_CHECK_MSG(field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE && !field->is_repeated(),
+                   "LearnerStats." << field->name() << " must be a plain double to be summed");
+    reflection->SetDouble(into, field, reflection->GetDouble(*into, field) + reflection->GetDouble(from, field));
+  }
+}
+
+}  // namespace prlm::objective

@@ -1,0 +1,93 @@
+// A training objective: everything that differs between methods trained on
+// the same tiers, behind one interface, chosen by grpo.objective.
+//
+//   rollout workers  rollout_product(): sample and score, or build targets
+//   coordinator      ComputeAdvantages(): the per-sample weights of a step's
+//                    groups (planning, coordinator/step_plan.h); RecordStats()
+//                    and ConsoleSummary(): the metrics it adds
+//   learners         learner_needs(): reference / old log-probs, epochs,
+//                    temperature; Loss(): what one micro-batch minimises
+//
+// The coordinator's loop, the learner's update and the rollout worker's loop
+// call these and nothing objective-specific, so a new objective is a new
+// class here, its enum value (common/config/enums.h), its statistics
+// (proto LearnerStats) and its metric fields (common/monitor/step_metrics.h).
+//
+// This header is torch-free: Loss() is declared with at::Tensor incomplete
+// and only learner code (which includes torch) calls it.
+//
+// Thread-safety: immutable after construction; every method is const.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/enums.h"
+#include "common/objective/advantages.h"
+
+namespace at {
+class Tensor;
+}
+namespace prlm {
+struct TrainConfig;
+}
+namespace prlm::proto {
+class LearnerStats;
+}
+namespace prlm::monitor {
+struct StepMetrics;
+}
+
+namespace prlm::objective {
+
+struct MicroBatchLogprobs;  // micro_batch_logprobs.h (torch)
+
+// What a rollout worker makes of one prompt.
+enum class RolloutProduct {
+  kScoredSamples,  // G sampled completions, each scored by the reward tier
+  kGoldTarget,     // the gold output in a template, tokenized; nothing sampled or scored
+};
+
+// What a learner computes before and during the update.
+struct LearnerNeeds {
+  bool reference_logprobs = false;  // the frozen reference's (a KL term)
+  bool old_logprobs = false;        // a forward before the update (off-policy updates)
+  int64_t epochs = 1;               // update epochs over one step's batch
+  double temperature = 1.0;         // log-probs at the sampler's temperature
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual ObjectiveKind kind() const = 0;
+
+  // Rollout workers.
+  virtual RolloutProduct rollout_product() const = 0;
+  // Whether the next step's rollout may run while this step updates.
+  virtual bool allows_one_step_off() const = 0;
+
+  // Coordinator: advantages of the step's groups ([group][sample] rewards).
+  virtual Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const = 0;
+
+  // Learners.
+  virtual LearnerNeeds learner_needs() const = 0;
+  // The loss of one micro-batch (the learner runs its backward); adds the
+  // objective's statistics of it to `sums`.
+  virtual at::Tensor Loss(const MicroBatchLogprobs& batch, proto::LearnerStats* sums) const = 0;
+
+  // Coordinator: the actor metrics of the learners' summed statistics
+  // (`sums`, every learner added; divide by sums.micro_batches()).
+  virtual void RecordStats(const proto::LearnerStats& sums, monitor::StepMetrics* metrics) const = 0;
+  // The objective's part of the console line (" | reward 0.312 | ...").
+  virtual std::string ConsoleSummary(const monitor::StepMetrics& metrics) const = 0;
+};
+
+// The objective grpo.objective names, with its options from the config.
+std::unique_ptr<Objective> MakeObjective(const TrainConfig& config);
+
+// into += from, field by field (every numeric field of LearnerStats).
+void AddLearnerStats(const proto::LearnerStats& from, proto::LearnerStats* into);
+
+}  // namespace prlm::objective

@@ -1,0 +1,66 @@
+// The path every command that answers questions shares: questions → each
+// user's top-k profile items (retrieval tier, one batch) → PrLM prompts
+// within the token budget → completions (batched, KV cache, G seeded samples
+// per prompt) → one scoring request for the reward tier. The rollout worker
+// (sampled groups), `prlm eval` (greedy answers) and the pipelines call it,
+// so training and evaluation prompt and score alike.
+//
+// Thread-safety: one call at a time per policy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/model/generation.h"
+#include "common/retrieval/profile_prompts.h"
+#include "common/text/tokenizer.h"
+#include "proto/reward.pb.h"
+
+namespace prlm::rollout {
+
+struct Question {
+  std::string user_id;
+  std::string query;  // the retrieval query cut out of the input
+  std::string input;  // the full question (what the reward model scores)
+  std::string gold;
+  std::vector<uint64_t> sample_seeds = {0};  // one per completion: G = size (none: prompt only)
+};
+
+struct AnswerOptions {
+  retrieval::ProfilePromptOptions prompts;
+  model::SamplingParams sampling;
+  size_t batch_size = 0;  // questions per generation batch (0: all at once)
+};
+
+struct Answer {
+  std::vector<int32_t> prompt;  // token ids; empty when not asked
+  int items_used = 0;           // profile items that fit the prompt
+  std::string error;            // non-empty: the question could not be asked (why)
+  std::vector<model::Completion> completions;
+  std::vector<std::string> texts;  // each completion decoded, special tokens skipped
+};
+
+struct AnswerTimes {
+  double retrieval_s = 0, generation_s = 0;
+  model::GenerationStats generation;
+};
+
+// After each generation batch: questions answered so far, of `asked`.
+using AnswerProgress = std::function<void(size_t done, size_t asked)>;
+
+// One Answer per question, in order. `retriever` may be null for zero-shot
+// prompts (options.prompts.prompt.with_profile = false).
+std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+                                    retrieval::ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
+                                    const std::vector<Question>& questions, const AnswerOptions& options,
+                                    AnswerTimes* times = nullptr, const AnswerProgress& progress = {});
+
+// Every completion of every asked question as one scoring request, in order
+// (a question that was not asked: its completion is "" when
+// `include_unasked`, else it is left out).
+proto::ScoreRequest ScoreRequestFor(const std::vector<Question>& questions, const std::vector<Answer>& answers,
+                                    bool include_unasked);
+
+}  // namespace prlm::rollout

@@ -1,0 +1,154 @@
+#include "coordinator/step_plan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/util/check.h"
+#include "coordinator/batch_plan.h"
+
+namespace prlm::coordinator {
+
+namespace {
+
+using monitor::SpreadBuilder;
+
+// A group that could be asked, with the weight version that sampled it.
+struct AskedGroup {
+  const proto::RolloutGroup* group;
+  int64_t version;
+};
+
+// 1. The groups that could be asked; the others are counted and the first
+// one's reason kept.
+std::vector<AskedGroup> AskedGroups(const std::vector<proto::RolloutResult>& results, StepPlan* plan) {
+  std::vector<AskedGroup> asked;
+  for (const auto& r : results)
+    for (const auto& g : r.groups()) {
+      if (g.error().empty() && g.samples_size() > 0) {
+        asked.push_back({&g, r.weight_version()});
+      } else if (plan->metrics.skipped_questions++ == 0) {
+        plan->first_skip = "question " + std::to_string(g.index()) + ": " + g.error();
+      }
+    }
+  return asked;
+}
+
+// The figures of every sample (kept or not) and of the kept ones.
+struct SampleFigures {
+  SpreadBuilder response_length, prompt_length, score, advantage, staleness;
+  std::map<std::string, SpreadBuilder> components;
+  int64_t clipped = 0, tokens = 0;
+};
+
+// 3. One training sequence per kept sample.
+std::vector<proto::TrainSequence> Sequences(const std::vector<AskedGroup>& groups, const objective::Advantages& adv,
+                                            int64_t weight_version, SampleFigures* f) {
+  std::vector<proto::TrainSequence> sequences;
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const auto& g = *groups[gi].group;
+    f->prompt_length.Add(g.prompt_size());
+    for (int si = 0; si < g.samples_size(); ++si) {
+      const auto& s = g.samples(si);
+      f->score.Add(s.reward());
+      f->response_length.Add(s.tokens_size());
+      if (!s.stopped()) ++f->clipped;
+      for (const auto& c : s.components()) f->components[c.name()].Add(c.value());
+      f->tokens += g.prompt_size() + s.tokens_size();
+      if (!adv.kept[gi]) continue;
+      proto::TrainSequence seq;
+      *seq.mutable_prompt() = g.prompt();
+      *seq.mutable_completion() = s.tokens();
+      *seq.mutable_rollout_logprobs() = s.logprobs();
+      seq.set_advantage(adv.values[gi][static_cast<size_t>(si)]);
+      f->advantage.Add(seq.advantage());
+      f->staleness.Add(static_cast<double>(weight_version - groups[gi].version));
+      sequences.push_back(std::move(seq));
+    }
+  }
+  return sequences;
+}
+
+// 4. Micro-batches by length, dealt to learners by token load.
+std::vector<proto::LearnStep> Deal(const std::vector<proto::TrainSequence>& sequences, const StepPlanOptions& o,
+                                   int64_t* micro_batch_count) {
+  std::vector<int64_t> tokens;
+  for (const auto& s : sequences) tokens.push_back(s.prompt_size() + s.completion_size());
+  const auto micro_batches = PlanMicroBatches(tokens, o.micro_batch_size);
+  std::vector<int64_t> micro_batch_tokens;
+  for (const auto& mb : micro_batches) {
+    int64_t t = 0;
+    for (size_t i : mb) t += tokens[i];
+    micro_batch_tokens.push_back(t);
+  }
+  const auto owner = AssignToLearners(micro_batch_tokens, o.learners);
+  std::vector<proto::LearnStep> learn(static_cast<size_t>(o.learners));
+  for (auto& l : learn) {
+    l.set_step(o.step);
+    l.set_global_micro_batches(static_cast<int64_t>(std::max<size_t>(micro_batches.size(), 1)));
+    l.set_sync_weights(o.sync_weights);
+  }
+  for (size_t mb = 0; mb < micro_batches.size(); ++mb) {
+    auto* out = learn[static_cast<size_t>(owner[mb])].add_micro_batches();
+    for (size_t i : micro_batches[mb]) *out->add_sequences() = sequences[i];
+  }
+  *micro_batch_count = static_cast<int64_t>(micro_batches.size());
+  return learn;
+}
+
+// 5. The rollout side of the metrics: rewards when the objective scores
+// samples; service retries add up, times and queue depths are the slowest
+// worker's.
+void RecordRollout(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
+                   const SampleFigures& f, const objective::Advantages& adv, monitor::StepMetrics* m) {
+  if (objective.rollout_product() == objective::RolloutProduct::kScoredSamples) {
+    monitor::RewardMetrics r;
+    r.score = f.score.Get();
+    r.advantages = f.advantage.Get();
+    for (const auto& [name, spread] : f.components) r.component_means.emplace_back(name, spread.Get().mean);
+    r.frac_reward_zero_std = adv.frac_reward_zero_std;
+    m->rewards = r;
+  }
+  m->response_length = f.response_length.Get();
+  m->response_clip_ratio =
+      static_cast<double>(f.clipped) / static_cast<double>(std::max<size_t>(1, f.response_length.count()));
+  m->prompt_length_mean = f.prompt_length.Get().mean;
+  m->staleness_mean = f.staleness.Get().mean;
+  m->total_num_tokens = f.tokens;
+  for (const auto& r : results) {
+    m->timing.retrieval = std::max(m->timing.retrieval, r.retrieval_s());
+    m->timing.gen = std::max(m->timing.gen, r.generation_s());
+    m->timing.reward = std::max(m->timing.reward, r.reward_s());
+    m->retrieval_retries += r.retrieval_retries();
+    m->reward_retries += r.reward_retries();
+    m->reward_queue_depth = std::max(m->reward_queue_depth, r.reward_queue_depth());
+  }
+}
+
+}  // namespace
+
+StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
+                  const StepPlanOptions& options) {
+  StepPlan plan;
+  // 1. The groups that could be asked.
+  const std::vector<AskedGroup> groups = AskedGroups(results, &plan);
+  PRLM_REQUIRE(!groups.empty(), "step " << options.step << ": no question of the step could be asked; the first: "
+                                        << plan.first_skip);
+  // 2. Their advantages, by the objective.
+  std::vector<std::vector<double>> rewards;
+  for (const auto& g : groups) {
+    rewards.emplace_back();
+    for (const auto& s : g.group->samples()) rewards.back().push_back(s.reward());
+  }
+  const objective::Advantages adv = objective.ComputeAdvantages(rewards);
+  // 3. Sequences.
+  SampleFigures figures;
+  const auto sequences = Sequences(groups, adv, options.weight_version, &figures);
+  plan.metrics.sequences = static_cast<int64_t>(sequences.size());
+  // 4. Micro-batches per learner.
+  plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  // 5. Metrics.
+  RecordRollout(results, objective, figures, adv, &plan.metrics);
+  return plan;
+}
+
+}  // namespace prlm::coordinator

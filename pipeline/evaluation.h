@@ -1,0 +1,49 @@
+// `prlm eval`'s pipeline: greedy answers over a held-out split through the
+// training job's question-answering path (common/rollout/answer_questions.h:
+// retrieval, PrLM prompts, generation, one scoring request), scored with
+// ROUGE-1/2/L F and BLEU-4 of the answer after </think> against gold, the
+// share of well-formed completions, and the training reward. One row per
+// (retriever, k) of the sweep.
+//
+// Thread-safety: one call at a time per policy.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "common/data/dataset.h"
+#include "common/model/generation.h"
+#include "common/model/qwen2.h"
+#include "common/retrieval/profile_retriever.h"
+#include "common/text/tokenizer.h"
+#include "reward_server/reward_scorer.h"
+
+namespace prlm::pipeline {
+
+struct EvalOptions {
+  std::string name;                  // the model's name in the table
+  std::string model_dir, split;      // recorded in each row
+  bool zero_shot = false;            // no profile (the sweep is one "none" row)
+  std::vector<std::string> retrievers;
+  std::vector<int> ks;
+  int max_prompt_tokens = 512;
+  bool open_think = false;
+  model::SamplingParams sampling;    // greedy, max_new_tokens, stop tokens
+  size_t batch_size = 16;            // questions per generation batch
+  bool scorer_has_format = true;     // else the format rate is counted here
+  std::string completions_path;      // every completion as JSON lines ("" : none)
+};
+
+// Rows (JSON objects: name, model, split, retriever, k, n, skipped, rouge1,
+// rouge2, rougeL, bleu, format, reward, seconds). REQUIRES: every example has
+// a gold output; `retriever` may be null when zero_shot.
+nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+                                retrieval::ProfileRetriever* retriever, const data::Dataset& dataset,
+                                reward::RewardScorer& scorer, const EvalOptions& options);
+
+// The rows as a markdown table.
+std::string EvalMarkdownTable(const nlohmann::ordered_json& rows);
+
+}  // namespace prlm::pipeline

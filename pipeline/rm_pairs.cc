@@ -1,0 +1,128 @@
+#include "pipeline/rm_pairs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unordered_map>
+
+#include "common/text/answer.h"
+#include "common/retrieval/profile_prompts.h"
+#include "common/text/prompt.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+#include "common/util/json_lines.h"
+
+namespace prlm::reward {
+
+std::vector<RmPair> ReadRmPairs(const std::string& path) {
+  std::vector<RmPair> pairs;
+  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+    RmPair p;
+    p.id = JsonLineString(j, where, "id", false);
+    p.user_id = JsonLineString(j, where, "user_id", false);
+    p.query = JsonLineString(j, where, "query", true);
+    p.chosen = JsonLineString(j, where, "chosen", true);
+    p.rejected = JsonLineString(j, where, "rejected", true);
+    PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(),
+                 where << ": \"chosen\" and \"rejected\" must not be empty");
+    pairs.push_back(std::move(p));
+  });
+  PRLM_REQUIRE(!pairs.empty(), "pairs file '" << path << "' holds no pairs");
+  return pairs;
+}
+
+void WriteRmPairs(const std::string& path, const std::vector<RmPair>& pairs) {
+  std::string out;
+  for (const auto& p : pairs) {
+    nlohmann::ordered_json j;
+    j["id"] = p.id;
+    j["user_id"] = p.user_id;
+    j["query"] = p.query;
+    j["chosen"] = p.chosen;
+    j["rejected"] = p.rejected;
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  WriteFileAtomic(path, out);
+}
+
+std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRetriever& retriever,
+                                const text::Tokenizer& tokenizer, const CompletionFn& complete,
+                                const RmPairOptions& options, RmPairStats* stats, const ProgressFn& progress) {
+  PRLM_CHECK(stats);
+  PRLM_REQUIRE(options.k >= 1, "k must be at least 1, got " << options.k);
+  PRLM_REQUIRE(options.batch_size >= 1, "batch size must be at least 1");
+  const text::PromptTemplate& tmpl = text::PromptTemplateFor(data.task->name);
+  retrieval::ProfilePromptOptions with_profile, without;
+  with_profile.retriever = without.retriever = options.retriever;
+  with_profile.k = without.k = options.k;
+  with_profile.prompt.max_prompt_tokens = without.prompt.max_prompt_tokens = options.max_prompt_tokens;
+  with_profile.prompt.open_think = without.prompt.open_think = options.open_think;
+  without.prompt.with_profile = false;
+  size_t total = data.examples.size();
+  if (options.limit && options.limit < total) total = options.limit;
+  *stats = RmPairStats();
+  std::vector<RmPair> pairs;
+  for (size_t begin = 0; begin < total; begin += static_cast<size_t>(options.batch_size)) {
+    const size_t end = std::min(total, begin + static_cast<size_t>(options.batch_size));
+    // 1. Two prompts per query: with the top-k profile (retrieved in one
+    // batch), then without.
+    std::vector<retrieval::ProfileQuestion> questions;
+    for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query});
+    const auto personal = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, with_profile);
+    const auto plain = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, without);
+    std::vector<size_t> example_of;
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t i = begin; i < end; ++i) {
+      ++stats->queries;
+      const auto& a = personal[i - begin];
+      const auto& b = plain[i - begin];
+      if (a.built.over_budget || b.built.over_budget) {  // the query alone is too long
+        ++stats->over_budget;
+        continue;
+      }
+      if (!a.error.empty()) {
+        ++stats->retrieval_errors;
+        continue;
+      }
+      prompts.push_back(a.built.ids);
+      prompts.push_back(b.built.ids);
+      example_of.push_back(i);
+    }
+    // 2. Answer, extract, pair.
+    const std::vector<std::string> completions = prompts.empty() ? std::vector<std::string>() : complete(prompts);
+    PRLM_CHECK(completions.size() == prompts.size());
+    for (size_t j = 0; j < example_of.size(); ++j) {
+      const auto chosen = text::ExtractAnswer(completions[2 * j]);
+      const auto rejected = text::ExtractAnswer(completions[2 * j + 1]);
+      if (!chosen.found && !rejected.found) ++stats->both_empty;
+      else if (!chosen.found) ++stats->empty_chosen;
+      else if (!rejected.found) ++stats->empty_rejected;
+      else if (chosen.answer == rejected.answer) ++stats->identical;
+      else {
+        const auto& ex = data.examples[example_of[j]];
+        pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, chosen.answer, rejected.answer});
+        ++stats->pairs;
+      }
+    }
+    if (progress) progress(*stats, total);
+  }
+  return pairs;
+}
+
+std::vector<RmPair> SyntheticRmPairs(const data::SyntheticSplits& splits) {
+  std::unordered_map<std::string, const data::UserStyle*> style_of;
+  for (size_t u = 0; u < splits.user_ids.size(); ++u) style_of[splits.user_ids[u]] = &splits.styles[u];
+  const std::string& task = splits.train.task->name;
+  const data::UserStyle neutral = data::NeutralStyle(task);
+  std::vector<RmPair> pairs;
+  for (size_t i = 0; i < splits.train.examples.size(); ++i) {
+    const auto& ex = splits.train.examples[i];
+    const auto style = style_of.find(ex.user_id);
+    PRLM_CHECK(style != style_of.end());
+    std::string chosen = data::RenderOutput(task, splits.train_facts[i], *style->second);
+    std::string rejected = data::RenderOutput(task, splits.train_facts[i], neutral);
+    if (chosen != rejected) pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
+  }
+  return pairs;
+}
+
+}  // namespace prlm::reward

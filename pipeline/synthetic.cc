@@ -1,0 +1,438 @@
+#include "pipeline/synthetic.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text/metrics.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+#include "common/util/rng.h"
+
+namespace prlm::data {
+namespace {
+
+using Rng = SplitMix64;
+
+// The words of one task. Templates use {0}, {1}, {2} for the topic's slot
+// words and {S0}, {S1}, ... for synonym groups; "[...]" marks the detail
+// phrase that only long-form users keep.
+struct Lexicon {
+  std::string input_lead;        // LaMP's instruction before the input text
+  std::string output_field;      // "title" or "text"
+  std::string body_field;        // "text", "abstract" or "" (LaMP-7 has none)
+  std::string output_template;
+  std::string body_template;
+  std::vector<std::vector<std::string>> synonyms;
+  std::vector<std::string> prefixes, suffixes;  // [0] is "" (none)
+  std::vector<std::vector<std::vector<std::string>>> topics;  // topic -> slot -> words
+};
+
+const Lexicon& LexiconFor(const std::string& task) {
+  static const Lexicon lamp4{
+      "Generate a headline for the following article: ",
+      "title",
+      "text",
+      "{0} {S0} {S1} {1}[ in {2}]",
+      "{0} {S0} a {S1} {1} on Tuesday. The {1} was debated at length in {2}, where residents "
+      "and experts weighed in. Supporters said the {S1} {1} would matter for years, while critics "
+      "asked how {0} would pay for it.",
+      {{"unveils", "launches", "announces", "reveals"}, {"new", "major", "bold", "ambitious"}},
+      {"", "Breaking: ", "Update: ", "Exclusive: ", "Analysis: "},
+      {"", " - report", " (video)", " | live", " - sources"},
+      {{{"City council", "The state senate", "The governor", "The mayor"},
+        {"parking plan", "tax proposal", "housing bill", "transit budget"},
+        {"Denver", "Austin", "Ohio", "Boston"}},
+       {{"The Lakers", "Local runners", "The national team", "The coach"},
+        {"training program", "stadium deal", "season strategy", "youth league"},
+        {"Chicago", "Madrid", "Tokyo", "Leeds"}},
+       {{"The startup", "A tech giant", "A university lab", "Chip makers"},
+        {"AI assistant", "battery design", "privacy tool", "cloud service"},
+        {"Silicon Valley", "Berlin", "Seoul", "Toronto"}},
+       {{"The hospital group", "Health officials", "Researchers", "The clinic"},
+        {"vaccine drive", "diet study", "mental health app", "screening program"},
+        {"rural Texas", "Kenya", "Scotland", "Lima"}},
+       {{"The retailer", "The airline", "A coffee chain", "Investors"},
+        {"expansion plan", "pricing model", "loyalty program", "merger offer"},
+        {"Asia", "Europe", "the Midwest", "Sydney"}},
+       {{"Astronomers", "The space agency", "Biologists", "Ocean scientists"},
+        {"telescope survey", "moon mission", "coral project", "gene study"},
+        {"Chile", "Florida", "the Pacific", "Antarctica"}},
+       {{"The museum", "A film studio", "The orchestra", "Local artists"},
+        {"summer festival", "film series", "gallery show", "concert season"},
+        {"Paris", "Nashville", "Mumbai", "Dublin"}},
+       {{"Forecasters", "Environmental groups", "Farmers", "The utility"},
+        {"flood warning", "solar farm", "water plan", "drought response"},
+        {"California", "Bangladesh", "Iowa", "the Alps"}}}};
+  static const Lexicon lamp5{
+      "Generate a title for the following abstract of a paper: ",
+      "title",
+      "abstract",
+      "{S0} {0} {S1} for {1}[ in {2}]",
+      "We study {1} in {2}. Existing methods struggle when labelled data is scarce and the "
+      "inputs are noisy. We propose a {S0} {0} {S1} for {1}. Experiments on {2} benchmarks show "
+      "that the {0} {S1} improves {1} over strong baselines.",
+      {{"efficient", "scalable", "robust", "fast"}, {"approach", "method", "framework", "model"}},
+      {"", "Towards ", "On ", "Rethinking "},
+      {"", ": a survey", " revisited", ": theory and practice"},
+      {{{"transformer", "retrieval augmented", "sequence labeling", "prompt tuning"},
+        {"question answering", "summarization", "entity recognition", "machine translation"},
+        {"low resource languages", "clinical notes", "legal documents", "news archives"}},
+       {{"convolutional", "diffusion", "self supervised", "vision transformer"},
+        {"image segmentation", "object detection", "depth estimation", "video tracking"},
+        {"medical imaging", "autonomous driving", "satellite images", "robotics"}},
+       {{"distributed", "lock free", "cache aware", "adaptive"},
+        {"query processing", "storage engines", "stream processing", "job scheduling"},
+        {"cloud databases", "edge devices", "data centers", "mobile networks"}},
+       {{"approximation", "randomized", "online", "spectral"},
+        {"graph partitioning", "matrix completion", "load balancing", "clustering"},
+        {"sparse graphs", "large matrices", "online markets", "social networks"}},
+       {{"graph neural", "contrastive", "bayesian", "reinforcement learning"},
+        {"fraud detection", "drug discovery", "traffic forecasting", "recommendation"},
+        {"financial records", "molecular data", "urban sensors", "online retail"}}}};
+  static const Lexicon lamp7{
+      "Paraphrase the following tweet without any explanation before or after it: ",
+      "text",
+      "",
+      "{S2} {S0} the {0} at {1} {S1}[ with {2}]",
+      "",
+      {{"loved", "enjoyed", "adored", "liked"}, {"today", "tonight", "this morning", "this weekend"},
+       {"just", "finally", "really", "totally"}},
+      {"", "ok so ", "honestly ", "wow "},
+      {"", " #blessed", " :)", " !!!", " lol"},
+      {{{"pasta", "tacos", "ramen", "pancakes"},
+        {"the new diner", "my favorite cafe", "the food truck", "grandma's place"},
+        {"friends", "my sister", "the whole team", "my roommate"}},
+       {{"concert", "new album", "jazz set", "open mic"},
+        {"the park", "the arena", "the club downtown", "the old theater"},
+        {"my brother", "the band kids", "my best friend", "coworkers"}},
+       {{"game", "match", "race", "tournament"},
+        {"the stadium", "the gym", "the track", "the rink"},
+        {"my dad", "the whole crew", "my cousins", "neighbors"}},
+       {{"hike", "road trip", "beach day", "museum visit"},
+        {"the mountains", "the coast", "the lake", "the old town"},
+        {"my partner", "the dog", "old friends", "the kids"}},
+       {{"workshop", "hackathon", "team lunch", "book club"},
+        {"the office", "the library", "the community center", "the rooftop"},
+        {"colleagues", "new people", "my mentor", "the study group"}}}};
+  if (task == "LaMP_4") return lamp4;
+  if (task == "LaMP_5") return lamp5;
+  if (task == "LaMP_7") return lamp7;
+  PRLM_THROW("make-synthetic supports LaMP_4, LaMP_5 and LaMP_7, not '" << task << "'");
+}
+
+// Fills a template. `variant(g)` picks the word of synonym group g.
+template <typename VariantFn>
+std::string Fill(const std::string& tmpl, const Lexicon& lex, const SyntheticFact& fact,
+                 bool long_form, VariantFn variant) {
+  std::string out;
+  bool in_detail = false;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    const char c = tmpl[i];
+    if (c == '[') { in_detail = true; continue; }
+    if (c == ']') { in_detail = false; continue; }
+    if (in_detail && !long_form) continue;
+    if (c != '{') { out += c; continue; }
+    const size_t close = tmpl.find('}', i);
+    const std::string key = tmpl.substr(i + 1, close - i - 1);
+    i = close;
+    if (key[0] == 'S') {
+      const int g = std::stoi(key.substr(1));
+      out += lex.synonyms[g][variant(g)];
+    } else {
+      const int slot = std::stoi(key);
+      out += lex.topics[fact.topic][slot][fact.slots[slot]];
+    }
+  }
+  return out;
+}
+
+std::string ApplyCasing(std::string s, int casing) {
+  switch (casing) {
+    case 1:
+      for (char& c : s) c = std::tolower(static_cast<unsigned char>(c));
+      break;
+    case 2: {
+      bool start = true;
+      for (char& c : s) {
+        if (start && std::isalpha(static_cast<unsigned char>(c))) c = std::toupper(static_cast<unsigned char>(c));
+        start = c == ' ';
+      }
+      break;
+    }
+    case 3:
+      for (char& c : s) c = std::toupper(static_cast<unsigned char>(c));
+      break;
+    default:
+      if (!s.empty()) s[0] = std::toupper(static_cast<unsigned char>(s[0]));
+  }
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = std::tolower(static_cast<unsigned char>(c));
+  return s;
+}
+
+bool ContainsWord(const std::string& haystack_lower, const std::string& word_lower) {
+  size_t at = 0;
+  while ((at = haystack_lower.find(word_lower, at)) != std::string::npos) {
+    const size_t end = at + word_lower.size();
+    const bool left = at == 0 || !std::isalpha(static_cast<unsigned char>(haystack_lower[at - 1]));
+    const bool right = end == haystack_lower.size() ||
+                       !std::isalpha(static_cast<unsigned char>(haystack_lower[end]));
+    if (left && right) return true;
+    at = end;
+  }
+  return false;
+}
+
+SyntheticFact RandomFact(const Lexicon& lex, const std::vector<int>& favourite_topics, Rng& rng) {
+  SyntheticFact f;
+  f.topic = favourite_topics[rng.Below(static_cast<int>(favourite_topics.size()))];
+  for (const auto& words : lex.topics[f.topic]) f.slots.push_back(rng.Below(static_cast<int>(words.size())));
+  return f;
+}
+
+// The input text of an example: the article / abstract written with random
+// synonyms, or for LaMP-7 the neutral tweet.
+std::string InputBody(const Lexicon& lex, const SyntheticFact& fact, bool long_form, Rng& rng) {
+  auto random_variant = [&](int g) { return rng.Below(static_cast<int>(lex.synonyms[g].size())); };
+  if (lex.body_template.empty())
+    return ApplyCasing(Fill(lex.output_template, lex, fact, long_form, random_variant), 0);
+  return Fill(lex.body_template, lex, fact, true, random_variant);
+}
+
+}  // namespace
+
+UserStyle NeutralStyle(const std::string& task) {
+  UserStyle s;
+  s.synonyms.assign(LexiconFor(task).synonyms.size(), 0);
+  return s;
+}
+
+std::string RenderOutput(const std::string& task, const SyntheticFact& fact, const UserStyle& style) {
+  const Lexicon& lex = LexiconFor(task);
+  std::string core = Fill(lex.output_template, lex, fact, style.long_form,
+                          [&](int g) { return style.synonyms[g]; });
+  return ApplyCasing(lex.prefixes[style.prefix] + core + lex.suffixes[style.suffix], style.casing);
+}
+
+UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& profile) {
+  const Lexicon& lex = LexiconFor(task);
+  UserStyle style = NeutralStyle(task);
+  std::vector<std::string> outputs;
+  for (const auto& item : profile)
+    if (const std::string* v = item.Field(lex.output_field)) outputs.push_back(*v);
+  if (outputs.empty()) return style;
+  auto majority = [&](auto predicate) {
+    size_t n = 0;
+    for (const auto& o : outputs) n += predicate(o);
+    return 2 * n > outputs.size();
+  };
+  auto all_of = [](const std::string& s, auto pred) {
+    return std::all_of(s.begin(), s.end(), [&](char c) {
+      return !std::isalpha(static_cast<unsigned char>(c)) || pred(static_cast<unsigned char>(c));
+    });
+  };
+  if (majority([&](const std::string& o) { return all_of(o, ::isupper); })) style.casing = 3;
+  else if (majority([&](const std::string& o) { return all_of(o, ::islower); })) style.casing = 1;
+  else if (majority([](const std::string& o) {
+             bool start = true;
+             for (char c : o) {
+               if (start && std::isalpha(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c))) return false;
+               start = c == ' ';
+             }
+             return true;
+           }))
+    style.casing = 2;
+  for (size_t p = 1; p < lex.prefixes.size(); ++p)
+    if (majority([&](const std::string& o) { return Lower(o).rfind(Lower(lex.prefixes[p]), 0) == 0; }))
+      style.prefix = static_cast<int>(p);
+  for (size_t s = 1; s < lex.suffixes.size(); ++s) {
+    const std::string suf = Lower(lex.suffixes[s]);
+    if (majority([&](const std::string& o) {
+          const std::string l = Lower(o);
+          return l.size() >= suf.size() && l.compare(l.size() - suf.size(), suf.size(), suf) == 0;
+        }))
+      style.suffix = static_cast<int>(s);
+  }
+  for (size_t g = 0; g < lex.synonyms.size(); ++g) {
+    size_t best = 0, best_count = 0;
+    for (size_t v = 0; v < lex.synonyms[g].size(); ++v) {
+      size_t n = 0;
+      for (const auto& o : outputs) n += ContainsWord(Lower(o), Lower(lex.synonyms[g][v]));
+      if (n > best_count) best = v, best_count = n;
+    }
+    style.synonyms[g] = static_cast<int>(best);
+  }
+  // The detail phrase starts with " in " (4, 5) or " with " (7).
+  const std::string detail = Lower(lex.output_template.substr(lex.output_template.find('[') + 1, 5));
+  style.long_form = majority([&](const std::string& o) { return Lower(o).find(detail.substr(0, detail.find('{'))) != std::string::npos; });
+  return style;
+}
+
+SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
+  const std::string task = TaskByName(o.task).name;
+  const Lexicon& lex = LexiconFor(task);
+  PRLM_REQUIRE(o.users >= 3, "make-synthetic: --users must be at least 3 (one per split), got " << o.users);
+  PRLM_REQUIRE(o.min_profile >= 1 && o.max_profile >= o.min_profile,
+               "make-synthetic: profile sizes must satisfy 1 <= min <= max");
+  PRLM_REQUIRE(o.questions_per_user >= 1, "make-synthetic: questions per user must be >= 1");
+  SyntheticSplits out;
+  const TaskSpec* spec = &TaskByName(task);
+  for (Dataset* d : {&out.train, &out.dev, &out.test}) {
+    d->task = spec;
+    d->source = "synthetic " + task + " seed " + std::to_string(o.seed);
+  }
+  const int n_test = std::max(1, static_cast<int>(o.users * o.test_fraction));
+  const int n_dev = std::max(1, static_cast<int>(o.users * o.dev_fraction));
+  const int n_train = o.users - n_dev - n_test;
+  PRLM_REQUIRE(n_train >= 1, "make-synthetic: no users left for train");
+
+  Rng rng(o.seed * 0x2545F4914F6CDD1Dull + 7);
+  const int n_topics = static_cast<int>(lex.topics.size());
+  for (int u = 0; u < o.users; ++u) {
+    char uid[32];
+    std::snprintf(uid, sizeof uid, "u%05d", u);
+    // 1. The user's style and favourite topics.
+    UserStyle style;
+    style.casing = rng.Below(4);
+    style.prefix = rng.Uniform() < 0.6 ? 1 + rng.Below(static_cast<int>(lex.prefixes.size()) - 1) : 0;
+    style.suffix = rng.Uniform() < 0.5 ? 1 + rng.Below(static_cast<int>(lex.suffixes.size()) - 1) : 0;
+    for (const auto& group : lex.synonyms) style.synonyms.push_back(rng.Below(static_cast<int>(group.size())));
+    style.long_form = rng.Uniform() < 0.5;
+    std::vector<int> topics = {rng.Below(n_topics), rng.Below(n_topics), rng.Below(n_topics)};
+    out.user_ids.push_back(uid);
+    out.styles.push_back(style);
+
+    // 2. The profile: items written in the style, dated oldest first.
+    std::vector<ProfileItem> profile;
+    const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
+    int day = rng.Below(200);
+    for (int j = 0; j < n_items; ++j) {
+      const SyntheticFact fact = RandomFact(lex, topics, rng);
+      ProfileItem item;
+      item.id = std::string(uid) + "-p" + std::to_string(j);
+      day += 1 + rng.Below(20);
+      char date[16];
+      std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day / 336, 1 + (day % 336) / 28, 1 + day % 28);
+      item.date = date;
+      item.date_key = *ParseDateKey(date);
+      if (!lex.body_field.empty()) item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng));
+      item.fields.emplace_back(lex.output_field, RenderOutput(task, fact, style));
+      // TaskSpec order: LaMP_4 is (text, title), LaMP_5 (title, abstract).
+      if (task == "LaMP_5") std::swap(item.fields[0], item.fields[1]);
+      profile.push_back(std::move(item));
+    }
+    // 3. Questions: new facts on the same topics; gold = the styled output.
+    Dataset& split = u < n_train ? out.train : u < n_train + n_dev ? out.dev : out.test;
+    auto& facts = u < n_train ? out.train_facts : u < n_train + n_dev ? out.dev_facts : out.test_facts;
+    for (int q = 0; q < o.questions_per_user; ++q) {
+      const SyntheticFact fact = RandomFact(lex, topics, rng);
+      Example ex;
+      ex.id = std::string(uid) + "-q" + std::to_string(q);
+      ex.user_id = uid;
+      ex.input = lex.input_lead + InputBody(lex, fact, style.long_form, rng);
+      ex.query = ExtractQuery(*spec, ex.input);
+      ex.output = RenderOutput(task, fact, style);
+      ex.profile = profile;
+      split.examples.push_back(std::move(ex));
+      facts.push_back(fact);
+    }
+  }
+  return out;
+}
+
+void WriteLampSplit(const Dataset& ds, const std::string& dir, const std::string& split) {
+  nlohmann::json questions = nlohmann::json::array();
+  nlohmann::json golds = nlohmann::json::array();
+  bool any_output = false;
+  for (const auto& ex : ds.examples) {
+    nlohmann::json profile = nlohmann::json::array();
+    for (const auto& item : ex.profile) {
+      nlohmann::json j = {{"id", item.id}};
+      if (!item.date.empty()) j["date"] = item.date;
+      for (const auto& [k, v] : item.fields) j[k] = v;
+      profile.push_back(std::move(j));
+    }
+    questions.push_back({{"id", ex.id}, {"user_id", ex.user_id}, {"input", ex.input}, {"profile", std::move(profile)}});
+    if (ex.output) {
+      golds.push_back({{"id", ex.id}, {"output", *ex.output}});
+      any_output = true;
+    }
+  }
+  std::filesystem::create_directories(dir);
+  WriteFileAtomic(dir + "/" + split + "_questions.json", questions.dump());
+  if (any_output)
+    WriteFileAtomic(dir + "/" + split + "_outputs.json",
+                    nlohmann::json({{"task", ds.task->name}, {"golds", std::move(golds)}}).dump());
+}
+
+void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const std::string& dir) {
+  WriteLampSplit(s.train, dir, "train");
+  WriteLampSplit(s.dev, dir, "dev");
+  WriteLampSplit(s.test, dir, "test");
+  const Lexicon& lex = LexiconFor(TaskByName(o.task).name);
+  nlohmann::json users = nlohmann::json::object();
+  static const char* kCasing[] = {"as written", "lower", "title", "upper"};
+  for (size_t i = 0; i < s.user_ids.size(); ++i) {
+    const UserStyle& st = s.styles[i];
+    nlohmann::json syn = nlohmann::json::array();
+    for (size_t g = 0; g < st.synonyms.size(); ++g) syn.push_back(lex.synonyms[g][st.synonyms[g]]);
+    users[s.user_ids[i]] = {{"casing", kCasing[st.casing]}, {"prefix", lex.prefixes[st.prefix]},
+                            {"suffix", lex.suffixes[st.suffix]}, {"words", syn},
+                            {"long_form", st.long_form}};
+  }
+  nlohmann::json meta = {{"task", TaskByName(o.task).name}, {"users", o.users}, {"seed", o.seed},
+                         {"min_profile", o.min_profile}, {"max_profile", o.max_profile},
+                         {"questions_per_user", o.questions_per_user}, {"styles", users}};
+  WriteFileAtomic(dir + "/styles.json", meta.dump(1));
+}
+
+SyntheticReport MeasureSynthetic(const Dataset& ds, const std::vector<SyntheticFact>& facts) {
+  PRLM_REQUIRE(facts.size() == ds.examples.size(), "MeasureSynthetic: one fact per example");
+  SyntheticReport r;
+  if (ds.examples.empty()) return r;
+  const std::string& task = ds.task->name;
+  const UserStyle neutral = NeutralStyle(task);
+  for (size_t i = 0; i < ds.examples.size(); ++i) {
+    const Example& ex = ds.examples[i];
+    const UserStyle inferred = InferStyle(task, ex.profile);
+    // Blind: the neutral rendering; for LaMP-7 the input tweet itself.
+    const std::string blind =
+        LexiconFor(task).body_template.empty() ? ex.query : RenderOutput(task, facts[i], neutral);
+    const std::string aware = RenderOutput(task, facts[i], inferred);
+    const auto b = text::Rouge(*ex.output, blind), a = text::Rouge(*ex.output, aware);
+    r.blind_rouge1 += b.rouge1.f;
+    r.blind_rougeL += b.rougeL.f;
+    r.profile_rouge1 += a.rouge1.f;
+    r.profile_rougeL += a.rougeL.f;
+    r.style_recovered += aware == *ex.output;
+  }
+  const double n = static_cast<double>(ds.examples.size());
+  r.blind_rouge1 /= n, r.blind_rougeL /= n, r.profile_rouge1 /= n, r.profile_rougeL /= n;
+  r.style_recovered /= n;
+  return r;
+}
+
+std::string TextCorpus(const Dataset& split) {
+  std::string corpus;
+  const auto line = [&corpus](std::string text) {
+    for (char& ch : text)
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    corpus += text + "\n";
+  };
+  for (const auto& ex : split.examples) {
+    line(ex.input);
+    if (ex.output) line(*ex.output);
+    for (const auto& item : ex.profile)
+      for (const auto& [name, value] : item.fields) line(value);
+  }
+  return corpus;
+}
+
+}  // namespace prlm::data

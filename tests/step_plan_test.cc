@@ -1,0 +1,197 @@
+// Planning a training step without MPI (coordinator/step_plan.h): skipped
+// questions, advantages by the objective, sequences and micro-batches per
+// learner, the rollout side of the metrics; the step metrics' key mapping;
+// summing learner statistics.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/config/train_config.h"
+#include "common/monitor/step_metrics.h"
+#include "common/objective/objective.h"
+#include "coordinator/step_plan.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+using coordinator::PlanStep;
+using coordinator::StepPlanOptions;
+
+proto::RolloutGroup Group(uint64_t index, std::vector<double> rewards, int prompt_tokens = 5) {
+  proto::RolloutGroup g;
+  g.set_index(index);
+  for (int t = 0; t < prompt_tokens; ++t) g.add_prompt(100 + t);
+  for (size_t s = 0; s < rewards.size(); ++s) {
+    auto* sample = g.add_samples();
+    for (size_t t = 0; t <= s; ++t) sample->add_tokens(static_cast<int32_t>(t)), sample->add_logprobs(-0.5f);
+    sample->set_stopped(s % 2 == 0);
+    sample->set_reward(rewards[s]);
+    auto* c = sample->add_components();
+    c->set_name("accuracy");
+    c->set_value(rewards[s] / 2);
+  }
+  return g;
+}
+
+std::vector<proto::RolloutResult> TwoWorkers() {
+  std::vector<proto::RolloutResult> results(2);
+  results[0].set_weight_version(7);
+  *results[0].add_groups() = Group(0, {1, 2, 3, 6});
+  *results[0].add_groups() = Group(1, {5, 5, 5, 5});
+  auto* bad = results[0].add_groups();
+  bad->set_index(2);
+  bad->set_error("user u9 is not in any shard");
+  results[0].set_generation_s(2.0);
+  results[0].set_reward_retries(1);
+  results[1].set_weight_version(6);  // one step behind (one-step-off)
+  *results[1].add_groups() = Group(3, {0, 1, 0, 1}, 9);
+  results[1].set_generation_s(3.5);
+  results[1].set_reward_retries(2);
+  results[1].set_reward_queue_depth(12);
+  return results;
+}
+
+TrainConfig Config(ObjectiveKind kind) {
+  TrainConfig c;
+  c.grpo.objective = kind;
+  return c;
+}
+
+TEST(StepPlan, GrpoPlanHasEveryKeptSampleAdvantagesAndRolloutMetrics) {
+  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  const auto results = TwoWorkers();
+  const auto plan = PlanStep(results, *objective, StepPlanOptions{4, 7, 3, 2, true});
+  // 1. The skipped question is counted and named.
+  EXPECT_EQ(plan.metrics.skipped_questions, 1);
+  EXPECT_NE(plan.first_skip.find("question 2"), std::string::npos) << plan.first_skip;
+  EXPECT_NE(plan.first_skip.find("u9"), std::string::npos);
+  // 2-4. Twelve sequences over two learners; the micro-batch count is global.
+  ASSERT_EQ(plan.learn.size(), 2u);
+  int sequences = 0, micro_batches = 0;
+  std::multiset<double> advantages;
+  for (const auto& l : plan.learn) {
+    EXPECT_EQ(l.step(), 4);
+    EXPECT_TRUE(l.sync_weights());
+    EXPECT_EQ(l.global_micro_batches(), 4);  // ceil(12 / 3)
+    micro_batches += l.micro_batches_size();
+    for (const auto& mb : l.micro_batches()) {
+      EXPECT_LE(mb.sequences_size(), 3);
+      for (const auto& s : mb.sequences()) {
+        ++sequences;
+        advantages.insert(s.advantage());
+        EXPECT_EQ(s.completion_size(), s.rollout_logprobs_size());
+      }
+    }
+  }
+  EXPECT_EQ(sequences, 12);
+  EXPECT_EQ(micro_batches, 4);
+  EXPECT_EQ(plan.metrics.sequences, 12);
+  EXPECT_EQ(plan.metrics.micro_batches, 4);
+  // The all-equal group's advantages are 0; the others are the objective's.
+  const auto expected = objective->ComputeAdvantages({{1, 2, 3, 6}, {5, 5, 5, 5}, {0, 1, 0, 1}});
+  std::multiset<double> want;
+  for (const auto& g : expected.values) want.insert(g.begin(), g.end());
+  EXPECT_EQ(advantages, want);
+  // 5. Metrics of the rollout side.
+  ASSERT_TRUE(plan.metrics.rewards.has_value());
+  EXPECT_DOUBLE_EQ(plan.metrics.rewards->score.mean, 34.0 / 12);
+  EXPECT_DOUBLE_EQ(plan.metrics.rewards->score.max, 6);
+  EXPECT_DOUBLE_EQ(plan.metrics.rewards->frac_reward_zero_std, 1.0 / 3);
+  ASSERT_EQ(plan.metrics.rewards->component_means.size(), 1u);
+  EXPECT_DOUBLE_EQ(plan.metrics.rewards->component_means[0].second, 17.0 / 12);
+  EXPECT_DOUBLE_EQ(plan.metrics.staleness_mean, 4.0 / 12);  // 4 samples one version behind
+  EXPECT_DOUBLE_EQ(plan.metrics.response_clip_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(plan.metrics.response_length.mean, 2.5);
+  EXPECT_DOUBLE_EQ(plan.metrics.prompt_length_mean, (5 + 5 + 9) / 3.0);
+  EXPECT_EQ(plan.metrics.total_num_tokens, 8 * 5 + 4 * 9 + 3 * 10);
+  EXPECT_DOUBLE_EQ(plan.metrics.timing.gen, 3.5) << "the slowest worker's";
+  EXPECT_EQ(plan.metrics.reward_retries, 3) << "retries add up";
+  EXPECT_EQ(plan.metrics.reward_queue_depth, 12);
+}
+
+TEST(StepPlan, LearnerCountChangesOnlyWhoGetsTheMicroBatches) {
+  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  const auto results = TwoWorkers();
+  const auto flatten = [](const coordinator::StepPlan& p) {
+    std::multiset<std::string> out;
+    for (const auto& l : p.learn)
+      for (const auto& mb : l.micro_batches()) out.insert(mb.SerializeAsString());
+    return out;
+  };
+  const auto one = PlanStep(results, *objective, StepPlanOptions{0, 7, 3, 1, false});
+  const auto three = PlanStep(results, *objective, StepPlanOptions{0, 7, 3, 3, false});
+  EXPECT_EQ(flatten(one), flatten(three));
+  EXPECT_FALSE(three.learn[0].sync_weights());
+}
+
+TEST(StepPlan, DroppingZeroStdGroupsLeavesTheirSamplesOut) {
+  TrainConfig c = Config(ObjectiveKind::kGrpo);
+  c.grpo.drop_zero_std_groups = true;
+  const auto objective = objective::MakeObjective(c);
+  const auto plan = PlanStep(TwoWorkers(), *objective, StepPlanOptions{0, 7, 4, 1, true});
+  EXPECT_EQ(plan.metrics.sequences, 8);
+  EXPECT_EQ(plan.metrics.rewards->score.mean, 34.0 / 12) << "every sample still counts in the reward figures";
+}
+
+TEST(StepPlan, SftKeepsEveryTargetAndReportsNoRewards) {
+  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kSft));
+  const auto plan = PlanStep(TwoWorkers(), *objective, StepPlanOptions{0, 7, 4, 1, true});
+  EXPECT_EQ(plan.metrics.sequences, 12);
+  EXPECT_FALSE(plan.metrics.rewards.has_value());
+  for (const auto& mb : plan.learn[0].micro_batches())
+    for (const auto& s : mb.sequences()) EXPECT_EQ(s.advantage(), 0.0);
+}
+
+TEST(StepPlan, AStepWithNoAnswerableQuestionNamesTheFirstReason) {
+  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  std::vector<proto::RolloutResult> results(1);
+  auto* g = results[0].add_groups();
+  g->set_index(5);
+  g->set_error("over the prompt budget");
+  testing::ExpectErrorContaining([&] { PlanStep(results, *objective, StepPlanOptions{}); },
+                                 {"step 0", "question 5", "over the prompt budget"});
+}
+
+TEST(StepMetrics, EachObjectiveWritesItsOwnActorKeysInOneFixedOrder) {
+  monitor::StepMetrics m;
+  m.global_step = 3;
+  proto::LearnerStats sums;
+  sums.set_micro_batches(2);
+  sums.set_pg_loss(0.5);
+  sums.set_kl_loss(0.02);
+  sums.set_sft_loss(3.0);
+  objective::MakeObjective(Config(ObjectiveKind::kGrpo))->RecordStats(sums, &m);
+  m.rewards = monitor::RewardMetrics{{0.3, 0.9, 0.1}, {}, {{"accuracy", 0.25}}, 0.5};
+  const auto grpo = monitor::ToJson(m);
+  EXPECT_DOUBLE_EQ(grpo.at("actor/pg_loss").get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(grpo.at("actor/kl_loss").get<double>(), 0.01);
+  EXPECT_DOUBLE_EQ(grpo.at("actor/kl_coef").get<double>(), 0.04);
+  EXPECT_DOUBLE_EQ(grpo.at("critic/score/mean").get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(grpo.at("reward/accuracy/mean").get<double>(), 0.25);
+  EXPECT_FALSE(grpo.contains("actor/sft_loss"));
+  EXPECT_EQ(grpo.begin().key(), "training/global_step");
+  EXPECT_EQ((--grpo.end()).key(), "perf/throughput");
+  monitor::StepMetrics s;
+  objective::MakeObjective(Config(ObjectiveKind::kSft))->RecordStats(sums, &s);
+  const auto sft = monitor::ToJson(s);
+  EXPECT_DOUBLE_EQ(sft.at("actor/sft_loss").get<double>(), 1.5);
+  EXPECT_FALSE(sft.contains("actor/pg_loss"));
+  EXPECT_FALSE(sft.contains("critic/score/mean"));
+  EXPECT_EQ(monitor::keys::RewardComponentOf("reward/format/mean"), "format");
+  EXPECT_FALSE(monitor::keys::RewardComponentOf("critic/score/mean").has_value());
+}
+
+TEST(LearnerStats, EveryFieldAddsUp) {
+  proto::LearnerStats a, b;
+  a.set_micro_batches(2), a.set_entropy(1.5), a.set_pg_clipfrac_dual(0.25), a.set_sft_loss(1);
+  b.set_micro_batches(3), b.set_entropy(0.5), b.set_pg_clipfrac_dual(0.5);
+  objective::AddLearnerStats(b, &a);
+  EXPECT_DOUBLE_EQ(a.micro_batches(), 5);
+  EXPECT_DOUBLE_EQ(a.entropy(), 2.0);
+  EXPECT_DOUBLE_EQ(a.pg_clipfrac_dual(), 0.75);
+  EXPECT_DOUBLE_EQ(a.sft_loss(), 1);
+}
+
+}  // namespace
+}  // namespace prlm
