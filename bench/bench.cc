@@ -12,12 +12,12 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/compute_options.h"
-#include "pipeline/init_model.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/init_model.h"
 
 namespace prlm::cli {
 namespace {

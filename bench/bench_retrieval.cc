@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "cli/args.h"
 #include "bench/bench_drive.h"
+#include "cli/args.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/retrieval_client.h"
 #include "common/util/check.h"

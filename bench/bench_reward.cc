@@ -5,18 +5,18 @@
 #include <cstdio>
 #include <sstream>
 
-#include "cli/args.h"
 #include "bench/bench_drive.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/compute_options.h"
-#include "pipeline/init_model.h"
 #include "cli/config_flags.h"
-#include "reward_server/scorer_setup.h"
-#include "pipeline/synthetic.h"
 #include "common/net/rpc_server.h"
 #include "common/reward/reward_client.h"
 #include "common/util/check.h"
+#include "pipeline/init_model.h"
+#include "pipeline/synthetic.h"
 #include "reward_server/reward_service.h"
+#include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
 namespace {

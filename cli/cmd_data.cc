@@ -5,11 +5,11 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "pipeline/rm_pairs.h"
 #include "common/data/dataset.h"
-#include "pipeline/synthetic.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/rm_pairs.h"
+#include "pipeline/synthetic.h"
 
 namespace prlm::cli {
 namespace {

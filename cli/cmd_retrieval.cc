@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/config_flags.h"
 #include "common/data/dataset.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/retrieval_client.h"
@@ -60,16 +61,19 @@ int RunServeRetrieval(int argc, char** argv) {
   Args args("serve-retrieval",
             "Serve one shard of a retrieval index over TCP (length-prefixed protobuf frames).\n"
             "SIGTERM / SIGINT drain in-flight requests and exit 0.");
-  args.Option("index", "DIR", "", "index directory written by build-index", true)
-      .Option("shard", "I", "0", "which shard to serve")
+  TrainConfig config;
+  ConfigFlags flags(&config);
+  flags.Map(args, "index", "retrieval.index").Map(args, "encoder", "retrieval.encoder");
+  args.Option("shard", "I", "0", "which shard to serve")
       .Option("host", "ADDR", "127.0.0.1", "address to listen on")
       .Option("port", "N", "0", "port (0: any free port; printed at start)")
-      .Option("encoder", "DIR", "", "override the manifest's encoder directory")
       .Option("threads", "N", "2", "request worker threads")
       .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
       .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
   if (!args.Parse(argc, argv)) return 0;
-  auto shard = retrieval::LoadShard(args.Get("index"), static_cast<uint32_t>(args.GetInt("shard")), args.Get("encoder"));
+  flags.Apply(args, [&] { PRLM_REQUIRE(!config.retrieval.index.empty(), "retrieval.index is required (DIR)"); });
+  auto shard = retrieval::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
+                                    config.retrieval.encoder);
   net::ServerOptions o;
   o.host = args.Get("host");
   o.port = static_cast<uint16_t>(args.GetInt("port"));
@@ -92,21 +96,23 @@ int RunServeRetrieval(int argc, char** argv) {
 
 int RunRetrieve(int argc, char** argv) {
   Args args("retrieve", "Ask the retrieval tier for a user's top-k profile items (routes by user like the library).");
+  TrainConfig config;
+  ConfigFlags flags(&config);
   args.Option("server", "HOST:PORT[,...]", "", "shard endpoints in shard order", true)
       .Option("user", "ID", "", "user id", true)
-      .Option("query", "TEXT", "", "query text")
-      .Option("k", "K", "5", "items to return")
-      .Option("retriever", "R", "bm25", "bm25, dense, dense_hnsw, recency, random or none")
-      .Option("timeout-ms", "MS", "5000", "deadline per call");
+      .Option("query", "TEXT", "", "query text");
+  flags.Map(args, "k", "retrieval.k").Map(args, "retriever", "retrieval.retriever")
+      .Map(args, "timeout-ms", "retrieval.timeout_ms");
   if (!args.Parse(argc, argv)) return 0;
-  retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), {},
-                                    std::chrono::milliseconds(args.GetInt("timeout-ms")));
+  flags.Apply(args, [&] { config.retrieval.Validate(); });
+  const RetrievalConfig& rc = config.retrieval;
+  retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), {}, std::chrono::milliseconds(rc.timeout_ms));
   client.VerifyShards();
   proto::RetrieveRequest request;
   request.set_user_id(args.Get("user"));
   request.set_query(args.Get("query"));
-  request.set_k(static_cast<uint32_t>(args.GetInt("k")));
-  request.set_retriever(args.Get("retriever"));
+  request.set_k(static_cast<uint32_t>(rc.k));
+  request.set_retriever(std::string(NameOf(rc.retriever)));
   const auto result = client.RetrieveOne(request);
   PRLM_REQUIRE(result.error().empty(), result.error());
   for (const auto& item : result.items()) {

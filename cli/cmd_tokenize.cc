@@ -5,11 +5,11 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "pipeline/init_model.h"
-#include "pipeline/bpe_trainer.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/bpe_trainer.h"
+#include "pipeline/init_model.h"
 
 #include <filesystem>
 

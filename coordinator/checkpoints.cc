@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/util/crc32c.h"
 #include "common/util/check.h"
+#include "common/util/crc32c.h"
 #include "common/util/file.h"
 #include "common/util/logging.h"
 

@@ -3,16 +3,15 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 
 #include "common/comm/tensor_collectives.h"
-#include "common/objective/micro_batch_logprobs.h"
-#include "common/util/clock.h"
 #include "common/model/pretrained.h"
+#include "common/objective/micro_batch_logprobs.h"
 #include "common/util/check.h"
+#include "common/util/clock.h"
 #include "common/util/file.h"
 #include "learner/policy_batch.h"
 

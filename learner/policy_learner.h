@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "common/config/train_config.h"
 #include "common/model/lora.h"
 #include "common/model/qwen2.h"
-#include "common/config/train_config.h"
 #include "common/objective/objective.h"
 #include "learner/lr_schedule.h"
 #include "proto/train.pb.h"

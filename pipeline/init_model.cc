@@ -8,12 +8,12 @@
 #include <set>
 
 #include "common/model/pretrained.h"
-#include "pipeline/bpe_trainer.h"
 #include "common/text/builtin_corpus.h"
 #include "common/text/tokenizer.h"
 #include "common/text/unicode.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/bpe_trainer.h"
 
 namespace prlm::pipeline {
 namespace {

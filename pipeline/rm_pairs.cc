@@ -4,8 +4,8 @@
 
 #include <unordered_map>
 
-#include "common/text/answer.h"
 #include "common/retrieval/profile_prompts.h"
+#include "common/text/answer.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
 #include "common/util/file.h"

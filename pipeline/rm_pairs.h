@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "common/data/dataset.h"
-#include "pipeline/synthetic.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/tokenizer.h"
+#include "pipeline/synthetic.h"
 
 namespace prlm::reward {
 

@@ -95,20 +95,30 @@ bool Chart(const RunMetrics& m, const std::string& out_dir, const std::string& f
   return true;
 }
 
-}  // namespace
-
-void WriteRunReport(const std::string& run, const std::string& out) {
-  const RunMetrics m = ReadMetrics(run + "/metrics.jsonl");
-  fs::create_directories(out);
-
-  // 1. The plots.
-  // The reward and its weighted components on one chart; the raw parts
-  // (ROUGE-1/2/L, the reward model's logit) on their own scale.
-  std::vector<std::pair<std::string, std::string>> rewards = {{keys::kScoreMean, "score"}}, parts;
+// Reward keys: the score and the weighted components on one chart; the raw
+// parts (ROUGE-1/2/L, the reward model's logit) on their own scale.
+using KeyNames = std::vector<std::pair<std::string, std::string>>;
+void RewardKeys(const RunMetrics& m, KeyNames* rewards, KeyNames* parts) {
+  *rewards = {{keys::kScoreMean, "score"}};
   for (const auto& [key, column] : m.values)
     if (const auto name = keys::RewardComponentOf(key))
       (*name == "accuracy" || *name == "format" || *name == "personalization" ? rewards : parts)
-          .emplace_back(key, *name);
+          ->emplace_back(key, *name);
+}
+
+const KeyNames& PhaseKeys() {
+  static const KeyNames phases = {
+      {keys::Phase("retrieval"), "retrieval"},       {keys::Phase("gen"), "generation"},
+      {keys::Phase("reward"), "reward"},             {keys::Phase("old_log_prob"), "old log-probs"},
+      {keys::Phase("ref"), "ref log-probs"},         {keys::Phase("update_actor"), "update"},
+      {keys::Phase("sync_weights"), "weight sync"}, {keys::kStepSeconds, "step"}};
+  return phases;
+}
+
+// The charts the run has data for; returns their names.
+std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out) {
+  KeyNames rewards, parts;
+  RewardKeys(m, &rewards, &parts);
   std::vector<std::string> plots;
   if (Chart(m, out, "reward.png", "reward per step", rewards)) plots.push_back("reward");
   if (Chart(m, out, "reward_parts.png", "reward parts per step", parts)) plots.push_back("reward_parts");
@@ -118,18 +128,15 @@ void WriteRunReport(const std::string& run, const std::string& out) {
   if (Chart(m, out, "response_length.png", "response length (tokens)",
             {{keys::kResponseLengthMean, "mean"}, {keys::kResponseLengthMax, "max"}, {keys::kResponseLengthMin, "min"}}))
     plots.push_back("response_length");
-  const std::vector<std::pair<std::string, std::string>> phases = {
-      {keys::Phase("retrieval"), "retrieval"},       {keys::Phase("gen"), "generation"},
-      {keys::Phase("reward"), "reward"},             {keys::Phase("old_log_prob"), "old log-probs"},
-      {keys::Phase("ref"), "ref log-probs"},         {keys::Phase("update_actor"), "update"},
-      {keys::Phase("sync_weights"), "weight sync"}, {keys::kStepSeconds, "step"}};
-  if (Chart(m, out, "phase_time.png", "seconds per phase per step", phases)) plots.push_back("phase_time");
+  if (Chart(m, out, "phase_time.png", "seconds per phase per step", PhaseKeys())) plots.push_back("phase_time");
+  return plots;
+}
 
-  // 2. The summary.
-  std::string md = "# Run report: " + run + "\n\n";
+// State, step count and checkpoints of the run.
+std::string RunState(const std::string& run, const RunMetrics& m) {
+  std::string md = "- steps recorded: " + std::to_string(m.steps.size()) + " (last: step " + Num(m.steps.back()) + ")\n";
   const std::string status_path = run + "/status.json";
   const Json status = fs::exists(status_path) ? Json::parse(ReadFile(status_path), nullptr, false) : Json();
-  md += "- steps recorded: " + std::to_string(m.steps.size()) + " (last: step " + Num(m.steps.back()) + ")\n";
   if (status.is_object())
     md += "- state: " + status.value("state", std::string("?")) + " at step " +
           std::to_string(status.value("step", 0)) +
@@ -142,7 +149,13 @@ void WriteRunReport(const std::string& run, const std::string& out) {
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     md += "- checkpoints: " + (list.empty() ? std::string("none") : list) + "\n";
   }
-  md += "\n## Headline figures\n\n| metric | first | last | min | max | mean |\n|---|---|---|---|---|---|\n";
+  return md;
+}
+
+// First / last / min / max / mean of the headline keys the run has.
+std::string HeadlineTable(const RunMetrics& m) {
+  KeyNames rewards, parts;
+  RewardKeys(m, &rewards, &parts);
   std::vector<std::string> headline;
   for (const auto& [key, name] : rewards) headline.push_back(key);
   for (const auto& [key, name] : parts) headline.push_back(key);
@@ -151,34 +164,54 @@ void WriteRunReport(const std::string& run, const std::string& out) {
                         keys::kStaleness, keys::kRetrievalRetries, keys::kRewardRetries, keys::kStepSeconds,
                         keys::kThroughput})
     headline.push_back(k);
+  std::string md = "| metric | first | last | min | max | mean |\n|---|---|---|---|---|---|\n";
   for (const auto& key : headline) {
     if (!m.has(key)) continue;
     const Summary s = Summarize(m.of(key));
     md += "| " + key + " | " + Num(s.first) + " | " + Num(s.last) + " | " + Num(s.min) + " | " + Num(s.max) + " | " +
           Num(s.mean) + " |\n";
   }
-  // Phase shares, the first step left out when there are more (warm-up).
-  if (m.has(keys::kStepSeconds)) {
-    const size_t skip = m.steps.size() > 2 ? 1 : 0;
-    const double step_s = Summarize(m.of(keys::kStepSeconds), skip).mean;
-    md += "\n## Where a step's time goes\n\nMean over " + std::to_string(m.steps.size() - skip) + " steps" +
-          (skip ? " (the first, a warm-up, left out)" : "") + ": " + Num(step_s) + " s/step" +
-          (m.has(keys::kThroughput) ? ", " + Num(Summarize(m.of(keys::kThroughput), skip).mean) + " tokens/s" : "") +
-          ".\n\n| phase | mean s | share of step |\n|---|---|---|\n";
-    double covered = 0;
-    for (const auto& [key, name] : phases) {
-      if (key == keys::kStepSeconds || !m.has(key)) continue;
-      const double mean = Summarize(m.of(key), skip).mean;
-      if (!std::isfinite(mean)) continue;
-      covered += mean;
-      char share[32];
-      std::snprintf(share, sizeof share, "%.1f%%", 100 * mean / step_s);
-      md += "| " + name + " | " + Num(mean) + " | " + share + " |\n";
-    }
+  return md;
+}
+
+// Each phase's share of a step, the first step left out when there are more
+// (warm-up); "" when the run has no step times.
+std::string PhaseShares(const RunMetrics& m) {
+  if (!m.has(keys::kStepSeconds)) return "";
+  const size_t skip = m.steps.size() > 2 ? 1 : 0;
+  const double step_s = Summarize(m.of(keys::kStepSeconds), skip).mean;
+  std::string md = "\n## Where a step's time goes\n\nMean over " + std::to_string(m.steps.size() - skip) + " steps" +
+                   (skip ? " (the first, a warm-up, left out)" : "") + ": " + Num(step_s) + " s/step" +
+                   (m.has(keys::kThroughput) ? ", " + Num(Summarize(m.of(keys::kThroughput), skip).mean) + " tokens/s"
+                                             : "") +
+                   ".\n\n| phase | mean s | share of step |\n|---|---|---|\n";
+  const auto row = [&md, step_s](const std::string& name, double seconds) {
     char share[32];
-    std::snprintf(share, sizeof share, "%.1f%%", 100 * (step_s - covered) / step_s);
-    md += "| other (messages, advantages, planning, waits) | " + Num(step_s - covered) + " | " + share + " |\n";
+    std::snprintf(share, sizeof share, "%.1f%%", 100 * seconds / step_s);
+    md += "| " + name + " | " + Num(seconds) + " | " + share + " |\n";
+  };
+  double covered = 0;
+  for (const auto& [key, name] : PhaseKeys()) {
+    if (key == keys::kStepSeconds || !m.has(key)) continue;
+    const double mean = Summarize(m.of(key), skip).mean;
+    if (!std::isfinite(mean)) continue;
+    covered += mean;
+    row(name, mean);
   }
+  row("other (messages, advantages, planning, waits)", step_s - covered);
+  return md;
+}
+
+}  // namespace
+
+void WriteRunReport(const std::string& run, const std::string& out) {
+  const RunMetrics m = ReadMetrics(run + "/metrics.jsonl");
+  fs::create_directories(out);
+  // 1. The plots.
+  const std::vector<std::string> plots = DrawCharts(m, out);
+  // 2. The summary.
+  std::string md = "# Run report: " + run + "\n\n" + RunState(run, m);
+  md += "\n## Headline figures\n\n" + HeadlineTable(m) + PhaseShares(m);
   md += "\n## Plots\n\n";
   for (const auto& p : plots) md += "![" + p + "](" + p + ".png)\n\n";
   WriteFileAtomic(out + "/report.md", md);

@@ -11,6 +11,7 @@
 //   OUT/report.md            state, headline figures, phase shares, the plots
 //
 // Throws prlm::Error naming the file and line of a malformed metrics line.
+// Thread-safety: one call at a time per output directory.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 // `batch_size` records go to the server, and one JSON line per record is
 // written to `out` in input order: {"line", "reward", "components",
 // "answer"}, or {"line", "status", "error"} when the server refused it.
+// Thread-safety: one call at a time (it prints as it goes).
 #pragma once
 
 #include <cstdint>

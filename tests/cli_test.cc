@@ -40,6 +40,28 @@ TEST(Cli, UnknownCommandAndOptionAreNamed) {
   EXPECT_NE(missing.out.find("--tokenizer is required"), std::string::npos) << missing.out;
 }
 
+// Flags of single-process commands map onto the training config's keys: the
+// default shown is the key's, and a bad value is refused naming flag and key.
+TEST(Cli, CommandFlagsAreConfigKeysWithOneDefaultAndOneCheck) {
+  const auto help = RunPrlm("serve-reward --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("(reward.w_fmt) (default: 0.1)"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("(reward.max_batch_size) (default: 32)"), std::string::npos) << help.out;
+  const auto zero = RunPrlm("serve-reward --w-pers 0 --max-batch-size 0");
+  EXPECT_EQ(zero.code, 1);
+  EXPECT_NE(zero.out.find("--max-batch-size (reward.max_batch_size) must be at least 1"), std::string::npos)
+      << zero.out;
+  const auto no_model = RunPrlm("serve-reward --w-pers 0.5");
+  EXPECT_NE(no_model.out.find("--w-pers (reward.w_pers) is 0.5 but no reward model"), std::string::npos)
+      << no_model.out;
+  const auto bad_enum = RunPrlm("retrieve --server 127.0.0.1:1 --user u --retriever bm52");
+  EXPECT_EQ(bad_enum.code, 1);
+  EXPECT_NE(bad_enum.out.find("--retriever (retrieval.retriever) must be one of bm25, dense"), std::string::npos)
+      << bad_enum.out;
+  const auto no_index = RunPrlm("serve-retrieval");
+  EXPECT_NE(no_index.out.find("--index (retrieval.index) is required"), std::string::npos) << no_index.out;
+}
+
 TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
   prlm::testing::TempDir dir;
   const auto init = RunPrlm("init-model --arch qwen2 --preset tiny --out " + (dir / "m") + " num_hidden_layers=2");

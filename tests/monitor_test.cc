@@ -7,10 +7,10 @@
 
 #include <random>
 
-#include "common/util/crc32c.h"
 #include "common/monitor/metrics_endpoint.h"
 #include "common/monitor/prometheus_text.h"
 #include "common/monitor/tfevents_writer.h"
+#include "common/util/crc32c.h"
 #include "common/util/file.h"
 #include "tests/test_util.h"
 

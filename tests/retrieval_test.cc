@@ -7,15 +7,15 @@
 #include <cmath>
 #include <thread>
 
-#include "pipeline/synthetic.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/protocol.h"
 #include "common/retrieval/retrieval_client.h"
+#include "common/util/file.h"
+#include "pipeline/synthetic.h"
 #include "retrieval_shards/bm25.h"
 #include "retrieval_shards/dense_encoder.h"
 #include "retrieval_shards/index_dir.h"
 #include "retrieval_shards/retrieval_service.h"
-#include "common/util/file.h"
 #include "tests/net_test_util.h"
 #include "tests/test_util.h"
 

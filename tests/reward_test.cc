@@ -16,17 +16,17 @@
 #include <set>
 #include <thread>
 
-#include "pipeline/synthetic.h"
 #include "common/net/rpc_server.h"
 #include "common/reward/protocol.h"
 #include "common/reward/reward_client.h"
 #include "common/reward/reward_model.h"
-#include "pipeline/rm_pairs.h"
-#include "pipeline/rm_trainer.h"
 #include "common/text/answer.h"
 #include "common/text/prompt.h"
 #include "common/util/dynamic_batcher.h"
 #include "common/util/file.h"
+#include "pipeline/rm_pairs.h"
+#include "pipeline/rm_trainer.h"
+#include "pipeline/synthetic.h"
 #include "retrieval_shards/local_retriever.h"
 #include "reward_server/personalization_reward.h"
 #include "reward_server/reward_scorer.h"

@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "pipeline/bpe_trainer.h"
 #include "common/text/builtin_corpus.h"
 #include "common/util/check.h"
+#include "pipeline/bpe_trainer.h"
 #include "tests/test_util.h"
 
 namespace prlm::text {

@@ -7,20 +7,20 @@
 #include <filesystem>
 #include <set>
 
-#include "pipeline/synthetic.h"
+#include "common/model/compute_setup.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
-#include "pipeline/bpe_trainer.h"
 #include "common/util/check.h"
 #include "coordinator/batch_plan.h"
 #include "coordinator/checkpoints.h"
 #include "coordinator/data_order.h"
 #include "learner/policy_batch.h"
+#include "pipeline/bpe_trainer.h"
+#include "pipeline/synthetic.h"
 #include "retrieval_shards/local_retriever.h"
 #include "reward_server/reward_scorer.h"
 #include "reward_server/text_rewards.h"
 #include "rollout_workers/rollout_worker.h"
-#include "common/model/compute_setup.h"
 #include "tests/test_util.h"
 
 namespace prlm {

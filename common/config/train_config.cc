@@ -101,6 +101,12 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   return s;
 }
 
+void RetrievalConfig::Validate() const {
+  Require(k >= 1 && k <= 1000, "retrieval.k", "must be in 1..1000");
+  Require(timeout_ms >= 1, "retrieval.timeout_ms", "must be at least 1");
+  Require(attempts >= 1, "retrieval.attempts", "must be at least 1");
+}
+
 void RewardConfig::Validate() const {
   Require(timeout_ms >= 1, "reward.timeout_ms", "must be at least 1");
   Require(max_batch_size >= 1, "reward.max_batch_size", "must be at least 1");
@@ -154,9 +160,7 @@ Layout TrainConfig::ResolveLayout(int64_t world_size) const {
 void TrainConfig::Validate(int64_t world_size) const {
   Require(!model.policy.empty(), "model.policy", "is required (a Qwen2 directory)");
   Require(!data.dir.empty(), "data.dir", "is required (a LaMP-format directory)");
-  Require(retrieval.k >= 1 && retrieval.k <= 1000, "retrieval.k", "must be in 1..1000");
-  Require(retrieval.timeout_ms >= 1, "retrieval.timeout_ms", "must be at least 1");
-  Require(retrieval.attempts >= 1, "retrieval.attempts", "must be at least 1");
+  retrieval.Validate();
   reward.Validate();
   Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(),
           "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");

@@ -54,6 +54,9 @@ struct RetrievalConfig {
   std::string encoder;          // BERT directory for dense retrievers
   int64_t timeout_ms = 5000;
   int64_t attempts = 4;         // tries per call when the tier is slow or unreachable
+
+  // Ranges of this section's keys. Throws prlm::Error naming the key.
+  void Validate() const;
 };
 
 // The reward tier: the weighted components and the scorer's batching. A

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/util/crc32c.h"
 #include "common/util/check.h"
+#include "common/util/crc32c.h"
 #include "proto/tensorboard.pb.h"
 
 namespace prlm::monitor {

@@ -2,6 +2,7 @@
 // can take the same number. Frames carry the number (frame.h); payloads are the
 // proto/ messages named. Ranges: 1-15 every server, 16-31 the retrieval tier,
 // 32-47 the reward tier; a new tier or request takes the next free numbers here.
+// Thread-safety: constants.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 // log-probs (with the graph) and entropy, the log-probs that stay fixed over
 // the step, the advantages, and the completion mask. All [B, T] but
 // advantages [B]. The learner fills it (learner/policy_learner.cc).
+// Thread-safety: a plain value.
 #pragma once
 
 #include <torch/torch.h>
