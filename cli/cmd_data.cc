@@ -41,13 +41,20 @@ int RunCheckData(int argc, char** argv) {
     PrintDataset(ds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
   if (fs::is_directory(path)) {
-    int found = 0;
+    // Every split is checked; a bad one is reported and does not hide the others.
+    int found = 0, failed = 0;
     for (const char* split : {"train", "dev", "test", "val"}) {
       if (!fs::exists(path + "/" + split + "_questions.json")) continue;
-      timed([&] { return data::LoadLampSplit(path, split, task); });
       ++found;
+      try {
+        timed([&] { return data::LoadLampSplit(path, split, task); });
+      } catch (const Error& e) {
+        std::printf("== %s/%s_questions.json: FAILED\n%s\n", path.c_str(), split, e.what());
+        ++failed;
+      }
     }
     PRLM_REQUIRE(found, path << ": no {train,dev,test,val}_questions.json here");
+    PRLM_REQUIRE(!failed, failed << " of " << found << " splits of " << path << " failed (above)");
   } else if (task && task->benchmark == data::Benchmark::kLongLamp) {
     timed([&] { return data::LoadLongLamp(path, *task); });
   } else {

@@ -35,7 +35,10 @@ int RunEval(int argc, char** argv) {
       .Option("limit", "N", "0", "only the first N questions (0: all)")
       .Option("out", "FILE", "", "write the rows as JSON (with --append: add to the rows already there)")
       .Flag("append", "keep the rows already in --out")
-      .Option("completions", "FILE", "", "write every completion, its answer and the gold output (JSON lines)");
+      .Option("completions", "FILE", "", "write every completion, its answer and the gold output (JSON lines)")
+      .Option("predictions", "FILE", "",
+              "write the answers in LaMP's leaderboard format ({\"task\", \"golds\": [{\"id\", \"output\"}]}); "
+              "default where some golds are hidden: SPLIT_predictions.json beside --out (or here)");
   flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens")
       .Map(args, "open-think", "grpo.open_think")
       .Map(args, "reward-model", "reward.model")
@@ -69,6 +72,17 @@ int RunEval(int argc, char** argv) {
   data::Dataset dataset = data::LoadLampSplit(args.Get("data"), o.split, task);
   if (args.GetInt("limit") > 0 && static_cast<size_t>(args.GetInt("limit")) < dataset.examples.size())
     dataset.examples.resize(static_cast<size_t>(args.GetInt("limit")));
+  // LaMP hides the test split's golds: those questions get predictions, not scores.
+  size_t hidden = 0;
+  for (const auto& ex : dataset.examples) hidden += ex.output ? 0 : 1;
+  o.predictions_path = args.Get("predictions");
+  if (hidden > 0 && o.predictions_path.empty()) {
+    const std::string dir = args.Get("out").empty() ? "." : std::filesystem::path(args.Get("out")).parent_path().string();
+    o.predictions_path = (dir.empty() ? "." : dir) + "/" + o.split + "_predictions.json";
+  }
+  if (hidden > 0)
+    std::fprintf(stderr, "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
+                 "predictions go to %s\n", hidden, dataset.examples.size(), o.predictions_path.c_str());
   auto policy = LoadPolicy(o.model_dir, args);
   o.sampling.greedy = true;
   o.sampling.max_new_tokens = args.GetInt("max-new-tokens");

@@ -34,7 +34,11 @@ int RunBuildIndex(int argc, char** argv) {
       .Option("out", "DIR", "", "output directory", true);
   if (!args.Parse(argc, argv)) return 0;
   const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
-  const std::vector<data::Dataset> splits = data::LoadLampSplits(args.Get("data"), task);
+  // A split that cannot be read is left out with a warning: it must not hide the others.
+  std::vector<std::string> failures;
+  const std::vector<data::Dataset> splits = data::LoadLampSplits(args.Get("data"), task, &failures);
+  for (const auto& f : failures)
+    std::fprintf(stderr, "build-index: warning: split %s (left out: its users get no profile here)\n", f.c_str());
   std::vector<const data::Dataset*> ptrs;
   for (const auto& s : splits) ptrs.push_back(&s);
   retrieval::IndexManifest m;

@@ -27,22 +27,48 @@ void WriteCompletions(const std::string& path, const data::Dataset& dataset, con
     j["k"] = k;
     j["completion"] = answers[i].texts.empty() ? "" : answers[i].texts[0];
     j["answer"] = hypotheses[i];
-    j["gold"] = *dataset.examples[i].output;
+    if (dataset.examples[i].output) j["gold"] = *dataset.examples[i].output;
     if (!answers[i].error.empty()) j["error"] = answers[i].error;
     lines += j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
   WriteFileAtomic(path, lines);
 }
 
+// LaMP's leaderboard format: {"task": ..., "golds": [{"id", "output"}]}.
+void WritePredictions(const std::string& path, const data::Dataset& dataset, const std::vector<std::string>& answers) {
+  Json golds = Json::array();
+  for (size_t i = 0; i < dataset.examples.size(); ++i)
+    golds.push_back({{"id", dataset.examples[i].id}, {"output", answers[i]}});
+  // LaMP names both LaMP-2 variants LaMP_2.
+  const std::string task = dataset.task->name == "LaMP_2N" ? "LaMP_2" : dataset.task->name;
+  WriteFileAtomic(path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
+}
+
 }  // namespace
+
+std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size) {
+  if (sweep_size <= 1) return path;
+  const size_t dot = path.rfind('.');
+  const size_t slash = path.rfind('/');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  const std::string tag = "-" + retriever + (k > 0 ? "-k" + std::to_string(k) : "");
+  return has_ext ? path.substr(0, dot) + tag + path.substr(dot) : path + tag;
+}
 
 Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer, retrieval::ProfileRetriever* retriever,
               const data::Dataset& dataset, reward::RewardScorer& scorer, const EvalOptions& o) {
+  // Every question is answered; those with a gold output are scored (LaMP
+  // hides the test split's golds: those only get predictions).
   std::vector<rollout::Question> questions;
-  for (const auto& ex : dataset.examples) {
-    PRLM_REQUIRE(ex.output.has_value(), dataset.source << ": question '" << ex.id << "' has no gold output");
-    questions.push_back({ex.user_id, ex.query, ex.input, *ex.output, {0}});
+  std::vector<size_t> scored;
+  for (size_t i = 0; i < dataset.examples.size(); ++i) {
+    const auto& ex = dataset.examples[i];
+    questions.push_back({ex.user_id, ex.query, ex.input, ex.output.value_or(""), {0}});
+    if (ex.output) scored.push_back(i);
   }
+  PRLM_REQUIRE(!questions.empty(), dataset.source << ": no questions to evaluate");
+  PRLM_REQUIRE(!scored.empty() || !o.predictions_path.empty(),
+               dataset.source << ": no question has a gold output; give a predictions file to write");
   std::vector<std::pair<std::string, int>> sweep;
   if (o.zero_shot) sweep.push_back({"none", 0});
   else
@@ -66,46 +92,60 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
           std::fprintf(stderr, "eval %s %s k=%d: %zu/%zu questions\n", o.name.c_str(), retriever_name.c_str(), k,
                        done, asked);
         });
-    // 2. Scores of the answers (a question that could not be asked scores 0).
-    double r1 = 0, r2 = 0, rl = 0, fmt = 0, reward = 0;
     size_t skipped = 0;
     std::vector<std::string> hypotheses;
-    std::vector<std::vector<std::string>> references(1);
     for (size_t i = 0; i < questions.size(); ++i) {
-      const std::string completion = answers[i].texts.empty() ? "" : answers[i].texts[0];
       if (!answers[i].error.empty()) ++skipped;
-      const auto answer = text::ExtractAnswer(completion);
-      const auto rouge = text::Rouge(questions[i].gold, answer.answer);
-      r1 += rouge.rouge1.f, r2 += rouge.rouge2.f, rl += rouge.rougeL.f;
-      hypotheses.push_back(answer.answer);
-      references[0].push_back(questions[i].gold);
-      if (!o.scorer_has_format) fmt += text::HasReasoningFormat(completion) ? 1 : 0;
+      hypotheses.push_back(text::ExtractAnswer(answers[i].texts.empty() ? "" : answers[i].texts[0]).answer);
     }
     if (!o.completions_path.empty())
       WriteCompletions(o.completions_path, dataset, retriever_name, k, answers, hypotheses);
-    const auto reply = scorer.ScoreNow(rollout::ScoreRequestFor(questions, answers, /*include_unasked=*/true));
-    PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());
-    for (const auto& s : reply.items()) {
-      reward += s.reward();
-      for (const auto& c : s.components())
-        if (o.scorer_has_format && c.name() == "format") fmt += c.value();
+    if (!o.predictions_path.empty())
+      WritePredictions(PredictionsPath(o.predictions_path, retriever_name, k, sweep.size()), dataset, hypotheses);
+    // 2. Scores of the answers with a gold (a question that could not be asked scores 0).
+    double r1 = 0, r2 = 0, rl = 0, fmt = 0, reward = 0;
+    std::vector<std::string> scored_hypotheses;
+    std::vector<std::vector<std::string>> references(1);
+    std::vector<rollout::Question> scored_questions;
+    std::vector<rollout::Answer> scored_answers;
+    for (size_t i : scored) {
+      const std::string completion = answers[i].texts.empty() ? "" : answers[i].texts[0];
+      const auto rouge = text::Rouge(questions[i].gold, hypotheses[i]);
+      r1 += rouge.rouge1.f, r2 += rouge.rouge2.f, rl += rouge.rougeL.f;
+      scored_hypotheses.push_back(hypotheses[i]);
+      references[0].push_back(questions[i].gold);
+      if (!o.scorer_has_format) fmt += text::HasReasoningFormat(completion) ? 1 : 0;
+      scored_questions.push_back(questions[i]);
+      scored_answers.push_back(answers[i]);
     }
-    // 3. The row.
-    const double n = static_cast<double>(std::max<size_t>(1, questions.size()));
+    if (!scored.empty()) {
+      const auto reply =
+          scorer.ScoreNow(rollout::ScoreRequestFor(scored_questions, scored_answers, /*include_unasked=*/true));
+      PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());
+      for (const auto& s : reply.items()) {
+        reward += s.reward();
+        for (const auto& c : s.components())
+          if (o.scorer_has_format && c.name() == "format") fmt += c.value();
+      }
+    }
+    // 3. The row (figures null when nothing could be scored).
+    const double n = static_cast<double>(std::max<size_t>(1, scored.size()));
+    const auto figure = [&](double v) { return scored.empty() ? Json(nullptr) : Json(v); };
     Json row;
     row["name"] = o.name;
     row["model"] = o.model_dir;
     row["split"] = o.split;
     row["retriever"] = retriever_name;
     row["k"] = o.zero_shot ? Json(nullptr) : Json(k);
-    row["n"] = questions.size();
+    row["n"] = scored.size();
+    row["predicted"] = questions.size();
     row["skipped"] = skipped;
-    row["rouge1"] = r1 / n;
-    row["rouge2"] = r2 / n;
-    row["rougeL"] = rl / n;
-    row["bleu"] = text::CorpusBleu(hypotheses, references).score;
-    row["format"] = fmt / n;
-    row["reward"] = reward / n;
+    row["rouge1"] = figure(r1 / n);
+    row["rouge2"] = figure(r2 / n);
+    row["rougeL"] = figure(rl / n);
+    row["bleu"] = figure(scored.empty() ? 0 : text::CorpusBleu(scored_hypotheses, references).score);
+    row["format"] = figure(fmt / n);
+    row["reward"] = figure(reward / n);
     row["seconds"] = Seconds(t0);
     rows.push_back(row);
   }
@@ -115,15 +155,18 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
 std::string EvalMarkdownTable(const Json& rows) {
   std::string out = "| model | retriever | k | n | ROUGE-1 | ROUGE-2 | ROUGE-L | BLEU | format | reward |\n"
                     "|---|---|---|---|---|---|---|---|---|---|\n";
-  char buf[512];
+  const auto figure = [](const Json& v, const char* format) {
+    if (!v.is_number()) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, format, v.get<double>());
+    return std::string(buf);
+  };
   for (const auto& r : rows) {
-    std::snprintf(buf, sizeof buf, "| %s | %s | %s | %lld | %.4f | %.4f | %.4f | %.2f | %.3f | %.4f |\n",
-                  r["name"].get<std::string>().c_str(), r["retriever"].get<std::string>().c_str(),
-                  r["k"].is_null() ? "-" : std::to_string(r["k"].get<int>()).c_str(),
-                  static_cast<long long>(r["n"].get<int64_t>()), r["rouge1"].get<double>(),
-                  r["rouge2"].get<double>(), r["rougeL"].get<double>(), r["bleu"].get<double>(),
-                  r["format"].get<double>(), r["reward"].get<double>());
-    out += buf;
+    out += "| " + r["name"].get<std::string>() + " | " + r["retriever"].get<std::string>() + " | " +
+           (r["k"].is_null() ? "-" : std::to_string(r["k"].get<int>())) + " | " +
+           std::to_string(r["n"].get<int64_t>()) + " | " + figure(r["rouge1"], "%.4f") + " | " +
+           figure(r["rouge2"], "%.4f") + " | " + figure(r["rougeL"], "%.4f") + " | " + figure(r["bleu"], "%.2f") +
+           " | " + figure(r["format"], "%.3f") + " | " + figure(r["reward"], "%.4f") + " |\n";
   }
   return out;
 }

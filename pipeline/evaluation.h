@@ -34,14 +34,25 @@ struct EvalOptions {
   size_t batch_size = 16;            // questions per generation batch
   bool scorer_has_format = true;     // else the format rate is counted here
   std::string completions_path;      // every completion as JSON lines ("" : none)
+  std::string predictions_path;      // LaMP's leaderboard file of the answers ("" : none)
 };
 
-// Rows (JSON objects: name, model, split, retriever, k, n, skipped, rouge1,
-// rouge2, rougeL, bleu, format, reward, seconds). REQUIRES: every example has
-// a gold output; `retriever` may be null when zero_shot.
+// Rows (JSON objects: name, model, split, retriever, k, n (questions scored:
+// those with a gold output), predicted (every question), skipped, rouge1,
+// rouge2, rougeL, bleu, format, reward (null when nothing was scored),
+// seconds). Questions without a gold output (LaMP's hidden test split) are
+// answered but not scored; with predictions_path their answers go to a file
+// in LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]},
+// one per (retriever, k) when the sweep has several (PredictionsPath).
+// REQUIRES: some gold output or a predictions path; `retriever` may be null
+// when zero_shot.
 nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                 retrieval::ProfileRetriever* retriever, const data::Dataset& dataset,
                                 reward::RewardScorer& scorer, const EvalOptions& options);
+
+// `path`, or with "-RETRIEVER-kK" before its extension when the sweep has
+// more than one (retriever, k).
+std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size);
 
 // The rows as a markdown table.
 std::string EvalMarkdownTable(const nlohmann::ordered_json& rows);

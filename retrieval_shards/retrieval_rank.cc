@@ -16,7 +16,9 @@ namespace {
 // This rank's shard of every split in data.dir, built here.
 LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
   const data::TaskSpec* task = c.data.task.empty() ? nullptr : &data::TaskByName(c.data.task);
-  const std::vector<data::Dataset> splits = data::LoadLampSplits(c.data.dir, task);
+  std::vector<std::string> failures;
+  const std::vector<data::Dataset> splits = data::LoadLampSplits(c.data.dir, task, &failures);
+  for (const auto& f : failures) spdlog::warn("split {} (left out: its users get no profile here)", f);
   std::vector<const data::Dataset*> ptrs;
   for (const auto& s : splits) ptrs.push_back(&s);
   std::vector<UserProfileInput> mine;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "common/util/file.h"
@@ -60,6 +61,34 @@ TEST(Cli, CommandFlagsAreConfigKeysWithOneDefaultAndOneCheck) {
       << bad_enum.out;
   const auto no_index = RunPrlm("serve-retrieval");
   EXPECT_NE(no_index.out.find("--index (retrieval.index) is required"), std::string::npos) << no_index.out;
+}
+
+// A directory with one unreadable split: check-data reports the good splits
+// and names the bad one (exit 1); build-index indexes the good ones with a
+// warning naming the bad one. LaMP-6's wrapped test file is read as it is.
+TEST(Cli, OneBadSplitDoesNotHideTheGoodOnes) {
+  prlm::testing::TempDir dir;
+  const std::string data = dir / "lamp";
+  std::filesystem::create_directories(data);
+  prlm::testing::WriteBytes(data + "/dev_questions.json", R"([{"id": "1", "input": "Generate a subject for the following email: hi",
+    "profile": [{"id": "10", "text": "lunch", "title": "Lunch"}]}])");
+  prlm::testing::WriteBytes(data + "/dev_outputs.json", R"({"task": "LaMP_6", "golds": [{"id": "1", "output": "Hi"}]})");
+  prlm::testing::WriteBytes(data + "/test_questions.json", R"({"task": "LaMP_6", "golds": [{"id": "2",
+    "input": "Generate a subject for the following email: bye", "profile": [{"id": "20", "text": "x", "title": "X"}]}]})");
+  auto check = RunPrlm("check-data --data " + data);
+  EXPECT_EQ(check.code, 0) << check.out;
+  EXPECT_NE(check.out.find("test_questions.json (loaded"), std::string::npos) << check.out;
+  prlm::testing::WriteBytes(data + "/train_questions.json", "{\"id\": \"3\"}\n{\"id\": \"4\"}\n");
+  check = RunPrlm("check-data --data " + data);
+  EXPECT_EQ(check.code, 1);
+  EXPECT_NE(check.out.find("dev_questions.json + "), std::string::npos) << "the good splits are still reported";
+  EXPECT_NE(check.out.find("train_questions.json: FAILED"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("looks like JSON lines"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("1 of 3 splits"), std::string::npos) << check.out;
+  const auto index = RunPrlm("build-index --data " + data + " --out " + (dir / "index"));
+  EXPECT_EQ(index.code, 0) << index.out;
+  EXPECT_NE(index.out.find("warning: split train: "), std::string::npos) << index.out;
+  EXPECT_NE(index.out.find("2 users,"), std::string::npos) << index.out;
 }
 
 TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {

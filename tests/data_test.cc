@@ -119,6 +119,88 @@ TEST(LampReader, BadDataNamesFileRecordAndField) {
                         {"/nonexistent/q.json"});
 }
 
+// LaMP directories as the benchmark releases them: test golds hidden (the
+// task comes from the sibling splits), LaMP-6's wrapped test questions, its
+// released items without the emails, shared profiles, JSON lines given for a
+// JSON array, and one bad split that must not hide the good ones.
+TEST(LampRelease, HiddenTestGoldsTakeTheTaskOfTheSiblingSplits) {
+  TempDir dir;
+  WriteBytes(dir / "dev_questions.json", kQuestions);
+  WriteBytes(dir / "dev_outputs.json", kOutputs);
+  WriteBytes(dir / "test_questions.json", kQuestions);
+  const Dataset test = LoadLampSplit(dir.str(), "test");
+  EXPECT_EQ(test.task->name, "LaMP_4");
+  EXPECT_FALSE(test.examples[0].output.has_value());
+  EXPECT_EQ(LoadLampSplits(dir.str()).size(), 2u);
+  // Siblings that disagree are refused, naming both.
+  WriteBytes(dir / "train_questions.json", kQuestions);
+  WriteBytes(dir / "train_outputs.json", R"({"task": "LaMP_5", "golds": [{"id": "10", "output": "a"}, {"id": "11", "output": "b"}]})");
+  ExpectErrorContaining([&] { LoadLampSplit(dir.str(), "test"); },
+                        {"disagree", "train_outputs.json says LaMP_5", "dev_outputs.json says LaMP_4"});
+}
+
+TEST(LampRelease, WrappedQuestionsAndReleasedLamp6ItemsAreUnderstood) {
+  TempDir dir;
+  // LaMP's builder writes LaMP-6's test questions wrapped like an outputs file.
+  WriteBytes(dir / "test_questions.json", R"({"task": "LaMP_6", "golds": [
+    {"id": "6001", "input": "Generate a subject for the following email: see you at noon",
+     "profile": [{"id": "60010", "text": "lunch plans", "title": "Lunch"}]}]})");
+  const Dataset wrapped = LoadLampSplit(dir.str(), "test");
+  EXPECT_EQ(wrapped.task->name, "LaMP_6");
+  ASSERT_EQ(wrapped.examples.size(), 1u);
+  EXPECT_EQ(*wrapped.examples[0].profile[0].Field("title"), "Lunch");
+  // As released: email ids instead of emails. The error says what to do.
+  WriteBytes(dir / "test_questions.json", R"({"task": "LaMP_6", "golds": [
+    {"id": "6001", "input": "email_6001.txt", "profile": [{"id": "60010", "text": "<avocado id 0213>"}]}]})");
+  ExpectErrorContaining([&] { LoadLampSplit(dir.str(), "test"); },
+                        {"field 'title' missing", "Avocado", "docs/lamp_data.md"});
+  WriteBytes(dir / "q.json", R"({"golds": 3})");
+  ExpectErrorContaining([&] { LoadLamp(dir / "q.json", "", &TaskByName("LaMP_4")); },
+                        {"q.json", "'golds' is a number, expected an array"});
+}
+
+TEST(LampRelease, QuestionsSharingAProfileAreOneUser) {
+  TempDir dir;
+  // LaMP-2 style: no user_id; questions 20 and 21 hold the same items under renumbered ids.
+  WriteBytes(dir / "dev_questions.json", R"([
+    {"id": "20", "input": "Generate a headline for the following article: A", "profile": [
+      {"id": "200", "date": "2015", "text": "x", "title": "X"}, {"id": "201", "text": "y", "title": "Y"}]},
+    {"id": "21", "input": "Generate a headline for the following article: B", "profile": [
+      {"id": "210", "date": "2015", "text": "x", "title": "X"}, {"id": "211", "text": "y", "title": "Y"}]},
+    {"id": "22", "input": "Generate a headline for the following article: C", "profile": [
+      {"id": "220", "date": "2015", "text": "x", "title": "X"}]}])");
+  const Dataset ds = LoadLamp(dir / "dev_questions.json", "", &TaskByName("LaMP_4"));
+  EXPECT_EQ(ds.examples[0].user_id, "20");
+  EXPECT_EQ(ds.examples[1].user_id, "20") << "same items: the same user";
+  EXPECT_EQ(ds.examples[1].profile[0].id, "200") << "under the ids the index keeps";
+  EXPECT_EQ(ds.examples[2].user_id, "22") << "other items: its own user";
+  EXPECT_EQ(ComputeStats(ds).users, 2u);
+}
+
+TEST(LampRelease, JsonLinesWhereAnArrayIsExpectedIsNamed) {
+  TempDir dir;
+  WriteBytes(dir / "dev_questions.json",
+             "{\"id\": \"1\", \"input\": \"a\", \"profile\": []}\n{\"id\": \"2\", \"input\": \"b\", \"profile\": []}\n");
+  ExpectErrorContaining([&] { LoadLamp(dir / "dev_questions.json", "", &TaskByName("LaMP_4")); },
+                        {"dev_questions.json", "malformed JSON", "looks like JSON lines"});
+}
+
+TEST(LampRelease, OneBadSplitDoesNotHideTheGoodOnes) {
+  TempDir dir;
+  WriteBytes(dir / "dev_questions.json", kQuestions);
+  WriteBytes(dir / "dev_outputs.json", kOutputs);
+  WriteBytes(dir / "test_questions.json", R"([{"id": "1"}])");
+  std::vector<std::string> failures;
+  const auto splits = LoadLampSplits(dir.str(), nullptr, &failures);
+  ASSERT_EQ(splits.size(), 1u);
+  EXPECT_EQ(splits[0].examples.size(), 2u);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find("test: test_questions.json: record 0 (id '1'): field 'input' missing"),
+            std::string::npos)
+      << failures[0];
+  ExpectErrorContaining([&] { LoadLampSplits(dir.str()); }, {"field 'input' missing"});
+}
+
 TEST(LongLampReader, JsonLinesAndArraysAndOldTopicItems) {
   TempDir dir;
   WriteBytes(dir / "r.jsonl",

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "common/util/file.h"
@@ -254,6 +255,65 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   r = Shell(eval + " --w-acc lots");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("--w-acc (reward.w_acc) must be a number"), std::string::npos) << r.out;
+}
+
+// A LaMP directory laid out as the benchmark releases it: no user_id (so a
+// question is its own user unless its profile is another's), item ids
+// renumbered per question though a user's questions share one profile, and
+// the test split's golds hidden (no test_outputs.json). check-data,
+// build-index, eval (a predictions file for the hidden split) and a few
+// training steps all work on it.
+TEST_F(TrainJob, ReleaseLayoutLampDirectoryChecksIndexesEvaluatesAndTrains) {
+  const std::string d = dir_->str(), release = D("release");
+  fs::create_directories(release);
+  size_t users = 0;
+  std::vector<std::string> test_ids;
+  for (const std::string split : {"train", "dev", "test"}) {
+    Json questions = Json::parse(ReadFile(d + "/data/" + split + "_questions.json"));
+    std::set<std::string> user_ids;
+    for (auto& q : questions) {
+      user_ids.insert(q["user_id"].get<std::string>());
+      q.erase("user_id");
+      int i = 0;
+      for (auto& item : q["profile"]) item["id"] = q["id"].get<std::string>() + "-" + std::to_string(i++);
+      if (split == "test") test_ids.push_back(q["id"].get<std::string>());
+    }
+    users += user_ids.size();
+    WriteFileAtomic(release + "/" + split + "_questions.json", questions.dump());
+    if (split != "test") fs::copy_file(d + "/data/" + split + "_outputs.json", release + "/" + split + "_outputs.json");
+  }
+  // 1. check-data: the test split takes its siblings' task; shared profiles are one user.
+  auto r = Shell(Prlm() + " check-data --data " + release);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("test_questions.json (loaded"), std::string::npos) << r.out;
+  size_t counted = 0;
+  for (size_t at = r.out.find("\nusers "); at != std::string::npos; at = r.out.find("\nusers ", at + 1))
+    counted += std::stoul(r.out.substr(r.out.find_first_not_of(' ', at + 6)));
+  EXPECT_EQ(counted, users) << r.out;
+  // 2. build-index: one profile per user.
+  r = Shell(Prlm() + " build-index --data " + release + " --out " + D("release-index"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(users) + " users,"), std::string::npos) << r.out;
+  // 3. eval on the hidden split: answers in LaMP's leaderboard format, nothing scored.
+  r = Shell(Prlm() + " eval --model " + d + "/policy --data " + release + " --split test --limit 3 " +
+            "--max-new-tokens 16 --max-prompt-tokens 400 --out " + D("release-eval.json"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("3 questions have no gold output"), std::string::npos) << r.out;
+  const Json predictions = Json::parse(ReadFile(D("test_predictions.json")));
+  EXPECT_EQ(predictions["task"], "LaMP_4");
+  ASSERT_EQ(predictions["golds"].size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(predictions["golds"][i]["id"], test_ids[i]);
+    EXPECT_TRUE(predictions["golds"][i]["output"].is_string());
+  }
+  const Json row = Json::parse(ReadFile(D("release-eval.json")))[0];
+  EXPECT_EQ(row["n"], 0);
+  EXPECT_EQ(row["predicted"], 3);
+  EXPECT_TRUE(row["rouge1"].is_null());
+  // 4. Training steps (the retrieval ranks index every split, the hidden one too).
+  r = Train(5, D("release-run"), "data.dir=" + release + " trainer.total_steps=2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Metrics(D("release-run")).size(), 2u);
 }
 
 TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {

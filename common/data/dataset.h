@@ -53,19 +53,35 @@ struct Dataset {
 };
 
 // LaMP: `questions_path` ({split}_questions.json) and optionally
-// `outputs_path` ({split}_outputs.json, "" for none). The task comes from the
-// outputs file's "task" unless `task` is given; LaMP_2 becomes LaMP_2N when
-// the profile items are news articles. REQUIRES: a task from one of the two.
+// `outputs_path` ({split}_outputs.json, "" for none). The questions file is a
+// JSON array, or an object {"task": ..., "golds" | "questions": [...]} (LaMP's
+// builder wraps LaMP-6's test questions so). The task comes from `task`, else
+// the outputs file's or the wrapper's "task"; LaMP_2 becomes LaMP_2N when the
+// profile items are news articles. REQUIRES: a task from one of them.
+//
+// Questions without a user_id whose profiles hold the same items (dates and
+// fields, in order; LaMP-2 renumbers a user's item ids per question) are one
+// user: they take the first such question's id as user_id and its profile,
+// so a user's profile is indexed once.
 Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_path,
                  const TaskSpec* task = nullptr);
 
 // LaMP from a directory holding {split}_questions.json [+ {split}_outputs.json].
+// Without `task`, a split whose golds are hidden (no outputs file, as LaMP
+// releases its test split) takes the task its sibling splits name.
 Dataset LoadLampSplit(const std::string& dir, const std::string& split,
                       const TaskSpec* task = nullptr);
 
+// The task the files of `dir` name (outputs files, wrapped questions files);
+// null when none does. Throws prlm::Error naming both files when two disagree.
+const TaskSpec* TaskOfSplits(const std::string& dir);
+
 // Every split of `dir` that exists, in the order train, dev, test, val.
-// Throws prlm::Error naming `dir` when it holds none.
-std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task = nullptr);
+// Throws prlm::Error naming `dir` when it holds none. With `failures`, a
+// split that cannot be read is left out and its error ("test: ...") added
+// there, so one bad split does not hide the good ones; without, it throws.
+std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task = nullptr,
+                                    std::vector<std::string>* failures = nullptr);
 
 // LongLaMP records (a JSON array or JSON lines) of a LongLaMP task:
 // {reviewerId|name|author, input, output, profile:[...]}.

@@ -36,6 +36,15 @@ struct LocatingSax : nlohmann::json_sax<nlohmann::json> {
 
 }  // namespace
 
+std::string JsonLinesHint(std::string_view text) {
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return "";
+  const size_t end = text.find('\n', begin);
+  if (end == std::string_view::npos || text.find_first_not_of(" \t\r\n", end) == std::string_view::npos) return "";
+  if (!nlohmann::json::accept(text.substr(begin, end - begin))) return "";
+  return "; this looks like JSON lines (one value per line), but one JSON document (an array) is expected here";
+}
+
 std::string LocateJsonError(std::string_view text) {
   LocatingSax sax;
   nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
@@ -66,7 +75,7 @@ void JsonDocument::Parse(const std::string& where) {
   if (parsed.error() != simdjson::SUCCESS) {
     const std::string_view view(text_.data(), text_.size());
     PRLM_THROW(where << ": malformed JSON " << LocateJsonError(view) << " ["
-                     << simdjson::error_message(parsed.error()) << "]");
+                     << simdjson::error_message(parsed.error()) << "]" << JsonLinesHint(view));
   }
   root_ = parsed.value_unsafe();
 }

@@ -36,6 +36,10 @@ class JsonDocument {
 
 // Describes the first syntax or UTF-8 error in `text`: "at byte N (line L): ...".
 std::string LocateJsonError(std::string_view text);
+// "; this looks like JSON lines ..." when `text`'s first line is a JSON value
+// of its own and more follows (a JSON-lines file where one document was
+// expected); "" otherwise.
+std::string JsonLinesHint(std::string_view text);
 
 const char* JsonTypeName(simdjson::dom::element_type type);
 
