@@ -69,7 +69,7 @@ struct RewardConfig {
   int64_t max_length = 512;     // reward-model tokens per (query, answer)
   int64_t max_batch_size = 32, max_batch_tokens = 0, max_queue_delay_us = 2000;
   int64_t model_threads = 1;    // threads running batches
-  int64_t max_queued = 65536;   // sequences queued at most (beyond: OVERLOADED)
+  int64_t max_queued = 1 << 20; // sequences queued at most (beyond: OVERLOADED)
   int64_t timeout_ms = 30000;   // deadline of a scoring call (and of requests that give none)
   int64_t attempts = 4;         // tries per call when the server is slow, overloaded or unreachable
   double retry_backoff_s = 0.5; // first back-off between tries (both tiers); doubles, at most 10 s
