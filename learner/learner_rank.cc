@@ -13,6 +13,7 @@
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "common/util/logging.h"
+#include "common/util/rng.h"
 #include "learner/policy_learner.h"
 
 namespace prlm::learner {
@@ -41,7 +42,13 @@ std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const prot
   model::Qwen2ForCausalLM reference{nullptr};
   if (objective::MakeObjective(c)->learner_needs().reference_logprobs && !lora)
     reference = model::LoadQwen2(c.model.policy, where.device, where.dtype);
+  // LoRA's initial A matrices come from the run's seed, so every replica
+  // starts identical (torch seeds its own generator at random per process);
+  // then each learner draws its dropout masks from a stream of its own.
+  const uint64_t seed = static_cast<uint64_t>(c.trainer.seed);
+  torch::manual_seed(seed);
   auto learner = std::make_unique<PolicyLearner>(policy, reference, c, start.total_steps());
+  torch::manual_seed(SplitMix64::Mix(seed ^ (0x9E37ull + static_cast<uint64_t>(job.me.index))));
   if (resume.empty()) return learner;
   if (lora) model::LoadLoraWeights(*learner->policy(), resume + "/policy/adapter");
   learner->LoadOptimizer(resume + "/learner");

@@ -189,6 +189,26 @@ TEST_F(TrainJob, LoraSavesMergedPolicyAndAdapterAndResumes) {
   EXPECT_EQ(Metrics(run).size(), 2u);
 }
 
+// Two launches of one LoRA config with two learners make the same run: the
+// replicas' adapters start from trainer.seed, not from torch's per-process
+// random seed.
+TEST_F(TrainJob, LoraRunsAreReproducibleAcrossLaunchesAndLearners) {
+  const std::string overrides = "trainer.total_steps=2 lora.rank=4 layout.retrieval=1 layout.reward=1 "
+                                "layout.rollout=1 layout.learners=2";
+  for (const char* name : {"lora-a", "lora-b"}) {
+    const auto r = Train(6, D(name), overrides);
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  const auto a = Metrics(D("lora-a")), b = Metrics(D("lora-b"));
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const auto& [key, value] : a[i].items())
+      if (key.rfind("timing_s/", 0) != 0 && key != "perf/throughput") EXPECT_EQ(value, b[i][key]) << key;
+  const std::string adapter = "/checkpoints/step-00000002/policy/adapter/adapter_model.safetensors";
+  EXPECT_EQ(ReadFile(D("lora-a") + adapter), ReadFile(D("lora-b") + adapter));
+}
+
 TEST_F(TrainJob, OneStepOffRecordsStaleness) {
   const std::string run = D("offpolicy");
   const auto r = Train(5, run, "trainer.total_steps=3 grpo.max_staleness=1");
