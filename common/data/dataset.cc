@@ -75,6 +75,17 @@ std::vector<ProfileItem> ReadProfile(const TaskSpec& task, simdjson::dom::object
   return profile;
 }
 
+// The task a file's "task" field names, checked against the one asked for
+// (LaMP_2 also matches LaMP_2N); `*task` is set when none was asked for.
+void TakeNamedTask(simdjson::dom::object root, const std::string& file, const TaskSpec** task) {
+  std::string name;
+  if (!OptionalString(root, "task", file, &name)) return;
+  const TaskSpec& named = TaskByName(name);
+  PRLM_REQUIRE(!*task || (*task)->name.rfind(named.name, 0) == 0,
+               file << ": says task '" << name << "' but " << (*task)->name << " was asked for");
+  if (!*task) *task = &named;
+}
+
 // What a profile says, without its item ids: dates and fields in order.
 std::string ProfileContent(const std::vector<ProfileItem>& profile) {
   std::string key;
@@ -157,13 +168,7 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
     const std::string ofile = BaseName(outputs_path);
     JsonDocument doc(outputs_path);
     simdjson::dom::object root = RequireObject(doc.root(), ofile + ": the top level");
-    std::string task_name;
-    if (OptionalString(root, "task", ofile, &task_name)) {
-      const TaskSpec& named = TaskByName(task_name);
-      PRLM_REQUIRE(!task || task->name.rfind(named.name, 0) == 0,
-                   ofile << ": says task '" << task_name << "' but " << task->name << " was asked for");
-      if (!task) task = &named;
-    }
+    TakeNamedTask(root, ofile, &task);
     size_t i = 0;
     for (simdjson::dom::element e : RequireArray(root, "golds", ofile)) {
       std::string where = ofile + ": gold " + std::to_string(i);
@@ -186,13 +191,7 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
   simdjson::dom::array questions;
   if (doc.root().is_object()) {
     simdjson::dom::object root = doc.root().get_object().value_unsafe();
-    std::string named;
-    if (OptionalString(root, "task", qfile, &named)) {
-      const TaskSpec& wrapped = TaskByName(named);
-      PRLM_REQUIRE(!task || task->name.rfind(wrapped.name, 0) == 0,
-                   qfile << ": says task '" << named << "' but " << task->name << " was asked for");
-      if (!task) task = &wrapped;
-    }
+    TakeNamedTask(root, qfile, &task);
     PRLM_REQUIRE(root["golds"].error() == simdjson::SUCCESS || root["questions"].error() == simdjson::SUCCESS,
                  qfile << ": the top level is an object without a \"golds\" or \"questions\" array; expected an "
                           "array of questions");
