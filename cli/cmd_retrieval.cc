@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/config_flags.h"
+#include "cli/server_options.h"
 #include "common/data/dataset.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/retrieval_client.h"
@@ -68,23 +69,13 @@ int RunServeRetrieval(int argc, char** argv) {
   TrainConfig config;
   ConfigFlags flags(&config);
   flags.Map(args, "index", "retrieval.index").Map(args, "encoder", "retrieval.encoder");
-  args.Option("shard", "I", "0", "which shard to serve")
-      .Option("host", "ADDR", "127.0.0.1", "address to listen on")
-      .Option("port", "N", "0", "port (0: any free port; printed at start)")
-      .Option("threads", "N", "2", "request worker threads")
-      .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
-      .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
+  args.Option("shard", "I", "0", "which shard to serve");
+  AddServerOptions(args, "threads", "request worker threads");
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { PRLM_REQUIRE(!config.retrieval.index.empty(), "retrieval.index is required (DIR)"); });
   auto shard = retrieval::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
                                     config.retrieval.encoder);
-  net::ServerOptions o;
-  o.host = args.Get("host");
-  o.port = static_cast<uint16_t>(args.GetInt("port"));
-  o.worker_threads = args.GetInt("threads");
-  o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
-  o.idle_timeout_s = args.GetDouble("idle-timeout");
-  o.handle_signals = true;
+  const net::ServerOptions o = ServerOptionsFrom(args, "threads");
   net::RpcServer server(o);
   retrieval::RegisterRetrievalHandlers(server, *shard.index, shard.manifest.task);
   std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items) listening on %s:%u\n", shard.index->shard(),

@@ -11,6 +11,7 @@
 #include "cli/config_flags.h"
 #include "cli/policy_options.h"
 #include "cli/retriever_options.h"
+#include "cli/server_options.h"
 #include "common/data/dataset.h"
 #include "common/retrieval/retrieval_client.h"
 #include "common/reward/reward_client.h"
@@ -186,20 +187,10 @@ int RunServeReward(int argc, char** argv) {
   TrainConfig config;
   ConfigFlags flags(&config);
   MapRewardFlags(flags, args);
-  args.Option("host", "ADDR", "127.0.0.1", "address to listen on")
-      .Option("port", "N", "0", "port (0: any free port; printed at start)")
-      .Option("net-threads", "N", "2", "network worker threads (parsing, ROUGE, tokenization)")
-      .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
-      .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
+  AddServerOptions(args, "net-threads", "network worker threads (parsing, ROUGE, tokenization)");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  net::ServerOptions o;
-  o.host = args.Get("host");
-  o.port = static_cast<uint16_t>(args.GetInt("port"));
-  o.worker_threads = args.GetInt("net-threads");
-  o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
-  o.idle_timeout_s = args.GetDouble("idle-timeout");
-  o.handle_signals = true;
+  const net::ServerOptions o = ServerOptionsFrom(args, "net-threads");
   SetUpCompute(args);
   std::unique_ptr<reward::RewardScorer> scorer;
   flags.Apply(args, [&] { scorer = reward::MakeRewardScorer(config.reward); });
