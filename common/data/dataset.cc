@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -73,6 +74,14 @@ std::vector<ProfileItem> ReadProfile(const TaskSpec& task, simdjson::dom::object
   PRLM_REQUIRE(!profile.empty() || !task.requires_profile,
                where << ": field 'profile' is empty; task " << task.name << " needs a profile");
   return profile;
+}
+
+// The first character of `path` that is not white space ('\0' for none).
+char FirstNonSpace(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  for (char c; in.get(c);)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return c;
+  return '\0';
 }
 
 // The task a file's "task" field names, checked against the one asked for
@@ -259,14 +268,13 @@ const TaskSpec* TaskOfSplits(const std::string& dir) {
     for (const char* kind : {"_outputs.json", "_questions.json"}) {
       const std::string path = dir + "/" + split + kind;
       if (!std::filesystem::exists(path)) continue;
-      // Only an object names a task (an outputs file, or a wrapped questions file).
-      const std::string text = ReadFile(path);
-      const size_t first = text.find_first_not_of(" \t\r\n");
-      if (first == std::string::npos || text[first] != '{') continue;
+      // Only an object names a task (an outputs file, or a wrapped questions
+      // file): a questions array, however large, is not read here.
+      if (FirstNonSpace(path) != '{') continue;
       // A sibling that cannot be read names no task here; its own split reports it.
       std::string name;
       try {
-        JsonDocument doc(text, BaseName(path));
+        JsonDocument doc(path);
         if (!doc.root().is_object() ||
             !OptionalString(doc.root().get_object().value_unsafe(), "task", BaseName(path), &name))
           continue;
@@ -294,6 +302,7 @@ Dataset LoadLampSplit(const std::string& dir, const std::string& split, const Ta
 
 std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task, std::vector<std::string>* failures) {
   std::vector<Dataset> splits;
+  if (!task) task = TaskOfSplits(dir);  // once for every split
   bool any = false;
   for (const char* split : kLampSplits) {
     if (!std::filesystem::exists(dir + "/" + split + "_questions.json")) continue;
