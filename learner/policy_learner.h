@@ -68,7 +68,6 @@ class PolicyLearner {
 
   // The tensors that change in training (model::TrainableParameters).
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
-  const objective::Objective& objective() const { return *objective_; }
   model::Qwen2ForCausalLM& policy() { return policy_; }
   int64_t version() const { return version_; }
   int64_t optimizer_steps() const { return optimizer_steps_; }

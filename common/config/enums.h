@@ -11,7 +11,6 @@
 
 #include <array>
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,13 +62,6 @@ struct EnumNames<RetrieverKind> {
 template <class E>
 constexpr std::string_view NameOf(E value) {
   return EnumNames<E>::names[static_cast<size_t>(value)];
-}
-
-template <class E>
-std::optional<E> ParseEnum(std::string_view name) {
-  for (size_t i = 0; i < EnumNames<E>::names.size(); ++i)
-    if (EnumNames<E>::names[i] == name) return static_cast<E>(i);
-  return std::nullopt;
 }
 
 template <class E>

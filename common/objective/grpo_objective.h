@@ -13,7 +13,6 @@ class GrpoObjective final : public Objective {
  public:
   explicit GrpoObjective(const GrpoConfig& config) : config_(config) {}
 
-  ObjectiveKind kind() const override { return ObjectiveKind::kGrpo; }
   RolloutProduct rollout_product() const override { return RolloutProduct::kScoredSamples; }
   bool allows_one_step_off() const override { return true; }
   Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const override;

@@ -61,7 +61,6 @@ struct LearnerNeeds {
 class Objective {
  public:
   virtual ~Objective() = default;
-  virtual ObjectiveKind kind() const = 0;
 
   // Rollout workers.
   virtual RolloutProduct rollout_product() const = 0;

@@ -11,7 +11,6 @@ namespace prlm::objective {
 
 class SftObjective final : public Objective {
  public:
-  ObjectiveKind kind() const override { return ObjectiveKind::kSft; }
   RolloutProduct rollout_product() const override { return RolloutProduct::kGoldTarget; }
   bool allows_one_step_off() const override { return false; }
   Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const override;
