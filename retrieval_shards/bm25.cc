@@ -4,28 +4,16 @@
 #include <cmath>
 #include <map>
 
+#include "common/text/unicode.h"
 #include "common/util/check.h"
 
 namespace prlm::retrieval {
-
-std::vector<std::string_view> WhitespaceTokens(std::string_view text) {
-  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); };
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && is_space(text[i])) ++i;
-    const size_t start = i;
-    while (i < text.size() && !is_space(text[i])) ++i;
-    if (i > start) out.push_back(text.substr(start, i - start));
-  }
-  return out;
-}
 
 Bm25 Bm25::Build(const std::vector<std::string>& documents, const Bm25Params& params) {
   Bm25 bm;
   bm.params_ = params;
   for (uint32_t d = 0; d < documents.size(); ++d) {
-    const auto tokens = WhitespaceTokens(documents[d]);
+    const auto tokens = text::SplitPythonWhitespace(documents[d]);
     bm.doc_lengths_.push_back(static_cast<uint32_t>(tokens.size()));
     std::map<std::string_view, uint32_t> tf;
     for (auto t : tokens) ++tf[t];
@@ -101,7 +89,7 @@ void Bm25::ComputeIdf() {
 std::vector<double> Bm25::Scores(std::string_view query) const {
   std::vector<double> scores(doc_lengths_.size(), 0.0);
   const double k1 = params_.k1, b = params_.b;
-  for (auto q : WhitespaceTokens(query)) {
+  for (auto q : text::SplitPythonWhitespace(query)) {
     auto it = terms_.find(std::string(q));
     if (it == terms_.end()) continue;
     const Postings& p = it->second;

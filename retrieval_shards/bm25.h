@@ -6,7 +6,8 @@
 //   score(d) = sum over query tokens q (repeats count) of
 //              idf(q) * tf(q,d) * (k1 + 1) / (tf(q,d) + k1 * (1 - b + b * |d| / avgdl))
 //
-// Tokens are whitespace-separated, case kept (Python's str.split()).
+// Tokens are Python's str.split() pieces (every Unicode whitespace separates),
+// case kept.
 // Defaults k1 = 1.5, b = 0.75, epsilon = 0.25 (rank_bm25's).
 // Thread-safety: immutable after Build / FromProto.
 #pragma once
@@ -24,8 +25,6 @@ namespace prlm::retrieval {
 struct Bm25Params {
   double k1 = 1.5, b = 0.75, epsilon = 0.25;
 };
-
-std::vector<std::string_view> WhitespaceTokens(std::string_view text);
 
 class Bm25 {
  public:

@@ -40,6 +40,8 @@ TEST(Rouge, TokenizationMatchesRougeScore) {
             (std::vector<std::string>{"hello", "world", "it", "s", "2024", "05", "01"}));
   EXPECT_EQ(RougeTokenize("Caf\xC3\xA9 na\xC3\xAFve"), (std::vector<std::string>{"caf", "na", "ve"}));
   EXPECT_TRUE(RougeTokenize("!!! ...").empty());
+  // Python lower-cases U+0130 to "i" + U+0307, and the mark separates.
+  EXPECT_EQ(RougeTokenize("\xC4\xB0stanbul"), (std::vector<std::string>{"i", "stanbul"}));
   const auto empty = Rouge("", "something");
   EXPECT_EQ(empty.rouge1.f, 0.0);
   EXPECT_EQ(Rouge("same words", "Same, words!").rougeL.f, 1.0);
@@ -59,6 +61,15 @@ TEST(PorterStemmer, WordsFromPortersPaper) {
       {"generalization", "gener"}, {"adjustment", "adjust"}, {"electrical", "electr"},
       {"hopeful", "hope"},    {"goodness", "good"},     {"running", "run"},
       {"feed", "feed"},       {"controlling", "control"}, {"is", "is"}};
+  for (const auto& [word, stem] : cases) EXPECT_EQ(PorterStem(word), stem) << word;
+}
+
+TEST(PorterStemmer, NltkExtensionsAsRougeScoreUsesThem) {
+  // NLTK's default mode (the 1980 algorithm gives dy, ski, new, ti, us, thei, dai, on, biologi, hopefulli, fly).
+  const std::pair<const char*, const char*> cases[] = {
+      {"dying", "die"}, {"skies", "sky"}, {"news", "news"}, {"ties", "tie"}, {"used", "use"},
+      {"they", "they"}, {"day", "day"}, {"ones", "one"}, {"biology", "biolog"},
+      {"hopefully", "hope"}, {"fly", "fli"}};
   for (const auto& [word, stem] : cases) EXPECT_EQ(PorterStem(word), stem) << word;
 }
 
@@ -88,6 +99,10 @@ TEST(Bleu, Tokenizer13a) {
                                       "ish", "!"}));
   EXPECT_EQ(Tokenize13a("a &amp; b"), (std::vector<std::string>{"a", "&", "b"}));
   EXPECT_EQ(Tokenize13a("don't stop"), (std::vector<std::string>{"don't", "stop"}));
+  // Non-overlapping substitutions, one pass per entity, Unicode whitespace.
+  EXPECT_EQ(Tokenize13a("a..5"), (std::vector<std::string>{"a", ".", ".5"}));
+  EXPECT_EQ(Tokenize13a("&amp;amp;"), (std::vector<std::string>{"&", "amp", ";"}));
+  EXPECT_EQ(Tokenize13a("x\xC2\xA0y"), (std::vector<std::string>{"x", "y"}));
 }
 
 TEST(Answer, TakesTheAnswerAfterThinkNotInside) {

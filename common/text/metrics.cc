@@ -78,9 +78,14 @@ std::vector<std::string> RougeTokenize(std::string_view text, bool stem) {
       continue;
     }
     const char32_t cp = NextCodepoint(text, pos);
-    if (cp == 0x130) cur += 'i';        // İ -> i + U+0307; the mark is dropped
-    else if (cp == 0x212A) cur += 'k';  // KELVIN SIGN -> k
-    else flush();
+    if (cp == 0x130) {  // İ lowers to i + U+0307, and the mark separates
+      cur += 'i';
+      flush();
+    } else if (cp == 0x212A) {  // KELVIN SIGN lowers to k
+      cur += 'k';
+    } else {
+      flush();
+    }
   }
   flush();
   return tokens;
@@ -95,62 +100,78 @@ RougeScores Rouge(std::string_view target, std::string_view prediction, bool ste
   return s;
 }
 
-std::vector<std::string> Tokenize13a(std::string_view text_in) {
-  // 1. mteval-v13a's normalisation of the line.
-  std::string s;
-  s.reserve(text_in.size() + 16);
-  for (size_t i = 0; i < text_in.size(); ++i) {
-    if (text_in.compare(i, 9, "<skipped>") == 0) { i += 8; continue; }
-    if (text_in[i] == '-' && i + 1 < text_in.size() && text_in[i + 1] == '\n') { ++i; continue; }
-    s += text_in[i] == '\n' ? ' ' : text_in[i];
+namespace {
+
+// Python's str.replace: every non-overlapping occurrence, left to right, in
+// one pass (the result is not scanned again).
+std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t at = s.find(from, pos);
+    if (at == std::string_view::npos) break;
+    out.append(s.substr(pos, at - pos)).append(to);
+    pos = at + from.size();
   }
-  if (s.find('&') != std::string::npos) {
-    static const std::pair<const char*, const char*> kEntities[] = {
-        {"&quot;", "\""}, {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}};
-    for (const auto& [from, to] : kEntities) {
-      size_t at;
-      while ((at = s.find(from)) != std::string::npos) s.replace(at, std::strlen(from), to);
+  return out.append(s.substr(pos));
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsPeriodOrComma(char c) { return c == '.' || c == ','; }
+
+// re.sub(r"(X)(Y)", ...) for one-character X and Y: left-to-right,
+// non-overlapping matches of a pair, each rewritten by `emit`. Bytes stand in
+// for characters: X and Y only ever match ASCII on one side, and a UTF-8
+// continuation byte is never '.', ',' '-' or a digit.
+template <typename First, typename Second, typename Emit>
+std::string SubstitutePairs(const std::string& s, First first, Second second, Emit emit) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (i + 1 < s.size() && first(s[i]) && second(s[i + 1])) {
+      emit(out, s[i], s[i + 1]);
+      i += 2;
+    } else {
+      out += s[i++];
     }
   }
-  // 2. Pad punctuation with spaces: ASCII symbols always; '.' and ',' unless
-  //    between digits; '-' after a digit.
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  auto is_symbol = [](char c) {
-    return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
-           (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
-  };
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Tokenize13a(std::string_view text) {
+  // 1. mteval-v13a's normalisation, one whole-line replace after another.
+  std::string s = ReplaceAll(text, "<skipped>", "");
+  s = ReplaceAll(s, "-\n", "");
+  s = ReplaceAll(s, "\n", " ");
+  if (s.find('&') != std::string::npos)
+    for (const auto& [from, to] : {std::pair{"&quot;", "\""}, {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}})
+      s = ReplaceAll(s, from, to);
+  // 2. Pad ASCII symbols with spaces ({-~ [-` space-& (-+ :-@ /).
   std::string padded = " ";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const char prev = i > 0 ? s[i - 1] : ' ', next = i + 1 < s.size() ? s[i + 1] : ' ';
-    if (c != ' ' && is_symbol(c)) {
-      padded += ' ';
-      padded += c;
-      padded += ' ';
-    } else if (c == '.' || c == ',') {
-      // ([^0-9])([\.,]) and ([\.,])([^0-9]) both pad; only digit.digit stays.
-      const bool keep = i > 0 && is_digit(prev) && i + 1 < s.size() && is_digit(next);
-      if (keep) padded += c;
-      else { padded += ' '; padded += c; padded += ' '; }
-    } else if (c == '-' && i > 0 && is_digit(prev)) {
-      padded += ' ';
-      padded += c;
-      padded += ' ';
-    } else {
-      padded += c;
-    }
+  for (char c : s) {
+    const bool symbol = (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
+                        (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
+    if (symbol) (padded += ' ') += c, padded += ' ';
+    else padded += c;
   }
+  padded += ' ';
+  // 3. The three regular expressions, in turn: period/comma after a
+  //    non-digit, period/comma before a non-digit, dash after a digit.
+  auto not_digit = [](char c) { return !IsDigit(c); };
+  padded = SubstitutePairs(padded, not_digit, IsPeriodOrComma, [](std::string& o, char a, char b) {
+    ((o += a) += ' ') += b, o += ' ';
+  });
+  padded = SubstitutePairs(padded, IsPeriodOrComma, not_digit, [](std::string& o, char a, char b) {
+    ((o += ' ') += a) += ' ', o += b;
+  });
+  padded = SubstitutePairs(padded, IsDigit, [](char c) { return c == '-'; },
+                           [&](std::string& o, char a, char b) { ((o += a) += ' ') += b, o += ' '; });
+  // 4. Split on whitespace as Python's str.split() does.
   std::vector<std::string> tokens;
-  std::string cur;
-  for (char c : padded) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-      if (!cur.empty()) tokens.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) tokens.push_back(std::move(cur));
+  for (auto piece : SplitPythonWhitespace(padded)) tokens.emplace_back(piece);
   return tokens;
 }
 
@@ -166,13 +187,14 @@ BleuScore Bleu(const std::vector<std::string>& hypotheses,
   double correct[4] = {0, 0, 0, 0}, total[4] = {0, 0, 0, 0};
   BleuScore out;
   for (size_t i = 0; i < hypotheses.size(); ++i) {
-    const auto hyp = Tokenize13a(hypotheses[i]);
+    // sacreBLEU strips trailing whitespace from every segment before tokenizing.
+    const auto hyp = Tokenize13a(RStripPythonWhitespace(hypotheses[i]));
     out.hypothesis_length += hyp.size();
     size_t best_len = 0;
     long best_diff = -1;
     std::vector<Ngrams> max_ref(4);
     for (const auto& stream : references) {
-      const auto ref = Tokenize13a(stream[i]);
+      const auto ref = Tokenize13a(RStripPythonWhitespace(stream[i]));
       const long diff = std::labs(long(ref.size()) - long(hyp.size()));
       if (best_diff < 0 || diff < best_diff || (diff == best_diff && ref.size() < best_len)) {
         best_diff = diff;

@@ -1,12 +1,17 @@
 // Text-generation metrics: ROUGE-1/2/L and BLEU-4.
 //
 // ROUGE follows Google's rouge-score package (the one LaMP's evaluator uses
-// through `evaluate`): lowercase, every run of characters outside [a-z0-9]
-// becomes a space, split on spaces, optional Porter stemming of tokens longer
-// than 3 characters; ROUGE-N counts clipped n-gram overlap, ROUGE-L is the
-// sentence-level longest common subsequence; F = 2PR / (P + R), 0 when P+R = 0.
+// through `evaluate`): Python's lower() (so U+0130 becomes "i" plus a
+// separating mark), every run of characters outside [a-z0-9] becomes a space,
+// split on spaces, optional stemming of tokens longer than 3 characters with
+// NLTK's default PorterStemmer; ROUGE-N counts clipped n-gram overlap, ROUGE-L
+// is the sentence-level longest common subsequence; F = 2PR / (P + R), 0 when
+// P + R = 0.
 //
-// BLEU is sacreBLEU's default corpus BLEU: the 13a tokenizer, case-sensitive,
+// BLEU is sacreBLEU's (v2.6) default corpus BLEU: each segment right-stripped,
+// then the 13a tokenizer (mteval's replacements as whole-line passes, its
+// regular expressions as non-overlapping substitutions, Python's str.split()
+// on every Unicode whitespace), case-sensitive,
 // n = 1..4 with uniform weights, clipped counts against the references'
 // maximum, closest reference length (shorter wins ties) for the brevity
 // penalty, and the "exp" smoothing for orders with no match. Scores are 0-100.

@@ -1,8 +1,15 @@
-// The Porter (1980) suffix-stripping stemmer, as in Porter's paper: steps 1a
-// to 5b with the measure conditions (NLTK's ORIGINAL_ALGORITHM mode). NLTK's
-// default mode adds a handful of extensions (special words such as "dying",
-// "-ies" on four-letter words, "-logi"); those are not applied here.
-// Input is expected lowercase ASCII (ROUGE tokens are). Thread-safe: pure.
+// The Porter stemmer as NLTK's `PorterStemmer()` runs it by default (mode
+// NLTK_EXTENSIONS), which is what rouge-score and NLTK's METEOR use: Porter's
+// (1980) steps 1a to 5b with the measure conditions, plus NLTK's extensions --
+// a few irregular words ("dying" -> "die", "skies" -> "sky", "news"), "-ies" and
+// "-ied" on four-letter words, y -> i only after a consonant that is not the
+// whole stem, "-bli" -> "-ble", "-alli", "-fulli", "-logi", and the cvc test
+// accepting a two-letter vowel-consonant stem.
+//
+// Input is a lower-cased word (ROUGE tokens and METEOR's words are); other
+// characters count as consonants, one per code point, as in NLTK. Words of one
+// or two characters come back unchanged.
+// Thread-safe: pure.
 #pragma once
 
 #include <string>

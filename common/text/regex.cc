@@ -63,4 +63,29 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) con
   return out;
 }
 
+std::string Regex::ReplaceAll(std::string_view text, std::string_view replacement) const {
+  const uint32_t options = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_UNSET_EMPTY |
+                           PCRE2_SUBSTITUTE_OVERFLOW_LENGTH | PCRE2_NO_UTF_CHECK;
+  std::string out(text.size() + text.size() / 2 + 64, '\0');
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PCRE2_SIZE out_len = out.size();
+    const int rc = pcre2_substitute(
+        impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, options, nullptr,
+        nullptr, reinterpret_cast<PCRE2_SPTR>(replacement.data()), replacement.size(),
+        reinterpret_cast<PCRE2_UCHAR*>(out.data()), &out_len);
+    if (rc == PCRE2_ERROR_NOMEMORY) {  // out_len now holds the size needed
+      out.assign(out_len + 1, '\0');
+      continue;
+    }
+    if (rc < 0) {
+      PCRE2_UCHAR buf[256];
+      pcre2_get_error_message(rc, buf, sizeof(buf));
+      PRLM_THROW("regex replacement '" << replacement << "' failed: " << reinterpret_cast<char*>(buf));
+    }
+    out.resize(out_len);
+    return out;
+  }
+  PRLM_THROW("regex replacement '" << replacement << "': output size kept growing");
+}
+
 }  // namespace prlm::text

@@ -1,5 +1,6 @@
 // A compiled PCRE2 pattern (UTF + Unicode properties, JIT when available) with
-// the one operation tokenizers need: all non-overlapping matches in a string.
+// the two operations tokenizers need: all non-overlapping matches in a string,
+// and Python's re.sub (every non-overlapping match replaced).
 // Hugging Face writes its split patterns for Oniguruma; the constructs they use
 // (\p{L}, \p{N}, \s, (?i:...), (?!...)) mean the same in PCRE2 with UCP.
 // Thread-safety: a Regex may be used from many threads at once (match data is
@@ -25,6 +26,10 @@ class Regex {
 
   // [begin, end) byte ranges of every match, left to right. REQUIRES: valid UTF-8.
   std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
+  // Every non-overlapping match replaced by `replacement`, where $N (or ${N})
+  // is group N and an unset group is empty (Python's \N and \g<N>).
+  // REQUIRES: valid UTF-8. Throws prlm::Error on a bad replacement string.
+  std::string ReplaceAll(std::string_view text, std::string_view replacement) const;
 
  private:
   struct Impl;

@@ -170,6 +170,32 @@ bool IsUnicodeWhitespace(char32_t cp) {
   }
 }
 
+bool IsPythonWhitespace(char32_t cp) { return IsUnicodeWhitespace(cp) || (cp >= 0x1C && cp <= 0x1F); }
+
+std::vector<std::string_view> SplitPythonWhitespace(std::string_view s) {
+  std::vector<std::string_view> pieces;
+  size_t pos = 0, start = std::string_view::npos;
+  while (pos < s.size()) {
+    const size_t at = pos;
+    const bool space = IsPythonWhitespace(NextCodepoint(s, pos));
+    if (space && start != std::string_view::npos) {
+      pieces.push_back(s.substr(start, at - start));
+      start = std::string_view::npos;
+    } else if (!space && start == std::string_view::npos) {
+      start = at;
+    }
+  }
+  if (start != std::string_view::npos) pieces.push_back(s.substr(start));
+  return pieces;
+}
+
+std::string_view RStripPythonWhitespace(std::string_view s) {
+  size_t keep = 0, pos = 0;
+  while (pos < s.size())
+    if (!IsPythonWhitespace(NextCodepoint(s, pos))) keep = pos;
+  return s.substr(0, keep);
+}
+
 bool IsUnicodePunctuation(char32_t cp) {
   const auto cat = utf8proc_category(cp);
   return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;

@@ -39,6 +39,13 @@ std::string Lowercase(std::string_view s);
 std::string StripMarks(std::string_view s);
 
 bool IsUnicodeWhitespace(char32_t cp);  // White_Space property
+// What Python's str.isspace() accepts: White_Space plus the separators \x1c-\x1f.
+bool IsPythonWhitespace(char32_t cp);
+// Python's str.split() with no argument: pieces between runs of
+// IsPythonWhitespace characters, none empty. Views into `s`.
+std::vector<std::string_view> SplitPythonWhitespace(std::string_view s);
+// Python's str.rstrip(): `s` without trailing IsPythonWhitespace characters.
+std::string_view RStripPythonWhitespace(std::string_view s);
 bool IsUnicodePunctuation(char32_t cp); // category P*
 bool IsControl(char32_t cp);            // Cc / Cf, excluding \t \n \r
 bool IsCjkIdeograph(char32_t cp);       // BERT's "Chinese character" ranges
