@@ -67,16 +67,17 @@ int RunCheckData(int argc, char** argv) {
 
 int RunMakeSynthetic(int argc, char** argv) {
   Args args("make-synthetic",
-            "Write LaMP-format train/dev/test splits in which every user has a consistent\n"
-            "personal style (docs/synthetic_data.md). Dev and test users are held out.");
-  args.Option("task", "NAME", "lamp4", "lamp4, lamp5 or lamp7")
+            "Write LaMP- or LongLaMP-format train/dev/test splits in which every user has a\n"
+            "consistent personal habit (docs/synthetic_data.md). Dev and test users are held out.");
+  args.Option("task", "NAME", "lamp4", "any task: lamp1 to lamp7, lamp2n, product_review,\n"
+                                       "abstract_generation, topic_writing")
       .Option("users", "N", "100", "number of users over all splits")
       .Option("seed", "S", "1", "random seed")
       .Option("min-profile", "N", "16", "fewest profile items per user")
       .Option("max-profile", "N", "32", "most profile items per user")
       .Option("questions-per-user", "N", "2", "questions per user")
       .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
-                                      "the user's styled gold output chosen over the neutral one)")
+                                      "the user's gold output chosen over the profile-blind one)")
       .Option("corpus", "FILE", "", "also write every text of the train split (inputs, outputs, profile\n"
                                       "fields), one per line: a corpus for train-tokenizer")
       .Option("out", "DIR", "", "output directory", true);
@@ -103,11 +104,19 @@ int RunMakeSynthetic(int argc, char** argv) {
     std::printf("wrote %s: a tokenizer corpus of %zu bytes\n", args.Get("corpus").c_str(), corpus.size());
   }
   const auto r = data::MeasureSynthetic(s.test, s.test_facts);
-  std::printf("test split, ROUGE-1 / ROUGE-L F of the gold output vs\n"
-              "  a profile-blind answer:         %.3f / %.3f\n"
-              "  the style read off the profile: %.3f / %.3f (style recovered for %.0f%%)\n",
-              r.blind_rouge1, r.blind_rougeL, r.profile_rouge1, r.profile_rougeL,
-              100 * r.style_recovered);
+  const auto figures = [](const data::MetricValues& values) {
+    std::string out;
+    char buf[64];
+    for (const auto& [name, value] : values) {
+      std::snprintf(buf, sizeof buf, "%s %.3f", name.c_str(), value);
+      out += (out.empty() ? "" : ", ") + std::string(buf);
+    }
+    return out;
+  };
+  std::printf("test split, the task's metrics against the gold outputs of\n"
+              "  a profile-blind answer:       %s\n"
+              "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
+              figures(r.blind).c_str(), figures(r.profile).c_str(), 100 * r.recovered);
   return 0;
 }
 

@@ -1,8 +1,11 @@
 #include "pipeline/evaluation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "common/data/prompt_templates.h"
+#include "common/data/task_metrics.h"
 #include "common/rollout/answer_questions.h"
 #include "common/text/answer.h"
 #include "common/text/metrics.h"
@@ -87,7 +90,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     ao.sampling = o.sampling;
     ao.batch_size = o.batch_size;
     const auto answers = rollout::AnswerQuestions(
-        policy, tokenizer, retriever, text::PromptTemplateFor(dataset.task->name), questions, ao, nullptr,
+        policy, tokenizer, retriever, data::PromptTemplateFor(dataset.task->name), questions, ao, nullptr,
         [&](size_t done, size_t asked) {
           std::fprintf(stderr, "eval %s %s k=%d: %zu/%zu questions\n", o.name.c_str(), retriever_name.c_str(), k,
                        done, asked);
@@ -103,15 +106,13 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     if (!o.predictions_path.empty())
       WritePredictions(PredictionsPath(o.predictions_path, retriever_name, k, sweep.size()), dataset, hypotheses);
     // 2. Scores of the answers with a gold (a question that could not be asked scores 0).
-    double r1 = 0, r2 = 0, rl = 0, fmt = 0, reward = 0;
+    double fmt = 0, reward = 0;
     std::vector<std::string> scored_hypotheses;
     std::vector<std::vector<std::string>> references(1);
     std::vector<rollout::Question> scored_questions;
     std::vector<rollout::Answer> scored_answers;
     for (size_t i : scored) {
       const std::string completion = answers[i].texts.empty() ? "" : answers[i].texts[0];
-      const auto rouge = text::Rouge(questions[i].gold, hypotheses[i]);
-      r1 += rouge.rouge1.f, r2 += rouge.rouge2.f, rl += rouge.rougeL.f;
       scored_hypotheses.push_back(hypotheses[i]);
       references[0].push_back(questions[i].gold);
       if (!o.scorer_has_format) fmt += text::HasReasoningFormat(completion) ? 1 : 0;
@@ -120,7 +121,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     }
     if (!scored.empty()) {
       const auto reply =
-          scorer.ScoreNow(rollout::ScoreRequestFor(scored_questions, scored_answers, /*include_unasked=*/true));
+          scorer.ScoreNow(rollout::ScoreRequestFor(dataset.task->name, scored_questions, scored_answers, /*include_unasked=*/true));
       PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());
       for (const auto& s : reply.items()) {
         reward += s.reward();
@@ -140,10 +141,18 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     row["n"] = scored.size();
     row["predicted"] = questions.size();
     row["skipped"] = skipped;
-    row["rouge1"] = figure(r1 / n);
-    row["rouge2"] = figure(r2 / n);
-    row["rougeL"] = figure(rl / n);
-    row["bleu"] = figure(scored.empty() ? 0 : text::CorpusBleu(scored_hypotheses, references).score);
+    row["task"] = dataset.task->name;
+    // The task's own metrics (LaMP's / LongLaMP's), then for generation
+    // ROUGE-2 and corpus BLEU beside them.
+    for (const auto& [metric, value] : data::TaskMetrics(*dataset.task, references[0], scored_hypotheses))
+      row[metric] = figure(value);
+    if (dataset.task->metric == data::TaskMetric::kGeneration) {
+      double r2 = 0;
+      for (size_t i = 0; i < scored_hypotheses.size(); ++i)
+        r2 += text::Rouge(references[0][i], scored_hypotheses[i]).rouge2.f;
+      row["rouge2"] = figure(r2 / n);
+      row["bleu"] = figure(scored.empty() ? 0 : text::CorpusBleu(scored_hypotheses, references).score);
+    }
     row["format"] = figure(fmt / n);
     row["reward"] = figure(reward / n);
     row["seconds"] = Seconds(t0);
@@ -153,20 +162,31 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
 }
 
 std::string EvalMarkdownTable(const Json& rows) {
-  std::string out = "| model | retriever | k | n | ROUGE-1 | ROUGE-2 | ROUGE-L | BLEU | format | reward |\n"
-                    "|---|---|---|---|---|---|---|---|---|---|\n";
-  const auto figure = [](const Json& v, const char* format) {
-    if (!v.is_number()) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof buf, format, v.get<double>());
-    return std::string(buf);
-  };
+  // Columns: every metric some row has, in this order.
+  static const std::pair<const char*, const char*> kColumns[] = {
+      {"accuracy", "accuracy"}, {"f1", "F1"},          {"mae", "MAE"},      {"rmse", "RMSE"},
+      {"rouge1", "ROUGE-1"},    {"rouge2", "ROUGE-2"}, {"rougeL", "ROUGE-L"}, {"meteor", "METEOR"},
+      {"bleu", "BLEU"},         {"format", "format"},  {"reward", "reward"}};
+  std::vector<std::pair<const char*, const char*>> shown;
+  for (const auto& column : kColumns)
+    if (std::any_of(rows.begin(), rows.end(), [&](const Json& r) { return r.contains(column.first); }))
+      shown.push_back(column);
+  std::string out = "| model | retriever | k | n |", rule = "|---|---|---|---|";
+  for (const auto& [key, title] : shown) out += std::string(" ") + title + " |", rule += "---|";
+  out += "\n" + rule + "\n";
   for (const auto& r : rows) {
     out += "| " + r["name"].get<std::string>() + " | " + r["retriever"].get<std::string>() + " | " +
            (r["k"].is_null() ? "-" : std::to_string(r["k"].get<int>())) + " | " +
-           std::to_string(r["n"].get<int64_t>()) + " | " + figure(r["rouge1"], "%.4f") + " | " +
-           figure(r["rouge2"], "%.4f") + " | " + figure(r["rougeL"], "%.4f") + " | " + figure(r["bleu"], "%.2f") +
-           " | " + figure(r["format"], "%.3f") + " | " + figure(r["reward"], "%.4f") + " |\n";
+           std::to_string(r["n"].get<int64_t>()) + " |";
+    for (const auto& [key, title] : shown) {
+      const Json v = r.value(key, Json());
+      char buf[32] = "-";
+      if (v.is_number())
+        std::snprintf(buf, sizeof buf, std::string(key) == "bleu" ? "%.2f" : std::string(key) == "format" ? "%.3f" : "%.4f",
+                      v.get<double>());
+      out += std::string(" ") + buf + " |";
+    }
+    out += "\n";
   }
   return out;
 }

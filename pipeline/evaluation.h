@@ -38,8 +38,10 @@ struct EvalOptions {
 };
 
 // Rows (JSON objects: name, model, split, retriever, k, n (questions scored:
-// those with a gold output), predicted (every question), skipped, rouge1,
-// rouge2, rougeL, bleu, format, reward (null when nothing was scored),
+// those with a gold output), predicted (every question), skipped, task, the
+// task's own metrics (data::TaskMetrics: accuracy and f1, mae and rmse, or
+// rouge1 and rougeL plus meteor on LongLaMP), for generation also rouge2 and
+// bleu, then format and reward (every figure null when nothing was scored),
 // seconds). Questions without a gold output (LaMP's hidden test split) are
 // answered but not scored; with predictions_path their answers go to a file
 // in LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]},

@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "common/data/prompt_templates.h"
 #include "common/retrieval/profile_prompts.h"
 #include "common/text/answer.h"
 #include "common/text/prompt.h"
@@ -50,7 +51,7 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
   PRLM_CHECK(stats);
   PRLM_REQUIRE(options.k >= 1, "k must be at least 1, got " << options.k);
   PRLM_REQUIRE(options.batch_size >= 1, "batch size must be at least 1");
-  const text::PromptTemplate& tmpl = text::PromptTemplateFor(data.task->name);
+  const text::PromptTemplate& tmpl = data::PromptTemplateFor(data.task->name);
   retrieval::ProfilePromptOptions with_profile, without;
   with_profile.retriever = without.retriever = options.retriever;
   with_profile.k = without.k = options.k;
@@ -66,7 +67,7 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
     // 1. Two prompts per query: with the top-k profile (retrieved in one
     // batch), then without.
     std::vector<retrieval::ProfileQuestion> questions;
-    for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query});
+    for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query, data.examples[i].input});
     const auto personal = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, with_profile);
     const auto plain = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, without);
     std::vector<size_t> example_of;
@@ -109,17 +110,11 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
 }
 
 std::vector<RmPair> SyntheticRmPairs(const data::SyntheticSplits& splits) {
-  std::unordered_map<std::string, const data::UserStyle*> style_of;
-  for (size_t u = 0; u < splits.user_ids.size(); ++u) style_of[splits.user_ids[u]] = &splits.styles[u];
-  const std::string& task = splits.train.task->name;
-  const data::UserStyle neutral = data::NeutralStyle(task);
   std::vector<RmPair> pairs;
   for (size_t i = 0; i < splits.train.examples.size(); ++i) {
     const auto& ex = splits.train.examples[i];
-    const auto style = style_of.find(ex.user_id);
-    PRLM_CHECK(style != style_of.end());
-    std::string chosen = data::RenderOutput(task, splits.train_facts[i], *style->second);
-    std::string rejected = data::RenderOutput(task, splits.train_facts[i], neutral);
+    std::string chosen = ex.output.value_or("");
+    std::string rejected = data::BlindAnswer(splits.train, splits.train_facts, i);
     if (chosen != rejected) pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
   }
   return pairs;

@@ -11,6 +11,7 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "common/util/rng.h"
+#include "pipeline/synthetic_labels.h"
 
 namespace prlm::data {
 namespace {
@@ -118,10 +119,109 @@ const Lexicon& LexiconFor(const std::string& task) {
        {{"workshop", "hackathon", "team lunch", "book club"},
         {"the office", "the library", "the community center", "the rooftop"},
         {"colleagues", "new people", "my mentor", "the study group"}}}};
+  static const Lexicon lamp6{
+      "Generate a subject for the following email: ",
+      "title",
+      "text",
+      "{S0} {0} {S1}[ before {2}]",
+      "Hi all, the {0} {S1} is coming up. Please read the notes on the {0} before {2} and send me any "
+      "questions. Thanks, and see you there.",
+      {{"Re:", "Reminder:", "Update:", "Fwd:"}, {"meeting", "review", "sync", "check-in"}},
+      {"", "[urgent] ", "FYI ", "Quick one: "},
+      {"", " - please read", " (action needed)", " :)"},
+      {{{"budget", "quarterly", "hiring", "offsite"}, {"plan", "numbers", "round", "agenda"},
+        {"Friday", "the board call", "the holidays", "month end"}},
+       {{"product", "design", "launch", "roadmap"}, {"demo", "spec", "timeline", "feedback"},
+        {"Monday", "the release", "the sprint ends", "the customer call"}},
+       {{"team", "project", "vendor", "security"}, {"dinner", "kickoff", "contract", "audit"},
+        {"next week", "the deadline", "noon", "the all-hands"}}}};
+  // LongLaMP: outputs of 50-200 words; "[...]" is the long-form paragraph.
+  static const Lexicon product_review{
+      "Generate the review text written by a reviewer for a product with the following description: ",
+      "reviewText",
+      "description",
+      "{S0} used this {0} {1} for a few weeks now. The {2} is {S1} and it {S2} what I needed from a {1}. "
+      "Setting it up was {S3}, and the instructions were clear enough for anyone. After daily use it still "
+      "{S2} the job without complaints, and the {2} has not changed at all. For the price I think it is "
+      "{S4} value and I would recommend it.[ One more thing worth saying: the {0} {1} survived a house "
+      "move and a long trip in a packed bag, so the build quality is better than the price suggests, and "
+      "I would buy the same one again without thinking twice.]",
+      "The {0} {1} comes with a {2}. It is meant for everyday use at home and on the road, and it "
+      "ships in a small box with a short manual.",
+      {{"I have", "I've", "We have", "My family has"},
+       {"excellent", "solid", "impressive", "reliable"},
+       {"does", "handles", "manages", "covers"},
+       {"easy", "simple", "painless", "quick"},
+       {"great", "good", "fair", "fantastic"}},
+      {"", "Short version: it works. ", "Honest review: ", "Update after a month: "},
+      {"", " Five stars from me.", " Hope this helps someone.", " Thanks for reading!"},
+      {{{"compact", "stainless", "cordless", "foldable"}, {"blender", "kettle", "vacuum", "fan"},
+        {"motor", "handle", "battery", "lid"}},
+       {{"waterproof", "lightweight", "padded", "insulated"}, {"backpack", "jacket", "tent", "boot"},
+        {"zipper", "lining", "strap", "seam"}},
+       {{"wireless", "noise cancelling", "portable", "smart"}, {"speaker", "headset", "charger", "lamp"},
+        {"sound", "cable", "button", "app"}}}};
+  static const Lexicon abstract_generation{
+      "Generate an abstract for the title: ",
+      "abstract",
+      "title",
+      "We {S0} the problem of {1} in {2}. {S1} methods rely on large labelled datasets and {S2} when "
+      "labels are scarce or noisy. In this paper we {S3} a {0} {S4} that learns {1} from little "
+      "supervision and adapts to {2}. Experiments on three {2} benchmarks show that our {S4} improves "
+      "{1} over strong baselines while using less data.[ We further analyse the {0} {S4} in a series of "
+      "ablation studies, showing that each part contributes to the gains and that the results hold "
+      "across data sizes, noise levels and domains.]",
+      "A {0} approach for {1} in {2}",
+      {{"study", "address", "investigate", "consider"},
+       {"Existing", "Current", "Prior", "Previous"},
+       {"fail", "degrade", "struggle", "break down"},
+       {"propose", "introduce", "present", "develop"},
+       {"framework", "method", "model", "approach"}},
+      {"", "Abstract: ", "Summary. ", "In brief, "},
+      {"", " Code is available online.", " We release our data.", " Our findings open new directions."},
+      {{{"contrastive", "graph based", "retrieval augmented", "multi task"},
+        {"entity linking", "question answering", "summarization", "relation extraction"},
+        {"clinical text", "legal documents", "scientific papers", "news archives"}},
+       {{"self supervised", "diffusion based", "lightweight", "equivariant"},
+        {"depth estimation", "image segmentation", "pose tracking", "scene understanding"},
+        {"robotics", "satellite imagery", "medical scans", "driving videos"}},
+       {{"adaptive", "learned", "distributed", "probabilistic"},
+        {"query optimization", "cache management", "load balancing", "index tuning"},
+        {"cloud databases", "edge clusters", "data lakes", "stream systems"}}}};
+  static const Lexicon topic_writing{
+      "Generate the content for a reddit post about: ",
+      "content",
+      "summary",
+      "{S0} I wanted to share my {0} at {1}. It started when {2} suggested it and I was {S1} at first. "
+      "The first few days were {S2}, but I kept going and it got {S3} every single week. Looking back it "
+      "was {S4} worth the effort and I learned a lot about myself along the way.[ If anyone here is "
+      "thinking about trying a {0} too, my advice is to start small, keep notes, and ask for help early; "
+      "I am happy to answer questions in the comments below.]",
+      "my {0} at {1} with {2}",
+      {{"Hey everyone,", "Hi all,", "Long time lurker here,", "Hello reddit,"},
+       {"nervous", "skeptical", "unsure", "hesitant"},
+       {"rough", "hard", "exhausting", "messy"},
+       {"easier", "better", "smoother", "more fun"},
+       {"totally", "absolutely", "definitely", "really"}},
+      {"", "TL;DR at the end. ", "Throwaway account. ", "Not sure where else to post this. "},
+      {"", " Thanks for reading!", " Edit: thanks for the kind words.", " Cheers."},
+      {{{"first marathon", "half marathon", "trail run", "cycling tour"},
+        {"the city park", "the coast", "the mountains", "the old canal"},
+        {"my sister", "a coworker", "my doctor", "an old friend"}},
+       {{"career change", "coding bootcamp", "night class", "new job"},
+        {"a startup", "the community college", "a big bank", "a hospital"},
+        {"my partner", "a mentor", "my manager", "a neighbor"}},
+       {{"garden project", "home renovation", "bread baking", "woodworking hobby"},
+        {"my apartment", "the backyard", "my parents' house", "the garage"},
+        {"my roommate", "my grandfather", "a youtube channel", "my kids"}}}};
   if (task == "LaMP_4") return lamp4;
   if (task == "LaMP_5") return lamp5;
+  if (task == "LaMP_6") return lamp6;
   if (task == "LaMP_7") return lamp7;
-  PRLM_THROW("make-synthetic supports LaMP_4, LaMP_5 and LaMP_7, not '" << task << "'");
+  if (task == "LongLaMP_product_review") return product_review;
+  if (task == "LongLaMP_abstract_generation") return abstract_generation;
+  if (task == "LongLaMP_topic_writing") return topic_writing;
+  PRLM_THROW("no synthetic generation lexicon for '" << task << "' (label tasks: synthetic_labels.h)");
 }
 
 // Fills a template. `variant(g)` picks the word of synonym group g.
@@ -275,29 +375,75 @@ UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& pr
   return style;
 }
 
-SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
-  const std::string task = TaskByName(o.task).name;
-  const Lexicon& lex = LexiconFor(task);
+namespace {
+
+int TrainUsers(const SyntheticOptions& o) {
+  const int n_test = std::max(1, static_cast<int>(o.users * o.test_fraction));
+  const int n_dev = std::max(1, static_cast<int>(o.users * o.dev_fraction));
+  return o.users - n_dev - n_test;
+}
+int DevUsers(const SyntheticOptions& o) { return std::max(1, static_cast<int>(o.users * o.dev_fraction)); }
+
+// Puts an item's fields in the task's order (what the reader produces).
+void OrderFields(const TaskSpec& task, ProfileItem& item) {
+  std::vector<std::pair<std::string, std::string>> ordered;
+  for (const auto& spec : task.profile_fields)
+    for (auto& field : item.fields)
+      if (field.first == spec.name) ordered.push_back(std::move(field));
+  item.fields = std::move(ordered);
+}
+
+}  // namespace
+
+SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& o) {
   PRLM_REQUIRE(o.users >= 3, "make-synthetic: --users must be at least 3 (one per split), got " << o.users);
   PRLM_REQUIRE(o.min_profile >= 1 && o.max_profile >= o.min_profile,
                "make-synthetic: profile sizes must satisfy 1 <= min <= max");
   PRLM_REQUIRE(o.questions_per_user >= 1, "make-synthetic: questions per user must be >= 1");
+  PRLM_REQUIRE(TrainUsers(o) >= 1, "make-synthetic: no users left for train");
   SyntheticSplits out;
-  const TaskSpec* spec = &TaskByName(task);
   for (Dataset* d : {&out.train, &out.dev, &out.test}) {
-    d->task = spec;
-    d->source = "synthetic " + task + " seed " + std::to_string(o.seed);
+    d->task = &task;
+    d->source = "synthetic " + task.name + " seed " + std::to_string(o.seed);
   }
-  const int n_test = std::max(1, static_cast<int>(o.users * o.test_fraction));
-  const int n_dev = std::max(1, static_cast<int>(o.users * o.dev_fraction));
-  const int n_train = o.users - n_dev - n_test;
-  PRLM_REQUIRE(n_train >= 1, "make-synthetic: no users left for train");
+  return out;
+}
 
+std::string SyntheticUserId(int u) {
+  char uid[32];
+  std::snprintf(uid, sizeof uid, "u%05d", u);
+  return uid;
+}
+
+Dataset& SyntheticSplitOf(SyntheticSplits& s, int u, const SyntheticOptions& o) {
+  return u < TrainUsers(o) ? s.train : u < TrainUsers(o) + DevUsers(o) ? s.dev : s.test;
+}
+
+std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& s, int u, const SyntheticOptions& o) {
+  return u < TrainUsers(o) ? s.train_facts : u < TrainUsers(o) + DevUsers(o) ? s.dev_facts : s.test_facts;
+}
+
+void StampSyntheticDates(std::vector<ProfileItem>& profile, SplitMix64& rng) {
+  int day = rng.Below(200);
+  for (auto& item : profile) {
+    day += 1 + rng.Below(20);
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day / 336, 1 + (day % 336) / 28, 1 + day % 28);
+    item.date = date;
+    item.date_key = *ParseDateKey(date);
+  }
+}
+
+SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
+  const TaskSpec* spec = &TaskByName(o.task);
+  if (IsLabelTask(*spec)) return MakeLabelSynthetic(o);
+  const std::string task = spec->name;
+  const Lexicon& lex = LexiconFor(task);
+  SyntheticSplits out = EmptySyntheticSplits(*spec, o);
   Rng rng(o.seed * 0x2545F4914F6CDD1Dull + 7);
   const int n_topics = static_cast<int>(lex.topics.size());
   for (int u = 0; u < o.users; ++u) {
-    char uid[32];
-    std::snprintf(uid, sizeof uid, "u%05d", u);
+    const std::string uid = SyntheticUserId(u);
     // 1. The user's style and favourite topics.
     UserStyle style;
     style.casing = rng.Below(4);
@@ -312,29 +458,23 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
     // 2. The profile: items written in the style, dated oldest first.
     std::vector<ProfileItem> profile;
     const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
-    int day = rng.Below(200);
     for (int j = 0; j < n_items; ++j) {
       const SyntheticFact fact = RandomFact(lex, topics, rng);
       ProfileItem item;
-      item.id = std::string(uid) + "-p" + std::to_string(j);
-      day += 1 + rng.Below(20);
-      char date[16];
-      std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day / 336, 1 + (day % 336) / 28, 1 + day % 28);
-      item.date = date;
-      item.date_key = *ParseDateKey(date);
+      item.id = uid + "-p" + std::to_string(j);
       if (!lex.body_field.empty()) item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng));
       item.fields.emplace_back(lex.output_field, RenderOutput(task, fact, style));
-      // TaskSpec order: LaMP_4 is (text, title), LaMP_5 (title, abstract).
-      if (task == "LaMP_5") std::swap(item.fields[0], item.fields[1]);
+      OrderFields(*spec, item);
       profile.push_back(std::move(item));
     }
+    StampSyntheticDates(profile, rng);
     // 3. Questions: new facts on the same topics; gold = the styled output.
-    Dataset& split = u < n_train ? out.train : u < n_train + n_dev ? out.dev : out.test;
-    auto& facts = u < n_train ? out.train_facts : u < n_train + n_dev ? out.dev_facts : out.test_facts;
+    Dataset& split = SyntheticSplitOf(out, u, o);
+    auto& facts = SyntheticFactsOf(out, u, o);
     for (int q = 0; q < o.questions_per_user; ++q) {
       const SyntheticFact fact = RandomFact(lex, topics, rng);
       Example ex;
-      ex.id = std::string(uid) + "-q" + std::to_string(q);
+      ex.id = uid + "-q" + std::to_string(q);
       ex.user_id = uid;
       ex.input = lex.input_lead + InputBody(lex, fact, style.long_form, rng);
       ex.query = ExtractQuery(*spec, ex.input);
@@ -376,10 +516,11 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
   WriteLampSplit(s.train, dir, "train");
   WriteLampSplit(s.dev, dir, "dev");
   WriteLampSplit(s.test, dir, "test");
-  const Lexicon& lex = LexiconFor(TaskByName(o.task).name);
   nlohmann::json users = nlohmann::json::object();
+  for (size_t i = 0; i < s.truths.size(); ++i) users[s.user_ids[i]] = nlohmann::json::parse(s.truths[i]);
   static const char* kCasing[] = {"as written", "lower", "title", "upper"};
-  for (size_t i = 0; i < s.user_ids.size(); ++i) {
+  for (size_t i = 0; i < s.styles.size(); ++i) {
+    const Lexicon& lex = LexiconFor(TaskByName(o.task).name);
     const UserStyle& st = s.styles[i];
     nlohmann::json syn = nlohmann::json::array();
     for (size_t g = 0; g < st.synonyms.size(); ++g) syn.push_back(lex.synonyms[g][st.synonyms[g]]);
@@ -393,29 +534,33 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
   WriteFileAtomic(dir + "/styles.json", meta.dump(1));
 }
 
+std::string BlindAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
+  const TaskSpec& task = *ds.task;
+  if (IsLabelTask(task)) return BlindLabel(task, ds.examples[i]);
+  // LaMP-7's blind answer is the input tweet itself.
+  if (LexiconFor(task.name).body_template.empty()) return ds.examples[i].query;
+  return RenderOutput(task.name, facts.at(i), NeutralStyle(task.name));
+}
+
+std::string ProfileAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
+  const TaskSpec& task = *ds.task;
+  if (IsLabelTask(task)) return ProfileLabel(task, ds.examples[i]);
+  return RenderOutput(task.name, facts.at(i), InferStyle(task.name, ds.examples[i].profile));
+}
+
 SyntheticReport MeasureSynthetic(const Dataset& ds, const std::vector<SyntheticFact>& facts) {
-  PRLM_REQUIRE(facts.size() == ds.examples.size(), "MeasureSynthetic: one fact per example");
+  PRLM_REQUIRE(IsLabelTask(*ds.task) || facts.size() == ds.examples.size(), "MeasureSynthetic: one fact per example");
+  std::vector<std::string> golds, blind, aware;
   SyntheticReport r;
-  if (ds.examples.empty()) return r;
-  const std::string& task = ds.task->name;
-  const UserStyle neutral = NeutralStyle(task);
   for (size_t i = 0; i < ds.examples.size(); ++i) {
-    const Example& ex = ds.examples[i];
-    const UserStyle inferred = InferStyle(task, ex.profile);
-    // Blind: the neutral rendering; for LaMP-7 the input tweet itself.
-    const std::string blind =
-        LexiconFor(task).body_template.empty() ? ex.query : RenderOutput(task, facts[i], neutral);
-    const std::string aware = RenderOutput(task, facts[i], inferred);
-    const auto b = text::Rouge(*ex.output, blind), a = text::Rouge(*ex.output, aware);
-    r.blind_rouge1 += b.rouge1.f;
-    r.blind_rougeL += b.rougeL.f;
-    r.profile_rouge1 += a.rouge1.f;
-    r.profile_rougeL += a.rougeL.f;
-    r.style_recovered += aware == *ex.output;
+    golds.push_back(ds.examples[i].output.value_or(""));
+    blind.push_back(BlindAnswer(ds, facts, i));
+    aware.push_back(ProfileAnswer(ds, facts, i));
+    r.recovered += aware.back() == golds.back();
   }
-  const double n = static_cast<double>(ds.examples.size());
-  r.blind_rouge1 /= n, r.blind_rougeL /= n, r.profile_rouge1 /= n, r.profile_rougeL /= n;
-  r.style_recovered /= n;
+  r.blind = TaskMetrics(*ds.task, golds, blind);
+  r.profile = TaskMetrics(*ds.task, golds, aware);
+  r.recovered /= static_cast<double>(std::max<size_t>(ds.examples.size(), 1));
   return r;
 }
 

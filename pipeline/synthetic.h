@@ -1,12 +1,17 @@
-// Synthetic LaMP-format data in which every user writes in a consistent,
-// learnable personal style (docs/synthetic_data.md tells the generative story).
+// Synthetic LaMP- and LongLaMP-format data in which every user has a
+// consistent, learnable personal habit (docs/synthetic_data.md tells each
+// generative story), for every task prlm knows.
 //
-// Each user has a style: a casing, a habitual prefix and suffix, one preferred
-// word in each synonym group, and a preferred length. The user's profile items
-// and their gold outputs are written in that style; the inputs (articles,
-// abstracts, neutral tweets) are not. So a model that reads the retrieved
+// Generation tasks (LaMP-4 to 7, LongLaMP's three): each user has a style: a
+// casing, a habitual prefix and suffix, one preferred word in each synonym
+// group, and a preferred length. The user's profile items and their gold
+// outputs are written in that style; the inputs (articles, abstracts, emails,
+// requests, neutral tweets) are not. So a model that reads the retrieved
 // profile can recover the style and score higher than one that cannot;
-// InferStyle + RenderOutput show by how much (SyntheticReport).
+// InferStyle + RenderOutput show by how much (SyntheticReport). LongLaMP's
+// outputs run 50-200 words.
+//
+// Classification and rating tasks (LaMP-1, 2, 2N, 3): synthetic_labels.h.
 //
 // Splits are user-based: train, dev and test hold disjoint users, so dev and
 // test users are held out. All three splits come with outputs.
@@ -19,11 +24,13 @@
 #include <vector>
 
 #include "common/data/dataset.h"
+#include "common/data/task_metrics.h"
+#include "common/util/rng.h"
 
 namespace prlm::data {
 
 struct SyntheticOptions {
-  std::string task = "LaMP_4";     // LaMP_4, LaMP_5 or LaMP_7
+  std::string task = "LaMP_4";     // any task (TaskByName's spellings)
   int users = 100;
   uint64_t seed = 1;
   int min_profile = 16, max_profile = 32;  // items per user
@@ -49,10 +56,20 @@ struct SyntheticSplits {
   // The fact behind each example, parallel to that split's examples.
   std::vector<SyntheticFact> train_facts, dev_facts, test_facts;
   std::vector<std::string> user_ids;  // all users, in generation order
-  std::vector<UserStyle> styles;      // parallel to user_ids
+  std::vector<UserStyle> styles;      // parallel to user_ids (generation tasks)
+  std::vector<std::string> truths;    // parallel to user_ids (label tasks): the habit, as JSON
 };
 
 SyntheticSplits MakeSynthetic(const SyntheticOptions& options);
+
+// Building blocks shared by the generators: the three empty splits, a user's
+// id, the split user `u` falls in (train first, then dev, then test), and
+// profile dates (oldest first, a few days apart).
+SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& options);
+std::string SyntheticUserId(int u);
+Dataset& SyntheticSplitOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
+std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
+void StampSyntheticDates(std::vector<ProfileItem>& profile, SplitMix64& rng);
 
 // Writes {train,dev,test}_{questions,outputs}.json and styles.json to `dir`.
 void WriteLampSplit(const Dataset& dataset, const std::string& dir, const std::string& split);
@@ -67,11 +84,19 @@ UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& pr
 std::string RenderOutput(const std::string& task, const SyntheticFact& fact, const UserStyle& style);
 UserStyle NeutralStyle(const std::string& task);
 
-// Mean ROUGE-1/L F of gold vs (neutral style) and vs (style inferred from
-// profile) over a dataset: the gap a profile-reading model can close.
+// The answer a profile-blind reader gives to example i (the neutral style, the
+// input tweet itself for LaMP-7, BlindLabel for label tasks), and the one a
+// profile-reading reader gives (the style InferStyle reads; ProfileLabel).
+// `facts` may be empty for label tasks.
+std::string BlindAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
+std::string ProfileAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
+
+// The task's own metrics (data::TaskMetrics) of the gold outputs against the
+// blind and the profile-reading answers: the gap a profile-reading model can
+// close.
 struct SyntheticReport {
-  double blind_rouge1 = 0, blind_rougeL = 0, profile_rouge1 = 0, profile_rougeL = 0;
-  double style_recovered = 0;  // fraction of examples whose style InferStyle recovers exactly
+  MetricValues blind, profile;
+  double recovered = 0;  // fraction of examples the profile-reading answer gets exactly
 };
 SyntheticReport MeasureSynthetic(const Dataset& dataset, const std::vector<SyntheticFact>& facts);
 

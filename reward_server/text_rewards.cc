@@ -1,5 +1,7 @@
 #include "reward_server/text_rewards.h"
 
+#include "common/data/task.h"
+#include "common/data/task_metrics.h"
 #include "common/text/metrics.h"
 #include "common/text/unicode.h"
 
@@ -14,13 +16,24 @@ std::unique_ptr<PreparedItem> AccuracyReward::Prepare(const RewardInput& input, 
   if (text::StripAsciiSpace(input.item->gold()).empty())
     throw InvalidRewardInput("item " + std::to_string(input.index) +
                              " has no gold output; the accuracy reward needs one");
-  if (input.answer.found) {
-    const auto r = text::Rouge(input.item->gold(), input.answer.answer, stem_);
-    out[1] = r.rouge1.f;
-    out[2] = r.rouge2.f;
-    out[3] = r.rougeL.f;
-    out[0] = out[1] + out[2] + out[3];
+  const data::TaskSpec* task = nullptr;
+  if (!input.item->task().empty()) {
+    try {
+      task = &data::TaskByName(input.item->task());
+    } catch (const std::exception& e) {
+      throw InvalidRewardInput("item " + std::to_string(input.index) + ": " + e.what());
+    }
   }
+  if (!input.answer.found) return nullptr;
+  if (task && task->metric != data::TaskMetric::kGeneration) {
+    out[0] = data::AnswerScore(*task, input.item->gold(), input.answer.answer);
+    return nullptr;
+  }
+  const auto r = text::Rouge(input.item->gold(), input.answer.answer, stem_);
+  out[1] = r.rouge1.f;
+  out[2] = r.rouge2.f;
+  out[3] = r.rougeL.f;
+  out[0] = out[1] + out[2] + out[3];
   return nullptr;
 }
 

@@ -1,9 +1,12 @@
 // The text-only parts of PrLM's reward, computed per item as requests arrive.
 //
-// AccuracyReward: ROUGE-1 F + ROUGE-2 F + ROUGE-L F (rouge-score semantics,
-// metrics.h) of the extracted answer against the gold output, 0..3; 0 when no
-// answer follows "</think>". Outputs: accuracy, rouge1, rouge2, rougeL. An item
-// without a gold output is refused.
+// AccuracyReward: how right the extracted answer is, by the item's task
+// (data::AnswerScore): for generation tasks ROUGE-1 F + ROUGE-2 F + ROUGE-L F
+// (rouge-score semantics, metrics.h) against the gold output, 0..3; for
+// classification 1 for the gold label, else 0; for ratings 1 - |error| / 4.
+// 0 when no answer follows "</think>". Outputs: accuracy, rouge1, rouge2,
+// rougeL (the ROUGE figures of generation items only). An item without a gold
+// output, or naming an unknown task, is refused.
 // Thread-safety: stateless.
 #pragma once
 

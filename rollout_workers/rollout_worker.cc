@@ -1,6 +1,7 @@
 #include "rollout_workers/rollout_worker.h"
 
 #include "common/comm/tensor_collectives.h"
+#include "common/data/prompt_templates.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 
@@ -22,7 +23,7 @@ RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<con
       retriever_(retriever),
       score_(std::move(score)),
       config_(config),
-      template_(&text::PromptTemplateFor(task)) {
+      template_(&data::PromptTemplateFor(task)) {
   const GrpoConfig& g = config_.grpo;
   PRLM_REQUIRE(g.group_size >= 1, "rollout: grpo.group_size must be at least 1");
   PRLM_REQUIRE(g.sft_template.find("{output}") != std::string::npos,
@@ -92,7 +93,7 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
 
   // 3. Score every sample in one request.
   const auto t0 = Clock::now();
-  proto::ScoreRequest request = ScoreRequestFor(questions, answers, /*include_unasked=*/false);
+  proto::ScoreRequest request = ScoreRequestFor(template_->task, questions, answers, /*include_unasked=*/false);
   if (request.items_size() == 0) return result;
   request.set_timeout_ms(static_cast<uint32_t>(config_.reward.timeout_ms));
   const proto::ScoreReply reply = score_(request);

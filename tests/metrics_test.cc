@@ -4,9 +4,12 @@
 
 #include <cmath>
 
+#include "common/data/task.h"
+#include "common/data/task_metrics.h"
 #include "common/text/answer.h"
 #include "common/text/metrics.h"
 #include "common/text/porter_stemmer.h"
+#include "tests/test_util.h"
 
 namespace prlm::text {
 namespace {
@@ -103,6 +106,50 @@ TEST(Bleu, Tokenizer13a) {
   EXPECT_EQ(Tokenize13a("a..5"), (std::vector<std::string>{"a", ".", ".5"}));
   EXPECT_EQ(Tokenize13a("&amp;amp;"), (std::vector<std::string>{"&", "amp", ";"}));
   EXPECT_EQ(Tokenize13a("x\xC2\xA0y"), (std::vector<std::string>{"x", "y"}));
+}
+
+TEST(TaskMetrics, ClassificationAccuracyAndMacroF1ByHand) {
+  const auto& lamp1 = data::TaskByName("LaMP_1");
+  // golds [1] [1] [2] [2]; answers [1] [2] [2] junk.
+  // [1]: tp 1, fp 0, fn 1 -> P 1, R 1/2, F 2/3.  [2]: tp 1, fp 1, fn 1 -> P 1/2, R 1/2, F 1/2.
+  const auto m = data::TaskMetrics(lamp1, {"[1]", "[1]", "[2]", " [2] "}, {"[1]", "[2]", " [2]", "junk"});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].first, "accuracy");
+  EXPECT_NEAR(m[0].second, 0.5, 1e-12);
+  EXPECT_EQ(m[1].first, "f1");
+  EXPECT_NEAR(m[1].second, (2.0 / 3 + 0.5) / 2, 1e-12);
+  // LaMP-2: F1 averages over all 15 tags, so labels nobody used count as 0.
+  const auto& lamp2 = data::TaskByName("LaMP_2");
+  const auto m2 = data::TaskMetrics(lamp2, {"comedy", "action"}, {"comedy", "comedy"});
+  // comedy: P 1/2 R 1 F 2/3; action: 0; the other 13: 0.
+  EXPECT_NEAR(m2[1].second, (2.0 / 3) / 15, 1e-12);
+  testing::ExpectErrorContaining([&] { data::TaskMetrics(lamp2, {"not a tag"}, {"comedy"}); },
+                                 {"not a tag", "labels"});
+  EXPECT_EQ(data::AnswerScore(lamp2, "comedy", " comedy "), 1.0);
+  EXPECT_EQ(data::AnswerScore(lamp2, "comedy", "Comedy"), 0.0);
+}
+
+TEST(TaskMetrics, RatingMaeRmseWithLampsMappingOfNonNumbers) {
+  const auto& lamp3 = data::TaskByName("LaMP_3");
+  // errors: 4-5 -> 1; 2-2 -> 0; "great" for gold 2 -> 5 (further from 2 than 1) -> 3; " 3.5 " for 1 -> 2.5
+  const auto m = data::TaskMetrics(lamp3, {"5", "2", "2", "1"}, {"4", "2", "great", " 3.5 "});
+  EXPECT_EQ(m[0].first, "mae");
+  EXPECT_NEAR(m[0].second, (1 + 0 + 3 + 2.5) / 4, 1e-12);
+  EXPECT_EQ(m[1].first, "rmse");
+  EXPECT_NEAR(m[1].second, std::sqrt((1 + 0 + 9 + 6.25) / 4), 1e-12);
+  EXPECT_EQ(data::RatingOf("0x10", 4), 1.0);  // Python's float() reads no hex
+  EXPECT_NEAR(data::AnswerScore(lamp3, "4", "2"), 0.5, 1e-12);
+  EXPECT_EQ(data::AnswerScore(lamp3, "4", "4"), 1.0);
+}
+
+TEST(TaskMetrics, GenerationHasRougeAndLongLampAddsMeteor) {
+  const auto four = data::TaskMetrics(data::TaskByName("LaMP_4"), {"a b c d"}, {"a b c e"});
+  ASSERT_EQ(four.size(), 2u);
+  EXPECT_NEAR(four[0].second, 0.75, 1e-12);
+  const auto review = data::TaskMetrics(data::TaskByName("product_review"), {"the cat sat"}, {"the cat sat"});
+  ASSERT_EQ(review.size(), 3u);
+  EXPECT_EQ(review[2].first, "meteor");
+  EXPECT_GT(review[2].second, 0.9);
 }
 
 TEST(Answer, TakesTheAnswerAfterThinkNotInside) {

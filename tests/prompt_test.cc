@@ -2,6 +2,8 @@
 // forward, titles kept whole, the zero-shot variant.
 #include <gtest/gtest.h>
 
+#include "common/data/prompt_templates.h"
+#include "common/data/task.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "tests/test_util.h"
@@ -20,7 +22,7 @@ std::string Words(int n, const std::string& word) {
 }
 
 TEST(Prompt, ChatMlLayoutAndZeroShot) {
-  const auto& t = PromptTemplateFor("LaMP_4");
+  const auto& t = data::PromptTemplateFor("LaMP_4");
   PromptOptions opt;
   opt.with_profile = false;
   const auto p = BuildPrompt(t, "the article", {{{"text", "old"}, {"title", "Old Title"}}}, nullptr, opt);
@@ -30,12 +32,12 @@ TEST(Prompt, ChatMlLayoutAndZeroShot) {
   EXPECT_EQ(p.text.find("Old Title"), std::string::npos);  // no profile in zero-shot
   EXPECT_NE(p.text.find("Article: the article<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
   EXPECT_EQ(p.items_used, 0);
-  testing::ExpectErrorContaining([] { PromptTemplateFor("LaMP_3"); }, {"LaMP_3", "LaMP_4"});
+  testing::ExpectErrorContaining([] { data::PromptTemplateFor("LaMP_9"); }, {"LaMP_9", "LaMP_4"});
 }
 
 TEST(Prompt, BudgetCutsOnlyProfileTextAndCarriesUnusedForward) {
   const auto tok = FixtureTokenizer();
-  const auto& t = PromptTemplateFor("LaMP_4");
+  const auto& t = data::PromptTemplateFor("LaMP_4");
   // Item 0 is short, items 1 and 2 are long: the short one's unused budget
   // goes to item 1, so item 1 keeps more text than item 2.
   std::vector<PromptItem> items = {
@@ -64,7 +66,7 @@ TEST(Prompt, BudgetCutsOnlyProfileTextAndCarriesUnusedForward) {
 
 TEST(Prompt, DropsItemsWhenEvenTitlesDoNotFit) {
   const auto tok = FixtureTokenizer();
-  const auto& t = PromptTemplateFor("LaMP_5");
+  const auto& t = data::PromptTemplateFor("LaMP_5");
   std::vector<PromptItem> items(50, PromptItem{{"title", Words(20, "w")}, {"abstract", "x"}});
   PromptOptions opt;
   opt.max_prompt_tokens = 700;
@@ -73,6 +75,38 @@ TEST(Prompt, DropsItemsWhenEvenTitlesDoNotFit) {
   EXPECT_GT(p.items_used, 0);
   EXPECT_LE(static_cast<int>(p.ids.size()), 700);
   EXPECT_FALSE(p.over_budget);
+}
+
+TEST(Prompt, EveryTaskFitsItsBudgetWithLongProfiles) {
+  // Every task's template, with items whose every field is long: the prompt
+  // stays within the budget, keeps the question whole, shows each template
+  // field, and asks for the task's answer key (and lists labels where the task has them).
+  const auto tok = FixtureTokenizer();
+  for (const auto& task : data::AllTasks()) {
+    const auto& t = data::PromptTemplateFor(task.name);
+    EXPECT_EQ(t.task, task.name);
+    std::vector<PromptItem> items;
+    for (int i = 0; i < 6; ++i) {
+      PromptItem item;
+      for (const auto& f : t.item_fields)
+        item.emplace_back(f, f == t.truncated_field ? Words(300, f) : f + " value " + std::to_string(i));
+      items.push_back(item);
+    }
+    PromptOptions opt;
+    opt.max_prompt_tokens = 512;
+    const std::string question = "the question of " + task.name;
+    const auto p = BuildPrompt(t, question, items, tok.get(), opt);
+    EXPECT_LE(static_cast<int>(p.ids.size()), opt.max_prompt_tokens) << task.name;
+    EXPECT_FALSE(p.over_budget) << task.name;
+    EXPECT_GT(p.items_used, 0) << task.name;
+    EXPECT_GT(p.items_truncated, 0) << task.name;
+    EXPECT_NE(p.text.find(question), std::string::npos) << task.name;
+    EXPECT_NE(p.text.find("{'" + task.answer_key + "': '...'}"), std::string::npos) << task.name;
+    for (const auto& f : t.item_fields) EXPECT_NE(p.text.find("'" + f + "': "), std::string::npos) << task.name << " " << f;
+    for (const auto& label : task.labels)
+      if (task.metric == data::TaskMetric::kClassification)
+        EXPECT_NE(t.instruction.find(label), std::string::npos) << task.name << " " << label;
+  }
 }
 
 }  // namespace

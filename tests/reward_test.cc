@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "common/data/prompt_templates.h"
 #include "common/net/rpc_server.h"
 #include "common/reward/protocol.h"
 #include "common/reward/reward_client.h"
@@ -160,6 +161,25 @@ TEST(AccuracyReward, HandComputedRougeSum) {
   proto::ScoreItem no_gold = Item("q", "<think>r</think>A", "  ");
   RewardInput in3{&no_gold, text::ExtractAnswer(no_gold.completion()), 7};
   ExpectErrorContaining([&] { accuracy.Prepare(in3, out2); }, {"item 7", "gold"});
+}
+
+TEST(AccuracyReward, ScoresClassificationAndRatingByTheItemsTask) {
+  AccuracyReward accuracy;
+  auto score = [&](const std::string& task, const std::string& completion, const std::string& gold) {
+    proto::ScoreItem item = Item("q", completion, gold);
+    item.set_task(task);
+    RewardInput in{&item, text::ExtractAnswer(item.completion()), 3};
+    double out[4] = {0, 0, 0, 0};
+    accuracy.Prepare(in, out);
+    return out[0];
+  };
+  EXPECT_EQ(score("LaMP_2", "<think>r</think>{'tag': 'comedy'}", "comedy"), 1.0);
+  EXPECT_EQ(score("LaMP_2", "<think>r</think>{'tag': 'action'}", "comedy"), 0.0);
+  EXPECT_NEAR(score("LaMP_3", "<think>r</think>{'score': '2'}", "4"), 0.5, 1e-12);
+  EXPECT_EQ(score("LaMP_1", "<think>r</think><answer>[2]</answer>", "[2]"), 1.0);
+  // A generation task scores ROUGE-1+2+L as before.
+  EXPECT_NEAR(score("LaMP_4", "<think>r</think>the cat sat", "the cat sat"), 3.0, 1e-12);
+  ExpectErrorContaining([&] { score("LaMP_99", "<think>r</think>x", "y"); }, {"item 3", "LaMP_99"});
 }
 
 // ---------------------------------------------------------------- batcher
@@ -509,7 +529,7 @@ TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
   io.built = {"bm25"};
   auto retriever = retrieval::LocalRetriever::Build({&splits.train}, io);
   auto tokenizer = text::Tokenizer::FromFile(std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/qwen2-tied/tokenizer.json");
-  const std::string intro = text::PromptTemplateFor("LaMP_4").profile_intro;
+  const std::string intro = data::PromptTemplateFor("LaMP_4").profile_intro;
   // A stand-in policy: with a profile it answers "styled N", without "plain N";
   // query 0 gets no answer at all, query 1 the same answer both ways.
   size_t calls = 0;

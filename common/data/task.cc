@@ -13,27 +13,39 @@ std::vector<TaskSpec> MakeTasks() {
   auto req = [](std::string n) { return FieldSpec{std::move(n), true}; };
   auto opt = [](std::string n) { return FieldSpec{std::move(n), false}; };
   const Benchmark L = Benchmark::kLamp, LL = Benchmark::kLongLamp;
+  const TaskMetric kClass = TaskMetric::kClassification, kRate = TaskMetric::kRating,
+                   kGen = TaskMetric::kGeneration;
+  const std::vector<std::string> movie_tags = {
+      "sci-fi", "based on a book", "comedy", "action", "twist ending", "dystopia", "dark comedy", "classic",
+      "psychology", "fantasy", "romance", "thought-provoking", "social commentary", "violence", "true story"};
+  const std::vector<std::string> news_categories = {
+      "women", "religion", "politics", "style & beauty", "entertainment", "culture & arts", "sports",
+      "science & technology", "travel", "business", "crime", "education", "healthy living", "parents",
+      "food & drink"};
   return {
-      {"LaMP_1", L, "citation identification", {req("title"), req("abstract")}, {"title"}, "", "", true},
+      {"LaMP_1", L, "citation identification", {req("title"), req("abstract")}, {"title"}, "", "", true,
+       kClass, {"[1]", "[2]"}, "reference"},
       {"LaMP_2", L, "movie tagging", {req("description"), req("tag")}, {"description"}, "tag",
-       "description:", true},
+       "description:", true, kClass, movie_tags, "tag"},
       {"LaMP_2N", L, "news categorization (LaMP-2's older variant)",
-       {req("title"), req("text"), req("category")}, {"title", "text"}, "category", "article:", true},
-      {"LaMP_3", L, "product rating", {req("text"), req("score")}, {"text"}, "score", "review:", true},
+       {req("title"), req("text"), req("category")}, {"title", "text"}, "category", "article:", true, kClass,
+       news_categories, "category"},
+      {"LaMP_3", L, "product rating", {req("text"), req("score")}, {"text"}, "score", "review:", true, kRate,
+       {"1", "2", "3", "4", "5"}, "score"},
       {"LaMP_4", L, "news headline generation", {req("text"), req("title")}, {"title", "text"},
-       "title", "article:", true},
+       "title", "article:", true, kGen, {}, "title"},
       {"LaMP_5", L, "scholarly title generation", {req("title"), req("abstract")},
-       {"title", "abstract"}, "title", ":", true},
+       {"title", "abstract"}, "title", ":", true, kGen, {}, "title"},
       {"LaMP_6", L, "email subject generation", {req("text"), req("title")}, {"title", "text"},
-       "title", ":", true},
-      {"LaMP_7", L, "tweet paraphrasing", {req("text")}, {"text"}, "text", ":", true},
+       "title", ":", true, kGen, {}, "title"},
+      {"LaMP_7", L, "tweet paraphrasing", {req("text")}, {"text"}, "text", ":", true, kGen, {}, "tweet"},
       {"LongLaMP_abstract_generation", LL, "abstract generation",
-       {req("title"), req("abstract")}, {"title", "abstract"}, "abstract", "", true},
+       {req("title"), req("abstract")}, {"title", "abstract"}, "abstract", "", true, kGen, {}, "abstract"},
       {"LongLaMP_product_review", LL, "product review writing",
        {opt("overall"), opt("summary"), opt("description"), req("reviewText")},
-       {"summary", "reviewText"}, "reviewText", "", true},
+       {"summary", "reviewText"}, "reviewText", "", true, kGen, {}, "review"},
       {"LongLaMP_topic_writing", LL, "topic writing", {opt("summary"), req("content")},
-       {"summary", "content"}, "content", "", true},
+       {"summary", "content"}, "content", "", true, kGen, {}, "post"},
   };
 }
 

@@ -16,6 +16,12 @@ namespace prlm::data {
 
 enum class Benchmark { kLamp, kLongLamp };
 
+// How a task's answers are scored (LaMP's and LongLaMP's evaluators):
+//  kClassification  accuracy and macro F1 over the task's label set (LaMP-1, 2)
+//  kRating          MAE and RMSE of the number (LaMP-3)
+//  kGeneration      ROUGE-1 and ROUGE-L F (LaMP-4 to 7), plus METEOR for LongLaMP
+enum class TaskMetric { kClassification, kRating, kGeneration };
+
 struct FieldSpec {
   std::string name;
   bool required = true;
@@ -35,6 +41,12 @@ struct TaskSpec {
   // (stripped). Empty means the whole input. LaMP-1 is special (quoted titles).
   std::string query_anchor;
   bool requires_profile = true;
+  TaskMetric metric = TaskMetric::kGeneration;
+  // The answers a classification or rating task accepts, in LaMP's order
+  // (F1 averages over all of them); empty for generation.
+  std::vector<std::string> labels;
+  // The key the answer is given under: {'title': '...'}.
+  std::string answer_key;
 };
 
 // Every task prlm knows, in table order.

@@ -40,7 +40,8 @@ std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, cons
       out[i].error = "retrieval: " + results[i].error();
       continue;
     }
-    out[i].built = text::BuildPrompt(tmpl, questions[i].query, ToPromptItems(results[i]), &tokenizer, options.prompt);
+    const std::string& shown = tmpl.shows_input ? questions[i].input : questions[i].query;
+    out[i].built = text::BuildPrompt(tmpl, shown, ToPromptItems(results[i]), &tokenizer, options.prompt);
     if (out[i].built.over_budget)
       out[i].error = "the question alone is over the prompt limit of " +
                      std::to_string(options.prompt.max_prompt_tokens) + " tokens";

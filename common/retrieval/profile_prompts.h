@@ -17,7 +17,8 @@ namespace prlm::retrieval {
 
 struct ProfileQuestion {
   std::string user_id;
-  std::string query;
+  std::string query;  // what retrieval ranks the profile by
+  std::string input;  // the whole question (shown when the template says so)
 };
 
 struct ProfilePromptOptions {

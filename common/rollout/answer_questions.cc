@@ -16,7 +16,7 @@ std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text:
   // 1. Profiles and prompts.
   auto t0 = Clock::now();
   std::vector<retrieval::ProfileQuestion> asked_for;
-  for (const auto& q : questions) asked_for.push_back({q.user_id, q.query});
+  for (const auto& q : questions) asked_for.push_back({q.user_id, q.query, q.input});
   const auto prompts = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, asked_for, options.prompts);
   t.retrieval_s = Seconds(t0);
   std::vector<Answer> answers(questions.size());
@@ -51,8 +51,8 @@ std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text:
   return answers;
 }
 
-proto::ScoreRequest ScoreRequestFor(const std::vector<Question>& questions, const std::vector<Answer>& answers,
-                                    bool include_unasked) {
+proto::ScoreRequest ScoreRequestFor(const std::string& task, const std::vector<Question>& questions,
+                                    const std::vector<Answer>& answers, bool include_unasked) {
   PRLM_CHECK(questions.size() == answers.size());
   proto::ScoreRequest request;
   const auto add = [&](const Question& q, const std::string& completion) {
@@ -61,6 +61,7 @@ proto::ScoreRequest ScoreRequestFor(const std::vector<Question>& questions, cons
     item->set_completion(completion);
     item->set_gold(q.gold);
     item->set_user_id(q.user_id);
+    item->set_task(task);
   };
   for (size_t i = 0; i < questions.size(); ++i) {
     if (answers[i].texts.empty() && include_unasked) add(questions[i], "");

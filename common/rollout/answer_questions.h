@@ -59,8 +59,9 @@ std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text:
 
 // Every completion of every asked question as one scoring request, in order
 // (a question that was not asked: its completion is "" when
-// `include_unasked`, else it is left out).
-proto::ScoreRequest ScoreRequestFor(const std::vector<Question>& questions, const std::vector<Answer>& answers,
-                                    bool include_unasked);
+// `include_unasked`, else it is left out). Items name `task`, which decides
+// how the accuracy reward reads the answer.
+proto::ScoreRequest ScoreRequestFor(const std::string& task, const std::vector<Question>& questions,
+                                    const std::vector<Answer>& answers, bool include_unasked);
 
 }  // namespace prlm::rollout

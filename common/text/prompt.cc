@@ -8,35 +8,6 @@
 namespace prlm::text {
 namespace {
 
-std::vector<PromptTemplate> MakeTemplates() {
-  return {
-      {"LaMP_4",
-       {"text", "title"},
-       "text",
-       "Here are news articles this user wrote earlier, each with the headline they gave it:",
-       "Write a headline for the new article below the way this user writes headlines "
-       "(their wording, casing and habits). Give it as {'title': '...'}.",
-       "Write a headline for the news article below. Give it as {'title': '...'}.",
-       "Article:"},
-      {"LaMP_5",
-       {"abstract", "title"},
-       "abstract",
-       "Here are papers this user wrote earlier, each abstract with the title they gave it:",
-       "Write a title for the new abstract below the way this user titles papers. "
-       "Give it as {'title': '...'}.",
-       "Write a title for the paper abstract below. Give it as {'title': '...'}.",
-       "Abstract:"},
-      {"LaMP_7",
-       {"text"},
-       "text",
-       "Here are tweets this user wrote earlier:",
-       "Rewrite the tweet below the way this user writes tweets, keeping its meaning. "
-       "Give it as {'tweet': '...'}.",
-       "Paraphrase the tweet below, keeping its meaning. Give it as {'tweet': '...'}.",
-       "Tweet:"},
-  };
-}
-
 std::string RenderItem(const PromptTemplate& tmpl, const PromptItem& item, size_t number,
                        const std::string* truncated_text) {
   std::string line = std::to_string(number) + ".";
@@ -75,14 +46,6 @@ std::string TokenPrefix(const Tokenizer& tok, const std::vector<int32_t>& ids, s
 }
 
 }  // namespace
-
-const PromptTemplate& PromptTemplateFor(std::string_view task) {
-  static const std::vector<PromptTemplate> templates = MakeTemplates();
-  for (const auto& t : templates)
-    if (t.task == task) return t;
-  PRLM_THROW("no PrLM prompt template for task '" << task << "'; templates exist for LaMP_4, "
-                                                  "LaMP_5 and LaMP_7");
-}
 
 const std::string& ReasoningSystemPrompt() {
   static const std::string prompt =

@@ -34,11 +34,12 @@ struct PromptTemplate {
   std::string instruction;              // with profile
   std::string zero_shot_instruction;    // without
   std::string query_label;              // "Article:"
+  // The question is shown whole (LaMP-1's names both candidates), not the
+  // retrieval query cut out of it.
+  bool shows_input = false;
 };
 
-// REQUIRES: task is LaMP_4, LaMP_5 or LaMP_7 (throws prlm::Error otherwise,
-// listing them).
-const PromptTemplate& PromptTemplateFor(std::string_view task);
+// Every task's template is in common/data/prompt_templates.h.
 const std::string& ReasoningSystemPrompt();
 
 // One profile item as the prompt sees it: field name -> text.
