@@ -9,6 +9,7 @@
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
 #include "common/comm/rank_start.h"
+#include "common/comm/run_status.h"
 #include "common/comm/train_job.h"
 #include "common/config/train_config.h"
 #include "common/util/check.h"
@@ -90,7 +91,11 @@ int RunTrain(int argc, char** argv) {
     return 1;
   }
   // 2. Role, logs, this rank's share of the host (common/comm/rank_start.h).
+  //    A fatal error on any rank marks the run failed for job scripts.
   const comm::RankStart start = comm::StartRank(mpi, config, layout);
+  comm::SetFatalHook([dir = config.trainer.output_dir](const std::string& who, const std::string& message) {
+    comm::MarkRunFailed(dir, who, message);
+  });
   const comm::RankInfo& me = start.me;
   // 3. The role.
   try {

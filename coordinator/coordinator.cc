@@ -9,6 +9,7 @@
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
+#include "common/comm/run_status.h"
 #include "common/data/dataset.h"
 #include "common/monitor/step_metrics.h"
 #include "common/objective/objective.h"
@@ -176,7 +177,7 @@ int64_t Coordinator::Begin() {
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
                rollouts_.size(), learners_.size());
   monitor_ = std::make_unique<RunMonitor>(c_, total_steps_);
-  WriteFileAtomic(c_.trainer.output_dir + "/status.json", Json{{"state", "running"}, {"step", step}}.dump() + "\n");
+  comm::WriteRunStatus(c_.trainer.output_dir, "running", step);
 
   // 3. Start: learners load, learner 0 sends the starting weights.
   proto::JobMessage start;
@@ -193,8 +194,7 @@ void Coordinator::Finish(int64_t step, int preempted) {
   // status.json tells a job script whether to requeue (preempted or stopped
   // early) or not (finished).
   const std::string state = preempted ? "preempted" : step >= total_steps_ ? "finished" : "stopped";
-  WriteFileAtomic(c_.trainer.output_dir + "/status.json",
-                  Json{{"state", state}, {"step", step}, {"total_steps", total_steps_}}.dump() + "\n");
+  comm::WriteRunStatus(c_.trainer.output_dir, state, step, "\"total_steps\": " + std::to_string(total_steps_));
   proto::JobMessage stop;
   stop.mutable_stop()->set_reason(preempted              ? comm::SignalName(preempted)
                                   : step >= total_steps_ ? "finished"
@@ -279,6 +279,7 @@ void Coordinator::Record(const monitor::StepMetrics& m, int64_t first_step) {
     PRLM_REQUIRE(out.good(), metrics_path_ << ": cannot append (disk full?)");
   }
   monitor_->RecordStep(m);
+  comm::WriteRunStatus(c_.trainer.output_dir, "running", m.global_step);  // the step a failure reports
   if (m.global_step % c_.logging.console_every != 0 && m.global_step != stop_at_) return;
   const double elapsed = Seconds(run_start_);
   const double eta = elapsed / static_cast<double>(m.global_step - first_step) *

@@ -423,15 +423,14 @@ std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& s, int u, const Sy
   return u < TrainUsers(o) ? s.train_facts : u < TrainUsers(o) + DevUsers(o) ? s.dev_facts : s.test_facts;
 }
 
-void StampSyntheticDates(std::vector<ProfileItem>& profile, SplitMix64& rng) {
-  int day = rng.Below(200);
-  for (auto& item : profile) {
-    day += 1 + rng.Below(20);
-    char date[16];
-    std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day / 336, 1 + (day % 336) / 28, 1 + day % 28);
-    item.date = date;
-    item.date_key = *ParseDateKey(date);
-  }
+SyntheticDates::SyntheticDates(SplitMix64& rng) : rng_(rng), day_(rng.Below(200)) {}
+
+void SyntheticDates::Stamp(ProfileItem& item) {
+  day_ += 1 + rng_.Below(20);
+  char date[16];
+  std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day_ / 336, 1 + (day_ % 336) / 28, 1 + day_ % 28);
+  item.date = date;
+  item.date_key = *ParseDateKey(date);
 }
 
 SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
@@ -458,16 +457,17 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
     // 2. The profile: items written in the style, dated oldest first.
     std::vector<ProfileItem> profile;
     const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
+    SyntheticDates dates(rng);
     for (int j = 0; j < n_items; ++j) {
       const SyntheticFact fact = RandomFact(lex, topics, rng);
       ProfileItem item;
       item.id = uid + "-p" + std::to_string(j);
+      dates.Stamp(item);
       if (!lex.body_field.empty()) item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng));
       item.fields.emplace_back(lex.output_field, RenderOutput(task, fact, style));
       OrderFields(*spec, item);
       profile.push_back(std::move(item));
     }
-    StampSyntheticDates(profile, rng);
     // 3. Questions: new facts on the same topics; gold = the styled output.
     Dataset& split = SyntheticSplitOf(out, u, o);
     auto& facts = SyntheticFactsOf(out, u, o);

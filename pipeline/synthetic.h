@@ -64,12 +64,21 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& options);
 
 // Building blocks shared by the generators: the three empty splits, a user's
 // id, the split user `u` falls in (train first, then dev, then test), and
-// profile dates (oldest first, a few days apart).
+// profile dates (oldest first, a few days apart: construct once per user,
+// Stamp each item in order; each draws from `rng`).
 SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& options);
 std::string SyntheticUserId(int u);
 Dataset& SyntheticSplitOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
 std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
-void StampSyntheticDates(std::vector<ProfileItem>& profile, SplitMix64& rng);
+class SyntheticDates {
+ public:
+  explicit SyntheticDates(SplitMix64& rng);
+  void Stamp(ProfileItem& item);
+
+ private:
+  SplitMix64& rng_;
+  int day_;
+};
 
 // Writes {train,dev,test}_{questions,outputs}.json and styles.json to `dir`.
 void WriteLampSplit(const Dataset& dataset, const std::string& dir, const std::string& split);

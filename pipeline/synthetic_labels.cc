@@ -114,21 +114,6 @@ int AreaOf(const std::string& text) {
   return -1;
 }
 
-// The quoted strings of a LaMP-1 input: the paper, then the two candidates.
-std::vector<std::string> Quoted(const std::string& input) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    const size_t open = input.find('"', pos);
-    if (open == std::string::npos) break;
-    const size_t close = input.find('"', open + 1);
-    if (close == std::string::npos) break;
-    out.push_back(input.substr(open + 1, close - open - 1));
-    pos = close + 1;
-  }
-  return out;
-}
-
 std::string LabelList(const std::vector<std::string>& labels) {
   std::string out;
   for (const auto& l : labels) out += (out.empty() ? "" : ", ") + l;
@@ -170,9 +155,11 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
     // 2. The profile.
     std::vector<ProfileItem> profile;
     const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
+    SyntheticDates dates(rng);
     for (int j = 0; j < n_items; ++j) {
       ProfileItem item;
       item.id = uid + "-p" + std::to_string(j);
+      dates.Stamp(item);
       if (movies || news) {
         const int k = favourite[rng.Below(3)];
         const std::string label = kinds[k].labels[tag_of[k]];
@@ -191,7 +178,6 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
       }
       profile.push_back(std::move(item));
     }
-    StampSyntheticDates(profile, rng);
     // 3. Questions.
     Dataset& split = SyntheticSplitOf(out, u, o);
     for (int q = 0; q < o.questions_per_user; ++q) {
@@ -267,12 +253,12 @@ std::string ProfileLabel(const TaskSpec& task, const Example& ex) {
     return std::to_string(std::clamp(WordingLevel(ex.query) + offset, 1, 5));
   }
   // LaMP_1: the candidate whose area the author's papers are on.
-  const auto quoted = Quoted(ex.input);
+  const auto quoted = QuotedStrings(ex.input);
   if (quoted.size() < 3) return "[1]";
   std::map<int, int> area_count;
   for (const auto& item : ex.profile)
     if (const std::string* title = item.Field("title")) ++area_count[AreaOf(*title)];
-  const int a1 = area_count[AreaOf(quoted[1])], a2 = area_count[AreaOf(quoted[2])];
+  const int a1 = area_count[AreaOf(std::string(quoted[1]))], a2 = area_count[AreaOf(std::string(quoted[2]))];
   return a2 > a1 ? "[2]" : "[1]";
 }
 

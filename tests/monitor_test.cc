@@ -44,7 +44,7 @@ TEST(TfEvents, IndependentReaderSeesEveryScalarAndChecksTheCrcs) {
     TfEventsWriter w(dir / "tb");
     path = w.path();
     w.WriteScalars(1, {{"critic/score/mean", 0.25}, {"actor/kl_loss", 0.001}}, 1000.5);
-    w.WriteScalars(2, {{"critic/score/mean", 0.5}, {"timing_s/gen", 3.0}});
+    w.WriteScalars(2, {{"critic/score/mean", 0.5}, {"timing_s/gen", 3.0}, {"actor/kl_loss", 0.0}});
   }
   EXPECT_NE(path.find("/tb/events.out.tfevents."), std::string::npos);
   const auto r = Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/read_tfevents.py " + path);
@@ -60,6 +60,9 @@ TEST(TfEvents, IndependentReaderSeesEveryScalarAndChecksTheCrcs) {
   EXPECT_FLOAT_EQ(events[1]["scalars"]["actor/kl_loss"].get<float>(), 0.001f);
   EXPECT_EQ(events[2]["step"], 2);
   EXPECT_FLOAT_EQ(events[2]["scalars"]["timing_s/gen"].get<float>(), 3.0f);
+  // A scalar of exactly 0 is written too (TensorBoard would otherwise drop the point).
+  ASSERT_TRUE(events[2]["scalars"].contains("actor/kl_loss")) << events[2];
+  EXPECT_EQ(events[2]["scalars"]["actor/kl_loss"].get<float>(), 0.0f);
   // One flipped byte in the second record's payload: the reader refuses it.
   std::string bytes = ReadFile(path);
   const size_t first_record = 16 + bytes[0];  // the file-version record is under 256 bytes

@@ -277,6 +277,40 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   EXPECT_NE(r.out.find("--w-acc (reward.w_acc) must be a number"), std::string::npos) << r.out;
 }
 
+// Every task prlm knows, on its synthetic data: eval reports the task's own
+// metrics (accuracy and F1, MAE and RMSE, ROUGE, METEOR on LongLaMP), and a
+// two-step GRPO job under mpirun trains on it with the task-aware reward.
+TEST_F(TrainJob, EveryTaskEvaluatesAndTrainsUnderMpirun) {
+  const std::string d = dir_->str();
+  for (const char* task : {"LaMP_1", "LaMP_2", "LaMP_2N", "LaMP_3", "LaMP_4", "LaMP_5", "LaMP_6", "LaMP_7",
+                           "LongLaMP_product_review", "LongLaMP_abstract_generation", "LongLaMP_topic_writing"}) {
+    const std::string data = D(std::string("data-") + task), run = D(std::string("run-") + task);
+    auto r = Shell(Prlm() + " make-synthetic --task " + task + " --users 10 --min-profile 4 --max-profile 6 --out " +
+                   data);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = Shell(Prlm() + " eval --model " + d + "/policy --data " + data + " --split test --limit 2 " +
+              "--max-new-tokens 16 --max-prompt-tokens 1024 --out " + D("task-eval.json"));
+    ASSERT_EQ(r.code, 0) << task << "\n" << r.out;
+    const Json row = Json::parse(ReadFile(D("task-eval.json")))[0];
+    EXPECT_EQ(row["task"], task);
+    EXPECT_EQ(row["skipped"], 0) << task << ": every question fits the prompt budget";
+    const std::string t = task;
+    const std::vector<std::string> metrics =
+        t == "LaMP_1" || t == "LaMP_2" || t == "LaMP_2N" ? std::vector<std::string>{"accuracy", "f1"}
+        : t == "LaMP_3"                                  ? std::vector<std::string>{"mae", "rmse"}
+        : t.rfind("LongLaMP", 0) == 0                    ? std::vector<std::string>{"rouge1", "rougeL", "meteor"}
+                                                         : std::vector<std::string>{"rouge1", "rougeL"};
+    for (const auto& m : metrics) EXPECT_TRUE(row[m].is_number()) << task << " " << m << ": " << row.dump();
+    if (t == "LaMP_3") EXPECT_LE(row["mae"].get<double>(), 4.0);
+    // The test tokenizer was trained on LaMP-4's words: other tasks' prompts take more tokens.
+    r = Train(5, run, std::string("data.dir=") + data + " trainer.total_steps=2 grpo.max_prompt_tokens=1024 " +
+                          "grpo.max_completion_tokens=16");
+    ASSERT_EQ(r.code, 0) << task << "\n" << r.out;
+    EXPECT_EQ(Metrics(run).size(), 2u) << task;
+    EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished") << task;
+  }
+}
+
 // A LaMP directory laid out as the benchmark releases it: no user_id (so a
 // question is its own user unless its profile is another's), item ids
 // renumbered per question though a user's questions share one profile, and
@@ -429,6 +463,11 @@ TEST_F(TrainJob, HungRankEndsTheJobAfterTheTimeoutNamingIt) {
   const std::string out = ReadFile(D("hung.out"));
   EXPECT_NE(out.find("rank 4 (learner 0 on "), std::string::npos) << out;
   EXPECT_NE(out.find("trainer.rank_timeout_s = 5"), std::string::npos) << out;
+  // status.json says the run failed, and why (job scripts read it).
+  const auto status = nlohmann::json::parse(ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "failed") << status;
+  EXPECT_NE(status["message"].get<std::string>().find("rank 4 (learner 0 on "), std::string::npos) << status;
+  EXPECT_GE(status["step"].get<int>(), 1) << "the last step done before the hang";
   // The checkpoints that exist are complete ones (a .tmp is never taken for one).
   if (fs::exists(run + "/checkpoints"))
     for (const auto& e : fs::directory_iterator(run + "/checkpoints"))

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -49,12 +50,26 @@ bool Barrier(MPI_Comm comm, std::chrono::milliseconds timeout) {
   return WaitFor(&request, timeout);
 }
 
+namespace {
+std::function<void(const std::string&, const std::string&)>& FatalHook() {
+  static std::function<void(const std::string&, const std::string&)> hook;
+  return hook;
+}
+}  // namespace
+
+void SetFatalHook(std::function<void(const std::string& who, const std::string& message)> hook) {
+  FatalHook() = std::move(hook);
+}
+
 void AbortJob(const std::string& who, const std::string& message) {
   int initialized = 0, rank = -1;
   MPI_Initialized(&initialized);
   if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   std::fprintf(stderr, "rank %d (%s): fatal: %s\n", rank, who.c_str(), message.c_str());
   std::fflush(stderr);
+  static std::atomic<bool> hook_ran{false};
+  if (FatalHook() && !hook_ran.exchange(true))
+    FatalHook()("rank " + std::to_string(rank) + " (" + who + ")", message);
   if (initialized) MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
 }

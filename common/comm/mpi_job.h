@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace prlm::comm {
@@ -43,9 +44,14 @@ bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status
 // A barrier that waits like WaitFor; false on timeout.
 bool Barrier(MPI_Comm comm, std::chrono::milliseconds timeout);
 
-// Logs "rank R (ROLE on HOST): fatal: MESSAGE" to stderr and aborts every
-// rank of the job (MPI_Abort, exit code 1).
+// Logs "rank R (ROLE on HOST): fatal: MESSAGE" to stderr, runs the fatal hook
+// (if set), and aborts every rank of the job (MPI_Abort, exit code 1).
 [[noreturn]] void AbortJob(const std::string& who, const std::string& message);
+
+// What AbortJob does before aborting (prlm train: mark status.json failed).
+// The hook must not throw; it runs at most once. Set it once, before the
+// threads that may abort start.
+void SetFatalHook(std::function<void(const std::string& who, const std::string& message)> hook);
 
 // "MPI_ERR_...: text" for an MPI return code.
 std::string MpiErrorText(int code);

@@ -77,20 +77,25 @@ const TaskSpec& TaskByName(std::string_view name) {
   PRLM_THROW("unknown task '" << name << "'; known tasks: " << known);
 }
 
+std::vector<std::string_view> QuotedStrings(std::string_view text) {
+  std::vector<std::string_view> quoted;
+  size_t pos = 0;
+  while (true) {
+    const size_t open = text.find('"', pos);
+    if (open == std::string_view::npos) break;
+    const size_t close = text.find('"', open + 1);
+    if (close == std::string_view::npos) break;
+    quoted.push_back(text.substr(open + 1, close - open - 1));
+    pos = close + 1;
+  }
+  return quoted;
+}
+
 std::string ExtractQuery(const TaskSpec& task, std::string_view input, bool* anchor_found) {
   if (anchor_found) *anchor_found = true;
   if (task.name == "LaMP_1") {
     // "... [1] "title one" or [2] "title two"? ..." -> both candidate titles.
-    std::vector<std::string_view> quoted;
-    size_t pos = 0;
-    while (true) {
-      size_t open = input.find('"', pos);
-      if (open == std::string_view::npos) break;
-      size_t close = input.find('"', open + 1);
-      if (close == std::string_view::npos) break;
-      quoted.push_back(input.substr(open + 1, close - open - 1));
-      pos = close + 1;
-    }
+    const std::vector<std::string_view> quoted = QuotedStrings(input);
     if (quoted.size() >= 2) {
       const size_t first = quoted.size() >= 3 ? 1 : 0;  // LaMP skips the quoted paper title
       return std::string(quoted[first]) + " " + std::string(quoted[first + 1]);

@@ -62,4 +62,8 @@ const TaskSpec& TaskByName(std::string_view name);
 std::string ExtractQuery(const TaskSpec& task, std::string_view input,
                          bool* anchor_found = nullptr);
 
+// The "double-quoted" strings of a text, in order (LaMP-1's input names the
+// author's paper, then the two candidates, that way). Views into `text`.
+std::vector<std::string_view> QuotedStrings(std::string_view text);
+
 }  // namespace prlm::data
