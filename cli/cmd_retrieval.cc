@@ -96,12 +96,14 @@ int RunRetrieve(int argc, char** argv) {
   args.Option("server", "HOST:PORT[,...]", "", "shard endpoints in shard order", true)
       .Option("user", "ID", "", "user id", true)
       .Option("query", "TEXT", "", "query text");
+  AddClientSecretOptions(args);
   flags.Map(args, "k", "retrieval.k").Map(args, "retriever", "retrieval.retriever")
       .Map(args, "timeout-ms", "retrieval.timeout_ms");
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { config.retrieval.Validate(); });
   const RetrievalConfig& rc = config.retrieval;
-  retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), {}, std::chrono::milliseconds(rc.timeout_ms));
+  retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), ClientOptionsFrom(args),
+                                    std::chrono::milliseconds(rc.timeout_ms));
   client.VerifyShards();
   proto::RetrieveRequest request;
   request.set_user_id(args.Get("user"));

@@ -190,10 +190,10 @@ int RunServeReward(int argc, char** argv) {
   AddServerOptions(args, "net-threads", "network worker threads (parsing, ROUGE, tokenization)");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  const net::ServerOptions o = ServerOptionsFrom(args, "net-threads");
   SetUpCompute(args);
   std::unique_ptr<reward::RewardScorer> scorer;
   flags.Apply(args, [&] { scorer = reward::MakeRewardScorer(config.reward); });
+  const net::ServerOptions o = ServerOptionsFrom(args, "net-threads");
   net::RpcServer server(o);
   reward::RegisterRewardHandlers(server, *scorer);
   std::string weights;
@@ -220,8 +220,9 @@ int RunScore(int argc, char** argv) {
       .Option("input", "FILE", "", "records, as JSON lines", true)
       .Option("batch-size", "N", "16", "records per request")
       .Option("timeout-ms", "MS", "30000", "deadline per request (0: the server's default)");
+  AddClientSecretOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  const auto r = pipeline::ScoreFile(args.Get("input"), net::ParseEndpoint(args.Get("server")),
+  const auto r = pipeline::ScoreFile(args.Get("input"), net::ParseEndpoint(args.Get("server")), ClientOptionsFrom(args),
                                      args.GetInt("batch-size"), static_cast<uint32_t>(args.GetInt("timeout-ms")),
                                      stdout);
   if (r.failed) std::fprintf(stderr, "score: %zu of %zu records were not scored\n", r.failed, r.records);

@@ -100,11 +100,11 @@ int RunTrain(int argc, char** argv) {
   // 3. The role.
   try {
     switch (me.role) {
-      case comm::Role::kRetrieval: return retrieval::RunRetrievalRank(config, layout, me);
-      case comm::Role::kReward: return reward::RunRewardRank(config, layout, me);
+      case comm::Role::kRetrieval: return retrieval::RunRetrievalRank(config, layout, start);
+      case comm::Role::kReward: return reward::RunRewardRank(config, layout, start);
       default: break;
     }
-    const comm::TrainJob job = comm::JoinTrainJob(config, layout, me, 0);
+    const comm::TrainJob job = comm::JoinTrainJob(config, layout, me, 0, start.secret);
     switch (me.role) {
       case comm::Role::kCoordinator: return coordinator::RunCoordinator(job);
       case comm::Role::kRollout: return rollout::RunRolloutRank(job);

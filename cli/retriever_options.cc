@@ -1,5 +1,6 @@
 #include "cli/retriever_options.h"
 
+#include "cli/server_options.h"
 #include "common/config/train_config.h"
 #include "common/retrieval/retrieval_client.h"
 #include "retrieval_shards/local_retriever.h"
@@ -14,13 +15,15 @@ void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_h
       .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
       .Option("index", "DIR", "", "an index written by build-index")
       .Option("encoder", "DIR", "", "BERT encoder for dense retrieval");
+  AddClientSecretOptions(args);  // with --retrieval-server
 }
 
 std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
                                                            const std::vector<const data::Dataset*>& data,
                                                            const std::vector<std::string>& built) {
   if (args.Has("retrieval-server")) {
-    auto client = std::make_unique<retrieval::RetrievalClient>(net::ParseEndpoints(args.Get("retrieval-server")));
+    auto client = std::make_unique<retrieval::RetrievalClient>(net::ParseEndpoints(args.Get("retrieval-server")),
+                                                               ClientOptionsFrom(args));
     client->VerifyShards();
     return client;
   }

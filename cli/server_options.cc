@@ -1,8 +1,36 @@
 #include "cli/server_options.h"
 
+#include <cstdio>
 #include <string>
 
+#include "common/net/handshake.h"
+#include "common/util/check.h"
+
 namespace prlm::cli {
+namespace {
+
+void AddSecretOptions(Args& args, const char* who) {
+  args.Option("secret-file", "PATH", "", std::string("the secret ") + who +
+                                             " share (prlm make-secret writes one; mode 600)")
+      .Flag("insecure", "run without a secret: anyone who can connect is served (a warning is printed)");
+}
+
+// The secret, or "" with --insecure; `what` names the command's side for messages.
+std::string SecretFrom(const Args& args, const std::string& what) {
+  PRLM_REQUIRE(!(args.Has("secret-file") && args.GetFlag("insecure")),
+               "give --secret-file or --insecure, not both");
+  if (args.Has("secret-file")) return net::ReadSecretFile(args.Get("secret-file"));
+  PRLM_REQUIRE(args.GetFlag("insecure"),
+               what << " needs --secret-file PATH (a secret shared with its "
+                    << (what == "the server" ? "clients" : "server")
+                    << "; prlm make-secret writes one), or --insecure to run without authentication");
+  std::fprintf(stderr, "warning: --insecure: %s neither asks for nor proves a secret; any process that can reach "
+                       "the address can %s\n",
+               what.c_str(), what == "the server" ? "read what it serves" : "impersonate the server");
+  return "";
+}
+
+}  // namespace
 
 void AddServerOptions(Args& args, const char* threads_flag, const char* threads_help) {
   args.Option("host", "ADDR", "127.0.0.1", "address to listen on")
@@ -10,6 +38,7 @@ void AddServerOptions(Args& args, const char* threads_flag, const char* threads_
       .Option(threads_flag, "N", "2", threads_help)
       .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
       .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
+  AddSecretOptions(args, "clients must");
 }
 
 net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag) {
@@ -20,6 +49,15 @@ net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag)
   o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
   o.idle_timeout_s = args.GetDouble("idle-timeout");
   o.handle_signals = true;
+  o.secret = SecretFrom(args, "the server");
+  return o;
+}
+
+void AddClientSecretOptions(Args& args) { AddSecretOptions(args, "the server and its clients"); }
+
+net::ClientOptions ClientOptionsFrom(const Args& args) {
+  net::ClientOptions o;
+  o.secret = SecretFrom(args, "the client");
   return o;
 }
 

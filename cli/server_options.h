@@ -1,16 +1,28 @@
-// The listening options of the standalone services (serve-retrieval,
-// serve-reward): --host --port --THREADS --max-frame-bytes --idle-timeout,
-// and the net::ServerOptions they make (draining on SIGTERM / SIGINT).
+// The network options of the standalone services (serve-retrieval,
+// serve-reward) and of the commands that call them:
+//  - servers: --host --port --THREADS --max-frame-bytes --idle-timeout, and
+//    the job secret: --secret-file PATH (refused when group/other-readable)
+//    or an explicit --insecure (a warning; no handshake). Neither: refused.
+//  - clients: --secret-file / --insecure the same way.
 // Not thread-safe; used once per process, like Args.
 #pragma once
 
+#include <string>
+
 #include "cli/args.h"
+#include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 
 namespace prlm::cli {
 
 // `threads_flag` names the worker-thread option ("threads", "net-threads").
 void AddServerOptions(Args& args, const char* threads_flag, const char* threads_help);
+// Throws prlm::Error when neither --secret-file nor --insecure is given, or
+// the secret file is refused.
 net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag);
+
+void AddClientSecretOptions(Args& args);
+// Call only when the command will connect to a server (same rules as above).
+net::ClientOptions ClientOptionsFrom(const Args& args);
 
 }  // namespace prlm::cli

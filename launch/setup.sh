@@ -19,6 +19,7 @@ DEBIAN_PACKAGES=(
   libyaml-cpp-dev
   nlohmann-json3-dev
   libpcre2-dev
+  libssl-dev
   libutf8proc-dev
   python3-torch
   slurm-wlm prometheus curl zlib1g-dev

@@ -10,8 +10,8 @@
 
 namespace prlm::pipeline {
 
-ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, int batch_size, uint32_t timeout_ms,
-                          std::FILE* out) {
+ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, const net::ClientOptions& client_options,
+                          int batch_size, uint32_t timeout_ms, std::FILE* out) {
   PRLM_REQUIRE(batch_size >= 1, "--batch-size must be positive");
   // 1. Read and check every record first, so a bad line fails before any scoring.
   std::vector<proto::ScoreItem> items;
@@ -27,7 +27,7 @@ ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server,
   });
   PRLM_REQUIRE(!items.empty(), input << " holds no records");
   // 2. Score in requests of batch_size records; write in input order.
-  reward::RewardClient client(server);
+  reward::RewardClient client(server, client_options);
   ScoreFileResult result;
   result.records = items.size();
   const size_t batch = static_cast<size_t>(batch_size);

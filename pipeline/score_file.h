@@ -22,7 +22,7 @@ struct ScoreFileResult {
 };
 
 // REQUIRES (throws prlm::Error): batch_size >= 1, at least one record.
-ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, int batch_size, uint32_t timeout_ms,
-                          std::FILE* out);
+ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, const net::ClientOptions& client,
+                          int batch_size, uint32_t timeout_ms, std::FILE* out);
 
 }  // namespace prlm::pipeline

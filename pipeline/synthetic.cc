@@ -427,7 +427,7 @@ SyntheticDates::SyntheticDates(SplitMix64& rng) : rng_(rng), day_(rng.Below(200)
 
 void SyntheticDates::Stamp(ProfileItem& item) {
   day_ += 1 + rng_.Below(20);
-  char date[16];
+  char date[24];
   std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day_ / 336, 1 + (day_ % 336) / 28, 1 + day_ % 28);
   item.date = date;
   item.date_key = *ParseDateKey(date);

@@ -40,7 +40,8 @@ LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
 
 }  // namespace
 
-int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::RankInfo& me) {
+int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::RankStart& start) {
+  const comm::RankInfo& me = start.me;
   const uint32_t shards = static_cast<uint32_t>(layout.retrieval);
   const uint32_t shard = static_cast<uint32_t>(me.index);
   LoadedShard loaded;
@@ -52,12 +53,9 @@ int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::Ran
   } else {
     loaded = BuildShard(c, shard, shards);
   }
-  net::ServerOptions o;
-  o.host = "0.0.0.0";
-  o.port = 0;
-  net::RpcServer server(o);
+  net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRetrievalHandlers(server, *loaded.index, loaded.manifest.task);
-  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port());
+  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port(), start.secret);
   spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}", shard, shards,
                loaded.index->num_users(), loaded.index->num_items(), server.port());
   comm::ServeUntilStopped(job, server);

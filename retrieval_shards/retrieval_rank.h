@@ -4,11 +4,12 @@
 // serves until the coordinator's Stop.
 #pragma once
 
+#include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
 
 namespace prlm::retrieval {
 
 // Joins the job (the address exchange) once the shard is listening.
-int RunRetrievalRank(const TrainConfig& config, const Layout& layout, const comm::RankInfo& me);
+int RunRetrievalRank(const TrainConfig& config, const Layout& layout, const comm::RankStart& start);
 
 }  // namespace prlm::retrieval

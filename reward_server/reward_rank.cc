@@ -9,17 +9,15 @@
 
 namespace prlm::reward {
 
-int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankInfo& me) {
+int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankStart& start) {
+  const comm::RankInfo& me = start.me;
   RewardConfig rc = c.reward;
   // An objective whose rollout is not scored (sft) needs no reward model.
   if (objective::MakeObjective(c)->rollout_product() != objective::RolloutProduct::kScoredSamples) rc.w_pers = 0;
   auto scorer = MakeRewardScorer(rc);
-  net::ServerOptions o;
-  o.host = "0.0.0.0";
-  o.port = 0;
-  net::RpcServer server(o);
+  net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRewardHandlers(server, *scorer);
-  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port());
+  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port(), start.secret);
   spdlog::info("reward server {}: w_acc {} w_fmt {} w_pers {}, listening on port {}", me.index, rc.w_acc, rc.w_fmt,
                rc.w_pers, server.port());
   comm::ServeUntilStopped(job, server);

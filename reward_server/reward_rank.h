@@ -2,11 +2,12 @@
 // weights, reward model and batching, served until the coordinator's Stop.
 #pragma once
 
+#include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
 
 namespace prlm::reward {
 
 // Joins the job (the address exchange) once the server is listening.
-int RunRewardRank(const TrainConfig& config, const Layout& layout, const comm::RankInfo& me);
+int RunRewardRank(const TrainConfig& config, const Layout& layout, const comm::RankStart& start);
 
 }  // namespace prlm::reward

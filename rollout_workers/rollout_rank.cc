@@ -35,11 +35,14 @@ int RunRolloutRank(const comm::TrainJob& job) {
   // Slow or unreachable services are retried with back-off, then the job ends naming them.
   const net::RetryPolicy retrieval_retry{static_cast<int>(c.retrieval.attempts), c.reward.retry_backoff_s};
   const net::RetryPolicy reward_retry{static_cast<int>(c.reward.attempts), c.reward.retry_backoff_s};
-  retrieval::RetrievalClient retrieval(shards, {}, std::chrono::milliseconds(c.retrieval.timeout_ms), retrieval_retry);
+  net::ClientOptions authenticated;
+  authenticated.secret = job.secret;
+  retrieval::RetrievalClient retrieval(shards, authenticated, std::chrono::milliseconds(c.retrieval.timeout_ms),
+                                       retrieval_retry);
   const auto infos = retrieval.VerifyShards();
   const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
   const auto& reward_rank = rewards[static_cast<size_t>(job.me.index) % rewards.size()];
-  reward::RewardClient reward(EndpointOf(reward_rank), {}, reward_retry);
+  reward::RewardClient reward(EndpointOf(reward_rank), authenticated, reward_retry);
   const ScoreFn score = [&](const proto::ScoreRequest& request) {
     return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
   };

@@ -103,9 +103,10 @@ TEST(Prompt, EveryTaskFitsItsBudgetWithLongProfiles) {
     EXPECT_NE(p.text.find(question), std::string::npos) << task.name;
     EXPECT_NE(p.text.find("{'" + task.answer_key + "': '...'}"), std::string::npos) << task.name;
     for (const auto& f : t.item_fields) EXPECT_NE(p.text.find("'" + f + "': "), std::string::npos) << task.name << " " << f;
-    for (const auto& label : task.labels)
-      if (task.metric == data::TaskMetric::kClassification)
+    if (task.metric == data::TaskMetric::kClassification) {
+      for (const auto& label : task.labels)
         EXPECT_NE(t.instruction.find(label), std::string::npos) << task.name << " " << label;
+    }
   }
 }
 

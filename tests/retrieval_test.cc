@@ -257,10 +257,13 @@ TEST(RetrievalService, SigtermDrainsAndExitsZero) {
   ASSERT_EQ(std::system((prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()), 0);
   // Start the server, read its port, query it, SIGTERM it, collect its exit code.
   const std::string script =
-      "set -e; " + prlm + " serve-retrieval --index " + dir / "index" + " > " + dir / "log" + " 2>&1 & pid=$!; " +
+      "set -e; " + prlm + " make-secret --out " + dir / "secret" + " > /dev/null; " + prlm +
+      " serve-retrieval --secret-file " + dir / "secret" + " --index " + dir / "index" + " > " + dir / "log" +
+      " 2>&1 & pid=$!; " +
       "for i in $(seq 100); do grep -q listening " + dir / "log" + " && break; sleep 0.1; done; " +
       "port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " + dir / "log" + "); " +
-      prlm + " retrieve --server 127.0.0.1:$port --user " + data.train.examples[0].user_id +
+      prlm + " retrieve --secret-file " + dir / "secret" + " --server 127.0.0.1:$port --user " +
+      data.train.examples[0].user_id +
       " --query x --k 2 > " + dir / "out" + "; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "log";
   WriteBytes(dir / "run.sh", script);
   ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0);

@@ -595,10 +595,13 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
              "\"gold\":\"Park plan approved\",\"user_id\":\"u1\"}\n"
              "{\"query\":\"q\",\"completion\":\"nothing\",\"output\":\"Park plan approved\",\"user_id\":\"u2\"}\n");
   const std::string script =
-      "set -e; " + prlm + " serve-reward --model " + dir / "rm" + " --max-length 64 > " + dir / "serve.log" +
+      "set -e; " + prlm + " make-secret --out " + dir / "secret" + " > /dev/null; " + prlm +
+      " serve-reward --secret-file " + dir / "secret" + " --model " + dir / "rm" + " --max-length 64 > " +
+      dir / "serve.log" +
       " 2>&1 & pid=$!; for i in $(seq 200); do grep -q listening " + dir / "serve.log" +
       " && break; sleep 0.1; done; port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " +
-      dir / "serve.log" + "); " + prlm + " score --server 127.0.0.1:$port --input " + dir / "records.jsonl" + " > " +
+      dir / "serve.log" + "); " + prlm + " score --secret-file " + dir / "secret" + " --server 127.0.0.1:$port --input " +
+      dir / "records.jsonl" + " > " +
       dir / "scores.jsonl; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "serve.log";
   WriteBytes(dir / "run.sh", script);
   ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0) << ReadFile(dir / "serve.log");

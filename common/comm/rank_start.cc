@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/net/handshake.h"
 #include "common/util/logging.h"
 
 namespace prlm::comm {
@@ -65,6 +66,9 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
                                         s.cpu_threads, s.where.device.str());
   spdlog::info("{}", hello);
   if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
+  // 5. The job secret.
+  s.secret = mpi.rank() == 0 ? net::NewSecret() : std::string(net::kSecretBytes, '\0');
+  PRLM_MPI_CHECK(MPI_Bcast(s.secret.data(), static_cast<int>(s.secret.size()), MPI_BYTE, 0, MPI_COMM_WORLD));
   return s;
 }
 

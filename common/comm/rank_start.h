@@ -9,7 +9,10 @@
 //      cores; one step ahead, all model ranks do); the coordinator and service
 //      ranks mostly wait and take one thread (model.cpu_threads overrides);
 //   4. a "rank R of N: ROLE on HOST" line on the console, so a launch that
-//      started N singletons instead of one job of N shows at once.
+//      started N singletons instead of one job of N shows at once;
+//   5. the job secret (net/handshake.h): rank 0 draws it from the OS's CSPRNG
+//      and broadcasts it over MPI; it is never logged, written, or put on a
+//      command line or in the environment.
 //
 // Thread-safety: StartRank is collective over MPI_COMM_WORLD; call it once.
 #pragma once
@@ -28,6 +31,7 @@ struct RankStart {
   std::string role_name;    // "rollout 1" ("coordinator" for rank 0)
   ComputeDevice where;      // device and dtype of this rank's models
   int cpu_threads = 1;
+  std::string secret;       // the job secret: every service connection proves it
 };
 
 RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout);

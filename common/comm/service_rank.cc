@@ -10,6 +10,14 @@
 
 namespace prlm::comm {
 
+net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankStart& start) {
+  net::ServerOptions o;
+  o.host = config.net.bind_host.empty() ? net::AddressOf(start.me.host) : config.net.bind_host;
+  o.port = 0;
+  o.secret = start.secret;
+  return o;
+}
+
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server) {
   std::thread serving([&] { server.Run(); });
   while (true) {

@@ -1,12 +1,20 @@
-// What retrieval and reward ranks share in a training job: serve an
-// RpcServer (already listening) on a thread while the MPI thread waits for
-// the coordinator's Stop, then drain and return.
+// What retrieval and reward ranks share in a training job: the options of
+// their RpcServer (the job secret; the address of this rank's host, not every
+// interface), and serving it on a thread while the MPI thread waits for the
+// coordinator's Stop, then drain and return.
 #pragma once
 
+#include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
 #include "common/net/rpc_server.h"
 
 namespace prlm::comm {
+
+// Listens on net.bind_host, else on the address this rank's host name
+// resolves to (what the other ranks will connect to); a free port; every
+// connection must prove the job secret. Throws prlm::Error if the host name
+// does not resolve (naming it and net.bind_host).
+net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankStart& start);
 
 // Returns when the coordinator sends Stop (the server is drained by then).
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server);

@@ -17,8 +17,10 @@ std::string TrainJob::Who() const {
   return d.substr(d.find('(') + 1, d.size() - d.find('(') - 2);
 }
 
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port) {
+TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port,
+                      const std::string& secret) {
   TrainJob job;
+  job.secret = secret;
   job.config = config;
   job.layout = layout;
   job.me = me;

@@ -30,6 +30,7 @@ struct TrainJob {
   MPI_Comm learners = MPI_COMM_NULL;
   MPI_Comm weight_sync = MPI_COMM_NULL;
   std::chrono::milliseconds rank_timeout{0};  // the longest wait on one peer
+  std::string secret;  // the job secret (rank_start.h): service connections prove it
 
   // "rank 3 (rollout 1 on host)"
   std::string Describe(int rank) const;
@@ -39,6 +40,7 @@ struct TrainJob {
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
 // serves nothing) and the communicator splits.
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port);
+TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port,
+                      const std::string& secret);
 
 }  // namespace prlm::comm

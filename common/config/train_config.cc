@@ -97,7 +97,9 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("logging.tensorboard", &c.logging.tensorboard, "write TensorBoard event files to RUN/tensorboard")
       .Add("logging.prometheus_port", &c.logging.prometheus_port,
            "coordinator's Prometheus /metrics port (0: a free one, written to RUN/prometheus_targets.json; -1: off)")
-      .Add("logging.prometheus_host", &c.logging.prometheus_host, "address the /metrics endpoint binds");
+      .Add("logging.prometheus_host", &c.logging.prometheus_host, "address the /metrics endpoint binds")
+      .Add("net.bind_host", &c.net.bind_host,
+           "address the retrieval and reward ranks listen on (\"\": the address of the host name the job exchanges)");
   return s;
 }
 

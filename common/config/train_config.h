@@ -133,6 +133,13 @@ struct LoggingConfig {
   std::string prometheus_host = "0.0.0.0";
 };
 
+// The job's service network (retrieval and reward ranks).
+struct NetConfig {
+  // Address the service ranks listen on; "" = the address of the host name
+  // the job exchanges (not every interface). Set it on multi-homed hosts.
+  std::string bind_host;
+};
+
 struct TrainConfig {
   ModelConfig model;
   DataConfig data;
@@ -144,6 +151,7 @@ struct TrainConfig {
   TrainerConfig trainer;
   Layout layout;
   LoggingConfig logging;
+  NetConfig net;
 
   // Reads `path` (may be empty: defaults only), then the overrides, then
   // checks cross-key rules. Errors name the file:line or override and the key.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/net/handshake.h"
 #include "common/util/check.h"
 #include "proto/net.pb.h"
 
@@ -139,6 +140,20 @@ int RpcClient::Connect(Clock::time_point deadline) {
   throw ConnectionLost{"cannot connect: " + last_error};
 }
 
+void RpcClient::Authenticate(int fd, Clock::time_point deadline) {
+  const std::string client_nonce = RandomBytes(kNonceBytes);
+  SendAll(fd, ClientHello(client_nonce), deadline);
+  std::string proof(kServerProofBytes, '\0');
+  RecvAll(fd, reinterpret_cast<uint8_t*>(proof.data()), proof.size(), deadline);
+  const std::string server_nonce = VerifyServerProof(options_.secret, client_nonce, proof);
+  if (server_nonce.empty()) {
+    ::close(fd);
+    throw RpcError(RpcError::kProtocol, endpoint_.ToString() + " did not prove the job secret (a different secret, "
+                                                               "or not a prlm service)");
+  }
+  SendAll(fd, ClientProof(options_.secret, client_nonce, server_nonce), deadline);
+}
+
 void RpcClient::Release(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
   if (idle_.size() < options_.max_idle_connections) idle_.push_back(fd);
@@ -168,7 +183,10 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
       }
     }
     try {
-      if (fd < 0) fd = Connect(deadline);
+      if (fd < 0) {
+        fd = Connect(deadline);
+        if (!options_.secret.empty()) Authenticate(fd, deadline);
+      }
       SendAll(fd, EncodeFrame(type, request_id, payload), deadline);
       uint8_t header_bytes[kFrameHeaderBytes];
       RecvAll(fd, header_bytes, kFrameHeaderBytes, deadline);
@@ -202,8 +220,13 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
   if (Clock::now() >= deadline)
     throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": deadline of " +
                                             std::to_string(timeout.count()) + " ms passed; last error: " + last_error);
+  // A server that asks for the job secret closes a connection that does not
+  // bring it (and one without a secret closes a handshake): say so.
+  const char* hint = last_error != "connection closed by the server" ? ""
+                     : options_.secret.empty() ? "; the server may require the job secret (--secret-file)"
+                                               : "; the server may not share this secret, or run without one";
   throw RpcError(RpcError::kUnavailable, endpoint_.ToString() + ": " + last_error + " (after " +
-                                             std::to_string(options_.attempts) + " attempts)");
+                                             std::to_string(options_.attempts) + " attempts)" + hint);
 }
 
 }  // namespace prlm::net

@@ -9,10 +9,13 @@
 // allow. Only idempotent requests should be sent through Call (retrieval and
 // scoring are). Waiting uses poll(), never a busy loop.
 //
+// With a secret, every new connection first runs the mutual handshake
+// (handshake.h); a server that cannot prove the secret is never sent a request.
+//
 // Errors: RpcError with kind kDeadline (the deadline passed), kUnavailable
 // (every attempt failed to connect or lost the connection), kRemote (the
 // server replied with an ErrorReply) or kProtocol (the reply was not a valid
-// frame).
+// frame, or the server did not prove the secret).
 //
 // Thread-safety: Call() may be used from many threads at once.
 #pragma once
@@ -35,6 +38,7 @@ struct ClientOptions {
   double connect_timeout_s = 2;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   size_t max_idle_connections = 64;
+  std::string secret;  // the job secret (handshake.h); empty: no handshake (insecure)
 };
 
 class RpcError : public std::runtime_error {
@@ -75,6 +79,7 @@ class RpcClient {
 
  private:
   int Connect(std::chrono::steady_clock::time_point deadline);  // fd, or throws
+  void Authenticate(int fd, std::chrono::steady_clock::time_point deadline);  // or throws
   void Release(int fd);
   Endpoint endpoint_;
   ClientOptions options_;

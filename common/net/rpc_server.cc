@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "common/net/handshake.h"
 #include "common/util/check.h"
 #include "proto/net.pb.h"
 
@@ -25,11 +28,12 @@ namespace {
 
 enum Counter {
   kAccepted, kOpen, kServed, kErrorReplies, kBadMagic, kOversized, kUnknownType, kBadPayloadC,
-  kTruncated, kIdleClosed, kRejectedDraining, kNumCounters
+  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kNumCounters
 };
 const char* const kCounterNames[kNumCounters] = {
     "connections_accepted", "connections_open", "frames_served", "error_replies", "bad_magic",
-    "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining"};
+    "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining",
+    "authenticated", "handshake_failed"};
 
 }  // namespace
 
@@ -71,6 +75,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool closing = false;  // close once in_flight == 0 and the outbox is empty
   int in_flight = 0;
   size_t bytes_of_current_frame = 0;
+  bool authenticating = false;  // in the handshake: the watchdog counts nothing itself
 
   void Close() {
     boost::system::error_code ec;
@@ -92,6 +97,7 @@ struct RpcServer::Impl {
   std::atomic<uint64_t> counters[kNumCounters] = {};
   std::atomic<bool> draining{false};
   uint16_t bound_port = 0;
+  std::map<std::string, std::chrono::steady_clock::time_point> refusal_logged;  // IO thread only
 
   explicit Impl(ServerOptions o) : options(std::move(o)), workers(std::max(1, options.worker_threads)) {}
 
@@ -153,7 +159,8 @@ struct RpcServer::Impl {
     conn->watchdog.async_wait([this, weak = std::weak_ptr<Connection>(conn)](boost::system::error_code ec) {
       auto c = weak.lock();
       if (ec || !c || c->closing) return;
-      Count(c->bytes_of_current_frame ? kTruncated : kIdleClosed);
+      // (A stalled handshake is counted as a refused one by Authenticate.)
+      if (!c->authenticating) Count(c->bytes_of_current_frame ? kTruncated : kIdleClosed);
       c->closing = true;
       boost::system::error_code ignored;
       c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
@@ -197,9 +204,53 @@ struct RpcServer::Impl {
     });
   }
 
+  // A failed handshake: counted, logged at most once a minute per address.
+  void RefuseHandshake(const std::shared_ptr<Connection>& conn, const char* why) {
+    Count(kHandshakeFailed);
+    boost::system::error_code ec;
+    const auto peer = conn->socket.remote_endpoint(ec);
+    const std::string address = ec ? std::string("unknown peer") : peer.address().to_string();
+    const auto now = std::chrono::steady_clock::now();
+    auto [it, first] = refusal_logged.try_emplace(address, now);
+    if (first || now - it->second >= std::chrono::minutes(1)) {
+      it->second = now;
+      spdlog::warn("refused a connection from {}: {} ({} refused so far; at most one such line a minute per address)",
+                   address, why, counters[kHandshakeFailed].load());
+    }
+  }
+
+  // The mutual challenge-response (handshake.h). True when the peer proved
+  // the secret; otherwise the connection is refused and false returned.
+  asio::awaitable<bool> Authenticate(std::shared_ptr<Connection> conn) {
+    boost::system::error_code ec;
+    ArmWatchdog(conn);
+    conn->authenticating = true;
+    std::string hello(kClientHelloBytes, '\0');
+    co_await asio::async_read(conn->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+    const std::string client_nonce = ec ? "" : ParseClientHello(hello);
+    if (client_nonce.empty()) {
+      RefuseHandshake(conn, ec ? "no complete handshake" : "not a handshake (no or wrong secret?)");
+      co_return false;
+    }
+    const std::string server_nonce = RandomBytes(kNonceBytes);
+    const std::string proof = ServerProof(options.secret, client_nonce, server_nonce);
+    co_await asio::async_write(conn->socket, asio::buffer(proof), asio::redirect_error(asio::use_awaitable, ec));
+    std::string client_proof(kClientProofBytes, '\0');
+    if (!ec)
+      co_await asio::async_read(conn->socket, asio::buffer(client_proof), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !VerifyClientProof(options.secret, client_nonce, server_nonce, client_proof)) {
+      RefuseHandshake(conn, ec ? "the handshake stopped before the client's proof" : "wrong proof of the secret");
+      co_return false;
+    }
+    conn->authenticating = false;
+    Count(kAuthenticated);
+    co_return true;
+  }
+
   asio::awaitable<void> Session(std::shared_ptr<Connection> conn) {
     uint8_t header_bytes[kFrameHeaderBytes];
     boost::system::error_code ec;
+    if (!options.secret.empty() && !co_await Authenticate(conn)) conn->closing = true;
     while (!conn->closing) {
       ArmWatchdog(conn);
       conn->bytes_of_current_frame = 0;
@@ -281,6 +332,17 @@ struct RpcServer::Impl {
     return out;
   }
 };
+
+std::string AddressOf(const std::string& host) {
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto results = resolver.resolve(host, "", ec);
+  PRLM_REQUIRE(!ec && !results.empty(), "cannot resolve host name '" << host << "' to an address to listen on"
+                                                                      << (ec ? ": " + ec.message() : std::string())
+                                                                      << " (set net.bind_host)");
+  return results.begin()->endpoint().address().to_string();
+}
 
 RpcServer::RpcServer(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   auto& o = impl_->options;

@@ -6,6 +6,14 @@
 // connections, and several requests of one connection may be in flight (the
 // reply carries the request id). Replies are written in completion order.
 //
+// Authentication: with a `secret` (the job secret, handshake.h) every
+// connection must first prove it holds the secret, and learns that the server
+// does; until then nothing the peer sends is parsed as a frame. A failed
+// handshake (wrong or missing secret, a replay, random bytes, a peer that
+// stalls for `idle_timeout`) is counted, logged at most once a minute per
+// peer address, and closes only that connection. Without a secret no
+// handshake is asked for (callers make that an explicit --insecure).
+//
 // Bad input is contained to its connection: a wrong magic, a length over
 // `max_frame_bytes`, a type with no handler, a payload the handler rejects
 // (BadPayload), or a connection that stops mid-frame for `idle_timeout` is
@@ -45,7 +53,12 @@ struct ServerOptions {
   int worker_threads = 2;
   double idle_timeout_s = 120;  // a connection silent (or stuck mid-frame) this long is closed
   bool handle_signals = false;  // SIGTERM / SIGINT -> Stop()
+  std::string secret;           // the job secret; empty: no handshake (insecure)
 };
+
+// The first address `host` resolves to ("vm" -> "127.0.1.1"), for binding
+// the interface other hosts reach it by. Throws prlm::Error naming the host.
+std::string AddressOf(const std::string& host);
 
 struct Reply {
   uint16_t type = 0;
@@ -100,7 +113,7 @@ class RpcServer {
   uint16_t port() const;  // the bound port (valid after construction)
   // connections_accepted, connections_open, frames_served, error_replies,
   // bad_magic, oversized, unknown_type, bad_payload, truncated, idle_closed,
-  // rejected_draining.
+  // rejected_draining, authenticated, handshake_failed.
   std::map<std::string, uint64_t> Counters() const;
 
  private:

@@ -1,0 +1,107 @@
+#include "common/net/handshake.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/util/check.h"
+#include "common/util/file.h"
+
+namespace prlm::net {
+namespace {
+
+constexpr std::string_view kMagic = "PRLMAUTH";
+constexpr uint8_t kVersion = 1;
+
+std::string Mac(const std::string& secret, std::string_view label, const std::string& a, const std::string& b) {
+  PRLM_CHECK(!secret.empty());
+  const std::string message = std::string(label) + a + b;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  const unsigned char* mac = HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+                                  reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &length);
+  PRLM_CHECK_MSG(mac != nullptr && length == kMacBytes, "HMAC-SHA-256 failed");
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
+bool SameMac(std::string_view a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  PRLM_REQUIRE(RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) == 1,
+               "the OS's random number generator gave no bytes (OpenSSL RAND_bytes failed)");
+  return out;
+}
+
+std::string NewSecret() { return RandomBytes(kSecretBytes); }
+
+std::string ClientHello(const std::string& client_nonce) {
+  PRLM_CHECK(client_nonce.size() == kNonceBytes);
+  return std::string(kMagic) + static_cast<char>(kVersion) + client_nonce;
+}
+
+std::string ParseClientHello(std::string_view bytes) {
+  if (bytes.size() != kClientHelloBytes || bytes.substr(0, 8) != kMagic || static_cast<uint8_t>(bytes[8]) != kVersion)
+    return "";
+  return std::string(bytes.substr(9));
+}
+
+std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce) {
+  return std::string(kMagic) + server_nonce + Mac(secret, "prlm server", client_nonce, server_nonce);
+}
+
+std::string VerifyServerProof(const std::string& secret, const std::string& client_nonce, std::string_view bytes) {
+  if (bytes.size() != kServerProofBytes || bytes.substr(0, 8) != kMagic) return "";
+  const std::string server_nonce(bytes.substr(8, kNonceBytes));
+  if (!SameMac(bytes.substr(8 + kNonceBytes), Mac(secret, "prlm server", client_nonce, server_nonce))) return "";
+  return server_nonce;
+}
+
+std::string ClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce) {
+  return Mac(secret, "prlm client", server_nonce, client_nonce);
+}
+
+bool VerifyClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
+                       std::string_view bytes) {
+  return SameMac(bytes, ClientProof(secret, client_nonce, server_nonce));
+}
+
+std::string ReadSecretFile(const std::string& path) {
+  struct stat st;
+  PRLM_REQUIRE(::stat(path.c_str(), &st) == 0, "secret file " << path << ": " << std::strerror(errno));
+  PRLM_REQUIRE(S_ISREG(st.st_mode), "secret file " << path << " is not a regular file");
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    PRLM_THROW("secret file " << path << " has mode " << mode
+                              << ": group or others may read it; make it private (chmod 600 " << path << ")");
+  }
+  const std::string secret = ReadFile(path);
+  PRLM_REQUIRE(secret.size() >= kMinSecretBytes, "secret file " << path << " holds " << secret.size()
+                                                                << " bytes; a secret needs at least " << kMinSecretBytes
+                                                                << " (prlm make-secret writes one)");
+  return secret;
+}
+
+void WriteNewSecretFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  PRLM_REQUIRE(fd >= 0, "cannot create secret file " << path << ": " << std::strerror(errno)
+                                                     << (errno == EEXIST ? " (a secret is never overwritten)" : ""));
+  const std::string secret = NewSecret();
+  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  PRLM_REQUIRE(ok, "cannot write secret file " << path);
+}
+
+}  // namespace prlm::net

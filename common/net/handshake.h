@@ -1,0 +1,55 @@
+// The job secret and the mutual challenge-response every service connection
+// starts with, so that only peers holding the secret reach the services that
+// hold users' profiles.
+//
+// Wire (before any frame; both nonces fresh from the OS's CSPRNG):
+//   client -> server  ClientHello  "PRLMAUTH" | version 1 | client nonce (32)
+//   server -> client  ServerProof  "PRLMAUTH" | server nonce (32) |
+//                                  HMAC-SHA-256(secret, "prlm server" | cn | sn)
+//   client -> server  ClientProof  HMAC-SHA-256(secret, "prlm client" | sn | cn)
+// Each side compares the other's MAC in constant time (CRYPTO_memcmp). The
+// server's fresh nonce makes a recorded ClientProof worthless on a new
+// connection; the client checks the server before sending its proof, so a
+// server without the secret learns nothing it can replay either.
+// Crypto is OpenSSL's libcrypto; nothing here is hand-written crypto.
+//
+// A secret file holds the secret's bytes (at least 16; `prlm make-secret`
+// writes 32 random ones); it must not be readable by group or others.
+// Thread-safe: pure functions (RAND_bytes is thread-safe).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace prlm::net {
+
+constexpr size_t kSecretBytes = 32, kMinSecretBytes = 16, kNonceBytes = 32, kMacBytes = 32;
+constexpr size_t kClientHelloBytes = 8 + 1 + kNonceBytes;
+constexpr size_t kServerProofBytes = 8 + kNonceBytes + kMacBytes;
+constexpr size_t kClientProofBytes = kMacBytes;
+
+// `n` bytes from the OS's CSPRNG. Throws prlm::Error if none can be had.
+std::string RandomBytes(size_t n);
+std::string NewSecret();  // kSecretBytes random bytes
+
+std::string ClientHello(const std::string& client_nonce);
+// The client nonce of a hello, or "" when it is not one (wrong magic/version).
+std::string ParseClientHello(std::string_view bytes);
+std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce);
+// The server nonce of a proof whose MAC is right for `secret`, or "".
+std::string VerifyServerProof(const std::string& secret, const std::string& client_nonce, std::string_view bytes);
+std::string ClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce);
+bool VerifyClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
+                       std::string_view bytes);
+
+// Reads a secret file. Throws prlm::Error naming the path when it is missing,
+// readable by group or others (with its mode and the chmod that fixes it), or
+// shorter than kMinSecretBytes.
+std::string ReadSecretFile(const std::string& path);
+// Writes kSecretBytes random bytes to a new file created with mode 0600.
+// Throws if the file exists (a secret is never overwritten) or cannot be made.
+void WriteNewSecretFile(const std::string& path);
+
+}  // namespace prlm::net
