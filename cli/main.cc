@@ -1,5 +1,6 @@
 // prlm: one executable, one subcommand per job (see `prlm --help`).
 #include <malloc.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_ARENA_MAX, 1);
+  // What prlm writes (run directories, checkpoints, logs, indexes of users'
+  // profiles, data) is readable by the user only: directories 0700, files 0600.
+  umask(077);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     PrintHelp();
     return argc < 2 ? 2 : 0;

@@ -1,18 +1,39 @@
 #include "retrieval_shards/retrieval_service.h"
 
+#include <atomic>
+#include <map>
+#include <memory>
+
 #include "common/retrieval/protocol.h"
 
 namespace prlm::retrieval {
 
 void RegisterRetrievalHandlers(net::RpcServer& server, const ShardIndex& index, const std::string& task) {
-  server.Handle(kRetrieveBatch, [&index](const std::string& payload) {
+  auto over_limit = std::make_shared<std::atomic<uint64_t>>(0);
+  server.Handle(kRetrieveBatch, [&index, over_limit](const std::string& payload) {
     proto::RetrieveBatch batch;
     if (!batch.ParseFromString(payload)) throw net::BadPayload("RetrieveBatch does not parse");
     if (static_cast<size_t>(batch.requests_size()) > kMaxBatchRequests)
       throw net::BadPayload("RetrieveBatch over the batch limit");
     proto::RetrieveBatchReply reply;
-    for (const auto& request : batch.requests()) *reply.add_results() = index.Retrieve(request);
+    for (const auto& request : batch.requests()) {
+      // Sizes first: an oversized user id is not echoed into an error.
+      const char* too_long = request.user_id().size() > kMaxUserIdBytes ? "user id"
+                             : request.query().size() > kMaxQueryBytes  ? "query"
+                                                                        : nullptr;
+      if (too_long) {
+        over_limit->fetch_add(1, std::memory_order_relaxed);
+        reply.add_results()->set_error(std::string("the request's ") + too_long + " is over the limit of " +
+                                       std::to_string(too_long[0] == 'u' ? kMaxUserIdBytes : kMaxQueryBytes) +
+                                       " bytes");
+        continue;
+      }
+      *reply.add_results() = index.Retrieve(request);
+    }
     return net::Reply{kRetrieveBatchReply, reply.SerializeAsString()};
+  });
+  server.AddCounters([over_limit] {
+    return std::map<std::string, uint64_t>{{"retrieval_over_limit", over_limit->load()}};
   });
   server.Handle(kShardInfoRequest, [&index, task](const std::string& payload) {
     proto::ShardInfoRequest request;

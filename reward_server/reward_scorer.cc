@@ -26,8 +26,8 @@ proto::ScoreReply Refusal(proto::ScoreReply::Status status, const std::string& e
 }  // namespace
 
 struct RewardScorer::Counts {
-  std::atomic<uint64_t> requests{0}, items{0}, ok{0}, deadline_exceeded{0}, invalid{0}, overloaded{0},
-      internal{0}, queue_us{0}, prepare_us{0}, tokenize_us{0}, model_us{0};
+  std::atomic<uint64_t> requests{0}, items{0}, ok{0}, deadline_exceeded{0}, invalid{0}, over_limit{0},
+      overloaded{0}, internal{0}, queue_us{0}, prepare_us{0}, tokenize_us{0}, model_us{0};
 };
 
 // One request on its way through the scorer.
@@ -120,6 +120,23 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
                          "a request holds 1.." + std::to_string(kMaxItemsPerRequest) + " items, this one " +
                              std::to_string(items.size())));
     return;
+  }
+  for (int i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    const char* field = it.query().size() > kMaxTextBytes        ? "query"
+                        : it.completion().size() > kMaxTextBytes ? "completion"
+                        : it.gold().size() > kMaxTextBytes       ? "gold"
+                        : it.user_id().size() > kMaxUserIdBytes  ? "user_id"
+                                                                 : nullptr;
+    if (field) {
+      counts_->invalid++;
+      counts_->over_limit++;
+      Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST,
+                           "item " + std::to_string(i) + ": its " + field + " is over the limit of " +
+                               std::to_string(std::string(field) == "user_id" ? kMaxUserIdBytes : kMaxTextBytes) +
+                               " bytes"));
+      return;
+    }
   }
   // 1. Extract answers; per-item components write their outputs; batched ones tokenize.
   const size_t n = static_cast<size_t>(items.size());
@@ -254,6 +271,7 @@ std::map<std::string, uint64_t> RewardScorer::Counters() const {
           {"ok", c.ok},
           {"deadline_exceeded", c.deadline_exceeded},
           {"invalid", c.invalid},
+          {"over_limit", c.over_limit},
           {"overloaded", c.overloaded},
           {"internal", c.internal},
           {"batches", s.batches},

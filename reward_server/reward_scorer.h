@@ -55,7 +55,8 @@ class RewardScorer {
   void Stop();
 
   proto::RewardInfo Info() const;
-  // requests, items, ok, deadline_exceeded, invalid, overloaded, internal,
+  // requests, items, ok, deadline_exceeded, invalid (over_limit: of those,
+  // a field over its size limit), overloaded, internal,
   // batches, batched_items, max_batch_items, queued_items, and the summed
   // queue_us / prepare_us / tokenize_us / model_us.
   std::map<std::string, uint64_t> Counters() const;

@@ -204,6 +204,13 @@ TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   q.set_k(3);
   const auto before = good.RetrieveOne(q);
   ASSERT_EQ(before.items_size(), 3);
+  // A user id over its size limit gets an error result (not echoing it), counted (docs/security.md).
+  proto::RetrieveRequest huge = q;
+  huge.set_user_id(std::string(kMaxUserIdBytes + 1, 'u'));
+  const auto refused = good.RetrieveOne(huge);
+  EXPECT_NE(refused.error().find("user id is over the limit of 1024 bytes"), std::string::npos) << refused.error();
+  EXPECT_EQ(refused.error().find("uuuu"), std::string::npos);
+  EXPECT_EQ(server.Counters().at("retrieval_over_limit"), 1u);
   auto expect_same = [&] {
     const auto r = good.RetrieveOne(q);
     ASSERT_EQ(r.items_size(), 3);

@@ -347,6 +347,13 @@ TEST(RewardScorer, DeadlineInvalidAndOverloadAreExplicit) {
   const auto invalid = with_accuracy.ScoreNow(Request({Item("q", "<think>r</think>A", "A"), Item("q", "x", "")}));
   EXPECT_EQ(invalid.status(), proto::ScoreReply::INVALID_REQUEST);
   EXPECT_NE(invalid.error().find("item 1"), std::string::npos) << invalid.error();
+  // A field over its size limit (docs/security.md): refused, named, counted.
+  const auto huge = with_accuracy.ScoreNow(
+      Request({Item("q", "<think>r</think>A", "A"), Item("q", std::string(kMaxTextBytes + 1, 'x'), "A")}));
+  EXPECT_EQ(huge.status(), proto::ScoreReply::INVALID_REQUEST);
+  EXPECT_NE(huge.error().find("item 1: its completion is over the limit of 262144 bytes"), std::string::npos)
+      << huge.error();
+  EXPECT_EQ(with_accuracy.Counters().at("over_limit"), 1u);
   // 5. Release: the held and queued requests are answered, correctly.
   hold.Open();
   for (auto* p : {&first, &q1, &q2}) {

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
+#include <vector>
 #include <random>
 #include <thread>
 
@@ -259,6 +261,47 @@ TEST(Security, AServerWithoutTheSecretIsNeverSentARequest) {
     EXPECT_NE(std::string(e.what()).find("may not share this secret"), std::string::npos) << e.what();
   }
   EXPECT_EQ(s.Counter("frames_served"), 0u);
+}
+
+TEST(Security, ARequestsInFlightPastTheLimitGetAnErrorReply) {
+  const std::string secret = NewSecret();
+  ServerOptions o = SecureServer::Options(secret, 120);
+  o.max_in_flight = 2;
+  RpcServer server(o);
+  std::mutex mu;
+  std::vector<Responder> held;  // requests left open until the end
+  server.HandleAsync(200, [&](std::string, Responder respond) {
+    std::lock_guard<std::mutex> lock(mu);
+    held.push_back(respond);
+  });
+  std::thread run([&] { server.Run(); });
+  RawConnection c(server.port());
+  const std::string cn = RandomBytes(kNonceBytes);
+  c.Send(ClientHello(cn));
+  const std::string sn = VerifyServerProof(secret, cn, c.Receive(kServerProofBytes));
+  ASSERT_FALSE(sn.empty());
+  c.Send(ClientProof(secret, cn, sn));
+  // Two requests stay in flight; the next three are answered at once with an error.
+  for (uint64_t id = 1; id <= 2; ++id) c.Send(EncodeFrame(200, id, "x"));
+  while (true) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (held.size() == 2) break;
+  }
+  for (uint64_t id = 3; id <= 5; ++id) c.Send(EncodeFrame(200, id, "x"));
+  for (int i = 0; i < 3; ++i) {
+    const std::string header = c.Receive(kFrameHeaderBytes);
+    ASSERT_EQ(header.size(), kFrameHeaderBytes);
+    FrameHeader h;
+    ASSERT_EQ(DecodeHeader(reinterpret_cast<const uint8_t*>(header.data()), kDefaultMaxFrameBytes, &h),
+              HeaderStatus::kOk);
+    EXPECT_EQ(h.type, kErrorReply);
+    EXPECT_EQ(h.request_id, 3u + i);
+    EXPECT_NE(c.Receive(h.length).find("too many requests in flight"), std::string::npos);
+  }
+  EXPECT_EQ(server.Counters().at("in_flight_limited"), 3u);
+  for (auto& r : held) r(Reply{201, "done"});
+  server.Stop();
+  run.join();
 }
 
 // ------------------------------------------------------------ the commands

@@ -133,6 +133,29 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   for (const char* key : {"service/retrieval_retries", "service/reward_retries", "service/reward_queue_depth"})
     EXPECT_TRUE(m[0].contains(key)) << key;
   EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished");
+  // Least exposure (docs/security.md): the run is the user's alone, and no
+  // file of it -- logs, metrics, TensorBoard, config, checkpoints -- holds a
+  // profile's text or a question.
+  EXPECT_EQ(fs::status(run).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(run + "/metrics.jsonl").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  std::vector<std::string> personal;
+  for (const auto& q : Json::parse(ReadFile(dir_->str() + "/data/train_questions.json"))) {
+    personal.push_back(q["input"].get<std::string>());
+    for (const auto& item : q["profile"])
+      for (const auto& [key, value] : item.items())
+        if (value.is_string() && value.get<std::string>().size() >= 20) personal.push_back(value.get<std::string>());
+  }
+  ASSERT_GT(personal.size(), 100u);
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(run)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    const std::string bytes = ReadFile(e.path().string());
+    for (const auto& text : personal)
+      ASSERT_EQ(bytes.find(text), std::string::npos) << e.path() << " holds personal text: " << text;
+  }
+  EXPECT_GT(files, 20u);
   // TensorBoard: the independent reader finds each step's figures.
   std::string events;
   for (const auto& e : fs::directory_iterator(run + "/tensorboard")) events = e.path().string();

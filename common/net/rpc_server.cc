@@ -28,12 +28,12 @@ namespace {
 
 enum Counter {
   kAccepted, kOpen, kServed, kErrorReplies, kBadMagic, kOversized, kUnknownType, kBadPayloadC,
-  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kNumCounters
+  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kInFlightLimited, kNumCounters
 };
 const char* const kCounterNames[kNumCounters] = {
     "connections_accepted", "connections_open", "frames_served", "error_replies", "bad_magic",
     "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining",
-    "authenticated", "handshake_failed"};
+    "authenticated", "handshake_failed", "in_flight_limited"};
 
 }  // namespace
 
@@ -287,6 +287,14 @@ struct RpcServer::Impl {
       if (draining) {
         Count(kRejectedDraining);
         break;
+      }
+      if (conn->in_flight >= options.max_in_flight) {
+        Count(kInFlightLimited);
+        proto::ErrorReply err;
+        err.set_message("too many requests in flight on this connection (the limit is " +
+                        std::to_string(options.max_in_flight) + ")");
+        Send(conn, EncodeFrame(kErrorReply, header.request_id, err.SerializeAsString()));
+        continue;
       }
       Dispatch(conn, header, std::move(payload));
     }

@@ -54,6 +54,7 @@ struct ServerOptions {
   double idle_timeout_s = 120;  // a connection silent (or stuck mid-frame) this long is closed
   bool handle_signals = false;  // SIGTERM / SIGINT -> Stop()
   std::string secret;           // the job secret; empty: no handshake (insecure)
+  int max_in_flight = 256;      // requests one connection may have open; more get an ErrorReply
 };
 
 // The first address `host` resolves to ("vm" -> "127.0.1.1"), for binding
@@ -113,7 +114,7 @@ class RpcServer {
   uint16_t port() const;  // the bound port (valid after construction)
   // connections_accepted, connections_open, frames_served, error_replies,
   // bad_magic, oversized, unknown_type, bad_payload, truncated, idle_closed,
-  // rejected_draining, authenticated, handshake_failed.
+  // rejected_draining, authenticated, handshake_failed, in_flight_limited.
   std::map<std::string, uint64_t> Counters() const;
 
  private:

@@ -15,8 +15,11 @@ using net::kRetrieveBatchReply;
 using net::kShardInfo;
 using net::kShardInfoRequest;
 
+// Sizes a client controls (docs/security.md lists every limit).
 constexpr size_t kMaxBatchRequests = 4096;
 constexpr uint32_t kMaxK = 1000;
+constexpr size_t kMaxQueryBytes = 64 * 1024;
+constexpr size_t kMaxUserIdBytes = 1024;
 
 // Retrievers a shard can serve; the first three need a built index.
 inline const std::vector<std::string>& RetrieverNames() {

@@ -14,6 +14,9 @@ using net::kRewardInfoRequest;
 using net::kScoreReply;
 using net::kScoreRequest;
 
+// Sizes a client controls (docs/security.md lists every limit).
 constexpr size_t kMaxItemsPerRequest = 4096;
+constexpr size_t kMaxTextBytes = 256 * 1024;  // an item's query, completion or gold
+constexpr size_t kMaxUserIdBytes = 1024;
 
 }  // namespace prlm::reward
