@@ -456,6 +456,66 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
   EXPECT_EQ(Metrics(run).back()["training/global_step"].get<size_t>(), steps + 1);
 }
 
+// The job secret (docs/security.md) is in no process's command line or
+// environment and in no file of the run; a tool given the secret file reaches
+// the running job's retrieval shard, one without it is refused; a secret file
+// others may read is refused before the job starts.
+TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
+  const std::string run = D("secret-run"), secret_file = D("job.secret");
+  ASSERT_EQ(Shell(Prlm() + " make-secret --out " + secret_file).code, 0);
+  const std::string secret = ReadFile(secret_file);
+  auto hex = [](const std::string& bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) (out += digits[c >> 4]) += digits[c & 15];
+    return out;
+  };
+  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
+                                               dir_->str() + "/policy trainer.output_dir=" + run +
+                                               " trainer.total_steps=200 net.secret_file=" + secret_file,
+                                           D("secret-run"));
+  const long learner = WaitForStepThenPidOf(run, 4);
+  ASSERT_GT(learner, 0) << ReadFile(D("secret-run.out"));
+  for (int rank = 0; rank < 5; ++rank) {
+    const long pid = testing::PidOfRank(run, rank);
+    ASSERT_GT(pid, 0);
+    for (const char* what : {"cmdline", "environ"}) {
+      const std::string bytes = ReadFile("/proc/" + std::to_string(pid) + "/" + what);
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << "rank " << rank << " " << what;
+      EXPECT_EQ(bytes.find(hex(secret)), std::string::npos) << "rank " << rank << " " << what;
+    }
+  }
+  // The retrieval shard (rank 1), from outside the job.
+  const std::string log = ReadFile(run + "/logs/rank-1.log");
+  const size_t on = log.find(" on "), pid_at = log.find(" (pid "), port_at = log.find("listening on port ");
+  ASSERT_TRUE(on != std::string::npos && pid_at != std::string::npos && port_at != std::string::npos) << log;
+  const std::string server = log.substr(on + 4, pid_at - on - 4) + ":" + std::to_string(std::stoi(log.substr(port_at + 18)));
+  const std::string user = Json::parse(ReadFile(dir_->str() + "/data/train_questions.json"))[0]["user_id"];
+  const std::string retrieve = Prlm() + " retrieve --server " + server + " --user " + user + " --query x --k 1 ";
+  auto r = Shell(retrieve + "--secret-file " + secret_file);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(user + "-p"), std::string::npos) << r.out;
+  r = Shell(retrieve + "--insecure");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("may require the job secret"), std::string::npos) << r.out;
+  // End the job (SIGTERM: checkpoint, exit 0), then read every file it wrote.
+  ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGTERM), 0);
+  ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
+  EXPECT_EQ(std::stoi(ReadFile(rc)), 0) << ReadFile(D("secret-run.out"));
+  for (const auto& e : fs::recursive_directory_iterator(run)) {
+    if (!e.is_regular_file()) continue;
+    const std::string bytes = ReadFile(e.path().string());
+    EXPECT_EQ(bytes.find(secret), std::string::npos) << e.path();
+    EXPECT_EQ(bytes.find(hex(secret)), std::string::npos) << e.path();
+  }
+  EXPECT_EQ(ReadFile(D("secret-run.out")).find(hex(secret)), std::string::npos);
+  // A secret file that group or others may read is refused before anything starts.
+  fs::permissions(secret_file, fs::perms::group_read, fs::perm_options::add);
+  r = Train(5, D("secret-open"), "trainer.total_steps=1 net.secret_file=" + secret_file);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("chmod 600"), std::string::npos) << r.out;
+}
+
 TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
   const std::string run = D("killed");
   const std::string rc = TrainInBackground("killed", "trainer.total_steps=200");

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/net/handshake.h"
+#include "common/util/check.h"
 #include "common/util/logging.h"
 
 namespace prlm::comm {
@@ -66,9 +67,23 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
                                         s.cpu_threads, s.where.device.str());
   spdlog::info("{}", hello);
   if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
-  // 5. The job secret.
-  s.secret = mpi.rank() == 0 ? net::NewSecret() : std::string(net::kSecretBytes, '\0');
-  PRLM_MPI_CHECK(MPI_Bcast(s.secret.data(), static_cast<int>(s.secret.size()), MPI_BYTE, 0, MPI_COMM_WORLD));
+  // 5. The job secret: rank 0 draws it (or reads net.secret_file) and
+  //    broadcasts its length, then its bytes. A length of 0 says rank 0
+  //    could not read the file: every rank stops, rank 0 with the reason.
+  std::string error;
+  if (mpi.rank() == 0) {
+    try {
+      s.secret = config.net.secret_file.empty() ? net::NewSecret() : net::ReadSecretFile(config.net.secret_file);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  uint64_t length = s.secret.size();
+  PRLM_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
+  if (length == 0)
+    PRLM_THROW((mpi.rank() == 0 ? "net.secret_file: " + error : std::string("rank 0 could not read net.secret_file")));
+  s.secret.resize(length);
+  PRLM_MPI_CHECK(MPI_Bcast(s.secret.data(), static_cast<int>(length), MPI_BYTE, 0, MPI_COMM_WORLD));
   return s;
 }
 

@@ -11,8 +11,9 @@
 //   4. a "rank R of N: ROLE on HOST" line on the console, so a launch that
 //      started N singletons instead of one job of N shows at once;
 //   5. the job secret (net/handshake.h): rank 0 draws it from the OS's CSPRNG
-//      and broadcasts it over MPI; it is never logged, written, or put on a
-//      command line or in the environment.
+//      (or reads net.secret_file) and broadcasts it over MPI; it is never
+//      logged, written, or put on a command line or in the environment.
+//      Throws prlm::Error on every rank when rank 0 cannot read the file.
 //
 // Thread-safety: StartRank is collective over MPI_COMM_WORLD; call it once.
 #pragma once

@@ -99,7 +99,9 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
            "coordinator's Prometheus /metrics port (0: a free one, written to RUN/prometheus_targets.json; -1: off)")
       .Add("logging.prometheus_host", &c.logging.prometheus_host, "address the /metrics endpoint binds")
       .Add("net.bind_host", &c.net.bind_host,
-           "address the retrieval and reward ranks listen on (\"\": the address of the host name the job exchanges)");
+           "address the retrieval and reward ranks listen on (\"\": the address of the host name the job exchanges)")
+      .Add("net.secret_file", &c.net.secret_file,
+           "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services");
   return s;
 }
 

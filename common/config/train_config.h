@@ -138,6 +138,10 @@ struct NetConfig {
   // Address the service ranks listen on; "" = the address of the host name
   // the job exchanges (not every interface). Set it on multi-homed hosts.
   std::string bind_host;
+  // "" = rank 0 draws a fresh job secret; else the job uses this secret file
+  // (read by rank 0 only; refused if group/other-readable), so that tools
+  // such as `prlm retrieve --secret-file` can reach the running job's services.
+  std::string secret_file;
 };
 
 struct TrainConfig {

@@ -57,6 +57,8 @@ std::string ParseClientHello(std::string_view bytes) {
   return std::string(bytes.substr(9));
 }
 
+bool IsHelloMagic(std::string_view first_bytes) { return first_bytes == kMagic; }
+
 std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce) {
   return std::string(kMagic) + server_nonce + Mac(secret, "prlm server", client_nonce, server_nonce);
 }

@@ -26,7 +26,8 @@
 namespace prlm::net {
 
 constexpr size_t kSecretBytes = 32, kMinSecretBytes = 16, kNonceBytes = 32, kMacBytes = 32;
-constexpr size_t kClientHelloBytes = 8 + 1 + kNonceBytes;
+constexpr size_t kHelloMagicBytes = 8;
+constexpr size_t kClientHelloBytes = kHelloMagicBytes + 1 + kNonceBytes;
 constexpr size_t kServerProofBytes = 8 + kNonceBytes + kMacBytes;
 constexpr size_t kClientProofBytes = kMacBytes;
 
@@ -37,6 +38,8 @@ std::string NewSecret();  // kSecretBytes random bytes
 std::string ClientHello(const std::string& client_nonce);
 // The client nonce of a hello, or "" when it is not one (wrong magic/version).
 std::string ParseClientHello(std::string_view bytes);
+// Whether a connection's first kHelloMagicBytes bytes begin a hello.
+bool IsHelloMagic(std::string_view first_bytes);
 std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce);
 // The server nonce of a proof whose MAC is right for `secret`, or "".
 std::string VerifyServerProof(const std::string& secret, const std::string& client_nonce, std::string_view bytes);

@@ -225,8 +225,14 @@ struct RpcServer::Impl {
     boost::system::error_code ec;
     ArmWatchdog(conn);
     conn->authenticating = true;
+    // The magic first: a peer that sends a frame (a client without the
+    // secret) is refused at once instead of waiting for a whole hello.
     std::string hello(kClientHelloBytes, '\0');
-    co_await asio::async_read(conn->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_read(conn->socket, asio::buffer(hello.data(), kHelloMagicBytes),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && IsHelloMagic(hello.substr(0, kHelloMagicBytes)))
+      co_await asio::async_read(conn->socket, asio::buffer(hello.data() + kHelloMagicBytes, kClientHelloBytes - kHelloMagicBytes),
+                                asio::redirect_error(asio::use_awaitable, ec));
     const std::string client_nonce = ec ? "" : ParseClientHello(hello);
     if (client_nonce.empty()) {
       RefuseHandshake(conn, ec ? "no complete handshake" : "not a handshake (no or wrong secret?)");
