@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -23,20 +22,6 @@ namespace prlm::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<int> ParseIntList(const std::string& s, const std::string& option) {
-  std::vector<int> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) {
-    try {
-      out.push_back(std::stoi(item));
-    } catch (const std::exception&) {
-      PRLM_THROW("--" << option << " expects comma-separated integers, got '" << s << "'");
-    }
-    PRLM_REQUIRE(out.back() > 0, "--" << option << " values must be positive, got " << out.back());
-  }
-  return out;
-}
 
 int BenchTokenizer(int argc, char** argv) {
   Args args("bench tokenizer",
@@ -104,7 +89,7 @@ int BenchGenerate(int argc, char** argv) {
     warm.max_new_tokens = 4;
     model::Generate(m, {model::GenerationRequest{std::vector<int32_t>(8, 1), {0}}}, warm);
   }
-  for (int batch : ParseIntList(args.Get("batch"), "batch")) {
+  for (int batch : args.GetPositiveInts("batch")) {
     double best_prefill = 0, best_decode = 0;
     for (int r = 0; r < args.GetInt("repeat"); ++r) {
       std::vector<model::GenerationRequest> reqs(batch);

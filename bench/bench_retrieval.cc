@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -104,9 +103,7 @@ int BenchRetrieval(int argc, char** argv) {
   std::printf("%8s %12s %10s %10s %12s %10s %10s %10s %12s %10s\n", "clients", "svc q/s", "p50 us", "p99 us",
               "faiss q/s", "p50 us", "p99 us", "q/s ratio", "no-auth q/s", "auth ratio");
   const double seconds = args.GetDouble("seconds");
-  std::stringstream list(args.Get("clients"));
-  for (std::string item; std::getline(list, item, ',');) {
-    const int clients = std::stoi(item);
+  for (const int clients : args.GetPositiveInts("clients")) {
     const RunStats svc = Drive(clients, seconds, [&](int c, uint64_t i) {
       const auto r = client.RetrieveOne(request_of(i * 131 + c));
       PRLM_CHECK(r.error().empty() && r.items_size() > 0);

@@ -3,7 +3,6 @@
 // and where a request's time goes (queueing, preparation, tokenization,
 // forward).
 #include <cstdio>
-#include <sstream>
 
 #include "bench/bench_drive.h"
 #include "cli/args.h"
@@ -103,11 +102,7 @@ int BenchReward(int argc, char** argv) {
       .Option("workdir", "DIR", "out/bench", "where that model is written");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  std::vector<int> clients;
-  {
-    std::stringstream in(args.Get("clients"));
-    for (std::string c; std::getline(in, c, ',');) clients.push_back(std::stoi(c));
-  }
+  const std::vector<int> clients = args.GetPositiveInts("clients");
   flags.Apply(args, [&] { config.reward.Validate(); });
   if (config.reward.model.empty() && config.reward.w_pers != 0) {
     pipeline::InitModelSpec spec;

@@ -1,5 +1,6 @@
 #include "cli/args.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 
@@ -129,6 +130,26 @@ double Args::GetDouble(const std::string& name) const {
   } catch (const std::exception&) {
   }
   PRLM_THROW("prlm " << command_ << ": --" << name << " expects a number, got '" << v << "'");
+}
+
+std::vector<int> Args::GetPositiveInts(const std::string& name) const {
+  const std::string v = Get(name);
+  std::vector<int> out;
+  for (const auto& item : SplitList(v)) {
+    size_t used = 0;
+    long n = 0;
+    try {
+      n = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    PRLM_REQUIRE(used == item.size() && n > 0 && n <= INT32_MAX,
+                 "prlm " << command_ << ": --" << name << " expects comma-separated positive integers, got '" << v << "'");
+    out.push_back(static_cast<int>(n));
+  }
+  PRLM_REQUIRE(!out.empty(), "prlm " << command_ << ": --" << name << " expects comma-separated positive integers, got '"
+                                     << v << "'");
+  return out;
 }
 
 std::vector<std::string> SplitList(const std::string& s) {

@@ -35,6 +35,8 @@ class Args {
   bool GetFlag(const std::string& name) const;
   int GetInt(const std::string& name) const;
   double GetDouble(const std::string& name) const;
+  // A comma list of positive integers ("1,8,32"); throws naming the option otherwise.
+  std::vector<int> GetPositiveInts(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
   // As if "--name value" had been given (a command filling in a default it computed).
   // REQUIRES: name is a declared option.
