@@ -17,12 +17,15 @@ using Enumerated = std::vector<std::pair<int, std::string>>;
 using Matches = std::vector<std::pair<int, int>>;  // (hypothesis position, reference position)
 
 // One alignment stage: for each hypothesis word from the last, the last
-// still-unmatched reference word `same` accepts; matched words leave both lists.
-template <typename Same>
-void MatchStage(Enumerated& hyp, Enumerated& ref, Matches& matches, Same same) {
+// still-unmatched reference word that `accepts_for(word)` accepts; matched
+// words leave both lists. (The acceptor is made once per hypothesis word: the
+// synonym stage looks its synonyms up once.)
+template <typename AcceptsFor>
+void MatchStage(Enumerated& hyp, Enumerated& ref, Matches& matches, AcceptsFor accepts_for) {
   for (int i = static_cast<int>(hyp.size()) - 1; i >= 0; --i) {
+    const auto accepts = accepts_for(hyp[i].second);
     for (int j = static_cast<int>(ref.size()) - 1; j >= 0; --j) {
-      if (!same(hyp[i].second, ref[j].second)) continue;
+      if (!accepts(ref[j].second)) continue;
       matches.emplace_back(hyp[i].first, ref[j].first);
       hyp.erase(hyp.begin() + i);
       ref.erase(ref.begin() + j);
@@ -61,23 +64,17 @@ double SingleMeteorScore(const std::vector<std::string>& reference,
   for (size_t i = 0; i < hypothesis.size(); ++i) hyp.emplace_back(int(i), PythonLower(hypothesis[i]));
   for (size_t j = 0; j < reference.size(); ++j) ref.emplace_back(int(j), PythonLower(reference[j]));
   Matches matches;
+  const auto equal_to = [](const std::string& h) { return [&h](const std::string& r) { return r == h; }; };
   // 1. Exact words.
-  MatchStage(hyp, ref, matches, [](const std::string& h, const std::string& r) { return h == r; });
+  MatchStage(hyp, ref, matches, equal_to);
   // 2. Porter stems; the stems stay in the lists for the synonym stage.
   for (auto* list : {&hyp, &ref})
     for (auto& [position, word] : *list) word = PorterStem(word);
-  MatchStage(hyp, ref, matches, [](const std::string& h, const std::string& r) { return h == r; });
+  MatchStage(hyp, ref, matches, equal_to);
   // 3. WordNet synonyms of the hypothesis word.
-  for (int i = static_cast<int>(hyp.size()) - 1; i >= 0; --i) {
-    const auto synonyms = wordnet.Synonyms(hyp[i].second);
-    for (int j = static_cast<int>(ref.size()) - 1; j >= 0; --j) {
-      if (!synonyms.count(ref[j].second)) continue;
-      matches.emplace_back(hyp[i].first, ref[j].first);
-      hyp.erase(hyp.begin() + i);
-      ref.erase(ref.begin() + j);
-      break;
-    }
-  }
+  MatchStage(hyp, ref, matches, [&wordnet](const std::string& h) {
+    return [synonyms = wordnet.Synonyms(h)](const std::string& r) { return synonyms.count(r) > 0; };
+  });
   const double m = static_cast<double>(matches.size());
   if (m == 0 || hypothesis.empty() || reference.empty()) return 0.0;
   std::sort(matches.begin(), matches.end(),
