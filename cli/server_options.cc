@@ -15,18 +15,18 @@ void AddSecretOptions(Args& args, const char* who) {
       .Flag("insecure", "run without a secret: anyone who can connect is served (a warning is printed)");
 }
 
-// The secret, or "" with --insecure; `what` names the command's side for messages.
-std::string SecretFrom(const Args& args, const std::string& what) {
+// The secret, or "" with --insecure.
+std::string SecretFrom(const Args& args, bool server) {
+  const char* what = server ? "the server" : "the client";
   PRLM_REQUIRE(!(args.Has("secret-file") && args.GetFlag("insecure")),
                "give --secret-file or --insecure, not both");
   if (args.Has("secret-file")) return net::ReadSecretFile(args.Get("secret-file"));
   PRLM_REQUIRE(args.GetFlag("insecure"),
-               what << " needs --secret-file PATH (a secret shared with its "
-                    << (what == "the server" ? "clients" : "server")
+               what << " needs --secret-file PATH (a secret shared with its " << (server ? "clients" : "server")
                     << "; prlm make-secret writes one), or --insecure to run without authentication");
   std::fprintf(stderr, "warning: --insecure: %s neither asks for nor proves a secret; any process that can reach "
                        "the address can %s\n",
-               what.c_str(), what == "the server" ? "read what it serves" : "impersonate the server");
+               what, server ? "read what it serves" : "impersonate the server");
   return "";
 }
 
@@ -49,7 +49,7 @@ net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag)
   o.max_frame_bytes = static_cast<size_t>(std::stoull(args.Get("max-frame-bytes")));
   o.idle_timeout_s = args.GetDouble("idle-timeout");
   o.handle_signals = true;
-  o.secret = SecretFrom(args, "the server");
+  o.secret = SecretFrom(args, /*server=*/true);
   return o;
 }
 
@@ -57,7 +57,7 @@ void AddClientSecretOptions(Args& args) { AddSecretOptions(args, "the server and
 
 net::ClientOptions ClientOptionsFrom(const Args& args) {
   net::ClientOptions o;
-  o.secret = SecretFrom(args, "the client");
+  o.secret = SecretFrom(args, /*server=*/false);
   return o;
 }
 

@@ -194,7 +194,7 @@ void Coordinator::Finish(int64_t step, int preempted) {
   // status.json tells a job script whether to requeue (preempted or stopped
   // early) or not (finished).
   const std::string state = preempted ? "preempted" : step >= total_steps_ ? "finished" : "stopped";
-  comm::WriteRunStatus(c_.trainer.output_dir, state, step, "\"total_steps\": " + std::to_string(total_steps_));
+  comm::WriteRunStatus(c_.trainer.output_dir, state, step, total_steps_);
   proto::JobMessage stop;
   stop.mutable_stop()->set_reason(preempted              ? comm::SignalName(preempted)
                                   : step >= total_steps_ ? "finished"

@@ -9,11 +9,10 @@
 
 namespace prlm::comm {
 
-void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step,
-                    const std::string& extra_json) {
-  std::string body = "{\"state\": \"" + state + "\", \"step\": " + std::to_string(step);
-  if (!extra_json.empty()) body += ", " + extra_json;
-  WriteFileAtomic(run_dir + "/status.json", nlohmann::json::parse(body + "}").dump() + "\n");
+void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step, int64_t total_steps) {
+  nlohmann::json status = {{"state", state}, {"step", step}};
+  if (total_steps >= 0) status["total_steps"] = total_steps;
+  WriteFileAtomic(run_dir + "/status.json", status.dump() + "\n");
 }
 
 void MarkRunFailed(const std::string& run_dir, const std::string& who, const std::string& message) noexcept {

@@ -16,9 +16,8 @@
 
 namespace prlm::comm {
 
-// REQUIRES: run_dir exists. `extra_json` is "" or `"key": value, ...` members.
-void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step,
-                    const std::string& extra_json = "");
+// REQUIRES: run_dir exists. total_steps < 0 leaves it out.
+void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step, int64_t total_steps = -1);
 
 // Best effort (a fatal path must not throw): creates the directory if needed
 // and writes "failed" with the message; errors are printed, not raised.
