@@ -1,5 +1,6 @@
 // Driving a service from many client threads for a fixed time, for the
-// benchmarks: calls per second and latency percentiles.
+// benchmarks: calls per second and latency percentiles; and the transports a
+// benchmark compares (open, the job secret, the secret over TLS).
 #pragma once
 
 #include <algorithm>
@@ -9,7 +10,36 @@
 #include <thread>
 #include <vector>
 
+#include "common/net/handshake.h"
+#include "common/net/rpc_client.h"
+#include "common/net/rpc_server.h"
+#include "common/net/tls.h"
+
 namespace prlm::cli {
+
+// How a benchmark's clients reach its server.
+struct Transport {
+  const char* name;
+  net::ServerOptions server;
+  net::ClientOptions client;
+};
+
+// {open: no handshake; secret: the job secret's handshake, as a training job
+// runs; tls: the same inside TLS 1.3 (net.tls), the certificate pinned}.
+inline std::vector<Transport> BenchTransports(int server_threads) {
+  std::vector<Transport> t(3);
+  const std::string secret = net::NewSecret();
+  const net::TlsIdentity identity = net::MakeSelfSignedIdentity("localhost");
+  t[0].name = "open";
+  t[1].name = "secret";
+  t[1].server.secret = t[1].client.secret = secret;
+  t[2] = t[1];
+  t[2].name = "secret+TLS";
+  t[2].server.tls = identity;
+  t[2].client.tls = net::TlsTrust{identity.certificate_pem};
+  for (auto& x : t) x.server.worker_threads = server_threads;
+  return t;
+}
 
 struct RunStats {
   double qps = 0, p50_us = 0, p99_us = 0;

@@ -7,11 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "bench/bench_drive.h"
 #include "cli/args.h"
-#include "common/net/handshake.h"
 #include "common/net/message_types.h"
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
@@ -30,8 +31,8 @@ int BenchRetrieval(int argc, char** argv) {
             "Queries/s and p50/p99 latency of one shard over loopback (k items, dense retriever, the\n"
             "query embeddings precomputed) against FAISS searched in-process on the same per-user\n"
             "indexes and embeddings, at several client counts; the same with a server that asks for no\n"
-            "secret (the handshake's cost on pooled connections); the cost of a new connection with and\n"
-            "without the handshake; and HNSW recall@k against exact.");
+            "secret (the handshake's cost on pooled connections) and with the secret inside TLS 1.3 (TLS's\n"
+            "cost); the cost of a new connection on each; and HNSW recall@k against exact.");
   args.Option("index", "DIR", "", "index built with dense (and dense_hnsw) retrievers", true)
       .Option("clients", "LIST", "1,8,32", "concurrent clients")
       .Option("seconds", "S", "3", "seconds per measurement")
@@ -65,67 +66,71 @@ int BenchRetrieval(int argc, char** argv) {
     r.mutable_query_embedding()->Add(q.begin(), q.end());
     return r;
   };
-  // 2. Two servers on this process's loopback: one asking for the job
-  //    secret, as in a training job, and one without (the baseline).
-  net::ServerOptions so;
-  so.worker_threads = args.GetInt("threads");
-  net::RpcServer open_server(so);
-  so.secret = net::NewSecret();
-  net::RpcServer server(so);
-  for (auto* s : {&server, &open_server}) retrieval::RegisterRetrievalHandlers(*s, index, shard.manifest.task);
-  std::thread serving([&] { server.Run(); }), open_serving([&] { open_server.Run(); });
-  net::ClientOptions authenticated;
-  authenticated.secret = so.secret;
-  retrieval::RetrievalClient client({{"127.0.0.1", server.port()}}, authenticated);
-  retrieval::RetrievalClient open_client({{"127.0.0.1", open_server.port()}});
-  // The handshake's cost: fresh connections (none kept idle), each with one
-  // Stats call, to each server in turn.
+  // 2. One server per transport on this process's loopback: the job
+  //    secret's handshake (as in a training job), none (the baseline of its
+  //    cost), and the secret inside TLS (net.tls).
+  std::vector<Transport> transports = BenchTransports(args.GetInt("threads"));
+  std::vector<std::unique_ptr<net::RpcServer>> servers;
+  std::vector<std::thread> serving;
+  std::vector<std::unique_ptr<retrieval::RetrievalClient>> clients;
+  for (auto& t : transports) {
+    servers.push_back(std::make_unique<net::RpcServer>(t.server));
+    retrieval::RegisterRetrievalHandlers(*servers.back(), index, shard.manifest.task);
+    net::RpcServer* server = servers.back().get();
+    serving.emplace_back([server] { server->Run(); });
+    clients.push_back(std::make_unique<retrieval::RetrievalClient>(
+        std::vector<net::Endpoint>{{"127.0.0.1", server->port()}}, t.client));
+  }
+  // A new connection's cost: fresh connections (none kept idle), each with
+  // one Stats call, to each server in turn.
   {
-    net::ClientOptions fresh = authenticated;
-    fresh.max_idle_connections = 0;
-    net::RpcClient with({"127.0.0.1", server.port()}, fresh);
-    fresh.secret.clear();
-    net::RpcClient without({"127.0.0.1", open_server.port()}, fresh);
-    double with_s = 0, without_s = 0;
+    std::vector<std::unique_ptr<net::RpcClient>> fresh;
+    for (size_t i = 0; i < transports.size(); ++i) {
+      net::ClientOptions o = transports[i].client;
+      o.max_idle_connections = 0;
+      fresh.push_back(std::make_unique<net::RpcClient>(net::Endpoint{"127.0.0.1", servers[i]->port()}, o));
+    }
+    std::vector<double> total_s(transports.size(), 0);
     const int kConnections = 2000;
     for (int round = 0; round < 20; ++round)
-      for (auto [c, total] : {std::pair{&with, &with_s}, std::pair{&without, &without_s}}) {
+      for (size_t t = 0; t < fresh.size(); ++t) {
         const auto t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < kConnections / 20; ++i) c->Call(net::kStatsRequest, "", std::chrono::seconds(5));
-        *total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (int i = 0; i < kConnections / 20; ++i) fresh[t]->Call(net::kStatsRequest, "", std::chrono::seconds(5));
+        total_s[t] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
-    std::printf("a new connection and one call: %.1f us with the handshake, %.1f us without (%d each, "
-                "interleaved): ratio %.2f\n",
-                1e6 * with_s / kConnections, 1e6 * without_s / kConnections, kConnections, with_s / without_s);
+    std::printf("a new connection and one call (%d each, interleaved):", kConnections);
+    for (size_t t = 0; t < transports.size(); ++t)
+      std::printf(" %s %.1f us (%.2fx open);", transports[t].name, 1e6 * total_s[t] / kConnections,
+                  total_s[t] / total_s[0]);
+    std::printf("\n");
   }
   std::printf("shard 0: %zu users, %zu items, dim %d, k %d, retriever %s\n", users.size(), index.num_items(), dim, k,
               retriever.c_str());
-  std::printf("%8s %12s %10s %10s %12s %10s %10s %10s %12s %10s\n", "clients", "svc q/s", "p50 us", "p99 us",
-              "faiss q/s", "p50 us", "p99 us", "q/s ratio", "no-auth q/s", "auth ratio");
+  std::printf("%8s %10s %8s %8s %10s %8s %8s %8s %10s %8s %10s %8s %8s\n", "clients", "svc q/s", "p50 us", "p99 us",
+              "faiss q/s", "p50 us", "p99 us", "q/s ratio", "open q/s", "secret/open", "tls q/s", "p50 us", "tls/secret");
   const double seconds = args.GetDouble("seconds");
-  for (const int clients : args.GetPositiveInts("clients")) {
-    const RunStats svc = Drive(clients, seconds, [&](int c, uint64_t i) {
-      const auto r = client.RetrieveOne(request_of(i * 131 + c));
-      PRLM_CHECK(r.error().empty() && r.items_size() > 0);
-    });
-    const RunStats local = Drive(clients, seconds, [&](int c, uint64_t i) {
+  for (const int count : args.GetPositiveInts("clients")) {
+    auto through = [&](size_t t) {
+      return Drive(count, seconds, [&](int c, uint64_t i) {
+        const auto r = clients[t]->RetrieveOne(request_of(i * 131 + c));
+        PRLM_CHECK(r.error().empty() && r.items_size() > 0);
+      });
+    };
+    const RunStats svc = through(1);
+    const RunStats local = Drive(count, seconds, [&](int c, uint64_t i) {
       const auto req = request_of(i * 131 + c);
       const faiss::Index* idx = index.FaissIndex(req.user_id(), retriever == "dense_hnsw");
       float distances[1024];
       int64_t labels[1024];
       idx->search(1, req.query_embedding().data(), std::min<int64_t>(k, idx->ntotal), distances, labels);
     });
-    const RunStats open = Drive(clients, seconds, [&](int c, uint64_t i) {
-      const auto r = open_client.RetrieveOne(request_of(i * 131 + c));
-      PRLM_CHECK(r.error().empty() && r.items_size() > 0);
-    });
-    std::printf("%8d %12.0f %10.1f %10.1f %12.0f %10.1f %10.1f %10.3f %12.0f %10.3f\n", clients, svc.qps, svc.p50_us,
-                svc.p99_us, local.qps, local.p50_us, local.p99_us, svc.qps / local.qps, open.qps, svc.qps / open.qps);
+    const RunStats open = through(0), tls = through(2);
+    std::printf("%8d %10.0f %8.1f %8.1f %10.0f %8.1f %8.1f %8.3f %10.0f %8.3f %10.0f %8.1f %8.3f\n", count, svc.qps,
+                svc.p50_us, svc.p99_us, local.qps, local.p50_us, local.p99_us, svc.qps / local.qps, open.qps,
+                svc.qps / open.qps, tls.qps, tls.p50_us, tls.qps / svc.qps);
   }
-  server.Stop();
-  open_server.Stop();
-  serving.join();
-  open_serving.join();
+  for (auto& s : servers) s->Stop();
+  for (auto& t : serving) t.join();
   // 3. HNSW recall@k against the exact index, when both were built.
   if (index.options().Has("dense") && index.options().Has("dense_hnsw")) {
     double hit = 0, total = 0;

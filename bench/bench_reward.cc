@@ -51,16 +51,14 @@ struct Measured {
   double queue_us = 0, prepare_us = 0, tokenize_us = 0, model_us = 0, items_per_batch = 0;
 };
 
-Measured Measure(const Args& args, RewardConfig rc, int64_t max_batch_size, int clients, double seconds,
+Measured Measure(const Transport& transport, RewardConfig rc, int64_t max_batch_size, int clients, double seconds,
                  const std::vector<std::vector<proto::ScoreItem>>& groups) {
   rc.max_batch_size = max_batch_size;
   auto scorer = reward::MakeRewardScorer(rc);
-  net::ServerOptions so;
-  so.worker_threads = args.GetInt("net-threads");
-  net::RpcServer server(so);
+  net::RpcServer server(transport.server);
   reward::RegisterRewardHandlers(server, *scorer);
   std::thread serving([&] { server.Run(); });
-  reward::RewardClient client(net::Endpoint{"127.0.0.1", server.port()});
+  reward::RewardClient client(net::Endpoint{"127.0.0.1", server.port()}, transport.client);
   // Warm up (first forward allocates), then measure.
   client.Score(groups[0]);
   const auto before = scorer->Counters();
@@ -78,8 +76,10 @@ Measured Measure(const Args& args, RewardConfig rc, int64_t max_batch_size, int 
   m.prepare_us = per_request("prepare_us");
   m.tokenize_us = per_request("tokenize_us");
   const double batches = double(after.at("batches") - before.at("batches"));
-  m.model_us = double(after.at("model_us") - before.at("model_us")) / batches;
-  m.items_per_batch = double(after.at("batched_items") - before.at("batched_items")) / batches;
+  if (batches > 0) {  // none without a reward model (w_pers 0)
+    m.model_us = double(after.at("model_us") - before.at("model_us")) / batches;
+    m.items_per_batch = double(after.at("batched_items") - before.at("batched_items")) / batches;
+  }
   return m;
 }
 
@@ -90,7 +90,8 @@ int BenchReward(int argc, char** argv) {
             "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
             "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
             "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
-            "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward.");
+            "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
+            "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
   TrainConfig config;
   ConfigFlags flags(&config);
   MapRewardFlags(flags, args);
@@ -124,16 +125,23 @@ int BenchReward(int argc, char** argv) {
               group, config.reward.model.c_str(), args.Get("net-threads").c_str(), args.Get("threads").c_str());
   std::printf("| clients | batching | seq/s | p50 ms | p99 ms | items/batch | queue ms | prepare ms | tokenize ms "
               "| forward ms/batch |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  // The job secret's handshake as in a training job; the TLS row adds net.tls.
+  const std::vector<Transport> transports = BenchTransports(args.GetInt("net-threads"));
+  const Transport &secret = transports[1], &tls = transports[2];
+  const std::string batching = "max " + std::to_string(max_batch);
   for (int c : clients) {
-    Measured on = Measure(args, config.reward, max_batch, c, seconds, groups);
-    Measured off = Measure(args, config.reward, 1, c, seconds, groups);
-    for (const auto* m : {&on, &off})
-      std::printf("| %d | %s | %.1f | %.2f | %.2f | %.1f | %.2f | %.3f | %.3f | %.2f |\n", c,
-                  m == &on ? ("max " + std::to_string(max_batch)).c_str() : "max 1", m->run.qps * group,
-                  m->run.p50_us / 1000, m->run.p99_us / 1000, m->items_per_batch, m->queue_us / 1000,
-                  m->prepare_us / 1000, m->tokenize_us / 1000, m->model_us / 1000);
-    std::printf("| %d | ratio | %.2fx | %.2fx | %.2fx | | | | | |\n", c, on.run.qps / off.run.qps,
+    const Measured on = Measure(secret, config.reward, max_batch, c, seconds, groups);
+    const Measured off = Measure(secret, config.reward, 1, c, seconds, groups);
+    const Measured on_tls = Measure(tls, config.reward, max_batch, c, seconds, groups);
+    for (const auto& [name, m] : {std::pair{batching, &on}, std::pair{std::string("max 1"), &off},
+                                  std::pair{batching + ", TLS", &on_tls}})
+      std::printf("| %d | %s | %.1f | %.2f | %.2f | %.1f | %.2f | %.3f | %.3f | %.2f |\n", c, name.c_str(),
+                  m->run.qps * group, m->run.p50_us / 1000, m->run.p99_us / 1000, m->items_per_batch,
+                  m->queue_us / 1000, m->prepare_us / 1000, m->tokenize_us / 1000, m->model_us / 1000);
+    std::printf("| %d | batching ratio | %.2fx | %.2fx | %.2fx | | | | | |\n", c, on.run.qps / off.run.qps,
                 on.run.p50_us / off.run.p50_us, on.run.p99_us / off.run.p99_us);
+    std::printf("| %d | TLS ratio | %.2fx | %.2fx | %.2fx | | | | | |\n", c, on_tls.run.qps / on.run.qps,
+                on_tls.run.p50_us / on.run.p50_us, on_tls.run.p99_us / on.run.p99_us);
   }
   return 0;
 }

@@ -104,7 +104,7 @@ int RunTrain(int argc, char** argv) {
       case comm::Role::kReward: return reward::RunRewardRank(config, layout, start);
       default: break;
     }
-    const comm::TrainJob job = comm::JoinTrainJob(config, layout, me, 0, start.secret);
+    const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, 0);
     switch (me.role) {
       case comm::Role::kCoordinator: return coordinator::RunCoordinator(job);
       case comm::Role::kRollout: return rollout::RunRolloutRank(job);

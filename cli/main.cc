@@ -33,6 +33,7 @@ const Command kCommands[] = {
      "write synthetic LaMP-format users with learnable personal styles"},
     {"build-index", prlm::cli::RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
     {"make-secret", prlm::cli::RunMakeSecret, "write a secret file for the standalone services and their clients"},
+    {"make-cert", prlm::cli::RunMakeCert, "write a self-signed TLS certificate and key for the standalone services"},
     {"serve-retrieval", prlm::cli::RunServeRetrieval, "serve one retrieval shard over TCP"},
     {"retrieve", prlm::cli::RunRetrieve, "ask the retrieval tier for a user's top-k items"},
     {"make-rm-pairs", prlm::cli::RunMakeRmPairs, "reward-model pairs: the policy with vs without the profile"},

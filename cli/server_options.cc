@@ -39,6 +39,8 @@ void AddServerOptions(Args& args, const char* threads_flag, const char* threads_
       .Option("max-frame-bytes", "N", "16777216", "largest accepted frame payload")
       .Option("idle-timeout", "SECONDS", "120", "close connections silent (or stuck mid-frame) this long");
   AddSecretOptions(args, "clients must");
+  args.Option("tls-cert", "PATH", "", "serve over TLS 1.3 with this certificate (PEM; prlm make-cert writes one)")
+      .Option("tls-key", "PATH", "", "the certificate's private key (PEM, mode 600)");
 }
 
 net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag) {
@@ -50,14 +52,21 @@ net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag)
   o.idle_timeout_s = args.GetDouble("idle-timeout");
   o.handle_signals = true;
   o.secret = SecretFrom(args, /*server=*/true);
+  PRLM_REQUIRE(args.Has("tls-cert") == args.Has("tls-key"), "give --tls-cert and --tls-key together");
+  if (args.Has("tls-cert")) o.tls = net::ReadTlsIdentity(args.Get("tls-cert"), args.Get("tls-key"));
   return o;
 }
 
-void AddClientSecretOptions(Args& args) { AddSecretOptions(args, "the server and its clients"); }
+void AddClientSecretOptions(Args& args) {
+  AddSecretOptions(args, "the server and its clients");
+  args.Option("tls-ca", "PATH", "",
+              "speak TLS 1.3, trusting this certificate: the server's own (pinned) or its CA's (PEM)");
+}
 
 net::ClientOptions ClientOptionsFrom(const Args& args) {
   net::ClientOptions o;
   o.secret = SecretFrom(args, /*server=*/false);
+  if (args.Has("tls-ca")) o.tls = net::ReadTlsTrust(args.Get("tls-ca"));
   return o;
 }
 

@@ -3,7 +3,9 @@
 //  - servers: --host --port --THREADS --max-frame-bytes --idle-timeout, and
 //    the job secret: --secret-file PATH (refused when group/other-readable)
 //    or an explicit --insecure (a warning; no handshake). Neither: refused.
-//  - clients: --secret-file / --insecure the same way.
+//    TLS: --tls-cert PATH --tls-key PATH (the key refused unless mode 600).
+//  - clients: --secret-file / --insecure the same way; --tls-ca PATH to
+//    speak TLS, trusting the server's certificate or its CA.
 // Not thread-safe; used once per process, like Args.
 #pragma once
 

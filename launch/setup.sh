@@ -19,7 +19,7 @@ DEBIAN_PACKAGES=(
   libyaml-cpp-dev
   nlohmann-json3-dev
   libpcre2-dev
-  libssl-dev
+  libssl-dev openssl
   libutf8proc-dev
   python3-torch
   slurm-wlm prometheus curl zlib1g-dev

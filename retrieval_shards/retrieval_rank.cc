@@ -55,9 +55,9 @@ int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::Ran
   }
   net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRetrievalHandlers(server, *loaded.index, loaded.manifest.task);
-  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port(), start.secret);
-  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}", shard, shards,
-               loaded.index->num_users(), loaded.index->num_items(), server.port());
+  const comm::TrainJob job = comm::JoinTrainJob(c, layout, start, server.port());
+  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}{}", shard, shards,
+               loaded.index->num_users(), loaded.index->num_items(), server.port(), start.tls.enabled() ? " (TLS)" : "");
   comm::ServeUntilStopped(job, server);
   return 0;
 }

@@ -17,9 +17,9 @@ int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankSt
   auto scorer = MakeRewardScorer(rc);
   net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRewardHandlers(server, *scorer);
-  const comm::TrainJob job = comm::JoinTrainJob(c, layout, me, server.port(), start.secret);
-  spdlog::info("reward server {}: w_acc {} w_fmt {} w_pers {}, listening on port {}", me.index, rc.w_acc, rc.w_fmt,
-               rc.w_pers, server.port());
+  const comm::TrainJob job = comm::JoinTrainJob(c, layout, start, server.port());
+  spdlog::info("reward server {}: w_acc {} w_fmt {} w_pers {}, listening on port {}{}", me.index, rc.w_acc, rc.w_fmt,
+               rc.w_pers, server.port(), start.tls.enabled() ? " (TLS)" : "");
   comm::ServeUntilStopped(job, server);
   scorer->Stop();
   return 0;

@@ -3,6 +3,7 @@
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
+#include "common/comm/service_rank.h"
 #include "common/comm/tensor_collectives.h"
 #include "common/model/compute_setup.h"
 #include "common/model/pretrained.h"
@@ -35,8 +36,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
   // Slow or unreachable services are retried with back-off, then the job ends naming them.
   const net::RetryPolicy retrieval_retry{static_cast<int>(c.retrieval.attempts), c.reward.retry_backoff_s};
   const net::RetryPolicy reward_retry{static_cast<int>(c.reward.attempts), c.reward.retry_backoff_s};
-  net::ClientOptions authenticated;
-  authenticated.secret = job.secret;
+  const net::ClientOptions authenticated = comm::ServiceClientOptions(job);
   retrieval::RetrievalClient retrieval(shards, authenticated, std::chrono::milliseconds(c.retrieval.timeout_ms),
                                        retrieval_retry);
   const auto infos = retrieval.VerifyShards();

@@ -107,10 +107,11 @@ class TrainJob : public ::testing::Test {
 testing::TempDir* TrainJob::dir_ = nullptr;
 
 TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
-  // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2 learners.
+  // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2
+  // learners; the services over TLS with the pair rank 0 makes (docs/security.md).
   const std::string run = D("grpo");
   const auto r = Train(8, run, "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
-                               "layout.learners=2 trainer.save_every=2");
+                               "layout.learners=2 trainer.save_every=2 net.tls=true");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 3u);
@@ -145,6 +146,12 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
     EXPECT_NE(log.find("[rank " + std::to_string(rank) + " "), std::string::npos) << log;
   }
   EXPECT_NE(ReadFile(run + "/logs/rank-2.log").find("retrieval shard 1 of 2"), std::string::npos);
+  for (int service : {1, 2, 3}) {
+    const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(service) + ".log");
+    EXPECT_NE(log.find(" (TLS)"), std::string::npos) << log;
+    EXPECT_NE(log.find(" tls_failed=0"), std::string::npos) << log;
+    EXPECT_NE(log.find(" handshake_failed=0"), std::string::npos) << log;
+  }
   EXPECT_NE(r.out.find("step 3/3 | reward"), std::string::npos) << "the console progress line";
   EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"), std::string::npos)
       << "lines carry the step";
@@ -265,6 +272,9 @@ TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
   r = Train(5, run, "grpo.beta=lots");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("grpo.beta"), std::string::npos) << r.out;
+  r = Train(5, run, "net.tls_cert=" + D("cert.pem"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("net.tls_cert / net.tls_key"), std::string::npos) << r.out;
   r = Train(5, run, "layout.rollout=3 layout.learners=2 layout.retrieval=1 layout.reward=1");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("layout"), std::string::npos) << r.out;
@@ -473,13 +483,18 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
 }
 
 // The job secret (docs/security.md) is in no process's command line or
-// environment and in no file of the run; a tool given the secret file reaches
-// the running job's retrieval shard, one without it is refused; a secret file
-// others may read is refused before the job starts.
+// environment and in no file of the run, nor is the TLS key; a tool given the
+// secret file and the certificate reaches the running job's retrieval shard,
+// one without either is refused; a secret file others may read is refused
+// before the job starts.
 TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
-  const std::string run = D("secret-run"), secret_file = D("job.secret");
+  const std::string run = D("secret-run"), secret_file = D("job.secret"), cert = D("site.pem"), key = D("site.key");
   ASSERT_EQ(Shell(Prlm() + " make-secret --out " + secret_file).code, 0);
+  ASSERT_EQ(Shell(Prlm() + " make-cert --cert " + cert + " --key " + key).code, 0);
   const std::string secret = ReadFile(secret_file);
+  // The key's base64 body (its PEM lines but the armour).
+  std::string key_body = ReadFile(key);
+  key_body = key_body.substr(key_body.find('\n') + 1, 40);
   auto hex = [](const std::string& bytes) {
     static const char* digits = "0123456789abcdef";
     std::string out;
@@ -488,7 +503,8 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   };
   const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
                                                dir_->str() + "/policy trainer.output_dir=" + run +
-                                               " trainer.total_steps=200 net.secret_file=" + secret_file,
+                                               " trainer.total_steps=200 net.secret_file=" + secret_file +
+                                               " net.tls=true net.tls_cert=" + cert + " net.tls_key=" + key,
                                            D("secret-run"));
   const long learner = WaitForStepThenPidOf(run, 4);
   ASSERT_GT(learner, 0) << ReadFile(D("secret-run.out"));
@@ -499,6 +515,7 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
       const std::string bytes = ReadFile("/proc/" + std::to_string(pid) + "/" + what);
       EXPECT_EQ(bytes.find(secret), std::string::npos) << "rank " << rank << " " << what;
       EXPECT_EQ(bytes.find(hex(secret)), std::string::npos) << "rank " << rank << " " << what;
+      EXPECT_EQ(bytes.find(key_body), std::string::npos) << "rank " << rank << " " << what;
     }
   }
   // The retrieval shard (rank 1), from outside the job.
@@ -508,17 +525,20 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   const std::string server = log.substr(on + 4, pid_at - on - 4) + ":" + std::to_string(std::stoi(log.substr(port_at + 18)));
   const std::string user = Json::parse(ReadFile(dir_->str() + "/data/train_questions.json"))[0]["user_id"];
   const std::string retrieve = Prlm() + " retrieve --server " + server + " --user " + user + " --query x --k 1 ";
-  auto r = Shell(retrieve + "--secret-file " + secret_file);
+  auto r = Shell(retrieve + "--secret-file " + secret_file + " --tls-ca " + cert);
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(user + "-p"), std::string::npos) << r.out;
-  r = Shell(retrieve + "--insecure");
+  r = Shell(retrieve + "--insecure --tls-ca " + cert);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("may require the job secret"), std::string::npos) << r.out;
+  r = Shell(retrieve + "--secret-file " + secret_file);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("may speak TLS (--tls-ca)"), std::string::npos) << r.out;
   // End the job (SIGTERM: checkpoint, exit 0), then read every file it wrote.
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGTERM), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
   EXPECT_EQ(std::stoi(ReadFile(rc)), 0) << ReadFile(D("secret-run.out"));
-  const FileScan scan = ScanFiles(run, {secret, hex(secret)});
+  const FileScan scan = ScanFiles(run, {secret, hex(secret), key_body});
   EXPECT_TRUE(scan.finds.empty()) << scan.finds.front();
   EXPECT_GT(scan.files, 10u) << "logs, metrics, checkpoint files were read";
   EXPECT_EQ(ReadFile(D("secret-run.out")).find(hex(secret)), std::string::npos);

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "common/net/handshake.h"
+#include "common/net/tls.h"
 #include "common/util/check.h"
 #include "common/util/logging.h"
 
@@ -39,6 +41,37 @@ LocalRanks CountLocalRanks(Role role) {
   return {sum[0], sum[1], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
 }
 
+// Rank 0's keys: {secret, certificate, private key, trusted certificates}
+// (the last three empty without net.tls). Throws naming the file at fault.
+std::vector<std::string> RootKeys(const TrainConfig& config, const std::string& host) {
+  const NetConfig& n = config.net;
+  std::vector<std::string> keys(4);
+  try {
+    keys[0] = n.secret_file.empty() ? net::NewSecret() : net::ReadSecretFile(n.secret_file);
+  } catch (const std::exception& e) {
+    PRLM_THROW("net.secret_file: " << e.what());
+  }
+  if (!n.tls) return keys;
+  const net::TlsIdentity identity =
+      n.tls_cert.empty() ? net::MakeSelfSignedIdentity(host) : net::ReadTlsIdentity(n.tls_cert, n.tls_key);
+  keys[1] = identity.certificate_pem;
+  keys[2] = identity.private_key_pem;
+  keys[3] = n.tls_ca.empty() ? identity.certificate_pem : net::ReadTlsTrust(n.tls_ca).trusted_pem;
+  return keys;
+}
+
+// Rank 0's strings to every rank: their lengths, then their bytes.
+void BroadcastStrings(std::vector<std::string>* strings) {
+  std::vector<uint64_t> lengths;
+  for (const auto& s : *strings) lengths.push_back(s.size());
+  PRLM_MPI_CHECK(MPI_Bcast(lengths.data(), static_cast<int>(lengths.size()), MPI_UINT64_T, 0, MPI_COMM_WORLD));
+  for (size_t i = 0; i < strings->size(); ++i) {
+    (*strings)[i].resize(lengths[i]);
+    if (lengths[i])
+      PRLM_MPI_CHECK(MPI_Bcast((*strings)[i].data(), static_cast<int>(lengths[i]), MPI_BYTE, 0, MPI_COMM_WORLD));
+  }
+}
+
 }  // namespace
 
 RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout) {
@@ -67,23 +100,24 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
                                         s.cpu_threads, s.where.device.str());
   spdlog::info("{}", hello);
   if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
-  // 5. The job secret: rank 0 draws it (or reads net.secret_file) and
-  //    broadcasts its length, then its bytes. A length of 0 says rank 0
-  //    could not read the file: every rank stops, rank 0 with the reason.
+  // 5. The job's keys: rank 0 draws the secret (or reads net.secret_file)
+  //    and, with net.tls, makes or reads the TLS pair; then broadcasts them.
+  //    An empty secret says rank 0 failed: every rank stops, rank 0 with why.
+  std::vector<std::string> keys(4);
   std::string error;
   if (mpi.rank() == 0) {
     try {
-      s.secret = config.net.secret_file.empty() ? net::NewSecret() : net::ReadSecretFile(config.net.secret_file);
+      keys = RootKeys(config, mpi.host());
     } catch (const std::exception& e) {
       error = e.what();
+      keys.assign(4, "");
     }
   }
-  uint64_t length = s.secret.size();
-  PRLM_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
-  if (length == 0)
-    PRLM_THROW((mpi.rank() == 0 ? "net.secret_file: " + error : std::string("rank 0 could not read net.secret_file")));
-  s.secret.resize(length);
-  PRLM_MPI_CHECK(MPI_Bcast(s.secret.data(), static_cast<int>(length), MPI_BYTE, 0, MPI_COMM_WORLD));
+  BroadcastStrings(&keys);
+  if (keys[0].empty()) PRLM_THROW((mpi.rank() == 0 ? error : std::string("rank 0 could not read the job's keys")));
+  s.secret = keys[0];
+  s.tls = net::TlsIdentity{keys[1], keys[2]};
+  s.tls_trust = net::TlsTrust{keys[3]};
   return s;
 }
 

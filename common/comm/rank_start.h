@@ -13,7 +13,10 @@
 //   5. the job secret (net/handshake.h): rank 0 draws it from the OS's CSPRNG
 //      (or reads net.secret_file) and broadcasts it over MPI; it is never
 //      logged, written, or put on a command line or in the environment.
-//      Throws prlm::Error on every rank when rank 0 cannot read the file.
+//      With net.tls, rank 0 also makes (or reads) the services' TLS
+//      certificate and key, and what clients trust, and broadcasts them
+//      the same way.
+//      Throws prlm::Error on every rank when rank 0 cannot read a file.
 //
 // Thread-safety: StartRank is collective over MPI_COMM_WORLD; call it once.
 #pragma once
@@ -24,6 +27,7 @@
 #include "common/comm/role_directory.h"
 #include "common/config/train_config.h"
 #include "common/model/compute_setup.h"
+#include "common/net/tls.h"
 
 namespace prlm::comm {
 
@@ -33,6 +37,8 @@ struct RankStart {
   ComputeDevice where;      // device and dtype of this rank's models
   int cpu_threads = 1;
   std::string secret;       // the job secret: every service connection proves it
+  net::TlsIdentity tls;     // the services' certificate and key (net.tls; else empty)
+  net::TlsTrust tls_trust;  // what the services' clients trust (net.tls; else empty)
 };
 
 RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout);

@@ -15,6 +15,14 @@ net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankSta
   o.host = config.net.bind_host.empty() ? net::AddressOf(start.me.host) : config.net.bind_host;
   o.port = 0;
   o.secret = start.secret;
+  o.tls = start.tls;
+  return o;
+}
+
+net::ClientOptions ServiceClientOptions(const TrainJob& job) {
+  net::ClientOptions o;
+  o.secret = job.secret;
+  o.tls = job.tls_trust;
   return o;
 }
 

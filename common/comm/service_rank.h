@@ -1,11 +1,12 @@
 // What retrieval and reward ranks share in a training job: the options of
-// their RpcServer (the job secret; the address of this rank's host, not every
-// interface), and serving it on a thread while the MPI thread waits for the
+// their RpcServer (the job secret and TLS identity; the address of this
+// rank's host, not every interface), the options of their clients, and serving it on a thread while the MPI thread waits for the
 // coordinator's Stop, then drain and return.
 #pragma once
 
 #include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
+#include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 
 namespace prlm::comm {
@@ -15,6 +16,10 @@ namespace prlm::comm {
 // connection must prove the job secret. Throws prlm::Error if the host name
 // does not resolve (naming it and net.bind_host).
 net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankStart& start);
+
+// What a rank that calls the services brings: the job secret, and the
+// certificates to trust when net.tls is on.
+net::ClientOptions ServiceClientOptions(const TrainJob& job);
 
 // Returns when the coordinator sends Stop (the server is drained by then).
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server);

@@ -17,10 +17,11 @@ std::string TrainJob::Who() const {
   return d.substr(d.find('(') + 1, d.size() - d.find('(') - 2);
 }
 
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port,
-                      const std::string& secret) {
+TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankStart& start, uint16_t port) {
+  const RankInfo& me = start.me;
   TrainJob job;
-  job.secret = secret;
+  job.secret = start.secret;
+  job.tls_trust = start.tls_trust;
   job.config = config;
   job.layout = layout;
   job.me = me;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/comm/rank_start.h"
 #include "common/comm/role_directory.h"
 #include "common/config/train_config.h"
 
@@ -30,7 +31,8 @@ struct TrainJob {
   MPI_Comm learners = MPI_COMM_NULL;
   MPI_Comm weight_sync = MPI_COMM_NULL;
   std::chrono::milliseconds rank_timeout{0};  // the longest wait on one peer
-  std::string secret;  // the job secret (rank_start.h): service connections prove it
+  std::string secret;       // the job secret (rank_start.h): service connections prove it
+  net::TlsTrust tls_trust;  // with net.tls: what service clients trust (else empty)
 
   // "rank 3 (rollout 1 on host)"
   std::string Describe(int rank) const;
@@ -40,7 +42,6 @@ struct TrainJob {
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
 // serves nothing) and the communicator splits.
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankInfo& me, uint16_t port,
-                      const std::string& secret);
+TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankStart& start, uint16_t port);
 
 }  // namespace prlm::comm

@@ -101,7 +101,12 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("net.bind_host", &c.net.bind_host,
            "address the retrieval and reward ranks listen on (\"\": the address of the host name the job exchanges)")
       .Add("net.secret_file", &c.net.secret_file,
-           "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services");
+           "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services")
+      .Add("net.tls", &c.net.tls, "TLS 1.3 on every service connection (docs/security.md)")
+      .Add("net.tls_cert", &c.net.tls_cert,
+           "the services' certificate (PEM; \"\": rank 0 makes a self-signed one at start, pinned by the clients)")
+      .Add("net.tls_key", &c.net.tls_key, "the certificate's private key (PEM, mode 600)")
+      .Add("net.tls_ca", &c.net.tls_ca, "what clients trust (PEM; \"\": net.tls_cert itself)");
   return s;
 }
 
@@ -163,6 +168,10 @@ Layout TrainConfig::ResolveLayout(int64_t world_size) const {
 
 void TrainConfig::Validate(int64_t world_size) const {
   Require(!model.policy.empty(), "model.policy", "is required (a Qwen2 directory)");
+  Require(net.tls_cert.empty() == net.tls_key.empty(), "net.tls_cert / net.tls_key", "are given together");
+  Require(net.tls || (net.tls_cert.empty() && net.tls_ca.empty()), "net.tls_cert / net.tls_ca",
+          "need net.tls=true");
+  Require(net.tls_ca.empty() || !net.tls_cert.empty(), "net.tls_ca", "needs net.tls_cert and net.tls_key");
   Require(!data.dir.empty(), "data.dir", "is required (a LaMP-format directory)");
   retrieval.Validate();
   reward.Validate();

@@ -1,15 +1,9 @@
 #include "common/net/handshake.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -80,30 +74,13 @@ bool VerifyClientProof(const std::string& secret, const std::string& client_nonc
 }
 
 std::string ReadSecretFile(const std::string& path) {
-  struct stat st;
-  PRLM_REQUIRE(::stat(path.c_str(), &st) == 0, "secret file " << path << ": " << std::strerror(errno));
-  PRLM_REQUIRE(S_ISREG(st.st_mode), "secret file " << path << " is not a regular file");
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    PRLM_THROW("secret file " << path << " has mode " << mode
-                              << ": group or others may read it; make it private (chmod 600 " << path << ")");
-  }
-  const std::string secret = ReadFile(path);
+  const std::string secret = ReadPrivateFile(path, "secret file");
   PRLM_REQUIRE(secret.size() >= kMinSecretBytes, "secret file " << path << " holds " << secret.size()
                                                                 << " bytes; a secret needs at least " << kMinSecretBytes
                                                                 << " (prlm make-secret writes one)");
   return secret;
 }
 
-void WriteNewSecretFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  PRLM_REQUIRE(fd >= 0, "cannot create secret file " << path << ": " << std::strerror(errno)
-                                                     << (errno == EEXIST ? " (a secret is never overwritten)" : ""));
-  const std::string secret = NewSecret();
-  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  PRLM_REQUIRE(ok, "cannot write secret file " << path);
-}
+void WriteNewSecretFile(const std::string& path) { WriteNewPrivateFile(path, NewSecret(), "secret file"); }
 
 }  // namespace prlm::net

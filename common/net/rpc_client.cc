@@ -5,6 +5,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,36 +45,107 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
   }
 }
 
-void SendAll(int fd, const std::string& data, Clock::time_point deadline) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) { sent += static_cast<size_t>(n); continue; }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!WaitFor(fd, POLLOUT, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed while sending");
-      continue;
-    }
-    throw ConnectionLost{std::string("send: ") + std::strerror(errno)};
-  }
-}
-
-void RecvAll(int fd, uint8_t* out, size_t size, Clock::time_point deadline) {
-  size_t got = 0;
-  while (got < size) {
-    const ssize_t n = ::recv(fd, out + got, size - got, 0);
-    if (n > 0) { got += static_cast<size_t>(n); continue; }
-    if (n == 0) throw ConnectionLost{"connection closed by the server"};
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!WaitFor(fd, POLLIN, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed waiting for the reply");
-      continue;
-    }
-    throw ConnectionLost{std::string("recv: ") + std::strerror(errno)};
-  }
-}
-
 }  // namespace
+
+// One connection: a non-blocking socket, with an OpenSSL session over it
+// when TLS is on. Send and Recv move whole buffers or throw (ConnectionLost:
+// retryable; RpcError kDeadline).
+class RpcClient::Link {
+ public:
+  explicit Link(int fd) : fd_(fd) {}
+  ~Link() {
+    if (ssl_) SSL_free(ssl_);
+    ::close(fd_);
+  }
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  // The TLS handshake; the server's certificate must verify against the
+  // context's trust (and name `host` when the trust is a CA).
+  void StartTls(const TlsClientContext& context, const std::string& host, Clock::time_point deadline) {
+    ssl_ = SSL_new(context.get());
+    PRLM_CHECK_MSG(ssl_ != nullptr, "SSL_new: " << TakeTlsErrors());
+    SSL_set_fd(ssl_, fd_);
+    if (context.check_host_name()) SSL_set1_host(ssl_, host.c_str());
+    while (true) {
+      const int r = SSL_connect(ssl_);
+      if (r == 1) return;
+      const int error = SSL_get_error(ssl_, r);
+      if (error == SSL_ERROR_SSL && SSL_get_verify_result(ssl_) != X509_V_OK) {
+        const long result = SSL_get_verify_result(ssl_);
+        const bool wrong_name = result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH;
+        TakeTlsErrors();
+        throw RpcError(RpcError::kProtocol,
+                       "the server's TLS certificate did not verify: " +
+                           std::string(X509_verify_cert_error_string(result)) +
+                           (wrong_name ? " (it does not name '" + host + "'; dial a name it carries)"
+                                       : std::string(" (trust the server's own certificate or its CA's: --tls-ca)")));
+      }
+      WaitOrThrow(error, "the TLS handshake", deadline);
+    }
+  }
+
+  void Send(const std::string& data, Clock::time_point deadline) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      if (ssl_) {
+        size_t n = 0;
+        const int r = SSL_write_ex(ssl_, data.data() + sent, data.size() - sent, &n);
+        if (r == 1) { sent += n; continue; }
+        WaitOrThrow(SSL_get_error(ssl_, r), "sending", deadline);
+        continue;
+      }
+      const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) { sent += static_cast<size_t>(n); continue; }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!WaitFor(fd_, POLLOUT, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed while sending");
+        continue;
+      }
+      throw ConnectionLost{std::string("send: ") + std::strerror(errno)};
+    }
+  }
+
+  void Recv(uint8_t* out, size_t size, Clock::time_point deadline) {
+    size_t got = 0;
+    while (got < size) {
+      if (ssl_) {
+        size_t n = 0;
+        const int r = SSL_read_ex(ssl_, out + got, size - got, &n);
+        if (r == 1) { got += n; continue; }
+        WaitOrThrow(SSL_get_error(ssl_, r), "waiting for the reply", deadline);
+        continue;
+      }
+      const ssize_t n = ::recv(fd_, out + got, size - got, 0);
+      if (n > 0) { got += static_cast<size_t>(n); continue; }
+      if (n == 0) throw ConnectionLost{"connection closed by the server"};
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!WaitFor(fd_, POLLIN, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed waiting for the reply");
+        continue;
+      }
+      throw ConnectionLost{std::string("recv: ") + std::strerror(errno)};
+    }
+  }
+
+ private:
+  // After an OpenSSL call that did not complete: waits for the socket when
+  // it asks to, else throws what happened.
+  void WaitOrThrow(int ssl_error, const char* doing, Clock::time_point deadline) {
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) {
+      if (!WaitFor(fd_, ssl_error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+        throw RpcError(RpcError::kDeadline, std::string("deadline passed ") + doing);
+      return;
+    }
+    const std::string detail = TakeTlsErrors();
+    if (ssl_error == SSL_ERROR_ZERO_RETURN || (ssl_error == SSL_ERROR_SYSCALL && detail.empty()))
+      throw ConnectionLost{"connection closed by the server"};
+    throw ConnectionLost{std::string("TLS error ") + doing + ": " + (detail.empty() ? std::strerror(errno) : detail)};
+  }
+
+  int fd_;
+  SSL* ssl_ = nullptr;
+};
 
 Endpoint ParseEndpoint(const std::string& text) {
   const size_t colon = text.rfind(':');
@@ -100,13 +173,12 @@ std::vector<Endpoint> ParseEndpoints(const std::string& text) {
 RpcClient::RpcClient(Endpoint endpoint, ClientOptions options)
     : endpoint_(std::move(endpoint)), options_(options) {
   PRLM_REQUIRE(options_.attempts >= 1, "RpcClient: attempts must be >= 1");
+  if (options_.tls.enabled()) tls_ = std::make_unique<TlsClientContext>(options_.tls);
 }
 
-RpcClient::~RpcClient() {
-  for (int fd : idle_) ::close(fd);
-}
+RpcClient::~RpcClient() = default;
 
-int RpcClient::Connect(Clock::time_point deadline) {
+std::unique_ptr<RpcClient::Link> RpcClient::Connect(Clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -128,7 +200,9 @@ int RpcClient::Connect(Clock::time_point deadline) {
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err == 0) {
         ::freeaddrinfo(res);
-        return fd;
+        auto link = std::make_unique<Link>(fd);
+        if (tls_) link->StartTls(*tls_, endpoint_.host, deadline);
+        return link;
       }
       last_error = std::strerror(err);
     } else {
@@ -140,24 +214,22 @@ int RpcClient::Connect(Clock::time_point deadline) {
   throw ConnectionLost{"cannot connect: " + last_error};
 }
 
-void RpcClient::Authenticate(int fd, Clock::time_point deadline) {
+void RpcClient::Authenticate(Link& link, Clock::time_point deadline) {
   const std::string client_nonce = RandomBytes(kNonceBytes);
-  SendAll(fd, ClientHello(client_nonce), deadline);
+  link.Send(ClientHello(client_nonce), deadline);
   std::string proof(kServerProofBytes, '\0');
-  RecvAll(fd, reinterpret_cast<uint8_t*>(proof.data()), proof.size(), deadline);
+  link.Recv(reinterpret_cast<uint8_t*>(proof.data()), proof.size(), deadline);
   const std::string server_nonce = VerifyServerProof(options_.secret, client_nonce, proof);
   if (server_nonce.empty()) {
-    ::close(fd);
     throw RpcError(RpcError::kProtocol, endpoint_.ToString() + " did not prove the job secret (a different secret, "
                                                                "or not a prlm service)");
   }
-  SendAll(fd, ClientProof(options_.secret, client_nonce, server_nonce), deadline);
+  link.Send(ClientProof(options_.secret, client_nonce, server_nonce), deadline);
 }
 
-void RpcClient::Release(int fd) {
+void RpcClient::Release(std::unique_ptr<Link> link) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < options_.max_idle_connections) idle_.push_back(fd);
-  else ::close(fd);
+  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(link));
 }
 
 RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
@@ -172,34 +244,33 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
       std::this_thread::sleep_until(wake);
       backoff *= 2;
     }
-    int fd = -1;
+    std::unique_ptr<Link> link;  // closed when dropped: on every error, a late reply would desync it
     uint64_t request_id;
     {
       std::lock_guard<std::mutex> lock(mu_);
       request_id = next_request_id_++;
       if (!idle_.empty()) {
-        fd = idle_.back();
+        link = std::move(idle_.back());
         idle_.pop_back();
       }
     }
     try {
-      if (fd < 0) {
-        fd = Connect(deadline);
-        if (!options_.secret.empty()) Authenticate(fd, deadline);
+      if (!link) {
+        link = Connect(deadline);
+        if (!options_.secret.empty()) Authenticate(*link, deadline);
       }
-      SendAll(fd, EncodeFrame(type, request_id, payload), deadline);
+      link->Send(EncodeFrame(type, request_id, payload), deadline);
       uint8_t header_bytes[kFrameHeaderBytes];
-      RecvAll(fd, header_bytes, kFrameHeaderBytes, deadline);
+      link->Recv(header_bytes, kFrameHeaderBytes, deadline);
       FrameHeader header;
       const HeaderStatus status = DecodeHeader(header_bytes, options_.max_frame_bytes, &header);
       if (status != HeaderStatus::kOk || header.request_id != request_id) {
-        ::close(fd);
         throw RpcError(RpcError::kProtocol, "bad reply frame from " + endpoint_.ToString() +
                                                 (status == HeaderStatus::kTooLarge ? " (over the size limit)" : ""));
       }
       Response response{header.type, std::string(header.length, '\0')};
-      RecvAll(fd, reinterpret_cast<uint8_t*>(response.payload.data()), header.length, deadline);
-      Release(fd);
+      link->Recv(reinterpret_cast<uint8_t*>(response.payload.data()), header.length, deadline);
+      Release(std::move(link));
       if (response.type == kErrorReply) {
         proto::ErrorReply err;
         err.ParseFromString(response.payload);
@@ -207,10 +278,8 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
       }
       return response;
     } catch (const ConnectionLost& e) {
-      if (fd >= 0) ::close(fd);
       last_error = e.what;
     } catch (const RpcError& e) {
-      if (e.kind() == RpcError::kDeadline && fd >= 0) ::close(fd);  // a late reply would desync it
       if (e.kind() == RpcError::kDeadline)
         throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": " + e.what() + " (" +
                                                 std::to_string(timeout.count()) + " ms)");
@@ -222,9 +291,12 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
                                             std::to_string(timeout.count()) + " ms passed; last error: " + last_error);
   // A server that asks for the job secret closes a connection that does not
   // bring it (and one without a secret closes a handshake): say so.
-  const char* hint = last_error != "connection closed by the server" ? ""
-                     : options_.secret.empty() ? "; the server may require the job secret (--secret-file)"
-                                               : "; the server may not share this secret, or run without one";
+  std::string hint;
+  if (last_error == "connection closed by the server") {
+    hint = options_.secret.empty() ? "; the server may require the job secret (--secret-file)"
+                                   : "; the server may not share this secret, or run without one";
+    if (!tls_) hint += ", or it may speak TLS (--tls-ca)";
+  }
   throw RpcError(RpcError::kUnavailable, endpoint_.ToString() + ": " + last_error + " (after " +
                                              std::to_string(options_.attempts) + " attempts)" + hint);
 }

@@ -11,11 +11,14 @@
 //
 // With a secret, every new connection first runs the mutual handshake
 // (handshake.h); a server that cannot prove the secret is never sent a request.
+// With a TLS trust (tls.h), every connection is TLS 1.3 and the server's
+// certificate must verify against it before anything else is sent.
 //
 // Errors: RpcError with kind kDeadline (the deadline passed), kUnavailable
 // (every attempt failed to connect or lost the connection), kRemote (the
 // server replied with an ErrorReply) or kProtocol (the reply was not a valid
-// frame, or the server did not prove the secret).
+// frame, the server did not prove the secret, or its certificate did not
+// verify).
 //
 // Thread-safety: Call() may be used from many threads at once.
 #pragma once
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "common/net/frame.h"
+#include "common/net/tls.h"
 
 namespace prlm::net {
 
@@ -39,6 +43,7 @@ struct ClientOptions {
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   size_t max_idle_connections = 64;
   std::string secret;  // the job secret (handshake.h); empty: no handshake (insecure)
+  TlsTrust tls;        // the certificates to trust; empty: no TLS
 };
 
 class RpcError : public std::runtime_error {
@@ -78,13 +83,15 @@ class RpcClient {
   const Endpoint& endpoint() const { return endpoint_; }
 
  private:
-  int Connect(std::chrono::steady_clock::time_point deadline);  // fd, or throws
-  void Authenticate(int fd, std::chrono::steady_clock::time_point deadline);  // or throws
-  void Release(int fd);
+  class Link;  // one connection: a socket, with TLS over it when on
+  std::unique_ptr<Link> Connect(std::chrono::steady_clock::time_point deadline);  // or throws
+  void Authenticate(Link& link, std::chrono::steady_clock::time_point deadline);  // or throws
+  void Release(std::unique_ptr<Link> link);
   Endpoint endpoint_;
   ClientOptions options_;
+  std::unique_ptr<TlsClientContext> tls_;  // when options_.tls is on
   std::mutex mu_;
-  std::vector<int> idle_;  // open connections, guarded by mu_
+  std::vector<std::unique_ptr<Link>> idle_;  // open connections, guarded by mu_
   uint64_t next_request_id_ = 1;  // guarded by mu_
 };
 

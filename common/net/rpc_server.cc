@@ -7,8 +7,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -16,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/net/handshake.h"
+#include "common/net/tls.h"
 #include "common/util/check.h"
 #include "proto/net.pb.h"
 
@@ -28,12 +31,13 @@ namespace {
 
 enum Counter {
   kAccepted, kOpen, kServed, kErrorReplies, kBadMagic, kOversized, kUnknownType, kBadPayloadC,
-  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kInFlightLimited, kNumCounters
+  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kInFlightLimited, kTlsFailed,
+  kNumCounters
 };
 const char* const kCounterNames[kNumCounters] = {
     "connections_accepted", "connections_open", "frames_served", "error_replies", "bad_magic",
     "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining",
-    "authenticated", "handshake_failed", "in_flight_limited"};
+    "authenticated", "handshake_failed", "in_flight_limited", "tls_failed"};
 
 }  // namespace
 
@@ -66,9 +70,12 @@ void Responder::operator()(Reply reply) const { state_->Complete(std::move(reply
 void Responder::RejectPayload() const { state_->Reject(); }
 
 // One client connection. Lives on the IO thread; workers only post to it.
+// With TLS every byte goes through `tls`, a layer over `socket`.
 struct Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
   tcp::socket socket;
+  std::string peer;  // the peer's address, for logs
+  std::optional<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer watchdog;
   std::deque<std::string> outbox;
   bool writing = false;
@@ -82,6 +89,21 @@ struct Connection : std::enable_shared_from_this<Connection> {
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
     watchdog.cancel();
+  }
+
+  // Reads exactly buffer's size (through TLS when on).
+  asio::awaitable<size_t> Read(asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    if (tls) co_return co_await asio::async_read(*tls, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await asio::async_read(socket, buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  asio::awaitable<void> Write(asio::const_buffer buffer, boost::system::error_code& ec) {
+    if (tls) co_await asio::async_write(*tls, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    else co_await asio::async_write(socket, buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  template <class Done>
+  void WriteThen(asio::const_buffer buffer, Done done) {
+    if (tls) asio::async_write(*tls, buffer, std::move(done));
+    else asio::async_write(socket, buffer, std::move(done));
   }
 };
 
@@ -99,7 +121,16 @@ struct RpcServer::Impl {
   uint16_t bound_port = 0;
   std::map<std::string, std::chrono::steady_clock::time_point> refusal_logged;  // IO thread only
 
-  explicit Impl(ServerOptions o) : options(std::move(o)), workers(std::max(1, options.worker_threads)) {}
+  std::optional<asio::ssl::context> tls;  // set when options.tls is
+
+  explicit Impl(ServerOptions o) : options(std::move(o)), workers(std::max(1, options.worker_threads)) {
+    if (!options.tls.enabled()) return;
+    CheckTlsIdentity(options.tls, "the server's TLS identity");
+    tls.emplace(asio::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_3_VERSION);
+    tls->use_certificate_chain(asio::buffer(options.tls.certificate_pem));
+    tls->use_private_key(asio::buffer(options.tls.private_key_pem), asio::ssl::context::pem);
+  }
 
   void Count(Counter c) { counters[c].fetch_add(1, std::memory_order_relaxed); }
 
@@ -115,18 +146,17 @@ struct RpcServer::Impl {
       return;
     }
     conn->writing = true;
-    asio::async_write(conn->socket, asio::buffer(conn->outbox.front()),
-                      [this, conn](boost::system::error_code ec, size_t) {
-                        conn->outbox.pop_front();
-                        if (ec) {
-                          conn->outbox.clear();
-                          conn->writing = false;
-                          conn->closing = true;
-                          MaybeFinish(conn);
-                          return;
-                        }
-                        WriteNext(conn);
-                      });
+    conn->WriteThen(asio::buffer(conn->outbox.front()), [this, conn](boost::system::error_code ec, size_t) {
+      conn->outbox.pop_front();
+      if (ec) {
+        conn->outbox.clear();
+        conn->writing = false;
+        conn->closing = true;
+        MaybeFinish(conn);
+        return;
+      }
+      WriteNext(conn);
+    });
   }
 
   // Closes a connection marked closing once nothing is left to send.
@@ -207,15 +237,17 @@ struct RpcServer::Impl {
   // A failed handshake: counted, logged at most once a minute per address.
   void RefuseHandshake(const std::shared_ptr<Connection>& conn, const char* why) {
     Count(kHandshakeFailed);
-    boost::system::error_code ec;
-    const auto peer = conn->socket.remote_endpoint(ec);
-    const std::string address = ec ? std::string("unknown peer") : peer.address().to_string();
+    LogRefusal(conn, why, counters[kHandshakeFailed].load());
+  }
+
+  void LogRefusal(const std::shared_ptr<Connection>& conn, const std::string& why, uint64_t so_far) {
+    const std::string& address = conn->peer;
     const auto now = std::chrono::steady_clock::now();
     auto [it, first] = refusal_logged.try_emplace(address, now);
     if (first || now - it->second >= std::chrono::minutes(1)) {
       it->second = now;
       spdlog::warn("refused a connection from {}: {} ({} refused so far; at most one such line a minute per address)",
-                   address, why, counters[kHandshakeFailed].load());
+                   address, why, so_far);
     }
   }
 
@@ -228,11 +260,9 @@ struct RpcServer::Impl {
     // The magic first: a peer that sends a frame (a client without the
     // secret) is refused at once instead of waiting for a whole hello.
     std::string hello(kClientHelloBytes, '\0');
-    co_await asio::async_read(conn->socket, asio::buffer(hello.data(), kHelloMagicBytes),
-                              asio::redirect_error(asio::use_awaitable, ec));
+    co_await conn->Read(asio::buffer(hello.data(), kHelloMagicBytes), ec);
     if (!ec && IsHelloMagic(hello.substr(0, kHelloMagicBytes)))
-      co_await asio::async_read(conn->socket, asio::buffer(hello.data() + kHelloMagicBytes, kClientHelloBytes - kHelloMagicBytes),
-                                asio::redirect_error(asio::use_awaitable, ec));
+      co_await conn->Read(asio::buffer(hello.data() + kHelloMagicBytes, kClientHelloBytes - kHelloMagicBytes), ec);
     const std::string client_nonce = ec ? "" : ParseClientHello(hello);
     if (client_nonce.empty()) {
       RefuseHandshake(conn, ec ? "no complete handshake" : "not a handshake (no or wrong secret?)");
@@ -240,10 +270,9 @@ struct RpcServer::Impl {
     }
     const std::string server_nonce = RandomBytes(kNonceBytes);
     const std::string proof = ServerProof(options.secret, client_nonce, server_nonce);
-    co_await asio::async_write(conn->socket, asio::buffer(proof), asio::redirect_error(asio::use_awaitable, ec));
+    co_await conn->Write(asio::buffer(proof), ec);
     std::string client_proof(kClientProofBytes, '\0');
-    if (!ec)
-      co_await asio::async_read(conn->socket, asio::buffer(client_proof), asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_await conn->Read(asio::buffer(client_proof), ec);
     if (ec || !VerifyClientProof(options.secret, client_nonce, server_nonce, client_proof)) {
       RefuseHandshake(conn, ec ? "the handshake stopped before the client's proof" : "wrong proof of the secret");
       co_return false;
@@ -253,20 +282,38 @@ struct RpcServer::Impl {
     co_return true;
   }
 
+  // The TLS handshake, under the idle watchdog. False (counted) when it fails.
+  asio::awaitable<bool> StartTls(std::shared_ptr<Connection> conn) {
+    ArmWatchdog(conn);
+    conn->authenticating = true;
+    conn->tls.emplace(conn->socket, *tls);
+    boost::system::error_code ec;
+    co_await conn->tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    conn->authenticating = false;
+    if (ec) {
+      Count(kTlsFailed);
+      LogRefusal(conn,
+                 ec == asio::error::operation_aborted ? std::string("the TLS handshake stalled past the idle timeout")
+                                                      : "TLS handshake failed: " + ec.message(),
+                 counters[kTlsFailed].load());
+      co_return false;
+    }
+    co_return true;
+  }
+
   asio::awaitable<void> Session(std::shared_ptr<Connection> conn) {
     uint8_t header_bytes[kFrameHeaderBytes];
     boost::system::error_code ec;
-    if (!options.secret.empty() && !co_await Authenticate(conn)) conn->closing = true;
+    if (tls && !co_await StartTls(conn)) conn->closing = true;
+    if (!conn->closing && !options.secret.empty() && !co_await Authenticate(conn)) conn->closing = true;
     while (!conn->closing) {
       ArmWatchdog(conn);
       conn->bytes_of_current_frame = 0;
       // 1. The header. Reading the first byte alone tells an idle peer from a truncated frame.
-      size_t n = co_await asio::async_read(conn->socket, asio::buffer(header_bytes, 1),
-                                           asio::redirect_error(asio::use_awaitable, ec));
+      const size_t n = co_await conn->Read(asio::buffer(header_bytes, 1), ec);
       if (ec || n == 0) break;
       conn->bytes_of_current_frame = 1;
-      n = co_await asio::async_read(conn->socket, asio::buffer(header_bytes + 1, kFrameHeaderBytes - 1),
-                                    asio::redirect_error(asio::use_awaitable, ec));
+      co_await conn->Read(asio::buffer(header_bytes + 1, kFrameHeaderBytes - 1), ec);
       if (ec) {
         if (!conn->closing) Count(kTruncated);
         break;
@@ -278,8 +325,7 @@ struct RpcServer::Impl {
       // 2. The payload.
       std::string payload(header.length, '\0');
       if (header.length) {
-        co_await asio::async_read(conn->socket, asio::buffer(payload),
-                                  asio::redirect_error(asio::use_awaitable, ec));
+        co_await conn->Read(asio::buffer(payload), ec);
         if (ec) {
           if (!conn->closing) Count(kTruncated);
           break;
@@ -318,7 +364,9 @@ struct RpcServer::Impl {
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       socket.set_option(tcp::no_delay(true), ec);
+      const auto remote = socket.remote_endpoint(ec);
       auto conn = std::make_shared<Connection>(std::move(socket));
+      conn->peer = ec ? std::string("unknown peer") : remote.address().to_string();
       connections.insert(conn);
       Count(kAccepted);
       counters[kOpen].fetch_add(1);

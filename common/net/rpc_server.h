@@ -14,6 +14,11 @@
 // peer address, and closes only that connection. Without a secret no
 // handshake is asked for (callers make that an explicit --insecure).
 //
+// TLS (tls.h): with a `tls` identity every connection first completes a TLS
+// 1.3 handshake (counted as tls_failed when it does not, under the same idle
+// timeout), and everything after it, the secret's handshake included, is
+// encrypted.
+//
 // Bad input is contained to its connection: a wrong magic, a length over
 // `max_frame_bytes`, a type with no handler, a payload the handler rejects
 // (BadPayload), or a connection that stops mid-frame for `idle_timeout` is
@@ -43,6 +48,7 @@
 #include <string>
 
 #include "common/net/frame.h"
+#include "common/net/tls.h"
 
 namespace prlm::net {
 
@@ -55,6 +61,7 @@ struct ServerOptions {
   bool handle_signals = false;  // SIGTERM / SIGINT -> Stop()
   std::string secret;           // the job secret; empty: no handshake (insecure)
   int max_in_flight = 256;      // requests one connection may have open; more get an ErrorReply
+  TlsIdentity tls;              // certificate and key; empty: no TLS
 };
 
 // The first address `host` resolves to ("vm" -> "127.0.1.1"), for binding
@@ -114,7 +121,8 @@ class RpcServer {
   uint16_t port() const;  // the bound port (valid after construction)
   // connections_accepted, connections_open, frames_served, error_replies,
   // bad_magic, oversized, unknown_type, bad_payload, truncated, idle_closed,
-  // rejected_draining, authenticated, handshake_failed, in_flight_limited.
+  // rejected_draining, authenticated, handshake_failed, in_flight_limited,
+  // tls_failed.
   std::map<std::string, uint64_t> Counters() const;
 
  private:

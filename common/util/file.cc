@@ -42,6 +42,29 @@ void WriteFileAtomic(const std::string& path, std::string_view contents) {
   }
 }
 
+std::string ReadPrivateFile(const std::string& path, const char* what) {
+  struct stat st {};
+  PRLM_REQUIRE(::stat(path.c_str(), &st) == 0, what << " " << path << ": " << std::strerror(errno));
+  PRLM_REQUIRE(S_ISREG(st.st_mode), what << " " << path << " is not a regular file");
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    PRLM_THROW(what << " " << path << " has mode " << mode
+                    << ": group or others may read it; make it private (chmod 600 " << path << ")");
+  }
+  return ReadFile(path);
+}
+
+void WriteNewPrivateFile(const std::string& path, std::string_view contents, const char* what) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  PRLM_REQUIRE(fd >= 0, "cannot create " << what << " " << path << ": " << std::strerror(errno)
+                                         << (errno == EEXIST ? " (it is never overwritten)" : ""));
+  const bool ok = ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  PRLM_REQUIRE(ok, "cannot write " << what << " " << path);
+}
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   PRLM_REQUIRE(fd >= 0, "cannot open '" << path << "': " << std::strerror(errno));

@@ -16,6 +16,13 @@ namespace prlm {
 std::string ReadFile(const std::string& path);
 void WriteFileAtomic(const std::string& path, std::string_view contents);
 
+// Files that hold keys (the job secret, a TLS private key). ReadPrivateFile
+// refuses a file group or others may read (naming its mode and the chmod
+// that fixes it); `what` names the file's role in messages ("secret file").
+// WriteNewPrivateFile creates the file with mode 0600 and never overwrites one.
+std::string ReadPrivateFile(const std::string& path, const char* what);
+void WriteNewPrivateFile(const std::string& path, std::string_view contents, const char* what);
+
 // Copies the tokenizer files of a Hugging Face model directory that exist
 // (tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.txt,
 // merges.txt, vocab.json, generation_config.json) from `from_dir` into
