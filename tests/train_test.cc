@@ -76,7 +76,10 @@ class TrainJob : public ::testing::Test {
                                     << "reward: {w_pers: 0}\n"
                                     << "grpo: {max_prompt_tokens: 400, max_completion_tokens: 32}\n"
                                     << "trainer: {prompts_per_step: 4, micro_batch_size: 4}\n"
-                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n";
+                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n"
+                                    // Every job here runs its services over TLS (the pair rank 0
+                                    // makes); the cluster tests run them without.
+                                    << "net: {tls: true}\n";
     // The warm start: sft, which also checks that objective end to end.
     const auto sft = Shell(Mpirun(5) + " --config " + d + "/base.yaml grpo.objective=sft trainer.total_steps=30 " +
                            "trainer.prompts_per_step=8 optim.lr=0.01 trainer.output_dir=" + d + "/sft");
@@ -108,10 +111,10 @@ testing::TempDir* TrainJob::dir_ = nullptr;
 
 TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2
-  // learners; the services over TLS with the pair rank 0 makes (docs/security.md).
+  // learners; the services over TLS (base.yaml) with the pair rank 0 makes.
   const std::string run = D("grpo");
   const auto r = Train(8, run, "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
-                               "layout.learners=2 trainer.save_every=2 net.tls=true");
+                               "layout.learners=2 trainer.save_every=2");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 3u);
