@@ -1,5 +1,6 @@
 // prlm eval: parses the options, loads the model, data, retriever and scorer,
 // and runs pipeline/evaluation.h.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -35,6 +36,9 @@ int RunEval(int argc, char** argv) {
       .Option("limit", "N", "0", "only the first N questions (0: all)")
       .Option("out", "FILE", "", "write the rows as JSON (with --append: add to the rows already there)")
       .Flag("append", "keep the rows already in --out")
+      .Option("compare", "ROW", "none",
+              "add a paired bootstrap 95% interval of each new row's difference against 'above' (the row above "
+              "it: with --append, the last row already in --out) or the nearest row above with this --name")
       .Option("completions", "FILE", "", "write every completion, its answer and the gold output (JSON lines)")
       .Option("predictions", "FILE", "",
               "write the answers in LaMP's leaderboard format ({\"task\", \"golds\": [{\"id\", \"output\"}]}); "
@@ -100,8 +104,19 @@ int RunEval(int argc, char** argv) {
     }
     PRLM_REQUIRE(rows.is_array(), out_path << ": cannot append to it: not a JSON array of rows");
   }
+  // The first new row's baseline must already be there: say so before the long part.
+  const size_t first_new = rows.size();
+  const std::string compare = args.Get("compare");
+  const bool has_baseline = std::any_of(rows.begin(), rows.end(), [&](const nlohmann::ordered_json& r) {
+    return compare == "above" || r.value("name", std::string()) == compare;
+  });
+  PRLM_REQUIRE(compare == "none" || has_baseline,
+               "--compare " << compare << ": " << (out_path.empty() ? "no --out file" : "no row in " + out_path)
+                            << (compare == "above" ? " to compare with (use --append with an --out that has rows)"
+                                                   : " has that name"));
   for (auto& row : pipeline::Evaluate(policy.model, *policy.tokenizer, retriever.get(), dataset, *scorer, o))
     rows.push_back(std::move(row));
+  pipeline::AddComparisons(&rows, first_new, compare);
   std::printf("%s", pipeline::EvalMarkdownTable(rows).c_str());
   if (!out_path.empty()) WriteFileAtomic(out_path, rows.dump(2) + "\n");
   return 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 
 #include "common/data/prompt_templates.h"
@@ -12,6 +13,7 @@
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "common/util/file.h"
+#include "common/util/paired_bootstrap.h"
 
 namespace prlm::pipeline {
 
@@ -106,7 +108,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     if (!o.predictions_path.empty())
       WritePredictions(PredictionsPath(o.predictions_path, retriever_name, k, sweep.size()), dataset, hypotheses);
     // 2. Scores of the answers with a gold (a question that could not be asked scores 0).
-    double fmt = 0, reward = 0;
+    std::vector<double> format_of, reward_of;  // per scored question
     std::vector<std::string> scored_hypotheses;
     std::vector<std::vector<std::string>> references(1);
     std::vector<rollout::Question> scored_questions;
@@ -115,7 +117,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
       const std::string completion = answers[i].texts.empty() ? "" : answers[i].texts[0];
       scored_hypotheses.push_back(hypotheses[i]);
       references[0].push_back(questions[i].gold);
-      if (!o.scorer_has_format) fmt += text::HasReasoningFormat(completion) ? 1 : 0;
+      if (!o.scorer_has_format) format_of.push_back(text::HasReasoningFormat(completion) ? 1 : 0);
       scored_questions.push_back(questions[i]);
       scored_answers.push_back(answers[i]);
     }
@@ -124,14 +126,18 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
           scorer.ScoreNow(rollout::ScoreRequestFor(dataset.task->name, scored_questions, scored_answers, /*include_unasked=*/true));
       PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());
       for (const auto& s : reply.items()) {
-        reward += s.reward();
+        reward_of.push_back(s.reward());
         for (const auto& c : s.components())
-          if (o.scorer_has_format && c.name() == "format") fmt += c.value();
+          if (o.scorer_has_format && c.name() == "format") format_of.push_back(c.value());
       }
+      PRLM_CHECK(format_of.size() == scored.size() && reward_of.size() == scored.size());
     }
-    // 3. The row (figures null when nothing could be scored).
-    const double n = static_cast<double>(std::max<size_t>(1, scored.size()));
+    // 3. The row (figures null when nothing could be scored), with each
+    //    question's values for paired comparisons (CompareRows).
     const auto figure = [&](double v) { return scored.empty() ? Json(nullptr) : Json(v); };
+    std::vector<data::QuestionMetric> per_question = data::PerQuestionMetrics(*dataset.task, references[0], scored_hypotheses);
+    per_question.push_back({"format", Statistic::kMean, format_of});
+    per_question.push_back({"reward", Statistic::kMean, reward_of});
     Json row;
     row["name"] = o.name;
     row["model"] = o.model_dir;
@@ -143,22 +149,91 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     row["skipped"] = skipped;
     row["task"] = dataset.task->name;
     // The task's own metrics (LaMP's / LongLaMP's), then for generation
-    // ROUGE-2 and corpus BLEU beside them.
-    for (const auto& [metric, value] : data::TaskMetrics(*dataset.task, references[0], scored_hypotheses))
-      row[metric] = figure(value);
+    // ROUGE-2 and corpus BLEU beside them, then format and reward.
+    const auto value_of = [&](const std::string& name) {
+      for (const auto& m : per_question)
+        if (m.name == name) return data::Aggregate(m);
+      PRLM_CHECK_MSG(name == "f1", "no per-question values of " << name);
+      return data::MacroF1(*dataset.task, references[0], scored_hypotheses);
+    };
+    for (const std::string& metric : data::TaskMetricNames(*dataset.task)) row[metric] = figure(value_of(metric));
     if (dataset.task->metric == data::TaskMetric::kGeneration) {
-      double r2 = 0;
-      for (size_t i = 0; i < scored_hypotheses.size(); ++i)
-        r2 += text::Rouge(references[0][i], scored_hypotheses[i]).rouge2.f;
-      row["rouge2"] = figure(r2 / n);
+      row["rouge2"] = figure(value_of("rouge2"));
       row["bleu"] = figure(scored.empty() ? 0 : text::CorpusBleu(scored_hypotheses, references).score);
     }
-    row["format"] = figure(fmt / n);
-    row["reward"] = figure(reward / n);
+    row["format"] = figure(value_of("format"));
+    row["reward"] = figure(value_of("reward"));
     row["seconds"] = Seconds(t0);
+    Json ids = Json::array(), values = Json::object();
+    for (size_t i : scored) ids.push_back(dataset.examples[i].id);
+    for (const auto& m : per_question)
+      values[m.name] = {{"statistic", m.statistic == Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
+    row["per_question"] = {{"id", ids}, {"metrics", values}};
     rows.push_back(row);
   }
   return rows;
+}
+
+std::string RowLabel(const Json& row) {
+  std::string label = row.value("name", std::string("?")) + " (" + row.value("retriever", std::string("?"));
+  if (row.contains("k") && row["k"].is_number()) label += ", k=" + std::to_string(row["k"].get<int>());
+  return label + ")";
+}
+
+Json CompareRows(const Json& baseline, const Json& row, int resamples) {
+  const auto has_values = [](const Json& r) { return r.contains("per_question") && r["per_question"].is_object(); };
+  PRLM_REQUIRE(has_values(baseline), "cannot compare against " << RowLabel(baseline)
+                                                               << ": it has no per-question values (written by an older prlm eval?)");
+  PRLM_CHECK(has_values(row));
+  // 1. Pair the questions by id.
+  const Json& base_ids = baseline["per_question"]["id"];
+  const Json& ids = row["per_question"]["id"];
+  std::map<std::string, size_t> base_index;
+  for (size_t i = 0; i < base_ids.size(); ++i) base_index[base_ids[i].get<std::string>()] = i;
+  std::vector<std::pair<size_t, size_t>> pairs;  // (baseline index, row index)
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto it = base_index.find(ids[i].get<std::string>());
+    if (it != base_index.end()) pairs.push_back({it->second, i});
+  }
+  PRLM_REQUIRE(!pairs.empty(), RowLabel(row) << " and " << RowLabel(baseline)
+                                             << " share no question: compare rows of the same split");
+  // 2. Every metric both rows have per question.
+  Json metrics = Json::object();
+  for (const auto& [name, mine] : row["per_question"]["metrics"].items()) {
+    const Json& theirs = baseline["per_question"]["metrics"].value(name, Json());
+    if (theirs.is_null()) continue;
+    std::vector<double> a, b;
+    for (const auto& [bi, ri] : pairs) {
+      a.push_back(theirs["values"][bi].get<double>());
+      b.push_back(mine["values"][ri].get<double>());
+    }
+    const Statistic statistic = mine["statistic"] == "root_mean" ? Statistic::kRootMean : Statistic::kMean;
+    const BootstrapInterval interval = PairedBootstrap(a, b, statistic, resamples);
+    metrics[name] = {{"difference", interval.difference}, {"low", interval.low}, {"high", interval.high}};
+  }
+  return Json{{"against", RowLabel(baseline)}, {"n", pairs.size()}, {"resamples", resamples},
+              {"level", 0.95}, {"method", "paired bootstrap over questions, percentile interval"},
+              {"metrics", metrics}};
+}
+
+void AddComparisons(Json* rows, size_t first_new, const std::string& compare, int resamples) {
+  if (compare.empty() || compare == "none") return;
+  for (size_t i = first_new; i < rows->size(); ++i) {
+    const Json* baseline = nullptr;
+    if (compare == "above") {
+      PRLM_REQUIRE(i > 0, "--compare above: no row above " << RowLabel((*rows)[i])
+                                                           << " (append to an --out file that has rows)");
+      baseline = &(*rows)[i - 1];
+    } else {
+      for (size_t j = i; j-- > 0;)
+        if ((*rows)[j].value("name", std::string()) == compare) {
+          baseline = &(*rows)[j];
+          break;
+        }
+      PRLM_REQUIRE(baseline != nullptr, "--compare " << compare << ": no row of that name above " << RowLabel((*rows)[i]));
+    }
+    (*rows)[i]["compare"] = CompareRows(*baseline, (*rows)[i], resamples);
+  }
 }
 
 std::string EvalMarkdownTable(const Json& rows) {
@@ -187,6 +262,30 @@ std::string EvalMarkdownTable(const Json& rows) {
       out += std::string(" ") + buf + " |";
     }
     out += "\n";
+  }
+  // The differences, when some row was compared with another.
+  std::string differences;
+  for (const auto& r : rows) {
+    if (!r.contains("compare")) continue;
+    const Json& c = r["compare"];
+    differences += "| " + RowLabel(r) + " | " + c["against"].get<std::string>() + " | " +
+                   std::to_string(c["n"].get<int64_t>()) + " |";
+    for (const auto& [key, title] : shown) {
+      const Json m = c["metrics"].value(key, Json());
+      char buf[64] = "-";
+      if (m.is_object())
+        std::snprintf(buf, sizeof buf, "%+.4f [%+.4f, %+.4f]", m["difference"].get<double>(), m["low"].get<double>(),
+                      m["high"].get<double>());
+      differences += std::string(" ") + buf + " |";
+    }
+    differences += "\n";
+  }
+  if (!differences.empty()) {
+    out += "\nDifferences (row minus the row it is compared with; paired bootstrap 95% interval over the shared "
+           "questions):\n\n| model | against | n |";
+    std::string difference_rule = "|---|---|---|";
+    for (const auto& [key, title] : shown) out += std::string(" ") + title + " |", difference_rule += "---|";
+    out += "\n" + difference_rule + "\n" + differences;
   }
   return out;
 }

@@ -42,7 +42,8 @@ struct EvalOptions {
 // task's own metrics (data::TaskMetrics: accuracy and f1, mae and rmse, or
 // rouge1 and rougeL plus meteor on LongLaMP), for generation also rouge2 and
 // bleu, then format and reward (every figure null when nothing was scored),
-// seconds). Questions without a gold output (LaMP's hidden test split) are
+// seconds, and per_question: {"id": [...], "metrics": {name: {"statistic":
+// "mean" | "root_mean", "values": [...]}}}, for CompareRows). Questions without a gold output (LaMP's hidden test split) are
 // answered but not scored; with predictions_path their answers go to a file
 // in LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]},
 // one per (retriever, k) when the sweep has several (PredictionsPath).
@@ -56,7 +57,26 @@ nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tok
 // more than one (retriever, k).
 std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size);
 
-// The rows as a markdown table.
+// A row's paired comparison with a baseline row: the questions both scored
+// (matched by id), and for every metric both have per question (the task's,
+// format, reward; not F1 or corpus BLEU) the difference row - baseline with
+// a 95% paired bootstrap interval (util/paired_bootstrap.h, `resamples`,
+// seed 1): {"against", "n", "resamples", "level", "method", "metrics":
+// {name: {"difference", "low", "high"}}}. Throws prlm::Error when the
+// baseline has no per-question values or they share no question.
+nlohmann::ordered_json CompareRows(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& row,
+                                   int resamples = 10000);
+
+// Adds "compare" to rows[first_new..]: against the row above each
+// (`compare` = "above") or the nearest row above named `compare`; "" or
+// "none": nothing. Throws prlm::Error naming the row when there is none.
+void AddComparisons(nlohmann::ordered_json* rows, size_t first_new, const std::string& compare, int resamples = 10000);
+
+// "name (retriever, k=K)": how tables and comparisons name a row.
+std::string RowLabel(const nlohmann::ordered_json& row);
+
+// The rows as a markdown table; then, when some row has a comparison, a
+// table of the differences with their intervals.
 std::string EvalMarkdownTable(const nlohmann::ordered_json& rows);
 
 }  // namespace prlm::pipeline

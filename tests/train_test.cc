@@ -295,11 +295,26 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
                            "--max-new-tokens 48 --max-prompt-tokens 400 --out " + out;
   auto r = Shell(eval + " --retriever bm25,recency --k 1,2 --completions " + D("completions.jsonl"));
   ASSERT_EQ(r.code, 0) << r.out;
-  r = Shell(eval + " --zero-shot --name blind --append");
+  r = Shell(eval + " --zero-shot --name blind --append --compare nobody");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--compare nobody: no row in " + out + " has that name"), std::string::npos) << r.out;
+  r = Shell(eval + " --zero-shot --name blind --append --compare above");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("| blind | none | - | 3 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| blind (none) | policy (recency, k=2) | 3 |"), std::string::npos) << r.out;
   const Json rows = Json::parse(ReadFile(out));
   ASSERT_EQ(rows.size(), 5u);
+  // The blind row against the row above it, paired over the same 3 questions.
+  const Json& compared = rows[4]["compare"];
+  EXPECT_EQ(compared["n"], 3);
+  for (const char* key : {"rouge1", "rougeL", "rouge2", "format", "reward"}) {
+    const Json& m = compared["metrics"][key];
+    EXPECT_NEAR(m["difference"].get<double>(), rows[4][key].get<double>() - rows[3][key].get<double>(), 1e-9) << key;
+    EXPECT_LE(m["low"].get<double>(), m["difference"].get<double>() + 1e-12) << key;
+    EXPECT_GE(m["high"].get<double>(), m["difference"].get<double>() - 1e-12) << key;
+  }
+  EXPECT_FALSE(rows[3].contains("compare"));
+  EXPECT_EQ(rows[4]["per_question"]["id"].size(), 3u);
   const std::vector<std::pair<std::string, int>> sweep = {{"bm25", 1}, {"bm25", 2}, {"recency", 1}, {"recency", 2}};
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];

@@ -53,63 +53,99 @@ std::vector<std::string> TaskMetricNames(const TaskSpec& task) {
   return {};
 }
 
-MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
-                         const std::vector<std::string>& answers) {
+double MacroF1(const TaskSpec& task, const std::vector<std::string>& golds, const std::vector<std::string>& answers) {
   PRLM_REQUIRE(golds.size() == answers.size(),
                "task metrics: " << golds.size() << " golds but " << answers.size() << " answers");
-  const double n = static_cast<double>(std::max<size_t>(golds.size(), 1));
+  const size_t labels = task.labels.size();
+  if (labels == 0) return 0;
+  std::vector<double> tp(labels, 0), fp(labels, 0), fn(labels, 0);
+  for (size_t i = 0; i < golds.size(); ++i) {
+    const int g = LabelIndex(task, golds[i]), a = LabelIndex(task, answers[i]);
+    PRLM_REQUIRE(g >= 0, task.name << ": gold output '" << golds[i] << "' (example " << i
+                                   << ") is not one of the task's labels");
+    if (a == g) {
+      ++tp[g];
+    } else {
+      ++fn[g];
+      if (a >= 0) ++fp[a];
+    }
+  }
+  double f1_sum = 0;
+  for (size_t l = 0; l < labels; ++l) {
+    const double p = tp[l] + fp[l] > 0 ? tp[l] / (tp[l] + fp[l]) : 0;
+    const double r = tp[l] + fn[l] > 0 ? tp[l] / (tp[l] + fn[l]) : 0;
+    f1_sum += p + r > 0 ? 2 * p * r / (p + r) : 0;
+  }
+  return f1_sum / static_cast<double>(labels);
+}
+
+std::vector<QuestionMetric> PerQuestionMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
+                                               const std::vector<std::string>& answers) {
+  PRLM_REQUIRE(golds.size() == answers.size(),
+               "task metrics: " << golds.size() << " golds but " << answers.size() << " answers");
   switch (task.metric) {
     case TaskMetric::kClassification: {
-      const size_t labels = task.labels.size();
-      std::vector<double> tp(labels, 0), fp(labels, 0), fn(labels, 0);
-      double correct = 0;
+      QuestionMetric accuracy{"accuracy", Statistic::kMean, {}};
       for (size_t i = 0; i < golds.size(); ++i) {
-        const int g = LabelIndex(task, golds[i]), a = LabelIndex(task, answers[i]);
+        const int g = LabelIndex(task, golds[i]);
         PRLM_REQUIRE(g >= 0, task.name << ": gold output '" << golds[i] << "' (example " << i
                                        << ") is not one of the task's labels");
-        if (a == g) {
-          ++correct;
-          ++tp[g];
-        } else {
-          ++fn[g];
-          if (a >= 0) ++fp[a];
-        }
+        accuracy.values.push_back(LabelIndex(task, answers[i]) == g ? 1.0 : 0.0);
       }
-      double f1_sum = 0;
-      for (size_t l = 0; l < labels; ++l) {
-        const double p = tp[l] + fp[l] > 0 ? tp[l] / (tp[l] + fp[l]) : 0;
-        const double r = tp[l] + fn[l] > 0 ? tp[l] / (tp[l] + fn[l]) : 0;
-        f1_sum += p + r > 0 ? 2 * p * r / (p + r) : 0;
-      }
-      return {{"accuracy", golds.empty() ? 0 : correct / n}, {"f1", labels ? f1_sum / labels : 0}};
+      return {accuracy};
     }
     case TaskMetric::kRating: {
-      double abs_sum = 0, sq_sum = 0;
+      QuestionMetric mae{"mae", Statistic::kMean, {}}, rmse{"rmse", Statistic::kRootMean, {}};
       for (size_t i = 0; i < golds.size(); ++i) {
         double gold = 0;
         PRLM_REQUIRE(ParsePythonFloat(golds[i], &gold),
                      task.name << ": gold output '" << golds[i] << "' (example " << i << ") is not a number");
         const double d = RatingOf(answers[i], gold) - gold;
-        abs_sum += std::abs(d);
-        sq_sum += d * d;
+        mae.values.push_back(std::abs(d));
+        rmse.values.push_back(d * d);
       }
-      return {{"mae", golds.empty() ? 0 : abs_sum / n}, {"rmse", golds.empty() ? 0 : std::sqrt(sq_sum / n)}};
+      return {mae, rmse};
     }
     case TaskMetric::kGeneration: {
-      double r1 = 0, rl = 0, meteor = 0;
       const bool with_meteor = task.benchmark == Benchmark::kLongLamp;
+      std::vector<QuestionMetric> out = {{"rouge1", Statistic::kMean, {}},
+                                         {"rougeL", Statistic::kMean, {}},
+                                         {"rouge2", Statistic::kMean, {}}};
+      if (with_meteor) out.push_back({"meteor", Statistic::kMean, {}});
       for (size_t i = 0; i < golds.size(); ++i) {
         const auto r = text::Rouge(golds[i], answers[i]);
-        r1 += r.rouge1.f;
-        rl += r.rougeL.f;
-        if (with_meteor) meteor += text::Meteor(golds[i], answers[i]);
+        out[0].values.push_back(r.rouge1.f);
+        out[1].values.push_back(r.rougeL.f);
+        out[2].values.push_back(r.rouge2.f);
+        if (with_meteor) out[3].values.push_back(text::Meteor(golds[i], answers[i]));
       }
-      MetricValues out = {{"rouge1", r1 / n}, {"rougeL", rl / n}};
-      if (with_meteor) out.emplace_back("meteor", meteor / n);
       return out;
     }
   }
   return {};
+}
+
+double Aggregate(const QuestionMetric& metric) {
+  if (metric.values.empty()) return 0;
+  double sum = 0;
+  for (double v : metric.values) sum += v;
+  const double mean = sum / static_cast<double>(metric.values.size());
+  return metric.statistic == Statistic::kRootMean ? std::sqrt(mean) : mean;
+}
+
+MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
+                         const std::vector<std::string>& answers) {
+  const auto per_question = PerQuestionMetrics(task, golds, answers);
+  MetricValues out;
+  for (const std::string& name : TaskMetricNames(task)) {
+    if (name == "f1") {
+      out.emplace_back(name, MacroF1(task, golds, answers));
+      continue;
+    }
+    for (const auto& m : per_question)
+      if (m.name == name) out.emplace_back(name, Aggregate(m));
+  }
+  return out;
 }
 
 double AnswerScore(const TaskSpec& task, const std::string& gold, const std::string& answer) {

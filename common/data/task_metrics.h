@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/data/task.h"
+#include "common/util/paired_bootstrap.h"
 
 namespace prlm::data {
 
@@ -33,6 +34,22 @@ using MetricValues = std::vector<std::pair<std::string, double>>;
 // No pairs: every metric is 0.
 MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
                          const std::vector<std::string>& answers);
+
+// A metric's value on each question, and how the values make the metric:
+// their mean, or the root of their mean (rmse, from squared errors).
+struct QuestionMetric {
+  std::string name;
+  Statistic statistic;
+  std::vector<double> values;
+};
+// The per-question metrics of a task (what paired bootstraps resample):
+// accuracy (1 or 0); mae (|error|) and rmse (squared error); rouge1, rougeL,
+// rouge2 and on LongLaMP meteor. Macro F1 has no per-question value.
+std::vector<QuestionMetric> PerQuestionMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
+                                               const std::vector<std::string>& answers);
+double Aggregate(const QuestionMetric& metric);  // 0 with no values
+// sklearn's f1_score(average="macro", labels=every label of the task).
+double MacroF1(const TaskSpec& task, const std::vector<std::string>& golds, const std::vector<std::string>& answers);
 
 // The metric names TaskMetrics returns for `task`, without computing them.
 std::vector<std::string> TaskMetricNames(const TaskSpec& task);
