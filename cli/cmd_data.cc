@@ -1,4 +1,4 @@
-// prlm check-data / prlm make-synthetic.
+// prlm check-data / prlm make-synthetic / prlm make-reasoning.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/reasoning_paths.h"
 #include "pipeline/rm_pairs.h"
 #include "pipeline/synthetic.h"
 
@@ -117,6 +118,37 @@ int RunMakeSynthetic(int argc, char** argv) {
               "  a profile-blind answer:       %s\n"
               "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
               figures(r.blind).c_str(), figures(r.profile).c_str(), 100 * r.recovered);
+  return 0;
+}
+
+int RunMakeReasoning(int argc, char** argv) {
+  Args args("make-reasoning",
+            "Write a reasoning path for each question of a split (JSON lines: id, user_id, reasoning, writer,\n"
+            "leaks): what the user's profile shows about their style, bridging to the expected output. The\n"
+            "sft objective trains on them with grpo.sft_reasoning=FILE. Writer 'oracle' (synthetic data):\n"
+            "from the user's true style in the data directory's styles.json. Paths that repeat the\n"
+            "expected output are marked and counted.");
+  args.Option("data", "DIR", "", "LaMP-format directory", true)
+      .Option("split", "NAME", "train", "train, dev or test")
+      .Option("writer", "NAME", "oracle", "oracle (make-synthetic's styles.json)")
+      .Option("out", "FILE", "", "the JSON-lines file to write", true);
+  if (!args.Parse(argc, argv)) return 0;
+  PRLM_REQUIRE(args.Get("writer") == "oracle",
+               "--writer " << args.Get("writer") << ": only the oracle writer exists (a teacher model's is not built yet)");
+  const data::Dataset split = data::LoadLampSplit(args.Get("data"), args.Get("split"), nullptr);
+  const std::string styles_path = args.Get("data") + "/styles.json";
+  nlohmann::json styles;
+  try {
+    styles = nlohmann::json::parse(ReadFile(styles_path));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW(styles_path << ": not JSON: " << e.what());
+  }
+  pipeline::ReasoningStats stats;
+  const auto paths = pipeline::OracleReasoning(split, styles, styles_path, &stats);
+  data::WriteReasoningFile(args.Get("out"), paths);
+  std::printf("make-reasoning: wrote %zu reasoning paths for %s/%s to %s (%zu repeat the expected output)\n",
+              stats.written, args.Get("data").c_str(), args.Get("split").c_str(), args.Get("out").c_str(),
+              stats.leaks);
   return 0;
 }
 

@@ -17,6 +17,7 @@ int RunMakeSynthetic(int argc, char** argv);
 int RunBuildIndex(int argc, char** argv);
 int RunServeRetrieval(int argc, char** argv);
 int RunMakeSecret(int argc, char** argv);
+int RunMakeReasoning(int argc, char** argv);
 int RunMakeCert(int argc, char** argv);
 int RunRetrieve(int argc, char** argv);
 int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval

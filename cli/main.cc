@@ -31,6 +31,8 @@ const Command kCommands[] = {
     {"check-data", prlm::cli::RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
     {"make-synthetic", prlm::cli::RunMakeSynthetic,
      "write synthetic LaMP-format users with learnable personal styles"},
+    {"make-reasoning", prlm::cli::RunMakeReasoning,
+     "write reasoning paths (profile -> style -> answer) for the sft objective's targets"},
     {"build-index", prlm::cli::RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
     {"make-secret", prlm::cli::RunMakeSecret, "write a secret file for the standalone services and their clients"},
     {"make-cert", prlm::cli::RunMakeCert, "write a self-signed TLS certificate and key for the standalone services"},

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
 #include "common/comm/run_status.h"
 #include "common/data/dataset.h"
+#include "common/data/reasoning_file.h"
 #include "common/monitor/step_metrics.h"
 #include "common/objective/objective.h"
 #include "common/util/check.h"
@@ -65,6 +67,7 @@ class Coordinator {
   comm::Inbox inbox_;
   std::vector<comm::RankInfo> rollouts_, learners_, services_;
   data::Dataset train_;
+  std::map<std::string, std::string> reasoning_;  // question id -> sft reasoning path (grpo.sft_reasoning)
   std::unique_ptr<DataOrder> order_;
   DataCursor cursor_;
   int64_t total_steps_ = 0, stop_at_ = 0, weight_version_ = 0;
@@ -138,6 +141,24 @@ int64_t Coordinator::Begin() {
   for (const auto& ex : train_.examples)
     PRLM_REQUIRE(ex.output.has_value(), train_.source << ": question '" << ex.id << "' has no gold output; "
                                                       << "training needs the split's outputs file");
+  if (!c_.grpo.sft_reasoning.empty()) {
+    // sft on reasoning paths: every training question has one (nothing trains on a silent default).
+    size_t leaks = 0;
+    for (auto& [id, path] : data::ReadReasoningFile(c_.grpo.sft_reasoning)) {
+      leaks += path.leaks;
+      reasoning_[id] = std::move(path.reasoning);
+    }
+    size_t missing = 0;
+    std::string first_missing;
+    for (const auto& ex : train_.examples)
+      if (!reasoning_.count(ex.id) && missing++ == 0) first_missing = ex.id;
+    PRLM_REQUIRE(missing == 0, "grpo.sft_reasoning: " << c_.grpo.sft_reasoning << " has no reasoning for " << missing
+                                                      << " of the " << train_.examples.size()
+                                                      << " training questions (the first: " << first_missing
+                                                      << "); write it for this split with make-reasoning");
+    spdlog::info("sft targets: reasoning paths from {} ({} repeat the expected output)", c_.grpo.sft_reasoning,
+                 leaks);
+  }
   order_ = std::make_unique<DataOrder>(static_cast<int64_t>(train_.examples.size()), c_.trainer.prompts_per_step,
                                        static_cast<uint64_t>(c_.trainer.seed));
   total_steps_ = c_.trainer.total_steps > 0 ? c_.trainer.total_steps : c_.trainer.epochs * order_->steps_per_epoch();
@@ -224,6 +245,7 @@ void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
       p->set_input(ex.input);
       p->set_query(ex.query);
       p->set_gold(*ex.output);
+      if (const auto it = reasoning_.find(ex.id); it != reasoning_.end()) p->set_reasoning(it->second);
     }
     begin += n;
     if (n > 0) Send(m, rollouts_[w].rank);

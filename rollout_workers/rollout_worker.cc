@@ -7,12 +7,19 @@
 
 namespace prlm::rollout {
 
-std::string SftTarget(const std::string& tmpl, const std::string& gold) {
-  std::string out = tmpl;
-  const std::string from = "{output}";
-  for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + gold.size()))
-    out.replace(at, from.size(), gold);
-  return out;
+namespace {
+
+// `text` with every `from` replaced by `to` (not rescanning what was put in).
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+}  // namespace
+
+std::string SftTarget(const std::string& tmpl, const std::string& gold, const std::string& reasoning) {
+  return ReplaceAll(ReplaceAll(tmpl, "{reasoning}", reasoning), "{output}", gold);
 }
 
 RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
@@ -79,7 +86,9 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
     group->mutable_prompt()->Add(a.prompt.begin(), a.prompt.end());
     group->set_items_used(a.items_used);
     if (work.prompts_only()) {
-      auto ids = tokenizer_->Encode(SftTarget(config_.grpo.sft_template, work.prompts(i).gold()));
+      const auto& p = work.prompts(i);
+      const std::string& tmpl = p.reasoning().empty() ? config_.grpo.sft_template : config_.grpo.sft_reasoning_template;
+      auto ids = tokenizer_->Encode(SftTarget(tmpl, p.gold(), p.reasoning()));
       ids.push_back(answer_options_.sampling.stop_token_ids.front());
       auto* sample = group->add_samples();
       sample->mutable_tokens()->Add(ids.begin(), ids.end());

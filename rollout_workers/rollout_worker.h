@@ -70,7 +70,8 @@ class RolloutWorker {
   int64_t weight_version_ = 0;
 };
 
-// The sft target of one example: `tmpl` with every {output} = gold.
-std::string SftTarget(const std::string& tmpl, const std::string& gold);
+// The sft target of one example: `tmpl` with every {reasoning} = reasoning
+// and every {output} = gold.
+std::string SftTarget(const std::string& tmpl, const std::string& gold, const std::string& reasoning = "");
 
 }  // namespace prlm::rollout

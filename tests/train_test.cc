@@ -285,6 +285,29 @@ TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
   EXPECT_FALSE(fs::exists(run)) << "nothing may start on a bad config";
 }
 
+// sft on reasoning paths (make-reasoning, grpo.sft_reasoning): the job trains
+// on them and says so; a file that misses training questions is refused
+// naming how many, and so is the key with another objective.
+TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
+  const std::string d = dir_->str(), paths = D("reasoning.jsonl"), run = D("sft-reasoning");
+  auto r = Shell(Prlm() + " make-reasoning --data " + d + "/data --out " + paths);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("(0 repeat the expected output)"), std::string::npos) << r.out;
+  r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + paths);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
+  EXPECT_EQ(Metrics(run).size(), 2u);
+  const std::string first_line = ReadFile(paths).substr(0, ReadFile(paths).find('\n') + 1);
+  testing::WriteBytes(D("one.jsonl"), first_line);
+  r = Train(5, D("sft-missing"), "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + D("one.jsonl"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("has no reasoning for"), std::string::npos) << r.out;
+  r = Train(5, D("grpo-reasoning"), "trainer.total_steps=1 grpo.sft_reasoning=" + paths);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("grpo.sft_reasoning"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("is for grpo.objective=sft"), std::string::npos) << r.out;
+}
+
 // prlm eval on held-out users: the sweep's rows in order, figures in range,
 // the reward the training scorer gives (accuracy = ROUGE-1 + 2 + L F of the
 // extracted answer, format weighted 0.1), a zero-shot row appended, and a bad

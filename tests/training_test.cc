@@ -159,6 +159,20 @@ TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {
   EXPECT_NE(text.find("<answer>" + *splits_.train.examples[2].output + "</answer>"), std::string::npos);
 }
 
+// With a reasoning path (grpo.sft_reasoning) the target is the reasoning
+// template: the path inside <think>, then the answer.
+TEST_F(RolloutWorkerTest, SftWorkWithAReasoningPathPutsItInsideThink) {
+  auto worker = Worker();
+  auto work = Work({2}, /*sft=*/true);
+  work.mutable_prompts(0)->set_reasoning("Their headlines: upper case, short.");
+  const auto r = worker.Run(work);
+  const auto& tokens = r.groups(0).samples(0).tokens();
+  const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
+  const std::string& gold = *splits_.train.examples[2].output;
+  EXPECT_EQ(text, "<think>\nTheir headlines: upper case, short.\n</think>\n<answer>" + gold + "</answer>");
+  EXPECT_EQ(rollout::SftTarget("{reasoning}|{output}|{reasoning}", "g", "r"), "r|g|r");
+}
+
 TEST_F(RolloutWorkerTest, AnUnknownUserIsReportedNotFatal) {
   auto worker = Worker();
   auto work = Work({0});

@@ -63,7 +63,11 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
       .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
       .Add("grpo.open_think", &c.grpo.open_think, "end prompts with \"<think>\\n\" (R1-style policies)")
-      .Add("grpo.sft_template", &c.grpo.sft_template, "sft target; {output} is the gold output");
+      .Add("grpo.sft_template", &c.grpo.sft_template, "sft target; {output} is the gold output")
+      .Add("grpo.sft_reasoning", &c.grpo.sft_reasoning,
+           "sft: reasoning paths per training question (make-reasoning; \"\": the fixed sft_template)")
+      .Add("grpo.sft_reasoning_template", &c.grpo.sft_reasoning_template,
+           "sft target with grpo.sft_reasoning; {reasoning}, {output}");
   s.Add("optim.lr", &c.optim.lr, "peak learning rate (AdamW)")
       .Add("optim.weight_decay", &c.optim.weight_decay, "AdamW weight decay")
       .Add("optim.beta1", &c.optim.beta1, "AdamW beta1")
@@ -210,6 +214,11 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(trainer.stop_after_steps >= 0, "trainer.stop_after_steps", "must be >= 0");
   Require(trainer.rank_timeout_s > 0, "trainer.rank_timeout_s", "must be > 0");
   Require(model.cpu_threads >= 0, "model.cpu_threads", "must be >= 0");
+  Require(grpo.sft_reasoning_template.find("{reasoning}") != std::string::npos &&
+              grpo.sft_reasoning_template.find("{output}") != std::string::npos,
+          "grpo.sft_reasoning_template", "must contain {reasoning} and {output}");
+  Require(grpo.sft_reasoning.empty() || grpo.objective == ObjectiveKind::kSft, "grpo.sft_reasoning",
+          "is for grpo.objective=sft (the targets it trains on)");
   Require(grpo.sft_template.find("{output}") != std::string::npos, "grpo.sft_template",
           "must contain {output} (where the gold output goes)");
   Require(logging.console_every >= 1, "logging.console_every", "must be at least 1");

@@ -97,6 +97,11 @@ struct GrpoConfig {
   bool open_think = false;         // prompts end with "<think>\n" (R1-style policies)
   std::string sft_template =       // objective sft: the target; {output} = the gold output
       "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";
+  // objective sft: reasoning paths (make-reasoning) for the targets, one per
+  // training question; then the target is sft_reasoning_template with
+  // {reasoning} and {output}. "" = the fixed sft_template.
+  std::string sft_reasoning;
+  std::string sft_reasoning_template = "<think>\n{reasoning}\n</think>\n<answer>{output}</answer>";
 };
 
 struct OptimConfig {

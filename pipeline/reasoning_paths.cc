@@ -1,0 +1,75 @@
+#include "pipeline/reasoning_paths.h"
+
+#include "common/util/check.h"
+
+namespace prlm::pipeline {
+namespace {
+
+struct OutputNames {
+  const char* plural;
+  const char* one;
+};
+
+// What a task's outputs and inputs are called.
+OutputNames NamesOf(const data::TaskSpec& task) {
+  if (task.name == "LaMP_4") return {"headlines", "headline"};
+  if (task.name == "LaMP_5") return {"titles", "title"};
+  if (task.name == "LaMP_6") return {"subjects", "subject"};
+  if (task.name == "LaMP_7") return {"tweets", "tweet"};
+  if (task.name == "LongLaMP_product_review") return {"reviews", "review"};
+  if (task.name == "LongLaMP_abstract_generation") return {"abstracts", "abstract"};
+  if (task.name == "LongLaMP_topic_writing") return {"posts", "post"};
+  PRLM_THROW("make-reasoning: the oracle writer knows the text tasks (LaMP-4 to 7, LongLaMP), not " << task.name);
+}
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string StripSpaces(std::string s) {
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string DescribeStyle(const data::TaskSpec& task, const nlohmann::json& style) {
+  // Terse on purpose: a small policy writes this before every answer.
+  const OutputNames names = NamesOf(task);
+  const std::string casing = style.value("casing", std::string("as written"));
+  std::string out = std::string("Their ") + names.plural + ": " +
+                    (casing == "upper"   ? "upper case"
+                     : casing == "lower" ? "lower case"
+                     : casing == "title" ? "Title Case"
+                                         : "ordinary case");
+  const std::string prefix = StripSpaces(style.value("prefix", std::string()));
+  const std::string suffix = StripSpaces(style.value("suffix", std::string()));
+  if (!prefix.empty()) out += ", opening " + Quoted(prefix);
+  if (!suffix.empty()) out += ", ending " + Quoted(suffix);
+  std::vector<std::string> words;
+  for (const auto& w : style.value("words", nlohmann::json::array())) words.push_back(Quoted(w.get<std::string>()));
+  for (size_t i = 0; i < words.size(); ++i)
+    out += (i == 0 ? ", words " : i + 1 == words.size() ? " and " : ", ") + words[i];
+  out += style.value("long_form", false) ? ", with details" : ", short";
+  return out + ". This " + names.one + " follows suit.";
+}
+
+std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, const nlohmann::json& styles,
+                                                 const std::string& styles_path, ReasoningStats* stats) {
+  PRLM_REQUIRE(styles.is_object() && styles.contains("styles") && styles["styles"].is_object(),
+               styles_path << ": no \"styles\" object (write it with make-synthetic)");
+  const std::string task = styles.value("task", std::string());
+  PRLM_REQUIRE(task == split.task->name, styles_path << " is for task " << task << ", the data is "
+                                                     << split.task->name);
+  std::vector<data::ReasoningPath> out;
+  for (const auto& ex : split.examples) {
+    const auto style = styles["styles"].find(ex.user_id);
+    PRLM_REQUIRE(style != styles["styles"].end(), styles_path << " has no style for user " << ex.user_id);
+    data::ReasoningPath p{ex.id, ex.user_id, DescribeStyle(*split.task, *style), "oracle", false};
+    p.leaks = ex.output && data::LeaksOutput(p.reasoning, *ex.output);
+    if (stats) ++stats->written, stats->leaks += p.leaks;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace prlm::pipeline

@@ -1,0 +1,39 @@
+// `prlm make-reasoning`'s writers: for each training question, a reasoning
+// path that summarises the user's preferences and bridges to the expected
+// output (REST-PG's stage 1; data/reasoning_file.h is the file).
+//
+// The oracle writer (synthetic data only) derives the path from the user's
+// true style in make-synthetic's styles.json -- casing, habitual opening and
+// closing, preferred words, length -- so a small model sft-trained on it
+// learns to read those off the retrieved profile instead of copying one fixed
+// sentence. Text tasks only (LaMP-4 to 7, LongLaMP): the label tasks' habits
+// are not styles.
+//
+// Errors: a styles.json of another task, or without a user of the split:
+// prlm::Error naming the file and the user. Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "common/data/dataset.h"
+#include "common/data/reasoning_file.h"
+
+namespace prlm::pipeline {
+
+struct ReasoningStats {
+  size_t written = 0, leaks = 0;
+};
+
+// One user's style (a styles.json "styles" entry) in words, ending in the
+// bridge to the output.
+std::string DescribeStyle(const data::TaskSpec& task, const nlohmann::json& style);
+
+// A path per question of `split` (its order), from `styles` (styles.json,
+// read from `styles_path`, named in errors).
+std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, const nlohmann::json& styles,
+                                                 const std::string& styles_path, ReasoningStats* stats);
+
+}  // namespace prlm::pipeline
