@@ -5,10 +5,14 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/compute_options.h"
+#include "cli/policy_options.h"
+#include "cli/retriever_options.h"
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "pipeline/reasoning_paths.h"
+#include "pipeline/teacher_reasoning.h"
 #include "pipeline/rm_pairs.h"
 #include "pipeline/synthetic.h"
 
@@ -124,31 +128,68 @@ int RunMakeSynthetic(int argc, char** argv) {
 int RunMakeReasoning(int argc, char** argv) {
   Args args("make-reasoning",
             "Write a reasoning path for each question of a split (JSON lines: id, user_id, reasoning, writer,\n"
-            "leaks): what the user's profile shows about their style, bridging to the expected output. The\n"
-            "sft objective trains on them with grpo.sft_reasoning=FILE. Writer 'oracle' (synthetic data):\n"
-            "from the user's true style in the data directory's styles.json. Paths that repeat the\n"
-            "expected output are marked and counted.");
+            "leaks): what the user's profile shows about their preferences, leading to the expected output.\n"
+            "The sft objective trains on them with grpo.sft_reasoning=FILE. Writers: 'oracle' (synthetic\n"
+            "data: from the user's true style in the data directory's styles.json) and 'teacher' (a model\n"
+            "shown the question, the retrieved profile and the expected output, greedy). Paths that repeat\n"
+            "the expected output are marked and counted.");
   args.Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "train, dev or test")
-      .Option("writer", "NAME", "oracle", "oracle (make-synthetic's styles.json)")
+      .Option("writer", "NAME", "oracle", "oracle or teacher")
+      .Option("teacher", "DIR", "", "the teacher: a Qwen2 model directory (--writer teacher)")
+      .Option("max-prompt-tokens", "N", "1024", "the teacher's prompt budget")
+      .Option("max-new-tokens", "N", "256", "the teacher's reasoning and answer")
+      .Option("batch-size", "N", "8", "questions per generation batch")
+      .Option("limit", "N", "0", "only the first N questions (0: all)")
       .Option("out", "FILE", "", "the JSON-lines file to write", true);
+  AddRetrieverOptions(args);
+  AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  PRLM_REQUIRE(args.Get("writer") == "oracle",
-               "--writer " << args.Get("writer") << ": only the oracle writer exists (a teacher model's is not built yet)");
-  const data::Dataset split = data::LoadLampSplit(args.Get("data"), args.Get("split"), nullptr);
-  const std::string styles_path = args.Get("data") + "/styles.json";
-  nlohmann::json styles;
-  try {
-    styles = nlohmann::json::parse(ReadFile(styles_path));
-  } catch (const nlohmann::json::exception& e) {
-    PRLM_THROW(styles_path << ": not JSON: " << e.what());
-  }
+  const std::string writer = args.Get("writer");
+  PRLM_REQUIRE(writer == "oracle" || writer == "teacher", "--writer " << writer << ": expected oracle or teacher");
+  PRLM_REQUIRE(writer == "oracle" || args.Has("teacher"), "--writer teacher needs --teacher DIR");
+  PRLM_REQUIRE(args.GetInt("limit") >= 0 && args.GetInt("batch-size") >= 1, "--limit must be >= 0, --batch-size >= 1");
+  data::Dataset split = data::LoadLampSplit(args.Get("data"), args.Get("split"), nullptr);
+  if (args.GetInt("limit") > 0 && static_cast<size_t>(args.GetInt("limit")) < split.examples.size())
+    split.examples.resize(static_cast<size_t>(args.GetInt("limit")));
   pipeline::ReasoningStats stats;
-  const auto paths = pipeline::OracleReasoning(split, styles, styles_path, &stats);
+  std::vector<data::ReasoningPath> paths;
+  if (writer == "oracle") {
+    const std::string styles_path = args.Get("data") + "/styles.json";
+    nlohmann::json styles;
+    try {
+      styles = nlohmann::json::parse(ReadFile(styles_path));
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW(styles_path << ": not JSON: " << e.what());
+    }
+    paths = pipeline::OracleReasoning(split, styles, styles_path, &stats);
+  } else {
+    auto teacher = LoadPolicy(args.Get("teacher"), args);
+    auto retriever = OpenRetriever(args, {&split}, {args.Get("retriever")});
+    rollout::AnswerOptions o;
+    o.prompts.retriever = args.Get("retriever");
+    o.prompts.k = args.GetInt("k");
+    o.prompts.prompt.max_prompt_tokens = args.GetInt("max-prompt-tokens");
+    o.sampling.greedy = true;
+    o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
+    AddStopTokens(o.sampling, *teacher.tokenizer, teacher.model->config());
+    o.batch_size = static_cast<size_t>(args.GetInt("batch-size"));
+    paths = pipeline::TeacherReasoning(teacher.model, *teacher.tokenizer, retriever.get(), split, o, &stats,
+                                       [](size_t done, size_t asked) {
+                                         std::fprintf(stderr, "make-reasoning: %zu/%zu questions\n", done, asked);
+                                       });
+  }
   data::WriteReasoningFile(args.Get("out"), paths);
-  std::printf("make-reasoning: wrote %zu reasoning paths for %s/%s to %s (%zu repeat the expected output)\n",
-              stats.written, args.Get("data").c_str(), args.Get("split").c_str(), args.Get("out").c_str(),
-              stats.leaks);
+  std::printf("make-reasoning: wrote %zu reasoning paths (%s) for %s/%s to %s (%zu repeat the expected output",
+              stats.written, writer.c_str(), args.Get("data").c_str(), args.Get("split").c_str(),
+              args.Get("out").c_str(), stats.leaks);
+  if (writer == "teacher")
+    std::printf("; %zu questions could not be asked%s, %zu got no reasoning", stats.not_asked,
+                stats.first_error.empty() ? "" : (" (the first: " + stats.first_error + ")").c_str(), stats.empty);
+  std::printf(")\n");
+  if (stats.written < split.examples.size())
+    std::fprintf(stderr, "make-reasoning: warning: %zu of %zu questions have no path; grpo.sft_reasoning refuses a "
+                 "file that misses training questions\n", split.examples.size() - stats.written, split.examples.size());
   return 0;
 }
 

@@ -25,6 +25,8 @@ namespace prlm::pipeline {
 
 struct ReasoningStats {
   size_t written = 0, leaks = 0;
+  size_t not_asked = 0, empty = 0;  // the teacher writer's questions without a path
+  std::string first_error;          // why the first question not asked was not
 };
 
 // One user's style (a styles.json "styles" entry) in words, ending in the

@@ -8,6 +8,7 @@
 #include "common/data/reasoning_file.h"
 #include "common/util/file.h"
 #include "pipeline/reasoning_paths.h"
+#include "pipeline/teacher_reasoning.h"
 #include "pipeline/synthetic.h"
 #include "tests/test_util.h"
 
@@ -88,6 +89,26 @@ TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
   other["styles"].erase(splits.train.examples[0].user_id);
   ExpectErrorContaining([&] { pipeline::OracleReasoning(splits.train, other, styles_path, nullptr); },
                         {"no style for user " + splits.train.examples[0].user_id});
+}
+
+TEST(TeacherReasoning, TheTeacherSeesTheExpectedOutputAndItsThinkingIsKept) {
+  EXPECT_EQ(pipeline::ReasoningOf("<think>\n Their titles are short. \n</think>\n<answer>X</answer>"),
+            "Their titles are short.");
+  EXPECT_EQ(pipeline::ReasoningOf("They like caps.</think><answer>X</answer>"), "They like caps.")
+      << "the prompt may have opened <think>";
+  EXPECT_EQ(pipeline::ReasoningOf("<think>They like caps. <answer>X</answer>"), "They like caps.")
+      << "an unclosed think ends at the answer";
+  EXPECT_EQ(pipeline::ReasoningOf("<answer>X</answer>"), "");
+  EXPECT_EQ(pipeline::ReasoningOf("  plain words  "), "plain words");
+  data::Example ex;
+  ex.input = "Generate a headline for the following article: a fact";
+  ex.output = "FACT!";
+  EXPECT_EQ(pipeline::TeacherInput(ex), ex.input + "\n\nExpected output: FACT!");
+  text::PromptTemplate task;
+  task.instruction = "Write the headline.";
+  const auto t = pipeline::TeacherTemplate(task);
+  EXPECT_TRUE(t.shows_input) << "the expected output travels with the input";
+  EXPECT_NE(t.instruction.find("Do not copy the expected output"), std::string::npos);
 }
 
 }  // namespace

@@ -293,6 +293,23 @@ TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
   auto r = Shell(Prlm() + " make-reasoning --data " + d + "/data --out " + paths);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("(0 repeat the expected output)"), std::string::npos) << r.out;
+  // The teacher writer's mechanics on the tiny warm start (its reasoning is
+  // no good; every question is either written, not asked or empty).
+  r = Shell(Prlm() + " make-reasoning --writer teacher --teacher " + d + "/policy --data " + d +
+            "/data --limit 4 --k 1 --max-new-tokens 24 --out " + D("teacher.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The count just before a phrase of the summary line.
+  const auto count_before = [&](const std::string& phrase) -> long {
+    const size_t at = r.out.find(phrase);
+    if (at == std::string::npos || at < 2) return -1;
+    size_t begin = at;
+    while (begin > 0 && std::isdigit(static_cast<unsigned char>(r.out[begin - 1]))) --begin;
+    return begin == at ? -1 : std::stol(r.out.substr(begin, at - begin));
+  };
+  const long written = count_before(" reasoning paths (teacher)"), not_asked = count_before(" questions could not be asked"),
+             empty = count_before(" got no reasoning");
+  ASSERT_TRUE(written >= 0 && not_asked >= 0 && empty >= 0) << r.out;
+  EXPECT_EQ(written + not_asked + empty, 4) << r.out;
   r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + paths);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
