@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "bench/bench_model.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/compute_options.h"
@@ -16,7 +17,6 @@
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
-#include "pipeline/init_model.h"
 
 namespace prlm::cli {
 namespace {
@@ -69,14 +69,7 @@ int BenchGenerate(int argc, char** argv) {
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  std::string dir = args.Get("model");
-  if (dir.empty()) {
-    dir = args.Get("workdir") + "/qwen2-" + args.Get("preset");
-    pipeline::InitModelSpec spec;
-    spec.preset = args.Get("preset");
-    spec.out_dir = dir;
-    pipeline::InitModelDir(spec);
-  }
+  const std::string dir = BenchModelDir(args);
   const ComputeDevice where = SetUpCompute(args);
   auto m = model::LoadQwen2(dir, where.device, where.dtype);
   const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");

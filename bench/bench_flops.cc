@@ -21,13 +21,13 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bench/bench_model.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/compute_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
-#include "pipeline/init_model.h"
 
 namespace prlm::cli {
 namespace {
@@ -66,14 +66,7 @@ int BenchFlops(int argc, char** argv) {
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  std::string dir = args.Get("model");
-  if (dir.empty()) {
-    dir = args.Get("workdir") + "/qwen2-" + args.Get("preset");
-    pipeline::InitModelSpec spec;
-    spec.preset = args.Get("preset");
-    spec.out_dir = dir;
-    pipeline::InitModelDir(spec);
-  }
+  const std::string dir = BenchModelDir(args);
   const ComputeDevice where = SetUpCompute(args);
   const int repeat = args.GetInt("repeat"), batch = args.GetInt("batch"), seq = args.GetInt("seq");
   PRLM_REQUIRE(repeat >= 1 && batch >= 1 && seq >= 2, "--repeat and --batch must be >= 1, --seq >= 2");
