@@ -59,7 +59,7 @@ int RunEval(int argc, char** argv) {
   });
   pipeline::EvalOptions o;
   o.retrievers = SplitList(args.Get("retriever"));
-  for (const auto& k : SplitList(args.Get("k"))) o.ks.push_back(std::stoi(k));
+  o.ks = args.GetPositiveInts("k");
   PRLM_REQUIRE(!o.retrievers.empty() && !o.ks.empty(), "--retriever and --k need at least one value each");
   PRLM_REQUIRE(args.GetInt("batch-size") >= 1, "--batch-size must be at least 1");
   o.batch_size = static_cast<size_t>(args.GetInt("batch-size"));

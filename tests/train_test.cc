@@ -380,6 +380,9 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   r = Shell(eval + " --w-acc lots");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("--w-acc (reward.w_acc) must be a number"), std::string::npos) << r.out;
+  r = Shell(eval + " --retriever bm25 --k 1,two");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--k expects comma-separated positive integers, got '1,two'"), std::string::npos) << r.out;
 }
 
 // Every task prlm knows, on its synthetic data: eval reports the task's own
