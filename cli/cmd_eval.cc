@@ -1,6 +1,5 @@
 // prlm eval: parses the options, loads the model, data, retriever and scorer,
 // and runs pipeline/evaluation.h.
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -107,10 +106,7 @@ int RunEval(int argc, char** argv) {
   // The first new row's baseline must already be there: say so before the long part.
   const size_t first_new = rows.size();
   const std::string compare = args.Get("compare");
-  const bool has_baseline = std::any_of(rows.begin(), rows.end(), [&](const nlohmann::ordered_json& r) {
-    return compare == "above" || r.value("name", std::string()) == compare;
-  });
-  PRLM_REQUIRE(compare == "none" || has_baseline,
+  PRLM_REQUIRE(compare == "none" || pipeline::BaselineRow(rows, first_new, compare) != nullptr,
                "--compare " << compare << ": " << (out_path.empty() ? "no --out file" : "no row in " + out_path)
                             << (compare == "above" ? " to compare with (use --append with an --out that has rows)"
                                                    : " has that name"));

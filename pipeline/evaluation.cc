@@ -199,6 +199,7 @@ Json CompareRows(const Json& baseline, const Json& row, int resamples) {
                                              << " share no question: compare rows of the same split");
   // 2. Every metric both rows have per question.
   Json metrics = Json::object();
+  double level = 0;
   for (const auto& [name, mine] : row["per_question"]["metrics"].items()) {
     const Json& theirs = baseline["per_question"]["metrics"].value(name, Json());
     if (theirs.is_null()) continue;
@@ -210,28 +211,28 @@ Json CompareRows(const Json& baseline, const Json& row, int resamples) {
     const Statistic statistic = mine["statistic"] == "root_mean" ? Statistic::kRootMean : Statistic::kMean;
     const BootstrapInterval interval = PairedBootstrap(a, b, statistic, resamples);
     metrics[name] = {{"difference", interval.difference}, {"low", interval.low}, {"high", interval.high}};
+    level = interval.level;
   }
   return Json{{"against", RowLabel(baseline)}, {"n", pairs.size()}, {"resamples", resamples},
-              {"level", 0.95}, {"method", "paired bootstrap over questions, percentile interval"},
+              {"level", level}, {"method", "paired bootstrap over questions, percentile interval"},
               {"metrics", metrics}};
+}
+
+const Json* BaselineRow(const Json& rows, size_t i, const std::string& compare) {
+  if (compare == "above") return i > 0 ? &rows[i - 1] : nullptr;
+  for (size_t j = std::min(i, rows.size()); j-- > 0;)
+    if (rows[j].value("name", std::string()) == compare) return &rows[j];
+  return nullptr;
 }
 
 void AddComparisons(Json* rows, size_t first_new, const std::string& compare, int resamples) {
   if (compare.empty() || compare == "none") return;
   for (size_t i = first_new; i < rows->size(); ++i) {
-    const Json* baseline = nullptr;
-    if (compare == "above") {
-      PRLM_REQUIRE(i > 0, "--compare above: no row above " << RowLabel((*rows)[i])
-                                                           << " (append to an --out file that has rows)");
-      baseline = &(*rows)[i - 1];
-    } else {
-      for (size_t j = i; j-- > 0;)
-        if ((*rows)[j].value("name", std::string()) == compare) {
-          baseline = &(*rows)[j];
-          break;
-        }
-      PRLM_REQUIRE(baseline != nullptr, "--compare " << compare << ": no row of that name above " << RowLabel((*rows)[i]));
-    }
+    const Json* baseline = BaselineRow(*rows, i, compare);
+    PRLM_REQUIRE(baseline != nullptr, "--compare " << compare << ": no row "
+                                                   << (compare == "above" ? "" : "of that name ") << "above "
+                                                   << RowLabel((*rows)[i])
+                                                   << (compare == "above" ? " (append to an --out file that has rows)" : ""));
     (*rows)[i]["compare"] = CompareRows(*baseline, (*rows)[i], resamples);
   }
 }

@@ -67,6 +67,11 @@ std::string PredictionsPath(const std::string& path, const std::string& retrieve
 nlohmann::ordered_json CompareRows(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& row,
                                    int resamples = 10000);
 
+// The row rows[i] is compared with: rows[i - 1] for "above", else the
+// nearest row before i whose name is `compare`; null when there is none.
+// (i may be rows.size(): the baseline a row about to be added would get.)
+const nlohmann::ordered_json* BaselineRow(const nlohmann::ordered_json& rows, size_t i, const std::string& compare);
+
 // Adds "compare" to rows[first_new..]: against the row above each
 // (`compare` = "above") or the nearest row above named `compare`; "" or
 // "none": nothing. Throws prlm::Error naming the row when there is none.

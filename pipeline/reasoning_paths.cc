@@ -1,5 +1,6 @@
 #include "pipeline/reasoning_paths.h"
 
+#include "common/text/unicode.h"
 #include "common/util/check.h"
 
 namespace prlm::pipeline {
@@ -24,12 +25,6 @@ OutputNames NamesOf(const data::TaskSpec& task) {
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
-std::string StripSpaces(std::string s) {
-  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 std::string DescribeStyle(const data::TaskSpec& task, const nlohmann::json& style) {
@@ -41,8 +36,8 @@ std::string DescribeStyle(const data::TaskSpec& task, const nlohmann::json& styl
                      : casing == "lower" ? "lower case"
                      : casing == "title" ? "Title Case"
                                          : "ordinary case");
-  const std::string prefix = StripSpaces(style.value("prefix", std::string()));
-  const std::string suffix = StripSpaces(style.value("suffix", std::string()));
+  const std::string prefix = std::string(text::StripAsciiSpace(style.value("prefix", std::string())));
+  const std::string suffix = std::string(text::StripAsciiSpace(style.value("suffix", std::string())));
   if (!prefix.empty()) out += ", opening " + Quoted(prefix);
   if (!suffix.empty()) out += ", ending " + Quoted(suffix);
   std::vector<std::string> words;

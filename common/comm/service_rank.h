@@ -1,7 +1,8 @@
 // What retrieval and reward ranks share in a training job: the options of
 // their RpcServer (the job secret and TLS identity; the address of this
-// rank's host, not every interface), the options of their clients, and serving it on a thread while the MPI thread waits for the
-// coordinator's Stop, then drain and return.
+// rank's host, not every interface), the options of their clients, and
+// serving it on a thread while the MPI thread waits for the coordinator's
+// Stop, then drain and return.
 #pragma once
 
 #include "common/comm/rank_start.h"

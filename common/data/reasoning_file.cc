@@ -34,7 +34,8 @@ std::string Joined(const std::vector<std::string>& words, size_t from, size_t co
 bool LeaksOutput(const std::string& reasoning, const std::string& output) {
   const auto out = Words(output);
   if (out.empty()) return false;
-  const std::string haystack = Joined(Words(reasoning), 0, Words(reasoning).size());
+  const auto words = Words(reasoning);
+  const std::string haystack = Joined(words, 0, words.size());
   const size_t span = std::min<size_t>(out.size(), 8);
   for (size_t i = 0; i + span <= out.size(); ++i)
     if (haystack.find(Joined(out, i, span)) != std::string::npos) return true;

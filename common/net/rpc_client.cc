@@ -71,8 +71,8 @@ class RpcClient::Link {
       const int r = SSL_connect(ssl_);
       if (r == 1) return;
       const int error = SSL_get_error(ssl_, r);
-      if (error == SSL_ERROR_SSL && SSL_get_verify_result(ssl_) != X509_V_OK) {
-        const long result = SSL_get_verify_result(ssl_);
+      const long result = SSL_get_verify_result(ssl_);
+      if (error == SSL_ERROR_SSL && result != X509_V_OK) {
         const bool wrong_name = result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH;
         TakeTlsErrors();
         throw RpcError(RpcError::kProtocol,
