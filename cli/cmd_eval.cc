@@ -46,6 +46,7 @@ int RunEval(int argc, char** argv) {
       .Map(args, "open-think", "grpo.open_think")
       .Map(args, "reward-model", "reward.model")
       .Map(args, "w-acc", "reward.w_acc")
+      .Map(args, "w-sim", "reward.w_sim")
       .Map(args, "w-fmt", "reward.w_fmt")
       .Map(args, "w-pers", "reward.w_pers");
   AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random", "comma list of k values");

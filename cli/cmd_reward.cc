@@ -182,7 +182,8 @@ int RunScoreRm(int argc, char** argv) {
 int RunServeReward(int argc, char** argv) {
   Args args("serve-reward",
             "Serve reward scoring over TCP (length-prefixed protobuf frames): reward = w_acc * (ROUGE-1 +\n"
-            "ROUGE-2 + ROUGE-L F of the extracted answer vs gold) + w_fmt * format + w_pers *\n"
+            "ROUGE-2 + ROUGE-L F of the extracted answer vs gold) + w_sim * (ROUGE-1 + ROUGE-L F) / 2 +\n"
+            "w_fmt * format + w_pers *\n"
             "sigmoid(reward model). Model work is batched across clients. SIGTERM / SIGINT drain and exit 0.");
   TrainConfig config;
   ConfigFlags flags(&config);

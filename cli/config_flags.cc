@@ -50,6 +50,7 @@ void ConfigFlags::Apply(const Args& args, const std::function<void()>& check) {
 void MapRewardFlags(ConfigFlags& flags, Args& args) {
   flags.Map(args, "model", "reward.model")
       .Map(args, "w-acc", "reward.w_acc")
+      .Map(args, "w-sim", "reward.w_sim")
       .Map(args, "w-fmt", "reward.w_fmt")
       .Map(args, "w-pers", "reward.w_pers")
       .Map(args, "stem", "reward.stem")

@@ -144,6 +144,18 @@ TrainerState ReadTrainerState(const std::string& dir) {
   return s;
 }
 
+void WriteKeptSet(const std::string& dir, const proto::KeptSet& kept) {
+  WriteFileAtomic(dir + "/em_kept.binpb", kept.SerializeAsString());
+}
+
+proto::KeptSet ReadKeptSet(const std::string& dir) {
+  const std::string path = dir + "/em_kept.binpb";
+  PRLM_REQUIRE(fs::exists(path), path << " is missing: the checkpoint was not written by a grpo.objective=rest run");
+  proto::KeptSet kept;
+  PRLM_REQUIRE(kept.ParseFromString(ReadFile(path)), path << ": not a KeptSet (damaged?)");
+  return kept;
+}
+
 void CommitCheckpoint(const std::string& run_dir, const std::string& dir, int64_t keep_last) {
   if (fs::exists(dir)) fs::remove_all(dir);
   fs::rename(dir + ".tmp", dir);

@@ -5,6 +5,7 @@
 //     learner/            optimizer.pt, learner_state.json (learner 0)
 //     rng/learner-I.pt    each learner's torch CPU generator
 //     manifest.json       every file above: size and CRC-32C
+//     em_kept.binpb       objective rest: the iteration's kept set (proto KeptSet)
 //     trainer_state.json  step, data cursor, weight version (written last)
 //
 // Everything is written into step-00000004.tmp and the directory is renamed
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "coordinator/data_order.h"
+#include "proto/train.pb.h"
 
 namespace prlm::coordinator {
 
@@ -54,6 +56,11 @@ std::string VerifyCheckpoint(const std::string& dir);
 void WriteTrainerState(const std::string& dir, const TrainerState& state);
 // Throws prlm::Error naming the file and the missing or malformed key.
 TrainerState ReadTrainerState(const std::string& dir);
+
+// dir/em_kept.binpb (objective rest). Read throws prlm::Error naming the
+// file when it is missing or does not parse.
+void WriteKeptSet(const std::string& dir, const proto::KeptSet& kept);
+proto::KeptSet ReadKeptSet(const std::string& dir);
 
 // Renames dir + ".tmp" to dir, then removes all but the newest `keep_last`.
 void CommitCheckpoint(const std::string& run_dir, const std::string& dir, int64_t keep_last);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
@@ -19,8 +20,10 @@
 #include "common/util/clock.h"
 #include "common/util/file.h"
 #include "common/util/logging.h"
+#include "common/util/rng.h"
 #include "coordinator/checkpoints.h"
 #include "coordinator/data_order.h"
+#include "coordinator/em_schedule.h"
 #include "coordinator/run_monitor.h"
 #include "coordinator/step_plan.h"
 
@@ -30,6 +33,24 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 namespace {
+
+// Keeps the JSON lines of `path` whose `key` is at most `step`.
+void DropLinesAfter(const std::string& path, const char* key, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::string kept;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value(key, int64_t{0}) <= step) kept += line + "\n";
+  }
+  WriteFileAtomic(path, kept);
+}
+
+void AppendLine(const std::string& path, const Json& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+  PRLM_REQUIRE(out.good(), path << ": cannot append (disk full?)");
+}
 
 class Coordinator {
  public:
@@ -51,6 +72,13 @@ class Coordinator {
   // One step: order → rollout → plan → learn → record → checkpoint.
   void SendWork(int64_t step, const std::vector<int64_t>& indices);
   std::vector<proto::RolloutResult> GatherResults(int64_t step);
+  // rest (em_schedule.h): an E-step step keeps its sequences; an M-step step
+  // trains on a batch of them.
+  StepPlan CollectStep(int64_t step, const EmPosition& at);
+  StepPlan UpdateStep(int64_t step, const EmPosition& at);
+  // rest: the iteration's line in RUN/rest_iterations.jsonl and its model in
+  // RUN/iterations/iteration-I (hard links: checkpoint pruning keeps it).
+  void EndIteration(int64_t step, const EmPosition& at);
   void Learn(const std::vector<proto::LearnStep>& learn, monitor::StepMetrics* metrics);
   void Record(const monitor::StepMetrics& metrics, int64_t first_step);
   void SaveCheckpoint(int64_t step);
@@ -70,6 +98,9 @@ class Coordinator {
   std::map<std::string, std::string> reasoning_;  // question id -> sft reasoning path (grpo.sft_reasoning)
   std::unique_ptr<DataOrder> order_;
   DataCursor cursor_;
+  std::optional<EmSchedule> em_;  // objective rest
+  proto::KeptSet kept_;           // rest: the iteration's kept sequences
+  size_t sent_to_ = 0;            // rollout workers given the step's prompts
   int64_t total_steps_ = 0, stop_at_ = 0, weight_version_ = 0;
   std::string metrics_path_;
   std::unique_ptr<RunMonitor> monitor_;
@@ -89,39 +120,53 @@ int Coordinator::Run() {
     SetLogStep(step + 1);
     const auto t0 = Clock::now();
     const DataCursor cursor_before = cursor_;
-    // 1. Order: the step's questions go to the rollout workers.
-    if (!prefetched) SendWork(step, order_->Next(cursor_));
-    // 2. Rollout: every worker's scored groups.
-    const auto results = GatherResults(step);
-    const double rollout_s = Seconds(t0);
-    // A signal here or on any rank makes this step the last.
-    if (preempted == 0) preempted = comm::PreemptionSignal();
-    if (preempted == 0) preempted = inbox_.TakePreempt();
-    const bool save_now = preempted != 0 || step + 1 == stop_at_ ||
-                          (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
-    prefetched = one_step_off && !save_now;
-    if (prefetched) SendWork(step + 1, order_->Next(cursor_));
-    // 3. Plan: advantages, sequences, micro-batches per learner. The launch's
-    // last update needs no broadcast: nobody generates after it.
-    StepPlan plan = PlanStep(results, *objective_,
-                             {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
-                              /*sync_weights=*/step + 1 < stop_at_});
+    // rest: an E-step step (1-3, no update) or an M-step step (3-4 on kept sequences).
+    const std::optional<EmPosition> em = em_ ? std::optional(em_->At(step)) : std::nullopt;
+    StepPlan plan;
+    bool save_now = false;
+    if (!em) {
+      // 1. Order: the step's questions go to the rollout workers.
+      if (!prefetched) SendWork(step, order_->Next(cursor_));
+      // 2. Rollout: every worker's scored groups.
+      const auto results = GatherResults(step);
+      const double rollout_s = Seconds(t0);
+      // A signal here or on any rank makes this step the last.
+      if (preempted == 0) preempted = comm::PreemptionSignal();
+      if (preempted == 0) preempted = inbox_.TakePreempt();
+      save_now = preempted != 0 || step + 1 == stop_at_ ||
+                 (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
+      prefetched = one_step_off && !save_now;
+      if (prefetched) SendWork(step + 1, order_->Next(cursor_));
+      // 3. Plan: advantages, sequences, micro-batches per learner. The launch's
+      // last update needs no broadcast: nobody generates after it.
+      plan = PlanStep(results, *objective_,
+                      {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
+                       /*sync_weights=*/step + 1 < stop_at_});
+      plan.metrics.timing.rollout = rollout_s;
+    } else {
+      plan = em->update ? UpdateStep(step, *em) : CollectStep(step, *em);
+      if (preempted == 0) preempted = comm::PreemptionSignal();
+      if (preempted == 0) preempted = inbox_.TakePreempt();
+      // Each iteration's model is kept (EndIteration), so it ends with a checkpoint.
+      save_now = preempted != 0 || step + 1 == stop_at_ || em_->EndsIteration(step) ||
+                 (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
+    }
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
                    plan.first_skip);
     // 4. Learn: the update, then learner 0's weight broadcast.
-    Learn(plan.learn, &plan.metrics);
+    if (!plan.learn.empty()) Learn(plan.learn, &plan.metrics);
     // 5. Record.
     monitor::StepMetrics& m = plan.metrics;
     m.global_step = step + 1;
-    m.epoch = cursor_before.epoch;
+    m.epoch = em ? em->iteration : cursor_before.epoch;
     m.weight_version = weight_version_;
-    m.timing.rollout = rollout_s;
     m.timing.step = Seconds(t0);
     m.throughput = static_cast<double>(m.total_num_tokens) / std::max(m.timing.step, 1e-9);
     Record(m, first);
     // 6. Checkpoint.
     if (save_now) SaveCheckpoint(step + 1);
+    if (em && em_->EndsIteration(step)) EndIteration(step, *em);
     if (preempted != 0) {
       spdlog::warn("{} received: stopping after step {} with its checkpoint (resume with trainer.resume=auto)",
                    comm::SignalName(preempted), step + 1);
@@ -162,6 +207,15 @@ int64_t Coordinator::Begin() {
   order_ = std::make_unique<DataOrder>(static_cast<int64_t>(train_.examples.size()), c_.trainer.prompts_per_step,
                                        static_cast<uint64_t>(c_.trainer.seed));
   total_steps_ = c_.trainer.total_steps > 0 ? c_.trainer.total_steps : c_.trainer.epochs * order_->steps_per_epoch();
+  // The learners' LR schedule spans the run, or with rest one M-step.
+  int64_t schedule_steps = total_steps_;
+  if (c_.grpo.objective == ObjectiveKind::kRest) {
+    em_ = MakeEmSchedule(c_, static_cast<int64_t>(train_.examples.size()));
+    total_steps_ = em_->total_steps();
+    schedule_steps = em_->update_steps;
+    spdlog::info("rest: {} iterations of {} E-step steps (sampling {} candidates per question) and {} M-step steps",
+                 em_->iterations, em_->collect_steps, c_.grpo.group_size, em_->update_steps);
+  }
 
   // 2. Fresh or resumed.
   fs::create_directories(c_.trainer.output_dir);
@@ -177,20 +231,15 @@ int64_t Coordinator::Begin() {
     PRLM_REQUIRE(s.total_steps == total_steps_, resume << ": the checkpoint's run has " << s.total_steps
                                                        << " steps, this config " << total_steps_
                                                        << " (the LR schedule would change)");
-    // Metrics of steps after the checkpoint belong to the lost future: drop them.
-    std::string kept;
-    if (fs::exists(metrics_path_)) {
-      std::ifstream in(metrics_path_);
-      for (std::string line; std::getline(in, line);) {
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.value(monitor::keys::kGlobalStep, int64_t{0}) <= step) kept += line + "\n";
-      }
-    }
-    WriteFileAtomic(metrics_path_, kept);
+    // Lines of steps after the checkpoint belong to the lost future: drop them.
+    DropLinesAfter(metrics_path_, monitor::keys::kGlobalStep, step);
+    DropLinesAfter(c_.trainer.output_dir + "/rest_iterations.jsonl", "global_step", step);
+    if (em_) kept_ = ReadKeptSet(resume);
     spdlog::info("resuming from {} at step {} (epoch {}, position {})", resume, step, cursor_.epoch,
                  cursor_.position);
   } else {
     WriteFileAtomic(metrics_path_, "");
+    if (em_) WriteFileAtomic(c_.trainer.output_dir + "/rest_iterations.jsonl", "");
   }
   stop_at_ = c_.trainer.stop_after_steps > 0 ? std::min(total_steps_, step + c_.trainer.stop_after_steps)
                                              : total_steps_;
@@ -203,7 +252,7 @@ int64_t Coordinator::Begin() {
   // 3. Start: learners load, learner 0 sends the starting weights.
   proto::JobMessage start;
   start.mutable_start()->set_resume_dir(resume);
-  start.mutable_start()->set_total_steps(total_steps_);
+  start.mutable_start()->set_total_steps(schedule_steps);
   start.mutable_start()->set_first_step(step);
   Broadcast(start, learners_);
   Broadcast(start, rollouts_);
@@ -229,6 +278,7 @@ void Coordinator::Finish(int64_t step, int preempted) {
 void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
   // Even split; the first workers take one more when it does not divide.
   const size_t W = rollouts_.size();
+  sent_to_ = std::min(W, indices.size());
   size_t begin = 0;
   for (size_t w = 0; w < W; ++w) {
     const size_t n = indices.size() / W + (w < indices.size() % W ? 1 : 0);
@@ -254,9 +304,8 @@ void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
 
 std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
   // The workers SendWork gave prompts to: the first min(W, prompts) ones.
-  const size_t expected = std::min<size_t>(rollouts_.size(), static_cast<size_t>(c_.trainer.prompts_per_step));
   std::vector<proto::RolloutResult> results;
-  for (size_t w = 0; w < expected; ++w) {
+  for (size_t w = 0; w < sent_to_; ++w) {
     auto m = Receive(proto::JobMessage::kResult, "rollout result", rollouts_[w].rank);
     PRLM_CHECK_MSG(m.result().step() == step, "result of step " << m.result().step() << " during step " << step);
     results.push_back(std::move(*m.mutable_result()));
@@ -295,11 +344,7 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
 }
 
 void Coordinator::Record(const monitor::StepMetrics& m, int64_t first_step) {
-  {
-    std::ofstream out(metrics_path_, std::ios::app);
-    out << ToJson(m).dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
-    PRLM_REQUIRE(out.good(), metrics_path_ << ": cannot append (disk full?)");
-  }
+  AppendLine(metrics_path_, ToJson(m));
   monitor_->RecordStep(m);
   comm::WriteRunStatus(c_.trainer.output_dir, "running", m.global_step);  // the step a failure reports
   if (m.global_step % c_.logging.console_every != 0 && m.global_step != stop_at_) return;
@@ -332,11 +377,92 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   state.cursor = cursor_;
   state.weight_version = weight_version_;
   state.total_steps = total_steps_;
+  if (em_) WriteKeptSet(tmp, kept_);
   WriteManifest(tmp);
   WriteTrainerState(tmp, state);  // last: its presence marks the checkpoint complete
   CommitCheckpoint(c_.trainer.output_dir, dir, c_.trainer.keep_last);
   monitor_->RecordCheckpoint();
   spdlog::info("step {}: checkpoint {}", step, dir);
+}
+
+StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
+  const auto t0 = Clock::now();
+  if (at.index == 0) {  // a new E-step: the previous iteration's kept set is spent
+    kept_.Clear();
+    kept_.set_iteration(at.iteration);
+  }
+  PRLM_CHECK_MSG(kept_.iteration() == at.iteration,
+                 "kept set of iteration " << kept_.iteration() << " during iteration " << at.iteration);
+  // 1. Order: the next questions, in data-set order (each E-step asks every one).
+  SendWork(step, em_->CollectQuestions(at.index));
+  // 2. Rollout: K scored candidates per question.
+  const auto results = GatherResults(step);
+  // 3. Keep: the objective's keep rule picks what the M-step trains on.
+  std::vector<proto::TrainSequence> kept;
+  StepPlan plan = PlanSequences(results, *objective_,
+                                {step, weight_version_, c_.trainer.micro_batch_size,
+                                 static_cast<int>(learners_.size()), false},
+                                &kept);
+  const monitor::RewardMetrics& r = *plan.metrics.rewards;
+  kept_.set_candidates(kept_.candidates() + r.samples);
+  kept_.set_reward_sum(kept_.reward_sum() + r.score.mean * static_cast<double>(r.samples));
+  kept_.set_kept_reward_sum(kept_.kept_reward_sum() + r.kept_score->mean * static_cast<double>(r.kept));
+  kept_.set_skipped_questions(kept_.skipped_questions() + plan.metrics.skipped_questions);
+  for (auto& s : kept) *kept_.add_sequences() = std::move(s);
+  plan.metrics.rest = monitor::RestMetrics{at.iteration + 1, monitor::RestPhase::kCollect};
+  plan.metrics.timing.rollout = Seconds(t0);
+  return plan;
+}
+
+StepPlan Coordinator::UpdateStep(int64_t step, const EmPosition& at) {
+  const int64_t n = kept_.sequences_size();
+  PRLM_REQUIRE(n > 0, "rest: iteration " << at.iteration + 1 << " kept none of its " << kept_.candidates()
+                                         << " candidates (mean reward " << kept_.reward_sum() / std::max<int64_t>(
+                                                                                 1, kept_.candidates())
+                                         << "); lower rest.keep_threshold, allow rest.keep_truncated, or raise "
+                                            "grpo.max_completion_tokens");
+  // 3. The batch: prompts_per_step kept sequences, in shuffled passes over the
+  // kept set (a permutation per pass, seeded by the run and the iteration).
+  const int64_t per_step = std::min<int64_t>(n, c_.trainer.prompts_per_step);
+  const DataOrder order(n, per_step, SplitMix64::Mix(static_cast<uint64_t>(c_.trainer.seed) + 1 +
+                                                     static_cast<uint64_t>(at.iteration)));
+  DataCursor cursor{at.index / order.steps_per_epoch(), (at.index % order.steps_per_epoch()) * per_step};
+  std::vector<proto::TrainSequence> batch;
+  for (int64_t i : order.Next(cursor)) batch.push_back(kept_.sequences(static_cast<int>(i)));
+  // 4. Micro-batches per learner; the M-step's first restarts fine-tuning,
+  // its last sends the new weights to the rollout workers for the next E-step.
+  const bool last = at.index + 1 == em_->update_steps;
+  StepPlan plan = PlanKeptSequences(batch, {step, weight_version_, c_.trainer.micro_batch_size,
+                                            static_cast<int>(learners_.size()), last && step + 1 < stop_at_});
+  if (at.index == 0)
+    for (auto& l : plan.learn) l.set_restart(true);
+  plan.metrics.rest = monitor::RestMetrics{at.iteration + 1, monitor::RestPhase::kUpdate};
+  return plan;
+}
+
+void Coordinator::EndIteration(int64_t step, const EmPosition& at) {
+  // The iteration's model outlives checkpoint pruning (trainer.keep_last).
+  const std::string dir = fmt::format("{}/iterations/iteration-{}", c_.trainer.output_dir, at.iteration + 1);
+  fs::remove_all(dir);
+  fs::create_directories(c_.trainer.output_dir + "/iterations");
+  fs::copy(CheckpointDir(c_.trainer.output_dir, step + 1) + "/policy", dir,
+           fs::copy_options::recursive | fs::copy_options::create_hard_links);
+  const double candidates = static_cast<double>(std::max<int64_t>(1, kept_.candidates()));
+  const double kept = static_cast<double>(kept_.sequences_size());
+  Json line;
+  line["iteration"] = at.iteration + 1;
+  line["global_step"] = step + 1;
+  line["policy"] = dir;
+  line["candidates"] = kept_.candidates();
+  line["kept"] = kept_.sequences_size();
+  line["kept_fraction"] = kept / candidates;
+  line["reward_mean"] = kept_.reward_sum() / candidates;
+  line["kept_reward_mean"] = kept_.kept_reward_sum() / std::max(1.0, kept);
+  line["skipped_questions"] = kept_.skipped_questions();
+  AppendLine(c_.trainer.output_dir + "/rest_iterations.jsonl", line);
+  spdlog::info("iteration {} of {}: kept {} of {} candidates (mean reward {:.4f}, kept {:.4f}); model in {}",
+               at.iteration + 1, em_->iterations, kept_.sequences_size(), kept_.candidates(),
+               line["reward_mean"].get<double>(), line["kept_reward_mean"].get<double>(), dir);
 }
 
 void Coordinator::Send(const proto::JobMessage& m, int rank) {

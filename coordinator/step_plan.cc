@@ -35,7 +35,7 @@ std::vector<AskedGroup> AskedGroups(const std::vector<proto::RolloutResult>& res
 
 // The figures of every sample (kept or not) and of the kept ones.
 struct SampleFigures {
-  SpreadBuilder response_length, prompt_length, score, advantage, staleness;
+  SpreadBuilder response_length, prompt_length, score, advantage, staleness, kept_score;
   std::map<std::string, SpreadBuilder> components;
   int64_t clipped = 0, tokens = 0;
 };
@@ -54,12 +54,13 @@ std::vector<proto::TrainSequence> Sequences(const std::vector<AskedGroup>& group
       if (!s.stopped()) ++f->clipped;
       for (const auto& c : s.components()) f->components[c.name()].Add(c.value());
       f->tokens += g.prompt_size() + s.tokens_size();
-      if (!adv.kept[gi]) continue;
+      if (!adv.kept[gi] || (!adv.sample_kept.empty() && !adv.sample_kept[gi][static_cast<size_t>(si)])) continue;
       proto::TrainSequence seq;
       *seq.mutable_prompt() = g.prompt();
       *seq.mutable_completion() = s.tokens();
       *seq.mutable_rollout_logprobs() = s.logprobs();
       seq.set_advantage(adv.values[gi][static_cast<size_t>(si)]);
+      f->kept_score.Add(s.reward());
       f->advantage.Add(seq.advantage());
       f->staleness.Add(static_cast<double>(weight_version - groups[gi].version));
       sequences.push_back(std::move(seq));
@@ -106,6 +107,11 @@ void RecordRollout(const std::vector<proto::RolloutResult>& results, const objec
     r.advantages = f.advantage.Get();
     for (const auto& [name, spread] : f.components) r.component_means.emplace_back(name, spread.Get().mean);
     r.frac_reward_zero_std = adv.frac_reward_zero_std;
+    if (!adv.sample_kept.empty()) {
+      r.kept_score = f.kept_score.Get();
+      r.kept = static_cast<int64_t>(f.kept_score.count());
+      r.samples = static_cast<int64_t>(f.score.count());
+    }
     m->rewards = r;
   }
   m->response_length = f.response_length.Get();
@@ -128,24 +134,46 @@ void RecordRollout(const std::vector<proto::RolloutResult>& results, const objec
 
 StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
                   const StepPlanOptions& options) {
+  std::vector<proto::TrainSequence> sequences;
+  StepPlan plan = PlanSequences(results, objective, options, &sequences);
+  // 4. Micro-batches per learner.
+  plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  return plan;
+}
+
+StepPlan PlanKeptSequences(const std::vector<proto::TrainSequence>& sequences, const StepPlanOptions& options) {
+  StepPlan plan;
+  plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  plan.metrics.sequences = static_cast<int64_t>(sequences.size());
+  SpreadBuilder length, prompt;
+  for (const auto& s : sequences) {
+    length.Add(s.completion_size());
+    prompt.Add(s.prompt_size());
+    plan.metrics.total_num_tokens += s.prompt_size() + s.completion_size();
+  }
+  plan.metrics.response_length = length.Get();
+  plan.metrics.prompt_length_mean = prompt.Get().mean;
+  return plan;
+}
+
+StepPlan PlanSequences(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
+                       const StepPlanOptions& options, std::vector<proto::TrainSequence>* sequences) {
   StepPlan plan;
   // 1. The groups that could be asked.
   const std::vector<AskedGroup> groups = AskedGroups(results, &plan);
   PRLM_REQUIRE(!groups.empty(), "step " << options.step << ": no question of the step could be asked; the first: "
                                         << plan.first_skip);
   // 2. Their advantages, by the objective.
-  std::vector<std::vector<double>> rewards;
+  objective::ScoredGroups scored;
   for (const auto& g : groups) {
-    rewards.emplace_back();
-    for (const auto& s : g.group->samples()) rewards.back().push_back(s.reward());
+    scored.emplace_back();
+    for (const auto& s : g.group->samples()) scored.back().push_back({s.reward(), s.stopped()});
   }
-  const objective::Advantages adv = objective.ComputeAdvantages(rewards);
+  const objective::Advantages adv = objective.ComputeAdvantages(scored);
   // 3. Sequences.
   SampleFigures figures;
-  const auto sequences = Sequences(groups, adv, options.weight_version, &figures);
-  plan.metrics.sequences = static_cast<int64_t>(sequences.size());
-  // 4. Micro-batches per learner.
-  plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  *sequences = Sequences(groups, adv, options.weight_version, &figures);
+  plan.metrics.sequences = static_cast<int64_t>(sequences->size());
   // 5. Metrics.
   RecordRollout(results, objective, figures, adv, &plan.metrics);
   return plan;

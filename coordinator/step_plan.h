@@ -38,8 +38,17 @@ struct StepPlan {
   std::string first_skip;               // why the first skipped question was skipped
 };
 
-// Throws prlm::Error when no question of the step could be asked.
+// Steps 1-5. Throws prlm::Error when no question of the step could be asked.
 StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
                   const StepPlanOptions& options);
+
+// Steps 1-3 and 5 (an E-step of rest keeps the sequences for later):
+// `learn` is left empty.
+StepPlan PlanSequences(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
+                       const StepPlanOptions& options, std::vector<proto::TrainSequence>* sequences);
+
+// Step 4 alone, for sequences kept earlier (rest's M-step): the learners'
+// shares, and the plan's sequence, micro-batch, token and length figures.
+StepPlan PlanKeptSequences(const std::vector<proto::TrainSequence>& sequences, const StepPlanOptions& options);
 
 }  // namespace prlm::coordinator

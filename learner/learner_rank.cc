@@ -124,6 +124,11 @@ int RunLearnerRank(const comm::TrainJob& job) {
     if (m.has_learn()) {
       const int64_t step = m.learn().step();
       SetLogStep(step + 1);
+      if (m.learn().restart()) {
+        const bool from_base = job.config.rest.init == RestInit::kBase;
+        learner->Restart(from_base ? job.config.model.policy : "");
+        spdlog::info("step {}: fine-tuning restarts{}", step + 1, from_base ? " from model.policy" : "");
+      }
       *out.mutable_report() = ReportOf(*learner, step, learner->Step(m.learn(), all_reduce));
       if (sync && m.learn().sync_weights()) {
         const auto t0 = Clock::now();

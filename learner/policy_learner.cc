@@ -54,11 +54,40 @@ PolicyLearner::PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCaus
   // Weights and gradients in bucket-sized buffers: the all-reduce and the
   // weight broadcast then move them in place.
   comm::PackIntoBuckets(trainable_, /*with_grads=*/true);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      trainable_, torch::optim::AdamWOptions(optim_.lr)
-                      .betas({optim_.beta1, optim_.beta2})
-                      .eps(optim_.eps)
-                      .weight_decay(optim_.weight_decay));
+  if (lora_) {
+    torch::NoGradGuard no_grad;
+    for (const auto& t : trainable_) initial_adapters_.push_back(t.clone());
+  }
+  optimizer_ = MakeOptimizer();
+}
+
+std::unique_ptr<torch::optim::AdamW> PolicyLearner::MakeOptimizer() {
+  return std::make_unique<torch::optim::AdamW>(trainable_, torch::optim::AdamWOptions(optim_.lr)
+                                                               .betas({optim_.beta1, optim_.beta2})
+                                                               .eps(optim_.eps)
+                                                               .weight_decay(optim_.weight_decay));
+}
+
+void PolicyLearner::Restart(const std::string& base_dir) {
+  if (!base_dir.empty()) {
+    torch::NoGradGuard no_grad;
+    if (lora_) {
+      for (size_t i = 0; i < trainable_.size(); ++i) trainable_[i].copy_(initial_adapters_[i]);
+    } else {
+      // In place: the weight buckets (all-reduce, broadcast) keep pointing at these tensors.
+      const auto& w = policy_->model->embed_tokens->weight;
+      const auto base = model::LoadQwen2(base_dir, w.device(), w.scalar_type());
+      const auto from = base->named_parameters(true);
+      for (auto& p : policy_->named_parameters(true)) {
+        const auto* src = from.find(p.key());
+        PRLM_REQUIRE(src && src->sizes() == p.value().sizes(),
+                     "learner: restart from " << base_dir << ": its '" << p.key() << "' does not match the policy's");
+        p.value().copy_(*src);
+      }
+    }
+  }
+  optimizer_ = MakeOptimizer();
+  optimizer_steps_ = 0;
 }
 
 PolicyLearner::~PolicyLearner() = default;

@@ -80,7 +80,15 @@ class PolicyLearner {
   void SaveOptimizer(const std::string& dir);
   void LoadOptimizer(const std::string& dir);
 
+  // A new start of fine-tuning (rest's M-steps): a fresh optimizer and LR
+  // schedule; with `base_dir` (a Hugging Face directory of this
+  // architecture) also its weights, or with LoRA the adapters as they were
+  // made (the base weights never change). The version goes on counting.
+  void Restart(const std::string& base_dir);
+
  private:
+  std::unique_ptr<torch::optim::AdamW> MakeOptimizer();
+
   double UpdateEpoch(const proto::LearnStep& step, std::vector<struct MicroBatchCache>& cache, StepStats& stats,
                      const AllReduceFn& all_reduce);
 
@@ -92,6 +100,7 @@ class PolicyLearner {
   bool lora_;
   model::LoraOptions lora_options_;
   std::vector<torch::Tensor> trainable_;
+  std::vector<torch::Tensor> initial_adapters_;  // LoRA: trainable_ as made (Restart)
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t version_ = 0, optimizer_steps_ = 0;
 };

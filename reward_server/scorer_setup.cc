@@ -18,6 +18,7 @@ std::unique_ptr<RewardScorer> MakeRewardScorer(const RewardConfig& c) {
   o.default_timeout_ms = static_cast<uint32_t>(c.timeout_ms);
   std::vector<WeightedComponent> components;
   if (c.w_acc != 0) components.push_back({std::make_shared<AccuracyReward>(c.stem), c.w_acc});
+  if (c.w_sim != 0) components.push_back({std::make_shared<SimilarityReward>(c.stem), c.w_sim});
   if (c.w_fmt != 0) components.push_back({std::make_shared<FormatReward>(), c.w_fmt});
   if (c.w_pers != 0) {
     PRLM_REQUIRE(!c.model.empty(), "config: reward.w_pers is " << c.w_pers

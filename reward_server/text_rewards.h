@@ -24,6 +24,20 @@ class AccuracyReward : public RewardComponent {
   bool stem_;
 };
 
+// REST-PG's reward: for generation tasks the mean of ROUGE-1 F and ROUGE-L F
+// of the extracted answer against the gold output (0..1); for other tasks the
+// task's answer score as AccuracyReward's. 0 when no answer follows
+// "</think>". Output: similarity.
+class SimilarityReward : public RewardComponent {
+ public:
+  explicit SimilarityReward(bool stem = false) : stem_(stem) {}
+  const std::vector<std::string>& outputs() const override;
+  std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
+
+ private:
+  bool stem_;
+};
+
 // 1 when the completion has the "<think> ... </think> answer" form
 // (text::HasReasoningFormat), else 0. Output: format.
 class FormatReward : public RewardComponent {

@@ -163,6 +163,23 @@ TEST(AccuracyReward, HandComputedRougeSum) {
   ExpectErrorContaining([&] { accuracy.Prepare(in3, out2); }, {"item 7", "gold"});
 }
 
+TEST(SimilarityReward, IsTheMeanOfRouge1AndRougeLAndNeedsAGold) {
+  SimilarityReward similarity;
+  // The hand-computed pair above: ROUGE-1 F 0.8, ROUGE-L F 0.8.
+  proto::ScoreItem item = Item("q", "<think>r</think><answer>The cat</answer>", "the cat sat");
+  double out[1] = {0};
+  similarity.Prepare(RewardInput{&item, text::ExtractAnswer(item.completion()), 0}, out);
+  EXPECT_NEAR(out[0], 0.8, 1e-12);
+  // gold "a b c d", answer "d a": ROUGE-1 F 2/3; LCS 1 -> P 1/2, R 1/4, F 1/3.
+  proto::ScoreItem order = Item("q", "<think>r</think>d a", "a b c d");
+  similarity.Prepare(RewardInput{&order, text::ExtractAnswer(order.completion()), 0}, out);
+  EXPECT_NEAR(out[0], (2.0 / 3 + 1.0 / 3) / 2, 1e-12);
+  proto::ScoreItem no_gold = Item("q", "<think>r</think>d a", " ");
+  ExpectErrorContaining(
+      [&] { similarity.Prepare(RewardInput{&no_gold, text::ExtractAnswer(no_gold.completion()), 4}, out); },
+      {"item 4", "no gold output", "similarity"});
+}
+
 TEST(AccuracyReward, ScoresClassificationAndRatingByTheItemsTask) {
   AccuracyReward accuracy;
   auto score = [&](const std::string& task, const std::string& completion, const std::string& gold) {

@@ -89,7 +89,12 @@ TEST(StepPlan, GrpoPlanHasEveryKeptSampleAdvantagesAndRolloutMetrics) {
   EXPECT_EQ(plan.metrics.sequences, 12);
   EXPECT_EQ(plan.metrics.micro_batches, 4);
   // The all-equal group's advantages are 0; the others are the objective's.
-  const auto expected = objective->ComputeAdvantages({{1, 2, 3, 6}, {5, 5, 5, 5}, {0, 1, 0, 1}});
+  objective::ScoredGroups scored;
+  for (const auto& rewards : std::vector<std::vector<double>>{{1, 2, 3, 6}, {5, 5, 5, 5}, {0, 1, 0, 1}}) {
+    scored.emplace_back();
+    for (double r : rewards) scored.back().push_back({r, true});
+  }
+  const auto expected = objective->ComputeAdvantages(scored);
   std::multiset<double> want;
   for (const auto& g : expected.values) want.insert(g.begin(), g.end());
   EXPECT_EQ(advantages, want);
@@ -162,7 +167,10 @@ TEST(StepMetrics, EachObjectiveWritesItsOwnActorKeysInOneFixedOrder) {
   sums.set_kl_loss(0.02);
   sums.set_sft_loss(3.0);
   objective::MakeObjective(Config(ObjectiveKind::kGrpo))->RecordStats(sums, &m);
-  m.rewards = monitor::RewardMetrics{{0.3, 0.9, 0.1}, {}, {{"accuracy", 0.25}}, 0.5};
+  m.rewards = monitor::RewardMetrics();
+  m.rewards->score = {0.3, 0.9, 0.1};
+  m.rewards->component_means = {{"accuracy", 0.25}};
+  m.rewards->frac_reward_zero_std = 0.5;
   const auto grpo = monitor::ToJson(m);
   EXPECT_DOUBLE_EQ(grpo.at("actor/pg_loss").get<double>(), 0.25);
   EXPECT_DOUBLE_EQ(grpo.at("actor/kl_loss").get<double>(), 0.01);

@@ -4,8 +4,9 @@
 // anything starts, a damaged checkpoint refused naming the file (and
 // resume=auto falling back to the previous one when the newest is), SIGUSR1 on
 // a learner ending the job with a checkpoint (exit 0) that resumes, and a
-// rank killed mid-step ending the job (no hang); and `prlm eval` on the
-// warm-started policy.
+// rank killed mid-step ending the job (no hang); REST-PG's EM iterations
+// (the same kept sets with 1 or 2 rollout workers, resume inside an E-step
+// and an M-step); and `prlm eval` on the warm-started policy.
 //
 // The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
 // one-layer policy, and warm-starts it with the sft objective (so GRPO's
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "common/util/file.h"
+#include "proto/train.pb.h"
 #include "tests/job_test_util.h"
 #include "tests/test_util.h"
 
@@ -323,6 +325,88 @@ TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("grpo.sft_reasoning"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("is for grpo.objective=sft"), std::string::npos) << r.out;
+}
+
+// REST-PG (grpo.objective=rest): 2 iterations of 5 E-step steps (40
+// questions, 8 per step, 4 candidates each) and 2 M-step steps. One rollout
+// worker or two keep the same sequences and end with the same weights (CPU
+// threads pinned: GEMM sums depend on the thread count); a run stopped inside
+// the first E-step (after step 3) and inside the first M-step (after step 6)
+// ends bit-identical to one that ran through.
+TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherStep) {
+  const std::string one = D("rest-one"), two = D("rest-two"), split = D("rest-split");
+  // A threshold below 0 keeps each question's best candidate whatever its
+  // reward: the tiny warm start rarely earns any.
+  const std::string common = "grpo.objective=rest rest.iterations=2 rest.update_steps=2 trainer.prompts_per_step=8 "
+                             "grpo.temperature=1.0 rest.keep_threshold=-1 rest.keep_truncated=true "
+                             "model.cpu_threads=1";
+  auto r = Train(5, one, common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Train(6, two, common + " layout.retrieval=1 layout.reward=1 layout.rollout=2 layout.learners=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(Train(5, split, common + " trainer.stop_after_steps=3").code, 0);
+  ASSERT_EQ(Train(5, split, common + " trainer.stop_after_steps=3 trainer.resume=auto").code, 0);
+  r = Train(5, split, common + " trainer.resume=auto");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The layout of the steps, and each E-step's figures.
+  const auto m = Metrics(one);
+  ASSERT_EQ(m.size(), 14u);
+  for (size_t i = 0; i < m.size(); ++i) {
+    const bool update = i % 7 >= 5;
+    EXPECT_EQ(m[i]["rest/iteration"].get<int>(), static_cast<int>(i / 7) + 1) << "step " << i + 1;
+    EXPECT_EQ(m[i]["rest/m_step"].get<int>(), update ? 1 : 0) << "step " << i + 1;
+    EXPECT_EQ(m[i].contains("actor/sft_loss"), update) << "step " << i + 1;
+    if (!update) EXPECT_EQ(m[i]["rest/kept"].get<int>(), 8) << "each question's best of 4";
+  }
+  const auto lines = [](const std::string& run) {
+    std::vector<Json> out;
+    std::istringstream in(ReadFile(run + "/rest_iterations.jsonl"));
+    for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
+    return out;
+  };
+  const auto it = lines(one);
+  ASSERT_EQ(it.size(), 2u);
+  for (const auto& line : it) {
+    EXPECT_EQ(line["candidates"].get<int>(), 160);
+    EXPECT_EQ(line["kept"].get<int>(), 40);
+    EXPECT_GE(line["kept_reward_mean"].get<double>(), line["reward_mean"].get<double>()) << "the best are kept";
+  }
+  EXPECT_NE(ReadFile(one + "/logs/rank-4.log").find("fine-tuning restarts from model.policy"), std::string::npos);
+  // The kept sets (prompt and completion tokens; the sampler's log-probs
+  // differ in the last bits with the batch) and every iteration's weights.
+  const auto kept_tokens = [](const std::string& run) {
+    proto::KeptSet kept;
+    EXPECT_TRUE(kept.ParseFromString(ReadFile(run + "/checkpoints/step-00000014/em_kept.binpb"))) << run;
+    std::vector<std::string> out;
+    for (auto s : kept.sequences()) {
+      s.clear_rollout_logprobs();
+      out.push_back(s.SerializeAsString());
+    }
+    return out;
+  };
+  EXPECT_EQ(kept_tokens(one).size(), 40u);
+  EXPECT_EQ(kept_tokens(one), kept_tokens(two));
+  EXPECT_EQ(kept_tokens(one), kept_tokens(split));
+  for (const char* iteration : {"iteration-1", "iteration-2"}) {
+    const std::string weights = std::string("/iterations/") + iteration + "/model.safetensors";
+    EXPECT_EQ(ReadFile(one + weights), ReadFile(two + weights)) << iteration << ": 1 vs 2 rollout workers";
+    EXPECT_EQ(ReadFile(one + weights), ReadFile(split + weights)) << iteration << ": resumed twice";
+  }
+  EXPECT_NE(ReadFile(one + "/iterations/iteration-1/model.safetensors"),
+            ReadFile(dir_->str() + "/policy/model.safetensors"))
+      << "the M-step trains";
+  const auto s = lines(split);
+  ASSERT_EQ(s.size(), 2u);
+  for (size_t i = 0; i < 2; ++i)
+    for (const char* key : {"candidates", "kept", "reward_mean", "kept_reward_mean"})
+      EXPECT_EQ(s[i][key], it[i][key]) << key;
+  const auto b = Metrics(split);
+  ASSERT_EQ(b.size(), m.size());
+  for (size_t i = 0; i < m.size(); ++i)
+    for (const auto& [key, value] : m[i].items()) {
+      if (key.rfind("timing_s/", 0) == 0 || key == "perf/throughput") continue;
+      EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+    }
 }
 
 // prlm eval on held-out users: the sweep's rows in order, figures in range,

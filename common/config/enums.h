@@ -18,7 +18,9 @@
 namespace prlm {
 
 // What training minimises (common/objective/objective.h has one class each).
-enum class ObjectiveKind { kGrpo, kSft };
+enum class ObjectiveKind { kGrpo, kSft, kRest };
+// Where each REST-PG M-step starts fine-tuning from.
+enum class RestInit { kBase, kPrevious };
 // The KL estimator of the GRPO loss (Schulman's k1, k2, k3).
 enum class KlEstimator { kK1, kK2, kK3 };
 // How token losses become a micro-batch's loss.
@@ -35,7 +37,11 @@ template <class E>
 struct EnumNames;
 template <>
 struct EnumNames<ObjectiveKind> {
-  static constexpr std::array<std::string_view, 2> names = {"grpo", "sft"};
+  static constexpr std::array<std::string_view, 3> names = {"grpo", "sft", "rest"};
+};
+template <>
+struct EnumNames<RestInit> {
+  static constexpr std::array<std::string_view, 2> names = {"base", "previous"};
 };
 template <>
 struct EnumNames<KlEstimator> {

@@ -30,6 +30,7 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("retrieval.attempts", &c.retrieval.attempts, "tries per retrieval call (slow or unreachable shard)");
   s.Add("reward.model", &c.reward.model, "reward model directory (train-rm)")
       .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
+      .Add("reward.w_sim", &c.reward.w_sim, "weight of (ROUGE-1 F + ROUGE-L F) / 2 of the answer vs gold (REST-PG)")
       .Add("reward.w_fmt", &c.reward.w_fmt, "weight of the <think>...</think> answer format")
       .Add("reward.w_pers", &c.reward.w_pers, "weight of sigmoid(reward model)")
       .Add("reward.stem", &c.reward.stem, "Porter-stem tokens before ROUGE")
@@ -43,7 +44,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("reward.retry_backoff_s", &c.reward.retry_backoff_s,
            "first wait between tries of a service call (doubles, at most 10 s; retrieval too)")
       .Add("reward.max_length", &c.reward.max_length, "reward-model tokens per (query, answer)");
-  s.AddEnum("grpo.objective", &c.grpo.objective, "grpo, or sft (cross-entropy warm start)")
+  s.AddEnum("grpo.objective", &c.grpo.objective,
+            "grpo, sft (cross-entropy warm start), or rest (REST-PG's EM self-training: rest.*)")
       .Add("grpo.group_size", &c.grpo.group_size, "G: completions per prompt")
       .Add("grpo.beta", &c.grpo.beta, "KL coefficient (0: no reference)")
       .AddEnum("grpo.kl", &c.grpo.kl, "KL estimator")
@@ -68,6 +70,14 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
            "sft: reasoning paths per training question (make-reasoning; \"\": the fixed sft_template)")
       .Add("grpo.sft_reasoning_template", &c.grpo.sft_reasoning_template,
            "sft target with grpo.sft_reasoning; {reasoning}, {output}");
+  s.Add("rest.iterations", &c.rest.iterations, "rest: EM iterations (E-step sample and keep, M-step sft)")
+      .Add("rest.update_steps", &c.rest.update_steps,
+           "rest: sft steps per M-step (0: one pass over a full kept set)")
+      .Add("rest.keep_threshold", &c.rest.keep_threshold, "rest: keep candidates whose reward is above this")
+      .Add("rest.keep_top", &c.rest.keep_top, "rest: then the best m per question (0: all above the threshold)")
+      .Add("rest.keep_truncated", &c.rest.keep_truncated, "rest: keep candidates that hit the length limit")
+      .AddEnum("rest.init", &c.rest.init,
+               "rest: each M-step fine-tunes model.policy (base, as ReST-EM) or the previous iteration's model");
   s.Add("optim.lr", &c.optim.lr, "peak learning rate (AdamW)")
       .Add("optim.weight_decay", &c.optim.weight_decay, "AdamW weight decay")
       .Add("optim.beta1", &c.optim.beta1, "AdamW beta1")
@@ -130,7 +140,7 @@ void RewardConfig::Validate() const {
   Require(max_length >= 1, "reward.max_length", "must be at least 1");
   Require(attempts >= 1, "reward.attempts", "must be at least 1");
   Require(retry_backoff_s >= 0, "reward.retry_backoff_s", "must be >= 0");
-  Require(w_acc != 0 || w_fmt != 0 || w_pers != 0, "reward.w_acc / w_fmt / w_pers",
+  Require(w_acc != 0 || w_sim != 0 || w_fmt != 0 || w_pers != 0, "reward.w_acc / w_sim / w_fmt / w_pers",
           "are all 0: nothing to score");
 }
 
@@ -184,8 +194,14 @@ void TrainConfig::Validate(int64_t world_size) const {
   // sft scores nothing, so it needs no reward model.
   Require(reward.w_pers == 0 || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft, "reward.model",
           "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
-  Require(grpo.group_size >= (grpo.advantage_scaling == AdvantageScaling::kNone ? 1 : 2), "grpo.group_size",
-          "must be at least 2 (a group std needs 2 samples)");
+  const bool group_std = grpo.objective == ObjectiveKind::kGrpo && grpo.advantage_scaling != AdvantageScaling::kNone;
+  Require(grpo.group_size >= (group_std ? 2 : 1), "grpo.group_size",
+          group_std ? "must be at least 2 (a group std needs 2 samples)" : "must be at least 1");
+  Require(rest.iterations >= 1, "rest.iterations", "must be at least 1");
+  Require(rest.update_steps >= 0, "rest.update_steps", "must be >= 0");
+  Require(rest.keep_top >= 0, "rest.keep_top", "must be >= 0 (0: no limit)");
+  Require(grpo.objective != ObjectiveKind::kRest || trainer.total_steps == 0, "trainer.total_steps",
+          "must be 0 with grpo.objective=rest (its steps are rest.iterations x (E-step + M-step))");
   Require(grpo.beta >= 0, "grpo.beta", "must be >= 0");
   Require(grpo.clip_eps_low > 0 && grpo.clip_eps_low < 1, "grpo.clip_eps_low", "must be in (0, 1)");
   Require(grpo.clip_eps_high > 0, "grpo.clip_eps_high", "must be > 0");

@@ -65,6 +65,7 @@ struct RetrievalConfig {
 struct RewardConfig {
   std::string model;            // reward model directory (needed when w_pers != 0)
   double w_acc = 1.0, w_fmt = 0.1, w_pers = 0.1;
+  double w_sim = 0.0;           // REST-PG's similarity: mean of ROUGE-1 and ROUGE-L F
   bool stem = false;            // Porter-stem tokens before ROUGE
   int64_t max_length = 512;     // reward-model tokens per (query, answer)
   int64_t max_batch_size = 32, max_batch_tokens = 0, max_queue_delay_us = 2000;
@@ -102,6 +103,19 @@ struct GrpoConfig {
   // {reasoning} and {output}. "" = the fixed sft_template.
   std::string sft_reasoning;
   std::string sft_reasoning_template = "<think>\n{reasoning}\n</think>\n<answer>{output}</answer>";
+};
+
+// objective rest (REST-PG's EM reinforced self-training, coordinator/em_schedule.h):
+// `iterations` times, an E-step samples grpo.group_size candidates per
+// training question at grpo.temperature and keeps the good ones, then an
+// M-step of `update_steps` sft steps fine-tunes on what was kept.
+struct RestConfig {
+  int64_t iterations = 3;
+  int64_t update_steps = 0;         // per M-step; 0: one pass (kept sequences / trainer.prompts_per_step)
+  double keep_threshold = 0.0;      // keep a candidate whose reward is > this
+  int64_t keep_top = 1;             // and among those the best m per question (0: all)
+  bool keep_truncated = false;      // keep candidates that hit the length limit
+  RestInit init = RestInit::kBase;  // each M-step from model.policy (ReST-EM) or the previous iteration
 };
 
 struct OptimConfig {
@@ -161,6 +175,7 @@ struct TrainConfig {
   RetrievalConfig retrieval;
   RewardConfig reward;
   GrpoConfig grpo;
+  RestConfig rest;
   OptimConfig optim;
   LoraConfig lora;
   TrainerConfig trainer;

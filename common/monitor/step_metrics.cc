@@ -61,6 +61,15 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
     j["critic/advantages/min"] = r.advantages.min;
     for (const auto& [name, mean] : r.component_means) j[keys::RewardComponentMean(name)] = mean;
     j[keys::kFracRewardZeroStd] = r.frac_reward_zero_std;
+    if (r.kept_score) {
+      j["rest/kept"] = r.kept;
+      j["rest/kept_fraction"] = static_cast<double>(r.kept) / static_cast<double>(std::max<int64_t>(1, r.samples));
+      j["rest/kept_score/mean"] = r.kept_score->mean;
+    }
+  }
+  if (m.rest) {
+    j["rest/iteration"] = m.rest->iteration;
+    j["rest/m_step"] = m.rest->phase == RestPhase::kUpdate ? 1 : 0;
   }
   // The rollout and the plan.
   j[keys::kResponseLengthMean] = m.response_length.mean;

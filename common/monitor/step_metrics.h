@@ -52,6 +52,17 @@ struct RewardMetrics {
   Spread score, advantages;
   std::vector<std::pair<std::string, double>> component_means;  // by component name, sorted
   double frac_reward_zero_std = 0;
+  // Objectives that train on some samples only (rest): those samples' scores
+  // and their count.
+  std::optional<Spread> kept_score;
+  int64_t kept = 0, samples = 0;
+};
+
+// REST-PG's EM iterations (coordinator/em_schedule.h).
+enum class RestPhase { kCollect, kUpdate };
+struct RestMetrics {
+  int64_t iteration = 1;  // 1-based
+  RestPhase phase = RestPhase::kCollect;
 };
 
 // Wall seconds of each phase (the slowest rank's where several run it).
@@ -64,6 +75,7 @@ struct StepMetrics {
   int64_t global_step = 0, epoch = 0;
   ActorMetrics actor;
   std::optional<RewardMetrics> rewards;
+  std::optional<RestMetrics> rest;
   Spread response_length;
   double response_clip_ratio = 0;  // share of samples that hit the completion limit
   double prompt_length_mean = 0;

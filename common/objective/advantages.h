@@ -28,6 +28,9 @@ struct AdvantageOptions {
 struct Advantages {
   std::vector<std::vector<double>> values;  // [group][sample]
   std::vector<bool> kept;                   // [group]
+  // [group][sample], for objectives that keep some samples of a group
+  // (rest); empty: every sample of a kept group is trained on.
+  std::vector<std::vector<bool>> sample_kept;
   double frac_reward_zero_std = 0;
 };
 

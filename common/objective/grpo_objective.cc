@@ -10,7 +10,12 @@
 
 namespace prlm::objective {
 
-Advantages GrpoObjective::ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const {
+Advantages GrpoObjective::ComputeAdvantages(const ScoredGroups& groups) const {
+  std::vector<std::vector<double>> rewards;
+  for (const auto& g : groups) {
+    rewards.emplace_back();
+    for (const auto& s : g) rewards.back().push_back(s.reward);
+  }
   AdvantageOptions options;
   options.scaling = config_.advantage_scaling;
   options.eps = config_.advantage_eps;

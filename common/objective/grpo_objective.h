@@ -15,7 +15,7 @@ class GrpoObjective final : public Objective {
 
   RolloutProduct rollout_product() const override { return RolloutProduct::kScoredSamples; }
   bool allows_one_step_off() const override { return true; }
-  Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const override;
+  Advantages ComputeAdvantages(const ScoredGroups& groups) const override;
   LearnerNeeds learner_needs() const override;
   at::Tensor Loss(const MicroBatchLogprobs& batch, proto::LearnerStats* sums) const override;
   void RecordStats(const proto::LearnerStats& sums, monitor::StepMetrics* metrics) const override;

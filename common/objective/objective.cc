@@ -5,6 +5,7 @@
 
 #include "common/config/train_config.h"
 #include "common/objective/grpo_objective.h"
+#include "common/objective/rest_objective.h"
 #include "common/objective/sft_objective.h"
 #include "common/util/check.h"
 #include "proto/train.pb.h"
@@ -15,6 +16,7 @@ std::unique_ptr<Objective> MakeObjective(const TrainConfig& config) {
   switch (config.grpo.objective) {
     case ObjectiveKind::kGrpo: return std::make_unique<GrpoObjective>(config.grpo);
     case ObjectiveKind::kSft: return std::make_unique<SftObjective>();
+    case ObjectiveKind::kRest: return std::make_unique<RestObjective>(config.rest);
   }
   PRLM_CHECK_MSG(false, "no objective class for grpo.objective " << NameOf(config.grpo.objective));
   return nullptr;

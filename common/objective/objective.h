@@ -50,6 +50,13 @@ enum class RolloutProduct {
   kGoldTarget,     // the gold output in a template, tokenized; nothing sampled or scored
 };
 
+// One scored completion, as the coordinator plans a step with it.
+struct ScoredSample {
+  double reward = 0;
+  bool stopped = true;  // ended on a stop token (not the length limit)
+};
+using ScoredGroups = std::vector<std::vector<ScoredSample>>;  // [group][sample]
+
 // What a learner computes before and during the update.
 struct LearnerNeeds {
   bool reference_logprobs = false;  // the frozen reference's (a KL term)
@@ -67,8 +74,9 @@ class Objective {
   // Whether the next step's rollout may run while this step updates.
   virtual bool allows_one_step_off() const = 0;
 
-  // Coordinator: advantages of the step's groups ([group][sample] rewards).
-  virtual Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const = 0;
+  // Coordinator: the advantages of the step's groups, and which samples are
+  // trained on.
+  virtual Advantages ComputeAdvantages(const ScoredGroups& groups) const = 0;
 
   // Learners.
   virtual LearnerNeeds learner_needs() const = 0;

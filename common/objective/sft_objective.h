@@ -13,11 +13,17 @@ class SftObjective final : public Objective {
  public:
   RolloutProduct rollout_product() const override { return RolloutProduct::kGoldTarget; }
   bool allows_one_step_off() const override { return false; }
-  Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards) const override;
+  Advantages ComputeAdvantages(const ScoredGroups& groups) const override;
   LearnerNeeds learner_needs() const override { return {}; }
   at::Tensor Loss(const MicroBatchLogprobs& batch, proto::LearnerStats* sums) const override;
   void RecordStats(const proto::LearnerStats& sums, monitor::StepMetrics* metrics) const override;
   std::string ConsoleSummary(const monitor::StepMetrics& metrics) const override;
 };
+
+// The target tokens' mean cross-entropy over the micro-batch, added to
+// sums.sft_loss (sft and rest train with it).
+at::Tensor CrossEntropyLoss(const MicroBatchLogprobs& batch, proto::LearnerStats* sums);
+// actor/sft_loss from the summed statistics.
+void RecordCrossEntropy(const proto::LearnerStats& sums, monitor::StepMetrics* metrics);
 
 }  // namespace prlm::objective

@@ -114,7 +114,9 @@ void ExpectSameUpdate(bool lora) {
   MPI_Bcast(first.data_ptr(), static_cast<int>(first.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD);
   const double diff = (after - solo).abs().max().item<double>();
   EXPECT_LT(diff, 1e-5) << "rank " << Rank() << ": 2 learners vs 1 differ by " << diff;
-  if (Rank() == 1) EXPECT_TRUE(torch::equal(after, first)) << "the two replicas must stay bit-identical";
+  if (Rank() == 1) {
+    EXPECT_TRUE(torch::equal(after, first)) << "the two replicas must stay bit-identical";
+  }
 }
 
 TEST(DataParallel, TwoLearnersWithHalfTheBatchEqualOneWithAllFullFineTuning) { ExpectSameUpdate(false); }
