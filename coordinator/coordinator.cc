@@ -70,6 +70,8 @@ class Coordinator {
   // After them: status.json and every rank stopped.
   void Finish(int64_t step, int preempted);
   // One step: order → rollout → plan → learn → record → checkpoint.
+  // RolloutStep is the first three (the step's questions unless `prefetched`).
+  StepPlan RolloutStep(int64_t step, bool prefetched);
   void SendWork(int64_t step, const std::vector<int64_t>& indices);
   std::vector<proto::RolloutResult> GatherResults(int64_t step);
   // rest (em_schedule.h): an E-step step keeps its sequences; an M-step step
@@ -120,37 +122,19 @@ int Coordinator::Run() {
     SetLogStep(step + 1);
     const auto t0 = Clock::now();
     const DataCursor cursor_before = cursor_;
-    // rest: an E-step step (1-3, no update) or an M-step step (3-4 on kept sequences).
+    // 1-3. Order → rollout → plan. With rest (em_schedule.h) an E-step step
+    // instead (order → rollout → keep, no update) or an M-step step (a batch
+    // of kept sequences).
     const std::optional<EmPosition> em = em_ ? std::optional(em_->At(step)) : std::nullopt;
-    StepPlan plan;
-    bool save_now = false;
-    if (!em) {
-      // 1. Order: the step's questions go to the rollout workers.
-      if (!prefetched) SendWork(step, order_->Next(cursor_));
-      // 2. Rollout: every worker's scored groups.
-      const auto results = GatherResults(step);
-      const double rollout_s = Seconds(t0);
-      // A signal here or on any rank makes this step the last.
-      if (preempted == 0) preempted = comm::PreemptionSignal();
-      if (preempted == 0) preempted = inbox_.TakePreempt();
-      save_now = preempted != 0 || step + 1 == stop_at_ ||
-                 (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
-      prefetched = one_step_off && !save_now;
-      if (prefetched) SendWork(step + 1, order_->Next(cursor_));
-      // 3. Plan: advantages, sequences, micro-batches per learner. The launch's
-      // last update needs no broadcast: nobody generates after it.
-      plan = PlanStep(results, *objective_,
-                      {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
-                       /*sync_weights=*/step + 1 < stop_at_});
-      plan.metrics.timing.rollout = rollout_s;
-    } else {
-      plan = em->update ? UpdateStep(step, *em) : CollectStep(step, *em);
-      if (preempted == 0) preempted = comm::PreemptionSignal();
-      if (preempted == 0) preempted = inbox_.TakePreempt();
-      // Each iteration's model is kept (EndIteration), so it ends with a checkpoint.
-      save_now = preempted != 0 || step + 1 == stop_at_ || em_->EndsIteration(step) ||
-                 (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
-    }
+    StepPlan plan = !em ? RolloutStep(step, prefetched) : em->update ? UpdateStep(step, *em) : CollectStep(step, *em);
+    // A signal here or on any rank makes this step the last. Each rest
+    // iteration ends with a checkpoint: EndIteration keeps its model.
+    if (preempted == 0) preempted = comm::PreemptionSignal();
+    if (preempted == 0) preempted = inbox_.TakePreempt();
+    const bool save_now = preempted != 0 || step + 1 == stop_at_ || (em && em_->EndsIteration(step)) ||
+                          (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
+    prefetched = one_step_off && !save_now;
+    if (prefetched) SendWork(step + 1, order_->Next(cursor_));
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
                    plan.first_skip);
@@ -383,6 +367,21 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   CommitCheckpoint(c_.trainer.output_dir, dir, c_.trainer.keep_last);
   monitor_->RecordCheckpoint();
   spdlog::info("step {}: checkpoint {}", step, dir);
+}
+
+StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
+  const auto t0 = Clock::now();
+  // 1. Order: the step's questions go to the rollout workers.
+  if (!prefetched) SendWork(step, order_->Next(cursor_));
+  // 2. Rollout: every worker's scored groups.
+  const auto results = GatherResults(step);
+  // 3. Plan: advantages, sequences, micro-batches per learner. The launch's
+  // last update needs no broadcast: nobody generates after it.
+  StepPlan plan = PlanStep(results, *objective_,
+                           {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
+                            /*sync_weights=*/step + 1 < stop_at_});
+  plan.metrics.timing.rollout = Seconds(t0);
+  return plan;
 }
 
 StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {

@@ -1,5 +1,7 @@
 #include "reward_server/text_rewards.h"
 
+#include <optional>
+
 #include "common/data/task.h"
 #include "common/data/task_metrics.h"
 #include "common/text/metrics.h"
@@ -9,21 +11,30 @@ namespace prlm::reward {
 
 namespace {
 
-// The item's task (null: none named, a generation task); refuses an item
-// without a gold output or naming an unknown task.
-const data::TaskSpec* GoldTaskOf(const RewardInput& input, const char* component) {
+// The answer's ROUGE against the gold output for a generation task (an item
+// naming no task is one). For another task, writes the task's answer score
+// to out[0] and returns nothing; nothing too when no answer follows
+// "</think>". Refuses an item without a gold output or naming an unknown task.
+std::optional<text::RougeScores> ScoreAnswer(const RewardInput& input, bool stem, const char* component,
+                                             double* out) {
   if (text::StripAsciiSpace(input.item->gold()).empty())
     throw InvalidRewardInput("item " + std::to_string(input.index) + " has no gold output; the " + component +
                              " reward needs one");
-  if (input.item->task().empty()) return nullptr;
-  try {
-    return &data::TaskByName(input.item->task());
-  } catch (const std::exception& e) {
-    throw InvalidRewardInput("item " + std::to_string(input.index) + ": " + e.what());
+  const data::TaskSpec* task = nullptr;
+  if (!input.item->task().empty()) {
+    try {
+      task = &data::TaskByName(input.item->task());
+    } catch (const std::exception& e) {
+      throw InvalidRewardInput("item " + std::to_string(input.index) + ": " + e.what());
+    }
   }
+  if (!input.answer.found) return std::nullopt;
+  if (task && task->metric != data::TaskMetric::kGeneration) {
+    out[0] = data::AnswerScore(*task, input.item->gold(), input.answer.answer);
+    return std::nullopt;
+  }
+  return text::Rouge(input.item->gold(), input.answer.answer, stem);
 }
-
-bool IsGeneration(const data::TaskSpec* task) { return !task || task->metric == data::TaskMetric::kGeneration; }
 
 }  // namespace
 
@@ -33,17 +44,12 @@ const std::vector<std::string>& AccuracyReward::outputs() const {
 }
 
 std::unique_ptr<PreparedItem> AccuracyReward::Prepare(const RewardInput& input, double* out) const {
-  const data::TaskSpec* task = GoldTaskOf(input, "accuracy");
-  if (!input.answer.found) return nullptr;
-  if (!IsGeneration(task)) {
-    out[0] = data::AnswerScore(*task, input.item->gold(), input.answer.answer);
-    return nullptr;
+  if (const auto r = ScoreAnswer(input, stem_, "accuracy", out)) {
+    out[1] = r->rouge1.f;
+    out[2] = r->rouge2.f;
+    out[3] = r->rougeL.f;
+    out[0] = out[1] + out[2] + out[3];
   }
-  const auto r = text::Rouge(input.item->gold(), input.answer.answer, stem_);
-  out[1] = r.rouge1.f;
-  out[2] = r.rouge2.f;
-  out[3] = r.rougeL.f;
-  out[0] = out[1] + out[2] + out[3];
   return nullptr;
 }
 
@@ -53,14 +59,7 @@ const std::vector<std::string>& SimilarityReward::outputs() const {
 }
 
 std::unique_ptr<PreparedItem> SimilarityReward::Prepare(const RewardInput& input, double* out) const {
-  const data::TaskSpec* task = GoldTaskOf(input, "similarity");
-  if (!input.answer.found) return nullptr;
-  if (!IsGeneration(task)) {
-    out[0] = data::AnswerScore(*task, input.item->gold(), input.answer.answer);
-    return nullptr;
-  }
-  const auto r = text::Rouge(input.item->gold(), input.answer.answer, stem_);
-  out[0] = (r.rouge1.f + r.rougeL.f) / 2;
+  if (const auto r = ScoreAnswer(input, stem_, "similarity", out)) out[0] = (r->rouge1.f + r->rougeL.f) / 2;
   return nullptr;
 }
 
