@@ -15,6 +15,7 @@
 #include "pipeline/teacher_reasoning.h"
 #include "pipeline/rm_pairs.h"
 #include "pipeline/synthetic.h"
+#include "pipeline/synthetic_preferences.h"
 
 namespace prlm::cli {
 namespace {
@@ -85,8 +86,30 @@ int RunMakeSynthetic(int argc, char** argv) {
                                       "the user's gold output chosen over the profile-blind one)")
       .Option("corpus", "FILE", "", "also write every text of the train split (inputs, outputs, profile\n"
                                       "fields), one per line: a corpus for train-tokenizer")
-      .Option("out", "DIR", "", "output directory", true);
+      .Option("out", "DIR", "", "output directory", true)
+      .Flag("preferences", "write per-user preference pairs for LoRe instead (pairs.jsonl, truth.json);\n"
+                           "--users then counts the seen users")
+      .Option("unseen-users", "N", "20", "--preferences: users held out (few-shot pairs + test pairs)")
+      .Option("train-pairs", "N", "60", "--preferences: train pairs per seen user")
+      .Option("test-pairs", "N", "30", "--preferences: test pairs per user (prompts no train pair uses)")
+      .Option("fewshot-pairs", "N", "20", "--preferences: adaptation pairs per unseen user");
   if (!args.Parse(argc, argv)) return 0;
+  if (args.GetFlag("preferences")) {
+    data::SyntheticPreferenceOptions p;
+    p.seen_users = static_cast<int>(args.GetInt("users"));
+    p.unseen_users = static_cast<int>(args.GetInt("unseen-users"));
+    p.train_pairs = static_cast<int>(args.GetInt("train-pairs"));
+    p.test_pairs = static_cast<int>(args.GetInt("test-pairs"));
+    p.fewshot_pairs = static_cast<int>(args.GetInt("fewshot-pairs"));
+    p.seed = static_cast<uint64_t>(args.GetInt("seed"));
+    const auto data = data::MakeSyntheticPreferences(p);
+    data::WriteSyntheticPreferences(data, p, args.Get("out"));
+    std::printf("wrote %s/pairs.jsonl: %zu pairs of %d seen and %d unseen users; truth in %s/truth.json\n"
+                "Bayes accuracy of the test pairs: seen users %.3f, unseen users %.3f\n",
+                args.Get("out").c_str(), data.pairs.size(), p.seen_users, p.unseen_users, args.Get("out").c_str(),
+                data.bayes_seen, data.bayes_unseen);
+    return 0;
+  }
   data::SyntheticOptions o;
   o.task = data::TaskByName(args.Get("task")).name;
   o.users = args.GetInt("users");

@@ -24,6 +24,9 @@ int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval
 int RunMakeRmPairs(int argc, char** argv);
 int RunTrainRm(int argc, char** argv);
 int RunScoreRm(int argc, char** argv);
+int RunTrainLore(int argc, char** argv);
+int RunAdaptUser(int argc, char** argv);
+int RunEvalLore(int argc, char** argv);
 int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunTrain(int argc, char** argv);

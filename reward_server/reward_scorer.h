@@ -55,6 +55,7 @@ class RewardScorer {
   void Stop();
 
   proto::RewardInfo Info() const;
+  const std::vector<WeightedComponent>& components() const { return components_; }
   // requests, items, ok, deadline_exceeded, invalid (over_limit: of those,
   // a field over its size limit), overloaded, internal,
   // batches, batched_items, max_batch_items, queued_items, and the summed

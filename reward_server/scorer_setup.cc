@@ -1,6 +1,10 @@
 #include "reward_server/scorer_setup.h"
 
+#include "common/reward/lore.h"
+#include "common/reward/preference_embedding.h"
 #include "common/reward/reward_model.h"
+#include "reward_server/lore_reward.h"
+#include "common/reward/protocol.h"
 #include "common/util/check.h"
 #include "reward_server/personalization_reward.h"
 #include "reward_server/text_rewards.h"
@@ -20,7 +24,17 @@ std::unique_ptr<RewardScorer> MakeRewardScorer(const RewardConfig& c) {
   if (c.w_acc != 0) components.push_back({std::make_shared<AccuracyReward>(c.stem), c.w_acc});
   if (c.w_sim != 0) components.push_back({std::make_shared<SimilarityReward>(c.stem), c.w_sim});
   if (c.w_fmt != 0) components.push_back({std::make_shared<FormatReward>(), c.w_fmt});
-  if (c.w_pers != 0) {
+  if (c.w_pers != 0 && c.personalization == PersonalizationKind::kLore) {
+    PRLM_REQUIRE(!c.lore.empty(), "config: reward.personalization is lore but no LoRe model was given (reward.lore "
+                                  "DIR from train-lore, or reward.w_pers 0)");
+    std::string embedder, pooling;
+    LoreModel lore = LoreModel::Load(c.lore, &embedder, &pooling);
+    o.reward_model = c.lore;
+    components.push_back({std::make_shared<LoreReward>(RewardModel::Load(embedder, c.max_length),
+                                                       PoolingByName(pooling), std::move(lore), LoreOptions(),
+                                                       o.batching.max_batch_size, kMaxAdaptPairs),
+                          c.w_pers});
+  } else if (c.w_pers != 0) {
     PRLM_REQUIRE(!c.model.empty(), "config: reward.w_pers is " << c.w_pers
                                        << " but no reward model was given (reward.model DIR, or reward.w_pers 0)");
     std::shared_ptr<RewardModel> rm = RewardModel::Load(c.model, c.max_length);

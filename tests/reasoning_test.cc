@@ -74,7 +74,9 @@ TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
                      : casing == "title" ? "Title Case" : "ordinary case"), std::string::npos) << r;
     std::string prefix = style["prefix"];
     while (!prefix.empty() && prefix.back() == ' ') prefix.pop_back();
-    if (!prefix.empty()) EXPECT_NE(r.find("opening \"" + prefix + "\""), std::string::npos) << r;
+    if (!prefix.empty()) {
+      EXPECT_NE(r.find("opening \"" + prefix + "\""), std::string::npos) << r;
+    }
     for (const auto& w : style["words"]) EXPECT_NE(r.find("\"" + w.get<std::string>() + "\""), std::string::npos) << r;
     EXPECT_FALSE(data::LeaksOutput(r, *ex.output)) << r;
     distinct.insert(r);

@@ -18,6 +18,8 @@
 
 #include "common/data/prompt_templates.h"
 #include "common/net/rpc_server.h"
+#include "common/reward/lore.h"
+#include "common/reward/preference_embedding.h"
 #include "common/reward/protocol.h"
 #include "common/reward/reward_client.h"
 #include "common/reward/reward_model.h"
@@ -29,6 +31,7 @@
 #include "pipeline/rm_trainer.h"
 #include "pipeline/synthetic.h"
 #include "retrieval_shards/local_retriever.h"
+#include "reward_server/lore_reward.h"
 #include "reward_server/personalization_reward.h"
 #include "reward_server/reward_scorer.h"
 #include "reward_server/reward_service.h"
@@ -467,6 +470,135 @@ TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
   EXPECT_EQ(c.at("bad_payload"), 5u);
   EXPECT_GE(c.at("truncated"), 5u);
   EXPECT_GT(c.at("reward_max_batch_items"), 1u);  // batching happened across clients
+}
+
+// LoRe served (reward_server/lore_reward.h): each item scored with its user's
+// weights (unknown users: the population mean, counted), online adaptation
+// while 8 clients score the same user (every reply uses the weights before or
+// after one of the adaptations, none is lost), the weights read back, and
+// every bad adaptation request refused with an explicit reply.
+TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
+  const std::string bert = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  std::shared_ptr<RewardModel> embedder = RewardModel::Load(bert, 64);
+  torch::manual_seed(5);
+  reward::LoreOptions lo;
+  lo.basis = 3;
+  lo.iterations = 30;
+  lo.scale = 1;
+  lo.prune_below = 0;
+  lo.adapt_iterations = 100;
+  const auto model = reward::LoreModel::Train({torch::randn({40, 64}), std::vector<int64_t>(40, 0)}, {"a"}, lo);
+  auto table = model.Clone();
+  table.SetUser("b", reward::LoreModel::LogitsOf(torch::tensor({0.7f, 0.2f, 0.1f})));
+  auto lore = std::make_shared<LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8);
+  ScorerOptions o;
+  o.batching.max_batch_size = 16;
+  o.batching.max_queue_delay = std::chrono::microseconds(500);
+  RewardScorer scorer({{lore, 1.0}}, o);
+  net::ServerOptions so;
+  so.worker_threads = 4;
+  RunningServer running(scorer, so);
+  RewardClient client(net::Endpoint{"127.0.0.1", running.server.port()});
+  // 1. Known and unknown users.
+  const std::string answer = "a short answer";
+  const auto phi = RewardModel::Load(bert, 64)->EmbedTexts({{"q", answer}}, model::Pooling::kPooler);
+  const auto expected = [&](const torch::Tensor& w) { return table.Rewards(phi, w).item<double>(); };
+  auto reply = client.Score({Item("q", "<think>r</think>" + answer, "g", "b"),
+                             Item("q", "<think>r</think>" + answer, "g", "stranger")});
+  ASSERT_EQ(reply.status(), proto::ScoreReply::OK) << reply.error();
+  EXPECT_NEAR(Component(reply.items(0), "lore_score"), expected(table.WeightsOf("b")), 1e-5);
+  EXPECT_NEAR(Component(reply.items(0), "personalization"),
+              1 / (1 + std::exp(-Component(reply.items(0), "lore_score"))), 1e-12);
+  EXPECT_EQ(Component(reply.items(0), "lore_known_user"), 1.0);
+  EXPECT_EQ(Component(reply.items(1), "lore_known_user"), 0.0);
+  EXPECT_NEAR(Component(reply.items(1), "lore_score"), expected(table.WeightsOf("nobody")), 1e-5);
+  // 2. Adapt user "c" twice while 8 clients score it.
+  proto::AdaptUserRequest adapt;
+  adapt.set_user_id("c");
+  for (int i = 0; i < 4; ++i) {
+    auto* p = adapt.add_pairs();
+    p->set_prompt("how do I start?");
+    p->set_chosen("a long and careful answer number " + std::to_string(i));
+    p->set_rejected("no");
+  }
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::vector<double> seen_scores;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c)
+    clients.emplace_back([&] {
+      RewardClient mine(net::Endpoint{"127.0.0.1", running.server.port()});
+      while (!done) {
+        const auto r = mine.Score({Item("q", "<think>r</think>" + answer, "g", "c")}, 60000);
+        if (r.status() != proto::ScoreReply::OK) {
+          ++failed;
+          continue;
+        }
+        std::lock_guard<std::mutex> l(mu);
+        seen_scores.push_back(Component(r.items(0), "lore_score"));
+      }
+    });
+  std::vector<torch::Tensor> versions = {table.WeightsOf("c")};  // the population mean first
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (round == 1) adapt.mutable_pairs(0)->set_chosen("a different long answer");
+    const auto w = client.AdaptUser(adapt);
+    ASSERT_EQ(w.status(), proto::UserWeightsReply::OK) << w.error();
+    EXPECT_EQ(w.version(), round + 1);
+    EXPECT_TRUE(w.known());
+    versions.push_back(torch::tensor(std::vector<double>(w.weights().begin(), w.weights().end())).to(torch::kFloat));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  done = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  ASSERT_GT(seen_scores.size(), 10u);
+  std::set<int> used;
+  for (double s : seen_scores) {
+    int match = -1;
+    for (size_t v = 0; v < versions.size(); ++v)
+      if (std::abs(s - expected(versions[v])) < 1e-5) match = static_cast<int>(v);
+    EXPECT_GE(match, 0) << "score " << s << " uses no whole set of weights";
+    used.insert(match);
+  }
+  EXPECT_TRUE(used.count(2)) << "the last adaptation is served";
+  const auto back = client.UserWeights("c");
+  EXPECT_EQ(back.version(), 2);
+  EXPECT_TRUE(back.known());
+  EXPECT_NEAR(back.weights(0), versions[2][0].item<double>(), 1e-6);
+  EXPECT_FALSE(client.UserWeights("nobody").known());
+  // 3. Bad requests: each an explicit INVALID_REQUEST naming the fault.
+  const auto refused = [&](proto::AdaptUserRequest r, const std::string& needle) {
+    const auto w = client.AdaptUser(r);
+    EXPECT_EQ(w.status(), proto::UserWeightsReply::INVALID_REQUEST) << needle;
+    EXPECT_NE(w.error().find(needle), std::string::npos) << w.error();
+  };
+  proto::AdaptUserRequest empty;
+  empty.set_user_id("d");
+  refused(empty, "no pairs");
+  auto blank = adapt;
+  blank.mutable_pairs(1)->set_rejected("");
+  refused(blank, "pair 1 of user c has an empty text");
+  auto same = adapt;
+  same.mutable_pairs(2)->set_rejected(same.pairs(2).chosen());
+  refused(same, "the same text");
+  auto many = adapt;
+  for (int i = 0; i < 10; ++i) *many.add_pairs() = adapt.pairs(0);
+  refused(many, "at most 8");
+  auto nameless = adapt;
+  nameless.set_user_id("");
+  refused(nameless, "user id is empty");
+  EXPECT_EQ(client.UserWeights("c").version(), 2) << "refused requests change nothing";
+  const auto counters = running.server.Counters();
+  EXPECT_EQ(counters.at("reward_lore_adaptations"), 2u);
+  EXPECT_GE(counters.at("reward_lore_unknown_user_items"), 1u);
+  // A server without LoRe says so.
+  RewardScorer plain({{std::make_shared<AccuracyReward>(), 1.0}}, o);
+  RunningServer other(plain, so);
+  const auto no = RewardClient(net::Endpoint{"127.0.0.1", other.server.port()}).AdaptUser(adapt);
+  EXPECT_EQ(no.status(), proto::UserWeightsReply::UNSUPPORTED);
+  EXPECT_NE(no.error().find("reward.personalization=lore"), std::string::npos);
 }
 
 // ---------------------------------------------------------------- reward model

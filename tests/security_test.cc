@@ -113,14 +113,18 @@ TEST(Security, EveryUnauthenticatedPeerIsRefusedWhileAuthorisedClientsAreServed)
       unauthenticated.Call(kStatsRequest, std::string(64, 'x'), std::chrono::milliseconds(2000));
     } catch (const RpcError& e) {
       ++refused_calls;
-      if (round == 0) EXPECT_NE(std::string(e.what()).find("may require the job secret"), std::string::npos) << e.what();
+      if (round == 0) {
+        EXPECT_NE(std::string(e.what()).find("may require the job secret"), std::string::npos) << e.what();
+      }
     }
     // 2. A wrong secret: the client sees the server's proof fail and stops.
     try {
       impostor.Call(kStatsRequest, "", std::chrono::milliseconds(2000));
     } catch (const RpcError& e) {
       ++refused_calls;
-      if (round == 0) EXPECT_EQ(e.kind(), RpcError::kProtocol) << e.what();
+      if (round == 0) {
+        EXPECT_EQ(e.kind(), RpcError::kProtocol) << e.what();
+      }
     }
     // 3. A replayed handshake: the server's fresh nonce makes the old proof wrong.
     {

@@ -182,7 +182,9 @@ TEST(Tls, PeersWithoutTheTrustedCertificateOrTlsAreRefusedWhileOthersAreServed) 
       without_tls.Call(kEcho, "x", std::chrono::seconds(2));
       ADD_FAILURE() << "a client without TLS was served";
     } catch (const RpcError& e) {
-      if (round == 0) EXPECT_NE(std::string(e.what()).find("may speak TLS (--tls-ca)"), std::string::npos) << e.what();
+      if (round == 0) {
+        EXPECT_NE(std::string(e.what()).find("may speak TLS (--tls-ca)"), std::string::npos) << e.what();
+      }
     }
     // 2. Another pinned certificate: the client refuses the server, and says so.
     try {
@@ -190,7 +192,9 @@ TEST(Tls, PeersWithoutTheTrustedCertificateOrTlsAreRefusedWhileOthersAreServed) 
       ADD_FAILURE() << "a client trusting another certificate went on";
     } catch (const RpcError& e) {
       EXPECT_EQ(e.kind(), RpcError::kProtocol);
-      if (round == 0) EXPECT_NE(std::string(e.what()).find("did not verify"), std::string::npos) << e.what();
+      if (round == 0) {
+        EXPECT_NE(std::string(e.what()).find("did not verify"), std::string::npos) << e.what();
+      }
     }
     // 3. Random bytes.
     {

@@ -19,6 +19,8 @@ namespace prlm {
 
 // What training minimises (common/objective/objective.h has one class each).
 enum class ObjectiveKind { kGrpo, kSft, kRest };
+// The personalization reward: PrLM's contrastive BT model, or LoRe per user.
+enum class PersonalizationKind { kBt, kLore };
 // Where each REST-PG M-step starts fine-tuning from.
 enum class RestInit { kBase, kPrevious };
 // The KL estimator of the GRPO loss (Schulman's k1, k2, k3).
@@ -38,6 +40,10 @@ struct EnumNames;
 template <>
 struct EnumNames<ObjectiveKind> {
   static constexpr std::array<std::string_view, 3> names = {"grpo", "sft", "rest"};
+};
+template <>
+struct EnumNames<PersonalizationKind> {
+  static constexpr std::array<std::string_view, 2> names = {"bt", "lore"};
 };
 template <>
 struct EnumNames<RestInit> {

@@ -30,6 +30,10 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("retrieval.attempts", &c.retrieval.attempts, "tries per retrieval call (slow or unreachable shard)");
   s.Add("reward.model", &c.reward.model, "reward model directory (train-rm)")
       .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
+      .AddEnum("reward.personalization", &c.reward.personalization,
+               "the w_pers term: bt (PrLM's contrastive reward model, reward.model) or lore (per-user LoRe, "
+               "reward.lore)")
+      .Add("reward.lore", &c.reward.lore, "LoRe model directory (train-lore) for reward.personalization=lore")
       .Add("reward.w_sim", &c.reward.w_sim, "weight of (ROUGE-1 F + ROUGE-L F) / 2 of the answer vs gold (REST-PG)")
       .Add("reward.w_fmt", &c.reward.w_fmt, "weight of the <think>...</think> answer format")
       .Add("reward.w_pers", &c.reward.w_pers, "weight of sigmoid(reward model)")
@@ -192,8 +196,11 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(),
           "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");
   // sft scores nothing, so it needs no reward model.
-  Require(reward.w_pers == 0 || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft, "reward.model",
-          "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
+  const bool lore = reward.personalization == PersonalizationKind::kLore;
+  Require(reward.w_pers == 0 || lore || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft,
+          "reward.model", "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
+  Require(reward.w_pers == 0 || !lore || !reward.lore.empty() || grpo.objective == ObjectiveKind::kSft, "reward.lore",
+          "is required with reward.personalization=lore while reward.w_pers is not 0 (train one with train-lore)");
   const bool group_std = grpo.objective == ObjectiveKind::kGrpo && grpo.advantage_scaling != AdvantageScaling::kNone;
   Require(grpo.group_size >= (group_std ? 2 : 1), "grpo.group_size",
           group_std ? "must be at least 2 (a group std needs 2 samples)" : "must be at least 1");

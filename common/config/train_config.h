@@ -63,7 +63,9 @@ struct RetrievalConfig {
 // training job's reward ranks, `prlm serve-reward`, `prlm eval` and the
 // benchmark all build their scorer from this section.
 struct RewardConfig {
-  std::string model;            // reward model directory (needed when w_pers != 0)
+  std::string model;            // reward model directory (personalization bt, when w_pers != 0)
+  PersonalizationKind personalization = PersonalizationKind::kBt;
+  std::string lore;             // LoRe model directory (personalization lore, when w_pers != 0)
   double w_acc = 1.0, w_fmt = 0.1, w_pers = 0.1;
   double w_sim = 0.0;           // REST-PG's similarity: mean of ROUGE-1 and ROUGE-L F
   bool stem = false;            // Porter-stem tokens before ROUGE

@@ -24,6 +24,9 @@ enum MessageType : uint16_t {
   kScoreReply = 33,
   kRewardInfoRequest = 34,  // RewardInfoRequest -> RewardInfo
   kRewardInfo = 35,
+  kAdaptUserRequest = 36,   // AdaptUserRequest -> UserWeightsReply (LoRe)
+  kUserWeightsRequest = 37, // UserWeightsRequest -> UserWeightsReply
+  kUserWeightsReply = 38,
 };
 
 // Types 1-15 are answered by the server itself; handlers take the rest.

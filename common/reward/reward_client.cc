@@ -49,6 +49,29 @@ proto::RewardInfo RewardClient::Info(std::chrono::milliseconds timeout) {
   return info;
 }
 
+namespace {
+
+proto::UserWeightsReply ParseUserWeights(const net::RpcClient::Response& response, const net::Endpoint& endpoint) {
+  proto::UserWeightsReply reply;
+  if (response.type != kUserWeightsReply || !reply.ParseFromString(response.payload))
+    throw net::RpcError(net::RpcError::kProtocol,
+                        "reward server " + endpoint.ToString() + " sent something other than a UserWeightsReply");
+  return reply;
+}
+
+}  // namespace
+
+proto::UserWeightsReply RewardClient::AdaptUser(const proto::AdaptUserRequest& request,
+                                                std::chrono::milliseconds timeout) {
+  return ParseUserWeights(client_.Call(kAdaptUserRequest, request.SerializeAsString(), timeout), endpoint());
+}
+
+proto::UserWeightsReply RewardClient::UserWeights(const std::string& user, std::chrono::milliseconds timeout) {
+  proto::UserWeightsRequest request;
+  request.set_user_id(user);
+  return ParseUserWeights(client_.Call(kUserWeightsRequest, request.SerializeAsString(), timeout), endpoint());
+}
+
 const char* StatusName(proto::ScoreReply::Status status) {
   switch (status) {
     case proto::ScoreReply::OK: return "OK";

@@ -29,6 +29,11 @@ class RewardClient {
   // timeout_ms 0: the server's default (then the transport waits up to 10 min).
   proto::ScoreReply Score(const std::vector<proto::ScoreItem>& items, uint32_t timeout_ms = 0);
   proto::RewardInfo Info(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // LoRe: fit the user's weights from `request`'s pairs on the server; read them back.
+  proto::UserWeightsReply AdaptUser(const proto::AdaptUserRequest& request,
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+  proto::UserWeightsReply UserWeights(const std::string& user,
+                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   const net::Endpoint& endpoint() const { return client_.endpoint(); }
   const net::RetryCounters& retry_counters() const { return counters_; }
 

@@ -28,7 +28,7 @@ text::Encoding RewardModel::Encode(std::string_view query, std::string_view answ
   return tokenizer_->EncodePair(query, answer, /*add_special_tokens=*/true, static_cast<size_t>(max_length_));
 }
 
-torch::Tensor RewardModel::Forward(const std::vector<const text::Encoding*>& batch) {
+RewardModel::BatchTensors RewardModel::Pad(const std::vector<const text::Encoding*>& batch) const {
   PRLM_CHECK(!batch.empty());
   size_t longest = 0;
   for (const auto* e : batch) longest = std::max(longest, e->ids.size());
@@ -47,28 +47,60 @@ torch::Tensor RewardModel::Forward(const std::vector<const text::Encoding*>& bat
     }
   }
   const auto device = encoder_->parameters().front().device();
-  return encoder_->Classify(ids.to(device), types.to(device), mask.to(device)).select(1, 0).to(torch::kFloat);
+  return {ids.to(device), types.to(device), mask.to(device)};
 }
 
-std::vector<float> RewardModel::Score(const std::vector<const text::Encoding*>& encoded, int max_batch) {
-  PRLM_CHECK(max_batch >= 1);
+torch::Tensor RewardModel::Forward(const std::vector<const text::Encoding*>& batch) {
+  const auto t = Pad(batch);
+  return encoder_->Classify(t.ids, t.types, t.mask).select(1, 0).to(torch::kFloat);
+}
+
+torch::Tensor RewardModel::Embed(const std::vector<const text::Encoding*>& batch, model::Pooling pooling) {
+  const auto t = Pad(batch);
+  return encoder_->Pool(encoder_->Forward(t.ids, t.types, t.mask), t.mask, pooling).to(torch::kFloat);
+}
+
+torch::Tensor RewardModel::InLengthOrder(const std::vector<const text::Encoding*>& encoded, int max_batch,
+                                         const std::function<torch::Tensor(const std::vector<const text::Encoding*>&)>& run) {
+  PRLM_CHECK(max_batch >= 1 && !encoded.empty());
   torch::NoGradGuard no_grad;
   encoder_->eval();
-  // Chunks of similar length waste less on padding; scores go back in input order.
-  std::vector<size_t> order(encoded.size());
+  // Chunks of similar length waste less on padding; rows go back in input order.
+  std::vector<int64_t> order(encoded.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return encoded[a]->ids.size() < encoded[b]->ids.size(); });
-  std::vector<float> out(encoded.size());
+                   [&](int64_t a, int64_t b) { return encoded[a]->ids.size() < encoded[b]->ids.size(); });
+  std::vector<torch::Tensor> parts;
   for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(max_batch)) {
     const size_t end = std::min(order.size(), begin + static_cast<size_t>(max_batch));
     std::vector<const text::Encoding*> chunk;
-    for (size_t i = begin; i < end; ++i) chunk.push_back(encoded[order[i]]);
-    const auto scores = Forward(chunk).cpu().contiguous();
-    const float* s = scores.data_ptr<float>();
-    for (size_t i = begin; i < end; ++i) out[order[i]] = s[i - begin];
+    for (size_t i = begin; i < end; ++i) chunk.push_back(encoded[static_cast<size_t>(order[i])]);
+    parts.push_back(run(chunk).cpu());
   }
-  return out;
+  const auto sorted = torch::cat(parts);
+  return torch::empty_like(sorted).index_copy_(0, torch::tensor(order, torch::kLong), sorted);
+}
+
+std::vector<float> RewardModel::Score(const std::vector<const text::Encoding*>& encoded, int max_batch) {
+  if (encoded.empty()) return {};
+  const auto scores = InLengthOrder(encoded, max_batch, [&](const auto& chunk) { return Forward(chunk); })
+                          .contiguous();
+  return std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+}
+
+torch::Tensor RewardModel::EmbedTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
+                                      model::Pooling pooling, int max_batch) {
+  std::vector<text::Encoding> encoded;
+  encoded.reserve(query_answer.size());
+  for (const auto& [q, a] : query_answer) encoded.push_back(Encode(q, a));
+  std::vector<const text::Encoding*> ptrs;
+  for (const auto& e : encoded) ptrs.push_back(&e);
+  return EmbedAll(ptrs, pooling, max_batch);
+}
+
+torch::Tensor RewardModel::EmbedAll(const std::vector<const text::Encoding*>& encoded, model::Pooling pooling,
+                                    int max_batch) {
+  return InLengthOrder(encoded, max_batch, [&](const auto& chunk) { return Embed(chunk, pooling); });
 }
 
 std::vector<float> RewardModel::ScoreTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,14 @@ class RewardModel {
   // Inference: eval mode, no grad, chunks of at most max_batch sequences of
   // similar length (sorted, so less padding); scores in input order.
   std::vector<float> Score(const std::vector<const text::Encoding*>& encoded, int max_batch = 64);
+  // Pooled states [B, H] (fp32) of a right-padded batch: LoRe's phi(x, y).
+  torch::Tensor Embed(const std::vector<const text::Encoding*>& batch, model::Pooling pooling);
+  // Inference: Embed in length-sorted chunks of at most max_batch; rows in input order, on the CPU.
+  torch::Tensor EmbedAll(const std::vector<const text::Encoding*>& encoded, model::Pooling pooling,
+                         int max_batch = 64);
+  // Encode then EmbedAll.
+  torch::Tensor EmbedTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
+                           model::Pooling pooling, int max_batch = 64);
   // Convenience: Encode then Score.
   std::vector<float> ScoreTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
                                 int max_batch = 64);
@@ -53,7 +62,14 @@ class RewardModel {
   const std::string& source_dir() const { return source_dir_; }
 
  private:
+  struct BatchTensors {
+    torch::Tensor ids, types, mask;
+  };
   RewardModel() = default;
+  BatchTensors Pad(const std::vector<const text::Encoding*>& batch) const;
+  // `run` over length-sorted chunks (eval mode, no grad); rows in input order.
+  torch::Tensor InLengthOrder(const std::vector<const text::Encoding*>& encoded, int max_batch,
+                              const std::function<torch::Tensor(const std::vector<const text::Encoding*>&)>& run);
   model::BertEncoder encoder_{nullptr};
   std::shared_ptr<const text::Tokenizer> tokenizer_;
   int max_length_ = 512;

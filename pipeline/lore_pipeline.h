@@ -1,0 +1,48 @@
+// LoRe's offline pipeline (docs/lore.md): phi of preference pairs from a
+// frozen BERT directory, training a LoreModel on the train split, adapting a
+// new user, and the paper's comparison (pairwise accuracy of seen users on
+// unseen prompts and of unseen users after k few-shot pairs) against a shared
+// Bradley-Terry model and per-user models, both linear on the same phi.
+//
+// Thread-safety: plain functions; the embedder is used by one call at a time.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "common/data/preference_file.h"
+#include "common/model/bert.h"
+#include "common/reward/lore.h"
+#include "common/reward/preference_embedding.h"
+#include "common/reward/reward_model.h"
+
+namespace prlm::pipeline {
+
+using reward::PairDifferences;
+using reward::PoolingByName;
+
+// Share of pairs whose logit is > 0 (a tie counts half), per pair (0, 0.5, 1).
+std::vector<double> PairCorrect(const torch::Tensor& logits);
+
+// A linear Bradley-Terry model per group on phi: v [G, d] minimising the
+// per-group mean NLL of sigmoid(diff . v_g / scale) + l2 ||v||^2 (full-batch Adam).
+torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups,
+                          double scale, double l2, int64_t iterations, double lr);
+
+struct LoreComparisonOptions {
+  std::vector<int64_t> bases = {1, 2, 4, 8, 16};
+  std::vector<int64_t> shots = {1, 2, 5, 10, 20};
+  int64_t compare_basis = 8;   // the LoRe row the differences table tests
+  double linear_l2 = 1e-3;     // the shared and per-user linear models' L2
+  reward::LoreOptions lore;
+};
+
+// The comparison as markdown: accuracy table (n per column), Bayes accuracy
+// from `truth_path` when given, and LoRe (compare_basis) minus shared and
+// minus per-user with paired bootstrap 95% intervals over the same pairs.
+std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& embedder, model::Pooling pooling,
+                        const LoreComparisonOptions& options, const std::string& truth_path);
+
+}  // namespace prlm::pipeline
