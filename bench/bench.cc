@@ -113,12 +113,13 @@ int BenchGenerate(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate|flops|retrieval|reward|weight-sync [options]\n"
+      "usage: prlm bench tokenizer|generate|flops|retrieval|reward|lore|weight-sync [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
       "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
       "  flops       the learner's forward+backward FLOP/s against the measured matmul peak, fp32 and bf16\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
       "  reward      the reward server with batching vs max_batch_size=1: sequences/s, p50/p99\n"
+      "  lore        LoRe scoring vs the BT model, AdaptUser latency under load, table memory\n"
       "  weight-sync (under mpirun) bucketed weight broadcast vs a raw MPI_Bcast of the same bytes\n"
       "`prlm bench <what> --help` lists the options.\n";
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
@@ -131,6 +132,7 @@ int RunBench(int argc, char** argv) {
   if (what == "flops") return BenchFlops(argc - 1, argv + 1);
   if (what == "retrieval") return BenchRetrieval(argc - 1, argv + 1);
   if (what == "reward") return BenchReward(argc - 1, argv + 1);
+  if (what == "lore") return BenchLore(argc - 1, argv + 1);
   if (what == "weight-sync") return BenchWeightSync(argc - 1, argv + 1);
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }

@@ -1,8 +1,12 @@
 // prlm bench reward: the reward server over loopback with dynamic batching
 // against the same server with max_batch_size=1, at several client counts,
 // and where a request's time goes (queueing, preparation, tokenization,
-// forward).
+// forward). prlm bench lore: LoRe's component against the BT one, its
+// online adaptation under scoring load, and its table's memory.
 #include <cstdio>
+#include <fstream>
+#include <set>
+#include <unistd.h>
 
 #include "bench/bench_drive.h"
 #include "cli/args.h"
@@ -10,7 +14,9 @@
 #include "cli/compute_options.h"
 #include "cli/config_flags.h"
 #include "common/net/rpc_server.h"
+#include "common/reward/lore.h"
 #include "common/reward/reward_client.h"
+#include "common/reward/reward_model.h"
 #include "common/util/check.h"
 #include "pipeline/init_model.h"
 #include "pipeline/synthetic.h"
@@ -83,7 +89,160 @@ Measured Measure(const Transport& transport, RewardConfig rc, int64_t max_batch_
   return m;
 }
 
+// A random BERT reward model of `preset` under `workdir` (made once).
+std::string BenchBert(const std::string& workdir, const std::string& preset) {
+  pipeline::InitModelSpec spec;
+  spec.arch = "bert";
+  spec.preset = preset;
+  spec.overrides = {"num_labels=1"};
+  spec.out_dir = workdir + "/reward-bert-" + preset;
+  pipeline::InitModelDir(spec);
+  return spec.out_dir;
+}
+
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+double Percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
 }  // namespace
+
+int BenchLore(int argc, char** argv) {
+  Args args("bench lore",
+            "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
+            "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
+            "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
+            "server; and resident memory of a table of --users users at --basis columns.");
+  args.Option("clients", "N", "32", "concurrent scoring clients")
+      .Option("seconds", "S", "5", "seconds per throughput measurement")
+      .Option("group", "G", "4", "completions per scoring request")
+      .Option("basis", "B", "16", "LoRe basis columns")
+      .Option("users", "N", "100000", "users in the memory measurement")
+      .Option("adaptations", "N", "40", "AdaptUser requests per latency measurement")
+      .Option("pairs", "K", "8", "preference pairs per AdaptUser request")
+      .Option("net-threads", "N", "4", "server network worker threads")
+      .Option("preset", "NAME", "small", "BERT preset of the random embedder")
+      .Option("workdir", "DIR", "out/bench", "where the embedder and the LoRe model are written");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  SetUpCompute(args);
+  const int clients = args.GetInt("clients"), group = args.GetInt("group");
+  const int64_t basis = args.GetInt("basis");
+  PRLM_REQUIRE(clients >= 1 && group >= 1 && basis >= 1 && args.GetInt("users") >= 1 && args.GetInt("pairs") >= 1 &&
+                   args.GetInt("adaptations") >= 1,
+               "bench lore: every count must be positive");
+  const std::string bert = BenchBert(args.Get("workdir"), args.Get("preset"));
+  const auto groups = MakeGroups(256, group);
+  // 1. A LoRe model over the same BERT whose table holds every user the groups name.
+  std::vector<std::string> users;
+  {
+    std::set<std::string> seen;
+    for (const auto& g : groups)
+      if (seen.insert(g[0].user_id()).second) users.push_back(g[0].user_id());
+  }
+  const int64_t hidden = reward::RewardModel::Load(bert, 64)->encoder()->config().hidden_size;
+  reward::LoreOptions lo;
+  lo.basis = basis;
+  lo.iterations = 5;
+  lo.prune_below = 0;
+  std::vector<int64_t> pair_user;
+  for (size_t u = 0; u < users.size(); ++u) pair_user.insert(pair_user.end(), 4, static_cast<int64_t>(u));
+  const auto lore = reward::LoreModel::Train({torch::randn({static_cast<int64_t>(pair_user.size()), hidden}), pair_user},
+                                             users, lo);
+  const std::string lore_dir = args.Get("workdir") + "/lore-" + args.Get("preset");
+  lore.Save(lore_dir, bert, "pooler", lo, {});
+  RewardConfig bt;
+  bt.model = bert;
+  RewardConfig with_lore = bt;
+  with_lore.personalization = PersonalizationKind::kLore;
+  with_lore.lore = lore_dir;
+  const std::vector<Transport> transports = BenchTransports(args.GetInt("net-threads"));
+  const Transport& secret = transports[1];  // the job secret, as in training
+  const double seconds = args.GetDouble("seconds");
+  std::printf("reward server, %d clients, %d completions per request, BERT %s (hidden %lld), LoRe basis %lld, "
+              "%zu users in the table\n\n",
+              clients, group, bert.c_str(), static_cast<long long>(hidden), static_cast<long long>(basis),
+              users.size());
+  // 2. Scoring throughput: LoRe against BT, same BERT, same batching.
+  const Measured m_bt = Measure(secret, bt, bt.max_batch_size, clients, seconds, groups);
+  const Measured m_lore = Measure(secret, with_lore, bt.max_batch_size, clients, seconds, groups);
+  std::printf("| personalization | seq/s | p50 ms | p99 ms | forward ms/batch |\n|---|---|---|---|---|\n");
+  for (const auto& [name, m] : {std::pair{"bt", &m_bt}, std::pair{"lore", &m_lore}})
+    std::printf("| %s | %.1f | %.2f | %.2f | %.2f |\n", name, m->run.qps * group, m->run.p50_us / 1000,
+                m->run.p99_us / 1000, m->model_us / 1000);
+  std::printf("| lore / bt | %.2fx | %.2fx | %.2fx | |\n\n", m_lore.run.qps / m_bt.run.qps,
+              m_lore.run.p50_us / m_bt.run.p50_us, m_lore.run.p99_us / m_bt.run.p99_us);
+  // 3. AdaptUser latency, idle and while every client scores.
+  auto scorer = reward::MakeRewardScorer(with_lore);
+  net::RpcServer server(secret.server);
+  reward::RegisterRewardHandlers(server, *scorer);
+  std::thread serving([&] { server.Run(); });
+  reward::RewardClient client(net::Endpoint{"127.0.0.1", server.port()}, secret.client);
+  const auto adapt_latencies = [&](const std::string& prefix) {
+    std::vector<double> ms;
+    for (int a = 0; a < args.GetInt("adaptations"); ++a) {
+      proto::AdaptUserRequest request;
+      request.set_user_id(prefix + std::to_string(a));
+      for (int k = 0; k < args.GetInt("pairs"); ++k) {
+        const auto& g = groups[static_cast<size_t>(a * 13 + k) % groups.size()];
+        auto* p = request.add_pairs();
+        p->set_prompt(g[0].query());
+        p->set_chosen(g[0].gold());
+        p->set_rejected(g[1 % g.size()].completion());
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto reply = client.AdaptUser(request);
+      PRLM_REQUIRE(reply.status() == proto::UserWeightsReply::OK, "bench lore: " << reply.error());
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return ms;
+  };
+  client.Score(groups[0]);  // warm up
+  const auto idle = adapt_latencies("idle-");
+  std::atomic<bool> adapting{true};
+  std::vector<double> loaded;
+  RunStats load;
+  std::thread scoring([&] {
+    load = Drive(clients, 0.1, [&](int c, uint64_t i) {
+      reward::RewardClient mine(net::Endpoint{"127.0.0.1", server.port()}, secret.client);
+      while (adapting) {
+        const auto r = mine.Score(groups[(static_cast<size_t>(c) * 7919 + i) % groups.size()], 60000);
+        PRLM_REQUIRE(r.status() == proto::ScoreReply::OK, "bench lore: " << r.error());
+      }
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  loaded = adapt_latencies("loaded-");
+  adapting = false;
+  scoring.join();
+  server.Stop();
+  serving.join();
+  std::printf("| AdaptUser (%s pairs) | p50 ms | p99 ms |\n|---|---|---|\n", args.Get("pairs").c_str());
+  std::printf("| idle server | %.2f | %.2f |\n", Percentile(idle, 0.5), Percentile(idle, 0.99));
+  std::printf("| %d clients scoring | %.2f | %.2f |\n", clients, Percentile(loaded, 0.5), Percentile(loaded, 0.99));
+  std::printf("| loaded / idle | %.2fx | %.2fx |\n\n", Percentile(loaded, 0.5) / Percentile(idle, 0.5),
+              Percentile(loaded, 0.99) / Percentile(idle, 0.99));
+  // 4. Memory of a table of --users users.
+  const double before = ResidentBytes();
+  {
+    reward::LoreModel table = lore.Clone();
+    const auto logits = torch::randn({basis});
+    for (int64_t u = 0; u < args.GetInt("users"); ++u) table.SetUser("user-" + std::to_string(u), logits);
+    const double after = ResidentBytes();
+    std::printf("| users | basis | resident MiB added | bytes per user | of which logits |\n|---|---|---|---|---|\n");
+    std::printf("| %lld | %lld | %.1f | %.0f | %lld |\n", static_cast<long long>(args.GetInt("users")),
+                static_cast<long long>(basis), (after - before) / (1 << 20),
+                (after - before) / static_cast<double>(args.GetInt("users")), static_cast<long long>(basis * 4));
+  }
+  return 0;
+}
 
 int BenchReward(int argc, char** argv) {
   Args args("bench reward",
@@ -105,15 +264,8 @@ int BenchReward(int argc, char** argv) {
   if (!args.Parse(argc, argv)) return 0;
   const std::vector<int> clients = args.GetPositiveInts("clients");
   flags.Apply(args, [&] { config.reward.Validate(); });
-  if (config.reward.model.empty() && config.reward.w_pers != 0) {
-    pipeline::InitModelSpec spec;
-    spec.arch = "bert";
-    spec.preset = args.Get("preset");
-    spec.overrides = {"num_labels=1"};
-    spec.out_dir = args.Get("workdir") + "/reward-bert-" + spec.preset;
-    pipeline::InitModelDir(spec);
-    config.reward.model = spec.out_dir;
-  }
+  if (config.reward.model.empty() && config.reward.w_pers != 0)
+    config.reward.model = BenchBert(args.Get("workdir"), args.Get("preset"));
   SetUpCompute(args);
   const int group = args.GetInt("group");
   PRLM_REQUIRE(group >= 1, "--group must be positive");

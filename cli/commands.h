@@ -33,6 +33,7 @@ int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunReport(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
+int BenchLore(int argc, char** argv);    // prlm bench lore
 int BenchFlops(int argc, char** argv);       // prlm bench flops
 int BenchWeightSync(int argc, char** argv);  // prlm bench weight-sync (under mpirun)
 

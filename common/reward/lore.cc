@@ -82,7 +82,9 @@ LoreModel LoreModel::Train(const PairDiffs& pairs, const std::vector<std::string
   return m;
 }
 
-void LoreModel::UpdateMean() { mean_weights_ = torch::softmax(user_logits_, 1).mean(0); }
+torch::Tensor LoreModel::Table() const { return user_logits_.narrow(0, 0, static_cast<int64_t>(user_ids_.size())); }
+
+void LoreModel::UpdateMean() { mean_weights_ = torch::softmax(Table(), 1).mean(0); }
 
 torch::Tensor LoreModel::FitWeights(const torch::Tensor& diffs, const LoreOptions& o) const {
   PRLM_REQUIRE(diffs.dim() == 2 && diffs.size(0) >= 1 && diffs.size(1) == dim(),
@@ -111,7 +113,7 @@ torch::Tensor LoreModel::LogitsOf(const torch::Tensor& weights) { return weights
 LoreModel LoreModel::Clone() const {
   LoreModel m = *this;
   m.basis_ = basis_.clone();
-  m.user_logits_ = user_logits_.clone();
+  m.user_logits_ = Table().clone();
   m.mean_weights_ = mean_weights_.clone();
   return m;
 }
@@ -124,9 +126,16 @@ void LoreModel::SetUser(const std::string& user, const torch::Tensor& logits) {
   if (it != user_row_.end()) {
     user_logits_[it->second].copy_(logits);
   } else {
-    user_row_[user] = static_cast<int64_t>(user_ids_.size());
+    // Rows grow by doubling, so adding n users costs O(n) row copies, not O(n^2).
+    const int64_t row = static_cast<int64_t>(user_ids_.size());
+    if (row == user_logits_.size(0)) {
+      auto grown = torch::zeros({std::max<int64_t>(2 * row, 16), basis_size()});
+      grown.narrow(0, 0, row).copy_(user_logits_);
+      user_logits_ = grown;
+    }
+    user_logits_[row].copy_(logits);
+    user_row_[user] = row;
     user_ids_.push_back(user);
-    user_logits_ = torch::cat({user_logits_, logits.to(torch::kFloat).unsqueeze(0)});
   }
 }
 
@@ -141,7 +150,7 @@ torch::Tensor LoreModel::PairLogits(const torch::Tensor& diffs, const torch::Ten
 void LoreModel::Save(const std::string& dir, const std::string& embedder, const std::string& pooling,
                      const LoreOptions& o, const LoreReport& r) const {
   std::filesystem::create_directories(dir);
-  const auto basis = basis_.contiguous(), logits = user_logits_.contiguous();
+  const auto basis = basis_.contiguous(), logits = Table().contiguous();
   model::WriteSafetensors(
       dir + "/lore.safetensors",
       {{"basis", model::DType::kF32, basis.sizes().vec(), basis.data_ptr(), static_cast<size_t>(basis.nbytes())},

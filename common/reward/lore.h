@@ -93,13 +93,15 @@ class LoreModel {
 
  private:
   torch::Tensor basis_;        // [d, B]
-  torch::Tensor user_logits_;  // [U, B]
+  torch::Tensor user_logits_;  // [capacity >= U, B]; row r is user_ids_[r]
   torch::Tensor mean_weights_; // [B]
   std::vector<std::string> user_ids_;
   std::map<std::string, int64_t> user_row_;
   double scale_ = 100;
 
   void UpdateMean();
+  // The table's used rows (user_logits_ has spare rows after SetUser grows it).
+  torch::Tensor Table() const;
 };
 
 // The Bradley-Terry NLL of pairs: mean over each user's pairs, then over
