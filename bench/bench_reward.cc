@@ -4,9 +4,8 @@
 // forward). prlm bench lore: LoRe's component against the BT one, its
 // online adaptation under scoring load, and its table's memory.
 #include <cstdio>
-#include <fstream>
 #include <set>
-#include <unistd.h>
+#include <malloc.h>
 
 #include "bench/bench_drive.h"
 #include "cli/args.h"
@@ -100,12 +99,9 @@ std::string BenchBert(const std::string& workdir, const std::string& preset) {
   return spec.out_dir;
 }
 
-double ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
+// Heap bytes in use (glibc's count: unlike the resident size, memory freed
+// earlier and reused does not hide an allocation).
+double HeapBytesInUse() { return static_cast<double>(mallinfo2().uordblks); }
 
 double Percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
@@ -119,7 +115,7 @@ int BenchLore(int argc, char** argv) {
             "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
             "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
             "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
-            "server; and resident memory of a table of --users users at --basis columns.");
+            "server; and the heap memory a table of --users users at --basis columns adds.");
   args.Option("clients", "N", "32", "concurrent scoring clients")
       .Option("seconds", "S", "5", "seconds per throughput measurement")
       .Option("group", "G", "4", "completions per scoring request")
@@ -230,13 +226,13 @@ int BenchLore(int argc, char** argv) {
   std::printf("| loaded / idle | %.2fx | %.2fx |\n\n", Percentile(loaded, 0.5) / Percentile(idle, 0.5),
               Percentile(loaded, 0.99) / Percentile(idle, 0.99));
   // 4. Memory of a table of --users users.
-  const double before = ResidentBytes();
+  const double before = HeapBytesInUse();
   {
     reward::LoreModel table = lore.Clone();
     const auto logits = torch::randn({basis});
     for (int64_t u = 0; u < args.GetInt("users"); ++u) table.SetUser("user-" + std::to_string(u), logits);
-    const double after = ResidentBytes();
-    std::printf("| users | basis | resident MiB added | bytes per user | of which logits |\n|---|---|---|---|---|\n");
+    const double after = HeapBytesInUse();
+    std::printf("| users | basis | heap MiB added | bytes per user | of which logits |\n|---|---|---|---|---|\n");
     std::printf("| %lld | %lld | %.1f | %.0f | %lld |\n", static_cast<long long>(args.GetInt("users")),
                 static_cast<long long>(basis), (after - before) / (1 << 20),
                 (after - before) / static_cast<double>(args.GetInt("users")), static_cast<long long>(basis * 4));

@@ -106,9 +106,9 @@ int RunTrainLore(int argc, char** argv) {
     if (index.count(p->user_id)) test.push_back(p);
   if (!test.empty()) {
     const auto test_diffs = reward::PairDifferences(*embedder, pooling, test);
-    std::vector<torch::Tensor> w;
-    for (const auto* p : test) w.push_back(model.WeightsOf(p->user_id));
-    const auto logits = (test_diffs.matmul(model.basis()) * torch::stack(w)).sum(1);
+    std::vector<std::string> test_users;
+    for (const auto* p : test) test_users.push_back(p->user_id);
+    const auto logits = model.PairLogits(test_diffs, test_users);
     std::printf("train-lore: pairwise accuracy on %zu test pairs of these users: %.4f\n", test.size(),
                 Accuracy(pipeline::PairCorrect(logits)));
   }
@@ -154,10 +154,7 @@ int RunAdaptUser(int argc, char** argv) {
   bool known = false;
   const auto before = model.WeightsOf(user, &known);
   model.SetUser(user, reward::LoreModel::LogitsOf(weights));
-  // Save rewrites the table with the user in it; the options and report stay as trained.
-  reward::LoreOptions trained;
-  trained.basis = model.basis_size();
-  model.Save(dir, embedder_dir, pooling_name, trained, {});
+  model.SaveTable(dir);  // the table with the user in it; lore.json stays as trained
   std::string w;
   for (int64_t b = 0; b < weights.size(0); ++b) {
     char buf[16];

@@ -152,14 +152,9 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
     lo.basis = b;
     reward::LoreReport report;
     const auto model = reward::LoreModel::Train({train_diffs, train_user}, seen, lo, &report);
-    std::vector<double> seen_correct;
-    {
-      std::vector<torch::Tensor> w;
-      for (const auto& user : seen) w.push_back(model.WeightsOf(user));
-      const auto weights = torch::stack(w).index_select(0, seen_test_user_t);  // [n, B]
-      seen_correct = PairCorrect((seen_test.matmul(model.basis()) * weights).sum(1));
-    }
-    std::vector<std::vector<double>> row = {seen_correct};
+    std::vector<std::string> test_users;
+    for (int64_t u : seen_test_user) test_users.push_back(seen[static_cast<size_t>(u)]);
+    std::vector<std::vector<double>> row = {PairCorrect(model.PairLogits(seen_test, test_users))};
     for (int64_t k : o.shots)
       row.push_back(unseen_column(
           [&](const torch::Tensor& s, const torch::Tensor& t) { return model.PairLogits(t, model.FitWeights(s, lo)); },

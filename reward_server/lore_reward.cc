@@ -22,12 +22,14 @@ std::vector<double> ToVector(const torch::Tensor& t) {
 }  // namespace
 
 LoreReward::LoreReward(std::shared_ptr<RewardModel> embedder, model::Pooling pooling, LoreModel model,
-                       LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs)
+                       LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs,
+                       std::string persist_dir)
     : embedder_(std::move(embedder)),
       pooling_(pooling),
       adapt_options_(adapt_options),
       max_forward_batch_(max_forward_batch),
       max_adapt_pairs_(max_adapt_pairs),
+      persist_dir_(std::move(persist_dir)),
       model_(std::make_shared<const LoreModel>(std::move(model))) {
   PRLM_CHECK(embedder_ && max_forward_batch_ >= 1 && max_adapt_pairs_ >= 1);
   PRLM_REQUIRE(embedder_->encoder()->config().hidden_size == model_->dim(),
@@ -108,12 +110,28 @@ LoreUserWeights LoreReward::Adapt(const std::string& user, const std::vector<Lor
   const auto base = Snapshot();
   const auto weights = base->FitWeights(diffs, adapt_options_);
   // 3. A new snapshot with the user set; batches already running keep theirs.
-  std::lock_guard<std::mutex> lock(model_mu_);
-  auto next = std::make_shared<LoreModel>(model_->Clone());
-  next->SetUser(user, LoreModel::LogitsOf(weights));
-  model_ = std::move(next);
-  ++adaptations_;
-  return {true, ++versions_[user], ToVector(weights)};
+  LoreUserWeights out{true, 0, ToVector(weights), ""};
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    auto next = std::make_shared<LoreModel>(model_->Clone());
+    next->SetUser(user, LoreModel::LogitsOf(weights));
+    model_ = std::move(next);
+    ++adaptations_;
+    out.version = ++versions_[user];
+  }
+  // 4. The table on disk: the newest snapshot, written after taking the
+  // write lock, so a slower writer never puts back an older table.
+  if (!persist_dir_.empty()) {
+    std::lock_guard<std::mutex> lock(persist_mu_);
+    try {
+      Snapshot()->SaveTable(persist_dir_);
+    } catch (const std::exception& e) {
+      out.persist_error = std::string("adapted in memory; writing the table to ") + persist_dir_ + " failed: " + e.what();
+      std::lock_guard<std::mutex> count(model_mu_);
+      ++persist_failures_;
+    }
+  }
+  return out;
 }
 
 LoreUserWeights LoreReward::UserWeights(const std::string& user) const {
@@ -121,12 +139,14 @@ LoreUserWeights LoreReward::UserWeights(const std::string& user) const {
   bool known = false;
   const auto w = model_->WeightsOf(user, &known);
   const auto it = versions_.find(user);
-  return {known, it == versions_.end() ? 0 : it->second, ToVector(w)};
+  return {known, it == versions_.end() ? 0 : it->second, ToVector(w), ""};
 }
 
 std::map<std::string, uint64_t> LoreReward::Counters() const {
   std::lock_guard<std::mutex> lock(model_mu_);
-  return {{"lore_adaptations", adaptations_}, {"lore_unknown_user_items", unknown_user_items_}};
+  return {{"lore_adaptations", adaptations_},
+          {"lore_unknown_user_items", unknown_user_items_},
+          {"lore_persist_failures", persist_failures_}};
 }
 
 }  // namespace prlm::reward

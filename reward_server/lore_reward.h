@@ -16,6 +16,10 @@
 // starts, so every score uses the old or the new weights, never a mix.
 // Bad adaptation input (no pairs, more than max_adapt_pairs, an empty text,
 // chosen equal to rejected, non-finite embeddings) throws InvalidRewardInput.
+// With a persist_dir (the model directory) each adaptation's table is
+// written there (LoreModel::SaveTable, one atomic file), so a restarted
+// server starts with it; a failed write leaves the adaptation served from
+// memory and says so in LoreUserWeights::persist_error.
 //
 // Thread-safety: Prepare, Adapt and UserWeights from any thread; ScoreBatch
 // from the scorer's model thread; the embedder runs under one mutex.
@@ -43,13 +47,15 @@ struct LoreUserWeights {
   bool known = false;    // in the table (else the population mean)
   int64_t version = 0;   // adaptations of this user on this server
   std::vector<double> weights;
+  std::string persist_error;  // Adapt with a persist_dir: why the table was not written ("" when it was)
 };
 
 class LoreReward : public RewardComponent {
  public:
   // REQUIRES: embedder non-null, its hidden size the model's dim().
   LoreReward(std::shared_ptr<RewardModel> embedder, model::Pooling pooling, LoreModel model,
-             LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs = 1024);
+             LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs = 1024,
+             std::string persist_dir = "");
   ~LoreReward() override;
   const std::vector<std::string>& outputs() const override;
   std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
@@ -68,11 +74,13 @@ class LoreReward : public RewardComponent {
   LoreOptions adapt_options_;
   int max_forward_batch_;
   size_t max_adapt_pairs_;
-  std::mutex embed_mu_;            // the embedder runs one call at a time
+  std::string persist_dir_;
+  std::mutex embed_mu_;
+  std::mutex persist_mu_;          // one table write at a time, the newest last            // the embedder runs one call at a time
   mutable std::mutex model_mu_;    // guards model_, versions_, counters
   std::shared_ptr<const LoreModel> model_;
   std::map<std::string, int64_t> versions_;
-  uint64_t adaptations_ = 0, unknown_user_items_ = 0;
+  uint64_t adaptations_ = 0, unknown_user_items_ = 0, persist_failures_ = 0;
 };
 
 }  // namespace prlm::reward

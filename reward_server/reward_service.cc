@@ -48,6 +48,7 @@ void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
       const LoreUserWeights w = lore->Adapt(request.user_id(), pairs);
       reply.set_known(w.known);
       reply.set_version(w.version);
+      reply.set_error(w.persist_error);
       for (double x : w.weights) reply.add_weights(x);
     } catch (const InvalidRewardInput& e) {
       reply.set_status(proto::UserWeightsReply::INVALID_REQUEST);

@@ -32,7 +32,7 @@ std::unique_ptr<RewardScorer> MakeRewardScorer(const RewardConfig& c) {
     o.reward_model = c.lore;
     components.push_back({std::make_shared<LoreReward>(RewardModel::Load(embedder, c.max_length),
                                                        PoolingByName(pooling), std::move(lore), LoreOptions(),
-                                                       o.batching.max_batch_size, kMaxAdaptPairs),
+                                                       o.batching.max_batch_size, kMaxAdaptPairs, c.lore),
                           c.w_pers});
   } else if (c.w_pers != 0) {
     PRLM_REQUIRE(!c.model.empty(), "config: reward.w_pers is " << c.w_pers

@@ -113,9 +113,14 @@ TEST(LoreModel, UserTableRoundTripsThroughTheDirectory) {
   EXPECT_TRUE(torch::equal(back.basis(), m.basis()));
   EXPECT_EQ(back.user_ids(), m.user_ids());
   for (const auto& u : m.user_ids()) EXPECT_TRUE(torch::allclose(back.WeightsOf(u), m.WeightsOf(u), 1e-6, 1e-7)) << u;
-  // A damaged table is refused naming the file.
-  WriteBytes(dir.str() + "/lore.json", "{\"users\": [\"u0\"], \"scale\": 1, \"embedder\": \"x\"}");
-  ExpectErrorContaining([&] { LoreModel::Load(dir.str()); }, {dir.str(), "do not fit together"});
+  // SaveTable alone (what an adaptation writes) carries the users with it.
+  auto more = back.Clone();
+  more.SetUser("later", LoreModel::LogitsOf(m.WeightsOf("u1")));
+  more.SaveTable(dir.str());
+  EXPECT_EQ(LoreModel::Load(dir.str()).users(), m.users() + 1);
+  // A damaged description is refused naming the file and the key.
+  WriteBytes(dir.str() + "/lore.json", "{\"users\": [\"u0\"], \"embedder\": \"x\"}");
+  ExpectErrorContaining([&] { LoreModel::Load(dir.str()); }, {dir.str() + "/lore.json", "scale"});
   ExpectErrorContaining([&] { LoreModel::Load(dir.str() + "/none"); }, {"not a LoRe model"});
 }
 

@@ -476,7 +476,8 @@ TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
 // weights (unknown users: the population mean, counted), online adaptation
 // while 8 clients score the same user (every reply uses the weights before or
 // after one of the adaptations, none is lost), the weights read back, and
-// every bad adaptation request refused with an explicit reply.
+// every bad adaptation request refused with an explicit reply; the adapted
+// table persisted in the model directory.
 TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   const std::string bert = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
   std::shared_ptr<RewardModel> embedder = RewardModel::Load(bert, 64);
@@ -490,7 +491,10 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   const auto model = reward::LoreModel::Train({torch::randn({40, 64}), std::vector<int64_t>(40, 0)}, {"a"}, lo);
   auto table = model.Clone();
   table.SetUser("b", reward::LoreModel::LogitsOf(torch::tensor({0.7f, 0.2f, 0.1f})));
-  auto lore = std::make_shared<LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8);
+  TempDir model_dir;  // adaptations persist into the model directory
+  table.Save(model_dir.str(), bert, "pooler", lo, {});
+  auto lore =
+      std::make_shared<LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8, model_dir.str());
   ScorerOptions o;
   o.batching.max_batch_size = 16;
   o.batching.max_queue_delay = std::chrono::microseconds(500);
@@ -565,6 +569,10 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   EXPECT_NEAR(Component(last.items(0), "lore_score"), expected(versions[2]), 1e-5);
   const auto back = client.UserWeights("c");
   EXPECT_EQ(back.version(), 2);
+  bool on_disk = false;
+  const auto persisted = reward::LoreModel::Load(model_dir.str()).WeightsOf("c", &on_disk);
+  EXPECT_TRUE(on_disk) << "the adapted table is in the model directory";
+  EXPECT_TRUE(torch::allclose(persisted, versions[2], 1e-5, 1e-6));
   EXPECT_TRUE(back.known());
   EXPECT_NEAR(back.weights(0), versions[2][0].item<double>(), 1e-6);
   EXPECT_FALSE(client.UserWeights("nobody").known());

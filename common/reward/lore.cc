@@ -147,16 +147,28 @@ torch::Tensor LoreModel::PairLogits(const torch::Tensor& diffs, const torch::Ten
   return Rewards(diffs, weights);
 }
 
-void LoreModel::Save(const std::string& dir, const std::string& embedder, const std::string& pooling,
-                     const LoreOptions& o, const LoreReport& r) const {
+torch::Tensor LoreModel::PairLogits(const torch::Tensor& diffs, const std::vector<std::string>& users) const {
+  PRLM_CHECK(diffs.size(0) == static_cast<int64_t>(users.size()));
+  std::vector<torch::Tensor> w;
+  for (const auto& u : users) w.push_back(WeightsOf(u));
+  return (diffs.to(torch::kFloat).matmul(basis_) * torch::stack(w)).sum(1) / scale_;
+}
+
+void LoreModel::SaveTable(const std::string& dir) const {
   std::filesystem::create_directories(dir);
   const auto basis = basis_.contiguous(), logits = Table().contiguous();
+  // The users ride in the file's metadata: one atomic write keeps rows and ids together.
   model::WriteSafetensors(
       dir + "/lore.safetensors",
       {{"basis", model::DType::kF32, basis.sizes().vec(), basis.data_ptr(), static_cast<size_t>(basis.nbytes())},
        {"user_logits", model::DType::kF32, logits.sizes().vec(), logits.data_ptr(),
         static_cast<size_t>(logits.nbytes())}},
-      {});
+      {{"users", nlohmann::json(user_ids_).dump()}});
+}
+
+void LoreModel::Save(const std::string& dir, const std::string& embedder, const std::string& pooling,
+                     const LoreOptions& o, const LoreReport& r) const {
+  SaveTable(dir);
   nlohmann::ordered_json j;
   j["embedder"] = embedder;
   j["pooling"] = pooling;
@@ -186,6 +198,14 @@ LoreModel LoreModel::Load(const std::string& dir, std::string* embedder, std::st
     PRLM_THROW(json_path << ": " << e.what());
   }
   const model::SafetensorsFile file(dir + "/lore.safetensors");
+  // The table's own user list (SaveTable) wins over lore.json's, which adaptations do not rewrite.
+  if (const auto it = file.metadata().find("users"); it != file.metadata().end()) {
+    try {
+      users = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW(dir << "/lore.safetensors: metadata \"users\" is not a list of ids: " << e.what());
+    }
+  }
   m.basis_ = model::ReadTensor(file, file.Info("basis")).to(torch::kFloat);
   m.user_logits_ = model::ReadTensor(file, file.Info("user_logits")).to(torch::kFloat);
   PRLM_REQUIRE(m.basis_.dim() == 2 && m.user_logits_.dim() == 2 && m.user_logits_.size(1) == m.basis_.size(1) &&

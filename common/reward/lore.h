@@ -17,8 +17,9 @@
 // users' w).
 //
 // On disk (Save / Load): DIR/lore.safetensors ("basis" [d, B], "user_logits"
-// [U, B]), DIR/lore.json (users in row order, scale, the embedder directory
-// and pooling, the options and the training report).
+// [U, B], the users in row order in its metadata), DIR/lore.json (the users
+// as trained, scale, the embedder directory and pooling, the options and the
+// training report).
 //
 // Thread-safety: const methods are safe to call concurrently; Train, SetUser
 // and Load build or change the model and need exclusive access.
@@ -79,9 +80,14 @@ class LoreModel {
   torch::Tensor Rewards(const torch::Tensor& phi, const torch::Tensor& weights) const;
   // The preference logits of pair differences [N, d] under w [B].
   torch::Tensor PairLogits(const torch::Tensor& diffs, const torch::Tensor& weights) const;
+  // The same, each pair under its own user's weights (users [N]).
+  torch::Tensor PairLogits(const torch::Tensor& diffs, const std::vector<std::string>& users) const;
 
   void Save(const std::string& dir, const std::string& embedder, const std::string& pooling,
             const LoreOptions& options, const LoreReport& report) const;
+  // DIR/lore.safetensors alone, with the users in its metadata (one atomic
+  // write): what an adaptation changes; lore.json stays as trained.
+  void SaveTable(const std::string& dir) const;
   // Also returns the embedder directory and pooling recorded by Save.
   static LoreModel Load(const std::string& dir, std::string* embedder = nullptr, std::string* pooling = nullptr);
 
