@@ -59,6 +59,7 @@ std::shared_ptr<const LoreModel> LoreReward::Snapshot() const {
 }
 
 void LoreReward::ScoreBatch(const std::vector<const PreparedItem*>& items, const std::vector<double*>& out) {
+  if (items.empty()) return;
   const auto model = Snapshot();  // one snapshot for the whole batch: old or new weights, never a mix
   std::vector<const text::Encoding*> encodings;
   for (const auto* item : items) encodings.push_back(&static_cast<const EncodedAnswer*>(item)->encoding);

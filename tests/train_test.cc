@@ -411,6 +411,52 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
     }
 }
 
+// LoRe end to end: make-synthetic --preferences, train-lore on the fixture
+// BERT, adapt-user for one of the job's own users (the table on disk gains
+// it), eval-lore's table, then GRPO steps with reward.personalization=lore:
+// the LoRe component scores, and the metrics carry the share of known users.
+TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
+  const std::string d = dir_->str(), prefs = D("prefs"), lore = D("lore"), run = D("grpo-lore");
+  const std::string bert = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  auto r = Shell(Prlm() + " make-synthetic --preferences --users 6 --unseen-users 2 --train-pairs 12 --test-pairs 6 "
+                          "--fewshot-pairs 4 --out " + prefs);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Shell(Prlm() + " train-lore --embedder " + bert + " --pairs " + prefs + "/pairs.jsonl --basis 4 --iterations 50 "
+                     "--scale 1 --out " + lore);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pairwise accuracy on 36 test pairs"), std::string::npos) << r.out;
+  // One of the job's users, adapted from two pairs of their own.
+  const std::string user = Json::parse(ReadFile(d + "/data/train_questions.json"))[0]["user_id"].get<std::string>();
+  testing::WriteBytes(D("user.jsonl"), "{\"user_id\": \"" + user + "\", \"prompt\": \"q\", \"chosen\": \"a long "
+                                       "careful answer\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n"
+                                       "{\"user_id\": \"" + user + "\", \"prompt\": \"r\", \"chosen\": \"yes, "
+                                       "gladly\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n");
+  r = Shell(Prlm() + " adapt-user --lore " + lore + " --user " + user + " --pairs " + D("user.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("added " + user + " from 2 pairs"), std::string::npos) << r.out;
+  r = Shell(Prlm() + " adapt-user --lore " + lore + " --user nobody --pairs " + D("user.jsonl"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("user nobody has no fewshot or train pairs"), std::string::npos) << r.out;
+  r = Shell(Prlm() + " eval-lore --embedder " + bert + " --pairs " + prefs + "/pairs.jsonl --truth " + prefs +
+            "/truth.json --bases 1,2 --shots 1,4 --compare-basis 2 --iterations 30 --adapt-iterations 30 --scale 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* row : {"| shared BT", "| per-user BT", "| LoRe B=2", "| Bayes", "unseen, k=4", "LoRe B=2 (2 after pruning) - shared"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  // GRPO with LoRe as the personalization term.
+  r = Train(5, run, "trainer.total_steps=2 reward.personalization=lore reward.lore=" + lore + " reward.w_pers=0.5");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 2u);
+  for (const char* key : {"reward/personalization/mean", "reward/lore_score/mean", "reward/lore_known_user/mean"})
+    EXPECT_TRUE(m[0].contains(key)) << key;
+  const double known = m[0]["reward/lore_known_user/mean"].get<double>() + m[1]["reward/lore_known_user/mean"].get<double>();
+  EXPECT_GE(known, 0.0);
+  EXPECT_LT(known, 2.0) << "most of the job's users are unknown to the table (population mean)";
+  r = Train(5, D("grpo-lore-missing"), "trainer.total_steps=1 reward.personalization=lore reward.w_pers=0.5");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("reward.lore"), std::string::npos) << r.out;
+}
+
 // prlm eval on held-out users: the sweep's rows in order, figures in range,
 // the reward the training scorer gives (accuracy = ROUGE-1 + 2 + L F of the
 // extracted answer, format weighted 0.1), a zero-shot row appended, and a bad
