@@ -54,12 +54,6 @@ std::vector<const data::PreferencePair*> PairsOf(const data::PreferenceSet& set,
   return out;
 }
 
-double Accuracy(const std::vector<double>& correct) {
-  double s = 0;
-  for (double c : correct) s += c;
-  return correct.empty() ? 0 : s / static_cast<double>(correct.size());
-}
-
 }  // namespace
 
 int RunTrainLore(int argc, char** argv) {
@@ -110,7 +104,7 @@ int RunTrainLore(int argc, char** argv) {
     for (const auto* p : test) test_users.push_back(p->user_id);
     const auto logits = model.PairLogits(test_diffs, test_users);
     std::printf("train-lore: pairwise accuracy on %zu test pairs of these users: %.4f\n", test.size(),
-                Accuracy(pipeline::PairCorrect(logits)));
+                pipeline::PairAccuracy(logits));
   }
   std::printf("train-lore: wrote %s\n", args.Get("out").c_str());
   return 0;
@@ -167,8 +161,8 @@ int RunAdaptUser(int argc, char** argv) {
   if (!test.empty()) {
     const auto d = reward::PairDifferences(*embedder, pooling, test);
     std::printf("adapt-user: pairwise accuracy on %zu test pairs: %.4f with %s weights, %.4f adapted\n", test.size(),
-                Accuracy(pipeline::PairCorrect(model.PairLogits(d, before))), known ? "the old" : "the population",
-                Accuracy(pipeline::PairCorrect(model.PairLogits(d, weights))));
+                pipeline::PairAccuracy(model.PairLogits(d, before)), known ? "the old" : "the population",
+                pipeline::PairAccuracy(model.PairLogits(d, weights)));
   }
   return 0;
 }

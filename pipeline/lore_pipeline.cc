@@ -24,6 +24,14 @@ std::vector<double> PairCorrect(const torch::Tensor& logits) {
   return out;
 }
 
+double MeanOf(const std::vector<double>& values) {
+  double s = 0;
+  for (double x : values) s += x;
+  return values.empty() ? 0 : s / static_cast<double>(values.size());
+}
+
+double PairAccuracy(const torch::Tensor& logits) { return MeanOf(PairCorrect(logits)); }
+
 torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups,
                           double scale, double l2, int64_t iterations, double lr) {
   const auto g = torch::tensor(group, torch::kLong);
@@ -53,12 +61,6 @@ std::string Cell(double accuracy) {
   return buf;
 }
 
-double Mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
 }  // namespace
 
 std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& embedder, model::Pooling pooling,
@@ -66,7 +68,7 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
   // 1. Every pair's phi difference, once.
   std::vector<const PreferencePair*> all;
   for (const auto& p : set.pairs) all.push_back(&p);
-  const auto diffs = PairDifferences(embedder, pooling, all);
+  const auto diffs = reward::PairDifferences(embedder, pooling, all);
   // 2. Seen users (those with train pairs), unseen users (fewshot pairs), test pairs of each.
   std::map<std::string, int64_t> seen_index;
   std::vector<std::string> seen;
@@ -173,7 +175,7 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
   md += "\n";
   for (size_t m = 0; m < names.size(); ++m) {
     md += "| " + names[m] + " |";
-    for (const auto& v : values[m]) md += " " + Cell(Mean(v)) + " |";
+    for (const auto& v : values[m]) md += " " + Cell(MeanOf(v)) + " |";
     md += "\n";
   }
   if (!truth_path.empty()) {

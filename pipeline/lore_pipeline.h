@@ -20,11 +20,12 @@
 
 namespace prlm::pipeline {
 
-using reward::PairDifferences;
-using reward::PoolingByName;
-
 // Share of pairs whose logit is > 0 (a tie counts half), per pair (0, 0.5, 1).
 std::vector<double> PairCorrect(const torch::Tensor& logits);
+// The mean of PairCorrect: pairwise accuracy.
+double PairAccuracy(const torch::Tensor& logits);
+// The mean of per-pair values (0 for none).
+double MeanOf(const std::vector<double>& values);
 
 // A linear Bradley-Terry model per group on phi: v [G, d] minimising the
 // per-group mean NLL of sigmoid(diff . v_g / scale) + l2 ||v||^2 (full-batch Adam).
