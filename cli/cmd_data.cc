@@ -11,6 +11,7 @@
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/preference_task.h"
 #include "pipeline/reasoning_paths.h"
 #include "pipeline/teacher_reasoning.h"
 #include "pipeline/rm_pairs.h"
@@ -92,7 +93,11 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("unseen-users", "N", "20", "--preferences: users held out (few-shot pairs + test pairs)")
       .Option("train-pairs", "N", "60", "--preferences: train pairs per seen user")
       .Option("test-pairs", "N", "30", "--preferences: test pairs per user (prompts no train pair uses)")
-      .Option("fewshot-pairs", "N", "20", "--preferences: adaptation pairs per unseen user");
+      .Option("fewshot-pairs", "N", "20", "--preferences: adaptation pairs per unseen user")
+      .Option("task-out", "DIR", "", "--preferences: also write a generation task over the seen users\n"
+                                     "(LongLaMP topic writing: train and test splits, profile = their first\n"
+                                     "--profile-pairs chosen answers) and DIR/rm_pairs.jsonl for train-rm")
+      .Option("profile-pairs", "N", "12", "--task-out: train pairs per user shown as the profile");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("preferences")) {
     data::SyntheticPreferenceOptions p;
@@ -108,6 +113,21 @@ int RunMakeSynthetic(int argc, char** argv) {
                 "Bayes accuracy of the test pairs: seen users %.3f, unseen users %.3f\n",
                 args.Get("out").c_str(), data.pairs.size(), p.seen_users, p.unseen_users, args.Get("out").c_str(),
                 data.bayes_seen, data.bayes_unseen);
+    if (args.Has("task-out")) {
+      data::PreferenceSet set;
+      set.source = args.Get("out") + "/pairs.jsonl";
+      set.pairs = data.pairs;
+      data::PreferenceTaskOptions t;
+      t.profile_pairs = args.GetInt("profile-pairs");
+      const auto task = data::MakePreferenceTask(set, t);
+      const std::string dir = args.Get("task-out");
+      data::WriteLampSplit(task.train, dir, "train");
+      data::WriteLampSplit(task.test, dir, "test");
+      reward::WriteRmPairs(dir + "/rm_pairs.jsonl", task.rm_pairs);
+      std::printf("wrote %s: train %zu, test %zu questions of %d users (%s); %zu reward-model pairs\n", dir.c_str(),
+                  task.train.examples.size(), task.test.examples.size(), p.seen_users, task.train.task->name.c_str(),
+                  task.rm_pairs.size());
+    }
     return 0;
   }
   data::SyntheticOptions o;

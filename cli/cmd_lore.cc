@@ -10,6 +10,7 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "pipeline/lore_pipeline.h"
+#include "pipeline/true_utility_win_rate.h"
 
 namespace prlm::cli {
 
@@ -195,6 +196,39 @@ int RunEvalLore(int argc, char** argv) {
   auto embedder = reward::RewardModel::Load(args.Get("embedder"), static_cast<int>(args.GetInt("max-length")));
   const std::string md =
       pipeline::CompareLore(set, *embedder, reward::PoolingByName(args.Get("pooling")), o, args.Get("truth"));
+  std::fputs(md.c_str(), stdout);
+  if (args.Has("out")) WriteFileAtomic(args.Get("out"), md);
+  return 0;
+}
+
+int RunJudgeUtility(int argc, char** argv) {
+  Args args("judge-utility",
+            "Judge answers under each user's true utility (truth.json of make-synthetic --preferences):\n"
+            "every --candidate against --baseline on the same questions (eval --completions files),\n"
+            "mean true utility, difference and win rate (ties half), paired bootstrap 95% intervals.");
+  args.Option("truth", "FILE", "", "truth.json of make-synthetic --preferences", true)
+      .Option("baseline", "NAME=FILE", "", "the answers compared against (eval --completions)", true)
+      .Option("candidate", "LIST", "", "NAME=FILE[,NAME=FILE...]: answers judged against the baseline", true)
+      .Option("seed", "S", "1", "bootstrap seed")
+      .Option("out", "FILE", "", "also write the markdown here");
+  if (!args.Parse(argc, argv)) return 0;
+  const auto named = [](const std::string& spec) {
+    const size_t eq = spec.find('=');
+    PRLM_REQUIRE(eq != std::string::npos && eq > 0 && eq + 1 < spec.size(),
+                 "judge-utility: '" << spec << "' is not NAME=FILE");
+    return std::make_pair(spec.substr(0, eq), pipeline::ReadJudgedAnswers(spec.substr(eq + 1)));
+  };
+  const auto truth = data::ReadPreferenceTruth(args.Get("truth"));
+  const auto [base_name, base] = named(args.Get("baseline"));
+  std::string md = pipeline::ComparisonHeader();
+  std::string gold;
+  for (const auto& spec : SplitList(args.Get("candidate"))) {
+    const auto [name, answers] = named(spec);
+    const auto c = pipeline::CompareUnderTruth(truth, base, answers, static_cast<uint64_t>(args.GetInt("seed")));
+    md += pipeline::ComparisonRow(base_name, name, c);
+    if (c.utility_gold && gold.empty()) gold = "\nThe gold answers' mean true utility: " + std::to_string(*c.utility_gold) + "\n";
+  }
+  md += gold;
   std::fputs(md.c_str(), stdout);
   if (args.Has("out")) WriteFileAtomic(args.Get("out"), md);
   return 0;

@@ -40,7 +40,7 @@ int RunInitModel(int argc, char** argv) {
             "Write a randomly initialised model in Hugging Face layout (config.json,\n"
             "model.safetensors, tokenizer.json). Positional key=value pairs override\n"
             "config.json fields, e.g. num_hidden_layers=2.");
-  args.Option("arch", "qwen2|bert", "qwen2", "architecture")
+  args.Option("arch", "qwen2|qwen3|llama|bert", "qwen2", "architecture")
       .Option("preset", "NAME", "tiny", "tiny (~2M parameters) or small (~25M)")
       .Option("tokenizer", "FILE", "", "tokenizer.json to use (default: train one on a built-in corpus)")
       .Option("tokenizer-vocab-size", "N", "4096", "vocabulary size of the trained tokenizer")
@@ -64,7 +64,8 @@ int RunInitModel(int argc, char** argv) {
 
 int RunGenerate(int argc, char** argv) {
   Args args("generate",
-            "Sample completions from a Qwen2 model. Prints one JSON object per sample:\n"
+            "Sample completions from a decoder (Qwen2, Qwen3, Llama); defaults for the sampling options come\n"
+            "from the model's generation_config.json when it has one. Prints one JSON object per sample:\n"
             "{\"prompt\": i, \"sample\": g, \"text\": ..., \"num_tokens\": n, \"stopped\": bool}.");
   args.Option("model", "DIR", "", "model directory (config.json, model.safetensors, tokenizer.json)", true)
       .Option("prompt", "TEXT", "", "one prompt")
@@ -74,6 +75,7 @@ int RunGenerate(int argc, char** argv) {
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
+  ApplyGenerationDefaults(args, args.Get("model"));
   auto params = SamplingFromArgs(args);
   const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
   PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");

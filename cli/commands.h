@@ -27,6 +27,7 @@ int RunScoreRm(int argc, char** argv);
 int RunTrainLore(int argc, char** argv);
 int RunAdaptUser(int argc, char** argv);
 int RunEvalLore(int argc, char** argv);
+int RunJudgeUtility(int argc, char** argv);
 int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunTrain(int argc, char** argv);

@@ -44,6 +44,7 @@ const Command kCommands[] = {
     {"train-lore", prlm::cli::RunTrainLore, "fit LoRe: a shared reward basis and per-user mixture weights"},
     {"adapt-user", prlm::cli::RunAdaptUser, "fit one user's LoRe weights from a few preference pairs"},
     {"eval-lore", prlm::cli::RunEvalLore, "LoRe vs shared and per-user reward models on preference pairs"},
+    {"judge-utility", prlm::cli::RunJudgeUtility, "answers judged under synthetic users' true utilities (win rates)"},
     {"serve-reward", prlm::cli::RunServeReward, "serve batched reward scoring over TCP"},
     {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
     {"eval", prlm::cli::RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},

@@ -1,6 +1,9 @@
 #include "cli/policy_options.h"
 
+#include <cstdio>
+
 #include "cli/compute_options.h"
+#include "common/model/model_config.h"
 #include "common/model/pretrained.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
@@ -26,6 +29,25 @@ void AddSamplingOptions(Args& args, const char* temperature) {
       .Option("top-k", "K", "0", "sample among the K most likely tokens (0 = off)")
       .Option("seed", "S", "42", "random seed (each sample has its own stream)")
       .Flag("greedy", "always take the most likely token");
+}
+
+void ApplyGenerationDefaults(Args& args, const std::string& model_dir) {
+  const auto g = model::GenerationConfig::LoadFromDir(model_dir);
+  std::string used;
+  const auto fill = [&](const char* option, const std::string& value) {
+    if (args.Has(option)) return;
+    args.Set(option, value);
+    used += std::string(used.empty() ? "" : ", ") + "--" + option + " " + value;
+  };
+  if (g.do_sample == false && !args.Has("temperature") && !args.GetFlag("greedy")) {
+    args.Set("greedy", "true");
+    used += std::string(used.empty() ? "" : ", ") + "--greedy (do_sample false)";
+  }
+  if (g.temperature && *g.temperature > 0) fill("temperature", std::to_string(*g.temperature));
+  if (g.top_p) fill("top-p", std::to_string(*g.top_p));
+  if (g.top_k) fill("top-k", std::to_string(*g.top_k));
+  if (!used.empty())
+    std::fprintf(stderr, "sampling defaults from %s/generation_config.json: %s\n", model_dir.c_str(), used.c_str());
 }
 
 model::SamplingParams SamplingFromArgs(const Args& args) {

@@ -24,9 +24,14 @@ LoadedPolicy LoadPolicy(const std::string& dir, const Args& args);
 // --max-new-tokens --temperature --top-p --top-k --seed --greedy; `temperature`
 // is the default shown.
 void AddSamplingOptions(Args& args, const char* temperature = "0.7");
+// The model's default sampling from DIR/generation_config.json (temperature,
+// top_p, top_k; do_sample false means greedy) for each option not given on
+// the command line; says on stderr which it used.
+void ApplyGenerationDefaults(Args& args, const std::string& model_dir);
 // Validated before any model is loaded, so a typo fails fast.
 model::SamplingParams SamplingFromArgs(const Args& args);
-// Stop at the model's EOS tokens (config.json), else the chat end tokens.
+// Stop at the model's EOS tokens (config.json and generation_config.json),
+// else the chat end tokens.
 void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::Qwen2Config& cfg);
 
 }  // namespace prlm::cli

@@ -28,6 +28,7 @@ void WriteCompletions(const std::string& path, const data::Dataset& dataset, con
   for (size_t i = 0; i < dataset.examples.size(); ++i) {
     Json j;
     j["id"] = dataset.examples[i].id;
+    j["user_id"] = dataset.examples[i].user_id;
     j["retriever"] = retriever;
     j["k"] = k;
     j["completion"] = answers[i].texts.empty() ? "" : answers[i].texts[0];

@@ -144,8 +144,13 @@ int64_t InitModelDir(const InitModelSpec& spec) {
 
   // 2. The config: preset + overrides, validated by the config parser.
   torch::manual_seed(spec.seed);
-  if (spec.arch == "qwen2") {
+  if (spec.arch == "qwen2" || spec.arch == "qwen3" || spec.arch == "llama") {
+    // One decoder; the architecture's differences are config fields.
     auto cfg = model::Qwen2Preset(spec.preset, vocab);
+    cfg.model_type = spec.arch;
+    cfg.attention_bias = spec.arch == "qwen2";
+    cfg.qk_norm = spec.arch == "qwen3";
+    if (spec.arch == "qwen3") cfg.explicit_head_dim = cfg.head_dim();
     for (const char* eos : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tok->TokenToId(eos)) cfg.eos_token_ids.push_back(*id);
     cfg = model::Qwen2Config::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides),
@@ -168,7 +173,7 @@ int64_t InitModelDir(const InitModelSpec& spec) {
     model::SaveBert(m, spec.out_dir);
     return model::CountParameters(*m);
   }
-  PRLM_THROW("init-model: unknown --arch '" << spec.arch << "' (expected qwen2 or bert)");
+  PRLM_THROW("init-model: unknown --arch '" << spec.arch << "' (expected qwen2, qwen3, llama or bert)");
 }
 
 }  // namespace prlm::pipeline

@@ -10,7 +10,7 @@
 namespace prlm::pipeline {
 
 struct InitModelSpec {
-  std::string arch = "qwen2";       // qwen2 | bert
+  std::string arch = "qwen2";       // qwen2 | qwen3 | llama | bert
   std::string preset = "tiny";      // tiny | small
   std::string tokenizer;            // tokenizer.json to copy; empty: train one
   int tokenizer_vocab_size = 4096;  // when training one

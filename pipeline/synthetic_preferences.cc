@@ -211,4 +211,32 @@ void WriteSyntheticPreferences(const SyntheticPreferences& data, const Synthetic
   WriteFileAtomic(dir + "/truth.json", truth.dump(2) + "\n");
 }
 
+std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& path) {
+  nlohmann::json truth;
+  try {
+    truth = nlohmann::json::parse(ReadFile(path));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW("truth file '" << path << "' is not JSON: " << e.what());
+  }
+  PRLM_REQUIRE(truth.is_object() && truth.contains("users") && truth["users"].is_object() && !truth["users"].empty(),
+               "truth file '" << path << "': no \"users\" object (write it with make-synthetic --preferences)");
+  std::map<std::string, PreferenceUser> users;
+  for (const auto& [id, j] : truth["users"].items()) {
+    const auto& w = j.is_object() && j.contains("weights") ? j["weights"] : nlohmann::json();
+    PRLM_REQUIRE(w.is_array() && w.size() == kPreferenceCriteria,
+                 "truth file '" << path << "': user " << id << ": \"weights\" must be " << kPreferenceCriteria
+                                << " numbers");
+    PreferenceUser user;
+    user.id = id;
+    user.seen = j.value("seen", true);
+    for (size_t k = 0; k < w.size(); ++k) {
+      PRLM_REQUIRE(w[k].is_number(), "truth file '" << path << "': user " << id << ": weight " << k
+                                                     << " is not a number");
+      user.weights[k] = w[k].get<double>();
+    }
+    users.emplace(id, user);
+  }
+  return users;
+}
+
 }  // namespace prlm::data

@@ -64,6 +64,11 @@ SyntheticPreferences MakeSyntheticPreferences(const SyntheticPreferenceOptions& 
 void WriteSyntheticPreferences(const SyntheticPreferences& data, const SyntheticPreferenceOptions& options,
                                const std::string& dir);
 
+// The users of a truth.json that WriteSyntheticPreferences wrote, by id.
+// Throws prlm::Error naming the file and user for malformed JSON, a missing
+// "users" object, or weights that are not kPreferenceCriteria numbers.
+std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& path);
+
 // A user's true utility of `text`.
 double TrueUtility(const PreferenceUser& user, const std::string& text);
 

@@ -115,6 +115,28 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
   for (const auto& v : j["logprobs"]) EXPECT_LT(static_cast<double>(v), 0.0) << v;
   const auto bert = RunPrlm("init-model --arch bert --preset tiny --out " + (dir / "b"));
   EXPECT_EQ(bert.code, 0) << bert.out;
+  // Qwen3 and Llama tiny models generate; a generation_config.json's
+  // do_sample false makes the default greedy (two samples then agree).
+  for (const std::string arch : {"qwen3", "llama"}) {
+    const auto made = RunPrlm("init-model --arch " + arch + " --preset tiny --out " + (dir / arch) +
+                              " num_hidden_layers=2");
+    ASSERT_EQ(made.code, 0) << made.out;
+    EXPECT_NE(made.out.find("wrote " + arch + " model"), std::string::npos) << made.out;
+    EXPECT_NE(prlm::ReadFile(dir / (arch + "/config.json")).find("\"model_type\": \"" + arch + "\""),
+              std::string::npos);
+    prlm::testing::WriteBytes(dir / (arch + "/generation_config.json"), R"({"do_sample": false, "top_k": 20})");
+    const auto out = RunPrlm("generate --model " + (dir / arch) + " --prompt 'The city council' --num-samples 2 "
+                             "--max-new-tokens 6 --seed 7");
+    ASSERT_EQ(out.code, 0) << out.out;
+    EXPECT_NE(out.out.find("generation_config.json: --greedy (do_sample false), --top-k 20"), std::string::npos)
+        << out.out;
+    std::vector<std::string> texts;
+    std::istringstream lines(out.out);
+    for (std::string l; std::getline(lines, l);)
+      if (!l.empty() && l[0] == '{') texts.push_back(nlohmann::json::parse(l)["text"]);
+    ASSERT_EQ(texts.size(), 2u) << out.out;
+    EXPECT_EQ(texts[0], texts[1]) << arch << ": greedy samples agree";
+  }
 }
 
 TEST(Cli, BadInputGetsAClearMessageNotACrash) {

@@ -419,8 +419,29 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   const std::string d = dir_->str(), prefs = D("prefs"), lore = D("lore"), run = D("grpo-lore");
   const std::string bert = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
   auto r = Shell(Prlm() + " make-synthetic --preferences --users 6 --unseen-users 2 --train-pairs 12 --test-pairs 6 "
-                          "--fewshot-pairs 4 --out " + prefs);
+                          "--fewshot-pairs 4 --out " + prefs + " --task-out " + D("task") + " --profile-pairs 8");
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("train 24, test 36 questions of 6 users (LongLaMP_topic_writing); 72 reward-model pairs"),
+            std::string::npos) << r.out;
+  // The task's answers judged under the users' true utilities: the gold
+  // (what each user chose) against an empty answer, and a bad baseline.
+  std::string golds, empties;
+  for (const auto& q : Json::parse(ReadFile(D("task") + "/test_questions.json"))) {
+    golds += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", "Perhaps budget, furthermore, \xF0\x9F\x99\x82 "
+                                                                         "a long enough answer of many words"}}.dump() + "\n";
+    empties += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", ""}}.dump() + "\n";
+  }
+  testing::WriteBytes(D("golds.jsonl"), golds);
+  testing::WriteBytes(D("empties.jsonl"), empties);
+  r = Shell(Prlm() + " judge-utility --truth " + prefs + "/truth.json --baseline empty=" + D("empties.jsonl") +
+            " --candidate rich=" + D("golds.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| rich vs empty | 36 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| 36 / 0 / 0 |"), std::string::npos) << "more of every criterion wins for every user\n" << r.out;
+  r = Shell(Prlm() + " judge-utility --truth " + prefs + "/truth.json --baseline " + D("empties.jsonl") +
+            " --candidate rich=" + D("golds.jsonl"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("is not NAME=FILE"), std::string::npos) << r.out;
   r = Shell(Prlm() + " train-lore --embedder " + bert + " --pairs " + prefs + "/pairs.jsonl --basis 4 --iterations 50 "
                      "--scale 1 --out " + lore);
   ASSERT_EQ(r.code, 0) << r.out;
@@ -507,7 +528,11 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   }
   size_t lines = 0;
   std::ifstream completions(D("completions.jsonl"));
-  for (std::string line; std::getline(completions, line); ++lines) EXPECT_TRUE(Json::parse(line).contains("answer"));
+  for (std::string line; std::getline(completions, line); ++lines) {
+    const Json j = Json::parse(line);
+    EXPECT_TRUE(j.contains("answer"));
+    EXPECT_TRUE(j.contains("user_id")) << "judge-utility keys answers by the asking user";
+  }
   EXPECT_EQ(lines, 3u) << "the last (retriever, k) pair's completions";
   r = Shell(eval + " --w-acc lots");
   EXPECT_NE(r.code, 0);

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "common/util/check.h"
 #include "common/util/file.h"
 
@@ -41,32 +44,117 @@ double Num(const nlohmann::json& j, const std::string& source, const char* key, 
   return j[key].get<double>();
 }
 
+bool Bool(const nlohmann::json& j, const std::string& source, const char* key, bool dflt) {
+  if (!j.contains(key) || j[key].is_null()) return dflt;
+  PRLM_REQUIRE(j[key].is_boolean(), "config '" << source << "': field '" << key
+                                               << "' must be true or false, got " << j[key].dump());
+  return j[key].get<bool>();
+}
+
+// rope_scaling (null or absent: default), validated as transformers reads it
+// but strictly: a missing required parameter or an unknown type is an error.
+RopeScaling ParseRopeScaling(const nlohmann::json& j, const std::string& src) {
+  RopeScaling r;
+  if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return r;
+  const auto& s = j["rope_scaling"];
+  const std::string where = "config '" + src + "': rope_scaling";
+  PRLM_REQUIRE(s.is_object(), where << " must be an object or null, got " << s.dump());
+  const char* type_key = s.contains("rope_type") ? "rope_type" : "type";
+  PRLM_REQUIRE(s.contains(type_key) && s[type_key].is_string(), where << " needs a string 'rope_type' (or 'type')");
+  r.type = s[type_key].get<std::string>();
+  PRLM_REQUIRE(r.type == "default" || r.type == "linear" || r.type == "dynamic" || r.type == "llama3" ||
+                   r.type == "yarn",
+               where << ": rope_type '" << r.type
+                     << "' is not supported (supported: default, linear, dynamic, llama3, yarn)");
+  const auto number = [&](const char* key, double dflt, bool required) {
+    PRLM_REQUIRE(!required || (s.contains(key) && !s[key].is_null()),
+                 where << ": rope_type '" << r.type << "' needs '" << key << "'");
+    return Num(s, src + " (rope_scaling)", key, dflt);
+  };
+  if (r.type == "default") return r;
+  r.factor = number("factor", 1, true);
+  PRLM_REQUIRE(r.factor > 0, where << ": factor must be > 0, got " << r.factor);
+  r.original_max_position_embeddings = Int(s, src + " (rope_scaling)", "original_max_position_embeddings", 0, false);
+  if (r.type == "llama3") {
+    number("original_max_position_embeddings", 0, true);
+    r.low_freq_factor = number("low_freq_factor", 1, true);
+    r.high_freq_factor = number("high_freq_factor", 4, true);
+    PRLM_REQUIRE(r.high_freq_factor > r.low_freq_factor && r.low_freq_factor > 0,
+                 where << ": llama3 needs 0 < low_freq_factor < high_freq_factor, got " << r.low_freq_factor
+                       << " and " << r.high_freq_factor);
+    PRLM_REQUIRE(r.original_max_position_embeddings > 0,
+                 where << ": original_max_position_embeddings must be positive");
+  }
+  if (r.type == "yarn") {
+    r.beta_fast = number("beta_fast", 32, false);
+    r.beta_slow = number("beta_slow", 1, false);
+    r.attention_factor = number("attention_factor", 0, false);
+    r.mscale = number("mscale", 0, false);
+    r.mscale_all_dim = number("mscale_all_dim", 0, false);
+    PRLM_REQUIRE(r.beta_fast > 0 && r.beta_slow > 0 && r.attention_factor >= 0,
+                 where << ": yarn needs positive beta_fast, beta_slow and a non-negative attention_factor");
+  }
+  return r;
+}
+
+nlohmann::ordered_json RopeScalingJson(const RopeScaling& r) {
+  nlohmann::ordered_json s;
+  s["rope_type"] = r.type;
+  s["factor"] = r.factor;
+  if (r.original_max_position_embeddings > 0) s["original_max_position_embeddings"] = r.original_max_position_embeddings;
+  if (r.type == "llama3") s["low_freq_factor"] = r.low_freq_factor, s["high_freq_factor"] = r.high_freq_factor;
+  if (r.type == "yarn") {
+    s["beta_fast"] = r.beta_fast, s["beta_slow"] = r.beta_slow;
+    if (r.attention_factor > 0) s["attention_factor"] = r.attention_factor;
+    if (r.mscale > 0) s["mscale"] = r.mscale;
+    if (r.mscale_all_dim > 0) s["mscale_all_dim"] = r.mscale_all_dim;
+  }
+  return s;
+}
+
+// eos_token_id: an integer, a list of integers, or absent / null.
+std::vector<int64_t> EosIds(const nlohmann::json& j, const std::string& source) {
+  if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
+  const auto& e = j["eos_token_id"];
+  if (e.is_number_integer()) return {e.get<int64_t>()};
+  PRLM_REQUIRE(e.is_array() && std::all_of(e.begin(), e.end(), [](const auto& x) { return x.is_number_integer(); }),
+               "config '" << source << "': field 'eos_token_id' must be an integer or a list of integers, got "
+                          << e.dump());
+  return e.get<std::vector<int64_t>>();
+}
+
 }  // namespace
 
 Qwen2Config Qwen2Config::FromJsonText(const std::string& text, const std::string& src) {
   const nlohmann::json j = ParseConfig(text, src);
   Qwen2Config c;
+  c.model_type = j.value("model_type", std::string("qwen2"));
+  PRLM_REQUIRE(c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "llama",
+               "config '" << src << "': model_type '" << c.model_type
+                          << "' is not a decoder prlm runs (qwen2, qwen3, llama)");
   c.vocab_size = Int(j, src, "vocab_size", 0, true);
   c.hidden_size = Int(j, src, "hidden_size", 0, true);
   c.intermediate_size = Int(j, src, "intermediate_size", 0, true);
   c.num_hidden_layers = Int(j, src, "num_hidden_layers", 0, true);
   c.num_attention_heads = Int(j, src, "num_attention_heads", 0, true);
   c.num_key_value_heads = Int(j, src, "num_key_value_heads", c.num_attention_heads, false);
-  c.max_position_embeddings = Int(j, src, "max_position_embeddings", 32768, false);
+  c.max_position_embeddings = Int(j, src, "max_position_embeddings", c.model_type == "llama" ? 2048 : 32768, false);
+  c.attention_bias = c.model_type == "qwen2" || Bool(j, src, "attention_bias", false);
+  c.mlp_bias = c.model_type == "llama" && Bool(j, src, "mlp_bias", false);
+  c.qk_norm = c.model_type == "qwen3";
+  c.explicit_head_dim = Int(j, src, "head_dim", c.model_type == "qwen3" ? 128 : 0, false);
+  PRLM_REQUIRE(c.explicit_head_dim >= 0, "config '" << src << "': head_dim must be positive");
   c.rms_norm_eps = Num(j, src, "rms_norm_eps", 1e-6);
   c.rope_theta = Num(j, src, "rope_theta", 10000.0);
   c.initializer_range = Num(j, src, "initializer_range", 0.02);
   c.tie_word_embeddings = j.value("tie_word_embeddings", false);
   c.bos_token_id = Int(j, src, "bos_token_id", -1, false);
-  if (j.contains("eos_token_id") && j["eos_token_id"].is_array())
-    c.eos_token_ids = j["eos_token_id"].get<std::vector<int64_t>>();
-  else if (j.contains("eos_token_id") && j["eos_token_id"].is_number_integer())
-    c.eos_token_ids = {j["eos_token_id"].get<int64_t>()};
+  c.eos_token_ids = EosIds(j, src);
   c.torch_dtype = j.value("torch_dtype", std::string("float32"));
   const std::string act = j.value("hidden_act", std::string("silu"));
   PRLM_REQUIRE(act == "silu", "config '" << src << "': hidden_act '" << act
-                                         << "' is not supported (Qwen2 uses silu)");
-  PRLM_REQUIRE(c.hidden_size % c.num_attention_heads == 0,
+                                         << "' is not supported (qwen2, qwen3 and llama use silu)");
+  PRLM_REQUIRE(c.explicit_head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
                "config '" << src << "': hidden_size " << c.hidden_size
                           << " is not divisible by num_attention_heads " << c.num_attention_heads);
   PRLM_REQUIRE(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
@@ -74,8 +162,7 @@ Qwen2Config Qwen2Config::FromJsonText(const std::string& text, const std::string
                           << " is not a multiple of num_key_value_heads " << c.num_key_value_heads);
   PRLM_REQUIRE(c.head_dim() % 2 == 0, "config '" << src << "': head dimension " << c.head_dim()
                                                  << " must be even for rotary embeddings");
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
-    PRLM_THROW("config '" << src << "': rope_scaling is not supported yet");
+  c.rope_scaling = ParseRopeScaling(j, src);
   return c;
 }
 
@@ -83,8 +170,10 @@ Qwen2Config Qwen2Config::Load(const std::string& path) { return FromJsonText(Rea
 
 std::string Qwen2Config::ToJson() const {
   nlohmann::ordered_json j;
-  j["architectures"] = {"Qwen2ForCausalLM"};
-  j["model_type"] = "qwen2";
+  j["architectures"] = {model_type == "qwen3" ? "Qwen3ForCausalLM"
+                        : model_type == "llama" ? "LlamaForCausalLM"
+                                                : "Qwen2ForCausalLM"};
+  j["model_type"] = model_type;
   j["vocab_size"] = vocab_size;
   j["hidden_size"] = hidden_size;
   j["intermediate_size"] = intermediate_size;
@@ -96,6 +185,10 @@ std::string Qwen2Config::ToJson() const {
   j["hidden_act"] = "silu";
   j["rms_norm_eps"] = rms_norm_eps;
   j["rope_theta"] = rope_theta;
+  if (rope_scaling.type != "default") j["rope_scaling"] = RopeScalingJson(rope_scaling);
+  if (model_type != "qwen2") j["attention_bias"] = attention_bias;
+  if (model_type == "llama") j["mlp_bias"] = mlp_bias;
+  if (explicit_head_dim > 0) j["head_dim"] = explicit_head_dim;
   j["initializer_range"] = initializer_range;
   j["tie_word_embeddings"] = tie_word_embeddings;
   j["use_sliding_window"] = false;
@@ -175,13 +268,25 @@ std::string BertConfig::ToJson() const {
   return j.dump(2) + "\n";
 }
 
+GenerationConfig GenerationConfig::LoadFromDir(const std::string& dir) {
+  GenerationConfig g;
+  const std::string path = dir + "/generation_config.json";
+  if (!std::filesystem::exists(path)) return g;
+  const nlohmann::json j = ParseConfig(ReadFile(path), path);
+  g.eos_token_ids = EosIds(j, path);
+  if (j.contains("temperature") && !j["temperature"].is_null()) g.temperature = Num(j, path, "temperature", 1);
+  if (j.contains("top_p") && !j["top_p"].is_null()) g.top_p = Num(j, path, "top_p", 1);
+  if (j.contains("top_k") && !j["top_k"].is_null()) g.top_k = Int(j, path, "top_k", 0, false);
+  if (j.contains("do_sample") && !j["do_sample"].is_null()) g.do_sample = Bool(j, path, "do_sample", false);
+  return g;
+}
+
 std::string DetectArchitecture(const std::string& path) {
   const nlohmann::json j = ParseConfig(ReadFile(path), path);
   const std::string type = j.value("model_type", std::string());
-  if (type == "qwen2") return "qwen2";
-  if (type == "bert") return "bert";
+  if (type == "qwen2" || type == "qwen3" || type == "llama" || type == "bert") return type;
   PRLM_THROW("config '" << path << "': model_type '" << type
-                        << "' is not supported (expected qwen2 or bert)");
+                        << "' is not supported (expected qwen2, qwen3, llama or bert)");
 }
 
 }  // namespace prlm::model

@@ -1,18 +1,31 @@
-// Hugging Face config.json for the two architectures prlm runs: Qwen2
-// (decoder; Qwen2.5-*, DeepSeek-R1-Distill-Qwen-*) and BERT (encoder; reward
-// model, dense retriever). Load() validates types and values and throws
-// prlm::Error naming config.json and the field; ToJson() writes the keys
-// transformers reads, so saved models load there as they are.
+// Hugging Face config.json for the architectures prlm runs: the decoders
+// (model_type qwen2: Qwen2.5-*, DeepSeek-R1-Distill-Qwen-*; qwen3; llama:
+// Llama-3.x), one decoder whose differences are these fields, and BERT
+// (encoder; reward model, dense retriever). Load() validates types and
+// values and throws prlm::Error naming config.json and the field; ToJson()
+// writes the keys transformers reads, so saved models load there as they are.
+//
+// How the decoders differ (transformers' defaults when a key is absent):
+//   qwen2  q/k/v biases, no o_proj bias, head_dim = hidden / heads
+//   qwen3  per-head RMSNorm of q and k (q_norm, k_norm) before RoPE,
+//          attention_bias (false) on q/k/v/o, head_dim (128)
+//   llama  attention_bias (false) on q/k/v/o, mlp_bias (false),
+//          head_dim (hidden / heads)
+// All three read rope_theta and rope_scaling (common/model/rope.h).
 // No torch dependency. Plain values; thread-safe to share.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "common/model/rope.h"
 
 namespace prlm::model {
 
 struct Qwen2Config {
+  std::string model_type = "qwen2";  // qwen2 | qwen3 | llama
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
@@ -24,12 +37,18 @@ struct Qwen2Config {
   double rope_theta = 10000.0;
   double initializer_range = 0.02;
   bool tie_word_embeddings = false;
-  bool attention_bias = true;  // q/k/v projections have biases in Qwen2
+  bool attention_bias = true;  // q/k/v projections have biases in Qwen2 (and o_proj in qwen3 / llama)
+  bool mlp_bias = false;       // llama
+  bool qk_norm = false;        // qwen3
+  int64_t explicit_head_dim = 0;  // config.json's head_dim; 0: hidden / heads
+  RopeScaling rope_scaling;
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
   std::string torch_dtype = "float32";
 
-  int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t head_dim() const { return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_attention_heads; }
+  bool o_proj_bias() const { return attention_bias && model_type != "qwen2"; }
+  RopeParameters rope() const { return {rope_theta, head_dim(), max_position_embeddings, rope_scaling}; }
   static Qwen2Config Load(const std::string& config_json_path);
   static Qwen2Config FromJsonText(const std::string& text, const std::string& source);
   std::string ToJson() const;
@@ -58,7 +77,21 @@ struct BertConfig {
   std::string ToJson() const;
 };
 
-// "qwen2" or "bert", from config.json's model_type (or architectures).
+// generation_config.json beside config.json (optional; transformers'
+// generate() reads it): the EOS ids generation stops at, and the model's
+// default sampling. Fields the file lacks stay unset.
+struct GenerationConfig {
+  std::vector<int64_t> eos_token_ids;
+  std::optional<double> temperature, top_p;
+  std::optional<int64_t> top_k;
+  std::optional<bool> do_sample;
+
+  // DIR/generation_config.json; an empty GenerationConfig when there is none.
+  // Throws prlm::Error naming the file and field for a malformed one.
+  static GenerationConfig LoadFromDir(const std::string& dir);
+};
+
+// "qwen2", "qwen3", "llama" or "bert", from config.json's model_type.
 std::string DetectArchitecture(const std::string& config_json_path);
 
 }  // namespace prlm::model

@@ -1,5 +1,7 @@
 #include "common/model/pretrained.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -48,7 +50,12 @@ std::vector<const SafetensorsFile*> Pointers(const std::vector<std::unique_ptr<S
 }  // namespace
 
 Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device, torch::ScalarType dtype) {
-  const Qwen2Config cfg = Qwen2Config::Load(dir + "/config.json");
+  Qwen2Config cfg = Qwen2Config::Load(dir + "/config.json");
+  // generate() stops at generation_config.json's EOS ids too (Qwen2.5's
+  // instruct models list <|endoftext|> there and only <|im_end|> in config.json).
+  for (int64_t id : GenerationConfig::LoadFromDir(dir).eos_token_ids)
+    if (std::find(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end(), id) == cfg.eos_token_ids.end())
+      cfg.eos_token_ids.push_back(id);
   Qwen2ForCausalLM model(cfg);
   const auto files = OpenCheckpoint(dir);
   LoadParameters(*model, Pointers(files), "", "", IsLoraParameter,

@@ -2,7 +2,9 @@
 // (or model.safetensors.index.json + shards), tokenizer.json.
 //
 // Load*() builds the module from config.json and fills every parameter from
-// the checkpoint (errors name the file, tensor and problem). Save*() writes
+// the checkpoint (errors name the file, tensor and problem). A decoder's EOS
+// ids are config.json's and then generation_config.json's (the ids
+// transformers' generate() stops at). Save*() writes
 // config.json and model.safetensors atomically; LoRA adapters are not part of
 // the base checkpoint (merge first to export them, or use SaveLoraAdapter).
 // Presets and random initialisation serve `prlm init-model`, the demo and tests.

@@ -43,10 +43,14 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
 
 Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
     : heads(c.num_attention_heads), kv_heads(c.num_key_value_heads), head_dim(c.head_dim()) {
-  q_proj = register_module("q_proj", Linear(c.hidden_size, heads * head_dim, true));
-  k_proj = register_module("k_proj", Linear(c.hidden_size, kv_heads * head_dim, true));
-  v_proj = register_module("v_proj", Linear(c.hidden_size, kv_heads * head_dim, true));
-  o_proj = register_module("o_proj", Linear(heads * head_dim, c.hidden_size, false));
+  q_proj = register_module("q_proj", Linear(c.hidden_size, heads * head_dim, c.attention_bias));
+  k_proj = register_module("k_proj", Linear(c.hidden_size, kv_heads * head_dim, c.attention_bias));
+  v_proj = register_module("v_proj", Linear(c.hidden_size, kv_heads * head_dim, c.attention_bias));
+  o_proj = register_module("o_proj", Linear(heads * head_dim, c.hidden_size, c.o_proj_bias()));
+  if (c.qk_norm) {
+    q_norm = register_module("q_norm", RmsNorm(head_dim, c.rms_norm_eps));
+    k_norm = register_module("k_norm", RmsNorm(head_dim, c.rms_norm_eps));
+  }
 }
 
 namespace {
@@ -62,8 +66,14 @@ torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::T
                                           const torch::Tensor& sin, const torch::Tensor& bias,
                                           KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, heads, head_dim}).transpose(1, 2);
-  auto k = k_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
+  auto q = q_proj(x).view({B, T, heads, head_dim});
+  auto k = k_proj(x).view({B, T, kv_heads, head_dim});
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
   auto v = v_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
   q = q * cos + RotateHalf(q) * sin;
   k = k * cos + RotateHalf(k) * sin;
@@ -91,9 +101,9 @@ torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::T
 }
 
 Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
-  gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, false));
-  up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, false));
-  down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, false));
+  gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
 }
 
 torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
@@ -127,17 +137,29 @@ Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& c) : config_(c) {
   model = register_module("model", Qwen2Model(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
-  const int64_t hd = c.head_dim();
   inv_freq_ = register_buffer(
-      "inv_freq", 1.0 / torch::pow(c.rope_theta, torch::arange(0, hd, 2, torch::kDouble) / hd)
-                        .to(torch::kFloat));
+      "inv_freq", torch::tensor(RopeInverseFrequencies(c.rope(), c.max_position_embeddings), torch::kDouble)
+                      .to(torch::kFloat));
+  rope_attention_factor_ = RopeAttentionFactor(c.rope());
 }
 
 std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rotary(const torch::Tensor& positions) {
+  torch::Tensor inv_freq = inv_freq_.to(positions.device());
+  if (RopeDependsOnLength(config_.rope())) {
+    // Dynamic NTK: the frequencies of a sequence reaching max position + 1
+    // (transformers recomputes them per forward from position_ids).
+    const int64_t reach = positions.numel() == 0 ? 0 : positions.max().item<int64_t>() + 1;
+    if (reach > config_.max_position_embeddings)
+      inv_freq = torch::tensor(RopeInverseFrequencies(config_.rope(), reach), torch::kDouble)
+                     .to(torch::kFloat)
+                     .to(positions.device());
+  }
   // Angles in fp32 as transformers computes them, then cast to the model dtype.
-  const auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv_freq_.to(positions.device());
+  const auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;
   const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);  // [B,1,T,hd]
   const auto dtype = model->embed_tokens->weight.scalar_type();
+  if (rope_attention_factor_ != 1.0)
+    return {(emb.cos() * rope_attention_factor_).to(dtype), (emb.sin() * rope_attention_factor_).to(dtype)};
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 

@@ -61,6 +61,7 @@ class Qwen2AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& bias, KvCache* cache, int64_t layer);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  RmsNorm q_norm{nullptr}, k_norm{nullptr};  // per head, before RoPE (qwen3 only)
   int64_t heads, kv_heads, head_dim;
 };
 TORCH_MODULE(Qwen2Attention);
@@ -113,7 +114,8 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   // cos/sin [B, 1, T, head_dim] for the given positions.
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions);
   Qwen2Config config_;
-  torch::Tensor inv_freq_;
+  torch::Tensor inv_freq_;  // at max_position_embeddings (dynamic RoPE recomputes beyond)
+  double rope_attention_factor_ = 1;
 };
 TORCH_MODULE(Qwen2ForCausalLM);
 
