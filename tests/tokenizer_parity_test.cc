@@ -1,7 +1,8 @@
 // Ids identical to Hugging Face's JavaScript tokenizers and to its Rust crate
 // (what transformers uses), and decoded text identical to the JavaScript one, on
-// real vocabularies: Qwen3 and Llama-3 byte-level BPE, bert-base-uncased
-// WordPiece, and a tokenizer trained by `prlm train-tokenizer`. The reference
+// real vocabularies: Qwen3, Llama-3, Llama-3.1 and DeepSeek-V3 byte-level BPE,
+// Gemma-3 and Llama-2 SentencePiece-style BPE (byte fallback, "▁" for spaces),
+// bert-base-uncased WordPiece, and a tokenizer trained by `prlm train-tokenizer`. The reference
 // files are written by tests/reference/make_references.sh (a ctest fixture).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -53,7 +54,8 @@ TEST_P(ParityTest, IdsAndDecodingMatchHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, ParityTest,
-                         ::testing::Values("qwen3", "llama3", "bert-uncased", "trained"),
+                         ::testing::Values("qwen3", "llama3", "llama3_1", "deepseek_v3", "gemma3", "llama2",
+                                           "bert-uncased", "trained"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <filesystem>
 #include <unordered_map>
 
@@ -32,6 +34,81 @@ struct TemplateItem {
 };
 
 enum class DecoderKind { kByteLevel, kWordPiece, kConcat };
+
+// The decoders SentencePiece-style tokenizers chain after the model's
+// tokens (Llama-2, Gemma): Hugging Face's decoders of the same names, each
+// mapping the list of token strings to a new list.
+struct PieceDecoder {
+  enum Kind { kReplace, kByteFallback, kFuse, kStrip } kind;
+  std::string from, to;           // kReplace
+  std::string strip;              // kStrip: the character stripped
+  size_t strip_start = 0, strip_stop = 0;
+};
+
+// "<0x41>" -> 0x41; nullopt for anything else.
+std::optional<uint8_t> ByteToken(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return std::nullopt;
+  unsigned v = 0;
+  for (char c : t.substr(3, 2)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+  }
+  return static_cast<uint8_t>(v);
+}
+
+void ApplyPieceDecoder(const PieceDecoder& d, std::vector<std::string>& tokens) {
+  switch (d.kind) {
+    case PieceDecoder::kReplace:
+      for (auto& t : tokens)
+        for (size_t p = t.find(d.from); !d.from.empty() && p != std::string::npos; p = t.find(d.from, p + d.to.size()))
+          t.replace(p, d.from.size(), d.to);
+      return;
+    case PieceDecoder::kByteFallback: {
+      // Runs of <0xNN> become their bytes when those are valid UTF-8, else
+      // one U+FFFD per byte (as Hugging Face does).
+      std::vector<std::string> out;
+      std::string bytes;
+      size_t count = 0;
+      const auto flush = [&] {
+        if (count == 0) return;
+        if (SanitizeUtf8(bytes) == bytes) {
+          out.push_back(bytes);
+        } else {
+          for (size_t i = 0; i < count; ++i) out.push_back("\xEF\xBF\xBD");
+        }
+        bytes.clear();
+        count = 0;
+      };
+      for (auto& t : tokens) {
+        if (const auto b = ByteToken(t)) {
+          bytes.push_back(static_cast<char>(*b));
+          ++count;
+          continue;
+        }
+        flush();
+        out.push_back(std::move(t));
+      }
+      flush();
+      tokens = std::move(out);
+      return;
+    }
+    case PieceDecoder::kFuse: {
+      std::string all;
+      for (const auto& t : tokens) all += t;
+      tokens = {all};
+      return;
+    }
+    case PieceDecoder::kStrip:
+      for (auto& t : tokens) {
+        for (size_t i = 0; i < d.strip_start && t.rfind(d.strip, 0) == 0; ++i) t.erase(0, d.strip.size());
+        for (size_t i = 0; i < d.strip_stop && t.size() >= d.strip.size() &&
+                           t.compare(t.size() - d.strip.size(), d.strip.size(), d.strip) == 0;
+             ++i)
+          t.erase(t.size() - d.strip.size());
+      }
+      return;
+  }
+}
 
 bool IsWordChar(char32_t cp) {
   return cp == '_' || (cp < 0x80 ? std::isalnum(static_cast<int>(cp)) != 0
@@ -68,6 +145,7 @@ struct Tokenizer::Impl {
   std::unique_ptr<TokenModel> model;
   std::vector<TemplateItem> single_template, pair_template;
   DecoderKind decoder = DecoderKind::kConcat;
+  std::vector<PieceDecoder> piece_decoders;  // after `decoder`, in order
   std::string wordpiece_prefix = "##";
   bool wordpiece_cleanup = true;
   bool clean_up_tokenization_spaces = false;
@@ -207,9 +285,23 @@ void Tokenizer::Impl::ParseDecoder(const nlohmann::json& spec) {
     wordpiece_cleanup = spec.value("cleanup", true);
   } else if (type == "Sequence") {
     for (const auto& d : spec.at("decoders")) ParseDecoder(d);
+  } else if (type == "Replace") {
+    const auto& pattern = spec.at("pattern");
+    PRLM_REQUIRE(pattern.contains("String"), "decoder Replace: only a String pattern is supported, got "
+                                                 << pattern.dump());
+    piece_decoders.push_back({PieceDecoder::kReplace, pattern.at("String").get<std::string>(),
+                              spec.at("content").get<std::string>(), "", 0, 0});
+  } else if (type == "ByteFallback") {
+    piece_decoders.push_back({PieceDecoder::kByteFallback, "", "", "", 0, 0});
+  } else if (type == "Fuse") {
+    piece_decoders.push_back({PieceDecoder::kFuse, "", "", "", 0, 0});
+  } else if (type == "Strip") {
+    piece_decoders.push_back({PieceDecoder::kStrip, "", "", spec.at("content").get<std::string>(),
+                              spec.value("start", size_t{0}), spec.value("stop", size_t{0})});
   } else {
     PRLM_THROW("unsupported decoder type '" << type
-                                            << "' (supported: ByteLevel, WordPiece, Sequence)");
+                                            << "' (supported: ByteLevel, WordPiece, Replace, ByteFallback, Fuse, "
+                                               "Strip, Sequence)");
   }
 }
 
@@ -319,6 +411,22 @@ Encoding Tokenizer::EncodePair(std::string_view a, std::string_view b,
 
 std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
   const Impl& m = *impl_;
+  if (!m.piece_decoders.empty()) {
+    // SentencePiece style: the token strings through the decoder chain.
+    std::vector<std::string> tokens;
+    for (int32_t id : ids) {
+      const auto added = m.added_by_id.find(id);
+      const bool is_added = added != m.added_by_id.end();
+      if (is_added && skip_special_tokens && m.added[added->second].special) continue;
+      std::string tok = is_added ? m.added[added->second].content : m.model->vocab().Token(id);
+      if (!tok.empty()) tokens.push_back(std::move(tok));
+    }
+    for (const auto& d : m.piece_decoders) ApplyPieceDecoder(d, tokens);
+    std::string out;
+    for (const auto& t : tokens) out += t;
+    if (m.clean_up_tokenization_spaces) CleanUpTokenizationSpaces(out);
+    return SanitizeUtf8(out);
+  }
   std::string out;
   bool first = true;
   for (int32_t id : ids) {

