@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/compute_options.h"
 #include "cli/policy_options.h"
+#include "common/jinja/chat_template.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
@@ -71,7 +72,9 @@ int RunGenerate(int argc, char** argv) {
       .Option("prompt", "TEXT", "", "one prompt")
       .Option("input", "FILE", "", "prompts, one per line")
       .Option("num-samples", "G", "1", "samples per prompt (the prompt is prefilled once)")
-      .Option("batch-size", "N", "8", "prompts per batch");
+      .Option("batch-size", "N", "8", "prompts per batch")
+      .Flag("chat", "send each prompt as one user turn through the model's chat template (ChatML\n"
+                    "when the model has none), ending with the assistant's turn opening");
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
@@ -79,7 +82,22 @@ int RunGenerate(int argc, char** argv) {
   auto params = SamplingFromArgs(args);
   const int G = args.GetInt("num-samples"), batch = args.GetInt("batch-size");
   PRLM_REQUIRE(G > 0 && batch > 0, "--num-samples and --batch-size must be positive");
-  const auto prompts = ReadPrompts(args, "prompt");
+  auto prompts = ReadPrompts(args, "prompt");
+  if (args.GetFlag("chat")) {
+    const auto chat = jinja::ChatTemplate::FromModelDir(args.Get("model"));
+    std::fprintf(stderr, "generate: prompts rendered with %s\n", chat ? chat->origin().c_str() : "ChatML (no chat template)");
+    for (auto& p : prompts) {
+      if (!chat) {
+        p = "<|im_start|>user\n" + p + "<|im_end|>\n<|im_start|>assistant\n";
+        continue;
+      }
+      try {
+        p = chat->Render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", p}}}), true);
+      } catch (const jinja::TemplateError& e) {
+        PRLM_THROW(e.what());
+      }
+    }
+  }
   auto policy = LoadPolicy(args.Get("model"), args);
   AddStopTokens(params, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));

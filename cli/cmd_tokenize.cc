@@ -1,10 +1,13 @@
-// prlm tokenize / prlm train-tokenizer.
+// prlm tokenize / chat-template / train-tokenizer.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/jinja/chat_template.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -43,6 +46,58 @@ int RunTokenize(int argc, char** argv) {
     out += "]\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
   }
+  return 0;
+}
+
+int RunChatTemplate(int argc, char** argv) {
+  Args args("chat-template",
+            "Render a conversation with a model's own chat template (chat_template.jinja or\n"
+            "tokenizer_config.json's chat_template), as transformers' apply_chat_template does.\n"
+            "--messages is a JSON list of {role, content} or an object {messages, tools, ...}; every other\n"
+            "key of the object is passed to the template too. Prints the text (or, with --ids, its ids).");
+  args.Option("model", "DIR", "", "model directory", true)
+      .Option("messages", "FILE", "", "the conversation (JSON)", true)
+      .Flag("add-generation-prompt", "end with the assistant's turn opening")
+      .Option("enable-thinking", "true|false", "", "pass enable_thinking (Qwen3's templates read it)")
+      .Flag("ids", "print the token ids of the rendered text (tokenizer.json, no special-token template)");
+  if (!args.Parse(argc, argv)) return 0;
+  const std::string dir = args.Get("model");
+  const auto chat = jinja::ChatTemplate::FromModelDir(dir);
+  PRLM_REQUIRE(chat, "model '" << dir << "' has no chat template (no chat_template.jinja, no chat_template in "
+                               "tokenizer_config.json)");
+  nlohmann::ordered_json given;
+  try {
+    given = nlohmann::ordered_json::parse(ReadFile(args.Get("messages")));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW("--messages " << args.Get("messages") << " is not JSON: " << e.what());
+  }
+  nlohmann::ordered_json messages = given, extra = nlohmann::ordered_json::object();
+  if (given.is_object()) {
+    PRLM_REQUIRE(given.contains("messages"), "--messages " << args.Get("messages") << ": the object has no \"messages\"");
+    messages = given["messages"];
+    for (const auto& [k, v] : given.items())
+      if (k != "messages") extra[k] = v;
+  }
+  PRLM_REQUIRE(messages.is_array(), "--messages " << args.Get("messages") << ": messages must be a JSON list");
+  if (args.Has("enable-thinking")) {
+    const std::string v = args.Get("enable-thinking");
+    PRLM_REQUIRE(v == "true" || v == "false", "--enable-thinking must be true or false, got '" << v << "'");
+    extra["enable_thinking"] = v == "true";
+  }
+  std::string text;
+  try {
+    text = chat->Render(messages, args.GetFlag("add-generation-prompt"), extra);
+  } catch (const jinja::TemplateError& e) {
+    PRLM_THROW(e.what());
+  }
+  if (!args.GetFlag("ids")) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  const auto tok = text::Tokenizer::FromFile(dir + "/tokenizer.json");
+  std::string out = "[";
+  for (int32_t id : tok->Encode(text, false)) out += (out.size() > 1 ? "," : "") + std::to_string(id);
+  std::printf("%s]\n", out.c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 namespace prlm::cli {
 
 int RunTokenize(int argc, char** argv);
+int RunChatTemplate(int argc, char** argv);
 int RunTrainTokenizer(int argc, char** argv);
 int RunInitModel(int argc, char** argv);
 int RunGenerate(int argc, char** argv);

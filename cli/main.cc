@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"demo", prlm::cli::RunDemo,
      "make a small tokenizer and model, generate from it, print tokens/s"},
     {"tokenize", prlm::cli::RunTokenize, "print the ids of each input line as a JSON array"},
+    {"chat-template", prlm::cli::RunChatTemplate, "render a conversation with a model's own chat template"},
     {"train-tokenizer", prlm::cli::RunTrainTokenizer,
      "train a byte-level BPE tokenizer (Qwen2 pre-tokenizer) on text files"},
     {"init-model", prlm::cli::RunInitModel,

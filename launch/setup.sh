@@ -23,7 +23,7 @@ DEBIAN_PACKAGES=(
   libutf8proc-dev
   python3-torch
   slurm-wlm prometheus curl zlib1g-dev
-  wordnet-base python3-nltk
+  wordnet-base python3-nltk python3-jinja2
 )
 # Node.js runs the reference tokenizers; take Debian's only if none is installed
 # (an existing Node.js from elsewhere conflicts with Debian's npm package).

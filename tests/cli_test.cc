@@ -136,6 +136,22 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
       if (!l.empty() && l[0] == '{') texts.push_back(nlohmann::json::parse(l)["text"]);
     ASSERT_EQ(texts.size(), 2u) << out.out;
     EXPECT_EQ(texts[0], texts[1]) << arch << ": greedy samples agree";
+    // --chat: the model's own template when it has one.
+    auto chat = RunPrlm("generate --model " + (dir / arch) + " --prompt hi --max-new-tokens 2 --chat");
+    ASSERT_EQ(chat.code, 0) << chat.out;
+    EXPECT_NE(chat.out.find("prompts rendered with ChatML (no chat template)"), std::string::npos) << chat.out;
+    prlm::testing::WriteBytes(dir / (arch + "/chat_template.jinja"),
+                              "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | trim }}<|im_end|>\n"
+                              "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+    chat = RunPrlm("generate --model " + (dir / arch) + " --prompt hi --max-new-tokens 2 --chat");
+    ASSERT_EQ(chat.code, 0) << chat.out;
+    EXPECT_NE(chat.out.find("prompts rendered with " + (dir / arch) + "/chat_template.jinja"), std::string::npos)
+        << chat.out;
+    prlm::testing::WriteBytes(dir / (arch + "/chat_template.jinja"), "\n{% macro m() %}{% endmacro %}");
+    chat = RunPrlm("generate --model " + (dir / arch) + " --prompt hi --max-new-tokens 2 --chat");
+    EXPECT_NE(chat.code, 0);
+    EXPECT_NE(chat.out.find("chat_template.jinja: chat template line 2: the statement 'macro' is not supported"),
+              std::string::npos) << chat.out;
   }
 }
 

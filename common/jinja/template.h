@@ -1,0 +1,69 @@
+// A Jinja2 subset sufficient for real chat templates, rendering as
+// transformers' apply_chat_template does (an immutable sandbox with
+// trim_blocks, lstrip_blocks and the loopcontrols extension).
+//
+// Supported:
+//   tags        {{ }}, {% %}, {# #}, with "-" whitespace control and "+"
+//               to keep lstrip_blocks off one tag
+//   statements  if / elif / else, for (loop.index, index0, revindex,
+//               revindex0, first, last, length, previtem, nextitem; an "if"
+//               filter; else; tuple unpacking), set (a name, a namespace
+//               attribute, or a tuple), break, continue
+//   expressions literals (str, int, float, true/false/none in either case,
+//               lists, dicts, tuples), names, .attr, [index], [a:b:c],
+//               calls, + - * / // % ** ~, comparisons, in / not in, and /
+//               or / not, x if c else y, filters (|) and tests (is)
+//   filters     length count tojson trim upper lower capitalize title first
+//               last default d join string int float list items reverse
+//               replace safe abs round unique
+//   tests       defined undefined none string number integer float boolean
+//               mapping iterable sequence callable true false even odd eq
+//               equalto == != lt gt le ge in
+//   methods     str: startswith endswith split rsplit strip lstrip rstrip
+//               upper lower title capitalize replace find count isdigit
+//               isspace; dict: items keys values get
+//   globals     namespace(), raise_exception(msg), range(), strftime_now(fmt)
+//               and whatever the context gives
+//
+// Anything else (macro, call, filter blocks, include, raw, ...) is refused
+// at Parse with a TemplateError naming the line; so is a syntax error.
+// Rendering errors (raise_exception, an undefined value used as a string or
+// number, a type error) are TemplateErrors naming the line too.
+//
+// Thread-safety: a parsed Template is immutable; Render may run on several
+// threads at once.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "common/jinja/value.h"
+
+namespace prlm::jinja {
+
+class TemplateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TemplateOptions {
+  bool trim_blocks = true;
+  bool lstrip_blocks = true;
+};
+
+class Template {
+ public:
+  // Throws TemplateError naming the line of the first problem.
+  static Template Parse(const std::string& source, const TemplateOptions& options = {});
+
+  // REQUIRES: context is a dict (the template's variables).
+  std::string Render(const Value& context) const;
+
+  struct Node;
+
+ private:
+  std::shared_ptr<const Node> root_;
+};
+
+}  // namespace prlm::jinja
