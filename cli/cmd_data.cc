@@ -213,6 +213,8 @@ int RunMakeReasoning(int argc, char** argv) {
     o.prompts.retriever = args.Get("retriever");
     o.prompts.k = args.GetInt("k");
     o.prompts.prompt.max_prompt_tokens = args.GetInt("max-prompt-tokens");
+    o.prompts.prompt.chat = teacher.chat;
+    std::fprintf(stderr, "make-reasoning: prompts use %s\n", teacher.chat_origin.c_str());
     o.sampling.greedy = true;
     o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
     AddStopTokens(o.sampling, *teacher.tokenizer, teacher.model->config());

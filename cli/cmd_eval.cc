@@ -88,6 +88,8 @@ int RunEval(int argc, char** argv) {
     std::fprintf(stderr, "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
                  "predictions go to %s\n", hidden, dataset.examples.size(), o.predictions_path.c_str());
   auto policy = LoadPolicy(o.model_dir, args);
+  o.chat = policy.chat;
+  std::fprintf(stderr, "eval: prompts use %s\n", policy.chat_origin.c_str());
   o.sampling.greedy = true;
   o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
   AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());

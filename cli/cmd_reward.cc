@@ -71,6 +71,8 @@ int RunMakeRmPairs(int argc, char** argv) {
   const data::Dataset dataset = data::LoadLampSplit(args.Get("data"), args.Get("split"), task);
   auto retriever = OpenRetriever(args, {&dataset}, {args.Get("retriever")});
   auto policy = LoadPolicy(args.Get("policy"), args);
+  o.chat = policy.chat;
+  std::fprintf(stderr, "make-rm-pairs: prompts use %s\n", policy.chat_origin.c_str());
   AddStopTokens(sampling, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
   uint64_t prompts_done = 0;

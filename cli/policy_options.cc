@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/compute_options.h"
+#include "common/jinja/chat_template.h"
 #include "common/model/model_config.h"
 #include "common/model/pretrained.h"
 #include "common/text/prompt.h"
@@ -16,6 +17,11 @@ LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
   LoadedPolicy p;
   p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
   p.model = model::LoadQwen2(dir, where.device, where.dtype);
+  try {
+    p.chat = jinja::ChatRendererFor(dir, &p.chat_origin);
+  } catch (const jinja::TemplateError& e) {
+    PRLM_THROW(e.what());
+  }
   PRLM_REQUIRE(p.tokenizer->vocab_size() <= p.model->config().vocab_size,
                "model '" << dir << "': tokenizer.json has ids up to " << p.tokenizer->vocab_size() - 1
                          << " but config.json vocab_size is " << p.model->config().vocab_size);

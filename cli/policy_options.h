@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "common/model/generation.h"
 #include "common/model/qwen2.h"
+#include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 
 namespace prlm::cli {
@@ -15,10 +16,13 @@ namespace prlm::cli {
 struct LoadedPolicy {
   model::Qwen2ForCausalLM model{nullptr};
   std::shared_ptr<const text::Tokenizer> tokenizer;
+  text::ChatRenderer chat;  // the directory's chat template; empty: ChatML
+  std::string chat_origin;  // which: the file, or ChatML
 };
 
 // Chooses device, dtype and CPU threads from the compute options, then loads
-// DIR's config.json, weights and tokenizer.json (checked against each other).
+// DIR's config.json, weights and tokenizer.json (checked against each other)
+// and its chat template (a broken one is refused here, naming the line).
 LoadedPolicy LoadPolicy(const std::string& dir, const Args& args);
 
 // --max-new-tokens --temperature --top-p --top-k --seed --greedy; `temperature`

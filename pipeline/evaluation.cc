@@ -89,6 +89,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     ao.prompts.k = std::max(k, 1);
     ao.prompts.prompt.max_prompt_tokens = o.max_prompt_tokens;
     ao.prompts.prompt.open_think = o.open_think;
+    ao.prompts.prompt.chat = o.chat;
     ao.prompts.prompt.with_profile = !o.zero_shot;
     ao.sampling = o.sampling;
     ao.batch_size = o.batch_size;

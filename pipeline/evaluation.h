@@ -15,6 +15,7 @@
 
 #include "common/data/dataset.h"
 #include "common/model/generation.h"
+#include "common/text/prompt.h"
 #include "common/model/qwen2.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/tokenizer.h"
@@ -30,6 +31,7 @@ struct EvalOptions {
   std::vector<int> ks;
   int max_prompt_tokens = 512;
   bool open_think = false;
+  text::ChatRenderer chat;           // the policy's chat template; empty: ChatML
   model::SamplingParams sampling;    // greedy, max_new_tokens, stop tokens
   size_t batch_size = 16;            // questions per generation batch
   bool scorer_has_format = true;     // else the format rate is counted here

@@ -57,6 +57,7 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
   with_profile.k = without.k = options.k;
   with_profile.prompt.max_prompt_tokens = without.prompt.max_prompt_tokens = options.max_prompt_tokens;
   with_profile.prompt.open_think = without.prompt.open_think = options.open_think;
+  with_profile.prompt.chat = without.prompt.chat = options.chat;
   without.prompt.with_profile = false;
   size_t total = data.examples.size();
   if (options.limit && options.limit < total) total = options.limit;

@@ -21,6 +21,7 @@
 
 #include "common/data/dataset.h"
 #include "common/retrieval/profile_retriever.h"
+#include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "pipeline/synthetic.h"
 
@@ -35,6 +36,7 @@ std::vector<RmPair> ReadRmPairs(const std::string& path);
 void WriteRmPairs(const std::string& path, const std::vector<RmPair>& pairs);  // atomic
 
 struct RmPairOptions {
+  text::ChatRenderer chat;  // the policy's chat template; empty: ChatML
   std::string retriever = "bm25";
   int k = 5;
   int max_prompt_tokens = 512;

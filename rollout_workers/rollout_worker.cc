@@ -1,7 +1,10 @@
 #include "rollout_workers/rollout_worker.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/comm/tensor_collectives.h"
 #include "common/data/prompt_templates.h"
+#include "common/jinja/chat_template.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 
@@ -44,6 +47,9 @@ RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<con
   po.prompt.max_prompt_tokens = static_cast<int>(g.max_prompt_tokens);
   po.prompt.open_think = g.open_think;
   po.prompt.with_profile = config_.retrieval.retriever != RetrieverKind::kNone;
+  // The policy's own chat template (ChatML for models without one).
+  po.prompt.chat = jinja::ChatRendererFor(config_.model.policy, &chat_origin_);
+  spdlog::info("rollout: prompts use {}", chat_origin_);
   auto& sampling = answer_options_.sampling;
   sampling.max_new_tokens = static_cast<int>(g.max_completion_tokens);
   sampling.temperature = g.temperature;

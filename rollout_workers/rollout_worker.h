@@ -67,6 +67,7 @@ class RolloutWorker {
   const TrainConfig config_;
   const text::PromptTemplate* template_;
   AnswerOptions answer_options_;
+  std::string chat_origin_;  // the chat template prompts use
   int64_t weight_version_ = 0;
 };
 

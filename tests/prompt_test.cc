@@ -1,9 +1,11 @@
 // PrLM prompt templates: ChatML layout, the profile token budget with carry
-// forward, titles kept whole, the zero-shot variant.
+// forward, titles kept whole, the zero-shot variant, and a model's own chat
+// template in ChatML's place with its tokens counted in the budget.
 #include <gtest/gtest.h>
 
 #include "common/data/prompt_templates.h"
 #include "common/data/task.h"
+#include "common/jinja/chat_template.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "tests/test_util.h"
@@ -62,6 +64,34 @@ TEST(Prompt, BudgetCutsOnlyProfileTextAndCarriesUnusedForward) {
   EXPECT_GT(beta, 0u);
   EXPECT_NE(p.text.find("a new article about things"), std::string::npos);  // query never cut
   EXPECT_EQ(tok->Encode(p.text), p.ids);
+}
+
+TEST(Prompt, TheModelsChatTemplateRendersThePromptAndItsTokensCount) {
+  const auto tok = FixtureTokenizer();
+  const auto& t = data::PromptTemplateFor("LaMP_4");
+  const std::vector<PromptItem> items = {{{"text", Words(400, "alpha")}, {"title", "T"}}};
+  // A Llama-3-like template with a long preamble on every turn.
+  const jinja::ChatTemplate chat(
+      "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+      "Cutting Knowledge Date: December 2023 and more preamble words here\n{{ m.content | trim }}<|eot_id|>"
+      "{% endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
+      nlohmann::json{{"bos_token", "<|begin_of_text|>"}}, "test template");
+  PromptOptions plain, templated;
+  plain.max_prompt_tokens = templated.max_prompt_tokens = 700;
+  templated.chat = [&](const auto& messages) { return chat.RenderTurns(messages); };
+  const auto a = BuildPrompt(t, "the query", items, tok.get(), plain);
+  const auto b = BuildPrompt(t, "the query", items, tok.get(), templated);
+  EXPECT_EQ(b.text.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n", 0), 0u) << b.text;
+  EXPECT_NE(b.text.find("the query<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"), std::string::npos);
+  EXPECT_EQ(b.text.find("<|im_start|>"), std::string::npos);
+  EXPECT_LE(static_cast<int>(b.ids.size()), 700);
+  EXPECT_FALSE(b.over_budget);
+  // The preamble's tokens come out of the profile's share.
+  size_t alpha_a = 0, alpha_b = 0;
+  for (size_t at = 0; (at = a.text.find("alpha", at)) != std::string::npos; ++at) ++alpha_a;
+  for (size_t at = 0; (at = b.text.find("alpha", at)) != std::string::npos; ++at) ++alpha_b;
+  EXPECT_LT(alpha_b, alpha_a);
+  EXPECT_GT(alpha_b, 0u);
 }
 
 TEST(Prompt, DropsItemsWhenEvenTitlesDoNotFit) {

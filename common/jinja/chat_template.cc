@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 namespace prlm::jinja {
@@ -73,6 +74,23 @@ std::string ChatTemplate::Render(const nlohmann::ordered_json& messages, bool ad
   } catch (const TemplateError& e) {
     throw TemplateError(origin_ + ": " + e.what());
   }
+}
+
+std::string ChatTemplate::RenderTurns(const std::vector<std::pair<std::string, std::string>>& messages) const {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& [role, content] : messages) list.push_back({{"role", role}, {"content", content}});
+  return Render(list, /*add_generation_prompt=*/true);
+}
+
+std::function<std::string(const std::vector<std::pair<std::string, std::string>>&)> ChatRendererFor(
+    const std::string& dir, std::string* origin) {
+  auto chat = ChatTemplate::FromModelDir(dir);
+  if (origin) *origin = chat ? chat->origin() : "ChatML (the model has no chat template)";
+  if (!chat) return {};
+  auto shared = std::make_shared<const ChatTemplate>(std::move(*chat));
+  return [shared](const std::vector<std::pair<std::string, std::string>>& messages) {
+    return shared->RenderTurns(messages);
+  };
 }
 
 }  // namespace prlm::jinja

@@ -14,8 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/jinja/template.h"
 
@@ -36,10 +39,19 @@ class ChatTemplate {
 
   const std::string& origin() const { return origin_; }
 
+  // (role, content) messages -> the text, with add_generation_prompt: what
+  // text::PromptOptions::chat takes. Throws TemplateError as Render does.
+  std::string RenderTurns(const std::vector<std::pair<std::string, std::string>>& messages) const;
+
  private:
   Template template_;
   Dict special_tokens_;
   std::string origin_;  // the file it came from, for messages
 };
+
+// DIR's chat template as a prompt renderer (text::PromptOptions::chat), or an
+// empty function when DIR has none (ChatML then). *origin says which.
+std::function<std::string(const std::vector<std::pair<std::string, std::string>>&)> ChatRendererFor(
+    const std::string& dir, std::string* origin = nullptr);
 
 }  // namespace prlm::jinja

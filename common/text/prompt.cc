@@ -68,8 +68,9 @@ BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
                         const PromptOptions& options) {
   const bool with_profile = options.with_profile && !items.empty();
   auto assemble = [&](const std::vector<std::string>& lines) {
-    std::string text = ChatMl({{"system", ReasoningSystemPrompt()},
-                               {"user", UserMessage(tmpl, query, lines, options.with_profile)}});
+    const std::vector<std::pair<std::string, std::string>> messages = {
+        {"system", ReasoningSystemPrompt()}, {"user", UserMessage(tmpl, query, lines, options.with_profile)}};
+    std::string text = options.chat ? options.chat(messages) : ChatMl(messages);
     if (options.open_think) text += "<think>\n";
     return text;
   };

@@ -1,6 +1,8 @@
 // PrLM prompts: a system message asking for reasoning in <think> and the final
 // answer in <answer>, a user message listing the retrieved profile items and
-// the task's instruction and query, in the ChatML chat template.
+// the task's instruction and query, in the policy's own chat template
+// (PromptOptions::chat, common/jinja/chat_template.h) or, for models without
+// one, ChatML. The budget below counts the template's tokens too.
 //
 // Profile budget (PrLM's rule, applied to the profile text only): the tokens
 // left after everything else (system message, instruction, query, item
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,14 +48,19 @@ const std::string& ReasoningSystemPrompt();
 // One profile item as the prompt sees it: field name -> text.
 using PromptItem = std::vector<std::pair<std::string, std::string>>;
 
+// Renders (role, content) messages as the model's chat template does, ending
+// with the assistant turn's opening (add_generation_prompt).
+using ChatRenderer = std::function<std::string(const std::vector<std::pair<std::string, std::string>>& messages)>;
+
 struct PromptOptions {
   int max_prompt_tokens = 512;  // the whole formatted prompt
+  ChatRenderer chat;            // empty: ChatML
   bool with_profile = true;     // false: the zero-shot variant
   bool open_think = false;      // end the prompt with "<think>\n" (R1-style templates)
 };
 
 struct BuiltPrompt {
-  std::string text;              // ChatML, ending with the assistant turn's header
+  std::string text;              // the chat template's text, ending with the assistant turn's header
   std::vector<int32_t> ids;      // text encoded (empty without a tokenizer)
   int items_used = 0;            // items that made it into the prompt
   int items_truncated = 0;       // items whose long field was cut

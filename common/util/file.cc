@@ -93,7 +93,7 @@ void CopyTokenizerFiles(const std::string& from_dir, const std::string& to_dir) 
   namespace fs = std::filesystem;
   if (fs::exists(to_dir) && fs::equivalent(fs::absolute(from_dir), fs::absolute(to_dir))) return;
   for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                           "merges.txt", "vocab.json", "generation_config.json"}) {
+                           "merges.txt", "vocab.json", "generation_config.json", "chat_template.jinja"}) {
     const fs::path from = fs::path(from_dir) / name;
     if (fs::exists(from)) fs::copy_file(from, fs::path(to_dir) / name, fs::copy_options::overwrite_existing);
   }
