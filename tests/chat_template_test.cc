@@ -3,7 +3,8 @@
 // hand-written expectations, whitespace control as transformers configures
 // Jinja2, unsupported constructs refused naming the line, and parity with
 // Jinja2 itself on the shipped templates of Qwen3, Llama-3, Llama-3.1,
-// DeepSeek-V3 and Gemma-3 over tests/reference/chat_conversations.json
+// DeepSeek-V3 and Gemma-3 over tests/reference/chat_conversations.json (a
+// tool call among them)
 // (references written by tests/reference/render_chat_templates.py, a ctest
 // fixture).
 #include <gtest/gtest.h>
@@ -105,7 +106,7 @@ TEST(ChatTemplate, RealTemplatesRenderAsJinja2RendersThem) {
       << "references missing: run ctest (the make_tokenizer_references fixture)";
   std::map<std::string, nlohmann::ordered_json> conversations;
   for (const auto& c : nlohmann::ordered_json::parse(ReadFile(std::string(PRLM_SOURCE_DIR) + "/tests/reference/chat_conversations.json")))
-    conversations[c["name"]] = c["messages"];
+    conversations[c["name"]] = c;
   // The second reference, @huggingface/jinja, by row.
   const auto key = [](const nlohmann::ordered_json& r) {
     return r["template"].dump() + r["conversation"].dump() + r["add_generation_prompt"].dump() + r["enable_thinking"].dump();
@@ -125,12 +126,14 @@ TEST(ChatTemplate, RealTemplatesRenderAsJinja2RendersThem) {
     }
     nlohmann::ordered_json extra = nlohmann::ordered_json::object();
     if (!row["enable_thinking"].is_null()) extra["enable_thinking"] = row["enable_thinking"];
+    const auto& conversation = conversations.at(row["conversation"]);
+    if (conversation.contains("tools")) extra["tools"] = conversation["tools"];
     const std::string what = name + " / " + row["conversation"].get<std::string>() +
                              " / add_generation_prompt=" + row["add_generation_prompt"].dump() +
                              " / enable_thinking=" + row["enable_thinking"].dump();
     try {
       const std::string text =
-          templates.at(name).Render(conversations.at(row["conversation"]), row["add_generation_prompt"], extra);
+          templates.at(name).Render(conversation["messages"], row["add_generation_prompt"], extra);
       ASSERT_TRUE(row.contains("text")) << what << ": Jinja2 failed with " << row["error"] << ", we rendered " << text;
       EXPECT_EQ(text, row["text"].get<std::string>()) << what;
       ++rendered;

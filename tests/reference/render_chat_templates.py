@@ -5,7 +5,8 @@ trim_blocks, lstrip_blocks, the loopcontrols extension, raise_exception,
 strftime_now, and its tojson). Writes one JSON line per template x
 conversation x add_generation_prompt (x enable_thinking for templates that
 read it): {"template", "conversation", "add_generation_prompt",
-"enable_thinking", "text"} or "error" instead of "text".
+"enable_thinking", "text"} or "error" instead of "text". A conversation's
+"tools", when it has them, are passed as transformers passes them.
 
 usage: render_chat_templates.py CONVERSATIONS.json OUT.jsonl NAME=TOKENIZER_CONFIG.json...
 """
@@ -54,6 +55,8 @@ def main():
                 for gen in (False, True):
                     for think in thinking:
                         ctx = dict(specials, messages=conv["messages"], add_generation_prompt=gen)
+                        if "tools" in conv:
+                            ctx["tools"] = conv["tools"]
                         if think is not None:
                             ctx["enable_thinking"] = think
                         row = {"template": name, "conversation": conv["name"], "add_generation_prompt": gen,

@@ -7,7 +7,7 @@ import { Template } from "@huggingface/jinja";
 import fs from "node:fs";
 
 const [conversationsPath, rowsPath, outPath, ...specs] = process.argv.slice(2);
-const conversations = Object.fromEntries(JSON.parse(fs.readFileSync(conversationsPath, "utf8")).map((c) => [c.name, c.messages]));
+const conversations = Object.fromEntries(JSON.parse(fs.readFileSync(conversationsPath, "utf8")).map((c) => [c.name, c]));
 const token = (v) => (v && typeof v === "object" ? v.content : v);
 const templates = {};
 for (const spec of specs) {
@@ -24,7 +24,9 @@ for (const line of fs.readFileSync(rowsPath, "utf8").split("\n")) {
   const row = JSON.parse(line);
   const { template, specials } = templates[row.template];
   // raise_exception is one of the engine's own globals.
-  const ctx = { ...specials, messages: conversations[row.conversation], add_generation_prompt: row.add_generation_prompt };
+  const conv = conversations[row.conversation];
+  const ctx = { ...specials, messages: conv.messages, add_generation_prompt: row.add_generation_prompt };
+  if (conv.tools) ctx.tools = conv.tools;
   if (row.enable_thinking !== null) ctx.enable_thinking = row.enable_thinking;
   const result = { template: row.template, conversation: row.conversation, add_generation_prompt: row.add_generation_prompt,
                    enable_thinking: row.enable_thinking };
