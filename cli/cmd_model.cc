@@ -13,6 +13,7 @@
 #include "common/jinja/chat_template.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
+#include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "pipeline/init_model.h"
@@ -88,7 +89,7 @@ int RunGenerate(int argc, char** argv) {
     std::fprintf(stderr, "generate: prompts rendered with %s\n", chat ? chat->origin().c_str() : "ChatML (no chat template)");
     for (auto& p : prompts) {
       if (!chat) {
-        p = "<|im_start|>user\n" + p + "<|im_end|>\n<|im_start|>assistant\n";
+        p = text::ChatMl({{"user", p}});
         continue;
       }
       try {

@@ -738,6 +738,14 @@ std::string Upper(const std::string& s, bool up) {
   return out;
 }
 
+// Python's str.replace(old, new): every occurrence, left to right; an empty
+// `old` changes nothing here.
+std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); !from.empty() && p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
+  return s;
+}
+
 // Python's len() of a str counts code points.
 int64_t CodePoints(const std::string& s) {
   int64_t n = 0;
@@ -1044,14 +1052,7 @@ class Renderer {
       if (name == "rstrip") return Value(PyStrip(s, a.Arg(0, "chars"), false, true));
       if (name == "upper" || name == "lower") return Value(Upper(s, name == "upper"));
       if (name == "title" || name == "capitalize") return Value(PyTitle(s, name == "capitalize"));
-      if (name == "replace") {
-        std::string out = s;
-        const std::string from = a.Arg(0, "old").Str(), to = a.Arg(1, "new").Str();
-        if (from.empty()) return Value(out);
-        for (size_t p = out.find(from); p != std::string::npos; p = out.find(from, p + to.size()))
-          out.replace(p, from.size(), to);
-        return Value(out);
-      }
+      if (name == "replace") return Value(ReplaceAll(s, a.Arg(0, "old").Str(), a.Arg(1, "new").Str()));
       if (name == "find") {
         const size_t p = s.find(a.Arg(0, "sub").Str());
         return Value(p == std::string::npos ? int64_t{-1} : CodePoints(s.substr(0, p)));
@@ -1291,13 +1292,7 @@ class Renderer {
       for (const auto& c : l) s += c.s();
       return Value(s);
     }
-    if (f == "replace") {
-      std::string out = v.Str();
-      const std::string from = a.Arg(0, "old").Str(), to = a.Arg(1, "new").Str();
-      for (size_t p = out.find(from); !from.empty() && p != std::string::npos; p = out.find(from, p + to.size()))
-        out.replace(p, from.size(), to);
-      return Value(out);
-    }
+    if (f == "replace") return Value(ReplaceAll(v.Str(), a.Arg(0, "old").Str(), a.Arg(1, "new").Str()));
     if (f == "abs") {
       const Value n = Number(v, e);
       return n.kind() == Value::Kind::kInt ? Value(n.i() < 0 ? -n.i() : n.i()) : Value(std::fabs(n.AsDouble()));

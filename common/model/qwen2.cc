@@ -55,6 +55,11 @@ Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
 
 namespace {
 
+// The RoPE frequencies for positions reaching `positions`, in fp32.
+torch::Tensor FrequencyTensor(const RopeParameters& rope, int64_t positions) {
+  return torch::tensor(RopeInverseFrequencies(rope, positions), torch::kDouble).to(torch::kFloat);
+}
+
 torch::Tensor RotateHalf(const torch::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -137,9 +142,7 @@ Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& c) : config_(c) {
   model = register_module("model", Qwen2Model(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
-  inv_freq_ = register_buffer(
-      "inv_freq", torch::tensor(RopeInverseFrequencies(c.rope(), c.max_position_embeddings), torch::kDouble)
-                      .to(torch::kFloat));
+  inv_freq_ = register_buffer("inv_freq", FrequencyTensor(c.rope(), c.max_position_embeddings));
   rope_attention_factor_ = RopeAttentionFactor(c.rope());
 }
 
@@ -150,9 +153,7 @@ std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rotary(const torch
     // (transformers recomputes them per forward from position_ids).
     const int64_t reach = positions.numel() == 0 ? 0 : positions.max().item<int64_t>() + 1;
     if (reach > config_.max_position_embeddings)
-      inv_freq = torch::tensor(RopeInverseFrequencies(config_.rope(), reach), torch::kDouble)
-                     .to(torch::kFloat)
-                     .to(positions.device());
+      inv_freq = FrequencyTensor(config_.rope(), reach).to(positions.device());
   }
   // Angles in fp32 as transformers computes them, then cast to the model dtype.
   const auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;
