@@ -14,9 +14,11 @@
 #include "pipeline/preference_task.h"
 #include "pipeline/reasoning_paths.h"
 #include "pipeline/teacher_reasoning.h"
+#include "pipeline/retrieval_top1.h"
 #include "pipeline/rm_pairs.h"
 #include "pipeline/synthetic.h"
 #include "pipeline/synthetic_preferences.h"
+#include "retrieval_shards/local_retriever.h"
 
 namespace prlm::cli {
 namespace {
@@ -97,7 +99,12 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("task-out", "DIR", "", "--preferences: also write a generation task over the seen users\n"
                                      "(LongLaMP topic writing: train and test splits, profile = their first\n"
                                      "--profile-pairs chosen answers) and DIR/rm_pairs.jsonl for train-rm")
-      .Option("profile-pairs", "N", "12", "--task-out: train pairs per user shown as the profile");
+      .Option("profile-pairs", "N", "12", "--task-out: train pairs per user shown as the profile")
+      .Flag("topic-style", "retrieval matters (ROPG): each favourite topic has its own prefix and suffix,\n"
+                           "and every question's profile gets --distractors items on other topics that\n"
+                           "repeat its content words; prints top-1 figures of bm25, recency, random and\n"
+                           "the oracle")
+      .Option("distractors", "N", "1", "--topic-style: lexical distractors per question");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("preferences")) {
     data::SyntheticPreferenceOptions p;
@@ -137,6 +144,8 @@ int RunMakeSynthetic(int argc, char** argv) {
   o.min_profile = args.GetInt("min-profile");
   o.max_profile = args.GetInt("max-profile");
   o.questions_per_user = args.GetInt("questions-per-user");
+  o.topic_style = args.GetFlag("topic-style");
+  o.distractors = args.GetInt("distractors");
   const data::SyntheticSplits s = data::MakeSynthetic(o);
   data::WriteSynthetic(s, o, args.Get("out"));
   std::printf("wrote %s: train %zu, dev %zu, test %zu examples (%d users)\n", args.Get("out").c_str(),
@@ -165,6 +174,17 @@ int RunMakeSynthetic(int argc, char** argv) {
               "  a profile-blind answer:       %s\n"
               "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
               figures(r.blind).c_str(), figures(r.profile).c_str(), 100 * r.recovered);
+  if (o.topic_style) {
+    // Which item is shown matters: a reader shown one item, by retriever.
+    retrieval::IndexOptions index;
+    index.built = {"bm25"};
+    auto retriever = retrieval::LocalRetriever::Build({&s.test}, index);
+    const int candidates = 20;
+    std::printf("  a reader shown one item (test split; oracle: the best of bm25's top %d):\n", candidates);
+    for (const auto& row : pipeline::MeasureTop1Retrieval(s.test, s.test_facts, *retriever,
+                                                          {"bm25", "recency", "random"}, "bm25", candidates))
+      std::printf("    %-8s top-1: %s\n", row.name.c_str(), figures(row.metrics).c_str());
+  }
   return 0;
 }
 

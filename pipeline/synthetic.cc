@@ -318,7 +318,23 @@ std::string RenderOutput(const std::string& task, const SyntheticFact& fact, con
   const Lexicon& lex = LexiconFor(task);
   std::string core = Fill(lex.output_template, lex, fact, style.long_form,
                           [&](int g) { return style.synonyms[g]; });
-  return ApplyCasing(lex.prefixes[style.prefix] + core + lex.suffixes[style.suffix], style.casing);
+  const bool by_topic = !style.topic_prefix.empty();
+  const int prefix = by_topic ? style.topic_prefix.at(fact.topic) : style.prefix;
+  const int suffix = by_topic ? style.topic_suffix.at(fact.topic) : style.suffix;
+  return ApplyCasing(lex.prefixes[prefix] + core + lex.suffixes[suffix], style.casing);
+}
+
+int TopicOfText(const std::string& task, const std::string& text) {
+  const Lexicon& lex = LexiconFor(task);
+  const std::string lower = Lower(text);
+  int best = -1, best_count = 0;
+  for (size_t t = 0; t < lex.topics.size(); ++t) {
+    int count = 0;
+    for (const auto& words : lex.topics[t])
+      for (const auto& w : words) count += ContainsWord(lower, Lower(w));
+    if (count > best_count) best = static_cast<int>(t), best_count = count;
+  }
+  return best;
 }
 
 UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& profile) {
@@ -393,6 +409,59 @@ void OrderFields(const TaskSpec& task, ProfileItem& item) {
   item.fields = std::move(ordered);
 }
 
+// topic_style: three distinct favourite topics (all there are, if fewer), and
+// for each its own prefix and suffix, distinct across the user's topics so an
+// item on another topic shows the wrong ones.
+void DrawTopicStyle(const Lexicon& lex, Rng& rng, UserStyle* style, std::vector<int>* topics) {
+  const int n_topics = static_cast<int>(lex.topics.size());
+  std::vector<int> order(n_topics), prefixes, suffixes;
+  for (int t = 0; t < n_topics; ++t) order[t] = t;
+  for (int t = n_topics - 1; t > 0; --t) std::swap(order[t], order[rng.Below(t + 1)]);
+  topics->assign(order.begin(), order.begin() + std::min(3, n_topics));
+  const auto shuffled_choices = [&](size_t n) {  // 1..n-1 (0 is "none"), shuffled
+    std::vector<int> v;
+    for (size_t i = 1; i < n; ++i) v.push_back(static_cast<int>(i));
+    for (size_t i = v.size() - 1; i > 0; --i) std::swap(v[i], v[rng.Below(static_cast<int>(i) + 1)]);
+    return v;
+  };
+  prefixes = shuffled_choices(lex.prefixes.size());
+  suffixes = shuffled_choices(lex.suffixes.size());
+  PRLM_CHECK(prefixes.size() >= topics->size() && suffixes.size() >= topics->size());
+  style->prefix = style->suffix = 0;
+  style->topic_prefix.assign(n_topics, 0);
+  style->topic_suffix.assign(n_topics, 0);
+  for (size_t i = 0; i < topics->size(); ++i) {
+    style->topic_prefix[(*topics)[i]] = prefixes[i];
+    style->topic_suffix[(*topics)[i]] = suffixes[i];
+  }
+}
+
+// topic_style: `n` items on the user's other favourite topics, written in the
+// user's style for their own topic, whose input text ends by quoting the
+// question's story (its input text, other synonyms drawn). They go to random places in this question's
+// profile, dated like their neighbour.
+void AddDistractors(const TaskSpec& spec, const Lexicon& lex, const UserStyle& style, const std::vector<int>& topics,
+                    const SyntheticFact& question, int n, Example& ex, Rng& rng) {
+  std::vector<int> others;
+  for (int t : topics)
+    if (t != question.topic) others.push_back(t);
+  if (others.empty() || n == 0) return;
+  for (int d = 0; d < n; ++d) {
+    const std::string echo = " Compare: " + InputBody(lex, question, style.long_form, rng);
+    const SyntheticFact fact = RandomFact(lex, others, rng);
+    ProfileItem item;
+    item.id = ex.id + "-d" + std::to_string(d);
+    item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng) + echo);
+    item.fields.emplace_back(lex.output_field, RenderOutput(spec.name, fact, style));
+    OrderFields(spec, item);
+    const size_t at = rng.Below(static_cast<int>(ex.profile.size()) + 1);
+    const ProfileItem& neighbour = ex.profile[std::min(at, ex.profile.size() - 1)];
+    item.date = neighbour.date;
+    item.date_key = neighbour.date_key;
+    ex.profile.insert(ex.profile.begin() + static_cast<std::ptrdiff_t>(at), std::move(item));
+  }
+}
+
 }  // namespace
 
 SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& o) {
@@ -438,6 +507,12 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
   if (IsLabelTask(*spec)) return MakeLabelSynthetic(o);
   const std::string task = spec->name;
   const Lexicon& lex = LexiconFor(task);
+  if (o.topic_style) {
+    PRLM_REQUIRE(!lex.body_field.empty(), "make-synthetic: --topic-style needs a task whose questions have an input "
+                                          "text to echo in distractors; " << task << " has none");
+    PRLM_REQUIRE(o.distractors >= 0 && o.distractors <= 16,
+                 "make-synthetic: --distractors must be in 0..16, got " << o.distractors);
+  }
   SyntheticSplits out = EmptySyntheticSplits(*spec, o);
   Rng rng(o.seed * 0x2545F4914F6CDD1Dull + 7);
   const int n_topics = static_cast<int>(lex.topics.size());
@@ -451,6 +526,7 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
     for (const auto& group : lex.synonyms) style.synonyms.push_back(rng.Below(static_cast<int>(group.size())));
     style.long_form = rng.Uniform() < 0.5;
     std::vector<int> topics = {rng.Below(n_topics), rng.Below(n_topics), rng.Below(n_topics)};
+    if (o.topic_style) DrawTopicStyle(lex, rng, &style, &topics);
     out.user_ids.push_back(uid);
     out.styles.push_back(style);
 
@@ -480,6 +556,7 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
       ex.query = ExtractQuery(*spec, ex.input);
       ex.output = RenderOutput(task, fact, style);
       ex.profile = profile;
+      if (o.topic_style) AddDistractors(*spec, lex, style, topics, fact, o.distractors, ex, rng);
       split.examples.push_back(std::move(ex));
       facts.push_back(fact);
     }
@@ -527,10 +604,19 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
     users[s.user_ids[i]] = {{"casing", kCasing[st.casing]}, {"prefix", lex.prefixes[st.prefix]},
                             {"suffix", lex.suffixes[st.suffix]}, {"words", syn},
                             {"long_form", st.long_form}};
+    if (!st.topic_prefix.empty()) {
+      nlohmann::json by_topic = nlohmann::json::array();  // topic index, its first subject word, prefix, suffix
+      for (size_t t = 0; t < st.topic_prefix.size(); ++t)
+        if (st.topic_prefix[t] != 0)
+          by_topic.push_back({{"topic", t}, {"example", lex.topics[t][0][0]},
+                              {"prefix", lex.prefixes[st.topic_prefix[t]]}, {"suffix", lex.suffixes[st.topic_suffix[t]]}});
+      users[s.user_ids[i]]["by_topic"] = std::move(by_topic);
+    }
   }
   nlohmann::json meta = {{"task", TaskByName(o.task).name}, {"users", o.users}, {"seed", o.seed},
                          {"min_profile", o.min_profile}, {"max_profile", o.max_profile},
-                         {"questions_per_user", o.questions_per_user}, {"styles", users}};
+                         {"questions_per_user", o.questions_per_user}, {"topic_style", o.topic_style},
+                         {"distractors", o.topic_style ? o.distractors : 0}, {"styles", users}};
   WriteFileAtomic(dir + "/styles.json", meta.dump(1));
 }
 
@@ -545,7 +631,21 @@ std::string BlindAnswer(const Dataset& ds, const std::vector<SyntheticFact>& fac
 std::string ProfileAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
   const TaskSpec& task = *ds.task;
   if (IsLabelTask(task)) return ProfileLabel(task, ds.examples[i]);
-  return RenderOutput(task.name, facts.at(i), InferStyle(task.name, ds.examples[i].profile));
+  // The items on the question's topic (read off their outputs) carry the
+  // style when it depends on the topic; without topic styles any subset of
+  // the profile reads the same.
+  const std::string& field = LexiconFor(task.name).output_field;
+  std::vector<ProfileItem> same_topic;
+  for (const auto& item : ds.examples[i].profile)
+    if (const std::string* v = item.Field(field); v && TopicOfText(task.name, *v) == facts.at(i).topic)
+      same_topic.push_back(item);
+  return ItemsAnswer(ds, facts, i, same_topic.empty() ? ds.examples[i].profile : same_topic);
+}
+
+std::string ItemsAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i,
+                        const std::vector<ProfileItem>& items) {
+  PRLM_REQUIRE(!IsLabelTask(*ds.task), "ItemsAnswer: text tasks only, not " << ds.task->name);
+  return RenderOutput(ds.task->name, facts.at(i), InferStyle(ds.task->name, items));
 }
 
 SyntheticReport MeasureSynthetic(const Dataset& ds, const std::vector<SyntheticFact>& facts) {

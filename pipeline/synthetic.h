@@ -36,6 +36,13 @@ struct SyntheticOptions {
   int min_profile = 16, max_profile = 32;  // items per user
   int questions_per_user = 2;
   double dev_fraction = 0.1, test_fraction = 0.1;
+  // Retrieval matters (ROPG's data): each favourite topic has its own prefix
+  // and suffix, so only same-topic profile items reveal them, and each
+  // question's profile gets `distractors` items on the user's other topics
+  // that repeat the question's content words (a lexical trap for BM25).
+  // Text tasks with an input field (not LaMP-7).
+  bool topic_style = false;
+  int distractors = 1;
 };
 
 struct UserStyle {
@@ -43,6 +50,9 @@ struct UserStyle {
   int prefix = 0, suffix = 0;    // index into the task's lists (0 = none)
   std::vector<int> synonyms;     // preferred variant per synonym group
   bool long_form = false;        // adds the optional detail phrase
+  // topic_style: the prefix and suffix per topic (index = topic; 0 = none),
+  // used instead of `prefix` and `suffix`. Empty otherwise.
+  std::vector<int> topic_prefix, topic_suffix;
 };
 
 // The hidden facts behind one output: which words fill the template.
@@ -95,10 +105,18 @@ UserStyle NeutralStyle(const std::string& task);
 
 // The answer a profile-blind reader gives to example i (the neutral style, the
 // input tweet itself for LaMP-7, BlindLabel for label tasks), and the one a
-// profile-reading reader gives (the style InferStyle reads; ProfileLabel).
+// profile-reading reader gives (the style InferStyle reads, from the items on
+// the question's topic when the data has topic styles; ProfileLabel).
 // `facts` may be empty for label tasks.
 std::string BlindAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
 std::string ProfileAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
+// The answer of a reader shown only `items` (a retriever's top-k): the style
+// InferStyle reads off them, applied to example i's fact. Text tasks only.
+std::string ItemsAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i,
+                        const std::vector<ProfileItem>& items);
+// The topic whose slot words `text` mentions most (-1: none): an item's topic
+// read off its output field.
+int TopicOfText(const std::string& task, const std::string& text);
 
 // The task's own metrics (data::TaskMetrics) of the gold outputs against the
 // blind and the profile-reading answers: the gap a profile-reading model can

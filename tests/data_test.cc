@@ -6,7 +6,9 @@
 #include <set>
 
 #include "common/data/dataset.h"
+#include "pipeline/retrieval_top1.h"
 #include "pipeline/synthetic.h"
+#include "retrieval_shards/local_retriever.h"
 #include "tests/test_util.h"
 
 namespace prlm::data {
@@ -273,6 +275,63 @@ TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
       EXPECT_LE(words + 1, 200u) << task.name;
     }
   }
+}
+
+TEST(Synthetic, TopicStylesAndDistractorsMakeWhichItemIsRetrievedMatter) {
+  SyntheticOptions o;
+  o.task = "LaMP_4";
+  o.users = 60;
+  o.seed = 11;
+  o.questions_per_user = 4;
+  o.topic_style = true;
+  o.distractors = 1;
+  const SyntheticSplits s = MakeSynthetic(o);
+  const std::string field = "title";
+  for (size_t u = 0; u < s.styles.size(); ++u) {
+    // Each favourite topic has its own non-empty prefix and suffix, distinct across topics.
+    std::set<int> prefixes, suffixes;
+    int topics = 0;
+    for (size_t t = 0; t < s.styles[u].topic_prefix.size(); ++t) {
+      if (s.styles[u].topic_prefix[t] == 0) continue;
+      ++topics;
+      prefixes.insert(s.styles[u].topic_prefix[t]);
+      suffixes.insert(s.styles[u].topic_suffix[t]);
+    }
+    EXPECT_EQ(topics, 3) << s.user_ids[u];
+    EXPECT_EQ(prefixes.size(), 3u) << s.user_ids[u];
+    EXPECT_EQ(suffixes.size(), 3u) << s.user_ids[u];
+  }
+  for (size_t i = 0; i < s.test.examples.size(); ++i) {
+    const Example& ex = s.test.examples[i];
+    const SyntheticFact& fact = s.test_facts[i];
+    int distractors = 0;
+    for (const auto& item : ex.profile) {
+      if (item.id.rfind(ex.id + "-d", 0) != 0) continue;
+      ++distractors;
+      // On another topic, yet it quotes the question's story.
+      EXPECT_NE(TopicOfText(o.task, *item.Field(field)), fact.topic) << item.id;
+      EXPECT_NE(item.Field("text")->find("Compare: "), std::string::npos) << item.id;
+    }
+    EXPECT_EQ(distractors, 1) << ex.id;
+    EXPECT_EQ(TopicOfText(o.task, *ex.output), fact.topic) << ex.id;
+  }
+  // Reading the same-topic items recovers every gold; one item on another topic does not.
+  EXPECT_EQ(MeasureSynthetic(s.test, s.test_facts).recovered, 1.0);
+  // Top-1 of a reader: the oracle over bm25's top 20 beats bm25's top-1 and a random item.
+  retrieval::IndexOptions index;
+  index.built = {"bm25"};
+  auto retriever = retrieval::LocalRetriever::Build({&s.test}, index);
+  const auto rows = pipeline::MeasureTop1Retrieval(s.test, s.test_facts, *retriever, {"bm25", "random"}, "bm25", 20);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].name, "oracle");
+  const double bm25 = rows[0].metrics[0].second, random = rows[1].metrics[0].second, oracle = rows[2].metrics[0].second;
+  EXPECT_EQ(rows[0].metrics[0].first, "rouge1");
+  EXPECT_GT(oracle, bm25 + 0.05);
+  EXPECT_GT(oracle, random + 0.05);
+  EXPECT_DOUBLE_EQ(oracle, 1.0);
+  // LaMP-7 has no input text to quote: refused, named.
+  o.task = "LaMP_7";
+  ExpectErrorContaining([&] { MakeSynthetic(o); }, {"--topic-style needs a task whose questions have an input"});
 }
 
 }  // namespace
