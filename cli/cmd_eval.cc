@@ -1,5 +1,6 @@
 // prlm eval: parses the options, loads the model, data, retriever and scorer,
 // and runs pipeline/evaluation.h.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -12,6 +13,7 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "pipeline/evaluation.h"
+#include "pipeline/retriever_feedback.h"
 #include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
@@ -49,7 +51,10 @@ int RunEval(int argc, char** argv) {
       .Map(args, "w-sim", "reward.w_sim")
       .Map(args, "w-fmt", "reward.w_fmt")
       .Map(args, "w-pers", "reward.w_pers");
-  AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random", "comma list of k values");
+  AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random, oracle (with --feedback)",
+                      "comma list of k values");
+  args.Option("feedback", "FILE", "", "collect-feedback's file for this split: --retriever oracle orders each\n"
+                                      "question's candidates by their utility");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   std::unique_ptr<reward::RewardScorer> scorer;
@@ -94,7 +99,19 @@ int RunEval(int argc, char** argv) {
   o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
   AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());
   std::unique_ptr<retrieval::ProfileRetriever> retriever;
-  if (!o.zero_shot) retriever = OpenRetriever(args, {&dataset}, o.retrievers);
+  if (!o.zero_shot) {
+    // --retriever oracle: the feedback's candidates by utility, fetched from its first stage.
+    std::vector<pipeline::FeedbackRecord> feedback;
+    std::vector<std::string> built = o.retrievers;
+    if (args.Has("feedback")) {
+      feedback = pipeline::ReadFeedback(args.Get("feedback"));
+      built.push_back(feedback.front().first_stage);
+    }
+    PRLM_REQUIRE(args.Has("feedback") || std::find(o.retrievers.begin(), o.retrievers.end(), "oracle") == o.retrievers.end(),
+                 "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
+    retriever = OpenRetriever(args, {&dataset}, built);
+    if (!feedback.empty()) retriever = pipeline::MakeOracleRetriever(feedback, std::move(retriever));
+  }
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   const std::string out_path = args.Get("out");

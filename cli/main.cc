@@ -49,6 +49,10 @@ const Command kCommands[] = {
     {"serve-reward", prlm::cli::RunServeReward, "serve batched reward scoring over TCP"},
     {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
     {"eval", prlm::cli::RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},
+    {"collect-feedback", prlm::cli::RunCollectFeedback,
+     "ROPG's feedback: the policy's utility of each first-stage candidate (under mpirun)"},
+    {"train-retriever", prlm::cli::RunTrainRetriever,
+     "ROPG: train the dense retriever from collect-feedback's utilities (kd or rl; under mpirun)"},
     {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
     {"report", prlm::cli::RunReport, "PNG plots and a markdown summary of a training run directory"},
 };

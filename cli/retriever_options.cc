@@ -7,11 +7,11 @@
 
 namespace prlm::cli {
 
-void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help) {
+void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help, const char* k_default) {
   // The defaults are the training job's (retrieval.retriever, retrieval.k).
   const RetrievalConfig defaults;
   args.Option("retriever", "R", std::string(NameOf(defaults.retriever)), retriever_help)
-      .Option("k", "K", std::to_string(defaults.k), k_help)
+      .Option("k", "K", k_default ? std::string(k_default) : std::to_string(defaults.k), k_help)
       .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
       .Option("index", "DIR", "", "an index written by build-index")
       .Option("encoder", "DIR", "", "BERT encoder for dense retrieval");

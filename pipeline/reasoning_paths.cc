@@ -2,6 +2,7 @@
 
 #include "common/text/unicode.h"
 #include "common/util/check.h"
+#include "pipeline/synthetic.h"
 
 namespace prlm::pipeline {
 namespace {
@@ -59,7 +60,14 @@ std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, con
   for (const auto& ex : split.examples) {
     const auto style = styles["styles"].find(ex.user_id);
     PRLM_REQUIRE(style != styles["styles"].end(), styles_path << " has no style for user " << ex.user_id);
-    data::ReasoningPath p{ex.id, ex.user_id, DescribeStyle(*split.task, *style), "oracle", false};
+    // Topic styles (make-synthetic --topic-style): the prefix and suffix of the question's topic.
+    nlohmann::json shown = *style;
+    if (style->contains("by_topic") && ex.output) {
+      const int topic = data::TopicOfText(split.task->name, *ex.output);
+      for (const auto& t : (*style)["by_topic"])
+        if (t.value("topic", -1) == topic) shown["prefix"] = t["prefix"], shown["suffix"] = t["suffix"];
+    }
+    data::ReasoningPath p{ex.id, ex.user_id, DescribeStyle(*split.task, shown), "oracle", false};
     p.leaks = ex.output && data::LeaksOutput(p.reasoning, *ex.output);
     if (stats) ++stats->written, stats->leaks += p.leaks;
     out.push_back(std::move(p));

@@ -54,11 +54,6 @@ RmEvalResult Evaluate(RewardModel& rm, const std::vector<EncodedPair>& pairs, in
   return r;
 }
 
-void Shuffle(std::vector<size_t>& v, uint64_t seed) {
-  SplitMix64 rng(seed);
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.Below(static_cast<int>(i)))]);
-}
-
 std::string Fixed(double v, int digits) {
   std::ostringstream s;
   s.setf(std::ios::fixed);

@@ -8,6 +8,7 @@
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
+#include "retrieval_shards/dense_embedding.h"
 
 namespace prlm::retrieval {
 
@@ -46,27 +47,11 @@ std::vector<float> DenseEncoder::Embed(const std::vector<std::string>& texts) co
   for (size_t start = 0; start < texts.size(); start += impl_->options.batch_size) {
     const size_t end = std::min(texts.size(), start + impl_->options.batch_size);
     std::vector<std::vector<int32_t>> ids;
-    size_t longest = 0;
-    for (size_t i = start; i < end; ++i) {
-      auto e = impl_->tokenizer->Encode(texts[i], /*add_special_tokens=*/true);
-      if (e.size() > max_len) {  // keep the final [SEP]
-        const int32_t last = e.back();
-        e.resize(max_len);
-        e.back() = last;
-      }
-      longest = std::max(longest, e.size());
-      ids.push_back(std::move(e));
-    }
-    const int64_t b = static_cast<int64_t>(ids.size()), t = static_cast<int64_t>(longest);
-    auto id_t = torch::zeros({b, t}, torch::kLong), mask = torch::zeros({b, t}, torch::kLong);
-    auto ida = id_t.accessor<int64_t, 2>(), ma = mask.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < b; ++i)
-      for (size_t j = 0; j < ids[i].size(); ++j) ida[i][j] = ids[i][j], ma[i][j] = 1;
-    auto hidden = impl_->encoder->Forward(id_t, torch::zeros_like(id_t), mask);
-    auto pooled = impl_->encoder->Pool(hidden, mask, impl_->pooling).to(torch::kFloat);
-    pooled = torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1));
-    pooled = pooled.contiguous();
-    std::memcpy(out.data() + start * dim, pooled.data_ptr<float>(), sizeof(float) * b * dim);
+    for (size_t i = start; i < end; ++i) ids.push_back(EmbeddingIds(*impl_->tokenizer, texts[i], max_len));
+    std::vector<const std::vector<int32_t>*> batch;
+    for (const auto& e : ids) batch.push_back(&e);
+    const auto pooled = EmbedIds(impl_->encoder, batch, impl_->pooling).contiguous();
+    std::memcpy(out.data() + start * dim, pooled.data_ptr<float>(), sizeof(float) * (end - start) * dim);
   }
   return out;
 }

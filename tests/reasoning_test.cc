@@ -93,6 +93,30 @@ TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
                         {"no style for user " + splits.train.examples[0].user_id});
 }
 
+TEST(OracleReasoning, TopicStylesNameThePrefixOfTheQuestionsTopic) {
+  data::SyntheticOptions o;
+  o.task = "LaMP_4";
+  o.users = 20;
+  o.topic_style = true;
+  const auto splits = data::MakeSynthetic(o);
+  testing::TempDir dir;
+  data::WriteSynthetic(splits, o, dir.str());
+  const std::string styles_path = dir / "styles.json";
+  const auto styles = nlohmann::json::parse(ReadFile(styles_path));
+  const auto paths = pipeline::OracleReasoning(splits.train, styles, styles_path, nullptr);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const auto& fact = splits.train_facts[i];
+    const auto& style = splits.styles[static_cast<size_t>(std::stoi(splits.train.examples[i].user_id.substr(1)))];
+    std::string prefix = styles["styles"][splits.train.examples[i].user_id]["by_topic"][0]["prefix"];
+    for (const auto& t : styles["styles"][splits.train.examples[i].user_id]["by_topic"])
+      if (t["topic"] == fact.topic) prefix = t["prefix"];
+    while (!prefix.empty() && prefix.back() == ' ') prefix.pop_back();
+    ASSERT_FALSE(prefix.empty());
+    EXPECT_NE(paths[i].reasoning.find("opening \"" + prefix + "\""), std::string::npos) << paths[i].reasoning;
+    EXPECT_NE(style.topic_prefix.at(fact.topic), 0);
+  }
+}
+
 TEST(TeacherReasoning, TheTeacherSeesTheExpectedOutputAndItsThinkingIsKept) {
   EXPECT_EQ(pipeline::ReasoningOf("<think>\n Their titles are short. \n</think>\n<answer>X</answer>"),
             "Their titles are short.");

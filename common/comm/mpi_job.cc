@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/util/check.h"
+
 namespace prlm::comm {
 
 MpiJob::MpiJob(int* argc, char*** argv) {
@@ -48,6 +50,33 @@ bool Barrier(MPI_Comm comm, std::chrono::milliseconds timeout) {
   MPI_Request request;
   PRLM_MPI_CHECK(MPI_Ibarrier(comm, &request));
   return WaitFor(&request, timeout);
+}
+
+bool GatherStrings(MPI_Comm comm, const std::string& mine, int root, std::chrono::milliseconds timeout,
+                   std::vector<std::string>* out) {
+  int rank = 0, size = 1;
+  PRLM_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  PRLM_MPI_CHECK(MPI_Comm_size(comm, &size));
+  PRLM_CHECK(mine.size() < (size_t{1} << 31));
+  // 1. Sizes, then 2. the bytes at their offsets.
+  const int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(rank == root ? size : 0), offsets(lengths.size());
+  MPI_Request request;
+  PRLM_MPI_CHECK(MPI_Igather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, comm, &request));
+  if (!WaitFor(&request, timeout)) return false;
+  size_t total = 0;
+  for (size_t r = 0; r < lengths.size(); ++r) {
+    PRLM_CHECK(total + lengths[r] < (size_t{1} << 31));
+    offsets[r] = static_cast<int>(total);
+    total += static_cast<size_t>(lengths[r]);
+  }
+  std::string all(total, '\0');
+  PRLM_MPI_CHECK(MPI_Igatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                              root, comm, &request));
+  if (!WaitFor(&request, timeout)) return false;
+  out->clear();
+  for (size_t r = 0; r < lengths.size(); ++r) out->push_back(all.substr(offsets[r], lengths[r]));
+  return true;
 }
 
 namespace {

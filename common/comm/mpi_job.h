@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace prlm::comm {
 
@@ -43,6 +44,11 @@ bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status
 
 // A barrier that waits like WaitFor; false on timeout.
 bool Barrier(MPI_Comm comm, std::chrono::milliseconds timeout);
+
+// Every rank's `mine` at `root`, in rank order (other ranks get {}). Waits
+// like WaitFor; false on timeout. REQUIRES: each string under 2 GiB.
+bool GatherStrings(MPI_Comm comm, const std::string& mine, int root, std::chrono::milliseconds timeout,
+                   std::vector<std::string>* out);
 
 // Logs "rank R (ROLE on HOST): fatal: MESSAGE" to stderr, runs the fatal hook
 // (if set), and aborts every rank of the job (MPI_Abort, exit code 1).

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace prlm {
 
@@ -27,5 +29,12 @@ class SplitMix64 {
  private:
   uint64_t state_;
 };
+
+// Fisher-Yates with SplitMix64: the same order for the same seed everywhere.
+template <typename T>
+void Shuffle(std::vector<T>& v, uint64_t seed) {
+  SplitMix64 rng(seed);
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.Below(static_cast<int>(i)))]);
+}
 
 }  // namespace prlm

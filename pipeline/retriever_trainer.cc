@@ -1,0 +1,328 @@
+#include "pipeline/retriever_trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <numeric>
+
+#include "common/objective/ropg_loss.h"
+#include "common/model/pretrained.h"
+#include "common/util/check.h"
+#include "common/util/file.h"
+#include "common/util/rng.h"
+#include "learner/lr_schedule.h"
+#include "retrieval_shards/dense_embedding.h"
+
+namespace prlm::pipeline {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr auto kCollectiveTimeout = std::chrono::minutes(30);
+
+// One question, tokenized once.
+struct EncodedQuestion {
+  std::vector<int32_t> query;
+  std::vector<std::vector<int32_t>> candidates;
+  std::vector<double> utilities;
+};
+
+bool IsHeldOut(const std::string& user, double fraction, uint64_t seed) {
+  if (fraction <= 0) return false;
+  uint64_t h = SplitMix64::Mix(seed ^ 0x5eedull);
+  for (unsigned char c : user) h = SplitMix64::Mix(h ^ c);
+  return (h >> 11) * 0x1.0p-53 < fraction;
+}
+
+// cos(q, d_j) for each question's candidates, in one encoder batch: [N_i] each.
+std::vector<torch::Tensor> CandidateScores(model::BertEncoder& encoder, const std::vector<const EncodedQuestion*>& qs) {
+  std::vector<const std::vector<int32_t>*> ids;
+  for (const auto* q : qs) {
+    ids.push_back(&q->query);
+    for (const auto& c : q->candidates) ids.push_back(&c);
+  }
+  const torch::Tensor emb = retrieval::EmbedIds(encoder, ids, model::Pooling::kMean);
+  std::vector<torch::Tensor> out;
+  int64_t at = 0;
+  for (const auto* q : qs) {
+    const int64_t n = static_cast<int64_t>(q->candidates.size());
+    out.push_back(torch::mv(emb.slice(0, at + 1, at + 1 + n), emb[at]));
+    at += 1 + n;
+  }
+  return out;
+}
+
+torch::Tensor Row(const std::vector<double>& v) {
+  return torch::tensor(v, torch::kDouble).to(torch::kFloat).unsqueeze(0);
+}
+
+std::vector<int> Ranking(const std::vector<double>& scores) {
+  std::vector<int> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] > scores[b]; });
+  return order;
+}
+
+RetrieverEval Evaluate(model::BertEncoder& encoder, const std::vector<EncodedQuestion>& held_out,
+                       const RetrieverTrainOptions& o) {
+  torch::NoGradGuard no_grad;
+  RetrieverEval r;
+  size_t with_gain = 0;
+  constexpr size_t kChunk = 4;
+  for (size_t b = 0; b < held_out.size(); b += kChunk) {
+    std::vector<const EncodedQuestion*> chunk;
+    for (size_t i = b; i < std::min(held_out.size(), b + kChunk); ++i) chunk.push_back(&held_out[i]);
+    const auto scores = CandidateScores(encoder, chunk);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const auto& u = chunk[i]->utilities;
+      const auto s = scores[i].to(torch::kDouble).contiguous();
+      std::vector<double> sv(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+      std::vector<int> given(u.size());
+      std::iota(given.begin(), given.end(), 0);
+      const auto mine = Ranking(sv);
+      r.top1_utility += u[mine[0]];
+      r.first_stage_top1_utility += u[0];
+      r.oracle_top1_utility += *std::max_element(u.begin(), u.end());
+      r.kl += objective::RopgKdLoss(scores[i].unsqueeze(0), Row(u), o.temperature).item<double>();
+      if (*std::max_element(u.begin(), u.end()) > 0) {
+        ++with_gain;
+        r.ndcg += Ndcg(mine, u, o.ndcg_k);
+        r.first_stage_ndcg += Ndcg(given, u, o.ndcg_k);
+      }
+    }
+  }
+  r.questions = held_out.size();
+  const double n = std::max<double>(1, static_cast<double>(held_out.size()));
+  r.top1_utility /= n, r.first_stage_top1_utility /= n, r.oracle_top1_utility /= n, r.kl /= n;
+  r.ndcg /= std::max<double>(1, static_cast<double>(with_gain));
+  r.first_stage_ndcg /= std::max<double>(1, static_cast<double>(with_gain));
+  return r;
+}
+
+nlohmann::ordered_json EvalJson(const RetrieverEval& e) {
+  return {{"questions", e.questions}, {"ndcg", e.ndcg}, {"top1_utility", e.top1_utility},
+          {"first_stage_ndcg", e.first_stage_ndcg}, {"first_stage_top1_utility", e.first_stage_top1_utility},
+          {"oracle_top1_utility", e.oracle_top1_utility}, {"kl", e.kl}};
+}
+
+std::string Fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+std::string Describe(const RetrieverEval& e, int k) {
+  return "held-out " + std::to_string(e.questions) + " questions: ndcg@" + std::to_string(k) + " " + Fixed(e.ndcg) +
+         " (first stage " + Fixed(e.first_stage_ndcg) + "), top-1 utility " + Fixed(e.top1_utility) +
+         " (first stage " + Fixed(e.first_stage_top1_utility) + ", oracle " + Fixed(e.oracle_top1_utility) +
+         "), kl " + Fixed(e.kl);
+}
+
+void SaveEncoderDir(model::BertEncoder& encoder, const std::string& encoder_dir, const std::string& dir) {
+  model::SaveBert(encoder, dir);
+  fs::copy_file(encoder_dir + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
+}
+
+}  // namespace
+
+double Ndcg(const std::vector<int>& order, const std::vector<double>& gains, int k) {
+  std::vector<double> ideal = gains;
+  std::sort(ideal.begin(), ideal.end(), std::greater<>());
+  double dcg = 0, idcg = 0;
+  for (int i = 0; i < k && i < static_cast<int>(order.size()); ++i) dcg += gains[order[i]] / std::log2(i + 2.0);
+  for (int i = 0; i < k && i < static_cast<int>(ideal.size()); ++i) idcg += ideal[i] / std::log2(i + 2.0);
+  return idcg > 0 ? dcg / idcg : 0;
+}
+
+std::string NewestRetrieverCheckpoint(const std::string& out_dir) {
+  const fs::path root = fs::path(out_dir) / "checkpoints";
+  if (!fs::is_directory(root)) return "";
+  std::string best;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) != 0 || name.find('.') != std::string::npos) continue;
+    if (!fs::exists(e.path() / "state.json")) continue;  // incomplete
+    if (name > fs::path(best).filename().string()) best = e.path().string();
+  }
+  return best;
+}
+
+RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::string& encoder_dir,
+                                    const text::Tokenizer& tokenizer, const std::vector<FeedbackRecord>& feedback,
+                                    const RetrieverTrainOptions& o, comm::TensorCollectives* group,
+                                    const std::function<void(const std::string&)>& log) {
+  PRLM_REQUIRE(o.mode == "kd" || o.mode == "rl", "train-retriever: --mode must be kd or rl, not '" << o.mode << "'");
+  PRLM_REQUIRE(o.temperature > 0, "train-retriever: --temperature must be positive");
+  PRLM_REQUIRE(o.lr > 0 && o.batch_size >= 1 && o.epochs >= 1 && o.max_length >= 2 && o.ndcg_k >= 1,
+               "train-retriever: lr, batch size, epochs, ndcg k must be positive and max length at least 2");
+  PRLM_REQUIRE(o.heldout_fraction >= 0 && o.heldout_fraction < 1, "train-retriever: the held-out fraction must be in [0, 1)");
+  PRLM_REQUIRE(!o.out_dir.empty(), "train-retriever: no output directory");
+  const auto start = std::chrono::steady_clock::now();
+  const int rank = group ? group->rank() : 0, size = group ? group->size() : 1;
+  const auto say = [&](const std::string& line) {
+    if (log && rank == 0) log(line);
+  };
+  RetrieverTrainReport report;
+
+  // 1. Tokenize every text once (cut to what the encoder's positions allow);
+  //    hold out the questions of some users.
+  const size_t max_length = static_cast<size_t>(std::min<int64_t>(o.max_length, encoder->config().max_position_embeddings));
+  std::vector<EncodedQuestion> train, held_out;
+  for (const auto& r : feedback) {
+    EncodedQuestion q;
+    q.query = retrieval::EmbeddingIds(tokenizer, r.query, max_length);
+    for (const auto& c : r.candidates) {
+      q.candidates.push_back(retrieval::EmbeddingIds(tokenizer, c.text, max_length));
+      q.utilities.push_back(c.utility);
+    }
+    (IsHeldOut(r.user_id, o.heldout_fraction, o.seed) ? held_out : train).push_back(std::move(q));
+  }
+  PRLM_REQUIRE(!train.empty(), "train-retriever: no training questions left after holding out "
+                                   << held_out.size() << " (lower --heldout-fraction)");
+  report.train_questions = train.size();
+  report.heldout_questions = held_out.size();
+
+  // 2. AdamW on every parameter, warm-up then linear decay; resume state.
+  encoder->eval();  // no dropout: a step depends only on weights and batch
+  auto params = encoder->parameters();
+  torch::optim::AdamW optimizer(
+      params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(o.weight_decay));
+  const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
+  learner::LrSchedule schedule{LrScheduleKind::kLinear, steps_per_epoch * o.epochs, o.warmup_ratio, 0.0};
+  schedule.Validate();
+  int64_t step = 0;
+  if (o.resume && !NewestRetrieverCheckpoint(o.out_dir).empty()) {
+    const std::string ckpt = NewestRetrieverCheckpoint(o.out_dir);
+    PRLM_REQUIRE(fs::equivalent(ckpt, encoder_dir), "train-retriever: resuming needs the encoder loaded from " << ckpt);
+    torch::load(optimizer, ckpt + "/optimizer.pt");
+    step = nlohmann::json::parse(ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
+    say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
+    if (rank == 0) {  // metrics of steps after the checkpoint are redone
+      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? ReadFile(o.out_dir + "/metrics.jsonl") : "");
+      std::string kept;
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
+      WriteFileAtomic(o.out_dir + "/metrics.jsonl", kept);
+    }
+  } else {
+    fs::create_directories(o.out_dir);
+    if (rank == 0) WriteFileAtomic(o.out_dir + "/metrics.jsonl", "");
+  }
+  if (rank == 0 && !held_out.empty()) {
+    report.before = Evaluate(encoder, held_out, o);
+    say("before training: " + Describe(report.before, o.ndcg_k));
+  }
+
+  // 3. Steps: this member's share of each global batch, gradients summed.
+  const double b_global = static_cast<double>(o.batch_size);
+  for (; step < schedule.total_steps; ++step) {
+    const int64_t epoch = step / steps_per_epoch, in_epoch = step % steps_per_epoch;
+    std::vector<size_t> order(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    Shuffle(order, o.seed + 1 + static_cast<uint64_t>(epoch));
+    const size_t first = static_cast<size_t>(in_epoch * o.batch_size);
+    const size_t last = std::min(train.size(), first + static_cast<size_t>(o.batch_size));
+    std::vector<const EncodedQuestion*> mine;
+    std::vector<size_t> mine_pos;
+    for (size_t j = first; j < last; ++j)
+      if (static_cast<int>((j - first) % static_cast<size_t>(size)) == rank) {
+        mine.push_back(&train[order[j]]);
+        mine_pos.push_back(j);
+      }
+    const double lr = o.lr * schedule.Factor(step);
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    optimizer.zero_grad();
+    // The step's loss and KL sums travel with the gradients.
+    torch::Tensor sums = torch::zeros({3}, torch::kFloat);  // loss, kl, questions
+    if (!mine.empty()) {
+      const auto scores = CandidateScores(encoder, mine);
+      torch::Tensor loss = torch::zeros({}, torch::kFloat);
+      double kl = 0;
+      for (size_t i = 0; i < mine.size(); ++i) {
+        const auto s = scores[i].unsqueeze(0);
+        const auto u = Row(mine[i]->utilities);
+        torch::Tensor li;
+        if (o.mode == "kd") {
+          li = objective::RopgKdLoss(s, u, o.temperature);
+        } else {
+          // d ~ softmax(s / T), drawn from (seed, step, batch position).
+          const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
+          SplitMix64 rng(SplitMix64::Mix(o.seed ^ SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
+          double x = rng.Uniform(), acc = 0;
+          int64_t d = p.size(1) - 1;
+          for (int64_t j = 0; j < p.size(1); ++j)
+            if ((acc += p[0][j].item<double>()) > x) {
+              d = j;
+              break;
+            }
+          li = objective::RopgRlLoss(s / o.temperature, u, torch::tensor({d}, torch::kLong));
+        }
+        loss = loss + li;
+        kl += objective::RopgKdLoss(s.detach(), u, o.temperature).item<double>();
+      }
+      (loss / b_global).backward();
+      sums = torch::tensor({static_cast<float>(loss.item<double>()), static_cast<float>(kl),
+                            static_cast<float>(mine.size())});
+    }
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    grads.push_back(sums);
+    if (group) group->AllReduceSum(grads, kCollectiveTimeout);
+    const double grad_norm =
+        o.max_grad_norm > 0 ? torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm)
+                            : torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
+    optimizer.step();
+    const double n = std::max(1.0f, sums[2].item<float>());
+    const double step_loss = sums[0].item<float>() / n, step_kl = sums[1].item<float>() / n;
+    PRLM_REQUIRE(std::isfinite(step_loss), "train-retriever: the loss became " << step_loss << " at step " << step + 1
+                                                                                << " (lower --lr?)");
+    // 4. Metrics, held-out figures, checkpoints (member 0 writes).
+    if (rank != 0) continue;
+    nlohmann::ordered_json m = {{"step", step + 1}, {"epoch", epoch + 1}, {"loss", step_loss},
+                                {"kl", step_kl}, {"grad_norm", grad_norm}, {"lr", lr}};
+    const bool last_step = step + 1 == schedule.total_steps;
+    if (!held_out.empty() && ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last_step)) {
+      const RetrieverEval e = Evaluate(encoder, held_out, o);
+      m["heldout"] = EvalJson(e);
+      say("step " + std::to_string(step + 1) + "/" + std::to_string(schedule.total_steps) + " loss " +
+          Fixed(step_loss) + " | " + Describe(e, o.ndcg_k));
+      if (last_step) report.after = e;
+    }
+    std::ofstream(o.out_dir + "/metrics.jsonl", std::ios::app) << m.dump() << "\n";
+    if (o.save_every > 0 && ((step + 1) % o.save_every == 0 || last_step)) {
+      char name[32];
+      std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step + 1));
+      const std::string dir = o.out_dir + "/checkpoints/" + name, tmp = dir + ".tmp";
+      fs::remove_all(tmp);
+      SaveEncoderDir(encoder, encoder_dir, tmp);
+      torch::save(optimizer, tmp + "/optimizer.pt");
+      WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step + 1}}).dump());
+      fs::remove_all(dir);
+      fs::rename(tmp, dir);
+    }
+  }
+  report.steps = schedule.total_steps;
+  if (rank == 0) {
+    SaveEncoderDir(encoder, encoder_dir, o.out_dir);
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    WriteFileAtomic(o.out_dir + "/train_report.json", report.ToJson(o));
+  }
+  return report;
+}
+
+std::string RetrieverTrainReport::ToJson(const RetrieverTrainOptions& o) const {
+  nlohmann::ordered_json j = {{"mode", o.mode}, {"temperature", o.temperature}, {"lr", o.lr},
+                              {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"ndcg_k", o.ndcg_k},
+                              {"train_questions", train_questions}, {"heldout_questions", heldout_questions},
+                              {"steps", steps}, {"before", EvalJson(before)}, {"after", EvalJson(after)},
+                              {"seconds", seconds}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace prlm::pipeline

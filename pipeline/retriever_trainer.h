@@ -1,0 +1,102 @@
+// Training the dense retriever from the LLM's feedback (ROPG; Salemi et al.,
+// SIGIR 2024; REFERENCE.md). A BERT bi-encoder (masked mean pooling, unit
+// vectors; the `dense` retriever of the retrieval tier) scores each
+// question's first-stage candidates, s_j = cos(q, d_j), and learns from the
+// feedback's utilities u_j (pipeline/retriever_feedback.h):
+//
+//   kd  minimise KL(softmax(u / T) || softmax(s / T))      (objective/ropg_loss.h)
+//   rl  p = softmax(s / T); d ~ p; loss -log p(d) * (u(d) - u(d_1)),
+//       d_1 the first stage's top candidate
+//
+// (the cosines sit in [-1, 1], so both modes divide by T to make the
+// distribution as sharp as the teacher's; T = 0.1 by default).
+//
+// Data-parallel: with a TensorCollectives group each member scores its share
+// of every global batch (question j of the batch goes to member j mod size),
+// its loss divided by the global batch size, and the gradients are summed
+// over the group as the policy learners do; every member then takes the same
+// AdamW step, so all hold the same weights. RL draws are seeded by (seed,
+// step, question), so they do not depend on the group size. Dropout is off:
+// a step is a function of the weights and the batch, which makes resume exact.
+//
+// Held out: the questions of `heldout_fraction` of the users (by a hash of
+// the user id and seed). Every `eval_every` steps (and before the first and
+// after the last) member 0 measures on them: NDCG@k of the retriever's
+// ranking with the utilities as gains, the utility of its top-1, the same two
+// for the first stage's order, the oracle's top-1, and the teacher-student KL.
+//
+// The output directory is a BERT directory in Hugging Face layout
+// (config.json, model.safetensors, tokenizer.json): `build-index --encoder`,
+// `serve-retrieval --encoder` and `eval --encoder` take it as any dense
+// encoder. Beside it: metrics.jsonl (one line per step), and checkpoints/
+// step-N/ (the encoder, optimizer.pt, state.json) that `resume` continues from
+// bit for bit.
+//
+// Thread-safety: one call at a time; under MPI, every member calls it with
+// the same arguments.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/comm/tensor_collectives.h"
+#include "common/model/bert.h"
+#include "common/text/tokenizer.h"
+#include "pipeline/retriever_feedback.h"
+
+namespace prlm::pipeline {
+
+struct RetrieverTrainOptions {
+  std::string mode = "kd";  // "kd" or "rl"
+  double temperature = 0.1;
+  double lr = 1e-4;
+  double weight_decay = 0.01;
+  double warmup_ratio = 0.1;  // then linear decay to 0
+  double max_grad_norm = 1.0;  // <= 0: no clipping
+  int batch_size = 16;         // questions per step, over the whole group
+  int epochs = 2;
+  int max_length = 256;        // tokens per text
+  double heldout_fraction = 0.1;
+  int ndcg_k = 5;
+  int eval_every = 20;         // steps; 0: only before and after
+  int save_every = 0;          // steps between checkpoints; 0: none
+  bool resume = false;         // continue from out_dir's newest checkpoint
+  uint64_t seed = 42;
+  std::string out_dir;         // REQUIRED
+};
+
+struct RetrieverEval {
+  size_t questions = 0;
+  double ndcg = 0, top1_utility = 0;                          // the retriever's ranking
+  double first_stage_ndcg = 0, first_stage_top1_utility = 0;  // the candidates' given order
+  double oracle_top1_utility = 0;
+  double kl = 0;  // KL(softmax(u / T) || softmax(s / T)), mean over questions
+};
+
+struct RetrieverTrainReport {
+  size_t train_questions = 0, heldout_questions = 0;
+  int64_t steps = 0;
+  RetrieverEval before, after;
+  double seconds = 0;
+  std::string ToJson(const RetrieverTrainOptions& options) const;
+};
+
+// REQUIRES: `encoder` was loaded from `encoder_dir` (its tokenizer.json is
+// copied into every saved directory); with options.resume and a checkpoint
+// in out_dir, `encoder_dir` is that checkpoint (NewestRetrieverCheckpoint).
+// `group` may be null (one process).
+RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::string& encoder_dir,
+                                    const text::Tokenizer& tokenizer, const std::vector<FeedbackRecord>& feedback,
+                                    const RetrieverTrainOptions& options, comm::TensorCollectives* group,
+                                    const std::function<void(const std::string&)>& log = {});
+
+// out_dir/checkpoints/step-N with the largest N that is complete, or "".
+std::string NewestRetrieverCheckpoint(const std::string& out_dir);
+
+// NDCG@k of `order` (candidate indices, best first) with `gains`; 0 when
+// every gain is 0. Exposed for tests.
+double Ndcg(const std::vector<int>& order, const std::vector<double>& gains, int k);
+
+}  // namespace prlm::pipeline

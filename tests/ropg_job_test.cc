@@ -1,0 +1,121 @@
+// ROPG's commands end to end under mpirun, on a tiny random policy and the
+// BERT fixture: collect-feedback gives byte-identical files with 1 and 2
+// ranks (sampled answers, seeded per question and candidate, so they differ
+// and the check is not vacuous), train-retriever with 2 data-parallel ranks ends on the weights
+// 1 rank reaches (within float summation order), its output directory
+// serves `eval --retriever dense --encoder`, and `eval --retriever oracle
+// --feedback` reads the feedback; bad input is refused by name.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "common/model/safetensors.h"
+#include "common/model/weights_io.h"
+#include "common/util/file.h"
+#include "tests/job_test_util.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Shell;
+
+std::string Prlm() { return PRLM_BINARY; }
+std::string Mpirun(int np) {
+  return "timeout 600 mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " " + Prlm();
+}
+
+class RopgJob : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    const std::string d = dir_->str();
+    const auto prep = Shell(Prlm() + " make-synthetic --users 20 --seed 3 --questions-per-user 2 --topic-style --out " +
+                            d + "/data --corpus " + d + "/corpus.txt && " + Prlm() +
+                            " train-tokenizer --vocab-size 1024 --out " + d + "/tok " + d + "/corpus.txt && " +
+                            Prlm() + " init-model --tokenizer " + d + "/tok/tokenizer.json --out " + d +
+                            "/policy num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    ASSERT_EQ(prep.code, 0) << prep.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string D(const std::string& name) { return *dir_ / name; }
+  static std::string Collect(const std::string& out) {
+    return " collect-feedback --model " + D("policy") + " --data " + D("data") +
+           " --split train --limit 6 --k 5 --max-new-tokens 12 --temperature 1 --threads 1 --out " + out;
+  }
+  static testing::TempDir* dir_;
+};
+testing::TempDir* RopgJob::dir_ = nullptr;
+
+std::vector<nlohmann::json> Lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST_F(RopgJob, FeedbackIsTheSameWithOneOrTwoRanks) {
+  const auto one = Shell(Prlm() + Collect(D("fb1.jsonl")));
+  ASSERT_EQ(one.code, 0) << one.out;
+  const auto two = Shell(Mpirun(2) + Collect(D("fb2.jsonl")));
+  ASSERT_EQ(two.code, 0) << two.out;
+  EXPECT_NE(two.out.find("from 2 ranks"), std::string::npos) << two.out;
+  EXPECT_EQ(ReadFile(D("fb1.jsonl")), ReadFile(D("fb2.jsonl")));
+  const auto records = Lines(D("fb1.jsonl"));
+  ASSERT_EQ(records.size(), 6u);
+  std::set<std::string> answers;
+  for (const auto& r : records) {
+    EXPECT_EQ(r["candidates"].size(), 5u) << r.dump();
+    EXPECT_EQ(r["first_stage"], "bm25");
+    for (const auto& c : r["candidates"]) answers.insert(c["completion"].get<std::string>());
+  }
+  EXPECT_GT(answers.size(), 3u) << "the completions should depend on the candidate shown";
+  // A scorer output that does not exist is named, with the ones that do.
+  const auto bad = Shell(Prlm() + Collect(D("bad.jsonl")) + " --utility bleu");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("the scorer has no output 'bleu' (it has: accuracy, rouge1"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(D("bad.jsonl")));
+}
+
+TEST_F(RopgJob, TwoDataParallelRanksTrainTheRetrieverOneRankTrains) {
+  if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
+  const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  const std::string train = " train-retriever --feedback " + D("fb1.jsonl") + " --init " + fixture +
+                            " --batch-size 4 --epochs 2 --heldout-fraction 0 --lr 1e-3 --threads 1 --out ";
+  for (const char* mode : {"kd", "rl"}) {
+    const auto one = Shell(Prlm() + train + D(std::string("r1") + mode) + " --mode " + mode);
+    ASSERT_EQ(one.code, 0) << one.out;
+    const auto two = Shell(Mpirun(2) + train + D(std::string("r2") + mode) + " --mode " + mode);
+    ASSERT_EQ(two.code, 0) << two.out;
+    const model::SafetensorsFile a(D(std::string("r1") + mode) + "/model.safetensors");
+    const model::SafetensorsFile b(D(std::string("r2") + mode) + "/model.safetensors");
+    const model::SafetensorsFile init(fixture + "/model.safetensors");
+    double moved = 0;
+    for (const auto& info : a.tensors()) {
+      const auto ta = model::ReadTensor(a, info), tb = model::ReadTensor(b, b.Info(info.name));
+      EXPECT_LT((ta - tb).abs().max().item<double>(), 1e-5) << mode << " " << info.name;
+      for (const std::string& name : {info.name, "bert." + info.name})
+        if (init.Has(name)) moved += (ta - model::ReadTensor(init, init.Info(name)).to(ta.dtype())).abs().max().item<double>();
+    }
+    EXPECT_GT(moved, 0) << mode << ": training changed nothing";
+    EXPECT_EQ(Lines(D(std::string("r2") + mode) + "/metrics.jsonl").size(), 4u) << mode;  // 6 questions / 4, 2 epochs
+  }
+  // The trained directory is a dense encoder for eval, and the oracle reads the feedback.
+  const auto eval = Shell(Prlm() + " eval --model " + D("policy") + " --data " + D("data") +
+                          " --split train --limit 6 --k 1 --max-new-tokens 8 --retriever dense,oracle --encoder " +
+                          D("r1kd") + " --feedback " + D("fb1.jsonl"));
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_NE(eval.out.find("| dense | 1 | 6 |"), std::string::npos) << eval.out;
+  EXPECT_NE(eval.out.find("| oracle | 1 | 6 |"), std::string::npos) << eval.out;
+  const auto no_feedback = Shell(Prlm() + " eval --model " + D("policy") + " --data " + D("data") +
+                                 " --split train --limit 2 --retriever oracle");
+  EXPECT_NE(no_feedback.code, 0);
+  EXPECT_NE(no_feedback.out.find("--retriever oracle needs --feedback FILE"), std::string::npos) << no_feedback.out;
+}
+
+}  // namespace
+}  // namespace prlm
