@@ -17,6 +17,7 @@
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/retrieval_client.h"
+#include "proto/retrieval.pb.h"
 #include "common/util/check.h"
 #include "common/util/rng.h"
 #include "retrieval_shards/index_dir.h"
@@ -38,10 +39,13 @@ int BenchRetrieval(int argc, char** argv) {
       .Option("seconds", "S", "3", "seconds per measurement")
       .Option("k", "K", "5", "items per query")
       .Option("retriever", "R", "dense", "dense or dense_hnsw")
-      .Option("threads", "N", "2", "server worker threads");
+      .Option("threads", "N", "2", "server worker threads")
+      .Option("refresh-encoder", "DIR", "", "also: refresh the shard to this encoder (a BERT directory of the\n"
+                                            "index's dimension) and compare p50/p99 during the refresh with idle");
   if (!args.Parse(argc, argv)) return 0;
-  LoadedShard shard = retrieval::LoadShard(args.Get("index"), 0);
-  const auto& index = *shard.index;
+  retrieval::VersionedShard served(retrieval::LoadShard(args.Get("index"), 0));
+  const auto snapshot = served.Current();
+  const auto& index = *snapshot.shard->index;
   const std::string retriever = args.Get("retriever");
   PRLM_REQUIRE(index.options().Has(retriever), "the index has no " << retriever << " retriever");
   const int k = args.GetInt("k"), dim = index.dense_dim();
@@ -75,7 +79,7 @@ int BenchRetrieval(int argc, char** argv) {
   std::vector<std::unique_ptr<retrieval::RetrievalClient>> clients;
   for (auto& t : transports) {
     servers.push_back(std::make_unique<net::RpcServer>(t.server));
-    retrieval::RegisterRetrievalHandlers(*servers.back(), index, shard.manifest.task);
+    retrieval::RegisterRetrievalHandlers(*servers.back(), served);
     net::RpcServer* server = servers.back().get();
     serving.emplace_back([server] { server->Run(); });
     clients.push_back(std::make_unique<retrieval::RetrievalClient>(
@@ -129,9 +133,39 @@ int BenchRetrieval(int argc, char** argv) {
                 svc.p50_us, svc.p99_us, local.qps, local.p50_us, local.p99_us, svc.qps / local.qps, open.qps,
                 svc.qps / open.qps, tls.qps, tls.p50_us, tls.qps / svc.qps);
   }
+  // 3. Latency while the shard re-embeds its profiles (versioned_shard.h), against idle, on the secret
+  //    transport: a first refresh alone gives its time T, a second runs under load for 0.9 T.
+  if (args.Has("refresh-encoder")) {
+    const int count = args.GetPositiveInts("clients").back();
+    const auto query = [&](int c, uint64_t i) {
+      const auto r = clients[1]->RetrieveOne(request_of(i * 131 + c));
+      PRLM_CHECK(r.error().empty() && r.items_size() > 0);
+    };
+    net::RpcClient admin({"127.0.0.1", servers[1]->port()}, transports[1].client);
+    const auto refresh = [&] {
+      proto::RefreshIndexRequest request;
+      request.set_encoder_dir(args.Get("refresh-encoder"));
+      proto::RefreshIndexReply reply;
+      PRLM_CHECK(reply.ParseFromString(
+          admin.Call(net::kRefreshIndexRequest, request.SerializeAsString(), std::chrono::hours(1)).payload));
+      PRLM_REQUIRE(reply.ok(), "the refresh failed: " << reply.error());
+      return reply.seconds();
+    };
+    const RunStats idle = Drive(count, seconds, query);
+    const double alone_s = refresh();
+    double loaded_s = 0;
+    std::thread refreshing([&] { loaded_s = refresh(); });
+    const RunStats during = Drive(count, 0.9 * alone_s, query);
+    refreshing.join();
+    std::printf("refresh of shard 0 (%zu users, %zu items): %.2f s alone, %.2f s with %d clients querying\n",
+                users.size(), index.num_items(), alone_s, loaded_s, count);
+    std::printf("%d clients: idle p50 %.1f us p99 %.1f us; during the refresh p50 %.1f us (%.2fx) p99 %.1f us "
+                "(%.2fx); q/s %.0f -> %.0f\n", count, idle.p50_us, idle.p99_us, during.p50_us,
+                during.p50_us / idle.p50_us, during.p99_us, during.p99_us / idle.p99_us, idle.qps, during.qps);
+  }
   for (auto& s : servers) s->Stop();
   for (auto& t : serving) t.join();
-  // 3. HNSW recall@k against the exact index, when both were built.
+  // 4. HNSW recall@k against the exact index, when both were built.
   if (index.options().Has("dense") && index.options().Has("dense_hnsw")) {
     double hit = 0, total = 0;
     for (size_t i = 0; i < 2000; ++i) {

@@ -1,12 +1,15 @@
-// prlm build-index / serve-retrieval / retrieve.
+// prlm build-index / serve-retrieval / retrieve / refresh-index.
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/config_flags.h"
 #include "cli/server_options.h"
 #include "common/data/dataset.h"
+#include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/retrieval_client.h"
 #include "common/util/check.h"
@@ -76,11 +79,12 @@ int RunServeRetrieval(int argc, char** argv) {
   auto shard = retrieval::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
                                     config.retrieval.encoder);
   const net::ServerOptions o = ServerOptionsFrom(args, "threads");
+  std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items)", shard.index->shard(), shard.index->num_shards(),
+              shard.index->num_users(), shard.index->num_items());
+  retrieval::VersionedShard served(std::move(shard));
   net::RpcServer server(o);
-  retrieval::RegisterRetrievalHandlers(server, *shard.index, shard.manifest.task);
-  std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items) listening on %s:%u\n", shard.index->shard(),
-              shard.index->num_shards(), shard.index->num_users(), shard.index->num_items(), o.host.c_str(),
-              server.port());
+  retrieval::RegisterRetrievalHandlers(server, served);
+  std::printf(" listening on %s:%u\n", o.host.c_str(), server.port());
   std::fflush(stdout);
   server.Run();
   std::string counters;
@@ -122,6 +126,52 @@ int RunRetrieve(int argc, char** argv) {
     std::printf("\n");
   }
   return 0;
+}
+
+int RunRefreshIndex(int argc, char** argv) {
+  Args args("refresh-index",
+            "Ask every shard server to re-embed its users' profiles with another BERT encoder (a directory on\n"
+            "the shard's host, e.g. train-retriever's output) and serve the result as its next index version.\n"
+            "Shards keep serving the old version until the new one is complete; a shard whose refresh fails\n"
+            "keeps the old version and says why (exit 1). Shards refresh in parallel.");
+  args.Option("server", "HOST:PORT[,...]", "", "shard endpoints", true)
+      .Option("encoder", "DIR", "", "the new encoder directory", true)
+      .Option("timeout-s", "S", "3600", "how long to wait for a shard");
+  AddClientSecretOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  const auto endpoints = net::ParseEndpoints(args.Get("server"));
+  proto::RefreshIndexRequest request;
+  request.set_encoder_dir(std::filesystem::absolute(args.Get("encoder")).string());
+  std::vector<proto::RefreshIndexReply> replies(endpoints.size());
+  std::vector<std::string> failures(endpoints.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < endpoints.size(); ++i)
+    threads.emplace_back([&, i] {
+      try {
+        net::RpcClient client(endpoints[i], ClientOptionsFrom(args));
+        const auto r = client.Call(net::kRefreshIndexRequest, request.SerializeAsString(),
+                                   std::chrono::seconds(args.GetInt("timeout-s")));
+        if (!replies[i].ParseFromString(r.payload)) failures[i] = "the reply does not parse";
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  int failed = 0;
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string where = endpoints[i].host + ":" + std::to_string(endpoints[i].port);
+    if (failures[i].empty() && replies[i].ok()) {
+      std::printf("%s: serving index version %llu (refreshed in %.1f s)\n", where.c_str(),
+                  static_cast<unsigned long long>(replies[i].index_version()), replies[i].seconds());
+      continue;
+    }
+    ++failed;
+    std::fprintf(stderr, "%s: refresh failed, %s: %s\n", where.c_str(),
+                 failures[i].empty() ? ("still serving version " + std::to_string(replies[i].index_version())).c_str()
+                                     : "no reply",
+                 failures[i].empty() ? replies[i].error().c_str() : failures[i].c_str());
+  }
+  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace prlm::cli

@@ -21,6 +21,7 @@ int RunMakeSecret(int argc, char** argv);
 int RunMakeReasoning(int argc, char** argv);
 int RunMakeCert(int argc, char** argv);
 int RunRetrieve(int argc, char** argv);
+int RunRefreshIndex(int argc, char** argv);
 int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval
 int RunMakeRmPairs(int argc, char** argv);
 int RunTrainRm(int argc, char** argv);

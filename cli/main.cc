@@ -39,6 +39,8 @@ const Command kCommands[] = {
     {"make-cert", prlm::cli::RunMakeCert, "write a self-signed TLS certificate and key for the standalone services"},
     {"serve-retrieval", prlm::cli::RunServeRetrieval, "serve one retrieval shard over TCP"},
     {"retrieve", prlm::cli::RunRetrieve, "ask the retrieval tier for a user's top-k items"},
+    {"refresh-index", prlm::cli::RunRefreshIndex,
+     "re-embed every shard's profiles with a new encoder and serve them as the next index version"},
     {"make-rm-pairs", prlm::cli::RunMakeRmPairs, "reward-model pairs: the policy with vs without the profile"},
     {"train-rm", prlm::cli::RunTrainRm, "train the contrastive personalization reward model"},
     {"score-rm", prlm::cli::RunScoreRm, "score (query, answer) pairs with a reward model"},

@@ -152,7 +152,11 @@ std::vector<FeedbackRecord> ReadFeedback(const std::string& path) {
       f.id = JsonLineString(item, at, "id", true);
       f.utility = number("utility");
       f.score = number("score");
-      f.position = static_cast<uint32_t>(item.value("position", 0));
+      if (item.contains("position")) {
+        const auto& v = item["position"];
+        PRLM_REQUIRE(v.is_number_unsigned(), at << ": \"position\" must be a non-negative integer");
+        f.position = v.get<uint32_t>();
+      }
       f.answer = JsonLineString(item, at, "answer", false);
       f.completion = JsonLineString(item, at, "completion", false);
       f.text = JsonLineString(item, at, "text", true);

@@ -53,11 +53,13 @@ int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::Ran
   } else {
     loaded = BuildShard(c, shard, shards);
   }
+  const size_t users = loaded.index->num_users(), items = loaded.index->num_items();
+  VersionedShard served(std::move(loaded));
   net::RpcServer server(comm::ServiceServerOptions(c, start));
-  RegisterRetrievalHandlers(server, *loaded.index, loaded.manifest.task);
+  RegisterRetrievalHandlers(server, served);
   const comm::TrainJob job = comm::JoinTrainJob(c, layout, start, server.port());
-  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}{}", shard, shards,
-               loaded.index->num_users(), loaded.index->num_items(), server.port(), start.tls.enabled() ? " (TLS)" : "");
+  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}{}", shard, shards, users, items,
+               server.port(), start.tls.enabled() ? " (TLS)" : "");
   comm::ServeUntilStopped(job, server);
   return 0;
 }

@@ -8,9 +8,11 @@
 
 namespace prlm::retrieval {
 
-void RegisterRetrievalHandlers(net::RpcServer& server, const ShardIndex& index, const std::string& task) {
+void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard) {
   auto over_limit = std::make_shared<std::atomic<uint64_t>>(0);
-  server.Handle(kRetrieveBatch, [&index, over_limit](const std::string& payload) {
+  server.Handle(kRetrieveBatch, [&shard, over_limit](const std::string& payload) {
+    const VersionedShard::Snapshot snapshot = shard.Current();  // the whole batch from one version
+    const ShardIndex& index = *snapshot.shard->index;
     proto::RetrieveBatch batch;
     if (!batch.ParseFromString(payload)) throw net::BadPayload("RetrieveBatch does not parse");
     if (static_cast<size_t>(batch.requests_size()) > kMaxBatchRequests)
@@ -30,24 +32,44 @@ void RegisterRetrievalHandlers(net::RpcServer& server, const ShardIndex& index, 
       }
       *reply.add_results() = index.Retrieve(request);
     }
+    for (auto& result : *reply.mutable_results()) result.set_index_version(snapshot.version);
     return net::Reply{kRetrieveBatchReply, reply.SerializeAsString()};
   });
   server.AddCounters([over_limit] {
     return std::map<std::string, uint64_t>{{"retrieval_over_limit", over_limit->load()}};
   });
-  server.Handle(kShardInfoRequest, [&index, task](const std::string& payload) {
+  server.Handle(kShardInfoRequest, [&shard](const std::string& payload) {
     proto::ShardInfoRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("ShardInfoRequest does not parse");
+    const VersionedShard::Snapshot snapshot = shard.Current();
+    const ShardIndex& index = *snapshot.shard->index;
     proto::ShardInfo info;
     info.set_shard(index.shard());
     info.set_num_shards(index.num_shards());
     info.set_users(index.num_users());
     info.set_items(index.num_items());
-    info.set_task(task);
+    info.set_task(snapshot.shard->manifest.task);
+    info.set_index_version(snapshot.version);
     info.set_dense_dim(index.dense_dim());
     for (const auto& r : RetrieverNames())
       if ((r != "bm25" && r != "dense" && r != "dense_hnsw") || index.options().Has(r)) info.add_retrievers(r);
     return net::Reply{kShardInfo, info.SerializeAsString()};
+  });
+  server.Handle(kRefreshIndexRequest, [&shard](const std::string& payload) {
+    proto::RefreshIndexRequest request;
+    if (!request.ParseFromString(payload)) throw net::BadPayload("RefreshIndexRequest does not parse");
+    proto::RefreshIndexReply reply;
+    if (request.encoder_dir().empty()) {
+      reply.set_error("no encoder directory given");
+      reply.set_index_version(shard.Current().version);
+    } else {
+      const RefreshResult r = shard.Refresh(request.encoder_dir());
+      reply.set_ok(r.ok);
+      reply.set_index_version(r.version);
+      reply.set_error(r.error);
+      reply.set_seconds(r.seconds);
+    }
+    return net::Reply{kRefreshIndexReply, reply.SerializeAsString()};
   });
 }
 

@@ -102,6 +102,12 @@ std::vector<std::string> ShardIndex::user_ids() const {
   return ids;
 }
 
+std::vector<UserProfileInput> ShardIndex::Profiles() const {
+  std::vector<UserProfileInput> out;
+  for (const auto& u : users_) out.push_back({u.user_id, u.items});
+  return out;
+}
+
 void ShardIndex::SetShard(uint32_t shard, uint32_t num_shards) {
   shard_ = shard;
   num_shards_ = num_shards;

@@ -78,6 +78,9 @@ class ShardIndex {
 
   size_t num_users() const { return users_.size(); }
   std::vector<std::string> user_ids() const;
+  // Every user's items, in order: what a rebuild with another encoder starts from.
+  std::vector<UserProfileInput> Profiles() const;
+  const data::TaskSpec& task() const { return *task_; }
   size_t num_items() const;
   int dense_dim() const { return dense_dim_; }
   uint32_t shard() const { return shard_; }

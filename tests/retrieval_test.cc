@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <map>
 #include <thread>
 
+#include "common/model/pretrained.h"
+#include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 #include "common/retrieval/protocol.h"
 #include "common/retrieval/retrieval_client.h"
@@ -103,15 +108,15 @@ TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
 
 // Runs S shard servers over a built index, each on its own thread.
 struct ShardServers {
-  std::vector<LoadedShard> shards;
+  std::vector<std::unique_ptr<VersionedShard>> shards;
   std::vector<std::unique_ptr<net::RpcServer>> servers;
   std::vector<std::thread> threads;
   std::vector<net::Endpoint> endpoints;
   ShardServers(const std::string& dir, uint32_t n) {
     for (uint32_t s = 0; s < n; ++s) {
-      shards.push_back(LoadShard(dir, s));
+      shards.push_back(std::make_unique<VersionedShard>(LoadShard(dir, s)));
       servers.push_back(std::make_unique<net::RpcServer>(net::ServerOptions{}));
-      RegisterRetrievalHandlers(*servers.back(), *shards.back().index, shards.back().manifest.task);
+      RegisterRetrievalHandlers(*servers.back(), *shards.back());
       endpoints.push_back({"127.0.0.1", servers.back()->port()});
     }
     for (auto& s : servers) threads.emplace_back([&s] { s->Run(); });
@@ -189,12 +194,12 @@ TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   IndexManifest m;
   m.options.built = {"bm25"};
   BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
-  LoadedShard shard = LoadShard(dir.str(), 0);
+  VersionedShard shard(LoadShard(dir.str(), 0));
   net::ServerOptions o;
   o.max_frame_bytes = 1 << 16;
   o.idle_timeout_s = 1;
   net::RpcServer server(o);
-  RegisterRetrievalHandlers(server, *shard.index, shard.manifest.task);
+  RegisterRetrievalHandlers(server, shard);
   std::thread run([&] { server.Run(); });
 
   RetrievalClient good({{"127.0.0.1", server.port()}});
@@ -254,6 +259,104 @@ TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   EXPECT_GE(c.at("frames_served"), 7u);
   server.Stop();
   run.join();
+}
+
+// A copy of the BERT fixture with re-drawn weights: another encoder of the same shape.
+std::string OtherEncoder(const std::string& dir) {
+  auto bert = model::LoadBert(EncoderDir());
+  model::InitializeWeights(*bert, 0.2, 99);
+  model::SaveBert(bert, dir);
+  std::filesystem::copy_file(EncoderDir() + "/tokenizer.json", dir + "/tokenizer.json");
+  return dir;
+}
+
+TEST(VersionedShard, RefreshUnderLoadLosesNoRequestAndEveryReplyIsTheOldOrTheNewVersion) {
+  const auto data = SmallData();
+  TempDir dir;
+  IndexManifest m;
+  m.options.built = {"bm25", "dense"};
+  m.encoder = {EncoderDir(), "mean", 128, 64};
+  BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
+  VersionedShard shard(LoadShard(dir.str(), 0));
+  net::RpcServer server(net::ServerOptions{});
+  RegisterRetrievalHandlers(server, shard);
+  std::thread run([&] { server.Run(); });
+  std::vector<proto::RetrieveRequest> requests;
+  for (const auto& ex : data.train.examples)
+    for (const char* r : {"dense", "bm25"}) {
+      proto::RetrieveRequest q;
+      q.set_user_id(ex.user_id);
+      q.set_query(ex.query);
+      q.set_k(3);
+      q.set_retriever(r);
+      requests.push_back(q);
+    }
+  // Clients query throughout: before, during and after the refresh.
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> asked{0}, answered{0}, failed{0}, newest_seen{0};
+  std::map<uint64_t, uint64_t> by_version[3];
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c)
+    clients.emplace_back([&, c] {
+      RetrievalClient client({{"127.0.0.1", server.port()}});
+      for (size_t i = c; !stop; i = (i + 3) % requests.size()) {
+        ++asked;
+        try {
+          const auto result = client.RetrieveOne(requests[i]);
+          if (!result.error().empty() || result.items_size() != 3) ++failed;
+          ++by_version[c][result.index_version()];
+          newest_seen = std::max<uint64_t>(newest_seen, result.index_version());
+          ++answered;
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }
+    });
+  while (answered < 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  net::RpcClient admin({"127.0.0.1", server.port()});
+  const auto refresh = [&](const std::string& encoder_dir) {
+    proto::RefreshIndexRequest request;
+    request.set_encoder_dir(encoder_dir);
+    const auto frame = admin.Call(kRefreshIndexRequest, request.SerializeAsString(), std::chrono::seconds(120));
+    proto::RefreshIndexReply reply;
+    EXPECT_TRUE(reply.ParseFromString(frame.payload));
+    return reply;
+  };
+  TempDir other;
+  const auto done = refresh(OtherEncoder(other.str()));
+  EXPECT_TRUE(done.ok()) << done.error();
+  EXPECT_EQ(done.index_version(), 2u);
+  const uint64_t at_swap = answered;
+  while (answered < at_swap + 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // A corrupted encoder: the refresh fails, says why, and version 2 keeps serving.
+  TempDir broken;
+  const std::string bad = OtherEncoder(broken.str());
+  WriteBytes(bad + "/model.safetensors", "not a safetensors file at all");
+  const auto refused = refresh(bad);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(refused.index_version(), 2u);
+  EXPECT_NE(refused.error().find("model.safetensors"), std::string::npos) << refused.error();
+  const uint64_t at_refusal = answered;
+  while (answered < at_refusal + 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  for (auto& t : clients) t.join();
+  server.Stop();
+  run.join();
+  EXPECT_EQ(failed.load(), 0u);
+  EXPECT_EQ(answered.load(), asked.load()) << "a request was lost";
+  uint64_t old_version = 0, new_version = 0;
+  for (const auto& counts : by_version)
+    for (const auto& [version, n] : counts) {
+      EXPECT_TRUE(version == 1 || version == 2) << "version " << version;
+      (version == 1 ? old_version : new_version) += n;
+    }
+  EXPECT_GT(old_version, 0u);
+  EXPECT_GT(new_version, 0u);
+  EXPECT_EQ(newest_seen.load(), 2u);
+  // The new version is the new encoder's.
+  const auto now = shard.Current();
+  EXPECT_EQ(now.version, 2u);
+  EXPECT_EQ(now.shard->manifest.encoder.model_dir, other.str());
 }
 
 TEST(RetrievalService, SigtermDrainsAndExitsZero) {

@@ -19,6 +19,8 @@ enum MessageType : uint16_t {
   kRetrieveBatchReply = 17,
   kShardInfoRequest = 18,   // ShardInfoRequest -> ShardInfo
   kShardInfo = 19,
+  kRefreshIndexRequest = 20,  // RefreshIndexRequest -> RefreshIndexReply
+  kRefreshIndexReply = 21,
   // Reward tier (proto/reward.proto).
   kScoreRequest = 32,       // ScoreRequest -> ScoreReply
   kScoreReply = 33,

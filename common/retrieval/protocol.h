@@ -10,6 +10,8 @@
 namespace prlm::retrieval {
 
 // Its message types (16-31) are in common/net/message_types.h.
+using net::kRefreshIndexReply;
+using net::kRefreshIndexRequest;
 using net::kRetrieveBatch;
 using net::kRetrieveBatchReply;
 using net::kShardInfo;
