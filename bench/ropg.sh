@@ -35,7 +35,7 @@ print(f"1 rank: {s[1]:.1f} s, {u / s[1]:.1f} utilities/s; 2 ranks: {s[2]:.1f} s,
       f"speed-up {s[1] / s[2]:.2f}x")
 PY
 
-echo "== refresh: one shard of the test users, untrained encoder -> ROPG-KD"
+echo "== refresh: one shard of every user, untrained encoder -> ROPG-KD"
 $P build-index --data "$RUN/data" --retriever dense --encoder "$RUN/bert_init" --out "$OUT/index" > /dev/null
 $P bench retrieval --index "$OUT/index" --clients 4 --seconds 3 --refresh-encoder "$RUN/ropg_kd" \
   | grep -E "^refresh|clients:|shard 0"
