@@ -109,12 +109,8 @@ int RunRetrieve(int argc, char** argv) {
   retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), ClientOptionsFrom(args),
                                     std::chrono::milliseconds(rc.timeout_ms));
   client.VerifyShards();
-  proto::RetrieveRequest request;
-  request.set_user_id(args.Get("user"));
-  request.set_query(args.Get("query"));
-  request.set_k(static_cast<uint32_t>(rc.k));
-  request.set_retriever(std::string(NameOf(rc.retriever)));
-  const auto result = client.RetrieveOne(request);
+  const auto result = client.RetrieveOne(retrieval::RetrieveRequestFor(
+      args.Get("user"), args.Get("query"), static_cast<uint32_t>(rc.k), std::string(NameOf(rc.retriever))));
   PRLM_REQUIRE(result.error().empty(), result.error());
   for (const auto& item : result.items()) {
     std::printf("%.6f\t%s", item.score(), item.id().c_str());

@@ -18,14 +18,8 @@ namespace {
 std::vector<proto::RetrieveResult> RetrieveAll(const data::Dataset& split, retrieval::ProfileRetriever& retriever,
                                                const std::string& name, int k) {
   std::vector<proto::RetrieveRequest> requests;
-  for (const auto& ex : split.examples) {
-    proto::RetrieveRequest r;
-    r.set_user_id(ex.user_id);
-    r.set_query(ex.query);
-    r.set_k(static_cast<uint32_t>(k));
-    r.set_retriever(name);
-    requests.push_back(std::move(r));
-  }
+  for (const auto& ex : split.examples)
+    requests.push_back(retrieval::RetrieveRequestFor(ex.user_id, ex.query, static_cast<uint32_t>(k), name));
   auto results = retriever.Retrieve(requests);
   PRLM_CHECK(results.size() == requests.size());
   for (size_t i = 0; i < results.size(); ++i)

@@ -51,12 +51,8 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
     PRLM_REQUIRE(i < questions.examples.size(), "feedback: question index " << i << " out of range");
     const data::Example& ex = questions.examples[i];
     PRLM_REQUIRE(ex.output, "feedback: question " << ex.id << " has no gold output to score answers against");
-    proto::RetrieveRequest r;
-    r.set_user_id(ex.user_id);
-    r.set_query(ex.query);
-    r.set_k(static_cast<uint32_t>(options.candidates));
-    r.set_retriever(options.first_stage);
-    requests.push_back(std::move(r));
+    requests.push_back(retrieval::RetrieveRequestFor(ex.user_id, ex.query, static_cast<uint32_t>(options.candidates),
+                                                     options.first_stage));
   }
   const auto first_stage = requests.empty() ? std::vector<proto::RetrieveResult>{} : retriever.Retrieve(requests);
   PRLM_CHECK(first_stage.size() == requests.size());

@@ -218,11 +218,15 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
 
   // 3. Steps: this member's share of each global batch, gradients summed.
   const double b_global = static_cast<double>(o.batch_size);
+  std::vector<size_t> order(train.size());
+  int64_t order_epoch = -1;  // the epoch `order` was shuffled for
   for (; step < schedule.total_steps; ++step) {
     const int64_t epoch = step / steps_per_epoch, in_epoch = step % steps_per_epoch;
-    std::vector<size_t> order(train.size());
-    std::iota(order.begin(), order.end(), 0);
-    Shuffle(order, o.seed + 1 + static_cast<uint64_t>(epoch));
+    if (epoch != order_epoch) {
+      std::iota(order.begin(), order.end(), 0);
+      Shuffle(order, o.seed + 1 + static_cast<uint64_t>(epoch));
+      order_epoch = epoch;
+    }
     const size_t first = static_cast<size_t>(in_epoch * o.batch_size);
     const size_t last = std::min(train.size(), first + static_cast<size_t>(o.batch_size));
     std::vector<const EncodedQuestion*> mine;
@@ -251,10 +255,12 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
           // d ~ softmax(s / T), drawn from (seed, step, batch position).
           const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
           SplitMix64 rng(SplitMix64::Mix(o.seed ^ SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
-          double x = rng.Uniform(), acc = 0;
+          const double x = rng.Uniform();
+          const double* pj = p.data_ptr<double>();
+          double acc = 0;
           int64_t d = p.size(1) - 1;
           for (int64_t j = 0; j < p.size(1); ++j)
-            if ((acc += p[0][j].item<double>()) > x) {
+            if ((acc += pj[j]) > x) {
               d = j;
               break;
             }

@@ -139,14 +139,7 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   std::vector<proto::RetrieveRequest> requests;
   for (const auto* ds : all)
     for (const auto& ex : ds->examples)
-      for (const auto& r : RetrieverNames()) {
-        proto::RetrieveRequest q;
-        q.set_user_id(ex.user_id);
-        q.set_query(ex.query);
-        q.set_k(5);
-        q.set_retriever(r);
-        requests.push_back(q);
-      }
+      for (const auto& r : RetrieverNames()) requests.push_back(RetrieveRequestFor(ex.user_id, ex.query, 5, r));
   for (uint32_t shards : {1u, 2u, 4u}) {
     SCOPED_TRACE("shards = " + std::to_string(shards));
     TempDir dir;
@@ -283,14 +276,7 @@ TEST(VersionedShard, RefreshUnderLoadLosesNoRequestAndEveryReplyIsTheOldOrTheNew
   std::thread run([&] { server.Run(); });
   std::vector<proto::RetrieveRequest> requests;
   for (const auto& ex : data.train.examples)
-    for (const char* r : {"dense", "bm25"}) {
-      proto::RetrieveRequest q;
-      q.set_user_id(ex.user_id);
-      q.set_query(ex.query);
-      q.set_k(3);
-      q.set_retriever(r);
-      requests.push_back(q);
-    }
+    for (const char* r : {"dense", "bm25"}) requests.push_back(RetrieveRequestFor(ex.user_id, ex.query, 3, r));
   // Clients query throughout: before, during and after the refresh.
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> asked{0}, answered{0}, failed{0}, newest_seen{0};

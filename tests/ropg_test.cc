@@ -131,20 +131,14 @@ TEST(RopgFeedback, OracleOrdersTheFirstStageCandidatesByUtility) {
   index.built = {"bm25"};
   auto first = retrieval::LocalRetriever::Build({&s.test}, index);
   const data::Example& ex = s.test.examples[0];
-  proto::RetrieveRequest bm25;
-  bm25.set_user_id(ex.user_id);
-  bm25.set_query(ex.query);
-  bm25.set_k(4);
-  bm25.set_retriever("bm25");
+  const auto bm25 = retrieval::RetrieveRequestFor(ex.user_id, ex.query, 4, "bm25");
   const auto top4 = first->Retrieve({bm25})[0];
   ASSERT_EQ(top4.items_size(), 4);
   // Utilities that reverse bm25's order.
   FeedbackRecord r{ex.id, ex.user_id, ex.query, ex.input, *ex.output, "bm25", "rouge1", {}};
   for (int j = 0; j < 4; ++j) r.candidates.push_back({top4.items(j).id(), 0, 0, 0.1 * j, "", "", ""});
   auto oracle = MakeOracleRetriever({r}, std::move(first));
-  proto::RetrieveRequest ask = bm25;
-  ask.set_retriever("oracle");
-  ask.set_k(2);
+  const auto ask = retrieval::RetrieveRequestFor(ex.user_id, ex.query, 2, "oracle");
   proto::RetrieveRequest unknown = ask;
   unknown.set_query("a question the feedback does not hold");
   const auto got = oracle->Retrieve({ask, bm25, unknown});
@@ -182,19 +176,28 @@ std::vector<torch::Tensor> Weights(model::BertEncoder& e) {
   return w;
 }
 
+const std::string kBertFixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+
+// The trainer tests' settings: small batches, a fast rate, a third held out.
+RetrieverTrainOptions SmallRun(const std::string& mode, int epochs, const std::string& out_dir) {
+  RetrieverTrainOptions o;
+  o.mode = mode;
+  o.lr = 3e-3;
+  o.batch_size = 8;
+  o.epochs = epochs;
+  o.heldout_fraction = 0.3;
+  o.eval_every = 0;
+  o.out_dir = out_dir;
+  return o;
+}
+
 TEST(RetrieverTrainer, KdLearnsTheUtilitiesAndResumesExactly) {
-  const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  const std::string fixture = kBertFixture;
   const auto tokenizer = text::Tokenizer::FromFile(fixture + "/tokenizer.json");
   const auto feedback = TopicFeedback(48);
   TempDir dir;
-  RetrieverTrainOptions o;
-  o.lr = 3e-3;
-  o.batch_size = 8;
-  o.epochs = 2;
-  o.heldout_fraction = 0.3;
-  o.eval_every = 0;
+  RetrieverTrainOptions o = SmallRun("kd", 2, dir.str() + "/kd");
   o.save_every = 3;
-  o.out_dir = dir.str() + "/kd";
   auto encoder = model::LoadBert(fixture);
   const auto report = TrainRetriever(encoder, fixture, *tokenizer, feedback, o, nullptr);
   EXPECT_GT(report.heldout_questions, 0u);
@@ -223,18 +226,11 @@ TEST(RetrieverTrainer, KdLearnsTheUtilitiesAndResumesExactly) {
 }
 
 TEST(RetrieverTrainer, RlLearnsAndBadOptionsAreNamed) {
-  const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  const std::string fixture = kBertFixture;
   const auto tokenizer = text::Tokenizer::FromFile(fixture + "/tokenizer.json");
   const auto feedback = TopicFeedback(48);
   TempDir dir;
-  RetrieverTrainOptions o;
-  o.mode = "rl";
-  o.lr = 3e-3;
-  o.batch_size = 8;
-  o.epochs = 3;
-  o.heldout_fraction = 0.3;
-  o.eval_every = 0;
-  o.out_dir = dir.str() + "/rl";
+  RetrieverTrainOptions o = SmallRun("rl", 3, dir.str() + "/rl");
   auto encoder = model::LoadBert(fixture);
   const auto report = TrainRetriever(encoder, fixture, *tokenizer, feedback, o, nullptr);
   EXPECT_GT(report.after.top1_utility, report.before.top1_utility);

@@ -22,14 +22,8 @@ std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, cons
   std::vector<proto::RetrieveResult> results(questions.size());
   if (options.prompt.with_profile && !questions.empty()) {
     std::vector<proto::RetrieveRequest> requests;
-    for (const auto& q : questions) {
-      proto::RetrieveRequest r;
-      r.set_user_id(q.user_id);
-      r.set_query(q.query);
-      r.set_k(static_cast<uint32_t>(options.k));
-      r.set_retriever(options.retriever);
-      requests.push_back(std::move(r));
-    }
+    for (const auto& q : questions)
+      requests.push_back(RetrieveRequestFor(q.user_id, q.query, static_cast<uint32_t>(options.k), options.retriever));
     PRLM_CHECK(retriever != nullptr);
     results = retriever->Retrieve(requests);
     PRLM_CHECK(results.size() == requests.size());

@@ -6,6 +6,8 @@
 // Thread-safety: implementations allow concurrent Retrieve() calls.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "proto/retrieval.pb.h"
@@ -18,5 +20,16 @@ class ProfileRetriever {
   // Per-request problems come back in RetrieveResult.error.
   virtual std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests) = 0;
 };
+
+// The request for a user's top-k items by `retriever` (a protocol.h name).
+inline proto::RetrieveRequest RetrieveRequestFor(const std::string& user_id, const std::string& query, uint32_t k,
+                                                 const std::string& retriever) {
+  proto::RetrieveRequest r;
+  r.set_user_id(user_id);
+  r.set_query(query);
+  r.set_k(k);
+  r.set_retriever(retriever);
+  return r;
+}
 
 }  // namespace prlm::retrieval
