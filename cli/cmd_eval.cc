@@ -14,6 +14,7 @@
 #include "common/util/file.h"
 #include "pipeline/evaluation.h"
 #include "pipeline/retriever_feedback.h"
+#include "pipeline/retriever_selection.h"
 #include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
@@ -51,10 +52,15 @@ int RunEval(int argc, char** argv) {
       .Map(args, "w-sim", "reward.w_sim")
       .Map(args, "w-fmt", "reward.w_fmt")
       .Map(args, "w-pers", "reward.w_pers");
-  AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random, oracle (with --feedback)",
+  AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random, oracle (with --feedback),\n"
+                            "rspg-pre, rspg-post (with --selector and --candidates)",
                       "comma list of k values");
   args.Option("feedback", "FILE", "", "collect-feedback's file for this split: --retriever oracle orders each\n"
-                                      "question's candidates by their utility");
+                                      "question's candidates by their utility")
+      .Option("selector", "DIR[,DIR]", "", "train-selector's output: --retriever rspg-pre and rspg-post each use the\n"
+                                           "selector of that variant (RSPG)")
+      .Option("candidates", "SPEC", "", "the retrievers the selector chooses from, as collect-selection took them:\n"
+                                        "none,recency,bm25,NAME=ENCODER_DIR,...");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   std::unique_ptr<reward::RewardScorer> scorer;
@@ -111,6 +117,28 @@ int RunEval(int argc, char** argv) {
                  "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
     retriever = OpenRetriever(args, {&dataset}, built);
     if (!feedback.empty()) retriever = pipeline::MakeOracleRetriever(feedback, std::move(retriever));
+  }
+
+  // --retriever rspg-pre / rspg-post: a selector over its candidate retrievers.
+  std::unique_ptr<pipeline::CandidateRetrievers> candidates;
+  std::vector<std::unique_ptr<pipeline::RetrieverSelection>> selections;
+  const bool selects = std::any_of(o.retrievers.begin(), o.retrievers.end(),
+                                   [](const std::string& r) { return r.rfind("rspg-", 0) == 0; });
+  if (selects && !o.zero_shot) {
+    PRLM_REQUIRE(args.Has("selector") && args.Has("candidates"),
+                 "--retriever rspg-pre / rspg-post need --selector DIR and --candidates SPEC");
+    candidates = std::make_unique<pipeline::CandidateRetrievers>(
+        pipeline::ParseSelectionCandidates(args.Get("candidates")), std::vector<const data::Dataset*>{&dataset});
+    for (const auto& dir : SplitList(args.Get("selector"))) {
+      auto selector = pipeline::RetrieverSelector::Load(dir);
+      const std::string row = "rspg-" + selector->variant();
+      PRLM_REQUIRE(!o.selections.count(row), "--selector: two selectors of variant " << selector->variant());
+      selections.push_back(std::make_unique<pipeline::RetrieverSelection>(std::move(selector), *candidates));
+      o.selections[row] = selections.back().get();
+    }
+    for (const auto& r : o.retrievers)
+      PRLM_REQUIRE(r.rfind("rspg-", 0) != 0 || o.selections.count(r),
+                   "--retriever " << r << ": --selector has no selector of that variant");
   }
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

@@ -4,6 +4,9 @@
 //                     file); pipeline/retriever_feedback.h
 //   train-retriever   the dense retriever from that feedback, data-parallel
 //                     ranks; pipeline/retriever_trainer.h
+// and RSPG's (pipeline/retriever_selection.h):
+//   collect-selection the utilities of each candidate retriever's answer
+//   train-selector    the retriever selector, by the same listwise trainer
 #include <cstdio>
 
 #include "cli/args.h"
@@ -19,21 +22,65 @@
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "pipeline/retriever_feedback.h"
+#include "pipeline/retriever_selection.h"
 #include "pipeline/retriever_trainer.h"
 #include "reward_server/scorer_setup.h"
 
 namespace prlm::cli {
 
-int RunCollectFeedback(int argc, char** argv) {
-  Args args("collect-feedback",
-            "ROPG's feedback: for each question, the first-stage retriever's top-K profile items are the\n"
-            "candidates; the frozen policy answers once per candidate with only that item in its prompt\n"
-            "(greedy unless --temperature), and the reward tier's --utility output scores each answer\n"
-            "against the gold. Run it under mpirun -np N to split the questions among N ranks; rank 0\n"
-            "writes --out (JSON lines, one record per question, in the split's order;\n"
-            "pipeline/retriever_feedback.h).");
+namespace {
+
+// Every rank's records (rank r answered questions r, r + N, ...) in the
+// split's order; true on rank 0, which gets them in *all as JSON lines.
+bool GatherInSplitOrder(const std::vector<pipeline::FeedbackRecord>& records, size_t total, const std::string& who,
+                        std::string* all) {
+  std::string lines;
+  for (const auto& r : records) lines += pipeline::FeedbackLine(r) + "\n";
+  std::vector<std::string> shares;
+  if (!comm::GatherStrings(MPI_COMM_WORLD, lines, 0, comm::kForever, &shares))
+    comm::AbortJob(who, "gathering the feedback timed out");
+  if (shares.empty()) return false;  // not rank 0
+  std::vector<std::vector<std::string>> by_rank(shares.size());  // each share's lines (JSON has no raw newline)
+  for (size_t r = 0; r < shares.size(); ++r)
+    for (size_t at = 0, end; at < shares[r].size(); at = end + 1) {
+      end = shares[r].find('\n', at);
+      by_rank[r].push_back(shares[r].substr(at, end - at));
+    }
+  all->clear();
+  for (size_t i = 0; i < total; ++i) {
+    const auto& rank_lines = by_rank[i % by_rank.size()];
+    PRLM_CHECK(i / by_rank.size() < rank_lines.size());
+    *all += rank_lines[i / by_rank.size()] + "\n";
+  }
+  return true;
+}
+
+// This rank's share of `total` questions: rank, rank + N, rank + 2N, ...
+std::vector<size_t> RankShare(const comm::MpiJob& mpi, size_t total) {
+  std::vector<size_t> mine;
+  for (size_t i = static_cast<size_t>(mpi.rank()); i < total; i += static_cast<size_t>(mpi.size())) mine.push_back(i);
+  return mine;
+}
+
+// Progress lines about every tenth of this rank's questions.
+pipeline::FeedbackProgress ProgressLines(const std::string& who, size_t mine) {
+  const size_t every = std::max<size_t>(1, mine / 10);
+  return [who, every](size_t done, size_t total) {
+    if (done % every == 0 || done == total) std::fprintf(stderr, "%s: %zu/%zu questions\n", who.c_str(), done, total);
+  };
+}
+
+// What collect-feedback and collect-selection share: the options, then (on
+// every rank alike) the scorer, data, policy and answering options.
+struct FeedbackJob {
   TrainConfig config;
-  ConfigFlags flags(&config);
+  std::unique_ptr<reward::RewardScorer> scorer;
+  pipeline::FeedbackOptions options;
+  data::Dataset dataset;
+  LoadedPolicy policy;
+};
+
+void AddFeedbackOptions(Args& args, ConfigFlags& flags) {
   args.Option("model", "DIR", "", "the frozen policy (Qwen2 / Qwen3 / Llama directory)", true)
       .Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "train, dev or test")
@@ -44,11 +91,55 @@ int RunCollectFeedback(int argc, char** argv) {
       .Option("max-new-tokens", "N", "64", "completion limit")
       .Option("temperature", "T", "0", "0: greedy answers; else sample at T (seeded per question and candidate)")
       .Option("seed", "S", "1", "sampling seed")
-      .Option("limit", "N", "0", "only the first N questions (0: all)");
+      .Option("offset", "N", "0", "skip the split's first N questions (e.g. those another stage trained on)")
+      .Option("limit", "N", "0", "then only the first N questions (0: all)");
   flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens")
       .Map(args, "open-think", "grpo.open_think")
       .Map(args, "reward-model", "reward.model")
       .Map(args, "w-sim", "reward.w_sim");
+}
+
+void LoadFeedbackJob(const Args& args, ConfigFlags& flags, FeedbackJob* job) {
+  flags.Apply(args, [&] {
+    if (!args.Has("reward-model")) job->config.reward.w_pers = 0;
+    job->scorer = reward::MakeRewardScorer(job->config.reward);
+  });
+  pipeline::FeedbackOptions& o = job->options;
+  o.utility = args.Get("utility");
+  o.prompt.max_prompt_tokens = static_cast<int>(job->config.grpo.max_prompt_tokens);
+  o.prompt.open_think = job->config.grpo.open_think;
+  const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
+  job->dataset = data::LoadLampSplit(args.Get("data"), args.Get("split"), task);
+  auto& examples = job->dataset.examples;
+  const size_t offset = static_cast<size_t>(std::max<int64_t>(0, args.GetInt("offset")));
+  PRLM_REQUIRE(offset < examples.size(), "--offset " << offset << ": the " << args.Get("split") << " split has only "
+                                                     << examples.size() << " questions");
+  examples.erase(examples.begin(), examples.begin() + static_cast<std::ptrdiff_t>(offset));
+  const size_t limit = static_cast<size_t>(std::max<int64_t>(0, args.GetInt("limit")));
+  if (limit > 0 && limit < examples.size()) examples.resize(limit);
+  job->policy = LoadPolicy(args.Get("model"), args);
+  o.prompt.chat = job->policy.chat;
+  o.sampling.greedy = args.GetDouble("temperature") == 0;
+  o.sampling.temperature = o.sampling.greedy ? 1.0 : args.GetDouble("temperature");
+  PRLM_REQUIRE(o.sampling.temperature > 0, "--temperature must be 0 (greedy) or positive");
+  o.seed = static_cast<uint64_t>(args.GetInt("seed"));
+  o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
+  AddStopTokens(o.sampling, *job->policy.tokenizer, job->policy.model->config());
+}
+
+}  // namespace
+
+int RunCollectFeedback(int argc, char** argv) {
+  Args args("collect-feedback",
+            "ROPG's feedback: for each question, the first-stage retriever's top-K profile items are the\n"
+            "candidates; the frozen policy answers once per candidate with only that item in its prompt\n"
+            "(greedy unless --temperature), and the reward tier's --utility output scores each answer\n"
+            "against the gold. Run it under mpirun -np N to split the questions among N ranks; rank 0\n"
+            "writes --out (JSON lines, one record per question, in the split's order;\n"
+            "pipeline/retriever_feedback.h).");
+  FeedbackJob job;
+  ConfigFlags flags(&job.config);
+  AddFeedbackOptions(args, flags);
   AddRetrieverOptions(args, "the first stage: bm25, dense, dense_hnsw, recency or random",
                       "candidates per question (N)", "20");
   AddComputeOptions(args);
@@ -57,61 +148,21 @@ int RunCollectFeedback(int argc, char** argv) {
   const std::string who = "collect-feedback rank " + std::to_string(mpi.rank());
   try {
     // 1. Options, data, policy, scorer and retriever: every rank alike.
-    std::unique_ptr<reward::RewardScorer> scorer;
-    flags.Apply(args, [&] {
-      if (!args.Has("reward-model")) config.reward.w_pers = 0;
-      scorer = reward::MakeRewardScorer(config.reward);
-    });
-    pipeline::FeedbackOptions o;
+    LoadFeedbackJob(args, flags, &job);
+    pipeline::FeedbackOptions& o = job.options;
     o.first_stage = args.Get("retriever");
     o.candidates = args.GetInt("k");
-    o.utility = args.Get("utility");
-    o.prompt.max_prompt_tokens = static_cast<int>(config.grpo.max_prompt_tokens);
-    o.prompt.open_think = config.grpo.open_think;
-    const data::TaskSpec* task = args.Get("task").empty() ? nullptr : &data::TaskByName(args.Get("task"));
-    data::Dataset dataset = data::LoadLampSplit(args.Get("data"), args.Get("split"), task);
-    const size_t limit = static_cast<size_t>(std::max<int64_t>(0, args.GetInt("limit")));
-    if (limit > 0 && limit < dataset.examples.size()) dataset.examples.resize(limit);
-    auto policy = LoadPolicy(args.Get("model"), args);
-    o.prompt.chat = policy.chat;
-    o.sampling.greedy = args.GetDouble("temperature") == 0;
-    o.sampling.temperature = o.sampling.greedy ? 1.0 : args.GetDouble("temperature");
-    PRLM_REQUIRE(o.sampling.temperature > 0, "--temperature must be 0 (greedy) or positive");
-    o.seed = static_cast<uint64_t>(args.GetInt("seed"));
-    o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
-    AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());
-    auto retriever = OpenRetriever(args, {&dataset}, {o.first_stage});
-    // 2. This rank's share: questions rank, rank + N, rank + 2N, ...
-    std::vector<size_t> mine;
-    for (size_t i = static_cast<size_t>(mpi.rank()); i < dataset.examples.size(); i += mpi.size()) mine.push_back(i);
-    const size_t every = std::max<size_t>(1, mine.size() / 10);
-    const auto records = pipeline::CollectFeedback(
-        policy.model, *policy.tokenizer, *retriever, dataset, mine, *scorer, o, [&](size_t done, size_t total) {
-          if (done % every == 0 || done == total)
-            std::fprintf(stderr, "%s: %zu/%zu questions\n", who.c_str(), done, total);
-        });
-    std::string lines;
-    for (const auto& r : records) lines += pipeline::FeedbackLine(r) + "\n";
+    auto retriever = OpenRetriever(args, {&job.dataset}, {o.first_stage});
+    // 2. This rank's share of the questions.
+    const auto mine = RankShare(mpi, job.dataset.examples.size());
+    const auto records = pipeline::CollectFeedback(job.policy.model, *job.policy.tokenizer, *retriever, job.dataset,
+                                                   mine, *job.scorer, o, ProgressLines(who, mine.size()));
     // 3. Rank 0 collects every share and writes them in the split's order.
-    std::vector<std::string> shares;
-    if (!comm::GatherStrings(MPI_COMM_WORLD, lines, 0, comm::kForever, &shares))
-      comm::AbortJob(who, "gathering the feedback timed out");
-    if (mpi.rank() != 0) return 0;
-    std::vector<std::vector<std::string>> by_rank(shares.size());  // each share's lines (JSON has no raw newline)
-    for (size_t r = 0; r < shares.size(); ++r)
-      for (size_t at = 0, end; at < shares[r].size(); at = end + 1) {
-        end = shares[r].find('\n', at);
-        by_rank[r].push_back(shares[r].substr(at, end - at));
-      }
     std::string all;
-    for (size_t i = 0; i < dataset.examples.size(); ++i) {
-      const auto& rank_lines = by_rank[i % by_rank.size()];
-      PRLM_CHECK(i / by_rank.size() < rank_lines.size());
-      all += rank_lines[i / by_rank.size()] + "\n";
-    }
+    if (!GatherInSplitOrder(records, job.dataset.examples.size(), who, &all)) return 0;
     WriteFileAtomic(args.Get("out"), all);
     std::printf("wrote %s: %zu questions (%s top-%d candidates, utility %s) from %d rank%s\n", args.Get("out").c_str(),
-                dataset.examples.size(), o.first_stage.c_str(), o.candidates, o.utility.c_str(), mpi.size(),
+                job.dataset.examples.size(), o.first_stage.c_str(), o.candidates, o.utility.c_str(), mpi.size(),
                 mpi.size() == 1 ? "" : "s");
     return 0;
   } catch (const std::exception& e) {
@@ -120,6 +171,108 @@ int RunCollectFeedback(int argc, char** argv) {
   }
 }
 
+int RunCollectSelection(int argc, char** argv) {
+  Args args("collect-selection",
+            "RSPG's data: for each question, the frozen policy answers once per candidate retriever with\n"
+            "that retriever's top --k items (zero-shot for none), and the reward tier's --utility output\n"
+            "scores each answer. Same file format as collect-feedback, the candidates being the\n"
+            "retrievers; train-selector learns from it. Under mpirun -np N the ranks split the questions.");
+  FeedbackJob job;
+  ConfigFlags flags(&job.config);
+  AddFeedbackOptions(args, flags);
+  args.Option("candidates", "SPEC", "", "the retrievers: none, recency, bm25, random, NAME=ENCODER_DIR (dense),\n"
+                                        "comma separated, e.g. none,recency,bm25,dense=bert,ropg-kd=ropg_kd", true)
+      .Option("k", "K", "1", "profile items per prompt");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  comm::MpiJob mpi(&argc, &argv);
+  const std::string who = "collect-selection rank " + std::to_string(mpi.rank());
+  try {
+    // 1. Options, data, policy, scorer and the candidate retrievers: every rank alike.
+    LoadFeedbackJob(args, flags, &job);
+    pipeline::FeedbackOptions& o = job.options;
+    o.first_stage = "retrievers:" + args.Get("candidates");
+    pipeline::CandidateRetrievers retrievers(pipeline::ParseSelectionCandidates(args.Get("candidates")),
+                                             {&job.dataset});
+    // 2. This rank's share of the questions.
+    const auto mine = RankShare(mpi, job.dataset.examples.size());
+    const auto records = pipeline::CollectSelectionFeedback(job.policy.model, *job.policy.tokenizer, retrievers,
+                                                            args.GetInt("k"), job.dataset, mine, *job.scorer, o,
+                                                            ProgressLines(who, mine.size()));
+    // 3. Rank 0 collects every share and writes them in the split's order.
+    std::string all;
+    if (!GatherInSplitOrder(records, job.dataset.examples.size(), who, &all)) return 0;
+    WriteFileAtomic(args.Get("out"), all);
+    std::printf("wrote %s: %zu questions, %zu retrievers each (utility %s) from %d rank%s\n", args.Get("out").c_str(),
+                job.dataset.examples.size(), retrievers.candidates().size(), o.utility.c_str(), mpi.size(),
+                mpi.size() == 1 ? "" : "s");
+    return 0;
+  } catch (const std::exception& e) {
+    if (mpi.size() == 1) throw;
+    comm::AbortJob(who, e.what());
+  }
+}
+
+namespace {
+
+// The listwise trainer's options, shared by train-retriever and train-selector.
+void AddListwiseTrainOptions(Args& args, const char* max_length_help) {
+  args.Option("feedback", "FILE", "", "the feedback file (JSON lines) to learn from", true)
+      .Option("out", "DIR", "", "output directory", true)
+      .Option("mode", "kd|rl", "kd", "kd: KL(softmax(u/T) || softmax(s/T)); rl: d ~ softmax(s/T), -log p(d) (u(d) - u(d_1))")
+      .Option("temperature", "T", "0.1", "divides scores and, for kd, utilities")
+      .Option("lr", "LR", "1e-4", "AdamW peak learning rate (warm-up, then linear decay)")
+      .Option("weight-decay", "W", "0.01", "AdamW weight decay")
+      .Option("batch-size", "N", "16", "questions per step over all ranks")
+      .Option("epochs", "N", "2", "passes over the training questions")
+      .Option("max-length", "N", "256", max_length_help)
+      .Option("heldout-fraction", "F", "0.1", "share of users whose questions are held out for NDCG")
+      .Option("ndcg-k", "K", "5", "cut-off of the held-out NDCG")
+      .Option("eval-every", "N", "20", "steps between held-out measurements (0: first and last only)")
+      .Option("save-every", "N", "0", "steps between checkpoints (0: none)")
+      .Option("seed", "S", "42", "held-out split, data order, RL draws (and a new head's weights)")
+      .Flag("resume", "continue from the newest checkpoint in --out");
+  AddComputeOptions(args);
+}
+
+pipeline::RetrieverTrainOptions ListwiseTrainOptionsFrom(const Args& args, const std::string& command) {
+  pipeline::RetrieverTrainOptions o;
+  o.command = command;
+  o.mode = args.Get("mode");
+  o.temperature = args.GetDouble("temperature");
+  o.lr = args.GetDouble("lr");
+  o.weight_decay = args.GetDouble("weight-decay");
+  o.batch_size = args.GetInt("batch-size");
+  o.epochs = args.GetInt("epochs");
+  o.max_length = args.GetInt("max-length");
+  o.heldout_fraction = args.GetDouble("heldout-fraction");
+  o.ndcg_k = args.GetInt("ndcg-k");
+  o.eval_every = args.GetInt("eval-every");
+  o.save_every = args.GetInt("save-every");
+  o.seed = static_cast<uint64_t>(args.GetInt("seed"));
+  o.resume = args.GetFlag("resume");
+  o.out_dir = args.Get("out");
+  return o;
+}
+
+// The data-parallel group of a listwise trainer under mpirun (null alone).
+std::unique_ptr<comm::TensorCollectives> LearnerGroup(const comm::MpiJob& mpi, const char* name) {
+  if (mpi.size() == 1) return nullptr;
+  return std::make_unique<comm::TensorCollectives>(MPI_COMM_WORLD, name);
+}
+
+void PrintTrainReport(const pipeline::RetrieverTrainReport& r, const pipeline::RetrieverTrainOptions& o,
+                      const char* what, const char* first) {
+  std::printf("wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
+              "top-1 utility %.4f -> %.4f (%s %.4f, best fixed %.4f, oracle %.4f) in %.0f s\n",
+              o.out_dir.c_str(), o.mode.c_str(), what, static_cast<long long>(r.steps), r.train_questions,
+              r.heldout_questions, o.ndcg_k, r.before.ndcg, r.after.ndcg, r.before.top1_utility, r.after.top1_utility,
+              first, r.after.first_stage_top1_utility, r.after.best_fixed_top1_utility, r.after.oracle_top1_utility,
+              r.seconds);
+}
+
+}  // namespace
+
 int RunTrainRetriever(int argc, char** argv) {
   Args args("train-retriever",
             "ROPG: train a BERT bi-encoder (mean pooling, cosine) from collect-feedback's utilities, by\n"
@@ -127,61 +280,72 @@ int RunTrainRetriever(int argc, char** argv) {
             "-log p(d) (u(d) - u(d_1))). Under mpirun -np N the ranks split every batch and sum their\n"
             "gradients. --out becomes a BERT directory that build-index, serve-retrieval and eval take as\n"
             "--encoder; beside it metrics.jsonl, train_report.json and checkpoints/ (--resume continues).");
-  args.Option("feedback", "FILE", "", "feedback.jsonl from collect-feedback", true)
-      .Option("init", "DIR", "", "the BERT encoder to start from (Hugging Face layout)", true)
-      .Option("out", "DIR", "", "output directory", true)
-      .Option("mode", "kd|rl", "kd", "ROPG's objective")
-      .Option("temperature", "T", "0.1", "divides scores (cosines) and, for kd, utilities")
-      .Option("lr", "LR", "1e-4", "AdamW peak learning rate (warm-up, then linear decay)")
-      .Option("weight-decay", "W", "0.01", "AdamW weight decay")
-      .Option("batch-size", "N", "16", "questions per step over all ranks")
-      .Option("epochs", "N", "2", "passes over the training questions")
-      .Option("max-length", "N", "256", "tokens per query or item")
-      .Option("heldout-fraction", "F", "0.1", "share of users whose questions are held out for NDCG")
-      .Option("ndcg-k", "K", "5", "cut-off of the held-out NDCG")
-      .Option("eval-every", "N", "20", "steps between held-out measurements (0: first and last only)")
-      .Option("save-every", "N", "0", "steps between checkpoints (0: none)")
-      .Option("seed", "S", "42", "held-out split, data order and RL draws")
-      .Flag("resume", "continue from the newest checkpoint in --out");
-  AddComputeOptions(args);
+  args.Option("init", "DIR", "", "the BERT encoder to start from (Hugging Face layout)", true);
+  AddListwiseTrainOptions(args, "tokens per query or item");
   if (!args.Parse(argc, argv)) return 0;
   comm::MpiJob mpi(&argc, &argv);
   const std::string who = "train-retriever rank " + std::to_string(mpi.rank());
   try {
-    pipeline::RetrieverTrainOptions o;
-    o.mode = args.Get("mode");
-    o.temperature = args.GetDouble("temperature");
-    o.lr = args.GetDouble("lr");
-    o.weight_decay = args.GetDouble("weight-decay");
-    o.batch_size = args.GetInt("batch-size");
-    o.epochs = args.GetInt("epochs");
-    o.max_length = args.GetInt("max-length");
-    o.heldout_fraction = args.GetDouble("heldout-fraction");
-    o.ndcg_k = args.GetInt("ndcg-k");
-    o.eval_every = args.GetInt("eval-every");
-    o.save_every = args.GetInt("save-every");
-    o.seed = static_cast<uint64_t>(args.GetInt("seed"));
-    o.resume = args.GetFlag("resume");
-    o.out_dir = args.Get("out");
+    const auto o = ListwiseTrainOptionsFrom(args, "train-retriever");
     SetUpCompute(args);
     const auto feedback = pipeline::ReadFeedback(args.Get("feedback"));
     const std::string checkpoint = o.resume ? pipeline::NewestRetrieverCheckpoint(o.out_dir) : "";
     const std::string encoder_dir = checkpoint.empty() ? args.Get("init") : checkpoint;
     auto encoder = model::LoadBert(encoder_dir);
     const auto tokenizer = text::Tokenizer::FromFile(encoder_dir + "/tokenizer.json");
-    std::unique_ptr<comm::TensorCollectives> group;
-    if (mpi.size() > 1) group = std::make_unique<comm::TensorCollectives>(MPI_COMM_WORLD, "retriever learners");
+    const auto group = LearnerGroup(mpi, "retriever learners");
     const auto report = pipeline::TrainRetriever(encoder, encoder_dir, *tokenizer, feedback, o, group.get(),
                                                  [](const std::string& line) {
                                                    std::fprintf(stderr, "train-retriever: %s\n", line.c_str());
                                                  });
-    if (mpi.rank() == 0)
-      std::printf("wrote %s: %s retriever after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
-                  "top-1 utility %.4f -> %.4f (first stage %.4f, oracle %.4f) in %.0f s\n",
-                  o.out_dir.c_str(), o.mode.c_str(), static_cast<long long>(report.steps), report.train_questions,
-                  report.heldout_questions, o.ndcg_k, report.before.ndcg, report.after.ndcg,
-                  report.before.top1_utility, report.after.top1_utility, report.after.first_stage_top1_utility,
-                  report.after.oracle_top1_utility, report.seconds);
+    if (mpi.rank() == 0) PrintTrainReport(report, o, "retriever", "first stage");
+    return 0;
+  } catch (const std::exception& e) {
+    if (mpi.size() == 1) throw;
+    comm::AbortJob(who, e.what());
+  }
+}
+
+int RunTrainSelector(int argc, char** argv) {
+  Args args("train-selector",
+            "RSPG: train a retriever selector (a BERT cross-encoder with one output) from collect-selection's\n"
+            "utilities, by the same listwise KD (or RL) as train-retriever, over the retrievers of each\n"
+            "question. --variant pre reads the retriever's name, the input and its items; post also reads\n"
+            "the answer the policy gave with them. Under mpirun -np N the ranks split every batch. --out is\n"
+            "the selector directory that eval --retriever rspg-pre / rspg-post takes as --selector.");
+  args.Option("init", "DIR", "", "a BERT directory to start from (a new one-output head is added)", true)
+      .Option("variant", "pre|post", "pre", "pre: choose before generating; post: choose among the answers");
+  AddListwiseTrainOptions(args, "tokens per candidate text (retriever, [answer,] input, items)");
+  if (!args.Parse(argc, argv)) return 0;
+  comm::MpiJob mpi(&argc, &argv);
+  const std::string who = "train-selector rank " + std::to_string(mpi.rank());
+  try {
+    const auto o = ListwiseTrainOptionsFrom(args, "train-selector");
+    SetUpCompute(args);
+    const auto feedback = pipeline::ReadFeedback(args.Get("feedback"));
+    // The candidates are the first record's retrievers; every record must have them, in that order.
+    std::vector<std::string> names;
+    for (const auto& c : feedback.front().candidates) names.push_back(c.id);
+    for (const auto& r : feedback) {
+      std::vector<std::string> these;
+      for (const auto& c : r.candidates) these.push_back(c.id);
+      PRLM_REQUIRE(these == names, args.Get("feedback") << ": question " << r.id << " has other candidates than the "
+                                                        << "first record's (a selector needs the same retrievers "
+                                                        << "for every question; is this collect-selection's file?)");
+    }
+    const std::string checkpoint = o.resume ? pipeline::NewestRetrieverCheckpoint(o.out_dir) : "";
+    auto selector = checkpoint.empty()
+                        ? pipeline::RetrieverSelector::Create(args.Get("init"), args.Get("variant"), names,
+                                                              o.max_length, o.seed)
+                        : pipeline::RetrieverSelector::Load(checkpoint);
+    PRLM_REQUIRE(selector->variant() == args.Get("variant"),
+                 checkpoint << " is a " << selector->variant() << " selector, not " << args.Get("variant"));
+    const auto group = LearnerGroup(mpi, "selector learners");
+    const auto report = pipeline::TrainListwise(*selector, feedback, o, group.get(), [](const std::string& line) {
+      std::fprintf(stderr, "train-selector: %s\n", line.c_str());
+    });
+    if (mpi.rank() == 0) PrintTrainReport(report, o, ("rspg-" + selector->variant() + " selector").c_str(),
+                                          ("always " + names.front()).c_str());
     return 0;
   } catch (const std::exception& e) {
     if (mpi.size() == 1) throw;

@@ -36,6 +36,8 @@ int RunTrain(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunCollectFeedback(int argc, char** argv);
 int RunTrainRetriever(int argc, char** argv);
+int RunCollectSelection(int argc, char** argv);
+int RunTrainSelector(int argc, char** argv);
 int RunReport(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
 int BenchLore(int argc, char** argv);    // prlm bench lore

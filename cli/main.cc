@@ -55,6 +55,10 @@ const Command kCommands[] = {
      "ROPG's feedback: the policy's utility of each first-stage candidate (under mpirun)"},
     {"train-retriever", prlm::cli::RunTrainRetriever,
      "ROPG: train the dense retriever from collect-feedback's utilities (kd or rl; under mpirun)"},
+    {"collect-selection", prlm::cli::RunCollectSelection,
+     "RSPG's data: the policy's utility with each candidate retriever (under mpirun)"},
+    {"train-selector", prlm::cli::RunTrainSelector,
+     "RSPG: train the per-input retriever selector (pre or post generation; under mpirun)"},
     {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
     {"report", prlm::cli::RunReport, "PNG plots and a markdown summary of a training run directory"},
 };

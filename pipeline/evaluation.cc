@@ -14,6 +14,7 @@
 #include "common/util/clock.h"
 #include "common/util/file.h"
 #include "common/util/paired_bootstrap.h"
+#include "pipeline/retriever_selection.h"
 
 namespace prlm::pipeline {
 
@@ -93,12 +94,18 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     ao.prompts.prompt.with_profile = !o.zero_shot;
     ao.sampling = o.sampling;
     ao.batch_size = o.batch_size;
-    const auto answers = rollout::AnswerQuestions(
-        policy, tokenizer, retriever, data::PromptTemplateFor(dataset.task->name), questions, ao, nullptr,
-        [&](size_t done, size_t asked) {
-          std::fprintf(stderr, "eval %s %s k=%d: %zu/%zu questions\n", o.name.c_str(), retriever_name.c_str(), k,
-                       done, asked);
-        });
+    //    rspg-pre / rspg-post: a trained selector picks the retriever per question.
+    const text::PromptTemplate& tmpl = data::PromptTemplateFor(dataset.task->name);
+    std::vector<std::string> chosen;
+    const auto selection = o.selections.find(retriever_name);
+    const auto answers =
+        selection != o.selections.end()
+            ? selection->second->Answer(policy, tokenizer, tmpl, *dataset.task, questions, ao, &chosen)
+            : rollout::AnswerQuestions(policy, tokenizer, retriever, tmpl, questions, ao, nullptr,
+                                       [&](size_t done, size_t asked) {
+                                         std::fprintf(stderr, "eval %s %s k=%d: %zu/%zu questions\n", o.name.c_str(),
+                                                      retriever_name.c_str(), k, done, asked);
+                                       });
     size_t skipped = 0;
     std::vector<std::string> hypotheses;
     for (size_t i = 0; i < questions.size(); ++i) {
@@ -165,6 +172,14 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     }
     row["format"] = figure(value_of("format"));
     row["reward"] = figure(value_of("reward"));
+    if (!chosen.empty()) {  // how often the selector picked each retriever
+      Json counts = Json::object();
+      for (const auto& name : selection->second->selector().candidates()) counts[name] = 0;
+      for (const auto& name : chosen) counts[name] = counts[name].get<int>() + 1;
+      row["selected"] = counts;
+      std::fprintf(stderr, "eval %s %s k=%d: the selector picked %s\n", o.name.c_str(), retriever_name.c_str(), k,
+                   counts.dump().c_str());
+    }
     row["seconds"] = Seconds(t0);
     Json ids = Json::array(), values = Json::object();
     for (size_t i : scored) ids.push_back(dataset.examples[i].id);

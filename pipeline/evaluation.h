@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@
 #include "reward_server/reward_scorer.h"
 
 namespace prlm::pipeline {
+
+class RetrieverSelection;  // pipeline/retriever_selection.h
 
 struct EvalOptions {
   std::string name;                  // the model's name in the table
@@ -37,6 +40,10 @@ struct EvalOptions {
   bool scorer_has_format = true;     // else the format rate is counted here
   std::string completions_path;      // every completion as JSON lines ("" : none)
   std::string predictions_path;      // LaMP's leaderboard file of the answers ("" : none)
+  // Rows whose retriever is a key here ("rspg-pre", "rspg-post") answer
+  // through that retriever selection (pipeline/retriever_selection.h); their
+  // rows also get "selected": how often each candidate was picked.
+  std::map<std::string, RetrieverSelection*> selections;
 };
 
 // Rows (JSON objects: name, model, split, retriever, k, n (questions scored:

@@ -17,8 +17,13 @@
 namespace prlm::pipeline {
 namespace {
 
-// Answers a batch of requests with results fixed beforehand, in order: how
-// each single-candidate prompt gets exactly its one item.
+std::string OutputNames(const proto::ScoredItem& item) {
+  std::string names;
+  for (const auto& c : item.components()) names += (names.empty() ? "" : ", ") + c.name();
+  return names;
+}
+
+// Answers a batch of requests with results fixed beforehand, in order.
 class ReplayRetriever : public retrieval::ProfileRetriever {
  public:
   explicit ReplayRetriever(std::vector<proto::RetrieveResult> results) : results_(std::move(results)) {}
@@ -31,13 +36,36 @@ class ReplayRetriever : public retrieval::ProfileRetriever {
   std::vector<proto::RetrieveResult> results_;
 };
 
-std::string OutputNames(const proto::ScoredItem& item) {
-  std::string names;
-  for (const auto& c : item.components()) names += (names.empty() ? "" : ", ") + c.name();
-  return names;
+}  // namespace
+
+uint64_t CandidateSeed(uint64_t seed, const std::string& question_id, size_t candidate) {
+  uint64_t h = SplitMix64::Mix(seed);
+  for (unsigned char c : question_id) h = SplitMix64::Mix(h ^ c);
+  return SplitMix64::Mix(h + static_cast<uint64_t>(candidate));
 }
 
-}  // namespace
+double UtilityOf(const proto::ScoredItem& scored, const std::string& utility) {
+  const auto it = std::find_if(scored.components().begin(), scored.components().end(),
+                               [&](const proto::NamedValue& c) { return c.name() == utility; });
+  PRLM_REQUIRE(it != scored.components().end(),
+               "feedback: the scorer has no output '" << utility << "' (it has: " << OutputNames(scored) << ")");
+  return it->value();
+}
+
+std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+                                             const text::PromptTemplate& tmpl,
+                                             const std::vector<rollout::Question>& questions,
+                                             std::vector<proto::RetrieveResult> given,
+                                             const rollout::AnswerOptions& options) {
+  PRLM_CHECK(given.size() == questions.size());
+  rollout::AnswerOptions o = options;
+  o.prompts.retriever = "given";
+  o.prompts.k = 1;
+  for (const auto& g : given) o.prompts.k = std::max(o.prompts.k, g.items_size());
+  o.prompts.prompt.with_profile = true;
+  ReplayRetriever replay(std::move(given));
+  return rollout::AnswerQuestions(policy, tokenizer, &replay, tmpl, questions, o);
+}
 
 std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
@@ -58,10 +86,7 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
   PRLM_CHECK(first_stage.size() == requests.size());
 
   rollout::AnswerOptions answer;
-  answer.prompts.retriever = "replay";
-  answer.prompts.k = 1;
   answer.prompts.prompt = options.prompt;
-  answer.prompts.prompt.with_profile = true;
   answer.sampling = options.sampling;
   answer.batch_size = 0;  // one batch: the question's N prompts
   const text::PromptTemplate& tmpl = data::PromptTemplateFor(task.name);
@@ -76,15 +101,12 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
     // 2. One prompt per candidate, with only that item; greedy answers.
     std::vector<rollout::Question> asked;
     std::vector<proto::RetrieveResult> one_each;
-    uint64_t question_seed = SplitMix64::Mix(options.seed);
-    for (unsigned char c : ex.id) question_seed = SplitMix64::Mix(question_seed ^ c);
     for (const auto& item : candidates.items()) {
-      const uint64_t seed = SplitMix64::Mix(question_seed + static_cast<uint64_t>(asked.size()));
+      const uint64_t seed = CandidateSeed(options.seed, ex.id, asked.size());
       asked.push_back({ex.user_id, ex.query, ex.input, *ex.output, {seed}});
       *one_each.emplace_back().add_items() = item;
     }
-    ReplayRetriever replay(std::move(one_each));
-    const auto answers = rollout::AnswerQuestions(policy, tokenizer, &replay, tmpl, asked, answer);
+    const auto answers = AnswerWithItems(policy, tokenizer, tmpl, asked, std::move(one_each), answer);
     // 3. Scores: the utility vector.
     const auto reply = scorer.ScoreNow(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
     PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "feedback: scoring question " << ex.id
@@ -94,11 +116,7 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
     for (int j = 0; j < candidates.items_size(); ++j) {
       const auto& item = candidates.items(j);
       const auto& scored = reply.items(j);
-      const auto it = std::find_if(scored.components().begin(), scored.components().end(),
-                                   [&](const proto::NamedValue& c) { return c.name() == options.utility; });
-      PRLM_REQUIRE(it != scored.components().end(), "feedback: the scorer has no output '"
-                                                        << options.utility << "' (it has: " << OutputNames(scored) << ")");
-      record.candidates.push_back({item.id(), item.position(), item.score(), it->value(), scored.answer(),
+record.candidates.push_back({item.id(), item.position(), item.score(), UtilityOf(scored, options.utility), scored.answer(),
                                    answers[j].texts.empty() ? "" : answers[j].texts[0],
                                    data::CorpusText(task, ToProfileItem(item))});
     }

@@ -29,6 +29,7 @@
 #include "common/model/generation.h"
 #include "common/model/qwen2.h"
 #include "common/retrieval/profile_retriever.h"
+#include "common/rollout/answer_questions.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 #include "reward_server/reward_scorer.h"
@@ -71,6 +72,24 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
                                             const std::vector<size_t>& which, reward::RewardScorer& scorer,
                                             const FeedbackOptions& options, const FeedbackProgress& progress = {});
+
+// Answers questions[i] with exactly given[i]'s items in its prompt (nothing
+// is retrieved): how feedback and retriever selection put chosen items in
+// front of the policy. options.prompts' retriever, k and with_profile are
+// set here; the rest (budget, template, sampling, batch size) is the caller's.
+std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+                                             const text::PromptTemplate& tmpl,
+                                             const std::vector<rollout::Question>& questions,
+                                             std::vector<proto::RetrieveResult> given,
+                                             const rollout::AnswerOptions& options);
+
+// The sampling seed of a question's candidate-th answer (feedback's answers
+// do not depend on batching or on how ranks split the questions).
+uint64_t CandidateSeed(uint64_t seed, const std::string& question_id, size_t candidate);
+
+// The scorer output named `utility` of one scored answer; a missing one is
+// refused naming the outputs the scorer has.
+double UtilityOf(const proto::ScoredItem& scored, const std::string& utility);
 
 std::string FeedbackLine(const FeedbackRecord& record);  // one JSON line, no newline
 // Reads feedback.jsonl; errors name the file, line and field (a record with

@@ -23,13 +23,6 @@ namespace {
 
 constexpr auto kCollectiveTimeout = std::chrono::minutes(30);
 
-// One question, tokenized once.
-struct EncodedQuestion {
-  std::vector<int32_t> query;
-  std::vector<std::vector<int32_t>> candidates;
-  std::vector<double> utilities;
-};
-
 bool IsHeldOut(const std::string& user, double fraction, uint64_t seed) {
   if (fraction <= 0) return false;
   uint64_t h = SplitMix64::Mix(seed ^ 0x5eedull);
@@ -37,23 +30,55 @@ bool IsHeldOut(const std::string& user, double fraction, uint64_t seed) {
   return (h >> 11) * 0x1.0p-53 < fraction;
 }
 
-// cos(q, d_j) for each question's candidates, in one encoder batch: [N_i] each.
-std::vector<torch::Tensor> CandidateScores(model::BertEncoder& encoder, const std::vector<const EncodedQuestion*>& qs) {
-  std::vector<const std::vector<int32_t>*> ids;
-  for (const auto* q : qs) {
-    ids.push_back(&q->query);
-    for (const auto& c : q->candidates) ids.push_back(&c);
-  }
-  const torch::Tensor emb = retrieval::EmbedIds(encoder, ids, model::Pooling::kMean);
-  std::vector<torch::Tensor> out;
-  int64_t at = 0;
-  for (const auto* q : qs) {
-    const int64_t n = static_cast<int64_t>(q->candidates.size());
-    out.push_back(torch::mv(emb.slice(0, at + 1, at + 1 + n), emb[at]));
-    at += 1 + n;
-  }
-  return out;
+void SaveEncoderDir(model::BertEncoder& encoder, const std::string& encoder_dir, const std::string& dir) {
+  model::SaveBert(encoder, dir);
+  fs::copy_file(encoder_dir + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
 }
+
+// The dense retriever: cos(q, d_j), every question's query and candidates in
+// one encoder batch.
+class BiEncoderScorer : public ListwiseScorer {
+ public:
+  BiEncoderScorer(model::BertEncoder& encoder, std::string encoder_dir, const text::Tokenizer& tokenizer,
+                  size_t max_length)
+      : encoder_(encoder), encoder_dir_(std::move(encoder_dir)), tokenizer_(tokenizer), max_length_(max_length) {
+    encoder_->eval();  // no dropout: a step depends only on weights and batch
+  }
+
+  EncodedQuestion Encode(const FeedbackRecord& r) const override {
+    EncodedQuestion q;
+    q.query = retrieval::EmbeddingIds(tokenizer_, r.query, max_length_);
+    for (const auto& c : r.candidates) q.candidates.push_back(retrieval::EmbeddingIds(tokenizer_, c.text, max_length_));
+    return q;
+  }
+
+  std::vector<torch::Tensor> Scores(const std::vector<const EncodedQuestion*>& qs) override {
+    std::vector<const std::vector<int32_t>*> ids;
+    for (const auto* q : qs) {
+      ids.push_back(&q->query);
+      for (const auto& c : q->candidates) ids.push_back(&c);
+    }
+    const torch::Tensor emb = retrieval::EmbedIds(encoder_, ids, model::Pooling::kMean);
+    std::vector<torch::Tensor> out;
+    int64_t at = 0;
+    for (const auto* q : qs) {
+      const int64_t n = static_cast<int64_t>(q->candidates.size());
+      out.push_back(torch::mv(emb.slice(0, at + 1, at + 1 + n), emb[at]));
+      at += 1 + n;
+    }
+    return out;
+  }
+
+  std::vector<torch::Tensor> Parameters() override { return encoder_->parameters(); }
+  std::string SourceDir() const override { return encoder_dir_; }
+  void Save(const std::string& dir) override { SaveEncoderDir(encoder_, encoder_dir_, dir); }
+
+ private:
+  model::BertEncoder& encoder_;
+  std::string encoder_dir_;
+  const text::Tokenizer& tokenizer_;
+  size_t max_length_;
+};
 
 torch::Tensor Row(const std::vector<double>& v) {
   return torch::tensor(v, torch::kDouble).to(torch::kFloat).unsqueeze(0);
@@ -66,16 +91,17 @@ std::vector<int> Ranking(const std::vector<double>& scores) {
   return order;
 }
 
-RetrieverEval Evaluate(model::BertEncoder& encoder, const std::vector<EncodedQuestion>& held_out,
+RetrieverEval Evaluate(ListwiseScorer& scorer, const std::vector<EncodedQuestion>& held_out,
                        const RetrieverTrainOptions& o) {
   torch::NoGradGuard no_grad;
   RetrieverEval r;
   size_t with_gain = 0;
+  std::vector<double> by_position;  // utility sums of each candidate position
   constexpr size_t kChunk = 4;
   for (size_t b = 0; b < held_out.size(); b += kChunk) {
     std::vector<const EncodedQuestion*> chunk;
     for (size_t i = b; i < std::min(held_out.size(), b + kChunk); ++i) chunk.push_back(&held_out[i]);
-    const auto scores = CandidateScores(encoder, chunk);
+    const auto scores = scorer.Scores(chunk);
     for (size_t i = 0; i < chunk.size(); ++i) {
       const auto& u = chunk[i]->utilities;
       const auto s = scores[i].to(torch::kDouble).contiguous();
@@ -86,6 +112,8 @@ RetrieverEval Evaluate(model::BertEncoder& encoder, const std::vector<EncodedQue
       r.top1_utility += u[mine[0]];
       r.first_stage_top1_utility += u[0];
       r.oracle_top1_utility += *std::max_element(u.begin(), u.end());
+      if (by_position.size() < u.size()) by_position.resize(u.size(), 0.0);
+      for (size_t j = 0; j < u.size(); ++j) by_position[j] += u[j];
       r.kl += objective::RopgKdLoss(scores[i].unsqueeze(0), Row(u), o.temperature).item<double>();
       if (*std::max_element(u.begin(), u.end()) > 0) {
         ++with_gain;
@@ -96,7 +124,9 @@ RetrieverEval Evaluate(model::BertEncoder& encoder, const std::vector<EncodedQue
   }
   r.questions = held_out.size();
   const double n = std::max<double>(1, static_cast<double>(held_out.size()));
-  r.top1_utility /= n, r.first_stage_top1_utility /= n, r.oracle_top1_utility /= n, r.kl /= n;
+  r.best_fixed_top1_utility = by_position.empty() ? 0 : *std::max_element(by_position.begin(), by_position.end());
+  r.top1_utility /= n, r.first_stage_top1_utility /= n, r.oracle_top1_utility /= n, r.best_fixed_top1_utility /= n;
+  r.kl /= n;
   r.ndcg /= std::max<double>(1, static_cast<double>(with_gain));
   r.first_stage_ndcg /= std::max<double>(1, static_cast<double>(with_gain));
   return r;
@@ -105,7 +135,8 @@ RetrieverEval Evaluate(model::BertEncoder& encoder, const std::vector<EncodedQue
 nlohmann::ordered_json EvalJson(const RetrieverEval& e) {
   return {{"questions", e.questions}, {"ndcg", e.ndcg}, {"top1_utility", e.top1_utility},
           {"first_stage_ndcg", e.first_stage_ndcg}, {"first_stage_top1_utility", e.first_stage_top1_utility},
-          {"oracle_top1_utility", e.oracle_top1_utility}, {"kl", e.kl}};
+          {"oracle_top1_utility", e.oracle_top1_utility}, {"best_fixed_top1_utility", e.best_fixed_top1_utility},
+          {"kl", e.kl}};
 }
 
 std::string Fixed(double v) {
@@ -117,13 +148,9 @@ std::string Fixed(double v) {
 std::string Describe(const RetrieverEval& e, int k) {
   return "held-out " + std::to_string(e.questions) + " questions: ndcg@" + std::to_string(k) + " " + Fixed(e.ndcg) +
          " (first stage " + Fixed(e.first_stage_ndcg) + "), top-1 utility " + Fixed(e.top1_utility) +
-         " (first stage " + Fixed(e.first_stage_top1_utility) + ", oracle " + Fixed(e.oracle_top1_utility) +
+         " (first stage " + Fixed(e.first_stage_top1_utility) + ", best fixed " + Fixed(e.best_fixed_top1_utility) +
+         ", oracle " + Fixed(e.oracle_top1_utility) +
          "), kl " + Fixed(e.kl);
-}
-
-void SaveEncoderDir(model::BertEncoder& encoder, const std::string& encoder_dir, const std::string& dir) {
-  model::SaveBert(encoder, dir);
-  fs::copy_file(encoder_dir + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
 }
 
 }  // namespace
@@ -154,12 +181,23 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
                                     const text::Tokenizer& tokenizer, const std::vector<FeedbackRecord>& feedback,
                                     const RetrieverTrainOptions& o, comm::TensorCollectives* group,
                                     const std::function<void(const std::string&)>& log) {
-  PRLM_REQUIRE(o.mode == "kd" || o.mode == "rl", "train-retriever: --mode must be kd or rl, not '" << o.mode << "'");
-  PRLM_REQUIRE(o.temperature > 0, "train-retriever: --temperature must be positive");
+  PRLM_REQUIRE(o.max_length >= 2, o.command << ": max length must be at least 2");
+  // Texts are cut to what the encoder's positions allow.
+  const size_t max_length = static_cast<size_t>(std::min<int64_t>(o.max_length, encoder->config().max_position_embeddings));
+  BiEncoderScorer scorer(encoder, encoder_dir, tokenizer, max_length);
+  return TrainListwise(scorer, feedback, o, group, log);
+}
+
+RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<FeedbackRecord>& feedback,
+                                   const RetrieverTrainOptions& o, comm::TensorCollectives* group,
+                                   const std::function<void(const std::string&)>& log) {
+  const std::string& cmd = o.command;
+  PRLM_REQUIRE(o.mode == "kd" || o.mode == "rl", cmd << ": --mode must be kd or rl, not '" << o.mode << "'");
+  PRLM_REQUIRE(o.temperature > 0, cmd << ": --temperature must be positive");
   PRLM_REQUIRE(o.lr > 0 && o.batch_size >= 1 && o.epochs >= 1 && o.max_length >= 2 && o.ndcg_k >= 1,
-               "train-retriever: lr, batch size, epochs, ndcg k must be positive and max length at least 2");
-  PRLM_REQUIRE(o.heldout_fraction >= 0 && o.heldout_fraction < 1, "train-retriever: the held-out fraction must be in [0, 1)");
-  PRLM_REQUIRE(!o.out_dir.empty(), "train-retriever: no output directory");
+               cmd << ": lr, batch size, epochs, ndcg k must be positive and max length at least 2");
+  PRLM_REQUIRE(o.heldout_fraction >= 0 && o.heldout_fraction < 1, cmd << ": the held-out fraction must be in [0, 1)");
+  PRLM_REQUIRE(!o.out_dir.empty(), cmd << ": no output directory");
   const auto start = std::chrono::steady_clock::now();
   const int rank = group ? group->rank() : 0, size = group ? group->size() : 1;
   const auto say = [&](const std::string& line) {
@@ -167,27 +205,21 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
   };
   RetrieverTrainReport report;
 
-  // 1. Tokenize every text once (cut to what the encoder's positions allow);
-  //    hold out the questions of some users.
-  const size_t max_length = static_cast<size_t>(std::min<int64_t>(o.max_length, encoder->config().max_position_embeddings));
+  // 1. Tokenize every text once; hold out the questions of some users.
   std::vector<EncodedQuestion> train, held_out;
   for (const auto& r : feedback) {
-    EncodedQuestion q;
-    q.query = retrieval::EmbeddingIds(tokenizer, r.query, max_length);
-    for (const auto& c : r.candidates) {
-      q.candidates.push_back(retrieval::EmbeddingIds(tokenizer, c.text, max_length));
-      q.utilities.push_back(c.utility);
-    }
+    EncodedQuestion q = scorer.Encode(r);
+    for (const auto& c : r.candidates) q.utilities.push_back(c.utility);
+    PRLM_CHECK(q.candidates.size() == q.utilities.size());
     (IsHeldOut(r.user_id, o.heldout_fraction, o.seed) ? held_out : train).push_back(std::move(q));
   }
-  PRLM_REQUIRE(!train.empty(), "train-retriever: no training questions left after holding out "
+  PRLM_REQUIRE(!train.empty(), cmd << ": no training questions left after holding out "
                                    << held_out.size() << " (lower --heldout-fraction)");
   report.train_questions = train.size();
   report.heldout_questions = held_out.size();
 
   // 2. AdamW on every parameter, warm-up then linear decay; resume state.
-  encoder->eval();  // no dropout: a step depends only on weights and batch
-  auto params = encoder->parameters();
+  auto params = scorer.Parameters();
   torch::optim::AdamW optimizer(
       params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(o.weight_decay));
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
@@ -196,7 +228,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
   int64_t step = 0;
   if (o.resume && !NewestRetrieverCheckpoint(o.out_dir).empty()) {
     const std::string ckpt = NewestRetrieverCheckpoint(o.out_dir);
-    PRLM_REQUIRE(fs::equivalent(ckpt, encoder_dir), "train-retriever: resuming needs the encoder loaded from " << ckpt);
+    PRLM_REQUIRE(fs::equivalent(ckpt, scorer.SourceDir()), cmd << ": resuming needs the model loaded from " << ckpt);
     torch::load(optimizer, ckpt + "/optimizer.pt");
     step = nlohmann::json::parse(ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
     say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
@@ -212,7 +244,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
     if (rank == 0) WriteFileAtomic(o.out_dir + "/metrics.jsonl", "");
   }
   if (rank == 0 && !held_out.empty()) {
-    report.before = Evaluate(encoder, held_out, o);
+    report.before = Evaluate(scorer, held_out, o);
     say("before training: " + Describe(report.before, o.ndcg_k));
   }
 
@@ -242,7 +274,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
     // The step's loss and KL sums travel with the gradients.
     torch::Tensor sums = torch::zeros({3}, torch::kFloat);  // loss, kl, questions
     if (!mine.empty()) {
-      const auto scores = CandidateScores(encoder, mine);
+      const auto scores = scorer.Scores(mine);
       torch::Tensor loss = torch::zeros({}, torch::kFloat);
       double kl = 0;
       for (size_t i = 0; i < mine.size(); ++i) {
@@ -286,7 +318,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
     optimizer.step();
     const double n = std::max(1.0f, sums[2].item<float>());
     const double step_loss = sums[0].item<float>() / n, step_kl = sums[1].item<float>() / n;
-    PRLM_REQUIRE(std::isfinite(step_loss), "train-retriever: the loss became " << step_loss << " at step " << step + 1
+    PRLM_REQUIRE(std::isfinite(step_loss), cmd << ": the loss became " << step_loss << " at step " << step + 1
                                                                                 << " (lower --lr?)");
     // 4. Metrics, held-out figures, checkpoints (member 0 writes).
     if (rank != 0) continue;
@@ -294,7 +326,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
                                 {"kl", step_kl}, {"grad_norm", grad_norm}, {"lr", lr}};
     const bool last_step = step + 1 == schedule.total_steps;
     if (!held_out.empty() && ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last_step)) {
-      const RetrieverEval e = Evaluate(encoder, held_out, o);
+      const RetrieverEval e = Evaluate(scorer, held_out, o);
       m["heldout"] = EvalJson(e);
       say("step " + std::to_string(step + 1) + "/" + std::to_string(schedule.total_steps) + " loss " +
           Fixed(step_loss) + " | " + Describe(e, o.ndcg_k));
@@ -306,7 +338,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
       std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step + 1));
       const std::string dir = o.out_dir + "/checkpoints/" + name, tmp = dir + ".tmp";
       fs::remove_all(tmp);
-      SaveEncoderDir(encoder, encoder_dir, tmp);
+      scorer.Save(tmp);
       torch::save(optimizer, tmp + "/optimizer.pt");
       WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step + 1}}).dump());
       fs::remove_all(dir);
@@ -315,7 +347,7 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
   }
   report.steps = schedule.total_steps;
   if (rank == 0) {
-    SaveEncoderDir(encoder, encoder_dir, o.out_dir);
+    scorer.Save(o.out_dir);
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     WriteFileAtomic(o.out_dir + "/train_report.json", report.ToJson(o));
   }

@@ -32,9 +32,16 @@
 // step-N/ (the encoder, optimizer.pt, state.json) that `resume` continues from
 // bit for bit.
 //
+// The loop itself (TrainListwise) is the scorer's to fill: a ListwiseScorer
+// tokenizes a record's candidates and scores them. TrainRetriever's is the
+// bi-encoder above; RSPG's retriever selector (pipeline/retriever_selection.h)
+// is a cross-encoder over the same records, trained by the same loop.
+//
 // Thread-safety: one call at a time; under MPI, every member calls it with
 // the same arguments.
 #pragma once
+
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <functional>
@@ -65,6 +72,31 @@ struct RetrieverTrainOptions {
   bool resume = false;         // continue from out_dir's newest checkpoint
   uint64_t seed = 42;
   std::string out_dir;         // REQUIRED
+  std::string command = "train-retriever";  // names the command in messages
+};
+
+// One question's texts, tokenized once by a ListwiseScorer, and their utilities.
+struct EncodedQuestion {
+  std::vector<int32_t> query;                     // empty when the scorer reads no separate query
+  std::vector<std::vector<int32_t>> candidates;  // one per feedback candidate, in order
+  std::vector<double> utilities;                 // filled by the trainer
+};
+
+// What TrainListwise trains. Its modules stay in eval mode (no dropout), so
+// a step is a function of the weights and the batch.
+class ListwiseScorer {
+ public:
+  virtual ~ListwiseScorer() = default;
+  // The record's texts as ids (query and one entry per candidate).
+  virtual EncodedQuestion Encode(const FeedbackRecord& record) const = 0;
+  // Scores [N_i] per question, in one forward batch, with autograd unless a
+  // NoGradGuard is active.
+  virtual std::vector<torch::Tensor> Scores(const std::vector<const EncodedQuestion*>& questions) = 0;
+  virtual std::vector<torch::Tensor> Parameters() = 0;
+  // The directory the model was loaded from (resume checks it is the checkpoint).
+  virtual std::string SourceDir() const = 0;
+  // Writes a directory the model loads from again (checkpoints and the output).
+  virtual void Save(const std::string& dir) = 0;
 };
 
 struct RetrieverEval {
@@ -72,6 +104,7 @@ struct RetrieverEval {
   double ndcg = 0, top1_utility = 0;                          // the retriever's ranking
   double first_stage_ndcg = 0, first_stage_top1_utility = 0;  // the candidates' given order
   double oracle_top1_utility = 0;
+  double best_fixed_top1_utility = 0;  // always the same candidate position, the best one in hindsight
   double kl = 0;  // KL(softmax(u / T) || softmax(s / T)), mean over questions
 };
 
@@ -91,6 +124,14 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
                                     const text::Tokenizer& tokenizer, const std::vector<FeedbackRecord>& feedback,
                                     const RetrieverTrainOptions& options, comm::TensorCollectives* group,
                                     const std::function<void(const std::string&)>& log = {});
+
+// The training loop of both: steps, data-parallel gradients, held-out
+// figures, metrics.jsonl, checkpoints (scorer.Save plus optimizer.pt and
+// state.json) and exact resume. REQUIRES: with options.resume and a
+// checkpoint in out_dir, the scorer was loaded from it.
+RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<FeedbackRecord>& feedback,
+                                   const RetrieverTrainOptions& options, comm::TensorCollectives* group,
+                                   const std::function<void(const std::string&)>& log = {});
 
 // out_dir/checkpoints/step-N with the largest N that is complete, or "".
 std::string NewestRetrieverCheckpoint(const std::string& out_dir);

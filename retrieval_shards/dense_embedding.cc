@@ -17,8 +17,7 @@ std::vector<int32_t> EmbeddingIds(const text::Tokenizer& tokenizer, const std::s
   return ids;
 }
 
-torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std::vector<int32_t>*>& ids,
-                       model::Pooling pooling) {
+std::pair<torch::Tensor, torch::Tensor> PaddedIds(const std::vector<const std::vector<int32_t>*>& ids) {
   PRLM_CHECK(!ids.empty());
   size_t longest = 0;
   for (const auto* e : ids) longest = std::max(longest, e->size());
@@ -27,6 +26,12 @@ torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std:
   auto ida = id_t.accessor<int64_t, 2>(), ma = mask.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i)
     for (size_t j = 0; j < ids[i]->size(); ++j) ida[i][j] = (*ids[i])[j], ma[i][j] = 1;
+  return {id_t, mask};
+}
+
+torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std::vector<int32_t>*>& ids,
+                       model::Pooling pooling) {
+  const auto [id_t, mask] = PaddedIds(ids);
   auto hidden = encoder->Forward(id_t, torch::zeros_like(id_t), mask);
   auto pooled = encoder->Pool(hidden, mask, pooling).to(torch::kFloat);
   return torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1));

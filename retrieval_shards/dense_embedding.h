@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/model/bert.h"
@@ -19,6 +20,10 @@ namespace prlm::retrieval {
 
 // REQUIRES: max_length >= 2.
 std::vector<int32_t> EmbeddingIds(const text::Tokenizer& tokenizer, const std::string& text, size_t max_length);
+
+// A right-padded batch: ids and the attention mask (1 on real tokens), int64
+// [ids.size(), longest]. REQUIRES: ids non-empty.
+std::pair<torch::Tensor, torch::Tensor> PaddedIds(const std::vector<const std::vector<int32_t>*>& ids);
 
 // [ids.size(), hidden] unit rows, fp32. REQUIRES: ids non-empty, none empty.
 torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std::vector<int32_t>*>& ids,

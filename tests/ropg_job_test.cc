@@ -4,7 +4,10 @@
 // and the check is not vacuous), train-retriever with 2 data-parallel ranks ends on the weights
 // 1 rank reaches (within float summation order), its output directory
 // serves `eval --retriever dense --encoder`, and `eval --retriever oracle
-// --feedback` reads the feedback; bad input is refused by name.
+// --feedback` reads the feedback; bad input is refused by name. RSPG:
+// collect-selection gives identical files with 1 and 2 ranks, train-selector
+// trains both variants (one of them on 2 ranks), and eval's rspg-pre and
+// rspg-post rows say which retriever each question got.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -115,6 +118,72 @@ TEST_F(RopgJob, TwoDataParallelRanksTrainTheRetrieverOneRankTrains) {
                                  " --split train --limit 2 --retriever oracle");
   EXPECT_NE(no_feedback.code, 0);
   EXPECT_NE(no_feedback.out.find("--retriever oracle needs --feedback FILE"), std::string::npos) << no_feedback.out;
+}
+
+TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
+  const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  const std::string candidates = " --candidates none,recency,bm25,dense=" + fixture;
+  const std::string collect = " collect-selection --model " + D("policy") + " --data " + D("data") +
+                              " --split train --limit 6 --max-new-tokens 12 --temperature 1 --threads 1" +
+                              candidates + " --out ";
+  const auto one = Shell(Prlm() + collect + D("sel1.jsonl"));
+  ASSERT_EQ(one.code, 0) << one.out;
+  const auto two = Shell(Mpirun(2) + collect + D("sel2.jsonl"));
+  ASSERT_EQ(two.code, 0) << two.out;
+  EXPECT_NE(two.out.find("6 questions, 4 retrievers each (utility rouge1) from 2 ranks"), std::string::npos) << two.out;
+  EXPECT_EQ(ReadFile(D("sel1.jsonl")), ReadFile(D("sel2.jsonl")));
+  std::set<std::string> completions;
+  for (const auto& r : Lines(D("sel1.jsonl"))) {
+    ASSERT_EQ(r["candidates"].size(), 4u) << r.dump();
+    EXPECT_EQ(r["candidates"][0]["id"], "none");
+    EXPECT_EQ(r["candidates"][0]["text"], "");  // zero-shot: no items
+    EXPECT_EQ(r["candidates"][3]["id"], "dense");
+    EXPECT_NE(r["candidates"][2]["text"], "");
+    for (const auto& c : r["candidates"]) completions.insert(c["completion"].get<std::string>());
+  }
+  EXPECT_GT(completions.size(), 6u) << "each retriever's answer is its own";
+
+  // Both variants train (pre on two data-parallel ranks) into selector directories.
+  const std::string train = " train-selector --feedback " + D("sel1.jsonl") + " --init " + fixture +
+                            " --batch-size 4 --epochs 2 --heldout-fraction 0 --max-length 64 --threads 1";
+  const auto pre = Shell(Mpirun(2) + train + " --variant pre --out " + D("sel_pre"));
+  ASSERT_EQ(pre.code, 0) << pre.out;
+  const auto post = Shell(Prlm() + train + " --variant post --out " + D("sel_post"));
+  ASSERT_EQ(post.code, 0) << post.out;
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(D("sel_post") + "/selector.json"))["candidates"],
+            nlohmann::json({"none", "recency", "bm25", "dense"}));
+  EXPECT_EQ(Lines(D("sel_pre") + "/metrics.jsonl").size(), 4u);  // 6 questions / 4, 2 epochs
+
+  // eval: one row per variant, each saying how often it picked each retriever.
+  const std::string eval = " eval --model " + D("policy") + " --data " + D("data") +
+                           " --split train --limit 6 --k 1 --max-new-tokens 8 --threads 1";
+  const auto rows = Shell(Prlm() + eval + " --retriever rspg-pre,rspg-post --selector " + D("sel_pre") + "," +
+                          D("sel_post") + candidates + " --out " + D("rspg.json"));
+  ASSERT_EQ(rows.code, 0) << rows.out;
+  const auto table = nlohmann::json::parse(ReadFile(D("rspg.json")));
+  ASSERT_EQ(table.size(), 2u);
+  for (const auto& row : table) {
+    int picked = 0;
+    for (const auto& [name, count] : row["selected"].items()) picked += count.get<int>();
+    EXPECT_EQ(picked, 6) << row.dump();
+  }
+  EXPECT_EQ(table[1]["retriever"], "rspg-post");
+
+  // Bad input, named.
+  const auto no_selector = Shell(Prlm() + eval + " --retriever rspg-pre" + candidates);
+  EXPECT_NE(no_selector.out.find("need --selector DIR and --candidates SPEC"), std::string::npos) << no_selector.out;
+  const auto wrong_variant = Shell(Prlm() + eval + " --retriever rspg-post --selector " + D("sel_pre") + candidates);
+  EXPECT_NE(wrong_variant.out.find("--retriever rspg-post: --selector has no selector of that variant"),
+            std::string::npos) << wrong_variant.out;
+  const auto missing = Shell(Prlm() + eval + " --retriever rspg-pre --selector " + D("sel_pre") +
+                             " --candidates none,recency,bm25");
+  EXPECT_NE(missing.out.find("was trained to choose dense, which --candidates does not name"), std::string::npos)
+      << missing.out;
+  if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
+  const auto items = Shell(Prlm() + " train-selector --feedback " + D("fb1.jsonl") + " --init " + fixture +
+                           " --out " + D("sel_bad"));
+  EXPECT_NE(items.code, 0);
+  EXPECT_NE(items.out.find("has other candidates than the first record's"), std::string::npos) << items.out;
 }
 
 }  // namespace
