@@ -11,6 +11,7 @@
 #include "common/data/dataset.h"
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
+#include "common/retrieval/index_refresh.h"
 #include "common/retrieval/retrieval_client.h"
 #include "common/util/check.h"
 #include "retrieval_shards/index_dir.h"
@@ -135,37 +136,17 @@ int RunRefreshIndex(int argc, char** argv) {
       .Option("timeout-s", "S", "3600", "how long to wait for a shard");
   AddClientSecretOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  const auto endpoints = net::ParseEndpoints(args.Get("server"));
-  proto::RefreshIndexRequest request;
-  request.set_encoder_dir(std::filesystem::absolute(args.Get("encoder")).string());
-  std::vector<proto::RefreshIndexReply> replies(endpoints.size());
-  std::vector<std::string> failures(endpoints.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < endpoints.size(); ++i)
-    threads.emplace_back([&, i] {
-      try {
-        net::RpcClient client(endpoints[i], ClientOptionsFrom(args));
-        const auto r = client.Call(net::kRefreshIndexRequest, request.SerializeAsString(),
-                                   std::chrono::seconds(args.GetInt("timeout-s")));
-        if (!replies[i].ParseFromString(r.payload)) failures[i] = "the reply does not parse";
-      } catch (const std::exception& e) {
-        failures[i] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
+  const auto outcomes = retrieval::RefreshShards(net::ParseEndpoints(args.Get("server")), ClientOptionsFrom(args),
+                                                 args.Get("encoder"), std::chrono::seconds(args.GetInt("timeout-s")));
   int failed = 0;
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    const std::string where = endpoints[i].host + ":" + std::to_string(endpoints[i].port);
-    if (failures[i].empty() && replies[i].ok()) {
-      std::printf("%s: serving index version %llu (refreshed in %.1f s)\n", where.c_str(),
-                  static_cast<unsigned long long>(replies[i].index_version()), replies[i].seconds());
+  for (const auto& r : outcomes) {
+    if (r.ok) {
+      std::printf("%s: serving index version %llu (refreshed in %.1f s)\n", r.server.c_str(),
+                  static_cast<unsigned long long>(r.index_version), r.seconds);
       continue;
     }
     ++failed;
-    std::fprintf(stderr, "%s: refresh failed, %s: %s\n", where.c_str(),
-                 failures[i].empty() ? ("still serving version " + std::to_string(replies[i].index_version())).c_str()
-                                     : "no reply",
-                 failures[i].empty() ? replies[i].error().c_str() : failures[i].c_str());
+    std::fprintf(stderr, "%s: refresh failed, %s\n", r.server.c_str(), r.error.c_str());
   }
   return failed == 0 ? 0 : 1;
 }

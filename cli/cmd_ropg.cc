@@ -8,6 +8,7 @@
 //   collect-selection the utilities of each candidate retriever's answer
 //   train-selector    the retriever selector, by the same listwise trainer
 #include <cstdio>
+#include <limits>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -15,6 +16,9 @@
 #include "cli/config_flags.h"
 #include "cli/policy_options.h"
 #include "cli/retriever_options.h"
+#include "cli/server_options.h"
+#include "common/retrieval/index_refresh.h"
+#include "common/reward/reward_client.h"
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/util/check.h"
@@ -74,7 +78,9 @@ pipeline::FeedbackProgress ProgressLines(const std::string& who, size_t mine) {
 // every rank alike) the scorer, data, policy and answering options.
 struct FeedbackJob {
   TrainConfig config;
-  std::unique_ptr<reward::RewardScorer> scorer;
+  std::unique_ptr<reward::RewardScorer> scorer;  // in process, without --reward-server
+  std::unique_ptr<reward::RewardClient> client;  // with it
+  pipeline::ScoreFn score;
   pipeline::FeedbackOptions options;
   data::Dataset dataset;
   LoadedPolicy policy;
@@ -91,6 +97,8 @@ void AddFeedbackOptions(Args& args, ConfigFlags& flags) {
       .Option("max-new-tokens", "N", "64", "completion limit")
       .Option("temperature", "T", "0", "0: greedy answers; else sample at T (seeded per question and candidate)")
       .Option("seed", "S", "1", "sampling seed")
+      .Option("reward-server", "HOST:PORT", "", "score with this reward server (the job's reward tier) instead of\n"
+                                                "in process; --secret-file as for the retrieval tier")
       .Option("offset", "N", "0", "skip the split's first N questions (e.g. those another stage trained on)")
       .Option("limit", "N", "0", "then only the first N questions (0: all)");
   flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens")
@@ -102,8 +110,19 @@ void AddFeedbackOptions(Args& args, ConfigFlags& flags) {
 void LoadFeedbackJob(const Args& args, ConfigFlags& flags, FeedbackJob* job) {
   flags.Apply(args, [&] {
     if (!args.Has("reward-model")) job->config.reward.w_pers = 0;
-    job->scorer = reward::MakeRewardScorer(job->config.reward);
+    if (!args.Has("reward-server")) job->scorer = reward::MakeRewardScorer(job->config.reward);
   });
+  if (args.Has("reward-server")) {
+    job->client = std::make_unique<reward::RewardClient>(net::ParseEndpoint(args.Get("reward-server")),
+                                                         ClientOptionsFrom(args));
+    job->score = [client = job->client.get()](proto::ScoreRequest request) {
+      return client->Score({request.items().begin(), request.items().end()});
+    };
+  } else {
+    job->score = [scorer = job->scorer.get()](proto::ScoreRequest request) {
+      return scorer->ScoreNow(std::move(request));
+    };
+  }
   pipeline::FeedbackOptions& o = job->options;
   o.utility = args.Get("utility");
   o.prompt.max_prompt_tokens = static_cast<int>(job->config.grpo.max_prompt_tokens);
@@ -156,7 +175,7 @@ int RunCollectFeedback(int argc, char** argv) {
     // 2. This rank's share of the questions.
     const auto mine = RankShare(mpi, job.dataset.examples.size());
     const auto records = pipeline::CollectFeedback(job.policy.model, *job.policy.tokenizer, *retriever, job.dataset,
-                                                   mine, *job.scorer, o, ProgressLines(who, mine.size()));
+                                                   mine, job.score, o, ProgressLines(who, mine.size()));
     // 3. Rank 0 collects every share and writes them in the split's order.
     std::string all;
     if (!GatherInSplitOrder(records, job.dataset.examples.size(), who, &all)) return 0;
@@ -183,6 +202,7 @@ int RunCollectSelection(int argc, char** argv) {
   args.Option("candidates", "SPEC", "", "the retrievers: none, recency, bm25, random, NAME=ENCODER_DIR (dense),\n"
                                         "comma separated, e.g. none,recency,bm25,dense=bert,ropg-kd=ropg_kd", true)
       .Option("k", "K", "1", "profile items per prompt");
+  AddClientSecretOptions(args);  // with --reward-server
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   comm::MpiJob mpi(&argc, &argv);
@@ -197,7 +217,7 @@ int RunCollectSelection(int argc, char** argv) {
     // 2. This rank's share of the questions.
     const auto mine = RankShare(mpi, job.dataset.examples.size());
     const auto records = pipeline::CollectSelectionFeedback(job.policy.model, *job.policy.tokenizer, retrievers,
-                                                            args.GetInt("k"), job.dataset, mine, *job.scorer, o,
+                                                            args.GetInt("k"), job.dataset, mine, job.score, o,
                                                             ProgressLines(who, mine.size()));
     // 3. Rank 0 collects every share and writes them in the split's order.
     std::string all;
@@ -280,13 +300,34 @@ int RunTrainRetriever(int argc, char** argv) {
             "-log p(d) (u(d) - u(d_1))). Under mpirun -np N the ranks split every batch and sum their\n"
             "gradients. --out becomes a BERT directory that build-index, serve-retrieval and eval take as\n"
             "--encoder; beside it metrics.jsonl, train_report.json and checkpoints/ (--resume continues).");
-  args.Option("init", "DIR", "", "the BERT encoder to start from (Hugging Face layout)", true);
+  args.Option("init", "DIR", "", "the BERT encoder to start from (Hugging Face layout)", true)
+      .Option("refresh-server", "HOST:PORT[,...]", "", "retrieval shard servers to refresh with the weights being\n"
+                                                       "trained (they must see --out's path)")
+      .Option("refresh-every", "N", "0", "steps between those refreshes (0: only after the last step)");
+  AddClientSecretOptions(args);  // with --refresh-server
   AddListwiseTrainOptions(args, "tokens per query or item");
   if (!args.Parse(argc, argv)) return 0;
   comm::MpiJob mpi(&argc, &argv);
   const std::string who = "train-retriever rank " + std::to_string(mpi.rank());
   try {
-    const auto o = ListwiseTrainOptionsFrom(args, "train-retriever");
+    auto o = ListwiseTrainOptionsFrom(args, "train-retriever");
+    if (args.Has("refresh-server")) {
+      // The tier follows training: each refresh re-embeds every shard with the current weights.
+      const auto servers = net::ParseEndpoints(args.Get("refresh-server"));
+      const auto client = ClientOptionsFrom(args);
+      PRLM_REQUIRE(args.GetInt("refresh-every") >= 0, "--refresh-every must not be negative");
+      o.refresh_every = args.GetInt("refresh-every") > 0 ? args.GetInt("refresh-every") : std::numeric_limits<int>::max();
+      o.refresh = [servers, client](const std::string& dir, int64_t) {
+        std::string summary;
+        for (const auto& r : retrieval::RefreshShards(servers, client, dir, std::chrono::hours(1))) {
+          char line[96];
+          std::snprintf(line, sizeof line, "version %llu in %.1f s",
+                        static_cast<unsigned long long>(r.index_version), r.seconds);
+          summary += (summary.empty() ? "" : "; ") + r.server + ": " + (r.ok ? line : "FAILED, " + r.error);
+        }
+        return summary;
+      };
+    }
     SetUpCompute(args);
     const auto feedback = pipeline::ReadFeedback(args.Get("feedback"));
     const std::string checkpoint = o.resume ? pipeline::NewestRetrieverCheckpoint(o.out_dir) : "";

@@ -69,7 +69,7 @@ std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, co
 
 std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
-                                            const std::vector<size_t>& which, reward::RewardScorer& scorer,
+                                            const std::vector<size_t>& which, const ScoreFn& score,
                                             const FeedbackOptions& options, const FeedbackProgress& progress) {
   PRLM_REQUIRE(options.candidates >= 1, "feedback: candidates must be at least 1, got " << options.candidates);
   const data::TaskSpec& task = *questions.task;
@@ -108,7 +108,7 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
     }
     const auto answers = AnswerWithItems(policy, tokenizer, tmpl, asked, std::move(one_each), answer);
     // 3. Scores: the utility vector.
-    const auto reply = scorer.ScoreNow(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
+    const auto reply = score(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
     PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "feedback: scoring question " << ex.id
                                                                                           << " failed: " << reply.error());
     PRLM_CHECK(reply.items_size() == candidates.items_size());

@@ -61,6 +61,10 @@ struct FeedbackOptions {
   uint64_t seed = 1;               // when sampling: each answer's seed is drawn from (seed, question id, candidate)
 };
 
+// How answers get scored: an in-process reward::RewardScorer's ScoreNow, or a
+// reward server's reply (collect-* --reward-server).
+using ScoreFn = std::function<proto::ScoreReply(proto::ScoreRequest)>;
+
 // After each question: questions done so far, of `total`.
 using FeedbackProgress = std::function<void(size_t done, size_t total)>;
 
@@ -70,7 +74,7 @@ using FeedbackProgress = std::function<void(size_t done, size_t total)>;
 // refused naming the outputs it has.
 std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
-                                            const std::vector<size_t>& which, reward::RewardScorer& scorer,
+                                            const std::vector<size_t>& which, const ScoreFn& score,
                                             const FeedbackOptions& options, const FeedbackProgress& progress = {});
 
 // Answers questions[i] with exactly given[i]'s items in its prompt (nothing

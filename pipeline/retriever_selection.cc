@@ -165,7 +165,7 @@ std::string RetrievedText(const data::TaskSpec& task, const proto::RetrieveResul
 std::vector<FeedbackRecord> CollectSelectionFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                                      CandidateRetrievers& retrievers, int k,
                                                      const data::Dataset& questions, const std::vector<size_t>& which,
-                                                     reward::RewardScorer& scorer, const FeedbackOptions& options,
+                                                     const ScoreFn& score, const FeedbackOptions& options,
                                                      const FeedbackProgress& progress) {
   const data::TaskSpec& task = *questions.task;
   const auto& candidates = retrievers.candidates();
@@ -200,7 +200,7 @@ std::vector<FeedbackRecord> CollectSelectionFeedback(model::Qwen2ForCausalLM& po
     }
     const auto answers = AnswerPairs(policy, tokenizer, tmpl, candidates, asked, mine, pairs, answer);
     // 3. Scores: the utility vector over the retrievers.
-    const auto reply = scorer.ScoreNow(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
+    const auto reply = score(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
     PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK,
                  "selection feedback: scoring question " << ex.id << " failed: " << reply.error());
     PRLM_CHECK(reply.items_size() == static_cast<int>(candidates.size()));

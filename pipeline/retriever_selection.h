@@ -89,7 +89,7 @@ std::string RetrievedText(const data::TaskSpec& task, const proto::RetrieveResul
 std::vector<FeedbackRecord> CollectSelectionFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                                      CandidateRetrievers& retrievers, int k,
                                                      const data::Dataset& questions, const std::vector<size_t>& which,
-                                                     reward::RewardScorer& scorer, const FeedbackOptions& options,
+                                                     const ScoreFn& score, const FeedbackOptions& options,
                                                      const FeedbackProgress& progress = {});
 
 // The selector: a BERT classifier with one output over each candidate's

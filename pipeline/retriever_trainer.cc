@@ -332,6 +332,17 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
           Fixed(step_loss) + " | " + Describe(e, o.ndcg_k));
       if (last_step) report.after = e;
     }
+    // 5. The retrieval tier serves the weights of this step.
+    if (o.refresh && o.refresh_every > 0 && ((step + 1) % o.refresh_every == 0 || last_step)) {
+      char name[32];
+      std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step + 1));
+      const fs::path serving = fs::path(o.out_dir) / "serving";
+      scorer.Save((serving / name).string());
+      m["refresh"] = o.refresh((serving / name).string(), step + 1);
+      say("step " + std::to_string(step + 1) + ": refresh " + m["refresh"].get<std::string>());
+      for (const auto& e : fs::directory_iterator(serving))  // shards hold what they loaded in memory
+        if (e.path().filename() != name) fs::remove_all(e.path());
+    }
     std::ofstream(o.out_dir + "/metrics.jsonl", std::ios::app) << m.dump() << "\n";
     if (o.save_every > 0 && ((step + 1) % o.save_every == 0 || last_step)) {
       char name[32];

@@ -73,6 +73,13 @@ struct RetrieverTrainOptions {
   uint64_t seed = 42;
   std::string out_dir;         // REQUIRED
   std::string command = "train-retriever";  // names the command in messages
+  // Every `refresh_every` steps (and after the last), member 0 saves the
+  // current weights to out_dir/serving/step-N and calls `refresh` with that
+  // directory and the step (the retrieval tier re-embeds with them: see
+  // common/retrieval/index_refresh.h); what it returns goes into that step's
+  // metrics line as "refresh". Older serving/ directories are removed.
+  int refresh_every = 0;
+  std::function<std::string(const std::string& model_dir, int64_t step)> refresh;
 };
 
 // One question's texts, tokenized once by a ListwiseScorer, and their utilities.

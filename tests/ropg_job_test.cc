@@ -32,6 +32,21 @@ std::string Mpirun(int np) {
   return "timeout 600 mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " " + Prlm();
 }
 
+// Starts `prlm ARGS` in the background (log NAME.log, pid NAME.pid) and
+// returns the port it listens on, "" when it did not start.
+std::string StartServerIn(const std::string& dir, const std::string& args, const std::string& name) {
+  const std::string log = dir + "/" + name + ".log";
+  Shell("(" + Prlm() + args + " > " + log + " 2>&1 & echo $! > " + dir + "/" + name + ".pid)");
+  for (int i = 0; i < 300; ++i) {
+    const std::string text = fs::exists(log) ? ReadFile(log) : "";
+    const size_t at = text.find("listening on 127.0.0.1:");
+    if (at != std::string::npos)
+      return text.substr(at + 23, text.find_first_not_of("0123456789", at + 23) - at - 23);
+    Shell("sleep 0.1");
+  }
+  return "";
+}
+
 class RopgJob : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -50,6 +65,10 @@ class RopgJob : public ::testing::Test {
     return " collect-feedback --model " + D("policy") + " --data " + D("data") +
            " --split train --limit 6 --k 5 --max-new-tokens 12 --temperature 1 --threads 1 --out " + out;
   }
+  static std::string StartServer(const std::string& args, const std::string& name) {
+    return StartServerIn(dir_->str(), args, name);
+  }
+  static void StopServer(const std::string& name) { Shell("kill $(cat " + D(name + ".pid") + ")"); }
   static testing::TempDir* dir_;
 };
 testing::TempDir* RopgJob::dir_ = nullptr;
@@ -184,6 +203,53 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
                            " --out " + D("sel_bad"));
   EXPECT_NE(items.code, 0);
   EXPECT_NE(items.out.find("has other candidates than the first record's"), std::string::npos) << items.out;
+}
+
+// train-retriever --refresh-server: a running shard server re-embeds with the
+// weights being trained every N steps and after the last; each step that
+// refreshed says which version the shard serves.
+TEST_F(RopgJob, TrainingRefreshesARunningShardServer) {
+  if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
+  const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+  const auto index = Shell(Prlm() + " build-index --data " + D("data") + " --retriever bm25,dense --encoder " + fixture +
+                           " --shards 1 --out " + D("index") + " && " + Prlm() + " make-secret --out " + D("secret"));
+  ASSERT_EQ(index.code, 0) << index.out;
+  const std::string port = StartServer(" serve-retrieval --index " + D("index") + " --shard 0 --secret-file " +
+                                      D("secret"), "shard");
+  ASSERT_FALSE(port.empty()) << ReadFile(D("shard.log"));
+  const auto trained = Shell(Prlm() + " train-retriever --feedback " + D("fb1.jsonl") + " --init " + fixture +
+                             " --batch-size 2 --epochs 1 --heldout-fraction 0 --threads 1 --refresh-every 2" +
+                             " --refresh-server 127.0.0.1:" + port + " --secret-file " + D("secret") + " --out " +
+                             D("refreshed"));
+  StopServer("shard");
+  ASSERT_EQ(trained.code, 0) << trained.out;
+  std::vector<std::string> refreshes;
+  for (const auto& m : Lines(D("refreshed") + "/metrics.jsonl"))
+    if (m.contains("refresh")) refreshes.push_back(m["refresh"].get<std::string>());
+  ASSERT_EQ(refreshes.size(), 2u);  // 6 questions / 2 = 3 steps: after step 2 and after the last
+  EXPECT_NE(refreshes[0].find("version 2 in"), std::string::npos) << refreshes[0];
+  EXPECT_NE(refreshes[1].find("version 3 in"), std::string::npos) << refreshes[1];
+  EXPECT_EQ(std::distance(fs::directory_iterator(D("refreshed") + "/serving"), fs::directory_iterator()), 1);
+}
+
+// collect-feedback --reward-server: the reward tier scores over TCP, and the
+// file is the one in-process scoring writes.
+TEST_F(RopgJob, FeedbackScoredByARewardServerIsTheSame) {
+  if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
+  if (!fs::exists(D("secret"))) ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("secret")).code, 0);
+  const std::string port = StartServer(" serve-reward --w-pers 0 --secret-file " + D("secret"), "reward");
+  ASSERT_FALSE(port.empty()) << ReadFile(D("reward.log"));
+  const auto remote = Shell(Mpirun(2) + Collect(D("fb_remote.jsonl")) + " --reward-server 127.0.0.1:" + port +
+                            " --secret-file " + D("secret"));
+  ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("other_secret")).code, 0);
+  const auto no_secret = Shell(Prlm() + Collect(D("fb_nosecret.jsonl")) + " --reward-server 127.0.0.1:" + port +
+                               " --secret-file " + D("other_secret"));
+  StopServer("reward");
+  ASSERT_EQ(remote.code, 0) << remote.out;
+  EXPECT_EQ(ReadFile(D("fb1.jsonl")), ReadFile(D("fb_remote.jsonl")));
+  EXPECT_NE(no_secret.code, 0) << "a peer without the job's secret is not scored";
+  EXPECT_NE(no_secret.out.find("did not prove the job secret"), std::string::npos) << no_secret.out;
+  EXPECT_FALSE(fs::exists(D("fb_nosecret.jsonl")));
 }
 
 }  // namespace
