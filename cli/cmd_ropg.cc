@@ -8,6 +8,7 @@
 //   collect-selection the utilities of each candidate retriever's answer
 //   train-selector    the retriever selector, by the same listwise trainer
 #include <cstdio>
+#include <functional>
 #include <limits>
 
 #include "cli/args.h"
@@ -33,6 +34,21 @@
 namespace prlm::cli {
 
 namespace {
+
+// Runs `body` as this process's rank of an MPI job (alone or under mpirun).
+// Alone, an error propagates to main, which prints it; under mpirun the rank
+// aborts the whole job naming itself, so no other rank waits on it forever.
+int RunAsMpiRank(int* argc, char*** argv, const char* command,
+                 const std::function<int(const comm::MpiJob& mpi, const std::string& who)>& body) {
+  comm::MpiJob mpi(argc, argv);
+  const std::string who = std::string(command) + " rank " + std::to_string(mpi.rank());
+  try {
+    return body(mpi, who);
+  } catch (const std::exception& e) {
+    if (mpi.size() == 1) throw;
+    comm::AbortJob(who, e.what());
+  }
+}
 
 // Every rank's records (rank r answered questions r, r + N, ...) in the
 // split's order; true on rank 0, which gets them in *all as JSON lines.
@@ -163,9 +179,7 @@ int RunCollectFeedback(int argc, char** argv) {
                       "candidates per question (N)", "20");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  comm::MpiJob mpi(&argc, &argv);
-  const std::string who = "collect-feedback rank " + std::to_string(mpi.rank());
-  try {
+  return RunAsMpiRank(&argc, &argv, "collect-feedback", [&](const comm::MpiJob& mpi, const std::string& who) {
     // 1. Options, data, policy, scorer and retriever: every rank alike.
     LoadFeedbackJob(args, flags, &job);
     pipeline::FeedbackOptions& o = job.options;
@@ -184,10 +198,7 @@ int RunCollectFeedback(int argc, char** argv) {
                 job.dataset.examples.size(), o.first_stage.c_str(), o.candidates, o.utility.c_str(), mpi.size(),
                 mpi.size() == 1 ? "" : "s");
     return 0;
-  } catch (const std::exception& e) {
-    if (mpi.size() == 1) throw;
-    comm::AbortJob(who, e.what());
-  }
+  });
 }
 
 int RunCollectSelection(int argc, char** argv) {
@@ -205,9 +216,7 @@ int RunCollectSelection(int argc, char** argv) {
   AddClientSecretOptions(args);  // with --reward-server
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  comm::MpiJob mpi(&argc, &argv);
-  const std::string who = "collect-selection rank " + std::to_string(mpi.rank());
-  try {
+  return RunAsMpiRank(&argc, &argv, "collect-selection", [&](const comm::MpiJob& mpi, const std::string& who) {
     // 1. Options, data, policy, scorer and the candidate retrievers: every rank alike.
     LoadFeedbackJob(args, flags, &job);
     pipeline::FeedbackOptions& o = job.options;
@@ -227,10 +236,7 @@ int RunCollectSelection(int argc, char** argv) {
                 job.dataset.examples.size(), retrievers.candidates().size(), o.utility.c_str(), mpi.size(),
                 mpi.size() == 1 ? "" : "s");
     return 0;
-  } catch (const std::exception& e) {
-    if (mpi.size() == 1) throw;
-    comm::AbortJob(who, e.what());
-  }
+  });
 }
 
 namespace {
@@ -307,9 +313,7 @@ int RunTrainRetriever(int argc, char** argv) {
   AddClientSecretOptions(args);  // with --refresh-server
   AddListwiseTrainOptions(args, "tokens per query or item");
   if (!args.Parse(argc, argv)) return 0;
-  comm::MpiJob mpi(&argc, &argv);
-  const std::string who = "train-retriever rank " + std::to_string(mpi.rank());
-  try {
+  return RunAsMpiRank(&argc, &argv, "train-retriever", [&](const comm::MpiJob& mpi, const std::string& who) {
     auto o = ListwiseTrainOptionsFrom(args, "train-retriever");
     if (args.Has("refresh-server")) {
       // The tier follows training: each refresh re-embeds every shard with the current weights.
@@ -341,10 +345,7 @@ int RunTrainRetriever(int argc, char** argv) {
                                                  });
     if (mpi.rank() == 0) PrintTrainReport(report, o, "retriever", "first stage");
     return 0;
-  } catch (const std::exception& e) {
-    if (mpi.size() == 1) throw;
-    comm::AbortJob(who, e.what());
-  }
+  });
 }
 
 int RunTrainSelector(int argc, char** argv) {
@@ -358,9 +359,7 @@ int RunTrainSelector(int argc, char** argv) {
       .Option("variant", "pre|post", "pre", "pre: choose before generating; post: choose among the answers");
   AddListwiseTrainOptions(args, "tokens per candidate text (retriever, [answer,] input, items)");
   if (!args.Parse(argc, argv)) return 0;
-  comm::MpiJob mpi(&argc, &argv);
-  const std::string who = "train-selector rank " + std::to_string(mpi.rank());
-  try {
+  return RunAsMpiRank(&argc, &argv, "train-selector", [&](const comm::MpiJob& mpi, const std::string& who) {
     const auto o = ListwiseTrainOptionsFrom(args, "train-selector");
     SetUpCompute(args);
     const auto feedback = pipeline::ReadFeedback(args.Get("feedback"));
@@ -388,10 +387,7 @@ int RunTrainSelector(int argc, char** argv) {
     if (mpi.rank() == 0) PrintTrainReport(report, o, ("rspg-" + selector->variant() + " selector").c_str(),
                                           ("always " + names.front()).c_str());
     return 0;
-  } catch (const std::exception& e) {
-    if (mpi.size() == 1) throw;
-    comm::AbortJob(who, e.what());
-  }
+  });
 }
 
 }  // namespace prlm::cli
