@@ -259,8 +259,12 @@ TEST(Security, StandaloneCommandsNeedASecretOrAnExplicitInsecure) {
   r = prlm::testing::Shell(prlm + " retrieve --server 127.0.0.1:1 --user u");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("the client needs --secret-file"), std::string::npos) << r.out;
-  // --insecure starts, with a warning (then SIGTERM drains it).
-  r = prlm::testing::Shell("timeout --preserve-status -s TERM 3 " + prlm + " serve-reward --w-pers 0 --insecure");
+  // --insecure starts, with a warning; once it listens, SIGTERM drains it (no fixed wait: a loaded
+  // machine may take seconds to start it).
+  const std::string log = dir / "insecure.log";
+  r = prlm::testing::Shell(prlm + " serve-reward --w-pers 0 --insecure > " + log + " 2>&1 & pid=$!; " +
+                           "for i in $(seq 600); do grep -q 'listening on' " + log + " && break; sleep 0.1; done; " +
+                           "kill -TERM $pid; wait $pid; rc=$?; cat " + log + "; exit $rc");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("warning: --insecure"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("listening on 127.0.0.1:"), std::string::npos) << r.out;
