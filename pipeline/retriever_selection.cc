@@ -243,10 +243,7 @@ std::unique_ptr<RetrieverSelector> RetrieverSelector::Load(const std::string& di
   bool new_head = false;
   s->model_ = model::LoadBertClassifier(dir, 1, 0, &new_head);
   PRLM_REQUIRE(!new_head, dir << ": the selector's model has no classifier head (classifier.weight)");
-  s->model_->eval();
-  s->tokenizer_ = std::const_pointer_cast<text::Tokenizer>(text::Tokenizer::FromFile(dir + "/tokenizer.json"));
-  s->dir_ = dir;
-  s->max_length_ = std::min<size_t>(s->max_length_, s->model_->config().max_position_embeddings);
+  s->Open(dir);
   return s;
 }
 
@@ -258,19 +255,24 @@ std::unique_ptr<RetrieverSelector> RetrieverSelector::Create(const std::string& 
   PRLM_REQUIRE(candidates.size() >= 2, "a selector needs at least two candidates");
   std::unique_ptr<RetrieverSelector> s(new RetrieverSelector());
   s->model_ = model::LoadBertClassifier(bert_dir, 1, seed);
-  s->model_->eval();  // no dropout: a training step depends only on weights and batch
-  s->tokenizer_ = std::const_pointer_cast<text::Tokenizer>(text::Tokenizer::FromFile(bert_dir + "/tokenizer.json"));
-  s->dir_ = bert_dir;
   s->variant_ = variant;
   s->candidates_ = std::move(candidates);
-  s->max_length_ = std::min<size_t>(static_cast<size_t>(max_length), s->model_->config().max_position_embeddings);
+  s->max_length_ = static_cast<size_t>(max_length);
+  s->Open(bert_dir);
   return s;
+}
+
+void RetrieverSelector::Open(const std::string& dir) {
+  model_->eval();  // no dropout: a training step depends only on weights and batch
+  tokenizer_ = text::Tokenizer::FromFile(dir + "/tokenizer.json");
+  specials_ = tokenizer_->Encode("", /*add_special_tokens=*/true);
+  dir_ = dir;
+  max_length_ = std::min<size_t>(max_length_, model_->config().max_position_embeddings);
 }
 
 std::vector<int32_t> RetrieverSelector::Ids(const std::string& name, const std::string& input,
                                             const std::string& items, const std::string& answer) const {
-  // [CLS] and [SEP] as the tokenizer's template adds them to an empty text.
-  const auto specials = tokenizer_->Encode("", /*add_special_tokens=*/true);
+  const auto& specials = specials_;
   const size_t wrap = std::min<size_t>(specials.size(), 2);
   const size_t budget = max_length_ - wrap;
   std::vector<int32_t> ids;

@@ -124,8 +124,12 @@ class RetrieverSelector : public ListwiseScorer {
 
  private:
   RetrieverSelector() = default;
+  // What Load and Create share once the model, variant, candidates and max
+  // length are set: eval mode, the tokenizer, the cut to the model's positions.
+  void Open(const std::string& dir);
   model::BertEncoder model_{nullptr};
-  std::shared_ptr<text::Tokenizer> tokenizer_;
+  std::shared_ptr<const text::Tokenizer> tokenizer_;
+  std::vector<int32_t> specials_;  // [CLS] and [SEP] as the tokenizer's template adds them to an empty text
   std::string dir_, variant_;
   std::vector<std::string> candidates_;
   size_t max_length_ = 256;
