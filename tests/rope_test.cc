@@ -122,6 +122,40 @@ TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
       {"l.json", "'mlp_bias' must be true or false"});
 }
 
+// transformers 5 writes RoPE as rope_parameters, with rope_theta inside it.
+TEST(DecoderConfig, Transformers5RopeParametersReadAsRopeScalingAndTheta) {
+  const auto v5 = Qwen2Config::FromJsonText(
+      DecoderJson("qwen3", R"(, "dtype": "bfloat16", "rope_parameters": {"rope_type": "yarn", "factor": 4.0,
+                    "rope_theta": 1000000.0, "original_max_position_embeddings": 32768})"),
+      "v5.json");
+  const auto v4 = Qwen2Config::FromJsonText(
+      DecoderJson("qwen3", R"(, "rope_theta": 1000000.0, "rope_scaling": {"rope_type": "yarn", "factor": 4.0,
+                    "original_max_position_embeddings": 32768})"),
+      "v4.json");
+  EXPECT_EQ(v5.rope_theta, 1e6);
+  EXPECT_EQ(v5.rope_scaling.type, "yarn");
+  EXPECT_EQ(v5.torch_dtype, "bfloat16") << "transformers 5's 'dtype'";
+  EXPECT_EQ(RopeInverseFrequencies(v5.rope(), 1), RopeInverseFrequencies(v4.rope(), 1));
+  EXPECT_EQ(RopeAttentionFactor(v5.rope()), RopeAttentionFactor(v4.rope()));
+  // The default type carries only the base.
+  const auto plain = Qwen2Config::FromJsonText(
+      DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "rope_theta": 500000.0})"), "p.json");
+  EXPECT_EQ(plain.rope_theta, 5e5);
+  EXPECT_EQ(plain.rope_scaling.type, "default");
+  ExpectErrorContaining(
+      [] {
+        Qwen2Config::FromJsonText(DecoderJson("qwen3", R"(, "rope_parameters": {"full_attention": {"rope_type": "default"},
+                                  "sliding_attention": {"rope_type": "default"}})"), "g.json");
+      },
+      {"g.json", "rope_parameters has per-layer-type parameters ('full_attention')"});
+  ExpectErrorContaining(
+      [] {
+        Qwen2Config::FromJsonText(
+            DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5})"), "p.json");
+      },
+      {"p.json", "partial_rotary_factor other than 1"});
+}
+
 TEST(GenerationConfig, EosIdsJoinConfigJsonsAndSamplingDefaultsAreRead) {
   prlm::testing::TempDir dir;
   auto m = Qwen2ForCausalLM(Qwen2Config::FromJsonText(DecoderJson("llama", R"(, "eos_token_id": 5)"), "tiny"));

@@ -51,30 +51,65 @@ bool Bool(const nlohmann::json& j, const std::string& source, const char* key, b
   return j[key].get<bool>();
 }
 
-// rope_scaling (null or absent: default), validated as transformers reads it
-// but strictly: a missing required parameter or an unknown type is an error.
+// Where the RoPE parameters are: `rope_scaling` (transformers 4.x, with
+// rope_theta beside it), else `rope_parameters` (transformers 5, which also
+// holds rope_theta); transformers 5 too prefers rope_scaling when both are
+// given. Null when neither is.
+const nlohmann::json* RopeObject(const nlohmann::json& j, std::string* key) {
+  for (const char* k : {"rope_scaling", "rope_parameters"})
+    if (j.contains(k) && !j[k].is_null()) {
+      *key = k;
+      return &j[k];
+    }
+  return nullptr;
+}
+
+// rope_theta: rope_parameters' own when it has one (transformers 5), else the
+// top-level key, else 10000.
+double ParseRopeTheta(const nlohmann::json& j, const std::string& src) {
+  std::string key;
+  const nlohmann::json* s = RopeObject(j, &key);
+  if (s && key == "rope_parameters" && s->is_object() && s->contains("rope_theta"))
+    return Num(*s, src + " (rope_parameters)", "rope_theta", 10000.0);
+  return Num(j, src, "rope_theta", 10000.0);
+}
+
+// rope_scaling / rope_parameters (null or absent: default), validated as
+// transformers reads it but strictly: a missing required parameter, an
+// unknown type, per-layer-type parameters or a partial rotary factor is an
+// error.
 RopeScaling ParseRopeScaling(const nlohmann::json& j, const std::string& src) {
   RopeScaling r;
-  if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return r;
-  const auto& s = j["rope_scaling"];
-  const std::string where = "config '" + src + "': rope_scaling";
+  std::string key;
+  const nlohmann::json* found = RopeObject(j, &key);
+  if (!found) return r;
+  const auto& s = *found;
+  const std::string where = "config '" + src + "': " + key;
   PRLM_REQUIRE(s.is_object(), where << " must be an object or null, got " << s.dump());
+  for (const auto& [name, value] : s.items())
+    PRLM_REQUIRE(!value.is_object(), where << " has per-layer-type parameters ('" << name
+                                           << "'), which prlm's decoders do not support");
+  if (s.contains("partial_rotary_factor") && !s["partial_rotary_factor"].is_null())
+    PRLM_REQUIRE(Num(s, src + " (" + key + ")", "partial_rotary_factor", 1.0) == 1.0,
+                 where << ": partial_rotary_factor other than 1 is not supported");
   const char* type_key = s.contains("rope_type") ? "rope_type" : "type";
+  // transformers 5 writes rope_parameters = {"rope_type": "default", "rope_theta": ...}.
+  if (key == "rope_parameters" && !s.contains(type_key)) return r;
   PRLM_REQUIRE(s.contains(type_key) && s[type_key].is_string(), where << " needs a string 'rope_type' (or 'type')");
   r.type = s[type_key].get<std::string>();
   PRLM_REQUIRE(r.type == "default" || r.type == "linear" || r.type == "dynamic" || r.type == "llama3" ||
                    r.type == "yarn",
                where << ": rope_type '" << r.type
                      << "' is not supported (supported: default, linear, dynamic, llama3, yarn)");
-  const auto number = [&](const char* key, double dflt, bool required) {
-    PRLM_REQUIRE(!required || (s.contains(key) && !s[key].is_null()),
-                 where << ": rope_type '" << r.type << "' needs '" << key << "'");
-    return Num(s, src + " (rope_scaling)", key, dflt);
+  const auto number = [&](const char* name, double dflt, bool required) {
+    PRLM_REQUIRE(!required || (s.contains(name) && !s[name].is_null()),
+                 where << ": rope_type '" << r.type << "' needs '" << name << "'");
+    return Num(s, src + " (" + key + ")", name, dflt);
   };
   if (r.type == "default") return r;
   r.factor = number("factor", 1, true);
   PRLM_REQUIRE(r.factor > 0, where << ": factor must be > 0, got " << r.factor);
-  r.original_max_position_embeddings = Int(s, src + " (rope_scaling)", "original_max_position_embeddings", 0, false);
+  r.original_max_position_embeddings = Int(s, src + " (" + key + ")", "original_max_position_embeddings", 0, false);
   if (r.type == "llama3") {
     number("original_max_position_embeddings", 0, true);
     r.low_freq_factor = number("low_freq_factor", 1, true);
@@ -145,12 +180,12 @@ Qwen2Config Qwen2Config::FromJsonText(const std::string& text, const std::string
   c.explicit_head_dim = Int(j, src, "head_dim", c.model_type == "qwen3" ? 128 : 0, false);
   PRLM_REQUIRE(c.explicit_head_dim >= 0, "config '" << src << "': head_dim must be positive");
   c.rms_norm_eps = Num(j, src, "rms_norm_eps", 1e-6);
-  c.rope_theta = Num(j, src, "rope_theta", 10000.0);
+  c.rope_theta = ParseRopeTheta(j, src);
   c.initializer_range = Num(j, src, "initializer_range", 0.02);
   c.tie_word_embeddings = j.value("tie_word_embeddings", false);
   c.bos_token_id = Int(j, src, "bos_token_id", -1, false);
   c.eos_token_ids = EosIds(j, src);
-  c.torch_dtype = j.value("torch_dtype", std::string("float32"));
+  c.torch_dtype = j.value("torch_dtype", j.value("dtype", std::string("float32")));  // transformers 5: "dtype"
   const std::string act = j.value("hidden_act", std::string("silu"));
   PRLM_REQUIRE(act == "silu", "config '" << src << "': hidden_act '" << act
                                          << "' is not supported (qwen2, qwen3 and llama use silu)");

@@ -12,6 +12,7 @@ For each entry of FIXTURES it
      fp32, eager) and writes FIXTURE/expected.safetensors with
        input_ids, attention_mask, position_ids   int64 [2, 16]
        logits                                    fp32  [2, 16, vocab]
+       logits_bf16     the same model run in bf16, as fp32 [2, 16, vocab]
      Row 0 runs at positions 0..15. Row 1 is left-padded by 4 and its
      positions start at OFFSET, past original_max_position_embeddings, so
      the scaled frequencies are the ones exercised.
@@ -164,9 +165,17 @@ def main(root):
         loaded = load(cls, d)
         ids, mask, pos = inputs(loaded.config.vocab_size, 7 + i)
         logits = loaded(input_ids=ids, attention_mask=mask, position_ids=pos).logits.float().contiguous()
-        save_file({"input_ids": ids, "attention_mask": mask, "position_ids": pos, "logits": logits},
+        # The same in bf16: how far transformers' own bf16 lands from its fp32,
+        # the yardstick for prlm's bf16.
+        logits_bf16 = loaded.to(torch.bfloat16)(input_ids=ids, attention_mask=mask,
+                                                position_ids=pos).logits.float().contiguous()
+        save_file({"input_ids": ids, "attention_mask": mask, "position_ids": pos, "logits": logits,
+                   "logits_bf16": logits_bf16},
                   os.path.join(d, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+        real = mask.bool().unsqueeze(-1).expand_as(logits)
+        bf16_diff = float((logits_bf16 - logits).abs().masked_select(real).max())
         print(f"{name}: logits {tuple(logits.shape)} max|x| {float(logits.abs().max()):.3f} "
+              f"bf16 max|diff| {bf16_diff:.4f} "
               f"(transformers {transformers.__version__}, torch {torch.__version__})")
 
 
