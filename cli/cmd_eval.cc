@@ -34,6 +34,10 @@ int RunEval(int argc, char** argv) {
       .Option("task", "NAME", "", "task, when no outputs file names it")
       .Flag("zero-shot", "no profile in the prompt (ignores --retriever and --k)")
       .Option("max-new-tokens", "N", "128", "completion limit")
+      .Option("sampling", "greedy|model", "greedy",
+              "greedy, or the model's generation_config.json sampling (temperature, top_p, top_k; do_sample\n"
+              "false stays greedy), one sample per question, seeded by --seed and the question's place")
+      .Option("seed", "S", "42", "with --sampling model: the run's seed")
       .Option("batch-size", "N", "16", "questions per generation batch")
       .Option("limit", "N", "0", "only the first N questions (0: all)")
       .Option("out", "FILE", "", "write the rows as JSON (with --append: add to the rows already there)")
@@ -102,6 +106,16 @@ int RunEval(int argc, char** argv) {
   o.chat = policy.chat;
   std::fprintf(stderr, "eval: prompts use %s\n", policy.chat_origin.c_str());
   o.sampling.greedy = true;
+  PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
+               "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
+  if (args.Get("sampling") == "model") {
+    o.sampling.greedy = false;
+    o.seed = static_cast<uint64_t>(args.GetInt("seed"));
+    const std::string used = ApplyModelSampling(o.model_dir, &o.sampling);
+    std::fprintf(stderr, "eval: sampling %s\n",
+                 used.empty() ? "at temperature 1 (the model has no generation_config.json sampling)"
+                              : ("from generation_config.json: " + used).c_str());
+  }
   o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
   AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());
   std::unique_ptr<retrieval::ProfileRetriever> retriever;

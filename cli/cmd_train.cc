@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/policy_options.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
 #include "common/comm/rank_start.h"
@@ -21,6 +22,29 @@
 
 namespace prlm::cli {
 namespace {
+
+// grpo.sampling=model: the policy's generation_config.json sampling replaces
+// grpo.temperature / top_p / top_k where it sets them, on every rank alike
+// (the learner's log-probs use the rollout's temperature). A model that asks
+// for greedy decoding cannot feed GRPO's groups.
+void ResolvePolicySampling(TrainConfig* config, bool log) {
+  if (config->grpo.sampling != "model") return;
+  model::SamplingParams p;
+  p.temperature = config->grpo.temperature;
+  p.top_p = config->grpo.top_p;
+  p.top_k = static_cast<int>(config->grpo.top_k);
+  const std::string used = ApplyModelSampling(config->model.policy, &p);
+  PRLM_REQUIRE(!p.greedy, "grpo.sampling=model: " << config->model.policy
+                              << "/generation_config.json says do_sample false, but GRPO samples a group per prompt "
+                                 "(set grpo.sampling=config)");
+  config->grpo.temperature = p.temperature;
+  config->grpo.top_p = p.top_p;
+  config->grpo.top_k = p.top_k;
+  if (log)
+    std::fprintf(stderr, "prlm train: grpo.sampling=model: %s\n",
+                 used.empty() ? "the policy has no generation_config.json sampling; grpo.* values kept"
+                              : ("from generation_config.json: " + used).c_str());
+}
 
 // --print-config-value KEY and --print-layout: job scripts ask where the run
 // goes and how many ranks it needs without parsing YAML themselves. No MPI.
@@ -84,6 +108,7 @@ int RunTrain(int argc, char** argv) {
   Layout layout;
   try {
     config = TrainConfig::Load(args.Get("config"), args.positional());
+    ResolvePolicySampling(&config, mpi.rank() == 0);
     config.Validate(mpi.size());
     layout = config.ResolveLayout(mpi.size());
   } catch (const Error& e) {

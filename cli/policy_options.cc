@@ -56,6 +56,17 @@ void ApplyGenerationDefaults(Args& args, const std::string& model_dir) {
     std::fprintf(stderr, "sampling defaults from %s/generation_config.json: %s\n", model_dir.c_str(), used.c_str());
 }
 
+std::string ApplyModelSampling(const std::string& model_dir, model::SamplingParams* p) {
+  const auto g = model::GenerationConfig::LoadFromDir(model_dir);
+  std::string used;
+  const auto note = [&](const std::string& what) { used += (used.empty() ? "" : ", ") + what; };
+  if (g.do_sample == false) p->greedy = true, note("greedy (do_sample false)");
+  if (g.temperature && *g.temperature > 0) p->temperature = *g.temperature, note("temperature " + std::to_string(p->temperature));
+  if (g.top_p) p->top_p = *g.top_p, note("top_p " + std::to_string(p->top_p));
+  if (g.top_k) p->top_k = static_cast<int>(*g.top_k), note("top_k " + std::to_string(p->top_k));
+  return used;
+}
+
 model::SamplingParams SamplingFromArgs(const Args& args) {
   model::SamplingParams p;
   p.max_new_tokens = args.GetInt("max-new-tokens");

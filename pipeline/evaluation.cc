@@ -70,7 +70,8 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
   std::vector<size_t> scored;
   for (size_t i = 0; i < dataset.examples.size(); ++i) {
     const auto& ex = dataset.examples[i];
-    questions.push_back({ex.user_id, ex.query, ex.input, ex.output.value_or(""), {0}});
+    questions.push_back({ex.user_id, ex.query, ex.input, ex.output.value_or(""),
+                         {model::SampleSeed(o.seed, questions.size(), 0)}});
     if (ex.output) scored.push_back(i);
   }
   PRLM_REQUIRE(!questions.empty(), dataset.source << ": no questions to evaluate");
@@ -84,7 +85,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
   Json rows = Json::array();
   for (const auto& [retriever_name, k] : sweep) {
     const auto t0 = Clock::now();
-    // 1. Greedy answers through the training job's path.
+    // 1. Answers (greedy unless --sampling model) through the training job's path.
     rollout::AnswerOptions ao;
     ao.prompts.retriever = retriever_name;
     ao.prompts.k = std::max(k, 1);

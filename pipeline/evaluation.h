@@ -35,7 +35,8 @@ struct EvalOptions {
   int max_prompt_tokens = 512;
   bool open_think = false;
   text::ChatRenderer chat;           // the policy's chat template; empty: ChatML
-  model::SamplingParams sampling;    // greedy, max_new_tokens, stop tokens
+  model::SamplingParams sampling;    // greedy (or sampled), max_new_tokens, stop tokens
+  uint64_t seed = 42;                // sampled: question i draws from SampleSeed(seed, i, 0)
   size_t batch_size = 16;            // questions per generation batch
   bool scorer_has_format = true;     // else the format rate is counted here
   std::string completions_path;      // every completion as JSON lines ("" : none)

@@ -542,6 +542,34 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   EXPECT_NE(r.out.find("--k expects comma-separated positive integers, got '1,two'"), std::string::npos) << r.out;
 }
 
+// A model's generation_config.json sampling, asked for: `eval --sampling
+// model` samples with it (seeded: two runs agree), and `train
+// grpo.sampling=model` refuses a model that asks for greedy decoding.
+TEST_F(TrainJob, EvalAndTrainTakeTheModelsSamplingWhenAsked) {
+  const std::string d = dir_->str(), model = D("sampled-policy");
+  std::filesystem::copy(d + "/policy", model, std::filesystem::copy_options::recursive);
+  prlm::testing::WriteBytes(model + "/generation_config.json", R"({"do_sample": true, "temperature": 0.9, "top_k": 5})");
+  const std::string eval = Prlm() + " eval --model " + model + " --data " + d + "/data --split test --limit 3 " +
+                           "--max-new-tokens 24 --max-prompt-tokens 400 --retriever bm25 --k 1 --sampling model";
+  auto first = Shell(eval + " --seed 3 --out " + D("sampled-1.json"));
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("eval: sampling from generation_config.json: temperature 0.900000, top_k 5"),
+            std::string::npos) << first.out;
+  auto again = Shell(eval + " --seed 3 --out " + D("sampled-2.json"));
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(Json::parse(ReadFile(D("sampled-1.json")))[0]["per_question"],
+            Json::parse(ReadFile(D("sampled-2.json")))[0]["per_question"]) << "same seed, same samples";
+  auto bad = Shell(eval + " --sampling nucleus");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("--sampling must be greedy or model, got 'nucleus'"), std::string::npos) << bad.out;
+  prlm::testing::WriteBytes(model + "/generation_config.json", R"({"do_sample": false})");
+  bad = Shell(Mpirun(5) + " --config " + d + "/base.yaml model.policy=" + model + " trainer.output_dir=" +
+              D("sampled-run") + " grpo.sampling=model trainer.total_steps=1");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("grpo.sampling=model: " + model + "/generation_config.json says do_sample false"),
+            std::string::npos) << bad.out;
+}
+
 // Every task prlm knows, on its synthetic data: eval reports the task's own
 // metrics (accuracy and F1, MAE and RMSE, ROUGE, METEOR on LongLaMP), and a
 // two-step GRPO job under mpirun trains on it with the task-aware reward.

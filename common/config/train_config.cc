@@ -62,6 +62,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.advantage_eps", &c.grpo.advantage_eps, "added to the std")
       .Add("grpo.drop_zero_std_groups", &c.grpo.drop_zero_std_groups, "skip groups whose rewards are all equal")
       .AddEnum("grpo.loss_aggregation", &c.grpo.loss_aggregation, "how token losses become the loss")
+      .AddChoice("grpo.sampling", &c.grpo.sampling, {"config", "model"},
+                 "config: grpo.temperature/top_p/top_k; model: the policy's generation_config.json where it sets them")
       .Add("grpo.temperature", &c.grpo.temperature, "sampling temperature")
       .Add("grpo.top_p", &c.grpo.top_p, "nucleus mass (1: off)")
       .Add("grpo.top_k", &c.grpo.top_k, "top-k (0: off)")

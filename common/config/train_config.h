@@ -95,6 +95,10 @@ struct GrpoConfig {
   bool drop_zero_std_groups = false;
   LossAggregation loss_aggregation = LossAggregation::kTokenMean;
   double temperature = 0.7, top_p = 1.0;
+  // "config": temperature, top_p and top_k above; "model": the policy's
+  // generation_config.json sets those it names (resolved by `prlm train`
+  // before the roles start, so rollout and learner use the same values).
+  std::string sampling = "config";
   int64_t top_k = 0, max_prompt_tokens = 512, max_completion_tokens = 768;
   int64_t max_staleness = 0;       // 0: synchronous on-policy; 1: one-step-off
   bool open_think = false;         // prompts end with "<think>\n" (R1-style policies)
