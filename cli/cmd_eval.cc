@@ -102,12 +102,12 @@ int RunEval(int argc, char** argv) {
   if (hidden > 0)
     std::fprintf(stderr, "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
                  "predictions go to %s\n", hidden, dataset.examples.size(), o.predictions_path.c_str());
+  PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
+               "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
   auto policy = LoadPolicy(o.model_dir, args);
   o.chat = policy.chat;
   std::fprintf(stderr, "eval: prompts use %s\n", policy.chat_origin.c_str());
   o.sampling.greedy = true;
-  PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
-               "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
   if (args.Get("sampling") == "model") {
     o.sampling.greedy = false;
     o.seed = static_cast<uint64_t>(args.GetInt("seed"));
