@@ -186,7 +186,8 @@ std::vector<Tok> Tokenize(const std::string& s, int line) {
 struct Expr {
   enum Kind {
     kLiteral, kName, kList, kDict, kTuple, kAttr, kIndex, kSlice, kCall, kFilter, kTest,
-    kNeg, kPos, kNot, kAnd, kOr, kBinary, kCond
+    kNeg, kPos, kNot, kAnd, kOr, kBinary, kCond,
+    kStarred  // *args in a call (its keyword name "**" for **kwargs)
   } kind;
   int line = 0;
   Value literal;
@@ -199,7 +200,8 @@ using ExprPtr = std::shared_ptr<Expr>;
 
 const std::set<std::string> kFilters = {
     "length", "count", "tojson", "trim", "upper", "lower", "capitalize", "title", "first", "last", "default", "d",
-    "join", "string", "int", "float", "list", "items", "reverse", "replace", "safe", "abs", "round", "unique"};
+    "join", "string", "int", "float", "list", "items", "reverse", "replace", "safe", "abs", "round", "unique",
+    "selectattr", "rejectattr", "select", "reject", "map", "indent"};
 const std::set<std::string> kTests = {
     "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "mapping", "iterable",
     "sequence", "callable", "true", "false", "even", "odd", "eq", "equalto", "==", "ne", "!=", "lt", "<", "gt", ">",
@@ -362,7 +364,17 @@ class ExprParser {
     // After "(": positional then keyword arguments, up to ")".
     std::vector<ExprPtr> positional, keyword;
     while (!Accept(")")) {
-      if (toks_[p_].kind == Tok::kName && toks_[p_ + 1].kind == Tok::kOp && toks_[p_ + 1].text == "=") {
+      if (Accept("**")) {  // **kwargs: a dict spread into keyword arguments
+        call->keywords.push_back("**");
+        auto spread = Make(Expr::kStarred);
+        spread->kids = {ParseExpression()};
+        keyword.push_back(spread);
+      } else if (Accept("*")) {  // *args: a list spread into positional arguments
+        if (!keyword.empty()) Fail(line_, "*args follows a keyword argument");
+        auto spread = Make(Expr::kStarred);
+        spread->kids = {ParseExpression()};
+        positional.push_back(spread);
+      } else if (toks_[p_].kind == Tok::kName && toks_[p_ + 1].kind == Tok::kOp && toks_[p_ + 1].text == "=") {
         call->keywords.push_back(toks_[p_].text);
         p_ += 2;
         keyword.push_back(ParseExpression());
@@ -510,16 +522,18 @@ class ExprParser {
 // ---- 3. Statements ----
 
 struct Template::Node {
-  enum Kind { kBody, kText, kOutput, kIf, kFor, kSet, kBreak, kContinue } kind;
+  enum Kind { kBody, kText, kOutput, kIf, kFor, kSet, kSetBlock, kMacro, kCallBlock, kBreak, kContinue } kind;
   int line = 0;
   std::string text;                       // kText
-  ExprPtr expr;                           // kOutput, kFor (iterable), kSet (value)
+  ExprPtr expr;                           // kOutput, kFor (iterable), kSet (value), kCallBlock (the call)
   std::vector<std::pair<ExprPtr, std::shared_ptr<Node>>> branches;  // kIf: (condition, body)
   std::shared_ptr<Node> otherwise;        // kIf / kFor else
-  std::shared_ptr<Node> body;             // kFor
+  std::shared_ptr<Node> body;             // kFor, kSetBlock, kMacro, kCallBlock (what caller() renders)
   ExprPtr filter;                         // kFor "if"
-  std::vector<std::string> targets;       // kFor / kSet names
-  std::string attr;                       // kSet on a namespace: targets[0].attr
+  std::vector<std::string> targets;       // kFor / kSet names; kMacro / kCallBlock parameters
+  std::vector<ExprPtr> defaults;          // kMacro: each parameter's default (null: none)
+  std::string attr;                       // kSet / kSetBlock on a namespace: targets[0].attr
+  std::string name;                       // kMacro
   std::vector<std::shared_ptr<Node>> children;  // kBody
 };
 
@@ -631,10 +645,42 @@ class StatementParser {
       if (p.Accept(".")) n->attr = p.ExpectName();
       else
         while (p.Accept(",")) n->targets.push_back(p.ExpectName());
-      if (!p.Accept("=")) Fail(piece.line, "block assignments ({% set x %}...{% endset %}) are not supported");
+      if (p.AtEnd() && n->targets.size() == 1) {  // {% set x %}...{% endset %}: x is the rendered body
+        n->kind = Template::Node::kSetBlock;
+        n->body = Body({"endset"}, &ended, &ended_line, &tail);
+        return n;
+      }
+      if (!p.Accept("=")) Fail(piece.line, "expected '=' in a set statement");
       n->expr = p.ParseTupleOrExpression();
       p.ExpectEnd();
       return n;
+    }
+    if (keyword == "macro") {
+      auto n = MakeNode(Template::Node::kMacro, piece.line);
+      n->name = p.ExpectName();
+      p.Expect("(");
+      Parameters(p, n.get());
+      p.ExpectEnd();
+      const int outer_loops = loop_depth_;
+      loop_depth_ = 0;  // a loop around the definition is not one around the body
+      n->body = Body({"endmacro"}, &ended, &ended_line, &tail);
+      loop_depth_ = outer_loops;
+      return n;
+    }
+    if (keyword == "call") {
+      auto n = MakeNode(Template::Node::kCallBlock, piece.line);
+      if (p.Accept("(")) Parameters(p, n.get());  // {% call(a, b) m() %}: caller(a, b)
+      n->expr = p.ParseExpression();
+      if (n->expr->kind != Expr::kCall) Fail(piece.line, "{% call %} needs a call, such as {% call m() %}");
+      p.ExpectEnd();
+      n->body = Body({"endcall"}, &ended, &ended_line, &tail);
+      return n;
+    }
+    if (keyword == "generation") {
+      // transformers' {% generation %} marks the assistant's text (for
+      // return_assistant_tokens_mask); the rendering is the body's.
+      p.ExpectEnd();
+      return Body({"endgeneration"}, &ended, &ended_line, &tail);
     }
     if (keyword == "break" || keyword == "continue") {
       if (loop_depth_ == 0) Fail(piece.line, "'" + keyword + "' outside a for loop");
@@ -647,6 +693,15 @@ class StatementParser {
     Fail(piece.line, "the statement '" + keyword + "' is not supported");
   }
 
+  // After "(": name [= default], ... ")" into n->targets and n->defaults.
+  static void Parameters(ExprParser& p, Template::Node* n) {
+    while (!p.Accept(")")) {
+      n->targets.push_back(p.ExpectName());
+      n->defaults.push_back(p.Accept("=") ? p.ParseExpression() : nullptr);
+      if (!p.IsOp(")")) p.Expect(",");
+    }
+  }
+
   std::vector<Piece> pieces_;
   size_t i_ = 0;
   int loop_depth_ = 0;
@@ -655,6 +710,9 @@ class StatementParser {
 // ---- 4. Rendering ----
 
 enum class Flow { kNormal, kBreak, kContinue };
+
+// CallArgs::Arg's index for an argument that can only be passed by name.
+constexpr size_t kKeywordOnly = static_cast<size_t>(-1);
 
 std::string PyStrip(const std::string& s, const Value& chars, bool left, bool right) {
   const auto strip_char = [&](char c) {
@@ -695,6 +753,49 @@ std::vector<std::string> PySplit(const std::string& s, const Value& sep, int64_t
        p = at + d.size())
     out.push_back(s.substr(p, at - p));
   out.push_back(s.substr(p));
+  return out;
+}
+
+// Python's str.splitlines(): \n, \r\n, \r, \v, \f, \x1c-\x1e, U+0085,
+// U+2028 and U+2029 end a line; the ends are dropped.
+std::vector<std::string> PySplitLines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (size_t k = 0; k < s.size(); ++k) {
+    const unsigned char c = static_cast<unsigned char>(s[k]);
+    size_t end = 0;  // bytes of a line end at k
+    if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e)) end = 1;
+    else if (c == '\r') end = k + 1 < s.size() && s[k + 1] == '\n' ? 2 : 1;
+    else if (c == 0xc2 && k + 1 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x85) end = 2;
+    else if (c == 0xe2 && k + 2 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x80 &&
+             (static_cast<unsigned char>(s[k + 2]) == 0xa8 || static_cast<unsigned char>(s[k + 2]) == 0xa9))
+      end = 3;
+    if (end == 0) {
+      line += s[k];
+      continue;
+    }
+    lines.push_back(std::move(line));
+    line.clear();
+    k += end - 1;
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
+// Jinja2's indent filter: every line but the first (and the first too when
+// `first`) gets `width` spaces (or the string `width`); blank lines only when
+// `blank`.
+std::string Indent(std::string s, const Value& width, bool first, bool blank) {
+  const std::string pad = width.is_string() ? width.s()
+                                            : std::string(width.is_number() ? static_cast<size_t>(width.AsDouble()) : 4, ' ');
+  s += '\n';  // as Jinja2 does, so that a final newline survives splitlines
+  const std::vector<std::string> lines = PySplitLines(s);
+  std::string out;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    if (k > 0) out += '\n';
+    if (k == 0 ? first : blank || !lines[k].empty()) out += pad;
+    out += lines[k];
+  }
   return out;
 }
 
@@ -816,6 +917,19 @@ class Renderer {
         }
         return Flow::kNormal;
       }
+      case Template::Node::kSetBlock: {
+        std::string text;
+        Run(*n.body, text);
+        Assign(n.targets, Value(std::move(text)), n.line);
+        return Flow::kNormal;
+      }
+      case Template::Node::kMacro:
+        scopes_.back()[n.name] = Value::Callable([this, &n](const CallArgs& a) { return CallMacro(n, a); });
+        return Flow::kNormal;
+      case Template::Node::kCallBlock: {
+        out += CallWithCaller(n).Str();
+        return Flow::kNormal;
+      }
       case Template::Node::kBreak: return Flow::kBreak;
       case Template::Node::kContinue: return Flow::kContinue;
     }
@@ -823,6 +937,87 @@ class Renderer {
   }
 
  private:
+  using Scope = std::unordered_map<std::string, Value>;
+
+  // Renders `body` with the scopes `scopes` (restored afterwards, also on an
+  // error): macros and caller() run in their own frames.
+  std::string RenderIn(std::vector<Scope> scopes, const Template::Node& body) {
+    std::swap(scopes_, scopes);
+    struct Restore {
+      std::vector<Scope>& live;
+      std::vector<Scope>& saved;
+      ~Restore() { std::swap(live, saved); }
+    } restore{scopes_, scopes};
+    std::string out;
+    Run(body, out);
+    return out;
+  }
+
+  // Binds a macro's or caller's parameters from a call into a new frame, as
+  // Python binds a function's: positional, then by name, then defaults
+  // (evaluated in that frame, so a default may read an earlier parameter).
+  Scope BindParameters(const Template::Node& n, const std::string& what, const CallArgs& a,
+                       std::vector<Scope> scopes) {
+    if (a.positional.size() > n.targets.size())
+      Fail(n.line, what + " takes not more than " + std::to_string(n.targets.size()) + " argument(s)");
+    Scope frame;
+    for (size_t k = 0; k < a.positional.size(); ++k) frame[n.targets[k]] = a.positional[k];
+    for (const auto& [key, v] : a.keyword) {
+      if (key == "caller" && n.kind == Template::Node::kMacro) {
+        frame["caller"] = v;
+        continue;
+      }
+      if (std::find(n.targets.begin(), n.targets.end(), key) == n.targets.end())
+        Fail(n.line, what + " takes no keyword argument '" + key + "'");
+      frame[key] = v;
+    }
+    for (size_t k = 0; k < n.targets.size(); ++k) {
+      if (frame.count(n.targets[k])) continue;
+      if (!n.defaults[k]) {
+        frame[n.targets[k]] = Value::Undefined("parameter '" + n.targets[k] + "' was not passed to " + what);
+        continue;
+      }
+      scopes.push_back(frame);
+      std::swap(scopes_, scopes);
+      Value v;
+      try {
+        v = Eval(*n.defaults[k]);
+      } catch (...) {
+        std::swap(scopes_, scopes);
+        throw;
+      }
+      std::swap(scopes_, scopes);
+      scopes.pop_back();
+      frame[n.targets[k]] = v;
+    }
+    return frame;
+  }
+
+  // A macro sees the template's top-level variables as they are when it is
+  // called, its parameters, and caller() when called from {% call %}; what
+  // it sets stays inside it. Its value is the text it renders.
+  Value CallMacro(const Template::Node& n, const CallArgs& a) {
+    std::vector<Scope> scopes = {scopes_.front()};
+    scopes.push_back(BindParameters(n, "macro '" + n.name + "'", a, scopes));
+    return Value(RenderIn(std::move(scopes), *n.body));
+  }
+
+  // {% call m(args) %}body{% endcall %}: m(args, caller=...) where caller()
+  // renders body in the scopes of the call site.
+  Value CallWithCaller(const Template::Node& n) {
+    const Expr& call = *n.expr;
+    const Value f = Eval(*call.kids[0]);
+    if (f.kind() != Value::Kind::kFunction) Fail(n.line, DescribeCallee(*call.kids[0]) + " is not callable");
+    CallArgs a = Arguments(call, 1);
+    const std::vector<Scope> site = scopes_;
+    a.keyword.emplace_back("caller", Value::Callable([this, &n, site](const CallArgs& args) {
+      std::vector<Scope> scopes = site;
+      scopes.push_back(BindParameters(n, "caller()", args, site));
+      return Value(RenderIn(std::move(scopes), *n.body));
+    }));
+    return f.function()(a);
+  }
+
   void Assign(const std::vector<std::string>& names, const Value& v, int line) {
     if (names.size() == 1) {
       scopes_.back()[names[0]] = v;
@@ -875,7 +1070,8 @@ class Renderer {
     }
     const Value g = globals_.Get(name);
     if (!g.is_undefined()) return g;
-    return Builtin(name);
+    const Value b = Builtin(name);
+    return b.is_undefined() ? Value::Undefined("'" + name + "' is undefined") : b;
   }
 
   static Value Builtin(const std::string& name) {
@@ -939,6 +1135,7 @@ class Renderer {
       case Expr::kSlice: return Slice(e);
       case Expr::kCall: {
         const Value f = Eval(*e.kids[0]);
+        if (f.is_undefined()) Fail(e.line, "cannot call an undefined value" + Why(f, *e.kids[0]));
         if (f.kind() != Value::Kind::kFunction) Fail(e.line, DescribeCallee(*e.kids[0]) + " is not callable");
         try {
           return f.function()(Arguments(e, 1));
@@ -970,6 +1167,7 @@ class Renderer {
         if (Eval(*e.kids[1]).Truthy()) return Eval(*e.kids[0]);
         return e.kids[2] ? Eval(*e.kids[2]) : Value();
       case Expr::kBinary: return BinaryOp(e);
+      case Expr::kStarred: Fail(e.line, "*args outside a call's arguments");
     }
     return Value();
   }
@@ -984,20 +1182,37 @@ class Renderer {
     CallArgs a;
     const size_t n_kw = e.keywords.size();
     const size_t n_pos = e.kids.size() - first - n_kw;
-    for (size_t k = 0; k < n_pos; ++k) a.positional.push_back(Eval(*e.kids[first + k]));
-    for (size_t k = 0; k < n_kw; ++k) a.keyword.emplace_back(e.keywords[k], Eval(*e.kids[first + n_pos + k]));
+    for (size_t k = 0; k < n_pos; ++k) {
+      const Expr& arg = *e.kids[first + k];
+      if (arg.kind != Expr::kStarred) {
+        a.positional.push_back(Eval(arg));
+        continue;
+      }
+      for (const auto& x : Iterate(Eval(*arg.kids[0]), e.line)) a.positional.push_back(x);
+    }
+    for (size_t k = 0; k < n_kw; ++k) {
+      const Expr& arg = *e.kids[first + n_pos + k];
+      if (arg.kind != Expr::kStarred) {
+        a.keyword.emplace_back(e.keywords[k], Eval(arg));
+        continue;
+      }
+      const Value d = Eval(*arg.kids[0]);
+      if (!d.is_mapping()) Fail(e.line, std::string("**kwargs needs a dict, got a ") + d.KindName());
+      for (const auto& [key, v] : d.dict()) a.keyword.emplace_back(key, v);
+    }
     return a;
   }
 
-  Value Number(const Value& v, const Expr& e) {
+  Value Number(const Value& v, const Expr& e) { return Number(v, e.line); }
+  static Value Number(const Value& v, int line) {
     if (v.is_number()) return v;
     if (v.kind() == Value::Kind::kBool) return Value(static_cast<int64_t>(v.b()));
-    Fail(e.line, std::string("expected a number, got a ") + v.KindName());
+    Fail(line, std::string("expected a number, got a ") + v.KindName() + Why(v));
   }
 
   Value Attribute(const Value& obj, const std::string& name, const Expr& e) {
-    if (obj.is_undefined()) Fail(e.line, "cannot read '." + name + "' of an undefined value" + Named(*e.kids[0]));
-    if (obj.is_string()) return StringMethod(obj.s(), name, e);
+    if (obj.is_undefined()) Fail(e.line, "cannot read '." + name + "' of an undefined value" + Why(obj, *e.kids[0]));
+    if (obj.is_string()) return StringMethod(obj.s(), name);
     if (obj.kind() == Value::Kind::kDict) {
       if (name == "items" || name == "keys" || name == "values" || name == "get")
         return Value::Callable([obj, name](const CallArgs& a) {
@@ -1010,25 +1225,62 @@ class Renderer {
             l.push_back(name == "items" ? Value(List{Value(k), v}) : name == "keys" ? Value(k) : v);
           return Value(std::move(l));
         });
-      return obj.Get(name);
     }
-    if (obj.kind() == Value::Kind::kNamespace) return obj.Get(name);
-    if (obj.is_list() && !name.empty() && std::isdigit(static_cast<unsigned char>(name[0])))
+    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])))
       return Index(obj, Value(static_cast<int64_t>(std::stoll(name))), e);
-    return Value();
+    return Item(obj, Value(name));
   }
 
-  static std::string Named(const Expr& e) {
-    if (e.kind == Expr::kName) return " ('" + e.name + "' is undefined)";
-    if (e.kind == Expr::kAttr) return " ('" + e.name + "' is undefined)";
+  // Python's type name as Jinja2 writes it in messages.
+  static std::string ObjectName(const Value& v) {
+    switch (v.kind()) {
+      case Value::Kind::kDict: return "dict object";
+      case Value::Kind::kNamespace: return "jinja2.utils.Namespace object";
+      case Value::Kind::kList: return "list object";
+      case Value::Kind::kString: return "str object";
+      case Value::Kind::kInt: return "int object";
+      case Value::Kind::kFloat: return "float object";
+      case Value::Kind::kBool: return "bool object";
+      case Value::Kind::kNone: return "None";
+      default: return std::string(v.KindName()) + " object";
+    }
+  }
+
+  // obj[key] or obj.key as Jinja2's sandbox reads them: a missing key, an
+  // index out of range or of the wrong type is undefined, saying why in
+  // Jinja2's words.
+  static Value Item(const Value& obj, const Value& key) {
+    if (obj.is_mapping()) {
+      const Value v = key.is_string() ? obj.Get(key.s()) : Value();
+      if (!v.is_undefined()) return v;
+    } else if ((obj.is_list() || obj.is_string()) && key.kind() == Value::Kind::kInt) {
+      const List items = obj.is_list() ? obj.list() : Iterate(obj, 0);
+      int64_t k = key.i();
+      if (k < 0) k += static_cast<int64_t>(items.size());
+      if (k >= 0 && k < static_cast<int64_t>(items.size())) return items[static_cast<size_t>(k)];
+    }
+    if (key.is_string()) return Value::Undefined("'" + ObjectName(obj) + "' has no attribute '" + key.s() + "'");
+    return Value::Undefined(ObjectName(obj) + " has no element " + key.Repr());
+  }
+
+  // " (why v is undefined)", or "" when v is not undefined.
+  static std::string Why(const Value& v) {
+    return v.UndefinedWhy().empty() ? std::string() : " (" + v.UndefinedWhy() + ")";
+  }
+  // The same, naming the expression when the value does not say.
+  static std::string Why(const Value& v, const Expr& e) {
+    if (!v.UndefinedWhy().empty()) return Why(v);
+    if (e.kind == Expr::kName || e.kind == Expr::kAttr) return " ('" + e.name + "' is undefined)";
     return "";
   }
 
-  Value StringMethod(const std::string& s, const std::string& name, const Expr& e) {
+  // A method of str, or undefined for any other name (as Jinja2 reads
+  // 'abc'.type); calling that fails saying so.
+  static Value StringMethod(const std::string& s, const std::string& name) {
     static const std::set<std::string> kMethods = {"startswith", "endswith", "split", "rsplit", "strip", "lstrip",
                                                    "rstrip", "upper", "lower", "title", "capitalize", "replace",
                                                    "find", "count", "isdigit", "isspace"};
-    if (!kMethods.count(name)) Fail(e.line, "strings have no method '" + name + "' here");
+    if (!kMethods.count(name)) return Value::Undefined("'str object' has no attribute '" + name + "'");
     return Value::Callable([s, name](const CallArgs& a) -> Value {
       if (name == "startswith" || name == "endswith") {
         const Value arg = a.Arg(0, "prefix");
@@ -1070,17 +1322,9 @@ class Renderer {
   }
 
   Value Index(const Value& obj, const Value& key, const Expr& e) {
-    if (obj.is_undefined()) Fail(e.line, "cannot index an undefined value" + Named(*e.kids[0]));
-    if (obj.is_mapping()) return obj.Get(key.Str());
-    if (obj.is_list() || obj.is_string()) {
-      if (key.kind() != Value::Kind::kInt) Fail(e.line, "an index must be an integer");
-      const List items = obj.is_list() ? obj.list() : Iterate(obj, e.line);
-      int64_t k = key.i();
-      if (k < 0) k += static_cast<int64_t>(items.size());
-      if (k < 0 || k >= static_cast<int64_t>(items.size())) return Value();  // Jinja: undefined
-      return items[static_cast<size_t>(k)];
-    }
-    Fail(e.line, std::string("a ") + obj.KindName() + " cannot be indexed");
+    if (obj.is_undefined()) Fail(e.line, "cannot index an undefined value" + Why(obj, *e.kids[0]));
+    if (obj.is_string() && key.is_string()) return StringMethod(obj.s(), key.s());
+    return Item(obj, key);
   }
 
   Value Slice(const Expr& e) {
@@ -1126,7 +1370,7 @@ class Renderer {
         found = std::any_of(b.list().begin(), b.list().end(), [&](const Value& x) { return x == a; });
       } else if (b.is_mapping()) {
         found = !b.Get(a.Str()).is_undefined();
-      } else {
+      } else if (!b.is_undefined()) {  // in an undefined value: nothing is (it iterates empty)
         Fail(e.line, std::string("'in' needs a string, list or dict on the right, got a ") + b.KindName());
       }
       return Value(op == "in" ? found : !found);
@@ -1149,7 +1393,7 @@ class Renderer {
         return Value(std::move(l));
       }
       if ((a.is_string() || b.is_string()) || a.is_undefined() || b.is_undefined())
-        Fail(e.line, std::string("cannot add a ") + a.KindName() + " and a " + b.KindName());
+        Fail(e.line, std::string("cannot add a ") + a.KindName() + " and a " + b.KindName() + Why(a) + Why(b));
     }
     if (op == "*" && a.is_string() && b.kind() == Value::Kind::kInt) {
       std::string s;
@@ -1186,9 +1430,12 @@ class Renderer {
   }
 
   bool Test(const Expr& e) {
-    const Value v = Eval(*e.kids[0]);
-    const std::string& t = e.name;
-    const Value arg = e.kids.size() > 1 ? Eval(*e.kids[1]) : Value();
+    return ApplyTest(e.name, Eval(*e.kids[0]), e.kids.size() > 1 ? Eval(*e.kids[1]) : Value(), e.line);
+  }
+
+  // `v is t(arg)`; select and selectattr name their test at run time.
+  static bool ApplyTest(const std::string& t, const Value& v, const Value& arg, int line) {
+    if (!kTests.count(t)) Fail(line, "test '" + t + "' is not supported");
     if (t == "defined") return !v.is_undefined();
     if (t == "undefined") return v.is_undefined();
     if (t == "none") return v.is_none();
@@ -1204,8 +1451,8 @@ class Renderer {
     if (t == "true") return v.kind() == Value::Kind::kBool && v.b();
     if (t == "false") return v.kind() == Value::Kind::kBool && !v.b();
     if (t == "even" || t == "odd") {
-      const Value n = Number(v, e);
-      if (n.kind() != Value::Kind::kInt) Fail(e.line, "'" + t + "' needs an integer");
+      const Value n = Number(v, line);
+      if (n.kind() != Value::Kind::kInt) Fail(line, "'" + t + "' needs an integer");
       return (n.i() % 2 == 0) == (t == "even");
     }
     if (t == "eq" || t == "equalto" || t == "==") return v == arg;
@@ -1215,33 +1462,48 @@ class Renderer {
              : arg.is_string() ? v.is_string() && arg.s().find(v.s()) != std::string::npos
                                : !arg.Get(v.Str()).is_undefined();
     }
-    const double x = Number(v, e).AsDouble(), y = Number(arg, e).AsDouble();
+    const double x = Number(v, line).AsDouble(), y = Number(arg, line).AsDouble();
     if (t == "lt" || t == "<" || t == "lessthan") return x < y;
     if (t == "gt" || t == ">" || t == "greaterthan") return x > y;
     if (t == "le" || t == "<=") return x <= y;
     return x >= y;
   }
 
-  Value Filter(const Expr& e) {
-    const Value v = Eval(*e.kids[0]);
-    const CallArgs a = Arguments(e, 1);
-    const std::string& f = e.name;
+  Value Filter(const Expr& e) { return ApplyFilter(e.name, Eval(*e.kids[0]), Arguments(e, 1), e.line); }
+
+  // `v | f(a)`; map names its filter at run time.
+  static Value ApplyFilter(const std::string& f, const Value& v, const CallArgs& a, int line) {
+    if (!kFilters.count(f)) Fail(line, "filter '" + f + "' is not supported");
     if (f == "length" || f == "count") {
       if (v.is_string()) return Value(CodePoints(v.s()));
       if (v.is_list()) return Value(static_cast<int64_t>(v.list().size()));
       if (v.is_mapping()) return Value(static_cast<int64_t>(v.dict().size()));
       if (v.is_undefined()) return Value(int64_t{0});
-      Fail(e.line, std::string("a ") + v.KindName() + " has no length");
+      Fail(line, std::string("a ") + v.KindName() + " has no length");
     }
     if (f == "tojson") {
-      const Value indent = a.Arg(0, "indent");
-      return Value(v.ToJson(indent.kind() == Value::Kind::kInt ? static_cast<int>(indent.i()) : -1));
+      // transformers' tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
+      Value::JsonFormat format;
+      const Value indent = a.Arg(1, "indent"), separators = a.Arg(2, "separators");
+      if (indent.kind() == Value::Kind::kInt) format.indent = static_cast<int>(indent.i());
+      if (!separators.is_undefined() && !separators.is_none()) {
+        if (!separators.is_list() || separators.list().size() != 2) Fail(line, "tojson: separators must be a pair of strings");
+        format.item_separator = separators.list()[0].Str();
+        format.key_separator = separators.list()[1].Str();
+      }
+      format.sort_keys = a.Arg(3, "sort_keys").Truthy();
+      format.ensure_ascii = a.Arg(0, "ensure_ascii").Truthy();
+      try {
+        return Value(v.ToJson(format));
+      } catch (const std::invalid_argument& err) {
+        Fail(line, std::string("tojson: ") + err.what());
+      }
     }
     if (f == "trim") return Value(PyStrip(v.Str(), a.Arg(0, "chars"), true, true));
     if (f == "upper" || f == "lower") return Value(Upper(v.Str(), f == "upper"));
     if (f == "capitalize" || f == "title") return Value(PyTitle(v.Str(), f == "capitalize"));
     if (f == "first" || f == "last") {
-      const List items = Iterate(v, e.line);
+      const List items = Iterate(v, line);
       if (items.empty()) return Value();
       return f == "first" ? items.front() : items.back();
     }
@@ -1254,7 +1516,7 @@ class Renderer {
       std::string out;
       const std::string sep = a.Arg(0, "d").is_undefined() ? "" : a.Arg(0, "d").Str();
       bool first = true;
-      for (const auto& x : Iterate(v, e.line)) {
+      for (const auto& x : Iterate(v, line)) {
         out += (first ? "" : sep) + x.Str();
         first = false;
       }
@@ -1277,15 +1539,15 @@ class Renderer {
         return Value(0.0);
       }
     }
-    if (f == "list") return Value(Iterate(v, e.line));
+    if (f == "list") return Value(Iterate(v, line));
     if (f == "items") {
-      if (!v.is_mapping()) Fail(e.line, "items needs a dict");
+      if (!v.is_mapping()) Fail(line, "items needs a dict");
       List l;
       for (const auto& [k, x] : v.dict()) l.push_back(Value(List{Value(k), x}));
       return Value(std::move(l));
     }
     if (f == "reverse") {
-      List l = Iterate(v, e.line);
+      List l = Iterate(v, line);
       std::reverse(l.begin(), l.end());
       if (!v.is_string()) return Value(std::move(l));
       std::string s;
@@ -1294,29 +1556,99 @@ class Renderer {
     }
     if (f == "replace") return Value(ReplaceAll(v.Str(), a.Arg(0, "old").Str(), a.Arg(1, "new").Str()));
     if (f == "abs") {
-      const Value n = Number(v, e);
+      const Value n = Number(v, line);
       return n.kind() == Value::Kind::kInt ? Value(n.i() < 0 ? -n.i() : n.i()) : Value(std::fabs(n.AsDouble()));
     }
     if (f == "round") {
       const Value p = a.Arg(0, "precision");
       const double scale = std::pow(10.0, p.is_number() ? p.AsDouble() : 0.0);
-      return Value(std::round(Number(v, e).AsDouble() * scale) / scale);
+      return Value(std::round(Number(v, line).AsDouble() * scale) / scale);
     }
+    if (f == "selectattr" || f == "rejectattr" || f == "select" || f == "reject") {
+      // select(test, args...) keeps the items that pass; selectattr(attr,
+      // test, args...) tests an attribute; without a test, truthiness.
+      const bool by_attr = f == "selectattr" || f == "rejectattr";
+      const bool keep = f == "selectattr" || f == "select";
+      const size_t t = by_attr ? 1 : 0;
+      if (by_attr && a.positional.empty()) Fail(line, f + " needs an attribute name");
+      List out;
+      for (const auto& item : Iterate(v, line)) {
+        const Value x = by_attr ? AttributePath(item, a.positional[0], line) : item;
+        const bool pass = a.positional.size() > t
+                              ? ApplyTest(a.positional[t].Str(), x, a.positional.size() > t + 1 ? a.positional[t + 1] : Value(), line)
+                              : x.Truthy();
+        if (pass == keep) out.push_back(item);
+      }
+      return Value(std::move(out));
+    }
+    if (f == "map") {
+      // map(attribute='a.b', default=d) or map('filter', args...).
+      const Value attribute = a.Arg(kKeywordOnly, "attribute");
+      List out;
+      for (const auto& item : Iterate(v, line)) {
+        if (!attribute.is_undefined()) {
+          out.push_back(AttributePath(item, attribute, line, a.Arg(kKeywordOnly, "default")));
+        } else {
+          if (a.positional.empty()) Fail(line, "map needs a filter name or attribute=");
+          CallArgs rest;
+          rest.positional.assign(a.positional.begin() + 1, a.positional.end());
+          rest.keyword = a.keyword;
+          out.push_back(ApplyFilter(a.positional[0].Str(), item, rest, line));
+        }
+      }
+      return Value(std::move(out));
+    }
+    if (f == "indent") return Value(Indent(v.Str(), a.Arg(0, "width"), a.Arg(1, "first").Truthy(), a.Arg(2, "blank").Truthy()));
     // unique
     List out;
-    for (const auto& x : Iterate(v, e.line))
+    for (const auto& x : Iterate(v, line))
       if (std::none_of(out.begin(), out.end(), [&](const Value& y) { return y == x; })) out.push_back(x);
     return Value(std::move(out));
   }
 
+  // item.a.b (parts that are digits index a list), as selectattr and map
+  // read it; a part that is undefined becomes `fallback` when one is given.
+  static Value AttributePath(const Value& item, const Value& path, int line, const Value& fallback = Value()) {
+    const auto step = [&](const Value& x, const Value& key) {
+      const Value v = Item(x, key);
+      return v.is_undefined() && !fallback.is_undefined() ? fallback : v;
+    };
+    if (path.kind() == Value::Kind::kInt) return step(item, path);
+    Value x = item;
+    for (const auto& part : PySplit(path.Str(), Value("."), -1)) {
+      if (x.is_undefined()) Fail(line, "cannot read '." + part + "' of an undefined value" + Why(x));
+      const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      x = step(x, digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part));
+    }
+    return x;
+  }
+
   Value globals_;
-  std::vector<std::unordered_map<std::string, Value>> scopes_;
+  std::vector<Scope> scopes_;
 };
 
 }  // namespace
 
+namespace {
+
+// Jinja2 reads a template with its line ends as "\n" and drops one final
+// line end (keep_trailing_newline is off in transformers).
+std::string NormalizeLineEnds(const std::string& source) {
+  std::string out;
+  out.reserve(source.size());
+  for (size_t k = 0; k < source.size(); ++k) {
+    if (source[k] != '\r') out += source[k];
+    else if (k + 1 < source.size() && source[k + 1] == '\n') continue;  // \r\n: the \n follows
+    else out += '\n';
+  }
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
 Template Template::Parse(const std::string& source, const TemplateOptions& options) {
-  StatementParser parser(Lex(source, options));
+  StatementParser parser(Lex(NormalizeLineEnds(source), options));
   std::string ended, rest;
   int line = 0;
   Template t;

@@ -1,6 +1,7 @@
 // A Jinja2 subset sufficient for real chat templates, rendering as
 // transformers' apply_chat_template does (an immutable sandbox with
-// trim_blocks, lstrip_blocks and the loopcontrols extension).
+// trim_blocks, lstrip_blocks, the loopcontrols extension and its
+// {% generation %} tag; line ends read as "\n", one final line end dropped).
 //
 // Supported:
 //   tags        {{ }}, {% %}, {# #}, with "-" whitespace control and "+"
@@ -8,14 +9,20 @@
 //   statements  if / elif / else, for (loop.index, index0, revindex,
 //               revindex0, first, last, length, previtem, nextitem; an "if"
 //               filter; else; tuple unpacking), set (a name, a namespace
-//               attribute, or a tuple), break, continue
+//               attribute, or a tuple; or a block: {% set x %}..{% endset %}),
+//               macro (parameters with defaults; its own scope over the
+//               template's top-level variables), call (caller(), with
+//               parameters), generation, break, continue
 //   expressions literals (str, int, float, true/false/none in either case,
 //               lists, dicts, tuples), names, .attr, [index], [a:b:c],
-//               calls, + - * / // % ** ~, comparisons, in / not in, and /
-//               or / not, x if c else y, filters (|) and tests (is)
-//   filters     length count tojson trim upper lower capitalize title first
-//               last default d join string int float list items reverse
-//               replace safe abs round unique
+//               calls (with *args and **kwargs), + - * / // % ** ~,
+//               comparisons, in / not in, and / or / not, x if c else y,
+//               filters (|) and tests (is)
+//   filters     length count tojson (transformers': ensure_ascii, indent,
+//               separators, sort_keys) trim upper lower capitalize title
+//               first last default d join string int float list items
+//               reverse replace safe abs round unique select reject
+//               selectattr rejectattr map indent
 //   tests       defined undefined none string number integer float boolean
 //               mapping iterable sequence callable true false even odd eq
 //               equalto == != lt gt le ge in
@@ -25,10 +32,16 @@
 //   globals     namespace(), raise_exception(msg), range(), strftime_now(fmt)
 //               and whatever the context gives
 //
-// Anything else (macro, call, filter blocks, include, raw, ...) is refused
-// at Parse with a TemplateError naming the line; so is a syntax error.
-// Rendering errors (raise_exception, an undefined value used as a string or
-// number, a type error) are TemplateErrors naming the line too.
+// Undefined values behave as Jinja2's default Undefined: a missing variable,
+// key, attribute or index is undefined (printed as "", false, iterates
+// empty); using one in arithmetic, as a callee or in tojson is an error
+// saying why it is undefined in Jinja2's words ("'dict object' has no
+// attribute 'name'").
+//
+// Anything else (filter blocks, include, import, extends, raw, ...) is
+// refused at Parse with a TemplateError naming the line; so is a syntax
+// error. Rendering errors (raise_exception, a misused undefined value, a type
+// error) are TemplateErrors naming the line too.
 //
 // Thread-safety: a parsed Template is immutable; Render may run on several
 // threads at once.

@@ -2,8 +2,15 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace prlm::jinja {
+
+Value Value::Undefined(std::string why) {
+  Value v;
+  v.s_ = std::make_shared<std::string>(std::move(why));
+  return v;
+}
 
 Value Value::None() {
   Value v;
@@ -113,9 +120,17 @@ std::string StringRepr(const std::string& s) {
   return out + quote;
 }
 
-void JsonString(const std::string& s, std::string& out) {
+// A JSON string as json.dumps writes it; with ensure_ascii, every non-ASCII
+// code point as \uXXXX (a surrogate pair above U+FFFF).
+void JsonString(const std::string& s, bool ensure_ascii, std::string& out) {
   out += '"';
-  for (unsigned char c : s) {
+  const auto escape = [&](unsigned code) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", code);
+    out += buf;
+  };
+  for (size_t k = 0; k < s.size(); ++k) {
+    const unsigned char c = static_cast<unsigned char>(s[k]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -126,30 +141,42 @@ void JsonString(const std::string& s, std::string& out) {
       case '\f': out += "\\f"; break;
       default:
         if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
+          escape(c);
+        } else if (c < 0x80 || !ensure_ascii) {
           out += static_cast<char>(c);
+        } else {
+          // Decode one UTF-8 sequence (the template's strings are valid UTF-8).
+          const int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+          unsigned code = c & (0x3f >> extra);
+          for (int j = 0; j < extra && k + 1 < s.size(); ++j) code = (code << 6) | (static_cast<unsigned char>(s[++k]) & 0x3f);
+          if (code >= 0x10000) {
+            code -= 0x10000;
+            escape(0xd800 + (code >> 10));
+            escape(0xdc00 + (code & 0x3ff));
+          } else {
+            escape(code);
+          }
         }
     }
   }
   out += '"';
 }
 
-void Json(const Value& v, int indent, int depth, std::string& out) {
+void Json(const Value& v, const Value::JsonFormat& f, const std::string& item_separator, int depth, std::string& out) {
   const auto newline = [&](int d) {
-    if (indent < 0) return;
+    if (f.indent < 0) return;
     out += '\n';
-    out.append(static_cast<size_t>(indent * d), ' ');
+    out.append(static_cast<size_t>(f.indent * d), ' ');
   };
   switch (v.kind()) {
     case Value::Kind::kUndefined:
+      throw std::invalid_argument("Object of type Undefined is not JSON serializable" +
+                                  (v.UndefinedWhy().empty() ? "" : " (" + v.UndefinedWhy() + ")"));
     case Value::Kind::kNone: out += "null"; return;
     case Value::Kind::kBool: out += v.b() ? "true" : "false"; return;
     case Value::Kind::kInt: out += std::to_string(v.i()); return;
     case Value::Kind::kFloat: out += FloatRepr(v.AsDouble()); return;
-    case Value::Kind::kString: JsonString(v.s(), out); return;
+    case Value::Kind::kString: JsonString(v.s(), f.ensure_ascii, out); return;
     case Value::Kind::kList: {
       if (v.list().empty()) {
         out += "[]";
@@ -158,10 +185,10 @@ void Json(const Value& v, int indent, int depth, std::string& out) {
       out += '[';
       bool first = true;
       for (const auto& x : v.list()) {
-        if (!first) out += indent < 0 ? ", " : ",";
+        if (!first) out += item_separator;
         first = false;
         newline(depth + 1);
-        Json(x, indent, depth + 1, out);
+        Json(x, f, item_separator, depth + 1, out);
       }
       newline(depth);
       out += ']';
@@ -173,21 +200,25 @@ void Json(const Value& v, int indent, int depth, std::string& out) {
         out += "{}";
         return;
       }
+      std::vector<const std::pair<std::string, Value>*> entries;
+      for (const auto& kv : v.dict()) entries.push_back(&kv);
+      if (f.sort_keys)
+        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
       out += '{';
       bool first = true;
-      for (const auto& [k, x] : v.dict()) {
-        if (!first) out += indent < 0 ? ", " : ",";
+      for (const auto* kv : entries) {
+        if (!first) out += item_separator;
         first = false;
         newline(depth + 1);
-        JsonString(k, out);
-        out += ": ";
-        Json(x, indent, depth + 1, out);
+        JsonString(kv->first, f.ensure_ascii, out);
+        out += f.key_separator;
+        Json(kv->second, f, item_separator, depth + 1, out);
       }
       newline(depth);
       out += '}';
       return;
     }
-    case Value::Kind::kFunction: out += "null"; return;
+    case Value::Kind::kFunction: throw std::invalid_argument("Object of type function is not JSON serializable");
   }
 }
 
@@ -223,9 +254,9 @@ std::string Value::Str() const {
 
 std::string Value::Repr() const { return kind_ == Kind::kString ? StringRepr(*s_) : Str(); }
 
-std::string Value::ToJson(int indent) const {
+std::string Value::ToJson(const JsonFormat& format) const {
   std::string out;
-  Json(*this, indent, 0, out);
+  Json(*this, format, format.item_separator.value_or(format.indent < 0 ? ", " : ","), 0, out);
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The values a chat template computes with: Jinja2's (Python's) none, bool,
 // int, float, str, list, dict (insertion-ordered), a namespace() (a mutable
-// dict), a callable, and undefined (a missing variable or key). Lists and
-// dicts share their storage on copy, as Python's do.
+// dict), a callable, and undefined (a missing variable or key, carrying
+// Jinja2's words for why: "'x' is undefined", "'dict object' has no attribute
+// 'name'"). Lists and dicts share their storage on copy, as Python's do.
 //
 // Conversions follow Python: truthiness, str() of each kind (1.0 -> "1.0",
 // True -> "True"), == across int and float, and tojson as transformers'
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,8 @@ class Value {
   enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kFunction };
 
   Value() = default;  // undefined
+  // Undefined, with Jinja2's message for why (shown when it is misused).
+  static Value Undefined(std::string why);
   static Value None();
   Value(bool b);
   Value(int64_t i);
@@ -55,6 +59,8 @@ class Value {
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_mapping() const { return kind_ == Kind::kDict || kind_ == Kind::kNamespace; }
 
+  // Why an undefined value is undefined; "" when not known or not undefined.
+  std::string UndefinedWhy() const { return kind_ == Kind::kUndefined && s_ ? *s_ : ""; }
   bool b() const { return b_; }
   int64_t i() const { return i_; }
   double AsDouble() const { return kind_ == Kind::kInt ? static_cast<double>(i_) : d_; }
@@ -71,7 +77,18 @@ class Value {
   bool Truthy() const;
   std::string Str() const;                    // Python's str()
   std::string Repr() const;                   // Python's repr() (str in a list)
-  std::string ToJson(int indent = -1) const;  // transformers' tojson
+  // transformers' tojson (json.dumps with ensure_ascii=False and these
+  // arguments). Throws std::invalid_argument on an undefined value anywhere
+  // inside, as json.dumps does.
+  struct JsonFormat {
+    int indent = -1;                           // < 0: one line
+    std::optional<std::string> item_separator;  // default ", " on one line, else ","
+    std::string key_separator = ": ";
+    bool sort_keys = false;
+    bool ensure_ascii = false;
+  };
+  std::string ToJson(const JsonFormat& format) const;
+  std::string ToJson() const { return ToJson(JsonFormat{}); }
   const char* KindName() const;
 
   friend bool operator==(const Value& a, const Value& b);

@@ -39,4 +39,10 @@ templates=$(for name in qwen3 llama3 llama3_1 deepseek_v3 gemma3; do echo "$name
 python3 render_chat_templates.py chat_conversations.json "$out/chat_templates.jsonl" $templates
 node render_chat_templates_hf.mjs chat_conversations.json "$out/chat_templates.jsonl" \
   "$out/chat_templates.hfjinja.jsonl" $templates
+# The same for the chat templates of @huggingface/jinja's own test collection
+# (hf_jinja_templates.json), each a model directory under hf_jinja_collection/.
+collection=$(python3 split_template_collection.py hf_jinja_templates.json "$out/hf_jinja_collection")
+python3 render_chat_templates.py chat_conversations.json "$out/chat_templates_collection.jsonl" $collection
+node render_chat_templates_hf.mjs chat_conversations.json "$out/chat_templates_collection.jsonl" \
+  "$out/chat_templates_collection.hfjinja.jsonl" $collection
 echo "make_references: wrote references for qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2 trained bert-uncased to $out"

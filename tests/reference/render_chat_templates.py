@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference renderings of chat templates with Jinja2, configured as
 transformers' apply_chat_template configures it (ImmutableSandboxedEnvironment,
-trim_blocks, lstrip_blocks, the loopcontrols extension, raise_exception,
+trim_blocks, lstrip_blocks, the loopcontrols extension, the {% generation %} tag, raise_exception,
 strftime_now, and its tojson). Writes one JSON line per template x
 conversation x add_generation_prompt (x enable_thinking for templates that
 read it): {"template", "conversation", "add_generation_prompt",
@@ -35,9 +35,20 @@ def token(v):
     return v["content"] if isinstance(v, dict) else v
 
 
+class GenerationBlock(jinja2.ext.Extension):
+    """{% generation %}...{% endgeneration %}: transformers registers this tag
+    to find the assistant's tokens; the rendered text is the body, unchanged."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return jinja2.nodes.Scope(body, lineno=lineno)
+
+
 def main():
     conversations = json.load(open(sys.argv[1]))
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[GenerationBlock, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
@@ -65,6 +76,12 @@ def main():
                             row["text"] = template.render(**ctx)
                         except jinja2.exceptions.TemplateError as e:
                             row["error"] = str(e)
+                        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+                            # What Python raises from inside a filter or
+                            # method (tojson of an undefined value, say):
+                            # apply_chat_template fails with it too.
+                            row["error"] = str(e)
+                            row["error_type"] = type(e).__name__
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
