@@ -1,4 +1,4 @@
-// prlm report RUN_DIR: plots and a markdown summary of a training run
+// prlm report RUN_DIR: charts and a markdown summary of a training run (or runs)
 // (pipeline/run_report.h).
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -8,8 +8,11 @@
 namespace prlm::cli {
 
 int RunReport(int argc, char** argv) {
-  Args args("report", "Plots (PNG) and a markdown summary of a training run directory.");
-  args.Option("out", "DIR", "", "where to write (default RUN_DIR/report)").Positional("RUN_DIR", "the run");
+  Args args("report",
+            "SVG charts and a markdown summary of a training run directory, or of every run under a pipeline's "
+            "directory with its eval tables.");
+  args.Option("out", "DIR", "", "where to write (default RUN_DIR/report)")
+      .Positional("RUN_DIR", "a run (trainer.output_dir) or a directory holding runs and eval JSON (launch/demo's)");
   if (!args.Parse(argc, argv)) return 0;
   PRLM_REQUIRE(args.positional().size() == 1, "report: give one RUN_DIR (see prlm report --help)");
   const std::string run = args.positional()[0];

@@ -9,10 +9,11 @@
 #include <fstream>
 #include <map>
 
-#include "common/monitor/line_chart.h"
+#include "common/monitor/svg_chart.h"
 #include "common/monitor/step_metrics.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/evaluation.h"
 
 namespace prlm::pipeline {
 namespace {
@@ -82,15 +83,19 @@ std::string Num(double v) {
   return buf;
 }
 
-// One chart of the given keys that the run has; false when it has none.
+// One chart of the given keys that the run has, written to
+// OUT/PREFIX+NAME.svg; false when the run has none of them.
 bool Chart(const RunMetrics& m, const std::string& out_dir, const std::string& file, const std::string& title,
-           const std::vector<std::pair<std::string, std::string>>& keys_and_names) {
+           const std::string& y_label, const std::vector<std::pair<std::string, std::string>>& keys_and_names) {
   std::vector<monitor::Series> series;
   for (const auto& [key, name] : keys_and_names)
     if (m.has(key)) series.push_back({name, m.steps, m.of(key)});
   if (series.empty()) return false;
+  monitor::ChartOptions options;
+  options.title = title;
+  options.y_label = y_label;
   const std::string path = out_dir + "/" + file;
-  WriteFileAtomic(path, monitor::DrawLineChart(title, "step", series).EncodePng());
+  WriteFileAtomic(path, monitor::DrawLineChartSvg(series, options));
   std::printf("wrote %s\n", path.c_str());
   return true;
 }
@@ -115,20 +120,23 @@ const KeyNames& PhaseKeys() {
   return phases;
 }
 
-// The charts the run has data for; returns their names.
-std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out) {
+// The charts the run has data for, each OUT/PREFIX<name>.svg; returns
+// their file names.
+std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out, const std::string& prefix) {
   KeyNames rewards, parts;
   RewardKeys(m, &rewards, &parts);
   std::vector<std::string> plots;
-  if (Chart(m, out, "reward.png", "reward per step", rewards)) plots.push_back("reward");
-  if (Chart(m, out, "reward_parts.png", "reward parts per step", parts)) plots.push_back("reward_parts");
-  if (Chart(m, out, "loss.png", "sft loss per step", {{keys::kSftLoss, "sft loss"}})) plots.push_back("loss");
-  if (Chart(m, out, "kl.png", "KL per step", {{keys::kKlLoss, "KL to reference"}, {keys::kPpoKl, "PPO KL"}}))
-    plots.push_back("kl");
-  if (Chart(m, out, "response_length.png", "response length (tokens)",
-            {{keys::kResponseLengthMean, "mean"}, {keys::kResponseLengthMax, "max"}, {keys::kResponseLengthMin, "min"}}))
-    plots.push_back("response_length");
-  if (Chart(m, out, "phase_time.png", "seconds per phase per step", PhaseKeys())) plots.push_back("phase_time");
+  const auto chart = [&](const std::string& name, const std::string& title, const std::string& y_label,
+                         const KeyNames& keys_and_names) {
+    if (Chart(m, out, prefix + name + ".svg", title, y_label, keys_and_names)) plots.push_back(prefix + name + ".svg");
+  };
+  chart("reward", "reward per step (mean over the step's samples)", "reward", rewards);
+  chart("reward_parts", "reward parts per step", "ROUGE F1 / reward-model logit", parts);
+  chart("loss", "sft loss per step", "cross-entropy (nats per token)", {{keys::kSftLoss, "sft loss"}});
+  chart("kl", "KL per step", "KL (nats per token)", {{keys::kKlLoss, "KL to reference"}, {keys::kPpoKl, "PPO KL"}});
+  chart("response_length", "response length per step", "tokens",
+        {{keys::kResponseLengthMean, "mean"}, {keys::kResponseLengthMax, "max"}, {keys::kResponseLengthMin, "min"}});
+  chart("phase_time", "time per phase per step", "seconds", PhaseKeys());
   return plots;
 }
 
@@ -202,18 +210,72 @@ std::string PhaseShares(const RunMetrics& m) {
   return md;
 }
 
+// The runs under DIR: DIR itself when it has metrics.jsonl, else its
+// subdirectories that have one (a pipeline's directory: sft, grpo, ...).
+std::vector<std::string> FindRuns(const std::string& dir) {
+  if (fs::exists(dir + "/metrics.jsonl")) return {dir};
+  std::vector<std::string> runs;
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_directory() && fs::exists(e.path() / "metrics.jsonl")) runs.push_back(e.path().string());
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+// DIR/*.json files that `prlm eval --out` wrote: a list of rows, each with a
+// name, a model and n.
+std::vector<std::pair<std::string, nlohmann::ordered_json>> FindEvalTables(const std::string& dir) {
+  std::vector<std::pair<std::string, nlohmann::ordered_json>> tables;
+  if (!fs::is_directory(dir)) return tables;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() != ".json") continue;
+    auto rows = nlohmann::ordered_json::parse(ReadFile(e.path().string()), nullptr, false);
+    const bool eval_rows = rows.is_array() && !rows.empty() &&
+                           std::all_of(rows.begin(), rows.end(), [](const auto& r) {
+                             return r.is_object() && r.contains("name") && r.contains("model") && r.contains("n");
+                           });
+    if (eval_rows) tables.emplace_back(e.path().filename().string(), std::move(rows));
+  }
+  std::sort(tables.begin(), tables.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return tables;
+}
+
+// One run's section: state, headline figures, phase shares, its charts.
+std::string RunSection(const std::string& run, const std::string& out, const std::string& prefix, int level) {
+  const RunMetrics m = ReadMetrics(run + "/metrics.jsonl");
+  const std::vector<std::string> plots = DrawCharts(m, out, prefix);
+  const std::string h(static_cast<size_t>(level), '#');
+  std::string md = RunState(run, m) + "\n" + h + " Headline figures\n\n" + HeadlineTable(m);
+  std::string phases = PhaseShares(m);
+  if (level > 2 && !phases.empty()) phases.replace(phases.find("## "), 3, h + " ");
+  md += phases + "\n" + h + " Plots\n\n";
+  for (const auto& p : plots) md += "![" + p + "](" + p + ")\n\n";
+  return md;
+}
+
 }  // namespace
 
-void WriteRunReport(const std::string& run, const std::string& out) {
-  const RunMetrics m = ReadMetrics(run + "/metrics.jsonl");
+void WriteRunReport(const std::string& dir, const std::string& out) {
+  // 1. What the directory holds: one run or several, and eval tables.
+  const std::vector<std::string> runs = FindRuns(dir);
+  const auto evals = FindEvalTables(dir);
+  PRLM_REQUIRE(!runs.empty() || !evals.empty(),
+               dir << ": no metrics.jsonl here or in its subdirectories, and no eval table (*.json from prlm eval --out);"
+                      " give a directory `prlm train` wrote (trainer.output_dir) or one holding such directories");
   fs::create_directories(out);
-  // 1. The plots.
-  const std::vector<std::string> plots = DrawCharts(m, out);
-  // 2. The summary.
-  std::string md = "# Run report: " + run + "\n\n" + RunState(run, m);
-  md += "\n## Headline figures\n\n" + HeadlineTable(m) + PhaseShares(m);
-  md += "\n## Plots\n\n";
-  for (const auto& p : plots) md += "![" + p + "](" + p + ".png)\n\n";
+  std::string md = "# Run report: " + dir + "\n\n";
+  // 2. The held-out evaluations, first: they answer whether training helped.
+  for (const auto& [file, rows] : evals)
+    md += "## Evaluation: " + file + "\n\n" + EvalMarkdownTable(rows) + "\n";
+  // 3. Each run with its charts.
+  if (runs.size() == 1 && runs[0] == dir) {
+    md += RunSection(dir, out, "", 2);
+  } else {
+    for (const auto& run : runs) {
+      const std::string name = fs::path(run).filename().string();
+      md += "## Run: " + name + "\n\n" + RunSection(run, out, name + "-", 3);
+    }
+  }
   WriteFileAtomic(out + "/report.md", md);
   std::printf("wrote %s/report.md\n", out.c_str());
 }

@@ -190,27 +190,53 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
   testing::WriteBytes(run + "/status.json", "{\"state\":\"finished\",\"step\":5,\"total_steps\":5}\n");
   const auto r = RunPrlm("report " + run);
   ASSERT_EQ(r.code, 0) << r.out;
-  // Every plot is a valid PNG by an independent check (Python's zlib), with more than a background.
-  for (const char* png : {"reward", "reward_parts", "kl", "response_length", "phase_time"}) {
-    const auto check = testing::Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/check_png.py " + run +
-                                      "/report/" + png + ".png");
-    ASSERT_EQ(check.code, 0) << png << ": " << check.out;
-    EXPECT_EQ(check.out.substr(0, 8), "800x450 ") << png;
-    EXPECT_GT(std::stoi(check.out.substr(8)), 3) << png << ": lines and text in several colours";
+  // Every chart is well-formed SVG by an independent parser (Python's XML),
+  // with raw and smoothed lines, tick labels, axis labels and a legend.
+  for (const char* chart : {"reward", "reward_parts", "kl", "response_length", "phase_time"}) {
+    const auto check = testing::Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/check_svg.py " + run +
+                                      "/report/" + chart + ".svg");
+    ASSERT_EQ(check.code, 0) << chart << ": " << check.out;
+    EXPECT_EQ(check.out.substr(0, 8), "800x450 ") << chart;
   }
+  const auto reward = testing::Shell(std::string("python3 ") + PRLM_SOURCE_DIR + "/tests/tools/check_svg.py " + run +
+                                     "/report/reward.svg");
+  // Two series (score, accuracy), each raw and smoothed: 4 paths in 2 colours.
+  EXPECT_EQ(reward.out.substr(0, reward.out.find('\n')), "800x450 4 2") << reward.out;
+  for (const char* text : {"\nreward per step (mean over the step's samples)\n", "\nstep\n", "\nreward\n",
+                           "\nscore\n", "\naccuracy\n", "\n0.50\n"})
+    EXPECT_NE(reward.out.find(text), std::string::npos) << text << " in " << reward.out;
   const std::string md = ReadFile(run + "/report/report.md");
   EXPECT_NE(md.find("state: finished at step 5 of 5"), std::string::npos) << md;
   EXPECT_NE(md.find("| critic/score/mean | 0.1 | 0.5 | 0.1 | 0.5 | 0.3 |"), std::string::npos) << md;
   // Phase shares over steps 2-5: generation 1 of 4 s, update 2, other 1.
   EXPECT_NE(md.find("| generation | 1 | 25.0% |"), std::string::npos) << md;
   EXPECT_NE(md.find("| update | 2 | 50.0% |"), std::string::npos) << md;
-  EXPECT_NE(md.find("![phase_time](phase_time.png)"), std::string::npos) << md;
+  EXPECT_NE(md.find("![phase_time.svg](phase_time.svg)"), std::string::npos) << md;
+  // A pipeline's directory: each run under it, its charts prefixed by the
+  // run's name, and the eval table prlm eval wrote there, first.
+  std::filesystem::create_directories(dir / "pipeline");
+  std::filesystem::rename(run, dir / "pipeline/grpo");
+  testing::WriteBytes(dir / "pipeline/eval.json",
+                      "[{\"name\":\"RAG (sft)\",\"model\":\"m\",\"split\":\"test\",\"retriever\":\"bm25\",\"k\":2,"
+                      "\"n\":128,\"rouge1\":0.4088,\"rougeL\":0.4081}]");
+  testing::WriteBytes(dir / "pipeline/other.json", "{\"not\": \"an eval table\"}");
+  const auto all = RunPrlm("report " + dir / "pipeline");
+  ASSERT_EQ(all.code, 0) << all.out;
+  const std::string all_md = ReadFile(dir / "pipeline/report/report.md");
+  EXPECT_NE(all_md.find("## Evaluation: eval.json"), std::string::npos) << all_md;
+  EXPECT_NE(all_md.find("| RAG (sft) | bm25 | 2 | 128 | 0.4088 |"), std::string::npos) << all_md;
+  EXPECT_EQ(all_md.find("other.json"), std::string::npos) << all_md;
+  EXPECT_NE(all_md.find("## Run: grpo"), std::string::npos) << all_md;
+  EXPECT_NE(all_md.find("![grpo-reward.svg](grpo-reward.svg)"), std::string::npos) << all_md;
+  EXPECT_TRUE(std::filesystem::exists(dir / "pipeline/report/grpo-reward.svg"));
+  std::filesystem::rename(dir / "pipeline/grpo", run);
   // A malformed line is named with its file and line.
   testing::WriteBytes(run + "/metrics.jsonl", lines.substr(0, lines.find('\n') + 1) + "{\"training/glob\n");
   const auto bad = RunPrlm("report " + run);
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("metrics.jsonl:2: not a JSON object"), std::string::npos) << bad.out;
-  EXPECT_NE(RunPrlm("report " + dir / "nowhere").out.find("cannot be opened"), std::string::npos);
+  EXPECT_NE(RunPrlm("report " + dir / "nowhere").out.find("no metrics.jsonl here or in its subdirectories"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // Monitoring: CRC-32C against published check values, TensorBoard event
 // files read back by an independent reader (tests/tools/read_tfevents.py),
-// Prometheus text checked by Debian's promtool, and the /metrics endpoint
-// over real HTTP.
+// Prometheus text checked by Debian's promtool, the /metrics endpoint
+// over real HTTP, and the SVG charts' smoothing, ticks and gaps.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "common/monitor/metrics_endpoint.h"
 #include "common/monitor/prometheus_text.h"
+#include "common/monitor/svg_chart.h"
 #include "common/monitor/tfevents_writer.h"
 #include "common/util/crc32c.h"
 #include "common/util/file.h"
@@ -18,6 +21,35 @@ namespace prlm::monitor {
 namespace {
 
 using testing::Shell;
+
+TEST(SvgChart, SmoothingTicksGapsAndEscaping) {
+  // TensorBoard's debiased moving average, by hand for weight 0.5:
+  // 0.5 / 0.5 = 1; (0.25 + 1.5) / 0.75; a NaN is skipped; (0.875 + 2.5) / 0.875.
+  const std::vector<double> s = SmoothEma({1, 3, NAN, 5}, 0.5);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_DOUBLE_EQ(s[0], 1.0);
+  EXPECT_DOUBLE_EQ(s[1], 1.75 / 0.75);
+  EXPECT_TRUE(std::isnan(s[2]));
+  EXPECT_DOUBLE_EQ(s[3], 3.375 / 0.875);
+  EXPECT_EQ(SmoothEma({2, 4}, 0.0), (std::vector<double>{2, 4}));
+  const std::vector<double> ticks = NiceTicks(0, 1, 5);
+  ASSERT_EQ(ticks.size(), 6u);
+  EXPECT_DOUBLE_EQ(ticks[1], 0.2);
+  EXPECT_DOUBLE_EQ(ticks[5], 1.0);
+  EXPECT_EQ(NiceTicks(3, 47, 4), (std::vector<double>{10, 20, 30, 40}));
+  // A gap (NaN) starts a new sub-path; names are escaped for XML.
+  ChartOptions options;
+  options.title = "a <b> & c";
+  options.smoothing = 0;
+  const std::string svg = DrawLineChartSvg({{"x<y", {1, 2, 3, 4}, {1, 2, NAN, 4}}}, options);
+  EXPECT_NE(svg.find("a &lt;b&gt; &amp; c"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">x&lt;y</text>"), std::string::npos) << svg;
+  const size_t d = svg.find("<path d=\"");
+  ASSERT_NE(d, std::string::npos);
+  const std::string path = svg.substr(d, svg.find('"', d + 9) - d);
+  EXPECT_EQ(std::count(path.begin(), path.end(), 'M'), 2) << path;
+  EXPECT_EQ(std::count(path.begin(), path.end(), 'L'), 1) << path;
+}
 
 TEST(Crc32c, MatchesPublishedCheckValues) {
   // The CRC catalogue's check value, and RFC 3720 (iSCSI) appendix B.4.
