@@ -60,7 +60,7 @@ const Command kCommands[] = {
     {"train-selector", prlm::cli::RunTrainSelector,
      "RSPG: train the per-input retriever selector (pre or post generation; under mpirun)"},
     {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
-    {"report", prlm::cli::RunReport, "PNG plots and a markdown summary of a training run directory"},
+    {"report", prlm::cli::RunReport, "SVG charts and a markdown summary of a training run (or of every run under a directory)"},
 };
 
 void PrintHelp() {

@@ -37,17 +37,27 @@ std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const prot
   const ComputeDevice where = ResolveDevice(c.model.device, c.model.dtype);
   const bool lora = c.lora.enabled();
   const bool full_resume = !resume.empty() && !lora;
-  auto policy = model::LoadQwen2(full_resume ? resume + "/policy" : c.model.policy, where.device, where.dtype);
+  // bf16 trains in mixed precision: fp32 weights, bf16 matrix products.
+  auto policy = model::LoadQwen2(full_resume ? resume + "/policy" : c.model.policy, where.device, torch::kFloat);
   // Full fine-tuning keeps a frozen copy as the KL reference; LoRA disables its adapters instead.
   model::Qwen2ForCausalLM reference{nullptr};
   if (objective::MakeObjective(c)->learner_needs().reference_logprobs && !lora)
-    reference = model::LoadQwen2(c.model.policy, where.device, where.dtype);
+    reference = model::LoadQwen2(c.model.policy, where.device, torch::kFloat);
+  if (job.me.index == 0)
+    spdlog::info("learner: model.dtype {}: {}", c.model.dtype,
+                 where.dtype == torch::kBFloat16
+                     ? std::string("mixed precision (bf16 matrix products over fp32 weights, gradients and optimizer "
+                                   "state; rollout workers generate with bf16 weights)") +
+                           (where.device.is_cpu() && !CpuHasNativeBf16()
+                                ? "; this CPU has no AVX512-BF16 or AMX: bf16 is emulated, slower than fp32"
+                                : "")
+                     : std::string("fp32 throughout"));
   // LoRA's initial A matrices come from the run's seed, so every replica
   // starts identical (torch seeds its own generator at random per process);
   // then each learner draws its dropout masks from a stream of its own.
   const uint64_t seed = static_cast<uint64_t>(c.trainer.seed);
   torch::manual_seed(seed);
-  auto learner = std::make_unique<PolicyLearner>(policy, reference, c, start.total_steps());
+  auto learner = std::make_unique<PolicyLearner>(policy, reference, c, start.total_steps(), where.dtype);
   torch::manual_seed(SplitMix64::Mix(seed ^ (0x9E37ull + static_cast<uint64_t>(job.me.index))));
   if (resume.empty()) return learner;
   if (lora) model::LoadLoraWeights(*learner->policy(), resume + "/policy/adapter");
@@ -111,7 +121,18 @@ int RunLearnerRank(const comm::TrainJob& job) {
   comm::TensorCollectives grads(job.learners, "learners");
   std::unique_ptr<comm::TensorCollectives> sync;
   if (job.me.index == 0) sync = std::make_unique<comm::TensorCollectives>(job.weight_sync, "weight sync");
-  const auto weights = learner->TrainableParameters();
+  // The rollout workers hold the weights in the compute dtype (bf16 under
+  // mixed precision): learner 0 sends them in it, from copies it refreshes.
+  const auto trained = learner->TrainableParameters();
+  const torch::ScalarType sent_dtype = ResolveDevice(job.config.model.device, job.config.model.dtype).dtype;
+  std::vector<torch::Tensor> weights = trained;
+  if (sent_dtype != torch::kFloat)
+    for (auto& w : weights) w = w.detach().to(sent_dtype);
+  const auto refresh_sent = [&] {
+    torch::NoGradGuard no_grad;
+    if (sent_dtype != torch::kFloat)
+      for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(trained[i]);
+  };
   int64_t version = learner->version();
   if (sync) comm::BroadcastWeights(*sync, &version, weights, job.rank_timeout);
 
@@ -133,6 +154,7 @@ int RunLearnerRank(const comm::TrainJob& job) {
       if (sync && m.learn().sync_weights()) {
         const auto t0 = Clock::now();
         version = learner->version();
+        refresh_sent();
         comm::BroadcastWeights(*sync, &version, weights, job.rank_timeout);
         out.mutable_report()->set_sync_s(Seconds(t0));
         spdlog::debug("step {}: weights v{} sent: {} bytes in {} buckets", step, version, sync->last_bytes(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/util/check.h"
+#include "learner/autocast.h"
 
 namespace prlm::learner {
 
@@ -55,12 +56,17 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
 }
 
 CompletionScores ScoreCompletions(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch, double temperature,
-                                  bool with_entropy) {
+                                  bool with_entropy, torch::ScalarType compute_dtype) {
   const int64_t T = batch.ids.size(1), P = batch.prompt_width, C = T - P;
-  const auto hidden = policy->Forward(batch.ids, model::PositionsFromMask(batch.mask),
-                                      model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr);
+  torch::Tensor hidden;
+  {
+    AutocastGuard autocast(batch.ids.device(), compute_dtype);
+    hidden = policy->Forward(batch.ids, model::PositionsFromMask(batch.mask),
+                             model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr);
+  }
   // Positions P-1 .. T-2 predict the completion tokens at P .. T-1.
-  auto logits = policy->Logits(hidden.narrow(1, P - 1, C)).to(torch::kFloat);
+  auto logits = policy->Logits(hidden.narrow(1, P - 1, C).to(policy->model->embed_tokens->weight.scalar_type()))
+                    .to(torch::kFloat);
   if (temperature != 1.0) logits = logits / temperature;
   const auto lse = logits.logsumexp(-1);
   CompletionScores out;

@@ -41,7 +41,10 @@ struct CompletionScores {
 };
 
 // log p(completion token t | prompt, completion < t) of logits / temperature.
+// compute_dtype bf16: the decoder's matrix products run in bf16 (autocast,
+// learner/autocast.h) over the policy's fp32 weights; the LM head, the
+// log-softmax and the entropy stay fp32.
 CompletionScores ScoreCompletions(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch, double temperature,
-                                  bool with_entropy);
+                                  bool with_entropy, torch::ScalarType compute_dtype = torch::kFloat);
 
 }  // namespace prlm::learner

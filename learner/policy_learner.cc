@@ -33,7 +33,7 @@ LrSchedule ScheduleOf(const OptimConfig& optim, int64_t total_steps, int64_t epo
 }
 
 PolicyLearner::PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference,
-                             const TrainConfig& config, int64_t total_steps)
+                             const TrainConfig& config, int64_t total_steps, torch::ScalarType compute_dtype)
     : policy_(std::move(policy)),
       reference_(std::move(reference)),
       objective_(objective::MakeObjective(config)),
@@ -41,8 +41,11 @@ PolicyLearner::PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCaus
       optim_(config.optim),
       schedule_(ScheduleOf(config.optim, total_steps, needs_.epochs)),
       lora_(config.lora.enabled()),
+      compute_dtype_(compute_dtype),
       lora_options_(model::LoraOptionsOf(config.lora)) {
   schedule_.Validate();
+  PRLM_REQUIRE(compute_dtype_ == torch::kFloat || policy_->model->embed_tokens->weight.scalar_type() == torch::kFloat,
+               "learner: mixed precision needs fp32 weights (the bf16 is in the matrix products only)");
   if (lora_) model::ApplyLora(*policy_, lora_options_);
   PRLM_REQUIRE(!needs_.reference_logprobs || lora_ || reference_,
                "learner: a KL term (grpo.beta > 0) with full fine-tuning needs a reference model");
@@ -110,7 +113,7 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
     policy_->eval();
     if (lora_) model::SetLoraEnabled(*policy_, false);
     for (auto& c : cache)
-      c.ref_logp = ScoreCompletions(lora_ ? policy_ : reference_, c.batch, needs_.temperature, false).logprobs;
+      c.ref_logp = ScoreCompletions(lora_ ? policy_ : reference_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     if (lora_) model::SetLoraEnabled(*policy_, true);
     stats.ref_s = Seconds(t0);
   }
@@ -118,7 +121,7 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
     const auto t0 = Clock::now();
     torch::NoGradGuard no_grad;
     policy_->eval();
-    for (auto& c : cache) c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false).logprobs;
+    for (auto& c : cache) c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     stats.old_logprob_s = Seconds(t0);
   }
   // 2-4. The objective's update epochs, each one optimizer step over the whole batch.
@@ -139,7 +142,7 @@ double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<Micr
   }
   stats.sums.Clear();  // the statistics are the last epoch's
   for (auto& c : cache) {
-    const auto scores = ScoreCompletions(policy_, c.batch, needs_.temperature, true);
+    const auto scores = ScoreCompletions(policy_, c.batch, needs_.temperature, true, compute_dtype_);
     const auto& mask = c.batch.completion_mask;
     const double tokens = std::max(1.0, mask.sum().item<double>());
     stats.sums.set_entropy(stats.sums.entropy() + (scores.entropy * mask).sum().item<double>() / tokens);

@@ -59,9 +59,11 @@ class PolicyLearner {
   // `policy` is trained (LoRA is applied here when config.lora.rank > 0);
   // `reference` is the frozen reference for full fine-tuning when the
   // objective needs reference log-probs (else null). `total_steps`: the run's
-  // steps (the LR schedule).
+  // steps (the LR schedule). compute_dtype bf16: mixed precision, the
+  // forward passes' matrix products in bf16 over the models' weights, which
+  // (REQUIRES) are fp32, as are the gradients and optimizer state.
   PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference, const TrainConfig& config,
-                int64_t total_steps);
+                int64_t total_steps, torch::ScalarType compute_dtype = torch::kFloat);
   ~PolicyLearner();
 
   StepStats Step(const proto::LearnStep& step, const AllReduceFn& all_reduce);
@@ -98,6 +100,7 @@ class PolicyLearner {
   OptimConfig optim_;
   LrSchedule schedule_;
   bool lora_;
+  torch::ScalarType compute_dtype_;
   model::LoraOptions lora_options_;
   std::vector<torch::Tensor> trainable_;
   std::vector<torch::Tensor> initial_adapters_;  // LoRA: trainable_ as made (Restart)

@@ -269,6 +269,28 @@ TEST_F(TrainJob, OneStepOffRecordsStaleness) {
   EXPECT_GT(m[1]["timing_s/old_log_prob"].get<double>(), 0.0) << "off-policy: old log-probs are recomputed";
 }
 
+// model.dtype bf16: the learner trains fp32 weights with bf16 matrix
+// products and sends the rollout workers bf16 copies each step.
+TEST_F(TrainJob, Bf16TrainsInMixedPrecisionAndSendsBf16Weights) {
+  const std::string run = D("bf16");
+  const auto r = Train(5, run, "trainer.total_steps=2 model.dtype=bf16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string learner_log = ReadFile(run + "/logs/rank-4.log");
+  EXPECT_NE(learner_log.find("model.dtype bf16: mixed precision"), std::string::npos) << learner_log;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 2u);
+  for (const auto& step : m) {
+    EXPECT_TRUE(std::isfinite(step["actor/pg_loss"].get<double>()));
+    EXPECT_GT(step["actor/grad_norm"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(step["rollout/staleness/mean"].get<double>(), 0.0) << "the rollout workers had the new weights";
+  }
+  // The checkpoint holds the fp32 master weights.
+  const std::string weights = ReadFile(run + "/checkpoints/step-00000002/policy/model.safetensors");
+  const std::string header = weights.substr(8, 4096);
+  EXPECT_NE(header.find("\"dtype\":\"F32\""), std::string::npos) << header.substr(0, 300);
+  EXPECT_EQ(header.find("\"dtype\":\"BF16\""), std::string::npos);
+}
+
 TEST_F(TrainJob, BadConfigIsRefusedWithTheKeyBeforeAnythingStarts) {
   const std::string run = D("bad");
   auto r = Train(5, run, "grpo.betta=0.1");

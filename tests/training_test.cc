@@ -4,6 +4,8 @@
 // micro-batch planning, and checkpoint bookkeeping.
 #include <gtest/gtest.h>
 
+#include <ATen/autocast_mode.h>
+
 #include <filesystem>
 #include <set>
 
@@ -64,6 +66,30 @@ TEST(PolicyBatch, CompletionLogprobsMatchTheGenerationCode) {
   // Entropy of a softmax over 50 tokens lies in (0, log 50].
   EXPECT_GT(scores.entropy[0][0].item<double>(), 0.0);
   EXPECT_LE(scores.entropy[0][0].item<double>(), std::log(50.0) + 1e-4);
+}
+
+// Mixed precision: bf16 matrix products over fp32 weights give the fp32
+// log-probs to bf16 accuracy, gradients reach the fp32 weights in fp32, and
+// autocast is off again after the forward pass.
+TEST(PolicyBatch, MixedPrecisionScoresNearFp32AndTrainsFp32Weights) {
+  auto policy = TinyPolicy(50);
+  proto::MicroBatch mb;
+  auto* s = mb.add_sequences();
+  for (int32_t t : {1, 2, 3, 4}) s->add_prompt(t);
+  for (int32_t t : {5, 6, 7}) s->add_completion(t);
+  const auto batch = learner::MakePolicyBatch(mb, torch::kCPU);
+  const auto fp32 = learner::ScoreCompletions(policy, batch, 1.0, false).logprobs.detach();
+  const auto mixed = learner::ScoreCompletions(policy, batch, 1.0, false, torch::kBFloat16);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_EQ(mixed.logprobs.scalar_type(), torch::kFloat);
+  const double diff = (mixed.logprobs.detach() - fp32).abs().max().item<double>();
+  EXPECT_GT(diff, 0.0) << "the matrix products ran in bf16";
+  EXPECT_LT(diff, 0.05) << "bf16 has 8 significant bits; log-probs of about -4 move by a few hundredths at most";
+  mixed.logprobs.sum().backward();
+  const auto w = policy->named_parameters()["model.layers.0.self_attn.q_proj.weight"];
+  ASSERT_TRUE(w.grad().defined());
+  EXPECT_EQ(w.grad().scalar_type(), torch::kFloat);
+  EXPECT_GT(w.grad().abs().sum().item<double>(), 0.0);
 }
 
 class RolloutWorkerTest : public ::testing::Test {

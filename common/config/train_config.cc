@@ -15,7 +15,8 @@ void Require(bool ok, const std::string& key, const std::string& message) {
 ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   ConfigSchema s;
   s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
-      .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"}, "compute dtype (auto: bf16 on CUDA)")
+      .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"},
+                 "compute dtype (auto: bf16 on CUDA; bf16 trains in mixed precision: fp32 weights, bf16 matrix products)")
       .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run")
       .Add("model.cpu_threads", &c.model.cpu_threads, "CPU threads per rank (0: each phase's ranks split the host's cores)");
   s.Add("data.dir", &c.data.dir, "LaMP-format directory")

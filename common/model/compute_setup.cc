@@ -27,6 +27,14 @@ int SetLocalGpuSlot(int slot) {
   return gpu;
 }
 
+bool CpuHasNativeBf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+  return false;
+#endif
+}
+
 ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype) {
   ComputeDevice out;
   const bool cuda = torch::cuda::is_available();

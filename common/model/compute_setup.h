@@ -7,6 +7,8 @@
 // visible (CUDA_VISIBLE_DEVICES applies, as CUDA numbers only those). Dtypes: "fp32", "bf16",
 // "auto" (bf16 on cuda, fp32 on cpu). bf16 on CPU uses oneDNN's bf16 kernels
 // (AVX512-BF16 / AMX), several times faster than fp32 on CPUs that have them.
+// Inference (generation, rollout, eval) holds bf16 weights; training keeps
+// fp32 weights and runs only the matrix products in bf16 (learner/autocast.h).
 //
 // CPU threads: Debian's libtorch calls OpenBLAS (pthreads build) for fp32
 // matrix products and oneDNN (on torch's OpenMP pool) for bf16 ones. Letting
@@ -29,6 +31,10 @@ struct ComputeDevice {
   torch::ScalarType dtype = torch::kFloat;
   int cpu_threads = 0;  // set by whoever calls ConfigureCpuThreads
 };
+
+// True when this CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16);
+// elsewhere bf16 on CPU is emulated and slower than fp32.
+bool CpuHasNativeBf16();
 
 // Throws prlm::Error for an unknown name or "cuda" without CUDA.
 ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype = "auto");
