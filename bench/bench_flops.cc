@@ -10,6 +10,9 @@
 //      projection, the MLP and the LM head (2 FLOPs per multiply-add) plus
 //      attention's two T x T products (computed whole: masking does not skip
 //      them); backward is counted as twice forward.
+// The learner is measured three ways: fp32; bf16 weights throughout; and
+// mixed precision as `train model.dtype=bf16` runs it (fp32 weights, the
+// forward's matrix products in bf16 under autocast, learner/autocast.h).
 // Each figure is printed as one JSON object; the learner's FLOP/s also as a
 // fraction of the same dtype's measured peak (`of_peak`, which is also the
 // share of its time the model's matrix products would need at that peak: the
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <cstdio>
 
 #include "bench/bench_model.h"
@@ -28,6 +32,7 @@
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
+#include "learner/autocast.h"
 
 namespace prlm::cli {
 namespace {
@@ -37,6 +42,12 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 const char* NameOf(torch::ScalarType t) { return t == torch::kBFloat16 ? "bf16" : "fp32"; }
+
+// How the learner's work is run: the weights' dtype and the matrix products'.
+struct Precision {
+  const char* name;
+  torch::ScalarType weights, products;
+};
 
 // Forward FLOPs of `batch` sequences of `seq` tokens.
 double ForwardFlops(const model::Qwen2Config& c, int64_t batch, int64_t seq) {
@@ -70,9 +81,10 @@ int BenchFlops(int argc, char** argv) {
   const ComputeDevice where = SetUpCompute(args);
   const int repeat = args.GetInt("repeat"), batch = args.GetInt("batch"), seq = args.GetInt("seq");
   PRLM_REQUIRE(repeat >= 1 && batch >= 1 && seq >= 2, "--repeat and --batch must be >= 1, --seq >= 2");
+  // 1. The peak per dtype.
+  std::map<torch::ScalarType, double> peaks;
   for (const torch::ScalarType dtype : {torch::kFloat32, torch::kBFloat16}) {
-    // 1. The peak.
-    double peak = 0;
+    double& peak = peaks[dtype];
     for (const int n : args.GetPositiveInts("gemm")) {
       const auto opts = torch::TensorOptions().dtype(dtype).device(where.device);
       const auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
@@ -92,8 +104,12 @@ int BenchFlops(int argc, char** argv) {
                               .c_str());
       std::fflush(stdout);
     }
-    // 2. The learner's forward and backward.
-    auto m = model::LoadQwen2(dir, where.device, dtype);
+  }
+  // 2. The learner's forward and backward, in each precision.
+  for (const Precision p : {Precision{"fp32", torch::kFloat32, torch::kFloat32},
+                            Precision{"bf16", torch::kBFloat16, torch::kBFloat16},
+                            Precision{"mixed", torch::kFloat32, torch::kBFloat16}}) {
+    auto m = model::LoadQwen2(dir, where.device, p.weights);
     m->train();
     const auto& c = m->config();
     const auto ids = torch::randint(1, c.vocab_size, {batch, seq}, torch::TensorOptions().dtype(torch::kLong));
@@ -102,7 +118,11 @@ int BenchFlops(int argc, char** argv) {
     for (int r = 0; r < repeat + 1; ++r) {  // the first run warms up
       m->zero_grad();
       const auto t0 = Clock::now();
-      const auto loss = -model::TokenLogprobs(m, ids.to(where.device), mask.to(where.device)).to(torch::kFloat).mean();
+      torch::Tensor loss;
+      {
+        learner::AutocastGuard autocast(where.device, p.weights == p.products ? torch::kFloat32 : p.products);
+        loss = -model::TokenLogprobs(m, ids.to(where.device), mask.to(where.device)).to(torch::kFloat).mean();
+      }
       (void)loss.item<float>();
       const double fwd = Since(t0);
       const auto t1 = Clock::now();
@@ -112,7 +132,8 @@ int BenchFlops(int argc, char** argv) {
     }
     const double flops = 3 * ForwardFlops(c, batch, seq);
     const double gflops = flops / (best_fwd + best_bwd) / 1e9;
-    std::printf("%s\n", nlohmann::json{{"bench", "learner"}, {"dtype", NameOf(dtype)}, {"model", dir},
+    const double peak = peaks.at(p.products);
+    std::printf("%s\n", nlohmann::json{{"bench", "learner"}, {"dtype", p.name}, {"model", dir},
                                        {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
                                        {"seq", seq}, {"threads", where.cpu_threads},
                                        {"model_gflop", flops / 1e9}, {"forward_s", best_fwd},

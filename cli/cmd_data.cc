@@ -11,6 +11,7 @@
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/evaluation.h"
 #include "pipeline/preference_task.h"
 #include "pipeline/reasoning_paths.h"
 #include "pipeline/teacher_reasoning.h"
@@ -87,6 +88,10 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("questions-per-user", "N", "2", "questions per user")
       .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
                                       "the user's gold output chosen over the profile-blind one)")
+      .Option("reference-answers", "DIR", "",
+              "also write the test split's reference answers in LaMP's predictions format, for prlm eval\n"
+              "--answers: DIR/blind.json (the profile-blind answer) and DIR/profile.json (the habit read off\n"
+              "the profile)")
       .Option("corpus", "FILE", "", "also write every text of the train split (inputs, outputs, profile\n"
                                       "fields), one per line: a corpus for train-tokenizer")
       .Option("out", "DIR", "", "output directory", true)
@@ -154,6 +159,18 @@ int RunMakeSynthetic(int argc, char** argv) {
     const auto pairs = reward::SyntheticRmPairs(s);
     reward::WriteRmPairs(args.Get("rm-pairs"), pairs);
     std::printf("wrote %s: %zu oracle reward-model pairs\n", args.Get("rm-pairs").c_str(), pairs.size());
+  }
+  if (args.Has("reference-answers")) {
+    const std::string dir = args.Get("reference-answers");
+    std::filesystem::create_directories(dir);
+    std::vector<std::string> blind, profile;
+    for (size_t i = 0; i < s.test.examples.size(); ++i) {
+      blind.push_back(data::BlindAnswer(s.test, s.test_facts, i));
+      profile.push_back(data::ProfileAnswer(s.test, s.test_facts, i));
+    }
+    pipeline::WritePredictions(dir + "/blind.json", s.test, blind);
+    pipeline::WritePredictions(dir + "/profile.json", s.test, profile);
+    std::printf("wrote %s/blind.json and profile.json: the test split's reference answers\n", dir.c_str());
   }
   if (args.Has("corpus")) {
     const std::string corpus = data::TextCorpus(s.train);

@@ -19,6 +19,70 @@
 
 namespace prlm::cli {
 
+namespace {
+
+// The model's rows: its policy, retriever (or selector) and the sweep.
+void EvaluateModel(Args& args, const data::Dataset& dataset, reward::RewardScorer& scorer, pipeline::EvalOptions& o,
+                   nlohmann::ordered_json* rows) {
+  PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
+               "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
+  auto policy = LoadPolicy(o.model_dir, args);
+  o.chat = policy.chat;
+  std::fprintf(stderr, "eval: prompts use %s\n", policy.chat_origin.c_str());
+  o.sampling.greedy = true;
+  if (args.Get("sampling") == "model") {
+    o.sampling.greedy = false;
+    o.seed = static_cast<uint64_t>(args.GetInt("seed"));
+    const std::string used = ApplyModelSampling(o.model_dir, &o.sampling);
+    std::fprintf(stderr, "eval: sampling %s\n",
+                 used.empty() ? "at temperature 1 (the model has no generation_config.json sampling)"
+                              : ("from generation_config.json: " + used).c_str());
+  }
+  o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
+  AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());
+  std::unique_ptr<retrieval::ProfileRetriever> retriever;
+  if (!o.zero_shot) {
+    // --retriever oracle: the feedback's candidates by utility, fetched from its first stage.
+    std::vector<pipeline::FeedbackRecord> feedback;
+    std::vector<std::string> built = o.retrievers;
+    if (args.Has("feedback")) {
+      feedback = pipeline::ReadFeedback(args.Get("feedback"));
+      built.push_back(feedback.front().first_stage);
+    }
+    PRLM_REQUIRE(args.Has("feedback") || std::find(o.retrievers.begin(), o.retrievers.end(), "oracle") == o.retrievers.end(),
+                 "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
+    retriever = OpenRetriever(args, {&dataset}, built);
+    if (!feedback.empty()) retriever = pipeline::MakeOracleRetriever(feedback, std::move(retriever));
+  }
+
+  // --retriever rspg-pre / rspg-post: a selector over its candidate retrievers.
+  std::unique_ptr<pipeline::CandidateRetrievers> candidates;
+  std::vector<std::unique_ptr<pipeline::RetrieverSelection>> selections;
+  const bool selects = std::any_of(o.retrievers.begin(), o.retrievers.end(),
+                                   [](const std::string& r) { return r.rfind("rspg-", 0) == 0; });
+  if (selects && !o.zero_shot) {
+    PRLM_REQUIRE(args.Has("selector") && args.Has("candidates"),
+                 "--retriever rspg-pre / rspg-post need --selector DIR and --candidates SPEC");
+    candidates = std::make_unique<pipeline::CandidateRetrievers>(
+        pipeline::ParseSelectionCandidates(args.Get("candidates")), std::vector<const data::Dataset*>{&dataset});
+    for (const auto& dir : SplitList(args.Get("selector"))) {
+      auto selector = pipeline::RetrieverSelector::Load(dir);
+      const std::string row = "rspg-" + selector->variant();
+      PRLM_REQUIRE(!o.selections.count(row), "--selector: two selectors of variant " << selector->variant());
+      selections.push_back(std::make_unique<pipeline::RetrieverSelection>(std::move(selector), *candidates));
+      o.selections[row] = selections.back().get();
+    }
+    for (const auto& r : o.retrievers)
+      PRLM_REQUIRE(r.rfind("rspg-", 0) != 0 || o.selections.count(r),
+                   "--retriever " << r << ": --selector has no selector of that variant");
+  }
+
+  for (auto& row : pipeline::Evaluate(policy.model, *policy.tokenizer, retriever.get(), dataset, scorer, o))
+    rows->push_back(std::move(row));
+}
+
+}  // namespace
+
 int RunEval(int argc, char** argv) {
   Args args("eval",
             "Greedy answers over a held-out split through the training job's retrieval and prompt code;\n"
@@ -27,8 +91,11 @@ int RunEval(int argc, char** argv) {
             "evaluated (PrLM's robustness study). Prints a markdown table; --out writes the rows as JSON.");
   TrainConfig config;
   ConfigFlags flags(&config);
-  args.Option("model", "DIR", "", "Qwen2 policy directory", true)
-      .Option("name", "LABEL", "", "the model's name in the table (default: the directory's name)")
+  args.Option("model", "DIR", "", "Qwen2 policy directory (or --answers)")
+      .Option("answers", "FILE", "",
+              "instead of a model: score these answers (LaMP's predictions format, as --predictions writes it;\n"
+              "make-synthetic --reference-answers writes the synthetic data's reference answers)")
+      .Option("name", "LABEL", "", "the model's name in the table (default: the directory's or file's name)")
       .Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "test", "dev or test (held-out users)")
       .Option("task", "NAME", "", "task, when no outputs file names it")
@@ -83,7 +150,8 @@ int RunEval(int argc, char** argv) {
   o.open_think = config.grpo.open_think;
   o.scorer_has_format = config.reward.w_fmt != 0;
   o.completions_path = args.Get("completions");
-  o.model_dir = args.Get("model");
+  PRLM_REQUIRE(args.Has("model") != args.Has("answers"), "eval: give --model DIR or --answers FILE (one of them)");
+  o.model_dir = args.Has("model") ? args.Get("model") : args.Get("answers");
   o.split = args.Get("split");
   o.name = args.Has("name") ? args.Get("name") : std::filesystem::path(o.model_dir).filename().string();
 
@@ -102,59 +170,6 @@ int RunEval(int argc, char** argv) {
   if (hidden > 0)
     std::fprintf(stderr, "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
                  "predictions go to %s\n", hidden, dataset.examples.size(), o.predictions_path.c_str());
-  PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
-               "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
-  auto policy = LoadPolicy(o.model_dir, args);
-  o.chat = policy.chat;
-  std::fprintf(stderr, "eval: prompts use %s\n", policy.chat_origin.c_str());
-  o.sampling.greedy = true;
-  if (args.Get("sampling") == "model") {
-    o.sampling.greedy = false;
-    o.seed = static_cast<uint64_t>(args.GetInt("seed"));
-    const std::string used = ApplyModelSampling(o.model_dir, &o.sampling);
-    std::fprintf(stderr, "eval: sampling %s\n",
-                 used.empty() ? "at temperature 1 (the model has no generation_config.json sampling)"
-                              : ("from generation_config.json: " + used).c_str());
-  }
-  o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
-  AddStopTokens(o.sampling, *policy.tokenizer, policy.model->config());
-  std::unique_ptr<retrieval::ProfileRetriever> retriever;
-  if (!o.zero_shot) {
-    // --retriever oracle: the feedback's candidates by utility, fetched from its first stage.
-    std::vector<pipeline::FeedbackRecord> feedback;
-    std::vector<std::string> built = o.retrievers;
-    if (args.Has("feedback")) {
-      feedback = pipeline::ReadFeedback(args.Get("feedback"));
-      built.push_back(feedback.front().first_stage);
-    }
-    PRLM_REQUIRE(args.Has("feedback") || std::find(o.retrievers.begin(), o.retrievers.end(), "oracle") == o.retrievers.end(),
-                 "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
-    retriever = OpenRetriever(args, {&dataset}, built);
-    if (!feedback.empty()) retriever = pipeline::MakeOracleRetriever(feedback, std::move(retriever));
-  }
-
-  // --retriever rspg-pre / rspg-post: a selector over its candidate retrievers.
-  std::unique_ptr<pipeline::CandidateRetrievers> candidates;
-  std::vector<std::unique_ptr<pipeline::RetrieverSelection>> selections;
-  const bool selects = std::any_of(o.retrievers.begin(), o.retrievers.end(),
-                                   [](const std::string& r) { return r.rfind("rspg-", 0) == 0; });
-  if (selects && !o.zero_shot) {
-    PRLM_REQUIRE(args.Has("selector") && args.Has("candidates"),
-                 "--retriever rspg-pre / rspg-post need --selector DIR and --candidates SPEC");
-    candidates = std::make_unique<pipeline::CandidateRetrievers>(
-        pipeline::ParseSelectionCandidates(args.Get("candidates")), std::vector<const data::Dataset*>{&dataset});
-    for (const auto& dir : SplitList(args.Get("selector"))) {
-      auto selector = pipeline::RetrieverSelector::Load(dir);
-      const std::string row = "rspg-" + selector->variant();
-      PRLM_REQUIRE(!o.selections.count(row), "--selector: two selectors of variant " << selector->variant());
-      selections.push_back(std::make_unique<pipeline::RetrieverSelection>(std::move(selector), *candidates));
-      o.selections[row] = selections.back().get();
-    }
-    for (const auto& r : o.retrievers)
-      PRLM_REQUIRE(r.rfind("rspg-", 0) != 0 || o.selections.count(r),
-                   "--retriever " << r << ": --selector has no selector of that variant");
-  }
-
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   const std::string out_path = args.Get("out");
   if (args.GetFlag("append") && !out_path.empty() && std::filesystem::exists(out_path)) {
@@ -172,8 +187,11 @@ int RunEval(int argc, char** argv) {
                "--compare " << compare << ": " << (out_path.empty() ? "no --out file" : "no row in " + out_path)
                             << (compare == "above" ? " to compare with (use --append with an --out that has rows)"
                                                    : " has that name"));
-  for (auto& row : pipeline::Evaluate(policy.model, *policy.tokenizer, retriever.get(), dataset, *scorer, o))
-    rows.push_back(std::move(row));
+  if (args.Has("answers")) {
+    rows.push_back(pipeline::ScoreAnswers(dataset, args.Get("answers"), o.name, o.split));
+  } else {
+    EvaluateModel(args, dataset, *scorer, o, &rows);
+  }
   pipeline::AddComparisons(&rows, first_new, compare);
   std::printf("%s", pipeline::EvalMarkdownTable(rows).c_str());
   if (!out_path.empty()) WriteFileAtomic(out_path, rows.dump(2) + "\n");

@@ -41,8 +41,41 @@ void WriteCompletions(const std::string& path, const data::Dataset& dataset, con
   WriteFileAtomic(path, lines);
 }
 
-// LaMP's leaderboard format: {"task": ..., "golds": [{"id", "output"}]}.
+// The task's metrics of the scored questions' answers into `row` (then, for
+// generation, ROUGE-2 and corpus BLEU), each question's values appended to
+// *per_question for paired comparisons.
+void AddTaskFigures(const data::TaskSpec& task, const std::vector<std::string>& references,
+                    const std::vector<std::string>& hypotheses, Json* row,
+                    std::vector<data::QuestionMetric>* per_question) {
+  const std::vector<data::QuestionMetric> task_values = data::PerQuestionMetrics(task, references, hypotheses);
+  per_question->insert(per_question->end(), task_values.begin(), task_values.end());
+  const auto figure = [&](double v) { return references.empty() ? Json(nullptr) : Json(v); };
+  const auto value_of = [&](const std::string& name) {
+    for (const auto& m : task_values)
+      if (m.name == name) return data::Aggregate(m);
+    PRLM_CHECK_MSG(name == "f1", "no per-question values of " << name);
+    return data::MacroF1(task, references, hypotheses);
+  };
+  for (const std::string& metric : data::TaskMetricNames(task)) (*row)[metric] = figure(value_of(metric));
+  if (task.metric == data::TaskMetric::kGeneration) {
+    (*row)["rouge2"] = figure(value_of("rouge2"));
+    std::vector<std::vector<std::string>> corpus_references{references};
+    (*row)["bleu"] = figure(references.empty() ? 0 : text::CorpusBleu(hypotheses, corpus_references).score);
+  }
+}
+
+// {"id": [...], "metrics": {name: {"statistic", "values"}}}: what CompareRows pairs.
+Json PerQuestionJson(const std::vector<std::string>& ids, const std::vector<data::QuestionMetric>& per_question) {
+  Json values = Json::object();
+  for (const auto& m : per_question)
+    values[m.name] = {{"statistic", m.statistic == Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
+  return {{"id", ids}, {"metrics", values}};
+}
+
+}  // namespace
+
 void WritePredictions(const std::string& path, const data::Dataset& dataset, const std::vector<std::string>& answers) {
+  PRLM_CHECK(answers.size() == dataset.examples.size());
   Json golds = Json::array();
   for (size_t i = 0; i < dataset.examples.size(); ++i)
     golds.push_back({{"id", dataset.examples[i].id}, {"output", answers[i]}});
@@ -51,7 +84,55 @@ void WritePredictions(const std::string& path, const data::Dataset& dataset, con
   WriteFileAtomic(path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
-}  // namespace
+Json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path, const std::string& name,
+                  const std::string& split) {
+  const auto t0 = Clock::now();
+  // 1. The file: LaMP's predictions format, every id once.
+  Json file;
+  try {
+    file = Json::parse(ReadFile(answers_path));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW(answers_path << ": not JSON: " << e.what());
+  }
+  PRLM_REQUIRE(file.is_object() && file.contains("golds") && file["golds"].is_array(),
+               answers_path << ": expected LaMP's predictions format {\"task\": ..., \"golds\": [{\"id\", \"output\"}]}");
+  std::map<std::string, std::string> answers;
+  for (size_t i = 0; i < file["golds"].size(); ++i) {
+    const Json& g = file["golds"][i];
+    PRLM_REQUIRE(g.is_object() && g.contains("id") && g["id"].is_string() && g.contains("output") &&
+                     g["output"].is_string(),
+                 answers_path << ": golds[" << i << "] needs a string \"id\" and a string \"output\"");
+    PRLM_REQUIRE(answers.emplace(g["id"].get<std::string>(), g["output"].get<std::string>()).second,
+                 answers_path << ": golds[" << i << "]: id " << g["id"].get<std::string>() << " appears twice");
+  }
+  // 2. Every question with a gold output must have an answer.
+  std::vector<std::string> ids, references, hypotheses;
+  for (const auto& ex : dataset.examples) {
+    if (!ex.output) continue;
+    const auto a = answers.find(ex.id);
+    PRLM_REQUIRE(a != answers.end(), answers_path << ": no answer for question " << ex.id << " of " << dataset.source);
+    ids.push_back(ex.id);
+    references.push_back(*ex.output);
+    hypotheses.push_back(a->second);
+  }
+  PRLM_REQUIRE(!ids.empty(), dataset.source << ": no question has a gold output to score the answers against");
+  // 3. The row: the task's figures; no completion, so no format or reward.
+  Json row;
+  row["name"] = name;
+  row["model"] = answers_path;
+  row["split"] = split;
+  row["retriever"] = "answers";
+  row["k"] = nullptr;
+  row["n"] = ids.size();
+  row["predicted"] = ids.size();
+  row["skipped"] = 0;
+  row["task"] = dataset.task->name;
+  std::vector<data::QuestionMetric> per_question;
+  AddTaskFigures(*dataset.task, references, hypotheses, &row, &per_question);
+  row["seconds"] = Seconds(t0);
+  row["per_question"] = PerQuestionJson(ids, per_question);
+  return row;
+}
 
 std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size) {
   if (sweep_size <= 1) return path;
@@ -119,14 +200,13 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
       WritePredictions(PredictionsPath(o.predictions_path, retriever_name, k, sweep.size()), dataset, hypotheses);
     // 2. Scores of the answers with a gold (a question that could not be asked scores 0).
     std::vector<double> format_of, reward_of;  // per scored question
-    std::vector<std::string> scored_hypotheses;
-    std::vector<std::vector<std::string>> references(1);
+    std::vector<std::string> scored_hypotheses, references;
     std::vector<rollout::Question> scored_questions;
     std::vector<rollout::Answer> scored_answers;
     for (size_t i : scored) {
       const std::string completion = answers[i].texts.empty() ? "" : answers[i].texts[0];
       scored_hypotheses.push_back(hypotheses[i]);
-      references[0].push_back(questions[i].gold);
+      references.push_back(questions[i].gold);
       if (!o.scorer_has_format) format_of.push_back(text::HasReasoningFormat(completion) ? 1 : 0);
       scored_questions.push_back(questions[i]);
       scored_answers.push_back(answers[i]);
@@ -145,9 +225,6 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     // 3. The row (figures null when nothing could be scored), with each
     //    question's values for paired comparisons (CompareRows).
     const auto figure = [&](double v) { return scored.empty() ? Json(nullptr) : Json(v); };
-    std::vector<data::QuestionMetric> per_question = data::PerQuestionMetrics(*dataset.task, references[0], scored_hypotheses);
-    per_question.push_back({"format", Statistic::kMean, format_of});
-    per_question.push_back({"reward", Statistic::kMean, reward_of});
     Json row;
     row["name"] = o.name;
     row["model"] = o.model_dir;
@@ -160,19 +237,12 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     row["task"] = dataset.task->name;
     // The task's own metrics (LaMP's / LongLaMP's), then for generation
     // ROUGE-2 and corpus BLEU beside them, then format and reward.
-    const auto value_of = [&](const std::string& name) {
-      for (const auto& m : per_question)
-        if (m.name == name) return data::Aggregate(m);
-      PRLM_CHECK_MSG(name == "f1", "no per-question values of " << name);
-      return data::MacroF1(*dataset.task, references[0], scored_hypotheses);
-    };
-    for (const std::string& metric : data::TaskMetricNames(*dataset.task)) row[metric] = figure(value_of(metric));
-    if (dataset.task->metric == data::TaskMetric::kGeneration) {
-      row["rouge2"] = figure(value_of("rouge2"));
-      row["bleu"] = figure(scored.empty() ? 0 : text::CorpusBleu(scored_hypotheses, references).score);
-    }
-    row["format"] = figure(value_of("format"));
-    row["reward"] = figure(value_of("reward"));
+    std::vector<data::QuestionMetric> per_question;
+    AddTaskFigures(*dataset.task, references, scored_hypotheses, &row, &per_question);
+    per_question.push_back({"format", Statistic::kMean, format_of});
+    per_question.push_back({"reward", Statistic::kMean, reward_of});
+    row["format"] = figure(data::Aggregate(per_question[per_question.size() - 2]));
+    row["reward"] = figure(data::Aggregate(per_question.back()));
     if (!chosen.empty()) {  // how often the selector picked each retriever
       Json counts = Json::object();
       for (const auto& name : selection->second->selector().candidates()) counts[name] = 0;
@@ -182,11 +252,9 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                    counts.dump().c_str());
     }
     row["seconds"] = Seconds(t0);
-    Json ids = Json::array(), values = Json::object();
+    std::vector<std::string> ids;
     for (size_t i : scored) ids.push_back(dataset.examples[i].id);
-    for (const auto& m : per_question)
-      values[m.name] = {{"statistic", m.statistic == Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
-    row["per_question"] = {{"id", ids}, {"metrics", values}};
+    row["per_question"] = PerQuestionJson(ids, per_question);
     rows.push_back(row);
   }
   return rows;

@@ -63,6 +63,20 @@ nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tok
                                 retrieval::ProfileRetriever* retriever, const data::Dataset& dataset,
                                 reward::RewardScorer& scorer, const EvalOptions& options);
 
+// A row for answers that no model here wrote (a reference answer set, an
+// outside system's predictions): `answers_path` in LaMP's predictions format
+// ({"task", "golds": [{"id", "output"}]}, as WritePredictions writes it),
+// scored like Evaluate's rows on the task's metrics (no format or reward: no
+// completion), with per_question values so CompareRows can pair it; retriever
+// "answers". Throws prlm::Error naming the file and entry for malformed
+// JSON, a repeated id, or a question with a gold output but no answer.
+nlohmann::ordered_json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path,
+                                    const std::string& name, const std::string& split);
+
+// LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]}: one
+// answer per example of `dataset`, in order.
+void WritePredictions(const std::string& path, const data::Dataset& dataset, const std::vector<std::string>& answers);
+
 // `path`, or with "-RETRIEVER-kK" before its extension when the sweep has
 // more than one (retriever, k).
 std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size);

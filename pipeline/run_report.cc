@@ -86,7 +86,8 @@ std::string Num(double v) {
 // One chart of the given keys that the run has, written to
 // OUT/PREFIX+NAME.svg; false when the run has none of them.
 bool Chart(const RunMetrics& m, const std::string& out_dir, const std::string& file, const std::string& title,
-           const std::string& y_label, const std::vector<std::pair<std::string, std::string>>& keys_and_names) {
+           const std::string& y_label, const std::vector<std::pair<std::string, std::string>>& keys_and_names,
+           double smoothing) {
   std::vector<monitor::Series> series;
   for (const auto& [key, name] : keys_and_names)
     if (m.has(key)) series.push_back({name, m.steps, m.of(key)});
@@ -94,6 +95,7 @@ bool Chart(const RunMetrics& m, const std::string& out_dir, const std::string& f
   monitor::ChartOptions options;
   options.title = title;
   options.y_label = y_label;
+  options.smoothing = smoothing;
   const std::string path = out_dir + "/" + file;
   WriteFileAtomic(path, monitor::DrawLineChartSvg(series, options));
   std::printf("wrote %s\n", path.c_str());
@@ -122,13 +124,15 @@ const KeyNames& PhaseKeys() {
 
 // The charts the run has data for, each OUT/PREFIX<name>.svg; returns
 // their file names.
-std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out, const std::string& prefix) {
+std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out, const std::string& prefix,
+                                    double smoothing) {
   KeyNames rewards, parts;
   RewardKeys(m, &rewards, &parts);
   std::vector<std::string> plots;
   const auto chart = [&](const std::string& name, const std::string& title, const std::string& y_label,
                          const KeyNames& keys_and_names) {
-    if (Chart(m, out, prefix + name + ".svg", title, y_label, keys_and_names)) plots.push_back(prefix + name + ".svg");
+    if (Chart(m, out, prefix + name + ".svg", title, y_label, keys_and_names, smoothing))
+      plots.push_back(prefix + name + ".svg");
   };
   chart("reward", "reward per step (mean over the step's samples)", "reward", rewards);
   chart("reward_parts", "reward parts per step", "ROUGE F1 / reward-model logit", parts);
@@ -241,9 +245,10 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> FindEvalTables(const
 }
 
 // One run's section: state, headline figures, phase shares, its charts.
-std::string RunSection(const std::string& run, const std::string& out, const std::string& prefix, int level) {
+std::string RunSection(const std::string& run, const std::string& out, const std::string& prefix, int level,
+                       double smoothing) {
   const RunMetrics m = ReadMetrics(run + "/metrics.jsonl");
-  const std::vector<std::string> plots = DrawCharts(m, out, prefix);
+  const std::vector<std::string> plots = DrawCharts(m, out, prefix, smoothing);
   const std::string h(static_cast<size_t>(level), '#');
   std::string md = RunState(run, m) + "\n" + h + " Headline figures\n\n" + HeadlineTable(m);
   std::string phases = PhaseShares(m);
@@ -255,7 +260,8 @@ std::string RunSection(const std::string& run, const std::string& out, const std
 
 }  // namespace
 
-void WriteRunReport(const std::string& dir, const std::string& out) {
+void WriteRunReport(const std::string& dir, const std::string& out, double smoothing) {
+  PRLM_REQUIRE(smoothing >= 0 && smoothing < 1, "report: --smoothing must be in [0, 1), got " << smoothing);
   // 1. What the directory holds: one run or several, and eval tables.
   const std::vector<std::string> runs = FindRuns(dir);
   const auto evals = FindEvalTables(dir);
@@ -269,11 +275,11 @@ void WriteRunReport(const std::string& dir, const std::string& out) {
     md += "## Evaluation: " + file + "\n\n" + EvalMarkdownTable(rows) + "\n";
   // 3. Each run with its charts.
   if (runs.size() == 1 && runs[0] == dir) {
-    md += RunSection(dir, out, "", 2);
+    md += RunSection(dir, out, "", 2, smoothing);
   } else {
     for (const auto& run : runs) {
       const std::string name = fs::path(run).filename().string();
-      md += "## Run: " + name + "\n\n" + RunSection(run, out, name + "-", 3);
+      md += "## Run: " + name + "\n\n" + RunSection(run, out, name + "-", 3, smoothing);
     }
   }
   WriteFileAtomic(out + "/report.md", md);

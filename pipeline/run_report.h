@@ -25,7 +25,8 @@
 
 namespace prlm::pipeline {
 
-// Prints "wrote PATH" per file.
-void WriteRunReport(const std::string& dir, const std::string& out_dir);
+// Prints "wrote PATH" per file. `smoothing`: the charts' moving-average
+// weight in [0, 1) (common/monitor/svg_chart.h; 0: raw values only).
+void WriteRunReport(const std::string& dir, const std::string& out_dir, double smoothing = 0.6);
 
 }  // namespace prlm::pipeline

@@ -1,12 +1,15 @@
 // The paired bootstrap (common/util/paired_bootstrap.h) on data whose
 // interval is known, and eval's row comparisons built on it
-// (pipeline/evaluation.h: questions paired by id).
+// (pipeline/evaluation.h: questions paired by id), and rows scored from an
+// answers file (eval --answers).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "common/data/task.h"
+#include "common/util/file.h"
 #include "common/util/paired_bootstrap.h"
 #include "pipeline/evaluation.h"
 #include "tests/test_util.h"
@@ -125,6 +128,38 @@ TEST(CompareRows, RowsThatCannotBePairedAreRefusedNamingThem) {
   const std::string table = pipeline::EvalMarkdownTable(rows);
   EXPECT_NE(table.find("| prlm (bm25, k=1) | rag (bm25, k=1) | 2 | +0.1500 ["), std::string::npos) << table;
   EXPECT_NE(table.find("| model | against | n | ROUGE-1 |\n|---|---|---|---|\n"), std::string::npos) << table;
+}
+
+// eval --answers: a reference answer set scored like a model's row, paired
+// with a model's row by question id; bad files are refused naming the entry.
+TEST(ScoreAnswers, ScoresAFileOfAnswersAndPairsItWithModelRows) {
+  testing::TempDir dir;
+  data::Dataset d;
+  d.task = &data::TaskByName("LaMP_4");
+  d.source = "test_questions.json";
+  d.examples = {{"q1", "u1", "in", "in", std::string("a b c d"), {}},
+                {"q2", "u1", "in", "in", std::string("e f g h"), {}},
+                {"q3", "u2", "in", "in", std::nullopt, {}}};  // hidden gold: not scored
+  pipeline::WritePredictions(dir / "answers.json", d, {"a b c d", "e f x y", "anything"});
+  const Json row = pipeline::ScoreAnswers(d, dir / "answers.json", "reference", "test");
+  EXPECT_EQ(row["retriever"], "answers");
+  EXPECT_EQ(row["n"], 2);
+  EXPECT_NEAR(row["rouge1"].get<double>(), (1.0 + 0.5) / 2, 1e-12);
+  EXPECT_FALSE(row.contains("reward")) << "no completion: no format or reward";
+  const Json c = pipeline::CompareRows(Row("rag", {"q2", "q1"}, {0.25, 0.5}, {}), row);
+  EXPECT_NEAR(c["metrics"]["rouge1"]["difference"].get<double>(), (0.5 + 0.25) / 2, 1e-12);
+  testing::WriteBytes(dir / "missing.json", "{\"task\":\"LaMP_4\",\"golds\":[{\"id\":\"q1\",\"output\":\"a\"}]}");
+  testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "missing.json", "x", "test"); },
+                                 {"missing.json", "no answer for question q2"});
+  testing::WriteBytes(dir / "twice.json", "{\"golds\":[{\"id\":\"q1\",\"output\":\"a\"},{\"id\":\"q1\",\"output\":\"b\"}]}");
+  testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "twice.json", "x", "test"); },
+                                 {"twice.json", "golds[1]", "id q1 appears twice"});
+  testing::WriteBytes(dir / "bad.json", "{\"golds\":[{\"id\":1}]}");
+  testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "bad.json", "x", "test"); },
+                                 {"bad.json", "golds[0] needs a string \"id\""});
+  testing::WriteBytes(dir / "notjson.json", "{\"golds\": [");
+  testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "notjson.json", "x", "test"); },
+                                 {"notjson.json", "not JSON"});
 }
 
 }  // namespace

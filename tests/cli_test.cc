@@ -230,6 +230,9 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
   EXPECT_NE(all_md.find("![grpo-reward.svg](grpo-reward.svg)"), std::string::npos) << all_md;
   EXPECT_TRUE(std::filesystem::exists(dir / "pipeline/report/grpo-reward.svg"));
   std::filesystem::rename(dir / "pipeline/grpo", run);
+  const auto rough = RunPrlm("report " + run + " --smoothing 1");
+  EXPECT_NE(rough.code, 0);
+  EXPECT_NE(rough.out.find("--smoothing must be in [0, 1), got 1"), std::string::npos) << rough.out;
   // A malformed line is named with its file and line.
   testing::WriteBytes(run + "/metrics.jsonl", lines.substr(0, lines.find('\n') + 1) + "{\"training/glob\n");
   const auto bad = RunPrlm("report " + run);
