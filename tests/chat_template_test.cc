@@ -141,6 +141,7 @@ TEST(Jinja, ErrorsNameTheLineAndUnsupportedConstructsAreRefused) {
                       {{"d", nlohmann::ordered_json::object()}});
   ExpectTemplateError("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", "macro 'm' takes not more than 1 argument(s)");
   ExpectTemplateError("{% macro m(a) %}{% endmacro %}{{ m(b=2) }}", "macro 'm' takes no keyword argument 'b'");
+  ExpectTemplateError("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macro 'm': calls nested deeper than 200");
   ExpectTemplateError("{{ x | map(attribute='a') | select('divisibleby') | list }}", "test 'divisibleby' is not supported",
                       {{"x", {1}}});
   ExpectTemplateError("{% break %}", "'break' outside a for loop");

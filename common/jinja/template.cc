@@ -997,6 +997,13 @@ class Renderer {
   // called, its parameters, and caller() when called from {% call %}; what
   // it sets stays inside it. Its value is the text it renders.
   Value CallMacro(const Template::Node& n, const CallArgs& a) {
+    // A macro that calls itself without end fails here, not on the stack.
+    if (macro_depth_ >= kMaxMacroDepth)
+      Fail(n.line, "macro '" + n.name + "': calls nested deeper than " + std::to_string(kMaxMacroDepth));
+    struct Depth {
+      int& d;
+      ~Depth() { --d; }
+    } depth{++macro_depth_};
     std::vector<Scope> scopes = {scopes_.front()};
     scopes.push_back(BindParameters(n, "macro '" + n.name + "'", a, scopes));
     return Value(RenderIn(std::move(scopes), *n.body));
@@ -1623,6 +1630,8 @@ class Renderer {
     return x;
   }
 
+  static constexpr int kMaxMacroDepth = 200;
+  int macro_depth_ = 0;
   Value globals_;
   std::vector<Scope> scopes_;
 };
