@@ -124,7 +124,7 @@ int RunLearnerRank(const comm::TrainJob& job) {
   // The rollout workers hold the weights in the compute dtype (bf16 under
   // mixed precision): learner 0 sends them in it, from copies it refreshes.
   const auto trained = learner->TrainableParameters();
-  const torch::ScalarType sent_dtype = ResolveDevice(job.config.model.device, job.config.model.dtype).dtype;
+  const torch::ScalarType sent_dtype = learner->compute_dtype();
   std::vector<torch::Tensor> weights = trained;
   if (sent_dtype != torch::kFloat)
     for (auto& w : weights) w = w.detach().to(sent_dtype);

@@ -72,6 +72,7 @@ class PolicyLearner {
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
   model::Qwen2ForCausalLM& policy() { return policy_; }
   int64_t version() const { return version_; }
+  torch::ScalarType compute_dtype() const { return compute_dtype_; }
   int64_t optimizer_steps() const { return optimizer_steps_; }
 
   // The policy in Hugging Face layout (config.json, model.safetensors with

@@ -46,6 +46,20 @@ size_t FindClose(const std::string& src, size_t from, const char* close, int lin
   Fail(line, std::string("unclosed tag: no '") + close + "'");
 }
 
+// Jinja2 reads a template with its line ends as "\n" and drops one final
+// line end (keep_trailing_newline is off in transformers).
+std::string NormalizeLineEnds(const std::string& source) {
+  std::string out;
+  out.reserve(source.size());
+  for (size_t k = 0; k < source.size(); ++k) {
+    if (source[k] != '\r') out += source[k];
+    else if (k + 1 < source.size() && source[k + 1] == '\n') continue;  // \r\n: the \n follows
+    else out += '\n';
+  }
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
 std::vector<Piece> Lex(const std::string& src, const TemplateOptions& o) {
   std::vector<Piece> out;
   size_t pos = 0;
@@ -939,15 +953,23 @@ class Renderer {
  private:
   using Scope = std::unordered_map<std::string, Value>;
 
-  // Renders `body` with the scopes `scopes` (restored afterwards, also on an
-  // error): macros and caller() run in their own frames.
+  // Makes `frames` the live scopes while it exists (restored also on an
+  // error): macros, their defaults and caller() run in frames of their own.
+  class SwappedScopes {
+   public:
+    SwappedScopes(std::vector<Scope>& live, std::vector<Scope>& frames) : live_(live), other_(frames) {
+      std::swap(live_, other_);
+    }
+    ~SwappedScopes() { std::swap(live_, other_); }
+
+   private:
+    std::vector<Scope>& live_;
+    std::vector<Scope>& other_;
+  };
+
+  // Renders `body` in the scopes `scopes`.
   std::string RenderIn(std::vector<Scope> scopes, const Template::Node& body) {
-    std::swap(scopes_, scopes);
-    struct Restore {
-      std::vector<Scope>& live;
-      std::vector<Scope>& saved;
-      ~Restore() { std::swap(live, saved); }
-    } restore{scopes_, scopes};
+    SwappedScopes swapped(scopes_, scopes);
     std::string out;
     Run(body, out);
     return out;
@@ -978,17 +1000,11 @@ class Renderer {
         continue;
       }
       scopes.push_back(frame);
-      std::swap(scopes_, scopes);
-      Value v;
-      try {
-        v = Eval(*n.defaults[k]);
-      } catch (...) {
-        std::swap(scopes_, scopes);
-        throw;
+      {
+        SwappedScopes swapped(scopes_, scopes);
+        frame[n.targets[k]] = Eval(*n.defaults[k]);
       }
-      std::swap(scopes_, scopes);
       scopes.pop_back();
-      frame[n.targets[k]] = v;
     }
     return frame;
   }
@@ -1012,17 +1028,13 @@ class Renderer {
   // {% call m(args) %}body{% endcall %}: m(args, caller=...) where caller()
   // renders body in the scopes of the call site.
   Value CallWithCaller(const Template::Node& n) {
-    const Expr& call = *n.expr;
-    const Value f = Eval(*call.kids[0]);
-    if (f.kind() != Value::Kind::kFunction) Fail(n.line, DescribeCallee(*call.kids[0]) + " is not callable");
-    CallArgs a = Arguments(call, 1);
     const std::vector<Scope> site = scopes_;
-    a.keyword.emplace_back("caller", Value::Callable([this, &n, site](const CallArgs& args) {
+    const Value caller = Value::Callable([this, &n, site](const CallArgs& args) {
       std::vector<Scope> scopes = site;
       scopes.push_back(BindParameters(n, "caller()", args, site));
       return Value(RenderIn(std::move(scopes), *n.body));
-    }));
-    return f.function()(a);
+    });
+    return Invoke(*n.expr, &caller);
   }
 
   void Assign(const std::vector<std::string>& names, const Value& v, int line) {
@@ -1140,17 +1152,7 @@ class Renderer {
       case Expr::kAttr: return Attribute(Eval(*e.kids[0]), e.name, e);
       case Expr::kIndex: return Index(Eval(*e.kids[0]), Eval(*e.kids[1]), e);
       case Expr::kSlice: return Slice(e);
-      case Expr::kCall: {
-        const Value f = Eval(*e.kids[0]);
-        if (f.is_undefined()) Fail(e.line, "cannot call an undefined value" + Why(f, *e.kids[0]));
-        if (f.kind() != Value::Kind::kFunction) Fail(e.line, DescribeCallee(*e.kids[0]) + " is not callable");
-        try {
-          return f.function()(Arguments(e, 1));
-        } catch (const TemplateError& err) {
-          if (std::string(err.what()).rfind("chat template line", 0) == 0) throw;
-          Fail(e.line, err.what());  // raise_exception and builtins: say where
-        }
-      }
+      case Expr::kCall: return Invoke(e);
       case Expr::kFilter: return Filter(e);
       case Expr::kTest: {
         const bool r = Test(e);
@@ -1177,6 +1179,22 @@ class Renderer {
       case Expr::kStarred: Fail(e.line, "*args outside a call's arguments");
     }
     return Value();
+  }
+
+  // The call `e` (a kCall), with `caller` as its keyword argument when given
+  // ({% call %}). Errors from inside the callee say where the call is.
+  Value Invoke(const Expr& e, const Value* caller = nullptr) {
+    const Value f = Eval(*e.kids[0]);
+    if (f.is_undefined()) Fail(e.line, "cannot call an undefined value" + Why(f, *e.kids[0]));
+    if (f.kind() != Value::Kind::kFunction) Fail(e.line, DescribeCallee(*e.kids[0]) + " is not callable");
+    CallArgs a = Arguments(e, 1);
+    if (caller) a.keyword.emplace_back("caller", *caller);
+    try {
+      return f.function()(a);
+    } catch (const TemplateError& err) {
+      if (std::string(err.what()).rfind("chat template line", 0) == 0) throw;
+      Fail(e.line, err.what());  // raise_exception and builtins: say where
+    }
   }
 
   static std::string DescribeCallee(const Expr& e) {
@@ -1233,9 +1251,14 @@ class Renderer {
           return Value(std::move(l));
         });
     }
-    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])))
-      return Index(obj, Value(static_cast<int64_t>(std::stoll(name))), e);
-    return Item(obj, Value(name));
+    return Item(obj, KeyOf(name));
+  }
+
+  // An attribute name as a key: digits (x.0, selectattr('a.1')) index a list.
+  static Value KeyOf(const std::string& name) {
+    const bool digits = !name.empty() && name.size() < 19 &&
+                        std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    return digits ? Value(static_cast<int64_t>(std::stoll(name))) : Value(name);
   }
 
   // Python's type name as Jinja2 writes it in messages.
@@ -1624,8 +1647,7 @@ class Renderer {
     Value x = item;
     for (const auto& part : PySplit(path.Str(), Value("."), -1)) {
       if (x.is_undefined()) Fail(line, "cannot read '." + part + "' of an undefined value" + Why(x));
-      const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-      x = step(x, digits ? Value(static_cast<int64_t>(std::stoll(part))) : Value(part));
+      x = step(x, KeyOf(part));
     }
     return x;
   }
@@ -1635,24 +1657,6 @@ class Renderer {
   Value globals_;
   std::vector<Scope> scopes_;
 };
-
-}  // namespace
-
-namespace {
-
-// Jinja2 reads a template with its line ends as "\n" and drops one final
-// line end (keep_trailing_newline is off in transformers).
-std::string NormalizeLineEnds(const std::string& source) {
-  std::string out;
-  out.reserve(source.size());
-  for (size_t k = 0; k < source.size(); ++k) {
-    if (source[k] != '\r') out += source[k];
-    else if (k + 1 < source.size() && source[k + 1] == '\n') continue;  // \r\n: the \n follows
-    else out += '\n';
-  }
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <utf8proc.h>
+
 namespace prlm::jinja {
 
 Value Value::Undefined(std::string why) {
@@ -125,7 +127,7 @@ std::string StringRepr(const std::string& s) {
 void JsonString(const std::string& s, bool ensure_ascii, std::string& out) {
   out += '"';
   const auto escape = [&](unsigned code) {
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "\\u%04x", code);
     out += buf;
   };
@@ -145,10 +147,12 @@ void JsonString(const std::string& s, bool ensure_ascii, std::string& out) {
         } else if (c < 0x80 || !ensure_ascii) {
           out += static_cast<char>(c);
         } else {
-          // Decode one UTF-8 sequence (the template's strings are valid UTF-8).
-          const int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-          unsigned code = c & (0x3f >> extra);
-          for (int j = 0; j < extra && k + 1 < s.size(); ++j) code = (code << 6) | (static_cast<unsigned char>(s[++k]) & 0x3f);
+          // One UTF-8 sequence; an invalid byte is written as U+FFFD.
+          utf8proc_int32_t cp = 0;
+          const utf8proc_ssize_t n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data()) + k,
+                                                      static_cast<utf8proc_ssize_t>(s.size() - k), &cp);
+          if (n > 0) k += static_cast<size_t>(n) - 1;
+          unsigned code = n > 0 ? static_cast<unsigned>(cp) : 0xfffd;
           if (code >= 0x10000) {
             code -= 0x10000;
             escape(0xd800 + (code >> 10));
