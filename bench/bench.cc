@@ -113,10 +113,11 @@ int BenchGenerate(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate|flops|retrieval|reward|lore|weight-sync [options]\n"
+      "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
       "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
       "  flops       the learner's forward+backward FLOP/s against the measured matmul peak, fp32 and bf16\n"
+      "  shared-prompt the learner's forward+backward of GRPO groups: whole rows vs each prompt scored once\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
       "  reward      the reward server with batching vs max_batch_size=1: sequences/s, p50/p99\n"
       "  lore        LoRe scoring vs the BT model, AdaptUser latency under load, table memory\n"
@@ -130,6 +131,7 @@ int RunBench(int argc, char** argv) {
   if (what == "tokenizer") return BenchTokenizer(argc - 1, argv + 1);
   if (what == "generate") return BenchGenerate(argc - 1, argv + 1);
   if (what == "flops") return BenchFlops(argc - 1, argv + 1);
+  if (what == "shared-prompt") return BenchSharedPrompt(argc - 1, argv + 1);
   if (what == "retrieval") return BenchRetrieval(argc - 1, argv + 1);
   if (what == "reward") return BenchReward(argc - 1, argv + 1);
   if (what == "lore") return BenchLore(argc - 1, argv + 1);

@@ -5,6 +5,9 @@
 #  2. Generation prefill/decode tokens/s, Qwen2 tiny (~2M) and small (~25M) in
 #     fp32 and bf16 at batch 1, 8, 32: prlm vs an eager python3-torch loop on
 #     the same weights and dtype (the better of its all-cores and one-thread runs).
+#  3. Weight sync: the bucketed broadcast vs a raw MPI_Bcast of the same bytes.
+#  4. The learner's forward+backward of a GRPO group: whole rows vs the
+#     shared prompt run once.
 # usage: bench/run.sh [OUT_DIR]   (run launch/setup.sh first; takes a few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,3 +68,7 @@ PY
 mpi=(mpirun --oversubscribe -np 3)
 [[ $(id -u) == 0 ]] && mpi=(mpirun --allow-run-as-root --oversubscribe -np 3)
 "${mpi[@]}" "$prlm" bench weight-sync --preset small --vocab-size 32768 | tee "$out/weight_sync.txt"
+
+# The learner's scoring of a GRPO group (8 samples of a 380-token prompt, 60-token
+# completions): whole rows vs the shared prompt run once, on the tiny preset.
+"$prlm" bench shared-prompt --preset tiny --workdir "$out" | tee "$out/shared_prompt.jsonl"

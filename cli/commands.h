@@ -42,6 +42,7 @@ int RunReport(int argc, char** argv);
 int BenchReward(int argc, char** argv);  // prlm bench reward
 int BenchLore(int argc, char** argv);    // prlm bench lore
 int BenchFlops(int argc, char** argv);       // prlm bench flops
+int BenchSharedPrompt(int argc, char** argv);  // prlm bench shared-prompt
 int BenchWeightSync(int argc, char** argv);  // prlm bench weight-sync (under mpirun)
 
 }  // namespace prlm::cli

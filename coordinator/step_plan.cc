@@ -69,12 +69,18 @@ std::vector<proto::TrainSequence> Sequences(const std::vector<AskedGroup>& group
   return sequences;
 }
 
-// 4. Micro-batches by length, dealt to learners by token load.
+// 4. Micro-batches by length, a group's sequences together, dealt to learners
+// by token load.
 std::vector<proto::LearnStep> Deal(const std::vector<proto::TrainSequence>& sequences, const StepPlanOptions& o,
                                    int64_t* micro_batch_count) {
-  std::vector<int64_t> tokens;
-  for (const auto& s : sequences) tokens.push_back(s.prompt_size() + s.completion_size());
-  const auto micro_batches = PlanMicroBatches(tokens, o.micro_batch_size);
+  std::vector<int64_t> tokens, group_of;
+  std::map<std::vector<int32_t>, int64_t> group_of_prompt;  // a group: the sequences of one prompt
+  for (const auto& s : sequences) {
+    tokens.push_back(s.prompt_size() + s.completion_size());
+    const std::vector<int32_t> prompt(s.prompt().begin(), s.prompt().end());
+    group_of.push_back(group_of_prompt.emplace(prompt, static_cast<int64_t>(group_of_prompt.size())).first->second);
+  }
+  const auto micro_batches = PlanMicroBatches(tokens, group_of, o.micro_batch_size);
   std::vector<int64_t> micro_batch_tokens;
   for (const auto& mb : micro_batches) {
     int64_t t = 0;

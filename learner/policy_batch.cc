@@ -1,6 +1,7 @@
 #include "learner/policy_batch.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/util/check.h"
 #include "learner/autocast.h"
@@ -44,7 +45,21 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
     }
     adv[b] = static_cast<float>(s.advantage());
   }
+  // Rows with identical prompts (a GRPO group's samples) share one prefill.
+  std::map<std::vector<int32_t>, int64_t> prompt_index;
+  std::vector<int64_t> distinct, prompt_of(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& p = mb.sequences(static_cast<int>(b)).prompt();
+    const auto [it, inserted] =
+        prompt_index.emplace(std::vector<int32_t>(p.begin(), p.end()), static_cast<int64_t>(distinct.size()));
+    if (inserted) distinct.push_back(b);
+    prompt_of[static_cast<size_t>(b)] = it->second;
+  }
   PolicyBatch batch;
+  if (static_cast<int64_t>(distinct.size()) < B) {
+    batch.distinct_prompt_rows = torch::tensor(distinct, torch::kLong).to(device);
+    batch.prompt_of_row = torch::tensor(prompt_of, torch::kLong).to(device);
+  }
   batch.ids = ids.to(device);
   batch.mask = mask.to(device);
   batch.completion = ids.narrow(1, P, C).to(device);
@@ -55,18 +70,49 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
   return batch;
 }
 
+namespace {
+
+// The final hidden states [B, C, H] that predict the C completion tokens:
+// those at positions P-1 .. P+C-2 of each row.
+torch::Tensor PredictingHidden(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch) {
+  const int64_t T = batch.ids.size(1), P = batch.prompt_width, C = T - P;
+  const auto positions = model::PositionsFromMask(batch.mask);
+  if (!batch.prompt_of_row.defined()) {  // one forward over the whole rows
+    return policy
+        ->Forward(batch.ids, positions, model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr)
+        .narrow(1, P - 1, C);
+  }
+  // 1. Each distinct prompt once, its keys and values into a cache with room
+  //    for the completions. Rows sharing a prompt share its padding too.
+  const auto prompts = batch.ids.narrow(1, 0, P).index_select(0, batch.distinct_prompt_rows);
+  const auto prompt_mask = batch.mask.narrow(1, 0, P).index_select(0, batch.distinct_prompt_rows);
+  auto cache = policy->NewCache(prompts.size(0), T);
+  const auto prompt_hidden = policy->Forward(prompts, model::PositionsFromMask(prompt_mask),
+                                             model::AttentionBias(prompt_mask, 0, P, torch::kFloat), &cache);
+  // 2. The cache repeated for the rows that share each prompt (differentiable:
+  //    each row's gradient flows back to its prompt's keys and values).
+  cache.SelectRows(batch.prompt_of_row);
+  // 3. The completions over it.
+  const auto completion_hidden =
+      policy->Forward(batch.completion, positions.narrow(1, P, C),
+                      model::AttentionBias(batch.mask, P, C, torch::kFloat), &cache);
+  // The prompt's last position predicts completion token 0; completion
+  // token t predicts token t+1.
+  return torch::cat({prompt_hidden.narrow(1, P - 1, 1).index_select(0, batch.prompt_of_row),
+                     completion_hidden.narrow(1, 0, C - 1)},
+                    1);
+}
+
+}  // namespace
+
 CompletionScores ScoreCompletions(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch, double temperature,
                                   bool with_entropy, torch::ScalarType compute_dtype) {
-  const int64_t T = batch.ids.size(1), P = batch.prompt_width, C = T - P;
   torch::Tensor hidden;
   {
     AutocastGuard autocast(batch.ids.device(), compute_dtype);
-    hidden = policy->Forward(batch.ids, model::PositionsFromMask(batch.mask),
-                             model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr);
+    hidden = PredictingHidden(policy, batch);
   }
-  // Positions P-1 .. T-2 predict the completion tokens at P .. T-1.
-  auto logits = policy->Logits(hidden.narrow(1, P - 1, C).to(policy->model->embed_tokens->weight.scalar_type()))
-                    .to(torch::kFloat);
+  auto logits = policy->Logits(hidden.to(policy->model->embed_tokens->weight.scalar_type())).to(torch::kFloat);
   if (temperature != 1.0) logits = logits / temperature;
   const auto lse = logits.logsumexp(-1);
   CompletionScores out;

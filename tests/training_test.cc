@@ -92,6 +92,54 @@ TEST(PolicyBatch, MixedPrecisionScoresNearFp32AndTrainsFp32Weights) {
   EXPECT_GT(w.grad().abs().sum().item<double>(), 0.0);
 }
 
+// Rows that share a prompt score it once (one prefill, its keys and values
+// repeated for each row): the log-probs and the gradients are those of one
+// forward over the whole rows.
+TEST(PolicyBatch, SharedPromptsScoreAsWholeRows) {
+  auto policy = TinyPolicy(50);
+  policy->train();
+  proto::MicroBatch mb;
+  const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> rows = {
+      {{1, 2, 3, 4}, {5, 6, 7}}, {{9, 8}, {7}},  {{1, 2, 3, 4}, {8}},
+      {{1, 2, 3, 4}, {6, 5}},    {{9, 8}, {2, 3, 4, 5}}, {{11, 12, 13}, {14, 15}}};
+  for (size_t b = 0; b < rows.size(); ++b) {
+    auto* s = mb.add_sequences();
+    s->mutable_prompt()->Add(rows[b].first.begin(), rows[b].first.end());
+    s->mutable_completion()->Add(rows[b].second.begin(), rows[b].second.end());
+    s->set_advantage(static_cast<double>(b) - 2.5);
+  }
+  const auto shared = learner::MakePolicyBatch(mb, torch::kCPU);
+  ASSERT_TRUE(shared.prompt_of_row.defined()) << "rows 0, 2, 3 and rows 1, 4 share prompts";
+  EXPECT_EQ(shared.distinct_prompt_rows.size(0), 3);
+  EXPECT_EQ(shared.prompt_of_row[2].item<int64_t>(), shared.prompt_of_row[0].item<int64_t>());
+  EXPECT_NE(shared.prompt_of_row[1].item<int64_t>(), shared.prompt_of_row[0].item<int64_t>());
+  auto whole = shared;
+  whole.distinct_prompt_rows = torch::Tensor();
+  whole.prompt_of_row = torch::Tensor();
+
+  // A loss that weighs every token differently, so each gradient path counts.
+  auto loss_and_grads = [&](const learner::PolicyBatch& batch) {
+    for (auto& p : policy->parameters()) p.mutable_grad() = torch::Tensor();
+    const auto scores = learner::ScoreCompletions(policy, batch, 0.7, true);
+    const auto weights = torch::arange(1, 1 + scores.logprobs.numel(), torch::kFloat).view(scores.logprobs.sizes());
+    (scores.logprobs * weights * batch.advantages.unsqueeze(1)).sum().backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : policy->parameters()) grads.push_back(p.grad().clone());
+    return std::make_pair(scores, grads);
+  };
+  const auto [a, grads_shared] = loss_and_grads(shared);
+  const auto [b, grads_whole] = loss_and_grads(whole);
+  EXPECT_LT((a.logprobs - b.logprobs).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((a.entropy - b.entropy).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ(a.logprobs[1][1].item<double>(), 0.0) << "padding carries no log-prob";
+  ASSERT_EQ(grads_shared.size(), grads_whole.size());
+  for (size_t i = 0; i < grads_shared.size(); ++i) {
+    const double scale = grads_whole[i].abs().max().item<double>();
+    ASSERT_GT(scale, 0.0) << "parameter " << i << " gets a gradient";
+    EXPECT_LT((grads_shared[i] - grads_whole[i]).abs().max().item<double>(), 1e-4 * scale) << "parameter " << i;
+  }
+}
+
 class RolloutWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -232,10 +280,18 @@ TEST(DataOrder, EpochsArePermutationsAndResumeAtAnEpochBoundaryIsExact) {
 
 TEST(BatchPlan, MicroBatchesDoNotDependOnLearnersAndLoadsBalance) {
   const std::vector<int64_t> tokens = {50, 10, 40, 30, 20, 60, 5, 25};
-  const auto plan = coordinator::PlanMicroBatches(tokens, 3);
+  const std::vector<int64_t> own_group = {0, 1, 2, 3, 4, 5, 6, 7};
+  const auto plan = coordinator::PlanMicroBatches(tokens, own_group, 3);
   ASSERT_EQ(plan.size(), 3u);
   EXPECT_EQ(plan[0], (std::vector<size_t>{5, 0, 2})) << "longest first";
   EXPECT_EQ(plan[2], (std::vector<size_t>{1, 6}));
+  // Two groups of four (the samples of two prompts): each stays one
+  // micro-batch, the group with the longest sequence first.
+  const std::vector<int64_t> two_groups = {0, 1, 0, 1, 0, 1, 0, 1};
+  const auto grouped = coordinator::PlanMicroBatches(tokens, two_groups, 4);
+  ASSERT_EQ(grouped.size(), 2u);
+  EXPECT_EQ(grouped[0], (std::vector<size_t>{5, 3, 7, 1})) << "group 1 holds the 60";
+  EXPECT_EQ(grouped[1], (std::vector<size_t>{0, 2, 4, 6}));
   const std::vector<int64_t> mb = {100, 90, 40, 35, 30};
   const auto owner = coordinator::AssignToLearners(mb, 2);
   std::vector<int64_t> load(2, 0);

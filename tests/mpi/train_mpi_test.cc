@@ -8,6 +8,7 @@
 //    with the version stamp, and the bucketed all-reduce sums.
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <random>
 
 #include "common/comm/mpi_job.h"
@@ -55,7 +56,9 @@ proto::LearnStep StepFor(int learners, int my_index) {
   const auto seqs = Sequences();
   std::vector<int64_t> tokens;
   for (const auto& s : seqs) tokens.push_back(s.prompt_size() + s.completion_size());
-  const auto plan = coordinator::PlanMicroBatches(tokens, 3);
+  std::vector<int64_t> own_group(tokens.size());  // every prompt differs
+  std::iota(own_group.begin(), own_group.end(), 0);
+  const auto plan = coordinator::PlanMicroBatches(tokens, own_group, 3);
   std::vector<int64_t> mb_tokens;
   for (const auto& mb : plan) {
     int64_t t = 0;

@@ -1,0 +1,113 @@
+// prlm bench shared-prompt: what scoring a GRPO group's shared prompt once
+// saves the learner. A micro-batch of --groups groups, each --group samples
+// of one --prompt-token prompt with --completion-token completions (random
+// tokens), is scored with its gradient (ScoreCompletions, a loss over the
+// log-probs, backward) two ways in the same run, alternating:
+//   whole:  one forward over every full row (the baseline);
+//   shared: each distinct prompt once, its keys and values repeated for the
+//           rows that share it, then the completions (learner/policy_batch.h).
+// Best of --repeat each; prints one JSON object with both times, the
+// speed-up, and the largest log-prob difference between the two.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+#include "bench/bench_model.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/compute_options.h"
+#include "common/model/pretrained.h"
+#include "common/util/check.h"
+#include "learner/policy_batch.h"
+
+namespace prlm::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Forward + backward of one micro-batch's scores; returns seconds and the log-probs.
+std::pair<double, torch::Tensor> ScoreWithGradient(model::Qwen2ForCausalLM& m, const learner::PolicyBatch& batch,
+                                                   torch::ScalarType products) {
+  m->zero_grad();
+  const auto t0 = Clock::now();
+  const auto scores = learner::ScoreCompletions(m, batch, 1.0, false, products);
+  (scores.logprobs.sum() / batch.completion_mask.sum()).backward();
+  return {Since(t0), scores.logprobs.detach()};
+}
+
+}  // namespace
+
+int BenchSharedPrompt(int argc, char** argv) {
+  Args args("bench shared-prompt",
+            "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
+            "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
+  args.Option("model", "DIR", "", "Qwen2 model directory (default: make one from --preset)")
+      .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
+      .Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
+      .Option("group", "N", "8", "samples per group")
+      .Option("prompt-tokens", "N", "380", "prompt length (the demo's: about 380)")
+      .Option("completion-tokens", "N", "60", "completion length (the demo's: about 60)")
+      .Option("repeat", "N", "3", "runs of each way; the best is reported")
+      .Option("workdir", "DIR", "out/bench", "where a preset model is written");
+  AddComputeOptions(args);
+  if (!args.Parse(argc, argv)) return 0;
+  const std::string dir = BenchModelDir(args);
+  const ComputeDevice where = SetUpCompute(args);
+  const int groups = args.GetInt("groups"), group = args.GetInt("group"), repeat = args.GetInt("repeat");
+  const int prompt_tokens = args.GetInt("prompt-tokens"), completion_tokens = args.GetInt("completion-tokens");
+  PRLM_REQUIRE(groups >= 1 && group >= 1 && repeat >= 1 && prompt_tokens >= 1 && completion_tokens >= 1,
+               "--groups, --group, --repeat, --prompt-tokens and --completion-tokens must be >= 1");
+  // The learner keeps fp32 weights; --dtype bf16 runs the products in bf16 (as train model.dtype=bf16).
+  auto m = model::LoadQwen2(dir, where.device, torch::kFloat32);
+  m->train();
+  const int64_t vocab = m->config().vocab_size;
+
+  // 1. The micro-batch: random prompts, each shared by `group` random completions.
+  proto::MicroBatch mb;
+  const auto random_tokens = [&](int n) {
+    return torch::randint(1, vocab, {n}, torch::TensorOptions().dtype(torch::kInt));
+  };
+  for (int g = 0; g < groups; ++g) {
+    const auto prompt = random_tokens(prompt_tokens);
+    for (int s = 0; s < group; ++s) {
+      auto* seq = mb.add_sequences();
+      seq->mutable_prompt()->Add(prompt.data_ptr<int32_t>(), prompt.data_ptr<int32_t>() + prompt_tokens);
+      const auto completion = random_tokens(completion_tokens);
+      seq->mutable_completion()->Add(completion.data_ptr<int32_t>(),
+                                     completion.data_ptr<int32_t>() + completion_tokens);
+    }
+  }
+  const auto shared = learner::MakePolicyBatch(mb, where.device);
+  auto whole = shared;
+  whole.distinct_prompt_rows = torch::Tensor();
+  whole.prompt_of_row = torch::Tensor();
+
+  // 2. Both ways, alternating (the first of each warms up).
+  double best_whole = 1e30, best_shared = 1e30, max_diff = 0;
+  for (int r = 0; r < repeat + 1; ++r) {
+    const auto [t_whole, lp_whole] = ScoreWithGradient(m, whole, where.dtype);
+    const auto [t_shared, lp_shared] = ScoreWithGradient(m, shared, where.dtype);
+    max_diff = std::max(max_diff, (lp_whole - lp_shared).abs().max().item<double>());
+    if (r > 0) best_whole = std::min(best_whole, t_whole), best_shared = std::min(best_shared, t_shared);
+  }
+  const int64_t rows = static_cast<int64_t>(groups) * group;
+  std::printf("%s\n",
+              nlohmann::json{{"bench", "shared-prompt"}, {"model", dir},
+                             {"params_m", model::CountParameters(*m) / 1e6}, {"groups", groups}, {"group", group},
+                             {"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+                             {"threads", where.cpu_threads}, {"device", where.device.str()},
+                             {"products", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
+                             {"whole_tokens", rows * (prompt_tokens + completion_tokens)},
+                             {"shared_tokens", groups * prompt_tokens + rows * completion_tokens},
+                             {"whole_s", best_whole}, {"shared_s", best_shared},
+                             {"speedup", best_whole / best_shared}, {"max_logprob_diff", max_diff}}
+                  .dump()
+                  .c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace prlm::cli
