@@ -1,11 +1,14 @@
-// prlm bench shared-prompt: what scoring a GRPO group's shared prompt once
-// saves the learner. A micro-batch of --groups groups, each --group samples
-// of one --prompt-token prompt with --completion-token completions (random
-// tokens), is scored with its gradient (ScoreCompletions, a loss over the
+// prlm bench shared-prompt: what running shared prompt tokens once saves the
+// learner. A micro-batch of --groups groups, each --group samples of one
+// --prompt-token prompt with --completion-token completions (random tokens;
+// the first --common-tokens of every prompt the same, as a system prompt
+// is), is scored with its gradient (ScoreCompletions, a loss over the
 // log-probs, backward) two ways in the same run, alternating:
 //   whole:  one forward over every full row (the baseline);
-//   shared: each distinct prompt once, its keys and values repeated for the
-//           rows that share it, then the completions (learner/policy_batch.h).
+//   shared: the common prefix once, each distinct prompt's rest once, then
+//           the completions, keys and values repeated from stage to stage
+//           (learner/policy_batch.h).
+// A GRPO micro-batch is one group of 8; an sft one is 8 groups of 1.
 // Best of --repeat each; prints one JSON object with both times, the
 // speed-up, and the largest log-prob difference between the two.
 #include <nlohmann/json.hpp>
@@ -49,6 +52,7 @@ int BenchSharedPrompt(int argc, char** argv) {
       .Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
       .Option("group", "N", "8", "samples per group")
       .Option("prompt-tokens", "N", "380", "prompt length (the demo's: about 380)")
+      .Option("common-tokens", "N", "0", "leading prompt tokens every group shares (a system prompt)")
       .Option("completion-tokens", "N", "60", "completion length (the demo's: about 60)")
       .Option("repeat", "N", "3", "runs of each way; the best is reported")
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
@@ -58,8 +62,11 @@ int BenchSharedPrompt(int argc, char** argv) {
   const ComputeDevice where = SetUpCompute(args);
   const int groups = args.GetInt("groups"), group = args.GetInt("group"), repeat = args.GetInt("repeat");
   const int prompt_tokens = args.GetInt("prompt-tokens"), completion_tokens = args.GetInt("completion-tokens");
+  const int common_tokens = args.GetInt("common-tokens");
   PRLM_REQUIRE(groups >= 1 && group >= 1 && repeat >= 1 && prompt_tokens >= 1 && completion_tokens >= 1,
                "--groups, --group, --repeat, --prompt-tokens and --completion-tokens must be >= 1");
+  PRLM_REQUIRE(common_tokens >= 0 && common_tokens <= prompt_tokens,
+               "--common-tokens must lie in [0, --prompt-tokens]");
   // The learner keeps fp32 weights; --dtype bf16 runs the products in bf16 (as train model.dtype=bf16).
   auto m = model::LoadQwen2(dir, where.device, torch::kFloat32);
   m->train();
@@ -70,8 +77,10 @@ int BenchSharedPrompt(int argc, char** argv) {
   const auto random_tokens = [&](int n) {
     return torch::randint(1, vocab, {n}, torch::TensorOptions().dtype(torch::kInt));
   };
+  const auto common = random_tokens(prompt_tokens);
   for (int g = 0; g < groups; ++g) {
-    const auto prompt = random_tokens(prompt_tokens);
+    auto prompt = random_tokens(prompt_tokens);
+    prompt.narrow(0, 0, common_tokens).copy_(common.narrow(0, 0, common_tokens));
     for (int s = 0; s < group; ++s) {
       auto* seq = mb.add_sequences();
       seq->mutable_prompt()->Add(prompt.data_ptr<int32_t>(), prompt.data_ptr<int32_t>() + prompt_tokens);
@@ -81,9 +90,7 @@ int BenchSharedPrompt(int argc, char** argv) {
     }
   }
   const auto shared = learner::MakePolicyBatch(mb, where.device);
-  auto whole = shared;
-  whole.distinct_prompt_rows = torch::Tensor();
-  whole.prompt_of_row = torch::Tensor();
+  const auto whole = learner::WholeRows(shared);
 
   // 2. Both ways, alternating (the first of each warms up).
   double best_whole = 1e30, best_shared = 1e30, max_diff = 0;
@@ -97,11 +104,13 @@ int BenchSharedPrompt(int argc, char** argv) {
   std::printf("%s\n",
               nlohmann::json{{"bench", "shared-prompt"}, {"model", dir},
                              {"params_m", model::CountParameters(*m) / 1e6}, {"groups", groups}, {"group", group},
-                             {"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+                             {"prompt_tokens", prompt_tokens}, {"common_tokens", common_tokens},
+                             {"completion_tokens", completion_tokens},
                              {"threads", where.cpu_threads}, {"device", where.device.str()},
                              {"products", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
                              {"whole_tokens", rows * (prompt_tokens + completion_tokens)},
-                             {"shared_tokens", groups * prompt_tokens + rows * completion_tokens},
+                             {"shared_tokens", common_tokens + groups * (prompt_tokens - common_tokens) +
+                                                   rows * completion_tokens},
                              {"whole_s", best_whole}, {"shared_s", best_shared},
                              {"speedup", best_whole / best_shared}, {"max_logprob_diff", max_diff}}
                   .dump()

@@ -10,6 +10,59 @@ namespace prlm::learner {
 
 int64_t PolicyBatch::tokens() const { return static_cast<int64_t>(completion_mask.sum().item<double>()); }
 
+namespace {
+
+// Fills the shared-prompt fields of `batch` (policy_batch.h) when rows share
+// prompt tokens; leaves them undefined otherwise.
+void SetSharedPromptTokens(const proto::MicroBatch& mb, torch::Device device, int32_t pad_id, PolicyBatch* batch) {
+  const int B = mb.sequences_size();
+  if (B < 2) return;
+  // 1. The distinct prompts, and each row's.
+  std::map<std::vector<int32_t>, int64_t> index_of;
+  std::vector<const std::vector<int32_t>*> distinct;
+  std::vector<int64_t> prompt_of(static_cast<size_t>(B));
+  for (int b = 0; b < B; ++b) {
+    const auto& p = mb.sequences(b).prompt();
+    const auto [it, inserted] =
+        index_of.emplace(std::vector<int32_t>(p.begin(), p.end()), static_cast<int64_t>(distinct.size()));
+    if (inserted) distinct.push_back(&it->first);
+    prompt_of[static_cast<size_t>(b)] = it->second;
+  }
+  // 2. Their common prefix, leaving every prompt at least one token of rest
+  //    (its last token predicts the completion's first).
+  size_t L = distinct[0]->size() - 1;
+  for (const auto* p : distinct) {
+    L = std::min(L, p->size() - 1);
+    L = static_cast<size_t>(std::mismatch(distinct[0]->begin(), distinct[0]->begin() + static_cast<int64_t>(L),
+                                          p->begin())
+                                .first -
+                            distinct[0]->begin());
+  }
+  const int64_t U = static_cast<int64_t>(distinct.size());
+  if (L == 0 && U == B) return;  // nothing shared
+  // 3. The tensors.
+  size_t R = 0;
+  for (const auto* p : distinct) R = std::max(R, p->size() - L);
+  auto rests = torch::full({U, static_cast<int64_t>(R)}, pad_id, torch::kLong);
+  auto rests_mask = torch::zeros({U, static_cast<int64_t>(R)}, torch::kLong);
+  auto ra = rests.accessor<int64_t, 2>();
+  auto ma = rests_mask.accessor<int64_t, 2>();
+  for (int64_t u = 0; u < U; ++u) {
+    const auto& p = *distinct[static_cast<size_t>(u)];
+    const size_t off = R - (p.size() - L);
+    for (size_t i = L; i < p.size(); ++i) ra[u][off + i - L] = p[i], ma[u][off + i - L] = 1;
+  }
+  if (L > 0) {
+    std::vector<int64_t> prefix(distinct[0]->begin(), distinct[0]->begin() + static_cast<int64_t>(L));
+    batch->common_prefix = torch::tensor(prefix, torch::kLong).unsqueeze(0).to(device);
+  }
+  batch->prompt_rests = rests.to(device);
+  batch->prompt_rests_mask = rests_mask.to(device);
+  batch->prompt_of_row = torch::tensor(prompt_of, torch::kLong).to(device);
+}
+
+}  // namespace
+
 PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, int32_t pad_id) {
   const int64_t B = mb.sequences_size();
   PRLM_REQUIRE(B > 0, "learner: an empty micro-batch");
@@ -45,21 +98,8 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
     }
     adv[b] = static_cast<float>(s.advantage());
   }
-  // Rows with identical prompts (a GRPO group's samples) share one prefill.
-  std::map<std::vector<int32_t>, int64_t> prompt_index;
-  std::vector<int64_t> distinct, prompt_of(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& p = mb.sequences(static_cast<int>(b)).prompt();
-    const auto [it, inserted] =
-        prompt_index.emplace(std::vector<int32_t>(p.begin(), p.end()), static_cast<int64_t>(distinct.size()));
-    if (inserted) distinct.push_back(b);
-    prompt_of[static_cast<size_t>(b)] = it->second;
-  }
   PolicyBatch batch;
-  if (static_cast<int64_t>(distinct.size()) < B) {
-    batch.distinct_prompt_rows = torch::tensor(distinct, torch::kLong).to(device);
-    batch.prompt_of_row = torch::tensor(prompt_of, torch::kLong).to(device);
-  }
+  SetSharedPromptTokens(mb, device, pad_id, &batch);
   batch.ids = ids.to(device);
   batch.mask = mask.to(device);
   batch.completion = ids.narrow(1, P, C).to(device);
@@ -70,35 +110,50 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
   return batch;
 }
 
+PolicyBatch WholeRows(PolicyBatch batch) {
+  batch.common_prefix = batch.prompt_rests = batch.prompt_rests_mask = batch.prompt_of_row = torch::Tensor();
+  return batch;
+}
+
 namespace {
 
 // The final hidden states [B, C, H] that predict the C completion tokens:
 // those at positions P-1 .. P+C-2 of each row.
 torch::Tensor PredictingHidden(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch) {
   const int64_t T = batch.ids.size(1), P = batch.prompt_width, C = T - P;
-  const auto positions = model::PositionsFromMask(batch.mask);
   if (!batch.prompt_of_row.defined()) {  // one forward over the whole rows
     return policy
-        ->Forward(batch.ids, positions, model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr)
+        ->Forward(batch.ids, model::PositionsFromMask(batch.mask),
+                  model::AttentionBias(batch.mask, 0, T, torch::kFloat), nullptr)
         .narrow(1, P - 1, C);
   }
-  // 1. Each distinct prompt once, its keys and values into a cache with room
-  //    for the completions. Rows sharing a prompt share its padding too.
-  const auto prompts = batch.ids.narrow(1, 0, P).index_select(0, batch.distinct_prompt_rows);
-  const auto prompt_mask = batch.mask.narrow(1, 0, P).index_select(0, batch.distinct_prompt_rows);
-  auto cache = policy->NewCache(prompts.size(0), T);
-  const auto prompt_hidden = policy->Forward(prompts, model::PositionsFromMask(prompt_mask),
-                                             model::AttentionBias(prompt_mask, 0, P, torch::kFloat), &cache);
-  // 2. The cache repeated for the rows that share each prompt (differentiable:
-  //    each row's gradient flows back to its prompt's keys and values).
+  const int64_t L = batch.common_prefix.defined() ? batch.common_prefix.size(1) : 0;
+  const int64_t U = batch.prompt_rests.size(0), R = batch.prompt_rests.size(1);
+  const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(batch.ids.device());
+  // Key masks of the later stages: [common prefix | prompt rest | completion].
+  const auto rests_mask = torch::cat({torch::ones({U, L}, long_opts), batch.prompt_rests_mask}, 1);
+  const auto rows_mask = torch::cat({rests_mask.index_select(0, batch.prompt_of_row),
+                                     batch.completion_mask.to(torch::kLong)},
+                                    1);
+  auto cache = policy->NewCache(L > 0 ? 1 : U, L + R + C);
+  // 1. The common prefix once.
+  if (L > 0) {
+    const auto prefix_mask = torch::ones({1, L}, long_opts);
+    policy->Forward(batch.common_prefix, model::PositionsFromMask(prefix_mask),
+                    model::AttentionBias(prefix_mask, 0, L, torch::kFloat), &cache);
+    cache.SelectRows(torch::zeros({U}, long_opts));
+  }
+  // 2. Each distinct prompt's rest once, over the prefix.
+  const auto rest_hidden = policy->Forward(batch.prompt_rests, model::PositionsFromMask(rests_mask).narrow(1, L, R),
+                                           model::AttentionBias(rests_mask, L, R, torch::kFloat), &cache);
   cache.SelectRows(batch.prompt_of_row);
-  // 3. The completions over it.
+  // 3. The completions, each over its prompt.
   const auto completion_hidden =
-      policy->Forward(batch.completion, positions.narrow(1, P, C),
-                      model::AttentionBias(batch.mask, P, C, torch::kFloat), &cache);
-  // The prompt's last position predicts completion token 0; completion
-  // token t predicts token t+1.
-  return torch::cat({prompt_hidden.narrow(1, P - 1, 1).index_select(0, batch.prompt_of_row),
+      policy->Forward(batch.completion, model::PositionsFromMask(rows_mask).narrow(1, L + R, C),
+                      model::AttentionBias(rows_mask, L + R, C, torch::kFloat), &cache);
+  // A prompt's last token (the rests are left-padded) predicts completion
+  // token 0; completion token t predicts token t+1.
+  return torch::cat({rest_hidden.narrow(1, R - 1, 1).index_select(0, batch.prompt_of_row),
                      completion_hidden.narrow(1, 0, C - 1)},
                     1);
 }

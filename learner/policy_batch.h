@@ -8,13 +8,16 @@
 // taken only at the C positions that predict completion tokens (the LM head
 // over the prompt would be wasted work).
 //
-// Shared prompts: a GRPO group's samples share one prompt, and the prompt is
-// most of each row (about 380 of 440 tokens in the demo). When rows of a
-// micro-batch share prompts, the decoder runs each distinct prompt once,
-// repeats its keys and values for the rows that share it, and runs only the
-// completions over them; gradients flow back through the repeat, so the
-// log-probs and their gradients are those of the full rows (to float
-// rounding) at a fraction of the tokens.
+// Shared prompt tokens: a GRPO group's samples share one prompt, and the
+// prompt is most of each row (about 380 of 440 tokens in the demo); the
+// prompts of different questions share the system prompt and the task's
+// opening words. So the decoder runs the micro-batch's common prefix once,
+// then each distinct prompt's rest once over the prefix's keys and values,
+// then the completions over their prompt's; each stage repeats the cache
+// rows for the next (differentiable, so each row's gradient flows back to
+// the prefix and rest it attends to). The log-probs and their gradients are
+// those of the whole rows (to float rounding) at a fraction of the tokens.
+// Dropout, where a model has it (LoRA), then draws one mask for shared tokens.
 //
 // Thread-safety: pure functions; the model follows torch's rules.
 #pragma once
@@ -36,15 +39,24 @@ struct PolicyBatch {
   torch::Tensor rollout_logprobs; // [B, C] float (0 where absent)
   torch::Tensor advantages;       // [B] float
   int64_t prompt_width = 0;       // P
-  // Defined only when some rows share a prompt: the distinct prompts' rows
-  // [U] and, for each row, the index of its prompt among them [B].
-  torch::Tensor distinct_prompt_rows, prompt_of_row;
+  // Shared prompt tokens, defined only when rows share some (B >= 2 and a
+  // common prefix or a repeated prompt): the distinct prompts' common prefix
+  // (at most the shortest prompt less one token), each distinct prompt's
+  // rest after it, left-padded, and each row's distinct prompt.
+  torch::Tensor common_prefix;      // [1, L] int64; undefined when L = 0
+  torch::Tensor prompt_rests;       // [U, R] int64
+  torch::Tensor prompt_rests_mask;  // [U, R] int64, 1 on real tokens
+  torch::Tensor prompt_of_row;      // [B] int64, in [0, U)
   int64_t tokens() const;         // real completion tokens
 };
 
 // REQUIRES (throws prlm::Error): at least one sequence; every prompt and
 // completion non-empty; rollout log-probs absent or one per completion token.
 PolicyBatch MakePolicyBatch(const proto::MicroBatch& micro_batch, torch::Device device, int32_t pad_id = 0);
+
+// The same batch without its shared-prompt fields: scored as whole rows
+// (the baseline of the tests and of `prlm bench shared-prompt`).
+PolicyBatch WholeRows(PolicyBatch batch);
 
 struct CompletionScores {
   torch::Tensor logprobs;  // [B, C], differentiable when grad is enabled

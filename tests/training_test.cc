@@ -92,33 +92,33 @@ TEST(PolicyBatch, MixedPrecisionScoresNearFp32AndTrainsFp32Weights) {
   EXPECT_GT(w.grad().abs().sum().item<double>(), 0.0);
 }
 
-// Rows that share a prompt score it once (one prefill, its keys and values
-// repeated for each row): the log-probs and the gradients are those of one
-// forward over the whole rows.
-TEST(PolicyBatch, SharedPromptsScoreAsWholeRows) {
+// Rows that share prompt tokens run them once (the common prefix, then each
+// distinct prompt's rest, then the completions, the keys and values
+// repeated from stage to stage): the log-probs and the gradients are those
+// of one forward over the whole rows.
+TEST(PolicyBatch, SharedPromptTokensScoreAsWholeRows) {
+  using Rows = std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>;
+  struct Case {
+    const char* name;
+    Rows rows;
+    int64_t common, distinct, rest_width;  // expected L, U, R; U = 0: nothing shared
+  };
+  const std::vector<Case> cases = {
+      {"groups with a common prefix",
+       {{{1, 2, 3, 4}, {5, 6, 7}}, {{1, 2, 9, 8}, {7}}, {{1, 2, 3, 4}, {8}}, {{1, 2, 3, 4}, {6, 5}},
+        {{1, 2, 9, 8}, {2, 3, 4, 5}}, {{1, 2, 13}, {14, 15}}},
+       2, 3, 2},
+      {"one group (a GRPO micro-batch)", {{{3, 1, 4}, {1, 5}}, {{3, 1, 4}, {9}}, {{3, 1, 4}, {2, 6, 5}}}, 2, 1, 1},
+      {"distinct prompts with a common prefix (sft)",
+       {{{7, 7, 1, 2}, {3}}, {{7, 7, 5}, {6, 8}}, {{7, 7, 9, 10, 11}, {12, 13}}},
+       2, 3, 3},
+      {"groups without a common prefix", {{{1, 2}, {3}}, {{4, 5, 6}, {7, 8}}, {{1, 2}, {9, 9}}}, 0, 2, 3},
+      {"nothing shared", {{{1, 2}, {3}}, {{4, 5}, {6}}}, 0, 0, 0},
+  };
   auto policy = TinyPolicy(50);
   policy->train();
-  proto::MicroBatch mb;
-  const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> rows = {
-      {{1, 2, 3, 4}, {5, 6, 7}}, {{9, 8}, {7}},  {{1, 2, 3, 4}, {8}},
-      {{1, 2, 3, 4}, {6, 5}},    {{9, 8}, {2, 3, 4, 5}}, {{11, 12, 13}, {14, 15}}};
-  for (size_t b = 0; b < rows.size(); ++b) {
-    auto* s = mb.add_sequences();
-    s->mutable_prompt()->Add(rows[b].first.begin(), rows[b].first.end());
-    s->mutable_completion()->Add(rows[b].second.begin(), rows[b].second.end());
-    s->set_advantage(static_cast<double>(b) - 2.5);
-  }
-  const auto shared = learner::MakePolicyBatch(mb, torch::kCPU);
-  ASSERT_TRUE(shared.prompt_of_row.defined()) << "rows 0, 2, 3 and rows 1, 4 share prompts";
-  EXPECT_EQ(shared.distinct_prompt_rows.size(0), 3);
-  EXPECT_EQ(shared.prompt_of_row[2].item<int64_t>(), shared.prompt_of_row[0].item<int64_t>());
-  EXPECT_NE(shared.prompt_of_row[1].item<int64_t>(), shared.prompt_of_row[0].item<int64_t>());
-  auto whole = shared;
-  whole.distinct_prompt_rows = torch::Tensor();
-  whole.prompt_of_row = torch::Tensor();
-
   // A loss that weighs every token differently, so each gradient path counts.
-  auto loss_and_grads = [&](const learner::PolicyBatch& batch) {
+  auto scores_and_grads = [&](const learner::PolicyBatch& batch) {
     for (auto& p : policy->parameters()) p.mutable_grad() = torch::Tensor();
     const auto scores = learner::ScoreCompletions(policy, batch, 0.7, true);
     const auto weights = torch::arange(1, 1 + scores.logprobs.numel(), torch::kFloat).view(scores.logprobs.sizes());
@@ -127,16 +127,34 @@ TEST(PolicyBatch, SharedPromptsScoreAsWholeRows) {
     for (auto& p : policy->parameters()) grads.push_back(p.grad().clone());
     return std::make_pair(scores, grads);
   };
-  const auto [a, grads_shared] = loss_and_grads(shared);
-  const auto [b, grads_whole] = loss_and_grads(whole);
-  EXPECT_LT((a.logprobs - b.logprobs).abs().max().item<double>(), 1e-5);
-  EXPECT_LT((a.entropy - b.entropy).abs().max().item<double>(), 1e-5);
-  EXPECT_EQ(a.logprobs[1][1].item<double>(), 0.0) << "padding carries no log-prob";
-  ASSERT_EQ(grads_shared.size(), grads_whole.size());
-  for (size_t i = 0; i < grads_shared.size(); ++i) {
-    const double scale = grads_whole[i].abs().max().item<double>();
-    ASSERT_GT(scale, 0.0) << "parameter " << i << " gets a gradient";
-    EXPECT_LT((grads_shared[i] - grads_whole[i]).abs().max().item<double>(), 1e-4 * scale) << "parameter " << i;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    proto::MicroBatch mb;
+    for (size_t b = 0; b < c.rows.size(); ++b) {
+      auto* s = mb.add_sequences();
+      s->mutable_prompt()->Add(c.rows[b].first.begin(), c.rows[b].first.end());
+      s->mutable_completion()->Add(c.rows[b].second.begin(), c.rows[b].second.end());
+      s->set_advantage(static_cast<double>(b) - 2.5);
+    }
+    const auto shared = learner::MakePolicyBatch(mb, torch::kCPU);
+    if (c.distinct == 0) {
+      EXPECT_FALSE(shared.prompt_of_row.defined());
+      continue;
+    }
+    ASSERT_TRUE(shared.prompt_of_row.defined());
+    EXPECT_EQ(shared.common_prefix.defined() ? shared.common_prefix.size(1) : 0, c.common);
+    EXPECT_EQ(shared.prompt_rests.size(0), c.distinct);
+    EXPECT_EQ(shared.prompt_rests.size(1), c.rest_width);
+    const auto [a, grads_shared] = scores_and_grads(shared);
+    const auto [b, grads_whole] = scores_and_grads(learner::WholeRows(shared));
+    EXPECT_LT((a.logprobs - b.logprobs).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((a.entropy - b.entropy).abs().max().item<double>(), 1e-5);
+    ASSERT_EQ(grads_shared.size(), grads_whole.size());
+    for (size_t i = 0; i < grads_shared.size(); ++i) {
+      const double scale = grads_whole[i].abs().max().item<double>();
+      ASSERT_GT(scale, 0.0) << "parameter " << i << " gets a gradient";
+      EXPECT_LT((grads_shared[i] - grads_whole[i]).abs().max().item<double>(), 1e-4 * scale) << "parameter " << i;
+    }
   }
 }
 
