@@ -32,14 +32,11 @@
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
+#include "common/util/clock.h"
 #include "learner/autocast.h"
 
 namespace prlm::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 const char* NameOf(torch::ScalarType t) { return t == torch::kBFloat16 ? "bf16" : "fp32"; }
 
@@ -94,7 +91,7 @@ int BenchFlops(int argc, char** argv) {
         const auto t0 = Clock::now();
         const auto c = torch::mm(a, b);
         (void)c.sum().item<float>();
-        best = std::min(best, Since(t0));
+        best = std::min(best, Seconds(t0));
       }
       const double gflops = 2.0 * n * n * n / best / 1e9;
       peak = std::max(peak, gflops);
@@ -124,10 +121,10 @@ int BenchFlops(int argc, char** argv) {
         loss = -model::TokenLogprobs(m, ids.to(where.device), mask.to(where.device)).to(torch::kFloat).mean();
       }
       (void)loss.item<float>();
-      const double fwd = Since(t0);
+      const double fwd = Seconds(t0);
       const auto t1 = Clock::now();
       loss.backward();
-      const double bwd = Since(t1);
+      const double bwd = Seconds(t1);
       if (r > 0) best_fwd = std::min(best_fwd, fwd), best_bwd = std::min(best_bwd, bwd);
     }
     const double flops = 3 * ForwardFlops(c, batch, seq);

@@ -22,14 +22,11 @@
 #include "cli/compute_options.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
+#include "common/util/clock.h"
 #include "learner/policy_batch.h"
 
 namespace prlm::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Forward + backward of one micro-batch's scores; returns seconds and the log-probs.
 std::pair<double, torch::Tensor> ScoreWithGradient(model::Qwen2ForCausalLM& m, const learner::PolicyBatch& batch,
@@ -38,7 +35,7 @@ std::pair<double, torch::Tensor> ScoreWithGradient(model::Qwen2ForCausalLM& m, c
   const auto t0 = Clock::now();
   const auto scores = learner::ScoreCompletions(m, batch, 1.0, false, products);
   (scores.logprobs.sum() / batch.completion_mask.sum()).backward();
-  return {Since(t0), scores.logprobs.detach()};
+  return {Seconds(t0), scores.logprobs.detach()};
 }
 
 }  // namespace
