@@ -7,10 +7,10 @@
 // padding); but the sequences of one group (the samples of one prompt) stay
 // together, since rows that share a prompt in one micro-batch score it once
 // (learner/policy_batch.h): groups go longest sequence first, and within a
-// group its sequences longest first. Micro-batches then go, longest first, to the learner with the
-// fewest tokens so far (ties: the lower index). Because the learners'
-// gradient is the mean over micro-batches (policy_learner.h), any number of
-// learners makes the same update.
+// group its sequences longest first. Micro-batches then go, longest first,
+// to the learner with the fewest tokens so far (ties: the lower index).
+// Because the learners' gradient is the mean over micro-batches
+// (policy_learner.h), any number of learners makes the same update.
 // Thread-safety: pure functions.
 #pragma once
 
