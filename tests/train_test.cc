@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -64,6 +65,15 @@ FileScan ScanFiles(const std::string& dir, const std::vector<std::string>& needl
   }
   return scan;
 }
+
+// The CPU threads a rank's start-up line ("rank R of N: ROLE on HOST (pid P,
+// T CPU threads, ...)") says ROLE took; -1 when no such line.
+int ThreadsOf(const std::string& out, const std::string& role) {
+  std::smatch m;
+  const std::regex line(role + " on [^ ]+ \\(pid [0-9]+, ([0-9]+) CPU threads");
+  return std::regex_search(out, m, line) ? std::stoi(m[1]) : -1;
+}
+int Cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 class TrainJob : public ::testing::Test {
  protected:
@@ -135,6 +145,12 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   EXPECT_GT(m[0]["critic/score/mean"].get<double>(), 0.0) << "the warm start's answers overlap the gold ones";
   EXPECT_LT(m[0]["frac_reward_zero_std"].get<double>(), 1.0) << "some group's rewards differ";
   EXPECT_GT(m[0]["actor/grad_norm"].get<double>(), 0.0);
+  // CPU threads by phase: the two rollout workers generate together, then the
+  // one reward server scores alone, then the two learners update together.
+  EXPECT_EQ(ThreadsOf(r.out, "rollout 1"), std::max(1, Cores() / 2)) << r.out;
+  EXPECT_EQ(ThreadsOf(r.out, "learner 1"), std::max(1, Cores() / 2)) << r.out;
+  EXPECT_EQ(ThreadsOf(r.out, "reward 0"), Cores()) << r.out;
+  EXPECT_EQ(ThreadsOf(r.out, "retrieval 1"), 1) << r.out;
   // Checkpoints at step 2 and at the end; each a loadable Hugging Face policy.
   for (const char* step : {"step-00000002", "step-00000003"}) {
     const std::string ck = run + "/checkpoints/" + step;
@@ -267,6 +283,10 @@ TEST_F(TrainJob, OneStepOffRecordsStaleness) {
   EXPECT_DOUBLE_EQ(m[0]["rollout/staleness/mean"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(m[1]["rollout/staleness/mean"].get<double>(), 1.0) << "generated while step 1 was learning";
   EXPECT_GT(m[1]["timing_s/old_log_prob"].get<double>(), 0.0) << "off-policy: old log-probs are recomputed";
+  // Rollout and learning overlap: the rollout worker (with its reward
+  // server, in its turn) and the learner split the cores.
+  for (const char* role : {"rollout 0", "learner 0", "reward 0"})
+    EXPECT_EQ(ThreadsOf(r.out, role), std::max(1, Cores() / 2)) << role << "\n" << r.out;
 }
 
 // model.dtype bf16: the learner trains fp32 weights with bf16 matrix

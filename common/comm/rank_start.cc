@@ -18,27 +18,28 @@ namespace prlm::comm {
 namespace {
 
 // The ranks that share this host (MPI's shared-memory split): how many
-// rollout workers and learners, and this rank's slot among those model ranks
-// (which GPU it takes).
+// rollout workers, learners and reward servers, and this rank's slot among
+// the model ranks (rollout workers and learners: which GPU it takes).
 struct LocalRanks {
-  int rollouts = 0, learners = 0, model_slot = 0;
+  int rollouts = 0, learners = 0, rewards = 0, model_slot = 0;
 };
 
 LocalRanks CountLocalRanks(Role role) {
   MPI_Comm local;
   PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
-  int mine[3] = {role == Role::kRollout ? 1 : 0, role == Role::kLearner ? 1 : 0, 0}, sum[3] = {0, 0, 0};
-  mine[2] = mine[0] + mine[1];
+  int mine[4] = {role == Role::kRollout ? 1 : 0, role == Role::kLearner ? 1 : 0, role == Role::kReward ? 1 : 0, 0};
+  int sum[4] = {0, 0, 0, 0};
+  mine[3] = mine[0] + mine[1];
   int before = 0;  // model ranks with a lower local rank
   MPI_Request requests[2];
-  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 3, MPI_INT, MPI_SUM, local, &requests[0]));
-  PRLM_MPI_CHECK(MPI_Iexscan(&mine[2], &before, 1, MPI_INT, MPI_SUM, local, &requests[1]));
+  PRLM_MPI_CHECK(MPI_Iallreduce(mine, sum, 4, MPI_INT, MPI_SUM, local, &requests[0]));
+  PRLM_MPI_CHECK(MPI_Iexscan(&mine[3], &before, 1, MPI_INT, MPI_SUM, local, &requests[1]));
   for (auto& r : requests)
     if (!WaitFor(&r, std::chrono::minutes(5))) AbortJob("start-up", "counting this host's ranks timed out");
   int local_rank = 0;
   MPI_Comm_rank(local, &local_rank);
   MPI_Comm_free(&local);
-  return {sum[0], sum[1], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
+  return {sum[0], sum[1], sum[2], local_rank == 0 ? 0 : before};  // Exscan leaves rank 0's result undefined
 }
 
 // Rank 0's keys: {secret, certificate, private key, trusted certificates}
@@ -82,17 +83,23 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
   s.role_name = std::string(RoleName(s.me.role)) + (s.me.role == Role::kCoordinator ? "" : " " + std::to_string(s.me.index));
   // 2. Logs.
   InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), s.role_name, config.logging.level, mpi.rank() == 0);
-  // 3. GPU by local slot; CPU threads by phase.
+  // 3. GPU by local slot; CPU threads by phase. On-policy the phases take
+  //    turns (generation, then reward scoring while the rollout workers
+  //    wait, then the update), so each phase's ranks split the cores; one
+  //    step ahead, rollout workers and learners run at once, and a reward
+  //    server scores in its rollout worker's turn.
   const bool runs_models = s.me.role == Role::kRollout || s.me.role == Role::kLearner;
   const LocalRanks host = CountLocalRanks(s.me.role);
   if (runs_models) SetLocalGpuSlot(host.model_slot);
   s.where = ResolveDevice(config.model.device, config.model.dtype);
-  const int model_ranks = std::max(1, config.grpo.max_staleness > 0 ? host.rollouts + host.learners
+  const bool one_step_off = config.grpo.max_staleness > 0;
+  const int sharing = std::max(1, one_step_off                       ? host.rollouts + host.learners
+                                  : s.me.role == Role::kReward       ? host.rewards
                                                                      : std::max(host.rollouts, host.learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  s.cpu_threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
-                  : runs_models                ? std::max(1, cores / model_ranks)
-                                               : 1;
+  s.cpu_threads = config.model.cpu_threads > 0                          ? static_cast<int>(config.model.cpu_threads)
+                  : runs_models || s.me.role == Role::kReward ? std::max(1, cores / sharing)
+                                                                         : 1;
   ConfigureCpuThreads(s.cpu_threads, s.where.dtype);
   // 4. Who this is.
   const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),

@@ -5,9 +5,11 @@
 //   3. its share of the host: the host's model ranks (rollout workers and
 //      learners) take the visible GPUs in turn by local slot; CPU threads are
 //      split among the ranks that compute at the same time (on-policy, the
-//      rollout and learner phases alternate, so each phase's ranks split the
-//      cores; one step ahead, all model ranks do); the coordinator and service
-//      ranks mostly wait and take one thread (model.cpu_threads overrides);
+//      generation, reward-scoring and update phases alternate, so each
+//      phase's ranks split the cores; one step ahead, all model ranks do, and
+//      a reward server takes its rollout worker's share); the coordinator and
+//      retrieval ranks mostly wait and take one thread (model.cpu_threads
+//      overrides);
 //   4. a "rank R of N: ROLE on HOST" line on the console, so a launch that
 //      started N singletons instead of one job of N shows at once;
 //   5. the job secret (net/handshake.h): rank 0 draws it from the OS's CSPRNG
