@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <string>
-#include <thread>
 
 #include "common/comm/mpi_job.h"
+#include "common/util/poll_backoff.h"
 
 namespace prlm::comm {
 
@@ -26,7 +26,7 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
   // Probe with back-off sleeps until a message is there, then receive it
   // (which completes at once: the matched message is ours).
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto sleep = std::chrono::microseconds(50);
+  PollBackoff backoff;
   MPI_Message handle;
   MPI_Status status;
   while (true) {
@@ -34,8 +34,7 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
     PRLM_MPI_CHECK(MPI_Improbe(source, kJobTag, comm, &found, &handle, &status));
     if (found) break;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(sleep);
-    sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(20));
+    backoff.Sleep();
   }
   int count = 0;
   PRLM_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &count));

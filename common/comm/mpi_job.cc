@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <thread>
 
 #include "common/util/check.h"
+#include "common/util/poll_backoff.h"
 
 namespace prlm::comm {
 
@@ -35,14 +35,13 @@ MpiJob::~MpiJob() {
 
 bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status* status) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto sleep = std::chrono::microseconds(50);
+  PollBackoff backoff;
   while (true) {
     int done = 0;
     PRLM_MPI_CHECK(MPI_Test(request, &done, status ? status : MPI_STATUS_IGNORE));
     if (done) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(sleep);
-    sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(20));
+    backoff.Sleep();
   }
 }
 

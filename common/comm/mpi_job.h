@@ -38,7 +38,7 @@ class MpiJob {
   std::string host_;
 };
 
-// Waits for `request` by MPI_Test with sleeps growing from 50 us to 20 ms.
+// Waits for `request` by MPI_Test with sleeps between tests (util/poll_backoff.h).
 // Returns false when `timeout` passes first (the request stays pending).
 bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status* status = nullptr);
 

@@ -7,6 +7,7 @@
 
 #include "common/comm/mpi_job.h"
 #include "common/util/check.h"
+#include "common/util/poll_backoff.h"
 
 #ifdef PRLM_WITH_NCCL
 #include <cuda_runtime.h>
@@ -61,10 +62,10 @@ void Unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
 // Waits for a transfer every member has joined. MPI moves the data of a
 // non-blocking collective only inside MPI calls, so long sleeps between
 // tests would throttle it: poll with yields for the first 50 ms, then with
-// sleeps growing to 1 ms (an idle wait for a peer uses mpi_job's WaitFor).
+// PollBackoff's sleeps (an idle wait for a peer uses mpi_job's WaitFor).
 void WaitAll(std::vector<MPI_Request>& requests, std::chrono::milliseconds timeout, const std::string& what) {
   const auto start = std::chrono::steady_clock::now();
-  auto sleep = std::chrono::microseconds(20);
+  PollBackoff backoff;
   while (true) {
     int done = 0;
     PRLM_MPI_CHECK(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
@@ -76,8 +77,7 @@ void WaitAll(std::vector<MPI_Request>& requests, std::chrono::milliseconds timeo
     if (waited < std::chrono::milliseconds(50)) {
       std::this_thread::yield();
     } else {
-      std::this_thread::sleep_for(sleep);
-      sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(1));
+      backoff.Sleep();
     }
   }
 }
@@ -122,15 +122,14 @@ ncclDataType_t NcclType(torch::ScalarType t) {
 // Waits for the stream with back-off sleeps instead of cudaStreamSynchronize's spin.
 void WaitStream(cudaStream_t stream, std::chrono::milliseconds timeout, const std::string& what) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto sleep = std::chrono::microseconds(50);
+  PollBackoff backoff;
   while (true) {
     const cudaError_t rc = cudaStreamQuery(stream);
     if (rc == cudaSuccess) return;
     if (rc != cudaErrorNotReady) AbortJob(what, std::string("CUDA error: ") + cudaGetErrorString(rc));
     if (std::chrono::steady_clock::now() >= deadline)
       AbortJob(what, "NCCL collective timed out after " + std::to_string(timeout.count()) + " ms");
-    std::this_thread::sleep_for(sleep);
-    sleep = std::min<std::chrono::microseconds>(sleep * 2, std::chrono::milliseconds(20));
+    backoff.Sleep();
   }
 }
 }  // namespace
