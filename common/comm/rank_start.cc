@@ -92,14 +92,14 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
   const LocalRanks host = CountLocalRanks(s.me.role);
   if (runs_models) SetLocalGpuSlot(host.model_slot);
   s.where = ResolveDevice(config.model.device, config.model.dtype);
-  const bool one_step_off = config.grpo.max_staleness > 0;
-  const int sharing = std::max(1, one_step_off                       ? host.rollouts + host.learners
-                                  : s.me.role == Role::kReward       ? host.rewards
-                                                                     : std::max(host.rollouts, host.learners));
+  const bool computes = runs_models || s.me.role == Role::kReward;
+  const int sharing = std::max(1, config.grpo.max_staleness > 0 ? host.rollouts + host.learners
+                                  : s.me.role == Role::kReward  ? host.rewards
+                                                                : std::max(host.rollouts, host.learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  s.cpu_threads = config.model.cpu_threads > 0                          ? static_cast<int>(config.model.cpu_threads)
-                  : runs_models || s.me.role == Role::kReward ? std::max(1, cores / sharing)
-                                                                         : 1;
+  s.cpu_threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
+                  : computes                   ? std::max(1, cores / sharing)
+                                               : 1;
   ConfigureCpuThreads(s.cpu_threads, s.where.dtype);
   // 4. Who this is.
   const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),
