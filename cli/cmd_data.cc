@@ -86,6 +86,10 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("min-profile", "N", "16", "fewest profile items per user")
       .Option("max-profile", "N", "32", "most profile items per user")
       .Option("questions-per-user", "N", "2", "questions per user")
+      .Option("dev-users", "N", "0", "held-out dev users (0: a tenth of --users)")
+      .Option("test-users", "N", "0", "held-out test users, the draw's last (0: a tenth of --users); users are\n"
+                                      "drawn in order, so raising --users and --test-users together keeps the\n"
+                                      "train and dev users and adds test users")
       .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
                                       "the user's gold output chosen over the profile-blind one)")
       .Option("reference-answers", "DIR", "",
@@ -149,6 +153,8 @@ int RunMakeSynthetic(int argc, char** argv) {
   o.min_profile = args.GetInt("min-profile");
   o.max_profile = args.GetInt("max-profile");
   o.questions_per_user = args.GetInt("questions-per-user");
+  o.dev_users = args.GetInt("dev-users");
+  o.test_users = args.GetInt("test-users");
   o.topic_style = args.GetFlag("topic-style");
   o.distractors = args.GetInt("distractors");
   const data::SyntheticSplits s = data::MakeSynthetic(o);

@@ -393,12 +393,11 @@ UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& pr
 
 namespace {
 
-int TrainUsers(const SyntheticOptions& o) {
-  const int n_test = std::max(1, static_cast<int>(o.users * o.test_fraction));
-  const int n_dev = std::max(1, static_cast<int>(o.users * o.dev_fraction));
-  return o.users - n_dev - n_test;
+int HeldOutUsers(int requested, const SyntheticOptions& o) {
+  return requested > 0 ? requested : std::max(1, o.users / 10);
 }
-int DevUsers(const SyntheticOptions& o) { return std::max(1, static_cast<int>(o.users * o.dev_fraction)); }
+int DevUsers(const SyntheticOptions& o) { return HeldOutUsers(o.dev_users, o); }
+int TrainUsers(const SyntheticOptions& o) { return o.users - DevUsers(o) - HeldOutUsers(o.test_users, o); }
 
 // Puts an item's fields in the task's order (what the reader produces).
 void OrderFields(const TaskSpec& task, ProfileItem& item) {
@@ -469,7 +468,10 @@ SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOption
   PRLM_REQUIRE(o.min_profile >= 1 && o.max_profile >= o.min_profile,
                "make-synthetic: profile sizes must satisfy 1 <= min <= max");
   PRLM_REQUIRE(o.questions_per_user >= 1, "make-synthetic: questions per user must be >= 1");
-  PRLM_REQUIRE(TrainUsers(o) >= 1, "make-synthetic: no users left for train");
+  PRLM_REQUIRE(o.dev_users >= 0 && o.test_users >= 0, "make-synthetic: --dev-users and --test-users must be >= 0");
+  PRLM_REQUIRE(TrainUsers(o) >= 1, "make-synthetic: no users left for train: " << o.users << " users, "
+                                       << DevUsers(o) << " dev and " << o.users - TrainUsers(o) - DevUsers(o)
+                                       << " test");
   SyntheticSplits out;
   for (Dataset* d : {&out.train, &out.dev, &out.test}) {
     d->task = &task;

@@ -35,7 +35,10 @@ struct SyntheticOptions {
   uint64_t seed = 1;
   int min_profile = 16, max_profile = 32;  // items per user
   int questions_per_user = 2;
-  double dev_fraction = 0.1, test_fraction = 0.1;
+  // Held-out users, the last of the draw (dev, then test); 0 means a tenth
+  // of `users` (at least 1). Users are drawn one after another from one
+  // stream, so more test users leave the train and dev users unchanged.
+  int dev_users = 0, test_users = 0;
   // Retrieval matters (ROPG's data): each favourite topic has its own prefix
   // and suffix, so only same-topic profile items reveal them, and each
   // question's profile gets `distractors` items on the user's other topics

@@ -246,6 +246,31 @@ TEST(Synthetic, RoundTripsHeldOutUsersAndProfileHelps) {
   EXPECT_EQ(*again.train.examples[7].output, *s.train.examples[7].output);
 }
 
+TEST(Synthetic, MoreTestUsersKeepTheTrainAndDevUsers) {
+  // The demo's larger test split: the same draw with 40 more users, all of
+  // them test users, leaves train and dev as they were and extends test.
+  SyntheticOptions o;
+  o.task = "LaMP_4";
+  o.users = 30;  // a tenth each: 3 dev, 3 test
+  o.questions_per_user = 2;
+  const SyntheticSplits base = MakeSynthetic(o);
+  ASSERT_EQ(base.test.examples.size(), 6u);
+  o.users = 70;
+  o.dev_users = 3;
+  o.test_users = 43;
+  const SyntheticSplits more = MakeSynthetic(o);
+  ASSERT_EQ(more.train.examples.size(), base.train.examples.size());
+  ASSERT_EQ(more.dev.examples.size(), base.dev.examples.size());
+  ASSERT_EQ(more.test.examples.size(), 86u);
+  for (size_t i = 0; i < base.train.examples.size(); ++i)
+    EXPECT_EQ(*more.train.examples[i].output, *base.train.examples[i].output) << i;
+  EXPECT_EQ(more.dev.examples[5].input, base.dev.examples[5].input);
+  for (size_t i = 0; i < base.test.examples.size(); ++i) EXPECT_EQ(more.test.examples[i].id, base.test.examples[i].id);
+  // Held-out users that leave none for train are refused, with the counts.
+  o.test_users = 67;
+  ExpectErrorContaining([&] { MakeSynthetic(o); }, {"no users left for train", "70 users, 3 dev and 67 test"});
+}
+
 TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
   // For each task: the files load back through the real reader, and an answer
   // that reads the profile beats the profile-blind one on the task's own
