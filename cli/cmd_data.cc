@@ -11,7 +11,7 @@
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
-#include "pipeline/evaluation.h"
+#include "pipeline/eval_rows.h"
 #include "pipeline/preference_task.h"
 #include "pipeline/reasoning_paths.h"
 #include "pipeline/teacher_reasoning.h"

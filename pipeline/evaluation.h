@@ -3,7 +3,8 @@
 // retrieval, PrLM prompts, generation, one scoring request), scored with
 // ROUGE-1/2/L F and BLEU-4 of the answer after </think> against gold, the
 // share of well-formed completions, and the training reward. One row per
-// (retriever, k) of the sweep.
+// (retriever, k) of the sweep. What is done with the rows (comparisons,
+// tables, scoring answer files) is in pipeline/eval_rows.h.
 //
 // Thread-safety: one call at a time per policy.
 #pragma once
@@ -20,6 +21,7 @@
 #include "common/model/qwen2.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/tokenizer.h"
+#include "pipeline/eval_rows.h"
 #include "reward_server/reward_scorer.h"
 
 namespace prlm::pipeline {
@@ -62,50 +64,5 @@ struct EvalOptions {
 nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
                                 retrieval::ProfileRetriever* retriever, const data::Dataset& dataset,
                                 reward::RewardScorer& scorer, const EvalOptions& options);
-
-// A row for answers that no model here wrote (a reference answer set, an
-// outside system's predictions): `answers_path` in LaMP's predictions format
-// ({"task", "golds": [{"id", "output"}]}, as WritePredictions writes it),
-// scored like Evaluate's rows on the task's metrics (no format or reward: no
-// completion), with per_question values so CompareRows can pair it; retriever
-// "answers". Throws prlm::Error naming the file and entry for malformed
-// JSON, a repeated id, or a question with a gold output but no answer.
-nlohmann::ordered_json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path,
-                                    const std::string& name, const std::string& split);
-
-// LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]}: one
-// answer per example of `dataset`, in order.
-void WritePredictions(const std::string& path, const data::Dataset& dataset, const std::vector<std::string>& answers);
-
-// `path`, or with "-RETRIEVER-kK" before its extension when the sweep has
-// more than one (retriever, k).
-std::string PredictionsPath(const std::string& path, const std::string& retriever, int k, size_t sweep_size);
-
-// A row's paired comparison with a baseline row: the questions both scored
-// (matched by id), and for every metric both have per question (the task's,
-// format, reward; not F1 or corpus BLEU) the difference row - baseline with
-// a 95% paired bootstrap interval (util/paired_bootstrap.h, `resamples`,
-// seed 1): {"against", "n", "resamples", "level", "method", "metrics":
-// {name: {"difference", "low", "high"}}}. Throws prlm::Error when the
-// baseline has no per-question values or they share no question.
-nlohmann::ordered_json CompareRows(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& row,
-                                   int resamples = 10000);
-
-// The row rows[i] is compared with: rows[i - 1] for "above", else the
-// nearest row before i whose name is `compare`; null when there is none.
-// (i may be rows.size(): the baseline a row about to be added would get.)
-const nlohmann::ordered_json* BaselineRow(const nlohmann::ordered_json& rows, size_t i, const std::string& compare);
-
-// Adds "compare" to rows[first_new..]: against the row above each
-// (`compare` = "above") or the nearest row above named `compare`; "" or
-// "none": nothing. Throws prlm::Error naming the row when there is none.
-void AddComparisons(nlohmann::ordered_json* rows, size_t first_new, const std::string& compare, int resamples = 10000);
-
-// "name (retriever, k=K)": how tables and comparisons name a row.
-std::string RowLabel(const nlohmann::ordered_json& row);
-
-// The rows as a markdown table; then, when some row has a comparison, a
-// table of the differences with their intervals.
-std::string EvalMarkdownTable(const nlohmann::ordered_json& rows);
 
 }  // namespace prlm::pipeline

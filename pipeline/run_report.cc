@@ -13,7 +13,7 @@
 #include "common/monitor/step_metrics.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
-#include "pipeline/evaluation.h"
+#include "pipeline/eval_rows.h"
 
 namespace prlm::pipeline {
 namespace {

@@ -11,7 +11,7 @@
 #include "common/data/task.h"
 #include "common/util/file.h"
 #include "common/util/paired_bootstrap.h"
-#include "pipeline/evaluation.h"
+#include "pipeline/eval_rows.h"
 #include "tests/test_util.h"
 
 namespace prlm {
