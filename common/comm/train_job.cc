@@ -1,5 +1,7 @@
 #include "common/comm/train_job.h"
 
+#include <algorithm>
+
 #include "common/comm/mpi_job.h"
 
 namespace prlm::comm {
@@ -27,6 +29,7 @@ TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const Ran
   job.me = me;
   job.me.port = port;
   job.rank_timeout = std::chrono::milliseconds(static_cast<int64_t>(config.trainer.rank_timeout_s * 1000));
+  job.collective_timeout = job.rank_timeout + std::max(std::chrono::milliseconds(1000), job.rank_timeout / 10);
   int world_size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   job.directory = ExchangeDirectory(job.me, world_size);
