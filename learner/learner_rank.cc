@@ -134,10 +134,10 @@ int RunLearnerRank(const comm::TrainJob& job) {
       for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(trained[i]);
   };
   int64_t version = learner->version();
-  if (sync) comm::BroadcastWeights(*sync, &version, weights, job.collective_timeout);
+  if (sync) comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
 
   // 3. Serve the coordinator: update (then learner 0 broadcasts), or save.
-  const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) { grads.AllReduceSum(t, job.collective_timeout); };
+  const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) { grads.AllReduceSum(t, job.CollectiveTimeout()); };
   while (true) {
     m = Await(job);
     if (m.has_stop()) return 0;
@@ -155,7 +155,7 @@ int RunLearnerRank(const comm::TrainJob& job) {
         const auto t0 = Clock::now();
         version = learner->version();
         refresh_sent();
-        comm::BroadcastWeights(*sync, &version, weights, job.collective_timeout);
+        comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
         out.mutable_report()->set_sync_s(Seconds(t0));
         spdlog::debug("step {}: weights v{} sent: {} bytes in {} buckets", step, version, sync->last_bytes(),
                       sync->last_buckets());

@@ -55,7 +55,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
   comm::TensorCollectives sync(job.weight_sync, "weight sync");
   const auto weights = worker.TrainableParameters();
   int64_t version = 0;
-  comm::BroadcastWeights(sync, &version, weights, job.collective_timeout);
+  comm::BroadcastWeights(sync, &version, weights, job.CollectiveTimeout());
   worker.set_weight_version(version);
 
   // 3. Serve the coordinator.
@@ -63,7 +63,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
     m = comm::AwaitCoordinator(job, comm::kForever);
     if (m.has_stop()) return 0;
     if (m.has_sync()) {
-      comm::BroadcastWeights(sync, &version, weights, job.collective_timeout);
+      comm::BroadcastWeights(sync, &version, weights, job.CollectiveTimeout());
       worker.set_weight_version(version);
       continue;
     }

@@ -6,6 +6,10 @@
 
 namespace prlm::comm {
 
+std::chrono::milliseconds TrainJob::CollectiveTimeout() const {
+  return rank_timeout + std::max(std::chrono::milliseconds(1000), rank_timeout / 10);
+}
+
 std::string TrainJob::Describe(int rank) const {
   if (rank < 0 || rank >= static_cast<int>(directory.size())) return "rank " + std::to_string(rank);
   const RankInfo& r = directory[rank];
@@ -29,7 +33,6 @@ TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const Ran
   job.me = me;
   job.me.port = port;
   job.rank_timeout = std::chrono::milliseconds(static_cast<int64_t>(config.trainer.rank_timeout_s * 1000));
-  job.collective_timeout = job.rank_timeout + std::max(std::chrono::milliseconds(1000), job.rank_timeout / 10);
   int world_size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   job.directory = ExchangeDirectory(job.me, world_size);

@@ -31,11 +31,6 @@ struct TrainJob {
   MPI_Comm learners = MPI_COMM_NULL;
   MPI_Comm weight_sync = MPI_COMM_NULL;
   std::chrono::milliseconds rank_timeout{0};  // the longest wait on one peer
-  // Workers waiting on each other in a collective (weight sync, gradient
-  // all-reduce) wait a tenth longer (at least 1 s more): the coordinator
-  // watches every rank with rank_timeout and names the stuck one, and its
-  // message must be the one recorded, not a peer's "a member never joined".
-  std::chrono::milliseconds collective_timeout{0};
   std::string secret;       // the job secret (rank_start.h): service connections prove it
   net::TlsTrust tls_trust;  // with net.tls: what service clients trust (else empty)
 
@@ -43,6 +38,12 @@ struct TrainJob {
   std::string Describe(int rank) const;
   // "rollout 1 on host": this rank, as AbortJob's `who` (which adds the rank).
   std::string Who() const;
+  // How long workers wait on each other in a collective (weight sync,
+  // gradient all-reduce): a tenth more than rank_timeout, at least 1 s more.
+  // The coordinator watches every rank with rank_timeout and names the stuck
+  // one; its message must be the one recorded, not a peer's "a member never
+  // joined".
+  std::chrono::milliseconds CollectiveTimeout() const;
 };
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
