@@ -13,6 +13,7 @@
 #include "common/comm/run_status.h"
 #include "common/comm/train_job.h"
 #include "common/config/train_config.h"
+#include "common/objective/objective.h"
 #include "common/util/check.h"
 #include "coordinator/coordinator.h"
 #include "learner/learner_rank.h"
@@ -117,7 +118,7 @@ int RunTrain(int argc, char** argv) {
   }
   // 2. Role, logs, this rank's share of the host (common/comm/rank_start.h).
   //    A fatal error on any rank marks the run failed for job scripts.
-  const comm::RankStart start = comm::StartRank(mpi, config, layout);
+  const comm::RankStart start = comm::StartRank(mpi, config, layout, objective::RunsOneStepOff(config));
   comm::SetFatalHook([dir = config.trainer.output_dir](const std::string& who, const std::string& message) {
     comm::MarkRunFailed(dir, who, message);
   });

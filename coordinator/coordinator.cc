@@ -89,7 +89,10 @@ class Coordinator {
   void Broadcast(const proto::JobMessage& m, const std::vector<comm::RankInfo>& to) {
     for (const auto& r : to) Send(m, r.rank);
   }
-  proto::JobMessage Receive(proto::JobMessage::BodyCase kind, const char* what, int rank);
+  // The next message from each rank of `from`, each of `kind`; aborts the
+  // job naming every rank that sent none within the timeout.
+  std::vector<proto::JobMessage> ReceiveEach(proto::JobMessage::BodyCase kind, const char* what,
+                                             const std::vector<comm::RankInfo>& from);
 
   const comm::TrainJob& job_;
   const TrainConfig& c_;
@@ -115,7 +118,7 @@ int Coordinator::Run() {
   // One step ahead (grpo.max_staleness = 1): the next step's rollout runs on
   // the current weights while the learners update; never across a checkpoint,
   // so resuming stays exact.
-  const bool one_step_off = c_.grpo.max_staleness > 0 && objective_->allows_one_step_off();
+  const bool one_step_off = objective::RunsOneStepOff(c_);
   bool prefetched = false;
   int preempted = 0;
   for (; step < stop_at_; ++step) {
@@ -289,8 +292,8 @@ void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
 std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
   // The workers SendWork gave prompts to: the first min(W, prompts) ones.
   std::vector<proto::RolloutResult> results;
-  for (size_t w = 0; w < sent_to_; ++w) {
-    auto m = Receive(proto::JobMessage::kResult, "rollout result", rollouts_[w].rank);
+  const std::vector<comm::RankInfo> workers(rollouts_.begin(), rollouts_.begin() + static_cast<ptrdiff_t>(sent_to_));
+  for (auto& m : ReceiveEach(proto::JobMessage::kResult, "rollout result", workers)) {
     PRLM_CHECK_MSG(m.result().step() == step, "result of step " << m.result().step() << " during step " << step);
     results.push_back(std::move(*m.mutable_result()));
   }
@@ -312,9 +315,9 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
   // Statistics add up over learners; learner 0 reports the shared figures;
   // phase times are the slowest learner's.
   proto::LearnerStats sums;
-  for (size_t l = 0; l < learners_.size(); ++l) {
-    const auto reply = Receive(proto::JobMessage::kReport, "learner report", learners_[l].rank);
-    const auto& r = reply.report();
+  const auto replies = ReceiveEach(proto::JobMessage::kReport, "learner report", learners_);
+  for (size_t l = 0; l < replies.size(); ++l) {
+    const auto& r = replies[l].report();
     objective::AddLearnerStats(r.sums(), &sums);
     if (l == 0) m->actor.grad_norm = r.grad_norm(), m->actor.lr = r.lr(), m->timing.sync_weights = r.sync_s();
     weight_version_ = std::max(weight_version_, r.weight_version());
@@ -351,11 +354,10 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   m.mutable_save()->set_dir(tmp);
   m.mutable_save()->set_step(step);
   Broadcast(m, learners_);
-  for (const auto& l : learners_) {
-    const auto r = Receive(proto::JobMessage::kSaved, "checkpoint confirmation", l.rank);
-    if (!r.saved().error().empty())
-      comm::AbortJob(job_.Who(), "checkpoint " + tmp + ": " + job_.Describe(l.rank) + " failed: " + r.saved().error());
-  }
+  const auto confirmations = ReceiveEach(proto::JobMessage::kSaved, "checkpoint confirmation", learners_);
+  for (size_t l = 0; l < learners_.size(); ++l)
+    if (const auto& error = confirmations[l].saved().error(); !error.empty())
+      comm::AbortJob(job_.Who(), "checkpoint " + tmp + ": " + job_.Describe(learners_[l].rank) + " failed: " + error);
   TrainerState state;
   state.step = step;
   state.cursor = cursor_;
@@ -471,19 +473,28 @@ void Coordinator::Send(const proto::JobMessage& m, int rank) {
                                                c_.trainer.rank_timeout_s));
 }
 
-// The next message from `rank`, which must be of `kind`. With one-step-off
-// rollout, results and learner reports are in flight at once: the inbox takes
-// both in as they come.
-proto::JobMessage Coordinator::Receive(proto::JobMessage::BodyCase kind, const char* what, int rank) {
-  proto::JobMessage m;
-  if (!inbox_.Receive(&m, rank, job_.rank_timeout))
-    comm::AbortJob(job_.Who(), std::string("no ") + what + " from " + job_.Describe(rank) +
-                                   fmt::format(" within trainer.rank_timeout_s = {:g} s (the rank is stuck)",
-                                               c_.trainer.rank_timeout_s));
-  if (m.body_case() != kind)
-    comm::AbortJob(job_.Who(), std::string("expected ") + what + " but " + job_.Describe(rank) + " sent '" +
-                                   comm::BodyName(m) + "'");
-  return m;
+// With one-step-off rollout, results and learner reports are in flight at
+// once: the inbox takes both in as they come. When ranks stay silent, all are
+// named: one stuck learner leaves the others waiting for it in the
+// all-reduce, and naming only the first would blame a healthy one.
+std::vector<proto::JobMessage> Coordinator::ReceiveEach(proto::JobMessage::BodyCase kind, const char* what,
+                                                        const std::vector<comm::RankInfo>& from) {
+  std::vector<int> ranks, missing;
+  for (const auto& r : from) ranks.push_back(r.rank);
+  std::vector<proto::JobMessage> messages;
+  if (!inbox_.ReceiveFromEach(ranks, job_.rank_timeout, &messages, &missing)) {
+    std::string names;
+    for (int rank : missing) names += (names.empty() ? "" : ", ") + job_.Describe(rank);
+    const char* why = missing.size() == 1 ? "(the rank is stuck)"
+                                          : "(at least one is stuck; the others may be waiting for it in a collective)";
+    comm::AbortJob(job_.Who(), std::string("no ") + what + " from " + names +
+                                   fmt::format(" within trainer.rank_timeout_s = {:g} s {}", c_.trainer.rank_timeout_s, why));
+  }
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].body_case() != kind)
+      comm::AbortJob(job_.Who(), std::string("expected ") + what + " but " + job_.Describe(ranks[i]) + " sent '" +
+                                     comm::BodyName(messages[i]) + "'");
+  return messages;
 }
 
 }  // namespace

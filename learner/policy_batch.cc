@@ -66,7 +66,7 @@ void SetSharedPromptTokens(const proto::MicroBatch& mb, torch::Device device, in
 PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, int32_t pad_id) {
   const int64_t B = mb.sequences_size();
   PRLM_REQUIRE(B > 0, "learner: an empty micro-batch");
-  int64_t P = 0, C = 0;
+  int64_t P = 0, C = 0, with_rollout_logprobs = 0;
   for (int64_t b = 0; b < B; ++b) {
     const auto& s = mb.sequences(static_cast<int>(b));
     PRLM_REQUIRE(s.prompt_size() > 0 && s.completion_size() > 0,
@@ -74,6 +74,7 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
     PRLM_REQUIRE(s.rollout_logprobs_size() == 0 || s.rollout_logprobs_size() == s.completion_size(),
                  "learner: sequence " << b << " has " << s.rollout_logprobs_size() << " rollout log-probs for "
                                       << s.completion_size() << " completion tokens");
+    with_rollout_logprobs += s.rollout_logprobs_size() > 0;
     P = std::max<int64_t>(P, s.prompt_size());
     C = std::max<int64_t>(C, s.completion_size());
   }
@@ -104,7 +105,7 @@ PolicyBatch MakePolicyBatch(const proto::MicroBatch& mb, torch::Device device, i
   batch.mask = mask.to(device);
   batch.completion = ids.narrow(1, P, C).to(device);
   batch.completion_mask = cmask.to(device);
-  batch.rollout_logprobs = rollout.to(device);
+  if (with_rollout_logprobs == B) batch.rollout_logprobs = rollout.to(device);
   batch.advantages = adv.to(device);
   batch.prompt_width = P;
   return batch;

@@ -36,7 +36,7 @@ struct PolicyBatch {
   torch::Tensor mask;             // [B, P + C] int64, 1 on real tokens
   torch::Tensor completion;       // [B, C] int64
   torch::Tensor completion_mask;  // [B, C] float, 1 on real completion tokens
-  torch::Tensor rollout_logprobs; // [B, C] float (0 where absent)
+  torch::Tensor rollout_logprobs; // [B, C] float; undefined unless every sequence has them
   torch::Tensor advantages;       // [B] float
   int64_t prompt_width = 0;       // P
   // Shared prompt tokens, defined only when rows share some (B >= 2 and a

@@ -117,7 +117,16 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
     if (lora_) model::SetLoraEnabled(*policy_, true);
     stats.ref_s = Seconds(t0);
   }
-  if (needs_.old_logprobs) {
+  if (needs_.old_from_rollout) {
+    // The sampler's log-probs: the policy version and temperature that drew
+    // the tokens (log_softmax(logits / T), as ScoreCompletions computes).
+    for (auto& c : cache) {
+      PRLM_REQUIRE(c.batch.rollout_logprobs.defined(),
+                   "learner: step " << step.step() << " has sequences without rollout log-probs, which "
+                                    << "grpo.old_logprobs=rollout needs (use grpo.old_logprobs=recompute)");
+      c.old_logp = c.batch.rollout_logprobs;
+    }
+  } else if (needs_.old_logprobs) {
     const auto t0 = Clock::now();
     torch::NoGradGuard no_grad;
     policy_->eval();

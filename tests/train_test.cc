@@ -110,8 +110,8 @@ class TrainJob : public ::testing::Test {
                  "/policy trainer.output_dir=" + run + " " + overrides);
   }
   // Train() in the background into D(name); returns the file its exit code lands in.
-  static std::string TrainInBackground(const std::string& name, const std::string& overrides) {
-    return StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
+  static std::string TrainInBackground(const std::string& name, const std::string& overrides, int ranks = 5) {
+    return StartInBackground(Mpirun(ranks) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
                                  "/policy trainer.output_dir=" + D(name) + " " + overrides,
                              D(name));
   }
@@ -274,7 +274,7 @@ TEST_F(TrainJob, LoraRunsAreReproducibleAcrossLaunchesAndLearners) {
   EXPECT_EQ(ReadFile(D("lora-a") + adapter), ReadFile(D("lora-b") + adapter));
 }
 
-TEST_F(TrainJob, OneStepOffRecordsStaleness) {
+TEST_F(TrainJob, OneStepOffRecordsStalenessAndCanUseTheSamplersLogprobs) {
   const std::string run = D("offpolicy");
   const auto r = Train(5, run, "trainer.total_steps=3 grpo.max_staleness=1");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -287,6 +287,27 @@ TEST_F(TrainJob, OneStepOffRecordsStaleness) {
   // server, in its turn) and the learner split the cores.
   for (const char* role : {"rollout 0", "learner 0", "reward 0"})
     EXPECT_EQ(ThreadsOf(r.out, role), std::max(1, Cores() / 2)) << role << "\n" << r.out;
+
+  // grpo.old_logprobs=rollout: the old log-probs are the sampler's, those of
+  // the version that drew the samples, and the learner skips its forward.
+  // Recomputed, they are the learner's version before the update, so step
+  // 2 (drawn by version 0, learnt by version 1) starts at ratio 1; from the
+  // sampler, its ratios carry the version between (ppo_kl > 0).
+  const std::string from_rollout = D("offpolicy-rollout");
+  const auto r2 = Train(5, from_rollout, "trainer.total_steps=3 grpo.max_staleness=1 grpo.old_logprobs=rollout");
+  ASSERT_EQ(r2.code, 0) << r2.out;
+  const auto m2 = Metrics(from_rollout);
+  ASSERT_EQ(m2.size(), 3u);
+  for (size_t i = 0; i < m2.size(); ++i)
+    EXPECT_EQ(m2[i]["timing_s/old_log_prob"].get<double>(), 0.0) << "step " << i + 1;
+  // Steps 1 and 2 sample with the initial weights in both runs.
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(m2[i]["critic/score/mean"], m[i]["critic/score/mean"]) << "the same samples, step " << i + 1;
+  // Step 1 is on-policy: the sampler's log-probs are the learner's.
+  EXPECT_NEAR(m2[0]["actor/pg_loss"].get<double>(), m[0]["actor/pg_loss"].get<double>(), 1e-5);
+  EXPECT_NEAR(m2[0]["actor/ppo_kl"].get<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(m[1]["actor/ppo_kl"].get<double>(), 0.0, 1e-6);
+  EXPECT_GT(m2[1]["actor/ppo_kl"].get<double>(), 1e-4) << "step 2's samples trail the learner by a version";
 }
 
 // model.dtype bf16: the learner trains fp32 weights with bf16 matrix
@@ -354,10 +375,13 @@ TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
              empty = count_before(" got no reasoning");
   ASSERT_TRUE(written >= 0 && not_asked >= 0 && empty >= 0) << r.out;
   EXPECT_EQ(written + not_asked + empty, 4) << r.out;
-  r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + paths);
+  // sft ignores grpo.max_staleness (a config shared with GRPO runs may set
+  // it): nothing runs one step ahead, so the learner takes every core.
+  r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.max_staleness=1 grpo.sft_reasoning=" + paths);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
   EXPECT_EQ(Metrics(run).size(), 2u);
+  EXPECT_EQ(ThreadsOf(r.out, "learner 0"), Cores()) << r.out;
   const std::string first_line = ReadFile(paths).substr(0, ReadFile(paths).find('\n') + 1);
   testing::WriteBytes(D("one.jsonl"), first_line);
   r = Train(5, D("sft-missing"), "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + D("one.jsonl"));
@@ -855,9 +879,13 @@ TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
 
 TEST_F(TrainJob, HungRankEndsTheJobAfterTheTimeoutNamingIt) {
   const std::string run = D("hung");
-  const std::string rc = TrainInBackground("hung", "trainer.total_steps=200 trainer.rank_timeout_s=5");
-  // After the first step, freeze the learner (rank 4): alive, but silent.
-  const long pid = WaitForStepThenPidOf(run, 4);
+  const std::string rc = TrainInBackground("hung",
+                                           "trainer.total_steps=200 trainer.rank_timeout_s=5 layout.retrieval=1 "
+                                           "layout.reward=1 layout.rollout=1 layout.learners=2",
+                                           6);
+  // After the first step, freeze learner 1 (rank 5): alive, but silent.
+  // Learner 0 then waits for it in the gradient all-reduce, silent too.
+  const long pid = WaitForStepThenPidOf(run, 5);
   ASSERT_GT(pid, 0) << ReadFile(D("hung.out"));
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGSTOP), 0);
   const bool ended = WaitForFile(rc, std::chrono::seconds(90));
@@ -865,12 +893,12 @@ TEST_F(TrainJob, HungRankEndsTheJobAfterTheTimeoutNamingIt) {
   ASSERT_TRUE(ended) << "the job still runs 90 s after a rank hung";
   EXPECT_NE(std::stoi(ReadFile(rc)), 0);
   const std::string out = ReadFile(D("hung.out"));
-  EXPECT_NE(out.find("rank 4 (learner 0 on "), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 5 (learner 1 on "), std::string::npos) << out;
   EXPECT_NE(out.find("trainer.rank_timeout_s = 5"), std::string::npos) << out;
   // status.json says the run failed, and why (job scripts read it).
   const auto status = nlohmann::json::parse(ReadFile(run + "/status.json"));
   EXPECT_EQ(status["state"], "failed") << status;
-  EXPECT_NE(status["message"].get<std::string>().find("rank 4 (learner 0 on "), std::string::npos) << status;
+  EXPECT_NE(status["message"].get<std::string>().find("rank 5 (learner 1 on "), std::string::npos) << status;
   EXPECT_GE(status["step"].get<int>(), 1) << "the last step done before the hang";
   // The checkpoints that exist are complete ones (a .tmp is never taken for one).
   if (fs::exists(run + "/checkpoints"))

@@ -68,6 +68,41 @@ TEST(PolicyBatch, CompletionLogprobsMatchTheGenerationCode) {
   EXPECT_LE(scores.entropy[0][0].item<double>(), std::log(50.0) + 1e-4);
 }
 
+// grpo.old_logprobs=rollout: the log-probs a rollout worker records while
+// sampling (temperature, top-p and top-k on) are the learner's scores of
+// the same tokens at that temperature, so they can stand in for the old
+// policy's; a micro-batch where a sequence lacks them has none.
+TEST(PolicyBatch, SampledLogprobsAreTheLearnersScoresAtTheSamplingTemperature) {
+  torch::NoGradGuard no_grad;
+  auto policy = TinyPolicy(50);
+  model::SamplingParams sampling;
+  sampling.max_new_tokens = 6;
+  sampling.temperature = 0.7;
+  sampling.top_p = 0.9;
+  sampling.top_k = 20;
+  const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {7, 8, 9, 10, 11}};
+  proto::MicroBatch mb;
+  for (const auto& p : prompts) {
+    const auto samples = model::Generate(policy, {model::GenerationRequest{p, {3, 4}}}, sampling);
+    for (const auto& c : samples[0]) {
+      auto* s = mb.add_sequences();
+      s->mutable_prompt()->Add(p.begin(), p.end());
+      s->mutable_completion()->Add(c.tokens.begin(), c.tokens.end());
+      s->mutable_rollout_logprobs()->Add(c.logprobs.begin(), c.logprobs.end());
+    }
+  }
+  const auto batch = learner::MakePolicyBatch(mb, torch::kCPU);
+  ASSERT_TRUE(batch.rollout_logprobs.defined());
+  const auto scored = learner::ScoreCompletions(policy, batch, 0.7, false).logprobs;
+  const auto& mask = batch.completion_mask;
+  EXPECT_GT(mask.sum().item<double>(), 4.0);
+  EXPECT_LT(((scored - batch.rollout_logprobs).abs() * mask).max().item<double>(), 1e-4);
+  EXPECT_GT((scored.abs() * mask).max().item<double>(), 1e-3) << "the log-probs compared are not all zero";
+
+  mb.mutable_sequences(1)->clear_rollout_logprobs();
+  EXPECT_FALSE(learner::MakePolicyBatch(mb, torch::kCPU).rollout_logprobs.defined());
+}
+
 // Mixed precision: bf16 matrix products over fp32 weights give the fp32
 // log-probs to bf16 accuracy, gradients reach the fp32 weights in fp32, and
 // autocast is off again after the forward pass.

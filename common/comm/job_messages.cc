@@ -67,25 +67,37 @@ int Inbox::TakePreempt() {
   return signal;
 }
 
-bool Inbox::Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout) {
+bool Inbox::HasMessage(int source) {
+  auto& queue = pending_[source];
+  while (!queue.empty() && queue.front().has_preempt()) {  // a note, not an answer: keep it for TakePreempt
+    preempt_ = queue.front().preempt().signal();
+    queue.pop_front();
+  }
+  return !queue.empty();
+}
+
+bool Inbox::ReceiveFromEach(const std::vector<int>& sources, std::chrono::milliseconds timeout,
+                            std::vector<proto::JobMessage>* messages, std::vector<int>* missing) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  missing->clear();
   while (true) {
-    auto& queue = pending_[source];
-    while (!queue.empty() && queue.front().has_preempt()) {  // a note, not an answer: keep it for TakePreempt
-      preempt_ = queue.front().preempt().signal();
-      queue.pop_front();
-    }
-    if (!queue.empty()) {
-      *message = std::move(queue.front());
-      queue.pop_front();
-      return true;
-    }
+    if (std::all_of(sources.begin(), sources.end(), [this](int s) { return HasMessage(s); })) break;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     proto::JobMessage m;
     int from = -1;
-    if (left.count() <= 0 || !ReceiveMessage(&m, MPI_ANY_SOURCE, comm_, left, &from)) return false;
+    if (left.count() <= 0 || !ReceiveMessage(&m, MPI_ANY_SOURCE, comm_, left, &from)) {
+      for (int s : sources)
+        if (!HasMessage(s)) missing->push_back(s);
+      return false;
+    }
     pending_[from].push_back(std::move(m));
   }
+  messages->clear();
+  for (int s : sources) {
+    messages->push_back(std::move(pending_[s].front()));
+    pending_[s].pop_front();
+  }
+  return true;
 }
 
 const char* BodyName(const proto::JobMessage& message) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <vector>
 
 #include "proto/train.pb.h"
 
@@ -38,14 +39,21 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
 class Inbox {
  public:
   explicit Inbox(MPI_Comm comm) : comm_(comm) {}
-  // The next message from `source`; false on timeout. Preempt notes are set
-  // aside for TakePreempt, never returned here.
-  bool Receive(proto::JobMessage* message, int source, std::chrono::milliseconds timeout);
+  // The next message from each of `sources` (in their order) into
+  // *messages. On timeout returns false, *missing lists the sources that sent
+  // none, and what did arrive stays queued. Preempt notes are set aside for
+  // TakePreempt, never returned here.
+  bool ReceiveFromEach(const std::vector<int>& sources, std::chrono::milliseconds timeout,
+                       std::vector<proto::JobMessage>* messages, std::vector<int>* missing);
   // The signal of a Preempt note any rank has sent (taken), or 0. Does not wait.
   int TakePreempt();
 
  private:
   MPI_Comm comm_;
+  // Whether a message from `source` is queued (a preempt note ahead of it is
+  // set aside).
+  bool HasMessage(int source);
+
   int preempt_ = 0;
   std::map<int, std::deque<proto::JobMessage>> pending_;
 };

@@ -75,7 +75,7 @@ void BroadcastStrings(std::vector<std::string>* strings) {
 
 }  // namespace
 
-RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout) {
+RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout, bool one_step_off) {
   RankStart s;
   // 1. The role.
   s.me = RoleOf(mpi.rank(), layout);
@@ -93,7 +93,7 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
   if (runs_models) SetLocalGpuSlot(host.model_slot);
   s.where = ResolveDevice(config.model.device, config.model.dtype);
   const bool computes = runs_models || s.me.role == Role::kReward;
-  const int sharing = std::max(1, config.grpo.max_staleness > 0 ? host.rollouts + host.learners
+  const int sharing = std::max(1, one_step_off ? host.rollouts + host.learners
                                   : s.me.role == Role::kReward  ? host.rewards
                                                                 : std::max(host.rollouts, host.learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -43,6 +43,8 @@ struct RankStart {
   net::TlsTrust tls_trust;  // what the services' clients trust (net.tls; else empty)
 };
 
-RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout);
+// `one_step_off`: the run draws the next step's samples while the learners
+// update (objective::RunsOneStepOff), so model ranks split the cores.
+RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout, bool one_step_off);
 
 }  // namespace prlm::comm

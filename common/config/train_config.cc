@@ -71,6 +71,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.max_prompt_tokens", &c.grpo.max_prompt_tokens, "prompt limit (the profile is cut to fit)")
       .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
       .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
+      .AddChoice("grpo.old_logprobs", &c.grpo.old_logprobs, {"recompute", "rollout"},
+                 "off-policy updates' old log-probs: recompute (a learner forward) or rollout (the sampler's)")
       .Add("grpo.open_think", &c.grpo.open_think, "end prompts with \"<think>\\n\" (R1-style policies)")
       .Add("grpo.sft_template", &c.grpo.sft_template, "sft target; {output} is the gold output")
       .Add("grpo.sft_reasoning", &c.grpo.sft_reasoning,

@@ -101,6 +101,12 @@ struct GrpoConfig {
   std::string sampling = "config";
   int64_t top_k = 0, max_prompt_tokens = 512, max_completion_tokens = 768;
   int64_t max_staleness = 0;       // 0: synchronous on-policy; 1: one-step-off
+  // Off-policy updates' (mu > 1 or one-step-off) old log-probs: "recompute"
+  // (a learner forward with the weights before the update; one step off, the
+  // ratio then starts at 1) or "rollout" (the sampler's, recorded while
+  // drawing: the version that drew the samples, at the same temperature, so
+  // the ratio carries the version between; no forward).
+  std::string old_logprobs = "recompute";
   bool open_think = false;         // prompts end with "<think>\n" (R1-style policies)
   std::string sft_template =       // objective sft: the target; {output} = the gold output
       "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";

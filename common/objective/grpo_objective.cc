@@ -27,6 +27,7 @@ LearnerNeeds GrpoObjective::learner_needs() const {
   LearnerNeeds needs;
   needs.reference_logprobs = config_.beta > 0;
   needs.old_logprobs = config_.mu > 1 || config_.max_staleness > 0;  // the update is off-policy
+  needs.old_from_rollout = needs.old_logprobs && config_.old_logprobs == "rollout";
   needs.epochs = config_.mu;
   needs.temperature = config_.temperature;
   return needs;

@@ -22,6 +22,10 @@ std::unique_ptr<Objective> MakeObjective(const TrainConfig& config) {
   return nullptr;
 }
 
+bool RunsOneStepOff(const TrainConfig& config) {
+  return config.grpo.max_staleness > 0 && MakeObjective(config)->allows_one_step_off();
+}
+
 void AddLearnerStats(const proto::LearnerStats& from, proto::LearnerStats* into) {
   // By reflection, so a field an objective adds is summed without code here.
   const auto* descriptor = proto::LearnerStats::descriptor();

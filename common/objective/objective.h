@@ -61,6 +61,7 @@ using ScoredGroups = std::vector<std::vector<ScoredSample>>;  // [group][sample]
 struct LearnerNeeds {
   bool reference_logprobs = false;  // the frozen reference's (a KL term)
   bool old_logprobs = false;        // a forward before the update (off-policy updates)
+  bool old_from_rollout = false;    // ... or, instead, the rollout worker's log-probs
   int64_t epochs = 1;               // update epochs over one step's batch
   double temperature = 1.0;         // log-probs at the sampler's temperature
 };
@@ -93,6 +94,11 @@ class Objective {
 
 // The objective grpo.objective names, with its options from the config.
 std::unique_ptr<Objective> MakeObjective(const TrainConfig& config);
+
+// Whether the run draws the next step's samples while this step learns:
+// grpo.max_staleness = 1 and an objective that allows it (sft and rest
+// ignore the key).
+bool RunsOneStepOff(const TrainConfig& config);
 
 // into += from, field by field (every numeric field of LearnerStats).
 void AddLearnerStats(const proto::LearnerStats& from, proto::LearnerStats* into);
