@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <ATen/Parallel.h>
+#include <torch/types.h>
 #include <torch/cuda.h>
 
 #include <algorithm>

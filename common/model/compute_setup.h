@@ -20,15 +20,16 @@
 // Thread-safety: call once, from the main thread, before any torch work.
 #pragma once
 
-#include <torch/types.h>
+#include <c10/core/Device.h>  // c10's, not <torch/types.h>: a rank's headers need the names, not ATen
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
 namespace prlm {
 
 struct ComputeDevice {
-  torch::Device device = torch::kCPU;
-  torch::ScalarType dtype = torch::kFloat;
+  c10::Device device = c10::kCPU;  // = torch::Device
+  c10::ScalarType dtype = c10::kFloat;
   int cpu_threads = 0;  // set by whoever calls ConfigureCpuThreads
 };
 
@@ -49,6 +50,6 @@ int SetLocalGpuSlot(int slot);
 
 // Sets the CPU thread pools for models of `dtype` (see above). threads <= 0
 // means all cores. Returns the count used.
-int ConfigureCpuThreads(int threads, torch::ScalarType dtype = torch::kFloat);
+int ConfigureCpuThreads(int threads, c10::ScalarType dtype = c10::kFloat);
 
 }  // namespace prlm
