@@ -43,22 +43,22 @@
 // error. Rendering errors (raise_exception, a misused undefined value, a type
 // error) are TemplateErrors naming the line too.
 //
+// How it is built, one concept a file: lexer.h (source -> pieces),
+// expression_parser.h and statement_parser.h (pieces -> syntax_tree.h),
+// renderer.h (tree -> text) with filters.h (filters and tests),
+// py_string.h (Python's str methods) and value_access.h (items, iteration).
+//
 // Thread-safety: a parsed Template is immutable; Render may run on several
 // threads at once.
 #pragma once
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
+#include "common/jinja/template_error.h"
 #include "common/jinja/value.h"
 
 namespace prlm::jinja {
-
-class TemplateError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct TemplateOptions {
   bool trim_blocks = true;
