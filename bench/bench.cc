@@ -1,7 +1,7 @@
 // prlm bench: speed measurements whose figures go into reports, never into
 // test assertions. Each prints one JSON object per measurement.
 //   bench tokenizer: encode throughput (MB/s) of a tokenizer.json over a file.
-//   bench generate:  prefill and decode tokens/s of a Qwen2 model per batch size.
+//   bench generate:  prefill and decode tokens/s of a decoder model per batch size.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -10,7 +10,7 @@
 
 #include "bench/bench_model.h"
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "bench/bench.h"
 #include "cli/compute_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
@@ -18,13 +18,13 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 int BenchTokenizer(int argc, char** argv) {
-  Args args("bench tokenizer",
+  cli::Args args("bench tokenizer",
             "Encode every line of a file and report MB/s (input bytes per second), best of\n"
             "--repeat runs. The word cache is warm after the first run, as in a long job.");
   args.Option("tokenizer", "FILE", "", "tokenizer.json", true)
@@ -32,7 +32,7 @@ int BenchTokenizer(int argc, char** argv) {
       .Option("repeat", "N", "3", "runs; the best is reported");
   if (!args.Parse(argc, argv)) return 0;
   const auto tok = text::Tokenizer::FromFile(args.Get("tokenizer"));
-  const std::string data = ReadFile(args.Get("input"));
+  const std::string data = util::ReadFile(args.Get("input"));
   std::vector<std::string_view> lines;
   for (size_t start = 0; start < data.size();) {
     size_t end = data.find('\n', start);
@@ -56,22 +56,18 @@ int BenchTokenizer(int argc, char** argv) {
 }
 
 int BenchGenerate(int argc, char** argv) {
-  Args args("bench generate",
-            "Prefill and decode tokens/s of a Qwen2 model at several batch sizes: random\n"
+  cli::Args args("bench generate",
+            "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
             "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
             "temperature 0.7. Without --model a model of --preset is initialised.");
-  args.Option("model", "DIR", "", "model directory (default: make one from --preset)")
-      .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
-      .Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
+  AddModelOptions(args);
+  args.Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
       .Option("prompt-len", "N", "64", "prompt tokens per row")
       .Option("new-tokens", "N", "64", "tokens generated per row")
-      .Option("repeat", "N", "2", "runs per batch size; the best is reported")
-      .Option("workdir", "DIR", "out/bench", "where a preset model is written");
-  AddComputeOptions(args);
+      .Option("repeat", "N", "2", "runs per batch size; the best is reported");
   if (!args.Parse(argc, argv)) return 0;
-  const std::string dir = BenchModelDir(args);
-  const ComputeDevice where = SetUpCompute(args);
-  auto m = model::LoadQwen2(dir, where.device, where.dtype);
+  const auto [dir, where] = SetUpModel(args);
+  auto m = model::LoadCausalLM(dir, where.device, where.dtype);
   const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
   const int64_t vocab = m->config().vocab_size;
   model::SamplingParams p;
@@ -115,7 +111,7 @@ int RunBench(int argc, char** argv) {
   const std::string usage =
       "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
-      "  generate    prefill/decode tokens/s of a Qwen2 model at several batch sizes\n"
+      "  generate    prefill/decode tokens/s of a decoder model at several batch sizes\n"
       "  flops       the learner's forward+backward FLOP/s against the measured matmul peak, fp32 and bf16\n"
       "  shared-prompt the learner's forward+backward of GRPO groups: whole rows vs each prompt scored once\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
@@ -139,4 +135,4 @@ int RunBench(int argc, char** argv) {
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

@@ -15,7 +15,7 @@
 #include "common/net/rpc_server.h"
 #include "common/net/tls.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 
 // How a benchmark's clients reach its server.
 struct Transport {
@@ -75,4 +75,4 @@ inline RunStats Drive(int clients, double seconds, Fn one) {
   return r;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

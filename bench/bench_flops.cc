@@ -27,7 +27,7 @@
 
 #include "bench/bench_model.h"
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "bench/bench.h"
 #include "cli/compute_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
@@ -35,7 +35,7 @@
 #include "common/util/clock.h"
 #include "learner/autocast.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 namespace {
 
 const char* NameOf(torch::ScalarType t) { return t == torch::kBFloat16 ? "bf16" : "fp32"; }
@@ -47,7 +47,7 @@ struct Precision {
 };
 
 // Forward FLOPs of `batch` sequences of `seq` tokens.
-double ForwardFlops(const model::Qwen2Config& c, int64_t batch, int64_t seq) {
+double ForwardFlops(const model::DecoderConfig& c, int64_t batch, int64_t seq) {
   const double d = static_cast<double>(c.hidden_size), ff = static_cast<double>(c.intermediate_size);
   const double q = static_cast<double>(c.num_attention_heads * c.head_dim());
   const double kv = static_cast<double>(c.num_key_value_heads * c.head_dim());
@@ -61,21 +61,17 @@ double ForwardFlops(const model::Qwen2Config& c, int64_t batch, int64_t seq) {
 }  // namespace
 
 int BenchFlops(int argc, char** argv) {
-  Args args("bench flops",
+  cli::Args args("bench flops",
             "The learner's forward+backward FLOP/s against this machine's measured matrix-multiply peak,\n"
-            "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a Qwen2 model on\n"
+            "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a decoder model on\n"
             "random sequences. Without --model a model of --preset is initialised.");
-  args.Option("model", "DIR", "", "Qwen2 model directory (default: make one from --preset)")
-      .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
-      .Option("batch", "N", "8", "sequences per micro-batch")
+  AddModelOptions(args);
+  args.Option("batch", "N", "8", "sequences per micro-batch")
       .Option("seq", "N", "448", "tokens per sequence (the demo's prompt + completion)")
       .Option("gemm", "LIST", "256,512,1024,2048", "square matrix sizes for the peak")
-      .Option("repeat", "N", "3", "runs per measurement; the best is reported")
-      .Option("workdir", "DIR", "out/bench", "where a preset model is written");
-  AddComputeOptions(args);
+      .Option("repeat", "N", "3", "runs per measurement; the best is reported");
   if (!args.Parse(argc, argv)) return 0;
-  const std::string dir = BenchModelDir(args);
-  const ComputeDevice where = SetUpCompute(args);
+  const auto [dir, where] = SetUpModel(args);
   const int repeat = args.GetInt("repeat"), batch = args.GetInt("batch"), seq = args.GetInt("seq");
   PRLM_REQUIRE(repeat >= 1 && batch >= 1 && seq >= 2, "--repeat and --batch must be >= 1, --seq >= 2");
   // 1. The peak per dtype.
@@ -88,10 +84,10 @@ int BenchFlops(int argc, char** argv) {
       torch::mm(a, b);  // warm-up: kernel selection, first-touch
       double best = 1e30;
       for (int r = 0; r < repeat; ++r) {
-        const auto t0 = Clock::now();
+        const auto t0 = util::Clock::now();
         const auto c = torch::mm(a, b);
         (void)c.sum().item<float>();
-        best = std::min(best, Seconds(t0));
+        best = std::min(best, util::Seconds(t0));
       }
       const double gflops = 2.0 * n * n * n / best / 1e9;
       peak = std::max(peak, gflops);
@@ -106,7 +102,7 @@ int BenchFlops(int argc, char** argv) {
   for (const Precision p : {Precision{"fp32", torch::kFloat32, torch::kFloat32},
                             Precision{"bf16", torch::kBFloat16, torch::kBFloat16},
                             Precision{"mixed", torch::kFloat32, torch::kBFloat16}}) {
-    auto m = model::LoadQwen2(dir, where.device, p.weights);
+    auto m = model::LoadCausalLM(dir, where.device, p.weights);
     m->train();
     const auto& c = m->config();
     const auto ids = torch::randint(1, c.vocab_size, {batch, seq}, torch::TensorOptions().dtype(torch::kLong));
@@ -114,17 +110,17 @@ int BenchFlops(int argc, char** argv) {
     double best_fwd = 1e30, best_bwd = 1e30;
     for (int r = 0; r < repeat + 1; ++r) {  // the first run warms up
       m->zero_grad();
-      const auto t0 = Clock::now();
+      const auto t0 = util::Clock::now();
       torch::Tensor loss;
       {
         learner::AutocastGuard autocast(where.device, p.weights == p.products ? torch::kFloat32 : p.products);
         loss = -model::TokenLogprobs(m, ids.to(where.device), mask.to(where.device)).to(torch::kFloat).mean();
       }
       (void)loss.item<float>();
-      const double fwd = Seconds(t0);
-      const auto t1 = Clock::now();
+      const double fwd = util::Seconds(t0);
+      const auto t1 = util::Clock::now();
       loss.backward();
-      const double bwd = Seconds(t1);
+      const double bwd = util::Seconds(t1);
       if (r > 0) best_fwd = std::min(best_fwd, fwd), best_bwd = std::min(best_bwd, bwd);
     }
     const double flops = 3 * ForwardFlops(c, batch, seq);
@@ -143,4 +139,4 @@ int BenchFlops(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

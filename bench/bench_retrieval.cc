@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench.h"
 #include "bench/bench_drive.h"
 #include "cli/args.h"
 #include "common/net/message_types.h"
@@ -23,12 +24,12 @@
 #include "retrieval_shards/index_dir.h"
 #include "retrieval_shards/retrieval_service.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 
-using retrieval::LoadedShard;
+using retrieval_shards::LoadedShard;
 
 int BenchRetrieval(int argc, char** argv) {
-  Args args("bench retrieval",
+  cli::Args args("bench retrieval",
             "Queries/s and p50/p99 latency of one shard over loopback (k items, dense retriever, the\n"
             "query embeddings precomputed) against FAISS searched in-process on the same per-user\n"
             "indexes and embeddings, at several client counts; the same with a server that asks for no\n"
@@ -43,7 +44,7 @@ int BenchRetrieval(int argc, char** argv) {
       .Option("refresh-encoder", "DIR", "", "also: refresh the shard to this encoder (a BERT directory of the\n"
                                             "index's dimension) and compare p50/p99 during the refresh with idle");
   if (!args.Parse(argc, argv)) return 0;
-  retrieval::VersionedShard served(retrieval::LoadShard(args.Get("index"), 0));
+  retrieval_shards::VersionedShard served(retrieval_shards::LoadShard(args.Get("index"), 0));
   const auto snapshot = served.Current();
   const auto& index = *snapshot.shard->index;
   const std::string retriever = args.Get("retriever");
@@ -53,7 +54,7 @@ int BenchRetrieval(int argc, char** argv) {
   const std::vector<std::string> users = index.user_ids();
   PRLM_REQUIRE(!users.empty(), "shard 0 has no users");
   std::vector<std::vector<float>> queries;
-  SplitMix64 rng(7);
+  util::SplitMix64 rng(7);
   for (size_t i = 0; i < 1024; ++i) {
     std::vector<float> q(dim);
     double norm = 0;
@@ -79,7 +80,7 @@ int BenchRetrieval(int argc, char** argv) {
   std::vector<std::unique_ptr<retrieval::RetrievalClient>> clients;
   for (auto& t : transports) {
     servers.push_back(std::make_unique<net::RpcServer>(t.server));
-    retrieval::RegisterRetrievalHandlers(*servers.back(), served);
+    retrieval_shards::RegisterRetrievalHandlers(*servers.back(), served);
     net::RpcServer* server = servers.back().get();
     serving.emplace_back([server] { server->Run(); });
     clients.push_back(std::make_unique<retrieval::RetrievalClient>(
@@ -185,4 +186,4 @@ int BenchRetrieval(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

@@ -9,7 +9,7 @@
 
 #include "bench/bench_drive.h"
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "bench/bench.h"
 #include "cli/compute_options.h"
 #include "cli/config_flags.h"
 #include "common/net/rpc_server.h"
@@ -22,15 +22,15 @@
 #include "reward_server/reward_service.h"
 #include "reward_server/scorer_setup.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 namespace {
 
 // GRPO-shaped groups from synthetic LaMP-4 users: G completions per query,
 // each "<think>...</think><answer>...</answer>" with a different answer.
 std::vector<std::vector<proto::ScoreItem>> MakeGroups(int count, int group_size) {
-  data::SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.users = std::max(10, count / 2 + 1);
-  const auto splits = data::MakeSynthetic(o);
+  const auto splits = pipeline::MakeSynthetic(o);
   std::vector<std::vector<proto::ScoreItem>> groups;
   const auto& examples = splits.train.examples;
   for (int g = 0; g < count; ++g) {
@@ -56,12 +56,12 @@ struct Measured {
   double queue_us = 0, prepare_us = 0, tokenize_us = 0, model_us = 0, items_per_batch = 0;
 };
 
-Measured Measure(const Transport& transport, RewardConfig rc, int64_t max_batch_size, int clients, double seconds,
+Measured Measure(const Transport& transport, config::RewardConfig rc, int64_t max_batch_size, int clients, double seconds,
                  const std::vector<std::vector<proto::ScoreItem>>& groups) {
   rc.max_batch_size = max_batch_size;
-  auto scorer = reward::MakeRewardScorer(rc);
+  auto scorer = reward_server::MakeRewardScorer(rc);
   net::RpcServer server(transport.server);
-  reward::RegisterRewardHandlers(server, *scorer);
+  reward_server::RegisterRewardHandlers(server, *scorer);
   std::thread serving([&] { server.Run(); });
   reward::RewardClient client(net::Endpoint{"127.0.0.1", server.port()}, transport.client);
   // Warm up (first forward allocates), then measure.
@@ -111,7 +111,7 @@ double Percentile(std::vector<double> v, double q) {
 }  // namespace
 
 int BenchLore(int argc, char** argv) {
-  Args args("bench lore",
+  cli::Args args("bench lore",
             "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
             "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
             "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
@@ -126,9 +126,9 @@ int BenchLore(int argc, char** argv) {
       .Option("net-threads", "N", "4", "server network worker threads")
       .Option("preset", "NAME", "small", "BERT preset of the random embedder")
       .Option("workdir", "DIR", "out/bench", "where the embedder and the LoRe model are written");
-  AddComputeOptions(args);
+  cli::AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  SetUpCompute(args);
+  cli::SetUpCompute(args);
   const int clients = args.GetInt("clients"), group = args.GetInt("group");
   const int64_t basis = args.GetInt("basis");
   PRLM_REQUIRE(clients >= 1 && group >= 1 && basis >= 1 && args.GetInt("users") >= 1 && args.GetInt("pairs") >= 1 &&
@@ -154,10 +154,10 @@ int BenchLore(int argc, char** argv) {
                                              users, lo);
   const std::string lore_dir = args.Get("workdir") + "/lore-" + args.Get("preset");
   lore.Save(lore_dir, bert, "pooler", lo, {});
-  RewardConfig bt;
+  config::RewardConfig bt;
   bt.model = bert;
-  RewardConfig with_lore = bt;
-  with_lore.personalization = PersonalizationKind::kLore;
+  config::RewardConfig with_lore = bt;
+  with_lore.personalization = config::PersonalizationKind::kLore;
   with_lore.lore = lore_dir;
   const std::vector<Transport> transports = BenchTransports(args.GetInt("net-threads"));
   const Transport& secret = transports[1];  // the job secret, as in training
@@ -176,9 +176,9 @@ int BenchLore(int argc, char** argv) {
   std::printf("| lore / bt | %.2fx | %.2fx | %.2fx | |\n\n", m_lore.run.qps / m_bt.run.qps,
               m_lore.run.p50_us / m_bt.run.p50_us, m_lore.run.p99_us / m_bt.run.p99_us);
   // 3. AdaptUser latency, idle and while every client scores.
-  auto scorer = reward::MakeRewardScorer(with_lore);
+  auto scorer = reward_server::MakeRewardScorer(with_lore);
   net::RpcServer server(secret.server);
-  reward::RegisterRewardHandlers(server, *scorer);
+  reward_server::RegisterRewardHandlers(server, *scorer);
   std::thread serving([&] { server.Run(); });
   reward::RewardClient client(net::Endpoint{"127.0.0.1", server.port()}, secret.client);
   const auto adapt_latencies = [&](const std::string& prefix) {
@@ -241,28 +241,28 @@ int BenchLore(int argc, char** argv) {
 }
 
 int BenchReward(int argc, char** argv) {
-  Args args("bench reward",
+  cli::Args args("bench reward",
             "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
             "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
             "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
             "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
             "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
-  TrainConfig config;
-  ConfigFlags flags(&config);
-  MapRewardFlags(flags, args);
+  config::TrainConfig config;
+  cli::ConfigFlags flags(&config);
+  cli::MapRewardFlags(flags, args);
   args.Option("clients", "LIST", "1,8,32", "concurrent clients")
       .Option("seconds", "S", "5", "seconds per measurement")
       .Option("group", "G", "4", "completions per request")
       .Option("net-threads", "N", "2", "server network worker threads (parsing, ROUGE, tokenization)")
       .Option("preset", "NAME", "small", "BERT preset of the random reward model made when --model is not given")
       .Option("workdir", "DIR", "out/bench", "where that model is written");
-  AddComputeOptions(args);
+  cli::AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   const std::vector<int> clients = args.GetPositiveInts("clients");
   flags.Apply(args, [&] { config.reward.Validate(); });
   if (config.reward.model.empty() && config.reward.w_pers != 0)
     config.reward.model = BenchBert(args.Get("workdir"), args.Get("preset"));
-  SetUpCompute(args);
+  cli::SetUpCompute(args);
   const int group = args.GetInt("group");
   PRLM_REQUIRE(group >= 1, "--group must be positive");
   const auto groups = MakeGroups(256, group);
@@ -294,4 +294,4 @@ int BenchReward(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

@@ -18,45 +18,41 @@
 
 #include "bench/bench_model.h"
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "bench/bench.h"
 #include "cli/compute_options.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "learner/policy_batch.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 namespace {
 
 // Forward + backward of one micro-batch's scores; returns seconds and the log-probs.
-std::pair<double, torch::Tensor> ScoreWithGradient(model::Qwen2ForCausalLM& m, const learner::PolicyBatch& batch,
+std::pair<double, torch::Tensor> ScoreWithGradient(model::CausalLM& m, const learner::PolicyBatch& batch,
                                                    torch::ScalarType products) {
   m->zero_grad();
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   const auto scores = learner::ScoreCompletions(m, batch, 1.0, false, products);
   (scores.logprobs.sum() / batch.completion_mask.sum()).backward();
-  return {Seconds(t0), scores.logprobs.detach()};
+  return {util::Seconds(t0), scores.logprobs.detach()};
 }
 
 }  // namespace
 
 int BenchSharedPrompt(int argc, char** argv) {
-  Args args("bench shared-prompt",
+  cli::Args args("bench shared-prompt",
             "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
             "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
-  args.Option("model", "DIR", "", "Qwen2 model directory (default: make one from --preset)")
-      .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
-      .Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
+  AddModelOptions(args);
+  args.Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
       .Option("group", "N", "8", "samples per group")
       .Option("prompt-tokens", "N", "380", "prompt length (the demo's: about 380)")
       .Option("common-tokens", "N", "0", "leading prompt tokens every group shares (a system prompt)")
       .Option("completion-tokens", "N", "60", "completion length (the demo's: about 60)")
-      .Option("repeat", "N", "3", "runs of each way; the best is reported")
-      .Option("workdir", "DIR", "out/bench", "where a preset model is written");
-  AddComputeOptions(args);
+      .Option("repeat", "N", "3", "runs of each way; the best is reported");
   if (!args.Parse(argc, argv)) return 0;
-  const std::string dir = BenchModelDir(args);
-  const ComputeDevice where = SetUpCompute(args);
+  const auto [dir, where] = SetUpModel(args);
   const int groups = args.GetInt("groups"), group = args.GetInt("group"), repeat = args.GetInt("repeat");
   const int prompt_tokens = args.GetInt("prompt-tokens"), completion_tokens = args.GetInt("completion-tokens");
   const int common_tokens = args.GetInt("common-tokens");
@@ -65,7 +61,7 @@ int BenchSharedPrompt(int argc, char** argv) {
   PRLM_REQUIRE(common_tokens >= 0 && common_tokens <= prompt_tokens,
                "--common-tokens must lie in [0, --prompt-tokens]");
   // The learner keeps fp32 weights; --dtype bf16 runs the products in bf16 (as train model.dtype=bf16).
-  auto m = model::LoadQwen2(dir, where.device, torch::kFloat32);
+  auto m = model::LoadCausalLM(dir, where.device, torch::kFloat32);
   m->train();
   const int64_t vocab = m->config().vocab_size;
 
@@ -116,4 +112,4 @@ int BenchSharedPrompt(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

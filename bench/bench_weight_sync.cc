@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "bench/bench.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/tensor_collectives.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 
-namespace prlm::cli {
+namespace prlm::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -41,10 +41,10 @@ double TimeIt(Fn fn) {
 }  // namespace
 
 int BenchWeightSync(int argc, char** argv) {
-  Args args("bench weight-sync",
-            "Run under mpirun: rank 0 broadcasts a Qwen2 preset's weights to every other rank, as the training\n"
+  cli::Args args("bench weight-sync",
+            "Run under mpirun: rank 0 broadcasts a decoder preset's weights to every other rank, as the training\n"
             "job's weight sync does, beside a raw MPI_Bcast of the same bytes and one MPI_Bcast per tensor.");
-  args.Option("preset", "NAME", "small", "tiny or small (Qwen2Preset)")
+  args.Option("preset", "NAME", "small", "tiny or small (DecoderPreset)")
       .Option("vocab-size", "N", "32768", "vocabulary (the embedding is the largest tensor)")
       .Option("layers", "N", "0", "override the preset's layer count (0: keep)")
       .Option("bucket-mb", "N", "32", "bucket size of the bucketed broadcast")
@@ -52,9 +52,9 @@ int BenchWeightSync(int argc, char** argv) {
   if (!args.Parse(argc, argv)) return 0;
   comm::MpiJob mpi(&argc, &argv);
   PRLM_REQUIRE(mpi.size() >= 2, "bench weight-sync: start it with mpirun -np 2 or more");
-  auto cfg = model::Qwen2Preset(args.Get("preset"), args.GetInt("vocab-size"));
+  auto cfg = model::DecoderPreset(args.Get("preset"), args.GetInt("vocab-size"));
   if (args.GetInt("layers") > 0) cfg.num_hidden_layers = args.GetInt("layers");
-  model::Qwen2ForCausalLM policy(cfg);
+  model::CausalLM policy(cfg);
   std::vector<torch::Tensor> weights = policy->parameters();
   comm::PackIntoBuckets(weights, /*with_grads=*/false, static_cast<size_t>(args.GetInt("bucket-mb")) << 20);
   size_t bytes = 0;
@@ -99,4 +99,4 @@ int BenchWeightSync(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::bench

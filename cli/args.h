@@ -3,7 +3,7 @@
 // Each subcommand declares its options (name, value name, default, help) and
 // positional arguments; Parse() fills them from argv. `--help` prints every
 // option. An unknown option, a missing value or a malformed number throws
-// prlm::Error naming the option and listing the valid ones.
+// util::Error naming the option and listing the valid ones.
 // Not thread-safe; used once per process.
 #pragma once
 

@@ -11,15 +11,9 @@
 #include "common/data/dataset.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
-#include "pipeline/eval_rows.h"
-#include "pipeline/preference_task.h"
 #include "pipeline/reasoning_paths.h"
+#include "pipeline/synthetic_data_set.h"
 #include "pipeline/teacher_reasoning.h"
-#include "pipeline/retrieval_top1.h"
-#include "pipeline/rm_pairs.h"
-#include "pipeline/synthetic.h"
-#include "pipeline/synthetic_preferences.h"
-#include "retrieval_shards/local_retriever.h"
 
 namespace prlm::cli {
 namespace {
@@ -58,7 +52,7 @@ int RunCheckData(int argc, char** argv) {
       ++found;
       try {
         timed([&] { return data::LoadLampSplit(path, split, task); });
-      } catch (const Error& e) {
+      } catch (const util::Error& e) {
         std::printf("== %s/%s_questions.json: FAILED\n%s\n", path.c_str(), split, e.what());
         ++failed;
       }
@@ -116,37 +110,17 @@ int RunMakeSynthetic(int argc, char** argv) {
       .Option("distractors", "N", "1", "--topic-style: lexical distractors per question");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("preferences")) {
-    data::SyntheticPreferenceOptions p;
+    pipeline::SyntheticPreferenceOptions p;
     p.seen_users = static_cast<int>(args.GetInt("users"));
     p.unseen_users = static_cast<int>(args.GetInt("unseen-users"));
     p.train_pairs = static_cast<int>(args.GetInt("train-pairs"));
     p.test_pairs = static_cast<int>(args.GetInt("test-pairs"));
     p.fewshot_pairs = static_cast<int>(args.GetInt("fewshot-pairs"));
     p.seed = static_cast<uint64_t>(args.GetInt("seed"));
-    const auto data = data::MakeSyntheticPreferences(p);
-    data::WriteSyntheticPreferences(data, p, args.Get("out"));
-    std::printf("wrote %s/pairs.jsonl: %zu pairs of %d seen and %d unseen users; truth in %s/truth.json\n"
-                "Bayes accuracy of the test pairs: seen users %.3f, unseen users %.3f\n",
-                args.Get("out").c_str(), data.pairs.size(), p.seen_users, p.unseen_users, args.Get("out").c_str(),
-                data.bayes_seen, data.bayes_unseen);
-    if (args.Has("task-out")) {
-      data::PreferenceSet set;
-      set.source = args.Get("out") + "/pairs.jsonl";
-      set.pairs = data.pairs;
-      data::PreferenceTaskOptions t;
-      t.profile_pairs = args.GetInt("profile-pairs");
-      const auto task = data::MakePreferenceTask(set, t);
-      const std::string dir = args.Get("task-out");
-      data::WriteLampSplit(task.train, dir, "train");
-      data::WriteLampSplit(task.test, dir, "test");
-      reward::WriteRmPairs(dir + "/rm_pairs.jsonl", task.rm_pairs);
-      std::printf("wrote %s: train %zu, test %zu questions of %d users (%s); %zu reward-model pairs\n", dir.c_str(),
-                  task.train.examples.size(), task.test.examples.size(), p.seen_users, task.train.task->name.c_str(),
-                  task.rm_pairs.size());
-    }
+    pipeline::WriteSyntheticPreferenceSet(p, args.Get("out"), {args.Get("task-out"), args.GetInt("profile-pairs")});
     return 0;
   }
-  data::SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = data::TaskByName(args.Get("task")).name;
   o.users = args.GetInt("users");
   o.seed = static_cast<uint64_t>(args.GetInt("seed"));
@@ -157,57 +131,8 @@ int RunMakeSynthetic(int argc, char** argv) {
   o.test_users = args.GetInt("test-users");
   o.topic_style = args.GetFlag("topic-style");
   o.distractors = args.GetInt("distractors");
-  const data::SyntheticSplits s = data::MakeSynthetic(o);
-  data::WriteSynthetic(s, o, args.Get("out"));
-  std::printf("wrote %s: train %zu, dev %zu, test %zu examples (%d users)\n", args.Get("out").c_str(),
-              s.train.examples.size(), s.dev.examples.size(), s.test.examples.size(), o.users);
-  if (args.Has("rm-pairs")) {
-    const auto pairs = reward::SyntheticRmPairs(s);
-    reward::WriteRmPairs(args.Get("rm-pairs"), pairs);
-    std::printf("wrote %s: %zu oracle reward-model pairs\n", args.Get("rm-pairs").c_str(), pairs.size());
-  }
-  if (args.Has("reference-answers")) {
-    const std::string dir = args.Get("reference-answers");
-    std::filesystem::create_directories(dir);
-    std::vector<std::string> blind, profile;
-    for (size_t i = 0; i < s.test.examples.size(); ++i) {
-      blind.push_back(data::BlindAnswer(s.test, s.test_facts, i));
-      profile.push_back(data::ProfileAnswer(s.test, s.test_facts, i));
-    }
-    pipeline::WritePredictions(dir + "/blind.json", s.test, blind);
-    pipeline::WritePredictions(dir + "/profile.json", s.test, profile);
-    std::printf("wrote %s/blind.json and profile.json: the test split's reference answers\n", dir.c_str());
-  }
-  if (args.Has("corpus")) {
-    const std::string corpus = data::TextCorpus(s.train);
-    WriteFileAtomic(args.Get("corpus"), corpus);
-    std::printf("wrote %s: a tokenizer corpus of %zu bytes\n", args.Get("corpus").c_str(), corpus.size());
-  }
-  const auto r = data::MeasureSynthetic(s.test, s.test_facts);
-  const auto figures = [](const data::MetricValues& values) {
-    std::string out;
-    char buf[64];
-    for (const auto& [name, value] : values) {
-      std::snprintf(buf, sizeof buf, "%s %.3f", name.c_str(), value);
-      out += (out.empty() ? "" : ", ") + std::string(buf);
-    }
-    return out;
-  };
-  std::printf("test split, the task's metrics against the gold outputs of\n"
-              "  a profile-blind answer:       %s\n"
-              "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
-              figures(r.blind).c_str(), figures(r.profile).c_str(), 100 * r.recovered);
-  if (o.topic_style) {
-    // Which item is shown matters: a reader shown one item, by retriever.
-    retrieval::IndexOptions index;
-    index.built = {"bm25"};
-    auto retriever = retrieval::LocalRetriever::Build({&s.test}, index);
-    const int candidates = 20;
-    std::printf("  a reader shown one item (test split; oracle: the best of bm25's top %d):\n", candidates);
-    for (const auto& row : pipeline::MeasureTop1Retrieval(s.test, s.test_facts, *retriever,
-                                                          {"bm25", "recency", "random"}, "bm25", candidates))
-      std::printf("    %-8s top-1: %s\n", row.name.c_str(), figures(row.metrics).c_str());
-  }
+  pipeline::WriteSyntheticDataSet(o, args.Get("out"),
+                                  {args.Get("rm-pairs"), args.Get("reference-answers"), args.Get("corpus")});
   return 0;
 }
 
@@ -222,7 +147,7 @@ int RunMakeReasoning(int argc, char** argv) {
   args.Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "train, dev or test")
       .Option("writer", "NAME", "oracle", "oracle or teacher")
-      .Option("teacher", "DIR", "", "the teacher: a Qwen2 model directory (--writer teacher)")
+      .Option("teacher", "DIR", "", "the teacher: a decoder directory (Qwen2, Qwen3, Llama) (--writer teacher)")
       .Option("max-prompt-tokens", "N", "1024", "the teacher's prompt budget")
       .Option("max-new-tokens", "N", "256", "the teacher's reasoning and answer")
       .Option("batch-size", "N", "8", "questions per generation batch")
@@ -244,7 +169,7 @@ int RunMakeReasoning(int argc, char** argv) {
     const std::string styles_path = args.Get("data") + "/styles.json";
     nlohmann::json styles;
     try {
-      styles = nlohmann::json::parse(ReadFile(styles_path));
+      styles = nlohmann::json::parse(util::ReadFile(styles_path));
     } catch (const nlohmann::json::exception& e) {
       PRLM_THROW(styles_path << ": not JSON: " << e.what());
     }

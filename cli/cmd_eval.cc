@@ -22,7 +22,7 @@ namespace prlm::cli {
 namespace {
 
 // The model's rows: its policy, retriever (or selector) and the sweep.
-void EvaluateModel(Args& args, const data::Dataset& dataset, reward::RewardScorer& scorer, pipeline::EvalOptions& o,
+void EvaluateModel(Args& args, const data::Dataset& dataset, reward_server::RewardScorer& scorer, pipeline::EvalOptions& o,
                    nlohmann::ordered_json* rows) {
   PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
                "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
@@ -89,9 +89,9 @@ int RunEval(int argc, char** argv) {
             "ROUGE-1/2/L F and BLEU-4 of the answer (after </think>) against gold, the share of well-formed\n"
             "completions, and the training reward. --retriever and --k take comma lists: every pair is\n"
             "evaluated (PrLM's robustness study). Prints a markdown table; --out writes the rows as JSON.");
-  TrainConfig config;
+  config::TrainConfig config;
   ConfigFlags flags(&config);
-  args.Option("model", "DIR", "", "Qwen2 policy directory (or --answers)")
+  args.Option("model", "DIR", "", "policy directory: Qwen2, Qwen3 or Llama (or --answers)")
       .Option("answers", "FILE", "",
               "instead of a model: score these answers (LaMP's predictions format, as --predictions writes it;\n"
               "make-synthetic --reference-answers writes the synthetic data's reference answers)")
@@ -134,10 +134,10 @@ int RunEval(int argc, char** argv) {
                                         "none,recency,bm25,NAME=ENCODER_DIR,...");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  std::unique_ptr<reward::RewardScorer> scorer;
+  std::unique_ptr<reward_server::RewardScorer> scorer;
   flags.Apply(args, [&] {
     if (!args.Has("reward-model")) config.reward.w_pers = 0;  // no reward model: the term counts 0
-    scorer = reward::MakeRewardScorer(config.reward);
+    scorer = reward_server::MakeRewardScorer(config.reward);
   });
   pipeline::EvalOptions o;
   o.retrievers = SplitList(args.Get("retriever"));
@@ -174,7 +174,7 @@ int RunEval(int argc, char** argv) {
   const std::string out_path = args.Get("out");
   if (args.GetFlag("append") && !out_path.empty() && std::filesystem::exists(out_path)) {
     try {
-      rows = nlohmann::ordered_json::parse(ReadFile(out_path));
+      rows = nlohmann::ordered_json::parse(util::ReadFile(out_path));
     } catch (const nlohmann::json::exception& e) {
       PRLM_THROW(out_path << ": cannot append to it: " << e.what());
     }
@@ -194,7 +194,7 @@ int RunEval(int argc, char** argv) {
   }
   pipeline::AddComparisons(&rows, first_new, compare);
   std::printf("%s", pipeline::EvalMarkdownTable(rows).c_str());
-  if (!out_path.empty()) WriteFileAtomic(out_path, rows.dump(2) + "\n");
+  if (!out_path.empty()) util::WriteFileAtomic(out_path, rows.dump(2) + "\n");
   return 0;
 }
 

@@ -197,7 +197,7 @@ int RunEvalLore(int argc, char** argv) {
   const std::string md =
       pipeline::CompareLore(set, *embedder, reward::PoolingByName(args.Get("pooling")), o, args.Get("truth"));
   std::fputs(md.c_str(), stdout);
-  if (args.Has("out")) WriteFileAtomic(args.Get("out"), md);
+  if (args.Has("out")) util::WriteFileAtomic(args.Get("out"), md);
   return 0;
 }
 
@@ -218,7 +218,7 @@ int RunJudgeUtility(int argc, char** argv) {
                  "judge-utility: '" << spec << "' is not NAME=FILE");
     return std::make_pair(spec.substr(0, eq), pipeline::ReadJudgedAnswers(spec.substr(eq + 1)));
   };
-  const auto truth = data::ReadPreferenceTruth(args.Get("truth"));
+  const auto truth = pipeline::ReadPreferenceTruth(args.Get("truth"));
   const auto [base_name, base] = named(args.Get("baseline"));
   std::string md = pipeline::ComparisonHeader();
   std::string gold;
@@ -230,7 +230,7 @@ int RunJudgeUtility(int argc, char** argv) {
   }
   md += gold;
   std::fputs(md.c_str(), stdout);
-  if (args.Has("out")) WriteFileAtomic(args.Get("out"), md);
+  if (args.Has("out")) util::WriteFileAtomic(args.Get("out"), md);
   return 0;
 }
 

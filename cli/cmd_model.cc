@@ -127,7 +127,7 @@ int RunGenerate(int argc, char** argv) {
 
 int RunLogprobs(int argc, char** argv) {
   Args args("logprobs",
-            "Print per-token log-probs of texts under a Qwen2 model: one JSON object per\n"
+            "Print per-token log-probs of texts under a decoder model (Qwen2, Qwen3, Llama): one JSON object per\n"
             "text, {\"ids\": [...], \"logprobs\": [...]} where logprobs[t] = log p(ids[t+1] | ids[..t]).");
   args.Option("model", "DIR", "", "model directory", true)
       .Option("text", "TEXT", "", "one text")

@@ -46,7 +46,7 @@ int RunBuildIndex(int argc, char** argv) {
     std::fprintf(stderr, "build-index: warning: split %s (left out: its users get no profile here)\n", f.c_str());
   std::vector<const data::Dataset*> ptrs;
   for (const auto& s : splits) ptrs.push_back(&s);
-  retrieval::IndexManifest m;
+  retrieval_shards::IndexManifest m;
   m.num_shards = static_cast<uint32_t>(args.GetInt("shards"));
   m.options.built = args.Get("retriever") == "all" ? std::vector<std::string>{"bm25", "dense", "dense_hnsw"}
                                                    : SplitList(args.Get("retriever"));
@@ -59,7 +59,7 @@ int RunBuildIndex(int argc, char** argv) {
   m.encoder.model_dir = args.Get("encoder");
   m.encoder.pooling = args.Get("pooling");
   m.encoder.max_length = args.GetInt("max-length");
-  retrieval::BuildIndex(ptrs, m, args.Get("out"), [](const std::string& line) {
+  retrieval_shards::BuildIndex(ptrs, m, args.Get("out"), [](const std::string& line) {
     std::fprintf(stderr, "build-index: %s\n", line.c_str());
   });
   std::printf("wrote %s: %u shards\n", args.Get("out").c_str(), m.num_shards);
@@ -70,21 +70,21 @@ int RunServeRetrieval(int argc, char** argv) {
   Args args("serve-retrieval",
             "Serve one shard of a retrieval index over TCP (length-prefixed protobuf frames).\n"
             "SIGTERM / SIGINT drain in-flight requests and exit 0.");
-  TrainConfig config;
+  config::TrainConfig config;
   ConfigFlags flags(&config);
   flags.Map(args, "index", "retrieval.index").Map(args, "encoder", "retrieval.encoder");
   args.Option("shard", "I", "0", "which shard to serve");
   AddServerOptions(args, "threads", "request worker threads");
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { PRLM_REQUIRE(!config.retrieval.index.empty(), "retrieval.index is required (DIR)"); });
-  auto shard = retrieval::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
+  auto shard = retrieval_shards::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
                                     config.retrieval.encoder);
   const net::ServerOptions o = ServerOptionsFrom(args, "threads");
   std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items)", shard.index->shard(), shard.index->num_shards(),
               shard.index->num_users(), shard.index->num_items());
-  retrieval::VersionedShard served(std::move(shard));
+  retrieval_shards::VersionedShard served(std::move(shard));
   net::RpcServer server(o);
-  retrieval::RegisterRetrievalHandlers(server, served);
+  retrieval_shards::RegisterRetrievalHandlers(server, served);
   std::printf(" listening on %s:%u\n", o.host.c_str(), server.port());
   std::fflush(stdout);
   server.Run();
@@ -96,7 +96,7 @@ int RunServeRetrieval(int argc, char** argv) {
 
 int RunRetrieve(int argc, char** argv) {
   Args args("retrieve", "Ask the retrieval tier for a user's top-k profile items (routes by user like the library).");
-  TrainConfig config;
+  config::TrainConfig config;
   ConfigFlags flags(&config);
   args.Option("server", "HOST:PORT[,...]", "", "shard endpoints in shard order", true)
       .Option("user", "ID", "", "user id", true)
@@ -106,12 +106,12 @@ int RunRetrieve(int argc, char** argv) {
       .Map(args, "timeout-ms", "retrieval.timeout_ms");
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { config.retrieval.Validate(); });
-  const RetrievalConfig& rc = config.retrieval;
+  const config::RetrievalConfig& rc = config.retrieval;
   retrieval::RetrievalClient client(net::ParseEndpoints(args.Get("server")), ClientOptionsFrom(args),
                                     std::chrono::milliseconds(rc.timeout_ms));
   client.VerifyShards();
   const auto result = client.RetrieveOne(retrieval::RetrieveRequestFor(
-      args.Get("user"), args.Get("query"), static_cast<uint32_t>(rc.k), std::string(NameOf(rc.retriever))));
+      args.Get("user"), args.Get("query"), static_cast<uint32_t>(rc.k), std::string(config::NameOf(rc.retriever))));
   PRLM_REQUIRE(result.error().empty(), result.error());
   for (const auto& item : result.items()) {
     std::printf("%.6f\t%s", item.score(), item.id().c_str());

@@ -43,14 +43,14 @@ int RunMakeRmPairs(int argc, char** argv) {
             "retrieved top-k profile (chosen) and once without a profile (rejected); answers are read\n"
             "after </think>; pairs with an empty side or two equal answers are dropped.\n"
             "Profiles come from --retrieval-server, else --index, else an index built here over --data.");
-  args.Option("policy", "DIR", "", "Qwen2 policy directory", true)
+  args.Option("policy", "DIR", "", "policy directory (Qwen2, Qwen3 or Llama)", true)
       .Option("data", "DIR", "", "LaMP-format directory", true)
       .Option("split", "NAME", "train", "which split's questions to use")
       .Option("task", "NAME", "", "task, when no outputs file names it")
       .Option("batch-size", "N", "8", "queries per generation batch")
       .Option("limit", "N", "0", "use only the first N queries (0: all)")
       .Option("out", "FILE", "", "pairs, as JSON lines", true);
-  TrainConfig config;
+  config::TrainConfig config;
   ConfigFlags flags(&config);
   flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens").Map(args, "open-think", "grpo.open_think");
   AddRetrieverOptions(args);
@@ -59,7 +59,7 @@ int RunMakeRmPairs(int argc, char** argv) {
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args);
   auto sampling = SamplingFromArgs(args);
-  reward::RmPairOptions o;
+  pipeline::RmPairOptions o;
   o.retriever = args.Get("retriever");
   o.k = args.GetInt("k");
   o.max_prompt_tokens = static_cast<int>(config.grpo.max_prompt_tokens);
@@ -76,7 +76,7 @@ int RunMakeRmPairs(int argc, char** argv) {
   AddStopTokens(sampling, *policy.tokenizer, policy.model->config());
   const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
   uint64_t prompts_done = 0;
-  const reward::CompletionFn complete = [&](const std::vector<std::vector<int32_t>>& prompts) {
+  const pipeline::CompletionFn complete = [&](const std::vector<std::vector<int32_t>>& prompts) {
     std::vector<model::GenerationRequest> requests;
     for (const auto& p : prompts) requests.push_back({p, {model::SampleSeed(seed, prompts_done++, 0)}});
     const auto out = model::Generate(policy.model, requests, sampling);
@@ -84,13 +84,13 @@ int RunMakeRmPairs(int argc, char** argv) {
     for (const auto& r : out) texts.push_back(policy.tokenizer->Decode(r[0].tokens, /*skip_special_tokens=*/true));
     return texts;
   };
-  reward::RmPairStats stats;
-  const auto pairs = reward::MakeRmPairs(dataset, *retriever, *policy.tokenizer, complete, o, &stats,
-                                         [](const reward::RmPairStats& s, size_t total) {
+  pipeline::RmPairStats stats;
+  const auto pairs = pipeline::MakeRmPairs(dataset, *retriever, *policy.tokenizer, complete, o, &stats,
+                                         [](const pipeline::RmPairStats& s, size_t total) {
                                            std::fprintf(stderr, "make-rm-pairs: %zu/%zu queries, %zu pairs\n",
                                                         s.queries, total, s.pairs);
                                          });
-  reward::WriteRmPairs(args.Get("out"), pairs);
+  pipeline::WriteRmPairs(args.Get("out"), pairs);
   std::printf("make-rm-pairs: wrote %zu pairs to %s from %zu queries (dropped: %zu empty chosen, %zu empty "
               "rejected, %zu both empty, %zu identical; skipped: %zu retrieval errors, %zu over the prompt limit)\n",
               stats.pairs, args.Get("out").c_str(), stats.queries, stats.empty_chosen, stats.empty_rejected,
@@ -117,7 +117,7 @@ int RunTrainRm(int argc, char** argv) {
       .Option("log-every", "N", "10", "steps between progress lines");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  reward::RmTrainOptions o;
+  pipeline::RmTrainOptions o;
   o.lr = args.GetDouble("lr");
   o.batch_size = args.GetInt("batch-size");
   o.epochs = args.GetInt("epochs");
@@ -126,16 +126,16 @@ int RunTrainRm(int argc, char** argv) {
   o.eval_fraction = args.GetDouble("eval-fraction");
   o.seed = static_cast<uint64_t>(args.GetInt("seed"));
   o.log_every = args.GetInt("log-every");
-  const auto pairs = reward::ReadRmPairs(args.Get("pairs"));
+  const auto pairs = pipeline::ReadRmPairs(args.Get("pairs"));
   SetUpCompute(args);
   auto rm = reward::RewardModel::Load(args.Get("init"), args.GetInt("max-length"), o.seed);
   if (rm->new_head()) std::fprintf(stderr, "train-rm: %s has no classifier; a new head was initialised\n",
                                    args.Get("init").c_str());
-  const auto report = reward::TrainRewardModel(*rm, pairs, o, [](const std::string& line) {
+  const auto report = pipeline::TrainRewardModel(*rm, pairs, o, [](const std::string& line) {
     std::fprintf(stderr, "train-rm: %s\n", line.c_str());
   });
   rm->Save(args.Get("out"));
-  WriteFileAtomic(args.Get("out") + "/training_report.json", report.ToJson());
+  util::WriteFileAtomic(args.Get("out") + "/training_report.json", report.ToJson());
   std::printf("train-rm: %zu train / %zu held-out pairs, %d steps in %.1f s; held-out accuracy %.4f -> %.4f, "
               "train loss %.4f -> %.4f; saved %s\n",
               report.train_pairs, report.eval_pairs, report.steps, report.seconds, report.before.accuracy,
@@ -162,8 +162,8 @@ int RunScoreRm(int argc, char** argv) {
     pairs.emplace_back(args.Get("query"), args.Get("answer"));
   }
   if (args.Has("input"))
-    ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where, size_t) {
-      pairs.emplace_back(JsonLineString(j, where, "query", true), JsonLineString(j, where, "answer", true));
+    util::ForEachJsonLine(args.Get("input"), [&](const nlohmann::json& j, const std::string& where, size_t) {
+      pairs.emplace_back(util::JsonLineString(j, where, "query", true), util::JsonLineString(j, where, "answer", true));
     });
   PRLM_REQUIRE(!pairs.empty(), "give --query and --answer, or --input FILE");
   SetUpCompute(args);
@@ -187,18 +187,18 @@ int RunServeReward(int argc, char** argv) {
             "ROUGE-2 + ROUGE-L F of the extracted answer vs gold) + w_sim * (ROUGE-1 + ROUGE-L F) / 2 +\n"
             "w_fmt * format + w_pers *\n"
             "sigmoid(reward model). Model work is batched across clients. SIGTERM / SIGINT drain and exit 0.");
-  TrainConfig config;
+  config::TrainConfig config;
   ConfigFlags flags(&config);
   MapRewardFlags(flags, args);
   AddServerOptions(args, "net-threads", "network worker threads (parsing, ROUGE, tokenization)");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   SetUpCompute(args);
-  std::unique_ptr<reward::RewardScorer> scorer;
-  flags.Apply(args, [&] { scorer = reward::MakeRewardScorer(config.reward); });
+  std::unique_ptr<reward_server::RewardScorer> scorer;
+  flags.Apply(args, [&] { scorer = reward_server::MakeRewardScorer(config.reward); });
   const net::ServerOptions o = ServerOptionsFrom(args, "net-threads");
   net::RpcServer server(o);
-  reward::RegisterRewardHandlers(server, *scorer);
+  reward_server::RegisterRewardHandlers(server, *scorer);
   std::string weights;
   const proto::RewardInfo info = scorer->Info();
   for (const auto& w : info.weights()) weights += " " + w.name() + "=" + std::to_string(w.value());

@@ -26,6 +26,7 @@
 #include "common/util/file.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
+#include "pipeline/rank_share.h"
 #include "pipeline/retriever_feedback.h"
 #include "pipeline/retriever_selection.h"
 #include "pipeline/retriever_trainer.h"
@@ -35,51 +36,10 @@ namespace prlm::cli {
 
 namespace {
 
-// Runs `body` as this process's rank of an MPI job (alone or under mpirun).
-// Alone, an error propagates to main, which prints it; under mpirun the rank
-// aborts the whole job naming itself, so no other rank waits on it forever.
-int RunAsMpiRank(int* argc, char*** argv, const char* command,
-                 const std::function<int(const comm::MpiJob& mpi, const std::string& who)>& body) {
-  comm::MpiJob mpi(argc, argv);
-  const std::string who = std::string(command) + " rank " + std::to_string(mpi.rank());
-  try {
-    return body(mpi, who);
-  } catch (const std::exception& e) {
-    if (mpi.size() == 1) throw;
-    comm::AbortJob(who, e.what());
-  }
-}
-
-// Every rank's records (rank r answered questions r, r + N, ...) in the
-// split's order; true on rank 0, which gets them in *all as JSON lines.
-bool GatherInSplitOrder(const std::vector<pipeline::FeedbackRecord>& records, size_t total, const std::string& who,
-                        std::string* all) {
-  std::string lines;
-  for (const auto& r : records) lines += pipeline::FeedbackLine(r) + "\n";
-  std::vector<std::string> shares;
-  if (!comm::GatherStrings(MPI_COMM_WORLD, lines, 0, comm::kForever, &shares))
-    comm::AbortJob(who, "gathering the feedback timed out");
-  if (shares.empty()) return false;  // not rank 0
-  std::vector<std::vector<std::string>> by_rank(shares.size());  // each share's lines (JSON has no raw newline)
-  for (size_t r = 0; r < shares.size(); ++r)
-    for (size_t at = 0, end; at < shares[r].size(); at = end + 1) {
-      end = shares[r].find('\n', at);
-      by_rank[r].push_back(shares[r].substr(at, end - at));
-    }
-  all->clear();
-  for (size_t i = 0; i < total; ++i) {
-    const auto& rank_lines = by_rank[i % by_rank.size()];
-    PRLM_CHECK(i / by_rank.size() < rank_lines.size());
-    *all += rank_lines[i / by_rank.size()] + "\n";
-  }
-  return true;
-}
-
-// This rank's share of `total` questions: rank, rank + N, rank + 2N, ...
-std::vector<size_t> RankShare(const comm::MpiJob& mpi, size_t total) {
-  std::vector<size_t> mine;
-  for (size_t i = static_cast<size_t>(mpi.rank()); i < total; i += static_cast<size_t>(mpi.size())) mine.push_back(i);
-  return mine;
+std::vector<std::string> FeedbackLines(const std::vector<pipeline::FeedbackRecord>& records) {
+  std::vector<std::string> lines;
+  for (const auto& r : records) lines.push_back(pipeline::FeedbackLine(r));
+  return lines;
 }
 
 // Progress lines about every tenth of this rank's questions.
@@ -93,8 +53,8 @@ pipeline::FeedbackProgress ProgressLines(const std::string& who, size_t mine) {
 // What collect-feedback and collect-selection share: the options, then (on
 // every rank alike) the scorer, data, policy and answering options.
 struct FeedbackJob {
-  TrainConfig config;
-  std::unique_ptr<reward::RewardScorer> scorer;  // in process, without --reward-server
+  config::TrainConfig config;
+  std::unique_ptr<reward_server::RewardScorer> scorer;  // in process, without --reward-server
   std::unique_ptr<reward::RewardClient> client;  // with it
   pipeline::ScoreFn score;
   pipeline::FeedbackOptions options;
@@ -126,7 +86,7 @@ void AddFeedbackOptions(Args& args, ConfigFlags& flags) {
 void LoadFeedbackJob(const Args& args, ConfigFlags& flags, FeedbackJob* job) {
   flags.Apply(args, [&] {
     if (!args.Has("reward-model")) job->config.reward.w_pers = 0;
-    if (!args.Has("reward-server")) job->scorer = reward::MakeRewardScorer(job->config.reward);
+    if (!args.Has("reward-server")) job->scorer = reward_server::MakeRewardScorer(job->config.reward);
   });
   if (args.Has("reward-server")) {
     job->client = std::make_unique<reward::RewardClient>(net::ParseEndpoint(args.Get("reward-server")),
@@ -179,7 +139,7 @@ int RunCollectFeedback(int argc, char** argv) {
                       "candidates per question (N)", "20");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  return RunAsMpiRank(&argc, &argv, "collect-feedback", [&](const comm::MpiJob& mpi, const std::string& who) {
+  return pipeline::RunAsMpiRank(&argc, &argv, "collect-feedback", [&](const comm::MpiJob& mpi, const std::string& who) {
     // 1. Options, data, policy, scorer and retriever: every rank alike.
     LoadFeedbackJob(args, flags, &job);
     pipeline::FeedbackOptions& o = job.options;
@@ -187,13 +147,13 @@ int RunCollectFeedback(int argc, char** argv) {
     o.candidates = args.GetInt("k");
     auto retriever = OpenRetriever(args, {&job.dataset}, {o.first_stage});
     // 2. This rank's share of the questions.
-    const auto mine = RankShare(mpi, job.dataset.examples.size());
+    const auto mine = pipeline::RankShare(mpi, job.dataset.examples.size());
     const auto records = pipeline::CollectFeedback(job.policy.model, *job.policy.tokenizer, *retriever, job.dataset,
                                                    mine, job.score, o, ProgressLines(who, mine.size()));
     // 3. Rank 0 collects every share and writes them in the split's order.
     std::string all;
-    if (!GatherInSplitOrder(records, job.dataset.examples.size(), who, &all)) return 0;
-    WriteFileAtomic(args.Get("out"), all);
+    if (!pipeline::GatherInListOrder(FeedbackLines(records), job.dataset.examples.size(), who, &all)) return 0;
+    util::WriteFileAtomic(args.Get("out"), all);
     std::printf("wrote %s: %zu questions (%s top-%d candidates, utility %s) from %d rank%s\n", args.Get("out").c_str(),
                 job.dataset.examples.size(), o.first_stage.c_str(), o.candidates, o.utility.c_str(), mpi.size(),
                 mpi.size() == 1 ? "" : "s");
@@ -216,7 +176,7 @@ int RunCollectSelection(int argc, char** argv) {
   AddClientSecretOptions(args);  // with --reward-server
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  return RunAsMpiRank(&argc, &argv, "collect-selection", [&](const comm::MpiJob& mpi, const std::string& who) {
+  return pipeline::RunAsMpiRank(&argc, &argv, "collect-selection", [&](const comm::MpiJob& mpi, const std::string& who) {
     // 1. Options, data, policy, scorer and the candidate retrievers: every rank alike.
     LoadFeedbackJob(args, flags, &job);
     pipeline::FeedbackOptions& o = job.options;
@@ -224,14 +184,14 @@ int RunCollectSelection(int argc, char** argv) {
     pipeline::CandidateRetrievers retrievers(pipeline::ParseSelectionCandidates(args.Get("candidates")),
                                              {&job.dataset});
     // 2. This rank's share of the questions.
-    const auto mine = RankShare(mpi, job.dataset.examples.size());
+    const auto mine = pipeline::RankShare(mpi, job.dataset.examples.size());
     const auto records = pipeline::CollectSelectionFeedback(job.policy.model, *job.policy.tokenizer, retrievers,
                                                             args.GetInt("k"), job.dataset, mine, job.score, o,
                                                             ProgressLines(who, mine.size()));
     // 3. Rank 0 collects every share and writes them in the split's order.
     std::string all;
-    if (!GatherInSplitOrder(records, job.dataset.examples.size(), who, &all)) return 0;
-    WriteFileAtomic(args.Get("out"), all);
+    if (!pipeline::GatherInListOrder(FeedbackLines(records), job.dataset.examples.size(), who, &all)) return 0;
+    util::WriteFileAtomic(args.Get("out"), all);
     std::printf("wrote %s: %zu questions, %zu retrievers each (utility %s) from %d rank%s\n", args.Get("out").c_str(),
                 job.dataset.examples.size(), retrievers.candidates().size(), o.utility.c_str(), mpi.size(),
                 mpi.size() == 1 ? "" : "s");
@@ -281,12 +241,6 @@ pipeline::RetrieverTrainOptions ListwiseTrainOptionsFrom(const Args& args, const
   return o;
 }
 
-// The data-parallel group of a listwise trainer under mpirun (null alone).
-std::unique_ptr<comm::TensorCollectives> LearnerGroup(const comm::MpiJob& mpi, const char* name) {
-  if (mpi.size() == 1) return nullptr;
-  return std::make_unique<comm::TensorCollectives>(MPI_COMM_WORLD, name);
-}
-
 void PrintTrainReport(const pipeline::RetrieverTrainReport& r, const pipeline::RetrieverTrainOptions& o,
                       const char* what, const char* first) {
   std::printf("wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
@@ -313,7 +267,7 @@ int RunTrainRetriever(int argc, char** argv) {
   AddClientSecretOptions(args);  // with --refresh-server
   AddListwiseTrainOptions(args, "tokens per query or item");
   if (!args.Parse(argc, argv)) return 0;
-  return RunAsMpiRank(&argc, &argv, "train-retriever", [&](const comm::MpiJob& mpi, const std::string& who) {
+  return pipeline::RunAsMpiRank(&argc, &argv, "train-retriever", [&](const comm::MpiJob& mpi, const std::string& who) {
     auto o = ListwiseTrainOptionsFrom(args, "train-retriever");
     if (args.Has("refresh-server")) {
       // The tier follows training: each refresh re-embeds every shard with the current weights.
@@ -338,7 +292,7 @@ int RunTrainRetriever(int argc, char** argv) {
     const std::string encoder_dir = checkpoint.empty() ? args.Get("init") : checkpoint;
     auto encoder = model::LoadBert(encoder_dir);
     const auto tokenizer = text::Tokenizer::FromFile(encoder_dir + "/tokenizer.json");
-    const auto group = LearnerGroup(mpi, "retriever learners");
+    const auto group = pipeline::DataParallelGroup(mpi, "retriever learners");
     const auto report = pipeline::TrainRetriever(encoder, encoder_dir, *tokenizer, feedback, o, group.get(),
                                                  [](const std::string& line) {
                                                    std::fprintf(stderr, "train-retriever: %s\n", line.c_str());
@@ -359,7 +313,7 @@ int RunTrainSelector(int argc, char** argv) {
       .Option("variant", "pre|post", "pre", "pre: choose before generating; post: choose among the answers");
   AddListwiseTrainOptions(args, "tokens per candidate text (retriever, [answer,] input, items)");
   if (!args.Parse(argc, argv)) return 0;
-  return RunAsMpiRank(&argc, &argv, "train-selector", [&](const comm::MpiJob& mpi, const std::string& who) {
+  return pipeline::RunAsMpiRank(&argc, &argv, "train-selector", [&](const comm::MpiJob& mpi, const std::string& who) {
     const auto o = ListwiseTrainOptionsFrom(args, "train-selector");
     SetUpCompute(args);
     const auto feedback = pipeline::ReadFeedback(args.Get("feedback"));
@@ -380,7 +334,7 @@ int RunTrainSelector(int argc, char** argv) {
                         : pipeline::RetrieverSelector::Load(checkpoint);
     PRLM_REQUIRE(selector->variant() == args.Get("variant"),
                  checkpoint << " is a " << selector->variant() << " selector, not " << args.Get("variant"));
-    const auto group = LearnerGroup(mpi, "selector learners");
+    const auto group = pipeline::DataParallelGroup(mpi, "selector learners");
     const auto report = pipeline::TrainListwise(*selector, feedback, o, group.get(), [](const std::string& line) {
       std::fprintf(stderr, "train-selector: %s\n", line.c_str());
     });

@@ -67,7 +67,7 @@ int RunChatTemplate(int argc, char** argv) {
                                "tokenizer_config.json)");
   nlohmann::ordered_json given;
   try {
-    given = nlohmann::ordered_json::parse(ReadFile(args.Get("messages")));
+    given = nlohmann::ordered_json::parse(util::ReadFile(args.Get("messages")));
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW("--messages " << args.Get("messages") << " is not JSON: " << e.what());
   }
@@ -113,7 +113,7 @@ int RunTrainTokenizer(int argc, char** argv) {
   PRLM_REQUIRE(!args.positional().empty(), "prlm train-tokenizer: give at least one corpus file");
   std::vector<std::string> lines;
   for (const auto& path : args.positional()) {
-    const std::string text = ReadFile(path);
+    const std::string text = util::ReadFile(path);
     size_t start = 0;
     while (start < text.size()) {
       size_t end = text.find('\n', start);
@@ -122,16 +122,16 @@ int RunTrainTokenizer(int argc, char** argv) {
       start = end + 1;
     }
   }
-  text::BpeTrainerOptions opt;
+  pipeline::BpeTrainerOptions opt;
   opt.vocab_size = args.GetInt("vocab-size");
   opt.min_frequency = args.GetInt("min-frequency");
   opt.progress = [](int done, int planned) {
     std::fprintf(stderr, "train-tokenizer: %d / %d merges\n", done, planned);
   };
-  const std::string json = text::TrainByteLevelBpe(lines, opt);
+  const std::string json = pipeline::TrainByteLevelBpe(lines, opt);
   std::filesystem::create_directories(args.Get("out"));
   const std::string path = args.Get("out") + "/tokenizer.json";
-  WriteFileAtomic(path, json);
+  util::WriteFileAtomic(path, json);
   pipeline::WriteTokenizerConfig(args.Get("out"), /*wordpiece=*/false);
   const auto tok = text::Tokenizer::FromJsonText(json, path);
   std::fprintf(stderr, "train-tokenizer: wrote %s (%d tokens) from %zu lines\n", path.c_str(),

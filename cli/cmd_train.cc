@@ -28,7 +28,7 @@ namespace {
 // grpo.temperature / top_p / top_k where it sets them, on every rank alike
 // (the learner's log-probs use the rollout's temperature). A model that asks
 // for greedy decoding cannot feed GRPO's groups.
-void ResolvePolicySampling(TrainConfig* config, bool log) {
+void ResolvePolicySampling(config::TrainConfig* config, bool log) {
   if (config->grpo.sampling != "model") return;
   model::SamplingParams p;
   p.temperature = config->grpo.temperature;
@@ -51,7 +51,7 @@ void ResolvePolicySampling(TrainConfig* config, bool log) {
 // goes and how many ranks it needs without parsing YAML themselves. No MPI.
 int AnswerScriptQuery(const Args& args) {
   try {
-    const TrainConfig config = TrainConfig::Load(args.Get("config"), args.positional());
+    const config::TrainConfig config = config::TrainConfig::Load(args.Get("config"), args.positional());
     const std::string key = args.Get("print-config-value");
     if (!key.empty()) {
       YAML::Node node = YAML::Load(config.ToYaml());
@@ -68,7 +68,7 @@ int AnswerScriptQuery(const Args& args) {
     }
     // "retrieval=R reward=W rollout=O learners=L ranks=N".
     const int64_t asked = std::stoll(args.Get("ranks"));
-    const Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
+    const config::Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
     PRLM_REQUIRE(asked == 0 || l.total() == asked, "config: layout gives " << l.total() << " ranks, --ranks " << asked);
     std::printf("retrieval=%lld reward=%lld rollout=%lld learners=%lld ranks=%lld\n",
                 static_cast<long long>(l.retrieval), static_cast<long long>(l.reward),
@@ -97,7 +97,7 @@ int RunTrain(int argc, char** argv) {
       .Positional("KEY=VALUE", "config overrides");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("keys")) {
-    std::printf("%s", TrainConfig::Describe().c_str());
+    std::printf("%s", config::TrainConfig::Describe().c_str());
     return 0;
   }
   if (!args.Get("print-config-value").empty() || args.GetFlag("print-layout")) return AnswerScriptQuery(args);
@@ -105,14 +105,14 @@ int RunTrain(int argc, char** argv) {
   comm::InstallPreemptionHandlers();  // SIGTERM / SIGUSR1: checkpoint and exit 0, never die mid-step
   // 1. The config, checked against the world size before anything starts.
   // Every rank reads it; a bad one fails alike everywhere, reported once.
-  TrainConfig config;
-  Layout layout;
+  config::TrainConfig config;
+  config::Layout layout;
   try {
-    config = TrainConfig::Load(args.Get("config"), args.positional());
+    config = config::TrainConfig::Load(args.Get("config"), args.positional());
     ResolvePolicySampling(&config, mpi.rank() == 0);
     config.Validate(mpi.size());
     layout = config.ResolveLayout(mpi.size());
-  } catch (const Error& e) {
+  } catch (const util::Error& e) {
     if (mpi.rank() == 0) std::fprintf(stderr, "prlm train: %s\n", e.what());
     return 1;
   }
@@ -126,14 +126,14 @@ int RunTrain(int argc, char** argv) {
   // 3. The role.
   try {
     switch (me.role) {
-      case comm::Role::kRetrieval: return retrieval::RunRetrievalRank(config, layout, start);
-      case comm::Role::kReward: return reward::RunRewardRank(config, layout, start);
+      case comm::Role::kRetrieval: return retrieval_shards::RunRetrievalRank(config, layout, start);
+      case comm::Role::kReward: return reward_server::RunRewardRank(config, layout, start);
       default: break;
     }
     const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, 0);
     switch (me.role) {
       case comm::Role::kCoordinator: return coordinator::RunCoordinator(job);
-      case comm::Role::kRollout: return rollout::RunRolloutRank(job);
+      case comm::Role::kRollout: return rollout_workers::RunRolloutRank(job);
       case comm::Role::kLearner: return learner::RunLearnerRank(job);
       default: break;
     }

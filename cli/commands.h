@@ -1,6 +1,6 @@
 // The prlm subcommands. Each takes the arguments after its name and returns
-// the process exit code; user errors throw prlm::Error (main prints them).
-// The bench commands are defined in bench/.
+// the process exit code; user errors throw util::Error (main prints them).
+// The bench commands are in bench/bench.h.
 #pragma once
 
 namespace prlm::cli {
@@ -11,7 +11,6 @@ int RunTrainTokenizer(int argc, char** argv);
 int RunInitModel(int argc, char** argv);
 int RunGenerate(int argc, char** argv);
 int RunLogprobs(int argc, char** argv);
-int RunBench(int argc, char** argv);
 int RunDemo(int argc, char** argv);
 int RunCheckData(int argc, char** argv);
 int RunMakeSynthetic(int argc, char** argv);
@@ -22,7 +21,6 @@ int RunMakeReasoning(int argc, char** argv);
 int RunMakeCert(int argc, char** argv);
 int RunRetrieve(int argc, char** argv);
 int RunRefreshIndex(int argc, char** argv);
-int BenchRetrieval(int argc, char** argv);  // prlm bench retrieval
 int RunMakeRmPairs(int argc, char** argv);
 int RunTrainRm(int argc, char** argv);
 int RunScoreRm(int argc, char** argv);
@@ -39,10 +37,5 @@ int RunTrainRetriever(int argc, char** argv);
 int RunCollectSelection(int argc, char** argv);
 int RunTrainSelector(int argc, char** argv);
 int RunReport(int argc, char** argv);
-int BenchReward(int argc, char** argv);  // prlm bench reward
-int BenchLore(int argc, char** argv);    // prlm bench lore
-int BenchFlops(int argc, char** argv);       // prlm bench flops
-int BenchSharedPrompt(int argc, char** argv);  // prlm bench shared-prompt
-int BenchWeightSync(int argc, char** argv);  // prlm bench weight-sync (under mpirun)
 
 }  // namespace prlm::cli

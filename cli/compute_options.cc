@@ -8,9 +8,9 @@ void AddComputeOptions(Args& args) {
       .Option("threads", "N", "0", "CPU threads (0 = all cores)");
 }
 
-ComputeDevice SetUpCompute(const Args& args) {
-  ComputeDevice where = ResolveDevice(args.Get("device"), args.Get("dtype"));
-  where.cpu_threads = ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
+model::ComputeDevice SetUpCompute(const Args& args) {
+  model::ComputeDevice where = model::ResolveDevice(args.Get("device"), args.Get("dtype"));
+  where.cpu_threads = model::ConfigureCpuThreads(args.GetInt("threads"), where.dtype);
   return where;
 }
 

@@ -11,7 +11,7 @@ namespace prlm::cli {
 void AddComputeOptions(Args& args);
 
 // Resolves --device and --dtype, configures CPU threads for that dtype.
-// Throws prlm::Error for an unknown or unavailable choice.
-ComputeDevice SetUpCompute(const Args& args);
+// Throws util::Error for an unknown or unavailable choice.
+model::ComputeDevice SetUpCompute(const Args& args);
 
 }  // namespace prlm::cli

@@ -6,10 +6,10 @@
 
 namespace prlm::cli {
 
-ConfigFlags::ConfigFlags(TrainConfig* config) : config_(config), schema_(TrainConfig::Bind(*config)) {}
+ConfigFlags::ConfigFlags(config::TrainConfig* config) : config_(config), schema_(config::TrainConfig::Bind(*config)) {}
 
 ConfigFlags& ConfigFlags::Map(Args& args, const std::string& flag, const std::string& key) {
-  const ConfigSchema::KeyInfo info = schema_.Info(key);
+  const config::ConfigSchema::KeyInfo info = schema_.Info(key);
   const std::string help = info.help + " (" + key + ")";
   std::string value_name = info.type == "int" ? "N" : info.type == "number" ? "X" : "TEXT";
   if (info.type == "choice") {
@@ -29,7 +29,7 @@ void ConfigFlags::Apply(const Args& args, const std::function<void()>& check) {
       schema_.SetValue(key, schema_.Info(key).type == "bool" ? "true" : args.Get(flag), "command line");
     }
     if (check) check();
-  } catch (const Error& e) {
+  } catch (const util::Error& e) {
     // Say which flag sets each key the message names.
     std::string message = e.what();
     for (const auto& [flag, key] : flags_) {

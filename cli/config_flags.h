@@ -23,7 +23,7 @@ namespace prlm::cli {
 class ConfigFlags {
  public:
   // REQUIRES: `config` outlives this.
-  explicit ConfigFlags(TrainConfig* config);
+  explicit ConfigFlags(config::TrainConfig* config);
 
   // Declares --flag on `args` for `key` (a bool key becomes a switch).
   ConfigFlags& Map(Args& args, const std::string& flag, const std::string& key);
@@ -32,8 +32,8 @@ class ConfigFlags {
   void Apply(const Args& args, const std::function<void()>& check = {});
 
  private:
-  TrainConfig* config_;
-  ConfigSchema schema_;
+  config::TrainConfig* config_;
+  config::ConfigSchema schema_;
   std::vector<std::pair<std::string, std::string>> flags_;  // (flag, key)
 };
 

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <exception>
 
+#include "bench/bench.h"
 #include "cli/commands.h"
 #include "common/util/check.h"
 
+namespace prlm::cli {
 namespace {
 
 struct Command {
@@ -18,49 +20,49 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"demo", prlm::cli::RunDemo,
+    {"demo", RunDemo,
      "make a small tokenizer and model, generate from it, print tokens/s"},
-    {"tokenize", prlm::cli::RunTokenize, "print the ids of each input line as a JSON array"},
-    {"chat-template", prlm::cli::RunChatTemplate, "render a conversation with a model's own chat template"},
-    {"train-tokenizer", prlm::cli::RunTrainTokenizer,
+    {"tokenize", RunTokenize, "print the ids of each input line as a JSON array"},
+    {"chat-template", RunChatTemplate, "render a conversation with a model's own chat template"},
+    {"train-tokenizer", RunTrainTokenizer,
      "train a byte-level BPE tokenizer (Qwen2 pre-tokenizer) on text files"},
-    {"init-model", prlm::cli::RunInitModel,
+    {"init-model", RunInitModel,
      "write a randomly initialised Qwen2 or BERT model in Hugging Face layout"},
-    {"generate", prlm::cli::RunGenerate, "sample completions from a Qwen2 model"},
-    {"logprobs", prlm::cli::RunLogprobs, "print per-token log-probs of given texts"},
-    {"bench", prlm::cli::RunBench, "measure tokenizer and generation speed"},
-    {"check-data", prlm::cli::RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
-    {"make-synthetic", prlm::cli::RunMakeSynthetic,
+    {"generate", RunGenerate, "sample completions from a decoder (Qwen2, Qwen3, Llama)"},
+    {"logprobs", RunLogprobs, "print per-token log-probs of given texts"},
+    {"bench", bench::RunBench, "measure tokenizer and generation speed"},
+    {"check-data", RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
+    {"make-synthetic", RunMakeSynthetic,
      "write synthetic LaMP-format users with learnable personal styles"},
-    {"make-reasoning", prlm::cli::RunMakeReasoning,
+    {"make-reasoning", RunMakeReasoning,
      "write reasoning paths (profile -> style -> answer) for the sft objective's targets"},
-    {"build-index", prlm::cli::RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
-    {"make-secret", prlm::cli::RunMakeSecret, "write a secret file for the standalone services and their clients"},
-    {"make-cert", prlm::cli::RunMakeCert, "write a self-signed TLS certificate and key for the standalone services"},
-    {"serve-retrieval", prlm::cli::RunServeRetrieval, "serve one retrieval shard over TCP"},
-    {"retrieve", prlm::cli::RunRetrieve, "ask the retrieval tier for a user's top-k items"},
-    {"refresh-index", prlm::cli::RunRefreshIndex,
+    {"build-index", RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
+    {"make-secret", RunMakeSecret, "write a secret file for the standalone services and their clients"},
+    {"make-cert", RunMakeCert, "write a self-signed TLS certificate and key for the standalone services"},
+    {"serve-retrieval", RunServeRetrieval, "serve one retrieval shard over TCP"},
+    {"retrieve", RunRetrieve, "ask the retrieval tier for a user's top-k items"},
+    {"refresh-index", RunRefreshIndex,
      "re-embed every shard's profiles with a new encoder and serve them as the next index version"},
-    {"make-rm-pairs", prlm::cli::RunMakeRmPairs, "reward-model pairs: the policy with vs without the profile"},
-    {"train-rm", prlm::cli::RunTrainRm, "train the contrastive personalization reward model"},
-    {"score-rm", prlm::cli::RunScoreRm, "score (query, answer) pairs with a reward model"},
-    {"train-lore", prlm::cli::RunTrainLore, "fit LoRe: a shared reward basis and per-user mixture weights"},
-    {"adapt-user", prlm::cli::RunAdaptUser, "fit one user's LoRe weights from a few preference pairs"},
-    {"eval-lore", prlm::cli::RunEvalLore, "LoRe vs shared and per-user reward models on preference pairs"},
-    {"judge-utility", prlm::cli::RunJudgeUtility, "answers judged under synthetic users' true utilities (win rates)"},
-    {"serve-reward", prlm::cli::RunServeReward, "serve batched reward scoring over TCP"},
-    {"score", prlm::cli::RunScore, "score completions (JSON lines) with a reward server"},
-    {"eval", prlm::cli::RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},
-    {"collect-feedback", prlm::cli::RunCollectFeedback,
+    {"make-rm-pairs", RunMakeRmPairs, "reward-model pairs: the policy with vs without the profile"},
+    {"train-rm", RunTrainRm, "train the contrastive personalization reward model"},
+    {"score-rm", RunScoreRm, "score (query, answer) pairs with a reward model"},
+    {"train-lore", RunTrainLore, "fit LoRe: a shared reward basis and per-user mixture weights"},
+    {"adapt-user", RunAdaptUser, "fit one user's LoRe weights from a few preference pairs"},
+    {"eval-lore", RunEvalLore, "LoRe vs shared and per-user reward models on preference pairs"},
+    {"judge-utility", RunJudgeUtility, "answers judged under synthetic users' true utilities (win rates)"},
+    {"serve-reward", RunServeReward, "serve batched reward scoring over TCP"},
+    {"score", RunScore, "score completions (JSON lines) with a reward server"},
+    {"eval", RunEval, "greedy answers on held-out users: ROUGE, BLEU, format, reward per retriever and k"},
+    {"collect-feedback", RunCollectFeedback,
      "ROPG's feedback: the policy's utility of each first-stage candidate (under mpirun)"},
-    {"train-retriever", prlm::cli::RunTrainRetriever,
+    {"train-retriever", RunTrainRetriever,
      "ROPG: train the dense retriever from collect-feedback's utilities (kd or rl; under mpirun)"},
-    {"collect-selection", prlm::cli::RunCollectSelection,
+    {"collect-selection", RunCollectSelection,
      "RSPG's data: the policy's utility with each candidate retriever (under mpirun)"},
-    {"train-selector", prlm::cli::RunTrainSelector,
+    {"train-selector", RunTrainSelector,
      "RSPG: train the per-input retriever selector (pre or post generation; under mpirun)"},
-    {"train", prlm::cli::RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
-    {"report", prlm::cli::RunReport, "SVG charts and a markdown summary of a training run (or of every run under a directory)"},
+    {"train", RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
+    {"report", RunReport, "SVG charts and a markdown summary of a training run (or of every run under a directory)"},
 };
 
 void PrintHelp() {
@@ -71,6 +73,7 @@ void PrintHelp() {
 }
 
 }  // namespace
+}  // namespace prlm::cli
 
 int main(int argc, char** argv) {
   // Keep torch's large CPU tensors on one heap instead of fresh mmap()s:
@@ -87,14 +90,14 @@ int main(int argc, char** argv) {
   // profiles, data) is readable by the user only: directories 0700, files 0600.
   umask(077);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    PrintHelp();
+    prlm::cli::PrintHelp();
     return argc < 2 ? 2 : 0;
   }
-  for (const auto& c : kCommands) {
+  for (const auto& c : prlm::cli::kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {
       return c.run(argc - 2, argv + 2);
-    } catch (const prlm::Error& e) {
+    } catch (const prlm::util::Error& e) {
       std::fprintf(stderr, "prlm %s: error: %s\n", c.name, e.what());
       return 1;
     } catch (const std::exception& e) {
@@ -103,6 +106,6 @@ int main(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "prlm: unknown command '%s'\n\n", argv[1]);
-  PrintHelp();
+  prlm::cli::PrintHelp();
   return 2;
 }

@@ -13,10 +13,10 @@ namespace prlm::cli {
 
 // Chooses device, dtype and CPU threads from the options, then loads.
 LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
-  const ComputeDevice where = SetUpCompute(args);
+  const model::ComputeDevice where = SetUpCompute(args);
   LoadedPolicy p;
   p.tokenizer = text::Tokenizer::FromFile(dir + "/tokenizer.json");
-  p.model = model::LoadQwen2(dir, where.device, where.dtype);
+  p.model = model::LoadCausalLM(dir, where.device, where.dtype);
   try {
     p.chat = jinja::ChatRendererFor(dir, &p.chat_origin);
   } catch (const jinja::TemplateError& e) {
@@ -82,7 +82,7 @@ model::SamplingParams SamplingFromArgs(const Args& args) {
 }
 
 void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok,
-                   const model::Qwen2Config& cfg) {
+                   const model::DecoderConfig& cfg) {
   for (int32_t id : text::StopTokenIds(cfg.eos_token_ids, tok)) p.stop_token_ids.push_back(id);
 }
 

@@ -1,4 +1,4 @@
-// Loading a Qwen2 policy and the sampling options, shared by every command
+// Loading a decoder policy (Qwen2, Qwen3, Llama) and the sampling options, shared by every command
 // that generates (generate, demo, make-rm-pairs, ...).
 #pragma once
 
@@ -7,14 +7,14 @@
 
 #include "cli/args.h"
 #include "common/model/generation.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 
 namespace prlm::cli {
 
 struct LoadedPolicy {
-  model::Qwen2ForCausalLM model{nullptr};
+  model::CausalLM model{nullptr};
   std::shared_ptr<const text::Tokenizer> tokenizer;
   text::ChatRenderer chat;  // the directory's chat template; empty: ChatML
   std::string chat_origin;  // which: the file, or ChatML
@@ -40,6 +40,6 @@ std::string ApplyModelSampling(const std::string& model_dir, model::SamplingPara
 model::SamplingParams SamplingFromArgs(const Args& args);
 // Stop at the model's EOS tokens (config.json and generation_config.json),
 // else the chat end tokens.
-void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::Qwen2Config& cfg);
+void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg);
 
 }  // namespace prlm::cli

@@ -9,8 +9,8 @@ namespace prlm::cli {
 
 void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help, const char* k_default) {
   // The defaults are the training job's (retrieval.retriever, retrieval.k).
-  const RetrievalConfig defaults;
-  args.Option("retriever", "R", std::string(NameOf(defaults.retriever)), retriever_help)
+  const config::RetrievalConfig defaults;
+  args.Option("retriever", "R", std::string(config::NameOf(defaults.retriever)), retriever_help)
       .Option("k", "K", k_default ? std::string(k_default) : std::to_string(defaults.k), k_help)
       .Option("retrieval-server", "HOST:PORT[,...]", "", "shard servers, in shard order")
       .Option("index", "DIR", "", "an index written by build-index")
@@ -27,13 +27,13 @@ std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
     client->VerifyShards();
     return client;
   }
-  if (args.Has("index")) return retrieval::LocalRetriever::Open(args.Get("index"), args.Get("encoder"));
-  retrieval::IndexOptions options;
+  if (args.Has("index")) return retrieval_shards::LocalRetriever::Open(args.Get("index"), args.Get("encoder"));
+  retrieval_shards::IndexOptions options;
   for (const auto& r : built)
     if (r == "bm25" || r == "dense" || r == "dense_hnsw") options.built.push_back(r);
-  retrieval::DenseEncoderOptions encoder;
+  retrieval_shards::DenseEncoderOptions encoder;
   encoder.model_dir = args.Get("encoder");
-  return retrieval::LocalRetriever::Build(data, options, encoder);
+  return retrieval_shards::LocalRetriever::Build(data, options, encoder);
 }
 
 }  // namespace prlm::cli

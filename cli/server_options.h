@@ -19,7 +19,7 @@ namespace prlm::cli {
 
 // `threads_flag` names the worker-thread option ("threads", "net-threads").
 void AddServerOptions(Args& args, const char* threads_flag, const char* threads_help);
-// Throws prlm::Error when neither --secret-file nor --insecure is given, or
+// Throws util::Error when neither --secret-file nor --insecure is given, or
 // the secret file is refused.
 net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag);
 

@@ -79,29 +79,29 @@ void WriteManifest(const std::string& dir) {
     const std::string rel = fs::relative(p, dir).string();
     if (rel == kManifest || rel == kTrainerState) continue;
     uint64_t size = 0;
-    const uint32_t crc = FileCrc32c(p.string(), &size);
+    const uint32_t crc = util::FileCrc32c(p.string(), &size);
     files[rel] = {{"size", size}, {"crc32c", Hex(crc)}};
   }
-  WriteFileAtomic(dir + "/" + kManifest, nlohmann::ordered_json{{"files", files}}.dump(1) + "\n");
+  util::WriteFileAtomic(dir + "/" + kManifest, nlohmann::ordered_json{{"files", files}}.dump(1) + "\n");
 }
 
 std::string VerifyCheckpoint(const std::string& dir) {
   try {
     ReadTrainerState(dir);
-  } catch (const Error& e) {
+  } catch (const util::Error& e) {
     return e.what();
   }
   const std::string manifest_path = dir + "/" + kManifest;
   if (!fs::exists(manifest_path)) return "";
   nlohmann::json manifest;
   try {
-    manifest = nlohmann::json::parse(ReadFile(manifest_path));
+    manifest = nlohmann::json::parse(util::ReadFile(manifest_path));
     for (const auto& [rel, entry] : manifest.at("files").items()) {
       const std::string path = dir + "/" + rel;
       if (!fs::exists(path)) return path + " is missing (listed in " + kManifest + ")";
       const uint64_t want_size = entry.at("size").get<uint64_t>();
       uint64_t size = 0;
-      const uint32_t crc = FileCrc32c(path, &size);
+      const uint32_t crc = util::FileCrc32c(path, &size);
       if (size != want_size)
         return path + " has " + std::to_string(size) + " bytes, " + kManifest + " says " + std::to_string(want_size);
       if (Hex(crc) != entry.at("crc32c").get<std::string>())
@@ -110,7 +110,7 @@ std::string VerifyCheckpoint(const std::string& dir) {
     }
   } catch (const nlohmann::json::exception& e) {
     return manifest_path + ": " + e.what();
-  } catch (const Error& e) {
+  } catch (const util::Error& e) {
     return e.what();
   }
   return "";
@@ -123,14 +123,14 @@ void WriteTrainerState(const std::string& dir, const TrainerState& s) {
   j["position"] = s.cursor.position;
   j["weight_version"] = s.weight_version;
   j["total_steps"] = s.total_steps;
-  WriteFileAtomic(dir + "/trainer_state.json", j.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/trainer_state.json", j.dump(2) + "\n");
 }
 
 TrainerState ReadTrainerState(const std::string& dir) {
   const std::string path = dir + "/trainer_state.json";
   TrainerState s;
   try {
-    const auto j = nlohmann::json::parse(ReadFile(path));
+    const auto j = nlohmann::json::parse(util::ReadFile(path));
     s.step = j.at("step").get<int64_t>();
     s.cursor.epoch = j.at("epoch").get<int64_t>();
     s.cursor.position = j.at("position").get<int64_t>();
@@ -145,14 +145,14 @@ TrainerState ReadTrainerState(const std::string& dir) {
 }
 
 void WriteKeptSet(const std::string& dir, const proto::KeptSet& kept) {
-  WriteFileAtomic(dir + "/em_kept.binpb", kept.SerializeAsString());
+  util::WriteFileAtomic(dir + "/em_kept.binpb", kept.SerializeAsString());
 }
 
 proto::KeptSet ReadKeptSet(const std::string& dir) {
   const std::string path = dir + "/em_kept.binpb";
   PRLM_REQUIRE(fs::exists(path), path << " is missing: the checkpoint was not written by a grpo.objective=rest run");
   proto::KeptSet kept;
-  PRLM_REQUIRE(kept.ParseFromString(ReadFile(path)), path << ": not a KeptSet (damaged?)");
+  PRLM_REQUIRE(kept.ParseFromString(util::ReadFile(path)), path << ": not a KeptSet (damaged?)");
   return kept;
 }
 

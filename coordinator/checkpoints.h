@@ -38,7 +38,7 @@ std::string CheckpointDir(const std::string& run_dir, int64_t step);
 std::vector<std::string> ListCheckpoints(const std::string& run_dir);
 // "" -> ""; "auto" -> the newest checkpoint that passes VerifyCheckpoint
 // (warning about each newer one that does not), or "" when there is none; a
-// path -> that path, which must pass VerifyCheckpoint. Throws prlm::Error
+// path -> that path, which must pass VerifyCheckpoint. Throws util::Error
 // naming the file and the fault when the given path is damaged, or when
 // checkpoints exist but every one is damaged (starting over silently would
 // discard the run).
@@ -54,10 +54,10 @@ void WriteManifest(const std::string& dir);
 std::string VerifyCheckpoint(const std::string& dir);
 
 void WriteTrainerState(const std::string& dir, const TrainerState& state);
-// Throws prlm::Error naming the file and the missing or malformed key.
+// Throws util::Error naming the file and the missing or malformed key.
 TrainerState ReadTrainerState(const std::string& dir);
 
-// dir/em_kept.binpb (objective rest). Read throws prlm::Error naming the
+// dir/em_kept.binpb (objective rest). Read throws util::Error naming the
 // file when it is missing or does not parse.
 void WriteKeptSet(const std::string& dir, const proto::KeptSet& kept);
 proto::KeptSet ReadKeptSet(const std::string& dir);

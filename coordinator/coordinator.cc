@@ -26,6 +26,7 @@
 #include "coordinator/em_schedule.h"
 #include "coordinator/run_monitor.h"
 #include "coordinator/step_plan.h"
+#include "coordinator/step_schedule.h"
 
 namespace prlm::coordinator {
 
@@ -43,7 +44,7 @@ void DropLinesAfter(const std::string& path, const char* key, int64_t step) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_discarded() && j.value(key, int64_t{0}) <= step) kept += line + "\n";
   }
-  WriteFileAtomic(path, kept);
+  util::WriteFileAtomic(path, kept);
 }
 
 void AppendLine(const std::string& path, const Json& line) {
@@ -72,6 +73,8 @@ class Coordinator {
   // One step: order → rollout → plan → learn → record → checkpoint.
   // RolloutStep is the first three (the step's questions unless `prefetched`).
   StepPlan RolloutStep(int64_t step, bool prefetched);
+  // The first three of a step of `shape`'s kind (step_schedule.h).
+  StepPlan PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched);
   void SendWork(int64_t step, const std::vector<int64_t>& indices);
   std::vector<proto::RolloutResult> GatherResults(int64_t step);
   // rest (em_schedule.h): an E-step step keeps its sequences; an M-step step
@@ -95,7 +98,7 @@ class Coordinator {
                                              const std::vector<comm::RankInfo>& from);
 
   const comm::TrainJob& job_;
-  const TrainConfig& c_;
+  const config::TrainConfig& c_;
   const std::unique_ptr<objective::Objective> objective_;
   comm::Inbox inbox_;
   std::vector<comm::RankInfo> rollouts_, learners_, services_;
@@ -104,39 +107,32 @@ class Coordinator {
   std::unique_ptr<DataOrder> order_;
   DataCursor cursor_;
   std::optional<EmSchedule> em_;  // objective rest
+  StepSchedule schedule_;
   proto::KeptSet kept_;           // rest: the iteration's kept sequences
   size_t sent_to_ = 0;            // rollout workers given the step's prompts
   int64_t total_steps_ = 0, stop_at_ = 0, weight_version_ = 0;
   std::string metrics_path_;
   std::unique_ptr<RunMonitor> monitor_;
-  Clock::time_point run_start_;
+  util::Clock::time_point run_start_;
 };
 
 int Coordinator::Run() {
   int64_t step = Begin();
   const int64_t first = step;
-  // One step ahead (grpo.max_staleness = 1): the next step's rollout runs on
-  // the current weights while the learners update; never across a checkpoint,
-  // so resuming stays exact.
-  const bool one_step_off = objective::RunsOneStepOff(c_);
-  bool prefetched = false;
+  bool prefetched = false;  // this step's work went out during the last step (one step off)
   int preempted = 0;
   for (; step < stop_at_; ++step) {
-    SetLogStep(step + 1);
-    const auto t0 = Clock::now();
+    util::SetLogStep(step + 1);
+    const auto t0 = util::Clock::now();
     const DataCursor cursor_before = cursor_;
-    // 1-3. Order → rollout → plan. With rest (em_schedule.h) an E-step step
-    // instead (order → rollout → keep, no update) or an M-step step (a batch
-    // of kept sequences).
-    const std::optional<EmPosition> em = em_ ? std::optional(em_->At(step)) : std::nullopt;
-    StepPlan plan = !em ? RolloutStep(step, prefetched) : em->update ? UpdateStep(step, *em) : CollectStep(step, *em);
-    // A signal here or on any rank makes this step the last. Each rest
-    // iteration ends with a checkpoint: EndIteration keeps its model.
+    // 1-3. Order → rollout → plan, as the step's kind says.
+    const StepShape shape = schedule_.At(step);
+    StepPlan plan = PlanStepOfKind(step, shape, prefetched);
+    // A signal here or on any rank makes this step the last.
     if (preempted == 0) preempted = comm::PreemptionSignal();
     if (preempted == 0) preempted = inbox_.TakePreempt();
-    const bool save_now = preempted != 0 || step + 1 == stop_at_ || (em && em_->EndsIteration(step)) ||
-                          (c_.trainer.save_every > 0 && (step + 1) % c_.trainer.save_every == 0);
-    prefetched = one_step_off && !save_now;
+    const bool save_now = schedule_.SavesAfter(shape, step, preempted != 0);
+    prefetched = schedule_.PrefetchesNext(save_now);
     if (prefetched) SendWork(step + 1, order_->Next(cursor_));
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
@@ -146,14 +142,14 @@ int Coordinator::Run() {
     // 5. Record.
     monitor::StepMetrics& m = plan.metrics;
     m.global_step = step + 1;
-    m.epoch = em ? em->iteration : cursor_before.epoch;
+    m.epoch = shape.kind == StepKind::kRollout ? cursor_before.epoch : shape.em.iteration;
     m.weight_version = weight_version_;
-    m.timing.step = Seconds(t0);
+    m.timing.step = util::Seconds(t0);
     m.throughput = static_cast<double>(m.total_num_tokens) / std::max(m.timing.step, 1e-9);
     Record(m, first);
-    // 6. Checkpoint.
+    // 6. Checkpoint; an EM iteration's last step also keeps its model.
     if (save_now) SaveCheckpoint(step + 1);
-    if (em && em_->EndsIteration(step)) EndIteration(step, *em);
+    if (shape.ends_iteration) EndIteration(step, shape.em);
     if (preempted != 0) {
       spdlog::warn("{} received: stopping after step {} with its checkpoint (resume with trainer.resume=auto)",
                    comm::SignalName(preempted), step + 1);
@@ -164,6 +160,15 @@ int Coordinator::Run() {
   PRLM_CHECK(!prefetched);
   Finish(step, preempted);
   return 0;
+}
+
+StepPlan Coordinator::PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched) {
+  switch (shape.kind) {
+    case StepKind::kRollout: return RolloutStep(step, prefetched);
+    case StepKind::kCollect: return CollectStep(step, shape.em);
+    case StepKind::kUpdate: return UpdateStep(step, shape.em);
+  }
+  PRLM_CHECK_MSG(false, "unknown step kind");
 }
 
 int64_t Coordinator::Begin() {
@@ -196,7 +201,7 @@ int64_t Coordinator::Begin() {
   total_steps_ = c_.trainer.total_steps > 0 ? c_.trainer.total_steps : c_.trainer.epochs * order_->steps_per_epoch();
   // The learners' LR schedule spans the run, or with rest one M-step.
   int64_t schedule_steps = total_steps_;
-  if (c_.grpo.objective == ObjectiveKind::kRest) {
+  if (c_.grpo.objective == config::ObjectiveKind::kRest) {
     em_ = MakeEmSchedule(c_, static_cast<int64_t>(train_.examples.size()));
     total_steps_ = em_->total_steps();
     schedule_steps = em_->update_steps;
@@ -206,7 +211,7 @@ int64_t Coordinator::Begin() {
 
   // 2. Fresh or resumed.
   fs::create_directories(c_.trainer.output_dir);
-  WriteFileAtomic(c_.trainer.output_dir + "/config.yaml", c_.ToYaml());
+  util::WriteFileAtomic(c_.trainer.output_dir + "/config.yaml", c_.ToYaml());
   metrics_path_ = c_.trainer.output_dir + "/metrics.jsonl";
   const std::string resume = ResolveResume(c_.trainer.output_dir, c_.trainer.resume);
   int64_t step = 0;
@@ -225,11 +230,12 @@ int64_t Coordinator::Begin() {
     spdlog::info("resuming from {} at step {} (epoch {}, position {})", resume, step, cursor_.epoch,
                  cursor_.position);
   } else {
-    WriteFileAtomic(metrics_path_, "");
-    if (em_) WriteFileAtomic(c_.trainer.output_dir + "/rest_iterations.jsonl", "");
+    util::WriteFileAtomic(metrics_path_, "");
+    if (em_) util::WriteFileAtomic(c_.trainer.output_dir + "/rest_iterations.jsonl", "");
   }
   stop_at_ = c_.trainer.stop_after_steps > 0 ? std::min(total_steps_, step + c_.trainer.stop_after_steps)
                                              : total_steps_;
+  schedule_ = StepSchedule(em_, c_.trainer.save_every, stop_at_, objective::RunsOneStepOff(c_));
   spdlog::info("{} training questions, {} per step, {} steps per epoch, {} steps; {} rollout workers, {} learners",
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
                rollouts_.size(), learners_.size());
@@ -243,7 +249,7 @@ int64_t Coordinator::Begin() {
   start.mutable_start()->set_first_step(step);
   Broadcast(start, learners_);
   Broadcast(start, rollouts_);
-  run_start_ = Clock::now();
+  run_start_ = util::Clock::now();
   return step;
 }
 
@@ -301,7 +307,7 @@ std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
 }
 
 void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::StepMetrics* m) {
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   for (size_t l = 0; l < learners_.size(); ++l) {
     proto::JobMessage message;
     *message.mutable_learn() = learn[l];
@@ -325,7 +331,7 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
     m->timing.ref = std::max(m->timing.ref, r.ref_s());
     m->timing.update_actor = std::max(m->timing.update_actor, r.update_s());
   }
-  m->timing.learn = Seconds(t0);
+  m->timing.learn = util::Seconds(t0);
   m->actor.entropy = sums.entropy() / std::max(1.0, sums.micro_batches());
   objective_->RecordStats(sums, m);
 }
@@ -335,7 +341,7 @@ void Coordinator::Record(const monitor::StepMetrics& m, int64_t first_step) {
   monitor_->RecordStep(m);
   comm::WriteRunStatus(c_.trainer.output_dir, "running", m.global_step);  // the step a failure reports
   if (m.global_step % c_.logging.console_every != 0 && m.global_step != stop_at_) return;
-  const double elapsed = Seconds(run_start_);
+  const double elapsed = util::Seconds(run_start_);
   const double eta = elapsed / static_cast<double>(m.global_step - first_step) *
                      static_cast<double>(stop_at_ - m.global_step);
   char tail[160];
@@ -372,7 +378,7 @@ void Coordinator::SaveCheckpoint(int64_t step) {
 }
 
 StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   // 1. Order: the step's questions go to the rollout workers.
   if (!prefetched) SendWork(step, order_->Next(cursor_));
   // 2. Rollout: every worker's scored groups.
@@ -382,12 +388,12 @@ StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
   StepPlan plan = PlanStep(results, *objective_,
                            {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
                             /*sync_weights=*/step + 1 < stop_at_});
-  plan.metrics.timing.rollout = Seconds(t0);
+  plan.metrics.timing.rollout = util::Seconds(t0);
   return plan;
 }
 
 StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   if (at.index == 0) {  // a new E-step: the previous iteration's kept set is spent
     kept_.Clear();
     kept_.set_iteration(at.iteration);
@@ -411,7 +417,7 @@ StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
   kept_.set_skipped_questions(kept_.skipped_questions() + plan.metrics.skipped_questions);
   for (auto& s : kept) *kept_.add_sequences() = std::move(s);
   plan.metrics.rest = monitor::RestMetrics{at.iteration + 1, monitor::RestPhase::kCollect};
-  plan.metrics.timing.rollout = Seconds(t0);
+  plan.metrics.timing.rollout = util::Seconds(t0);
   return plan;
 }
 
@@ -425,7 +431,7 @@ StepPlan Coordinator::UpdateStep(int64_t step, const EmPosition& at) {
   // 3. The batch: prompts_per_step kept sequences, in shuffled passes over the
   // kept set (a permutation per pass, seeded by the run and the iteration).
   const int64_t per_step = std::min<int64_t>(n, c_.trainer.prompts_per_step);
-  const DataOrder order(n, per_step, SplitMix64::Mix(static_cast<uint64_t>(c_.trainer.seed) + 1 +
+  const DataOrder order(n, per_step, util::SplitMix64::Mix(static_cast<uint64_t>(c_.trainer.seed) + 1 +
                                                      static_cast<uint64_t>(at.iteration)));
   DataCursor cursor{at.index / order.steps_per_epoch(), (at.index % order.steps_per_epoch()) * per_step};
   std::vector<proto::TrainSequence> batch;

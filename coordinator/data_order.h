@@ -22,7 +22,7 @@ struct DataCursor {
 
 class DataOrder {
  public:
-  // REQUIRES (throws prlm::Error): examples >= prompts_per_step >= 1.
+  // REQUIRES (throws util::Error): examples >= prompts_per_step >= 1.
   DataOrder(int64_t examples, int64_t prompts_per_step, uint64_t seed);
 
   int64_t steps_per_epoch() const { return examples_ / per_step_; }

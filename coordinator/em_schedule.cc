@@ -27,7 +27,7 @@ std::vector<int64_t> EmSchedule::CollectQuestions(int64_t index) const {
   return out;
 }
 
-EmSchedule MakeEmSchedule(const TrainConfig& c, int64_t questions) {
+EmSchedule MakeEmSchedule(const config::TrainConfig& c, int64_t questions) {
   PRLM_REQUIRE(questions >= 1, "rest: the training split has no questions");
   EmSchedule s;
   s.iterations = c.rest.iterations;

@@ -50,7 +50,7 @@ struct EmSchedule {
 // The layout for `questions` training questions. rest.update_steps 0 means
 // one pass over a full kept set: ceil(questions x per-question kept /
 // prompts_per_step), per-question kept being rest.keep_top (or
-// grpo.group_size when keep_top is 0). Throws prlm::Error on an empty data set.
-EmSchedule MakeEmSchedule(const TrainConfig& config, int64_t questions);
+// grpo.group_size when keep_top is 0). Throws util::Error on an empty data set.
+EmSchedule MakeEmSchedule(const config::TrainConfig& config, int64_t questions);
 
 }  // namespace prlm::coordinator

@@ -10,7 +10,7 @@ namespace prlm::coordinator {
 
 using monitor::MetricFamily;
 
-RunMonitor::RunMonitor(const TrainConfig& config, int64_t total_steps) : total_steps_(total_steps) {
+RunMonitor::RunMonitor(const config::TrainConfig& config, int64_t total_steps) : total_steps_(total_steps) {
   const std::string& run = config.trainer.output_dir;
   if (config.logging.tensorboard) {
     tensorboard_ = std::make_unique<monitor::TfEventsWriter>(run + "/tensorboard");
@@ -25,7 +25,7 @@ RunMonitor::RunMonitor(const TrainConfig& config, int64_t total_steps) : total_s
     host_ = config.logging.prometheus_host == "0.0.0.0" ? name : config.logging.prometheus_host;
     nlohmann::json targets = nlohmann::json::array(
         {{{"targets", {endpoint_address()}}, {"labels", {{"job", "prlm"}, {"run", run}}}}});
-    WriteFileAtomic(run + "/prometheus_targets.json", targets.dump(2) + "\n");
+    util::WriteFileAtomic(run + "/prometheus_targets.json", targets.dump(2) + "\n");
     spdlog::info("Prometheus metrics: http://{}/metrics", endpoint_address());
     endpoint_->Publish(Render(nullptr));
   }

@@ -30,9 +30,9 @@ namespace prlm::coordinator {
 
 class RunMonitor {
  public:
-  // Opens what the config's logging section asks for. Throws prlm::Error
+  // Opens what the config's logging section asks for. Throws util::Error
   // when the event file cannot be created or the port cannot be bound.
-  RunMonitor(const TrainConfig& config, int64_t total_steps);
+  RunMonitor(const config::TrainConfig& config, int64_t total_steps);
 
   // After every step.
   void RecordStep(const monitor::StepMetrics& metrics);

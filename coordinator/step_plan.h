@@ -38,7 +38,7 @@ struct StepPlan {
   std::string first_skip;               // why the first skipped question was skipped
 };
 
-// Steps 1-5. Throws prlm::Error when no question of the step could be asked.
+// Steps 1-5. Throws util::Error when no question of the step could be asked.
 StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const objective::Objective& objective,
                   const StepPlanOptions& options);
 

@@ -32,23 +32,23 @@ void Reply(const comm::TrainJob& job, const proto::JobMessage& m) {
 // reference when the objective needs one, and on resume the optimizer, the
 // adapters and this learner's RNG.
 std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const proto::Start& start) {
-  const TrainConfig& c = job.config;
+  const config::TrainConfig& c = job.config;
   const std::string& resume = start.resume_dir();
-  const ComputeDevice where = ResolveDevice(c.model.device, c.model.dtype);
+  const model::ComputeDevice where = model::ResolveDevice(c.model.device, c.model.dtype);
   const bool lora = c.lora.enabled();
   const bool full_resume = !resume.empty() && !lora;
   // bf16 trains in mixed precision: fp32 weights, bf16 matrix products.
-  auto policy = model::LoadQwen2(full_resume ? resume + "/policy" : c.model.policy, where.device, torch::kFloat);
+  auto policy = model::LoadCausalLM(full_resume ? resume + "/policy" : c.model.policy, where.device, torch::kFloat);
   // Full fine-tuning keeps a frozen copy as the KL reference; LoRA disables its adapters instead.
-  model::Qwen2ForCausalLM reference{nullptr};
+  model::CausalLM reference{nullptr};
   if (objective::MakeObjective(c)->learner_needs().reference_logprobs && !lora)
-    reference = model::LoadQwen2(c.model.policy, where.device, torch::kFloat);
+    reference = model::LoadCausalLM(c.model.policy, where.device, torch::kFloat);
   if (job.me.index == 0)
     spdlog::info("learner: model.dtype {}: {}", c.model.dtype,
                  where.dtype == torch::kBFloat16
                      ? std::string("mixed precision (bf16 matrix products over fp32 weights, gradients and optimizer "
                                    "state; rollout workers generate with bf16 weights)") +
-                           (where.device.is_cpu() && !CpuHasNativeBf16()
+                           (where.device.is_cpu() && !model::CpuHasNativeBf16()
                                 ? "; this CPU has no AVX512-BF16 or AMX: bf16 is emulated, slower than fp32"
                                 : "")
                      : std::string("fp32 throughout"));
@@ -58,7 +58,7 @@ std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const prot
   const uint64_t seed = static_cast<uint64_t>(c.trainer.seed);
   torch::manual_seed(seed);
   auto learner = std::make_unique<PolicyLearner>(policy, reference, c, start.total_steps(), where.dtype);
-  torch::manual_seed(SplitMix64::Mix(seed ^ (0x9E37ull + static_cast<uint64_t>(job.me.index))));
+  torch::manual_seed(util::SplitMix64::Mix(seed ^ (0x9E37ull + static_cast<uint64_t>(job.me.index))));
   if (resume.empty()) return learner;
   if (lora) model::LoadLoraWeights(*learner->policy(), resume + "/policy/adapter");
   learner->LoadOptimizer(resume + "/learner");
@@ -144,19 +144,19 @@ int RunLearnerRank(const comm::TrainJob& job) {
     proto::JobMessage out;
     if (m.has_learn()) {
       const int64_t step = m.learn().step();
-      SetLogStep(step + 1);
+      util::SetLogStep(step + 1);
       if (m.learn().restart()) {
-        const bool from_base = job.config.rest.init == RestInit::kBase;
+        const bool from_base = job.config.rest.init == config::RestInit::kBase;
         learner->Restart(from_base ? job.config.model.policy : "");
         spdlog::info("step {}: fine-tuning restarts{}", step + 1, from_base ? " from model.policy" : "");
       }
       *out.mutable_report() = ReportOf(*learner, step, learner->Step(m.learn(), all_reduce));
       if (sync && m.learn().sync_weights()) {
-        const auto t0 = Clock::now();
+        const auto t0 = util::Clock::now();
         version = learner->version();
         refresh_sent();
         comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
-        out.mutable_report()->set_sync_s(Seconds(t0));
+        out.mutable_report()->set_sync_s(util::Seconds(t0));
         spdlog::debug("step {}: weights v{} sent: {} bytes in {} buckets", step, version, sync->last_bytes(),
                       sync->last_buckets());
       }

@@ -14,10 +14,10 @@ int64_t LrSchedule::warmup_steps() const {
 double LrSchedule::Factor(int64_t step) const {
   const int64_t warmup = warmup_steps();
   if (step < warmup) return double(step) / double(std::max<int64_t>(1, warmup));
-  if (kind == LrScheduleKind::kConstant) return 1.0;
+  if (kind == config::LrScheduleKind::kConstant) return 1.0;
   const double progress =
       std::min(1.0, double(step - warmup) / double(std::max<int64_t>(1, total_steps - warmup)));
-  if (kind == LrScheduleKind::kLinear) return std::max(0.0, 1.0 - progress);
+  if (kind == config::LrScheduleKind::kLinear) return std::max(0.0, 1.0 - progress);
   const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
   return min_lr_ratio + (1.0 - min_lr_ratio) * cosine;
 }

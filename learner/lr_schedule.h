@@ -16,7 +16,7 @@
 namespace prlm::learner {
 
 struct LrSchedule {
-  LrScheduleKind kind = LrScheduleKind::kCosine;
+  config::LrScheduleKind kind = config::LrScheduleKind::kCosine;
   int64_t total_steps = 1;
   double warmup_ratio = 0.1;
   double min_lr_ratio = 0.1;    // cosine only
@@ -24,7 +24,7 @@ struct LrSchedule {
   int64_t warmup_steps() const;
   // Factor for the update made at `step` (0-based). REQUIRES: total_steps >= 1.
   double Factor(int64_t step) const;
-  // Throws prlm::Error naming a bad field.
+  // Throws util::Error naming a bad field.
   void Validate() const;
 };
 

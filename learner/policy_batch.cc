@@ -120,7 +120,7 @@ namespace {
 
 // The final hidden states [B, C, H] that predict the C completion tokens:
 // those at positions P-1 .. P+C-2 of each row.
-torch::Tensor PredictingHidden(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch) {
+torch::Tensor PredictingHidden(model::CausalLM& policy, const PolicyBatch& batch) {
   const int64_t T = batch.ids.size(1), P = batch.prompt_width, C = T - P;
   if (!batch.prompt_of_row.defined()) {  // one forward over the whole rows
     return policy
@@ -161,7 +161,7 @@ torch::Tensor PredictingHidden(model::Qwen2ForCausalLM& policy, const PolicyBatc
 
 }  // namespace
 
-CompletionScores ScoreCompletions(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch, double temperature,
+CompletionScores ScoreCompletions(model::CausalLM& policy, const PolicyBatch& batch, double temperature,
                                   bool with_entropy, torch::ScalarType compute_dtype) {
   torch::Tensor hidden;
   {

@@ -26,7 +26,7 @@
 
 #include <cstdint>
 
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "proto/train.pb.h"
 
 namespace prlm::learner {
@@ -50,7 +50,7 @@ struct PolicyBatch {
   int64_t tokens() const;         // real completion tokens
 };
 
-// REQUIRES (throws prlm::Error): at least one sequence; every prompt and
+// REQUIRES (throws util::Error): at least one sequence; every prompt and
 // completion non-empty; rollout log-probs absent or one per completion token.
 PolicyBatch MakePolicyBatch(const proto::MicroBatch& micro_batch, torch::Device device, int32_t pad_id = 0);
 
@@ -67,7 +67,7 @@ struct CompletionScores {
 // compute_dtype bf16: the decoder's matrix products run in bf16 (autocast,
 // learner/autocast.h) over the policy's fp32 weights; the LM head, the
 // log-softmax and the entropy stay fp32.
-CompletionScores ScoreCompletions(model::Qwen2ForCausalLM& policy, const PolicyBatch& batch, double temperature,
+CompletionScores ScoreCompletions(model::CausalLM& policy, const PolicyBatch& batch, double temperature,
                                   bool with_entropy, torch::ScalarType compute_dtype = torch::kFloat);
 
 }  // namespace prlm::learner

@@ -23,7 +23,7 @@ struct MicroBatchCache {
   torch::Tensor old_logp, ref_logp;  // undefined when not needed
 };
 
-LrSchedule ScheduleOf(const OptimConfig& optim, int64_t total_steps, int64_t epochs) {
+LrSchedule ScheduleOf(const config::OptimConfig& optim, int64_t total_steps, int64_t epochs) {
   LrSchedule s;
   s.kind = optim.schedule;
   s.total_steps = std::max<int64_t>(1, total_steps * epochs);
@@ -32,8 +32,8 @@ LrSchedule ScheduleOf(const OptimConfig& optim, int64_t total_steps, int64_t epo
   return s;
 }
 
-PolicyLearner::PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference,
-                             const TrainConfig& config, int64_t total_steps, torch::ScalarType compute_dtype)
+PolicyLearner::PolicyLearner(model::CausalLM policy, model::CausalLM reference,
+                             const config::TrainConfig& config, int64_t total_steps, torch::ScalarType compute_dtype)
     : policy_(std::move(policy)),
       reference_(std::move(reference)),
       objective_(objective::MakeObjective(config)),
@@ -79,7 +79,7 @@ void PolicyLearner::Restart(const std::string& base_dir) {
     } else {
       // In place: the weight buckets (all-reduce, broadcast) keep pointing at these tensors.
       const auto& w = policy_->model->embed_tokens->weight;
-      const auto base = model::LoadQwen2(base_dir, w.device(), w.scalar_type());
+      const auto base = model::LoadCausalLM(base_dir, w.device(), w.scalar_type());
       const auto from = base->named_parameters(true);
       for (auto& p : policy_->named_parameters(true)) {
         const auto* src = from.find(p.key());
@@ -108,14 +108,14 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
   }
   // 1. The log-probs that stay fixed during the update.
   if (needs_.reference_logprobs) {
-    const auto t0 = Clock::now();
+    const auto t0 = util::Clock::now();
     torch::NoGradGuard no_grad;
     policy_->eval();
     if (lora_) model::SetLoraEnabled(*policy_, false);
     for (auto& c : cache)
       c.ref_logp = ScoreCompletions(lora_ ? policy_ : reference_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     if (lora_) model::SetLoraEnabled(*policy_, true);
-    stats.ref_s = Seconds(t0);
+    stats.ref_s = util::Seconds(t0);
   }
   if (needs_.old_from_rollout) {
     // The sampler's log-probs: the policy version and temperature that drew
@@ -127,18 +127,18 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
       c.old_logp = c.batch.rollout_logprobs;
     }
   } else if (needs_.old_logprobs) {
-    const auto t0 = Clock::now();
+    const auto t0 = util::Clock::now();
     torch::NoGradGuard no_grad;
     policy_->eval();
     for (auto& c : cache) c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
-    stats.old_logprob_s = Seconds(t0);
+    stats.old_logprob_s = util::Seconds(t0);
   }
   // 2-4. The objective's update epochs, each one optimizer step over the whole batch.
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   policy_->train();
   for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch)
     stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce);
-  stats.update_s = Seconds(t0);
+  stats.update_s = util::Seconds(t0);
   ++version_;
   return stats;
 }
@@ -192,15 +192,15 @@ void PolicyLearner::SavePolicy(const std::string& dir, const std::string& tokeni
         if (!model::IsLoraParameter(p.key())) live.push_back(p.value()), saved.push_back(p.value().clone());
     }
     model::MergeLora(*policy_);
-    model::SaveQwen2(policy_, dir);
+    model::SaveCausalLM(policy_, dir);
     model::UnmergeLora(*policy_);
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < live.size(); ++i) live[i].copy_(saved[i]);
     model::SaveLoraAdapter(*policy_, lora_options_, dir + "/adapter", base_model);
   } else {
-    model::SaveQwen2(policy_, dir);
+    model::SaveCausalLM(policy_, dir);
   }
-  CopyTokenizerFiles(tokenizer_dir, dir);
+  util::CopyTokenizerFiles(tokenizer_dir, dir);
 }
 
 void PolicyLearner::SaveOptimizer(const std::string& dir) {
@@ -209,13 +209,13 @@ void PolicyLearner::SaveOptimizer(const std::string& dir) {
   nlohmann::ordered_json j;
   j["weight_version"] = version_;
   j["optimizer_steps"] = optimizer_steps_;
-  WriteFileAtomic(dir + "/learner_state.json", j.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/learner_state.json", j.dump(2) + "\n");
 }
 
 void PolicyLearner::LoadOptimizer(const std::string& dir) {
   const std::string state = dir + "/learner_state.json";
   try {
-    const auto j = nlohmann::json::parse(ReadFile(state));
+    const auto j = nlohmann::json::parse(util::ReadFile(state));
     version_ = j.at("weight_version").get<int64_t>();
     optimizer_steps_ = j.at("optimizer_steps").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {

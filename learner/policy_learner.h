@@ -33,7 +33,7 @@
 
 #include "common/config/train_config.h"
 #include "common/model/lora.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/objective/objective.h"
 #include "learner/lr_schedule.h"
 #include "proto/train.pb.h"
@@ -52,7 +52,7 @@ struct StepStats {
 };
 
 // The LR schedule of a run of `total_steps` steps of `epochs` optimizer steps each.
-LrSchedule ScheduleOf(const OptimConfig& optim, int64_t total_steps, int64_t epochs);
+LrSchedule ScheduleOf(const config::OptimConfig& optim, int64_t total_steps, int64_t epochs);
 
 class PolicyLearner {
  public:
@@ -62,7 +62,7 @@ class PolicyLearner {
   // steps (the LR schedule). compute_dtype bf16: mixed precision, the
   // forward passes' matrix products in bf16 over the models' weights, which
   // (REQUIRES) are fp32, as are the gradients and optimizer state.
-  PolicyLearner(model::Qwen2ForCausalLM policy, model::Qwen2ForCausalLM reference, const TrainConfig& config,
+  PolicyLearner(model::CausalLM policy, model::CausalLM reference, const config::TrainConfig& config,
                 int64_t total_steps, torch::ScalarType compute_dtype = torch::kFloat);
   ~PolicyLearner();
 
@@ -70,7 +70,7 @@ class PolicyLearner {
 
   // The tensors that change in training (model::TrainableParameters).
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
-  model::Qwen2ForCausalLM& policy() { return policy_; }
+  model::CausalLM& policy() { return policy_; }
   int64_t version() const { return version_; }
   torch::ScalarType compute_dtype() const { return compute_dtype_; }
   int64_t optimizer_steps() const { return optimizer_steps_; }
@@ -95,10 +95,10 @@ class PolicyLearner {
   double UpdateEpoch(const proto::LearnStep& step, std::vector<struct MicroBatchCache>& cache, StepStats& stats,
                      const AllReduceFn& all_reduce);
 
-  model::Qwen2ForCausalLM policy_, reference_;
+  model::CausalLM policy_, reference_;
   std::unique_ptr<objective::Objective> objective_;
   objective::LearnerNeeds needs_;
-  OptimConfig optim_;
+  config::OptimConfig optim_;
   LrSchedule schedule_;
   bool lora_;
   torch::ScalarType compute_dtype_;

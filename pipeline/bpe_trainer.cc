@@ -12,7 +12,7 @@
 #include "common/text/unicode.h"
 #include "common/util/check.h"
 
-namespace prlm::text {
+namespace prlm::pipeline {
 namespace {
 
 uint64_t PairKey(int32_t a, int32_t b) {
@@ -26,7 +26,7 @@ nlohmann::json PipelineJson() {
        {{"type", "Sequence"},
         {"pretokenizers",
          {{{"type", "Split"},
-           {"pattern", {{"Regex", kQwen2SplitPattern}}},
+           {"pattern", {{"Regex", text::kQwen2SplitPattern}}},
            {"behavior", "Isolated"},
            {"invert", false}},
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
@@ -43,12 +43,12 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
                "vocab size " << opt.vocab_size << " is too small: need more than "
                              << 256 + n_special << " (256 bytes + special tokens)");
   const nlohmann::json pipeline = PipelineJson();
-  const auto pre = PreTokenizer::FromJson(pipeline["pre_tokenizer"]);
+  const auto pre = text::PreTokenizer::FromJson(pipeline["pre_tokenizer"]);
 
   // 1. Count words (byte-level strings) over the corpus.
   std::unordered_map<std::string, int64_t> word_counts;
   for (const auto& t : texts) {
-    std::vector<std::string> pieces{Nfc(t)};
+    std::vector<std::string> pieces{text::Nfc(t)};
     pre->PreTokenize(pieces);
     for (auto& p : pieces) ++word_counts[p];
   }
@@ -57,8 +57,8 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
   std::vector<std::string> tokens;
   std::unordered_map<std::string, int32_t> token_ids;
   for (int b = 0; b < 256; ++b) {
-    token_ids[ByteToChars(static_cast<uint8_t>(b))] = b;
-    tokens.push_back(ByteToChars(static_cast<uint8_t>(b)));
+    token_ids[text::ByteToChars(static_cast<uint8_t>(b))] = b;
+    tokens.push_back(text::ByteToChars(static_cast<uint8_t>(b)));
   }
   std::vector<std::vector<int32_t>> words;
   std::vector<int64_t> counts;
@@ -66,7 +66,7 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
     std::vector<int32_t> syms;
     for (size_t pos = 0; pos < w.size();) {
       const size_t s = pos;
-      NextCodepoint(w, pos);
+      text::NextCodepoint(w, pos);
       syms.push_back(token_ids.at(w.substr(s, pos - s)));
     }
     words.push_back(std::move(syms));
@@ -172,4 +172,4 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
   return out.dump(1);
 }
 
-}  // namespace prlm::text
+}  // namespace prlm::pipeline

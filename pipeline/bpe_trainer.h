@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace prlm::text {
+namespace prlm::pipeline {
 
 struct BpeTrainerOptions {
   int vocab_size = 4096;          // base bytes + merges + special tokens
@@ -26,4 +26,4 @@ struct BpeTrainerOptions {
 std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
                               const BpeTrainerOptions& options);
 
-}  // namespace prlm::text
+}  // namespace prlm::pipeline

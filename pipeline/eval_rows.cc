@@ -38,7 +38,7 @@ void AddTaskFigures(const data::TaskSpec& task, const std::vector<std::string>& 
 Json PerQuestionJson(const std::vector<std::string>& ids, const std::vector<data::QuestionMetric>& per_question) {
   Json values = Json::object();
   for (const auto& m : per_question)
-    values[m.name] = {{"statistic", m.statistic == Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
+    values[m.name] = {{"statistic", m.statistic == util::Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
   return {{"id", ids}, {"metrics", values}};
 }
 
@@ -49,16 +49,16 @@ void WritePredictions(const std::string& path, const data::Dataset& dataset, con
     golds.push_back({{"id", dataset.examples[i].id}, {"output", answers[i]}});
   // LaMP names both LaMP-2 variants LaMP_2.
   const std::string task = dataset.task->name == "LaMP_2N" ? "LaMP_2" : dataset.task->name;
-  WriteFileAtomic(path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
+  util::WriteFileAtomic(path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
 Json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path, const std::string& name,
                   const std::string& split) {
-  const auto t0 = Clock::now();
+  const auto t0 = util::Clock::now();
   // 1. The file: LaMP's predictions format, every id once.
   Json file;
   try {
-    file = Json::parse(ReadFile(answers_path));
+    file = Json::parse(util::ReadFile(answers_path));
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW(answers_path << ": not JSON: " << e.what());
   }
@@ -97,7 +97,7 @@ Json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path,
   row["task"] = dataset.task->name;
   std::vector<data::QuestionMetric> per_question;
   AddTaskFigures(*dataset.task, references, hypotheses, &row, &per_question);
-  row["seconds"] = Seconds(t0);
+  row["seconds"] = util::Seconds(t0);
   row["per_question"] = PerQuestionJson(ids, per_question);
   return row;
 }
@@ -145,8 +145,8 @@ Json CompareRows(const Json& baseline, const Json& row, int resamples) {
       a.push_back(theirs["values"][bi].get<double>());
       b.push_back(mine["values"][ri].get<double>());
     }
-    const Statistic statistic = mine["statistic"] == "root_mean" ? Statistic::kRootMean : Statistic::kMean;
-    const BootstrapInterval interval = PairedBootstrap(a, b, statistic, resamples);
+    const util::Statistic statistic = mine["statistic"] == "root_mean" ? util::Statistic::kRootMean : util::Statistic::kMean;
+    const util::BootstrapInterval interval = util::PairedBootstrap(a, b, statistic, resamples);
     metrics[name] = {{"difference", interval.difference}, {"low", interval.low}, {"high", interval.high}};
     level = interval.level;
   }

@@ -36,7 +36,7 @@ nlohmann::ordered_json PerQuestionJson(const std::vector<std::string>& ids,
 // ({"task", "golds": [{"id", "output"}]}, as WritePredictions writes it),
 // scored like Evaluate's rows on the task's metrics (no format or reward: no
 // completion), with per_question values so CompareRows can pair it; retriever
-// "answers". Throws prlm::Error naming the file and entry for malformed
+// "answers". Throws util::Error naming the file and entry for malformed
 // JSON, a repeated id, or a question with a gold output but no answer.
 nlohmann::ordered_json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path,
                                     const std::string& name, const std::string& split);
@@ -54,7 +54,7 @@ std::string PredictionsPath(const std::string& path, const std::string& retrieve
 // format, reward; not F1 or corpus BLEU) the difference row - baseline with
 // a 95% paired bootstrap interval (util/paired_bootstrap.h, `resamples`,
 // seed 1): {"against", "n", "resamples", "level", "method", "metrics":
-// {name: {"difference", "low", "high"}}}. Throws prlm::Error when the
+// {name: {"difference", "low", "high"}}}. Throws util::Error when the
 // baseline has no per-question values or they share no question.
 nlohmann::ordered_json CompareRows(const nlohmann::ordered_json& baseline, const nlohmann::ordered_json& row,
                                    int resamples = 10000);
@@ -66,7 +66,7 @@ const nlohmann::ordered_json* BaselineRow(const nlohmann::ordered_json& rows, si
 
 // Adds "compare" to rows[first_new..]: against the row above each
 // (`compare` = "above") or the nearest row above named `compare`; "" or
-// "none": nothing. Throws prlm::Error naming the row when there is none.
+// "none": nothing. Throws util::Error naming the row when there is none.
 void AddComparisons(nlohmann::ordered_json* rows, size_t first_new, const std::string& compare, int resamples = 10000);
 
 // "name (retriever, k=K)": how tables and comparisons name a row.

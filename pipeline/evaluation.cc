@@ -35,13 +35,13 @@ void WriteCompletions(const std::string& path, const data::Dataset& dataset, con
     if (!answers[i].error.empty()) j["error"] = answers[i].error;
     lines += j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
-  WriteFileAtomic(path, lines);
+  util::WriteFileAtomic(path, lines);
 }
 
 }  // namespace
 
-Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer, retrieval::ProfileRetriever* retriever,
-              const data::Dataset& dataset, reward::RewardScorer& scorer, const EvalOptions& o) {
+Json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer, retrieval::ProfileRetriever* retriever,
+              const data::Dataset& dataset, reward_server::RewardScorer& scorer, const EvalOptions& o) {
   // Every question is answered; those with a gold output are scored (LaMP
   // hides the test split's golds: those only get predictions).
   std::vector<rollout::Question> questions;
@@ -62,7 +62,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
       for (int k : o.ks) sweep.push_back({r, k});
   Json rows = Json::array();
   for (const auto& [retriever_name, k] : sweep) {
-    const auto t0 = Clock::now();
+    const auto t0 = util::Clock::now();
     // 1. Answers (greedy unless --sampling model) through the training job's path.
     rollout::AnswerOptions ao;
     ao.prompts.retriever = retriever_name;
@@ -136,8 +136,8 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
     // ROUGE-2 and corpus BLEU beside them, then format and reward.
     std::vector<data::QuestionMetric> per_question;
     AddTaskFigures(*dataset.task, references, scored_hypotheses, &row, &per_question);
-    per_question.push_back({"format", Statistic::kMean, format_of});
-    per_question.push_back({"reward", Statistic::kMean, reward_of});
+    per_question.push_back({"format", util::Statistic::kMean, format_of});
+    per_question.push_back({"reward", util::Statistic::kMean, reward_of});
     row["format"] = figure(data::Aggregate(per_question[per_question.size() - 2]));
     row["reward"] = figure(data::Aggregate(per_question.back()));
     if (!chosen.empty()) {  // how often the selector picked each retriever
@@ -148,7 +148,7 @@ Json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
       std::fprintf(stderr, "eval %s %s k=%d: the selector picked %s\n", o.name.c_str(), retriever_name.c_str(), k,
                    counts.dump().c_str());
     }
-    row["seconds"] = Seconds(t0);
+    row["seconds"] = util::Seconds(t0);
     std::vector<std::string> ids;
     for (size_t i : scored) ids.push_back(dataset.examples[i].id);
     row["per_question"] = PerQuestionJson(ids, per_question);

@@ -18,7 +18,7 @@
 #include "common/data/dataset.h"
 #include "common/model/generation.h"
 #include "common/text/prompt.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/tokenizer.h"
 #include "pipeline/eval_rows.h"
@@ -61,8 +61,8 @@ struct EvalOptions {
 // one per (retriever, k) when the sweep has several (PredictionsPath).
 // REQUIRES: some gold output or a predictions path; `retriever` may be null
 // when zero_shot.
-nlohmann::ordered_json Evaluate(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+nlohmann::ordered_json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                 retrieval::ProfileRetriever* retriever, const data::Dataset& dataset,
-                                reward::RewardScorer& scorer, const EvalOptions& options);
+                                reward_server::RewardScorer& scorer, const EvalOptions& options);
 
 }  // namespace prlm::pipeline

@@ -112,7 +112,7 @@ void WriteTokenizerConfig(const std::string& dir, bool wordpiece) {
     j["tokenizer_class"] = "Qwen2Tokenizer";
     j["eos_token"] = "<|im_end|>", j["pad_token"] = "<|endoftext|>";
   }
-  WriteFileAtomic(dir + "/tokenizer_config.json", j.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/tokenizer_config.json", j.dump(2) + "\n");
 }
 
 int64_t InitModelDir(const InitModelSpec& spec) {
@@ -122,20 +122,20 @@ int64_t InitModelDir(const InitModelSpec& spec) {
   if (!spec.tokenizer.empty()) {
     text::Tokenizer::FromFile(spec.tokenizer);  // validate before copying
     if (std::filesystem::absolute(spec.tokenizer) != std::filesystem::absolute(tok_path))
-      WriteFileAtomic(tok_path, ReadFile(spec.tokenizer));
+      util::WriteFileAtomic(tok_path, util::ReadFile(spec.tokenizer));
   } else if (spec.arch == "bert") {
-    WriteFileAtomic(tok_path, BuiltinWordPieceTokenizer(spec.tokenizer_vocab_size));
+    util::WriteFileAtomic(tok_path, BuiltinWordPieceTokenizer(spec.tokenizer_vocab_size));
   } else {
-    text::BpeTrainerOptions opt;
+    pipeline::BpeTrainerOptions opt;
     opt.vocab_size = spec.tokenizer_vocab_size;
-    WriteFileAtomic(tok_path, text::TrainByteLevelBpe(text::BuiltinCorpus(4000, 7), opt));
+    util::WriteFileAtomic(tok_path, pipeline::TrainByteLevelBpe(text::BuiltinCorpus(4000, 7), opt));
   }
   const std::string given_config =
       std::filesystem::path(spec.tokenizer).parent_path().string() + "/tokenizer_config.json";
   if (!spec.tokenizer.empty() && std::filesystem::exists(given_config)) {
     if (std::filesystem::absolute(given_config) !=
         std::filesystem::absolute(spec.out_dir + "/tokenizer_config.json"))
-      WriteFileAtomic(spec.out_dir + "/tokenizer_config.json", ReadFile(given_config));
+      util::WriteFileAtomic(spec.out_dir + "/tokenizer_config.json", util::ReadFile(given_config));
   } else {
     WriteTokenizerConfig(spec.out_dir, spec.arch == "bert");
   }
@@ -146,21 +146,21 @@ int64_t InitModelDir(const InitModelSpec& spec) {
   torch::manual_seed(spec.seed);
   if (spec.arch == "qwen2" || spec.arch == "qwen3" || spec.arch == "llama") {
     // One decoder; the architecture's differences are config fields.
-    auto cfg = model::Qwen2Preset(spec.preset, vocab);
+    auto cfg = model::DecoderPreset(spec.preset, vocab);
     cfg.model_type = spec.arch;
     cfg.attention_bias = spec.arch == "qwen2";
     cfg.qk_norm = spec.arch == "qwen3";
     if (spec.arch == "qwen3") cfg.explicit_head_dim = cfg.head_dim();
     for (const char* eos : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tok->TokenToId(eos)) cfg.eos_token_ids.push_back(*id);
-    cfg = model::Qwen2Config::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides),
+    cfg = model::DecoderConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides),
                                            "init-model overrides");
     PRLM_REQUIRE(cfg.vocab_size >= tok->vocab_size(),
                  "init-model: vocab_size " << cfg.vocab_size << " is smaller than the tokenizer's "
                                            << tok->vocab_size());
-    model::Qwen2ForCausalLM m(cfg);
+    model::CausalLM m(cfg);
     model::InitializeWeights(*m, cfg.initializer_range, spec.seed);
-    model::SaveQwen2(m, spec.out_dir);
+    model::SaveCausalLM(m, spec.out_dir);
     return model::CountParameters(*m);
   }
   if (spec.arch == "bert") {

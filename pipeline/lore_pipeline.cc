@@ -179,7 +179,7 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
     md += "\n";
   }
   if (!truth_path.empty()) {
-    const auto truth = nlohmann::json::parse(ReadFile(truth_path));
+    const auto truth = nlohmann::json::parse(util::ReadFile(truth_path));
     const double bs = truth.at("bayes_accuracy").at("seen_test").get<double>(),
                  bu = truth.at("bayes_accuracy").at("unseen_test").get<double>();
     md += "| Bayes (the true utilities under the label noise) | " + Cell(bs) + " |";
@@ -195,7 +195,7 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
     for (size_t base : {size_t{0}, size_t{1}}) {
       md += "| " + names[lore_row] + " - " + names[base] + " |";
       for (size_t c = 0; c < columns.size(); ++c) {
-        const auto b = PairedBootstrap(values[base][c], values[lore_row][c]);
+        const auto b = util::PairedBootstrap(values[base][c], values[lore_row][c]);
         char buf[96];
         std::snprintf(buf, sizeof buf, " %+.4f [%+.4f, %+.4f] |", b.difference, b.low, b.high);
         md += buf;

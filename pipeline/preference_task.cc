@@ -3,17 +3,17 @@
 #include "common/data/task.h"
 #include "common/util/check.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
 namespace {
 
-Example Question(const TaskSpec& task, const PreferencePair& pair, const std::string& id,
-                 const std::vector<ProfileItem>& profile) {
-  Example ex;
+data::Example Question(const data::TaskSpec& task, const data::PreferencePair& pair, const std::string& id,
+                 const std::vector<data::ProfileItem>& profile) {
+  data::Example ex;
   ex.id = id;
   ex.user_id = pair.user_id;
   ex.input = pair.prompt;
-  ex.query = ExtractQuery(task, ex.input);
+  ex.query = data::ExtractQuery(task, ex.input);
   ex.output = pair.chosen;
   ex.profile = profile;
   return ex;
@@ -21,21 +21,21 @@ Example Question(const TaskSpec& task, const PreferencePair& pair, const std::st
 
 }  // namespace
 
-PreferenceTask MakePreferenceTask(const PreferenceSet& set, const PreferenceTaskOptions& o) {
+PreferenceTask MakePreferenceTask(const data::PreferenceSet& set, const PreferenceTaskOptions& o) {
   PRLM_REQUIRE(o.profile_pairs >= 1, "preference task: profile_pairs must be >= 1, got " << o.profile_pairs);
-  const TaskSpec& task = TaskByName("LongLaMP_topic_writing");
+  const data::TaskSpec& task = data::TaskByName("LongLaMP_topic_writing");
   PreferenceTask out;
   out.train.task = out.test.task = &task;
   out.train.source = out.test.source = set.source;
-  const auto test_pairs = set.ByUser(PreferenceSplit::kTest);
-  for (const auto& [user, pairs] : set.ByUser(PreferenceSplit::kTrain)) {
+  const auto test_pairs = set.ByUser(data::PreferenceSplit::kTest);
+  for (const auto& [user, pairs] : set.ByUser(data::PreferenceSplit::kTrain)) {
     PRLM_REQUIRE(pairs.size() > static_cast<size_t>(o.profile_pairs),
                  "preference task: user " << user << " has " << pairs.size() << " train pairs in " << set.source
                                           << "; needs more than the " << o.profile_pairs
                                           << " shown as the profile");
-    std::vector<ProfileItem> profile;
+    std::vector<data::ProfileItem> profile;
     for (int i = 0; i < o.profile_pairs; ++i) {
-      ProfileItem item;
+      data::ProfileItem item;
       item.id = user + "-p" + std::to_string(i);
       item.fields = {{"summary", pairs[static_cast<size_t>(i)]->prompt},
                      {"content", pairs[static_cast<size_t>(i)]->chosen}};
@@ -54,4 +54,4 @@ PreferenceTask MakePreferenceTask(const PreferenceSet& set, const PreferenceTask
   return out;
 }
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

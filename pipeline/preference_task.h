@@ -17,7 +17,7 @@
 // same data LoRe trains on.
 //
 // Errors: a user with no more than `profile_pairs` train pairs (nothing left
-// to ask) or a set with no such user throws prlm::Error naming the user.
+// to ask) or a set with no such user throws util::Error naming the user.
 // Thread-safety: plain functions.
 #pragma once
 
@@ -27,17 +27,17 @@
 #include "common/data/preference_file.h"
 #include "pipeline/rm_pairs.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
 struct PreferenceTaskOptions {
   int profile_pairs = 12;  // train pairs per user shown as the profile
 };
 
 struct PreferenceTask {
-  Dataset train, test;
-  std::vector<reward::RmPair> rm_pairs;
+  data::Dataset train, test;
+  std::vector<pipeline::RmPair> rm_pairs;
 };
 
-PreferenceTask MakePreferenceTask(const PreferenceSet& set, const PreferenceTaskOptions& options);
+PreferenceTask MakePreferenceTask(const data::PreferenceSet& set, const PreferenceTaskOptions& options);
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

@@ -63,7 +63,7 @@ std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, con
     // Topic styles (make-synthetic --topic-style): the prefix and suffix of the question's topic.
     nlohmann::json shown = *style;
     if (style->contains("by_topic") && ex.output) {
-      const int topic = data::TopicOfText(split.task->name, *ex.output);
+      const int topic = pipeline::TopicOfText(split.task->name, *ex.output);
       for (const auto& t : (*style)["by_topic"])
         if (t.value("topic", -1) == topic) shown["prefix"] = t["prefix"], shown["suffix"] = t["suffix"];
     }

@@ -10,7 +10,7 @@
 // are not styles.
 //
 // Errors: a styles.json of another task, or without a user of the split:
-// prlm::Error naming the file and the user. Thread-safety: pure functions.
+// util::Error naming the file and the user. Thread-safety: pure functions.
 #pragma once
 
 #include <nlohmann/json.hpp>

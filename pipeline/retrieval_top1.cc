@@ -30,7 +30,7 @@ std::vector<proto::RetrieveResult> RetrieveAll(const data::Dataset& split, retri
 
 }  // namespace
 
-std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<data::SyntheticFact>& facts,
+std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<pipeline::SyntheticFact>& facts,
                                           retrieval::ProfileRetriever& retriever,
                                           const std::vector<std::string>& retrievers,
                                           const std::string& first_stage, int candidates) {

@@ -29,7 +29,7 @@ struct Top1Row {
 // Rows for each of `retrievers` (top-1 each) and then the oracle over the
 // top-`candidates` of `first_stage`. A retrieval error names the question.
 // REQUIRES: a text task; one fact per example.
-std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<data::SyntheticFact>& facts,
+std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<pipeline::SyntheticFact>& facts,
                                           retrieval::ProfileRetriever& retriever,
                                           const std::vector<std::string>& retrievers,
                                           const std::string& first_stage, int candidates);

@@ -39,9 +39,9 @@ class ReplayRetriever : public retrieval::ProfileRetriever {
 }  // namespace
 
 uint64_t CandidateSeed(uint64_t seed, const std::string& question_id, size_t candidate) {
-  uint64_t h = SplitMix64::Mix(seed);
-  for (unsigned char c : question_id) h = SplitMix64::Mix(h ^ c);
-  return SplitMix64::Mix(h + static_cast<uint64_t>(candidate));
+  uint64_t h = util::SplitMix64::Mix(seed);
+  for (unsigned char c : question_id) h = util::SplitMix64::Mix(h ^ c);
+  return util::SplitMix64::Mix(h + static_cast<uint64_t>(candidate));
 }
 
 double UtilityOf(const proto::ScoredItem& scored, const std::string& utility) {
@@ -52,7 +52,7 @@ double UtilityOf(const proto::ScoredItem& scored, const std::string& utility) {
   return it->value();
 }
 
-std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<rollout::Answer> AnswerWithItems(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                              const text::PromptTemplate& tmpl,
                                              const std::vector<rollout::Question>& questions,
                                              std::vector<proto::RetrieveResult> given,
@@ -67,7 +67,7 @@ std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, co
   return rollout::AnswerQuestions(policy, tokenizer, &replay, tmpl, questions, o);
 }
 
-std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<FeedbackRecord> CollectFeedback(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
                                             const std::vector<size_t>& which, const ScoreFn& score,
                                             const FeedbackOptions& options, const FeedbackProgress& progress) {
@@ -140,15 +140,15 @@ std::string FeedbackLine(const FeedbackRecord& r) {
 std::vector<FeedbackRecord> ReadFeedback(const std::string& path) {
   std::vector<FeedbackRecord> out;
   std::unordered_set<std::string> seen;
-  ForEachJsonLine(path, [&](const nlohmann::json& o, const std::string& where, size_t) {
+  util::ForEachJsonLine(path, [&](const nlohmann::json& o, const std::string& where, size_t) {
     FeedbackRecord r;
-    r.id = JsonLineString(o, where, "id", true);
-    r.user_id = JsonLineString(o, where, "user_id", true);
-    r.query = JsonLineString(o, where, "query", true);
-    r.input = JsonLineString(o, where, "input", false);
-    r.gold = JsonLineString(o, where, "gold", false);
-    r.first_stage = JsonLineString(o, where, "first_stage", true);
-    r.utility = JsonLineString(o, where, "utility", false);
+    r.id = util::JsonLineString(o, where, "id", true);
+    r.user_id = util::JsonLineString(o, where, "user_id", true);
+    r.query = util::JsonLineString(o, where, "query", true);
+    r.input = util::JsonLineString(o, where, "input", false);
+    r.gold = util::JsonLineString(o, where, "gold", false);
+    r.first_stage = util::JsonLineString(o, where, "first_stage", true);
+    r.utility = util::JsonLineString(o, where, "utility", false);
     PRLM_REQUIRE(seen.insert(r.id).second, where << ": question " << r.id << " appears twice");
     const auto c = o.find("candidates");
     PRLM_REQUIRE(c != o.end() && c->is_array() && !c->empty(),
@@ -163,7 +163,7 @@ std::vector<FeedbackRecord> ReadFeedback(const std::string& path) {
         return v->get<double>();
       };
       FeedbackCandidate f;
-      f.id = JsonLineString(item, at, "id", true);
+      f.id = util::JsonLineString(item, at, "id", true);
       f.utility = number("utility");
       f.score = number("score");
       if (item.contains("position")) {
@@ -171,9 +171,9 @@ std::vector<FeedbackRecord> ReadFeedback(const std::string& path) {
         PRLM_REQUIRE(v.is_number_unsigned(), at << ": \"position\" must be a non-negative integer");
         f.position = v.get<uint32_t>();
       }
-      f.answer = JsonLineString(item, at, "answer", false);
-      f.completion = JsonLineString(item, at, "completion", false);
-      f.text = JsonLineString(item, at, "text", true);
+      f.answer = util::JsonLineString(item, at, "answer", false);
+      f.completion = util::JsonLineString(item, at, "completion", false);
+      f.text = util::JsonLineString(item, at, "text", true);
       r.candidates.push_back(std::move(f));
     }
     out.push_back(std::move(r));

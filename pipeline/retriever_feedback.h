@@ -27,7 +27,7 @@
 
 #include "common/data/dataset.h"
 #include "common/model/generation.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/rollout/answer_questions.h"
 #include "common/text/prompt.h"
@@ -72,7 +72,7 @@ using FeedbackProgress = std::function<void(size_t done, size_t total)>;
 // An example whose user the retriever does not know, or with an empty
 // profile, is refused naming it; a scorer without the `utility` output is
 // refused naming the outputs it has.
-std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<FeedbackRecord> CollectFeedback(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                             retrieval::ProfileRetriever& retriever, const data::Dataset& questions,
                                             const std::vector<size_t>& which, const ScoreFn& score,
                                             const FeedbackOptions& options, const FeedbackProgress& progress = {});
@@ -81,7 +81,7 @@ std::vector<FeedbackRecord> CollectFeedback(model::Qwen2ForCausalLM& policy, con
 // is retrieved): how feedback and retriever selection put chosen items in
 // front of the policy. options.prompts' retriever, k and with_profile are
 // set here; the rest (budget, template, sampling, batch size) is the caller's.
-std::vector<rollout::Answer> AnswerWithItems(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<rollout::Answer> AnswerWithItems(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                              const text::PromptTemplate& tmpl,
                                              const std::vector<rollout::Question>& questions,
                                              std::vector<proto::RetrieveResult> given,

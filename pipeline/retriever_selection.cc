@@ -23,7 +23,7 @@ bool IsLexical(const std::string& r) { return r == "recency" || r == "bm25" || r
 
 // Answers for (question, candidate) pairs: zero-shot prompts for "none", the
 // candidate's items otherwise; two generation calls in all.
-std::vector<rollout::Answer> AnswerPairs(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<rollout::Answer> AnswerPairs(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                          const text::PromptTemplate& tmpl,
                                          const std::vector<SelectionCandidate>& candidates,
                                          const std::vector<rollout::Question>& questions,
@@ -104,19 +104,19 @@ CandidateRetrievers::CandidateRetrievers(std::vector<SelectionCandidate> candida
     if (c.retriever == "none") continue;
     if (IsLexical(c.retriever)) {
       if (!lexical) {
-        retrieval::IndexOptions options;
+        retrieval_shards::IndexOptions options;
         options.built = {"bm25"};
-        owned_.push_back(retrieval::LocalRetriever::Build(data, options));
+        owned_.push_back(retrieval_shards::LocalRetriever::Build(data, options));
         lexical = owned_.back().get();
       }
       by_candidate_[j] = lexical;
       continue;
     }
-    retrieval::IndexOptions options;
+    retrieval_shards::IndexOptions options;
     options.built = {"dense"};
-    retrieval::DenseEncoderOptions encoder;
+    retrieval_shards::DenseEncoderOptions encoder;
     encoder.model_dir = c.encoder;
-    owned_.push_back(retrieval::LocalRetriever::Build(data, options, encoder));
+    owned_.push_back(retrieval_shards::LocalRetriever::Build(data, options, encoder));
     by_candidate_[j] = owned_.back().get();
   }
 }
@@ -144,7 +144,7 @@ std::vector<std::vector<proto::RetrieveResult>> CandidateRetrievers::Retrieve(
 }
 
 std::vector<std::vector<rollout::Answer>> AnswerWithEachCandidate(
-    model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer, const text::PromptTemplate& tmpl,
+    model::CausalLM& policy, const text::Tokenizer& tokenizer, const text::PromptTemplate& tmpl,
     const std::vector<SelectionCandidate>& candidates, const std::vector<rollout::Question>& questions,
     const std::vector<std::vector<proto::RetrieveResult>>& results, const rollout::AnswerOptions& options) {
   std::vector<std::pair<size_t, size_t>> pairs;
@@ -162,7 +162,7 @@ std::string RetrievedText(const data::TaskSpec& task, const proto::RetrieveResul
   return text;
 }
 
-std::vector<FeedbackRecord> CollectSelectionFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<FeedbackRecord> CollectSelectionFeedback(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                                      CandidateRetrievers& retrievers, int k,
                                                      const data::Dataset& questions, const std::vector<size_t>& which,
                                                      const ScoreFn& score, const FeedbackOptions& options,
@@ -224,7 +224,7 @@ std::unique_ptr<RetrieverSelector> RetrieverSelector::Load(const std::string& di
   PRLM_REQUIRE(fs::exists(meta_path), dir << " is not a retriever selector (no selector.json; train-selector writes one)");
   nlohmann::json meta;
   try {
-    meta = nlohmann::json::parse(ReadFile(meta_path));
+    meta = nlohmann::json::parse(util::ReadFile(meta_path));
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW(meta_path << ": not JSON: " << e.what());
   }
@@ -299,7 +299,7 @@ std::vector<torch::Tensor> RetrieverSelector::Scores(const std::vector<const Enc
   std::vector<const std::vector<int32_t>*> ids;
   for (const auto* q : questions)
     for (const auto& c : q->candidates) ids.push_back(&c);
-  const auto [id_t, mask] = retrieval::PaddedIds(ids);
+  const auto [id_t, mask] = retrieval_shards::PaddedIds(ids);
   const torch::Tensor scores = model_->Classify(id_t, torch::zeros_like(id_t), mask).select(1, 0).to(torch::kFloat);
   std::vector<torch::Tensor> out;
   int64_t at = 0;
@@ -330,7 +330,7 @@ void RetrieverSelector::Save(const std::string& dir) {
   if (!fs::exists(dir + "/tokenizer.json") || !fs::equivalent(dir_ + "/tokenizer.json", dir + "/tokenizer.json"))
     fs::copy_file(dir_ + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
   const nlohmann::ordered_json meta = {{"variant", variant_}, {"candidates", candidates_}, {"max_length", max_length_}};
-  WriteFileAtomic(dir + "/selector.json", meta.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/selector.json", meta.dump(2) + "\n");
 }
 
 // --- selection at eval time -----------------------------------------------
@@ -348,7 +348,7 @@ RetrieverSelection::RetrieverSelection(std::unique_ptr<RetrieverSelector> select
   }
 }
 
-std::vector<rollout::Answer> RetrieverSelection::Answer(model::Qwen2ForCausalLM& policy,
+std::vector<rollout::Answer> RetrieverSelection::Answer(model::CausalLM& policy,
                                                         const text::Tokenizer& tokenizer,
                                                         const text::PromptTemplate& tmpl, const data::TaskSpec& task,
                                                         const std::vector<rollout::Question>& questions,

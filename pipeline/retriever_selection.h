@@ -31,7 +31,7 @@
 
 #include "common/data/dataset.h"
 #include "common/model/bert.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/rollout/answer_questions.h"
 #include "common/text/tokenizer.h"
 #include "pipeline/retriever_feedback.h"
@@ -49,7 +49,7 @@ struct SelectionCandidate {
   std::string encoder;    // dense only
 };
 
-// A comma list of candidates; throws prlm::Error naming a bad entry (an
+// A comma list of candidates; throws util::Error naming a bad entry (an
 // unknown retriever, plain "dense" without an encoder, a repeated name).
 std::vector<SelectionCandidate> ParseSelectionCandidates(const std::string& spec);
 
@@ -74,7 +74,7 @@ class CandidateRetrievers {
 // call for the zero-shot prompts and one for all the others (options'
 // batch size applies).
 std::vector<std::vector<rollout::Answer>> AnswerWithEachCandidate(
-    model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer, const text::PromptTemplate& tmpl,
+    model::CausalLM& policy, const text::Tokenizer& tokenizer, const text::PromptTemplate& tmpl,
     const std::vector<SelectionCandidate>& candidates, const std::vector<rollout::Question>& questions,
     const std::vector<std::vector<proto::RetrieveResult>>& results, const rollout::AnswerOptions& options);
 
@@ -86,7 +86,7 @@ std::string RetrievedText(const data::TaskSpec& task, const proto::RetrieveResul
 // its top `k` items. One question's prompts are always generated together,
 // so records do not depend on how questions are split among ranks.
 // options.candidates is ignored; options.first_stage names the list.
-std::vector<FeedbackRecord> CollectSelectionFeedback(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<FeedbackRecord> CollectSelectionFeedback(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                                      CandidateRetrievers& retrievers, int k,
                                                      const data::Dataset& questions, const std::vector<size_t>& which,
                                                      const ScoreFn& score, const FeedbackOptions& options,
@@ -144,7 +144,7 @@ class RetrieverSelection {
   const RetrieverSelector& selector() const { return *selector_; }
   // One answer per question (options.prompts.k items per prompt, the rest of
   // `options` as the eval's); chosen[i] is the retriever picked for question i.
-  std::vector<rollout::Answer> Answer(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+  std::vector<rollout::Answer> Answer(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                       const text::PromptTemplate& tmpl, const data::TaskSpec& task,
                                       const std::vector<rollout::Question>& questions,
                                       const rollout::AnswerOptions& options, std::vector<std::string>* chosen);

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <numeric>
 
-#include "common/objective/ropg_loss.h"
+#include "pipeline/ropg_loss.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
@@ -25,8 +25,8 @@ constexpr auto kCollectiveTimeout = std::chrono::minutes(30);
 
 bool IsHeldOut(const std::string& user, double fraction, uint64_t seed) {
   if (fraction <= 0) return false;
-  uint64_t h = SplitMix64::Mix(seed ^ 0x5eedull);
-  for (unsigned char c : user) h = SplitMix64::Mix(h ^ c);
+  uint64_t h = util::SplitMix64::Mix(seed ^ 0x5eedull);
+  for (unsigned char c : user) h = util::SplitMix64::Mix(h ^ c);
   return (h >> 11) * 0x1.0p-53 < fraction;
 }
 
@@ -47,8 +47,8 @@ class BiEncoderScorer : public ListwiseScorer {
 
   EncodedQuestion Encode(const FeedbackRecord& r) const override {
     EncodedQuestion q;
-    q.query = retrieval::EmbeddingIds(tokenizer_, r.query, max_length_);
-    for (const auto& c : r.candidates) q.candidates.push_back(retrieval::EmbeddingIds(tokenizer_, c.text, max_length_));
+    q.query = retrieval_shards::EmbeddingIds(tokenizer_, r.query, max_length_);
+    for (const auto& c : r.candidates) q.candidates.push_back(retrieval_shards::EmbeddingIds(tokenizer_, c.text, max_length_));
     return q;
   }
 
@@ -58,7 +58,7 @@ class BiEncoderScorer : public ListwiseScorer {
       ids.push_back(&q->query);
       for (const auto& c : q->candidates) ids.push_back(&c);
     }
-    const torch::Tensor emb = retrieval::EmbedIds(encoder_, ids, model::Pooling::kMean);
+    const torch::Tensor emb = retrieval_shards::EmbedIds(encoder_, ids, model::Pooling::kMean);
     std::vector<torch::Tensor> out;
     int64_t at = 0;
     for (const auto* q : qs) {
@@ -114,7 +114,7 @@ RetrieverEval Evaluate(ListwiseScorer& scorer, const std::vector<EncodedQuestion
       r.oracle_top1_utility += *std::max_element(u.begin(), u.end());
       if (by_position.size() < u.size()) by_position.resize(u.size(), 0.0);
       for (size_t j = 0; j < u.size(); ++j) by_position[j] += u[j];
-      r.kl += objective::RopgKdLoss(scores[i].unsqueeze(0), Row(u), o.temperature).item<double>();
+      r.kl += pipeline::RopgKdLoss(scores[i].unsqueeze(0), Row(u), o.temperature).item<double>();
       if (*std::max_element(u.begin(), u.end()) > 0) {
         ++with_gain;
         r.ndcg += Ndcg(mine, u, o.ndcg_k);
@@ -223,25 +223,25 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
   torch::optim::AdamW optimizer(
       params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(o.weight_decay));
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
-  learner::LrSchedule schedule{LrScheduleKind::kLinear, steps_per_epoch * o.epochs, o.warmup_ratio, 0.0};
+  learner::LrSchedule schedule{config::LrScheduleKind::kLinear, steps_per_epoch * o.epochs, o.warmup_ratio, 0.0};
   schedule.Validate();
   int64_t step = 0;
   if (o.resume && !NewestRetrieverCheckpoint(o.out_dir).empty()) {
     const std::string ckpt = NewestRetrieverCheckpoint(o.out_dir);
     PRLM_REQUIRE(fs::equivalent(ckpt, scorer.SourceDir()), cmd << ": resuming needs the model loaded from " << ckpt);
     torch::load(optimizer, ckpt + "/optimizer.pt");
-    step = nlohmann::json::parse(ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
+    step = nlohmann::json::parse(util::ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
     say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
     if (rank == 0) {  // metrics of steps after the checkpoint are redone
-      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? ReadFile(o.out_dir + "/metrics.jsonl") : "");
+      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? util::ReadFile(o.out_dir + "/metrics.jsonl") : "");
       std::string kept;
       for (std::string line; std::getline(lines, line);)
         if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
-      WriteFileAtomic(o.out_dir + "/metrics.jsonl", kept);
+      util::WriteFileAtomic(o.out_dir + "/metrics.jsonl", kept);
     }
   } else {
     fs::create_directories(o.out_dir);
-    if (rank == 0) WriteFileAtomic(o.out_dir + "/metrics.jsonl", "");
+    if (rank == 0) util::WriteFileAtomic(o.out_dir + "/metrics.jsonl", "");
   }
   if (rank == 0 && !held_out.empty()) {
     report.before = Evaluate(scorer, held_out, o);
@@ -256,7 +256,7 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     const int64_t epoch = step / steps_per_epoch, in_epoch = step % steps_per_epoch;
     if (epoch != order_epoch) {
       std::iota(order.begin(), order.end(), 0);
-      Shuffle(order, o.seed + 1 + static_cast<uint64_t>(epoch));
+      util::Shuffle(order, o.seed + 1 + static_cast<uint64_t>(epoch));
       order_epoch = epoch;
     }
     const size_t first = static_cast<size_t>(in_epoch * o.batch_size);
@@ -282,11 +282,11 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
         const auto u = Row(mine[i]->utilities);
         torch::Tensor li;
         if (o.mode == "kd") {
-          li = objective::RopgKdLoss(s, u, o.temperature);
+          li = pipeline::RopgKdLoss(s, u, o.temperature);
         } else {
           // d ~ softmax(s / T), drawn from (seed, step, batch position).
           const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
-          SplitMix64 rng(SplitMix64::Mix(o.seed ^ SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
+          util::SplitMix64 rng(util::SplitMix64::Mix(o.seed ^ util::SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
           const double x = rng.Uniform();
           const double* pj = p.data_ptr<double>();
           double acc = 0;
@@ -296,10 +296,10 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
               d = j;
               break;
             }
-          li = objective::RopgRlLoss(s / o.temperature, u, torch::tensor({d}, torch::kLong));
+          li = pipeline::RopgRlLoss(s / o.temperature, u, torch::tensor({d}, torch::kLong));
         }
         loss = loss + li;
-        kl += objective::RopgKdLoss(s.detach(), u, o.temperature).item<double>();
+        kl += pipeline::RopgKdLoss(s.detach(), u, o.temperature).item<double>();
       }
       (loss / b_global).backward();
       sums = torch::tensor({static_cast<float>(loss.item<double>()), static_cast<float>(kl),
@@ -351,7 +351,7 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
       fs::remove_all(tmp);
       scorer.Save(tmp);
       torch::save(optimizer, tmp + "/optimizer.pt");
-      WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step + 1}}).dump());
+      util::WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step + 1}}).dump());
       fs::remove_all(dir);
       fs::rename(tmp, dir);
     }
@@ -360,7 +360,7 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
   if (rank == 0) {
     scorer.Save(o.out_dir);
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    WriteFileAtomic(o.out_dir + "/train_report.json", report.ToJson(o));
+    util::WriteFileAtomic(o.out_dir + "/train_report.json", report.ToJson(o));
   }
   return report;
 }

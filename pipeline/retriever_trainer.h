@@ -4,7 +4,7 @@
 // question's first-stage candidates, s_j = cos(q, d_j), and learns from the
 // feedback's utilities u_j (pipeline/retriever_feedback.h):
 //
-//   kd  minimise KL(softmax(u / T) || softmax(s / T))      (objective/ropg_loss.h)
+//   kd  minimise KL(softmax(u / T) || softmax(s / T))      (pipeline/ropg_loss.h)
 //   rl  p = softmax(s / T); d ~ p; loss -log p(d) * (u(d) - u(d_1)),
 //       d_1 the first stage's top candidate
 //

@@ -12,17 +12,17 @@
 #include "common/util/file.h"
 #include "common/util/json_lines.h"
 
-namespace prlm::reward {
+namespace prlm::pipeline {
 
 std::vector<RmPair> ReadRmPairs(const std::string& path) {
   std::vector<RmPair> pairs;
-  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+  util::ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
     RmPair p;
-    p.id = JsonLineString(j, where, "id", false);
-    p.user_id = JsonLineString(j, where, "user_id", false);
-    p.query = JsonLineString(j, where, "query", true);
-    p.chosen = JsonLineString(j, where, "chosen", true);
-    p.rejected = JsonLineString(j, where, "rejected", true);
+    p.id = util::JsonLineString(j, where, "id", false);
+    p.user_id = util::JsonLineString(j, where, "user_id", false);
+    p.query = util::JsonLineString(j, where, "query", true);
+    p.chosen = util::JsonLineString(j, where, "chosen", true);
+    p.rejected = util::JsonLineString(j, where, "rejected", true);
     PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(),
                  where << ": \"chosen\" and \"rejected\" must not be empty");
     pairs.push_back(std::move(p));
@@ -42,7 +42,7 @@ void WriteRmPairs(const std::string& path, const std::vector<RmPair>& pairs) {
     j["rejected"] = p.rejected;
     out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  WriteFileAtomic(path, out);
+  util::WriteFileAtomic(path, out);
 }
 
 std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRetriever& retriever,
@@ -110,15 +110,15 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
   return pairs;
 }
 
-std::vector<RmPair> SyntheticRmPairs(const data::SyntheticSplits& splits) {
+std::vector<RmPair> SyntheticRmPairs(const pipeline::SyntheticSplits& splits) {
   std::vector<RmPair> pairs;
   for (size_t i = 0; i < splits.train.examples.size(); ++i) {
     const auto& ex = splits.train.examples[i];
     std::string chosen = ex.output.value_or("");
-    std::string rejected = data::BlindAnswer(splits.train, splits.train_facts, i);
+    std::string rejected = pipeline::BlindAnswer(splits.train, splits.train_facts, i);
     if (chosen != rejected) pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
   }
   return pairs;
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::pipeline

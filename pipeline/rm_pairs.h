@@ -25,13 +25,13 @@
 #include "common/text/tokenizer.h"
 #include "pipeline/synthetic.h"
 
-namespace prlm::reward {
+namespace prlm::pipeline {
 
 struct RmPair {
   std::string id, user_id, query, chosen, rejected;
 };
 
-// Throws prlm::Error naming the file, line and field of a malformed record.
+// Throws util::Error naming the file, line and field of a malformed record.
 std::vector<RmPair> ReadRmPairs(const std::string& path);
 void WriteRmPairs(const std::string& path, const std::vector<RmPair>& pairs);  // atomic
 
@@ -66,6 +66,6 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
 // model path without a policy: for each training question, chosen = the gold
 // output in the user's own style, rejected = the same content in the neutral
 // style. Users whose style is the neutral one give no pair.
-std::vector<RmPair> SyntheticRmPairs(const data::SyntheticSplits& splits);
+std::vector<RmPair> SyntheticRmPairs(const pipeline::SyntheticSplits& splits);
 
-}  // namespace prlm::reward
+}  // namespace prlm::pipeline

@@ -10,14 +10,14 @@
 #include "common/util/check.h"
 #include "common/util/rng.h"
 
-namespace prlm::reward {
+namespace prlm::pipeline {
 namespace {
 
 struct EncodedPair {
   text::Encoding chosen, rejected;
 };
 
-std::vector<EncodedPair> EncodeAll(RewardModel& rm, const std::vector<const RmPair*>& pairs) {
+std::vector<EncodedPair> EncodeAll(reward::RewardModel& rm, const std::vector<const RmPair*>& pairs) {
   std::vector<EncodedPair> out;
   out.reserve(pairs.size());
   for (const auto* p : pairs) out.push_back({rm.Encode(p->query, p->chosen), rm.Encode(p->query, p->rejected)});
@@ -25,7 +25,7 @@ std::vector<EncodedPair> EncodeAll(RewardModel& rm, const std::vector<const RmPa
 }
 
 // Scores of chosen and rejected for pairs[begin, end): [2, n].
-torch::Tensor PairScores(RewardModel& rm, const std::vector<EncodedPair>& pairs, const std::vector<size_t>& order,
+torch::Tensor PairScores(reward::RewardModel& rm, const std::vector<EncodedPair>& pairs, const std::vector<size_t>& order,
                          size_t begin, size_t end) {
   std::vector<const text::Encoding*> batch;
   for (size_t i = begin; i < end; ++i) batch.push_back(&pairs[order[i]].chosen);
@@ -33,7 +33,7 @@ torch::Tensor PairScores(RewardModel& rm, const std::vector<EncodedPair>& pairs,
   return rm.Forward(batch).view({2, static_cast<int64_t>(end - begin)});
 }
 
-RmEvalResult Evaluate(RewardModel& rm, const std::vector<EncodedPair>& pairs, int batch_size) {
+RmEvalResult Evaluate(reward::RewardModel& rm, const std::vector<EncodedPair>& pairs, int batch_size) {
   RmEvalResult r;
   r.pairs = pairs.size();
   if (pairs.empty()) return r;
@@ -64,13 +64,13 @@ std::string Fixed(double v, int digits) {
 
 }  // namespace
 
-RmEvalResult EvaluatePairs(RewardModel& rm, const std::vector<RmPair>& pairs, int batch_size) {
+RmEvalResult EvaluatePairs(reward::RewardModel& rm, const std::vector<RmPair>& pairs, int batch_size) {
   std::vector<const RmPair*> ptrs;
   for (const auto& p : pairs) ptrs.push_back(&p);
   return Evaluate(rm, EncodeAll(rm, ptrs), batch_size);
 }
 
-RmTrainReport TrainRewardModel(RewardModel& rm, const std::vector<RmPair>& pairs, const RmTrainOptions& o,
+RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair>& pairs, const RmTrainOptions& o,
                                const std::function<void(const std::string&)>& log) {
   PRLM_REQUIRE(pairs.size() >= 2, "reward-model training needs at least 2 pairs, got " << pairs.size());
   PRLM_REQUIRE(o.batch_size >= 1 && o.epochs >= 1 && o.lr > 0, "batch size, epochs and lr must be positive");
@@ -84,7 +84,7 @@ RmTrainReport TrainRewardModel(RewardModel& rm, const std::vector<RmPair>& pairs
   // 1. Split 90/10 with the seed; encode every pair once.
   std::vector<size_t> order(pairs.size());
   std::iota(order.begin(), order.end(), 0);
-  Shuffle(order, o.seed);
+  util::Shuffle(order, o.seed);
   size_t n_eval = static_cast<size_t>(std::llround(o.eval_fraction * double(pairs.size())));
   if (o.eval_fraction > 0 && n_eval == 0) n_eval = 1;
   n_eval = std::min(n_eval, pairs.size() - 1);
@@ -111,7 +111,7 @@ RmTrainReport TrainRewardModel(RewardModel& rm, const std::vector<RmPair>& pairs
   std::vector<size_t> epoch_order(train.size());
   std::iota(epoch_order.begin(), epoch_order.end(), 0);
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    Shuffle(epoch_order, o.seed + 1 + static_cast<uint64_t>(epoch));
+    util::Shuffle(epoch_order, o.seed + 1 + static_cast<uint64_t>(epoch));
     rm.encoder()->train();
     double epoch_loss = 0;
     for (size_t b = 0; b < train.size(); b += static_cast<size_t>(o.batch_size)) {
@@ -164,4 +164,4 @@ std::string RmTrainReport::ToJson() const {
   return j.dump(2) + "\n";
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::pipeline

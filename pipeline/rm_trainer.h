@@ -20,7 +20,7 @@
 #include "common/reward/reward_model.h"
 #include "pipeline/rm_pairs.h"
 
-namespace prlm::reward {
+namespace prlm::pipeline {
 
 struct RmTrainOptions {
   double lr = 5e-5;
@@ -50,10 +50,10 @@ struct RmTrainReport {
   std::string ToJson() const;
 };
 
-RmEvalResult EvaluatePairs(RewardModel& rm, const std::vector<RmPair>& pairs, int batch_size = 64);
+RmEvalResult EvaluatePairs(reward::RewardModel& rm, const std::vector<RmPair>& pairs, int batch_size = 64);
 
 // Trains `rm` in place. `log` gets progress lines. REQUIRES: pairs.size() >= 2.
-RmTrainReport TrainRewardModel(RewardModel& rm, const std::vector<RmPair>& pairs, const RmTrainOptions& options,
+RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair>& pairs, const RmTrainOptions& options,
                                const std::function<void(const std::string&)>& log = {});
 
-}  // namespace prlm::reward
+}  // namespace prlm::pipeline

@@ -97,7 +97,7 @@ bool Chart(const RunMetrics& m, const std::string& out_dir, const std::string& f
   options.y_label = y_label;
   options.smoothing = smoothing;
   const std::string path = out_dir + "/" + file;
-  WriteFileAtomic(path, monitor::DrawLineChartSvg(series, options));
+  util::WriteFileAtomic(path, monitor::DrawLineChartSvg(series, options));
   std::printf("wrote %s\n", path.c_str());
   return true;
 }
@@ -148,7 +148,7 @@ std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out,
 std::string RunState(const std::string& run, const RunMetrics& m) {
   std::string md = "- steps recorded: " + std::to_string(m.steps.size()) + " (last: step " + Num(m.steps.back()) + ")\n";
   const std::string status_path = run + "/status.json";
-  const Json status = fs::exists(status_path) ? Json::parse(ReadFile(status_path), nullptr, false) : Json();
+  const Json status = fs::exists(status_path) ? Json::parse(util::ReadFile(status_path), nullptr, false) : Json();
   if (status.is_object())
     md += "- state: " + status.value("state", std::string("?")) + " at step " +
           std::to_string(status.value("step", 0)) +
@@ -233,7 +233,7 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> FindEvalTables(const
   if (!fs::is_directory(dir)) return tables;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path().extension() != ".json") continue;
-    auto rows = nlohmann::ordered_json::parse(ReadFile(e.path().string()), nullptr, false);
+    auto rows = nlohmann::ordered_json::parse(util::ReadFile(e.path().string()), nullptr, false);
     const bool eval_rows = rows.is_array() && !rows.empty() &&
                            std::all_of(rows.begin(), rows.end(), [](const auto& r) {
                              return r.is_object() && r.contains("name") && r.contains("model") && r.contains("n");
@@ -282,7 +282,7 @@ void WriteRunReport(const std::string& dir, const std::string& out, double smoot
       md += "## Run: " + name + "\n\n" + RunSection(run, out, name + "-", 3, smoothing);
     }
   }
-  WriteFileAtomic(out + "/report.md", md);
+  util::WriteFileAtomic(out + "/report.md", md);
   std::printf("wrote %s/report.md\n", out.c_str());
 }
 

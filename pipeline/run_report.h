@@ -15,7 +15,7 @@
 //                                  figures, phase shares, the charts
 //
 // Charts draw each series' moving average over its faint raw values
-// (common/monitor/svg_chart.h). Throws prlm::Error naming the file and line
+// (common/monitor/svg_chart.h). Throws util::Error naming the file and line
 // of a malformed metrics line, or the directory when it holds neither runs
 // nor eval tables.
 // Thread-safety: one call at a time per output directory.

@@ -16,12 +16,12 @@ ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server,
   // 1. Read and check every record first, so a bad line fails before any scoring.
   std::vector<proto::ScoreItem> items;
   std::vector<size_t> lines;
-  ForEachJsonLine(input, [&](const nlohmann::json& j, const std::string& where, size_t line) {
+  util::ForEachJsonLine(input, [&](const nlohmann::json& j, const std::string& where, size_t line) {
     proto::ScoreItem item;
-    item.set_query(JsonLineString(j, where, "query", true));
-    item.set_completion(JsonLineString(j, where, "completion", true));
-    item.set_gold(j.contains("gold") ? JsonLineString(j, where, "gold", true) : JsonLineString(j, where, "output", false));
-    item.set_user_id(JsonLineString(j, where, "user_id", false));
+    item.set_query(util::JsonLineString(j, where, "query", true));
+    item.set_completion(util::JsonLineString(j, where, "completion", true));
+    item.set_gold(j.contains("gold") ? util::JsonLineString(j, where, "gold", true) : util::JsonLineString(j, where, "output", false));
+    item.set_user_id(util::JsonLineString(j, where, "user_id", false));
     items.push_back(std::move(item));
     lines.push_back(line);
   });

@@ -21,7 +21,7 @@ struct ScoreFileResult {
   size_t records = 0, failed = 0;
 };
 
-// REQUIRES (throws prlm::Error): batch_size >= 1, at least one record.
+// REQUIRES (throws util::Error): batch_size >= 1, at least one record.
 ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, const net::ClientOptions& client,
                           int batch_size, uint32_t timeout_ms, std::FILE* out);
 

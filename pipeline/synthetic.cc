@@ -13,10 +13,10 @@
 #include "common/util/rng.h"
 #include "pipeline/synthetic_labels.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 namespace {
 
-using Rng = SplitMix64;
+using Rng = util::SplitMix64;
 
 // The words of one task. Templates use {0}, {1}, {2} for the topic's slot
 // words and {S0}, {S1}, ... for synonym groups; "[...]" marks the detail
@@ -337,7 +337,7 @@ int TopicOfText(const std::string& task, const std::string& text) {
   return best;
 }
 
-UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& profile) {
+UserStyle InferStyle(const std::string& task, const std::vector<data::ProfileItem>& profile) {
   const Lexicon& lex = LexiconFor(task);
   UserStyle style = NeutralStyle(task);
   std::vector<std::string> outputs;
@@ -400,7 +400,7 @@ int DevUsers(const SyntheticOptions& o) { return HeldOutUsers(o.dev_users, o); }
 int TrainUsers(const SyntheticOptions& o) { return o.users - DevUsers(o) - HeldOutUsers(o.test_users, o); }
 
 // Puts an item's fields in the task's order (what the reader produces).
-void OrderFields(const TaskSpec& task, ProfileItem& item) {
+void OrderFields(const data::TaskSpec& task, data::ProfileItem& item) {
   std::vector<std::pair<std::string, std::string>> ordered;
   for (const auto& spec : task.profile_fields)
     for (auto& field : item.fields)
@@ -439,8 +439,8 @@ void DrawTopicStyle(const Lexicon& lex, Rng& rng, UserStyle* style, std::vector<
 // user's style for their own topic, whose input text ends by quoting the
 // question's story (its input text, other synonyms drawn). They go to random places in this question's
 // profile, dated like their neighbour.
-void AddDistractors(const TaskSpec& spec, const Lexicon& lex, const UserStyle& style, const std::vector<int>& topics,
-                    const SyntheticFact& question, int n, Example& ex, Rng& rng) {
+void AddDistractors(const data::TaskSpec& spec, const Lexicon& lex, const UserStyle& style, const std::vector<int>& topics,
+                    const SyntheticFact& question, int n, data::Example& ex, Rng& rng) {
   std::vector<int> others;
   for (int t : topics)
     if (t != question.topic) others.push_back(t);
@@ -448,13 +448,13 @@ void AddDistractors(const TaskSpec& spec, const Lexicon& lex, const UserStyle& s
   for (int d = 0; d < n; ++d) {
     const std::string echo = " Compare: " + InputBody(lex, question, style.long_form, rng);
     const SyntheticFact fact = RandomFact(lex, others, rng);
-    ProfileItem item;
+    data::ProfileItem item;
     item.id = ex.id + "-d" + std::to_string(d);
     item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng) + echo);
     item.fields.emplace_back(lex.output_field, RenderOutput(spec.name, fact, style));
     OrderFields(spec, item);
     const size_t at = rng.Below(static_cast<int>(ex.profile.size()) + 1);
-    const ProfileItem& neighbour = ex.profile[std::min(at, ex.profile.size() - 1)];
+    const data::ProfileItem& neighbour = ex.profile[std::min(at, ex.profile.size() - 1)];
     item.date = neighbour.date;
     item.date_key = neighbour.date_key;
     ex.profile.insert(ex.profile.begin() + static_cast<std::ptrdiff_t>(at), std::move(item));
@@ -463,7 +463,7 @@ void AddDistractors(const TaskSpec& spec, const Lexicon& lex, const UserStyle& s
 
 }  // namespace
 
-SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& o) {
+SyntheticSplits EmptySyntheticSplits(const data::TaskSpec& task, const SyntheticOptions& o) {
   PRLM_REQUIRE(o.users >= 3, "make-synthetic: --users must be at least 3 (one per split), got " << o.users);
   PRLM_REQUIRE(o.min_profile >= 1 && o.max_profile >= o.min_profile,
                "make-synthetic: profile sizes must satisfy 1 <= min <= max");
@@ -473,7 +473,7 @@ SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOption
                                        << DevUsers(o) << " dev and " << o.users - TrainUsers(o) - DevUsers(o)
                                        << " test");
   SyntheticSplits out;
-  for (Dataset* d : {&out.train, &out.dev, &out.test}) {
+  for (data::Dataset* d : {&out.train, &out.dev, &out.test}) {
     d->task = &task;
     d->source = "synthetic " + task.name + " seed " + std::to_string(o.seed);
   }
@@ -486,7 +486,7 @@ std::string SyntheticUserId(int u) {
   return uid;
 }
 
-Dataset& SyntheticSplitOf(SyntheticSplits& s, int u, const SyntheticOptions& o) {
+data::Dataset& SyntheticSplitOf(SyntheticSplits& s, int u, const SyntheticOptions& o) {
   return u < TrainUsers(o) ? s.train : u < TrainUsers(o) + DevUsers(o) ? s.dev : s.test;
 }
 
@@ -494,18 +494,18 @@ std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& s, int u, const Sy
   return u < TrainUsers(o) ? s.train_facts : u < TrainUsers(o) + DevUsers(o) ? s.dev_facts : s.test_facts;
 }
 
-SyntheticDates::SyntheticDates(SplitMix64& rng) : rng_(rng), day_(rng.Below(200)) {}
+SyntheticDates::SyntheticDates(util::SplitMix64& rng) : rng_(rng), day_(rng.Below(200)) {}
 
-void SyntheticDates::Stamp(ProfileItem& item) {
+void SyntheticDates::Stamp(data::ProfileItem& item) {
   day_ += 1 + rng_.Below(20);
   char date[24];
   std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2015 + day_ / 336, 1 + (day_ % 336) / 28, 1 + day_ % 28);
   item.date = date;
-  item.date_key = *ParseDateKey(date);
+  item.date_key = *data::ParseDateKey(date);
 }
 
 SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
-  const TaskSpec* spec = &TaskByName(o.task);
+  const data::TaskSpec* spec = &data::TaskByName(o.task);
   if (IsLabelTask(*spec)) return MakeLabelSynthetic(o);
   const std::string task = spec->name;
   const Lexicon& lex = LexiconFor(task);
@@ -533,12 +533,12 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
     out.styles.push_back(style);
 
     // 2. The profile: items written in the style, dated oldest first.
-    std::vector<ProfileItem> profile;
+    std::vector<data::ProfileItem> profile;
     const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
     SyntheticDates dates(rng);
     for (int j = 0; j < n_items; ++j) {
       const SyntheticFact fact = RandomFact(lex, topics, rng);
-      ProfileItem item;
+      data::ProfileItem item;
       item.id = uid + "-p" + std::to_string(j);
       dates.Stamp(item);
       if (!lex.body_field.empty()) item.fields.emplace_back(lex.body_field, InputBody(lex, fact, style.long_form, rng));
@@ -547,15 +547,15 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
       profile.push_back(std::move(item));
     }
     // 3. Questions: new facts on the same topics; gold = the styled output.
-    Dataset& split = SyntheticSplitOf(out, u, o);
+    data::Dataset& split = SyntheticSplitOf(out, u, o);
     auto& facts = SyntheticFactsOf(out, u, o);
     for (int q = 0; q < o.questions_per_user; ++q) {
       const SyntheticFact fact = RandomFact(lex, topics, rng);
-      Example ex;
+      data::Example ex;
       ex.id = uid + "-q" + std::to_string(q);
       ex.user_id = uid;
       ex.input = lex.input_lead + InputBody(lex, fact, style.long_form, rng);
-      ex.query = ExtractQuery(*spec, ex.input);
+      ex.query = data::ExtractQuery(*spec, ex.input);
       ex.output = RenderOutput(task, fact, style);
       ex.profile = profile;
       if (o.topic_style) AddDistractors(*spec, lex, style, topics, fact, o.distractors, ex, rng);
@@ -566,7 +566,7 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
   return out;
 }
 
-void WriteLampSplit(const Dataset& ds, const std::string& dir, const std::string& split) {
+void WriteLampSplit(const data::Dataset& ds, const std::string& dir, const std::string& split) {
   nlohmann::json questions = nlohmann::json::array();
   nlohmann::json golds = nlohmann::json::array();
   bool any_output = false;
@@ -585,9 +585,9 @@ void WriteLampSplit(const Dataset& ds, const std::string& dir, const std::string
     }
   }
   std::filesystem::create_directories(dir);
-  WriteFileAtomic(dir + "/" + split + "_questions.json", questions.dump());
+  util::WriteFileAtomic(dir + "/" + split + "_questions.json", questions.dump());
   if (any_output)
-    WriteFileAtomic(dir + "/" + split + "_outputs.json",
+    util::WriteFileAtomic(dir + "/" + split + "_outputs.json",
                     nlohmann::json({{"task", ds.task->name}, {"golds", std::move(golds)}}).dump());
 }
 
@@ -599,7 +599,7 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
   for (size_t i = 0; i < s.truths.size(); ++i) users[s.user_ids[i]] = nlohmann::json::parse(s.truths[i]);
   static const char* kCasing[] = {"as written", "lower", "title", "upper"};
   for (size_t i = 0; i < s.styles.size(); ++i) {
-    const Lexicon& lex = LexiconFor(TaskByName(o.task).name);
+    const Lexicon& lex = LexiconFor(data::TaskByName(o.task).name);
     const UserStyle& st = s.styles[i];
     nlohmann::json syn = nlohmann::json::array();
     for (size_t g = 0; g < st.synonyms.size(); ++g) syn.push_back(lex.synonyms[g][st.synonyms[g]]);
@@ -615,42 +615,42 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
       users[s.user_ids[i]]["by_topic"] = std::move(by_topic);
     }
   }
-  nlohmann::json meta = {{"task", TaskByName(o.task).name}, {"users", o.users}, {"seed", o.seed},
+  nlohmann::json meta = {{"task", data::TaskByName(o.task).name}, {"users", o.users}, {"seed", o.seed},
                          {"min_profile", o.min_profile}, {"max_profile", o.max_profile},
                          {"questions_per_user", o.questions_per_user}, {"topic_style", o.topic_style},
                          {"distractors", o.topic_style ? o.distractors : 0}, {"styles", users}};
-  WriteFileAtomic(dir + "/styles.json", meta.dump(1));
+  util::WriteFileAtomic(dir + "/styles.json", meta.dump(1));
 }
 
-std::string BlindAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
-  const TaskSpec& task = *ds.task;
+std::string BlindAnswer(const data::Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
+  const data::TaskSpec& task = *ds.task;
   if (IsLabelTask(task)) return BlindLabel(task, ds.examples[i]);
   // LaMP-7's blind answer is the input tweet itself.
   if (LexiconFor(task.name).body_template.empty()) return ds.examples[i].query;
   return RenderOutput(task.name, facts.at(i), NeutralStyle(task.name));
 }
 
-std::string ProfileAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
-  const TaskSpec& task = *ds.task;
+std::string ProfileAnswer(const data::Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i) {
+  const data::TaskSpec& task = *ds.task;
   if (IsLabelTask(task)) return ProfileLabel(task, ds.examples[i]);
   // The items on the question's topic (read off their outputs) carry the
   // style when it depends on the topic; without topic styles any subset of
   // the profile reads the same.
   const std::string& field = LexiconFor(task.name).output_field;
-  std::vector<ProfileItem> same_topic;
+  std::vector<data::ProfileItem> same_topic;
   for (const auto& item : ds.examples[i].profile)
     if (const std::string* v = item.Field(field); v && TopicOfText(task.name, *v) == facts.at(i).topic)
       same_topic.push_back(item);
   return ItemsAnswer(ds, facts, i, same_topic.empty() ? ds.examples[i].profile : same_topic);
 }
 
-std::string ItemsAnswer(const Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i,
-                        const std::vector<ProfileItem>& items) {
+std::string ItemsAnswer(const data::Dataset& ds, const std::vector<SyntheticFact>& facts, size_t i,
+                        const std::vector<data::ProfileItem>& items) {
   PRLM_REQUIRE(!IsLabelTask(*ds.task), "ItemsAnswer: text tasks only, not " << ds.task->name);
   return RenderOutput(ds.task->name, facts.at(i), InferStyle(ds.task->name, items));
 }
 
-SyntheticReport MeasureSynthetic(const Dataset& ds, const std::vector<SyntheticFact>& facts) {
+SyntheticReport MeasureSynthetic(const data::Dataset& ds, const std::vector<SyntheticFact>& facts) {
   PRLM_REQUIRE(IsLabelTask(*ds.task) || facts.size() == ds.examples.size(), "MeasureSynthetic: one fact per example");
   std::vector<std::string> golds, blind, aware;
   SyntheticReport r;
@@ -660,13 +660,13 @@ SyntheticReport MeasureSynthetic(const Dataset& ds, const std::vector<SyntheticF
     aware.push_back(ProfileAnswer(ds, facts, i));
     r.recovered += aware.back() == golds.back();
   }
-  r.blind = TaskMetrics(*ds.task, golds, blind);
-  r.profile = TaskMetrics(*ds.task, golds, aware);
+  r.blind = data::TaskMetrics(*ds.task, golds, blind);
+  r.profile = data::TaskMetrics(*ds.task, golds, aware);
   r.recovered /= static_cast<double>(std::max<size_t>(ds.examples.size(), 1));
   return r;
 }
 
-std::string TextCorpus(const Dataset& split) {
+std::string TextCorpus(const data::Dataset& split) {
   std::string corpus;
   const auto line = [&corpus](std::string text) {
     for (char& ch : text)
@@ -682,4 +682,4 @@ std::string TextCorpus(const Dataset& split) {
   return corpus;
 }
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

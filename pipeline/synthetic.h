@@ -27,7 +27,7 @@
 #include "common/data/task_metrics.h"
 #include "common/util/rng.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
 struct SyntheticOptions {
   std::string task = "LaMP_4";     // any task (TaskByName's spellings)
@@ -65,7 +65,7 @@ struct SyntheticFact {
 };
 
 struct SyntheticSplits {
-  Dataset train, dev, test;
+  data::Dataset train, dev, test;
   // The fact behind each example, parallel to that split's examples.
   std::vector<SyntheticFact> train_facts, dev_facts, test_facts;
   std::vector<std::string> user_ids;  // all users, in generation order
@@ -79,28 +79,28 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& options);
 // id, the split user `u` falls in (train first, then dev, then test), and
 // profile dates (oldest first, a few days apart: construct once per user,
 // Stamp each item in order; each draws from `rng`).
-SyntheticSplits EmptySyntheticSplits(const TaskSpec& task, const SyntheticOptions& options);
+SyntheticSplits EmptySyntheticSplits(const data::TaskSpec& task, const SyntheticOptions& options);
 std::string SyntheticUserId(int u);
-Dataset& SyntheticSplitOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
+data::Dataset& SyntheticSplitOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
 std::vector<SyntheticFact>& SyntheticFactsOf(SyntheticSplits& splits, int u, const SyntheticOptions& options);
 class SyntheticDates {
  public:
-  explicit SyntheticDates(SplitMix64& rng);
-  void Stamp(ProfileItem& item);
+  explicit SyntheticDates(util::SplitMix64& rng);
+  void Stamp(data::ProfileItem& item);
 
  private:
-  SplitMix64& rng_;
+  util::SplitMix64& rng_;
   int day_;
 };
 
 // Writes {train,dev,test}_{questions,outputs}.json and styles.json to `dir`.
-void WriteLampSplit(const Dataset& dataset, const std::string& dir, const std::string& split);
+void WriteLampSplit(const data::Dataset& dataset, const std::string& dir, const std::string& split);
 void WriteSynthetic(const SyntheticSplits& splits, const SyntheticOptions& options,
                     const std::string& dir);
 
 // Reads a user's style off their profile (what a profile-reading model must
 // learn to do). Exposed so tests and `make-synthetic` can measure the gap.
-UserStyle InferStyle(const std::string& task, const std::vector<ProfileItem>& profile);
+UserStyle InferStyle(const std::string& task, const std::vector<data::ProfileItem>& profile);
 // The output of `fact` in `style`; with the neutral style it is what a
 // profile-blind model could best write from the input alone.
 std::string RenderOutput(const std::string& task, const SyntheticFact& fact, const UserStyle& style);
@@ -111,12 +111,12 @@ UserStyle NeutralStyle(const std::string& task);
 // profile-reading reader gives (the style InferStyle reads, from the items on
 // the question's topic when the data has topic styles; ProfileLabel).
 // `facts` may be empty for label tasks.
-std::string BlindAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
-std::string ProfileAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
+std::string BlindAnswer(const data::Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
+std::string ProfileAnswer(const data::Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i);
 // The answer of a reader shown only `items` (a retriever's top-k): the style
 // InferStyle reads off them, applied to example i's fact. Text tasks only.
-std::string ItemsAnswer(const Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i,
-                        const std::vector<ProfileItem>& items);
+std::string ItemsAnswer(const data::Dataset& dataset, const std::vector<SyntheticFact>& facts, size_t i,
+                        const std::vector<data::ProfileItem>& items);
 // The topic whose slot words `text` mentions most (-1: none): an item's topic
 // read off its output field.
 int TopicOfText(const std::string& task, const std::string& text);
@@ -125,13 +125,13 @@ int TopicOfText(const std::string& task, const std::string& text);
 // blind and the profile-reading answers: the gap a profile-reading model can
 // close.
 struct SyntheticReport {
-  MetricValues blind, profile;
+  data::MetricValues blind, profile;
   double recovered = 0;  // fraction of examples the profile-reading answer gets exactly
 };
-SyntheticReport MeasureSynthetic(const Dataset& dataset, const std::vector<SyntheticFact>& facts);
+SyntheticReport MeasureSynthetic(const data::Dataset& dataset, const std::vector<SyntheticFact>& facts);
 
 // Every text of `split` (inputs, outputs, profile fields), one per line, a
 // text's own line breaks turned into spaces: a corpus for train-tokenizer.
-std::string TextCorpus(const Dataset& split);
+std::string TextCorpus(const data::Dataset& split);
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

@@ -8,10 +8,10 @@
 #include "common/util/check.h"
 #include "common/util/rng.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 namespace {
 
-using Rng = SplitMix64;
+using Rng = util::SplitMix64;
 
 // One kind of movie or article: words that name it, and the labels that fit it
 // (the first is what most people pick: the profile-blind answer).
@@ -122,10 +122,10 @@ std::string LabelList(const std::vector<std::string>& labels) {
 
 }  // namespace
 
-bool IsLabelTask(const TaskSpec& task) { return task.metric != TaskMetric::kGeneration; }
+bool IsLabelTask(const data::TaskSpec& task) { return task.metric != data::TaskMetric::kGeneration; }
 
 SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
-  const TaskSpec& spec = TaskByName(o.task);
+  const data::TaskSpec& spec = data::TaskByName(o.task);
   PRLM_REQUIRE(IsLabelTask(spec), "MakeLabelSynthetic: " << spec.name << " is a generation task");
   SyntheticSplits out = EmptySyntheticSplits(spec, o);
   Rng rng(o.seed * 0x2545F4914F6CDD1Dull + 11);
@@ -153,11 +153,11 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
     out.user_ids.push_back(uid);
     out.truths.push_back(truth.dump());
     // 2. The profile.
-    std::vector<ProfileItem> profile;
+    std::vector<data::ProfileItem> profile;
     const int n_items = o.min_profile + rng.Below(o.max_profile - o.min_profile + 1);
     SyntheticDates dates(rng);
     for (int j = 0; j < n_items; ++j) {
-      ProfileItem item;
+      data::ProfileItem item;
       item.id = uid + "-p" + std::to_string(j);
       dates.Stamp(item);
       if (movies || news) {
@@ -179,9 +179,9 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
       profile.push_back(std::move(item));
     }
     // 3. Questions.
-    Dataset& split = SyntheticSplitOf(out, u, o);
+    data::Dataset& split = SyntheticSplitOf(out, u, o);
     for (int q = 0; q < o.questions_per_user; ++q) {
-      Example ex;
+      data::Example ex;
       ex.id = uid + "-q" + std::to_string(q);
       ex.user_id = uid;
       if (movies || news) {
@@ -211,7 +211,7 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
                    "\" [2]: \"" + b + "\"";
         ex.output = first_is_theirs ? "[1]" : "[2]";
       }
-      ex.query = ExtractQuery(spec, ex.input);
+      ex.query = data::ExtractQuery(spec, ex.input);
       ex.profile = profile;
       split.examples.push_back(std::move(ex));
     }
@@ -219,7 +219,7 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
   return out;
 }
 
-std::string BlindLabel(const TaskSpec& task, const Example& ex) {
+std::string BlindLabel(const data::TaskSpec& task, const data::Example& ex) {
   if (task.name == "LaMP_2" || task.name == "LaMP_2N") {
     const auto& kinds = task.name == "LaMP_2" ? MovieKinds() : NewsKinds();
     const int k = KindOf(kinds, ex.query);
@@ -229,7 +229,7 @@ std::string BlindLabel(const TaskSpec& task, const Example& ex) {
   return "[1]";
 }
 
-std::string ProfileLabel(const TaskSpec& task, const Example& ex) {
+std::string ProfileLabel(const data::TaskSpec& task, const data::Example& ex) {
   if (task.name == "LaMP_2" || task.name == "LaMP_2N") {
     const auto& kinds = task.name == "LaMP_2" ? MovieKinds() : NewsKinds();
     const int k = KindOf(kinds, ex.query);
@@ -253,7 +253,7 @@ std::string ProfileLabel(const TaskSpec& task, const Example& ex) {
     return std::to_string(std::clamp(WordingLevel(ex.query) + offset, 1, 5));
   }
   // LaMP_1: the candidate whose area the author's papers are on.
-  const auto quoted = QuotedStrings(ex.input);
+  const auto quoted = data::QuotedStrings(ex.input);
   if (quoted.size() < 3) return "[1]";
   std::map<int, int> area_count;
   for (const auto& item : ex.profile)
@@ -262,4 +262,4 @@ std::string ProfileLabel(const TaskSpec& task, const Example& ex) {
   return a2 > a1 ? "[2]" : "[1]";
 }
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

@@ -19,16 +19,16 @@
 
 #include "pipeline/synthetic.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
-bool IsLabelTask(const TaskSpec& task);
+bool IsLabelTask(const data::TaskSpec& task);
 
 // REQUIRES: IsLabelTask(task). styles and facts stay empty; truths holds each
 // user's habit as JSON.
 SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& options);
 
 // The answers a profile-blind and a profile-reading reader give to `example`.
-std::string BlindLabel(const TaskSpec& task, const Example& example);
-std::string ProfileLabel(const TaskSpec& task, const Example& example);
+std::string BlindLabel(const data::TaskSpec& task, const data::Example& example);
+std::string ProfileLabel(const data::TaskSpec& task, const data::Example& example);
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

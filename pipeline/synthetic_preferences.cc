@@ -11,7 +11,7 @@
 #include "common/util/file.h"
 #include "common/util/rng.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
 const std::array<const char*, kPreferenceCriteria> kPreferenceCriterionNames = {"length", "formality", "topic",
                                                                                  "emoji", "hedging"};
@@ -65,13 +65,13 @@ int CountAll(const std::string& lower, const std::vector<std::string>& words) {
   return n;
 }
 
-double Gaussian(SplitMix64& rng) {
+double Gaussian(util::SplitMix64& rng) {
   const double u1 = std::max(rng.Uniform(), 1e-300), u2 = rng.Uniform();
   return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
 }
 
 // Marsaglia and Tsang; for shape < 1 the boost Gamma(a) = Gamma(a + 1) U^(1/a).
-double GammaSample(SplitMix64& rng, double shape) {
+double GammaSample(util::SplitMix64& rng, double shape) {
   if (shape < 1) return GammaSample(rng, shape + 1) * std::pow(std::max(rng.Uniform(), 1e-300), 1 / shape);
   const double d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
   while (true) {
@@ -82,12 +82,12 @@ double GammaSample(SplitMix64& rng, double shape) {
   }
 }
 
-const std::string& Pick(SplitMix64& rng, const std::vector<std::string>& from) {
+const std::string& Pick(util::SplitMix64& rng, const std::vector<std::string>& from) {
   return from[static_cast<size_t>(rng.Below(static_cast<int>(from.size())))];
 }
 
 // A response to "How can I <task>?" with random amounts of each criterion.
-std::string Response(SplitMix64& rng, const std::string& task) {
+std::string Response(util::SplitMix64& rng, const std::string& task) {
   std::vector<std::string> sentences = {"To " + task + ", start with the basics and keep it simple."};
   const int details = rng.Below(7), money = rng.Below(3), formal = rng.Below(3), casual = rng.Below(3),
             hedges = rng.Below(3), emoji = rng.Below(4);
@@ -153,7 +153,7 @@ SyntheticPreferences MakeSyntheticPreferences(const SyntheticPreferenceOptions& 
   PRLM_REQUIRE(o.train_pairs >= 1 && o.test_pairs >= 1 && o.fewshot_pairs >= 1,
                "make-synthetic --preferences: every split needs at least one pair per user");
   PRLM_REQUIRE(o.alpha > 0 && o.beta > 0, "make-synthetic --preferences: alpha and beta must be > 0");
-  SplitMix64 rng(o.seed * 0x9E3779B97F4A7C15ull + 17);
+  util::SplitMix64 rng(o.seed * 0x9E3779B97F4A7C15ull + 17);
   SyntheticPreferences out;
   // Train prompts and test prompts never meet: the first 28 tasks train.
   const std::vector<std::string> train_tasks(kTasks.begin(), kTasks.begin() + 28),
@@ -170,7 +170,7 @@ SyntheticPreferences MakeSyntheticPreferences(const SyntheticPreferenceOptions& 
     double sum = 0;
     for (auto& w : user.weights) sum += (w = GammaSample(rng, o.alpha));
     for (auto& w : user.weights) w /= std::max(sum, 1e-300);
-    const auto add = [&](PreferenceSplit split, int count, const std::vector<std::string>& tasks) {
+    const auto add = [&](data::PreferenceSplit split, int count, const std::vector<std::string>& tasks) {
       for (int i = 0; i < count; ++i) {
         const std::string& task = Pick(rng, tasks);
         std::string a = Response(rng, task), b = Response(rng, task);
@@ -178,18 +178,18 @@ SyntheticPreferences MakeSyntheticPreferences(const SyntheticPreferenceOptions& 
         const double p = Sigmoid(o.beta * (TrueUtility(user, a) - TrueUtility(user, b)));
         const bool a_wins = rng.Uniform() < p;
         out.pairs.push_back({user.id, "How can I " + task + "?", a_wins ? a : b, a_wins ? b : a, split});
-        if (split == PreferenceSplit::kTest) {
+        if (split == data::PreferenceSplit::kTest) {
           bayes[user.seen ? 0 : 1] += std::max(p, 1 - p);
           ++test_count[user.seen ? 0 : 1];
         }
       }
     };
     if (user.seen) {
-      add(PreferenceSplit::kTrain, o.train_pairs, train_tasks);
+      add(data::PreferenceSplit::kTrain, o.train_pairs, train_tasks);
     } else {
-      add(PreferenceSplit::kFewshot, o.fewshot_pairs, train_tasks);
+      add(data::PreferenceSplit::kFewshot, o.fewshot_pairs, train_tasks);
     }
-    add(PreferenceSplit::kTest, o.test_pairs, test_tasks);
+    add(data::PreferenceSplit::kTest, o.test_pairs, test_tasks);
     out.users.push_back(user);
   }
   out.bayes_seen = bayes[0] / std::max<size_t>(1, test_count[0]);
@@ -200,7 +200,7 @@ SyntheticPreferences MakeSyntheticPreferences(const SyntheticPreferenceOptions& 
 void WriteSyntheticPreferences(const SyntheticPreferences& data, const SyntheticPreferenceOptions& o,
                                const std::string& dir) {
   std::filesystem::create_directories(dir);
-  WritePreferenceFile(dir + "/pairs.jsonl", data.pairs);
+  data::WritePreferenceFile(dir + "/pairs.jsonl", data.pairs);
   nlohmann::ordered_json truth;
   truth["criteria"] = kPreferenceCriterionNames;
   truth["alpha"] = o.alpha;
@@ -208,13 +208,13 @@ void WriteSyntheticPreferences(const SyntheticPreferences& data, const Synthetic
   truth["seed"] = o.seed;
   truth["bayes_accuracy"] = {{"seen_test", data.bayes_seen}, {"unseen_test", data.bayes_unseen}};
   for (const auto& u : data.users) truth["users"][u.id] = {{"seen", u.seen}, {"weights", u.weights}};
-  WriteFileAtomic(dir + "/truth.json", truth.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/truth.json", truth.dump(2) + "\n");
 }
 
 std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& path) {
   nlohmann::json truth;
   try {
-    truth = nlohmann::json::parse(ReadFile(path));
+    truth = nlohmann::json::parse(util::ReadFile(path));
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW("truth file '" << path << "' is not JSON: " << e.what());
   }
@@ -239,4 +239,4 @@ std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& pat
   return users;
 }
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

@@ -28,7 +28,7 @@
 
 #include "common/data/preference_file.h"
 
-namespace prlm::data {
+namespace prlm::pipeline {
 
 constexpr int kPreferenceCriteria = 5;
 extern const std::array<const char*, kPreferenceCriteria> kPreferenceCriterionNames;
@@ -52,7 +52,7 @@ struct SyntheticPreferenceOptions {
 
 struct SyntheticPreferences {
   std::vector<PreferenceUser> users;
-  std::vector<PreferencePair> pairs;
+  std::vector<data::PreferencePair> pairs;
   // Bayes accuracy of the test pairs of seen and of unseen users.
   double bayes_seen = 0, bayes_unseen = 0;
 };
@@ -65,11 +65,11 @@ void WriteSyntheticPreferences(const SyntheticPreferences& data, const Synthetic
                                const std::string& dir);
 
 // The users of a truth.json that WriteSyntheticPreferences wrote, by id.
-// Throws prlm::Error naming the file and user for malformed JSON, a missing
+// Throws util::Error naming the file and user for malformed JSON, a missing
 // "users" object, or weights that are not kPreferenceCriteria numbers.
 std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& path);
 
 // A user's true utility of `text`.
 double TrueUtility(const PreferenceUser& user, const std::string& text);
 
-}  // namespace prlm::data
+}  // namespace prlm::pipeline

@@ -37,7 +37,7 @@ std::string ReasoningOf(const std::string& completion) {
   return std::string(text::StripAsciiSpace(text));
 }
 
-std::vector<data::ReasoningPath> TeacherReasoning(model::Qwen2ForCausalLM& teacher, const text::Tokenizer& tokenizer,
+std::vector<data::ReasoningPath> TeacherReasoning(model::CausalLM& teacher, const text::Tokenizer& tokenizer,
                                                   retrieval::ProfileRetriever* retriever, const data::Dataset& split,
                                                   const rollout::AnswerOptions& options, ReasoningStats* stats,
                                                   const rollout::AnswerProgress& progress) {

@@ -16,7 +16,7 @@
 
 #include "common/data/dataset.h"
 #include "common/data/reasoning_file.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/rollout/answer_questions.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
@@ -36,7 +36,7 @@ std::string ReasoningOf(const std::string& completion);
 
 // `options.sampling` should be greedy (REST-PG's teacher writes one path).
 // REQUIRES: every example of `split` has an output.
-std::vector<data::ReasoningPath> TeacherReasoning(model::Qwen2ForCausalLM& teacher, const text::Tokenizer& tokenizer,
+std::vector<data::ReasoningPath> TeacherReasoning(model::CausalLM& teacher, const text::Tokenizer& tokenizer,
                                                   retrieval::ProfileRetriever* retriever, const data::Dataset& split,
                                                   const rollout::AnswerOptions& options, ReasoningStats* stats,
                                                   const rollout::AnswerProgress& progress = {});

@@ -10,19 +10,19 @@ namespace prlm::pipeline {
 
 std::vector<JudgedAnswer> ReadJudgedAnswers(const std::string& path) {
   std::vector<JudgedAnswer> out;
-  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+  util::ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
     JudgedAnswer a;
-    a.id = JsonLineString(j, where, "id", true);
-    a.user_id = JsonLineString(j, where, "user_id", true);
-    a.answer = JsonLineString(j, where, "answer", true);
-    if (j.contains("gold")) a.gold = JsonLineString(j, where, "gold", true);
+    a.id = util::JsonLineString(j, where, "id", true);
+    a.user_id = util::JsonLineString(j, where, "user_id", true);
+    a.answer = util::JsonLineString(j, where, "answer", true);
+    if (j.contains("gold")) a.gold = util::JsonLineString(j, where, "gold", true);
     out.push_back(std::move(a));
   });
   PRLM_REQUIRE(!out.empty(), "completions file '" << path << "' holds no answers");
   return out;
 }
 
-TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::PreferenceUser>& truth,
+TrueUtilityComparison CompareUnderTruth(const std::map<std::string, pipeline::PreferenceUser>& truth,
                                         const std::vector<JudgedAnswer>& a, const std::vector<JudgedAnswer>& b,
                                         uint64_t seed) {
   PRLM_REQUIRE(!a.empty() && a.size() == b.size(), "true-utility comparison: the two files answer "
@@ -35,7 +35,7 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::Prefer
     const auto user = truth.find(x.user_id);
     PRLM_REQUIRE(user != truth.end(), "true-utility comparison: question " << x.id << ": user " << x.user_id
                                                                            << " is not in the truth file");
-    return data::TrueUtility(user->second, text);
+    return pipeline::TrueUtility(user->second, text);
   };
   TrueUtilityComparison c;
   c.n = a.size();
@@ -54,8 +54,8 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::Prefer
       double others_a = 0, others_b = 0;
       for (const auto& [id, user] : truth)
         if (id != x.user_id) {
-          others_a += data::TrueUtility(user, x.answer);
-          others_b += data::TrueUtility(user, it->second->answer);
+          others_a += pipeline::TrueUtility(user, x.answer);
+          others_b += pipeline::TrueUtility(user, it->second->answer);
         }
       c.gap_a += ua.back() - others_a / static_cast<double>(truth.size() - 1);
       c.gap_b += ub.back() - others_b / static_cast<double>(truth.size() - 1);
@@ -67,7 +67,7 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::Prefer
     all_gold = all_gold && x.gold.has_value();
     if (x.gold) gold += utility(x, *x.gold);
   }
-  c.utility_difference = PairedBootstrap(ua, ub, Statistic::kMean, 10000, 0.95, seed);
+  c.utility_difference = util::PairedBootstrap(ua, ub, util::Statistic::kMean, 10000, 0.95, seed);
   for (size_t i = 0; i < c.n; ++i) {
     c.utility_a += ua[i] / static_cast<double>(c.n);
     c.utility_b += ub[i] / static_cast<double>(c.n);
@@ -75,7 +75,7 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::Prefer
   c.gap_a /= static_cast<double>(c.n);
   c.gap_b /= static_cast<double>(c.n);
   // The win rate's interval: the bootstrap of mean(win) - 0.5, shifted back.
-  const auto w = PairedBootstrap(half, win, Statistic::kMean, 10000, 0.95, seed);
+  const auto w = util::PairedBootstrap(half, win, util::Statistic::kMean, 10000, 0.95, seed);
   c.win_rate = 0.5 + w.difference;
   c.win_low = 0.5 + w.low;
   c.win_high = 0.5 + w.high;

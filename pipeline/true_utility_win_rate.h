@@ -15,7 +15,7 @@
 // users of the truth would get from the same answer (0 for answers that are
 // the same whoever asks).
 //
-// Errors (prlm::Error): a completions line without "id", "user_id" or
+// Errors (util::Error): a completions line without "id", "user_id" or
 // "answer" (file:line), an id repeated or missing from the other file, a
 // user the truth does not know, no questions.
 // Thread-safety: plain functions.
@@ -45,13 +45,13 @@ struct TrueUtilityComparison {
   size_t wins = 0, ties = 0, losses = 0;  // of b against a
   double utility_a = 0, utility_b = 0;
   double gap_a = 0, gap_b = 0;            // personalization gaps
-  BootstrapInterval utility_difference;   // b - a
+  util::BootstrapInterval utility_difference;   // b - a
   double win_rate = 0, win_low = 0, win_high = 0;
   std::optional<double> utility_gold;     // when every question has a gold
 };
 
 // REQUIRES: a and b answer the same question ids.
-TrueUtilityComparison CompareUnderTruth(const std::map<std::string, data::PreferenceUser>& truth,
+TrueUtilityComparison CompareUnderTruth(const std::map<std::string, pipeline::PreferenceUser>& truth,
                                         const std::vector<JudgedAnswer>& a, const std::vector<JudgedAnswer>& b,
                                         uint64_t seed = 1);
 

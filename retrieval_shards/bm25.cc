@@ -7,7 +7,7 @@
 #include "common/text/unicode.h"
 #include "common/util/check.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 Bm25 Bm25::Build(const std::vector<std::string>& documents, const Bm25Params& params) {
   Bm25 bm;
@@ -102,4 +102,4 @@ std::vector<double> Bm25::Scores(std::string_view query) const {
   return scores;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

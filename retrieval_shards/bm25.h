@@ -20,7 +20,7 @@
 
 #include "proto/retrieval.pb.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 struct Bm25Params {
   double k1 = 1.5, b = 0.75, epsilon = 0.25;
@@ -29,7 +29,7 @@ struct Bm25Params {
 class Bm25 {
  public:
   static Bm25 Build(const std::vector<std::string>& documents, const Bm25Params& params);
-  // From stored postings. Throws prlm::Error if they are inconsistent.
+  // From stored postings. Throws util::Error if they are inconsistent.
   static Bm25 FromProto(const proto::UserBm25& stored, const Bm25Params& params);
   proto::UserBm25 ToProto(const std::string& user_id) const;
 
@@ -49,4 +49,4 @@ class Bm25 {
   std::unordered_map<std::string, Postings> terms_;
 };
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -4,7 +4,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 std::vector<int32_t> EmbeddingIds(const text::Tokenizer& tokenizer, const std::string& text, size_t max_length) {
   PRLM_CHECK(max_length >= 2);
@@ -37,4 +37,4 @@ torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std:
   return torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1));
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -16,7 +16,7 @@
 #include "common/model/bert.h"
 #include "common/text/tokenizer.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 // REQUIRES: max_length >= 2.
 std::vector<int32_t> EmbeddingIds(const text::Tokenizer& tokenizer, const std::string& text, size_t max_length);
@@ -29,4 +29,4 @@ std::pair<torch::Tensor, torch::Tensor> PaddedIds(const std::vector<const std::v
 torch::Tensor EmbedIds(model::BertEncoder& encoder, const std::vector<const std::vector<int32_t>*>& ids,
                        model::Pooling pooling);
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -10,7 +10,7 @@
 #include "common/util/check.h"
 #include "retrieval_shards/dense_embedding.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 struct DenseEncoder::Impl {
   DenseEncoderOptions options;
@@ -56,4 +56,4 @@ std::vector<float> DenseEncoder::Embed(const std::vector<std::string>& texts) co
   return out;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

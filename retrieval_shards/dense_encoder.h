@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 struct DenseEncoderOptions {
   std::string model_dir;
@@ -38,4 +38,4 @@ class DenseEncoder {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

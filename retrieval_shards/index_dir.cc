@@ -11,7 +11,7 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 namespace {
 
 constexpr const char* kFormat = "prlm-retrieval-index";
@@ -36,7 +36,7 @@ void WriteManifest(const std::string& dir, const IndexManifest& m) {
       {"encoder", {{"model_dir", m.encoder.model_dir}, {"pooling", m.encoder.pooling},
                    {"max_length", m.encoder.max_length}, {"batch_size", m.encoder.batch_size}}},
       {"dense_dim", m.dense_dim}, {"users_per_shard", m.users_per_shard}, {"items_per_shard", m.items_per_shard}};
-  WriteFileAtomic(dir + "/manifest.json", j.dump(1));
+  util::WriteFileAtomic(dir + "/manifest.json", j.dump(1));
 }
 
 IndexManifest ReadManifest(const std::string& dir) {
@@ -44,7 +44,7 @@ IndexManifest ReadManifest(const std::string& dir) {
   PRLM_REQUIRE(std::filesystem::exists(path), dir << " is not a prlm retrieval index (no manifest.json)");
   IndexManifest m;
   try {
-    const auto j = nlohmann::json::parse(ReadFile(path));
+    const auto j = nlohmann::json::parse(util::ReadFile(path));
     PRLM_REQUIRE(j.value("format", "") == kFormat, path << ": 'format' is not " << kFormat);
     PRLM_REQUIRE(j.at("version").get<int>() == kVersion,
                  path << ": version " << j.at("version") << ", this prlm reads version " << kVersion);
@@ -90,7 +90,7 @@ void BuildIndex(const std::vector<const data::Dataset*>& datasets, IndexManifest
   // 1. Users, partitioned by the routing hash.
   std::vector<UserProfileInput> users = GroupByUser(datasets);
   std::vector<std::vector<UserProfileInput>> parts(m.num_shards);
-  for (auto& u : users) parts[ShardOf(u.user_id, m.num_shards)].push_back(std::move(u));
+  for (auto& u : users) parts[retrieval::ShardOf(u.user_id, m.num_shards)].push_back(std::move(u));
   // 2. Each shard: build, save, free.
   std::filesystem::create_directories(out_dir);
   m.users_per_shard.assign(m.num_shards, 0);
@@ -133,4 +133,4 @@ LoadedShard LoadShard(const std::string& index_dir, uint32_t shard, const std::s
   return out;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

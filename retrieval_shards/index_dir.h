@@ -17,7 +17,7 @@
 #include "retrieval_shards/dense_encoder.h"
 #include "retrieval_shards/shard_index.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 struct IndexManifest {
   std::string task;
@@ -46,4 +46,4 @@ struct LoadedShard {
 };
 LoadedShard LoadShard(const std::string& index_dir, uint32_t shard, const std::string& encoder_dir = "");
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -3,7 +3,7 @@
 #include "common/retrieval/sharding.h"
 #include "common/util/check.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 std::unique_ptr<LocalRetriever> LocalRetriever::Open(const std::string& index_dir, const std::string& encoder_dir) {
   std::unique_ptr<LocalRetriever> r(new LocalRetriever());
@@ -34,8 +34,8 @@ std::vector<proto::RetrieveResult> LocalRetriever::Retrieve(const std::vector<pr
   std::vector<proto::RetrieveResult> out;
   out.reserve(requests.size());
   for (const auto& request : requests)
-    out.push_back(shards_[ShardOf(request.user_id(), static_cast<uint32_t>(shards_.size()))].index->Retrieve(request));
+    out.push_back(shards_[retrieval::ShardOf(request.user_id(), static_cast<uint32_t>(shards_.size()))].index->Retrieve(request));
   return out;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

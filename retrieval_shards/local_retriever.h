@@ -13,9 +13,9 @@
 #include "common/retrieval/profile_retriever.h"
 #include "retrieval_shards/index_dir.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
-class LocalRetriever : public ProfileRetriever {
+class LocalRetriever : public retrieval::ProfileRetriever {
  public:
   // Loads every shard of a build-index directory.
   static std::unique_ptr<LocalRetriever> Open(const std::string& index_dir, const std::string& encoder_dir = "");
@@ -33,4 +33,4 @@ class LocalRetriever : public ProfileRetriever {
   std::vector<LoadedShard> shards_;
 };
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

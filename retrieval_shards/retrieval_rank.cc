@@ -9,12 +9,12 @@
 #include "retrieval_shards/index_dir.h"
 #include "retrieval_shards/retrieval_service.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 namespace {
 
 // This rank's shard of every split in data.dir, built here.
-LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
+LoadedShard BuildShard(const config::TrainConfig& c, uint32_t shard, uint32_t shards) {
   const data::TaskSpec* task = c.data.task.empty() ? nullptr : &data::TaskByName(c.data.task);
   std::vector<std::string> failures;
   const std::vector<data::Dataset> splits = data::LoadLampSplits(c.data.dir, task, &failures);
@@ -23,13 +23,13 @@ LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
   for (const auto& s : splits) ptrs.push_back(&s);
   std::vector<UserProfileInput> mine;
   for (auto& u : GroupByUser(ptrs))
-    if (ShardOf(u.user_id, shards) == shard) mine.push_back(std::move(u));
+    if (retrieval::ShardOf(u.user_id, shards) == shard) mine.push_back(std::move(u));
   LoadedShard out;
   out.manifest.task = splits[0].task->name;
   out.manifest.num_shards = shards;
-  const RetrieverKind r = c.retrieval.retriever;
-  if (NeedsIndex(r)) out.manifest.options.built = {std::string(NameOf(r))};
-  if (IsDense(r)) {
+  const config::RetrieverKind r = c.retrieval.retriever;
+  if (config::NeedsIndex(r)) out.manifest.options.built = {std::string(config::NameOf(r))};
+  if (config::IsDense(r)) {
     out.manifest.encoder.model_dir = c.retrieval.encoder;
     out.encoder = std::make_unique<DenseEncoder>(out.manifest.encoder);
   }
@@ -40,7 +40,7 @@ LoadedShard BuildShard(const TrainConfig& c, uint32_t shard, uint32_t shards) {
 
 }  // namespace
 
-int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::RankStart& start) {
+int RunRetrievalRank(const config::TrainConfig& c, const config::Layout& layout, const comm::RankStart& start) {
   const comm::RankInfo& me = start.me;
   const uint32_t shards = static_cast<uint32_t>(layout.retrieval);
   const uint32_t shard = static_cast<uint32_t>(me.index);
@@ -64,4 +64,4 @@ int RunRetrievalRank(const TrainConfig& c, const Layout& layout, const comm::Ran
   return 0;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

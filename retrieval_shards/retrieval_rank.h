@@ -7,9 +7,9 @@
 #include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 // Joins the job (the address exchange) once the shard is listening.
-int RunRetrievalRank(const TrainConfig& config, const Layout& layout, const comm::RankStart& start);
+int RunRetrievalRank(const config::TrainConfig& config, const config::Layout& layout, const comm::RankStart& start);
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -6,39 +6,39 @@
 
 #include "common/retrieval/protocol.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard) {
   auto over_limit = std::make_shared<std::atomic<uint64_t>>(0);
-  server.Handle(kRetrieveBatch, [&shard, over_limit](const std::string& payload) {
+  server.Handle(net::kRetrieveBatch, [&shard, over_limit](const std::string& payload) {
     const VersionedShard::Snapshot snapshot = shard.Current();  // the whole batch from one version
     const ShardIndex& index = *snapshot.shard->index;
     proto::RetrieveBatch batch;
     if (!batch.ParseFromString(payload)) throw net::BadPayload("RetrieveBatch does not parse");
-    if (static_cast<size_t>(batch.requests_size()) > kMaxBatchRequests)
+    if (static_cast<size_t>(batch.requests_size()) > retrieval::kMaxBatchRequests)
       throw net::BadPayload("RetrieveBatch over the batch limit");
     proto::RetrieveBatchReply reply;
     for (const auto& request : batch.requests()) {
       // Sizes first: an oversized user id is not echoed into an error.
-      const char* too_long = request.user_id().size() > kMaxUserIdBytes ? "user id"
-                             : request.query().size() > kMaxQueryBytes  ? "query"
+      const char* too_long = request.user_id().size() > retrieval::kMaxUserIdBytes ? "user id"
+                             : request.query().size() > retrieval::kMaxQueryBytes  ? "query"
                                                                         : nullptr;
       if (too_long) {
         over_limit->fetch_add(1, std::memory_order_relaxed);
         reply.add_results()->set_error(std::string("the request's ") + too_long + " is over the limit of " +
-                                       std::to_string(too_long[0] == 'u' ? kMaxUserIdBytes : kMaxQueryBytes) +
+                                       std::to_string(too_long[0] == 'u' ? retrieval::kMaxUserIdBytes : retrieval::kMaxQueryBytes) +
                                        " bytes");
         continue;
       }
       *reply.add_results() = index.Retrieve(request);
     }
     for (auto& result : *reply.mutable_results()) result.set_index_version(snapshot.version);
-    return net::Reply{kRetrieveBatchReply, reply.SerializeAsString()};
+    return net::Reply{net::kRetrieveBatchReply, reply.SerializeAsString()};
   });
   server.AddCounters([over_limit] {
     return std::map<std::string, uint64_t>{{"retrieval_over_limit", over_limit->load()}};
   });
-  server.Handle(kShardInfoRequest, [&shard](const std::string& payload) {
+  server.Handle(net::kShardInfoRequest, [&shard](const std::string& payload) {
     proto::ShardInfoRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("ShardInfoRequest does not parse");
     const VersionedShard::Snapshot snapshot = shard.Current();
@@ -51,11 +51,11 @@ void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard) {
     info.set_task(snapshot.shard->manifest.task);
     info.set_index_version(snapshot.version);
     info.set_dense_dim(index.dense_dim());
-    for (const auto& r : RetrieverNames())
+    for (const auto& r : retrieval::RetrieverNames())
       if ((r != "bm25" && r != "dense" && r != "dense_hnsw") || index.options().Has(r)) info.add_retrievers(r);
-    return net::Reply{kShardInfo, info.SerializeAsString()};
+    return net::Reply{net::kShardInfo, info.SerializeAsString()};
   });
-  server.Handle(kRefreshIndexRequest, [&shard](const std::string& payload) {
+  server.Handle(net::kRefreshIndexRequest, [&shard](const std::string& payload) {
     proto::RefreshIndexRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("RefreshIndexRequest does not parse");
     proto::RefreshIndexReply reply;
@@ -69,8 +69,8 @@ void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard) {
       reply.set_error(r.error);
       reply.set_seconds(r.seconds);
     }
-    return net::Reply{kRefreshIndexReply, reply.SerializeAsString()};
+    return net::Reply{net::kRefreshIndexReply, reply.SerializeAsString()};
   });
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

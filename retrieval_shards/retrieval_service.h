@@ -14,9 +14,9 @@
 #include "common/net/rpc_server.h"
 #include "retrieval_shards/versioned_shard.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 // REQUIRES: `shard` outlives the server.
 void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard);
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -22,7 +22,7 @@
 #include "common/util/rng.h"
 #include "retrieval_shards/dense_encoder.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 namespace {
 
 namespace fs = std::filesystem;
@@ -288,14 +288,14 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
   proto::RetrieveResult result;
   auto it = by_id_.find(request.user_id());
   if (it == by_id_.end()) {
-    const uint32_t home = ShardOf(request.user_id(), num_shards_);
+    const uint32_t home = retrieval::ShardOf(request.user_id(), num_shards_);
     result.set_error("user '" + request.user_id() + "' is not on shard " + std::to_string(shard_) + " of " +
                      std::to_string(num_shards_) +
                      (home == shard_ ? " (unknown user)" : " (it belongs to shard " + std::to_string(home) + ")"));
     return result;
   }
-  if (request.k() > kMaxK) {
-    result.set_error("k = " + std::to_string(request.k()) + " is over the limit of " + std::to_string(kMaxK));
+  if (request.k() > retrieval::kMaxK) {
+    result.set_error("k = " + std::to_string(request.k()) + " is over the limit of " + std::to_string(retrieval::kMaxK));
     return result;
   }
   const User& user = users_[it->second];
@@ -339,11 +339,11 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
   } else if (r == "random") {
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    SplitMix64 rng(Fnv1a64(request.query(), Fnv1a64(user.user_id, options_.random_seed)));
+    util::SplitMix64 rng(retrieval::Fnv1a64(request.query(), retrieval::Fnv1a64(user.user_id, options_.random_seed)));
     for (size_t i = 0; i < k; ++i) std::swap(order[i], order[i + rng.Below(static_cast<int>(n - i))]);
     for (size_t i = 0; i < k; ++i) hits.emplace_back(order[i], 0.0);
   } else {
-    result.set_error("unknown retriever '" + r + "'; known: " + JoinNames(RetrieverNames()));
+    result.set_error("unknown retriever '" + r + "'; known: " + JoinNames(retrieval::RetrieverNames()));
     return result;
   }
   for (const auto& [pos, score] : hits) {
@@ -362,4 +362,4 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
   return result;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

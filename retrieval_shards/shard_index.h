@@ -35,7 +35,7 @@ namespace faiss {
 struct Index;
 }
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 class DenseEncoder;
 
@@ -66,7 +66,7 @@ class ShardIndex {
                                            const Progress& progress = {});
   // Writes profiles.pb, bm25.pb, dense_flat.faiss, dense_hnsw.faiss into `dir`.
   void Save(const std::string& dir) const;
-  // Reads what Save wrote; throws prlm::Error naming the file on any damage.
+  // Reads what Save wrote; throws util::Error naming the file on any damage.
   static std::unique_ptr<ShardIndex> Load(const std::string& dir, const data::TaskSpec& task,
                                           const IndexOptions& options, const DenseEncoder* encoder);
   ~ShardIndex();
@@ -109,4 +109,4 @@ class ShardIndex {
   std::unordered_map<std::string, size_t> by_id_;
 };
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -6,7 +6,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 VersionedShard::VersionedShard(LoadedShard initial) {
   PRLM_CHECK(initial.index != nullptr);
@@ -59,4 +59,4 @@ RefreshResult VersionedShard::Refresh(const std::string& encoder_dir) {
   return result;
 }
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

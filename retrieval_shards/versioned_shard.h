@@ -23,7 +23,7 @@
 
 #include "retrieval_shards/index_dir.h"
 
-namespace prlm::retrieval {
+namespace prlm::retrieval_shards {
 
 struct RefreshResult {
   bool ok = false;
@@ -56,4 +56,4 @@ class VersionedShard {
   std::atomic<bool> refreshing_{false};
 };
 
-}  // namespace prlm::retrieval
+}  // namespace prlm::retrieval_shards

@@ -6,7 +6,7 @@
 #include "common/reward/reward_model.h"
 #include "common/util/check.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 namespace {
 
 struct EncodedAnswer : PreparedItem {
@@ -21,8 +21,8 @@ std::vector<double> ToVector(const torch::Tensor& t) {
 
 }  // namespace
 
-LoreReward::LoreReward(std::shared_ptr<RewardModel> embedder, model::Pooling pooling, LoreModel model,
-                       LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs,
+LoreReward::LoreReward(std::shared_ptr<reward::RewardModel> embedder, model::Pooling pooling, reward::LoreModel model,
+                       reward::LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs,
                        std::string persist_dir)
     : embedder_(std::move(embedder)),
       pooling_(pooling),
@@ -30,7 +30,7 @@ LoreReward::LoreReward(std::shared_ptr<RewardModel> embedder, model::Pooling poo
       max_forward_batch_(max_forward_batch),
       max_adapt_pairs_(max_adapt_pairs),
       persist_dir_(std::move(persist_dir)),
-      model_(std::make_shared<const LoreModel>(std::move(model))) {
+      model_(std::make_shared<const reward::LoreModel>(std::move(model))) {
   PRLM_CHECK(embedder_ && max_forward_batch_ >= 1 && max_adapt_pairs_ >= 1);
   PRLM_REQUIRE(embedder_->encoder()->config().hidden_size == model_->dim(),
                "lore: the embedder's hidden size " << embedder_->encoder()->config().hidden_size
@@ -53,7 +53,7 @@ std::unique_ptr<PreparedItem> LoreReward::Prepare(const RewardInput& input, doub
   return item;
 }
 
-std::shared_ptr<const LoreModel> LoreReward::Snapshot() const {
+std::shared_ptr<const reward::LoreModel> LoreReward::Snapshot() const {
   std::lock_guard<std::mutex> lock(model_mu_);
   return model_;
 }
@@ -104,7 +104,7 @@ LoreUserWeights LoreReward::Adapt(const std::string& user, const std::vector<Lor
   torch::Tensor diffs;
   {
     std::lock_guard<std::mutex> lock(embed_mu_);
-    diffs = PairDifferences(*embedder_, pooling_, ptrs, max_forward_batch_);
+    diffs = reward::PairDifferences(*embedder_, pooling_, ptrs, max_forward_batch_);
   }
   if (!torch::isfinite(diffs).all().item<bool>())
     throw InvalidRewardInput("adapt: the pairs of user " + user + " embed to non-finite values");
@@ -114,8 +114,8 @@ LoreUserWeights LoreReward::Adapt(const std::string& user, const std::vector<Lor
   LoreUserWeights out{true, 0, ToVector(weights), ""};
   {
     std::lock_guard<std::mutex> lock(model_mu_);
-    auto next = std::make_shared<LoreModel>(model_->Clone());
-    next->SetUser(user, LoreModel::LogitsOf(weights));
+    auto next = std::make_shared<reward::LoreModel>(model_->Clone());
+    next->SetUser(user, reward::LoreModel::LogitsOf(weights));
     model_ = std::move(next);
     ++adaptations_;
     out.version = ++versions_[user];
@@ -150,4 +150,4 @@ std::map<std::string, uint64_t> LoreReward::Counters() const {
           {"lore_persist_failures", persist_failures_}};
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -36,8 +36,10 @@
 #include "reward_server/reward_component.h"
 
 namespace prlm::reward {
+class RewardModel;  // common/reward/reward_model.h
+}  // namespace prlm::reward
 
-class RewardModel;
+namespace prlm::reward_server {
 
 struct LorePair {
   std::string prompt, chosen, rejected;
@@ -53,8 +55,8 @@ struct LoreUserWeights {
 class LoreReward : public RewardComponent {
  public:
   // REQUIRES: embedder non-null, its hidden size the model's dim().
-  LoreReward(std::shared_ptr<RewardModel> embedder, model::Pooling pooling, LoreModel model,
-             LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs = 1024,
+  LoreReward(std::shared_ptr<reward::RewardModel> embedder, model::Pooling pooling, reward::LoreModel model,
+             reward::LoreOptions adapt_options, int max_forward_batch, size_t max_adapt_pairs = 1024,
              std::string persist_dir = "");
   ~LoreReward() override;
   const std::vector<std::string>& outputs() const override;
@@ -67,20 +69,20 @@ class LoreReward : public RewardComponent {
   std::map<std::string, uint64_t> Counters() const;
 
  private:
-  std::shared_ptr<const LoreModel> Snapshot() const;
+  std::shared_ptr<const reward::LoreModel> Snapshot() const;
 
-  std::shared_ptr<RewardModel> embedder_;
+  std::shared_ptr<reward::RewardModel> embedder_;
   model::Pooling pooling_;
-  LoreOptions adapt_options_;
+  reward::LoreOptions adapt_options_;
   int max_forward_batch_;
   size_t max_adapt_pairs_;
   std::string persist_dir_;
   std::mutex embed_mu_;
   std::mutex persist_mu_;          // one table write at a time, the newest last            // the embedder runs one call at a time
   mutable std::mutex model_mu_;    // guards model_, versions_, counters
-  std::shared_ptr<const LoreModel> model_;
+  std::shared_ptr<const reward::LoreModel> model_;
   std::map<std::string, int64_t> versions_;
   uint64_t adaptations_ = 0, unknown_user_items_ = 0, persist_failures_ = 0;
 };
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -5,7 +5,7 @@
 #include "common/reward/reward_model.h"
 #include "common/util/check.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 namespace {
 
 struct EncodedPair : PreparedItem {
@@ -14,7 +14,7 @@ struct EncodedPair : PreparedItem {
 
 }  // namespace
 
-PersonalizationReward::PersonalizationReward(std::shared_ptr<RewardModel> model, int max_forward_batch)
+PersonalizationReward::PersonalizationReward(std::shared_ptr<reward::RewardModel> model, int max_forward_batch)
     : model_(std::move(model)), max_forward_batch_(max_forward_batch) {
   PRLM_CHECK(model_ && max_forward_batch_ >= 1);
 }
@@ -46,4 +46,4 @@ void PersonalizationReward::ScoreBatch(const std::vector<const PreparedItem*>& i
   }
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -14,21 +14,23 @@
 #include "reward_server/reward_component.h"
 
 namespace prlm::reward {
+class RewardModel;  // common/reward/reward_model.h
+}  // namespace prlm::reward
 
-class RewardModel;
+namespace prlm::reward_server {
 
 class PersonalizationReward : public RewardComponent {
  public:
   // REQUIRES: model non-null.
-  PersonalizationReward(std::shared_ptr<RewardModel> model, int max_forward_batch);
+  PersonalizationReward(std::shared_ptr<reward::RewardModel> model, int max_forward_batch);
   ~PersonalizationReward() override;
   const std::vector<std::string>& outputs() const override;
   std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
   void ScoreBatch(const std::vector<const PreparedItem*>& items, const std::vector<double*>& out) override;
 
  private:
-  std::shared_ptr<RewardModel> model_;
+  std::shared_ptr<reward::RewardModel> model_;
   int max_forward_batch_;
 };
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -30,7 +30,7 @@
 #include "common/text/answer.h"
 #include "proto/reward.pb.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 struct RewardInput {
   const proto::ScoreItem* item = nullptr;
@@ -63,4 +63,4 @@ class RewardComponent {
   }
 };
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -7,11 +7,11 @@
 #include "reward_server/reward_service.h"
 #include "reward_server/scorer_setup.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
-int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankStart& start) {
+int RunRewardRank(const config::TrainConfig& c, const config::Layout& layout, const comm::RankStart& start) {
   const comm::RankInfo& me = start.me;
-  RewardConfig rc = c.reward;
+  config::RewardConfig rc = c.reward;
   // An objective whose rollout is not scored (sft) needs no reward model.
   if (objective::MakeObjective(c)->rollout_product() != objective::RolloutProduct::kScoredSamples) rc.w_pers = 0;
   auto scorer = MakeRewardScorer(rc);
@@ -25,4 +25,4 @@ int RunRewardRank(const TrainConfig& c, const Layout& layout, const comm::RankSt
   return 0;
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -5,9 +5,9 @@
 #include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 // Joins the job (the address exchange) once the server is listening.
-int RunRewardRank(const TrainConfig& config, const Layout& layout, const comm::RankStart& start);
+int RunRewardRank(const config::TrainConfig& config, const config::Layout& layout, const comm::RankStart& start);
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -7,7 +7,7 @@
 #include "common/reward/protocol.h"
 #include "common/util/check.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 namespace {
 
 using Clock = util::DynamicBatcher::Clock;
@@ -114,26 +114,26 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
   job->timeout_ms = request.timeout_ms() ? request.timeout_ms() : options_.default_timeout_ms;
   job->request = std::move(request);
   const auto& items = job->request.items();
-  if (items.empty() || static_cast<size_t>(items.size()) > kMaxItemsPerRequest) {
+  if (items.empty() || static_cast<size_t>(items.size()) > reward::kMaxItemsPerRequest) {
     counts_->invalid++;
     Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST,
-                         "a request holds 1.." + std::to_string(kMaxItemsPerRequest) + " items, this one " +
+                         "a request holds 1.." + std::to_string(reward::kMaxItemsPerRequest) + " items, this one " +
                              std::to_string(items.size())));
     return;
   }
   for (int i = 0; i < items.size(); ++i) {
     const auto& it = items[i];
-    const char* field = it.query().size() > kMaxTextBytes        ? "query"
-                        : it.completion().size() > kMaxTextBytes ? "completion"
-                        : it.gold().size() > kMaxTextBytes       ? "gold"
-                        : it.user_id().size() > kMaxUserIdBytes  ? "user_id"
+    const char* field = it.query().size() > reward::kMaxTextBytes        ? "query"
+                        : it.completion().size() > reward::kMaxTextBytes ? "completion"
+                        : it.gold().size() > reward::kMaxTextBytes       ? "gold"
+                        : it.user_id().size() > reward::kMaxUserIdBytes  ? "user_id"
                                                                  : nullptr;
     if (field) {
       counts_->invalid++;
       counts_->over_limit++;
       Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST,
                            "item " + std::to_string(i) + ": its " + field + " is over the limit of " +
-                               std::to_string(std::string(field) == "user_id" ? kMaxUserIdBytes : kMaxTextBytes) +
+                               std::to_string(std::string(field) == "user_id" ? reward::kMaxUserIdBytes : reward::kMaxTextBytes) +
                                " bytes"));
       return;
     }
@@ -284,4 +284,4 @@ std::map<std::string, uint64_t> RewardScorer::Counters() const {
           {"model_us", c.model_us}};
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -28,7 +28,7 @@
 #include "proto/reward.pb.h"
 #include "reward_server/reward_component.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 struct WeightedComponent {
   std::shared_ptr<RewardComponent> component;
@@ -76,4 +76,4 @@ class RewardScorer {
   std::unique_ptr<util::DynamicBatcher> batcher_;
 };
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -3,20 +3,20 @@
 #include "common/reward/protocol.h"
 #include "reward_server/lore_reward.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
-  server.HandleAsync(kScoreRequest, [&scorer](std::string payload, net::Responder respond) {
+  server.HandleAsync(net::kScoreRequest, [&scorer](std::string payload, net::Responder respond) {
     proto::ScoreRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("not a ScoreRequest");
     scorer.Score(std::move(request), [respond](proto::ScoreReply reply) {
-      respond(net::Reply{kScoreReply, reply.SerializeAsString()});
+      respond(net::Reply{net::kScoreReply, reply.SerializeAsString()});
     });
   });
-  server.Handle(kRewardInfoRequest, [&scorer](const std::string& payload) {
+  server.Handle(net::kRewardInfoRequest, [&scorer](const std::string& payload) {
     proto::RewardInfoRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("not a RewardInfoRequest");
-    return net::Reply{kRewardInfo, scorer.Info().SerializeAsString()};
+    return net::Reply{net::kRewardInfo, scorer.Info().SerializeAsString()};
   });
   // LoRe's online adaptation, when the scorer has the component.
   LoreReward* lore = nullptr;
@@ -26,23 +26,23 @@ void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
     proto::UserWeightsReply reply;
     reply.set_status(proto::UserWeightsReply::UNSUPPORTED);
     reply.set_error("this reward server has no LoRe component (reward.personalization=lore)");
-    return net::Reply{kUserWeightsReply, reply.SerializeAsString()};
+    return net::Reply{net::kUserWeightsReply, reply.SerializeAsString()};
   };
-  server.Handle(kAdaptUserRequest, [lore, unsupported](const std::string& payload) {
+  server.Handle(net::kAdaptUserRequest, [lore, unsupported](const std::string& payload) {
     proto::AdaptUserRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("not an AdaptUserRequest");
     if (!lore) return unsupported();
     proto::UserWeightsReply reply;
     try {
-      if (request.user_id().size() > kMaxUserIdBytes)
+      if (request.user_id().size() > reward::kMaxUserIdBytes)
         throw InvalidRewardInput("adapt: the user id has " + std::to_string(request.user_id().size()) +
-                                 " bytes; at most " + std::to_string(kMaxUserIdBytes));
+                                 " bytes; at most " + std::to_string(reward::kMaxUserIdBytes));
       std::vector<LorePair> pairs;
       for (const auto& p : request.pairs()) {
-        if (p.prompt().size() > kMaxTextBytes || p.chosen().size() > kMaxTextBytes ||
-            p.rejected().size() > kMaxTextBytes)
+        if (p.prompt().size() > reward::kMaxTextBytes || p.chosen().size() > reward::kMaxTextBytes ||
+            p.rejected().size() > reward::kMaxTextBytes)
           throw InvalidRewardInput("adapt: pair " + std::to_string(pairs.size()) + " has a text over " +
-                                   std::to_string(kMaxTextBytes) + " bytes");
+                                   std::to_string(reward::kMaxTextBytes) + " bytes");
         pairs.push_back({p.prompt(), p.chosen(), p.rejected()});
       }
       const LoreUserWeights w = lore->Adapt(request.user_id(), pairs);
@@ -54,9 +54,9 @@ void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
       reply.set_status(proto::UserWeightsReply::INVALID_REQUEST);
       reply.set_error(e.what());
     }
-    return net::Reply{kUserWeightsReply, reply.SerializeAsString()};
+    return net::Reply{net::kUserWeightsReply, reply.SerializeAsString()};
   });
-  server.Handle(kUserWeightsRequest, [lore, unsupported](const std::string& payload) {
+  server.Handle(net::kUserWeightsRequest, [lore, unsupported](const std::string& payload) {
     proto::UserWeightsRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("not a UserWeightsRequest");
     if (!lore) return unsupported();
@@ -65,7 +65,7 @@ void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
     reply.set_known(w.known);
     reply.set_version(w.version);
     for (double x : w.weights) reply.add_weights(x);
-    return net::Reply{kUserWeightsReply, reply.SerializeAsString()};
+    return net::Reply{net::kUserWeightsReply, reply.SerializeAsString()};
   });
   server.AddCounters([&scorer, lore] {
     std::map<std::string, uint64_t> out;
@@ -76,4 +76,4 @@ void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer) {
   });
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

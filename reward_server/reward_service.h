@@ -9,9 +9,9 @@
 #include "common/net/rpc_server.h"
 #include "reward_server/reward_scorer.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 // REQUIRES: `scorer` outlives the server.
 void RegisterRewardHandlers(net::RpcServer& server, RewardScorer& scorer);
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

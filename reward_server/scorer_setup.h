@@ -9,10 +9,10 @@
 #include "common/config/train_config.h"
 #include "reward_server/reward_scorer.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 // Validates the section (errors name the key) and loads the reward model
 // when its weight is not 0. A component whose weight is 0 is left out.
-std::unique_ptr<RewardScorer> MakeRewardScorer(const RewardConfig& config);
+std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& config);
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

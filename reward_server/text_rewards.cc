@@ -7,7 +7,7 @@
 #include "common/text/metrics.h"
 #include "common/text/unicode.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 namespace {
 
@@ -73,4 +73,4 @@ std::unique_ptr<PreparedItem> FormatReward::Prepare(const RewardInput& input, do
   return nullptr;
 }
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

@@ -12,7 +12,7 @@
 
 #include "reward_server/reward_component.h"
 
-namespace prlm::reward {
+namespace prlm::reward_server {
 
 class AccuracyReward : public RewardComponent {
  public:
@@ -46,4 +46,4 @@ class FormatReward : public RewardComponent {
   std::unique_ptr<PreparedItem> Prepare(const RewardInput& input, double* out) const override;
 };
 
-}  // namespace prlm::reward
+}  // namespace prlm::reward_server

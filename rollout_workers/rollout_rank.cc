@@ -13,7 +13,7 @@
 #include "common/util/logging.h"
 #include "rollout_workers/rollout_worker.h"
 
-namespace prlm::rollout {
+namespace prlm::rollout_workers {
 
 namespace {
 
@@ -22,14 +22,14 @@ net::Endpoint EndpointOf(const comm::RankInfo& r) { return net::ParseEndpoint(r.
 }  // namespace
 
 int RunRolloutRank(const comm::TrainJob& job) {
-  const TrainConfig& c = job.config;
+  const config::TrainConfig& c = job.config;
   proto::JobMessage m = comm::AwaitCoordinator(job, comm::kForever);
   if (m.has_stop()) return 0;
   PRLM_CHECK_MSG(m.has_start(), "rollout expected 'start', got '" << comm::BodyName(m) << "'");
 
   // 1. Policy, retrieval tier, reward server.
-  const ComputeDevice where = ResolveDevice(c.model.device, c.model.dtype);
-  auto policy = model::LoadQwen2(c.model.policy, where.device, where.dtype);
+  const model::ComputeDevice where = model::ResolveDevice(c.model.device, c.model.dtype);
+  auto policy = model::LoadCausalLM(c.model.policy, where.device, where.dtype);
   auto tokenizer = text::Tokenizer::FromFile(c.model.policy + "/tokenizer.json");
   std::vector<net::Endpoint> shards;
   for (const auto& r : comm::OfRole(job.directory, comm::Role::kRetrieval)) shards.push_back(EndpointOf(r));
@@ -68,7 +68,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
       continue;
     }
     PRLM_CHECK_MSG(m.has_work(), "rollout: unexpected '" << comm::BodyName(m) << "' from the coordinator");
-    SetLogStep(m.work().step() + 1);
+    util::SetLogStep(m.work().step() + 1);
     proto::JobMessage out;
     const int64_t retrieval_retries = retrieval.retry_counters().retries, reward_retries = reward.retry_counters().retries;
     *out.mutable_result() = worker.Run(m.work());
@@ -81,4 +81,4 @@ int RunRolloutRank(const comm::TrainJob& job) {
   }
 }
 
-}  // namespace prlm::rollout
+}  // namespace prlm::rollout_workers

@@ -11,8 +11,8 @@
 
 #include "common/comm/train_job.h"
 
-namespace prlm::rollout {
+namespace prlm::rollout_workers {
 
 int RunRolloutRank(const comm::TrainJob& job);
 
-}  // namespace prlm::rollout
+}  // namespace prlm::rollout_workers

@@ -8,7 +8,7 @@
 #include "common/util/check.h"
 #include "common/util/clock.h"
 
-namespace prlm::rollout {
+namespace prlm::rollout_workers {
 
 namespace {
 
@@ -25,8 +25,8 @@ std::string SftTarget(const std::string& tmpl, const std::string& gold, const st
   return ReplaceAll(ReplaceAll(tmpl, "{reasoning}", reasoning), "{output}", gold);
 }
 
-RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
-                             retrieval::ProfileRetriever* retriever, ScoreFn score, const TrainConfig& config,
+RolloutWorker::RolloutWorker(model::CausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
+                             retrieval::ProfileRetriever* retriever, ScoreFn score, const config::TrainConfig& config,
                              const std::string& task)
     : policy_(std::move(policy)),
       tokenizer_(std::move(tokenizer)),
@@ -34,7 +34,7 @@ RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<con
       score_(std::move(score)),
       config_(config),
       template_(&data::PromptTemplateFor(task)) {
-  const GrpoConfig& g = config_.grpo;
+  const config::GrpoConfig& g = config_.grpo;
   PRLM_REQUIRE(g.group_size >= 1, "rollout: grpo.group_size must be at least 1");
   PRLM_REQUIRE(g.sft_template.find("{output}") != std::string::npos,
                "rollout: grpo.sft_template must contain {output}");
@@ -42,11 +42,11 @@ RolloutWorker::RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<con
   comm::PackIntoBuckets(TrainableParameters(), /*with_grads=*/false);  // weight sync lands in place
   policy_->eval();
   auto& po = answer_options_.prompts;
-  po.retriever = std::string(NameOf(config_.retrieval.retriever));
+  po.retriever = std::string(config::NameOf(config_.retrieval.retriever));
   po.k = static_cast<int>(config_.retrieval.k);
   po.prompt.max_prompt_tokens = static_cast<int>(g.max_prompt_tokens);
   po.prompt.open_think = g.open_think;
-  po.prompt.with_profile = config_.retrieval.retriever != RetrieverKind::kNone;
+  po.prompt.with_profile = config_.retrieval.retriever != config::RetrieverKind::kNone;
   // The policy's own chat template (ChatML for models without one).
   po.prompt.chat = jinja::ChatRendererFor(config_.model.policy, &chat_origin_);
   spdlog::info("rollout: prompts use {}", chat_origin_);
@@ -70,21 +70,21 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   const int samples = work.prompts_only() ? 0 : static_cast<int>(config_.grpo.group_size);
   const uint64_t step_seed = model::SampleSeed(static_cast<uint64_t>(config_.trainer.seed),
                                                static_cast<uint64_t>(work.step()), 0);
-  std::vector<Question> questions;
+  std::vector<rollout::Question> questions;
   for (const auto& p : work.prompts()) {
-    Question q{p.user_id(), p.query(), p.input(), p.gold(), {}};
+    rollout::Question q{p.user_id(), p.query(), p.input(), p.gold(), {}};
     for (int g = 0; g < samples; ++g) q.sample_seeds.push_back(model::SampleSeed(step_seed, p.index(), g));
     questions.push_back(std::move(q));
   }
   // 1-2. Profiles, prompts, G samples per prompt in one batch.
-  AnswerTimes times;
-  const auto answers = AnswerQuestions(policy_, *tokenizer_, retriever_, *template_, questions,
+  rollout::AnswerTimes times;
+  const auto answers = rollout::AnswerQuestions(policy_, *tokenizer_, retriever_, *template_, questions,
                                        answer_options_, &times);
   result.set_retrieval_s(times.retrieval_s);
   for (int i = 0; i < work.prompts_size(); ++i) {
     auto* group = result.add_groups();
     group->set_index(work.prompts(i).index());
-    const Answer& a = answers[static_cast<size_t>(i)];
+    const rollout::Answer& a = answers[static_cast<size_t>(i)];
     if (!a.error.empty()) {
       group->set_error(a.error);
       continue;
@@ -107,8 +107,8 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   result.set_decode_tokens(times.generation.decode_tokens);
 
   // 3. Score every sample in one request.
-  const auto t0 = Clock::now();
-  proto::ScoreRequest request = ScoreRequestFor(template_->task, questions, answers, /*include_unasked=*/false);
+  const auto t0 = util::Clock::now();
+  proto::ScoreRequest request = rollout::ScoreRequestFor(template_->task, questions, answers, /*include_unasked=*/false);
   if (request.items_size() == 0) return result;
   request.set_timeout_ms(static_cast<uint32_t>(config_.reward.timeout_ms));
   const proto::ScoreReply reply = score_(request);
@@ -118,7 +118,7 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   PRLM_REQUIRE(reply.items_size() == request.items_size(),
                "rollout: the reward tier returned " << reply.items_size() << " scores for " << request.items_size()
                                                     << " samples");
-  result.set_reward_s(Seconds(t0));
+  result.set_reward_s(util::Seconds(t0));
   result.set_reward_queue_depth(static_cast<int64_t>(reply.queued_sequences()));
 
   // 4. Report.
@@ -138,4 +138,4 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   return result;
 }
 
-}  // namespace prlm::rollout
+}  // namespace prlm::rollout_workers

@@ -37,7 +37,7 @@
 #include "proto/reward.pb.h"
 #include "proto/train.pb.h"
 
-namespace prlm::rollout {
+namespace prlm::rollout_workers {
 
 // Scores one request; the reward tier's client in a job, a scorer in tests.
 using ScoreFn = std::function<proto::ScoreReply(const proto::ScoreRequest&)>;
@@ -45,28 +45,28 @@ using ScoreFn = std::function<proto::ScoreReply(const proto::ScoreRequest&)>;
 class RolloutWorker {
  public:
   // `task` picks the PrLM template.
-  RolloutWorker(model::Qwen2ForCausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
-                retrieval::ProfileRetriever* retriever, ScoreFn score, const TrainConfig& config,
+  RolloutWorker(model::CausalLM policy, std::shared_ptr<const text::Tokenizer> tokenizer,
+                retrieval::ProfileRetriever* retriever, ScoreFn score, const config::TrainConfig& config,
                 const std::string& task);
 
-  // REQUIRES: prompts non-empty. Failures of the reward tier throw prlm::Error;
+  // REQUIRES: prompts non-empty. Failures of the reward tier throw util::Error;
   // a prompt that cannot be asked (retrieval error, over budget) comes back as
   // a group with `error` set.
   proto::RolloutResult Run(const proto::RolloutWork& work);
 
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
-  model::Qwen2ForCausalLM& policy() { return policy_; }
+  model::CausalLM& policy() { return policy_; }
   int64_t weight_version() const { return weight_version_; }
   void set_weight_version(int64_t v) { weight_version_ = v; }
 
  private:
-  model::Qwen2ForCausalLM policy_;
+  model::CausalLM policy_;
   std::shared_ptr<const text::Tokenizer> tokenizer_;
   retrieval::ProfileRetriever* retriever_;
   ScoreFn score_;
-  const TrainConfig config_;
+  const config::TrainConfig config_;
   const text::PromptTemplate* template_;
-  AnswerOptions answer_options_;
+  rollout::AnswerOptions answer_options_;
   std::string chat_origin_;  // the chat template prompts use
   int64_t weight_version_ = 0;
 };
@@ -75,4 +75,4 @@ class RolloutWorker {
 // and every {output} = gold.
 std::string SftTarget(const std::string& tmpl, const std::string& gold, const std::string& reasoning = "");
 
-}  // namespace prlm::rollout
+}  // namespace prlm::rollout_workers

@@ -66,7 +66,7 @@ TEST(Bert, SaveLoadRoundTripWithClassifier) {
 TEST(Bert, TooLongInputIsRefused) {
   auto m = TinyBert();
   const auto ids = torch::ones({1, 65}, torch::kLong);
-  EXPECT_THROW(m->Forward(ids, torch::zeros_like(ids), torch::ones_like(ids)), Error);
+  EXPECT_THROW(m->Forward(ids, torch::zeros_like(ids), torch::ones_like(ids)), util::Error);
 }
 
 }  // namespace

@@ -25,14 +25,14 @@ TEST(PairedBootstrap, AConstantDifferenceHasAZeroWidthInterval) {
     a.push_back(u(rng));
     b.push_back(a.back() + 0.125);
   }
-  const auto r = PairedBootstrap(a, b);
+  const auto r = util::PairedBootstrap(a, b);
   EXPECT_NEAR(r.difference, 0.125, 1e-12);
   EXPECT_NEAR(r.low, 0.125, 1e-12);
   EXPECT_NEAR(r.high, 0.125, 1e-12);
   EXPECT_EQ(r.n, 200u);
   EXPECT_EQ(r.resamples, 10000);
   // RMSE from squared errors: every error 2 against every error 1.
-  const auto rmse = PairedBootstrap(std::vector<double>(50, 4.0), std::vector<double>(50, 1.0), Statistic::kRootMean);
+  const auto rmse = util::PairedBootstrap(std::vector<double>(50, 4.0), std::vector<double>(50, 1.0), util::Statistic::kRootMean);
   EXPECT_NEAR(rmse.difference, -1.0, 1e-12);
   EXPECT_NEAR(rmse.high - rmse.low, 0.0, 1e-12);
 }
@@ -43,11 +43,11 @@ TEST(PairedBootstrap, ABernoulliDifferenceMatchesTheNormalApproximation) {
   // 95% interval is about 0.5 +- 1.96 * 0.025 = [0.451, 0.549].
   std::vector<double> a(400, 0.0), b(400, 0.0);
   for (size_t i = 0; i < b.size(); i += 2) b[i] = 1.0;
-  const auto r = PairedBootstrap(a, b);
+  const auto r = util::PairedBootstrap(a, b);
   EXPECT_DOUBLE_EQ(r.difference, 0.5);
   EXPECT_NEAR(r.low, 0.451, 0.006);
   EXPECT_NEAR(r.high, 0.549, 0.006);
-  const auto r90 = PairedBootstrap(a, b, Statistic::kMean, 10000, 0.90);
+  const auto r90 = util::PairedBootstrap(a, b, util::Statistic::kMean, 10000, 0.90);
   EXPECT_GT(r90.low, r.low) << "a lower level gives a narrower interval";
   EXPECT_LT(r90.high, r.high);
 }
@@ -61,10 +61,10 @@ TEST(PairedBootstrap, BreakingThePairingWidensTheInterval) {
     a.push_back(difficulty(rng));
     b.push_back(a.back() + 0.03 + noise(rng));
   }
-  const auto paired = PairedBootstrap(a, b);
+  const auto paired = util::PairedBootstrap(a, b);
   std::vector<double> shuffled = b;
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
-  const auto unpaired = PairedBootstrap(a, shuffled);
+  const auto unpaired = util::PairedBootstrap(a, shuffled);
   EXPECT_NEAR(paired.difference, unpaired.difference, 1e-12) << "the same means";
   EXPECT_GT(paired.low, 0.0) << "paired, the gain is sure";
   EXPECT_LT(unpaired.low, 0.0) << "unpaired, difficulty drowns it";
@@ -73,15 +73,15 @@ TEST(PairedBootstrap, BreakingThePairingWidensTheInterval) {
 
 TEST(PairedBootstrap, IsDeterministicPerSeedAndRefusesBadInput) {
   const std::vector<double> a = {0.1, 0.5, 0.9, 0.3}, b = {0.2, 0.4, 1.0, 0.6};
-  const auto one = PairedBootstrap(a, b, Statistic::kMean, 1000, 0.95, 7);
-  const auto again = PairedBootstrap(a, b, Statistic::kMean, 1000, 0.95, 7);
+  const auto one = util::PairedBootstrap(a, b, util::Statistic::kMean, 1000, 0.95, 7);
+  const auto again = util::PairedBootstrap(a, b, util::Statistic::kMean, 1000, 0.95, 7);
   EXPECT_EQ(one.low, again.low);
   EXPECT_EQ(one.high, again.high);
   EXPECT_LE(one.low, one.difference);
   EXPECT_GE(one.high, one.difference);
-  testing::ExpectErrorContaining([&] { PairedBootstrap(a, {0.1}); }, {"4 values against 1"});
-  testing::ExpectErrorContaining([&] { PairedBootstrap({}, {}); }, {"no questions"});
-  testing::ExpectErrorContaining([&] { PairedBootstrap(a, b, Statistic::kMean, 100, 1.5); }, {"level"});
+  testing::ExpectErrorContaining([&] { util::PairedBootstrap(a, {0.1}); }, {"4 values against 1"});
+  testing::ExpectErrorContaining([&] { util::PairedBootstrap({}, {}); }, {"no questions"});
+  testing::ExpectErrorContaining([&] { util::PairedBootstrap(a, b, util::Statistic::kMean, 100, 1.5); }, {"level"});
 }
 
 using Json = nlohmann::ordered_json;

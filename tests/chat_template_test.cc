@@ -174,7 +174,7 @@ ReferenceCounts CompareWithReferences(const std::string& stem) {
   EXPECT_TRUE(std::filesystem::exists(refs + "/" + stem + ".jsonl"))
       << "references missing: run ctest (the make_tokenizer_references fixture)";
   std::map<std::string, nlohmann::ordered_json> conversations;
-  for (const auto& c : nlohmann::ordered_json::parse(ReadFile(std::string(PRLM_SOURCE_DIR) + "/tests/reference/chat_conversations.json")))
+  for (const auto& c : nlohmann::ordered_json::parse(util::ReadFile(std::string(PRLM_SOURCE_DIR) + "/tests/reference/chat_conversations.json")))
     conversations[c["name"]] = c;
   const auto key = [](const nlohmann::ordered_json& r) {
     return r["template"].dump() + r["conversation"].dump() + r["add_generation_prompt"].dump() + r["enable_thinking"].dump();

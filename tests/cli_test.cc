@@ -122,7 +122,7 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
                               " num_hidden_layers=2");
     ASSERT_EQ(made.code, 0) << made.out;
     EXPECT_NE(made.out.find("wrote " + arch + " model"), std::string::npos) << made.out;
-    EXPECT_NE(prlm::ReadFile(dir / (arch + "/config.json")).find("\"model_type\": \"" + arch + "\""),
+    EXPECT_NE(prlm::util::ReadFile(dir / (arch + "/config.json")).find("\"model_type\": \"" + arch + "\""),
               std::string::npos);
     prlm::testing::WriteBytes(dir / (arch + "/generation_config.json"), R"({"do_sample": false, "top_k": 20})");
     const auto out = RunPrlm("generate --model " + (dir / arch) + " --prompt 'The city council' --num-samples 2 "
@@ -205,7 +205,7 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
   for (const char* text : {"\nreward per step (mean over the step's samples)\n", "\nstep\n", "\nreward\n",
                            "\nscore\n", "\naccuracy\n", "\n0.50\n"})
     EXPECT_NE(reward.out.find(text), std::string::npos) << text << " in " << reward.out;
-  const std::string md = ReadFile(run + "/report/report.md");
+  const std::string md = util::ReadFile(run + "/report/report.md");
   EXPECT_NE(md.find("state: finished at step 5 of 5"), std::string::npos) << md;
   EXPECT_NE(md.find("| critic/score/mean | 0.1 | 0.5 | 0.1 | 0.5 | 0.3 |"), std::string::npos) << md;
   // Phase shares over steps 2-5: generation 1 of 4 s, update 2, other 1.
@@ -222,7 +222,7 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
   testing::WriteBytes(dir / "pipeline/other.json", "{\"not\": \"an eval table\"}");
   const auto all = RunPrlm("report " + dir / "pipeline");
   ASSERT_EQ(all.code, 0) << all.out;
-  const std::string all_md = ReadFile(dir / "pipeline/report/report.md");
+  const std::string all_md = util::ReadFile(dir / "pipeline/report/report.md");
   EXPECT_NE(all_md.find("## Evaluation: eval.json"), std::string::npos) << all_md;
   EXPECT_NE(all_md.find("| RAG (sft) | bm25 | 2 | 128 | 0.4088 |"), std::string::npos) << all_md;
   EXPECT_EQ(all_md.find("other.json"), std::string::npos) << all_md;

@@ -101,8 +101,8 @@ TEST_F(Cluster, SubmitOfTheDemoConfigRunsToCompletion) {
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
   EXPECT_NE(state.find("ExitCode=0:0"), std::string::npos) << state;
   ASSERT_EQ(Metrics(run).size(), 3u);
-  EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished");
-  const std::string log = ReadFile(run + "/slurm/slurm-" + job + ".out");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished");
+  const std::string log = util::ReadFile(run + "/slurm/slurm-" + job + ".out");
   for (int rank = 1; rank < 5; ++rank)  // one job of 5 ranks, not 5 singletons
     EXPECT_NE(log.find("rank " + std::to_string(rank) + " of 5:"), std::string::npos) << log;
   EXPECT_NE(log.find("step 3/3"), std::string::npos) << log;
@@ -114,12 +114,12 @@ TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
   std::string out;
   const std::string job = Submit(run, "trainer.total_steps=500", &out);
   ASSERT_FALSE(job.empty()) << out;
-  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << ReadFile(run + "/slurm/slurm-" + job + ".out");
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + "/slurm/slurm-" + job + ".out");
   ASSERT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
   const std::string state = WaitForJob(job, std::chrono::seconds(180));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
   EXPECT_NE(state.find("ExitCode=0:0"), std::string::npos) << state;
-  const auto status = Json::parse(ReadFile(run + "/status.json"));
+  const auto status = Json::parse(util::ReadFile(run + "/status.json"));
   EXPECT_EQ(status["state"], "preempted");
   const size_t steps = status["step"].get<size_t>();
   ASSERT_EQ(Metrics(run).size(), steps);
@@ -127,12 +127,12 @@ TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
   char name[32];
   std::snprintf(name, sizeof name, "step-%08zu", steps);
   EXPECT_TRUE(fs::exists(run + "/checkpoints/" + name + "/trainer_state.json")) << name;
-  EXPECT_NE(ReadFile(run + "/slurm/slurm-" + job + ".out").find("SIGUSR1 received"), std::string::npos);
+  EXPECT_NE(util::ReadFile(run + "/slurm/slurm-" + job + ".out").find("SIGUSR1 received"), std::string::npos);
   // Resubmitting the same config goes on from that checkpoint.
   const std::string again = Submit(run, "trainer.total_steps=500 trainer.stop_after_steps=2", &out);
   ASSERT_FALSE(again.empty()) << out;
   WaitForJob(again, std::chrono::seconds(300));
-  const std::string log = ReadFile(run + "/slurm/slurm-" + again + ".out");
+  const std::string log = util::ReadFile(run + "/slurm/slurm-" + again + ".out");
   EXPECT_NE(log.find("resuming from " + run + "/checkpoints/" + name + " at step " + std::to_string(steps)),
             std::string::npos)
       << log;
@@ -177,12 +177,12 @@ TEST_F(Cluster, PrometheusScrapesTheCoordinatorDuringARun) {
           DemoArgs(run, "trainer.total_steps=500 logging.prometheus_host=127.0.0.1 logging.prometheus_port=" +
                             std::to_string(metrics_port)),
       D("scraped"));
-  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << ReadFile(D("scraped.out"));
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(D("scraped.out"));
   // promtool accepts what the live endpoint serves.
   const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
   const auto check = Shell("curl -sS " + url + " > " + D("live.txt") + " && promtool check metrics < " + D("live.txt"));
-  EXPECT_EQ(check.code, 0) << check.out << ReadFile(D("live.txt"));
-  const std::string live = ReadFile(D("live.txt"));
+  EXPECT_EQ(check.code, 0) << check.out << util::ReadFile(D("live.txt"));
+  const std::string live = util::ReadFile(D("live.txt"));
   for (const char* name : {"prlm_step ", "prlm_phase_seconds{phase=\"gen\"}", "prlm_critic_score_mean ",
                            "prlm_actor_kl_loss ", "prlm_perf_throughput ", "prlm_service_retries_total{service=\"reward\"}",
                            "prlm_service_queue_depth{service=\"reward\"}", "prlm_tokens_total "})
@@ -193,14 +193,14 @@ TEST_F(Cluster, PrometheusScrapesTheCoordinatorDuringARun) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     step = PrometheusValue(prometheus_port, "prlm_step");
   }
-  EXPECT_GE(step, 1) << ReadFile(D("prometheus.log"));
+  EXPECT_GE(step, 1) << util::ReadFile(D("prometheus.log"));
   EXPECT_GE(PrometheusValue(prometheus_port, "prlm_steps_total"), 1);
   EXPECT_GE(PrometheusValue(prometheus_port, "prlm_phase_seconds{phase=\"step\"}"), 0);
   const long coordinator = testing::PidOfRank(run, 0);
   ASSERT_GT(coordinator, 0);
   kill(static_cast<pid_t>(coordinator), SIGUSR1);
   EXPECT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
-  EXPECT_EQ(ReadFile(rc), "0\n") << ReadFile(D("scraped.out"));
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(D("scraped.out"));
   Shell("kill $(cat " + D("prometheus.pid") + ")");
 }
 
@@ -210,17 +210,17 @@ TEST_F(Cluster, StalledRewardServerIsRetriedThenNamedWhenItStaysDown) {
   const std::string retry = "reward.timeout_ms=300 reward.attempts=8 reward.retry_backoff_s=0.2";
   std::string rc = testing::StartInBackground(
       kSource + "/launch/run " + DemoArgs(run, "trainer.total_steps=500 " + retry), D("stalled"));
-  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << ReadFile(D("stalled.out"));
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(D("stalled.out"));
   const long reward = testing::PidOfRank(run, 2);  // rank 2: the reward server
   ASSERT_GT(reward, 0);
   ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGSTOP), 0);
   std::this_thread::sleep_for(std::chrono::seconds(4));
   ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGCONT), 0);
   const size_t after = Metrics(run).size();
-  ASSERT_TRUE(testing::WaitForSteps(run, after + 2, std::chrono::seconds(120))) << ReadFile(D("stalled.out"));
+  ASSERT_TRUE(testing::WaitForSteps(run, after + 2, std::chrono::seconds(120))) << util::ReadFile(D("stalled.out"));
   kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);
   ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
-  EXPECT_EQ(ReadFile(rc), "0\n") << ReadFile(D("stalled.out"));
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(D("stalled.out"));
   double retries = 0;
   for (const auto& m : Metrics(run)) retries += m["service/reward_retries"].get<double>();
   EXPECT_GT(retries, 0) << "the stalled calls were retried";
@@ -230,14 +230,14 @@ TEST_F(Cluster, StalledRewardServerIsRetriedThenNamedWhenItStaysDown) {
       kSource + "/launch/run " +
           DemoArgs(dead, "trainer.total_steps=500 reward.timeout_ms=200 reward.attempts=2 reward.retry_backoff_s=0.1"),
       D("dead"));
-  ASSERT_TRUE(testing::WaitForSteps(dead, 1, std::chrono::seconds(180))) << ReadFile(D("dead.out"));
+  ASSERT_TRUE(testing::WaitForSteps(dead, 1, std::chrono::seconds(180))) << util::ReadFile(D("dead.out"));
   const long stuck = testing::PidOfRank(dead, 2);
   ASSERT_EQ(kill(static_cast<pid_t>(stuck), SIGSTOP), 0);
   const bool ended = testing::WaitForFile(rc, std::chrono::seconds(90));
   kill(static_cast<pid_t>(stuck), SIGCONT);
   ASSERT_TRUE(ended) << "the job did not end";
-  EXPECT_NE(ReadFile(rc), "0\n");
-  const std::string out = ReadFile(D("dead.out"));
+  EXPECT_NE(util::ReadFile(rc), "0\n");
+  const std::string out = util::ReadFile(D("dead.out"));
   EXPECT_NE(out.find("reward server"), std::string::npos) << out;
   EXPECT_NE(out.find("gave up after 2 attempts"), std::string::npos) << out;
 }

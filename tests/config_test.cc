@@ -22,13 +22,13 @@ const char* kMinimal =
 TEST(TrainConfig, DefaultsArePrLMsAndOverridesApply) {
   TempDir dir;
   WriteBytes(dir / "c.yaml", std::string(kMinimal) + "grpo:\n  beta: 0.02\n  kl: k2\ntrainer:\n  seed: 7\n");
-  const auto c = TrainConfig::Load(dir / "c.yaml", {"optim.lr=2e-6", "grpo.drop_zero_std_groups=true",
+  const auto c = config::TrainConfig::Load(dir / "c.yaml", {"optim.lr=2e-6", "grpo.drop_zero_std_groups=true",
                                                     "layout.rollout=2", "layout.learners=1", "layout.retrieval=1",
                                                     "layout.reward=1"});
   EXPECT_EQ(c.model.policy, "/models/qwen");
   EXPECT_EQ(c.grpo.group_size, 4);
   EXPECT_DOUBLE_EQ(c.grpo.beta, 0.02);
-  EXPECT_EQ(c.grpo.kl, KlEstimator::kK2);
+  EXPECT_EQ(c.grpo.kl, config::KlEstimator::kK2);
   EXPECT_DOUBLE_EQ(c.grpo.clip_eps_low, 0.2);
   EXPECT_DOUBLE_EQ(c.grpo.temperature, 0.7);
   EXPECT_DOUBLE_EQ(c.optim.lr, 2e-6);
@@ -41,7 +41,7 @@ TEST(TrainConfig, DefaultsArePrLMsAndOverridesApply) {
   EXPECT_NO_THROW(c.Validate(6));
   // The effective config round-trips through its YAML.
   WriteBytes(dir / "effective.yaml", c.ToYaml());
-  const auto again = TrainConfig::Load(dir / "effective.yaml", {});
+  const auto again = config::TrainConfig::Load(dir / "effective.yaml", {});
   EXPECT_EQ(again.ToYaml(), c.ToYaml());
   EXPECT_DOUBLE_EQ(again.optim.lr, 2e-6);
 }
@@ -49,48 +49,48 @@ TEST(TrainConfig, DefaultsArePrLMsAndOverridesApply) {
 TEST(TrainConfig, MistakesNameTheKeyAndPlace) {
   TempDir dir;
   WriteBytes(dir / "typo.yaml", std::string(kMinimal) + "grpo:\n  betaa: 0.1\n");
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "typo.yaml", {}); },
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "typo.yaml", {}); },
                         {"typo.yaml:8:3", "unknown config key 'grpo.betaa'", "grpo.beta", "grpo.clip_eps_low"});
   WriteBytes(dir / "section.yaml", std::string(kMinimal) + "grop:\n  beta: 0.1\n");
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "section.yaml", {}); }, {"unknown config key 'grop'"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "section.yaml", {}); }, {"unknown config key 'grop'"});
   WriteBytes(dir / "type.yaml", std::string(kMinimal) + "grpo:\n  group_size: four\n");
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "type.yaml", {}); },
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "type.yaml", {}); },
                         {"type.yaml:8", "grpo.group_size must be an integer", "'four'"});
   WriteBytes(dir / "list.yaml", std::string(kMinimal) + "optim:\n  lr: [1, 2]\n");
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "list.yaml", {}); }, {"optim.lr", "not a list"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "list.yaml", {}); }, {"optim.lr", "not a list"});
   WriteBytes(dir / "bad.yaml", "model: {policy: x\n");
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "bad.yaml", {}); }, {"bad.yaml:", "not valid YAML"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "bad.yaml", {}); }, {"bad.yaml:", "not valid YAML"});
   WriteBytes(dir / "ok.yaml", kMinimal);
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"grpo.kl=k4"}); },
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"grpo.kl=k4"}); },
                         {"override 'grpo.kl=k4'", "grpo.kl must be one of k1, k2, k3"});
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"optim.lr"}); }, {"not dotted.key=value"});
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"trainer.lr=1e-6"}); },
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"optim.lr"}); }, {"not dotted.key=value"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"trainer.lr=1e-6"}); },
                         {"unknown config key 'trainer.lr'", "trainer.seed"});
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"grpo.top_p=1.5"}); }, {"grpo.top_p"});
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"reward.model="}); }, {"reward.model", "w_pers"});
-  ExpectErrorContaining([&] { TrainConfig::Load("", {}); }, {"model.policy", "required"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"grpo.top_p=1.5"}); }, {"grpo.top_p"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"reward.model="}); }, {"reward.model", "w_pers"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load("", {}); }, {"model.policy", "required"});
 }
 
 TEST(TrainConfig, LayoutMustFitTheWorld) {
   TempDir dir;
   WriteBytes(dir / "ok.yaml", kMinimal);
-  const auto c = TrainConfig::Load(dir / "ok.yaml", {});
-  const Layout l = c.ResolveLayout(8);  // 1 + 1 retrieval + 1 reward + 3 rollout + 2 learners
+  const auto c = config::TrainConfig::Load(dir / "ok.yaml", {});
+  const config::Layout l = c.ResolveLayout(8);  // 1 + 1 retrieval + 1 reward + 3 rollout + 2 learners
   EXPECT_EQ(l.retrieval, 1);
   EXPECT_EQ(l.reward, 1);
   EXPECT_EQ(l.rollout, 3);
   EXPECT_EQ(l.learners, 2);
   EXPECT_NO_THROW(c.Validate(8));
   ExpectErrorContaining([&] { c.Validate(4); }, {"at least 5 ranks", "has 4"});
-  const auto fixed = TrainConfig::Load(dir / "ok.yaml", {"layout.retrieval=2", "layout.reward=1", "layout.rollout=2",
+  const auto fixed = config::TrainConfig::Load(dir / "ok.yaml", {"layout.retrieval=2", "layout.reward=1", "layout.rollout=2",
                                                           "layout.learners=2"});
   ExpectErrorContaining([&] { fixed.Validate(6); }, {"layout", "= 8 ranks", "the job has 6"});
-  ExpectErrorContaining([&] { TrainConfig::Load(dir / "ok.yaml", {"layout.rollout=2"}); },
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"layout.rollout=2"}); },
                         {"layout.retrieval must be at least 1"});
 }
 
 TEST(ConfigSchema, DescribeListsEveryKeyWithDefault) {
-  const std::string d = TrainConfig::Describe();
+  const std::string d = config::TrainConfig::Describe();
   EXPECT_NE(d.find("grpo.beta (number, default 0.04)"), std::string::npos) << d.substr(0, 400);
   EXPECT_NE(d.find("grpo.kl (k1|k2|k3, default k3)"), std::string::npos);
 }

@@ -227,13 +227,13 @@ TEST(LongLampReader, JsonLinesAndArraysAndOldTopicItems) {
 }
 
 TEST(Synthetic, RoundTripsHeldOutUsersAndProfileHelps) {
-  SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 60;
   o.seed = 5;
-  const SyntheticSplits s = MakeSynthetic(o);
+  const pipeline::SyntheticSplits s = pipeline::MakeSynthetic(o);
   TempDir dir;
-  WriteSynthetic(s, o, dir.str());
+  pipeline::WriteSynthetic(s, o, dir.str());
   const Dataset train = LoadLampSplit(dir.str(), "train"), test = LoadLampSplit(dir.str(), "test");
   ASSERT_EQ(train.examples.size(), s.train.examples.size());
   EXPECT_EQ(train.examples[3].profile[2].fields, s.train.examples[3].profile[2].fields);
@@ -242,23 +242,23 @@ TEST(Synthetic, RoundTripsHeldOutUsersAndProfileHelps) {
   for (const auto& ex : train.examples) train_users.insert(ex.user_id);
   for (const auto& ex : test.examples) EXPECT_FALSE(train_users.count(ex.user_id)) << ex.user_id;
   // Deterministic.
-  const SyntheticSplits again = MakeSynthetic(o);
+  const pipeline::SyntheticSplits again = pipeline::MakeSynthetic(o);
   EXPECT_EQ(*again.train.examples[7].output, *s.train.examples[7].output);
 }
 
 TEST(Synthetic, MoreTestUsersKeepTheTrainAndDevUsers) {
   // The demo's larger test split: the same draw with 40 more users, all of
   // them test users, leaves train and dev as they were and extends test.
-  SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 30;  // a tenth each: 3 dev, 3 test
   o.questions_per_user = 2;
-  const SyntheticSplits base = MakeSynthetic(o);
+  const pipeline::SyntheticSplits base = pipeline::MakeSynthetic(o);
   ASSERT_EQ(base.test.examples.size(), 6u);
   o.users = 70;
   o.dev_users = 3;
   o.test_users = 43;
-  const SyntheticSplits more = MakeSynthetic(o);
+  const pipeline::SyntheticSplits more = pipeline::MakeSynthetic(o);
   ASSERT_EQ(more.train.examples.size(), base.train.examples.size());
   ASSERT_EQ(more.dev.examples.size(), base.dev.examples.size());
   ASSERT_EQ(more.test.examples.size(), 86u);
@@ -268,7 +268,7 @@ TEST(Synthetic, MoreTestUsersKeepTheTrainAndDevUsers) {
   for (size_t i = 0; i < base.test.examples.size(); ++i) EXPECT_EQ(more.test.examples[i].id, base.test.examples[i].id);
   // Held-out users that leave none for train are refused, with the counts.
   o.test_users = 67;
-  ExpectErrorContaining([&] { MakeSynthetic(o); }, {"no users left for train", "70 users, 3 dev and 67 test"});
+  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); }, {"no users left for train", "70 users, 3 dev and 67 test"});
 }
 
 TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
@@ -276,18 +276,18 @@ TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
   // that reads the profile beats the profile-blind one on the task's own
   // metric by a clear margin (accuracy up, MAE down, ROUGE-1 up).
   for (const auto& task : AllTasks()) {
-    SyntheticOptions o;
+    pipeline::SyntheticOptions o;
     o.task = task.name;
     o.users = 40;
     o.seed = 3;
-    const SyntheticSplits s = MakeSynthetic(o);
+    const pipeline::SyntheticSplits s = pipeline::MakeSynthetic(o);
     TempDir dir;
-    WriteSynthetic(s, o, dir.str());
+    pipeline::WriteSynthetic(s, o, dir.str());
     const Dataset train = LoadLampSplit(dir.str(), "train");
     ASSERT_EQ(train.examples.size(), s.train.examples.size()) << task.name;
     EXPECT_EQ(train.examples[2].profile[1].fields, s.train.examples[2].profile[1].fields) << task.name;
     EXPECT_EQ(train.examples[2].query, s.train.examples[2].query) << task.name;
-    const auto r = MeasureSynthetic(s.train, s.train_facts);
+    const auto r = pipeline::MeasureSynthetic(s.train, s.train_facts);
     const auto& [metric, blind] = r.blind[0];
     const double profile = r.profile[0].second;
     if (metric == "mae") EXPECT_LT(profile, blind - 0.3) << task.name;
@@ -303,14 +303,14 @@ TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
 }
 
 TEST(Synthetic, TopicStylesAndDistractorsMakeWhichItemIsRetrievedMatter) {
-  SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 60;
   o.seed = 11;
   o.questions_per_user = 4;
   o.topic_style = true;
   o.distractors = 1;
-  const SyntheticSplits s = MakeSynthetic(o);
+  const pipeline::SyntheticSplits s = pipeline::MakeSynthetic(o);
   const std::string field = "title";
   for (size_t u = 0; u < s.styles.size(); ++u) {
     // Each favourite topic has its own non-empty prefix and suffix, distinct across topics.
@@ -328,24 +328,24 @@ TEST(Synthetic, TopicStylesAndDistractorsMakeWhichItemIsRetrievedMatter) {
   }
   for (size_t i = 0; i < s.test.examples.size(); ++i) {
     const Example& ex = s.test.examples[i];
-    const SyntheticFact& fact = s.test_facts[i];
+    const pipeline::SyntheticFact& fact = s.test_facts[i];
     int distractors = 0;
     for (const auto& item : ex.profile) {
       if (item.id.rfind(ex.id + "-d", 0) != 0) continue;
       ++distractors;
       // On another topic, yet it quotes the question's story.
-      EXPECT_NE(TopicOfText(o.task, *item.Field(field)), fact.topic) << item.id;
+      EXPECT_NE(pipeline::TopicOfText(o.task, *item.Field(field)), fact.topic) << item.id;
       EXPECT_NE(item.Field("text")->find("Compare: "), std::string::npos) << item.id;
     }
     EXPECT_EQ(distractors, 1) << ex.id;
-    EXPECT_EQ(TopicOfText(o.task, *ex.output), fact.topic) << ex.id;
+    EXPECT_EQ(pipeline::TopicOfText(o.task, *ex.output), fact.topic) << ex.id;
   }
   // Reading the same-topic items recovers every gold; one item on another topic does not.
-  EXPECT_EQ(MeasureSynthetic(s.test, s.test_facts).recovered, 1.0);
+  EXPECT_EQ(pipeline::MeasureSynthetic(s.test, s.test_facts).recovered, 1.0);
   // Top-1 of a reader: the oracle over bm25's top 20 beats bm25's top-1 and a random item.
-  retrieval::IndexOptions index;
+  retrieval_shards::IndexOptions index;
   index.built = {"bm25"};
-  auto retriever = retrieval::LocalRetriever::Build({&s.test}, index);
+  auto retriever = retrieval_shards::LocalRetriever::Build({&s.test}, index);
   const auto rows = pipeline::MeasureTop1Retrieval(s.test, s.test_facts, *retriever, {"bm25", "random"}, "bm25", 20);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].name, "oracle");
@@ -356,7 +356,7 @@ TEST(Synthetic, TopicStylesAndDistractorsMakeWhichItemIsRetrievedMatter) {
   EXPECT_DOUBLE_EQ(oracle, 1.0);
   // LaMP-7 has no input text to quote: refused, named.
   o.task = "LaMP_7";
-  ExpectErrorContaining([&] { MakeSynthetic(o); }, {"--topic-style needs a task whose questions have an input"});
+  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); }, {"--topic-style needs a task whose questions have an input"});
 }
 
 }  // namespace

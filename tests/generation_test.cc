@@ -14,7 +14,7 @@
 namespace prlm::model {
 namespace {
 
-using prlm::testing::TinyQwen2;
+using prlm::testing::TinyCausalLM;
 
 SamplingParams Sampling() {
   SamplingParams p;
@@ -27,7 +27,7 @@ SamplingParams Sampling() {
 }
 
 TEST(Generation, SharedPrefixGroupEqualsSamplesGeneratedSeparately) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   const std::vector<int32_t> prompt = {5, 17, 42, 8, 8, 61};
   GenerationRequest group{prompt, {11, 22, 33, 44}};
   const auto together = Generate(m, {group}, Sampling());
@@ -45,7 +45,7 @@ TEST(Generation, SharedPrefixGroupEqualsSamplesGeneratedSeparately) {
 }
 
 TEST(Generation, BatchingPromptsOfDifferentLengthsChangesNothing) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   const std::vector<GenerationRequest> reqs = {
       {{1, 2, 3, 4, 5, 6, 7, 8, 9}, {7, 8}}, {{40, 41}, {9}}, {{60, 61, 62, 63}, {10, 11, 12}}};
   const auto batched = Generate(m, reqs, Sampling());
@@ -57,7 +57,7 @@ TEST(Generation, BatchingPromptsOfDifferentLengthsChangesNothing) {
 }
 
 TEST(Generation, GreedyFollowsArgmaxAndLogprobsAgreeWithScoring) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   SamplingParams p;
   p.greedy = true;
   p.max_new_tokens = 8;
@@ -83,7 +83,7 @@ TEST(Generation, GreedyFollowsArgmaxAndLogprobsAgreeWithScoring) {
 }
 
 TEST(Generation, StopTokenEndsASampleAndIsKept) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   SamplingParams p;
   p.greedy = true;
   p.max_new_tokens = 6;
@@ -97,7 +97,7 @@ TEST(Generation, StopTokenEndsASampleAndIsKept) {
 }
 
 TEST(Generation, TopKOneIsGreedy) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   SamplingParams greedy;
   greedy.greedy = true;
   greedy.max_new_tokens = 6;
@@ -110,13 +110,13 @@ TEST(Generation, TopKOneIsGreedy) {
 }
 
 TEST(Generation, BadRequestsAreRefused) {
-  auto m = TinyQwen2();
-  EXPECT_THROW(Generate(m, {GenerationRequest{{}, {1}}}, Sampling()), Error);
-  EXPECT_THROW(Generate(m, {GenerationRequest{{1}, {}}}, Sampling()), Error);
+  auto m = TinyCausalLM();
+  EXPECT_THROW(Generate(m, {GenerationRequest{{}, {1}}}, Sampling()), util::Error);
+  EXPECT_THROW(Generate(m, {GenerationRequest{{1}, {}}}, Sampling()), util::Error);
   SamplingParams p = Sampling();
   p.max_new_tokens = 100000;
-  EXPECT_THROW(Generate(m, {GenerationRequest{{1}, {1}}}, p), Error);
-  EXPECT_THROW(SequenceLogprobs(m, {{1}}), Error);
+  EXPECT_THROW(Generate(m, {GenerationRequest{{1}, {1}}}, p), util::Error);
+  EXPECT_THROW(SequenceLogprobs(m, {{1}}), util::Error);
 }
 
 }  // namespace

@@ -43,12 +43,12 @@ TEST(Advantages, BatchScalingAndDrGrpo) {
   const std::vector<std::vector<double>> r = {{0, 2}, {1, 1}};
   // Batch {0, 2, 1, 1}: mean 1, sample variance (1 + 1 + 0 + 0) / 3.
   AdvantageOptions batch;
-  batch.scaling = AdvantageScaling::kBatchStd;
+  batch.scaling = config::AdvantageScaling::kBatchStd;
   const auto b = ComputeAdvantages(r, batch);
   EXPECT_NEAR(b.values[0][0], -1 / (std::sqrt(2.0 / 3.0) + 1e-4), 1e-12);
   EXPECT_EQ(b.values[1][0], 0.0);
   AdvantageOptions none;
-  none.scaling = AdvantageScaling::kNone;
+  none.scaling = config::AdvantageScaling::kNone;
   const auto n = ComputeAdvantages(r, none);
   EXPECT_EQ(n.values[0], std::vector<double>({-1, 1}));
   // One sample per group has no std: refused unless scaling is none.
@@ -105,16 +105,16 @@ TEST(GrpoLoss, AggregationsEstimatorsAndDualClip) {
   Case c = SmallCase();
   GrpoLossOptions o;
   o.beta = 0;
-  o.aggregation = LossAggregation::kSequenceMean;
+  o.aggregation = config::LossAggregation::kSequenceMean;
   auto seq = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
   EXPECT_NEAR(seq.loss.item<double>(), ((-1.2 - 1.1 - 1.0) / 3 + 0.8) / 2, 1e-12);
-  o.aggregation = LossAggregation::kConstant;
+  o.aggregation = config::LossAggregation::kConstant;
   o.max_completion_length = 8;
   auto constant = ComputeGrpoLoss(c.logp, c.old_logp, torch::Tensor(), c.adv, c.mask, o);
   EXPECT_NEAR(constant.loss.item<double>(), (-1.2 - 1.1 - 1.0 + 0.8) / (2 * 8), 1e-12);
   // k1 and k2 against the reference.
   GrpoLossOptions k;
-  k.kl = KlEstimator::kK1;
+  k.kl = config::KlEstimator::kK1;
   const auto lp = c.logp.detach();
   double k1 = 0, k2 = 0;
   const double ref[4] = {-1.0, -1.5, -0.5, -2.0};
@@ -122,7 +122,7 @@ TEST(GrpoLoss, AggregationsEstimatorsAndDualClip) {
                        lp[1][0].item<double>()};
   for (int i = 0; i < 4; ++i) k1 += l[i] - ref[i], k2 += 0.5 * (l[i] - ref[i]) * (l[i] - ref[i]);
   EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k1 / 4, 1e-12);
-  k.kl = KlEstimator::kK2;
+  k.kl = config::KlEstimator::kK2;
   EXPECT_NEAR(ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, k).kl, k2 / 4, 1e-12);
   // Dual clip: A = -1 with ratio 5 would cost 5; c = 3 caps it at 3.
   auto big = torch::tensor({{std::log(5.0)}}, torch::kDouble).set_requires_grad(true);
@@ -172,10 +172,10 @@ TEST(LrSchedule, CosineWithWarmupAndMinRatio) {
   EXPECT_DOUBLE_EQ(s.Factor(2), 1.0);
   EXPECT_NEAR(s.Factor(11), 0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * 9.0 / 18.0)), 1e-12);
   EXPECT_NEAR(s.Factor(20), 0.1, 1e-12);
-  s.kind = LrScheduleKind::kLinear;
+  s.kind = config::LrScheduleKind::kLinear;
   EXPECT_NEAR(s.Factor(11), 0.5, 1e-12);
   // A schedule outside the list is refused where it is named: the config.
-  ExpectErrorContaining([&] { TrainConfig::Load("", {"optim.schedule=exponential"}); }, {"exponential", "cosine"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load("", {"optim.schedule=exponential"}); }, {"exponential", "cosine"});
 }
 
 }  // namespace

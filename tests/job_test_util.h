@@ -18,7 +18,7 @@
 namespace prlm::testing {
 
 // What a job test needs in `dir`: 24 synthetic users (data/, corpus.txt), a
-// 1024-token tokenizer (tok/), and a random one-layer Qwen2 policy at `policy`.
+// 1024-token tokenizer (tok/), and a random one-layer decoder policy (model_type qwen2) at `policy`.
 inline ShellResult MakeTinyJobInputs(const std::string& prlm, const std::string& dir, const std::string& policy) {
   return Shell(prlm + " make-synthetic --users 24 --seed 3 --out " + dir + "/data --corpus " + dir +
                "/corpus.txt && " + prlm + " train-tokenizer --vocab-size 1024 --out " + dir + "/tok " + dir +
@@ -52,7 +52,7 @@ inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seco
 inline long PidOfRank(const std::string& run, int rank) {
   const std::string path = run + "/logs/rank-" + std::to_string(rank) + ".log";
   if (!std::filesystem::exists(path)) return -1;
-  const std::string log = ReadFile(path);
+  const std::string log = util::ReadFile(path);
   const size_t at = log.find("(pid ");
   return at == std::string::npos ? -1 : std::stol(log.substr(at + 5));
 }

@@ -13,9 +13,9 @@
 namespace prlm::model {
 namespace {
 
-using prlm::testing::TinyQwen2;
+using prlm::testing::TinyCausalLM;
 
-torch::Tensor Logits(Qwen2ForCausalLM& m, const torch::Tensor& ids) {
+torch::Tensor Logits(CausalLM& m, const torch::Tensor& ids) {
   torch::NoGradGuard g;
   const auto mask = torch::ones_like(ids);
   return m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
@@ -29,7 +29,7 @@ void Perturb(torch::nn::Module& m) {
 }
 
 TEST(Lora, MergedEqualsUnmergedAndDisabledEqualsBase) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   const auto ids = torch::randint(0, 97, {2, 7}, torch::kLong);
   const auto base = Logits(m, ids);
   LoraOptions o;
@@ -52,7 +52,7 @@ TEST(Lora, MergedEqualsUnmergedAndDisabledEqualsBase) {
 
 TEST(Lora, AdapterSavesAndLoadsOnItsOwn) {
   prlm::testing::TempDir dir;
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   LoraOptions o;
   o.rank = 2, o.alpha = 4, o.dropout = 0.0, o.target_modules = {"q_proj", "v_proj"};
   EXPECT_EQ(ApplyLora(*m, o), 4);
@@ -61,7 +61,7 @@ TEST(Lora, AdapterSavesAndLoadsOnItsOwn) {
   SafetensorsFile f(dir / "adapter/adapter_model.safetensors");
   EXPECT_EQ(f.tensors().size(), 8u);
   EXPECT_TRUE(f.Has("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
-  auto fresh = TinyQwen2();  // same seed: same base weights
+  auto fresh = TinyCausalLM();  // same seed: same base weights
   const auto loaded_opts = LoadLoraAdapter(*fresh, dir / "adapter");
   EXPECT_EQ(loaded_opts.rank, 2);
   const auto ids = torch::randint(0, 97, {1, 5}, torch::kLong);
@@ -69,10 +69,10 @@ TEST(Lora, AdapterSavesAndLoadsOnItsOwn) {
 }
 
 TEST(Lora, UnknownTargetIsRefused) {
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   LoraOptions o;
   o.target_modules = {"query_proj"};
-  EXPECT_THROW(ApplyLora(*m, o), Error);
+  EXPECT_THROW(ApplyLora(*m, o), util::Error);
 }
 
 }  // namespace

@@ -194,21 +194,21 @@ TEST(PreferenceFile, ReadsSplitsCountsDuplicatesAndNamesBadLines) {
 }
 
 TEST(SyntheticPreferences, CriteriaAreMeasuredOnTheTextAndUsersMixThem) {
-  const auto f = data::PreferenceFeatures(
+  const auto f = pipeline::PreferenceFeatures(
       "Perhaps furthermore, yeah, it keeps the cost low and the budget small \xF0\x9F\x99\x82 \xF0\x9F\x99\x82");
   EXPECT_NEAR(f[0], 14.0 / 80, 1e-12) << "14 words (the emoji count as words)";
   EXPECT_NEAR(f[1], 0.5, 1e-12) << "one formal, one casual marker";
   EXPECT_NEAR(f[2], 1.0, 1e-12) << "cost and budget: the topic, at most 2";
   EXPECT_NEAR(f[3], 2.0 / 3, 1e-12);
   EXPECT_NEAR(f[4], 0.5, 1e-12);
-  EXPECT_NEAR(data::PreferenceFeatures("mighty fine")[4], 0.0, 1e-12) << "whole words only";
-  data::SyntheticPreferenceOptions o;
+  EXPECT_NEAR(pipeline::PreferenceFeatures("mighty fine")[4], 0.0, 1e-12) << "whole words only";
+  pipeline::SyntheticPreferenceOptions o;
   o.seen_users = 6;
   o.unseen_users = 3;
   o.train_pairs = 10;
   o.test_pairs = 5;
   o.fewshot_pairs = 4;
-  const auto a = data::MakeSyntheticPreferences(o), b = data::MakeSyntheticPreferences(o);
+  const auto a = pipeline::MakeSyntheticPreferences(o), b = pipeline::MakeSyntheticPreferences(o);
   ASSERT_EQ(a.pairs.size(), 6u * 15 + 3u * 9);
   EXPECT_EQ(a.pairs.front().chosen, b.pairs.front().chosen) << "the seed decides everything";
   for (const auto& u : a.users) {

@@ -32,7 +32,7 @@ struct Fixtures {
 const Fixtures& Load() {
   static const Fixtures f = [] {
     const std::string dir = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/metrics/";
-    return Fixtures{Json::parse(ReadFile(dir + "corpus.json")), Json::parse(ReadFile(dir + "expected.json"))};
+    return Fixtures{Json::parse(util::ReadFile(dir + "corpus.json")), Json::parse(util::ReadFile(dir + "expected.json"))};
   }();
   return f;
 }
@@ -118,7 +118,7 @@ TEST(MetricsParity, Bm25MatchesRankBm25) {
   const auto& expected = Load().expected["bm25"];
   size_t queries = 0;
   for (size_t s = 0; s < sets.size(); ++s) {
-    const auto bm = retrieval::Bm25::Build(sets[s]["documents"].get<std::vector<std::string>>(), {});
+    const auto bm = retrieval_shards::Bm25::Build(sets[s]["documents"].get<std::vector<std::string>>(), {});
     for (size_t q = 0; q < sets[s]["queries"].size(); ++q, ++queries) {
       const auto scores = bm.Scores(sets[s]["queries"][q].get<std::string>());
       const auto& want = expected[s][q];

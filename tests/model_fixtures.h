@@ -3,17 +3,17 @@
 
 #include "common/model/bert.h"
 #include "common/model/pretrained.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 
 namespace prlm::testing {
 
 // 2 layers, GQA (4 query heads over 2 KV heads), untied or tied LM head.
-inline model::Qwen2ForCausalLM TinyQwen2(bool tied = false, uint64_t seed = 1) {
-  model::Qwen2Config c = model::Qwen2Preset("tiny", 97);
+inline model::CausalLM TinyCausalLM(bool tied = false, uint64_t seed = 1) {
+  model::DecoderConfig c = model::DecoderPreset("tiny", 97);
   c.hidden_size = 64, c.intermediate_size = 96, c.num_hidden_layers = 2;
   c.num_attention_heads = 4, c.num_key_value_heads = 2, c.tie_word_embeddings = tied;
   c.rope_theta = 1000.0;
-  model::Qwen2ForCausalLM m(c);
+  model::CausalLM m(c);
   model::InitializeWeights(*m, 0.2, seed);  // large enough for non-trivial logits
   m->eval();
   return m;

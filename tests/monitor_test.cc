@@ -53,19 +53,19 @@ TEST(SvgChart, SmoothingTicksGapsAndEscaping) {
 
 TEST(Crc32c, MatchesPublishedCheckValues) {
   // The CRC catalogue's check value, and RFC 3720 (iSCSI) appendix B.4.
-  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
-  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);
-  EXPECT_EQ(Crc32c(std::string(32, '\xff')), 0x62A8AB43u);
-  EXPECT_EQ(Crc32cPortable("123456789", 9), 0xE3069283u);
+  EXPECT_EQ(util::Crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(util::Crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(util::Crc32c(std::string(32, '\xff')), 0x62A8AB43u);
+  EXPECT_EQ(util::Crc32cPortable("123456789", 9), 0xE3069283u);
   // Hardware and table paths agree on every length and alignment; chunks chain.
   std::mt19937 rng(7);
   std::string data(1000, '\0');
   for (auto& c : data) c = static_cast<char>(rng());
   for (size_t n : {0, 1, 7, 8, 9, 63, 64, 65, 999})
     for (size_t off : {0, 1, 3}) {
-      EXPECT_EQ(Crc32c(data.data() + off, n), Crc32cPortable(data.data() + off, n)) << n << "@" << off;
-      EXPECT_EQ(Crc32c(data.data() + off + n / 3, n - n / 3, Crc32c(data.data() + off, n / 3)),
-                Crc32c(data.data() + off, n));
+      EXPECT_EQ(util::Crc32c(data.data() + off, n), util::Crc32cPortable(data.data() + off, n)) << n << "@" << off;
+      EXPECT_EQ(util::Crc32c(data.data() + off + n / 3, n - n / 3, util::Crc32c(data.data() + off, n / 3)),
+                util::Crc32c(data.data() + off, n));
     }
 }
 
@@ -96,7 +96,7 @@ TEST(TfEvents, IndependentReaderSeesEveryScalarAndChecksTheCrcs) {
   ASSERT_TRUE(events[2]["scalars"].contains("actor/kl_loss")) << events[2];
   EXPECT_EQ(events[2]["scalars"]["actor/kl_loss"].get<float>(), 0.0f);
   // One flipped byte in the second record's payload: the reader refuses it.
-  std::string bytes = ReadFile(path);
+  std::string bytes = util::ReadFile(path);
   const size_t first_record = 16 + bytes[0];  // the file-version record is under 256 bytes
   bytes[first_record + 12 + 3] ^= 0x40;
   testing::WriteBytes(path, bytes);

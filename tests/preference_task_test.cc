@@ -21,7 +21,7 @@ using testing::TempDir;
 using testing::WriteBytes;
 
 data::PreferenceSet SmallSet() {
-  data::SyntheticPreferenceOptions o;
+  pipeline::SyntheticPreferenceOptions o;
   o.seen_users = 3;
   o.unseen_users = 2;
   o.train_pairs = 5;
@@ -29,15 +29,15 @@ data::PreferenceSet SmallSet() {
   o.fewshot_pairs = 3;
   data::PreferenceSet set;
   set.source = "small.jsonl";
-  set.pairs = data::MakeSyntheticPreferences(o).pairs;
+  set.pairs = pipeline::MakeSyntheticPreferences(o).pairs;
   return set;
 }
 
 TEST(PreferenceTask, SeenUsersAskTheirOtherTrainPairsWithTheFirstAsProfile) {
   const auto set = SmallSet();
-  data::PreferenceTaskOptions o;
+  pipeline::PreferenceTaskOptions o;
   o.profile_pairs = 2;
-  const auto task = data::MakePreferenceTask(set, o);
+  const auto task = pipeline::MakePreferenceTask(set, o);
   EXPECT_EQ(task.train.task->name, "LongLaMP_topic_writing");
   ASSERT_EQ(task.train.examples.size(), 3u * 3) << "3 seen users x (5 train pairs - 2 in the profile)";
   ASSERT_EQ(task.test.examples.size(), 3u * 2) << "unseen users are left out";
@@ -62,18 +62,18 @@ TEST(PreferenceTask, SeenUsersAskTheirOtherTrainPairsWithTheFirstAsProfile) {
   EXPECT_EQ(*first.output, by_user.at(first.user_id)[2]->chosen);
   // A user with no pair left to ask is named.
   o.profile_pairs = 5;
-  ExpectErrorContaining([&] { data::MakePreferenceTask(set, o); },
+  ExpectErrorContaining([&] { pipeline::MakePreferenceTask(set, o); },
                         {"user p0000 has 5 train pairs in small.jsonl", "more than the 5"});
 }
 
 TEST(PreferenceTruth, RoundTripsAndNamesBadUsers) {
   TempDir dir;
-  data::SyntheticPreferenceOptions o;
+  pipeline::SyntheticPreferenceOptions o;
   o.seen_users = 2;
   o.unseen_users = 1;
-  const auto made = data::MakeSyntheticPreferences(o);
-  data::WriteSyntheticPreferences(made, o, dir.str());
-  const auto truth = data::ReadPreferenceTruth(dir.str() + "/truth.json");
+  const auto made = pipeline::MakeSyntheticPreferences(o);
+  pipeline::WriteSyntheticPreferences(made, o, dir.str());
+  const auto truth = pipeline::ReadPreferenceTruth(dir.str() + "/truth.json");
   ASSERT_EQ(truth.size(), 3u);
   for (const auto& u : made.users) {
     ASSERT_EQ(truth.count(u.id), 1u);
@@ -81,17 +81,17 @@ TEST(PreferenceTruth, RoundTripsAndNamesBadUsers) {
     for (size_t k = 0; k < u.weights.size(); ++k) EXPECT_DOUBLE_EQ(truth.at(u.id).weights[k], u.weights[k]);
   }
   WriteBytes(dir.str() + "/bad.json", R"({"users": {"p1": {"weights": [0.5, 0.5]}}})");
-  ExpectErrorContaining([&] { data::ReadPreferenceTruth(dir.str() + "/bad.json"); },
+  ExpectErrorContaining([&] { pipeline::ReadPreferenceTruth(dir.str() + "/bad.json"); },
                         {"bad.json", "user p1", "5 numbers"});
   WriteBytes(dir.str() + "/none.json", R"({"criteria": []})");
-  ExpectErrorContaining([&] { data::ReadPreferenceTruth(dir.str() + "/none.json"); }, {"none.json", "\"users\""});
+  ExpectErrorContaining([&] { pipeline::ReadPreferenceTruth(dir.str() + "/none.json"); }, {"none.json", "\"users\""});
   WriteBytes(dir.str() + "/junk.json", "{");
-  ExpectErrorContaining([&] { data::ReadPreferenceTruth(dir.str() + "/junk.json"); }, {"junk.json", "not JSON"});
+  ExpectErrorContaining([&] { pipeline::ReadPreferenceTruth(dir.str() + "/junk.json"); }, {"junk.json", "not JSON"});
 }
 
 TEST(TrueUtilityWinRate, CountsWinsTiesAndLossesUnderEachUsersUtility) {
   // u1 values length only, u2 emoji only.
-  std::map<std::string, data::PreferenceUser> truth;
+  std::map<std::string, pipeline::PreferenceUser> truth;
   truth["u1"].weights = {1, 0, 0, 0, 0};
   truth["u2"].weights = {0, 0, 0, 1, 0};
   const std::string smile = "\xF0\x9F\x99\x82";
@@ -116,8 +116,8 @@ TEST(TrueUtilityWinRate, CountsWinsTiesAndLossesUnderEachUsersUtility) {
   EXPECT_GT(c.win_high - c.win_low, 0.0) << "three different outcomes vary under resampling";
   EXPECT_EQ(c.utility_gold, std::nullopt) << "not every question has a gold";
   // Gaps: own utility minus the other user's, per question, averaged.
-  const auto u1 = [](const std::string& t) { return data::PreferenceFeatures(t)[0]; };
-  const auto u2 = [](const std::string& t) { return data::PreferenceFeatures(t)[3]; };
+  const auto u1 = [](const std::string& t) { return pipeline::PreferenceFeatures(t)[0]; };
+  const auto u2 = [](const std::string& t) { return pipeline::PreferenceFeatures(t)[3]; };
   EXPECT_NEAR(c.gap_a, ((u1("one two") - u2("one two")) + (u2("hi " + smile) - u1("hi " + smile)) + (u1("x y") - u2("x y"))) / 3,
               1e-12);
   EXPECT_NEAR(c.gap_b, ((u1("one two three") - u2("one two three")) + (u2("hi there") - u1("hi there")) +

@@ -49,14 +49,14 @@ TEST(ReasoningFile, LeaksAreTheOutputOrEightOfItsWordsInARow) {
 }
 
 TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
-  data::SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 30;
-  const auto splits = data::MakeSynthetic(o);
+  const auto splits = pipeline::MakeSynthetic(o);
   testing::TempDir dir;
-  data::WriteSynthetic(splits, o, dir.str());
+  pipeline::WriteSynthetic(splits, o, dir.str());
   const std::string styles_path = dir / "styles.json";
-  const auto styles = nlohmann::json::parse(ReadFile(styles_path));
+  const auto styles = nlohmann::json::parse(util::ReadFile(styles_path));
   pipeline::ReasoningStats stats;
   const auto paths = pipeline::OracleReasoning(splits.train, styles, styles_path, &stats);
   ASSERT_EQ(paths.size(), splits.train.examples.size());
@@ -94,15 +94,15 @@ TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
 }
 
 TEST(OracleReasoning, TopicStylesNameThePrefixOfTheQuestionsTopic) {
-  data::SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 20;
   o.topic_style = true;
-  const auto splits = data::MakeSynthetic(o);
+  const auto splits = pipeline::MakeSynthetic(o);
   testing::TempDir dir;
-  data::WriteSynthetic(splits, o, dir.str());
+  pipeline::WriteSynthetic(splits, o, dir.str());
   const std::string styles_path = dir / "styles.json";
-  const auto styles = nlohmann::json::parse(ReadFile(styles_path));
+  const auto styles = nlohmann::json::parse(util::ReadFile(styles_path));
   const auto paths = pipeline::OracleReasoning(splits.train, styles, styles_path, nullptr);
   for (size_t i = 0; i < paths.size(); ++i) {
     const auto& fact = splits.train_facts[i];

@@ -49,7 +49,7 @@ TEST(KeepRule, TruncatedCandidatesAreDroppedUnlessAllowed) {
 }
 
 TEST(RestObjective, AdvantagesMarkTheKeptSamplesAndGroupsWithNone) {
-  RestConfig c;
+  config::RestConfig c;
   c.keep_top = 1;
   const objective::RestObjective rest(c);
   const auto a = rest.ComputeAdvantages({Group({0.1, 0.6, 0.3}), Group({0, 0, 0}), Group({0.2, 0.9}, {true, false})});
@@ -63,8 +63,8 @@ TEST(RestObjective, AdvantagesMarkTheKeptSamplesAndGroupsWithNone) {
 }
 
 TEST(EmSchedule, IterationsAreCollectStepsThenUpdateSteps) {
-  TrainConfig c;
-  c.grpo.objective = ObjectiveKind::kRest;
+  config::TrainConfig c;
+  c.grpo.objective = config::ObjectiveKind::kRest;
   c.grpo.group_size = 4;
   c.trainer.prompts_per_step = 8;
   c.rest.iterations = 2;
@@ -92,13 +92,13 @@ TEST(EmSchedule, IterationsAreCollectStepsThenUpdateSteps) {
 
 TEST(RestConfig, KeysAreValidatedNamingTheKey) {
   testing::ExpectErrorContaining(
-      [] { TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "reward.w_pers=0", "trainer.total_steps=5"}); },
+      [] { config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "reward.w_pers=0", "trainer.total_steps=5"}); },
       {"trainer.total_steps", "rest.iterations"});
   testing::ExpectErrorContaining(
-      [] { TrainConfig::Load("", {"model.policy=p", "data.dir=d", "rest.init=latest"}); }, {"rest.init", "base"});
-  const auto c = TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "grpo.group_size=1",
+      [] { config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "rest.init=latest"}); }, {"rest.init", "base"});
+  const auto c = config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "grpo.group_size=1",
                                         "reward.w_pers=0", "rest.init=previous"});
-  EXPECT_EQ(c.rest.init, RestInit::kPrevious);
+  EXPECT_EQ(c.rest.init, config::RestInit::kPrevious);
 }
 
 TEST(RestPlan, AnEStepKeepsOnlyTheKeptSamplesAndCountsThem) {
@@ -116,8 +116,8 @@ TEST(RestPlan, AnEStepKeepsOnlyTheKeptSamplesAndCountsThem) {
       sample->set_reward(rewards[g][s]);
     }
   }
-  TrainConfig c;
-  c.grpo.objective = ObjectiveKind::kRest;
+  config::TrainConfig c;
+  c.grpo.objective = config::ObjectiveKind::kRest;
   std::vector<proto::TrainSequence> kept;
   const auto plan = coordinator::PlanSequences({r}, *objective::MakeObjective(c), {}, &kept);
   ASSERT_EQ(kept.size(), 1u);

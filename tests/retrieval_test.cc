@@ -38,7 +38,7 @@ std::string EncoderDir() { return std::string(PRLM_SOURCE_DIR) + "/tests/fixture
 TEST(Bm25, HandComputedScores) {
   // N = 3, avgdl = 2. idf(a) = ln(1.5/2.5) < 0 -> floor 0.25 * mean idf;
   // idf(b) = idf(c) = idf(d) = ln(2.5/1.5).
-  const Bm25 bm = Bm25::Build({"a b", "a c c", "d"}, Bm25Params{});
+  const retrieval_shards::Bm25 bm = retrieval_shards::Bm25::Build({"a b", "a c c", "d"}, retrieval_shards::Bm25Params{});
   const double hi = std::log(2.5 / 1.5), lo = std::log(1.5 / 2.5);
   const double floor = 0.25 * (lo + 3 * hi) / 4;
   const double k1 = 1.5, b = 0.75;
@@ -51,25 +51,25 @@ TEST(Bm25, HandComputedScores) {
   // Repeated query tokens count again; unknown tokens add nothing.
   EXPECT_NEAR(bm.Scores("c c zzz")[1], 2 * term(hi, 2, 3), 1e-12);
   // Stored postings give the same scores.
-  const Bm25 again = Bm25::FromProto(bm.ToProto("u"), Bm25Params{});
+  const retrieval_shards::Bm25 again = retrieval_shards::Bm25::FromProto(bm.ToProto("u"), retrieval_shards::Bm25Params{});
   EXPECT_EQ(again.Scores("a c"), s);
 }
 
-data::SyntheticSplits SmallData() {
-  data::SyntheticOptions o;
+pipeline::SyntheticSplits SmallData() {
+  pipeline::SyntheticOptions o;
   o.users = 24;
   o.min_profile = 6;
   o.max_profile = 14;
   o.seed = 3;
-  return data::MakeSynthetic(o);
+  return pipeline::MakeSynthetic(o);
 }
 
 TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
   const auto data = SmallData();
-  DenseEncoder encoder({EncoderDir(), "mean", 128, 16});
-  IndexOptions opt;
+  retrieval_shards::DenseEncoder encoder({EncoderDir(), "mean", 128, 16});
+  retrieval_shards::IndexOptions opt;
   opt.built = {"dense", "dense_hnsw"};
-  auto index = ShardIndex::Build(*data.train.task, GroupByUser({&data.train}), opt, &encoder);
+  auto index = retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser({&data.train}), opt, &encoder);
   const int d = encoder.dim();
   int checked = 0;
   for (const auto& ex : data.train.examples) {
@@ -108,15 +108,15 @@ TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
 
 // Runs S shard servers over a built index, each on its own thread.
 struct ShardServers {
-  std::vector<std::unique_ptr<VersionedShard>> shards;
+  std::vector<std::unique_ptr<retrieval_shards::VersionedShard>> shards;
   std::vector<std::unique_ptr<net::RpcServer>> servers;
   std::vector<std::thread> threads;
   std::vector<net::Endpoint> endpoints;
   ShardServers(const std::string& dir, uint32_t n) {
     for (uint32_t s = 0; s < n; ++s) {
-      shards.push_back(std::make_unique<VersionedShard>(LoadShard(dir, s)));
+      shards.push_back(std::make_unique<retrieval_shards::VersionedShard>(retrieval_shards::LoadShard(dir, s)));
       servers.push_back(std::make_unique<net::RpcServer>(net::ServerOptions{}));
-      RegisterRetrievalHandlers(*servers.back(), *shards.back());
+      retrieval_shards::RegisterRetrievalHandlers(*servers.back(), *shards.back());
       endpoints.push_back({"127.0.0.1", servers.back()->port()});
     }
     for (auto& s : servers) threads.emplace_back([&s] { s->Run(); });
@@ -129,12 +129,12 @@ struct ShardServers {
 
 TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   const auto data = SmallData();
-  DenseEncoder encoder({EncoderDir(), "mean", 128, 64});
-  IndexManifest base;
+  retrieval_shards::DenseEncoder encoder({EncoderDir(), "mean", 128, 64});
+  retrieval_shards::IndexManifest base;
   base.options.built = {"bm25", "dense", "dense_hnsw"};
   base.encoder = encoder.options();
   const std::vector<const data::Dataset*> all = {&data.train, &data.dev, &data.test};
-  auto reference = ShardIndex::Build(*data.train.task, GroupByUser(all), base.options, &encoder);
+  auto reference = retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser(all), base.options, &encoder);
 
   std::vector<proto::RetrieveRequest> requests;
   for (const auto* ds : all)
@@ -143,9 +143,9 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   for (uint32_t shards : {1u, 2u, 4u}) {
     SCOPED_TRACE("shards = " + std::to_string(shards));
     TempDir dir;
-    IndexManifest m = base;
+    retrieval_shards::IndexManifest m = base;
     m.num_shards = shards;
-    BuildIndex(all, m, dir.str(), [](const std::string&) {});
+    retrieval_shards::BuildIndex(all, m, dir.str(), [](const std::string&) {});
     ShardServers servers(dir.str(), shards);
     RetrievalClient client(servers.endpoints);
     EXPECT_EQ(client.VerifyShards().size(), shards);
@@ -184,15 +184,15 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
 TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {
   const auto data = SmallData();
   TempDir dir;
-  IndexManifest m;
+  retrieval_shards::IndexManifest m;
   m.options.built = {"bm25"};
-  BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
-  VersionedShard shard(LoadShard(dir.str(), 0));
+  retrieval_shards::BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
+  retrieval_shards::VersionedShard shard(retrieval_shards::LoadShard(dir.str(), 0));
   net::ServerOptions o;
   o.max_frame_bytes = 1 << 16;
   o.idle_timeout_s = 1;
   net::RpcServer server(o);
-  RegisterRetrievalHandlers(server, shard);
+  retrieval_shards::RegisterRetrievalHandlers(server, shard);
   std::thread run([&] { server.Run(); });
 
   RetrievalClient good({{"127.0.0.1", server.port()}});
@@ -266,13 +266,13 @@ std::string OtherEncoder(const std::string& dir) {
 TEST(VersionedShard, RefreshUnderLoadLosesNoRequestAndEveryReplyIsTheOldOrTheNewVersion) {
   const auto data = SmallData();
   TempDir dir;
-  IndexManifest m;
+  retrieval_shards::IndexManifest m;
   m.options.built = {"bm25", "dense"};
   m.encoder = {EncoderDir(), "mean", 128, 64};
-  BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
-  VersionedShard shard(LoadShard(dir.str(), 0));
+  retrieval_shards::BuildIndex({&data.train}, m, dir.str(), [](const std::string&) {});
+  retrieval_shards::VersionedShard shard(retrieval_shards::LoadShard(dir.str(), 0));
   net::RpcServer server(net::ServerOptions{});
-  RegisterRetrievalHandlers(server, shard);
+  retrieval_shards::RegisterRetrievalHandlers(server, shard);
   std::thread run([&] { server.Run(); });
   std::vector<proto::RetrieveRequest> requests;
   for (const auto& ex : data.train.examples)
@@ -348,7 +348,7 @@ TEST(VersionedShard, RefreshUnderLoadLosesNoRequestAndEveryReplyIsTheOldOrTheNew
 TEST(RetrievalService, SigtermDrainsAndExitsZero) {
   const auto data = SmallData();
   TempDir dir;
-  data::WriteLampSplit(data.train, dir / "data", "train");
+  pipeline::WriteLampSplit(data.train, dir / "data", "train");
   const std::string prlm = PRLM_BINARY;
   ASSERT_EQ(std::system((prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()), 0);
   // Start the server, read its port, query it, SIGTERM it, collect its exit code.
@@ -363,10 +363,10 @@ TEST(RetrievalService, SigtermDrainsAndExitsZero) {
       " --query x --k 2 > " + dir / "out" + "; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "log";
   WriteBytes(dir / "run.sh", script);
   ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0);
-  const std::string log = ReadFile(dir / "log");
+  const std::string log = util::ReadFile(dir / "log");
   EXPECT_NE(log.find("drained and stopped"), std::string::npos) << log;
   EXPECT_NE(log.find("rc=0"), std::string::npos) << log;
-  EXPECT_NE(ReadFile(dir / "out").find(data.train.examples[0].user_id + "-p"), std::string::npos);
+  EXPECT_NE(util::ReadFile(dir / "out").find(data.train.examples[0].user_id + "-p"), std::string::npos);
 }
 
 }  // namespace

@@ -90,22 +90,22 @@ class Gate {
 
 // A batched component standing in for a model: its value is a function of
 // the item alone (so a mixed-up reply is caught), and it can be held.
-class EchoModel : public RewardComponent {
+class EchoModel : public reward_server::RewardComponent {
  public:
-  struct Prepared : PreparedItem {
+  struct Prepared : reward_server::PreparedItem {
     double value = 0;
   };
   const std::vector<std::string>& outputs() const override {
     static const std::vector<std::string> names = {"echo"};
     return names;
   }
-  std::unique_ptr<PreparedItem> Prepare(const RewardInput& in, double*) const override {
+  std::unique_ptr<reward_server::PreparedItem> Prepare(const reward_server::RewardInput& in, double*) const override {
     auto p = std::make_unique<Prepared>();
     p->value = ValueOf(in.item->user_id());
     p->tokens = 1;
     return p;
   }
-  void ScoreBatch(const std::vector<const PreparedItem*>& items, const std::vector<double*>& out) override {
+  void ScoreBatch(const std::vector<const reward_server::PreparedItem*>& items, const std::vector<double*>& out) override {
     if (hold) hold->Wait();
     ++batches;
     for (size_t i = 0; i < items.size(); ++i) out[i][0] = static_cast<const Prepared*>(items[i])->value;
@@ -134,20 +134,20 @@ TEST(FormatReward, HandCases) {
   EXPECT_FALSE(HasReasoningFormat("<think>r</think><answer>A</answer> more"));   // text after answer
   EXPECT_FALSE(HasReasoningFormat("<think>r</think>A<think>again"));             // reopened
 
-  FormatReward format;
+  reward_server::FormatReward format;
   proto::ScoreItem item = Item("q", "<think>r</think><answer>A</answer>", "A");
-  RewardInput in{&item, text::ExtractAnswer(item.completion()), 0};
+  reward_server::RewardInput in{&item, text::ExtractAnswer(item.completion()), 0};
   double out[1] = {0};
   EXPECT_EQ(format.Prepare(in, out), nullptr);
   EXPECT_EQ(out[0], 1.0);
 }
 
 TEST(AccuracyReward, HandComputedRougeSum) {
-  AccuracyReward accuracy;
+  reward_server::AccuracyReward accuracy;
   // gold "the cat sat", answer "the cat": ROUGE-1 P 1, R 2/3 -> F 0.8; ROUGE-2
   // bigrams {the cat} vs {the cat, cat sat}: P 1, R 1/2 -> F 2/3; ROUGE-L LCS 2 -> 0.8.
   proto::ScoreItem item = Item("q", "<think>r</think><answer>The cat</answer>", "the cat sat");
-  RewardInput in{&item, text::ExtractAnswer(item.completion()), 0};
+  reward_server::RewardInput in{&item, text::ExtractAnswer(item.completion()), 0};
   double out[4] = {0, 0, 0, 0};
   accuracy.Prepare(in, out);
   EXPECT_NEAR(out[1], 0.8, 1e-12);
@@ -156,39 +156,39 @@ TEST(AccuracyReward, HandComputedRougeSum) {
   EXPECT_NEAR(out[0], 0.8 + 2.0 / 3.0 + 0.8, 1e-12);
   // A title drafted inside the reasoning earns nothing: only text after </think> counts.
   proto::ScoreItem drafted = Item("q", "<think>the cat sat</think>", "the cat sat");
-  RewardInput in2{&drafted, text::ExtractAnswer(drafted.completion()), 0};
+  reward_server::RewardInput in2{&drafted, text::ExtractAnswer(drafted.completion()), 0};
   double out2[4] = {0, 0, 0, 0};
   accuracy.Prepare(in2, out2);
   EXPECT_EQ(out2[0], 0.0);
   // No gold output: refused, naming the item.
   proto::ScoreItem no_gold = Item("q", "<think>r</think>A", "  ");
-  RewardInput in3{&no_gold, text::ExtractAnswer(no_gold.completion()), 7};
+  reward_server::RewardInput in3{&no_gold, text::ExtractAnswer(no_gold.completion()), 7};
   ExpectErrorContaining([&] { accuracy.Prepare(in3, out2); }, {"item 7", "gold"});
 }
 
 TEST(SimilarityReward, IsTheMeanOfRouge1AndRougeLAndNeedsAGold) {
-  SimilarityReward similarity;
+  reward_server::SimilarityReward similarity;
   // The hand-computed pair above: ROUGE-1 F 0.8, ROUGE-L F 0.8.
   proto::ScoreItem item = Item("q", "<think>r</think><answer>The cat</answer>", "the cat sat");
   double out[1] = {0};
-  similarity.Prepare(RewardInput{&item, text::ExtractAnswer(item.completion()), 0}, out);
+  similarity.Prepare(reward_server::RewardInput{&item, text::ExtractAnswer(item.completion()), 0}, out);
   EXPECT_NEAR(out[0], 0.8, 1e-12);
   // gold "a b c d", answer "d a": ROUGE-1 F 2/3; LCS 1 -> P 1/2, R 1/4, F 1/3.
   proto::ScoreItem order = Item("q", "<think>r</think>d a", "a b c d");
-  similarity.Prepare(RewardInput{&order, text::ExtractAnswer(order.completion()), 0}, out);
+  similarity.Prepare(reward_server::RewardInput{&order, text::ExtractAnswer(order.completion()), 0}, out);
   EXPECT_NEAR(out[0], (2.0 / 3 + 1.0 / 3) / 2, 1e-12);
   proto::ScoreItem no_gold = Item("q", "<think>r</think>d a", " ");
   ExpectErrorContaining(
-      [&] { similarity.Prepare(RewardInput{&no_gold, text::ExtractAnswer(no_gold.completion()), 4}, out); },
+      [&] { similarity.Prepare(reward_server::RewardInput{&no_gold, text::ExtractAnswer(no_gold.completion()), 4}, out); },
       {"item 4", "no gold output", "similarity"});
 }
 
 TEST(AccuracyReward, ScoresClassificationAndRatingByTheItemsTask) {
-  AccuracyReward accuracy;
+  reward_server::AccuracyReward accuracy;
   auto score = [&](const std::string& task, const std::string& completion, const std::string& gold) {
     proto::ScoreItem item = Item("q", completion, gold);
     item.set_task(task);
-    RewardInput in{&item, text::ExtractAnswer(item.completion()), 3};
+    reward_server::RewardInput in{&item, text::ExtractAnswer(item.completion()), 3};
     double out[4] = {0, 0, 0, 0};
     accuracy.Prepare(in, out);
     return out[0];
@@ -292,13 +292,13 @@ TEST(RewardScorer, SameRewardsAloneAndBatched) {
   auto rm = TinyRewardModel();
   const int kGroups = 8;
   auto make = [&](int64_t max_batch, std::chrono::microseconds delay) {
-    ScorerOptions o;
+    reward_server::ScorerOptions o;
     o.batching.max_batch_size = max_batch;
     o.batching.max_queue_delay = delay;
-    return std::make_unique<RewardScorer>(
-        std::vector<WeightedComponent>{{std::make_shared<AccuracyReward>(), 1.0},
-                                       {std::make_shared<FormatReward>(), 0.1},
-                                       {std::make_shared<PersonalizationReward>(rm, 64), 0.1}},
+    return std::make_unique<reward_server::RewardScorer>(
+        std::vector<reward_server::WeightedComponent>{{std::make_shared<reward_server::AccuracyReward>(), 1.0},
+                                       {std::make_shared<reward_server::FormatReward>(), 0.1},
+                                       {std::make_shared<reward_server::PersonalizationReward>(rm, 64), 0.1}},
         o);
   };
   // 1. Alone: one request at a time, each in its own batch.
@@ -340,11 +340,11 @@ TEST(RewardScorer, DeadlineInvalidAndOverloadAreExplicit) {
   Gate hold;
   auto echo = std::make_shared<EchoModel>();
   echo->hold = &hold;
-  ScorerOptions o;
+  reward_server::ScorerOptions o;
   o.batching.max_batch_size = 1;
   o.batching.max_queue_delay = std::chrono::microseconds(0);
   o.batching.max_queued_sequences = 2;
-  RewardScorer scorer({{std::make_shared<FormatReward>(), 1.0}, {echo, 1.0}}, o);
+  reward_server::RewardScorer scorer({{std::make_shared<reward_server::FormatReward>(), 1.0}, {echo, 1.0}}, o);
   const std::vector<proto::ScoreItem> one = {Item("q", "<think>r</think>A", "A", "alice")};
   // 1. The first request occupies the only executor (held).
   std::promise<proto::ScoreReply> first;
@@ -363,7 +363,7 @@ TEST(RewardScorer, DeadlineInvalidAndOverloadAreExplicit) {
   EXPECT_EQ(refused.status(), proto::ScoreReply::OVERLOADED);
   // 4. Invalid requests: empty, and an item the accuracy reward cannot score.
   EXPECT_EQ(scorer.ScoreNow(proto::ScoreRequest()).status(), proto::ScoreReply::INVALID_REQUEST);
-  RewardScorer with_accuracy({{std::make_shared<AccuracyReward>(), 1.0}}, ScorerOptions());
+  reward_server::RewardScorer with_accuracy({{std::make_shared<reward_server::AccuracyReward>(), 1.0}}, reward_server::ScorerOptions());
   const auto invalid = with_accuracy.ScoreNow(Request({Item("q", "<think>r</think>A", "A"), Item("q", "x", "")}));
   EXPECT_EQ(invalid.status(), proto::ScoreReply::INVALID_REQUEST);
   EXPECT_NE(invalid.error().find("item 1"), std::string::npos) << invalid.error();
@@ -391,8 +391,8 @@ TEST(RewardScorer, DeadlineInvalidAndOverloadAreExplicit) {
 // ---------------------------------------------------------------- service
 
 struct RunningServer {
-  explicit RunningServer(RewardScorer& scorer, net::ServerOptions o = {}) : server(o) {
-    RegisterRewardHandlers(server, scorer);
+  explicit RunningServer(reward_server::RewardScorer& scorer, net::ServerOptions o = {}) : server(o) {
+    reward_server::RegisterRewardHandlers(server, scorer);
     thread = std::thread([this] { server.Run(); });
   }
   ~RunningServer() {
@@ -405,10 +405,10 @@ struct RunningServer {
 
 TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
   auto echo = std::make_shared<EchoModel>();
-  ScorerOptions o;
+  reward_server::ScorerOptions o;
   o.batching.max_batch_size = 64;
   o.batching.max_queue_delay = std::chrono::microseconds(500);
-  RewardScorer scorer({{std::make_shared<AccuracyReward>(), 1.0}, {echo, 1.0}}, o);
+  reward_server::RewardScorer scorer({{std::make_shared<reward_server::AccuracyReward>(), 1.0}, {echo, 1.0}}, o);
   net::ServerOptions so;
   so.worker_threads = 4;
   so.idle_timeout_s = 2;
@@ -494,11 +494,11 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   TempDir model_dir;  // adaptations persist into the model directory
   table.Save(model_dir.str(), bert, "pooler", lo, {});
   auto lore =
-      std::make_shared<LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8, model_dir.str());
-  ScorerOptions o;
+      std::make_shared<reward_server::LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8, model_dir.str());
+  reward_server::ScorerOptions o;
   o.batching.max_batch_size = 16;
   o.batching.max_queue_delay = std::chrono::microseconds(500);
-  RewardScorer scorer({{lore, 1.0}}, o);
+  reward_server::RewardScorer scorer({{lore, 1.0}}, o);
   net::ServerOptions so;
   so.worker_threads = 4;
   RunningServer running(scorer, so);
@@ -602,7 +602,7 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   EXPECT_EQ(counters.at("reward_lore_adaptations"), 2u);
   EXPECT_GE(counters.at("reward_lore_unknown_user_items"), 1u);
   // A server without LoRe says so.
-  RewardScorer plain({{std::make_shared<AccuracyReward>(), 1.0}}, o);
+  reward_server::RewardScorer plain({{std::make_shared<reward_server::AccuracyReward>(), 1.0}}, o);
   RunningServer other(plain, so);
   const auto no = RewardClient(net::Endpoint{"127.0.0.1", other.server.port()}).AdaptUser(adapt);
   EXPECT_EQ(no.status(), proto::UserWeightsReply::UNSUPPORTED);
@@ -634,7 +634,7 @@ TEST(RewardModel, SaveLoadRoundTripInHuggingFaceLayout) {
   const std::vector<std::pair<std::string, std::string>> qa = {{"a query", "an answer"}, {"x", "a longer answer here"}};
   const auto before = rm->ScoreTexts(qa);
   rm->Save(dir / "rm");
-  const std::string config = ReadFile(dir / "rm/config.json");
+  const std::string config = util::ReadFile(dir / "rm/config.json");
   EXPECT_NE(config.find("BertForSequenceClassification"), std::string::npos);
   EXPECT_NE(config.find("\"num_labels\": 1"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir / "rm/tokenizer.json"));
@@ -647,18 +647,18 @@ TEST(RewardModel, SaveLoadRoundTripInHuggingFaceLayout) {
 }
 
 TEST(RewardModel, BradleyTerryTrainingLearnsSyntheticPreferences) {
-  data::SyntheticOptions so;
+  pipeline::SyntheticOptions so;
   so.users = 120;
   so.seed = 3;
-  const auto splits = data::MakeSynthetic(so);
-  const auto pairs = SyntheticRmPairs(splits);
+  const auto splits = pipeline::MakeSynthetic(so);
+  const auto pairs = pipeline::SyntheticRmPairs(splits);
   ASSERT_GT(pairs.size(), 150u);
   auto rm = RewardModel::Load(kBertTiny, 64, 11);
-  RmTrainOptions o;
+  pipeline::RmTrainOptions o;
   o.lr = 1e-3;
   o.batch_size = 32;
   o.epochs = 6;
-  const auto report = TrainRewardModel(*rm, pairs, o);
+  const auto report = pipeline::TrainRewardModel(*rm, pairs, o);
   ASSERT_EQ(report.after_epoch.size(), 6u);
   EXPECT_EQ(report.eval_pairs, size_t(std::llround(0.1 * pairs.size())));
   // The loss falls (train and held-out), and held-out pairs are ranked right far above chance.
@@ -674,30 +674,30 @@ TEST(RewardModel, BradleyTerryTrainingLearnsSyntheticPreferences) {
 TEST(RmPairs, FileErrorsNameTheLine) {
   TempDir dir;
   WriteBytes(dir / "ok.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\",\"id\":3}\n\n");
-  const auto pairs = ReadRmPairs(dir / "ok.jsonl");
+  const auto pairs = pipeline::ReadRmPairs(dir / "ok.jsonl");
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_EQ(pairs[0].id, "3");
   WriteBytes(dir / "bad.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\n{\"query\":\"q\",\"chosen\":\"a\"}\n");
-  ExpectErrorContaining([&] { ReadRmPairs(dir / "bad.jsonl"); }, {"bad.jsonl:2", "rejected"});
+  ExpectErrorContaining([&] { pipeline::ReadRmPairs(dir / "bad.jsonl"); }, {"bad.jsonl:2", "rejected"});
   WriteBytes(dir / "json.jsonl", "{\"query\": \n");
-  ExpectErrorContaining([&] { ReadRmPairs(dir / "json.jsonl"); }, {"json.jsonl:1", "not valid JSON"});
+  ExpectErrorContaining([&] { pipeline::ReadRmPairs(dir / "json.jsonl"); }, {"json.jsonl:1", "not valid JSON"});
   WriteBytes(dir / "type.jsonl", "{\"query\":1.5,\"chosen\":\"a\",\"rejected\":\"b\"}\n");
-  ExpectErrorContaining([&] { ReadRmPairs(dir / "type.jsonl"); }, {"type.jsonl:1", "\"query\"", "string"});
+  ExpectErrorContaining([&] { pipeline::ReadRmPairs(dir / "type.jsonl"); }, {"type.jsonl:1", "\"query\"", "string"});
 }
 
 TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
-  data::SyntheticOptions so;
+  pipeline::SyntheticOptions so;
   so.users = 12;
-  const auto splits = data::MakeSynthetic(so);
-  retrieval::IndexOptions io;
+  const auto splits = pipeline::MakeSynthetic(so);
+  retrieval_shards::IndexOptions io;
   io.built = {"bm25"};
-  auto retriever = retrieval::LocalRetriever::Build({&splits.train}, io);
+  auto retriever = retrieval_shards::LocalRetriever::Build({&splits.train}, io);
   auto tokenizer = text::Tokenizer::FromFile(std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/qwen2-tied/tokenizer.json");
   const std::string intro = data::PromptTemplateFor("LaMP_4").profile_intro;
   // A stand-in policy: with a profile it answers "styled N", without "plain N";
   // query 0 gets no answer at all, query 1 the same answer both ways.
   size_t calls = 0;
-  const CompletionFn complete = [&](const std::vector<std::vector<int32_t>>& prompts) {
+  const pipeline::CompletionFn complete = [&](const std::vector<std::vector<int32_t>>& prompts) {
     std::vector<std::string> out;
     for (size_t p = 0; p < prompts.size(); ++p) {
       const std::string text = tokenizer->Decode(prompts[p]);
@@ -712,12 +712,12 @@ TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
     calls += prompts.size() / 2;
     return out;
   };
-  RmPairOptions o;
+  pipeline::RmPairOptions o;
   o.k = 3;
   o.batch_size = 5;
   o.limit = 12;
-  RmPairStats stats;
-  const auto pairs = MakeRmPairs(splits.train, *retriever, *tokenizer, complete, o, &stats);
+  pipeline::RmPairStats stats;
+  const auto pairs = pipeline::MakeRmPairs(splits.train, *retriever, *tokenizer, complete, o, &stats);
   EXPECT_EQ(stats.queries, 12u);
   EXPECT_EQ(stats.both_empty, 1u);
   EXPECT_EQ(stats.identical, 1u);
@@ -739,20 +739,20 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
   ASSERT_EQ(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "pairs.jsonl" + " --out " + dir / "rm" +
                 " --epochs 1 --batch-size 16 --max-length 64"),
             0)
-      << ReadFile(dir / "cli.log");
+      << util::ReadFile(dir / "cli.log");
   EXPECT_TRUE(std::filesystem::exists(dir / "rm/training_report.json"));
   // PrLM's pair recipe end to end with a (random) policy: every query accounted for.
   ASSERT_EQ(run(prlm + " init-model --out " + dir / "policy"), 0);
   ASSERT_EQ(run(prlm + " make-rm-pairs --policy " + dir / "policy" + " --data " + dir / "data" +
                 " --k 2 --limit 4 --max-new-tokens 8 --out " + dir / "made.jsonl"),
             0)
-      << ReadFile(dir / "cli.log");
-  EXPECT_NE(ReadFile(dir / "cli.log").find("from 4 queries"), std::string::npos) << ReadFile(dir / "cli.log");
+      << util::ReadFile(dir / "cli.log");
+  EXPECT_NE(util::ReadFile(dir / "cli.log").find("from 4 queries"), std::string::npos) << util::ReadFile(dir / "cli.log");
   EXPECT_TRUE(std::filesystem::exists(dir / "made.jsonl"));
   // A malformed pairs file is refused with its line.
   WriteBytes(dir / "broken.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\nnot json\n");
   EXPECT_NE(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "broken.jsonl" + " --out " + dir / "x"), 0);
-  EXPECT_NE(ReadFile(dir / "cli.log").find("broken.jsonl:2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(dir / "cli.log").find("broken.jsonl:2"), std::string::npos);
   // Records for `prlm score`: one well-formed, one without an answer.
   WriteBytes(dir / "records.jsonl",
              "{\"query\":\"q\",\"completion\":\"<think>r</think><answer>Park plan approved</answer>\","
@@ -768,11 +768,11 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
       dir / "records.jsonl" + " > " +
       dir / "scores.jsonl; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "serve.log";
   WriteBytes(dir / "run.sh", script);
-  ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0) << ReadFile(dir / "serve.log");
-  const std::string log = ReadFile(dir / "serve.log");
+  ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0) << util::ReadFile(dir / "serve.log");
+  const std::string log = util::ReadFile(dir / "serve.log");
   EXPECT_NE(log.find("drained and stopped"), std::string::npos) << log;
   EXPECT_NE(log.find("rc=0"), std::string::npos) << log;
-  const std::string scores = ReadFile(dir / "scores.jsonl");
+  const std::string scores = util::ReadFile(dir / "scores.jsonl");
   EXPECT_NE(scores.find("\"line\":1,\"reward\":3.1"), std::string::npos) << scores;  // 3 + 0.1 + 0.1 * sigmoid
   EXPECT_NE(scores.find("\"line\":2,\"reward\":0.0"), std::string::npos) << scores;
   EXPECT_NE(scores.find("\"rm_score\""), std::string::npos) << scores;

@@ -10,7 +10,7 @@
 
 #include "common/model/model_config.h"
 #include "common/model/pretrained.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 #include "common/model/rope.h"
 #include "common/model/safetensors.h"
 #include "tests/test_util.h"
@@ -74,11 +74,11 @@ std::string DecoderJson(const std::string& type, const std::string& extra) {
 }
 
 TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
-  const auto qwen3 = Qwen2Config::FromJsonText(DecoderJson("qwen3", ""), "q3.json");
+  const auto qwen3 = DecoderConfig::FromJsonText(DecoderJson("qwen3", ""), "q3.json");
   EXPECT_TRUE(qwen3.qk_norm);
   EXPECT_FALSE(qwen3.attention_bias);
   EXPECT_EQ(qwen3.head_dim(), 128) << "transformers' Qwen3Config default";
-  const auto llama = Qwen2Config::FromJsonText(
+  const auto llama = DecoderConfig::FromJsonText(
       DecoderJson("llama", R"(, "attention_bias": true, "mlp_bias": true, "head_dim": 32,
                     "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 512})"),
@@ -89,46 +89,46 @@ TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
   EXPECT_EQ(llama.rope_scaling.type, "llama3");
   EXPECT_EQ(llama.rope_scaling.original_max_position_embeddings, 512);
   // The written config reads back the same.
-  const auto again = Qwen2Config::FromJsonText(llama.ToJson(), "again");
+  const auto again = DecoderConfig::FromJsonText(llama.ToJson(), "again");
   EXPECT_EQ(again.model_type, "llama");
   EXPECT_TRUE(again.mlp_bias);
   EXPECT_EQ(again.head_dim(), 32);
   EXPECT_EQ(again.rope_scaling.high_freq_factor, 4.0);
-  const auto qwen2 = Qwen2Config::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"type": "yarn", "factor": 4.0,
+  const auto qwen2 = DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"type": "yarn", "factor": 4.0,
                                                    "original_max_position_embeddings": 32768})"), "q2.json");
   EXPECT_TRUE(qwen2.attention_bias && !qwen2.o_proj_bias());
   EXPECT_EQ(qwen2.rope_scaling.type, "yarn") << "the older key 'type'";
   EXPECT_EQ(qwen2.rope_scaling.beta_fast, 32);
   // Errors name the file and what is wrong.
-  ExpectErrorContaining([] { Qwen2Config::FromJsonText(DecoderJson("gemma", ""), "g.json"); },
+  ExpectErrorContaining([] { DecoderConfig::FromJsonText(DecoderJson("gemma", ""), "g.json"); },
                         {"g.json", "model_type 'gemma'", "qwen2, qwen3, llama"});
   ExpectErrorContaining(
-      [] { Qwen2Config::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "longrope"})"), "l.json"); },
+      [] { DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "longrope"})"), "l.json"); },
       {"l.json", "rope_type 'longrope' is not supported", "llama3, yarn"});
   ExpectErrorContaining(
       [] {
-        Qwen2Config::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+        DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
                                   "high_freq_factor": 4.0, "original_max_position_embeddings": 512})"), "l.json");
       },
       {"l.json", "llama3' needs 'low_freq_factor'"});
   ExpectErrorContaining(
-      [] { Qwen2Config::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"rope_type": "linear"})"), "q.json"); },
+      [] { DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"rope_type": "linear"})"), "q.json"); },
       {"q.json", "needs 'factor'"});
   ExpectErrorContaining(
-      [] { Qwen2Config::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"factor": 2.0})"), "q.json"); },
+      [] { DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"factor": 2.0})"), "q.json"); },
       {"q.json", "'rope_type'"});
   ExpectErrorContaining(
-      [] { Qwen2Config::FromJsonText(DecoderJson("llama", R"(, "mlp_bias": "yes")"), "l.json"); },
+      [] { DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "mlp_bias": "yes")"), "l.json"); },
       {"l.json", "'mlp_bias' must be true or false"});
 }
 
 // transformers 5 writes RoPE as rope_parameters, with rope_theta inside it.
 TEST(DecoderConfig, Transformers5RopeParametersReadAsRopeScalingAndTheta) {
-  const auto v5 = Qwen2Config::FromJsonText(
+  const auto v5 = DecoderConfig::FromJsonText(
       DecoderJson("qwen3", R"(, "dtype": "bfloat16", "rope_parameters": {"rope_type": "yarn", "factor": 4.0,
                     "rope_theta": 1000000.0, "original_max_position_embeddings": 32768})"),
       "v5.json");
-  const auto v4 = Qwen2Config::FromJsonText(
+  const auto v4 = DecoderConfig::FromJsonText(
       DecoderJson("qwen3", R"(, "rope_theta": 1000000.0, "rope_scaling": {"rope_type": "yarn", "factor": 4.0,
                     "original_max_position_embeddings": 32768})"),
       "v4.json");
@@ -138,19 +138,19 @@ TEST(DecoderConfig, Transformers5RopeParametersReadAsRopeScalingAndTheta) {
   EXPECT_EQ(RopeInverseFrequencies(v5.rope(), 1), RopeInverseFrequencies(v4.rope(), 1));
   EXPECT_EQ(RopeAttentionFactor(v5.rope()), RopeAttentionFactor(v4.rope()));
   // The default type carries only the base.
-  const auto plain = Qwen2Config::FromJsonText(
+  const auto plain = DecoderConfig::FromJsonText(
       DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "rope_theta": 500000.0})"), "p.json");
   EXPECT_EQ(plain.rope_theta, 5e5);
   EXPECT_EQ(plain.rope_scaling.type, "default");
   ExpectErrorContaining(
       [] {
-        Qwen2Config::FromJsonText(DecoderJson("qwen3", R"(, "rope_parameters": {"full_attention": {"rope_type": "default"},
+        DecoderConfig::FromJsonText(DecoderJson("qwen3", R"(, "rope_parameters": {"full_attention": {"rope_type": "default"},
                                   "sliding_attention": {"rope_type": "default"}})"), "g.json");
       },
       {"g.json", "rope_parameters has per-layer-type parameters ('full_attention')"});
   ExpectErrorContaining(
       [] {
-        Qwen2Config::FromJsonText(
+        DecoderConfig::FromJsonText(
             DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5})"), "p.json");
       },
       {"p.json", "partial_rotary_factor other than 1"});
@@ -158,8 +158,8 @@ TEST(DecoderConfig, Transformers5RopeParametersReadAsRopeScalingAndTheta) {
 
 TEST(GenerationConfig, EosIdsJoinConfigJsonsAndSamplingDefaultsAreRead) {
   prlm::testing::TempDir dir;
-  auto m = Qwen2ForCausalLM(Qwen2Config::FromJsonText(DecoderJson("llama", R"(, "eos_token_id": 5)"), "tiny"));
-  SaveQwen2(m, dir / "m");
+  auto m = CausalLM(DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "eos_token_id": 5)"), "tiny"));
+  SaveCausalLM(m, dir / "m");
   EXPECT_TRUE(GenerationConfig::LoadFromDir(dir / "m").eos_token_ids.empty()) << "no file: nothing set";
   prlm::testing::WriteBytes(dir / "m/generation_config.json",
                             R"({"eos_token_id": [5, 7], "temperature": 0.6, "top_p": 0.95, "do_sample": true})");
@@ -169,16 +169,16 @@ TEST(GenerationConfig, EosIdsJoinConfigJsonsAndSamplingDefaultsAreRead) {
   EXPECT_EQ(g.top_p, 0.95);
   EXPECT_EQ(g.top_k, std::nullopt);
   EXPECT_EQ(g.do_sample, true);
-  EXPECT_EQ(LoadQwen2(dir / "m")->config().eos_token_ids, (std::vector<int64_t>{5, 7}))
+  EXPECT_EQ(LoadCausalLM(dir / "m")->config().eos_token_ids, (std::vector<int64_t>{5, 7}))
       << "config.json's 5, then generation_config.json's new 7";
   prlm::testing::WriteBytes(dir / "m/generation_config.json", R"({"eos_token_id": "<eos>"})");
   ExpectErrorContaining([&] { GenerationConfig::LoadFromDir(dir / "m"); },
                         {"generation_config.json", "'eos_token_id' must be an integer or a list"});
 }
 
-Qwen2ForCausalLM TinyDecoder(const std::string& extra, const std::string& type = "qwen2") {
-  auto c = Qwen2Config::FromJsonText(DecoderJson(type, extra), "tiny");
-  Qwen2ForCausalLM m(c);
+CausalLM TinyDecoder(const std::string& extra, const std::string& type = "qwen2") {
+  auto c = DecoderConfig::FromJsonText(DecoderJson(type, extra), "tiny");
+  CausalLM m(c);
   InitializeWeights(*m, 0.2, 3);
   // Norm weights away from 1, so q_norm / k_norm matter.
   torch::NoGradGuard g;
@@ -188,7 +188,7 @@ Qwen2ForCausalLM TinyDecoder(const std::string& extra, const std::string& type =
   return m;
 }
 
-torch::Tensor LogitsAt(Qwen2ForCausalLM& m, const torch::Tensor& ids, const torch::Tensor& positions) {
+torch::Tensor LogitsAt(CausalLM& m, const torch::Tensor& ids, const torch::Tensor& positions) {
   const auto mask = torch::ones_like(ids);
   return m->Logits(m->Forward(ids, positions, AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
 }
@@ -200,13 +200,13 @@ TEST(Decoder, Qwen3AndLlamaHaveTheirOwnParametersAndRoundTrip) {
   const auto positions = torch::arange(7, torch::kLong).unsqueeze(0);
   for (const std::string type : {"qwen3", "llama"}) {
     auto m = TinyDecoder(type == "qwen3" ? R"(, "head_dim": 16)" : "", type);
-    SaveQwen2(m, dir / type);
+    SaveCausalLM(m, dir / type);
     SafetensorsFile f(dir / (type + "/model.safetensors"));
     EXPECT_EQ(f.Has("model.layers.0.self_attn.q_norm.weight"), type == "qwen3") << type;
     EXPECT_EQ(f.Has("model.layers.0.self_attn.k_norm.weight"), type == "qwen3") << type;
     EXPECT_FALSE(f.Has("model.layers.0.self_attn.q_proj.bias")) << type;
     EXPECT_FALSE(f.Has("model.layers.0.mlp.up_proj.bias")) << type;
-    auto loaded = LoadQwen2(dir / type);
+    auto loaded = LoadCausalLM(dir / type);
     EXPECT_EQ(loaded->config().model_type, type);
     EXPECT_TRUE(torch::equal(LogitsAt(m, ids, positions), LogitsAt(loaded, ids, positions))) << type;
   }

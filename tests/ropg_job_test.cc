@@ -38,7 +38,7 @@ std::string StartServerIn(const std::string& dir, const std::string& args, const
   const std::string log = dir + "/" + name + ".log";
   Shell("(" + Prlm() + args + " > " + log + " 2>&1 & echo $! > " + dir + "/" + name + ".pid)");
   for (int i = 0; i < 300; ++i) {
-    const std::string text = fs::exists(log) ? ReadFile(log) : "";
+    const std::string text = fs::exists(log) ? util::ReadFile(log) : "";
     const size_t at = text.find("listening on 127.0.0.1:");
     if (at != std::string::npos)
       return text.substr(at + 23, text.find_first_not_of("0123456789", at + 23) - at - 23);
@@ -86,7 +86,7 @@ TEST_F(RopgJob, FeedbackIsTheSameWithOneOrTwoRanks) {
   const auto two = Shell(Mpirun(2) + Collect(D("fb2.jsonl")));
   ASSERT_EQ(two.code, 0) << two.out;
   EXPECT_NE(two.out.find("from 2 ranks"), std::string::npos) << two.out;
-  EXPECT_EQ(ReadFile(D("fb1.jsonl")), ReadFile(D("fb2.jsonl")));
+  EXPECT_EQ(util::ReadFile(D("fb1.jsonl")), util::ReadFile(D("fb2.jsonl")));
   const auto records = Lines(D("fb1.jsonl"));
   ASSERT_EQ(records.size(), 6u);
   std::set<std::string> answers;
@@ -150,7 +150,7 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
   const auto two = Shell(Mpirun(2) + collect + D("sel2.jsonl"));
   ASSERT_EQ(two.code, 0) << two.out;
   EXPECT_NE(two.out.find("6 questions, 4 retrievers each (utility rouge1) from 2 ranks"), std::string::npos) << two.out;
-  EXPECT_EQ(ReadFile(D("sel1.jsonl")), ReadFile(D("sel2.jsonl")));
+  EXPECT_EQ(util::ReadFile(D("sel1.jsonl")), util::ReadFile(D("sel2.jsonl")));
   std::set<std::string> completions;
   for (const auto& r : Lines(D("sel1.jsonl"))) {
     ASSERT_EQ(r["candidates"].size(), 4u) << r.dump();
@@ -169,7 +169,7 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
   ASSERT_EQ(pre.code, 0) << pre.out;
   const auto post = Shell(Prlm() + train + " --variant post --out " + D("sel_post"));
   ASSERT_EQ(post.code, 0) << post.out;
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(D("sel_post") + "/selector.json"))["candidates"],
+  EXPECT_EQ(nlohmann::json::parse(util::ReadFile(D("sel_post") + "/selector.json"))["candidates"],
             nlohmann::json({"none", "recency", "bm25", "dense"}));
   EXPECT_EQ(Lines(D("sel_pre") + "/metrics.jsonl").size(), 4u);  // 6 questions / 4, 2 epochs
 
@@ -179,7 +179,7 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
   const auto rows = Shell(Prlm() + eval + " --retriever rspg-pre,rspg-post --selector " + D("sel_pre") + "," +
                           D("sel_post") + candidates + " --out " + D("rspg.json"));
   ASSERT_EQ(rows.code, 0) << rows.out;
-  const auto table = nlohmann::json::parse(ReadFile(D("rspg.json")));
+  const auto table = nlohmann::json::parse(util::ReadFile(D("rspg.json")));
   ASSERT_EQ(table.size(), 2u);
   for (const auto& row : table) {
     int picked = 0;
@@ -216,7 +216,7 @@ TEST_F(RopgJob, TrainingRefreshesARunningShardServer) {
   ASSERT_EQ(index.code, 0) << index.out;
   const std::string port = StartServer(" serve-retrieval --index " + D("index") + " --shard 0 --secret-file " +
                                       D("secret"), "shard");
-  ASSERT_FALSE(port.empty()) << ReadFile(D("shard.log"));
+  ASSERT_FALSE(port.empty()) << util::ReadFile(D("shard.log"));
   const auto trained = Shell(Prlm() + " train-retriever --feedback " + D("fb1.jsonl") + " --init " + fixture +
                              " --batch-size 2 --epochs 1 --heldout-fraction 0 --threads 1 --refresh-every 2" +
                              " --refresh-server 127.0.0.1:" + port + " --secret-file " + D("secret") + " --out " +
@@ -238,7 +238,7 @@ TEST_F(RopgJob, FeedbackScoredByARewardServerIsTheSame) {
   if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
   if (!fs::exists(D("secret"))) ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("secret")).code, 0);
   const std::string port = StartServer(" serve-reward --w-pers 0 --secret-file " + D("secret"), "reward");
-  ASSERT_FALSE(port.empty()) << ReadFile(D("reward.log"));
+  ASSERT_FALSE(port.empty()) << util::ReadFile(D("reward.log"));
   const auto remote = Shell(Mpirun(2) + Collect(D("fb_remote.jsonl")) + " --reward-server 127.0.0.1:" + port +
                             " --secret-file " + D("secret"));
   ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("other_secret")).code, 0);
@@ -246,7 +246,7 @@ TEST_F(RopgJob, FeedbackScoredByARewardServerIsTheSame) {
                                " --secret-file " + D("other_secret"));
   StopServer("reward");
   ASSERT_EQ(remote.code, 0) << remote.out;
-  EXPECT_EQ(ReadFile(D("fb1.jsonl")), ReadFile(D("fb_remote.jsonl")));
+  EXPECT_EQ(util::ReadFile(D("fb1.jsonl")), util::ReadFile(D("fb_remote.jsonl")));
   EXPECT_NE(no_secret.code, 0) << "a peer without the job's secret is not scored";
   EXPECT_NE(no_secret.out.find("did not prove the job secret"), std::string::npos) << no_secret.out;
   EXPECT_FALSE(fs::exists(D("fb_nosecret.jsonl")));

@@ -1,4 +1,4 @@
-// ROPG's retriever losses (common/objective/ropg_loss.h) against
+// ROPG's retriever losses (pipeline/ropg_loss.h) against
 // hand-computed values: the RL loss and its gradient, a zero advantage for
 // the first-stage top, KD's KL, KD with a one-hot teacher equal to the
 // cross-entropy of its target, and shapes refused by name.
@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "common/model/pretrained.h"
-#include "common/objective/ropg_loss.h"
+#include "pipeline/ropg_loss.h"
 #include "common/util/rng.h"
 #include "pipeline/retriever_feedback.h"
 #include "pipeline/retriever_trainer.h"
@@ -27,7 +27,7 @@ TEST(RopgLoss, RlIsMinusLogProbabilityTimesTheAdvantageOverTheFirstCandidate) {
   auto scores = torch::tensor({{0.0, 1.0, 2.0}}, torch::kDouble).set_requires_grad(true);
   const auto utilities = torch::tensor({{0.2, 0.5, 0.9}}, torch::kDouble);
   const double lse = std::log(std::exp(0.0) + std::exp(1.0) + std::exp(2.0));
-  const auto loss = RopgRlLoss(scores, utilities, torch::tensor({2}, torch::kLong));
+  const auto loss = pipeline::RopgRlLoss(scores, utilities, torch::tensor({2}, torch::kLong));
   EXPECT_NEAR(loss.item<double>(), -(2.0 - lse) * (0.9 - 0.2), 1e-12);
   loss.backward();
   // d/ds_j of -A log p(d) = -A (1[j = d] - p_j).
@@ -36,11 +36,11 @@ TEST(RopgLoss, RlIsMinusLogProbabilityTimesTheAdvantageOverTheFirstCandidate) {
     EXPECT_NEAR(scores.grad()[0][j].item<double>(), -0.7 * ((j == 2) - p), 1e-12) << j;
   }
   // Drawing the first-stage top has no advantage; a worse draw pushes it down.
-  EXPECT_NEAR(RopgRlLoss(scores, utilities, torch::tensor({0}, torch::kLong)).item<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(pipeline::RopgRlLoss(scores, utilities, torch::tensor({0}, torch::kLong)).item<double>(), 0.0, 1e-12);
   const auto two = torch::tensor({{0.0, 0.0}, {1.0, 0.0}}, torch::kDouble);
   const auto u2 = torch::tensor({{1.0, 0.0}, {0.0, 1.0}}, torch::kDouble);
   const double want = (-(std::log(0.5)) * (0.0 - 1.0) + -(0.0 - std::log(1 + std::exp(1.0))) * (1.0 - 0.0)) / 2;
-  EXPECT_NEAR(RopgRlLoss(two, u2, torch::tensor({1, 1}, torch::kLong)).item<double>(), want, 1e-12)
+  EXPECT_NEAR(pipeline::RopgRlLoss(two, u2, torch::tensor({1, 1}, torch::kLong)).item<double>(), want, 1e-12)
       << "the mean over questions";
 }
 
@@ -50,25 +50,25 @@ TEST(RopgLoss, KdIsTheKlFromTheUtilityTeacherToTheRetriever) {
   const double T = 2;
   const double t0 = 1 / (1 + std::exp(0.5)), t1 = 1 - t0;  // softmax(0, 0.5)
   const double s0 = 1 / (1 + std::exp(-0.5)), s1 = 1 - s0;  // softmax(0.5, 0)
-  EXPECT_NEAR(RopgKdLoss(scores, utilities, T).item<double>(),
+  EXPECT_NEAR(pipeline::RopgKdLoss(scores, utilities, T).item<double>(),
               t0 * std::log(t0 / s0) + t1 * std::log(t1 / s1), 1e-12);
-  EXPECT_NEAR(RopgKdLoss(utilities, utilities, T).item<double>(), 0.0, 1e-12) << "student = teacher";
+  EXPECT_NEAR(pipeline::RopgKdLoss(utilities, utilities, T).item<double>(), 0.0, 1e-12) << "student = teacher";
   // A one-hot teacher: the cross-entropy of its target.
   const auto logits = torch::tensor({{0.3, -1.2, 2.0}, {1.0, 0.5, -0.5}}, torch::kDouble);
   const auto target = torch::tensor({2, 0}, torch::kLong);
   const auto one_hot = torch::one_hot(target, 3).to(torch::kDouble);
-  EXPECT_NEAR(KdLossFromTeacher(logits, one_hot, 1.0).item<double>(),
+  EXPECT_NEAR(pipeline::KdLossFromTeacher(logits, one_hot, 1.0).item<double>(),
               torch::nn::functional::cross_entropy(logits, target).item<double>(), 1e-12);
 }
 
 TEST(RopgLoss, ShapesAndArgumentsAreRefusedByName) {
   const auto s = torch::zeros({2, 3});
-  ExpectErrorContaining([&] { RopgRlLoss(s, torch::zeros({2, 4}), torch::zeros({2}, torch::kLong)); },
+  ExpectErrorContaining([&] { pipeline::RopgRlLoss(s, torch::zeros({2, 4}), torch::zeros({2}, torch::kLong)); },
                         {"RopgRlLoss", "utilities", "must match the scores"});
-  ExpectErrorContaining([&] { RopgRlLoss(s, torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong)); },
+  ExpectErrorContaining([&] { pipeline::RopgRlLoss(s, torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong)); },
                         {"RopgRlLoss", "outside [0, 3)"});
-  ExpectErrorContaining([&] { RopgKdLoss(s, torch::zeros({2, 3}), 0); }, {"RopgKdLoss", "temperature must be > 0"});
-  ExpectErrorContaining([&] { RopgKdLoss(torch::zeros({3}), torch::zeros({3}), 1); }, {"scores must be [Q, N]"});
+  ExpectErrorContaining([&] { pipeline::RopgKdLoss(s, torch::zeros({2, 3}), 0); }, {"RopgKdLoss", "temperature must be > 0"});
+  ExpectErrorContaining([&] { pipeline::RopgKdLoss(torch::zeros({3}), torch::zeros({3}), 1); }, {"scores must be [Q, N]"});
 }
 
 }  // namespace
@@ -121,15 +121,15 @@ TEST(RopgFeedback, FileRoundTripsAndBadLinesAreNamed) {
 }
 
 TEST(RopgFeedback, OracleOrdersTheFirstStageCandidatesByUtility) {
-  data::SyntheticOptions o;
+  pipeline::SyntheticOptions o;
   o.task = "LaMP_4";
   o.users = 12;
   o.seed = 4;
   o.topic_style = true;
-  const auto s = data::MakeSynthetic(o);
-  retrieval::IndexOptions index;
+  const auto s = pipeline::MakeSynthetic(o);
+  retrieval_shards::IndexOptions index;
   index.built = {"bm25"};
-  auto first = retrieval::LocalRetriever::Build({&s.test}, index);
+  auto first = retrieval_shards::LocalRetriever::Build({&s.test}, index);
   const data::Example& ex = s.test.examples[0];
   const auto bm25 = retrieval::RetrieveRequestFor(ex.user_id, ex.query, 4, "bm25");
   const auto top4 = first->Retrieve({bm25})[0];
@@ -155,7 +155,7 @@ TEST(RopgFeedback, OracleOrdersTheFirstStageCandidatesByUtility) {
 std::vector<FeedbackRecord> TopicFeedback(int questions) {
   const std::vector<std::string> topics = {"harbor ships", "violin concert", "wheat harvest", "chess match"};
   std::vector<FeedbackRecord> out;
-  SplitMix64 rng(9);
+  util::SplitMix64 rng(9);
   for (int q = 0; q < questions; ++q) {
     const int t = q % 4;
     FeedbackRecord r{"q" + std::to_string(q), "user" + std::to_string(q % 10), "news about the " + topics[t],

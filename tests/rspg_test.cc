@@ -63,7 +63,7 @@ std::vector<FeedbackRecord> TopicSelection(int questions, bool topic_in_answer) 
   const std::vector<std::string> topics = {"harbor ships", "violin concert", "wheat harvest", "chess match"};
   const std::vector<std::string> names = {"none", "bm25", "dense"};
   std::vector<FeedbackRecord> out;
-  SplitMix64 rng(5);
+  util::SplitMix64 rng(5);
   for (int q = 0; q < questions; ++q) {
     const int t = q % 4;
     FeedbackRecord r{"q" + std::to_string(q), "user" + std::to_string(q % 12), "", "news about the " + topics[t],
@@ -121,18 +121,18 @@ TEST(RetrieverSelector, BadDirectoriesAreNamed) {
   auto selector = RetrieverSelector::Create(kBertFixture, "pre", {"none", "bm25"}, 32, 1);
   const std::string good = dir.str() + "/sel";
   selector->Save(good);
-  WriteFileAtomic(good + "/selector.json", "{\"variant\": \"pre\", \"candidates\": [\"none\"");
+  util::WriteFileAtomic(good + "/selector.json", "{\"variant\": \"pre\", \"candidates\": [\"none\"");
   ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"selector.json: not JSON"});
-  WriteFileAtomic(good + "/selector.json", R"({"variant": "mid", "candidates": ["none", "bm25"], "max_length": 32})");
+  util::WriteFileAtomic(good + "/selector.json", R"({"variant": "mid", "candidates": ["none", "bm25"], "max_length": 32})");
   ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"variant must be pre or post, not 'mid'"});
-  WriteFileAtomic(good + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"]})");
+  util::WriteFileAtomic(good + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"]})");
   ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"needs \"variant\", \"candidates\" and \"max_length\""});
   // A plain BERT (no classifier head) with a selector.json is not a trained selector.
   const std::string headless = dir.str() + "/headless";
   fs::create_directories(headless);
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
     fs::copy_file(kBertFixture + "/" + f, headless + "/" + f);
-  WriteFileAtomic(headless + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"], "max_length": 32})");
+  util::WriteFileAtomic(headless + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"], "max_length": 32})");
   ExpectErrorContaining([&] { RetrieverSelector::Load(headless); }, {"has no classifier head"});
 }
 

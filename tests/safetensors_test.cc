@@ -89,28 +89,28 @@ TEST(Safetensors, MalformedFilesAreRefused) {
 
 TEST(Safetensors, MissingTensorAndWrongShapeAreNamedWhenLoadingAModel) {
   TempDir dir;
-  Qwen2Config cfg = Qwen2Preset("tiny", 256);
+  DecoderConfig cfg = DecoderPreset("tiny", 256);
   cfg.num_hidden_layers = 2;
-  Qwen2ForCausalLM m(cfg);
-  SaveQwen2(m, dir / "m");
+  CausalLM m(cfg);
+  SaveCausalLM(m, dir / "m");
   // Ask for one more layer than the checkpoint has.
-  Qwen2Config more = cfg;
+  DecoderConfig more = cfg;
   more.num_hidden_layers = 3;
   WriteBytes(dir / "m/config.json", more.ToJson());
-  prlm::testing::ExpectErrorContaining([&] { LoadQwen2(dir / "m"); },
+  prlm::testing::ExpectErrorContaining([&] { LoadCausalLM(dir / "m"); },
                                        {"has no tensor 'model.layers.2.", "3 layers"});
   // A different hidden size: shape mismatch names tensor and both shapes.
-  Qwen2Config wider = cfg;
+  DecoderConfig wider = cfg;
   wider.hidden_size = 256;
   WriteBytes(dir / "m/config.json", wider.ToJson());
   prlm::testing::ExpectErrorContaining(
-      [&] { LoadQwen2(dir / "m"); },
+      [&] { LoadCausalLM(dir / "m"); },
       {"'model.embed_tokens.weight' has shape [256, 128] but the config implies [256, 256]"});
 }
 
 TEST(ModelConfig, BadConfigsNameTheField) {
   const auto expect = [](const std::string& json, const std::string& needle) {
-    prlm::testing::ExpectErrorContaining([&] { Qwen2Config::FromJsonText(json, "cfg.json"); },
+    prlm::testing::ExpectErrorContaining([&] { DecoderConfig::FromJsonText(json, "cfg.json"); },
                                          {needle, "cfg.json"});
   };
   expect("{", "not valid JSON");

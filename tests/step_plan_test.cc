@@ -52,14 +52,14 @@ std::vector<proto::RolloutResult> TwoWorkers() {
   return results;
 }
 
-TrainConfig Config(ObjectiveKind kind) {
-  TrainConfig c;
+config::TrainConfig Config(config::ObjectiveKind kind) {
+  config::TrainConfig c;
   c.grpo.objective = kind;
   return c;
 }
 
 TEST(StepPlan, GrpoPlanHasEveryKeptSampleAdvantagesAndRolloutMetrics) {
-  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kGrpo));
   const auto results = TwoWorkers();
   const auto plan = PlanStep(results, *objective, StepPlanOptions{4, 7, 3, 2, true});
   // 1. The skipped question is counted and named.
@@ -116,7 +116,7 @@ TEST(StepPlan, GrpoPlanHasEveryKeptSampleAdvantagesAndRolloutMetrics) {
 }
 
 TEST(StepPlan, LearnerCountChangesOnlyWhoGetsTheMicroBatches) {
-  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kGrpo));
   const auto results = TwoWorkers();
   const auto flatten = [](const coordinator::StepPlan& p) {
     std::multiset<std::string> out;
@@ -131,7 +131,7 @@ TEST(StepPlan, LearnerCountChangesOnlyWhoGetsTheMicroBatches) {
 }
 
 TEST(StepPlan, DroppingZeroStdGroupsLeavesTheirSamplesOut) {
-  TrainConfig c = Config(ObjectiveKind::kGrpo);
+  config::TrainConfig c = Config(config::ObjectiveKind::kGrpo);
   c.grpo.drop_zero_std_groups = true;
   const auto objective = objective::MakeObjective(c);
   const auto plan = PlanStep(TwoWorkers(), *objective, StepPlanOptions{0, 7, 4, 1, true});
@@ -140,7 +140,7 @@ TEST(StepPlan, DroppingZeroStdGroupsLeavesTheirSamplesOut) {
 }
 
 TEST(StepPlan, SftKeepsEveryTargetAndReportsNoRewards) {
-  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kSft));
+  const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kSft));
   const auto plan = PlanStep(TwoWorkers(), *objective, StepPlanOptions{0, 7, 4, 1, true});
   EXPECT_EQ(plan.metrics.sequences, 12);
   EXPECT_FALSE(plan.metrics.rewards.has_value());
@@ -149,7 +149,7 @@ TEST(StepPlan, SftKeepsEveryTargetAndReportsNoRewards) {
 }
 
 TEST(StepPlan, AStepWithNoAnswerableQuestionNamesTheFirstReason) {
-  const auto objective = objective::MakeObjective(Config(ObjectiveKind::kGrpo));
+  const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kGrpo));
   std::vector<proto::RolloutResult> results(1);
   auto* g = results[0].add_groups();
   g->set_index(5);
@@ -166,7 +166,7 @@ TEST(StepMetrics, EachObjectiveWritesItsOwnActorKeysInOneFixedOrder) {
   sums.set_pg_loss(0.5);
   sums.set_kl_loss(0.02);
   sums.set_sft_loss(3.0);
-  objective::MakeObjective(Config(ObjectiveKind::kGrpo))->RecordStats(sums, &m);
+  objective::MakeObjective(Config(config::ObjectiveKind::kGrpo))->RecordStats(sums, &m);
   m.rewards = monitor::RewardMetrics();
   m.rewards->score = {0.3, 0.9, 0.1};
   m.rewards->component_means = {{"accuracy", 0.25}};
@@ -181,7 +181,7 @@ TEST(StepMetrics, EachObjectiveWritesItsOwnActorKeysInOneFixedOrder) {
   EXPECT_EQ(grpo.begin().key(), "training/global_step");
   EXPECT_EQ((--grpo.end()).key(), "perf/throughput");
   monitor::StepMetrics s;
-  objective::MakeObjective(Config(ObjectiveKind::kSft))->RecordStats(sums, &s);
+  objective::MakeObjective(Config(config::ObjectiveKind::kSft))->RecordStats(sums, &s);
   const auto sft = monitor::ToJson(s);
   EXPECT_DOUBLE_EQ(sft.at("actor/sft_loss").get<double>(), 1.5);
   EXPECT_FALSE(sft.contains("actor/pg_loss"));

@@ -89,10 +89,10 @@ TEST(Tokenizer, MalformedFilesAreRefusedWithTheReason) {
 }
 
 TEST(BpeTrainer, LearnsFrequentWordsAndRoundTrips) {
-  BpeTrainerOptions opt;
+  pipeline::BpeTrainerOptions opt;
   opt.vocab_size = 600;
   const auto corpus = BuiltinCorpus(500, 1);
-  const auto tok = Tokenizer::FromJsonText(TrainByteLevelBpe(corpus, opt), "trained");
+  const auto tok = Tokenizer::FromJsonText(pipeline::TrainByteLevelBpe(corpus, opt), "trained");
   EXPECT_LE(tok->vocab_size(), 600);
   EXPECT_GT(tok->vocab_size(), 400);
   // A frequent word of the corpus becomes one token.
@@ -101,9 +101,9 @@ TEST(BpeTrainer, LearnsFrequentWordsAndRoundTrips) {
   const auto im_end = tok->TokenToId("<|im_end|>");
   ASSERT_TRUE(im_end.has_value());
   EXPECT_EQ(tok->Encode("x<|im_end|>").back(), *im_end);
-  BpeTrainerOptions too_small;
+  pipeline::BpeTrainerOptions too_small;
   too_small.vocab_size = 100;
-  EXPECT_THROW(TrainByteLevelBpe(corpus, too_small), Error);
+  EXPECT_THROW(pipeline::TrainByteLevelBpe(corpus, too_small), util::Error);
 }
 
 }  // namespace

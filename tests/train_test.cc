@@ -59,7 +59,7 @@ FileScan ScanFiles(const std::string& dir, const std::vector<std::string>& needl
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     ++scan.files;
-    const std::string bytes = ReadFile(e.path().string());
+    const std::string bytes = util::ReadFile(e.path().string());
     for (const auto& needle : needles)
       if (bytes.find(needle) != std::string::npos) scan.finds.push_back(e.path().string() + " holds " + needle);
   }
@@ -163,22 +163,22 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   EXPECT_EQ(gen.code, 0) << gen.out;
   // Every rank logged, tagged with its rank and role.
   for (int rank = 0; rank < 8; ++rank) {
-    const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
+    const std::string log = util::ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
     EXPECT_NE(log.find("[rank " + std::to_string(rank) + " "), std::string::npos) << log;
   }
-  EXPECT_NE(ReadFile(run + "/logs/rank-2.log").find("retrieval shard 1 of 2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-2.log").find("retrieval shard 1 of 2"), std::string::npos);
   for (int service : {1, 2, 3}) {
-    const std::string log = ReadFile(run + "/logs/rank-" + std::to_string(service) + ".log");
+    const std::string log = util::ReadFile(run + "/logs/rank-" + std::to_string(service) + ".log");
     EXPECT_NE(log.find(" (TLS)"), std::string::npos) << log;
     EXPECT_NE(log.find(" tls_failed=0"), std::string::npos) << log;
     EXPECT_NE(log.find(" handshake_failed=0"), std::string::npos) << log;
   }
   EXPECT_NE(r.out.find("step 3/3 | reward"), std::string::npos) << "the console progress line";
-  EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"), std::string::npos)
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"), std::string::npos)
       << "lines carry the step";
   for (const char* key : {"service/retrieval_retries", "service/reward_retries", "service/reward_queue_depth"})
     EXPECT_TRUE(m[0].contains(key)) << key;
-  EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished");
   // Least exposure (docs/security.md): the run is the user's alone, and no
   // file of it -- logs, metrics, TensorBoard, config, checkpoints -- holds a
   // profile's text or a question.
@@ -186,7 +186,7 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   EXPECT_EQ(fs::status(run + "/metrics.jsonl").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   std::vector<std::string> personal;
-  for (const auto& q : Json::parse(ReadFile(dir_->str() + "/data/train_questions.json"))) {
+  for (const auto& q : Json::parse(util::ReadFile(dir_->str() + "/data/train_questions.json"))) {
     personal.push_back(q["input"].get<std::string>());
     for (const auto& item : q["profile"])
       for (const auto& [key, value] : item.items())
@@ -210,7 +210,7 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
     EXPECT_FLOAT_EQ(ev[i]["scalars"]["critic/score/mean"].get<float>(), m[i - 1]["critic/score/mean"].get<float>());
   }
   // The Prometheus endpoint was announced in file_sd form.
-  const auto targets = Json::parse(ReadFile(run + "/prometheus_targets.json"));
+  const auto targets = Json::parse(util::ReadFile(run + "/prometheus_targets.json"));
   EXPECT_NE(targets[0]["targets"][0].get<std::string>().find(':'), std::string::npos) << targets;
 }
 
@@ -225,8 +225,8 @@ TEST_F(TrainJob, ResumeContinuesExactly) {
   ASSERT_EQ(second.code, 0) << second.out;
   EXPECT_NE(second.out.find("resuming from"), std::string::npos);
   // The same weights, bit for bit, and the same metrics except wall-clock ones.
-  EXPECT_EQ(ReadFile(straight + "/checkpoints/step-00000004/policy/model.safetensors"),
-            ReadFile(split + "/checkpoints/step-00000004/policy/model.safetensors"));
+  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000004/policy/model.safetensors"),
+            util::ReadFile(split + "/checkpoints/step-00000004/policy/model.safetensors"));
   const auto a = Metrics(straight), b = Metrics(split);
   ASSERT_EQ(a.size(), 4u);
   ASSERT_EQ(b.size(), 4u);
@@ -271,7 +271,7 @@ TEST_F(TrainJob, LoraRunsAreReproducibleAcrossLaunchesAndLearners) {
         EXPECT_EQ(value, b[i][key]) << key;
       }
   const std::string adapter = "/checkpoints/step-00000002/policy/adapter/adapter_model.safetensors";
-  EXPECT_EQ(ReadFile(D("lora-a") + adapter), ReadFile(D("lora-b") + adapter));
+  EXPECT_EQ(util::ReadFile(D("lora-a") + adapter), util::ReadFile(D("lora-b") + adapter));
 }
 
 TEST_F(TrainJob, OneStepOffRecordsStalenessAndCanUseTheSamplersLogprobs) {
@@ -316,7 +316,7 @@ TEST_F(TrainJob, Bf16TrainsInMixedPrecisionAndSendsBf16Weights) {
   const std::string run = D("bf16");
   const auto r = Train(5, run, "trainer.total_steps=2 model.dtype=bf16");
   ASSERT_EQ(r.code, 0) << r.out;
-  const std::string learner_log = ReadFile(run + "/logs/rank-4.log");
+  const std::string learner_log = util::ReadFile(run + "/logs/rank-4.log");
   EXPECT_NE(learner_log.find("model.dtype bf16: mixed precision"), std::string::npos) << learner_log;
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 2u);
@@ -326,7 +326,7 @@ TEST_F(TrainJob, Bf16TrainsInMixedPrecisionAndSendsBf16Weights) {
     EXPECT_DOUBLE_EQ(step["rollout/staleness/mean"].get<double>(), 0.0) << "the rollout workers had the new weights";
   }
   // The checkpoint holds the fp32 master weights.
-  const std::string weights = ReadFile(run + "/checkpoints/step-00000002/policy/model.safetensors");
+  const std::string weights = util::ReadFile(run + "/checkpoints/step-00000002/policy/model.safetensors");
   const std::string header = weights.substr(8, 4096);
   EXPECT_NE(header.find("\"dtype\":\"F32\""), std::string::npos) << header.substr(0, 300);
   EXPECT_EQ(header.find("\"dtype\":\"BF16\""), std::string::npos);
@@ -379,10 +379,10 @@ TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
   // it): nothing runs one step ahead, so the learner takes every core.
   r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.max_staleness=1 grpo.sft_reasoning=" + paths);
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
   EXPECT_EQ(Metrics(run).size(), 2u);
   EXPECT_EQ(ThreadsOf(r.out, "learner 0"), Cores()) << r.out;
-  const std::string first_line = ReadFile(paths).substr(0, ReadFile(paths).find('\n') + 1);
+  const std::string first_line = util::ReadFile(paths).substr(0, util::ReadFile(paths).find('\n') + 1);
   testing::WriteBytes(D("one.jsonl"), first_line);
   r = Train(5, D("sft-missing"), "grpo.objective=sft trainer.total_steps=2 grpo.sft_reasoning=" + D("one.jsonl"));
   EXPECT_NE(r.code, 0);
@@ -428,7 +428,7 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
   }
   const auto lines = [](const std::string& run) {
     std::vector<Json> out;
-    std::istringstream in(ReadFile(run + "/rest_iterations.jsonl"));
+    std::istringstream in(util::ReadFile(run + "/rest_iterations.jsonl"));
     for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
     return out;
   };
@@ -439,12 +439,12 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
     EXPECT_EQ(line["kept"].get<int>(), 40);
     EXPECT_GE(line["kept_reward_mean"].get<double>(), line["reward_mean"].get<double>()) << "the best are kept";
   }
-  EXPECT_NE(ReadFile(one + "/logs/rank-4.log").find("fine-tuning restarts from model.policy"), std::string::npos);
+  EXPECT_NE(util::ReadFile(one + "/logs/rank-4.log").find("fine-tuning restarts from model.policy"), std::string::npos);
   // The kept sets (prompt and completion tokens; the sampler's log-probs
   // differ in the last bits with the batch) and every iteration's weights.
   const auto kept_tokens = [](const std::string& run) {
     proto::KeptSet kept;
-    EXPECT_TRUE(kept.ParseFromString(ReadFile(run + "/checkpoints/step-00000014/em_kept.binpb"))) << run;
+    EXPECT_TRUE(kept.ParseFromString(util::ReadFile(run + "/checkpoints/step-00000014/em_kept.binpb"))) << run;
     std::vector<std::string> out;
     for (auto s : kept.sequences()) {
       s.clear_rollout_logprobs();
@@ -457,11 +457,11 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
   EXPECT_EQ(kept_tokens(one), kept_tokens(split));
   for (const char* iteration : {"iteration-1", "iteration-2"}) {
     const std::string weights = std::string("/iterations/") + iteration + "/model.safetensors";
-    EXPECT_EQ(ReadFile(one + weights), ReadFile(two + weights)) << iteration << ": 1 vs 2 rollout workers";
-    EXPECT_EQ(ReadFile(one + weights), ReadFile(split + weights)) << iteration << ": resumed twice";
+    EXPECT_EQ(util::ReadFile(one + weights), util::ReadFile(two + weights)) << iteration << ": 1 vs 2 rollout workers";
+    EXPECT_EQ(util::ReadFile(one + weights), util::ReadFile(split + weights)) << iteration << ": resumed twice";
   }
-  EXPECT_NE(ReadFile(one + "/iterations/iteration-1/model.safetensors"),
-            ReadFile(dir_->str() + "/policy/model.safetensors"))
+  EXPECT_NE(util::ReadFile(one + "/iterations/iteration-1/model.safetensors"),
+            util::ReadFile(dir_->str() + "/policy/model.safetensors"))
       << "the M-step trains";
   const auto s = lines(split);
   ASSERT_EQ(s.size(), 2u);
@@ -492,7 +492,7 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   // The task's answers judged under the users' true utilities: the gold
   // (what each user chose) against an empty answer, and a bad baseline.
   std::string golds, empties;
-  for (const auto& q : Json::parse(ReadFile(D("task") + "/test_questions.json"))) {
+  for (const auto& q : Json::parse(util::ReadFile(D("task") + "/test_questions.json"))) {
     golds += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", "Perhaps budget, furthermore, \xF0\x9F\x99\x82 "
                                                                          "a long enough answer of many words"}}.dump() + "\n";
     empties += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", ""}}.dump() + "\n";
@@ -513,7 +513,7 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("pairwise accuracy on 36 test pairs"), std::string::npos) << r.out;
   // One of the job's users, adapted from two pairs of their own.
-  const std::string user = Json::parse(ReadFile(d + "/data/train_questions.json"))[0]["user_id"].get<std::string>();
+  const std::string user = Json::parse(util::ReadFile(d + "/data/train_questions.json"))[0]["user_id"].get<std::string>();
   testing::WriteBytes(D("user.jsonl"), "{\"user_id\": \"" + user + "\", \"prompt\": \"q\", \"chosen\": \"a long "
                                        "careful answer\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n"
                                        "{\"user_id\": \"" + user + "\", \"prompt\": \"r\", \"chosen\": \"yes, "
@@ -561,7 +561,7 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("| blind | none | - | 3 |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| blind (none) | policy (recency, k=2) | 3 |"), std::string::npos) << r.out;
-  const Json rows = Json::parse(ReadFile(out));
+  const Json rows = Json::parse(util::ReadFile(out));
   ASSERT_EQ(rows.size(), 5u);
   // The blind row against the row above it, paired over the same 3 questions.
   const Json& compared = rows[4]["compare"];
@@ -623,8 +623,8 @@ TEST_F(TrainJob, EvalAndTrainTakeTheModelsSamplingWhenAsked) {
             std::string::npos) << first.out;
   auto again = Shell(eval + " --seed 3 --out " + D("sampled-2.json"));
   ASSERT_EQ(again.code, 0) << again.out;
-  EXPECT_EQ(Json::parse(ReadFile(D("sampled-1.json")))[0]["per_question"],
-            Json::parse(ReadFile(D("sampled-2.json")))[0]["per_question"]) << "same seed, same samples";
+  EXPECT_EQ(Json::parse(util::ReadFile(D("sampled-1.json")))[0]["per_question"],
+            Json::parse(util::ReadFile(D("sampled-2.json")))[0]["per_question"]) << "same seed, same samples";
   auto bad = Shell(eval + " --sampling nucleus");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--sampling must be greedy or model, got 'nucleus'"), std::string::npos) << bad.out;
@@ -650,7 +650,7 @@ TEST_F(TrainJob, EveryTaskEvaluatesAndTrainsUnderMpirun) {
     r = Shell(Prlm() + " eval --model " + d + "/policy --data " + data + " --split test --limit 2 " +
               "--max-new-tokens 16 --max-prompt-tokens 1024 --out " + D("task-eval.json"));
     ASSERT_EQ(r.code, 0) << task << "\n" << r.out;
-    const Json row = Json::parse(ReadFile(D("task-eval.json")))[0];
+    const Json row = Json::parse(util::ReadFile(D("task-eval.json")))[0];
     EXPECT_EQ(row["task"], task);
     EXPECT_EQ(row["skipped"], 0) << task << ": every question fits the prompt budget";
     const std::string t = task;
@@ -668,7 +668,7 @@ TEST_F(TrainJob, EveryTaskEvaluatesAndTrainsUnderMpirun) {
                           "grpo.max_completion_tokens=16");
     ASSERT_EQ(r.code, 0) << task << "\n" << r.out;
     EXPECT_EQ(Metrics(run).size(), 2u) << task;
-    EXPECT_EQ(Json::parse(ReadFile(run + "/status.json"))["state"], "finished") << task;
+    EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished") << task;
   }
 }
 
@@ -684,7 +684,7 @@ TEST_F(TrainJob, ReleaseLayoutLampDirectoryChecksIndexesEvaluatesAndTrains) {
   size_t users = 0;
   std::vector<std::string> test_ids;
   for (const std::string split : {"train", "dev", "test"}) {
-    Json questions = Json::parse(ReadFile(d + "/data/" + split + "_questions.json"));
+    Json questions = Json::parse(util::ReadFile(d + "/data/" + split + "_questions.json"));
     std::set<std::string> user_ids;
     for (auto& q : questions) {
       user_ids.insert(q["user_id"].get<std::string>());
@@ -694,7 +694,7 @@ TEST_F(TrainJob, ReleaseLayoutLampDirectoryChecksIndexesEvaluatesAndTrains) {
       if (split == "test") test_ids.push_back(q["id"].get<std::string>());
     }
     users += user_ids.size();
-    WriteFileAtomic(release + "/" + split + "_questions.json", questions.dump());
+    util::WriteFileAtomic(release + "/" + split + "_questions.json", questions.dump());
     if (split != "test") fs::copy_file(d + "/data/" + split + "_outputs.json", release + "/" + split + "_outputs.json");
   }
   // 1. check-data: the test split takes its siblings' task; shared profiles are one user.
@@ -714,14 +714,14 @@ TEST_F(TrainJob, ReleaseLayoutLampDirectoryChecksIndexesEvaluatesAndTrains) {
             "--max-new-tokens 16 --max-prompt-tokens 400 --out " + D("release-eval.json"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("3 questions have no gold output"), std::string::npos) << r.out;
-  const Json predictions = Json::parse(ReadFile(D("test_predictions.json")));
+  const Json predictions = Json::parse(util::ReadFile(D("test_predictions.json")));
   EXPECT_EQ(predictions["task"], "LaMP_4");
   ASSERT_EQ(predictions["golds"].size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(predictions["golds"][i]["id"], test_ids[i]);
     EXPECT_TRUE(predictions["golds"][i]["output"].is_string());
   }
-  const Json row = Json::parse(ReadFile(D("release-eval.json")))[0];
+  const Json row = Json::parse(util::ReadFile(D("release-eval.json")))[0];
   EXPECT_EQ(row["n"], 0);
   EXPECT_EQ(row["predicted"], 3);
   EXPECT_TRUE(row["rouge1"].is_null());
@@ -736,7 +736,7 @@ TEST_F(TrainJob, DamagedCheckpointIsRefusedNamingTheFile) {
   ASSERT_EQ(Train(5, run, "trainer.total_steps=2 trainer.stop_after_steps=1").code, 0);
   const std::string ck = run + "/checkpoints/step-00000001";
   ASSERT_TRUE(fs::exists(ck + "/manifest.json"));
-  const std::string rng = ReadFile(ck + "/rng/learner-0.pt");
+  const std::string rng = util::ReadFile(ck + "/rng/learner-0.pt");
   fs::remove(ck + "/rng/learner-0.pt");
   auto r = Train(5, run, "trainer.total_steps=2 trainer.resume=" + ck);
   EXPECT_NE(r.code, 0);
@@ -760,7 +760,7 @@ TEST_F(TrainJob, CorruptNewestCheckpointResumesFromThePreviousOne) {
   const std::string newest = run + "/checkpoints/step-00000003";
   ASSERT_TRUE(fs::exists(run + "/checkpoints/step-00000002/trainer_state.json"));
   // One flipped bit in the newest policy's weights, size unchanged (bit rot, a torn write).
-  std::string weights = ReadFile(newest + "/policy/model.safetensors");
+  std::string weights = util::ReadFile(newest + "/policy/model.safetensors");
   weights[weights.size() / 2] ^= 0x10;
   testing::WriteBytes(newest + "/policy/model.safetensors", weights);
   const auto r = Train(5, run, common + " trainer.resume=auto");
@@ -777,11 +777,11 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
   const std::string run = D("preempted");
   const std::string rc = TrainInBackground("preempted", "trainer.total_steps=200");
   const long learner = WaitForStepThenPidOf(run, 4);  // rank 4: the learner, not the coordinator
-  ASSERT_GT(learner, 0) << ReadFile(D("preempted.out"));
+  ASSERT_GT(learner, 0) << util::ReadFile(D("preempted.out"));
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGUSR1), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
-  EXPECT_EQ(std::stoi(ReadFile(rc)), 0) << ReadFile(D("preempted.out"));
-  EXPECT_NE(ReadFile(D("preempted.out")).find("SIGUSR1 received"), std::string::npos);
+  EXPECT_EQ(std::stoi(util::ReadFile(rc)), 0) << util::ReadFile(D("preempted.out"));
+  EXPECT_NE(util::ReadFile(D("preempted.out")).find("SIGUSR1 received"), std::string::npos);
   const size_t steps = Metrics(run).size();
   EXPECT_LT(steps, 200u);
   const std::string ck = run + "/checkpoints/step-" + std::string(8 - std::to_string(steps).size(), '0') +
@@ -803,9 +803,9 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   const std::string run = D("secret-run"), secret_file = D("job.secret"), cert = D("site.pem"), key = D("site.key");
   ASSERT_EQ(Shell(Prlm() + " make-secret --out " + secret_file).code, 0);
   ASSERT_EQ(Shell(Prlm() + " make-cert --cert " + cert + " --key " + key).code, 0);
-  const std::string secret = ReadFile(secret_file);
+  const std::string secret = util::ReadFile(secret_file);
   // The key's base64 body (its PEM lines but the armour).
-  std::string key_body = ReadFile(key);
+  std::string key_body = util::ReadFile(key);
   key_body = key_body.substr(key_body.find('\n') + 1, 40);
   auto hex = [](const std::string& bytes) {
     static const char* digits = "0123456789abcdef";
@@ -819,23 +819,23 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
                                                " net.tls=true net.tls_cert=" + cert + " net.tls_key=" + key,
                                            D("secret-run"));
   const long learner = WaitForStepThenPidOf(run, 4);
-  ASSERT_GT(learner, 0) << ReadFile(D("secret-run.out"));
+  ASSERT_GT(learner, 0) << util::ReadFile(D("secret-run.out"));
   for (int rank = 0; rank < 5; ++rank) {
     const long pid = testing::PidOfRank(run, rank);
     ASSERT_GT(pid, 0);
     for (const char* what : {"cmdline", "environ"}) {
-      const std::string bytes = ReadFile("/proc/" + std::to_string(pid) + "/" + what);
+      const std::string bytes = util::ReadFile("/proc/" + std::to_string(pid) + "/" + what);
       EXPECT_EQ(bytes.find(secret), std::string::npos) << "rank " << rank << " " << what;
       EXPECT_EQ(bytes.find(hex(secret)), std::string::npos) << "rank " << rank << " " << what;
       EXPECT_EQ(bytes.find(key_body), std::string::npos) << "rank " << rank << " " << what;
     }
   }
   // The retrieval shard (rank 1), from outside the job.
-  const std::string log = ReadFile(run + "/logs/rank-1.log");
+  const std::string log = util::ReadFile(run + "/logs/rank-1.log");
   const size_t on = log.find(" on "), pid_at = log.find(" (pid "), port_at = log.find("listening on port ");
   ASSERT_TRUE(on != std::string::npos && pid_at != std::string::npos && port_at != std::string::npos) << log;
   const std::string server = log.substr(on + 4, pid_at - on - 4) + ":" + std::to_string(std::stoi(log.substr(port_at + 18)));
-  const std::string user = Json::parse(ReadFile(dir_->str() + "/data/train_questions.json"))[0]["user_id"];
+  const std::string user = Json::parse(util::ReadFile(dir_->str() + "/data/train_questions.json"))[0]["user_id"];
   const std::string retrieve = Prlm() + " retrieve --server " + server + " --user " + user + " --query x --k 1 ";
   auto r = Shell(retrieve + "--secret-file " + secret_file + " --tls-ca " + cert);
   EXPECT_EQ(r.code, 0) << r.out;
@@ -849,11 +849,11 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   // End the job (SIGTERM: checkpoint, exit 0), then read every file it wrote.
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGTERM), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
-  EXPECT_EQ(std::stoi(ReadFile(rc)), 0) << ReadFile(D("secret-run.out"));
+  EXPECT_EQ(std::stoi(util::ReadFile(rc)), 0) << util::ReadFile(D("secret-run.out"));
   const FileScan scan = ScanFiles(run, {secret, hex(secret), key_body});
   EXPECT_TRUE(scan.finds.empty()) << scan.finds.front();
   EXPECT_GT(scan.files, 10u) << "logs, metrics, checkpoint files were read";
-  EXPECT_EQ(ReadFile(D("secret-run.out")).find(hex(secret)), std::string::npos);
+  EXPECT_EQ(util::ReadFile(D("secret-run.out")).find(hex(secret)), std::string::npos);
   // A secret file that group or others may read is refused before anything starts.
   fs::permissions(secret_file, fs::perms::group_read, fs::perm_options::add);
   r = Train(5, D("secret-open"), "trainer.total_steps=1 net.secret_file=" + secret_file);
@@ -866,14 +866,14 @@ TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
   const std::string rc = TrainInBackground("killed", "trainer.total_steps=200");
   // After the first step, kill the rollout worker (rank 3) mid-run.
   const long pid = WaitForStepThenPidOf(run, 3);
-  ASSERT_GT(pid, 0) << ReadFile(D("killed.out"));
+  ASSERT_GT(pid, 0) << util::ReadFile(D("killed.out"));
   const auto killed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(90))) << "the job still runs 90 s after a rank died";
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   EXPECT_LE(waited, 60.0);
-  EXPECT_NE(std::stoi(ReadFile(rc)), 0);
-  const std::string out = ReadFile(D("killed.out"));
+  EXPECT_NE(std::stoi(util::ReadFile(rc)), 0);
+  const std::string out = util::ReadFile(D("killed.out"));
   EXPECT_NE(out.find("rank 3"), std::string::npos) << out;
 }
 
@@ -886,17 +886,17 @@ TEST_F(TrainJob, HungRankEndsTheJobAfterTheTimeoutNamingIt) {
   // After the first step, freeze learner 1 (rank 5): alive, but silent.
   // Learner 0 then waits for it in the gradient all-reduce, silent too.
   const long pid = WaitForStepThenPidOf(run, 5);
-  ASSERT_GT(pid, 0) << ReadFile(D("hung.out"));
+  ASSERT_GT(pid, 0) << util::ReadFile(D("hung.out"));
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGSTOP), 0);
   const bool ended = WaitForFile(rc, std::chrono::seconds(90));
   kill(static_cast<pid_t>(pid), SIGCONT);
   ASSERT_TRUE(ended) << "the job still runs 90 s after a rank hung";
-  EXPECT_NE(std::stoi(ReadFile(rc)), 0);
-  const std::string out = ReadFile(D("hung.out"));
+  EXPECT_NE(std::stoi(util::ReadFile(rc)), 0);
+  const std::string out = util::ReadFile(D("hung.out"));
   EXPECT_NE(out.find("rank 5 (learner 1 on "), std::string::npos) << out;
   EXPECT_NE(out.find("trainer.rank_timeout_s = 5"), std::string::npos) << out;
   // status.json says the run failed, and why (job scripts read it).
-  const auto status = nlohmann::json::parse(ReadFile(run + "/status.json"));
+  const auto status = nlohmann::json::parse(util::ReadFile(run + "/status.json"));
   EXPECT_EQ(status["state"], "failed") << status;
   EXPECT_NE(status["message"].get<std::string>().find("rank 5 (learner 1 on "), std::string::npos) << status;
   EXPECT_GE(status["step"].get<int>(), 1) << "the last step done before the hang";

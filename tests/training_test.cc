@@ -28,11 +28,11 @@
 namespace prlm {
 namespace {
 
-model::Qwen2ForCausalLM TinyPolicy(int64_t vocab, std::vector<int64_t> eos = {}) {
-  auto cfg = model::Qwen2Preset("tiny", vocab);
+model::CausalLM TinyPolicy(int64_t vocab, std::vector<int64_t> eos = {}) {
+  auto cfg = model::DecoderPreset("tiny", vocab);
   cfg.num_hidden_layers = 2;
   cfg.eos_token_ids = std::move(eos);
-  model::Qwen2ForCausalLM m(cfg);
+  model::CausalLM m(cfg);
   model::InitializeWeights(*m, 0.02, 5);
   m->eval();
   return m;
@@ -196,32 +196,32 @@ TEST(PolicyBatch, SharedPromptTokensScoreAsWholeRows) {
 class RolloutWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data::SyntheticOptions o;
+    pipeline::SyntheticOptions o;
     o.users = 12;
-    splits_ = data::MakeSynthetic(o);
-    retrieval::IndexOptions io;
+    splits_ = pipeline::MakeSynthetic(o);
+    retrieval_shards::IndexOptions io;
     io.built = {"bm25"};
-    retriever_ = retrieval::LocalRetriever::Build({&splits_.train}, io);
+    retriever_ = retrieval_shards::LocalRetriever::Build({&splits_.train}, io);
     std::vector<std::string> corpus;
     for (const auto& ex : splits_.train.examples) corpus.push_back(ex.input);
-    text::BpeTrainerOptions bo;
+    pipeline::BpeTrainerOptions bo;
     bo.vocab_size = 600;
-    tokenizer_ = text::Tokenizer::FromJsonText(text::TrainByteLevelBpe(corpus, bo), "test corpus");
-    scorer_ = std::make_unique<reward::RewardScorer>(
-        std::vector<reward::WeightedComponent>{{std::make_shared<reward::AccuracyReward>(), 1.0},
-                                               {std::make_shared<reward::FormatReward>(), 0.1}},
-        reward::ScorerOptions());
+    tokenizer_ = text::Tokenizer::FromJsonText(pipeline::TrainByteLevelBpe(corpus, bo), "test corpus");
+    scorer_ = std::make_unique<reward_server::RewardScorer>(
+        std::vector<reward_server::WeightedComponent>{{std::make_shared<reward_server::AccuracyReward>(), 1.0},
+                                               {std::make_shared<reward_server::FormatReward>(), 0.1}},
+        reward_server::ScorerOptions());
   }
 
-  rollout::RolloutWorker Worker() {
-    TrainConfig c;
+  rollout_workers::RolloutWorker Worker() {
+    config::TrainConfig c;
     c.retrieval.k = 2;
     c.grpo.max_prompt_tokens = 2048;
     c.grpo.group_size = 3;
     c.grpo.max_completion_tokens = 6;
     c.grpo.temperature = 0.7;
     const int32_t eos = *tokenizer_->TokenToId("<|im_end|>");
-    return rollout::RolloutWorker(TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
+    return rollout_workers::RolloutWorker(TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
                                   [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, c,
                                   "LaMP_4");
   }
@@ -242,10 +242,10 @@ class RolloutWorkerTest : public ::testing::Test {
     return w;
   }
 
-  data::SyntheticSplits splits_;
-  std::unique_ptr<retrieval::LocalRetriever> retriever_;
+  pipeline::SyntheticSplits splits_;
+  std::unique_ptr<retrieval_shards::LocalRetriever> retriever_;
   std::shared_ptr<const text::Tokenizer> tokenizer_;
-  std::unique_ptr<reward::RewardScorer> scorer_;
+  std::unique_ptr<reward_server::RewardScorer> scorer_;
 };
 
 TEST_F(RolloutWorkerTest, GroupsAreScoredStampedAndIndependentOfTheBatch) {
@@ -282,7 +282,7 @@ TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {
   const auto& tokens = r.groups(0).samples(0).tokens();
   EXPECT_EQ(tokens[tokens.size() - 1], *tokenizer_->TokenToId("<|im_end|>"));
   const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
-  EXPECT_EQ(text, rollout::SftTarget(TrainConfig().grpo.sft_template, *splits_.train.examples[2].output));
+  EXPECT_EQ(text, rollout_workers::SftTarget(config::TrainConfig().grpo.sft_template, *splits_.train.examples[2].output));
   EXPECT_NE(text.find("<answer>" + *splits_.train.examples[2].output + "</answer>"), std::string::npos);
 }
 
@@ -297,7 +297,7 @@ TEST_F(RolloutWorkerTest, SftWorkWithAReasoningPathPutsItInsideThink) {
   const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
   const std::string& gold = *splits_.train.examples[2].output;
   EXPECT_EQ(text, "<think>\nTheir headlines: upper case, short.\n</think>\n<answer>" + gold + "</answer>");
-  EXPECT_EQ(rollout::SftTarget("{reasoning}|{output}|{reasoning}", "g", "r"), "r|g|r");
+  EXPECT_EQ(rollout_workers::SftTarget("{reasoning}|{output}|{reasoning}", "g", "r"), "r|g|r");
 }
 
 TEST_F(RolloutWorkerTest, AnUnknownUserIsReportedNotFatal) {
@@ -328,7 +328,7 @@ TEST(DataOrder, EpochsArePermutationsAndResumeAtAnEpochBoundaryIsExact) {
   coordinator::DataCursor copy = resumed;
   for (int i = 3; i < 7; ++i) EXPECT_EQ(order.Next(copy), steps[static_cast<size_t>(i)]) << "step " << i;
   EXPECT_EQ(coordinator::DataOrder(10, 3, 42).Permutation(5), order.Permutation(5)) << "deterministic";
-  EXPECT_THROW(coordinator::DataOrder(2, 3, 1), prlm::Error);
+  EXPECT_THROW(coordinator::DataOrder(2, 3, 1), prlm::util::Error);
 }
 
 TEST(BatchPlan, MicroBatchesDoNotDependOnLearnersAndLoadsBalance) {
@@ -387,14 +387,14 @@ namespace {
 
 TEST(GpuPlacement, LocalModelRanksTakeTheVisibleGpusInTurn) {
   // 4 model ranks on a node with 4 visible GPUs: one each.
-  for (int slot = 0; slot < 4; ++slot) EXPECT_EQ(GpuForLocalSlot(slot, 4), slot);
+  for (int slot = 0; slot < 4; ++slot) EXPECT_EQ(model::GpuForLocalSlot(slot, 4), slot);
   // 3 ranks, CUDA_VISIBLE_DEVICES naming 2 GPUs: round-robin within them.
-  EXPECT_EQ(GpuForLocalSlot(2, 2), 0);
-  EXPECT_EQ(GpuForLocalSlot(1, 1), 0) << "one visible GPU (e.g. srun --gpus-per-task=1): always ordinal 0";
-  EXPECT_EQ(GpuForLocalSlot(0, 0), -1) << "no GPU";
-  testing::ExpectErrorContaining([] { ResolveDevice("tpu"); }, {"unknown device 'tpu'", "cuda:N"});
+  EXPECT_EQ(model::GpuForLocalSlot(2, 2), 0);
+  EXPECT_EQ(model::GpuForLocalSlot(1, 1), 0) << "one visible GPU (e.g. srun --gpus-per-task=1): always ordinal 0";
+  EXPECT_EQ(model::GpuForLocalSlot(0, 0), -1) << "no GPU";
+  testing::ExpectErrorContaining([] { model::ResolveDevice("tpu"); }, {"unknown device 'tpu'", "cuda:N"});
   if (!torch::cuda::is_available())
-    testing::ExpectErrorContaining([] { ResolveDevice("cuda:1"); }, {"cuda:1", "no CUDA device"});
+    testing::ExpectErrorContaining([] { model::ResolveDevice("cuda:1"); }, {"cuda:1", "no CUDA device"});
 }
 
 }  // namespace

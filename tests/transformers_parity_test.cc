@@ -59,7 +59,7 @@ TEST_P(DecoderParity, LogitsMatchTransformers) {
   const auto& ids = expected.ids;
   const auto& mask = expected.mask;
   const auto want = expected.Get("logits");
-  auto m = LoadQwen2(dir);
+  auto m = LoadCausalLM(dir);
   const int64_t T = ids.size(1);
   const auto got = m->Logits(m->Forward(ids, expected.positions, AttentionBias(mask, 0, T, torch::kFloat), nullptr));
   // Only real (unpadded) positions are comparable.

@@ -26,7 +26,7 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
   // Probe with back-off sleeps until a message is there, then receive it
   // (which completes at once: the matched message is ours).
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PollBackoff backoff;
+  util::PollBackoff backoff;
   MPI_Message handle;
   MPI_Status status;
   while (true) {

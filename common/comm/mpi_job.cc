@@ -17,8 +17,7 @@ MpiJob::MpiJob(int* argc, char*** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  MPI_Comm local;
-  PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+  MPI_Comm local = HostCommunicator();
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
   MPI_Comm_free(&local);
@@ -33,9 +32,15 @@ MpiJob::~MpiJob() {
   if (!finalized) MPI_Finalize();
 }
 
+MPI_Comm HostCommunicator() {
+  MPI_Comm local;
+  PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
+  return local;
+}
+
 bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status* status) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PollBackoff backoff;
+  util::PollBackoff backoff;
   while (true) {
     int done = 0;
     PRLM_MPI_CHECK(MPI_Test(request, &done, status ? status : MPI_STATUS_IGNORE));

@@ -38,6 +38,10 @@ class MpiJob {
   std::string host_;
 };
 
+// The ranks on this host (MPI's shared-memory split), in world-rank order.
+// REQUIRES: MPI initialised. The caller frees it (MPI_Comm_free).
+MPI_Comm HostCommunicator();
+
 // Waits for `request` by MPI_Test with sleeps between tests (util/poll_backoff.h).
 // Returns false when `timeout` passes first (the request stays pending).
 bool WaitFor(MPI_Request* request, std::chrono::milliseconds timeout, MPI_Status* status = nullptr);

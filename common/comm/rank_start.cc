@@ -25,8 +25,7 @@ struct LocalRanks {
 };
 
 LocalRanks CountLocalRanks(Role role) {
-  MPI_Comm local;
-  PRLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
+  MPI_Comm local = HostCommunicator();
   int mine[4] = {role == Role::kRollout ? 1 : 0, role == Role::kLearner ? 1 : 0, role == Role::kReward ? 1 : 0, 0};
   int sum[4] = {0, 0, 0, 0};
   mine[3] = mine[0] + mine[1];
@@ -44,8 +43,8 @@ LocalRanks CountLocalRanks(Role role) {
 
 // Rank 0's keys: {secret, certificate, private key, trusted certificates}
 // (the last three empty without net.tls). Throws naming the file at fault.
-std::vector<std::string> RootKeys(const TrainConfig& config, const std::string& host) {
-  const NetConfig& n = config.net;
+std::vector<std::string> RootKeys(const config::TrainConfig& config, const std::string& host) {
+  const config::NetConfig& n = config.net;
   std::vector<std::string> keys(4);
   try {
     keys[0] = n.secret_file.empty() ? net::NewSecret() : net::ReadSecretFile(n.secret_file);
@@ -75,14 +74,14 @@ void BroadcastStrings(std::vector<std::string>* strings) {
 
 }  // namespace
 
-RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout, bool one_step_off) {
+RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout, bool one_step_off) {
   RankStart s;
   // 1. The role.
   s.me = RoleOf(mpi.rank(), layout);
   s.me.host = mpi.host();
   s.role_name = std::string(RoleName(s.me.role)) + (s.me.role == Role::kCoordinator ? "" : " " + std::to_string(s.me.index));
   // 2. Logs.
-  InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), s.role_name, config.logging.level, mpi.rank() == 0);
+  util::InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), s.role_name, config.logging.level, mpi.rank() == 0);
   // 3. GPU by local slot; CPU threads by phase. On-policy the phases take
   //    turns (generation, then reward scoring while the rollout workers
   //    wait, then the update), so each phase's ranks split the cores; one
@@ -90,8 +89,8 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
   //    server scores in its rollout worker's turn.
   const bool runs_models = s.me.role == Role::kRollout || s.me.role == Role::kLearner;
   const LocalRanks host = CountLocalRanks(s.me.role);
-  if (runs_models) SetLocalGpuSlot(host.model_slot);
-  s.where = ResolveDevice(config.model.device, config.model.dtype);
+  if (runs_models) model::SetLocalGpuSlot(host.model_slot);
+  s.where = model::ResolveDevice(config.model.device, config.model.dtype);
   const bool computes = runs_models || s.me.role == Role::kReward;
   const int sharing = std::max(1, one_step_off ? host.rollouts + host.learners
                                   : s.me.role == Role::kReward  ? host.rewards
@@ -100,7 +99,7 @@ RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& 
   s.cpu_threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
                   : computes                   ? std::max(1, cores / sharing)
                                                : 1;
-  ConfigureCpuThreads(s.cpu_threads, s.where.dtype);
+  model::ConfigureCpuThreads(s.cpu_threads, s.where.dtype);
   // 4. Who this is.
   const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),
                                         mpi.size(), s.role_name, mpi.host(), static_cast<long>(getpid()),

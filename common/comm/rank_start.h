@@ -18,7 +18,7 @@
 //      With net.tls, rank 0 also makes (or reads) the services' TLS
 //      certificate and key, and what clients trust, and broadcasts them
 //      the same way.
-//      Throws prlm::Error on every rank when rank 0 cannot read a file.
+//      Throws util::Error on every rank when rank 0 cannot read a file.
 //
 // Thread-safety: StartRank is collective over MPI_COMM_WORLD; call it once.
 #pragma once
@@ -36,7 +36,7 @@ namespace prlm::comm {
 struct RankStart {
   RankInfo me;              // role, index, host
   std::string role_name;    // "rollout 1" ("coordinator" for rank 0)
-  ComputeDevice where;      // device and dtype of this rank's models
+  model::ComputeDevice where;      // device and dtype of this rank's models
   int cpu_threads = 1;
   std::string secret;       // the job secret: every service connection proves it
   net::TlsIdentity tls;     // the services' certificate and key (net.tls; else empty)
@@ -45,6 +45,6 @@ struct RankStart {
 
 // `one_step_off`: the run draws the next step's samples while the learners
 // update (objective::RunsOneStepOff), so model ranks split the cores.
-RankStart StartRank(const MpiJob& mpi, const TrainConfig& config, const Layout& layout, bool one_step_off);
+RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout, bool one_step_off);
 
 }  // namespace prlm::comm

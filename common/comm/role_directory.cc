@@ -29,7 +29,7 @@ const char* RoleName(Role role) {
   return "unknown";
 }
 
-RankInfo RoleOf(int rank, const Layout& l) {
+RankInfo RoleOf(int rank, const config::Layout& l) {
   PRLM_CHECK(rank >= 0 && rank < l.total());
   RankInfo r;
   r.rank = rank;

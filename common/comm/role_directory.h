@@ -33,7 +33,7 @@ struct RankInfo {
 };
 
 // REQUIRES: 0 <= rank < layout.total().
-RankInfo RoleOf(int rank, const Layout& layout);
+RankInfo RoleOf(int rank, const config::Layout& layout);
 
 // Every rank's entry, indexed by rank. Hosts longer than 200 bytes are
 // refused. Aborts the job if the exchange does not finish within `timeout`.

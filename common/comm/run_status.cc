@@ -12,7 +12,7 @@ namespace prlm::comm {
 void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step, int64_t total_steps) {
   nlohmann::json status = {{"state", state}, {"step", step}};
   if (total_steps >= 0) status["total_steps"] = total_steps;
-  WriteFileAtomic(run_dir + "/status.json", status.dump() + "\n");
+  util::WriteFileAtomic(run_dir + "/status.json", status.dump() + "\n");
 }
 
 void MarkRunFailed(const std::string& run_dir, const std::string& who, const std::string& message) noexcept {
@@ -21,7 +21,7 @@ void MarkRunFailed(const std::string& run_dir, const std::string& who, const std
     int64_t step = 0;
     const std::string path = run_dir + "/status.json";
     if (std::filesystem::exists(path)) {
-      const auto previous = nlohmann::json::parse(ReadFile(path), nullptr, /*allow_exceptions=*/false);
+      const auto previous = nlohmann::json::parse(util::ReadFile(path), nullptr, /*allow_exceptions=*/false);
       // The first failure is the cause: ranks that fail after it (their
       // peers gone) leave its message in place.
       if (previous.is_object() && previous.value("state", "") == "failed") return;
@@ -29,7 +29,7 @@ void MarkRunFailed(const std::string& run_dir, const std::string& who, const std
         step = previous["step"].get<int64_t>();
     }
     nlohmann::json status = {{"state", "failed"}, {"step", step}, {"who", who}, {"message", message}};
-    WriteFileAtomic(path, status.dump() + "\n");
+    util::WriteFileAtomic(path, status.dump() + "\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "could not mark %s/status.json failed: %s\n", run_dir.c_str(), e.what());
   }

@@ -10,7 +10,7 @@
 
 namespace prlm::comm {
 
-net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankStart& start) {
+net::ServerOptions ServiceServerOptions(const config::TrainConfig& config, const RankStart& start) {
   net::ServerOptions o;
   o.host = config.net.bind_host.empty() ? net::AddressOf(start.me.host) : config.net.bind_host;
   o.port = 0;

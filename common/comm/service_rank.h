@@ -14,9 +14,9 @@ namespace prlm::comm {
 
 // Listens on net.bind_host, else on the address this rank's host name
 // resolves to (what the other ranks will connect to); a free port; every
-// connection must prove the job secret. Throws prlm::Error if the host name
+// connection must prove the job secret. Throws util::Error if the host name
 // does not resolve (naming it and net.bind_host).
-net::ServerOptions ServiceServerOptions(const TrainConfig& config, const RankStart& start);
+net::ServerOptions ServiceServerOptions(const config::TrainConfig& config, const RankStart& start);
 
 // What a rank that calls the services brings: the job secret, and the
 // certificates to trust when net.tls is on.

@@ -65,7 +65,7 @@ void Unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
 // PollBackoff's sleeps (an idle wait for a peer uses mpi_job's WaitFor).
 void WaitAll(std::vector<MPI_Request>& requests, std::chrono::milliseconds timeout, const std::string& what) {
   const auto start = std::chrono::steady_clock::now();
-  PollBackoff backoff;
+  util::PollBackoff backoff;
   while (true) {
     int done = 0;
     PRLM_MPI_CHECK(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
@@ -122,7 +122,7 @@ ncclDataType_t NcclType(torch::ScalarType t) {
 // Waits for the stream with back-off sleeps instead of cudaStreamSynchronize's spin.
 void WaitStream(cudaStream_t stream, std::chrono::milliseconds timeout, const std::string& what) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PollBackoff backoff;
+  util::PollBackoff backoff;
   while (true) {
     const cudaError_t rc = cudaStreamQuery(stream);
     if (rc == cudaSuccess) return;

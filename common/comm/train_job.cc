@@ -23,7 +23,7 @@ std::string TrainJob::Who() const {
   return d.substr(d.find('(') + 1, d.size() - d.find('(') - 2);
 }
 
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankStart& start, uint16_t port) {
+TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start, uint16_t port) {
   const RankInfo& me = start.me;
   TrainJob job;
   job.secret = start.secret;

@@ -23,8 +23,8 @@
 namespace prlm::comm {
 
 struct TrainJob {
-  TrainConfig config;
-  Layout layout;
+  config::TrainConfig config;
+  config::Layout layout;
   RankInfo me;
   std::vector<RankInfo> directory;  // by rank
   MPI_Comm world = MPI_COMM_WORLD;
@@ -48,6 +48,6 @@ struct TrainJob {
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
 // serves nothing) and the communicator splits.
-TrainJob JoinTrainJob(const TrainConfig& config, const Layout& layout, const RankStart& start, uint16_t port);
+TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start, uint16_t port);
 
 }  // namespace prlm::comm

@@ -11,7 +11,7 @@
 #include "common/util/check.h"
 #include "common/util/file.h"
 
-namespace prlm {
+namespace prlm::config {
 namespace {
 
 std::string Where(const std::string& source, const YAML::Mark& mark) {
@@ -178,7 +178,7 @@ void ConfigSchema::LoadYamlText(const std::string& text, const std::string& sour
   Walk(root, "", source);
 }
 
-void ConfigSchema::LoadYamlFile(const std::string& path) { LoadYamlText(ReadFile(path), path); }
+void ConfigSchema::LoadYamlFile(const std::string& path) { LoadYamlText(util::ReadFile(path), path); }
 
 void ConfigSchema::ApplyOverride(const std::string& assignment) {
   const size_t eq = assignment.find('=');
@@ -234,4 +234,4 @@ std::string ConfigSchema::Describe() const {
   return out;
 }
 
-}  // namespace prlm
+}  // namespace prlm::config

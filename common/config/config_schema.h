@@ -3,7 +3,7 @@
 // overrides ("trainer.lr=1e-6").
 //
 // Every key must be declared: an unknown key, a value of the wrong type, or a
-// choice outside its list is refused with a prlm::Error naming the source
+// choice outside its list is refused with a util::Error naming the source
 // (file:line:column, or the override), the dotted key, what was expected, and,
 // for an unknown key, the valid keys of its section.
 //
@@ -22,7 +22,7 @@ namespace YAML {
 class Node;
 }
 
-namespace prlm {
+namespace prlm::config {
 
 class ConfigSchema {
  public:
@@ -83,4 +83,4 @@ class ConfigSchema {
   std::vector<std::string> order_;
 };
 
-}  // namespace prlm
+}  // namespace prlm::config

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace prlm {
+namespace prlm::config {
 
 // What training minimises (common/objective/objective.h has one class each).
 enum class ObjectiveKind { kGrpo, kSft, kRest };
@@ -87,4 +87,4 @@ constexpr bool NeedsIndex(RetrieverKind r) {
 }
 constexpr bool IsDense(RetrieverKind r) { return r == RetrieverKind::kDense || r == RetrieverKind::kDenseHnsw; }
 
-}  // namespace prlm
+}  // namespace prlm::config

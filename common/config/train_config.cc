@@ -3,7 +3,7 @@
 #include "common/config/config_schema.h"
 #include "common/util/check.h"
 
-namespace prlm {
+namespace prlm::config {
 namespace {
 
 void Require(bool ok, const std::string& key, const std::string& message) {
@@ -14,7 +14,7 @@ void Require(bool ok, const std::string& key, const std::string& message) {
 
 ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   ConfigSchema s;
-  s.Add("model.policy", &c.model.policy, "Qwen2 policy directory (Hugging Face layout)")
+  s.Add("model.policy", &c.model.policy, "policy directory: a Hugging Face decoder (Qwen2, Qwen3 or Llama)")
       .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"},
                  "compute dtype (auto: bf16 on CUDA; bf16 trains in mixed precision: fp32 weights, bf16 matrix products)")
       .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run")
@@ -190,7 +190,7 @@ Layout TrainConfig::ResolveLayout(int64_t world_size) const {
 }
 
 void TrainConfig::Validate(int64_t world_size) const {
-  Require(!model.policy.empty(), "model.policy", "is required (a Qwen2 directory)");
+  Require(!model.policy.empty(), "model.policy", "is required (a Hugging Face decoder directory: Qwen2, Qwen3 or Llama)");
   Require(net.tls_cert.empty() == net.tls_key.empty(), "net.tls_cert / net.tls_key", "are given together");
   Require(net.tls || (net.tls_cert.empty() && net.tls_ca.empty()), "net.tls_cert / net.tls_ca",
           "need net.tls=true");
@@ -273,4 +273,4 @@ void TrainConfig::Validate(int64_t world_size) const {
   }
 }
 
-}  // namespace prlm
+}  // namespace prlm::config

@@ -19,7 +19,7 @@
 
 #include "common/config/enums.h"
 
-namespace prlm {
+namespace prlm::config {
 
 class ConfigSchema;
 
@@ -31,11 +31,11 @@ struct Layout {
 
 // One retrieval shard and one reward server; the rest split between rollout
 // workers (the larger half: rollout dominates a step) and learners.
-// Throws prlm::Error when world_size < 5.
+// Throws util::Error when world_size < 5.
 Layout DefaultLayout(int64_t world_size);
 
 struct ModelConfig {
-  std::string policy;           // Qwen2 directory (config.json, weights, tokenizer.json)
+  std::string policy;           // decoder directory (config.json, weights, tokenizer.json)
   std::string dtype = "auto";   // auto | fp32 | bf16
   std::string device = "auto";  // auto | cpu | cuda
   int64_t cpu_threads = 0;      // per rank; 0: each phase's ranks split the host's cores
@@ -55,7 +55,7 @@ struct RetrievalConfig {
   int64_t timeout_ms = 5000;
   int64_t attempts = 4;         // tries per call when the tier is slow or unreachable
 
-  // Ranges of this section's keys. Throws prlm::Error naming the key.
+  // Ranges of this section's keys. Throws util::Error naming the key.
   void Validate() const;
 };
 
@@ -77,7 +77,7 @@ struct RewardConfig {
   int64_t attempts = 4;         // tries per call when the server is slow, overloaded or unreachable
   double retry_backoff_s = 0.5; // first back-off between tries (both tiers); doubles, at most 10 s
 
-  // Ranges of this section's keys. Throws prlm::Error naming the key.
+  // Ranges of this section's keys. Throws util::Error naming the key.
   void Validate() const;
 };
 
@@ -206,10 +206,10 @@ struct TrainConfig {
   // The effective configuration as YAML (written into the run directory).
   std::string ToYaml() const;
   // Ranges and cross-key rules; the layout against the world size
-  // (world_size 0: skip that check). Throws prlm::Error naming the key.
+  // (world_size 0: skip that check). Throws util::Error naming the key.
   void Validate(int64_t world_size) const;
   // The layout to use for `world_size` ranks (the configured one, or derived).
   Layout ResolveLayout(int64_t world_size) const;
 };
 
-}  // namespace prlm
+}  // namespace prlm::config

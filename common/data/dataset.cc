@@ -278,7 +278,7 @@ const TaskSpec* TaskOfSplits(const std::string& dir) {
         if (!doc.root().is_object() ||
             !OptionalString(doc.root().get_object().value_unsafe(), "task", BaseName(path), &name))
           continue;
-      } catch (const Error&) {
+      } catch (const util::Error&) {
         continue;
       }
       const TaskSpec* task = &TaskByName(name);
@@ -313,7 +313,7 @@ std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task
     }
     try {
       splits.push_back(LoadLampSplit(dir, split, task));
-    } catch (const Error& e) {
+    } catch (const util::Error& e) {
       failures->push_back(std::string(split) + ": " + e.what());
     }
   }
@@ -351,7 +351,7 @@ Dataset LoadLongLamp(const std::string& path, const TaskSpec& task) {
   };
 
   // JSON array, or JSON lines (one record per line).
-  const std::string text = ReadFile(path);
+  const std::string text = util::ReadFile(path);
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') {
     JsonDocument doc(path);

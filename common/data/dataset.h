@@ -5,7 +5,7 @@
 // output. LaMP's user-based files carry no user_id; there every question is
 // its own user and user_id is the question id.
 //
-// Readers validate everything they keep. A problem throws prlm::Error whose
+// Readers validate everything they keep. A problem throws util::Error whose
 // message names the file, the record (index and id), the profile item and the
 // field, e.g. "dev_questions.json: record 17 (id '110'): profile item 3 (id
 // '1102'): field 'title' is a number, expected a string". Malformed JSON and
@@ -73,11 +73,11 @@ Dataset LoadLampSplit(const std::string& dir, const std::string& split,
                       const TaskSpec* task = nullptr);
 
 // The task the files of `dir` name (outputs files, wrapped questions files);
-// null when none does. Throws prlm::Error naming both files when two disagree.
+// null when none does. Throws util::Error naming both files when two disagree.
 const TaskSpec* TaskOfSplits(const std::string& dir);
 
 // Every split of `dir` that exists, in the order train, dev, test, val.
-// Throws prlm::Error naming `dir` when it holds none. With `failures`, a
+// Throws util::Error naming `dir` when it holds none. With `failures`, a
 // split that cannot be read is left out and its error ("test: ...") added
 // there, so one bad split does not hide the good ones; without, it throws.
 std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task = nullptr,

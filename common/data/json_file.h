@@ -1,7 +1,7 @@
 // Reading large JSON files fast (simdjson) with errors that say where.
 //
 // JsonDocument loads and parses a file; on malformed JSON or invalid UTF-8 it
-// throws prlm::Error naming the file, byte offset, line and what the parser
+// throws util::Error naming the file, byte offset, line and what the parser
 // expected (found with a second, streaming pass that only runs on failure).
 // Field accessors throw with a caller-provided location prefix ("record 3 (id
 // 'x')") so every message names file, record and field.

@@ -31,17 +31,17 @@ PreferenceSet ReadPreferenceFile(const std::string& path) {
   PreferenceSet set;
   set.source = path;
   std::set<std::tuple<std::string, std::string, std::string, std::string, int>> seen;
-  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+  util::ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
     PreferencePair p;
-    p.user_id = JsonLineString(j, where, "user_id", true);
-    p.prompt = JsonLineString(j, where, "prompt", true);
-    p.chosen = JsonLineString(j, where, "chosen", true);
-    p.rejected = JsonLineString(j, where, "rejected", true);
+    p.user_id = util::JsonLineString(j, where, "user_id", true);
+    p.prompt = util::JsonLineString(j, where, "prompt", true);
+    p.chosen = util::JsonLineString(j, where, "chosen", true);
+    p.rejected = util::JsonLineString(j, where, "rejected", true);
     const std::pair<const char*, const std::string*> fields[] = {
         {"user_id", &p.user_id}, {"prompt", &p.prompt}, {"chosen", &p.chosen}, {"rejected", &p.rejected}};
     for (const auto& [name, value] : fields) PRLM_REQUIRE(!value->empty(), where << ": \"" << name << "\" is empty");
     PRLM_REQUIRE(p.chosen != p.rejected, where << ": \"chosen\" and \"rejected\" are the same text");
-    const std::string split = JsonLineString(j, where, "split", false);
+    const std::string split = util::JsonLineString(j, where, "split", false);
     if (split == "test") p.split = PreferenceSplit::kTest;
     else if (split == "fewshot") p.split = PreferenceSplit::kFewshot;
     else PRLM_REQUIRE(split.empty() || split == "train",
@@ -63,7 +63,7 @@ void WritePreferenceFile(const std::string& path, const std::vector<PreferencePa
                                     {"rejected", p.rejected}, {"split", SplitName(p.split)}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
              "\n";
-  WriteFileAtomic(path, lines);
+  util::WriteFileAtomic(path, lines);
 }
 
 }  // namespace prlm::data

@@ -7,7 +7,7 @@
 // test (held-out pairs of any user), or fewshot (an unseen user's adaptation
 // pairs); absent means train.
 //
-// Errors (prlm::Error naming file:line and the field): a line that is not an
+// Errors (util::Error naming file:line and the field): a line that is not an
 // object, a missing or empty user_id / prompt / chosen / rejected, chosen
 // equal to rejected, an unknown split. A pair repeated for the same user and
 // split is kept once and counted (PreferenceSet::duplicates).

@@ -12,7 +12,7 @@
 
 namespace prlm::data {
 
-// By task name (TaskByName's spellings). Throws prlm::Error for an unknown task.
+// By task name (TaskByName's spellings). Throws util::Error for an unknown task.
 const text::PromptTemplate& PromptTemplateFor(std::string_view task);
 
 }  // namespace prlm::data

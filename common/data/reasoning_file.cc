@@ -49,17 +49,17 @@ void WriteReasoningFile(const std::string& path, const std::vector<ReasoningPath
                                     {"writer", p.writer}, {"leaks", p.leaks}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
              "\n";
-  WriteFileAtomic(path, lines);
+  util::WriteFileAtomic(path, lines);
 }
 
 std::map<std::string, ReasoningPath> ReadReasoningFile(const std::string& path) {
   std::map<std::string, ReasoningPath> out;
-  ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+  util::ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
     ReasoningPath p;
-    p.id = JsonLineString(j, where, "id", true);
-    p.user_id = JsonLineString(j, where, "user_id", false);
-    p.reasoning = JsonLineString(j, where, "reasoning", true);
-    p.writer = JsonLineString(j, where, "writer", false);
+    p.id = util::JsonLineString(j, where, "id", true);
+    p.user_id = util::JsonLineString(j, where, "user_id", false);
+    p.reasoning = util::JsonLineString(j, where, "reasoning", true);
+    p.writer = util::JsonLineString(j, where, "writer", false);
     PRLM_REQUIRE(!p.id.empty(), where << ": \"id\" is empty");
     PRLM_REQUIRE(!p.reasoning.empty(), where << ": \"reasoning\" of " << p.id << " is empty");
     if (j.contains("leaks")) {

@@ -9,7 +9,7 @@
 // paths are kept, and counted where they are written and where they are read.
 //
 // Errors: a line that is not an object, a missing or empty id or reasoning,
-// a repeated id: prlm::Error naming file:line and the field.
+// a repeated id: util::Error naming file:line and the field.
 // Thread-safety: plain functions.
 #pragma once
 

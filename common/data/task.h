@@ -52,7 +52,7 @@ struct TaskSpec {
 // Every task prlm knows, in table order.
 const std::vector<TaskSpec>& AllTasks();
 // By name; accepts "LaMP_4", "lamp4", "LaMP-4", "4" and the LongLaMP names
-// ("product_review", "LongLaMP_product_review"). Throws prlm::Error listing the
+// ("product_review", "LongLaMP_product_review"). Throws util::Error listing the
 // known names.
 const TaskSpec& TaskByName(std::string_view name);
 

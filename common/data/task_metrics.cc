@@ -85,7 +85,7 @@ std::vector<QuestionMetric> PerQuestionMetrics(const TaskSpec& task, const std::
                "task metrics: " << golds.size() << " golds but " << answers.size() << " answers");
   switch (task.metric) {
     case TaskMetric::kClassification: {
-      QuestionMetric accuracy{"accuracy", Statistic::kMean, {}};
+      QuestionMetric accuracy{"accuracy", util::Statistic::kMean, {}};
       for (size_t i = 0; i < golds.size(); ++i) {
         const int g = LabelIndex(task, golds[i]);
         PRLM_REQUIRE(g >= 0, task.name << ": gold output '" << golds[i] << "' (example " << i
@@ -95,7 +95,7 @@ std::vector<QuestionMetric> PerQuestionMetrics(const TaskSpec& task, const std::
       return {accuracy};
     }
     case TaskMetric::kRating: {
-      QuestionMetric mae{"mae", Statistic::kMean, {}}, rmse{"rmse", Statistic::kRootMean, {}};
+      QuestionMetric mae{"mae", util::Statistic::kMean, {}}, rmse{"rmse", util::Statistic::kRootMean, {}};
       for (size_t i = 0; i < golds.size(); ++i) {
         double gold = 0;
         PRLM_REQUIRE(ParsePythonFloat(golds[i], &gold),
@@ -108,10 +108,10 @@ std::vector<QuestionMetric> PerQuestionMetrics(const TaskSpec& task, const std::
     }
     case TaskMetric::kGeneration: {
       const bool with_meteor = task.benchmark == Benchmark::kLongLamp;
-      std::vector<QuestionMetric> out = {{"rouge1", Statistic::kMean, {}},
-                                         {"rougeL", Statistic::kMean, {}},
-                                         {"rouge2", Statistic::kMean, {}}};
-      if (with_meteor) out.push_back({"meteor", Statistic::kMean, {}});
+      std::vector<QuestionMetric> out = {{"rouge1", util::Statistic::kMean, {}},
+                                         {"rougeL", util::Statistic::kMean, {}},
+                                         {"rouge2", util::Statistic::kMean, {}}};
+      if (with_meteor) out.push_back({"meteor", util::Statistic::kMean, {}});
       for (size_t i = 0; i < golds.size(); ++i) {
         const auto r = text::Rouge(golds[i], answers[i]);
         out[0].values.push_back(r.rouge1.f);
@@ -130,7 +130,7 @@ double Aggregate(const QuestionMetric& metric) {
   double sum = 0;
   for (double v : metric.values) sum += v;
   const double mean = sum / static_cast<double>(metric.values.size());
-  return metric.statistic == Statistic::kRootMean ? std::sqrt(mean) : mean;
+  return metric.statistic == util::Statistic::kRootMean ? std::sqrt(mean) : mean;
 }
 
 MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& golds,

@@ -30,7 +30,7 @@ namespace prlm::data {
 // Metric name -> value, in the order a table shows them.
 using MetricValues = std::vector<std::pair<std::string, double>>;
 
-// REQUIRES: golds.size() == answers.size() (throws prlm::Error otherwise).
+// REQUIRES: golds.size() == answers.size() (throws util::Error otherwise).
 // No pairs: every metric is 0.
 MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& golds,
                          const std::vector<std::string>& answers);
@@ -39,7 +39,7 @@ MetricValues TaskMetrics(const TaskSpec& task, const std::vector<std::string>& g
 // their mean, or the root of their mean (rmse, from squared errors).
 struct QuestionMetric {
   std::string name;
-  Statistic statistic;
+  util::Statistic statistic;
   std::vector<double> values;
 };
 // The per-question metrics of a task (what paired bootstraps resample):

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "common/model/qwen2.h"  // kMaskedScore
+#include "common/model/causal_lm.h"  // kMaskedScore
 #include "common/util/check.h"
 
 namespace prlm::model {

@@ -11,7 +11,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm {
+namespace prlm::model {
 
 namespace {
 int g_local_gpu = 0;  // the CUDA ordinal "cuda" means in this process
@@ -74,4 +74,4 @@ int ConfigureCpuThreads(int threads, torch::ScalarType dtype) {
   return n;
 }
 
-}  // namespace prlm
+}  // namespace prlm::model

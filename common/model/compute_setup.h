@@ -25,7 +25,7 @@
 
 #include <string>
 
-namespace prlm {
+namespace prlm::model {
 
 struct ComputeDevice {
   c10::Device device = c10::kCPU;  // = torch::Device
@@ -37,7 +37,7 @@ struct ComputeDevice {
 // elsewhere bf16 on CPU is emulated and slower than fp32.
 bool CpuHasNativeBf16();
 
-// Throws prlm::Error for an unknown name or "cuda" without CUDA.
+// Throws util::Error for an unknown name or "cuda" without CUDA.
 ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype = "auto");
 
 // GPU placement by local rank: the slot-th process on a node that runs
@@ -52,4 +52,4 @@ int SetLocalGpuSlot(int slot);
 // means all cores. Returns the count used.
 int ConfigureCpuThreads(int threads, c10::ScalarType dtype = c10::kFloat);
 
-}  // namespace prlm
+}  // namespace prlm::model

@@ -97,10 +97,10 @@ std::string GenerationStats::Summary() const {
 }
 
 uint64_t SampleSeed(uint64_t run_seed, uint64_t prompt_index, uint64_t sample_index) {
-  return SplitMix64::Mix(SplitMix64::Mix(SplitMix64::Mix(run_seed) ^ prompt_index) ^ sample_index);
+  return util::SplitMix64::Mix(util::SplitMix64::Mix(util::SplitMix64::Mix(run_seed) ^ prompt_index) ^ sample_index);
 }
 
-std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
+std::vector<std::vector<Completion>> Generate(CausalLM& model,
                                               const std::vector<GenerationRequest>& requests,
                                               const SamplingParams& params,
                                               GenerationStats* stats) {
@@ -122,7 +122,7 @@ std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
                "generate: prompt (" << P << ") + max_new_tokens (" << params.max_new_tokens
                                     << ") exceeds max_position_embeddings "
                                     << model->config().max_position_embeddings);
-  auto t0 = Clock::now();
+  auto t0 = util::Clock::now();
   KvCache cache = model->NewCache(ids.size(0), P + params.max_new_tokens);
   const auto positions = PositionsFromMask(mask);
   auto hidden = model->Forward(ids, positions, AttentionBias(mask, 0, P, torch::kFloat), &cache);
@@ -130,7 +130,7 @@ std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
   if (stats) {
     if (device.is_cuda()) torch::cuda::synchronize();  // kernels run asynchronously
     for (const auto* p : prompts) stats->prefill_tokens += static_cast<int64_t>(p->size());
-    stats->prefill_seconds += Seconds(t0);
+    stats->prefill_seconds += util::Seconds(t0);
   }
 
   // 2. Repeat each prompt's row for its samples: rows share the prefill.
@@ -152,7 +152,7 @@ std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
 
   // 3. Decode: sample, record, stop, feed back. `active[k]` is the row of
   //    batch slot k; finished slots are compacted away.
-  t0 = Clock::now();
+  t0 = util::Clock::now();
   std::vector<size_t> active(rows.size());
   for (size_t k = 0; k < active.size(); ++k) active[k] = k;
   for (int step = 0; step < params.max_new_tokens && !active.empty(); ++step) {
@@ -193,11 +193,11 @@ std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
     logits = model->Logits(hidden.select(1, 0));
     next_pos = next_pos + 1;
   }
-  if (stats) stats->decode_seconds += Seconds(t0);
+  if (stats) stats->decode_seconds += util::Seconds(t0);
   return results;
 }
 
-torch::Tensor TokenLogprobs(Qwen2ForCausalLM& model, const torch::Tensor& ids,
+torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids,
                             const torch::Tensor& mask, double temperature) {
   const int64_t T = ids.size(1);
   const auto hidden = model->Forward(ids, PositionsFromMask(mask),
@@ -210,7 +210,7 @@ torch::Tensor TokenLogprobs(Qwen2ForCausalLM& model, const torch::Tensor& ids,
   return lp * mask.narrow(1, 1, T - 1).to(lp.scalar_type());
 }
 
-std::vector<std::vector<float>> SequenceLogprobs(Qwen2ForCausalLM& model,
+std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model,
                                                  const std::vector<std::vector<int32_t>>& seqs,
                                                  double temperature) {
   torch::NoGradGuard no_grad;

@@ -1,4 +1,4 @@
-// Batched sampling from a Qwen2 model with a KV cache, and per-token
+// Batched sampling from a decoder (CausalLM) with a KV cache, and per-token
 // log-probs of given sequences through the same Forward().
 //
 // Generate(): prompts are left-padded into one batch and prefilled once; each
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 
 namespace prlm::model {
 
@@ -52,19 +52,19 @@ struct GenerationStats {
 };
 
 // Result [request][sample]. REQUIRES: every prompt non-empty, G >= 1.
-std::vector<std::vector<Completion>> Generate(Qwen2ForCausalLM& model,
+std::vector<std::vector<Completion>> Generate(CausalLM& model,
                                               const std::vector<GenerationRequest>& requests,
                                               const SamplingParams& params,
                                               GenerationStats* stats = nullptr);
 
 // log p(ids[b, t] | ids[b, <t]) for t = 1..T-1 of left-padded rows: [B, T-1],
 // zero where the target token is padding. logits are divided by `temperature`.
-torch::Tensor TokenLogprobs(Qwen2ForCausalLM& model, const torch::Tensor& ids,
+torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids,
                             const torch::Tensor& mask, double temperature = 1.0);
 
 // Convenience over TokenLogprobs for unpadded sequences: row i gets
 // seqs[i].size() - 1 values.
-std::vector<std::vector<float>> SequenceLogprobs(Qwen2ForCausalLM& model,
+std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model,
                                                  const std::vector<std::vector<int32_t>>& seqs,
                                                  double temperature = 1.0);
 

@@ -1,5 +1,5 @@
 // A linear layer y = x Wᵀ + b with an optional LoRA adapter
-// y += dropout(x) Aᵀ Bᵀ · (alpha / r), used by every projection in the Qwen2
+// y += dropout(x) Aᵀ Bᵀ · (alpha / r), used by every projection in the decoder
 // and BERT models. Parameter names follow Hugging Face / PEFT: "weight",
 // "bias", "lora_A.weight" [r, in], "lora_B.weight" [out, r].
 //

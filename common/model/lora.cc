@@ -93,7 +93,7 @@ void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& o, const
     cfg["target_modules"] = "all-linear";
   else
     cfg["target_modules"] = o.target_modules;
-  WriteFileAtomic(dir + "/adapter_config.json", cfg.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/adapter_config.json", cfg.dump(2) + "\n");
 }
 
 void LoadLoraWeights(torch::nn::Module& model, const std::string& dir) {
@@ -106,7 +106,7 @@ LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
   const std::string cfg_path = dir + "/adapter_config.json";
   nlohmann::json cfg;
   try {
-    cfg = nlohmann::json::parse(ReadFile(cfg_path));
+    cfg = nlohmann::json::parse(util::ReadFile(cfg_path));
     LoraOptions o;
     o.rank = cfg.at("r").get<int64_t>();
     o.alpha = cfg.at("lora_alpha").get<double>();
@@ -122,7 +122,7 @@ LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
   }
 }
 
-LoraOptions LoraOptionsOf(const LoraConfig& config) {
+LoraOptions LoraOptionsOf(const config::LoraConfig& config) {
   LoraOptions o;
   o.rank = config.rank;
   o.alpha = config.alpha;

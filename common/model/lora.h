@@ -24,9 +24,9 @@ struct LoraOptions {
 };
 
 // The adapters the config's lora section asks for (on every Linear but the head).
-LoraOptions LoraOptionsOf(const LoraConfig& config);
+LoraOptions LoraOptionsOf(const config::LoraConfig& config);
 
-// Adds adapters; returns how many layers got one. Throws prlm::Error if a
+// Adds adapters; returns how many layers got one. Throws util::Error if a
 // target name matches no layer.
 int ApplyLora(torch::nn::Module& model, const LoraOptions& options);
 void MergeLora(torch::nn::Module& model);

@@ -160,9 +160,9 @@ std::vector<int64_t> EosIds(const nlohmann::json& j, const std::string& source) 
 
 }  // namespace
 
-Qwen2Config Qwen2Config::FromJsonText(const std::string& text, const std::string& src) {
+DecoderConfig DecoderConfig::FromJsonText(const std::string& text, const std::string& src) {
   const nlohmann::json j = ParseConfig(text, src);
-  Qwen2Config c;
+  DecoderConfig c;
   c.model_type = j.value("model_type", std::string("qwen2"));
   PRLM_REQUIRE(c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "llama",
                "config '" << src << "': model_type '" << c.model_type
@@ -201,13 +201,13 @@ Qwen2Config Qwen2Config::FromJsonText(const std::string& text, const std::string
   return c;
 }
 
-Qwen2Config Qwen2Config::Load(const std::string& path) { return FromJsonText(ReadFile(path), path); }
+DecoderConfig DecoderConfig::Load(const std::string& path) { return FromJsonText(util::ReadFile(path), path); }
 
-std::string Qwen2Config::ToJson() const {
+std::string DecoderConfig::ToJson() const {
   nlohmann::ordered_json j;
   j["architectures"] = {model_type == "qwen3" ? "Qwen3ForCausalLM"
                         : model_type == "llama" ? "LlamaForCausalLM"
-                                                : "Qwen2ForCausalLM"};
+                                                : "CausalLM"};
   j["model_type"] = model_type;
   j["vocab_size"] = vocab_size;
   j["hidden_size"] = hidden_size;
@@ -268,7 +268,7 @@ BertConfig BertConfig::FromJsonText(const std::string& text, const std::string& 
   return c;
 }
 
-BertConfig BertConfig::Load(const std::string& path) { return FromJsonText(ReadFile(path), path); }
+BertConfig BertConfig::Load(const std::string& path) { return FromJsonText(util::ReadFile(path), path); }
 
 std::string BertConfig::ToJson() const {
   nlohmann::ordered_json j;
@@ -307,7 +307,7 @@ GenerationConfig GenerationConfig::LoadFromDir(const std::string& dir) {
   GenerationConfig g;
   const std::string path = dir + "/generation_config.json";
   if (!std::filesystem::exists(path)) return g;
-  const nlohmann::json j = ParseConfig(ReadFile(path), path);
+  const nlohmann::json j = ParseConfig(util::ReadFile(path), path);
   g.eos_token_ids = EosIds(j, path);
   if (j.contains("temperature") && !j["temperature"].is_null()) g.temperature = Num(j, path, "temperature", 1);
   if (j.contains("top_p") && !j["top_p"].is_null()) g.top_p = Num(j, path, "top_p", 1);
@@ -317,7 +317,7 @@ GenerationConfig GenerationConfig::LoadFromDir(const std::string& dir) {
 }
 
 std::string DetectArchitecture(const std::string& path) {
-  const nlohmann::json j = ParseConfig(ReadFile(path), path);
+  const nlohmann::json j = ParseConfig(util::ReadFile(path), path);
   const std::string type = j.value("model_type", std::string());
   if (type == "qwen2" || type == "qwen3" || type == "llama" || type == "bert") return type;
   PRLM_THROW("config '" << path << "': model_type '" << type

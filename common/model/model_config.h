@@ -2,7 +2,7 @@
 // (model_type qwen2: Qwen2.5-*, DeepSeek-R1-Distill-Qwen-*; qwen3; llama:
 // Llama-3.x), one decoder whose differences are these fields, and BERT
 // (encoder; reward model, dense retriever). Load() validates types and
-// values and throws prlm::Error naming config.json and the field; ToJson()
+// values and throws util::Error naming config.json and the field; ToJson()
 // writes the keys transformers reads, so saved models load there as they are.
 //
 // How the decoders differ (transformers' defaults when a key is absent):
@@ -24,7 +24,7 @@
 
 namespace prlm::model {
 
-struct Qwen2Config {
+struct DecoderConfig {
   std::string model_type = "qwen2";  // qwen2 | qwen3 | llama
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
@@ -37,7 +37,7 @@ struct Qwen2Config {
   double rope_theta = 10000.0;
   double initializer_range = 0.02;
   bool tie_word_embeddings = false;
-  bool attention_bias = true;  // q/k/v projections have biases in Qwen2 (and o_proj in qwen3 / llama)
+  bool attention_bias = true;  // q/k/v biases (qwen2 always; qwen3 / llama: on q/k/v/o when set)
   bool mlp_bias = false;       // llama
   bool qk_norm = false;        // qwen3
   int64_t explicit_head_dim = 0;  // config.json's head_dim; 0: hidden / heads
@@ -49,8 +49,8 @@ struct Qwen2Config {
   int64_t head_dim() const { return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_attention_heads; }
   bool o_proj_bias() const { return attention_bias && model_type != "qwen2"; }
   RopeParameters rope() const { return {rope_theta, head_dim(), max_position_embeddings, rope_scaling}; }
-  static Qwen2Config Load(const std::string& config_json_path);
-  static Qwen2Config FromJsonText(const std::string& text, const std::string& source);
+  static DecoderConfig Load(const std::string& config_json_path);
+  static DecoderConfig FromJsonText(const std::string& text, const std::string& source);
   std::string ToJson() const;
 };
 
@@ -87,7 +87,7 @@ struct GenerationConfig {
   std::optional<bool> do_sample;
 
   // DIR/generation_config.json; an empty GenerationConfig when there is none.
-  // Throws prlm::Error naming the file and field for a malformed one.
+  // Throws util::Error naming the file and field for a malformed one.
   static GenerationConfig LoadFromDir(const std::string& dir);
 };
 

@@ -28,7 +28,7 @@ std::vector<std::unique_ptr<SafetensorsFile>> OpenCheckpoint(const std::string& 
   } else if (fs::exists(index)) {
     std::set<std::string> shards;
     try {
-      const auto j = nlohmann::json::parse(ReadFile(index));
+      const auto j = nlohmann::json::parse(util::ReadFile(index));
       for (const auto& [name, file] : j.at("weight_map").items()) shards.insert(file.get<std::string>());
     } catch (const nlohmann::json::exception& e) {
       PRLM_THROW("checkpoint index '" << index << "' is malformed: " << e.what());
@@ -49,14 +49,14 @@ std::vector<const SafetensorsFile*> Pointers(const std::vector<std::unique_ptr<S
 
 }  // namespace
 
-Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device, torch::ScalarType dtype) {
-  Qwen2Config cfg = Qwen2Config::Load(dir + "/config.json");
+CausalLM LoadCausalLM(const std::string& dir, torch::Device device, torch::ScalarType dtype) {
+  DecoderConfig cfg = DecoderConfig::Load(dir + "/config.json");
   // generate() stops at generation_config.json's EOS ids too (Qwen2.5's
   // instruct models list <|endoftext|> there and only <|im_end|> in config.json).
   for (int64_t id : GenerationConfig::LoadFromDir(dir).eos_token_ids)
     if (std::find(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end(), id) == cfg.eos_token_ids.end())
       cfg.eos_token_ids.push_back(id);
-  Qwen2ForCausalLM model(cfg);
+  CausalLM model(cfg);
   const auto files = OpenCheckpoint(dir);
   LoadParameters(*model, Pointers(files), "", "", IsLoraParameter,
                  "config.json: " + std::to_string(cfg.num_hidden_layers) + " layers, " +
@@ -66,9 +66,9 @@ Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device, torch::
   return model;
 }
 
-void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir) {
+void SaveCausalLM(CausalLM& model, const std::string& dir) {
   fs::create_directories(dir);
-  WriteFileAtomic(dir + "/config.json", model->config().ToJson());
+  util::WriteFileAtomic(dir + "/config.json", model->config().ToJson());
   SaveParameters(*model, dir + "/model.safetensors",
                  [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
 }
@@ -122,13 +122,13 @@ BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint6
 
 void SaveBert(BertEncoder& model, const std::string& dir) {
   fs::create_directories(dir);
-  WriteFileAtomic(dir + "/config.json", model->config().ToJson());
+  util::WriteFileAtomic(dir + "/config.json", model->config().ToJson());
   SaveParameters(*model, dir + "/model.safetensors",
                  [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
 }
 
-Qwen2Config Qwen2Preset(const std::string& name, int64_t vocab_size) {
-  Qwen2Config c;
+DecoderConfig DecoderPreset(const std::string& name, int64_t vocab_size) {
+  DecoderConfig c;
   c.vocab_size = vocab_size;
   c.max_position_embeddings = 4096;
   c.rope_theta = 10000.0;

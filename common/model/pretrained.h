@@ -15,13 +15,13 @@
 #include <string>
 
 #include "common/model/bert.h"
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 
 namespace prlm::model {
 
-Qwen2ForCausalLM LoadQwen2(const std::string& dir, torch::Device device = torch::kCPU,
+CausalLM LoadCausalLM(const std::string& dir, torch::Device device = torch::kCPU,
                            torch::ScalarType dtype = torch::kFloat);
-void SaveQwen2(Qwen2ForCausalLM& model, const std::string& dir);
+void SaveCausalLM(CausalLM& model, const std::string& dir);
 
 BertEncoder LoadBert(const std::string& dir, torch::Device device = torch::kCPU);
 // A sequence classifier with `num_labels` outputs (the reward model uses 1).
@@ -34,9 +34,9 @@ BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint6
 void SaveBert(BertEncoder& model, const std::string& dir);
 
 // Preset shapes by name, "tiny" and "small". With the built-in tokenizers:
-// Qwen2 tiny 1.7M and small 22.4M parameters; BERT tiny 2.6M and small 27.6M.
-// Throws prlm::Error listing the presets otherwise.
-Qwen2Config Qwen2Preset(const std::string& name, int64_t vocab_size);
+// decoder tiny 1.7M and small 22.4M parameters; BERT tiny 2.6M and small 27.6M.
+// Throws util::Error listing the presets otherwise.
+DecoderConfig DecoderPreset(const std::string& name, int64_t vocab_size);
 BertConfig BertPreset(const std::string& name, int64_t vocab_size);
 
 // Hugging Face's initialisation: N(0, std) for linear and embedding weights,

@@ -48,7 +48,7 @@ int64_t TensorInfo::numel() const {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path)
-    : path_(path), file_(std::make_unique<MappedFile>(path)) {
+    : path_(path), file_(std::make_unique<util::MappedFile>(path)) {
   const size_t size = file_->size();
   PRLM_REQUIRE(size >= 8, "safetensors '" << path << "': file is " << size
                                           << " bytes, too small for the 8-byte header length");
@@ -167,7 +167,7 @@ void WriteSafetensors(const std::string& path, const std::vector<TensorBytes>& t
   out.append(reinterpret_cast<const char*>(&n), 8);
   out += json;
   for (const TensorBytes* t : sorted) out.append(static_cast<const char*>(t->data), t->nbytes);
-  WriteFileAtomic(path, out);
+  util::WriteFileAtomic(path, out);
 }
 
 }  // namespace prlm::model

@@ -6,7 +6,7 @@
 // SafetensorsFile memory-maps a file and validates all of it at open: header
 // length inside the file, JSON well-formed, known dtype, shape matching the
 // byte size, offsets inside the data and not overlapping. Any problem throws
-// prlm::Error naming the file, the tensor and what is wrong, so a bad file is
+// util::Error naming the file, the tensor and what is wrong, so a bad file is
 // never half-read. This header has no torch dependency.
 // Thread-safety: immutable after construction.
 #pragma once
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace prlm {
+namespace prlm::util {
 class MappedFile;
 }
 
@@ -43,7 +43,7 @@ class SafetensorsFile {
 
   const std::string& path() const { return path_; }
   bool Has(const std::string& name) const { return index_.count(name) > 0; }
-  // Throws prlm::Error naming the file and tensor if missing.
+  // Throws util::Error naming the file and tensor if missing.
   const TensorInfo& Info(const std::string& name) const;
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const uint8_t* Data(const TensorInfo& t) const;
@@ -51,7 +51,7 @@ class SafetensorsFile {
 
  private:
   std::string path_;
-  std::unique_ptr<MappedFile> file_;
+  std::unique_ptr<util::MappedFile> file_;
   uint64_t data_start_ = 0;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> index_;

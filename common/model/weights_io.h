@@ -1,7 +1,7 @@
 // Moves module parameters to and from safetensors files by Hugging Face name.
 //
 // LoadParameters checks every parameter the module expects (missing tensor,
-// wrong shape -> prlm::Error naming file, tensor, expected and found shape) and
+// wrong shape -> util::Error naming file, tensor, expected and found shape) and
 // converts F32/F16/BF16/F64 to the parameter's dtype. SaveParameters writes
 // named parameters (optionally filtered and renamed) atomically.
 // Thread-safety: not safe while the module is being used elsewhere.

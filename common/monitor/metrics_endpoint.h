@@ -21,7 +21,7 @@ namespace prlm::monitor {
 class MetricsEndpoint {
  public:
   // Binds host:port (port 0: a free one) and starts serving. Throws
-  // prlm::Error naming the address when it cannot bind.
+  // util::Error naming the address when it cannot bind.
   MetricsEndpoint(const std::string& host, uint16_t port);
   ~MetricsEndpoint();
   MetricsEndpoint(const MetricsEndpoint&) = delete;

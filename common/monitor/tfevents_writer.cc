@@ -27,9 +27,9 @@ std::string FrameRecord(std::string_view data) {
   std::string out;
   out.reserve(data.size() + 16);
   PutLittleEndian(&out, data.size(), 8);
-  PutLittleEndian(&out, MaskCrc32c(Crc32c(out.data(), 8)), 4);
+  PutLittleEndian(&out, util::MaskCrc32c(util::Crc32c(out.data(), 8)), 4);
   out.append(data);
-  PutLittleEndian(&out, MaskCrc32c(Crc32c(data)), 4);
+  PutLittleEndian(&out, util::MaskCrc32c(util::Crc32c(data)), 4);
   return out;
 }
 

@@ -33,7 +33,7 @@ std::string FrameRecord(std::string_view data);
 
 class TfEventsWriter {
  public:
-  // Creates `dir` if needed and the event file in it. Throws prlm::Error
+  // Creates `dir` if needed and the event file in it. Throws util::Error
   // naming the path when it cannot be created.
   explicit TfEventsWriter(const std::string& dir);
   ~TfEventsWriter();
@@ -41,7 +41,7 @@ class TfEventsWriter {
   TfEventsWriter& operator=(const TfEventsWriter&) = delete;
 
   // One event with a scalar per (tag, value). wall_time < 0: now.
-  // Throws prlm::Error when the write fails (disk full).
+  // Throws util::Error when the write fails (disk full).
   void WriteScalars(int64_t step, const std::vector<std::pair<std::string, double>>& scalars,
                     double wall_time = -1);
 

@@ -74,13 +74,13 @@ bool VerifyClientProof(const std::string& secret, const std::string& client_nonc
 }
 
 std::string ReadSecretFile(const std::string& path) {
-  const std::string secret = ReadPrivateFile(path, "secret file");
+  const std::string secret = util::ReadPrivateFile(path, "secret file");
   PRLM_REQUIRE(secret.size() >= kMinSecretBytes, "secret file " << path << " holds " << secret.size()
                                                                 << " bytes; a secret needs at least " << kMinSecretBytes
                                                                 << " (prlm make-secret writes one)");
   return secret;
 }
 
-void WriteNewSecretFile(const std::string& path) { WriteNewPrivateFile(path, NewSecret(), "secret file"); }
+void WriteNewSecretFile(const std::string& path) { util::WriteNewPrivateFile(path, NewSecret(), "secret file"); }
 
 }  // namespace prlm::net

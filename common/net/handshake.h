@@ -31,7 +31,7 @@ constexpr size_t kClientHelloBytes = kHelloMagicBytes + 1 + kNonceBytes;
 constexpr size_t kServerProofBytes = 8 + kNonceBytes + kMacBytes;
 constexpr size_t kClientProofBytes = kMacBytes;
 
-// `n` bytes from the OS's CSPRNG. Throws prlm::Error if none can be had.
+// `n` bytes from the OS's CSPRNG. Throws util::Error if none can be had.
 std::string RandomBytes(size_t n);
 std::string NewSecret();  // kSecretBytes random bytes
 
@@ -47,7 +47,7 @@ std::string ClientProof(const std::string& secret, const std::string& client_non
 bool VerifyClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
                        std::string_view bytes);
 
-// Reads a secret file. Throws prlm::Error naming the path when it is missing,
+// Reads a secret file. Throws util::Error naming the path when it is missing,
 // readable by group or others (with its mode and the chmod that fixes it), or
 // shorter than kMinSecretBytes.
 std::string ReadSecretFile(const std::string& path);

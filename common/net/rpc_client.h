@@ -61,7 +61,7 @@ struct Endpoint {
   uint16_t port = 0;
   std::string ToString() const { return host + ":" + std::to_string(port); }
 };
-// "host:port" -> Endpoint; throws prlm::Error naming the bad text.
+// "host:port" -> Endpoint; throws util::Error naming the bad text.
 Endpoint ParseEndpoint(const std::string& text);
 // "h1:p1,h2:p2" -> endpoints, in order.
 std::vector<Endpoint> ParseEndpoints(const std::string& text);

@@ -65,7 +65,7 @@ struct ServerOptions {
 };
 
 // The first address `host` resolves to ("vm" -> "127.0.1.1"), for binding
-// the interface other hosts reach it by. Throws prlm::Error naming the host.
+// the interface other hosts reach it by. Throws util::Error naming the host.
 std::string AddressOf(const std::string& host);
 
 struct Reply {

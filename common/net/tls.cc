@@ -125,13 +125,13 @@ void CheckTlsIdentity(const TlsIdentity& identity, const std::string& where) {
 }
 
 TlsIdentity ReadTlsIdentity(const std::string& certificate_path, const std::string& key_path) {
-  TlsIdentity identity{ReadFile(certificate_path), ReadPrivateFile(key_path, "TLS key file")};
+  TlsIdentity identity{util::ReadFile(certificate_path), util::ReadPrivateFile(key_path, "TLS key file")};
   CheckTlsIdentity(identity, certificate_path + " and " + key_path);
   return identity;
 }
 
 TlsTrust ReadTlsTrust(const std::string& path) {
-  TlsTrust trust{ReadFile(path)};
+  TlsTrust trust{util::ReadFile(path)};
   PRLM_REQUIRE(!ParseCertificates(trust.trusted_pem).empty(),
                path << " holds no PEM certificate to trust (expected -----BEGIN CERTIFICATE-----)");
   return trust;
@@ -139,8 +139,8 @@ TlsTrust ReadTlsTrust(const std::string& path) {
 
 void WriteNewTlsIdentity(const TlsIdentity& identity, const std::string& certificate_path,
                          const std::string& key_path) {
-  WriteNewPrivateFile(key_path, identity.private_key_pem, "TLS key file");
-  WriteNewPrivateFile(certificate_path, identity.certificate_pem, "certificate file");
+  util::WriteNewPrivateFile(key_path, identity.private_key_pem, "TLS key file");
+  util::WriteNewPrivateFile(certificate_path, identity.certificate_pem, "certificate file");
 }
 
 TlsClientContext::TlsClientContext(const TlsTrust& trust) {

@@ -15,7 +15,7 @@
 //  - Only TLS 1.3 is spoken: both ends are prlm.
 //
 // Errors: a certificate or key that does not parse, a key that does not match
-// its certificate, a key file group/other can read: prlm::Error naming the
+// its certificate, a key file group/other can read: util::Error naming the
 // file or the PEM's role. Thread-safety: the functions are pure; a
 // TlsClientContext is immutable after construction and used from any thread.
 #pragma once
@@ -42,7 +42,7 @@ struct TlsTrust {
 // valid from a minute ago for `days`, naming `host` as CN and DNS name).
 TlsIdentity MakeSelfSignedIdentity(const std::string& host, int days = 30);
 
-// Throws prlm::Error when the certificate or key does not parse or they do not
+// Throws util::Error when the certificate or key does not parse or they do not
 // belong together; `where` names their origin in the message.
 void CheckTlsIdentity(const TlsIdentity& identity, const std::string& where);
 

@@ -24,7 +24,7 @@ double Std(const std::vector<double>& v, double mean) {
 
 Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards, const AdvantageOptions& o) {
   PRLM_REQUIRE(!rewards.empty(), "advantages of an empty batch");
-  const bool uses_std = o.scaling != AdvantageScaling::kNone;
+  const bool uses_std = o.scaling != config::AdvantageScaling::kNone;
   std::vector<double> all;
   for (size_t g = 0; g < rewards.size(); ++g) {
     PRLM_REQUIRE(!rewards[g].empty(), "group " << g << " has no samples");
@@ -42,8 +42,8 @@ Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards, co
     // torch.isclose(std, 0) as TRL counts it: |std| <= 1e-8.
     const bool flat = std::abs(std) <= 1e-8;
     zero_std += flat;
-    const double scale = o.scaling == AdvantageScaling::kGroupStd   ? std + o.eps
-                         : o.scaling == AdvantageScaling::kBatchStd ? batch_std + o.eps
+    const double scale = o.scaling == config::AdvantageScaling::kGroupStd   ? std + o.eps
+                         : o.scaling == config::AdvantageScaling::kBatchStd ? batch_std + o.eps
                                                                     : 1.0;
     std::vector<double> a;
     for (double r : group) a.push_back((r - mean) / scale);

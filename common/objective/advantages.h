@@ -20,7 +20,7 @@
 namespace prlm::objective {
 
 struct AdvantageOptions {
-  AdvantageScaling scaling = AdvantageScaling::kGroupStd;
+  config::AdvantageScaling scaling = config::AdvantageScaling::kGroupStd;
   double eps = 1e-4;
   bool drop_zero_std_groups = false;
 };
@@ -34,7 +34,7 @@ struct Advantages {
   double frac_reward_zero_std = 0;
 };
 
-// REQUIRES (throws prlm::Error otherwise): at least one group, no empty group,
+// REQUIRES (throws util::Error otherwise): at least one group, no empty group,
 // and every group of 2 or more when a std is used.
 Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards, const AdvantageOptions& options);
 

@@ -9,7 +9,7 @@ GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_log
   PRLM_CHECK(logp.dim() == 2 && logp.sizes() == old_logp.sizes() && logp.sizes() == mask.sizes());
   PRLM_CHECK(advantages.dim() == 1 && advantages.size(0) == logp.size(0));
   PRLM_CHECK(o.beta == 0 || (ref_logp.defined() && ref_logp.sizes() == logp.sizes()));
-  PRLM_CHECK(o.aggregation != LossAggregation::kConstant || o.max_completion_length > 0);
+  PRLM_CHECK(o.aggregation != config::LossAggregation::kConstant || o.max_completion_length > 0);
   PRLM_CHECK(o.dual_clip_c == 0 || o.dual_clip_c > 1);
   const auto m = mask.to(logp.scalar_type());
   const auto a = advantages.to(logp.scalar_type()).unsqueeze(1);  // [B, 1]
@@ -30,9 +30,9 @@ GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_log
   if (o.beta != 0) {
     const auto d = ref_logp.detach() - logp;  // log(ref / pi)
     switch (o.kl) {
-      case KlEstimator::kK3: kl = torch::exp(d) - d - 1; break;
-      case KlEstimator::kK1: kl = -d; break;
-      case KlEstimator::kK2: kl = 0.5 * d * d; break;
+      case config::KlEstimator::kK3: kl = torch::exp(d) - d - 1; break;
+      case config::KlEstimator::kK1: kl = -d; break;
+      case config::KlEstimator::kK2: kl = 0.5 * d * d; break;
     }
   }
   const auto per_token = o.beta != 0 ? pg + o.beta * kl : pg;
@@ -40,11 +40,11 @@ GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_log
   // 3. Aggregate over completion tokens.
   const auto aggregate = [&](const torch::Tensor& t) {
     switch (o.aggregation) {
-      case LossAggregation::kTokenMean:
+      case config::LossAggregation::kTokenMean:
         return (t * m).sum() / m.sum().clamp_min(1);
-      case LossAggregation::kSequenceMean:
+      case config::LossAggregation::kSequenceMean:
         return ((t * m).sum(1) / m.sum(1).clamp_min(1)).mean();
-      case LossAggregation::kConstant:
+      case config::LossAggregation::kConstant:
         return (t * m).sum() / double(t.size(0) * o.max_completion_length);
     }
     return torch::Tensor();

@@ -32,8 +32,8 @@ struct GrpoLossOptions {
   double clip_eps_high = 0.2;
   double dual_clip_c = 0;  // 0: off; else > 1 (verl uses 3)
   double beta = 0.04;      // 0: no KL term (ref_logp may be undefined)
-  KlEstimator kl = KlEstimator::kK3;
-  LossAggregation aggregation = LossAggregation::kTokenMean;
+  config::KlEstimator kl = config::KlEstimator::kK3;
+  config::LossAggregation aggregation = config::LossAggregation::kTokenMean;
   int64_t max_completion_length = 0;  // kConstant's normalizer (REQUIRED > 0 there)
 };
 

@@ -11,7 +11,7 @@ namespace prlm::objective {
 
 class GrpoObjective final : public Objective {
  public:
-  explicit GrpoObjective(const GrpoConfig& config) : config_(config) {}
+  explicit GrpoObjective(const config::GrpoConfig& config) : config_(config) {}
 
   RolloutProduct rollout_product() const override { return RolloutProduct::kScoredSamples; }
   bool allows_one_step_off() const override { return true; }
@@ -22,7 +22,7 @@ class GrpoObjective final : public Objective {
   std::string ConsoleSummary(const monitor::StepMetrics& metrics) const override;
 
  private:
-  GrpoConfig config_;
+  config::GrpoConfig config_;
 };
 
 }  // namespace prlm::objective

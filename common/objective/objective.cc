@@ -12,17 +12,17 @@
 
 namespace prlm::objective {
 
-std::unique_ptr<Objective> MakeObjective(const TrainConfig& config) {
+std::unique_ptr<Objective> MakeObjective(const config::TrainConfig& config) {
   switch (config.grpo.objective) {
-    case ObjectiveKind::kGrpo: return std::make_unique<GrpoObjective>(config.grpo);
-    case ObjectiveKind::kSft: return std::make_unique<SftObjective>();
-    case ObjectiveKind::kRest: return std::make_unique<RestObjective>(config.rest);
+    case config::ObjectiveKind::kGrpo: return std::make_unique<GrpoObjective>(config.grpo);
+    case config::ObjectiveKind::kSft: return std::make_unique<SftObjective>();
+    case config::ObjectiveKind::kRest: return std::make_unique<RestObjective>(config.rest);
   }
-  PRLM_CHECK_MSG(false, "no objective class for grpo.objective " << NameOf(config.grpo.objective));
+  PRLM_CHECK_MSG(false, "no objective class for grpo.objective " << config::NameOf(config.grpo.objective));
   return nullptr;
 }
 
-bool RunsOneStepOff(const TrainConfig& config) {
+bool RunsOneStepOff(const config::TrainConfig& config) {
   return config.grpo.max_staleness > 0 && MakeObjective(config)->allows_one_step_off();
 }
 

@@ -30,7 +30,7 @@
 namespace at {
 class Tensor;
 }
-namespace prlm {
+namespace prlm::config {
 struct TrainConfig;
 }
 namespace prlm::proto {
@@ -93,12 +93,12 @@ class Objective {
 };
 
 // The objective grpo.objective names, with its options from the config.
-std::unique_ptr<Objective> MakeObjective(const TrainConfig& config);
+std::unique_ptr<Objective> MakeObjective(const config::TrainConfig& config);
 
 // Whether the run draws the next step's samples while this step learns:
 // grpo.max_staleness = 1 and an objective that allows it (sft and rest
 // ignore the key).
-bool RunsOneStepOff(const TrainConfig& config);
+bool RunsOneStepOff(const config::TrainConfig& config);
 
 // into += from, field by field (every numeric field of LearnerStats).
 void AddLearnerStats(const proto::LearnerStats& from, proto::LearnerStats* into);

@@ -11,7 +11,7 @@
 
 namespace prlm::objective {
 
-KeepRule KeepRule::Of(const RestConfig& c) { return {c.keep_threshold, c.keep_top, c.keep_truncated}; }
+KeepRule KeepRule::Of(const config::RestConfig& c) { return {c.keep_threshold, c.keep_top, c.keep_truncated}; }
 
 std::vector<size_t> KeepCandidates(const std::vector<ScoredSample>& group, const KeepRule& rule) {
   std::vector<size_t> eligible;

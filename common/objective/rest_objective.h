@@ -26,7 +26,7 @@ struct KeepRule {
   int64_t top = 1;         // at most this many per question (0: no limit)
   bool keep_truncated = false;
 
-  static KeepRule Of(const RestConfig& config);
+  static KeepRule Of(const config::RestConfig& config);
 };
 
 // The indices of `group`'s kept samples, in sample order.
@@ -34,7 +34,7 @@ std::vector<size_t> KeepCandidates(const std::vector<ScoredSample>& group, const
 
 class RestObjective final : public Objective {
  public:
-  explicit RestObjective(const RestConfig& config) : rule_(KeepRule::Of(config)) {}
+  explicit RestObjective(const config::RestConfig& config) : rule_(KeepRule::Of(config)) {}
 
   RolloutProduct rollout_product() const override { return RolloutProduct::kScoredSamples; }
   bool allows_one_step_off() const override { return false; }

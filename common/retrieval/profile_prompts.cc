@@ -14,7 +14,7 @@ std::vector<text::PromptItem> ToPromptItems(const proto::RetrieveResult& result)
   return items;
 }
 
-std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
+std::vector<ProfilePrompt> BuildProfilePrompts(retrieval::ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                                const text::Tokenizer& tokenizer,
                                                const std::vector<ProfileQuestion>& questions,
                                                const ProfilePromptOptions& options) {

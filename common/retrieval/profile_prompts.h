@@ -36,7 +36,7 @@ struct ProfilePrompt {
 
 // One prompt per question, in order. `retriever` may be null for zero-shot
 // prompts (options.prompt.with_profile = false).
-std::vector<ProfilePrompt> BuildProfilePrompts(ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
+std::vector<ProfilePrompt> BuildProfilePrompts(retrieval::ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                                const text::Tokenizer& tokenizer,
                                                const std::vector<ProfileQuestion>& questions,
                                                const ProfilePromptOptions& options);

@@ -31,7 +31,7 @@ class RetrievalClient : public ProfileRetriever {
   RetrievalClient(std::vector<net::Endpoint> shards, net::ClientOptions options = {},
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000), net::RetryPolicy retry = {1});
 
-  // Throws prlm::Error naming the endpoint that disagrees.
+  // Throws util::Error naming the endpoint that disagrees.
   std::vector<proto::ShardInfo> VerifyShards();
 
   std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests) override;

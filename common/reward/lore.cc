@@ -180,7 +180,7 @@ void LoreModel::Save(const std::string& dir, const std::string& embedder, const 
                   {"seed", o.seed},             {"adapt_iterations", o.adapt_iterations}, {"adapt_lr", o.adapt_lr}};
   j["report"] = {{"first_loss", r.first_loss}, {"final_loss", r.final_loss},
                  {"basis_before_pruning", r.basis_before_pruning}, {"basis", r.basis}};
-  WriteFileAtomic(dir + "/lore.json", j.dump(2) + "\n");
+  util::WriteFileAtomic(dir + "/lore.json", j.dump(2) + "\n");
 }
 
 LoreModel LoreModel::Load(const std::string& dir, std::string* embedder, std::string* pooling) {
@@ -189,7 +189,7 @@ LoreModel LoreModel::Load(const std::string& dir, std::string* embedder, std::st
   LoreModel m;
   std::vector<std::string> users;
   try {
-    const auto j = nlohmann::json::parse(ReadFile(json_path));
+    const auto j = nlohmann::json::parse(util::ReadFile(json_path));
     users = j.at("users").get<std::vector<std::string>>();
     m.scale_ = j.at("scale").get<double>();
     if (embedder) *embedder = j.at("embedder").get<std::string>();

@@ -60,7 +60,7 @@ class LoreModel {
  public:
   LoreModel() = default;
 
-  // REQUIRES (throws prlm::Error): pairs for every user in `users`, d >= 1,
+  // REQUIRES (throws util::Error): pairs for every user in `users`, d >= 1,
   // options.basis >= 1.
   static LoreModel Train(const PairDiffs& pairs, const std::vector<std::string>& users, const LoreOptions& options,
                          LoreReport* report = nullptr);

@@ -115,7 +115,7 @@ std::vector<float> RewardModel::ScoreTexts(const std::vector<std::pair<std::stri
 
 void RewardModel::Save(const std::string& dir) {
   model::SaveBert(encoder_, dir);
-  CopyTokenizerFiles(source_dir_, dir);
+  util::CopyTokenizerFiles(source_dir_, dir);
 }
 
 }  // namespace prlm::reward

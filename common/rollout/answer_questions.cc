@@ -7,18 +7,18 @@
 
 namespace prlm::rollout {
 
-std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                     retrieval::ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                     const std::vector<Question>& questions, const AnswerOptions& options,
                                     AnswerTimes* times, const AnswerProgress& progress) {
   AnswerTimes local;
   AnswerTimes& t = times ? *times : local;
   // 1. Profiles and prompts.
-  auto t0 = Clock::now();
+  auto t0 = util::Clock::now();
   std::vector<retrieval::ProfileQuestion> asked_for;
   for (const auto& q : questions) asked_for.push_back({q.user_id, q.query, q.input});
   const auto prompts = retrieval::BuildProfilePrompts(retriever, tmpl, tokenizer, asked_for, options.prompts);
-  t.retrieval_s = Seconds(t0);
+  t.retrieval_s = util::Seconds(t0);
   std::vector<Answer> answers(questions.size());
   std::vector<size_t> asked;
   for (size_t i = 0; i < questions.size(); ++i) {
@@ -29,7 +29,7 @@ std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text:
     if (!questions[i].sample_seeds.empty()) asked.push_back(i);
   }
   // 2. Completions, a batch of questions at a time.
-  t0 = Clock::now();
+  t0 = util::Clock::now();
   const size_t batch = options.batch_size > 0 ? options.batch_size : std::max<size_t>(1, asked.size());
   for (size_t b = 0; b < asked.size(); b += batch) {
     std::vector<model::GenerationRequest> requests;
@@ -47,7 +47,7 @@ std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text:
     }
     if (progress) progress(end, asked.size());
   }
-  t.generation_s = Seconds(t0);
+  t.generation_s = util::Seconds(t0);
   return answers;
 }
 

@@ -52,7 +52,7 @@ using AnswerProgress = std::function<void(size_t done, size_t asked)>;
 
 // One Answer per question, in order. `retriever` may be null for zero-shot
 // prompts (options.prompts.prompt.with_profile = false).
-std::vector<Answer> AnswerQuestions(model::Qwen2ForCausalLM& policy, const text::Tokenizer& tokenizer,
+std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                     retrieval::ProfileRetriever* retriever, const text::PromptTemplate& tmpl,
                                     const std::vector<Question>& questions, const AnswerOptions& options,
                                     AnswerTimes* times = nullptr, const AnswerProgress& progress = {});

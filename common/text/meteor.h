@@ -35,7 +35,7 @@ double SingleMeteorScore(const std::vector<std::string>& reference,
                          const std::vector<std::string>& hypothesis, const WordNet& wordnet,
                          const MeteorParams& params = {});
 
-// Tokenizes, then SingleMeteorScore with WordNet::Default() (throws prlm::Error
+// Tokenizes, then SingleMeteorScore with WordNet::Default() (throws util::Error
 // when the database is missing).
 double Meteor(std::string_view reference, std::string_view prediction, const MeteorParams& params = {});
 

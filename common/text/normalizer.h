@@ -18,7 +18,7 @@ class Normalizer {
   virtual std::string Normalize(std::string_view text) const = 0;
 
   // Null JSON gives nullptr (no normalization). An unknown type throws
-  // prlm::Error naming it and the supported ones.
+  // util::Error naming it and the supported ones.
   static std::unique_ptr<Normalizer> FromJson(const nlohmann::json& spec);
 };
 

@@ -17,7 +17,7 @@ namespace prlm::text {
 
 class Regex {
  public:
-  // Throws prlm::Error naming the pattern and the offset of a syntax error.
+  // Throws util::Error naming the pattern and the offset of a syntax error.
   // literal=true matches `pattern` as plain text.
   explicit Regex(const std::string& pattern, bool literal = false);
   ~Regex();
@@ -28,7 +28,7 @@ class Regex {
   std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
   // Every non-overlapping match replaced by `replacement`, where $N (or ${N})
   // is group N and an unset group is empty (Python's \N and \g<N>).
-  // REQUIRES: valid UTF-8. Throws prlm::Error on a bad replacement string.
+  // REQUIRES: valid UTF-8. Throws util::Error on a bad replacement string.
   std::string ReplaceAll(std::string_view text, std::string_view replacement) const;
 
  private:

@@ -164,14 +164,14 @@ std::shared_ptr<const Tokenizer> Tokenizer::FromFile(const std::string& path) {
   const auto config = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
   if (std::filesystem::exists(config)) {
     try {
-      const auto j = nlohmann::json::parse(ReadFile(config.string()));
+      const auto j = nlohmann::json::parse(util::ReadFile(config.string()));
       if (j.contains("clean_up_tokenization_spaces") && j["clean_up_tokenization_spaces"].is_boolean())
         cleanup = j["clean_up_tokenization_spaces"].get<bool>();
     } catch (const nlohmann::json::exception& e) {
       PRLM_THROW("tokenizer config '" << config.string() << "' is not valid JSON: " << e.what());
     }
   }
-  return FromJsonText(ReadFile(path), path, cleanup);
+  return FromJsonText(util::ReadFile(path), path, cleanup);
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
@@ -211,7 +211,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
     m.ParseDecoder(j.value("decoder", nlohmann::json()));
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW("tokenizer '" << source << "': malformed field: " << e.what());
-  } catch (const Error& e) {
+  } catch (const util::Error& e) {
     PRLM_THROW("tokenizer '" << source << "': " << e.what());
   }
   return tok;

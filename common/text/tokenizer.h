@@ -30,7 +30,7 @@ struct Encoding {
 
 class Tokenizer {
  public:
-  // Throws prlm::Error naming the file and the offending section.
+  // Throws util::Error naming the file and the offending section.
   static std::shared_ptr<const Tokenizer> FromFile(const std::string& path);
   static std::shared_ptr<const Tokenizer> FromJsonText(std::string_view json,
                                                        const std::string& source,

@@ -13,7 +13,7 @@ namespace prlm::text {
 
 class Vocab {
  public:
-  // Registers `token` as `id`. A duplicated token or id throws prlm::Error.
+  // Registers `token` as `id`. A duplicated token or id throws util::Error.
   void Add(const std::string& token, int32_t id);
   std::optional<int32_t> Find(std::string_view token) const;
   // The token string of `id`, or "" if none.

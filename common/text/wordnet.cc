@@ -34,7 +34,7 @@ std::string ReadDatabaseFile(const std::string& dir, const std::string& name) {
   if (!std::filesystem::exists(path))
     PRLM_THROW("WordNet: " << path << " is missing; METEOR needs the WordNet 3.0 database "
                            << "(Debian: apt-get install wordnet-base; or set PRLM_WORDNET_DIR)");
-  return ReadFile(path);
+  return util::ReadFile(path);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ namespace prlm::text {
 
 class WordNet {
  public:
-  // Throws prlm::Error naming the directory and the file that is missing or
+  // Throws util::Error naming the directory and the file that is missing or
   // malformed (with its line), and how to install the database.
   explicit WordNet(const std::string& dir);
 

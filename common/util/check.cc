@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace prlm {
+namespace prlm::util {
 
 void ThrowError(const char* func, const char* file, int line,
                 const std::string& message) {
@@ -23,4 +23,4 @@ void CheckFailed(const char* file, int line, const char* cond,
   std::abort();
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

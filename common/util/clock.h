@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-namespace prlm {
+namespace prlm::util {
 
 using Clock = std::chrono::steady_clock;
 
@@ -13,4 +13,4 @@ inline double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

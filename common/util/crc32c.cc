@@ -10,7 +10,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm {
+namespace prlm::util {
 namespace {
 
 constexpr uint32_t kReflectedPoly = 0x82F63B78u;
@@ -85,4 +85,4 @@ uint32_t FileCrc32c(const std::string& path, uint64_t* size) {
   return crc;
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

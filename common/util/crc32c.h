@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace prlm {
+namespace prlm::util {
 
 // Extends `crc` (the value of a previous call, 0 to start) over [data, data+n).
 uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0);
@@ -23,8 +23,8 @@ uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
 // itself holds CRCs stays well distributed: rotate right by 15, add a constant.
 inline uint32_t MaskCrc32c(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 
-// The CRC-32C of a whole file, read in large blocks. Throws prlm::Error
+// The CRC-32C of a whole file, read in large blocks. Throws util::Error
 // naming the path when it cannot be read.
 uint32_t FileCrc32c(const std::string& path, uint64_t* size = nullptr);
 
-}  // namespace prlm
+}  // namespace prlm::util

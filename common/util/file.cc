@@ -14,7 +14,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm {
+namespace prlm::util {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -99,4 +99,4 @@ void CopyTokenizerFiles(const std::string& from_dir, const std::string& to_dir) 
   }
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

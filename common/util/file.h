@@ -2,7 +2,7 @@
 //
 // MappedFile maps a file read-only for its lifetime (safetensors, large JSON).
 // WriteFileAtomic writes to "<path>.tmp.<pid>" then renames, so a reader never
-// sees a half-written file. Errors throw prlm::Error naming the path.
+// sees a half-written file. Errors throw util::Error naming the path.
 // Thread-safety: a MappedFile is immutable after construction.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace prlm {
+namespace prlm::util {
 
 std::string ReadFile(const std::string& path);
 void WriteFileAtomic(const std::string& path, std::string_view contents);
@@ -46,4 +46,4 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-}  // namespace prlm
+}  // namespace prlm::util

@@ -4,7 +4,7 @@
 
 #include "common/util/check.h"
 
-namespace prlm {
+namespace prlm::util {
 
 void ForEachJsonLine(const std::string& path,
                      const std::function<void(const nlohmann::json& object, const std::string& where, size_t line)>& fn) {
@@ -38,4 +38,4 @@ std::string JsonLineString(const nlohmann::json& object, const std::string& wher
   return it->get<std::string>();
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

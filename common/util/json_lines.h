@@ -9,9 +9,9 @@
 #include <functional>
 #include <string>
 
-namespace prlm {
+namespace prlm::util {
 
-// Calls fn(object, "path:line", line) for each non-blank line (line 1-based). Throws prlm::Error
+// Calls fn(object, "path:line", line) for each non-blank line (line 1-based). Throws util::Error
 // naming path:line for a line that is not a JSON object, and for a file that
 // cannot be opened; fn may throw its own errors using `where`.
 void ForEachJsonLine(const std::string& path,
@@ -23,4 +23,4 @@ void ForEachJsonLine(const std::string& path,
 std::string JsonLineString(const nlohmann::json& object, const std::string& where, const char* name,
                            bool required);
 
-}  // namespace prlm
+}  // namespace prlm::util

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-namespace prlm {
+namespace prlm::util {
 namespace {
 
 std::string g_tag;  // "rank R ROLE", set once by InitRankLogging
@@ -32,12 +32,12 @@ void InitRankLogging(const std::string& log_dir, int rank, const std::string& ro
   spdlog::set_default_logger(logger);
 }
 
-}  // namespace prlm
+}  // namespace prlm::util
 
-namespace prlm {
+namespace prlm::util {
 
 void SetLogStep(int64_t step) {
   if (!g_tag.empty()) spdlog::default_logger()->set_pattern(Pattern(std::to_string(step)));
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

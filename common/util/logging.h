@@ -12,7 +12,7 @@
 
 #include <string>
 
-namespace prlm {
+namespace prlm::util {
 
 // level: debug | info | warn.
 void InitRankLogging(const std::string& log_dir, int rank, const std::string& role, const std::string& level,
@@ -20,4 +20,4 @@ void InitRankLogging(const std::string& log_dir, int rank, const std::string& ro
 // The step later lines carry (1-based: the step being worked on).
 void SetLogStep(int64_t step);
 
-}  // namespace prlm
+}  // namespace prlm::util

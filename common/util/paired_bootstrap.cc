@@ -6,7 +6,7 @@
 #include "common/util/check.h"
 #include "common/util/rng.h"
 
-namespace prlm {
+namespace prlm::util {
 namespace {
 
 double Apply(Statistic statistic, double sum, size_t n) {
@@ -55,4 +55,4 @@ BootstrapInterval PairedBootstrap(const std::vector<double>& a, const std::vecto
   return out;
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

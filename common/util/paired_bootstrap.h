@@ -11,14 +11,14 @@
 // squared errors). Deterministic for a given seed.
 //
 // Errors: a.size() != b.size(), n == 0, resamples < 1 or level outside (0, 1)
-// throw prlm::Error. Thread-safe: a pure function.
+// throw util::Error. Thread-safe: a pure function.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace prlm {
+namespace prlm::util {
 
 enum class Statistic { kMean, kRootMean };
 
@@ -34,4 +34,4 @@ BootstrapInterval PairedBootstrap(const std::vector<double>& a, const std::vecto
                                   Statistic statistic = Statistic::kMean, int resamples = 10000,
                                   double level = 0.95, uint64_t seed = 1);
 
-}  // namespace prlm
+}  // namespace prlm::util

@@ -16,7 +16,7 @@
 #include <chrono>
 #include <thread>
 
-namespace prlm {
+namespace prlm::util {
 
 class PollBackoff {
  public:
@@ -33,4 +33,4 @@ class PollBackoff {
   std::chrono::microseconds next_ = kFirst;
 };
 
-}  // namespace prlm
+}  // namespace prlm::util

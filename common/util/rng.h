@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace prlm {
+namespace prlm::util {
 
 class SplitMix64 {
  public:
@@ -37,4 +37,4 @@ void Shuffle(std::vector<T>& v, uint64_t seed) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.Below(static_cast<int>(i)))]);
 }
 
-}  // namespace prlm
+}  // namespace prlm::util

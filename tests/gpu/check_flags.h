@@ -12,7 +12,7 @@ namespace prlm::gpu_checks {
 
 class CheckFlags {
  public:
-  // `known`: flag name (without "--") -> default. Throws prlm::Error naming
+  // `known`: flag name (without "--") -> default. Throws util::Error naming
   // an unknown flag, a flag without a value, or a stray argument.
   CheckFlags(int argc, char** argv, int first, std::map<std::string, std::string> known);
 

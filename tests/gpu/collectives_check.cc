@@ -55,8 +55,8 @@ double Median(std::vector<double> v) {
 int Main(int argc, char** argv) {
   comm::MpiJob job(&argc, &argv);
   const CheckFlags flags(argc, argv, 1, {{"device", "cuda"}, {"megabytes", "256"}});
-  SetLocalGpuSlot(job.local_rank());
-  const ComputeDevice where = ResolveDevice(flags.Str("device"), "fp32");
+  model::SetLocalGpuSlot(job.local_rank());
+  const model::ComputeDevice where = model::ResolveDevice(flags.Str("device"), "fp32");
   const torch::Device device = where.device;
   const size_t bytes = static_cast<size_t>(flags.Int("megabytes")) << 20;
   comm::TensorCollectives group(MPI_COMM_WORLD, "check", size_t{4} << 20);

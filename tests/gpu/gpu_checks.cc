@@ -46,7 +46,7 @@ void Synchronize(const torch::Device& device) {
 }
 
 int Parity(const CheckFlags& flags) {
-  const ComputeDevice where = ResolveDevice(flags.Str("device"), flags.Str("dtype"));
+  const model::ComputeDevice where = model::ResolveDevice(flags.Str("device"), flags.Str("dtype"));
   const double tol = flags.Double("tol");
   bool ok = true;
   torch::NoGradGuard no_grad;
@@ -57,7 +57,7 @@ int Parity(const CheckFlags& flags) {
     const torch::Tensor ids = get("input_ids"), mask = get("attention_mask"), want = get("logits");
     const torch::Tensor positions =
         expected.Has("position_ids") ? get("position_ids") : model::PositionsFromMask(mask);
-    auto m = model::LoadQwen2(dir, where.device, where.dtype);
+    auto m = model::LoadCausalLM(dir, where.device, where.dtype);
     const int64_t T = ids.size(1);
     const torch::Tensor bias = model::AttentionBias(mask.to(where.device), 0, T, where.dtype);
     const torch::Tensor got =
@@ -90,7 +90,7 @@ std::vector<std::vector<int32_t>> Prompts(const CheckFlags& flags, int64_t vocab
   PRLM_REQUIRE(batch > 0 && length > 0, "--batch and --prompt-len must be positive");
   std::vector<std::vector<int32_t>> prompts;
   if (flags.Str("prompts") != "-") {
-    const auto j = nlohmann::json::parse(ReadFile(flags.Str("prompts")));
+    const auto j = nlohmann::json::parse(util::ReadFile(flags.Str("prompts")));
     PRLM_REQUIRE(j.contains("prompts") && j["prompts"].is_array(),
                  flags.Str("prompts") << ": wants {\"prompts\": [[ids...], ...]}");
     for (const auto& p : j["prompts"]) prompts.push_back(p.get<std::vector<int32_t>>());
@@ -109,9 +109,9 @@ std::vector<std::vector<int32_t>> Prompts(const CheckFlags& flags, int64_t vocab
 }
 
 int GenerateBench(const CheckFlags& flags) {
-  const ComputeDevice where = ResolveDevice(flags.Str("device"), flags.Str("dtype"));
-  if (where.device.is_cpu()) ConfigureCpuThreads(0, where.dtype);
-  auto m = model::LoadQwen2(flags.Str("model"), where.device, where.dtype);
+  const model::ComputeDevice where = model::ResolveDevice(flags.Str("device"), flags.Str("dtype"));
+  if (where.device.is_cpu()) model::ConfigureCpuThreads(0, where.dtype);
+  auto m = model::LoadCausalLM(flags.Str("model"), where.device, where.dtype);
   m->eval();
   const auto prompts = Prompts(flags, m->config().vocab_size);
   std::vector<model::GenerationRequest> requests;

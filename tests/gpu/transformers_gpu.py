@@ -55,14 +55,14 @@ def parity(a):
 
 def make_model(a):
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-    config = Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+    from transformers import DecoderConfig, CausalLM
+    config = DecoderConfig(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                          num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
                          rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=True,
                          use_sliding_window=False, sliding_window=None)
     torch.manual_seed(0)
     with torch.device("cuda"):
-        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+        model = CausalLM(config).to(torch.bfloat16)
     model.save_pretrained(a.out, safe_serialization=True)
     g = torch.Generator().manual_seed(1)
     prompts = torch.randint(100, 150000, (a.batch, a.prompt_len), generator=g).tolist()

@@ -26,7 +26,7 @@ int Size() {
 }
 
 TEST(RoleDirectory, EveryRankLearnsEveryRoleAndAddress) {
-  const Layout layout = DefaultLayout(Size());
+  const config::Layout layout = config::DefaultLayout(Size());
   RankInfo mine = RoleOf(Rank(), layout);
   char host[256] = {0};
   gethostname(host, sizeof host - 1);

@@ -27,10 +27,10 @@ int Rank() {
   return r;
 }
 
-model::Qwen2ForCausalLM TinyPolicy() {
-  auto cfg = model::Qwen2Preset("tiny", 64);
+model::CausalLM TinyPolicy() {
+  auto cfg = model::DecoderPreset("tiny", 64);
   cfg.num_hidden_layers = 2;
-  model::Qwen2ForCausalLM m(cfg);
+  model::CausalLM m(cfg);
   model::InitializeWeights(*m, 0.02, 7);
   return m;
 }
@@ -89,7 +89,7 @@ std::pair<torch::Tensor, torch::Tensor> StepOnEveryRank(bool lora) {
   const bool pair = rank < 2;
   MPI_Comm group;
   MPI_Comm_split(MPI_COMM_WORLD, pair ? 0 : 1, rank, &group);
-  TrainConfig c;
+  config::TrainConfig c;
   c.optim.lr = 1e-2;
   c.optim.warmup_ratio = 0;
   c.grpo.beta = 0.04;
@@ -97,7 +97,7 @@ std::pair<torch::Tensor, torch::Tensor> StepOnEveryRank(bool lora) {
   c.lora.rank = lora ? 4 : 0;
   c.lora.dropout = 0;     // dropout draws differ per rank: off for an exact comparison
   torch::manual_seed(3);  // LoRA's A initialisation
-  learner::PolicyLearner learner(TinyPolicy(), lora ? model::Qwen2ForCausalLM(nullptr) : TinyPolicy(), c,
+  learner::PolicyLearner learner(TinyPolicy(), lora ? model::CausalLM(nullptr) : TinyPolicy(), c,
                                  /*total_steps=*/10);
   const auto before = Flat(learner.TrainableParameters()).clone();
   comm::TensorCollectives grads(group, "learners");

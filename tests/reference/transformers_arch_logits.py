@@ -39,7 +39,7 @@ import hf_ref_compat  # noqa: F401  (must precede transformers)
 import torch
 import transformers
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config, Qwen3Config
+from transformers import AutoModelForCausalLM, LlamaConfig, DecoderConfig, Qwen3Config
 
 SEQ, PAD, OFFSET = 16, 4, 40
 
@@ -56,7 +56,7 @@ FIXTURES = {
                                      use_sliding_window=False, sliding_window=None, rope_theta=1000.0,
                                      rope_scaling={"rope_type": "yarn", "factor": 4.0,
                                                    "original_max_position_embeddings": 32}), "single"),
-    "qwen2-yarn": (Qwen2Config, dict(tie_word_embeddings=False, max_position_embeddings=64,
+    "qwen2-yarn": (DecoderConfig, dict(tie_word_embeddings=False, max_position_embeddings=64,
                                      use_sliding_window=False, sliding_window=None,
                                      rope_scaling={"type": "yarn", "factor": 2.0,
                                                    "original_max_position_embeddings": 32}), "single"),

@@ -1,7 +1,7 @@
-// The Qwen2 forward pass: incremental decoding with the KV cache equals a full
+// The decoder forward pass: incremental decoding with the KV cache equals a full
 // forward, left padding does not change a sequence's logits, saving and
 // loading keeps logits identical.
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -18,18 +18,18 @@
 namespace prlm::model {
 namespace {
 
-using prlm::testing::TinyQwen2;
+using prlm::testing::TinyCausalLM;
 
-torch::Tensor FullLogits(Qwen2ForCausalLM& m, const torch::Tensor& ids) {
+torch::Tensor FullLogits(CausalLM& m, const torch::Tensor& ids) {
   const auto mask = torch::ones_like(ids);
   const int64_t T = ids.size(1);
   return m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, T, torch::kFloat), nullptr));
 }
 
-TEST(Qwen2, KvCacheIncrementalDecodingEqualsFullForward) {
+TEST(CausalLM, KvCacheIncrementalDecodingEqualsFullForward) {
   torch::NoGradGuard g;
   for (bool tied : {false, true}) {
-    auto m = TinyQwen2(tied);
+    auto m = TinyCausalLM(tied);
     const auto ids = torch::randint(0, 97, {2, 12}, torch::kLong);
     const auto full = FullLogits(m, ids);
     // Prefill 5 tokens, then feed the remaining 7 one at a time.
@@ -50,9 +50,9 @@ TEST(Qwen2, KvCacheIncrementalDecodingEqualsFullForward) {
   }
 }
 
-TEST(Qwen2, LeftPaddedBatchGivesEachSequenceItsOwnLogits) {
+TEST(CausalLM, LeftPaddedBatchGivesEachSequenceItsOwnLogits) {
   torch::NoGradGuard g;
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   const auto a = torch::randint(0, 97, {1, 9}, torch::kLong);
   const auto b = torch::randint(0, 97, {1, 4}, torch::kLong);
   const auto alone_a = FullLogits(m, a), alone_b = FullLogits(m, b);
@@ -67,11 +67,11 @@ TEST(Qwen2, LeftPaddedBatchGivesEachSequenceItsOwnLogits) {
   EXPECT_LT((logits[1].narrow(0, 5, 4) - alone_b[0]).abs().max().item<float>(), 1e-4);
 }
 
-TEST(Qwen2, SaveLoadKeepsLogitsAndUsesHuggingFaceNames) {
+TEST(CausalLM, SaveLoadKeepsLogitsAndUsesHuggingFaceNames) {
   torch::NoGradGuard g;
   prlm::testing::TempDir dir;
-  auto m = TinyQwen2();
-  SaveQwen2(m, dir / "m");
+  auto m = TinyCausalLM();
+  SaveCausalLM(m, dir / "m");
   SafetensorsFile f(dir / "m/model.safetensors");
   EXPECT_TRUE(f.Has("model.embed_tokens.weight"));
   EXPECT_TRUE(f.Has("model.layers.1.self_attn.q_proj.bias"));
@@ -79,28 +79,28 @@ TEST(Qwen2, SaveLoadKeepsLogitsAndUsesHuggingFaceNames) {
   EXPECT_TRUE(f.Has("model.norm.weight"));
   EXPECT_TRUE(f.Has("lm_head.weight"));
   EXPECT_FALSE(f.Has("model.layers.0.self_attn.o_proj.bias"));
-  auto loaded = LoadQwen2(dir / "m");
+  auto loaded = LoadCausalLM(dir / "m");
   const auto ids = torch::randint(0, 97, {1, 6}, torch::kLong);
   EXPECT_TRUE(torch::equal(FullLogits(m, ids), FullLogits(loaded, ids)));
 }
 
-TEST(Qwen2, Bf16CheckpointLoadsIntoFp32) {
+TEST(CausalLM, Bf16CheckpointLoadsIntoFp32) {
   torch::NoGradGuard g;
   prlm::testing::TempDir dir;
-  auto m = TinyQwen2();
-  SaveQwen2(m, dir / "m");
+  auto m = TinyCausalLM();
+  SaveCausalLM(m, dir / "m");
   // Rewrite the weights as BF16, as released checkpoints are.
   SaveParameters(*m, dir / "m/model.safetensors", nullptr, nullptr, torch::kBFloat16);
-  auto loaded = LoadQwen2(dir / "m");
+  auto loaded = LoadCausalLM(dir / "m");
   const auto w = m->model->embed_tokens->weight;
   EXPECT_TRUE(torch::equal(loaded->model->embed_tokens->weight, w.to(torch::kBFloat16).to(torch::kFloat)));
 }
 
-TEST(Qwen2, ShardedCheckpointWithIndexLoads) {
+TEST(CausalLM, ShardedCheckpointWithIndexLoads) {
   torch::NoGradGuard g;
   prlm::testing::TempDir dir;
-  auto m = prlm::testing::TinyQwen2();
-  SaveQwen2(m, dir / "m");
+  auto m = prlm::testing::TinyCausalLM();
+  SaveCausalLM(m, dir / "m");
   std::filesystem::remove(dir / "m/model.safetensors");
   // Two shards: embeddings and head in one, the layers in the other.
   const auto first = [](const std::string& n) { return n.rfind("model.layers.", 0) != 0; };
@@ -112,21 +112,21 @@ TEST(Qwen2, ShardedCheckpointWithIndexLoads) {
     index["weight_map"][p.key()] = first(p.key()) ? "model-00001-of-00002.safetensors"
                                                   : "model-00002-of-00002.safetensors";
   prlm::testing::WriteBytes(dir / "m/model.safetensors.index.json", index.dump());
-  auto loaded = LoadQwen2(dir / "m");
+  auto loaded = LoadCausalLM(dir / "m");
   const auto ids = torch::randint(0, 97, {1, 5}, torch::kLong);
   EXPECT_TRUE(torch::equal(FullLogits(m, ids), FullLogits(loaded, ids)));
   // An index naming a shard that is not there is refused with its name.
   std::filesystem::remove(dir / "m/model-00002-of-00002.safetensors");
-  prlm::testing::ExpectErrorContaining([&] { LoadQwen2(dir / "m"); }, {"model-00002-of-00002.safetensors"});
+  prlm::testing::ExpectErrorContaining([&] { LoadCausalLM(dir / "m"); }, {"model-00002-of-00002.safetensors"});
 }
 
-TEST(Qwen2, Bf16ForwardWithLeftPaddingIsFiniteAndCloseToFp32) {
+TEST(CausalLM, Bf16ForwardWithLeftPaddingIsFiniteAndCloseToFp32) {
   torch::NoGradGuard g;
-  auto m = TinyQwen2();
+  auto m = TinyCausalLM();
   auto ids = torch::randint(0, 97, {2, 8}, torch::kLong);
   auto mask = torch::ones({2, 8}, torch::kLong);
   mask[1].narrow(0, 0, 3).zero_();  // fully masked padding rows must not turn into NaN
-  const auto run = [&](Qwen2ForCausalLM& model) {
+  const auto run = [&](CausalLM& model) {
     return model->Logits(model->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 8, torch::kFloat), nullptr))
         .to(torch::kFloat);
   };

@@ -1,4 +1,4 @@
-#include "common/model/qwen2.h"
+#include "common/model/causal_lm.h"
 
 #include <cmath>
 
@@ -41,7 +41,7 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
   return weight * normed.to(x.scalar_type());
 }
 
-Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
+AttentionImpl::AttentionImpl(const DecoderConfig& c)
     : heads(c.num_attention_heads), kv_heads(c.num_key_value_heads), head_dim(c.head_dim()) {
   q_proj = register_module("q_proj", Linear(c.hidden_size, heads * head_dim, c.attention_bias));
   k_proj = register_module("k_proj", Linear(c.hidden_size, kv_heads * head_dim, c.attention_bias));
@@ -67,7 +67,7 @@ torch::Tensor RotateHalf(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                           const torch::Tensor& sin, const torch::Tensor& bias,
                                           KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
@@ -105,48 +105,48 @@ torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::T
   return o_proj(out);
 }
 
-Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
+SwiGluMlpImpl::SwiGluMlpImpl(const DecoderConfig& c) {
   gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
   up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
   down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
 }
 
-torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
+torch::Tensor SwiGluMlpImpl::forward(const torch::Tensor& x) {
   const auto gate = gate_proj(x);
   return down_proj(torch::silu(gate) * up_proj(x));
 }
 
-Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {
-  self_attn = register_module("self_attn", Qwen2Attention(c));
-  mlp = register_module("mlp", Qwen2Mlp(c));
+DecoderLayerImpl::DecoderLayerImpl(const DecoderConfig& c) {
+  self_attn = register_module("self_attn", Attention(c));
+  mlp = register_module("mlp", SwiGluMlp(c));
   input_layernorm = register_module("input_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
   post_attention_layernorm =
       register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-torch::Tensor Qwen2DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                              const torch::Tensor& sin, const torch::Tensor& bias,
                                              KvCache* cache, int64_t layer) {
   auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
-Qwen2ModelImpl::Qwen2ModelImpl(const Qwen2Config& c) {
+DecoderStackImpl::DecoderStackImpl(const DecoderConfig& c) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen2DecoderLayer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
   norm = register_module("norm", RmsNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& c) : config_(c) {
-  model = register_module("model", Qwen2Model(c));
+CausalLMImpl::CausalLMImpl(const DecoderConfig& c) : config_(c) {
+  model = register_module("model", DecoderStack(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
   inv_freq_ = register_buffer("inv_freq", FrequencyTensor(c.rope(), c.max_position_embeddings));
   rope_attention_factor_ = RopeAttentionFactor(c.rope());
 }
 
-std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rotary(const torch::Tensor& positions) {
+std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::Rotary(const torch::Tensor& positions) {
   torch::Tensor inv_freq = inv_freq_.to(positions.device());
   if (RopeDependsOnLength(config_.rope())) {
     // Dynamic NTK: the frequencies of a sequence reaching max position + 1
@@ -164,24 +164,24 @@ std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rotary(const torch
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
-torch::Tensor Qwen2ForCausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
+torch::Tensor CausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
                                             const torch::Tensor& bias, KvCache* cache) {
   auto [cos, sin] = Rotary(positions);
   auto h = model->embed_tokens(ids);
   const auto b = bias.to(h.scalar_type());
   for (size_t i = 0; i < model->layers->size(); ++i)
-    h = model->layers[i]->as<Qwen2DecoderLayerImpl>()->forward(h, cos, sin, b, cache,
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, b, cache,
                                                                 static_cast<int64_t>(i));
   if (cache) cache->length += ids.size(1);
   return model->norm(h);
 }
 
-torch::Tensor Qwen2ForCausalLMImpl::Logits(const torch::Tensor& hidden) {
+torch::Tensor CausalLMImpl::Logits(const torch::Tensor& hidden) {
   if (lm_head) return lm_head(hidden);
   return torch::matmul(hidden, model->embed_tokens->weight.t());
 }
 
-KvCache Qwen2ForCausalLMImpl::NewCache(int64_t batch, int64_t capacity) const {
+KvCache CausalLMImpl::NewCache(int64_t batch, int64_t capacity) const {
   KvCache c;
   const auto opts = model->embed_tokens->weight.options().requires_grad(false);
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {

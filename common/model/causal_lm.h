@@ -1,8 +1,11 @@
-// Qwen2-architecture decoder (Qwen2.5-*, DeepSeek-R1-Distill-Qwen-*): token
-// embedding, N × [RMSNorm → grouped-query attention with RoPE and q/k/v bias →
-// residual → RMSNorm → SwiGLU MLP → residual], final RMSNorm, LM head (tied to
-// the embedding or not). Module and parameter names are Hugging Face's, so
-// named_parameters() are exactly the tensor names of model.safetensors.
+// The decoder prlm trains and samples: one architecture for Qwen2 (Qwen2.5-*,
+// DeepSeek-R1-Distill-Qwen-*), Qwen3 and Llama-3.x, whose differences are
+// DecoderConfig fields (q/k/v and o_proj biases, Qwen3's per-head q/k
+// RMSNorm, head_dim, RoPE scaling). Token embedding, N × [RMSNorm →
+// grouped-query attention with RoPE → residual → RMSNorm → SwiGLU MLP →
+// residual], final RMSNorm, LM head (tied to the embedding or not). Module and
+// parameter names are Hugging Face's, so named_parameters() are exactly the
+// tensor names of model.safetensors.
 //
 // Forward() is the one code path for prefill, incremental decoding with a
 // KvCache, and full-sequence scoring (log-probs). Batches are left-padded:
@@ -55,48 +58,48 @@ class RmsNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
-class Qwen2AttentionImpl : public torch::nn::Module {
+class AttentionImpl : public torch::nn::Module {
  public:
-  explicit Qwen2AttentionImpl(const Qwen2Config& c);
+  explicit AttentionImpl(const DecoderConfig& c);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& bias, KvCache* cache, int64_t layer);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RmsNorm q_norm{nullptr}, k_norm{nullptr};  // per head, before RoPE (qwen3 only)
   int64_t heads, kv_heads, head_dim;
 };
-TORCH_MODULE(Qwen2Attention);
+TORCH_MODULE(Attention);
 
-class Qwen2MlpImpl : public torch::nn::Module {
+class SwiGluMlpImpl : public torch::nn::Module {
  public:
-  explicit Qwen2MlpImpl(const Qwen2Config& c);
+  explicit SwiGluMlpImpl(const DecoderConfig& c);
   torch::Tensor forward(const torch::Tensor& x);
   Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
-TORCH_MODULE(Qwen2Mlp);
+TORCH_MODULE(SwiGluMlp);
 
-class Qwen2DecoderLayerImpl : public torch::nn::Module {
+class DecoderLayerImpl : public torch::nn::Module {
  public:
-  explicit Qwen2DecoderLayerImpl(const Qwen2Config& c);
+  explicit DecoderLayerImpl(const DecoderConfig& c);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& bias, KvCache* cache, int64_t layer);
-  Qwen2Attention self_attn{nullptr};
-  Qwen2Mlp mlp{nullptr};
+  Attention self_attn{nullptr};
+  SwiGluMlp mlp{nullptr};
   RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
 };
-TORCH_MODULE(Qwen2DecoderLayer);
+TORCH_MODULE(DecoderLayer);
 
-class Qwen2ModelImpl : public torch::nn::Module {
+class DecoderStackImpl : public torch::nn::Module {
  public:
-  explicit Qwen2ModelImpl(const Qwen2Config& c);
+  explicit DecoderStackImpl(const DecoderConfig& c);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RmsNorm norm{nullptr};
 };
-TORCH_MODULE(Qwen2Model);
+TORCH_MODULE(DecoderStack);
 
-class Qwen2ForCausalLMImpl : public torch::nn::Module {
+class CausalLMImpl : public torch::nn::Module {
  public:
-  explicit Qwen2ForCausalLMImpl(const Qwen2Config& c);
+  explicit CausalLMImpl(const DecoderConfig& c);
 
   // Final hidden states [B, T, hidden] of `ids` [B, T] at `positions` [B, T].
   // With a cache, the new keys/values are written at [cache->length, +T) and
@@ -106,17 +109,17 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   torch::Tensor Logits(const torch::Tensor& hidden);
   KvCache NewCache(int64_t batch, int64_t capacity) const;
 
-  const Qwen2Config& config() const { return config_; }
-  Qwen2Model model{nullptr};
+  const DecoderConfig& config() const { return config_; }
+  DecoderStack model{nullptr};
   Linear lm_head{nullptr};  // null when tied to the embedding
 
  private:
   // cos/sin [B, 1, T, head_dim] for the given positions.
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions);
-  Qwen2Config config_;
+  DecoderConfig config_;
   torch::Tensor inv_freq_;  // at max_position_embeddings (dynamic RoPE recomputes beyond)
   double rope_attention_factor_ = 1;
 };
-TORCH_MODULE(Qwen2ForCausalLM);
+TORCH_MODULE(CausalLM);
 
 }  // namespace prlm::model

@@ -1,8 +1,8 @@
-#include "common/objective/ropg_loss.h"
+#include "pipeline/ropg_loss.h"
 
 #include "common/util/check.h"
 
-namespace prlm::objective {
+namespace prlm::pipeline {
 namespace {
 
 void CheckPair(const at::Tensor& scores, const at::Tensor& other, const char* what, const char* fn) {
@@ -44,4 +44,4 @@ at::Tensor RopgKdLoss(const at::Tensor& scores, const at::Tensor& utilities, dou
   return KdLossFromTeacher(scores, teacher, temperature);
 }
 
-}  // namespace prlm::objective
+}  // namespace prlm::pipeline

@@ -11,13 +11,13 @@
 //       KdLossFromTeacher takes the teacher's probabilities as given (a
 //       one-hot teacher gives the cross-entropy of its target).
 //
-// The utilities carry no gradient. Shapes are checked (prlm::Error naming
+// The utilities carry no gradient. Shapes are checked (util::Error naming
 // them); fp32 or fp64, on any device. Thread-safety: pure functions.
 #pragma once
 
 #include <torch/torch.h>
 
-namespace prlm::objective {
+namespace prlm::pipeline {
 
 // REQUIRES: scores, utilities [Q, N]; sampled [Q] (long, in [0, N)).
 at::Tensor RopgRlLoss(const at::Tensor& scores, const at::Tensor& utilities, const at::Tensor& sampled);
@@ -28,4 +28,4 @@ at::Tensor RopgKdLoss(const at::Tensor& scores, const at::Tensor& utilities, dou
 // REQUIRES: scores, teacher [Q, N]; each teacher row sums to 1.
 at::Tensor KdLossFromTeacher(const at::Tensor& scores, const at::Tensor& teacher, double temperature);
 
-}  // namespace prlm::objective
+}  // namespace prlm::pipeline

@@ -1,0 +1,60 @@
+// What the coordinator's loop does at each global step, asked in one place:
+//
+//   kind      a rollout step (order → rollout → plan: GRPO, sft) or, with an
+//             EM objective (rest, em_schedule.h), an E-step step (rollout and
+//             keep, no update) or an M-step step (an update on kept
+//             sequences);
+//   saves     whether the step ends with a checkpoint: the run's (or this
+//             launch's) last step, every trainer.save_every steps, the end of
+//             an EM iteration, or a preemption signal;
+//   prefetch  whether the next step's work goes to the rollout workers before
+//             this step's update (grpo.max_staleness = 1, one step off):
+//             never across a checkpoint, so resuming stays exact.
+//
+// Thread-safety: immutable after construction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "coordinator/em_schedule.h"
+
+namespace prlm::coordinator {
+
+enum class StepKind { kRollout, kCollect, kUpdate };
+
+struct StepShape {
+  StepKind kind = StepKind::kRollout;
+  EmPosition em;                // kCollect / kUpdate: the step's place in the EM layout
+  bool ends_iteration = false;  // the last step of an EM iteration
+};
+
+class StepSchedule {
+ public:
+  StepSchedule() = default;
+  // `em` for an EM objective; `stop_at`: the step count at which this launch
+  // stops (global steps are 0-based, so step stop_at - 1 is the last).
+  StepSchedule(std::optional<EmSchedule> em, int64_t save_every, int64_t stop_at, bool one_step_off)
+      : em_(std::move(em)), save_every_(save_every), stop_at_(stop_at), one_step_off_(one_step_off) {}
+
+  StepShape At(int64_t step) const {
+    if (!em_) return {};
+    const EmPosition at = em_->At(step);
+    return {at.update ? StepKind::kUpdate : StepKind::kCollect, at, em_->EndsIteration(step)};
+  }
+
+  bool SavesAfter(const StepShape& shape, int64_t step, bool preempted) const {
+    return preempted || step + 1 == stop_at_ || shape.ends_iteration ||
+           (save_every_ > 0 && (step + 1) % save_every_ == 0);
+  }
+
+  // REQUIRES: `saves` is SavesAfter's answer for this step.
+  bool PrefetchesNext(bool saves) const { return one_step_off_ && !saves; }
+
+ private:
+  std::optional<EmSchedule> em_;
+  int64_t save_every_ = 0, stop_at_ = 0;
+  bool one_step_off_ = false;
+};
+
+}  // namespace prlm::coordinator
