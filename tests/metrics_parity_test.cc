@@ -41,7 +41,7 @@ const Fixtures& Load() {
 void RecordMaxDiff(double worst) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", worst);
-  testing::Test::RecordProperty("max_abs_diff", buf);
+  ::testing::Test::RecordProperty("max_abs_diff", buf);
 }
 
 std::vector<std::string> Texts() {

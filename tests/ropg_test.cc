@@ -176,7 +176,7 @@ std::vector<torch::Tensor> Weights(model::BertEncoder& e) {
   return w;
 }
 
-const std::string kBertFixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+using prlm::testing::kBertFixture;
 
 // The trainer tests' settings: small batches, a fast rate, a third held out.
 RetrieverTrainOptions SmallRun(const std::string& mode, int epochs, const std::string& out_dir) {

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using testing::ExpectErrorContaining;
 using testing::TempDir;
 
-const std::string kBertFixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+using prlm::testing::kBertFixture;
 
 TEST(SelectionCandidates, ParseNamesRetrieversAndEncoders) {
   const auto c = ParseSelectionCandidates("none,recency,bm25,ropg-kd=runs/kd");

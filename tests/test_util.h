@@ -14,6 +14,11 @@
 
 namespace prlm::testing {
 
+#ifdef PRLM_SOURCE_DIR
+// The tiny BERT committed in tests/fixtures (bert-base-uncased's layout, random weights).
+inline const std::string kBertFixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
+#endif
+
 // A fresh directory under the system temp dir, removed at scope exit.
 class TempDir {
  public:
