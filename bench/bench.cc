@@ -25,8 +25,8 @@ using Clock = std::chrono::steady_clock;
 
 int BenchTokenizer(int argc, char** argv) {
   cli::Args args("bench tokenizer",
-            "Encode every line of a file and report MB/s (input bytes per second), best of\n"
-            "--repeat runs. The word cache is warm after the first run, as in a long job.");
+                 "Encode every line of a file and report MB/s (input bytes per second), best of\n"
+                 "--repeat runs. The word cache is warm after the first run, as in a long job.");
   args.Option("tokenizer", "FILE", "", "tokenizer.json", true)
       .Option("input", "FILE", "", "text file, one input per line", true)
       .Option("repeat", "N", "3", "runs; the best is reported");
@@ -48,18 +48,23 @@ int BenchTokenizer(int argc, char** argv) {
     for (auto line : lines) tokens += tok->Encode(line).size();
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  const nlohmann::json j = {{"bench", "tokenizer"}, {"impl", "prlm"}, {"tokenizer", args.Get("tokenizer")},
-                            {"bytes", data.size()}, {"lines", lines.size()}, {"tokens", tokens},
-                            {"seconds", best}, {"mb_per_s", data.size() / best / 1e6}};
+  const nlohmann::json j = {{"bench", "tokenizer"},
+                            {"impl", "prlm"},
+                            {"tokenizer", args.Get("tokenizer")},
+                            {"bytes", data.size()},
+                            {"lines", lines.size()},
+                            {"tokens", tokens},
+                            {"seconds", best},
+                            {"mb_per_s", data.size() / best / 1e6}};
   std::printf("%s\n", j.dump().c_str());
   return 0;
 }
 
 int BenchGenerate(int argc, char** argv) {
   cli::Args args("bench generate",
-            "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
-            "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
-            "temperature 0.7. Without --model a model of --preset is initialised.");
+                 "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
+                 "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
+                 "temperature 0.7. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
       .Option("prompt-len", "N", "64", "prompt tokens per row")
@@ -92,10 +97,15 @@ int BenchGenerate(int argc, char** argv) {
       best_prefill = std::max(best_prefill, s.prefill_tokens / s.prefill_seconds);
       best_decode = std::max(best_decode, s.decode_tokens / s.decode_seconds);
     }
-    const nlohmann::json j = {{"bench", "generate"}, {"impl", "prlm"}, {"model", dir},
-                              {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
-                              {"prompt_len", prompt_len}, {"new_tokens", new_tokens},
-                              {"threads", where.cpu_threads}, {"device", where.device.str()},
+    const nlohmann::json j = {{"bench", "generate"},
+                              {"impl", "prlm"},
+                              {"model", dir},
+                              {"params_m", model::CountParameters(*m) / 1e6},
+                              {"batch", batch},
+                              {"prompt_len", prompt_len},
+                              {"new_tokens", new_tokens},
+                              {"threads", where.cpu_threads},
+                              {"device", where.device.str()},
                               {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
                               {"prefill_tok_s", best_prefill},
                               {"decode_tok_s", best_decode}};

@@ -62,9 +62,9 @@ double ForwardFlops(const model::DecoderConfig& c, int64_t batch, int64_t seq) {
 
 int BenchFlops(int argc, char** argv) {
   cli::Args args("bench flops",
-            "The learner's forward+backward FLOP/s against this machine's measured matrix-multiply peak,\n"
-            "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a decoder model on\n"
-            "random sequences. Without --model a model of --preset is initialised.");
+                 "The learner's forward+backward FLOP/s against this machine's measured matrix-multiply peak,\n"
+                 "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a decoder model on\n"
+                 "random sequences. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("batch", "N", "8", "sequences per micro-batch")
       .Option("seq", "N", "448", "tokens per sequence (the demo's prompt + completion)")
@@ -91,17 +91,21 @@ int BenchFlops(int argc, char** argv) {
       }
       const double gflops = 2.0 * n * n * n / best / 1e9;
       peak = std::max(peak, gflops);
-      std::printf("%s\n", nlohmann::json{{"bench", "gemm"}, {"dtype", NameOf(dtype)}, {"n", n},
-                                         {"threads", where.cpu_threads}, {"seconds", best}, {"gflops", gflops}}
+      std::printf("%s\n", nlohmann::json{{"bench", "gemm"},
+                                         {"dtype", NameOf(dtype)},
+                                         {"n", n},
+                                         {"threads", where.cpu_threads},
+                                         {"seconds", best},
+                                         {"gflops", gflops}}
                               .dump()
                               .c_str());
       std::fflush(stdout);
     }
   }
   // 2. The learner's forward and backward, in each precision.
-  for (const Precision p : {Precision{"fp32", torch::kFloat32, torch::kFloat32},
-                            Precision{"bf16", torch::kBFloat16, torch::kBFloat16},
-                            Precision{"mixed", torch::kFloat32, torch::kBFloat16}}) {
+  for (const Precision p :
+       {Precision{"fp32", torch::kFloat32, torch::kFloat32}, Precision{"bf16", torch::kBFloat16, torch::kBFloat16},
+        Precision{"mixed", torch::kFloat32, torch::kBFloat16}}) {
     auto m = model::LoadCausalLM(dir, where.device, p.weights);
     m->train();
     const auto& c = m->config();
@@ -126,12 +130,19 @@ int BenchFlops(int argc, char** argv) {
     const double flops = 3 * ForwardFlops(c, batch, seq);
     const double gflops = flops / (best_fwd + best_bwd) / 1e9;
     const double peak = peaks.at(p.products);
-    std::printf("%s\n", nlohmann::json{{"bench", "learner"}, {"dtype", p.name}, {"model", dir},
-                                       {"params_m", model::CountParameters(*m) / 1e6}, {"batch", batch},
-                                       {"seq", seq}, {"threads", where.cpu_threads},
-                                       {"model_gflop", flops / 1e9}, {"forward_s", best_fwd},
-                                       {"backward_s", best_bwd}, {"gflops", gflops},
-                                       {"peak_gflops", peak}, {"of_peak", gflops / peak}}
+    std::printf("%s\n", nlohmann::json{{"bench", "learner"},
+                                       {"dtype", p.name},
+                                       {"model", dir},
+                                       {"params_m", model::CountParameters(*m) / 1e6},
+                                       {"batch", batch},
+                                       {"seq", seq},
+                                       {"threads", where.cpu_threads},
+                                       {"model_gflop", flops / 1e9},
+                                       {"forward_s", best_fwd},
+                                       {"backward_s", best_bwd},
+                                       {"gflops", gflops},
+                                       {"peak_gflops", peak},
+                                       {"of_peak", gflops / peak}}
                             .dump()
                             .c_str());
     std::fflush(stdout);

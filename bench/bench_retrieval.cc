@@ -30,19 +30,20 @@ using retrieval_shards::LoadedShard;
 
 int BenchRetrieval(int argc, char** argv) {
   cli::Args args("bench retrieval",
-            "Queries/s and p50/p99 latency of one shard over loopback (k items, dense retriever, the\n"
-            "query embeddings precomputed) against FAISS searched in-process on the same per-user\n"
-            "indexes and embeddings, at several client counts; the same with a server that asks for no\n"
-            "secret (the handshake's cost on pooled connections) and with the secret inside TLS 1.3 (TLS's\n"
-            "cost); the cost of a new connection on each; and HNSW recall@k against exact.");
+                 "Queries/s and p50/p99 latency of one shard over loopback (k items, dense retriever, the\n"
+                 "query embeddings precomputed) against FAISS searched in-process on the same per-user\n"
+                 "indexes and embeddings, at several client counts; the same with a server that asks for no\n"
+                 "secret (the handshake's cost on pooled connections) and with the secret inside TLS 1.3 (TLS's\n"
+                 "cost); the cost of a new connection on each; and HNSW recall@k against exact.");
   args.Option("index", "DIR", "", "index built with dense (and dense_hnsw) retrievers", true)
       .Option("clients", "LIST", "1,8,32", "concurrent clients")
       .Option("seconds", "S", "3", "seconds per measurement")
       .Option("k", "K", "5", "items per query")
       .Option("retriever", "R", "dense", "dense or dense_hnsw")
       .Option("threads", "N", "2", "server worker threads")
-      .Option("refresh-encoder", "DIR", "", "also: refresh the shard to this encoder (a BERT directory of the\n"
-                                            "index's dimension) and compare p50/p99 during the refresh with idle");
+      .Option("refresh-encoder", "DIR", "",
+              "also: refresh the shard to this encoder (a BERT directory of the\n"
+              "index's dimension) and compare p50/p99 during the refresh with idle");
   if (!args.Parse(argc, argv)) return 0;
   retrieval_shards::VersionedShard served(retrieval_shards::LoadShard(args.Get("index"), 0));
   const auto snapshot = served.Current();
@@ -112,7 +113,8 @@ int BenchRetrieval(int argc, char** argv) {
   std::printf("shard 0: %zu users, %zu items, dim %d, k %d, retriever %s\n", users.size(), index.num_items(), dim, k,
               retriever.c_str());
   std::printf("%8s %10s %8s %8s %10s %8s %8s %8s %10s %8s %10s %8s %8s\n", "clients", "svc q/s", "p50 us", "p99 us",
-              "faiss q/s", "p50 us", "p99 us", "q/s ratio", "open q/s", "secret/open", "tls q/s", "p50 us", "tls/secret");
+              "faiss q/s", "p50 us", "p99 us", "q/s ratio", "open q/s", "secret/open", "tls q/s", "p50 us",
+              "tls/secret");
   const double seconds = args.GetDouble("seconds");
   for (const int count : args.GetPositiveInts("clients")) {
     auto through = [&](size_t t) {
@@ -160,9 +162,11 @@ int BenchRetrieval(int argc, char** argv) {
     refreshing.join();
     std::printf("refresh of shard 0 (%zu users, %zu items): %.2f s alone, %.2f s with %d clients querying\n",
                 users.size(), index.num_items(), alone_s, loaded_s, count);
-    std::printf("%d clients: idle p50 %.1f us p99 %.1f us; during the refresh p50 %.1f us (%.2fx) p99 %.1f us "
-                "(%.2fx); q/s %.0f -> %.0f\n", count, idle.p50_us, idle.p99_us, during.p50_us,
-                during.p50_us / idle.p50_us, during.p99_us, during.p99_us / idle.p99_us, idle.qps, during.qps);
+    std::printf(
+        "%d clients: idle p50 %.1f us p99 %.1f us; during the refresh p50 %.1f us (%.2fx) p99 %.1f us "
+        "(%.2fx); q/s %.0f -> %.0f\n",
+        count, idle.p50_us, idle.p99_us, during.p50_us, during.p50_us / idle.p50_us, during.p99_us,
+        during.p99_us / idle.p99_us, idle.qps, during.qps);
   }
   for (auto& s : servers) s->Stop();
   for (auto& t : serving) t.join();

@@ -56,8 +56,8 @@ struct Measured {
   double queue_us = 0, prepare_us = 0, tokenize_us = 0, model_us = 0, items_per_batch = 0;
 };
 
-Measured Measure(const Transport& transport, config::RewardConfig rc, int64_t max_batch_size, int clients, double seconds,
-                 const std::vector<std::vector<proto::ScoreItem>>& groups) {
+Measured Measure(const Transport& transport, config::RewardConfig rc, int64_t max_batch_size, int clients,
+                 double seconds, const std::vector<std::vector<proto::ScoreItem>>& groups) {
   rc.max_batch_size = max_batch_size;
   auto scorer = reward_server::MakeRewardScorer(rc);
   net::RpcServer server(transport.server);
@@ -112,10 +112,10 @@ double Percentile(std::vector<double> v, double q) {
 
 int BenchLore(int argc, char** argv) {
   cli::Args args("bench lore",
-            "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
-            "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
-            "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
-            "server; and the heap memory a table of --users users at --basis columns adds.");
+                 "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
+                 "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
+                 "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
+                 "server; and the heap memory a table of --users users at --basis columns adds.");
   args.Option("clients", "N", "32", "concurrent scoring clients")
       .Option("seconds", "S", "5", "seconds per throughput measurement")
       .Option("group", "G", "4", "completions per scoring request")
@@ -150,8 +150,8 @@ int BenchLore(int argc, char** argv) {
   lo.prune_below = 0;
   std::vector<int64_t> pair_user;
   for (size_t u = 0; u < users.size(); ++u) pair_user.insert(pair_user.end(), 4, static_cast<int64_t>(u));
-  const auto lore = reward::LoreModel::Train({torch::randn({static_cast<int64_t>(pair_user.size()), hidden}), pair_user},
-                                             users, lo);
+  const auto lore =
+      reward::LoreModel::Train({torch::randn({static_cast<int64_t>(pair_user.size()), hidden}), pair_user}, users, lo);
   const std::string lore_dir = args.Get("workdir") + "/lore-" + args.Get("preset");
   lore.Save(lore_dir, bert, "pooler", lo, {});
   config::RewardConfig bt;
@@ -162,10 +162,10 @@ int BenchLore(int argc, char** argv) {
   const std::vector<Transport> transports = BenchTransports(args.GetInt("net-threads"));
   const Transport& secret = transports[1];  // the job secret, as in training
   const double seconds = args.GetDouble("seconds");
-  std::printf("reward server, %d clients, %d completions per request, BERT %s (hidden %lld), LoRe basis %lld, "
-              "%zu users in the table\n\n",
-              clients, group, bert.c_str(), static_cast<long long>(hidden), static_cast<long long>(basis),
-              users.size());
+  std::printf(
+      "reward server, %d clients, %d completions per request, BERT %s (hidden %lld), LoRe basis %lld, "
+      "%zu users in the table\n\n",
+      clients, group, bert.c_str(), static_cast<long long>(hidden), static_cast<long long>(basis), users.size());
   // 2. Scoring throughput: LoRe against BT, same BERT, same batching.
   const Measured m_bt = Measure(secret, bt, bt.max_batch_size, clients, seconds, groups);
   const Measured m_lore = Measure(secret, with_lore, bt.max_batch_size, clients, seconds, groups);
@@ -242,11 +242,11 @@ int BenchLore(int argc, char** argv) {
 
 int BenchReward(int argc, char** argv) {
   cli::Args args("bench reward",
-            "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
-            "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
-            "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
-            "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
-            "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
+                 "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
+                 "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
+                 "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
+                 "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
+                 "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
   config::TrainConfig config;
   cli::ConfigFlags flags(&config);
   cli::MapRewardFlags(flags, args);
@@ -268,11 +268,13 @@ int BenchReward(int argc, char** argv) {
   const auto groups = MakeGroups(256, group);
   const double seconds = args.GetDouble("seconds");
   const int64_t max_batch = config.reward.max_batch_size;
-  std::printf("reward server, %d completions per request, reward model %s, %s network threads, %s compute "
-              "threads (0: all cores)\n\n",
-              group, config.reward.model.c_str(), args.Get("net-threads").c_str(), args.Get("threads").c_str());
-  std::printf("| clients | batching | seq/s | p50 ms | p99 ms | items/batch | queue ms | prepare ms | tokenize ms "
-              "| forward ms/batch |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "reward server, %d completions per request, reward model %s, %s network threads, %s compute "
+      "threads (0: all cores)\n\n",
+      group, config.reward.model.c_str(), args.Get("net-threads").c_str(), args.Get("threads").c_str());
+  std::printf(
+      "| clients | batching | seq/s | p50 ms | p99 ms | items/batch | queue ms | prepare ms | tokenize ms "
+      "| forward ms/batch |\n|---|---|---|---|---|---|---|---|---|---|\n");
   // The job secret's handshake as in a training job; the TLS row adds net.tls.
   const std::vector<Transport> transports = BenchTransports(args.GetInt("net-threads"));
   const Transport &secret = transports[1], &tls = transports[2];
@@ -281,8 +283,8 @@ int BenchReward(int argc, char** argv) {
     const Measured on = Measure(secret, config.reward, max_batch, c, seconds, groups);
     const Measured off = Measure(secret, config.reward, 1, c, seconds, groups);
     const Measured on_tls = Measure(tls, config.reward, max_batch, c, seconds, groups);
-    for (const auto& [name, m] : {std::pair{batching, &on}, std::pair{std::string("max 1"), &off},
-                                  std::pair{batching + ", TLS", &on_tls}})
+    for (const auto& [name, m] :
+         {std::pair{batching, &on}, std::pair{std::string("max 1"), &off}, std::pair{batching + ", TLS", &on_tls}})
       std::printf("| %d | %s | %.1f | %.2f | %.2f | %.1f | %.2f | %.3f | %.3f | %.2f |\n", c, name.c_str(),
                   m->run.qps * group, m->run.p50_us / 1000, m->run.p99_us / 1000, m->items_per_batch,
                   m->queue_us / 1000, m->prepare_us / 1000, m->tokenize_us / 1000, m->model_us / 1000);

@@ -42,8 +42,8 @@ std::pair<double, torch::Tensor> ScoreWithGradient(model::CausalLM& m, const lea
 
 int BenchSharedPrompt(int argc, char** argv) {
   cli::Args args("bench shared-prompt",
-            "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
-            "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
+                 "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
+                 "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
       .Option("group", "N", "8", "samples per group")
@@ -94,20 +94,26 @@ int BenchSharedPrompt(int argc, char** argv) {
     if (r > 0) best_whole = std::min(best_whole, t_whole), best_shared = std::min(best_shared, t_shared);
   }
   const int64_t rows = static_cast<int64_t>(groups) * group;
-  std::printf("%s\n",
-              nlohmann::json{{"bench", "shared-prompt"}, {"model", dir},
-                             {"params_m", model::CountParameters(*m) / 1e6}, {"groups", groups}, {"group", group},
-                             {"prompt_tokens", prompt_tokens}, {"common_tokens", common_tokens},
-                             {"completion_tokens", completion_tokens},
-                             {"threads", where.cpu_threads}, {"device", where.device.str()},
-                             {"products", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
-                             {"whole_tokens", rows * (prompt_tokens + completion_tokens)},
-                             {"shared_tokens", common_tokens + groups * (prompt_tokens - common_tokens) +
-                                                   rows * completion_tokens},
-                             {"whole_s", best_whole}, {"shared_s", best_shared},
-                             {"speedup", best_whole / best_shared}, {"max_logprob_diff", max_diff}}
-                  .dump()
-                  .c_str());
+  std::printf("%s\n", nlohmann::json{{"bench", "shared-prompt"},
+                                     {"model", dir},
+                                     {"params_m", model::CountParameters(*m) / 1e6},
+                                     {"groups", groups},
+                                     {"group", group},
+                                     {"prompt_tokens", prompt_tokens},
+                                     {"common_tokens", common_tokens},
+                                     {"completion_tokens", completion_tokens},
+                                     {"threads", where.cpu_threads},
+                                     {"device", where.device.str()},
+                                     {"products", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
+                                     {"whole_tokens", rows * (prompt_tokens + completion_tokens)},
+                                     {"shared_tokens", common_tokens + groups * (prompt_tokens - common_tokens) +
+                                                           rows * completion_tokens},
+                                     {"whole_s", best_whole},
+                                     {"shared_s", best_shared},
+                                     {"speedup", best_whole / best_shared},
+                                     {"max_logprob_diff", max_diff}}
+                          .dump()
+                          .c_str());
   std::fflush(stdout);
   return 0;
 }

@@ -42,8 +42,8 @@ double TimeIt(Fn fn) {
 
 int BenchWeightSync(int argc, char** argv) {
   cli::Args args("bench weight-sync",
-            "Run under mpirun: rank 0 broadcasts a decoder preset's weights to every other rank, as the training\n"
-            "job's weight sync does, beside a raw MPI_Bcast of the same bytes and one MPI_Bcast per tensor.");
+                 "Run under mpirun: rank 0 broadcasts a decoder preset's weights to every other rank, as the training\n"
+                 "job's weight sync does, beside a raw MPI_Bcast of the same bytes and one MPI_Bcast per tensor.");
   args.Option("preset", "NAME", "small", "tiny or small (DecoderPreset)")
       .Option("vocab-size", "N", "32768", "vocabulary (the embedding is the largest tensor)")
       .Option("layers", "N", "0", "override the preset's layer count (0: keep)")
@@ -66,9 +66,8 @@ int BenchWeightSync(int argc, char** argv) {
   for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
     int64_t version = r;
     const double b = TimeIt([&] { comm::BroadcastWeights(sync, &version, weights, std::chrono::minutes(5)); });
-    const double w = TimeIt([&] {
-      MPI_Bcast(flat.data_ptr(), static_cast<int>(flat.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-    });
+    const double w =
+        TimeIt([&] { MPI_Bcast(flat.data_ptr(), static_cast<int>(flat.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD); });
     const double nb = TimeIt([&] {  // the non-blocking collective itself, polled the way prlm polls
       MPI_Request request;
       MPI_Ibcast(flat.data_ptr(), static_cast<int>(flat.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD, &request);
@@ -88,8 +87,7 @@ int BenchWeightSync(int argc, char** argv) {
     const double gb = static_cast<double>(bytes) / 1e9;
     const double mb = Median(bucketed), mr = Median(raw), mt = Median(per_tensor);
     std::printf("weight sync of %s (%zu tensors, %.1f MB) from rank 0 to %d ranks, median of %d:\n",
-                args.Get("preset").c_str(), weights.size(), static_cast<double>(bytes) / 1e6, mpi.size() - 1,
-                repeats);
+                args.Get("preset").c_str(), weights.size(), static_cast<double>(bytes) / 1e6, mpi.size() - 1, repeats);
     std::printf("  bucketed (prlm, %zu buckets): %8.2f ms  %6.2f GB/s\n", sync.last_buckets(), mb * 1e3, gb / mb);
     std::printf("  raw MPI_Bcast, one buffer:    %8.2f ms  %6.2f GB/s\n", mr * 1e3, gb / mr);
     std::printf("  raw MPI_Ibcast, one buffer:   %8.2f ms  %6.2f GB/s\n", Median(raw_nb) * 1e3, gb / Median(raw_nb));

@@ -8,11 +8,10 @@
 
 namespace prlm::cli {
 
-Args::Args(std::string command, std::string summary)
-    : command_(std::move(command)), summary_(std::move(summary)) {}
+Args::Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
 
-Args& Args::Option(const std::string& name, const std::string& value_name,
-                   const std::string& default_value, const std::string& help, bool required) {
+Args& Args::Option(const std::string& name, const std::string& value_name, const std::string& default_value,
+                   const std::string& help, bool required) {
   PRLM_CHECK_MSG(!specs_.count(name), command_ << ": option --" << name << " declared twice");
   order_.push_back(name);
   specs_[name] = {value_name, default_value, help, false, required};
@@ -39,11 +38,15 @@ std::string Args::Usage() const {
   for (const auto& name : order_) {
     const Spec& s = specs_.at(name);
     std::string left = "  --" + name + (s.is_flag ? "" : " " + s.value_name);
-    if (left.size() < 30) left.resize(30, ' ');
-    else left += "\n" + std::string(30, ' ');
+    if (left.size() < 30)
+      left.resize(30, ' ');
+    else
+      left += "\n" + std::string(30, ' ');
     os << left << s.help;
-    if (s.required) os << " (required)";
-    else if (!s.is_flag && !s.default_value.empty()) os << " (default: " << s.default_value << ")";
+    if (s.required)
+      os << " (required)";
+    else if (!s.is_flag && !s.default_value.empty())
+      os << " (default: " << s.default_value << ")";
     os << "\n";
   }
   os << "  --help                      print this help\n";
@@ -75,8 +78,7 @@ bool Args::Parse(int argc, char** argv) {
     if (it == specs_.end()) {
       std::ostringstream valid;
       for (const auto& n : order_) valid << " --" << n;
-      PRLM_THROW("prlm " << command_ << ": unknown option '--" << name
-                         << "'; valid options:" << valid.str());
+      PRLM_THROW("prlm " << command_ << ": unknown option '--" << name << "'; valid options:" << valid.str());
     }
     if (it->second.is_flag) {
       PRLM_REQUIRE(!has_inline, "prlm " << command_ << ": --" << name << " takes no value");
@@ -84,15 +86,15 @@ bool Args::Parse(int argc, char** argv) {
       continue;
     }
     if (!has_inline) {
-      PRLM_REQUIRE(i + 1 < argc, "prlm " << command_ << ": --" << name << " needs a value ("
-                                         << it->second.value_name << ")");
+      PRLM_REQUIRE(i + 1 < argc,
+                   "prlm " << command_ << ": --" << name << " needs a value (" << it->second.value_name << ")");
       value = argv[++i];
     }
     values_[name] = value;
   }
   for (const auto& [name, s] : specs_)
-    PRLM_REQUIRE(!s.required || values_.count(name),
-                 "prlm " << command_ << ": --" << name << " is required\n" << Usage());
+    PRLM_REQUIRE(!s.required || values_.count(name), "prlm " << command_ << ": --" << name << " is required\n"
+                                                             << Usage());
   return true;
 }
 
@@ -143,12 +145,13 @@ std::vector<int> Args::GetPositiveInts(const std::string& name) const {
     } catch (const std::exception&) {
       used = 0;
     }
-    PRLM_REQUIRE(used == item.size() && n > 0 && n <= INT32_MAX,
-                 "prlm " << command_ << ": --" << name << " expects comma-separated positive integers, got '" << v << "'");
+    PRLM_REQUIRE(
+        used == item.size() && n > 0 && n <= INT32_MAX,
+        "prlm " << command_ << ": --" << name << " expects comma-separated positive integers, got '" << v << "'");
     out.push_back(static_cast<int>(n));
   }
-  PRLM_REQUIRE(!out.empty(), "prlm " << command_ << ": --" << name << " expects comma-separated positive integers, got '"
-                                     << v << "'");
+  PRLM_REQUIRE(!out.empty(), "prlm " << command_ << ": --" << name
+                                     << " expects comma-separated positive integers, got '" << v << "'");
   return out;
 }
 

@@ -19,9 +19,8 @@ class Args {
   Args(std::string command, std::string summary);
 
   // A valued option "--name VALUE". An empty default with required=true must be given.
-  Args& Option(const std::string& name, const std::string& value_name,
-               const std::string& default_value, const std::string& help,
-               bool required = false);
+  Args& Option(const std::string& name, const std::string& value_name, const std::string& default_value,
+               const std::string& help, bool required = false);
   // A boolean "--name".
   Args& Flag(const std::string& name, const std::string& help);
   // Positional arguments (documented in usage), collected in order.

@@ -33,8 +33,9 @@ int RunCheckData(int argc, char** argv) {
             "directory ({split}_questions.json [+ {split}_outputs.json] for each split found),\n"
             "a LaMP questions file, or a LongLaMP file (JSON array or JSON lines).");
   args.Option("data", "PATH", "", "directory or file", true)
-      .Option("task", "NAME", "", "task (needed when no outputs file names it; e.g. LaMP_4, "
-                                  "product_review)")
+      .Option("task", "NAME", "",
+              "task (needed when no outputs file names it; e.g. LaMP_4, "
+              "product_review)")
       .Option("outputs", "FILE", "", "LaMP outputs file for a questions file given as --data");
   if (!args.Parse(argc, argv)) return 0;
   const std::string path = args.Get("data");
@@ -73,40 +74,47 @@ int RunMakeSynthetic(int argc, char** argv) {
   Args args("make-synthetic",
             "Write LaMP- or LongLaMP-format train/dev/test splits in which every user has a\n"
             "consistent personal habit (docs/synthetic_data.md). Dev and test users are held out.");
-  args.Option("task", "NAME", "lamp4", "any task: lamp1 to lamp7, lamp2n, product_review,\n"
-                                       "abstract_generation, topic_writing")
+  args.Option("task", "NAME", "lamp4",
+              "any task: lamp1 to lamp7, lamp2n, product_review,\n"
+              "abstract_generation, topic_writing")
       .Option("users", "N", "100", "number of users over all splits")
       .Option("seed", "S", "1", "random seed")
       .Option("min-profile", "N", "16", "fewest profile items per user")
       .Option("max-profile", "N", "32", "most profile items per user")
       .Option("questions-per-user", "N", "2", "questions per user")
       .Option("dev-users", "N", "0", "held-out dev users (0: a tenth of --users)")
-      .Option("test-users", "N", "0", "held-out test users, the draw's last (0: a tenth of --users); users are\n"
-                                      "drawn in order, so raising --users and --test-users together keeps the\n"
-                                      "train and dev users and adds test users")
-      .Option("rm-pairs", "FILE", "", "also write oracle reward-model pairs of the train split (JSON lines:\n"
-                                      "the user's gold output chosen over the profile-blind one)")
+      .Option("test-users", "N", "0",
+              "held-out test users, the draw's last (0: a tenth of --users); users are\n"
+              "drawn in order, so raising --users and --test-users together keeps the\n"
+              "train and dev users and adds test users")
+      .Option("rm-pairs", "FILE", "",
+              "also write oracle reward-model pairs of the train split (JSON lines:\n"
+              "the user's gold output chosen over the profile-blind one)")
       .Option("reference-answers", "DIR", "",
               "also write the test split's reference answers in LaMP's predictions format, for prlm eval\n"
               "--answers: DIR/blind.json (the profile-blind answer) and DIR/profile.json (the habit read off\n"
               "the profile)")
-      .Option("corpus", "FILE", "", "also write every text of the train split (inputs, outputs, profile\n"
-                                      "fields), one per line: a corpus for train-tokenizer")
+      .Option("corpus", "FILE", "",
+              "also write every text of the train split (inputs, outputs, profile\n"
+              "fields), one per line: a corpus for train-tokenizer")
       .Option("out", "DIR", "", "output directory", true)
-      .Flag("preferences", "write per-user preference pairs for LoRe instead (pairs.jsonl, truth.json);\n"
-                           "--users then counts the seen users")
+      .Flag("preferences",
+            "write per-user preference pairs for LoRe instead (pairs.jsonl, truth.json);\n"
+            "--users then counts the seen users")
       .Option("unseen-users", "N", "20", "--preferences: users held out (few-shot pairs + test pairs)")
       .Option("train-pairs", "N", "60", "--preferences: train pairs per seen user")
       .Option("test-pairs", "N", "30", "--preferences: test pairs per user (prompts no train pair uses)")
       .Option("fewshot-pairs", "N", "20", "--preferences: adaptation pairs per unseen user")
-      .Option("task-out", "DIR", "", "--preferences: also write a generation task over the seen users\n"
-                                     "(LongLaMP topic writing: train and test splits, profile = their first\n"
-                                     "--profile-pairs chosen answers) and DIR/rm_pairs.jsonl for train-rm")
+      .Option("task-out", "DIR", "",
+              "--preferences: also write a generation task over the seen users\n"
+              "(LongLaMP topic writing: train and test splits, profile = their first\n"
+              "--profile-pairs chosen answers) and DIR/rm_pairs.jsonl for train-rm")
       .Option("profile-pairs", "N", "12", "--task-out: train pairs per user shown as the profile")
-      .Flag("topic-style", "retrieval matters (ROPG): each favourite topic has its own prefix and suffix,\n"
-                           "and every question's profile gets --distractors items on other topics that\n"
-                           "repeat its content words; prints top-1 figures of bm25, recency, random and\n"
-                           "the oracle")
+      .Flag("topic-style",
+            "retrieval matters (ROPG): each favourite topic has its own prefix and suffix,\n"
+            "and every question's profile gets --distractors items on other topics that\n"
+            "repeat its content words; prints top-1 figures of bm25, recency, random and\n"
+            "the oracle")
       .Option("distractors", "N", "1", "--topic-style: lexical distractors per question");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("preferences")) {
@@ -187,10 +195,9 @@ int RunMakeReasoning(int argc, char** argv) {
     o.sampling.max_new_tokens = args.GetInt("max-new-tokens");
     AddStopTokens(o.sampling, *teacher.tokenizer, teacher.model->config());
     o.batch_size = static_cast<size_t>(args.GetInt("batch-size"));
-    paths = pipeline::TeacherReasoning(teacher.model, *teacher.tokenizer, retriever.get(), split, o, &stats,
-                                       [](size_t done, size_t asked) {
-                                         std::fprintf(stderr, "make-reasoning: %zu/%zu questions\n", done, asked);
-                                       });
+    paths = pipeline::TeacherReasoning(
+        teacher.model, *teacher.tokenizer, retriever.get(), split, o, &stats,
+        [](size_t done, size_t asked) { std::fprintf(stderr, "make-reasoning: %zu/%zu questions\n", done, asked); });
   }
   data::WriteReasoningFile(args.Get("out"), paths);
   std::printf("make-reasoning: wrote %zu reasoning paths (%s) for %s/%s to %s (%zu repeat the expected output",
@@ -201,8 +208,10 @@ int RunMakeReasoning(int argc, char** argv) {
                 stats.first_error.empty() ? "" : (" (the first: " + stats.first_error + ")").c_str(), stats.empty);
   std::printf(")\n");
   if (stats.written < split.examples.size())
-    std::fprintf(stderr, "make-reasoning: warning: %zu of %zu questions have no path; grpo.sft_reasoning refuses a "
-                 "file that misses training questions\n", split.examples.size() - stats.written, split.examples.size());
+    std::fprintf(stderr,
+                 "make-reasoning: warning: %zu of %zu questions have no path; grpo.sft_reasoning refuses a "
+                 "file that misses training questions\n",
+                 split.examples.size() - stats.written, split.examples.size());
   return 0;
 }
 

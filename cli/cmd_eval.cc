@@ -22,8 +22,8 @@ namespace prlm::cli {
 namespace {
 
 // The model's rows: its policy, retriever (or selector) and the sweep.
-void EvaluateModel(Args& args, const data::Dataset& dataset, reward_server::RewardScorer& scorer, pipeline::EvalOptions& o,
-                   nlohmann::ordered_json* rows) {
+void EvaluateModel(Args& args, const data::Dataset& dataset, reward_server::RewardScorer& scorer,
+                   pipeline::EvalOptions& o, nlohmann::ordered_json* rows) {
   PRLM_REQUIRE(args.Get("sampling") == "greedy" || args.Get("sampling") == "model",
                "--sampling must be greedy or model, got '" << args.Get("sampling") << "'");
   auto policy = LoadPolicy(o.model_dir, args);
@@ -49,8 +49,9 @@ void EvaluateModel(Args& args, const data::Dataset& dataset, reward_server::Rewa
       feedback = pipeline::ReadFeedback(args.Get("feedback"));
       built.push_back(feedback.front().first_stage);
     }
-    PRLM_REQUIRE(args.Has("feedback") || std::find(o.retrievers.begin(), o.retrievers.end(), "oracle") == o.retrievers.end(),
-                 "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
+    PRLM_REQUIRE(
+        args.Has("feedback") || std::find(o.retrievers.begin(), o.retrievers.end(), "oracle") == o.retrievers.end(),
+        "--retriever oracle needs --feedback FILE (collect-feedback on this split)");
     retriever = OpenRetriever(args, {&dataset}, built);
     if (!feedback.empty()) retriever = pipeline::MakeOracleRetriever(feedback, std::move(retriever));
   }
@@ -123,15 +124,19 @@ int RunEval(int argc, char** argv) {
       .Map(args, "w-sim", "reward.w_sim")
       .Map(args, "w-fmt", "reward.w_fmt")
       .Map(args, "w-pers", "reward.w_pers");
-  AddRetrieverOptions(args, "comma list of bm25, dense, dense_hnsw, recency, random, oracle (with --feedback),\n"
-                            "rspg-pre, rspg-post (with --selector and --candidates)",
+  AddRetrieverOptions(args,
+                      "comma list of bm25, dense, dense_hnsw, recency, random, oracle (with --feedback),\n"
+                      "rspg-pre, rspg-post (with --selector and --candidates)",
                       "comma list of k values");
-  args.Option("feedback", "FILE", "", "collect-feedback's file for this split: --retriever oracle orders each\n"
-                                      "question's candidates by their utility")
-      .Option("selector", "DIR[,DIR]", "", "train-selector's output: --retriever rspg-pre and rspg-post each use the\n"
-                                           "selector of that variant (RSPG)")
-      .Option("candidates", "SPEC", "", "the retrievers the selector chooses from, as collect-selection took them:\n"
-                                        "none,recency,bm25,NAME=ENCODER_DIR,...");
+  args.Option("feedback", "FILE", "",
+              "collect-feedback's file for this split: --retriever oracle orders each\n"
+              "question's candidates by their utility")
+      .Option("selector", "DIR[,DIR]", "",
+              "train-selector's output: --retriever rspg-pre and rspg-post each use the\n"
+              "selector of that variant (RSPG)")
+      .Option("candidates", "SPEC", "",
+              "the retrievers the selector chooses from, as collect-selection took them:\n"
+              "none,recency,bm25,NAME=ENCODER_DIR,...");
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   std::unique_ptr<reward_server::RewardScorer> scorer;
@@ -164,12 +169,15 @@ int RunEval(int argc, char** argv) {
   for (const auto& ex : dataset.examples) hidden += ex.output ? 0 : 1;
   o.predictions_path = args.Get("predictions");
   if (hidden > 0 && o.predictions_path.empty()) {
-    const std::string dir = args.Get("out").empty() ? "." : std::filesystem::path(args.Get("out")).parent_path().string();
+    const std::string dir =
+        args.Get("out").empty() ? "." : std::filesystem::path(args.Get("out")).parent_path().string();
     o.predictions_path = (dir.empty() ? "." : dir) + "/" + o.split + "_predictions.json";
   }
   if (hidden > 0)
-    std::fprintf(stderr, "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
-                 "predictions go to %s\n", hidden, dataset.examples.size(), o.predictions_path.c_str());
+    std::fprintf(stderr,
+                 "eval: %zu of %zu questions have no gold output (hidden): they are answered, not scored; "
+                 "predictions go to %s\n",
+                 hidden, dataset.examples.size(), o.predictions_path.c_str());
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   const std::string out_path = args.Get("out");
   if (args.GetFlag("append") && !out_path.empty() && std::filesystem::exists(out_path)) {

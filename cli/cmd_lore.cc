@@ -88,13 +88,12 @@ int RunTrainLore(int argc, char** argv) {
   const auto diffs = reward::PairDifferences(*embedder, pooling, train);
   reward::LoreReport report;
   const auto model = reward::LoreModel::Train({diffs, user_of}, users, o, &report);
-  model.Save(args.Get("out"), std::filesystem::absolute(args.Get("embedder")).string(), args.Get("pooling"), o,
-             report);
-  std::printf("train-lore: %zu pairs of %zu users (%zu duplicates dropped), phi dim %lld; loss %.4f -> %.4f; "
-              "basis %lld -> %lld after pruning\n",
-              train.size(), users.size(), set.duplicates, static_cast<long long>(diffs.size(1)), report.first_loss,
-              report.final_loss, static_cast<long long>(report.basis_before_pruning),
-              static_cast<long long>(report.basis));
+  model.Save(args.Get("out"), std::filesystem::absolute(args.Get("embedder")).string(), args.Get("pooling"), o, report);
+  std::printf(
+      "train-lore: %zu pairs of %zu users (%zu duplicates dropped), phi dim %lld; loss %.4f -> %.4f; "
+      "basis %lld -> %lld after pruning\n",
+      train.size(), users.size(), set.duplicates, static_cast<long long>(diffs.size(1)), report.first_loss,
+      report.final_loss, static_cast<long long>(report.basis_before_pruning), static_cast<long long>(report.basis));
   // Held-out pairs of the same users (unseen prompts).
   std::vector<const data::PreferencePair*> test;
   for (const auto* p : PairsOf(set, data::PreferenceSplit::kTest))
@@ -143,8 +142,8 @@ int RunAdaptUser(int argc, char** argv) {
   const auto pooling = reward::PoolingByName(pooling_name);
   auto embedder = reward::RewardModel::Load(embedder_dir, static_cast<int>(args.GetInt("max-length")));
   PRLM_REQUIRE(embedder->encoder()->config().hidden_size == model.dim(),
-               embedder_dir << " embeds in " << embedder->encoder()->config().hidden_size << " dimensions, the LoRe basis "
-                            << model.dim());
+               embedder_dir << " embeds in " << embedder->encoder()->config().hidden_size
+                            << " dimensions, the LoRe basis " << model.dim());
   const auto weights = model.FitWeights(reward::PairDifferences(*embedder, pooling, fit), o);
   bool known = false;
   const auto before = model.WeightsOf(user, &known);
@@ -226,7 +225,8 @@ int RunJudgeUtility(int argc, char** argv) {
     const auto [name, answers] = named(spec);
     const auto c = pipeline::CompareUnderTruth(truth, base, answers, static_cast<uint64_t>(args.GetInt("seed")));
     md += pipeline::ComparisonRow(base_name, name, c);
-    if (c.utility_gold && gold.empty()) gold = "\nThe gold answers' mean true utility: " + std::to_string(*c.utility_gold) + "\n";
+    if (c.utility_gold && gold.empty())
+      gold = "\nThe gold answers' mean true utility: " + std::to_string(*c.utility_gold) + "\n";
   }
   md += gold;
   std::fputs(md.c_str(), stdout);

@@ -59,8 +59,8 @@ int RunInitModel(int argc, char** argv) {
   spec.out_dir = args.Get("out");
   spec.overrides = args.positional();
   const int64_t n = pipeline::InitModelDir(spec);
-  std::printf("init-model: wrote %s model (%s, %.2fM parameters) to %s\n", spec.arch.c_str(),
-              spec.preset.c_str(), n / 1e6, spec.out_dir.c_str());
+  std::printf("init-model: wrote %s model (%s, %.2fM parameters) to %s\n", spec.arch.c_str(), spec.preset.c_str(),
+              n / 1e6, spec.out_dir.c_str());
   return 0;
 }
 
@@ -74,8 +74,9 @@ int RunGenerate(int argc, char** argv) {
       .Option("input", "FILE", "", "prompts, one per line")
       .Option("num-samples", "G", "1", "samples per prompt (the prompt is prefilled once)")
       .Option("batch-size", "N", "8", "prompts per batch")
-      .Flag("chat", "send each prompt as one user turn through the model's chat template (ChatML\n"
-                    "when the model has none), ending with the assistant's turn opening");
+      .Flag("chat",
+            "send each prompt as one user turn through the model's chat template (ChatML\n"
+            "when the model has none), ending with the assistant's turn opening");
   AddComputeOptions(args);
   AddSamplingOptions(args);
   if (!args.Parse(argc, argv)) return 0;
@@ -86,7 +87,8 @@ int RunGenerate(int argc, char** argv) {
   auto prompts = ReadPrompts(args, "prompt");
   if (args.GetFlag("chat")) {
     const auto chat = jinja::ChatTemplate::FromModelDir(args.Get("model"));
-    std::fprintf(stderr, "generate: prompts rendered with %s\n", chat ? chat->origin().c_str() : "ChatML (no chat template)");
+    std::fprintf(stderr, "generate: prompts rendered with %s\n",
+                 chat ? chat->origin().c_str() : "ChatML (no chat template)");
     for (auto& p : prompts) {
       if (!chat) {
         p = text::ChatMl({{"user", p}});
@@ -115,9 +117,11 @@ int RunGenerate(int argc, char** argv) {
     for (size_t i = 0; i < out.size(); ++i)
       for (size_t g = 0; g < out[i].size(); ++g) {
         const auto& c = out[i][g];
-        nlohmann::json j = {{"prompt", start + i}, {"sample", g},
+        nlohmann::json j = {{"prompt", start + i},
+                            {"sample", g},
                             {"text", policy.tokenizer->Decode(c.tokens, true)},
-                            {"num_tokens", c.tokens.size()}, {"stopped", c.stopped}};
+                            {"num_tokens", c.tokens.size()},
+                            {"stopped", c.stopped}};
         std::printf("%s\n", j.dump().c_str());
       }
   }
@@ -175,8 +179,7 @@ int RunDemo(int argc, char** argv) {
       "<|im_start|>assistant\n<think>",
       "Researchers announced", "The central bank warned about"};
   const int G = args.GetInt("num-samples");
-  std::printf("[2/3] sampling %d completions for each of %zu prompts (temperature 0.7)\n", G,
-              prompts.size());
+  std::printf("[2/3] sampling %d completions for each of %zu prompts (temperature 0.7)\n", G, prompts.size());
   std::vector<model::GenerationRequest> reqs;
   for (size_t i = 0; i < prompts.size(); ++i) {
     model::GenerationRequest r;

@@ -25,13 +25,15 @@ int RunBuildIndex(int argc, char** argv) {
             "profiles and indexes to OUT/shard-NNNNN, with OUT/manifest.json.");
   args.Option("data", "DIR", "", "LaMP directory; every {train,dev,test,val} split found is indexed", true)
       .Option("task", "NAME", "", "task, when no outputs file names it")
-      .Option("retriever", "LIST", "bm25", "indexes to build: bm25, dense, dense_hnsw, or 'all' "
-                                           "(recency, random, none need none)")
+      .Option("retriever", "LIST", "bm25",
+              "indexes to build: bm25, dense, dense_hnsw, or 'all' "
+              "(recency, random, none need none)")
       .Option("shards", "S", "1", "number of shards")
       .Option("encoder", "DIR", "", "BERT model directory for dense retrievers")
       .Option("pooling", "mean|cls", "mean", "dense pooling")
       .Option("max-length", "N", "512", "encoder max tokens per item")
-      .Option("k1", "X", "1.5", "BM25 k1").Option("b", "X", "0.75", "BM25 b")
+      .Option("k1", "X", "1.5", "BM25 k1")
+      .Option("b", "X", "0.75", "BM25 b")
       .Option("hnsw-m", "N", "32", "HNSW neighbours per node")
       .Option("hnsw-ef-construction", "N", "80", "HNSW build beam")
       .Option("hnsw-ef-search", "N", "64", "HNSW search beam")
@@ -78,7 +80,7 @@ int RunServeRetrieval(int argc, char** argv) {
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { PRLM_REQUIRE(!config.retrieval.index.empty(), "retrieval.index is required (DIR)"); });
   auto shard = retrieval_shards::LoadShard(config.retrieval.index, static_cast<uint32_t>(args.GetInt("shard")),
-                                    config.retrieval.encoder);
+                                           config.retrieval.encoder);
   const net::ServerOptions o = ServerOptionsFrom(args, "threads");
   std::printf("serve-retrieval: shard %u of %u (%zu users, %zu items)", shard.index->shard(), shard.index->num_shards(),
               shard.index->num_users(), shard.index->num_items());
@@ -102,7 +104,8 @@ int RunRetrieve(int argc, char** argv) {
       .Option("user", "ID", "", "user id", true)
       .Option("query", "TEXT", "", "query text");
   AddClientSecretOptions(args);
-  flags.Map(args, "k", "retrieval.k").Map(args, "retriever", "retrieval.retriever")
+  flags.Map(args, "k", "retrieval.k")
+      .Map(args, "retriever", "retrieval.retriever")
       .Map(args, "timeout-ms", "retrieval.timeout_ms");
   if (!args.Parse(argc, argv)) return 0;
   flags.Apply(args, [&] { config.retrieval.Validate(); });

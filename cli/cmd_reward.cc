@@ -85,16 +85,16 @@ int RunMakeRmPairs(int argc, char** argv) {
     return texts;
   };
   pipeline::RmPairStats stats;
-  const auto pairs = pipeline::MakeRmPairs(dataset, *retriever, *policy.tokenizer, complete, o, &stats,
-                                         [](const pipeline::RmPairStats& s, size_t total) {
-                                           std::fprintf(stderr, "make-rm-pairs: %zu/%zu queries, %zu pairs\n",
-                                                        s.queries, total, s.pairs);
-                                         });
+  const auto pairs = pipeline::MakeRmPairs(
+      dataset, *retriever, *policy.tokenizer, complete, o, &stats, [](const pipeline::RmPairStats& s, size_t total) {
+        std::fprintf(stderr, "make-rm-pairs: %zu/%zu queries, %zu pairs\n", s.queries, total, s.pairs);
+      });
   pipeline::WriteRmPairs(args.Get("out"), pairs);
-  std::printf("make-rm-pairs: wrote %zu pairs to %s from %zu queries (dropped: %zu empty chosen, %zu empty "
-              "rejected, %zu both empty, %zu identical; skipped: %zu retrieval errors, %zu over the prompt limit)\n",
-              stats.pairs, args.Get("out").c_str(), stats.queries, stats.empty_chosen, stats.empty_rejected,
-              stats.both_empty, stats.identical, stats.retrieval_errors, stats.over_budget);
+  std::printf(
+      "make-rm-pairs: wrote %zu pairs to %s from %zu queries (dropped: %zu empty chosen, %zu empty "
+      "rejected, %zu both empty, %zu identical; skipped: %zu retrieval errors, %zu over the prompt limit)\n",
+      stats.pairs, args.Get("out").c_str(), stats.queries, stats.empty_chosen, stats.empty_rejected, stats.both_empty,
+      stats.identical, stats.retrieval_errors, stats.over_budget);
   return 0;
 }
 
@@ -129,18 +129,18 @@ int RunTrainRm(int argc, char** argv) {
   const auto pairs = pipeline::ReadRmPairs(args.Get("pairs"));
   SetUpCompute(args);
   auto rm = reward::RewardModel::Load(args.Get("init"), args.GetInt("max-length"), o.seed);
-  if (rm->new_head()) std::fprintf(stderr, "train-rm: %s has no classifier; a new head was initialised\n",
-                                   args.Get("init").c_str());
-  const auto report = pipeline::TrainRewardModel(*rm, pairs, o, [](const std::string& line) {
-    std::fprintf(stderr, "train-rm: %s\n", line.c_str());
-  });
+  if (rm->new_head())
+    std::fprintf(stderr, "train-rm: %s has no classifier; a new head was initialised\n", args.Get("init").c_str());
+  const auto report = pipeline::TrainRewardModel(
+      *rm, pairs, o, [](const std::string& line) { std::fprintf(stderr, "train-rm: %s\n", line.c_str()); });
   rm->Save(args.Get("out"));
   util::WriteFileAtomic(args.Get("out") + "/training_report.json", report.ToJson());
-  std::printf("train-rm: %zu train / %zu held-out pairs, %d steps in %.1f s; held-out accuracy %.4f -> %.4f, "
-              "train loss %.4f -> %.4f; saved %s\n",
-              report.train_pairs, report.eval_pairs, report.steps, report.seconds, report.before.accuracy,
-              report.after_epoch.back().accuracy, report.epoch_train_loss.front(), report.epoch_train_loss.back(),
-              args.Get("out").c_str());
+  std::printf(
+      "train-rm: %zu train / %zu held-out pairs, %d steps in %.1f s; held-out accuracy %.4f -> %.4f, "
+      "train loss %.4f -> %.4f; saved %s\n",
+      report.train_pairs, report.eval_pairs, report.steps, report.seconds, report.before.accuracy,
+      report.after_epoch.back().accuracy, report.epoch_train_loss.front(), report.epoch_train_loss.back(),
+      args.Get("out").c_str());
   return 0;
 }
 
@@ -202,8 +202,8 @@ int RunServeReward(int argc, char** argv) {
   std::string weights;
   const proto::RewardInfo info = scorer->Info();
   for (const auto& w : info.weights()) weights += " " + w.name() + "=" + std::to_string(w.value());
-  std::printf("serve-reward: weights%s; max batch %lld, max queue delay %lld us; listening on %s:%u\n",
-              weights.c_str(), static_cast<long long>(config.reward.max_batch_size),
+  std::printf("serve-reward: weights%s; max batch %lld, max queue delay %lld us; listening on %s:%u\n", weights.c_str(),
+              static_cast<long long>(config.reward.max_batch_size),
               static_cast<long long>(config.reward.max_queue_delay_us), o.host.c_str(), server.port());
   std::fflush(stdout);
   server.Run();
@@ -225,9 +225,9 @@ int RunScore(int argc, char** argv) {
       .Option("timeout-ms", "MS", "30000", "deadline per request (0: the server's default)");
   AddClientSecretOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  const auto r = pipeline::ScoreFile(args.Get("input"), net::ParseEndpoint(args.Get("server")), ClientOptionsFrom(args),
-                                     args.GetInt("batch-size"), static_cast<uint32_t>(args.GetInt("timeout-ms")),
-                                     stdout);
+  const auto r =
+      pipeline::ScoreFile(args.Get("input"), net::ParseEndpoint(args.Get("server")), ClientOptionsFrom(args),
+                          args.GetInt("batch-size"), static_cast<uint32_t>(args.GetInt("timeout-ms")), stdout);
   if (r.failed) std::fprintf(stderr, "score: %zu of %zu records were not scored\n", r.failed, r.records);
   return r.failed ? 1 : 0;
 }

@@ -55,7 +55,7 @@ pipeline::FeedbackProgress ProgressLines(const std::string& who, size_t mine) {
 struct FeedbackJob {
   config::TrainConfig config;
   std::unique_ptr<reward_server::RewardScorer> scorer;  // in process, without --reward-server
-  std::unique_ptr<reward::RewardClient> client;  // with it
+  std::unique_ptr<reward::RewardClient> client;         // with it
   pipeline::ScoreFn score;
   pipeline::FeedbackOptions options;
   data::Dataset dataset;
@@ -68,13 +68,15 @@ void AddFeedbackOptions(Args& args, ConfigFlags& flags) {
       .Option("split", "NAME", "train", "train, dev or test")
       .Option("task", "NAME", "", "task, when no outputs file names it")
       .Option("out", "FILE", "", "feedback.jsonl to write", true)
-      .Option("utility", "NAME", "rouge1", "the scorer output that is the utility: rouge1, rouge2, rougeL,\n"
-                                            "accuracy, similarity (with --w-sim), format, personalization")
+      .Option("utility", "NAME", "rouge1",
+              "the scorer output that is the utility: rouge1, rouge2, rougeL,\n"
+              "accuracy, similarity (with --w-sim), format, personalization")
       .Option("max-new-tokens", "N", "64", "completion limit")
       .Option("temperature", "T", "0", "0: greedy answers; else sample at T (seeded per question and candidate)")
       .Option("seed", "S", "1", "sampling seed")
-      .Option("reward-server", "HOST:PORT", "", "score with this reward server (the job's reward tier) instead of\n"
-                                                "in process; --secret-file as for the retrieval tier")
+      .Option("reward-server", "HOST:PORT", "",
+              "score with this reward server (the job's reward tier) instead of\n"
+              "in process; --secret-file as for the retrieval tier")
       .Option("offset", "N", "0", "skip the split's first N questions (e.g. those another stage trained on)")
       .Option("limit", "N", "0", "then only the first N questions (0: all)");
   flags.Map(args, "max-prompt-tokens", "grpo.max_prompt_tokens")
@@ -89,8 +91,8 @@ void LoadFeedbackJob(const Args& args, ConfigFlags& flags, FeedbackJob* job) {
     if (!args.Has("reward-server")) job->scorer = reward_server::MakeRewardScorer(job->config.reward);
   });
   if (args.Has("reward-server")) {
-    job->client = std::make_unique<reward::RewardClient>(net::ParseEndpoint(args.Get("reward-server")),
-                                                         ClientOptionsFrom(args));
+    job->client =
+        std::make_unique<reward::RewardClient>(net::ParseEndpoint(args.Get("reward-server")), ClientOptionsFrom(args));
     job->score = [client = job->client.get()](proto::ScoreRequest request) {
       return client->Score({request.items().begin(), request.items().end()});
     };
@@ -170,33 +172,36 @@ int RunCollectSelection(int argc, char** argv) {
   FeedbackJob job;
   ConfigFlags flags(&job.config);
   AddFeedbackOptions(args, flags);
-  args.Option("candidates", "SPEC", "", "the retrievers: none, recency, bm25, random, NAME=ENCODER_DIR (dense),\n"
-                                        "comma separated, e.g. none,recency,bm25,dense=bert,ropg-kd=ropg_kd", true)
+  args.Option("candidates", "SPEC", "",
+              "the retrievers: none, recency, bm25, random, NAME=ENCODER_DIR (dense),\n"
+              "comma separated, e.g. none,recency,bm25,dense=bert,ropg-kd=ropg_kd",
+              true)
       .Option("k", "K", "1", "profile items per prompt");
   AddClientSecretOptions(args);  // with --reward-server
   AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  return pipeline::RunAsMpiRank(&argc, &argv, "collect-selection", [&](const comm::MpiJob& mpi, const std::string& who) {
-    // 1. Options, data, policy, scorer and the candidate retrievers: every rank alike.
-    LoadFeedbackJob(args, flags, &job);
-    pipeline::FeedbackOptions& o = job.options;
-    o.first_stage = "retrievers:" + args.Get("candidates");
-    pipeline::CandidateRetrievers retrievers(pipeline::ParseSelectionCandidates(args.Get("candidates")),
-                                             {&job.dataset});
-    // 2. This rank's share of the questions.
-    const auto mine = pipeline::RankShare(mpi, job.dataset.examples.size());
-    const auto records = pipeline::CollectSelectionFeedback(job.policy.model, *job.policy.tokenizer, retrievers,
-                                                            args.GetInt("k"), job.dataset, mine, job.score, o,
-                                                            ProgressLines(who, mine.size()));
-    // 3. Rank 0 collects every share and writes them in the split's order.
-    std::string all;
-    if (!pipeline::GatherInListOrder(FeedbackLines(records), job.dataset.examples.size(), who, &all)) return 0;
-    util::WriteFileAtomic(args.Get("out"), all);
-    std::printf("wrote %s: %zu questions, %zu retrievers each (utility %s) from %d rank%s\n", args.Get("out").c_str(),
-                job.dataset.examples.size(), retrievers.candidates().size(), o.utility.c_str(), mpi.size(),
-                mpi.size() == 1 ? "" : "s");
-    return 0;
-  });
+  return pipeline::RunAsMpiRank(
+      &argc, &argv, "collect-selection", [&](const comm::MpiJob& mpi, const std::string& who) {
+        // 1. Options, data, policy, scorer and the candidate retrievers: every rank alike.
+        LoadFeedbackJob(args, flags, &job);
+        pipeline::FeedbackOptions& o = job.options;
+        o.first_stage = "retrievers:" + args.Get("candidates");
+        pipeline::CandidateRetrievers retrievers(pipeline::ParseSelectionCandidates(args.Get("candidates")),
+                                                 {&job.dataset});
+        // 2. This rank's share of the questions.
+        const auto mine = pipeline::RankShare(mpi, job.dataset.examples.size());
+        const auto records =
+            pipeline::CollectSelectionFeedback(job.policy.model, *job.policy.tokenizer, retrievers, args.GetInt("k"),
+                                               job.dataset, mine, job.score, o, ProgressLines(who, mine.size()));
+        // 3. Rank 0 collects every share and writes them in the split's order.
+        std::string all;
+        if (!pipeline::GatherInListOrder(FeedbackLines(records), job.dataset.examples.size(), who, &all)) return 0;
+        util::WriteFileAtomic(args.Get("out"), all);
+        std::printf("wrote %s: %zu questions, %zu retrievers each (utility %s) from %d rank%s\n",
+                    args.Get("out").c_str(), job.dataset.examples.size(), retrievers.candidates().size(),
+                    o.utility.c_str(), mpi.size(), mpi.size() == 1 ? "" : "s");
+        return 0;
+      });
 }
 
 namespace {
@@ -205,7 +210,8 @@ namespace {
 void AddListwiseTrainOptions(Args& args, const char* max_length_help) {
   args.Option("feedback", "FILE", "", "the feedback file (JSON lines) to learn from", true)
       .Option("out", "DIR", "", "output directory", true)
-      .Option("mode", "kd|rl", "kd", "kd: KL(softmax(u/T) || softmax(s/T)); rl: d ~ softmax(s/T), -log p(d) (u(d) - u(d_1))")
+      .Option("mode", "kd|rl", "kd",
+              "kd: KL(softmax(u/T) || softmax(s/T)); rl: d ~ softmax(s/T), -log p(d) (u(d) - u(d_1))")
       .Option("temperature", "T", "0.1", "divides scores and, for kd, utilities")
       .Option("lr", "LR", "1e-4", "AdamW peak learning rate (warm-up, then linear decay)")
       .Option("weight-decay", "W", "0.01", "AdamW weight decay")
@@ -243,12 +249,12 @@ pipeline::RetrieverTrainOptions ListwiseTrainOptionsFrom(const Args& args, const
 
 void PrintTrainReport(const pipeline::RetrieverTrainReport& r, const pipeline::RetrieverTrainOptions& o,
                       const char* what, const char* first) {
-  std::printf("wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
-              "top-1 utility %.4f -> %.4f (%s %.4f, best fixed %.4f, oracle %.4f) in %.0f s\n",
-              o.out_dir.c_str(), o.mode.c_str(), what, static_cast<long long>(r.steps), r.train_questions,
-              r.heldout_questions, o.ndcg_k, r.before.ndcg, r.after.ndcg, r.before.top1_utility, r.after.top1_utility,
-              first, r.after.first_stage_top1_utility, r.after.best_fixed_top1_utility, r.after.oracle_top1_utility,
-              r.seconds);
+  std::printf(
+      "wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
+      "top-1 utility %.4f -> %.4f (%s %.4f, best fixed %.4f, oracle %.4f) in %.0f s\n",
+      o.out_dir.c_str(), o.mode.c_str(), what, static_cast<long long>(r.steps), r.train_questions, r.heldout_questions,
+      o.ndcg_k, r.before.ndcg, r.after.ndcg, r.before.top1_utility, r.after.top1_utility, first,
+      r.after.first_stage_top1_utility, r.after.best_fixed_top1_utility, r.after.oracle_top1_utility, r.seconds);
 }
 
 }  // namespace
@@ -261,8 +267,9 @@ int RunTrainRetriever(int argc, char** argv) {
             "gradients. --out becomes a BERT directory that build-index, serve-retrieval and eval take as\n"
             "--encoder; beside it metrics.jsonl, train_report.json and checkpoints/ (--resume continues).");
   args.Option("init", "DIR", "", "the BERT encoder to start from (Hugging Face layout)", true)
-      .Option("refresh-server", "HOST:PORT[,...]", "", "retrieval shard servers to refresh with the weights being\n"
-                                                       "trained (they must see --out's path)")
+      .Option("refresh-server", "HOST:PORT[,...]", "",
+              "retrieval shard servers to refresh with the weights being\n"
+              "trained (they must see --out's path)")
       .Option("refresh-every", "N", "0", "steps between those refreshes (0: only after the last step)");
   AddClientSecretOptions(args);  // with --refresh-server
   AddListwiseTrainOptions(args, "tokens per query or item");
@@ -274,13 +281,14 @@ int RunTrainRetriever(int argc, char** argv) {
       const auto servers = net::ParseEndpoints(args.Get("refresh-server"));
       const auto client = ClientOptionsFrom(args);
       PRLM_REQUIRE(args.GetInt("refresh-every") >= 0, "--refresh-every must not be negative");
-      o.refresh_every = args.GetInt("refresh-every") > 0 ? args.GetInt("refresh-every") : std::numeric_limits<int>::max();
+      o.refresh_every =
+          args.GetInt("refresh-every") > 0 ? args.GetInt("refresh-every") : std::numeric_limits<int>::max();
       o.refresh = [servers, client](const std::string& dir, int64_t) {
         std::string summary;
         for (const auto& r : retrieval::RefreshShards(servers, client, dir, std::chrono::hours(1))) {
           char line[96];
-          std::snprintf(line, sizeof line, "version %llu in %.1f s",
-                        static_cast<unsigned long long>(r.index_version), r.seconds);
+          std::snprintf(line, sizeof line, "version %llu in %.1f s", static_cast<unsigned long long>(r.index_version),
+                        r.seconds);
           summary += (summary.empty() ? "" : "; ") + r.server + ": " + (r.ok ? line : "FAILED, " + r.error);
         }
         return summary;
@@ -293,10 +301,9 @@ int RunTrainRetriever(int argc, char** argv) {
     auto encoder = model::LoadBert(encoder_dir);
     const auto tokenizer = text::Tokenizer::FromFile(encoder_dir + "/tokenizer.json");
     const auto group = pipeline::DataParallelGroup(mpi, "retriever learners");
-    const auto report = pipeline::TrainRetriever(encoder, encoder_dir, *tokenizer, feedback, o, group.get(),
-                                                 [](const std::string& line) {
-                                                   std::fprintf(stderr, "train-retriever: %s\n", line.c_str());
-                                                 });
+    const auto report = pipeline::TrainRetriever(
+        encoder, encoder_dir, *tokenizer, feedback, o, group.get(),
+        [](const std::string& line) { std::fprintf(stderr, "train-retriever: %s\n", line.c_str()); });
     if (mpi.rank() == 0) PrintTrainReport(report, o, "retriever", "first stage");
     return 0;
   });
@@ -328,18 +335,18 @@ int RunTrainSelector(int argc, char** argv) {
                                                         << "for every question; is this collect-selection's file?)");
     }
     const std::string checkpoint = o.resume ? pipeline::NewestRetrieverCheckpoint(o.out_dir) : "";
-    auto selector = checkpoint.empty()
-                        ? pipeline::RetrieverSelector::Create(args.Get("init"), args.Get("variant"), names,
-                                                              o.max_length, o.seed)
-                        : pipeline::RetrieverSelector::Load(checkpoint);
+    auto selector = checkpoint.empty() ? pipeline::RetrieverSelector::Create(args.Get("init"), args.Get("variant"),
+                                                                             names, o.max_length, o.seed)
+                                       : pipeline::RetrieverSelector::Load(checkpoint);
     PRLM_REQUIRE(selector->variant() == args.Get("variant"),
                  checkpoint << " is a " << selector->variant() << " selector, not " << args.Get("variant"));
     const auto group = pipeline::DataParallelGroup(mpi, "selector learners");
     const auto report = pipeline::TrainListwise(*selector, feedback, o, group.get(), [](const std::string& line) {
       std::fprintf(stderr, "train-selector: %s\n", line.c_str());
     });
-    if (mpi.rank() == 0) PrintTrainReport(report, o, ("rspg-" + selector->variant() + " selector").c_str(),
-                                          ("always " + names.front()).c_str());
+    if (mpi.rank() == 0)
+      PrintTrainReport(report, o, ("rspg-" + selector->variant() + " selector").c_str(),
+                       ("always " + names.front()).c_str());
     return 0;
   });
 }

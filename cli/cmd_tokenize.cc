@@ -63,8 +63,9 @@ int RunChatTemplate(int argc, char** argv) {
   if (!args.Parse(argc, argv)) return 0;
   const std::string dir = args.Get("model");
   const auto chat = jinja::ChatTemplate::FromModelDir(dir);
-  PRLM_REQUIRE(chat, "model '" << dir << "' has no chat template (no chat_template.jinja, no chat_template in "
-                               "tokenizer_config.json)");
+  PRLM_REQUIRE(chat, "model '" << dir
+                               << "' has no chat template (no chat_template.jinja, no chat_template in "
+                                  "tokenizer_config.json)");
   nlohmann::ordered_json given;
   try {
     given = nlohmann::ordered_json::parse(util::ReadFile(args.Get("messages")));
@@ -73,7 +74,8 @@ int RunChatTemplate(int argc, char** argv) {
   }
   nlohmann::ordered_json messages = given, extra = nlohmann::ordered_json::object();
   if (given.is_object()) {
-    PRLM_REQUIRE(given.contains("messages"), "--messages " << args.Get("messages") << ": the object has no \"messages\"");
+    PRLM_REQUIRE(given.contains("messages"),
+                 "--messages " << args.Get("messages") << ": the object has no \"messages\"");
     messages = given["messages"];
     for (const auto& [k, v] : given.items())
       if (k != "messages") extra[k] = v;
@@ -134,8 +136,8 @@ int RunTrainTokenizer(int argc, char** argv) {
   util::WriteFileAtomic(path, json);
   pipeline::WriteTokenizerConfig(args.Get("out"), /*wordpiece=*/false);
   const auto tok = text::Tokenizer::FromJsonText(json, path);
-  std::fprintf(stderr, "train-tokenizer: wrote %s (%d tokens) from %zu lines\n", path.c_str(),
-               tok->vocab_size(), lines.size());
+  std::fprintf(stderr, "train-tokenizer: wrote %s (%d tokens) from %zu lines\n", path.c_str(), tok->vocab_size(),
+               lines.size());
   return 0;
 }
 

@@ -35,7 +35,8 @@ void ResolvePolicySampling(config::TrainConfig* config, bool log) {
   p.top_p = config->grpo.top_p;
   p.top_k = static_cast<int>(config->grpo.top_k);
   const std::string used = ApplyModelSampling(config->model.policy, &p);
-  PRLM_REQUIRE(!p.greedy, "grpo.sampling=model: " << config->model.policy
+  PRLM_REQUIRE(!p.greedy, "grpo.sampling=model: "
+                              << config->model.policy
                               << "/generation_config.json says do_sample false, but GRPO samples a group per prompt "
                                  "(set grpo.sampling=config)");
   config->grpo.temperature = p.temperature;
@@ -126,16 +127,23 @@ int RunTrain(int argc, char** argv) {
   // 3. The role.
   try {
     switch (me.role) {
-      case comm::Role::kRetrieval: return retrieval_shards::RunRetrievalRank(config, layout, start);
-      case comm::Role::kReward: return reward_server::RunRewardRank(config, layout, start);
-      default: break;
+      case comm::Role::kRetrieval:
+        return retrieval_shards::RunRetrievalRank(config, layout, start);
+      case comm::Role::kReward:
+        return reward_server::RunRewardRank(config, layout, start);
+      default:
+        break;
     }
     const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, 0);
     switch (me.role) {
-      case comm::Role::kCoordinator: return coordinator::RunCoordinator(job);
-      case comm::Role::kRollout: return rollout_workers::RunRolloutRank(job);
-      case comm::Role::kLearner: return learner::RunLearnerRank(job);
-      default: break;
+      case comm::Role::kCoordinator:
+        return coordinator::RunCoordinator(job);
+      case comm::Role::kRollout:
+        return rollout_workers::RunRolloutRank(job);
+      case comm::Role::kLearner:
+        return learner::RunLearnerRank(job);
+      default:
+        break;
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

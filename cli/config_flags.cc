@@ -16,8 +16,10 @@ ConfigFlags& ConfigFlags::Map(Args& args, const std::string& flag, const std::st
     value_name.clear();
     for (const auto& c : info.choices) value_name += (value_name.empty() ? "" : "|") + c;
   }
-  if (info.type == "bool") args.Flag(flag, help);
-  else args.Option(flag, value_name, info.value, help);
+  if (info.type == "bool")
+    args.Flag(flag, help);
+  else
+    args.Option(flag, value_name, info.value, help);
   flags_.emplace_back(flag, key);
   return *this;
 }

@@ -20,20 +20,16 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"demo", RunDemo,
-     "make a small tokenizer and model, generate from it, print tokens/s"},
+    {"demo", RunDemo, "make a small tokenizer and model, generate from it, print tokens/s"},
     {"tokenize", RunTokenize, "print the ids of each input line as a JSON array"},
     {"chat-template", RunChatTemplate, "render a conversation with a model's own chat template"},
-    {"train-tokenizer", RunTrainTokenizer,
-     "train a byte-level BPE tokenizer (Qwen2 pre-tokenizer) on text files"},
-    {"init-model", RunInitModel,
-     "write a randomly initialised Qwen2 or BERT model in Hugging Face layout"},
+    {"train-tokenizer", RunTrainTokenizer, "train a byte-level BPE tokenizer (Qwen2 pre-tokenizer) on text files"},
+    {"init-model", RunInitModel, "write a randomly initialised Qwen2 or BERT model in Hugging Face layout"},
     {"generate", RunGenerate, "sample completions from a decoder (Qwen2, Qwen3, Llama)"},
     {"logprobs", RunLogprobs, "print per-token log-probs of given texts"},
     {"bench", bench::RunBench, "measure tokenizer and generation speed"},
     {"check-data", RunCheckData, "validate a LaMP / LongLaMP data set, print statistics"},
-    {"make-synthetic", RunMakeSynthetic,
-     "write synthetic LaMP-format users with learnable personal styles"},
+    {"make-synthetic", RunMakeSynthetic, "write synthetic LaMP-format users with learnable personal styles"},
     {"make-reasoning", RunMakeReasoning,
      "write reasoning paths (profile -> style -> answer) for the sft objective's targets"},
     {"build-index", RunBuildIndex, "build a sharded retrieval index (BM25, FAISS)"},
@@ -66,8 +62,9 @@ const Command kCommands[] = {
 };
 
 void PrintHelp() {
-  std::printf("usage: prlm <command> [options]\n\nprlm trains personalized LLMs with PrLM "
-              "(GRPO + contrastive personalization reward).\n\ncommands:\n");
+  std::printf(
+      "usage: prlm <command> [options]\n\nprlm trains personalized LLMs with PrLM "
+      "(GRPO + contrastive personalization reward).\n\ncommands:\n");
   for (const auto& c : kCommands) std::printf("  %-18s %s\n", c.name, c.summary);
   std::printf("\n`prlm <command> --help` lists the options of a command.\n");
 }

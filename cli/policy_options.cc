@@ -61,7 +61,8 @@ std::string ApplyModelSampling(const std::string& model_dir, model::SamplingPara
   std::string used;
   const auto note = [&](const std::string& what) { used += (used.empty() ? "" : ", ") + what; };
   if (g.do_sample == false) p->greedy = true, note("greedy (do_sample false)");
-  if (g.temperature && *g.temperature > 0) p->temperature = *g.temperature, note("temperature " + std::to_string(p->temperature));
+  if (g.temperature && *g.temperature > 0)
+    p->temperature = *g.temperature, note("temperature " + std::to_string(p->temperature));
   if (g.top_p) p->top_p = *g.top_p, note("top_p " + std::to_string(p->top_p));
   if (g.top_k) p->top_k = static_cast<int>(*g.top_k), note("top_k " + std::to_string(p->top_k));
   return used;
@@ -81,8 +82,7 @@ model::SamplingParams SamplingFromArgs(const Args& args) {
   return p;
 }
 
-void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok,
-                   const model::DecoderConfig& cfg) {
+void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg) {
   for (int32_t id : text::StopTokenIds(cfg.eos_token_ids, tok)) p.stop_token_ids.push_back(id);
 }
 

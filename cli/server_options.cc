@@ -10,22 +10,22 @@ namespace prlm::cli {
 namespace {
 
 void AddSecretOptions(Args& args, const char* who) {
-  args.Option("secret-file", "PATH", "", std::string("the secret ") + who +
-                                             " share (prlm make-secret writes one; mode 600)")
+  args.Option("secret-file", "PATH", "",
+              std::string("the secret ") + who + " share (prlm make-secret writes one; mode 600)")
       .Flag("insecure", "run without a secret: anyone who can connect is served (a warning is printed)");
 }
 
 // The secret, or "" with --insecure.
 std::string SecretFrom(const Args& args, bool server) {
   const char* what = server ? "the server" : "the client";
-  PRLM_REQUIRE(!(args.Has("secret-file") && args.GetFlag("insecure")),
-               "give --secret-file or --insecure, not both");
+  PRLM_REQUIRE(!(args.Has("secret-file") && args.GetFlag("insecure")), "give --secret-file or --insecure, not both");
   if (args.Has("secret-file")) return net::ReadSecretFile(args.Get("secret-file"));
   PRLM_REQUIRE(args.GetFlag("insecure"),
                what << " needs --secret-file PATH (a secret shared with its " << (server ? "clients" : "server")
                     << "; prlm make-secret writes one), or --insecure to run without authentication");
-  std::fprintf(stderr, "warning: --insecure: %s neither asks for nor proves a secret; any process that can reach "
-                       "the address can %s\n",
+  std::fprintf(stderr,
+               "warning: --insecure: %s neither asks for nor proves a secret; any process that can reach "
+               "the address can %s\n",
                what, server ? "read what it serves" : "impersonate the server");
   return "";
 }

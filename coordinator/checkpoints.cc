@@ -46,8 +46,8 @@ std::string ResolveResume(const std::string& run_dir, const std::string& resume)
       spdlog::warn("checkpoint {} is damaged ({}); trying the one before it", *it, fault);
       faults += "\n  " + fault;
     }
-    PRLM_REQUIRE(all.empty(), "trainer.resume=auto: every checkpoint under " << run_dir
-                                  << "/checkpoints is damaged:" << faults
+    PRLM_REQUIRE(all.empty(), "trainer.resume=auto: every checkpoint under "
+                                  << run_dir << "/checkpoints is damaged:" << faults
                                   << "\n(move them away to start over, or resume from a copy)");
     return "";
   }

@@ -27,7 +27,7 @@
 namespace prlm::coordinator {
 
 struct TrainerState {
-  int64_t step = 0;             // steps completed
+  int64_t step = 0;  // steps completed
   DataCursor cursor;
   int64_t weight_version = 0;
   int64_t total_steps = 0;

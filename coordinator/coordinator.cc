@@ -108,8 +108,8 @@ class Coordinator {
   DataCursor cursor_;
   std::optional<EmSchedule> em_;  // objective rest
   StepSchedule schedule_;
-  proto::KeptSet kept_;           // rest: the iteration's kept sequences
-  size_t sent_to_ = 0;            // rollout workers given the step's prompts
+  proto::KeptSet kept_;  // rest: the iteration's kept sequences
+  size_t sent_to_ = 0;   // rollout workers given the step's prompts
   int64_t total_steps_ = 0, stop_at_ = 0, weight_version_ = 0;
   std::string metrics_path_;
   std::unique_ptr<RunMonitor> monitor_;
@@ -164,9 +164,12 @@ int Coordinator::Run() {
 
 StepPlan Coordinator::PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched) {
   switch (shape.kind) {
-    case StepKind::kRollout: return RolloutStep(step, prefetched);
-    case StepKind::kCollect: return CollectStep(step, shape.em);
-    case StepKind::kUpdate: return UpdateStep(step, shape.em);
+    case StepKind::kRollout:
+      return RolloutStep(step, prefetched);
+    case StepKind::kCollect:
+      return CollectStep(step, shape.em);
+    case StepKind::kUpdate:
+      return UpdateStep(step, shape.em);
   }
   PRLM_CHECK_MSG(false, "unknown step kind");
 }
@@ -193,8 +196,7 @@ int64_t Coordinator::Begin() {
                                                       << " of the " << train_.examples.size()
                                                       << " training questions (the first: " << first_missing
                                                       << "); write it for this split with make-reasoning");
-    spdlog::info("sft targets: reasoning paths from {} ({} repeat the expected output)", c_.grpo.sft_reasoning,
-                 leaks);
+    spdlog::info("sft targets: reasoning paths from {} ({} repeat the expected output)", c_.grpo.sft_reasoning, leaks);
   }
   order_ = std::make_unique<DataOrder>(static_cast<int64_t>(train_.examples.size()), c_.trainer.prompts_per_step,
                                        static_cast<uint64_t>(c_.trainer.seed));
@@ -227,14 +229,13 @@ int64_t Coordinator::Begin() {
     DropLinesAfter(metrics_path_, monitor::keys::kGlobalStep, step);
     DropLinesAfter(c_.trainer.output_dir + "/rest_iterations.jsonl", "global_step", step);
     if (em_) kept_ = ReadKeptSet(resume);
-    spdlog::info("resuming from {} at step {} (epoch {}, position {})", resume, step, cursor_.epoch,
-                 cursor_.position);
+    spdlog::info("resuming from {} at step {} (epoch {}, position {})", resume, step, cursor_.epoch, cursor_.position);
   } else {
     util::WriteFileAtomic(metrics_path_, "");
     if (em_) util::WriteFileAtomic(c_.trainer.output_dir + "/rest_iterations.jsonl", "");
   }
-  stop_at_ = c_.trainer.stop_after_steps > 0 ? std::min(total_steps_, step + c_.trainer.stop_after_steps)
-                                             : total_steps_;
+  stop_at_ =
+      c_.trainer.stop_after_steps > 0 ? std::min(total_steps_, step + c_.trainer.stop_after_steps) : total_steps_;
   schedule_ = StepSchedule(em_, c_.trainer.save_every, stop_at_, objective::RunsOneStepOff(c_));
   spdlog::info("{} training questions, {} per step, {} steps per epoch, {} steps; {} rollout workers, {} learners",
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
@@ -342,8 +343,8 @@ void Coordinator::Record(const monitor::StepMetrics& m, int64_t first_step) {
   comm::WriteRunStatus(c_.trainer.output_dir, "running", m.global_step);  // the step a failure reports
   if (m.global_step % c_.logging.console_every != 0 && m.global_step != stop_at_) return;
   const double elapsed = util::Seconds(run_start_);
-  const double eta = elapsed / static_cast<double>(m.global_step - first_step) *
-                     static_cast<double>(stop_at_ - m.global_step);
+  const double eta =
+      elapsed / static_cast<double>(m.global_step - first_step) * static_cast<double>(stop_at_ - m.global_step);
   char tail[160];
   std::snprintf(tail, sizeof tail, " | len %.1f | %.2f s/step (gen %.0f%%, update %.0f%%) | eta %.0f s",
                 m.response_length.mean, m.timing.step, 100 * m.timing.gen / m.timing.step,
@@ -406,10 +407,9 @@ StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
   const auto results = GatherResults(step);
   // 3. Keep: the objective's keep rule picks what the M-step trains on.
   std::vector<proto::TrainSequence> kept;
-  StepPlan plan = PlanSequences(results, *objective_,
-                                {step, weight_version_, c_.trainer.micro_batch_size,
-                                 static_cast<int>(learners_.size()), false},
-                                &kept);
+  StepPlan plan = PlanSequences(
+      results, *objective_,
+      {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()), false}, &kept);
   const monitor::RewardMetrics& r = *plan.metrics.rewards;
   kept_.set_candidates(kept_.candidates() + r.samples);
   kept_.set_reward_sum(kept_.reward_sum() + r.score.mean * static_cast<double>(r.samples));
@@ -424,15 +424,16 @@ StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
 StepPlan Coordinator::UpdateStep(int64_t step, const EmPosition& at) {
   const int64_t n = kept_.sequences_size();
   PRLM_REQUIRE(n > 0, "rest: iteration " << at.iteration + 1 << " kept none of its " << kept_.candidates()
-                                         << " candidates (mean reward " << kept_.reward_sum() / std::max<int64_t>(
-                                                                                 1, kept_.candidates())
+                                         << " candidates (mean reward "
+                                         << kept_.reward_sum() / std::max<int64_t>(1, kept_.candidates())
                                          << "); lower rest.keep_threshold, allow rest.keep_truncated, or raise "
                                             "grpo.max_completion_tokens");
   // 3. The batch: prompts_per_step kept sequences, in shuffled passes over the
   // kept set (a permutation per pass, seeded by the run and the iteration).
   const int64_t per_step = std::min<int64_t>(n, c_.trainer.prompts_per_step);
-  const DataOrder order(n, per_step, util::SplitMix64::Mix(static_cast<uint64_t>(c_.trainer.seed) + 1 +
-                                                     static_cast<uint64_t>(at.iteration)));
+  const DataOrder order(
+      n, per_step,
+      util::SplitMix64::Mix(static_cast<uint64_t>(c_.trainer.seed) + 1 + static_cast<uint64_t>(at.iteration)));
   DataCursor cursor{at.index / order.steps_per_epoch(), (at.index % order.steps_per_epoch()) * per_step};
   std::vector<proto::TrainSequence> batch;
   for (int64_t i : order.Next(cursor)) batch.push_back(kept_.sequences(static_cast<int>(i)));
@@ -493,8 +494,9 @@ std::vector<proto::JobMessage> Coordinator::ReceiveEach(proto::JobMessage::BodyC
     for (int rank : missing) names += (names.empty() ? "" : ", ") + job_.Describe(rank);
     const char* why = missing.size() == 1 ? "(the rank is stuck)"
                                           : "(at least one is stuck; the others may be waiting for it in a collective)";
-    comm::AbortJob(job_.Who(), std::string("no ") + what + " from " + names +
-                                   fmt::format(" within trainer.rank_timeout_s = {:g} s {}", c_.trainer.rank_timeout_s, why));
+    comm::AbortJob(job_.Who(),
+                   std::string("no ") + what + " from " + names +
+                       fmt::format(" within trainer.rank_timeout_s = {:g} s {}", c_.trainer.rank_timeout_s, why));
   }
   for (size_t i = 0; i < messages.size(); ++i)
     if (messages[i].body_case() != kind)

@@ -35,8 +35,8 @@ EmSchedule MakeEmSchedule(const config::TrainConfig& c, int64_t questions) {
   s.prompts_per_step = c.trainer.prompts_per_step;
   s.collect_steps = CeilDiv(questions, s.prompts_per_step);
   const int64_t per_question = c.rest.keep_top > 0 ? std::min(c.rest.keep_top, c.grpo.group_size) : c.grpo.group_size;
-  s.update_steps = c.rest.update_steps > 0 ? c.rest.update_steps
-                                           : CeilDiv(questions * per_question, s.prompts_per_step);
+  s.update_steps =
+      c.rest.update_steps > 0 ? c.rest.update_steps : CeilDiv(questions * per_question, s.prompts_per_step);
   return s;
 }
 

@@ -167,8 +167,8 @@ StepPlan PlanSequences(const std::vector<proto::RolloutResult>& results, const o
   StepPlan plan;
   // 1. The groups that could be asked.
   const std::vector<AskedGroup> groups = AskedGroups(results, &plan);
-  PRLM_REQUIRE(!groups.empty(), "step " << options.step << ": no question of the step could be asked; the first: "
-                                        << plan.first_skip);
+  PRLM_REQUIRE(!groups.empty(),
+               "step " << options.step << ": no question of the step could be asked; the first: " << plan.first_skip);
   // 2. Their advantages, by the objective.
   objective::ScoredGroups scored;
   for (const auto& g : groups) {

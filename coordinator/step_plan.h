@@ -25,11 +25,11 @@
 namespace prlm::coordinator {
 
 struct StepPlanOptions {
-  int64_t step = 0;              // 0-based
-  int64_t weight_version = 0;    // the learners' version now (staleness = this - a sample's)
+  int64_t step = 0;            // 0-based
+  int64_t weight_version = 0;  // the learners' version now (staleness = this - a sample's)
   int64_t micro_batch_size = 4;
   int learners = 1;
-  bool sync_weights = true;      // learner 0 broadcasts the new weights after the update
+  bool sync_weights = true;  // learner 0 broadcasts the new weights after the update
 };
 
 struct StepPlan {

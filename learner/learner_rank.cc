@@ -27,7 +27,6 @@ void Reply(const comm::TrainJob& job, const proto::JobMessage& m) {
     comm::AbortJob(job.Who(), std::string("sending '") + comm::BodyName(m) + "' to the coordinator timed out");
 }
 
-
 // The replica as the run starts: the policy (or the checkpoint's), the
 // reference when the objective needs one, and on resume the optimizer, the
 // adapters and this learner's RNG.
@@ -137,7 +136,9 @@ int RunLearnerRank(const comm::TrainJob& job) {
   if (sync) comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
 
   // 3. Serve the coordinator: update (then learner 0 broadcasts), or save.
-  const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) { grads.AllReduceSum(t, job.CollectiveTimeout()); };
+  const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) {
+    grads.AllReduceSum(t, job.CollectiveTimeout());
+  };
   while (true) {
     m = Await(job);
     if (m.has_stop()) return 0;

@@ -19,7 +19,7 @@ struct LrSchedule {
   config::LrScheduleKind kind = config::LrScheduleKind::kCosine;
   int64_t total_steps = 1;
   double warmup_ratio = 0.1;
-  double min_lr_ratio = 0.1;    // cosine only
+  double min_lr_ratio = 0.1;  // cosine only
 
   int64_t warmup_steps() const;
   // Factor for the update made at `step` (0-based). REQUIRES: total_steps >= 1.

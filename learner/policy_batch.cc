@@ -33,10 +33,9 @@ void SetSharedPromptTokens(const proto::MicroBatch& mb, torch::Device device, in
   size_t L = distinct[0]->size() - 1;
   for (const auto* p : distinct) {
     L = std::min(L, p->size() - 1);
-    L = static_cast<size_t>(std::mismatch(distinct[0]->begin(), distinct[0]->begin() + static_cast<int64_t>(L),
-                                          p->begin())
-                                .first -
-                            distinct[0]->begin());
+    L = static_cast<size_t>(
+        std::mismatch(distinct[0]->begin(), distinct[0]->begin() + static_cast<int64_t>(L), p->begin()).first -
+        distinct[0]->begin());
   }
   const int64_t U = static_cast<int64_t>(distinct.size());
   if (L == 0 && U == B) return;  // nothing shared
@@ -133,9 +132,8 @@ torch::Tensor PredictingHidden(model::CausalLM& policy, const PolicyBatch& batch
   const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(batch.ids.device());
   // Key masks of the later stages: [common prefix | prompt rest | completion].
   const auto rests_mask = torch::cat({torch::ones({U, L}, long_opts), batch.prompt_rests_mask}, 1);
-  const auto rows_mask = torch::cat({rests_mask.index_select(0, batch.prompt_of_row),
-                                     batch.completion_mask.to(torch::kLong)},
-                                    1);
+  const auto rows_mask =
+      torch::cat({rests_mask.index_select(0, batch.prompt_of_row), batch.completion_mask.to(torch::kLong)}, 1);
   auto cache = policy->NewCache(L > 0 ? 1 : U, L + R + C);
   // 1. The common prefix once.
   if (L > 0) {
@@ -154,9 +152,8 @@ torch::Tensor PredictingHidden(model::CausalLM& policy, const PolicyBatch& batch
                       model::AttentionBias(rows_mask, L + R, C, torch::kFloat), &cache);
   // A prompt's last token (the rests are left-padded) predicts completion
   // token 0; completion token t predicts token t+1.
-  return torch::cat({rest_hidden.narrow(1, R - 1, 1).index_select(0, batch.prompt_of_row),
-                     completion_hidden.narrow(1, 0, C - 1)},
-                    1);
+  return torch::cat(
+      {rest_hidden.narrow(1, R - 1, 1).index_select(0, batch.prompt_of_row), completion_hidden.narrow(1, 0, C - 1)}, 1);
 }
 
 }  // namespace

@@ -32,13 +32,13 @@
 namespace prlm::learner {
 
 struct PolicyBatch {
-  torch::Tensor ids;              // [B, P + C] int64
-  torch::Tensor mask;             // [B, P + C] int64, 1 on real tokens
-  torch::Tensor completion;       // [B, C] int64
-  torch::Tensor completion_mask;  // [B, C] float, 1 on real completion tokens
-  torch::Tensor rollout_logprobs; // [B, C] float; undefined unless every sequence has them
-  torch::Tensor advantages;       // [B] float
-  int64_t prompt_width = 0;       // P
+  torch::Tensor ids;               // [B, P + C] int64
+  torch::Tensor mask;              // [B, P + C] int64, 1 on real tokens
+  torch::Tensor completion;        // [B, C] int64
+  torch::Tensor completion_mask;   // [B, C] float, 1 on real completion tokens
+  torch::Tensor rollout_logprobs;  // [B, C] float; undefined unless every sequence has them
+  torch::Tensor advantages;        // [B] float
+  int64_t prompt_width = 0;        // P
   // Shared prompt tokens, defined only when rows share some (B >= 2 and a
   // common prefix or a repeated prompt): the distinct prompts' common prefix
   // (at most the shortest prompt less one token), each distinct prompt's
@@ -47,7 +47,7 @@ struct PolicyBatch {
   torch::Tensor prompt_rests;       // [U, R] int64
   torch::Tensor prompt_rests_mask;  // [U, R] int64, 1 on real tokens
   torch::Tensor prompt_of_row;      // [B] int64, in [0, U)
-  int64_t tokens() const;         // real completion tokens
+  int64_t tokens() const;           // real completion tokens
 };
 
 // REQUIRES (throws util::Error): at least one sequence; every prompt and

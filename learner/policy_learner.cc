@@ -32,8 +32,8 @@ LrSchedule ScheduleOf(const config::OptimConfig& optim, int64_t total_steps, int
   return s;
 }
 
-PolicyLearner::PolicyLearner(model::CausalLM policy, model::CausalLM reference,
-                             const config::TrainConfig& config, int64_t total_steps, torch::ScalarType compute_dtype)
+PolicyLearner::PolicyLearner(model::CausalLM policy, model::CausalLM reference, const config::TrainConfig& config,
+                             int64_t total_steps, torch::ScalarType compute_dtype)
     : policy_(std::move(policy)),
       reference_(std::move(reference)),
       objective_(objective::MakeObjective(config)),
@@ -113,7 +113,8 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
     policy_->eval();
     if (lora_) model::SetLoraEnabled(*policy_, false);
     for (auto& c : cache)
-      c.ref_logp = ScoreCompletions(lora_ ? policy_ : reference_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
+      c.ref_logp =
+          ScoreCompletions(lora_ ? policy_ : reference_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     if (lora_) model::SetLoraEnabled(*policy_, true);
     stats.ref_s = util::Seconds(t0);
   }
@@ -130,24 +131,26 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
     const auto t0 = util::Clock::now();
     torch::NoGradGuard no_grad;
     policy_->eval();
-    for (auto& c : cache) c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
+    for (auto& c : cache)
+      c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     stats.old_logprob_s = util::Seconds(t0);
   }
   // 2-4. The objective's update epochs, each one optimizer step over the whole batch.
   const auto t0 = util::Clock::now();
   policy_->train();
-  for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch)
-    stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce);
+  for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch) stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce);
   stats.update_s = util::Seconds(t0);
   ++version_;
   return stats;
 }
 
-double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<MicroBatchCache>& cache,
-                                  StepStats& stats, const AllReduceFn& all_reduce) {
+double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<MicroBatchCache>& cache, StepStats& stats,
+                                  const AllReduceFn& all_reduce) {
   for (auto& p : trainable_) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    else p.mutable_grad().zero_();
+    if (!p.grad().defined())
+      p.mutable_grad() = torch::zeros_like(p);
+    else
+      p.mutable_grad().zero_();
   }
   stats.sums.Clear();  // the statistics are the last epoch's
   for (auto& c : cache) {
@@ -172,8 +175,7 @@ double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<Micr
   PRLM_REQUIRE(std::isfinite(norm), "learner: step " << step.step() << ": the gradient norm is " << norm
                                                      << " (the loss diverged; lower optim.lr?)");
   stats.lr = optim_.lr * schedule_.Factor(optimizer_steps_);
-  for (auto& group : optimizer_->param_groups())
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(stats.lr);
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(stats.lr);
   optimizer_->step();
   ++optimizer_steps_;
   return norm;

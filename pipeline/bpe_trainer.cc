@@ -29,19 +29,16 @@ nlohmann::json PipelineJson() {
            {"pattern", {{"Regex", text::kQwen2SplitPattern}}},
            {"behavior", "Isolated"},
            {"invert", false}},
-          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
-           {"use_regex", false}}}}}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}}}}},
   };
 }
 
 }  // namespace
 
-std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
-                              const BpeTrainerOptions& opt) {
+std::string TrainByteLevelBpe(const std::vector<std::string>& texts, const BpeTrainerOptions& opt) {
   const int n_special = static_cast<int>(opt.special_tokens.size());
-  PRLM_REQUIRE(opt.vocab_size > 256 + n_special,
-               "vocab size " << opt.vocab_size << " is too small: need more than "
-                             << 256 + n_special << " (256 bytes + special tokens)");
+  PRLM_REQUIRE(opt.vocab_size > 256 + n_special, "vocab size " << opt.vocab_size << " is too small: need more than "
+                                                               << 256 + n_special << " (256 bytes + special tokens)");
   const nlohmann::json pipeline = PipelineJson();
   const auto pre = text::PreTokenizer::FromJson(pipeline["pre_tokenizer"]);
 
@@ -86,7 +83,10 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
   };
   for (int32_t w = 0; w < static_cast<int32_t>(words.size()); ++w) add_word(w, +1);
 
-  struct Cand { int64_t count; uint64_t key; };
+  struct Cand {
+    int64_t count;
+    uint64_t key;
+  };
   const auto worse = [&](const Cand& x, const Cand& y) {
     if (x.count != y.count) return x.count < y.count;
     const auto sx = std::make_pair(tokens[x.key >> 32], tokens[x.key & 0xffffffff]);
@@ -153,22 +153,30 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
   nlohmann::json added = nlohmann::json::array();
   for (int i = 0; i < n_special; ++i) {
     const int32_t id = static_cast<int32_t>(tokens.size()) + i;
-    added.push_back({{"id", id}, {"content", opt.special_tokens[i]}, {"single_word", false},
-                     {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+    added.push_back({{"id", id},
+                     {"content", opt.special_tokens[i]},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
                      {"special", true}});
   }
-  nlohmann::json out = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
-                        {"added_tokens", added}};
+  nlohmann::json out = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", added}};
   out["normalizer"] = pipeline["normalizer"];
   out["pre_tokenizer"] = pipeline["pre_tokenizer"];
-  out["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                           {"trim_offsets", false}, {"use_regex", false}};
-  out["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                    {"trim_offsets", false}, {"use_regex", false}};
-  out["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                  {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                  {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
-                  {"vocab", vocab}, {"merges", merges}};
+  out["post_processor"] = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  out["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  out["model"] = {{"type", "BPE"},
+                  {"dropout", nullptr},
+                  {"unk_token", nullptr},
+                  {"continuing_subword_prefix", nullptr},
+                  {"end_of_word_suffix", nullptr},
+                  {"fuse_unk", false},
+                  {"byte_fallback", false},
+                  {"ignore_merges", false},
+                  {"vocab", vocab},
+                  {"merges", merges}};
   return out.dump(1);
 }
 

@@ -15,15 +15,14 @@
 namespace prlm::pipeline {
 
 struct BpeTrainerOptions {
-  int vocab_size = 4096;          // base bytes + merges + special tokens
-  int min_frequency = 2;          // a pair seen fewer times is never merged
+  int vocab_size = 4096;  // base bytes + merges + special tokens
+  int min_frequency = 2;  // a pair seen fewer times is never merged
   std::vector<std::string> special_tokens = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
   // Called every 1,000 merges with (merges done, merges planned).
   std::function<void(int, int)> progress;
 };
 
 // REQUIRES: vocab_size > 256 + special_tokens.size().
-std::string TrainByteLevelBpe(const std::vector<std::string>& texts,
-                              const BpeTrainerOptions& options);
+std::string TrainByteLevelBpe(const std::vector<std::string>& texts, const BpeTrainerOptions& options);
 
 }  // namespace prlm::pipeline

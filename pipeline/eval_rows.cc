@@ -38,7 +38,8 @@ void AddTaskFigures(const data::TaskSpec& task, const std::vector<std::string>& 
 Json PerQuestionJson(const std::vector<std::string>& ids, const std::vector<data::QuestionMetric>& per_question) {
   Json values = Json::object();
   for (const auto& m : per_question)
-    values[m.name] = {{"statistic", m.statistic == util::Statistic::kRootMean ? "root_mean" : "mean"}, {"values", m.values}};
+    values[m.name] = {{"statistic", m.statistic == util::Statistic::kRootMean ? "root_mean" : "mean"},
+                      {"values", m.values}};
   return {{"id", ids}, {"metrics", values}};
 }
 
@@ -49,7 +50,8 @@ void WritePredictions(const std::string& path, const data::Dataset& dataset, con
     golds.push_back({{"id", dataset.examples[i].id}, {"output", answers[i]}});
   // LaMP names both LaMP-2 variants LaMP_2.
   const std::string task = dataset.task->name == "LaMP_2N" ? "LaMP_2" : dataset.task->name;
-  util::WriteFileAtomic(path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
+  util::WriteFileAtomic(
+      path, Json{{"task", task}, {"golds", golds}}.dump(1, ' ', false, Json::error_handler_t::replace) + "\n");
 }
 
 Json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path, const std::string& name,
@@ -62,14 +64,15 @@ Json ScoreAnswers(const data::Dataset& dataset, const std::string& answers_path,
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW(answers_path << ": not JSON: " << e.what());
   }
-  PRLM_REQUIRE(file.is_object() && file.contains("golds") && file["golds"].is_array(),
-               answers_path << ": expected LaMP's predictions format {\"task\": ..., \"golds\": [{\"id\", \"output\"}]}");
+  PRLM_REQUIRE(
+      file.is_object() && file.contains("golds") && file["golds"].is_array(),
+      answers_path << ": expected LaMP's predictions format {\"task\": ..., \"golds\": [{\"id\", \"output\"}]}");
   std::map<std::string, std::string> answers;
   for (size_t i = 0; i < file["golds"].size(); ++i) {
     const Json& g = file["golds"][i];
-    PRLM_REQUIRE(g.is_object() && g.contains("id") && g["id"].is_string() && g.contains("output") &&
-                     g["output"].is_string(),
-                 answers_path << ": golds[" << i << "] needs a string \"id\" and a string \"output\"");
+    PRLM_REQUIRE(
+        g.is_object() && g.contains("id") && g["id"].is_string() && g.contains("output") && g["output"].is_string(),
+        answers_path << ": golds[" << i << "] needs a string \"id\" and a string \"output\"");
     PRLM_REQUIRE(answers.emplace(g["id"].get<std::string>(), g["output"].get<std::string>()).second,
                  answers_path << ": golds[" << i << "]: id " << g["id"].get<std::string>() << " appears twice");
   }
@@ -119,8 +122,9 @@ std::string RowLabel(const Json& row) {
 
 Json CompareRows(const Json& baseline, const Json& row, int resamples) {
   const auto has_values = [](const Json& r) { return r.contains("per_question") && r["per_question"].is_object(); };
-  PRLM_REQUIRE(has_values(baseline), "cannot compare against " << RowLabel(baseline)
-                                                               << ": it has no per-question values (written by an older prlm eval?)");
+  PRLM_REQUIRE(has_values(baseline), "cannot compare against "
+                                         << RowLabel(baseline)
+                                         << ": it has no per-question values (written by an older prlm eval?)");
   PRLM_CHECK(has_values(row));
   // 1. Pair the questions by id.
   const Json& base_ids = baseline["per_question"]["id"];
@@ -132,8 +136,8 @@ Json CompareRows(const Json& baseline, const Json& row, int resamples) {
     const auto it = base_index.find(ids[i].get<std::string>());
     if (it != base_index.end()) pairs.push_back({it->second, i});
   }
-  PRLM_REQUIRE(!pairs.empty(), RowLabel(row) << " and " << RowLabel(baseline)
-                                             << " share no question: compare rows of the same split");
+  PRLM_REQUIRE(!pairs.empty(),
+               RowLabel(row) << " and " << RowLabel(baseline) << " share no question: compare rows of the same split");
   // 2. Every metric both rows have per question.
   Json metrics = Json::object();
   double level = 0;
@@ -145,13 +149,17 @@ Json CompareRows(const Json& baseline, const Json& row, int resamples) {
       a.push_back(theirs["values"][bi].get<double>());
       b.push_back(mine["values"][ri].get<double>());
     }
-    const util::Statistic statistic = mine["statistic"] == "root_mean" ? util::Statistic::kRootMean : util::Statistic::kMean;
+    const util::Statistic statistic =
+        mine["statistic"] == "root_mean" ? util::Statistic::kRootMean : util::Statistic::kMean;
     const util::BootstrapInterval interval = util::PairedBootstrap(a, b, statistic, resamples);
     metrics[name] = {{"difference", interval.difference}, {"low", interval.low}, {"high", interval.high}};
     level = interval.level;
   }
-  return Json{{"against", RowLabel(baseline)}, {"n", pairs.size()}, {"resamples", resamples},
-              {"level", level}, {"method", "paired bootstrap over questions, percentile interval"},
+  return Json{{"against", RowLabel(baseline)},
+              {"n", pairs.size()},
+              {"resamples", resamples},
+              {"level", level},
+              {"method", "paired bootstrap over questions, percentile interval"},
               {"metrics", metrics}};
 }
 
@@ -166,10 +174,10 @@ void AddComparisons(Json* rows, size_t first_new, const std::string& compare, in
   if (compare.empty() || compare == "none") return;
   for (size_t i = first_new; i < rows->size(); ++i) {
     const Json* baseline = BaselineRow(*rows, i, compare);
-    PRLM_REQUIRE(baseline != nullptr, "--compare " << compare << ": no row "
-                                                   << (compare == "above" ? "" : "of that name ") << "above "
-                                                   << RowLabel((*rows)[i])
-                                                   << (compare == "above" ? " (append to an --out file that has rows)" : ""));
+    PRLM_REQUIRE(baseline != nullptr, "--compare "
+                                          << compare << ": no row " << (compare == "above" ? "" : "of that name ")
+                                          << "above " << RowLabel((*rows)[i])
+                                          << (compare == "above" ? " (append to an --out file that has rows)" : ""));
     (*rows)[i]["compare"] = CompareRows(*baseline, (*rows)[i], resamples);
   }
 }
@@ -177,7 +185,7 @@ void AddComparisons(Json* rows, size_t first_new, const std::string& compare, in
 std::string EvalMarkdownTable(const Json& rows) {
   // Columns: every metric some row has, in this order.
   static const std::pair<const char*, const char*> kColumns[] = {
-      {"accuracy", "accuracy"}, {"f1", "F1"},          {"mae", "MAE"},      {"rmse", "RMSE"},
+      {"accuracy", "accuracy"}, {"f1", "F1"},          {"mae", "MAE"},        {"rmse", "RMSE"},
       {"rouge1", "ROUGE-1"},    {"rouge2", "ROUGE-2"}, {"rougeL", "ROUGE-L"}, {"meteor", "METEOR"},
       {"bleu", "BLEU"},         {"format", "format"},  {"reward", "reward"}};
   std::vector<std::pair<const char*, const char*>> shown;
@@ -195,7 +203,10 @@ std::string EvalMarkdownTable(const Json& rows) {
       const Json v = r.value(key, Json());
       char buf[32] = "-";
       if (v.is_number())
-        std::snprintf(buf, sizeof buf, std::string(key) == "bleu" ? "%.2f" : std::string(key) == "format" ? "%.3f" : "%.4f",
+        std::snprintf(buf, sizeof buf,
+                      std::string(key) == "bleu"     ? "%.2f"
+                      : std::string(key) == "format" ? "%.3f"
+                                                     : "%.4f",
                       v.get<double>());
       out += std::string(" ") + buf + " |";
     }
@@ -219,8 +230,9 @@ std::string EvalMarkdownTable(const Json& rows) {
     differences += "\n";
   }
   if (!differences.empty()) {
-    out += "\nDifferences (row minus the row it is compared with; paired bootstrap 95% interval over the shared "
-           "questions):\n\n| model | against | n |";
+    out +=
+        "\nDifferences (row minus the row it is compared with; paired bootstrap 95% interval over the shared "
+        "questions):\n\n| model | against | n |";
     std::string difference_rule = "|---|---|---|";
     for (const auto& [key, title] : shown) out += std::string(" ") + title + " |", difference_rule += "---|";
     out += "\n" + difference_rule + "\n" + differences;

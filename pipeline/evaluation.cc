@@ -48,15 +48,16 @@ Json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer, retriev
   std::vector<size_t> scored;
   for (size_t i = 0; i < dataset.examples.size(); ++i) {
     const auto& ex = dataset.examples[i];
-    questions.push_back({ex.user_id, ex.query, ex.input, ex.output.value_or(""),
-                         {model::SampleSeed(o.seed, questions.size(), 0)}});
+    questions.push_back(
+        {ex.user_id, ex.query, ex.input, ex.output.value_or(""), {model::SampleSeed(o.seed, questions.size(), 0)}});
     if (ex.output) scored.push_back(i);
   }
   PRLM_REQUIRE(!questions.empty(), dataset.source << ": no questions to evaluate");
   PRLM_REQUIRE(!scored.empty() || !o.predictions_path.empty(),
                dataset.source << ": no question has a gold output; give a predictions file to write");
   std::vector<std::pair<std::string, int>> sweep;
-  if (o.zero_shot) sweep.push_back({"none", 0});
+  if (o.zero_shot)
+    sweep.push_back({"none", 0});
   else
     for (const auto& r : o.retrievers)
       for (int k : o.ks) sweep.push_back({r, k});
@@ -109,8 +110,8 @@ Json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer, retriev
       scored_answers.push_back(answers[i]);
     }
     if (!scored.empty()) {
-      const auto reply =
-          scorer.ScoreNow(rollout::ScoreRequestFor(dataset.task->name, scored_questions, scored_answers, /*include_unasked=*/true));
+      const auto reply = scorer.ScoreNow(
+          rollout::ScoreRequestFor(dataset.task->name, scored_questions, scored_answers, /*include_unasked=*/true));
       PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "eval: scoring failed: " << reply.error());
       for (const auto& s : reply.items()) {
         reward_of.push_back(s.reward());

@@ -29,20 +29,20 @@ namespace prlm::pipeline {
 class RetrieverSelection;  // pipeline/retriever_selection.h
 
 struct EvalOptions {
-  std::string name;                  // the model's name in the table
-  std::string model_dir, split;      // recorded in each row
-  bool zero_shot = false;            // no profile (the sweep is one "none" row)
+  std::string name;              // the model's name in the table
+  std::string model_dir, split;  // recorded in each row
+  bool zero_shot = false;        // no profile (the sweep is one "none" row)
   std::vector<std::string> retrievers;
   std::vector<int> ks;
   int max_prompt_tokens = 512;
   bool open_think = false;
-  text::ChatRenderer chat;           // the policy's chat template; empty: ChatML
-  model::SamplingParams sampling;    // greedy (or sampled), max_new_tokens, stop tokens
-  uint64_t seed = 42;                // sampled: question i draws from SampleSeed(seed, i, 0)
-  size_t batch_size = 16;            // questions per generation batch
-  bool scorer_has_format = true;     // else the format rate is counted here
-  std::string completions_path;      // every completion as JSON lines ("" : none)
-  std::string predictions_path;      // LaMP's leaderboard file of the answers ("" : none)
+  text::ChatRenderer chat;         // the policy's chat template; empty: ChatML
+  model::SamplingParams sampling;  // greedy (or sampled), max_new_tokens, stop tokens
+  uint64_t seed = 42;              // sampled: question i draws from SampleSeed(seed, i, 0)
+  size_t batch_size = 16;          // questions per generation batch
+  bool scorer_has_format = true;   // else the format rate is counted here
+  std::string completions_path;    // every completion as JSON lines ("" : none)
+  std::string predictions_path;    // LaMP's leaderboard file of the answers ("" : none)
   // Rows whose retriever is a key here ("rspg-pre", "rspg-post") answer
   // through that retriever selection (pipeline/retriever_selection.h); their
   // rows also get "selected": how often each candidate was picked.
@@ -55,10 +55,9 @@ struct EvalOptions {
 // rouge1 and rougeL plus meteor on LongLaMP), for generation also rouge2 and
 // bleu, then format and reward (every figure null when nothing was scored),
 // seconds, and per_question: {"id": [...], "metrics": {name: {"statistic":
-// "mean" | "root_mean", "values": [...]}}}, for CompareRows). Questions without a gold output (LaMP's hidden test split) are
-// answered but not scored; with predictions_path their answers go to a file
-// in LaMP's leaderboard format, {"task": ..., "golds": [{"id", "output"}]},
-// one per (retriever, k) when the sweep has several (PredictionsPath).
+// "mean" | "root_mean", "values": [...]}}}, for CompareRows). Questions without a gold output (LaMP's hidden test
+// split) are answered but not scored; with predictions_path their answers go to a file in LaMP's leaderboard format,
+// {"task": ..., "golds": [{"id", "output"}]}, one per (retriever, k) when the sweep has several (PredictionsPath).
 // REQUIRES: some gold output or a predictions path; `retriever` may be null
 // when zero_shot.
 nlohmann::ordered_json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer,

@@ -26,8 +26,7 @@ std::string ApplyOverrides(const std::string& json_text, const std::vector<std::
   auto j = nlohmann::ordered_json::parse(json_text);
   for (const auto& o : overrides) {
     const size_t eq = o.find('=');
-    PRLM_REQUIRE(eq != std::string::npos && eq > 0,
-                 "init-model: override '" << o << "' is not key=value");
+    PRLM_REQUIRE(eq != std::string::npos && eq > 0, "init-model: override '" << o << "' is not key=value");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
     if (!j.contains(key) && std::find(optional_keys.begin(), optional_keys.end(), key) == optional_keys.end()) {
       std::string valid;
@@ -84,17 +83,25 @@ std::string BuiltinWordPieceTokenizer(int vocab_size) {
   tok["added_tokens"] = nlohmann::json::array();
   int special_id = 0;
   for (const char* s : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"})
-    tok["added_tokens"].push_back({{"id", special_id++}, {"content", s}, {"single_word", false},
-                                   {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+    tok["added_tokens"].push_back({{"id", special_id++},
+                                   {"content", s},
+                                   {"single_word", false},
+                                   {"lstrip", false},
+                                   {"rstrip", false},
+                                   {"normalized", false},
                                    {"special", true}});
-  tok["normalizer"] = {{"type", "BertNormalizer"}, {"clean_text", true},
-                       {"handle_chinese_chars", true}, {"strip_accents", nullptr},
+  tok["normalizer"] = {{"type", "BertNormalizer"},
+                       {"clean_text", true},
+                       {"handle_chinese_chars", true},
+                       {"strip_accents", nullptr},
                        {"lowercase", true}};
   tok["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
   tok["post_processor"] = {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}};
   tok["decoder"] = {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
-  tok["model"] = {{"type", "WordPiece"}, {"unk_token", "[UNK]"},
-                  {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100},
+  tok["model"] = {{"type", "WordPiece"},
+                  {"unk_token", "[UNK]"},
+                  {"continuing_subword_prefix", "##"},
+                  {"max_input_chars_per_word", 100},
                   {"vocab", vocab}};
   return tok.dump();
 }
@@ -133,8 +140,7 @@ int64_t InitModelDir(const InitModelSpec& spec) {
   const std::string given_config =
       std::filesystem::path(spec.tokenizer).parent_path().string() + "/tokenizer_config.json";
   if (!spec.tokenizer.empty() && std::filesystem::exists(given_config)) {
-    if (std::filesystem::absolute(given_config) !=
-        std::filesystem::absolute(spec.out_dir + "/tokenizer_config.json"))
+    if (std::filesystem::absolute(given_config) != std::filesystem::absolute(spec.out_dir + "/tokenizer_config.json"))
       util::WriteFileAtomic(spec.out_dir + "/tokenizer_config.json", util::ReadFile(given_config));
   } else {
     WriteTokenizerConfig(spec.out_dir, spec.arch == "bert");
@@ -153,11 +159,10 @@ int64_t InitModelDir(const InitModelSpec& spec) {
     if (spec.arch == "qwen3") cfg.explicit_head_dim = cfg.head_dim();
     for (const char* eos : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tok->TokenToId(eos)) cfg.eos_token_ids.push_back(*id);
-    cfg = model::DecoderConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides),
-                                           "init-model overrides");
-    PRLM_REQUIRE(cfg.vocab_size >= tok->vocab_size(),
-                 "init-model: vocab_size " << cfg.vocab_size << " is smaller than the tokenizer's "
-                                           << tok->vocab_size());
+    cfg = model::DecoderConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides), "init-model overrides");
+    PRLM_REQUIRE(cfg.vocab_size >= tok->vocab_size(), "init-model: vocab_size " << cfg.vocab_size
+                                                                                << " is smaller than the tokenizer's "
+                                                                                << tok->vocab_size());
     model::CausalLM m(cfg);
     model::InitializeWeights(*m, cfg.initializer_range, spec.seed);
     model::SaveCausalLM(m, spec.out_dir);
@@ -166,8 +171,8 @@ int64_t InitModelDir(const InitModelSpec& spec) {
   if (spec.arch == "bert") {
     auto cfg = model::BertPreset(spec.preset, vocab);
     if (auto pad = tok->TokenToId("[PAD]")) cfg.pad_token_id = *pad;
-    cfg = model::BertConfig::FromJsonText(ApplyOverrides(cfg.ToJson(), spec.overrides, {"num_labels", "classifier_dropout"}),
-                                          "init-model overrides");
+    cfg = model::BertConfig::FromJsonText(
+        ApplyOverrides(cfg.ToJson(), spec.overrides, {"num_labels", "classifier_dropout"}), "init-model overrides");
     model::BertEncoder m(cfg);
     model::InitializeWeights(*m, cfg.initializer_range, spec.seed);
     model::SaveBert(m, spec.out_dir);

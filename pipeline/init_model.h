@@ -10,10 +10,10 @@
 namespace prlm::pipeline {
 
 struct InitModelSpec {
-  std::string arch = "qwen2";       // qwen2 | qwen3 | llama | bert
-  std::string preset = "tiny";      // tiny | small
-  std::string tokenizer;            // tokenizer.json to copy; empty: train one
-  int tokenizer_vocab_size = 4096;  // when training one
+  std::string arch = "qwen2";          // qwen2 | qwen3 | llama | bert
+  std::string preset = "tiny";         // tiny | small
+  std::string tokenizer;               // tokenizer.json to copy; empty: train one
+  int tokenizer_vocab_size = 4096;     // when training one
   std::vector<std::string> overrides;  // config.json "key=value"
   uint64_t seed = 42;
   std::string out_dir;

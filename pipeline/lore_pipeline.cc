@@ -32,8 +32,8 @@ double MeanOf(const std::vector<double>& values) {
 
 double PairAccuracy(const torch::Tensor& logits) { return MeanOf(PairCorrect(logits)); }
 
-torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups,
-                          double scale, double l2, int64_t iterations, double lr) {
+torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups, double scale,
+                          double l2, int64_t iterations, double lr) {
   const auto g = torch::tensor(group, torch::kLong);
   auto v = torch::zeros({groups, diffs.size(1)}).set_requires_grad(true);
   torch::optim::Adam opt({v}, torch::optim::AdamOptions(lr));
@@ -109,18 +109,20 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
   for (int64_t k : o.shots) columns.push_back("unseen, k=" + std::to_string(k));
   std::vector<std::string> names;
   std::vector<std::vector<std::vector<double>>> values;
-  const auto unseen_column = [&](const std::function<torch::Tensor(const torch::Tensor& shots, const torch::Tensor& tests)>& logits_of,
-                                 int64_t k) {
-    std::vector<double> correct;
-    for (const auto& user : unseen) {
-      const auto& shots_rows = fewshot[user];
-      const int64_t n = std::min<int64_t>(k, static_cast<int64_t>(shots_rows.size()));
-      const auto shots = diffs.index_select(0, torch::tensor(std::vector<int64_t>(shots_rows.begin(), shots_rows.begin() + n)));
-      const auto tests = diffs.index_select(0, torch::tensor(test[user]));
-      for (double c : PairCorrect(logits_of(shots, tests))) correct.push_back(c);
-    }
-    return correct;
-  };
+  const auto unseen_column =
+      [&](const std::function<torch::Tensor(const torch::Tensor& shots, const torch::Tensor& tests)>& logits_of,
+          int64_t k) {
+        std::vector<double> correct;
+        for (const auto& user : unseen) {
+          const auto& shots_rows = fewshot[user];
+          const int64_t n = std::min<int64_t>(k, static_cast<int64_t>(shots_rows.size()));
+          const auto shots =
+              diffs.index_select(0, torch::tensor(std::vector<int64_t>(shots_rows.begin(), shots_rows.begin() + n)));
+          const auto tests = diffs.index_select(0, torch::tensor(test[user]));
+          for (double c : PairCorrect(logits_of(shots, tests))) correct.push_back(c);
+        }
+        return correct;
+      };
   // 3. Shared: one linear BT model on every train pair.
   {
     const auto v = FitLinearBt(train_diffs, std::vector<int64_t>(train_rows.size(), 0), 1, scale, o.linear_l2,
@@ -133,8 +135,8 @@ std::string CompareLore(const data::PreferenceSet& set, reward::RewardModel& emb
   }
   // 4. Per user: a linear model of each user's own pairs.
   {
-    const auto v = FitLinearBt(train_diffs, train_user, static_cast<int64_t>(seen.size()), scale, o.linear_l2,
-                               iterations, 1e-2);
+    const auto v =
+        FitLinearBt(train_diffs, train_user, static_cast<int64_t>(seen.size()), scale, o.linear_l2, iterations, 1e-2);
     std::vector<std::vector<double>> row = {PairCorrect((seen_test * v.index_select(0, seen_test_user_t)).sum(1))};
     for (int64_t k : o.shots)
       row.push_back(unseen_column(

@@ -29,14 +29,14 @@ double MeanOf(const std::vector<double>& values);
 
 // A linear Bradley-Terry model per group on phi: v [G, d] minimising the
 // per-group mean NLL of sigmoid(diff . v_g / scale) + l2 ||v||^2 (full-batch Adam).
-torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups,
-                          double scale, double l2, int64_t iterations, double lr);
+torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups, double scale,
+                          double l2, int64_t iterations, double lr);
 
 struct LoreComparisonOptions {
   std::vector<int64_t> bases = {1, 2, 4, 8, 16};
   std::vector<int64_t> shots = {1, 2, 5, 10, 20};
-  int64_t compare_basis = 8;   // the LoRe row the differences table tests
-  double linear_l2 = 1e-3;     // the shared and per-user linear models' L2
+  int64_t compare_basis = 8;  // the LoRe row the differences table tests
+  double linear_l2 = 1e-3;    // the shared and per-user linear models' L2
   reward::LoreOptions lore;
 };
 

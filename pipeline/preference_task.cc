@@ -8,7 +8,7 @@ namespace prlm::pipeline {
 namespace {
 
 data::Example Question(const data::TaskSpec& task, const data::PreferencePair& pair, const std::string& id,
-                 const std::vector<data::ProfileItem>& profile) {
+                       const std::vector<data::ProfileItem>& profile) {
   data::Example ex;
   ex.id = id;
   ex.user_id = pair.user_id;
@@ -31,8 +31,7 @@ PreferenceTask MakePreferenceTask(const data::PreferenceSet& set, const Preferen
   for (const auto& [user, pairs] : set.ByUser(data::PreferenceSplit::kTrain)) {
     PRLM_REQUIRE(pairs.size() > static_cast<size_t>(o.profile_pairs),
                  "preference task: user " << user << " has " << pairs.size() << " train pairs in " << set.source
-                                          << "; needs more than the " << o.profile_pairs
-                                          << " shown as the profile");
+                                          << "; needs more than the " << o.profile_pairs << " shown as the profile");
     std::vector<data::ProfileItem> profile;
     for (int i = 0; i < o.profile_pairs; ++i) {
       data::ProfileItem item;
@@ -47,8 +46,8 @@ PreferenceTask MakePreferenceTask(const data::PreferenceSet& set, const Preferen
       for (size_t i = 0; i < it->second.size(); ++i)
         out.test.examples.push_back(Question(task, *it->second[i], user + "-test-" + std::to_string(i), profile));
     for (const auto* p : pairs)
-      out.rm_pairs.push_back({user + "-rm-" + std::to_string(out.rm_pairs.size()), user, p->prompt, p->chosen,
-                              p->rejected});
+      out.rm_pairs.push_back(
+          {user + "-rm-" + std::to_string(out.rm_pairs.size()), user, p->prompt, p->chosen, p->rejected});
   }
   PRLM_REQUIRE(!out.train.examples.empty(), "preference task: " << set.source << " has no user with train pairs");
   return out;

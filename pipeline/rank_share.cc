@@ -25,14 +25,13 @@ std::vector<size_t> RankShare(const comm::MpiJob& mpi, size_t total) {
   return mine;
 }
 
-bool GatherInListOrder(const std::vector<std::string>& lines, size_t total, const std::string& who,
-                       std::string* all) {
+bool GatherInListOrder(const std::vector<std::string>& lines, size_t total, const std::string& who, std::string* all) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   std::vector<std::string> shares;
   if (!comm::GatherStrings(MPI_COMM_WORLD, text, 0, comm::kForever, &shares))
     comm::AbortJob(who, "gathering the ranks' shares timed out");
-  if (shares.empty()) return false;  // not rank 0
+  if (shares.empty()) return false;                              // not rank 0
   std::vector<std::vector<std::string>> by_rank(shares.size());  // each share's lines
   for (size_t r = 0; r < shares.size(); ++r)
     for (size_t at = 0, end; at < shares[r].size(); at = end + 1) {

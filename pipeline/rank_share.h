@@ -27,8 +27,7 @@ std::vector<size_t> RankShare(const comm::MpiJob& mpi, size_t total);
 // Every rank's `lines` (its share's, in share order; none holds '\n') on
 // rank 0, as one text in the list's order, a line each; true on rank 0 only.
 // Aborts the job naming `who` if a rank never sends.
-bool GatherInListOrder(const std::vector<std::string>& lines, size_t total, const std::string& who,
-                       std::string* all);
+bool GatherInListOrder(const std::vector<std::string>& lines, size_t total, const std::string& who, std::string* all);
 
 // The ranks' data-parallel group for a trainer (null when running alone).
 std::unique_ptr<comm::TensorCollectives> DataParallelGroup(const comm::MpiJob& mpi, const char* name);

@@ -54,8 +54,8 @@ std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, con
   PRLM_REQUIRE(styles.is_object() && styles.contains("styles") && styles["styles"].is_object(),
                styles_path << ": no \"styles\" object (write it with make-synthetic)");
   const std::string task = styles.value("task", std::string());
-  PRLM_REQUIRE(task == split.task->name, styles_path << " is for task " << task << ", the data is "
-                                                     << split.task->name);
+  PRLM_REQUIRE(task == split.task->name,
+               styles_path << " is for task " << task << ", the data is " << split.task->name);
   std::vector<data::ReasoningPath> out;
   for (const auto& ex : split.examples) {
     const auto style = styles["styles"].find(ex.user_id);

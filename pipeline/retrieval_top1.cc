@@ -32,8 +32,8 @@ std::vector<proto::RetrieveResult> RetrieveAll(const data::Dataset& split, retri
 
 std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<pipeline::SyntheticFact>& facts,
                                           retrieval::ProfileRetriever& retriever,
-                                          const std::vector<std::string>& retrievers,
-                                          const std::string& first_stage, int candidates) {
+                                          const std::vector<std::string>& retrievers, const std::string& first_stage,
+                                          int candidates) {
   PRLM_REQUIRE(facts.size() == split.examples.size(), "MeasureTop1Retrieval: one fact per question");
   PRLM_REQUIRE(candidates >= 1, "MeasureTop1Retrieval: candidates must be at least 1");
   std::vector<std::string> golds;

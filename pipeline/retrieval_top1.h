@@ -31,8 +31,8 @@ struct Top1Row {
 // REQUIRES: a text task; one fact per example.
 std::vector<Top1Row> MeasureTop1Retrieval(const data::Dataset& split, const std::vector<pipeline::SyntheticFact>& facts,
                                           retrieval::ProfileRetriever& retriever,
-                                          const std::vector<std::string>& retrievers,
-                                          const std::string& first_stage, int candidates);
+                                          const std::vector<std::string>& retrievers, const std::string& first_stage,
+                                          int candidates);
 
 // A retrieved item as the data layer's profile item (id, date, fields).
 data::ProfileItem ToProfileItem(const proto::RetrievedItem& item);

@@ -96,8 +96,8 @@ std::vector<FeedbackRecord> CollectFeedback(model::CausalLM& policy, const text:
     const proto::RetrieveResult& candidates = first_stage[n];
     PRLM_REQUIRE(candidates.error().empty(), "feedback: retrieval (" << options.first_stage << ") for question "
                                                                      << ex.id << ": " << candidates.error());
-    PRLM_REQUIRE(candidates.items_size() > 0, "feedback: question " << ex.id << ": user " << ex.user_id
-                                                                    << " has an empty profile");
+    PRLM_REQUIRE(candidates.items_size() > 0,
+                 "feedback: question " << ex.id << ": user " << ex.user_id << " has an empty profile");
     // 2. One prompt per candidate, with only that item; greedy answers.
     std::vector<rollout::Question> asked;
     std::vector<proto::RetrieveResult> one_each;
@@ -109,15 +109,15 @@ std::vector<FeedbackRecord> CollectFeedback(model::CausalLM& policy, const text:
     const auto answers = AnswerWithItems(policy, tokenizer, tmpl, asked, std::move(one_each), answer);
     // 3. Scores: the utility vector.
     const auto reply = score(rollout::ScoreRequestFor(task.name, asked, answers, /*include_unasked=*/true));
-    PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK, "feedback: scoring question " << ex.id
-                                                                                          << " failed: " << reply.error());
+    PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK,
+                 "feedback: scoring question " << ex.id << " failed: " << reply.error());
     PRLM_CHECK(reply.items_size() == candidates.items_size());
     FeedbackRecord record{ex.id, ex.user_id, ex.query, ex.input, *ex.output, options.first_stage, options.utility, {}};
     for (int j = 0; j < candidates.items_size(); ++j) {
       const auto& item = candidates.items(j);
       const auto& scored = reply.items(j);
-record.candidates.push_back({item.id(), item.position(), item.score(), UtilityOf(scored, options.utility), scored.answer(),
-                                   answers[j].texts.empty() ? "" : answers[j].texts[0],
+      record.candidates.push_back({item.id(), item.position(), item.score(), UtilityOf(scored, options.utility),
+                                   scored.answer(), answers[j].texts.empty() ? "" : answers[j].texts[0],
                                    data::CorpusText(task, ToProfileItem(item))});
     }
     out.push_back(std::move(record));
@@ -129,10 +129,20 @@ record.candidates.push_back({item.id(), item.position(), item.score(), UtilityOf
 std::string FeedbackLine(const FeedbackRecord& r) {
   nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
   for (const auto& c : r.candidates)
-    candidates.push_back({{"id", c.id}, {"position", c.position}, {"score", c.score}, {"utility", c.utility},
-                          {"answer", c.answer}, {"completion", c.completion}, {"text", c.text}});
-  return nlohmann::ordered_json({{"id", r.id}, {"user_id", r.user_id}, {"query", r.query}, {"input", r.input},
-                                 {"gold", r.gold}, {"first_stage", r.first_stage}, {"utility", r.utility},
+    candidates.push_back({{"id", c.id},
+                          {"position", c.position},
+                          {"score", c.score},
+                          {"utility", c.utility},
+                          {"answer", c.answer},
+                          {"completion", c.completion},
+                          {"text", c.text}});
+  return nlohmann::ordered_json({{"id", r.id},
+                                 {"user_id", r.user_id},
+                                 {"query", r.query},
+                                 {"input", r.input},
+                                 {"gold", r.gold},
+                                 {"first_stage", r.first_stage},
+                                 {"utility", r.utility},
                                  {"candidates", std::move(candidates)}})
       .dump();
 }
@@ -231,9 +241,8 @@ class OracleRetriever : public retrieval::ProfileRetriever {
           break;
         }
       if (!out[i].error().empty()) continue;
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-        return utility[got[i].items(a).id()] > utility[got[i].items(b).id()];
-      });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return utility[got[i].items(a).id()] > utility[got[i].items(b).id()]; });
       for (size_t j = 0; j < order.size() && j < requests[i].k(); ++j) {
         auto* item = out[i].add_items();
         *item = got[i].items(order[j]);
@@ -251,8 +260,8 @@ class OracleRetriever : public retrieval::ProfileRetriever {
 
 }  // namespace
 
-std::unique_ptr<retrieval::ProfileRetriever> MakeOracleRetriever(const std::vector<FeedbackRecord>& feedback,
-                                                                 std::unique_ptr<retrieval::ProfileRetriever> fallback) {
+std::unique_ptr<retrieval::ProfileRetriever> MakeOracleRetriever(
+    const std::vector<FeedbackRecord>& feedback, std::unique_ptr<retrieval::ProfileRetriever> fallback) {
   PRLM_REQUIRE(fallback != nullptr, "the oracle retriever needs the first-stage retriever to reorder");
   return std::make_unique<OracleRetriever>(feedback, std::move(fallback));
 }

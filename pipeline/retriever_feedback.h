@@ -3,8 +3,8 @@
 // policy. For every question, the top-N profile items of a first-stage
 // retriever (BM25 by default) are the candidates; the policy answers once
 // per candidate with only that item in its prompt (k = 1, greedy by
-// default; sampled answers are seeded by question and candidate), and a reward-tier component scores each answer against the gold
-// (ROUGE-1 by default): the utility vector u(q, ·).
+// default; sampled answers are seeded by question and candidate), and a reward-tier component scores each answer
+// against the gold (ROUGE-1 by default): the utility vector u(q, ·).
 //
 // The N single-item prompts of one question always form one generation batch,
 // whatever else runs, so a question's answers do not depend on how questions
@@ -39,8 +39,8 @@ namespace prlm::pipeline {
 struct FeedbackCandidate {
   std::string id;
   uint32_t position = 0;
-  double score = 0;    // first-stage score
-  double utility = 0;  // the scorer's `utility` output for this candidate's answer
+  double score = 0;        // first-stage score
+  double utility = 0;      // the scorer's `utility` output for this candidate's answer
   std::string answer;      // the extracted answer that was scored
   std::string completion;  // the policy's whole completion
   std::string text;        // the item's corpus text
@@ -54,9 +54,9 @@ struct FeedbackRecord {
 
 struct FeedbackOptions {
   std::string first_stage = "bm25";
-  int candidates = 20;            // N
+  int candidates = 20;             // N
   std::string utility = "rouge1";  // a scorer output name (rouge1, rougeL, accuracy, similarity, format, ...)
-  text::PromptOptions prompt;     // budget, open_think, chat template
+  text::PromptOptions prompt;      // budget, open_think, chat template
   model::SamplingParams sampling;  // greedy (the default), max_new_tokens, stop tokens
   uint64_t seed = 1;               // when sampling: each answer's seed is drawn from (seed, question id, candidate)
 };
@@ -107,7 +107,7 @@ std::vector<FeedbackRecord> ReadFeedback(const std::string& path);
 // names pass through to `first_stage`. A question the feedback does not
 // hold, or a candidate it does not know, gets RetrieveResult.error.
 // REQUIRES: first_stage non-null.
-std::unique_ptr<retrieval::ProfileRetriever> MakeOracleRetriever(const std::vector<FeedbackRecord>& feedback,
-                                                                 std::unique_ptr<retrieval::ProfileRetriever> first_stage);
+std::unique_ptr<retrieval::ProfileRetriever> MakeOracleRetriever(
+    const std::vector<FeedbackRecord>& feedback, std::unique_ptr<retrieval::ProfileRetriever> first_stage);
 
 }  // namespace prlm::pipeline

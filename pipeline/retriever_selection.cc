@@ -132,13 +132,14 @@ std::vector<std::vector<proto::RetrieveResult>> CandidateRetrievers::Retrieve(
     }
     std::vector<proto::RetrieveRequest> requests;
     for (const auto& q : questions)
-      requests.push_back(retrieval::RetrieveRequestFor(q.user_id, q.query, static_cast<uint32_t>(k),
-                                                       candidates_[j].retriever));
+      requests.push_back(
+          retrieval::RetrieveRequestFor(q.user_id, q.query, static_cast<uint32_t>(k), candidates_[j].retriever));
     out[j] = by_candidate_[j]->Retrieve(requests);
     PRLM_CHECK(out[j].size() == questions.size());
     for (size_t i = 0; i < questions.size(); ++i)
       PRLM_REQUIRE(out[j][i].error().empty(), "retriever selection: " << candidates_[j].name << " for user "
-                                                  << questions[i].user_id << ": " << out[j][i].error());
+                                                                      << questions[i].user_id << ": "
+                                                                      << out[j][i].error());
   }
   return out;
 }
@@ -158,7 +159,8 @@ std::vector<std::vector<rollout::Answer>> AnswerWithEachCandidate(
 
 std::string RetrievedText(const data::TaskSpec& task, const proto::RetrieveResult& result) {
   std::string text;
-  for (const auto& item : result.items()) text += (text.empty() ? "" : "\n") + data::CorpusText(task, ToProfileItem(item));
+  for (const auto& item : result.items())
+    text += (text.empty() ? "" : "\n") + data::CorpusText(task, ToProfileItem(item));
   return text;
 }
 
@@ -206,11 +208,10 @@ std::vector<FeedbackRecord> CollectSelectionFeedback(model::CausalLM& policy, co
     PRLM_CHECK(reply.items_size() == static_cast<int>(candidates.size()));
     FeedbackRecord record{ex.id, ex.user_id, ex.query, ex.input, *ex.output, options.first_stage, options.utility, {}};
     for (size_t j = 0; j < candidates.size(); ++j)
-      record.candidates.push_back({candidates[j].name, static_cast<uint32_t>(j), 0.0,
-                                   UtilityOf(reply.items(static_cast<int>(j)), options.utility),
-                                   reply.items(static_cast<int>(j)).answer(),
-                                   answers[j].texts.empty() ? "" : answers[j].texts[0],
-                                   RetrievedText(task, results[j][n])});
+      record.candidates.push_back(
+          {candidates[j].name, static_cast<uint32_t>(j), 0.0,
+           UtilityOf(reply.items(static_cast<int>(j)), options.utility), reply.items(static_cast<int>(j)).answer(),
+           answers[j].texts.empty() ? "" : answers[j].texts[0], RetrievedText(task, results[j][n])});
     out.push_back(std::move(record));
     if (progress) progress(n + 1, which.size());
   }
@@ -221,7 +222,8 @@ std::vector<FeedbackRecord> CollectSelectionFeedback(model::CausalLM& policy, co
 
 std::unique_ptr<RetrieverSelector> RetrieverSelector::Load(const std::string& dir) {
   const std::string meta_path = dir + "/selector.json";
-  PRLM_REQUIRE(fs::exists(meta_path), dir << " is not a retriever selector (no selector.json; train-selector writes one)");
+  PRLM_REQUIRE(fs::exists(meta_path),
+               dir << " is not a retriever selector (no selector.json; train-selector writes one)");
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(util::ReadFile(meta_path));
@@ -250,7 +252,8 @@ std::unique_ptr<RetrieverSelector> RetrieverSelector::Load(const std::string& di
 std::unique_ptr<RetrieverSelector> RetrieverSelector::Create(const std::string& bert_dir, const std::string& variant,
                                                              std::vector<std::string> candidates, int max_length,
                                                              uint64_t seed) {
-  PRLM_REQUIRE(variant == "pre" || variant == "post", "the selector's variant must be pre or post, not '" << variant << "'");
+  PRLM_REQUIRE(variant == "pre" || variant == "post",
+               "the selector's variant must be pre or post, not '" << variant << "'");
   PRLM_REQUIRE(max_length >= 8, "the selector's max length must be at least 8, got " << max_length);
   PRLM_REQUIRE(candidates.size() >= 2, "a selector needs at least two candidates");
   std::unique_ptr<RetrieverSelector> s(new RetrieverSelector());
@@ -270,8 +273,8 @@ void RetrieverSelector::Open(const std::string& dir) {
   max_length_ = std::min<size_t>(max_length_, model_->config().max_position_embeddings);
 }
 
-std::vector<int32_t> RetrieverSelector::Ids(const std::string& name, const std::string& input,
-                                            const std::string& items, const std::string& answer) const {
+std::vector<int32_t> RetrieverSelector::Ids(const std::string& name, const std::string& input, const std::string& items,
+                                            const std::string& answer) const {
   const auto& specials = specials_;
   const size_t wrap = std::min<size_t>(specials.size(), 2);
   const size_t budget = max_length_ - wrap;
@@ -343,13 +346,13 @@ RetrieverSelection::RetrieverSelection(std::unique_ptr<RetrieverSelector> select
   for (const auto& name : selector_->candidates()) {
     const auto it = std::find_if(have.begin(), have.end(), [&](const SelectionCandidate& c) { return c.name == name; });
     PRLM_REQUIRE(it != have.end(), "the selector in " << selector_->SourceDir() << " was trained to choose " << name
-                                                      << ", which --candidates does not name (it has: " << names << ")");
+                                                      << ", which --candidates does not name (it has: " << names
+                                                      << ")");
     order_.push_back(static_cast<size_t>(it - have.begin()));
   }
 }
 
-std::vector<rollout::Answer> RetrieverSelection::Answer(model::CausalLM& policy,
-                                                        const text::Tokenizer& tokenizer,
+std::vector<rollout::Answer> RetrieverSelection::Answer(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                                         const text::PromptTemplate& tmpl, const data::TaskSpec& task,
                                                         const std::vector<rollout::Question>& questions,
                                                         const rollout::AnswerOptions& options,

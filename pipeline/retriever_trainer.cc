@@ -48,7 +48,8 @@ class BiEncoderScorer : public ListwiseScorer {
   EncodedQuestion Encode(const FeedbackRecord& r) const override {
     EncodedQuestion q;
     q.query = retrieval_shards::EmbeddingIds(tokenizer_, r.query, max_length_);
-    for (const auto& c : r.candidates) q.candidates.push_back(retrieval_shards::EmbeddingIds(tokenizer_, c.text, max_length_));
+    for (const auto& c : r.candidates)
+      q.candidates.push_back(retrieval_shards::EmbeddingIds(tokenizer_, c.text, max_length_));
     return q;
   }
 
@@ -133,9 +134,13 @@ RetrieverEval Evaluate(ListwiseScorer& scorer, const std::vector<EncodedQuestion
 }
 
 nlohmann::ordered_json EvalJson(const RetrieverEval& e) {
-  return {{"questions", e.questions}, {"ndcg", e.ndcg}, {"top1_utility", e.top1_utility},
-          {"first_stage_ndcg", e.first_stage_ndcg}, {"first_stage_top1_utility", e.first_stage_top1_utility},
-          {"oracle_top1_utility", e.oracle_top1_utility}, {"best_fixed_top1_utility", e.best_fixed_top1_utility},
+  return {{"questions", e.questions},
+          {"ndcg", e.ndcg},
+          {"top1_utility", e.top1_utility},
+          {"first_stage_ndcg", e.first_stage_ndcg},
+          {"first_stage_top1_utility", e.first_stage_top1_utility},
+          {"oracle_top1_utility", e.oracle_top1_utility},
+          {"best_fixed_top1_utility", e.best_fixed_top1_utility},
           {"kl", e.kl}};
 }
 
@@ -147,10 +152,9 @@ std::string Fixed(double v) {
 
 std::string Describe(const RetrieverEval& e, int k) {
   return "held-out " + std::to_string(e.questions) + " questions: ndcg@" + std::to_string(k) + " " + Fixed(e.ndcg) +
-         " (first stage " + Fixed(e.first_stage_ndcg) + "), top-1 utility " + Fixed(e.top1_utility) +
-         " (first stage " + Fixed(e.first_stage_top1_utility) + ", best fixed " + Fixed(e.best_fixed_top1_utility) +
-         ", oracle " + Fixed(e.oracle_top1_utility) +
-         "), kl " + Fixed(e.kl);
+         " (first stage " + Fixed(e.first_stage_ndcg) + "), top-1 utility " + Fixed(e.top1_utility) + " (first stage " +
+         Fixed(e.first_stage_top1_utility) + ", best fixed " + Fixed(e.best_fixed_top1_utility) + ", oracle " +
+         Fixed(e.oracle_top1_utility) + "), kl " + Fixed(e.kl);
 }
 
 }  // namespace
@@ -183,7 +187,8 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
                                     const std::function<void(const std::string&)>& log) {
   PRLM_REQUIRE(o.max_length >= 2, o.command << ": max length must be at least 2");
   // Texts are cut to what the encoder's positions allow.
-  const size_t max_length = static_cast<size_t>(std::min<int64_t>(o.max_length, encoder->config().max_position_embeddings));
+  const size_t max_length =
+      static_cast<size_t>(std::min<int64_t>(o.max_length, encoder->config().max_position_embeddings));
   BiEncoderScorer scorer(encoder, encoder_dir, tokenizer, max_length);
   return TrainListwise(scorer, feedback, o, group, log);
 }
@@ -213,8 +218,8 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     PRLM_CHECK(q.candidates.size() == q.utilities.size());
     (IsHeldOut(r.user_id, o.heldout_fraction, o.seed) ? held_out : train).push_back(std::move(q));
   }
-  PRLM_REQUIRE(!train.empty(), cmd << ": no training questions left after holding out "
-                                   << held_out.size() << " (lower --heldout-fraction)");
+  PRLM_REQUIRE(!train.empty(), cmd << ": no training questions left after holding out " << held_out.size()
+                                   << " (lower --heldout-fraction)");
   report.train_questions = train.size();
   report.heldout_questions = held_out.size();
 
@@ -233,7 +238,8 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     step = nlohmann::json::parse(util::ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
     say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
     if (rank == 0) {  // metrics of steps after the checkpoint are redone
-      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? util::ReadFile(o.out_dir + "/metrics.jsonl") : "");
+      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? util::ReadFile(o.out_dir + "/metrics.jsonl")
+                                                                        : "");
       std::string kept;
       for (std::string line; std::getline(lines, line);)
         if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
@@ -286,7 +292,8 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
         } else {
           // d ~ softmax(s / T), drawn from (seed, step, batch position).
           const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
-          util::SplitMix64 rng(util::SplitMix64::Mix(o.seed ^ util::SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
+          util::SplitMix64 rng(util::SplitMix64::Mix(
+              o.seed ^ util::SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
           const double x = rng.Uniform();
           const double* pj = p.data_ptr<double>();
           double acc = 0;
@@ -302,8 +309,8 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
         kl += pipeline::RopgKdLoss(s.detach(), u, o.temperature).item<double>();
       }
       (loss / b_global).backward();
-      sums = torch::tensor({static_cast<float>(loss.item<double>()), static_cast<float>(kl),
-                            static_cast<float>(mine.size())});
+      sums = torch::tensor(
+          {static_cast<float>(loss.item<double>()), static_cast<float>(kl), static_cast<float>(mine.size())});
     }
     std::vector<torch::Tensor> grads;
     for (auto& p : params) {
@@ -312,18 +319,18 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     }
     grads.push_back(sums);
     if (group) group->AllReduceSum(grads, kCollectiveTimeout);
-    const double grad_norm =
-        o.max_grad_norm > 0 ? torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm)
-                            : torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
+    const double grad_norm = o.max_grad_norm > 0
+                                 ? torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm)
+                                 : torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
     optimizer.step();
     const double n = std::max(1.0f, sums[2].item<float>());
     const double step_loss = sums[0].item<float>() / n, step_kl = sums[1].item<float>() / n;
-    PRLM_REQUIRE(std::isfinite(step_loss), cmd << ": the loss became " << step_loss << " at step " << step + 1
-                                                                                << " (lower --lr?)");
+    PRLM_REQUIRE(std::isfinite(step_loss),
+                 cmd << ": the loss became " << step_loss << " at step " << step + 1 << " (lower --lr?)");
     // 4. Metrics, held-out figures, checkpoints (member 0 writes).
     if (rank != 0) continue;
-    nlohmann::ordered_json m = {{"step", step + 1}, {"epoch", epoch + 1}, {"loss", step_loss},
-                                {"kl", step_kl}, {"grad_norm", grad_norm}, {"lr", lr}};
+    nlohmann::ordered_json m = {{"step", step + 1}, {"epoch", epoch + 1},     {"loss", step_loss},
+                                {"kl", step_kl},    {"grad_norm", grad_norm}, {"lr", lr}};
     const bool last_step = step + 1 == schedule.total_steps;
     if (!held_out.empty() && ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last_step)) {
       const RetrieverEval e = Evaluate(scorer, held_out, o);
@@ -366,10 +373,17 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
 }
 
 std::string RetrieverTrainReport::ToJson(const RetrieverTrainOptions& o) const {
-  nlohmann::ordered_json j = {{"mode", o.mode}, {"temperature", o.temperature}, {"lr", o.lr},
-                              {"batch_size", o.batch_size}, {"epochs", o.epochs}, {"ndcg_k", o.ndcg_k},
-                              {"train_questions", train_questions}, {"heldout_questions", heldout_questions},
-                              {"steps", steps}, {"before", EvalJson(before)}, {"after", EvalJson(after)},
+  nlohmann::ordered_json j = {{"mode", o.mode},
+                              {"temperature", o.temperature},
+                              {"lr", o.lr},
+                              {"batch_size", o.batch_size},
+                              {"epochs", o.epochs},
+                              {"ndcg_k", o.ndcg_k},
+                              {"train_questions", train_questions},
+                              {"heldout_questions", heldout_questions},
+                              {"steps", steps},
+                              {"before", EvalJson(before)},
+                              {"after", EvalJson(after)},
                               {"seconds", seconds}};
   return j.dump(2) + "\n";
 }

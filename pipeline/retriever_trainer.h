@@ -60,18 +60,18 @@ struct RetrieverTrainOptions {
   double temperature = 0.1;
   double lr = 1e-4;
   double weight_decay = 0.01;
-  double warmup_ratio = 0.1;  // then linear decay to 0
+  double warmup_ratio = 0.1;   // then linear decay to 0
   double max_grad_norm = 1.0;  // <= 0: no clipping
   int batch_size = 16;         // questions per step, over the whole group
   int epochs = 2;
-  int max_length = 256;        // tokens per text
+  int max_length = 256;  // tokens per text
   double heldout_fraction = 0.1;
   int ndcg_k = 5;
-  int eval_every = 20;         // steps; 0: only before and after
-  int save_every = 0;          // steps between checkpoints; 0: none
-  bool resume = false;         // continue from out_dir's newest checkpoint
+  int eval_every = 20;  // steps; 0: only before and after
+  int save_every = 0;   // steps between checkpoints; 0: none
+  bool resume = false;  // continue from out_dir's newest checkpoint
   uint64_t seed = 42;
-  std::string out_dir;         // REQUIRED
+  std::string out_dir;                      // REQUIRED
   std::string command = "train-retriever";  // names the command in messages
   // Every `refresh_every` steps (and after the last), member 0 saves the
   // current weights to out_dir/serving/step-N and calls `refresh` with that
@@ -84,7 +84,7 @@ struct RetrieverTrainOptions {
 
 // One question's texts, tokenized once by a ListwiseScorer, and their utilities.
 struct EncodedQuestion {
-  std::vector<int32_t> query;                     // empty when the scorer reads no separate query
+  std::vector<int32_t> query;                    // empty when the scorer reads no separate query
   std::vector<std::vector<int32_t>> candidates;  // one per feedback candidate, in order
   std::vector<double> utilities;                 // filled by the trainer
 };
@@ -112,7 +112,7 @@ struct RetrieverEval {
   double first_stage_ndcg = 0, first_stage_top1_utility = 0;  // the candidates' given order
   double oracle_top1_utility = 0;
   double best_fixed_top1_utility = 0;  // always the same candidate position, the best one in hindsight
-  double kl = 0;  // KL(softmax(u / T) || softmax(s / T)), mean over questions
+  double kl = 0;                       // KL(softmax(u / T) || softmax(s / T)), mean over questions
 };
 
 struct RetrieverTrainReport {

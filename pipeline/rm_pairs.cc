@@ -23,8 +23,7 @@ std::vector<RmPair> ReadRmPairs(const std::string& path) {
     p.query = util::JsonLineString(j, where, "query", true);
     p.chosen = util::JsonLineString(j, where, "chosen", true);
     p.rejected = util::JsonLineString(j, where, "rejected", true);
-    PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(),
-                 where << ": \"chosen\" and \"rejected\" must not be empty");
+    PRLM_REQUIRE(!p.chosen.empty() && !p.rejected.empty(), where << ": \"chosen\" and \"rejected\" must not be empty");
     pairs.push_back(std::move(p));
   });
   PRLM_REQUIRE(!pairs.empty(), "pairs file '" << path << "' holds no pairs");
@@ -68,7 +67,8 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
     // 1. Two prompts per query: with the top-k profile (retrieved in one
     // batch), then without.
     std::vector<retrieval::ProfileQuestion> questions;
-    for (size_t i = begin; i < end; ++i) questions.push_back({data.examples[i].user_id, data.examples[i].query, data.examples[i].input});
+    for (size_t i = begin; i < end; ++i)
+      questions.push_back({data.examples[i].user_id, data.examples[i].query, data.examples[i].input});
     const auto personal = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, with_profile);
     const auto plain = retrieval::BuildProfilePrompts(&retriever, tmpl, tokenizer, questions, without);
     std::vector<size_t> example_of;
@@ -95,10 +95,14 @@ std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRet
     for (size_t j = 0; j < example_of.size(); ++j) {
       const auto chosen = text::ExtractAnswer(completions[2 * j]);
       const auto rejected = text::ExtractAnswer(completions[2 * j + 1]);
-      if (!chosen.found && !rejected.found) ++stats->both_empty;
-      else if (!chosen.found) ++stats->empty_chosen;
-      else if (!rejected.found) ++stats->empty_rejected;
-      else if (chosen.answer == rejected.answer) ++stats->identical;
+      if (!chosen.found && !rejected.found)
+        ++stats->both_empty;
+      else if (!chosen.found)
+        ++stats->empty_chosen;
+      else if (!rejected.found)
+        ++stats->empty_rejected;
+      else if (chosen.answer == rejected.answer)
+        ++stats->identical;
       else {
         const auto& ex = data.examples[example_of[j]];
         pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, chosen.answer, rejected.answer});
@@ -116,7 +120,8 @@ std::vector<RmPair> SyntheticRmPairs(const pipeline::SyntheticSplits& splits) {
     const auto& ex = splits.train.examples[i];
     std::string chosen = ex.output.value_or("");
     std::string rejected = pipeline::BlindAnswer(splits.train, splits.train_facts, i);
-    if (chosen != rejected) pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
+    if (chosen != rejected)
+      pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
   }
   return pairs;
 }

@@ -59,8 +59,7 @@ using ProgressFn = std::function<void(const RmPairStats& so_far, size_t total)>;
 // REQUIRES: the data set's task has a PrLM prompt template (LaMP-4/5/7).
 std::vector<RmPair> MakeRmPairs(const data::Dataset& data, retrieval::ProfileRetriever& retriever,
                                 const text::Tokenizer& tokenizer, const CompletionFn& complete,
-                                const RmPairOptions& options, RmPairStats* stats,
-                                const ProgressFn& progress = {});
+                                const RmPairOptions& options, RmPairStats* stats, const ProgressFn& progress = {});
 
 // Oracle pairs from synthetic data (data/synthetic.h), for testing the reward
 // model path without a policy: for each training question, chosen = the gold

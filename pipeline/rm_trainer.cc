@@ -25,8 +25,8 @@ std::vector<EncodedPair> EncodeAll(reward::RewardModel& rm, const std::vector<co
 }
 
 // Scores of chosen and rejected for pairs[begin, end): [2, n].
-torch::Tensor PairScores(reward::RewardModel& rm, const std::vector<EncodedPair>& pairs, const std::vector<size_t>& order,
-                         size_t begin, size_t end) {
+torch::Tensor PairScores(reward::RewardModel& rm, const std::vector<EncodedPair>& pairs,
+                         const std::vector<size_t>& order, size_t begin, size_t end) {
   std::vector<const text::Encoding*> batch;
   for (size_t i = begin; i < end; ++i) batch.push_back(&pairs[order[i]].chosen);
   for (size_t i = begin; i < end; ++i) batch.push_back(&pairs[order[i]].rejected);
@@ -102,10 +102,8 @@ RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair
   // 3. AdamW with a linear decay to 0 over every step.
   torch::manual_seed(o.seed);
   auto params = rm.encoder()->parameters();
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.lr)
-                                            .betas({0.9, 0.999})
-                                            .eps(1e-8)
-                                            .weight_decay(o.weight_decay));
+  torch::optim::AdamW optimizer(
+      params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(o.weight_decay));
   const size_t steps_per_epoch = (train.size() + o.batch_size - 1) / o.batch_size;
   const int total_steps = static_cast<int>(steps_per_epoch) * o.epochs;
   std::vector<size_t> epoch_order(train.size());
@@ -117,8 +115,7 @@ RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair
     for (size_t b = 0; b < train.size(); b += static_cast<size_t>(o.batch_size)) {
       const size_t e = std::min(train.size(), b + static_cast<size_t>(o.batch_size));
       const double lr = o.lr * double(total_steps - report.steps) / double(total_steps);
-      for (auto& group : optimizer.param_groups())
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       const auto s = PairScores(rm, train, epoch_order, b, e);
       const auto loss = -torch::log_sigmoid(s[0] - s[1]).mean();
       optimizer.zero_grad();
@@ -126,8 +123,8 @@ RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair
       if (o.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm);
       optimizer.step();
       const double l = loss.item<double>();
-      PRLM_REQUIRE(std::isfinite(l), "reward-model loss became " << l << " at step " << report.steps + 1
-                                                                 << " (lower --lr?)");
+      PRLM_REQUIRE(std::isfinite(l),
+                   "reward-model loss became " << l << " at step " << report.steps + 1 << " (lower --lr?)");
       report.step_loss.push_back(l);
       epoch_loss += l;
       ++report.steps;

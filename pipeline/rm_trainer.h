@@ -42,7 +42,7 @@ struct RmEvalResult {
 struct RmTrainReport {
   size_t train_pairs = 0, eval_pairs = 0;
   int steps = 0;
-  RmEvalResult before;                   // held-out, untrained
+  RmEvalResult before;                    // held-out, untrained
   std::vector<RmEvalResult> after_epoch;  // held-out, after each epoch
   std::vector<double> epoch_train_loss;   // mean over the epoch's batches
   std::vector<double> step_loss;          // every optimizer step

@@ -17,9 +17,9 @@ at::Tensor RopgRlLoss(const at::Tensor& scores, const at::Tensor& utilities, con
   CheckPair(scores, utilities, "utilities", "RopgRlLoss");
   PRLM_REQUIRE(sampled.dim() == 1 && sampled.size(0) == scores.size(0) && sampled.scalar_type() == torch::kLong,
                "RopgRlLoss: sampled must be [Q] long, got " << sampled.sizes());
-  PRLM_REQUIRE(sampled.numel() == 0 || (sampled.min().item<int64_t>() >= 0 &&
-                                        sampled.max().item<int64_t>() < scores.size(1)),
-               "RopgRlLoss: a sampled index is outside [0, " << scores.size(1) << ")");
+  PRLM_REQUIRE(
+      sampled.numel() == 0 || (sampled.min().item<int64_t>() >= 0 && sampled.max().item<int64_t>() < scores.size(1)),
+      "RopgRlLoss: a sampled index is outside [0, " << scores.size(1) << ")");
   const auto index = sampled.to(scores.device()).unsqueeze(1);
   const auto log_p = torch::log_softmax(scores, 1).gather(1, index).squeeze(1);
   const auto u = utilities.to(scores.device(), scores.scalar_type()).detach();

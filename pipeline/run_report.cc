@@ -114,11 +114,14 @@ void RewardKeys(const RunMetrics& m, KeyNames* rewards, KeyNames* parts) {
 }
 
 const KeyNames& PhaseKeys() {
-  static const KeyNames phases = {
-      {keys::Phase("retrieval"), "retrieval"},       {keys::Phase("gen"), "generation"},
-      {keys::Phase("reward"), "reward"},             {keys::Phase("old_log_prob"), "old log-probs"},
-      {keys::Phase("ref"), "ref log-probs"},         {keys::Phase("update_actor"), "update"},
-      {keys::Phase("sync_weights"), "weight sync"}, {keys::kStepSeconds, "step"}};
+  static const KeyNames phases = {{keys::Phase("retrieval"), "retrieval"},
+                                  {keys::Phase("gen"), "generation"},
+                                  {keys::Phase("reward"), "reward"},
+                                  {keys::Phase("old_log_prob"), "old log-probs"},
+                                  {keys::Phase("ref"), "ref log-probs"},
+                                  {keys::Phase("update_actor"), "update"},
+                                  {keys::Phase("sync_weights"), "weight sync"},
+                                  {keys::kStepSeconds, "step"}};
   return phases;
 }
 
@@ -146,7 +149,8 @@ std::vector<std::string> DrawCharts(const RunMetrics& m, const std::string& out,
 
 // State, step count and checkpoints of the run.
 std::string RunState(const std::string& run, const RunMetrics& m) {
-  std::string md = "- steps recorded: " + std::to_string(m.steps.size()) + " (last: step " + Num(m.steps.back()) + ")\n";
+  std::string md =
+      "- steps recorded: " + std::to_string(m.steps.size()) + " (last: step " + Num(m.steps.back()) + ")\n";
   const std::string status_path = run + "/status.json";
   const Json status = fs::exists(status_path) ? Json::parse(util::ReadFile(status_path), nullptr, false) : Json();
   if (status.is_object())
@@ -172,9 +176,8 @@ std::string HeadlineTable(const RunMetrics& m) {
   for (const auto& [key, name] : rewards) headline.push_back(key);
   for (const auto& [key, name] : parts) headline.push_back(key);
   for (const char* k : {keys::kSftLoss, keys::kPgLoss, keys::kKlLoss, keys::kEntropy, keys::kGradNorm, keys::kLr,
-                        keys::kResponseLengthMean, keys::kResponseClipRatio, keys::kFracRewardZeroStd,
-                        keys::kStaleness, keys::kRetrievalRetries, keys::kRewardRetries, keys::kStepSeconds,
-                        keys::kThroughput})
+                        keys::kResponseLengthMean, keys::kResponseClipRatio, keys::kFracRewardZeroStd, keys::kStaleness,
+                        keys::kRetrievalRetries, keys::kRewardRetries, keys::kStepSeconds, keys::kThroughput})
     headline.push_back(k);
   std::string md = "| metric | first | last | min | max | mean |\n|---|---|---|---|---|---|\n";
   for (const auto& key : headline) {
@@ -192,11 +195,11 @@ std::string PhaseShares(const RunMetrics& m) {
   if (!m.has(keys::kStepSeconds)) return "";
   const size_t skip = m.steps.size() > 2 ? 1 : 0;
   const double step_s = Summarize(m.of(keys::kStepSeconds), skip).mean;
-  std::string md = "\n## Where a step's time goes\n\nMean over " + std::to_string(m.steps.size() - skip) + " steps" +
-                   (skip ? " (the first, a warm-up, left out)" : "") + ": " + Num(step_s) + " s/step" +
-                   (m.has(keys::kThroughput) ? ", " + Num(Summarize(m.of(keys::kThroughput), skip).mean) + " tokens/s"
-                                             : "") +
-                   ".\n\n| phase | mean s | share of step |\n|---|---|---|\n";
+  std::string md =
+      "\n## Where a step's time goes\n\nMean over " + std::to_string(m.steps.size() - skip) + " steps" +
+      (skip ? " (the first, a warm-up, left out)" : "") + ": " + Num(step_s) + " s/step" +
+      (m.has(keys::kThroughput) ? ", " + Num(Summarize(m.of(keys::kThroughput), skip).mean) + " tokens/s" : "") +
+      ".\n\n| phase | mean s | share of step |\n|---|---|---|\n";
   const auto row = [&md, step_s](const std::string& name, double seconds) {
     char share[32];
     std::snprintf(share, sizeof share, "%.1f%%", 100 * seconds / step_s);
@@ -234,8 +237,7 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> FindEvalTables(const
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path().extension() != ".json") continue;
     auto rows = nlohmann::ordered_json::parse(util::ReadFile(e.path().string()), nullptr, false);
-    const bool eval_rows = rows.is_array() && !rows.empty() &&
-                           std::all_of(rows.begin(), rows.end(), [](const auto& r) {
+    const bool eval_rows = rows.is_array() && !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const auto& r) {
                              return r.is_object() && r.contains("name") && r.contains("model") && r.contains("n");
                            });
     if (eval_rows) tables.emplace_back(e.path().filename().string(), std::move(rows));
@@ -265,14 +267,14 @@ void WriteRunReport(const std::string& dir, const std::string& out, double smoot
   // 1. What the directory holds: one run or several, and eval tables.
   const std::vector<std::string> runs = FindRuns(dir);
   const auto evals = FindEvalTables(dir);
-  PRLM_REQUIRE(!runs.empty() || !evals.empty(),
-               dir << ": no metrics.jsonl here or in its subdirectories, and no eval table (*.json from prlm eval --out);"
-                      " give a directory `prlm train` wrote (trainer.output_dir) or one holding such directories");
+  PRLM_REQUIRE(
+      !runs.empty() || !evals.empty(),
+      dir << ": no metrics.jsonl here or in its subdirectories, and no eval table (*.json from prlm eval --out);"
+             " give a directory `prlm train` wrote (trainer.output_dir) or one holding such directories");
   fs::create_directories(out);
   std::string md = "# Run report: " + dir + "\n\n";
   // 2. The held-out evaluations, first: they answer whether training helped.
-  for (const auto& [file, rows] : evals)
-    md += "## Evaluation: " + file + "\n\n" + EvalMarkdownTable(rows) + "\n";
+  for (const auto& [file, rows] : evals) md += "## Evaluation: " + file + "\n\n" + EvalMarkdownTable(rows) + "\n";
   // 3. Each run with its charts.
   if (runs.size() == 1 && runs[0] == dir) {
     md += RunSection(dir, out, "", 2, smoothing);

@@ -10,8 +10,9 @@
 
 namespace prlm::pipeline {
 
-ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server, const net::ClientOptions& client_options,
-                          int batch_size, uint32_t timeout_ms, std::FILE* out) {
+ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server,
+                          const net::ClientOptions& client_options, int batch_size, uint32_t timeout_ms,
+                          std::FILE* out) {
   PRLM_REQUIRE(batch_size >= 1, "--batch-size must be positive");
   // 1. Read and check every record first, so a bad line fails before any scoring.
   std::vector<proto::ScoreItem> items;
@@ -20,7 +21,8 @@ ScoreFileResult ScoreFile(const std::string& input, const net::Endpoint& server,
     proto::ScoreItem item;
     item.set_query(util::JsonLineString(j, where, "query", true));
     item.set_completion(util::JsonLineString(j, where, "completion", true));
-    item.set_gold(j.contains("gold") ? util::JsonLineString(j, where, "gold", true) : util::JsonLineString(j, where, "output", false));
+    item.set_gold(j.contains("gold") ? util::JsonLineString(j, where, "gold", true)
+                                     : util::JsonLineString(j, where, "output", false));
     item.set_user_id(util::JsonLineString(j, where, "user_id", false));
     items.push_back(std::move(item));
     lines.push_back(line);

@@ -22,13 +22,13 @@ using Rng = util::SplitMix64;
 // words and {S0}, {S1}, ... for synonym groups; "[...]" marks the detail
 // phrase that only long-form users keep.
 struct Lexicon {
-  std::string input_lead;        // LaMP's instruction before the input text
-  std::string output_field;      // "title" or "text"
-  std::string body_field;        // "text", "abstract" or "" (LaMP-7 has none)
+  std::string input_lead;    // LaMP's instruction before the input text
+  std::string output_field;  // "title" or "text"
+  std::string body_field;    // "text", "abstract" or "" (LaMP-7 has none)
   std::string output_template;
   std::string body_template;
   std::vector<std::vector<std::string>> synonyms;
-  std::vector<std::string> prefixes, suffixes;  // [0] is "" (none)
+  std::vector<std::string> prefixes, suffixes;                // [0] is "" (none)
   std::vector<std::vector<std::vector<std::string>>> topics;  // topic -> slot -> words
 };
 
@@ -94,31 +94,31 @@ const Lexicon& LexiconFor(const std::string& task) {
        {{"graph neural", "contrastive", "bayesian", "reinforcement learning"},
         {"fraud detection", "drug discovery", "traffic forecasting", "recommendation"},
         {"financial records", "molecular data", "urban sensors", "online retail"}}}};
-  static const Lexicon lamp7{
-      "Paraphrase the following tweet without any explanation before or after it: ",
-      "text",
-      "",
-      "{S2} {S0} the {0} at {1} {S1}[ with {2}]",
-      "",
-      {{"loved", "enjoyed", "adored", "liked"}, {"today", "tonight", "this morning", "this weekend"},
-       {"just", "finally", "really", "totally"}},
-      {"", "ok so ", "honestly ", "wow "},
-      {"", " #blessed", " :)", " !!!", " lol"},
-      {{{"pasta", "tacos", "ramen", "pancakes"},
-        {"the new diner", "my favorite cafe", "the food truck", "grandma's place"},
-        {"friends", "my sister", "the whole team", "my roommate"}},
-       {{"concert", "new album", "jazz set", "open mic"},
-        {"the park", "the arena", "the club downtown", "the old theater"},
-        {"my brother", "the band kids", "my best friend", "coworkers"}},
-       {{"game", "match", "race", "tournament"},
-        {"the stadium", "the gym", "the track", "the rink"},
-        {"my dad", "the whole crew", "my cousins", "neighbors"}},
-       {{"hike", "road trip", "beach day", "museum visit"},
-        {"the mountains", "the coast", "the lake", "the old town"},
-        {"my partner", "the dog", "old friends", "the kids"}},
-       {{"workshop", "hackathon", "team lunch", "book club"},
-        {"the office", "the library", "the community center", "the rooftop"},
-        {"colleagues", "new people", "my mentor", "the study group"}}}};
+  static const Lexicon lamp7{"Paraphrase the following tweet without any explanation before or after it: ",
+                             "text",
+                             "",
+                             "{S2} {S0} the {0} at {1} {S1}[ with {2}]",
+                             "",
+                             {{"loved", "enjoyed", "adored", "liked"},
+                              {"today", "tonight", "this morning", "this weekend"},
+                              {"just", "finally", "really", "totally"}},
+                             {"", "ok so ", "honestly ", "wow "},
+                             {"", " #blessed", " :)", " !!!", " lol"},
+                             {{{"pasta", "tacos", "ramen", "pancakes"},
+                               {"the new diner", "my favorite cafe", "the food truck", "grandma's place"},
+                               {"friends", "my sister", "the whole team", "my roommate"}},
+                              {{"concert", "new album", "jazz set", "open mic"},
+                               {"the park", "the arena", "the club downtown", "the old theater"},
+                               {"my brother", "the band kids", "my best friend", "coworkers"}},
+                              {{"game", "match", "race", "tournament"},
+                               {"the stadium", "the gym", "the track", "the rink"},
+                               {"my dad", "the whole crew", "my cousins", "neighbors"}},
+                              {{"hike", "road trip", "beach day", "museum visit"},
+                               {"the mountains", "the coast", "the lake", "the old town"},
+                               {"my partner", "the dog", "old friends", "the kids"}},
+                              {{"workshop", "hackathon", "team lunch", "book club"},
+                               {"the office", "the library", "the community center", "the rooftop"},
+                               {"colleagues", "new people", "my mentor", "the study group"}}}};
   static const Lexicon lamp6{
       "Generate a subject for the following email: ",
       "title",
@@ -129,11 +129,14 @@ const Lexicon& LexiconFor(const std::string& task) {
       {{"Re:", "Reminder:", "Update:", "Fwd:"}, {"meeting", "review", "sync", "check-in"}},
       {"", "[urgent] ", "FYI ", "Quick one: "},
       {"", " - please read", " (action needed)", " :)"},
-      {{{"budget", "quarterly", "hiring", "offsite"}, {"plan", "numbers", "round", "agenda"},
+      {{{"budget", "quarterly", "hiring", "offsite"},
+        {"plan", "numbers", "round", "agenda"},
         {"Friday", "the board call", "the holidays", "month end"}},
-       {{"product", "design", "launch", "roadmap"}, {"demo", "spec", "timeline", "feedback"},
+       {{"product", "design", "launch", "roadmap"},
+        {"demo", "spec", "timeline", "feedback"},
         {"Monday", "the release", "the sprint ends", "the customer call"}},
-       {{"team", "project", "vendor", "security"}, {"dinner", "kickoff", "contract", "audit"},
+       {{"team", "project", "vendor", "security"},
+        {"dinner", "kickoff", "contract", "audit"},
         {"next week", "the deadline", "noon", "the all-hands"}}}};
   // LongLaMP: outputs of 50-200 words; "[...]" is the long-form paragraph.
   static const Lexicon product_review{
@@ -155,11 +158,14 @@ const Lexicon& LexiconFor(const std::string& task) {
        {"great", "good", "fair", "fantastic"}},
       {"", "Short version: it works. ", "Honest review: ", "Update after a month: "},
       {"", " Five stars from me.", " Hope this helps someone.", " Thanks for reading!"},
-      {{{"compact", "stainless", "cordless", "foldable"}, {"blender", "kettle", "vacuum", "fan"},
+      {{{"compact", "stainless", "cordless", "foldable"},
+        {"blender", "kettle", "vacuum", "fan"},
         {"motor", "handle", "battery", "lid"}},
-       {{"waterproof", "lightweight", "padded", "insulated"}, {"backpack", "jacket", "tent", "boot"},
+       {{"waterproof", "lightweight", "padded", "insulated"},
+        {"backpack", "jacket", "tent", "boot"},
         {"zipper", "lining", "strap", "seam"}},
-       {{"wireless", "noise cancelling", "portable", "smart"}, {"speaker", "headset", "charger", "lamp"},
+       {{"wireless", "noise cancelling", "portable", "smart"},
+        {"speaker", "headset", "charger", "lamp"},
         {"sound", "cable", "button", "app"}}}};
   static const Lexicon abstract_generation{
       "Generate an abstract for the title: ",
@@ -226,16 +232,25 @@ const Lexicon& LexiconFor(const std::string& task) {
 
 // Fills a template. `variant(g)` picks the word of synonym group g.
 template <typename VariantFn>
-std::string Fill(const std::string& tmpl, const Lexicon& lex, const SyntheticFact& fact,
-                 bool long_form, VariantFn variant) {
+std::string Fill(const std::string& tmpl, const Lexicon& lex, const SyntheticFact& fact, bool long_form,
+                 VariantFn variant) {
   std::string out;
   bool in_detail = false;
   for (size_t i = 0; i < tmpl.size(); ++i) {
     const char c = tmpl[i];
-    if (c == '[') { in_detail = true; continue; }
-    if (c == ']') { in_detail = false; continue; }
+    if (c == '[') {
+      in_detail = true;
+      continue;
+    }
+    if (c == ']') {
+      in_detail = false;
+      continue;
+    }
     if (in_detail && !long_form) continue;
-    if (c != '{') { out += c; continue; }
+    if (c != '{') {
+      out += c;
+      continue;
+    }
     const size_t close = tmpl.find('}', i);
     const std::string key = tmpl.substr(i + 1, close - i - 1);
     i = close;
@@ -282,8 +297,7 @@ bool ContainsWord(const std::string& haystack_lower, const std::string& word_low
   while ((at = haystack_lower.find(word_lower, at)) != std::string::npos) {
     const size_t end = at + word_lower.size();
     const bool left = at == 0 || !std::isalpha(static_cast<unsigned char>(haystack_lower[at - 1]));
-    const bool right = end == haystack_lower.size() ||
-                       !std::isalpha(static_cast<unsigned char>(haystack_lower[end]));
+    const bool right = end == haystack_lower.size() || !std::isalpha(static_cast<unsigned char>(haystack_lower[end]));
     if (left && right) return true;
     at = end;
   }
@@ -301,8 +315,7 @@ SyntheticFact RandomFact(const Lexicon& lex, const std::vector<int>& favourite_t
 // synonyms, or for LaMP-7 the neutral tweet.
 std::string InputBody(const Lexicon& lex, const SyntheticFact& fact, bool long_form, Rng& rng) {
   auto random_variant = [&](int g) { return rng.Below(static_cast<int>(lex.synonyms[g].size())); };
-  if (lex.body_template.empty())
-    return ApplyCasing(Fill(lex.output_template, lex, fact, long_form, random_variant), 0);
+  if (lex.body_template.empty()) return ApplyCasing(Fill(lex.output_template, lex, fact, long_form, random_variant), 0);
   return Fill(lex.body_template, lex, fact, true, random_variant);
 }
 
@@ -316,8 +329,7 @@ UserStyle NeutralStyle(const std::string& task) {
 
 std::string RenderOutput(const std::string& task, const SyntheticFact& fact, const UserStyle& style) {
   const Lexicon& lex = LexiconFor(task);
-  std::string core = Fill(lex.output_template, lex, fact, style.long_form,
-                          [&](int g) { return style.synonyms[g]; });
+  std::string core = Fill(lex.output_template, lex, fact, style.long_form, [&](int g) { return style.synonyms[g]; });
   const bool by_topic = !style.topic_prefix.empty();
   const int prefix = by_topic ? style.topic_prefix.at(fact.topic) : style.prefix;
   const int suffix = by_topic ? style.topic_suffix.at(fact.topic) : style.suffix;
@@ -354,12 +366,15 @@ UserStyle InferStyle(const std::string& task, const std::vector<data::ProfileIte
       return !std::isalpha(static_cast<unsigned char>(c)) || pred(static_cast<unsigned char>(c));
     });
   };
-  if (majority([&](const std::string& o) { return all_of(o, ::isupper); })) style.casing = 3;
-  else if (majority([&](const std::string& o) { return all_of(o, ::islower); })) style.casing = 1;
+  if (majority([&](const std::string& o) { return all_of(o, ::isupper); }))
+    style.casing = 3;
+  else if (majority([&](const std::string& o) { return all_of(o, ::islower); }))
+    style.casing = 1;
   else if (majority([](const std::string& o) {
              bool start = true;
              for (char c : o) {
-               if (start && std::isalpha(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c))) return false;
+               if (start && std::isalpha(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)))
+                 return false;
                start = c == ' ';
              }
              return true;
@@ -387,7 +402,8 @@ UserStyle InferStyle(const std::string& task, const std::vector<data::ProfileIte
   }
   // The detail phrase starts with " in " (4, 5) or " with " (7).
   const std::string detail = Lower(lex.output_template.substr(lex.output_template.find('[') + 1, 5));
-  style.long_form = majority([&](const std::string& o) { return Lower(o).find(detail.substr(0, detail.find('{'))) != std::string::npos; });
+  style.long_form = majority(
+      [&](const std::string& o) { return Lower(o).find(detail.substr(0, detail.find('{'))) != std::string::npos; });
   return style;
 }
 
@@ -439,8 +455,8 @@ void DrawTopicStyle(const Lexicon& lex, Rng& rng, UserStyle* style, std::vector<
 // user's style for their own topic, whose input text ends by quoting the
 // question's story (its input text, other synonyms drawn). They go to random places in this question's
 // profile, dated like their neighbour.
-void AddDistractors(const data::TaskSpec& spec, const Lexicon& lex, const UserStyle& style, const std::vector<int>& topics,
-                    const SyntheticFact& question, int n, data::Example& ex, Rng& rng) {
+void AddDistractors(const data::TaskSpec& spec, const Lexicon& lex, const UserStyle& style,
+                    const std::vector<int>& topics, const SyntheticFact& question, int n, data::Example& ex, Rng& rng) {
   std::vector<int> others;
   for (int t : topics)
     if (t != question.topic) others.push_back(t);
@@ -469,9 +485,9 @@ SyntheticSplits EmptySyntheticSplits(const data::TaskSpec& task, const Synthetic
                "make-synthetic: profile sizes must satisfy 1 <= min <= max");
   PRLM_REQUIRE(o.questions_per_user >= 1, "make-synthetic: questions per user must be >= 1");
   PRLM_REQUIRE(o.dev_users >= 0 && o.test_users >= 0, "make-synthetic: --dev-users and --test-users must be >= 0");
-  PRLM_REQUIRE(TrainUsers(o) >= 1, "make-synthetic: no users left for train: " << o.users << " users, "
-                                       << DevUsers(o) << " dev and " << o.users - TrainUsers(o) - DevUsers(o)
-                                       << " test");
+  PRLM_REQUIRE(TrainUsers(o) >= 1,
+               "make-synthetic: no users left for train: " << o.users << " users, " << DevUsers(o) << " dev and "
+                                                           << o.users - TrainUsers(o) - DevUsers(o) << " test");
   SyntheticSplits out;
   for (data::Dataset* d : {&out.train, &out.dev, &out.test}) {
     d->task = &task;
@@ -510,8 +526,10 @@ SyntheticSplits MakeSynthetic(const SyntheticOptions& o) {
   const std::string task = spec->name;
   const Lexicon& lex = LexiconFor(task);
   if (o.topic_style) {
-    PRLM_REQUIRE(!lex.body_field.empty(), "make-synthetic: --topic-style needs a task whose questions have an input "
-                                          "text to echo in distractors; " << task << " has none");
+    PRLM_REQUIRE(!lex.body_field.empty(),
+                 "make-synthetic: --topic-style needs a task whose questions have an input "
+                 "text to echo in distractors; "
+                     << task << " has none");
     PRLM_REQUIRE(o.distractors >= 0 && o.distractors <= 16,
                  "make-synthetic: --distractors must be in 0..16, got " << o.distractors);
   }
@@ -588,7 +606,7 @@ void WriteLampSplit(const data::Dataset& ds, const std::string& dir, const std::
   util::WriteFileAtomic(dir + "/" + split + "_questions.json", questions.dump());
   if (any_output)
     util::WriteFileAtomic(dir + "/" + split + "_outputs.json",
-                    nlohmann::json({{"task", ds.task->name}, {"golds", std::move(golds)}}).dump());
+                          nlohmann::json({{"task", ds.task->name}, {"golds", std::move(golds)}}).dump());
 }
 
 void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const std::string& dir) {
@@ -603,22 +621,31 @@ void WriteSynthetic(const SyntheticSplits& s, const SyntheticOptions& o, const s
     const UserStyle& st = s.styles[i];
     nlohmann::json syn = nlohmann::json::array();
     for (size_t g = 0; g < st.synonyms.size(); ++g) syn.push_back(lex.synonyms[g][st.synonyms[g]]);
-    users[s.user_ids[i]] = {{"casing", kCasing[st.casing]}, {"prefix", lex.prefixes[st.prefix]},
-                            {"suffix", lex.suffixes[st.suffix]}, {"words", syn},
+    users[s.user_ids[i]] = {{"casing", kCasing[st.casing]},
+                            {"prefix", lex.prefixes[st.prefix]},
+                            {"suffix", lex.suffixes[st.suffix]},
+                            {"words", syn},
                             {"long_form", st.long_form}};
     if (!st.topic_prefix.empty()) {
       nlohmann::json by_topic = nlohmann::json::array();  // topic index, its first subject word, prefix, suffix
       for (size_t t = 0; t < st.topic_prefix.size(); ++t)
         if (st.topic_prefix[t] != 0)
-          by_topic.push_back({{"topic", t}, {"example", lex.topics[t][0][0]},
-                              {"prefix", lex.prefixes[st.topic_prefix[t]]}, {"suffix", lex.suffixes[st.topic_suffix[t]]}});
+          by_topic.push_back({{"topic", t},
+                              {"example", lex.topics[t][0][0]},
+                              {"prefix", lex.prefixes[st.topic_prefix[t]]},
+                              {"suffix", lex.suffixes[st.topic_suffix[t]]}});
       users[s.user_ids[i]]["by_topic"] = std::move(by_topic);
     }
   }
-  nlohmann::json meta = {{"task", data::TaskByName(o.task).name}, {"users", o.users}, {"seed", o.seed},
-                         {"min_profile", o.min_profile}, {"max_profile", o.max_profile},
-                         {"questions_per_user", o.questions_per_user}, {"topic_style", o.topic_style},
-                         {"distractors", o.topic_style ? o.distractors : 0}, {"styles", users}};
+  nlohmann::json meta = {{"task", data::TaskByName(o.task).name},
+                         {"users", o.users},
+                         {"seed", o.seed},
+                         {"min_profile", o.min_profile},
+                         {"max_profile", o.max_profile},
+                         {"questions_per_user", o.questions_per_user},
+                         {"topic_style", o.topic_style},
+                         {"distractors", o.topic_style ? o.distractors : 0},
+                         {"styles", users}};
   util::WriteFileAtomic(dir + "/styles.json", meta.dump(1));
 }
 

@@ -30,7 +30,7 @@
 namespace prlm::pipeline {
 
 struct SyntheticOptions {
-  std::string task = "LaMP_4";     // any task (TaskByName's spellings)
+  std::string task = "LaMP_4";  // any task (TaskByName's spellings)
   int users = 100;
   uint64_t seed = 1;
   int min_profile = 16, max_profile = 32;  // items per user
@@ -49,10 +49,10 @@ struct SyntheticOptions {
 };
 
 struct UserStyle {
-  int casing = 0;                // 0 as written, 1 lower, 2 Title Case, 3 UPPER
-  int prefix = 0, suffix = 0;    // index into the task's lists (0 = none)
-  std::vector<int> synonyms;     // preferred variant per synonym group
-  bool long_form = false;        // adds the optional detail phrase
+  int casing = 0;              // 0 as written, 1 lower, 2 Title Case, 3 UPPER
+  int prefix = 0, suffix = 0;  // index into the task's lists (0 = none)
+  std::vector<int> synonyms;   // preferred variant per synonym group
+  bool long_form = false;      // adds the optional detail phrase
   // topic_style: the prefix and suffix per topic (index = topic; 0 = none),
   // used instead of `prefix` and `suffix`. Empty otherwise.
   std::vector<int> topic_prefix, topic_suffix;
@@ -95,8 +95,7 @@ class SyntheticDates {
 
 // Writes {train,dev,test}_{questions,outputs}.json and styles.json to `dir`.
 void WriteLampSplit(const data::Dataset& dataset, const std::string& dir, const std::string& split);
-void WriteSynthetic(const SyntheticSplits& splits, const SyntheticOptions& options,
-                    const std::string& dir);
+void WriteSynthetic(const SyntheticSplits& splits, const SyntheticOptions& options, const std::string& dir);
 
 // Reads a user's style off their profile (what a profile-reading model must
 // learn to do). Exposed so tests and `make-synthetic` can measure the gap.

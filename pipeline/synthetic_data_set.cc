@@ -58,10 +58,11 @@ void WriteSyntheticDataSet(const SyntheticOptions& o, const std::string& out, co
   }
   // 3. What the data allows.
   const auto r = MeasureSynthetic(s.test, s.test_facts);
-  std::printf("test split, the task's metrics against the gold outputs of\n"
-              "  a profile-blind answer:       %s\n"
-              "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
-              Figures(r.blind).c_str(), Figures(r.profile).c_str(), 100 * r.recovered);
+  std::printf(
+      "test split, the task's metrics against the gold outputs of\n"
+      "  a profile-blind answer:       %s\n"
+      "  the habit read off profiles:  %s (exactly right for %.0f%%)\n",
+      Figures(r.blind).c_str(), Figures(r.profile).c_str(), 100 * r.recovered);
   if (!o.topic_style) return;
   // 4. Which item is shown matters: a reader shown one item, by retriever.
   retrieval_shards::IndexOptions index;
@@ -79,10 +80,10 @@ void WriteSyntheticPreferenceSet(const SyntheticPreferenceOptions& p, const std:
   // 1. The users' pairs and their true mixtures.
   const auto data = MakeSyntheticPreferences(p);
   WriteSyntheticPreferences(data, p, out);
-  std::printf("wrote %s/pairs.jsonl: %zu pairs of %d seen and %d unseen users; truth in %s/truth.json\n"
-              "Bayes accuracy of the test pairs: seen users %.3f, unseen users %.3f\n",
-              out.c_str(), data.pairs.size(), p.seen_users, p.unseen_users, out.c_str(), data.bayes_seen,
-              data.bayes_unseen);
+  std::printf(
+      "wrote %s/pairs.jsonl: %zu pairs of %d seen and %d unseen users; truth in %s/truth.json\n"
+      "Bayes accuracy of the test pairs: seen users %.3f, unseen users %.3f\n",
+      out.c_str(), data.pairs.size(), p.seen_users, p.unseen_users, out.c_str(), data.bayes_seen, data.bayes_unseen);
   if (task_out.dir.empty()) return;
   // 2. A generation task over the seen users.
   data::PreferenceSet set;

@@ -23,12 +23,15 @@ struct Kind {
 const std::vector<Kind>& MovieKinds() {
   static const std::vector<Kind> kinds = {
       {{"a starship crew", "an android", "a lone astronaut"}, {"sci-fi", "action", "dystopia"}},
-      {{"a retired detective", "a missing heiress", "a small-town sheriff"}, {"twist ending", "psychology", "violence"}},
+      {{"a retired detective", "a missing heiress", "a small-town sheriff"},
+       {"twist ending", "psychology", "violence"}},
       {{"two rival chefs", "a clumsy best man", "a family road trip"}, {"comedy", "romance", "dark comedy"}},
       {{"a young wizard", "a dragon rider", "an enchanted forest"}, {"fantasy", "based on a book", "classic"}},
-      {{"a wartime nurse", "a civil rights lawyer", "a famous mountaineer"}, {"true story", "social commentary", "classic"}},
+      {{"a wartime nurse", "a civil rights lawyer", "a famous mountaineer"},
+       {"true story", "social commentary", "classic"}},
       {{"a rebel hacker", "a surveillance state", "the last free city"}, {"dystopia", "sci-fi", "thought-provoking"}},
-      {{"a grieving pianist", "an estranged father", "a hospital night shift"}, {"thought-provoking", "psychology", "romance"}},
+      {{"a grieving pianist", "an estranged father", "a hospital night shift"},
+       {"thought-provoking", "psychology", "romance"}},
       {{"a getaway driver", "a mob accountant", "a heist crew"}, {"action", "violence", "dark comedy"}}};
   return kinds;
 }
@@ -36,13 +39,17 @@ const std::vector<Kind>& MovieKinds() {
 const std::vector<Kind>& NewsKinds() {
   static const std::vector<Kind> kinds = {
       {{"the senate vote", "the campaign trail", "the new governor"}, {"politics", "crime", "business"}},
-      {{"the quarterly earnings", "the startup founders", "the merger talks"}, {"business", "science & technology", "politics"}},
-      {{"the playoff game", "the marathon runners", "the transfer window"}, {"sports", "entertainment", "healthy living"}},
+      {{"the quarterly earnings", "the startup founders", "the merger talks"},
+       {"business", "science & technology", "politics"}},
+      {{"the playoff game", "the marathon runners", "the transfer window"},
+       {"sports", "entertainment", "healthy living"}},
       {{"the new phone", "the robotics lab", "the chip shortage"}, {"science & technology", "business", "education"}},
       {{"the school board", "the exam results", "the college fees"}, {"education", "parents", "politics"}},
       {{"the island resorts", "the night trains", "the mountain lodges"}, {"travel", "food & drink", "style & beauty"}},
-      {{"the street food market", "the wine harvest", "the bakery chain"}, {"food & drink", "healthy living", "travel"}},
-      {{"the film festival", "the pop star", "the museum opening"}, {"entertainment", "culture & arts", "style & beauty"}}};
+      {{"the street food market", "the wine harvest", "the bakery chain"},
+       {"food & drink", "healthy living", "travel"}},
+      {{"the film festival", "the pop star", "the museum opening"},
+       {"entertainment", "culture & arts", "style & beauty"}}};
   return kinds;
 }
 
@@ -79,8 +86,8 @@ const std::vector<std::vector<std::string>>& ReviewWordings() {
   return w;
 }
 const std::vector<std::string>& ReviewProducts() {
-  static const std::vector<std::string> p = {"blender", "phone case", "desk lamp", "rain jacket", "kettle",
-                                             "backpack", "headphones", "yoga mat"};
+  static const std::vector<std::string> p = {"blender", "phone case", "desk lamp",  "rain jacket",
+                                             "kettle",  "backpack",   "headphones", "yoga mat"};
   return p;
 }
 int WordingLevel(const std::string& text) {
@@ -163,8 +170,12 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
       if (movies || news) {
         const int k = favourite[rng.Below(3)];
         const std::string label = kinds[k].labels[tag_of[k]];
-        if (movies) item.fields = {{"description", MovieDescription(kinds[k], rng)}, {"tag", label}};
-        else item.fields = {{"title", "On " + kinds[k].subjects[rng.Below(3)]}, {"text", NewsText(kinds[k], rng)}, {"category", label}};
+        if (movies)
+          item.fields = {{"description", MovieDescription(kinds[k], rng)}, {"tag", label}};
+        else
+          item.fields = {{"title", "On " + kinds[k].subjects[rng.Below(3)]},
+                         {"text", NewsText(kinds[k], rng)},
+                         {"category", label}};
       } else if (spec.name == "LaMP_3") {
         const int level = 1 + rng.Below(5);
         const auto& wording = ReviewWordings()[level - 1];
@@ -188,16 +199,18 @@ SyntheticSplits MakeLabelSynthetic(const SyntheticOptions& o) {
         const int k = favourite[rng.Below(3)];
         const std::string body = movies ? MovieDescription(kinds[k], rng) : NewsText(kinds[k], rng);
         ex.input = movies ? "Which tag does this movie relate to among the following tags? Just answer with the tag "
-                            "name without further explanation. tags: [" + LabelList(spec.labels) + "] description: " + body
+                            "name without further explanation. tags: [" +
+                                LabelList(spec.labels) + "] description: " + body
                           : "Which category does this article relate to among the following categories? Just answer "
                             "with the category name without further explanation. categories: [" +
                                 LabelList(spec.labels) + "] article: " + body;
         ex.output = kinds[k].labels[tag_of[k]];
       } else if (spec.name == "LaMP_3") {
         const int level = 1 + rng.Below(5);
-        ex.input = "What is the score of the following review on a scale of 1 to 5? just answer with 1, 2, 3, 4, or 5 "
-                   "without further explanation. review: This " + ReviewProducts()[rng.Below(8)] + " is " +
-                   ReviewWordings()[level - 1][rng.Below(3)] + ".";
+        ex.input =
+            "What is the score of the following review on a scale of 1 to 5? just answer with 1, 2, 3, 4, or 5 "
+            "without further explanation. review: This " +
+            ReviewProducts()[rng.Below(8)] + " is " + ReviewWordings()[level - 1][rng.Below(3)] + ".";
         ex.output = std::to_string(std::clamp(level + offset, 1, 5));
       } else {
         const int theirs = areas[rng.Below(2)];
@@ -248,8 +261,9 @@ std::string ProfileLabel(const data::TaskSpec& task, const data::Example& ex) {
       const std::string *text = item.Field("text"), *score = item.Field("score");
       if (text && score) ++offsets[std::atoi(score->c_str()) - WordingLevel(*text)];
     }
-    const int offset = offsets.empty() ? 0
-        : std::max_element(offsets.begin(), offsets.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+    const int offset = offsets.empty() ? 0 : std::max_element(offsets.begin(), offsets.end(), [](auto& a, auto& b) {
+                                               return a.second < b.second;
+                                             })->first;
     return std::to_string(std::clamp(WordingLevel(ex.query) + offset, 1, 5));
   }
   // LaMP_1: the candidate whose area the author's papers are on.

@@ -13,8 +13,8 @@
 
 namespace prlm::pipeline {
 
-const std::array<const char*, kPreferenceCriteria> kPreferenceCriterionNames = {"length", "formality", "topic",
-                                                                                 "emoji", "hedging"};
+const std::array<const char*, kPreferenceCriteria> kPreferenceCriterionNames = {"length", "formality", "topic", "emoji",
+                                                                                "hedging"};
 
 namespace {
 
@@ -25,26 +25,54 @@ const std::vector<std::string> kMoney = {"budget", "cost", "cheap", "money"};
 const std::vector<std::string> kEmoji = {"\xF0\x9F\x99\x82", "\xF0\x9F\x8E\x89", "\xF0\x9F\x91\x8D"};
 const std::vector<std::string> kHedges = {"perhaps", "i think", "might", "possibly"};
 
-const std::vector<std::string> kTasks = {
-    "learn to cook at home", "start running", "keep a small garden", "learn a new language",
-    "organise my week", "read more books", "fix a squeaky door", "plan a weekend trip",
-    "start journaling", "sleep better", "learn to draw", "paint a room",
-    "train a puppy", "write a short story", "start a podcast", "learn chess",
-    "bake bread", "keep my desk tidy", "learn to swim", "start a book club",
-    "build a bookshelf", "prepare for an interview", "learn the guitar", "grow tomatoes",
-    "make new friends in a new city", "learn to code", "host a dinner", "start cycling to work",
-    "take better photos", "learn to knit", "plan a birthday party", "clean out my closet",
-    "learn to meditate", "brew coffee at home", "teach a child to read", "start birdwatching",
-    "improve my handwriting", "learn to juggle", "make a budget-free hobby plan", "start a compost bin"};
+const std::vector<std::string> kTasks = {"learn to cook at home",
+                                         "start running",
+                                         "keep a small garden",
+                                         "learn a new language",
+                                         "organise my week",
+                                         "read more books",
+                                         "fix a squeaky door",
+                                         "plan a weekend trip",
+                                         "start journaling",
+                                         "sleep better",
+                                         "learn to draw",
+                                         "paint a room",
+                                         "train a puppy",
+                                         "write a short story",
+                                         "start a podcast",
+                                         "learn chess",
+                                         "bake bread",
+                                         "keep my desk tidy",
+                                         "learn to swim",
+                                         "start a book club",
+                                         "build a bookshelf",
+                                         "prepare for an interview",
+                                         "learn the guitar",
+                                         "grow tomatoes",
+                                         "make new friends in a new city",
+                                         "learn to code",
+                                         "host a dinner",
+                                         "start cycling to work",
+                                         "take better photos",
+                                         "learn to knit",
+                                         "plan a birthday party",
+                                         "clean out my closet",
+                                         "learn to meditate",
+                                         "brew coffee at home",
+                                         "teach a child to read",
+                                         "start birdwatching",
+                                         "improve my handwriting",
+                                         "learn to juggle",
+                                         "make a budget-free hobby plan",
+                                         "start a compost bin"};
 const std::vector<std::string> kDetails = {
-    "Begin with one small step each day.", "Keep notes on what worked and what did not.",
-    "Ask a friend to join you now and then.", "Set a fixed time in your week for it.",
-    "Look for a short guide before you start.", "Expect the first attempts to feel slow.",
-    "Track your progress on a simple list.", "Celebrate each small win along the way.",
+    "Begin with one small step each day.",           "Keep notes on what worked and what did not.",
+    "Ask a friend to join you now and then.",        "Set a fixed time in your week for it.",
+    "Look for a short guide before you start.",      "Expect the first attempts to feel slow.",
+    "Track your progress on a simple list.",         "Celebrate each small win along the way.",
     "Change one thing at a time to see the effect.", "Rest when you feel tired and come back later."};
-const std::vector<std::string> kMoneySentences = {"A small budget is enough for this.",
-                                                  "It keeps the cost low.", "Cheap tools work fine.",
-                                                  "You will not need much money."};
+const std::vector<std::string> kMoneySentences = {"A small budget is enough for this.", "It keeps the cost low.",
+                                                  "Cheap tools work fine.", "You will not need much money."};
 
 int Count(const std::string& lower, const std::string& what) {
   int n = 0;
@@ -223,15 +251,15 @@ std::map<std::string, PreferenceUser> ReadPreferenceTruth(const std::string& pat
   std::map<std::string, PreferenceUser> users;
   for (const auto& [id, j] : truth["users"].items()) {
     const auto& w = j.is_object() && j.contains("weights") ? j["weights"] : nlohmann::json();
-    PRLM_REQUIRE(w.is_array() && w.size() == kPreferenceCriteria,
-                 "truth file '" << path << "': user " << id << ": \"weights\" must be " << kPreferenceCriteria
-                                << " numbers");
+    PRLM_REQUIRE(w.is_array() && w.size() == kPreferenceCriteria, "truth file '" << path << "': user " << id
+                                                                                 << ": \"weights\" must be "
+                                                                                 << kPreferenceCriteria << " numbers");
     PreferenceUser user;
     user.id = id;
     user.seen = j.value("seen", true);
     for (size_t k = 0; k < w.size(); ++k) {
-      PRLM_REQUIRE(w[k].is_number(), "truth file '" << path << "': user " << id << ": weight " << k
-                                                     << " is not a number");
+      PRLM_REQUIRE(w[k].is_number(),
+                   "truth file '" << path << "': user " << id << ": weight " << k << " is not a number");
       user.weights[k] = w[k].get<double>();
     }
     users.emplace(id, user);

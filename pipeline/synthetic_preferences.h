@@ -45,8 +45,8 @@ struct PreferenceUser {
 struct SyntheticPreferenceOptions {
   int seen_users = 40, unseen_users = 20;
   int train_pairs = 60, test_pairs = 30, fewshot_pairs = 20;  // per user
-  double alpha = 0.3;  // Dirichlet concentration of the mixtures
-  double beta = 12;    // label sharpness
+  double alpha = 0.3;                                         // Dirichlet concentration of the mixtures
+  double beta = 12;                                           // label sharpness
   uint64_t seed = 1;
 };
 

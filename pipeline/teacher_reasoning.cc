@@ -45,12 +45,13 @@ std::vector<data::ReasoningPath> TeacherReasoning(model::CausalLM& teacher, cons
   //    path training uses (retrieval, the profile budget, generation).
   std::vector<rollout::Question> questions;
   for (const auto& ex : split.examples) {
-    PRLM_REQUIRE(ex.output.has_value(), split.source << ": question " << ex.id
-                                                     << " has no expected output for the teacher to explain");
+    PRLM_REQUIRE(ex.output.has_value(),
+                 split.source << ": question " << ex.id << " has no expected output for the teacher to explain");
     questions.push_back({ex.user_id, ex.query, TeacherInput(ex), *ex.output, {0}});
   }
   const text::PromptTemplate tmpl = TeacherTemplate(data::PromptTemplateFor(split.task->name));
-  const auto answers = rollout::AnswerQuestions(teacher, tokenizer, retriever, tmpl, questions, options, nullptr, progress);
+  const auto answers =
+      rollout::AnswerQuestions(teacher, tokenizer, retriever, tmpl, questions, options, nullptr, progress);
   // 2. The reasoning of each completion.
   std::vector<data::ReasoningPath> out;
   for (size_t i = 0; i < answers.size(); ++i) {

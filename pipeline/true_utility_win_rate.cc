@@ -33,8 +33,8 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, pipeline::Pr
     PRLM_REQUIRE(b_by_id.emplace(x.id, &x).second, "true-utility comparison: question " << x.id << " appears twice");
   const auto utility = [&](const JudgedAnswer& x, const std::string& text) {
     const auto user = truth.find(x.user_id);
-    PRLM_REQUIRE(user != truth.end(), "true-utility comparison: question " << x.id << ": user " << x.user_id
-                                                                           << " is not in the truth file");
+    PRLM_REQUIRE(user != truth.end(),
+                 "true-utility comparison: question " << x.id << ": user " << x.user_id << " is not in the truth file");
     return pipeline::TrueUtility(user->second, text);
   };
   TrueUtilityComparison c;
@@ -45,9 +45,9 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, pipeline::Pr
   for (const auto& x : a) {
     const auto it = b_by_id.find(x.id);
     PRLM_REQUIRE(it != b_by_id.end(), "true-utility comparison: question " << x.id << " is answered by one file only");
-    PRLM_REQUIRE(it->second->user_id == x.user_id, "true-utility comparison: question " << x.id << " is asked by "
-                                                       << x.user_id << " in one file and " << it->second->user_id
-                                                       << " in the other");
+    PRLM_REQUIRE(it->second->user_id == x.user_id, "true-utility comparison: question "
+                                                       << x.id << " is asked by " << x.user_id << " in one file and "
+                                                       << it->second->user_id << " in the other");
     ua.push_back(utility(x, x.answer));
     ub.push_back(utility(x, it->second->answer));
     if (truth.size() > 1) {
@@ -91,11 +91,12 @@ std::string ComparisonHeader() {
 
 std::string ComparisonRow(const std::string& name_a, const std::string& name_b, const TrueUtilityComparison& c) {
   char row[512];
-  std::snprintf(row, sizeof row,
-                "| %s vs %s | %zu | %.4f | %.4f | %+.4f [%+.4f, %+.4f] | %.3f [%.3f, %.3f] | %zu / %zu / %zu | %+.4f | %+.4f |\n",
-                name_b.c_str(), name_a.c_str(), c.n, c.utility_a, c.utility_b, c.utility_difference.difference,
-                c.utility_difference.low, c.utility_difference.high, c.win_rate, c.win_low, c.win_high, c.wins,
-                c.ties, c.losses, c.gap_a, c.gap_b);
+  std::snprintf(
+      row, sizeof row,
+      "| %s vs %s | %zu | %.4f | %.4f | %+.4f [%+.4f, %+.4f] | %.3f [%.3f, %.3f] | %zu / %zu / %zu | %+.4f | %+.4f |\n",
+      name_b.c_str(), name_a.c_str(), c.n, c.utility_a, c.utility_b, c.utility_difference.difference,
+      c.utility_difference.low, c.utility_difference.high, c.win_rate, c.win_low, c.win_high, c.wins, c.ties, c.losses,
+      c.gap_a, c.gap_b);
   return row;
 }
 

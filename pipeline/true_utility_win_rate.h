@@ -44,10 +44,10 @@ struct TrueUtilityComparison {
   size_t n = 0;
   size_t wins = 0, ties = 0, losses = 0;  // of b against a
   double utility_a = 0, utility_b = 0;
-  double gap_a = 0, gap_b = 0;            // personalization gaps
-  util::BootstrapInterval utility_difference;   // b - a
+  double gap_a = 0, gap_b = 0;                 // personalization gaps
+  util::BootstrapInterval utility_difference;  // b - a
   double win_rate = 0, win_low = 0, win_high = 0;
-  std::optional<double> utility_gold;     // when every question has a gold
+  std::optional<double> utility_gold;  // when every question has a gold
 };
 
 // REQUIRES: a and b answer the same question ids.

@@ -35,8 +35,8 @@ Bm25 Bm25::FromProto(const proto::UserBm25& stored, const Bm25Params& params) {
     PRLM_REQUIRE(t.docs_size() == t.tfs_size() && t.docs_size() > 0,
                  "BM25 postings of user '" << stored.user_id() << "', term '" << t.term() << "' are inconsistent");
     for (uint32_t d : t.docs())
-      PRLM_REQUIRE(d < bm.doc_lengths_.size(), "BM25 postings of user '" << stored.user_id()
-                                                   << "' point past the profile (item " << d << ")");
+      PRLM_REQUIRE(d < bm.doc_lengths_.size(),
+                   "BM25 postings of user '" << stored.user_id() << "' point past the profile (item " << d << ")");
     Postings& p = bm.terms_[t.term()];
     p.docs.assign(t.docs().begin(), t.docs().end());
     p.tfs.assign(t.tfs().begin(), t.tfs().end());

@@ -27,15 +27,26 @@ std::string ShardDir(const std::string& index_dir, uint32_t shard) {
 
 void WriteManifest(const std::string& dir, const IndexManifest& m) {
   nlohmann::json j = {
-      {"format", kFormat}, {"version", kVersion}, {"task", m.task}, {"num_shards", m.num_shards},
-      {"routing", "fnv1a64(user_id) % num_shards"}, {"built", m.options.built},
+      {"format", kFormat},
+      {"version", kVersion},
+      {"task", m.task},
+      {"num_shards", m.num_shards},
+      {"routing", "fnv1a64(user_id) % num_shards"},
+      {"built", m.options.built},
       {"bm25", {{"k1", m.options.bm25.k1}, {"b", m.options.bm25.b}, {"epsilon", m.options.bm25.epsilon}}},
       {"random_seed", m.options.random_seed},
-      {"hnsw", {{"m", m.options.hnsw_m}, {"ef_construction", m.options.hnsw_ef_construction},
-                {"ef_search", m.options.hnsw_ef_search}}},
-      {"encoder", {{"model_dir", m.encoder.model_dir}, {"pooling", m.encoder.pooling},
-                   {"max_length", m.encoder.max_length}, {"batch_size", m.encoder.batch_size}}},
-      {"dense_dim", m.dense_dim}, {"users_per_shard", m.users_per_shard}, {"items_per_shard", m.items_per_shard}};
+      {"hnsw",
+       {{"m", m.options.hnsw_m},
+        {"ef_construction", m.options.hnsw_ef_construction},
+        {"ef_search", m.options.hnsw_ef_search}}},
+      {"encoder",
+       {{"model_dir", m.encoder.model_dir},
+        {"pooling", m.encoder.pooling},
+        {"max_length", m.encoder.max_length},
+        {"batch_size", m.encoder.batch_size}}},
+      {"dense_dim", m.dense_dim},
+      {"users_per_shard", m.users_per_shard},
+      {"items_per_shard", m.items_per_shard}};
   util::WriteFileAtomic(dir + "/manifest.json", j.dump(1));
 }
 
@@ -75,9 +86,10 @@ void BuildIndex(const std::vector<const data::Dataset*>& datasets, IndexManifest
   PRLM_REQUIRE(!datasets.empty(), "build-index: no data");
   PRLM_REQUIRE(m.num_shards >= 1, "build-index: --shards must be >= 1");
   for (const auto& r : m.options.built)
-    PRLM_REQUIRE(r == "bm25" || r == "dense" || r == "dense_hnsw",
-                 "build-index: cannot build retriever '" << r << "'; buildable: bm25, dense, dense_hnsw "
-                                                         "(recency, random and none need no index)");
+    PRLM_REQUIRE(r == "bm25" || r == "dense" || r == "dense_hnsw", "build-index: cannot build retriever '"
+                                                                       << r
+                                                                       << "'; buildable: bm25, dense, dense_hnsw "
+                                                                          "(recency, random and none need no index)");
   const data::TaskSpec& task = *datasets[0]->task;
   m.task = task.name;
   std::unique_ptr<DenseEncoder> encoder;
@@ -98,14 +110,13 @@ void BuildIndex(const std::vector<const data::Dataset*>& datasets, IndexManifest
   for (uint32_t s = 0; s < m.num_shards; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     size_t last_report = 0;
-    auto shard = ShardIndex::Build(task, std::move(parts[s]), m.options, encoder.get(),
-                                   [&](size_t done, size_t total) {
-                                     if (done - last_report >= 2000 || done == total) {
-                                       last_report = done;
-                                       log("shard " + std::to_string(s) + ": " + std::to_string(done) + " / " +
-                                           std::to_string(total) + " users indexed");
-                                     }
-                                   });
+    auto shard = ShardIndex::Build(task, std::move(parts[s]), m.options, encoder.get(), [&](size_t done, size_t total) {
+      if (done - last_report >= 2000 || done == total) {
+        last_report = done;
+        log("shard " + std::to_string(s) + ": " + std::to_string(done) + " / " + std::to_string(total) +
+            " users indexed");
+      }
+    });
     shard->Save(ShardDir(out_dir, s));
     m.users_per_shard[s] = shard->num_users();
     m.items_per_shard[s] = shard->num_items();
@@ -122,8 +133,8 @@ LoadedShard LoadShard(const std::string& index_dir, uint32_t shard, const std::s
   LoadedShard out;
   out.manifest = ReadManifest(index_dir);
   const auto& m = out.manifest;
-  PRLM_REQUIRE(shard < m.num_shards, "shard " << shard << " does not exist: " << index_dir << " has "
-                                              << m.num_shards << " shards (0.." << m.num_shards - 1 << ")");
+  PRLM_REQUIRE(shard < m.num_shards, "shard " << shard << " does not exist: " << index_dir << " has " << m.num_shards
+                                              << " shards (0.." << m.num_shards - 1 << ")");
   const data::TaskSpec& task = data::TaskByName(m.task);
   DenseEncoderOptions enc = m.encoder;
   if (!encoder_dir.empty()) enc.model_dir = encoder_dir;

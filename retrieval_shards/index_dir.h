@@ -34,8 +34,8 @@ void WriteManifest(const std::string& index_dir, const IndexManifest& manifest);
 
 // Partitions the users over manifest.num_shards and builds and saves every
 // shard. Fills the manifest's counts and dense_dim. `log` gets progress lines.
-void BuildIndex(const std::vector<const data::Dataset*>& datasets, IndexManifest& manifest,
-                const std::string& out_dir, const std::function<void(const std::string&)>& log);
+void BuildIndex(const std::vector<const data::Dataset*>& datasets, IndexManifest& manifest, const std::string& out_dir,
+                const std::function<void(const std::string&)>& log);
 
 // A loaded shard with the encoder it needs (none unless dense was built or
 // `encoder_dir` overrides).

@@ -13,8 +13,7 @@ std::unique_ptr<LocalRetriever> LocalRetriever::Open(const std::string& index_di
 }
 
 std::unique_ptr<LocalRetriever> LocalRetriever::Build(const std::vector<const data::Dataset*>& datasets,
-                                                      const IndexOptions& options,
-                                                      const DenseEncoderOptions& encoder) {
+                                                      const IndexOptions& options, const DenseEncoderOptions& encoder) {
   PRLM_REQUIRE(!datasets.empty(), "LocalRetriever::Build: no data sets to index");
   std::unique_ptr<LocalRetriever> r(new LocalRetriever());
   LoadedShard shard;
@@ -34,7 +33,8 @@ std::vector<proto::RetrieveResult> LocalRetriever::Retrieve(const std::vector<pr
   std::vector<proto::RetrieveResult> out;
   out.reserve(requests.size());
   for (const auto& request : requests)
-    out.push_back(shards_[retrieval::ShardOf(request.user_id(), static_cast<uint32_t>(shards_.size()))].index->Retrieve(request));
+    out.push_back(
+        shards_[retrieval::ShardOf(request.user_id(), static_cast<uint32_t>(shards_.size()))].index->Retrieve(request));
   return out;
 }
 

@@ -22,8 +22,7 @@ class LocalRetriever : public retrieval::ProfileRetriever {
   // One in-memory shard over the data sets' users. `encoder` options are needed
   // only when options.built names a dense retriever.
   static std::unique_ptr<LocalRetriever> Build(const std::vector<const data::Dataset*>& datasets,
-                                               const IndexOptions& options,
-                                               const DenseEncoderOptions& encoder = {});
+                                               const IndexOptions& options, const DenseEncoderOptions& encoder = {});
 
   std::vector<proto::RetrieveResult> Retrieve(const std::vector<proto::RetrieveRequest>& requests) override;
   size_t num_shards() const { return shards_.size(); }

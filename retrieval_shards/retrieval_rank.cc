@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "common/comm/service_rank.h"
 #include "common/retrieval/sharding.h"
 #include "common/util/check.h"

@@ -22,12 +22,12 @@ void RegisterRetrievalHandlers(net::RpcServer& server, VersionedShard& shard) {
       // Sizes first: an oversized user id is not echoed into an error.
       const char* too_long = request.user_id().size() > retrieval::kMaxUserIdBytes ? "user id"
                              : request.query().size() > retrieval::kMaxQueryBytes  ? "query"
-                                                                        : nullptr;
+                                                                                   : nullptr;
       if (too_long) {
         over_limit->fetch_add(1, std::memory_order_relaxed);
-        reply.add_results()->set_error(std::string("the request's ") + too_long + " is over the limit of " +
-                                       std::to_string(too_long[0] == 'u' ? retrieval::kMaxUserIdBytes : retrieval::kMaxQueryBytes) +
-                                       " bytes");
+        reply.add_results()->set_error(
+            std::string("the request's ") + too_long + " is over the limit of " +
+            std::to_string(too_long[0] == 'u' ? retrieval::kMaxUserIdBytes : retrieval::kMaxQueryBytes) + " bytes");
         continue;
       }
       *reply.add_results() = index.Retrieve(request);

@@ -66,9 +66,7 @@ void ReadRecords(const std::string& path, Fn fn) {
 
 }  // namespace
 
-bool IndexOptions::Has(const std::string& r) const {
-  return std::find(built.begin(), built.end(), r) != built.end();
-}
+bool IndexOptions::Has(const std::string& r) const { return std::find(built.begin(), built.end(), r) != built.end(); }
 
 std::vector<UserProfileInput> GroupByUser(const std::vector<const data::Dataset*>& datasets) {
   std::vector<UserProfileInput> users;
@@ -189,7 +187,8 @@ void ShardIndex::Save(const std::string& dir) const {
   });
   if (options_.Has("bm25"))
     WriteRecords(dir + "/bm25.pb", [&](std::ostream& out) {
-      for (const auto& u : users_) google::protobuf::util::SerializeDelimitedToOstream(u.bm25->ToProto(u.user_id), &out);
+      for (const auto& u : users_)
+        google::protobuf::util::SerializeDelimitedToOstream(u.bm25->ToProto(u.user_id), &out);
     });
   for (const bool hnsw : {false, true}) {
     if (!options_.Has(hnsw ? "dense_hnsw" : "dense")) continue;
@@ -217,7 +216,8 @@ std::unique_ptr<ShardIndex> ShardIndex::Load(const std::string& dir, const data:
       item.id = std::move(*s.mutable_id());
       item.date = std::move(*s.mutable_date());
       item.date_key = s.date_key();
-      for (auto& f : *s.mutable_fields()) item.fields.emplace_back(std::move(*f.mutable_name()), std::move(*f.mutable_value()));
+      for (auto& f : *s.mutable_fields())
+        item.fields.emplace_back(std::move(*f.mutable_name()), std::move(*f.mutable_value()));
       u.items.push_back(std::move(item));
     }
     index->users_.push_back(std::move(u));
@@ -234,7 +234,8 @@ std::unique_ptr<ShardIndex> ShardIndex::Load(const std::string& dir, const data:
       index->users_[i].bm25 = std::make_unique<Bm25>(Bm25::FromProto(b, options.bm25));
       ++n;
     });
-    PRLM_REQUIRE(n == index->users_.size(), dir << "/bm25.pb: " << n << " users, profiles.pb has " << index->users_.size());
+    PRLM_REQUIRE(n == index->users_.size(),
+                 dir << "/bm25.pb: " << n << " users, profiles.pb has " << index->users_.size());
   }
   for (const bool hnsw : {false, true}) {
     if (!options.Has(hnsw ? "dense_hnsw" : "dense")) continue;
@@ -244,8 +245,9 @@ std::unique_ptr<ShardIndex> ShardIndex::Load(const std::string& dir, const data:
       faiss::FileIOReader reader(path.c_str());
       for (auto& u : index->users_) {
         std::unique_ptr<faiss::Index> idx(faiss::read_index(&reader));
-        PRLM_REQUIRE(idx->ntotal == static_cast<int64_t>(u.items.size()),
-                     path << ": user '" << u.user_id << "' has " << idx->ntotal << " vectors for " << u.items.size() << " items");
+        PRLM_REQUIRE(idx->ntotal == static_cast<int64_t>(u.items.size()), path << ": user '" << u.user_id << "' has "
+                                                                               << idx->ntotal << " vectors for "
+                                                                               << u.items.size() << " items");
         PRLM_REQUIRE(index->dense_dim_ == 0 || index->dense_dim_ == idx->d, path << ": mixed dimensions");
         index->dense_dim_ = idx->d;
         if (hnsw) dynamic_cast<faiss::IndexHNSW&>(*idx).hnsw.efSearch = options.hnsw_ef_search;
@@ -258,7 +260,8 @@ std::unique_ptr<ShardIndex> ShardIndex::Load(const std::string& dir, const data:
     }
   }
   PRLM_REQUIRE(!encoder || index->dense_dim_ == 0 || encoder->dim() == index->dense_dim_,
-               "the encoder's dimension " << (encoder ? encoder->dim() : 0) << " differs from the index's " << index->dense_dim_);
+               "the encoder's dimension " << (encoder ? encoder->dim() : 0) << " differs from the index's "
+                                          << index->dense_dim_);
   return index;
 }
 
@@ -295,7 +298,8 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
     return result;
   }
   if (request.k() > retrieval::kMaxK) {
-    result.set_error("k = " + std::to_string(request.k()) + " is over the limit of " + std::to_string(retrieval::kMaxK));
+    result.set_error("k = " + std::to_string(request.k()) + " is over the limit of " +
+                     std::to_string(retrieval::kMaxK));
     return result;
   }
   const User& user = users_[it->second];
@@ -313,8 +317,9 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
     const std::vector<double> scores = user.bm25->Scores(request.query());
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](uint32_t a, uint32_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](uint32_t a, uint32_t b) {
+      return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+    });
     for (size_t i = 0; i < k; ++i) hits.emplace_back(order[i], scores[order[i]]);
   } else if (r == "dense" || r == "dense_hnsw") {
     std::string error;
@@ -326,7 +331,8 @@ proto::RetrieveResult ShardIndex::Retrieve(const proto::RetrieveRequest& request
     if (k > 0) {
       std::vector<float> distances(k);
       std::vector<int64_t> labels(k);
-      (r == "dense" ? user.flat : user.hnsw)->search(1, q.data(), static_cast<int64_t>(k), distances.data(), labels.data());
+      (r == "dense" ? user.flat : user.hnsw)
+          ->search(1, q.data(), static_cast<int64_t>(k), distances.data(), labels.data());
       for (size_t i = 0; i < k; ++i)
         if (labels[i] >= 0) hits.emplace_back(static_cast<uint32_t>(labels[i]), distances[i]);
     }

@@ -34,7 +34,7 @@ LoreReward::LoreReward(std::shared_ptr<reward::RewardModel> embedder, model::Poo
   PRLM_CHECK(embedder_ && max_forward_batch_ >= 1 && max_adapt_pairs_ >= 1);
   PRLM_REQUIRE(embedder_->encoder()->config().hidden_size == model_->dim(),
                "lore: the embedder's hidden size " << embedder_->encoder()->config().hidden_size
-                                                    << " is not the basis dimension " << model_->dim());
+                                                   << " is not the basis dimension " << model_->dim());
 }
 
 LoreReward::~LoreReward() = default;
@@ -87,8 +87,8 @@ LoreUserWeights LoreReward::Adapt(const std::string& user, const std::vector<Lor
   if (user.empty()) throw InvalidRewardInput("adapt: the user id is empty");
   if (pairs.empty()) throw InvalidRewardInput("adapt: user " + user + " came with no pairs");
   if (pairs.size() > max_adapt_pairs_)
-    throw InvalidRewardInput("adapt: " + std::to_string(pairs.size()) + " pairs for user " + user +
-                             "; at most " + std::to_string(max_adapt_pairs_) + " per request");
+    throw InvalidRewardInput("adapt: " + std::to_string(pairs.size()) + " pairs for user " + user + "; at most " +
+                             std::to_string(max_adapt_pairs_) + " per request");
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& p = pairs[i];
     if (p.prompt.empty() || p.chosen.empty() || p.rejected.empty())
@@ -127,7 +127,8 @@ LoreUserWeights LoreReward::Adapt(const std::string& user, const std::vector<Lor
     try {
       Snapshot()->SaveTable(persist_dir_);
     } catch (const std::exception& e) {
-      out.persist_error = std::string("adapted in memory; writing the table to ") + persist_dir_ + " failed: " + e.what();
+      out.persist_error =
+          std::string("adapted in memory; writing the table to ") + persist_dir_ + " failed: " + e.what();
       std::lock_guard<std::mutex> count(model_mu_);
       ++persist_failures_;
     }

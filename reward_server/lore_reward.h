@@ -46,8 +46,8 @@ struct LorePair {
 };
 
 struct LoreUserWeights {
-  bool known = false;    // in the table (else the population mean)
-  int64_t version = 0;   // adaptations of this user on this server
+  bool known = false;   // in the table (else the population mean)
+  int64_t version = 0;  // adaptations of this user on this server
   std::vector<double> weights;
   std::string persist_error;  // Adapt with a persist_dir: why the table was not written ("" when it was)
 };
@@ -78,8 +78,9 @@ class LoreReward : public RewardComponent {
   size_t max_adapt_pairs_;
   std::string persist_dir_;
   std::mutex embed_mu_;
-  std::mutex persist_mu_;          // one table write at a time, the newest last            // the embedder runs one call at a time
-  mutable std::mutex model_mu_;    // guards model_, versions_, counters
+  std::mutex
+      persist_mu_;  // one table write at a time, the newest last            // the embedder runs one call at a time
+  mutable std::mutex model_mu_;  // guards model_, versions_, counters
   std::shared_ptr<const reward::LoreModel> model_;
   std::map<std::string, int64_t> versions_;
   uint64_t adaptations_ = 0, unknown_user_items_ = 0, persist_failures_ = 0;

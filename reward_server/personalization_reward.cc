@@ -34,8 +34,7 @@ std::unique_ptr<PreparedItem> PersonalizationReward::Prepare(const RewardInput& 
   return pair;
 }
 
-void PersonalizationReward::ScoreBatch(const std::vector<const PreparedItem*>& items,
-                                       const std::vector<double*>& out) {
+void PersonalizationReward::ScoreBatch(const std::vector<const PreparedItem*>& items, const std::vector<double*>& out) {
   std::vector<const text::Encoding*> encodings;
   encodings.reserve(items.size());
   for (const auto* item : items) encodings.push_back(&static_cast<const EncodedPair*>(item)->encoding);

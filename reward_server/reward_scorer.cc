@@ -26,8 +26,8 @@ proto::ScoreReply Refusal(proto::ScoreReply::Status status, const std::string& e
 }  // namespace
 
 struct RewardScorer::Counts {
-  std::atomic<uint64_t> requests{0}, items{0}, ok{0}, deadline_exceeded{0}, invalid{0}, over_limit{0},
-      overloaded{0}, internal{0}, queue_us{0}, prepare_us{0}, tokenize_us{0}, model_us{0};
+  std::atomic<uint64_t> requests{0}, items{0}, ok{0}, deadline_exceeded{0}, invalid{0}, over_limit{0}, overloaded{0},
+      internal{0}, queue_us{0}, prepare_us{0}, tokenize_us{0}, model_us{0};
 };
 
 // One request on its way through the scorer.
@@ -116,9 +116,9 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
   const auto& items = job->request.items();
   if (items.empty() || static_cast<size_t>(items.size()) > reward::kMaxItemsPerRequest) {
     counts_->invalid++;
-    Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST,
-                         "a request holds 1.." + std::to_string(reward::kMaxItemsPerRequest) + " items, this one " +
-                             std::to_string(items.size())));
+    Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST, "a request holds 1.." +
+                                                                 std::to_string(reward::kMaxItemsPerRequest) +
+                                                                 " items, this one " + std::to_string(items.size())));
     return;
   }
   for (int i = 0; i < items.size(); ++i) {
@@ -127,13 +127,14 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
                         : it.completion().size() > reward::kMaxTextBytes ? "completion"
                         : it.gold().size() > reward::kMaxTextBytes       ? "gold"
                         : it.user_id().size() > reward::kMaxUserIdBytes  ? "user_id"
-                                                                 : nullptr;
+                                                                         : nullptr;
     if (field) {
       counts_->invalid++;
       counts_->over_limit++;
       Finish(*job, Refusal(proto::ScoreReply::INVALID_REQUEST,
                            "item " + std::to_string(i) + ": its " + field + " is over the limit of " +
-                               std::to_string(std::string(field) == "user_id" ? reward::kMaxUserIdBytes : reward::kMaxTextBytes) +
+                               std::to_string(std::string(field) == "user_id" ? reward::kMaxUserIdBytes
+                                                                              : reward::kMaxTextBytes) +
                                " bytes"));
       return;
     }
@@ -189,9 +190,9 @@ void RewardScorer::Score(proto::ScoreRequest request, Done done) {
       return;
     case util::DynamicBatcher::Submitted::kQueueFull:
       counts_->overloaded++;
-      Finish(*job, Refusal(proto::ScoreReply::OVERLOADED,
-                           "the reward server's queue is full (" +
-                               std::to_string(batcher_->stats().queued_sequences) + " sequences waiting)"));
+      Finish(*job, Refusal(proto::ScoreReply::OVERLOADED, "the reward server's queue is full (" +
+                                                              std::to_string(batcher_->stats().queued_sequences) +
+                                                              " sequences waiting)"));
       return;
     case util::DynamicBatcher::Submitted::kStopped:
       counts_->overloaded++;

@@ -25,17 +25,20 @@ std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& c) {
   if (c.w_sim != 0) components.push_back({std::make_shared<SimilarityReward>(c.stem), c.w_sim});
   if (c.w_fmt != 0) components.push_back({std::make_shared<FormatReward>(), c.w_fmt});
   if (c.w_pers != 0 && c.personalization == config::PersonalizationKind::kLore) {
-    PRLM_REQUIRE(!c.lore.empty(), "config: reward.personalization is lore but no LoRe model was given (reward.lore "
-                                  "DIR from train-lore, or reward.w_pers 0)");
+    PRLM_REQUIRE(!c.lore.empty(),
+                 "config: reward.personalization is lore but no LoRe model was given (reward.lore "
+                 "DIR from train-lore, or reward.w_pers 0)");
     std::string embedder, pooling;
     reward::LoreModel lore = reward::LoreModel::Load(c.lore, &embedder, &pooling);
     o.reward_model = c.lore;
-    components.push_back({std::make_shared<LoreReward>(reward::RewardModel::Load(embedder, c.max_length),
-                                                       reward::PoolingByName(pooling), std::move(lore), reward::LoreOptions(),
-                                                       o.batching.max_batch_size, reward::kMaxAdaptPairs, c.lore),
-                          c.w_pers});
+    components.push_back(
+        {std::make_shared<LoreReward>(reward::RewardModel::Load(embedder, c.max_length), reward::PoolingByName(pooling),
+                                      std::move(lore), reward::LoreOptions(), o.batching.max_batch_size,
+                                      reward::kMaxAdaptPairs, c.lore),
+         c.w_pers});
   } else if (c.w_pers != 0) {
-    PRLM_REQUIRE(!c.model.empty(), "config: reward.w_pers is " << c.w_pers
+    PRLM_REQUIRE(!c.model.empty(), "config: reward.w_pers is "
+                                       << c.w_pers
                                        << " but no reward model was given (reward.model DIR, or reward.w_pers 0)");
     std::shared_ptr<reward::RewardModel> rm = reward::RewardModel::Load(c.model, c.max_length);
     PRLM_REQUIRE(!rm->new_head(), c.model << " has no reward head (classifier); train one with train-rm");

@@ -15,8 +15,7 @@ namespace {
 // naming no task is one). For another task, writes the task's answer score
 // to out[0] and returns nothing; nothing too when no answer follows
 // "</think>". Refuses an item without a gold output or naming an unknown task.
-std::optional<text::RougeScores> ScoreAnswer(const RewardInput& input, bool stem, const char* component,
-                                             double* out) {
+std::optional<text::RougeScores> ScoreAnswer(const RewardInput& input, bool stem, const char* component, double* out) {
   if (text::StripAsciiSpace(input.item->gold()).empty())
     throw InvalidRewardInput("item " + std::to_string(input.index) + " has no gold output; the " + component +
                              " reward needs one");

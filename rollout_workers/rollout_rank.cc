@@ -70,7 +70,8 @@ int RunRolloutRank(const comm::TrainJob& job) {
     PRLM_CHECK_MSG(m.has_work(), "rollout: unexpected '" << comm::BodyName(m) << "' from the coordinator");
     util::SetLogStep(m.work().step() + 1);
     proto::JobMessage out;
-    const int64_t retrieval_retries = retrieval.retry_counters().retries, reward_retries = reward.retry_counters().retries;
+    const int64_t retrieval_retries = retrieval.retry_counters().retries,
+                  reward_retries = reward.retry_counters().retries;
     *out.mutable_result() = worker.Run(m.work());
     out.mutable_result()->set_retrieval_retries(retrieval.retry_counters().retries - retrieval_retries);
     out.mutable_result()->set_reward_retries(reward.retry_counters().retries - reward_retries);

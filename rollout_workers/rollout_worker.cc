@@ -68,8 +68,8 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
 
   // sft: each prompt's target instead of samples (no seeds: nothing is generated).
   const int samples = work.prompts_only() ? 0 : static_cast<int>(config_.grpo.group_size);
-  const uint64_t step_seed = model::SampleSeed(static_cast<uint64_t>(config_.trainer.seed),
-                                               static_cast<uint64_t>(work.step()), 0);
+  const uint64_t step_seed =
+      model::SampleSeed(static_cast<uint64_t>(config_.trainer.seed), static_cast<uint64_t>(work.step()), 0);
   std::vector<rollout::Question> questions;
   for (const auto& p : work.prompts()) {
     rollout::Question q{p.user_id(), p.query(), p.input(), p.gold(), {}};
@@ -78,8 +78,8 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   }
   // 1-2. Profiles, prompts, G samples per prompt in one batch.
   rollout::AnswerTimes times;
-  const auto answers = rollout::AnswerQuestions(policy_, *tokenizer_, retriever_, *template_, questions,
-                                       answer_options_, &times);
+  const auto answers =
+      rollout::AnswerQuestions(policy_, *tokenizer_, retriever_, *template_, questions, answer_options_, &times);
   result.set_retrieval_s(times.retrieval_s);
   for (int i = 0; i < work.prompts_size(); ++i) {
     auto* group = result.add_groups();
@@ -108,16 +108,17 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
 
   // 3. Score every sample in one request.
   const auto t0 = util::Clock::now();
-  proto::ScoreRequest request = rollout::ScoreRequestFor(template_->task, questions, answers, /*include_unasked=*/false);
+  proto::ScoreRequest request =
+      rollout::ScoreRequestFor(template_->task, questions, answers, /*include_unasked=*/false);
   if (request.items_size() == 0) return result;
   request.set_timeout_ms(static_cast<uint32_t>(config_.reward.timeout_ms));
   const proto::ScoreReply reply = score_(request);
   PRLM_REQUIRE(reply.status() == proto::ScoreReply::OK,
                "rollout: step " << work.step() << ": the reward tier answered "
                                 << proto::ScoreReply::Status_Name(reply.status()) << ": " << reply.error());
-  PRLM_REQUIRE(reply.items_size() == request.items_size(),
-               "rollout: the reward tier returned " << reply.items_size() << " scores for " << request.items_size()
-                                                    << " samples");
+  PRLM_REQUIRE(reply.items_size() == request.items_size(), "rollout: the reward tier returned "
+                                                               << reply.items_size() << " scores for "
+                                                               << request.items_size() << " samples");
   result.set_reward_s(util::Seconds(t0));
   result.set_reward_queue_depth(static_cast<int64_t>(reply.queued_sequences()));
 

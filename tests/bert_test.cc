@@ -17,11 +17,10 @@ using prlm::testing::TinyBert;
 TEST(Bert, ParameterNamesAreHuggingFaces) {
   auto m = TinyBert();
   const auto params = m->named_parameters();
-  for (const char* n : {"embeddings.word_embeddings.weight", "embeddings.LayerNorm.bias",
-                        "encoder.layer.1.attention.self.query.weight",
-                        "encoder.layer.0.attention.output.LayerNorm.weight",
-                        "encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.output.dense.bias",
-                        "pooler.dense.weight"})
+  for (const char* n :
+       {"embeddings.word_embeddings.weight", "embeddings.LayerNorm.bias", "encoder.layer.1.attention.self.query.weight",
+        "encoder.layer.0.attention.output.LayerNorm.weight", "encoder.layer.0.intermediate.dense.weight",
+        "encoder.layer.0.output.dense.bias", "pooler.dense.weight"})
     EXPECT_TRUE(params.contains(n)) << n;
   auto cls = TinyBert(1);
   EXPECT_TRUE(cls->named_parameters().contains("bert.embeddings.word_embeddings.weight"));

@@ -32,7 +32,8 @@ TEST(PairedBootstrap, AConstantDifferenceHasAZeroWidthInterval) {
   EXPECT_EQ(r.n, 200u);
   EXPECT_EQ(r.resamples, 10000);
   // RMSE from squared errors: every error 2 against every error 1.
-  const auto rmse = util::PairedBootstrap(std::vector<double>(50, 4.0), std::vector<double>(50, 1.0), util::Statistic::kRootMean);
+  const auto rmse =
+      util::PairedBootstrap(std::vector<double>(50, 4.0), std::vector<double>(50, 1.0), util::Statistic::kRootMean);
   EXPECT_NEAR(rmse.difference, -1.0, 1e-12);
   EXPECT_NEAR(rmse.high - rmse.low, 0.0, 1e-12);
 }
@@ -93,7 +94,8 @@ Json Row(const std::string& name, const std::vector<std::string>& ids, const std
   if (!squared_error.empty()) metrics["rmse"] = {{"statistic", "root_mean"}, {"values", squared_error}};
   double mean = 0;
   for (double v : rouge1) mean += v / static_cast<double>(rouge1.size());
-  return Json{{"name", name}, {"retriever", "bm25"}, {"k", 1}, {"n", ids.size()}, {"rouge1", mean}, {"per_question", {{"id", ids}, {"metrics", metrics}}}};
+  return Json{{"name", name},    {"retriever", "bm25"}, {"k", 1},
+              {"n", ids.size()}, {"rouge1", mean},      {"per_question", {{"id", ids}, {"metrics", metrics}}}};
 }
 
 TEST(CompareRows, PairsQuestionsByIdAndSkipsWhatOnlyOneRowHas) {
@@ -116,12 +118,14 @@ TEST(CompareRows, PairsQuestionsByIdAndSkipsWhatOnlyOneRowHas) {
 
 TEST(CompareRows, RowsThatCannotBePairedAreRefusedNamingThem) {
   const Json a = Row("rag", {"q1"}, {0.1}, {}), b = Row("prlm", {"q2"}, {0.2}, {});
-  testing::ExpectErrorContaining([&] { pipeline::CompareRows(a, b); }, {"prlm (bm25, k=1)", "rag (bm25, k=1)", "share no question"});
+  testing::ExpectErrorContaining([&] { pipeline::CompareRows(a, b); },
+                                 {"prlm (bm25, k=1)", "rag (bm25, k=1)", "share no question"});
   Json old = a;
   old.erase("per_question");
   testing::ExpectErrorContaining([&] { pipeline::CompareRows(old, b); }, {"rag (bm25, k=1)", "no per-question values"});
   Json rows = Json::array({a, b});
-  testing::ExpectErrorContaining([&] { pipeline::AddComparisons(&rows, 1, "zero-shot"); }, {"--compare zero-shot", "no row of that name"});
+  testing::ExpectErrorContaining([&] { pipeline::AddComparisons(&rows, 1, "zero-shot"); },
+                                 {"--compare zero-shot", "no row of that name"});
   rows = Json::array({Row("rag", {"q1", "q2"}, {0.1, 0.3}, {}), Row("prlm", {"q1", "q2"}, {0.2, 0.5}, {})});
   pipeline::AddComparisons(&rows, 1, "above");
   ASSERT_TRUE(rows[1].contains("compare"));
@@ -151,7 +155,8 @@ TEST(ScoreAnswers, ScoresAFileOfAnswersAndPairsItWithModelRows) {
   testing::WriteBytes(dir / "missing.json", "{\"task\":\"LaMP_4\",\"golds\":[{\"id\":\"q1\",\"output\":\"a\"}]}");
   testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "missing.json", "x", "test"); },
                                  {"missing.json", "no answer for question q2"});
-  testing::WriteBytes(dir / "twice.json", "{\"golds\":[{\"id\":\"q1\",\"output\":\"a\"},{\"id\":\"q1\",\"output\":\"b\"}]}");
+  testing::WriteBytes(dir / "twice.json",
+                      "{\"golds\":[{\"id\":\"q1\",\"output\":\"a\"},{\"id\":\"q1\",\"output\":\"b\"}]}");
   testing::ExpectErrorContaining([&] { pipeline::ScoreAnswers(d, dir / "twice.json", "x", "test"); },
                                  {"twice.json", "golds[1]", "id q1 appears twice"});
   testing::WriteBytes(dir / "bad.json", "{\"golds\":[{\"id\":1}]}");

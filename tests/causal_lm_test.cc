@@ -62,7 +62,8 @@ TEST(CausalLM, LeftPaddedBatchGivesEachSequenceItsOwnLogits) {
   mask[0].fill_(1);
   ids[1].narrow(0, 5, 4).copy_(b[0]);
   mask[1].narrow(0, 5, 4).fill_(1);
-  const auto logits = m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 9, torch::kFloat), nullptr));
+  const auto logits =
+      m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 9, torch::kFloat), nullptr));
   EXPECT_LT((logits[0] - alone_a[0]).abs().max().item<float>(), 1e-4);
   EXPECT_LT((logits[1].narrow(0, 5, 4) - alone_b[0]).abs().max().item<float>(), 1e-4);
 }
@@ -105,12 +106,12 @@ TEST(CausalLM, ShardedCheckpointWithIndexLoads) {
   // Two shards: embeddings and head in one, the layers in the other.
   const auto first = [](const std::string& n) { return n.rfind("model.layers.", 0) != 0; };
   SaveParameters(*m, dir / "m/model-00001-of-00002.safetensors", first, nullptr);
-  SaveParameters(*m, dir / "m/model-00002-of-00002.safetensors",
-                 [&](const std::string& n) { return !first(n); }, nullptr);
+  SaveParameters(
+      *m, dir / "m/model-00002-of-00002.safetensors", [&](const std::string& n) { return !first(n); }, nullptr);
   nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
   for (const auto& p : m->named_parameters())
-    index["weight_map"][p.key()] = first(p.key()) ? "model-00001-of-00002.safetensors"
-                                                  : "model-00002-of-00002.safetensors";
+    index["weight_map"][p.key()] =
+        first(p.key()) ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
   prlm::testing::WriteBytes(dir / "m/model.safetensors.index.json", index.dump());
   auto loaded = LoadCausalLM(dir / "m");
   const auto ids = torch::randint(0, 97, {1, 5}, torch::kLong);
@@ -127,7 +128,8 @@ TEST(CausalLM, Bf16ForwardWithLeftPaddingIsFiniteAndCloseToFp32) {
   auto mask = torch::ones({2, 8}, torch::kLong);
   mask[1].narrow(0, 0, 3).zero_();  // fully masked padding rows must not turn into NaN
   const auto run = [&](CausalLM& model) {
-    return model->Logits(model->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 8, torch::kFloat), nullptr))
+    return model
+        ->Logits(model->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, 8, torch::kFloat), nullptr))
         .to(torch::kFloat);
   };
   const auto fp32 = run(m);

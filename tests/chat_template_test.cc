@@ -44,9 +44,11 @@ TEST(Jinja, ExpressionsFiltersTestsAndMethods) {
             "7 3 -4 1 1024 0.5 3.0");
   EXPECT_EQ(Render("{{ 'a' ~ 1 ~ none }} {{ 'x' if false else 'y' }} {{ [1, 2] + [3] }} {{ {'k': 'v'} }}"),
             "a1None y [1, 2, 3] {'k': 'v'}");
-  EXPECT_EQ(Render("{{ s | trim }}|{{ s | length }}|{{ s.strip().upper() }}|{{ s.split(',')[-1] }}|{{ s[1:3] }}|{{ s[::-1] }}",
-                   {{"s", " ab,cé "}}),
-            "ab,cé|7|AB,CÉ|cé |ab| éc,ba ");
+  EXPECT_EQ(
+      Render(
+          "{{ s | trim }}|{{ s | length }}|{{ s.strip().upper() }}|{{ s.split(',')[-1] }}|{{ s[1:3] }}|{{ s[::-1] }}",
+          {{"s", " ab,cé "}}),
+      "ab,cé|7|AB,CÉ|cé |ab| éc,ba ");
   EXPECT_EQ(Render("{{ x is defined }} {{ y is defined }} {{ n is none }} {{ x is string }} {{ l is iterable }} "
                    "{{ 3 is odd }} {{ x is not number }}",
                    {{"x", "s"}, {"n", nullptr}, {"l", {1}}}),
@@ -61,7 +63,8 @@ TEST(Jinja, ExpressionsFiltersTestsAndMethods) {
 
 TEST(Jinja, StatementsLoopsScopesAndWhitespace) {
   // trim_blocks and lstrip_blocks: block tags leave no lines behind.
-  EXPECT_EQ(Render("{% for m in ms %}\n  {% if m > 1 %}\n{{ m }},{{ loop.index0 }},{{ loop.last }};\n  {% endif %}\n{% endfor %}\n",
+  EXPECT_EQ(Render("{% for m in ms %}\n  {% if m > 1 %}\n{{ m }},{{ loop.index0 }},{{ loop.last }};\n  {% endif %}\n{% "
+                   "endfor %}\n",
                    {{"ms", {1, 2, 3}}}),
             "2,1,False;\n3,2,True;\n");
   EXPECT_EQ(Render("a  {{- ' b ' -}}  c {%- if true %} d{% endif -%}   e"), "a b c de");
@@ -71,7 +74,8 @@ TEST(Jinja, StatementsLoopsScopesAndWhitespace) {
             "1 3");
   EXPECT_EQ(Render("{% for i in range(10) %}{% if i == 3 %}{% break %}{% endif %}{% if i is even %}{% continue %}"
                    "{% endif %}{{ i }}{% endfor %}|{% for i in [] %}x{% else %}empty{% endfor %}|"
-                   "{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}|{% for i in [1,2,3,4] if i is odd %}{{ i }}{% endfor %}",
+                   "{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}|{% for i in [1,2,3,4] if i is odd %}{{ i "
+                   "}}{% endfor %}",
                    {{"d", {{"a", 1}, {"b", 2}}}}),
             "1|empty|a=1 b=2 |13");
   EXPECT_EQ(Render("{% if a %}A{% elif b %}B{% else %}C{% endif %}{# comment #}", {{"b", true}}), "B");
@@ -89,8 +93,10 @@ TEST(Jinja, MacrosCallBlocksBlockSetsAndTheirScopes) {
                    "{% for i in [1] %}{% call m(i) %}[{{ i }}]{% endcall %}{% endfor %}|{{ top }}"),
             "inner1[1]|T");
   // Defaults are evaluated at the call, after the parameters before them.
-  EXPECT_EQ(Render("{% macro row(a, b=a * 2) %}{{ a }},{{ b }}{% endmacro %}{{ row(1) }} {{ row(1, 5) }} {{ row(**{'a': 3}) }}"),
-            "1,2 1,5 3,6");
+  EXPECT_EQ(
+      Render(
+          "{% macro row(a, b=a * 2) %}{{ a }},{{ b }}{% endmacro %}{{ row(1) }} {{ row(1, 5) }} {{ row(**{'a': 3}) }}"),
+      "1,2 1,5 3,6");
   EXPECT_EQ(Render("{% set block %}\n  x {{ 1 + 1 }}\n{% endset %}[{{ block }}]"), "[  x 2\n]");
   EXPECT_EQ(Render("{% generation %}kept{% endgeneration %}"), "kept");
 }
@@ -99,19 +105,24 @@ TEST(Jinja, SelectMapIndentAndUndefinedAsJinja2) {
   const nlohmann::ordered_json ms = {{{"role", "user"}, {"content", "u1"}},
                                      {{"role", "assistant"}, {"content", "a1"}, {"tool", 1}},
                                      {{"role", "user"}, {"content", "u2"}}};
-  EXPECT_EQ(Render("{{ ms | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(',') }}|"
-                   "{{ ms | rejectattr('role', 'eq', 'user') | list | length }}|{{ ms | selectattr('tool') | list | length }}|"
-                   "{{ [1, 2, 3, 4] | select('odd') | list }}|{{ ['a', 'b'] | reject('equalto', 'a') | list }}|"
-                   "{{ [' a ', 'b '] | map('trim') | list }}|{{ ms | map(attribute='x.y', default='-') | list }}",
-                   {{"ms", ms}}),
-            "u1,u2|1|1|[1, 3]|['b']|['a', 'b']|['-', '-', '-']");
-  EXPECT_EQ(Render("{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, first=true) }}|{{ 'a\n\nb\n' | indent('> ', blank=true) }}"),
+  EXPECT_EQ(
+      Render(
+          "{{ ms | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(',') }}|"
+          "{{ ms | rejectattr('role', 'eq', 'user') | list | length }}|{{ ms | selectattr('tool') | list | length }}|"
+          "{{ [1, 2, 3, 4] | select('odd') | list }}|{{ ['a', 'b'] | reject('equalto', 'a') | list }}|"
+          "{{ [' a ', 'b '] | map('trim') | list }}|{{ ms | map(attribute='x.y', default='-') | list }}",
+          {{"ms", ms}}),
+      "u1,u2|1|1|[1, 3]|['b']|['a', 'b']|['-', '-', '-']");
+  EXPECT_EQ(Render("{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, first=true) }}|{{ 'a\n\nb\n' | indent('> ', "
+                   "blank=true) }}"),
             "a\n  b\n\n  c|  a\n  b|a\n> \n> b\n> ");
   // A string's missing attribute, 'in' an undefined value, an index out of range: undefined, not errors.
-  EXPECT_EQ(Render("{% for c in 'ab' %}{{ c['type'] is defined }}{% endfor %} {{ 'x' in nothing }} {{ [1][3] is defined }}"),
-            "FalseFalse False False");
+  EXPECT_EQ(
+      Render("{% for c in 'ab' %}{{ c['type'] is defined }}{% endfor %} {{ 'x' in nothing }} {{ [1][3] is defined }}"),
+      "FalseFalse False False");
   // transformers' tojson(x, ensure_ascii, indent, separators, sort_keys).
-  EXPECT_EQ(Render("{{ d | tojson(separators=(',', ':'), sort_keys=true) }}|{{ 'é😀' | tojson(true) }}|{{ d | tojson(indent=2) }}",
+  EXPECT_EQ(Render("{{ d | tojson(separators=(',', ':'), sort_keys=true) }}|{{ 'é😀' | tojson(true) }}|{{ d | "
+                   "tojson(indent=2) }}",
                    {{"d", {{"b", {1, {{"c", nullptr}}}}, {"a", "x"}}}}),
             "{\"a\":\"x\",\"b\":[1,{\"c\":null}]}|\"\\u00e9\\ud83d\\ude00\"|"
             "{\n  \"b\": [\n    1,\n    {\n      \"c\": null\n    }\n  ],\n  \"a\": \"x\"\n}");
@@ -129,21 +140,23 @@ TEST(Jinja, ErrorsNameTheLineAndUnsupportedConstructsAreRefused) {
   ExpectTemplateError("{{ 'unclosed }}", "line 1: unclosed tag: no '}}'");
   ExpectTemplateError("{{ 'a' 'b }}", "line 1: unclosed tag");
   ExpectTemplateError("{{ x y }}", "line 1: unexpected 'y'");
-  ExpectTemplateError("\n{{ raise_exception('roles must alternate') }}", "line 2: raise_exception: roles must alternate");
+  ExpectTemplateError("\n{{ raise_exception('roles must alternate') }}",
+                      "line 2: raise_exception: roles must alternate");
   ExpectTemplateError("{{ m.content }}", "line 1: cannot read '.content' of an undefined value ('m' is undefined)");
   ExpectTemplateError("{{ 'a' + 1 }}", "cannot add a string and a int");
   // Misused undefined values say why they are undefined, in Jinja2's words.
-  ExpectTemplateError("{{ x.nosuchmethod() }}", "cannot call an undefined value ('str object' has no attribute 'nosuchmethod')",
-                      {{"x", "s"}});
-  ExpectTemplateError("{{ d.name + 'x' }}", "('dict object' has no attribute 'name')", {{"d", nlohmann::ordered_json::object()}});
+  ExpectTemplateError("{{ x.nosuchmethod() }}",
+                      "cannot call an undefined value ('str object' has no attribute 'nosuchmethod')", {{"x", "s"}});
+  ExpectTemplateError("{{ d.name + 'x' }}", "('dict object' has no attribute 'name')",
+                      {{"d", nlohmann::ordered_json::object()}});
   ExpectTemplateError("{{ l[5] + 1 }}", "(list object has no element 5)", {{"l", {1}}});
   ExpectTemplateError("{{ [d.name] | tojson }}", "tojson: Object of type Undefined is not JSON serializable",
                       {{"d", nlohmann::ordered_json::object()}});
   ExpectTemplateError("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", "macro 'm' takes not more than 1 argument(s)");
   ExpectTemplateError("{% macro m(a) %}{% endmacro %}{{ m(b=2) }}", "macro 'm' takes no keyword argument 'b'");
   ExpectTemplateError("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macro 'm': calls nested deeper than 200");
-  ExpectTemplateError("{{ x | map(attribute='a') | select('divisibleby') | list }}", "test 'divisibleby' is not supported",
-                      {{"x", {1}}});
+  ExpectTemplateError("{{ x | map(attribute='a') | select('divisibleby') | list }}",
+                      "test 'divisibleby' is not supported", {{"x", {1}}});
   ExpectTemplateError("{% break %}", "'break' outside a for loop");
 }
 
@@ -174,10 +187,12 @@ ReferenceCounts CompareWithReferences(const std::string& stem) {
   EXPECT_TRUE(std::filesystem::exists(refs + "/" + stem + ".jsonl"))
       << "references missing: run ctest (the make_tokenizer_references fixture)";
   std::map<std::string, nlohmann::ordered_json> conversations;
-  for (const auto& c : nlohmann::ordered_json::parse(util::ReadFile(std::string(PRLM_SOURCE_DIR) + "/tests/reference/chat_conversations.json")))
+  for (const auto& c : nlohmann::ordered_json::parse(
+           util::ReadFile(std::string(PRLM_SOURCE_DIR) + "/tests/reference/chat_conversations.json")))
     conversations[c["name"]] = c;
   const auto key = [](const nlohmann::ordered_json& r) {
-    return r["template"].dump() + r["conversation"].dump() + r["add_generation_prompt"].dump() + r["enable_thinking"].dump();
+    return r["template"].dump() + r["conversation"].dump() + r["add_generation_prompt"].dump() +
+           r["enable_thinking"].dump();
   };
   std::map<std::string, nlohmann::ordered_json> hf;
   for (const auto& r : ReadJsonLines(refs + "/" + stem + ".hfjinja.jsonl")) hf[key(r)] = r;
@@ -201,8 +216,7 @@ ReferenceCounts CompareWithReferences(const std::string& stem) {
       if (!row["enable_thinking"].is_null()) extra["enable_thinking"] = row["enable_thinking"];
       const auto& conversation = conversations.at(row["conversation"]);
       if (conversation.contains("tools")) extra["tools"] = conversation["tools"];
-      const std::string text =
-          templates.at(name).Render(conversation["messages"], row["add_generation_prompt"], extra);
+      const std::string text = templates.at(name).Render(conversation["messages"], row["add_generation_prompt"], extra);
       if (!row.contains("text")) {
         ADD_FAILURE() << what << ": Jinja2 failed with " << row["error"] << ", we rendered " << text;
         continue;
@@ -228,15 +242,17 @@ ReferenceCounts CompareWithReferences(const std::string& stem) {
       // too; a Python error from inside a filter (error_type: tojson of an
       // undefined value, say) must be an error here, in our words.
       if (!row.contains("error_type")) {
-        EXPECT_NE(std::string(e.what()).find(row["error"].get<std::string>()), std::string::npos) << what << ": " << e.what();
+        EXPECT_NE(std::string(e.what()).find(row["error"].get<std::string>()), std::string::npos)
+            << what << ": " << e.what();
       }
       ++counts.errors;
     }
   }
-  std::printf("%s: %zu templates; %zu renderings equal Jinja2's, %zu of them @huggingface/jinja's too (the two "
-              "references differ on %zu); %zu errors where Jinja2 raises\n",
-              stem.c_str(), counts.templates.size(), counts.rendered, counts.hf_agrees, counts.references_disagree,
-              counts.errors);
+  std::printf(
+      "%s: %zu templates; %zu renderings equal Jinja2's, %zu of them @huggingface/jinja's too (the two "
+      "references differ on %zu); %zu errors where Jinja2 raises\n",
+      stem.c_str(), counts.templates.size(), counts.rendered, counts.hf_agrees, counts.references_disagree,
+      counts.errors);
   return counts;
 }
 

@@ -24,8 +24,8 @@ TEST(Cli, HelpListsEveryCommandAndOption) {
     EXPECT_NE(top.out.find(c), std::string::npos) << c;
   const auto gen = RunPrlm("generate --help");
   EXPECT_EQ(gen.code, 0);
-  for (const char* o : {"--model", "--prompt", "--input", "--max-new-tokens", "--temperature", "--top-p",
-                        "--top-k", "--seed", "--greedy"})
+  for (const char* o : {"--model", "--prompt", "--input", "--max-new-tokens", "--temperature", "--top-p", "--top-k",
+                        "--seed", "--greedy"})
     EXPECT_NE(gen.out.find(o), std::string::npos) << o;
 }
 
@@ -70,9 +70,11 @@ TEST(Cli, OneBadSplitDoesNotHideTheGoodOnes) {
   prlm::testing::TempDir dir;
   const std::string data = dir / "lamp";
   std::filesystem::create_directories(data);
-  prlm::testing::WriteBytes(data + "/dev_questions.json", R"([{"id": "1", "input": "Generate a subject for the following email: hi",
+  prlm::testing::WriteBytes(data + "/dev_questions.json",
+                            R"([{"id": "1", "input": "Generate a subject for the following email: hi",
     "profile": [{"id": "10", "text": "lunch", "title": "Lunch"}]}])");
-  prlm::testing::WriteBytes(data + "/dev_outputs.json", R"({"task": "LaMP_6", "golds": [{"id": "1", "output": "Hi"}]})");
+  prlm::testing::WriteBytes(data + "/dev_outputs.json",
+                            R"({"task": "LaMP_6", "golds": [{"id": "1", "output": "Hi"}]})");
   prlm::testing::WriteBytes(data + "/test_questions.json", R"({"task": "LaMP_6", "golds": [{"id": "2",
     "input": "Generate a subject for the following email: bye", "profile": [{"id": "20", "text": "x", "title": "X"}]}]})");
   auto check = RunPrlm("check-data --data " + data);
@@ -96,7 +98,7 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
   const auto init = RunPrlm("init-model --arch qwen2 --preset tiny --out " + (dir / "m") + " num_hidden_layers=2");
   ASSERT_EQ(init.code, 0) << init.out;
   const auto gen = RunPrlm("generate --model " + (dir / "m") +
-                       " --prompt 'The city council' --num-samples 3 --max-new-tokens 5 --seed 7");
+                           " --prompt 'The city council' --num-samples 3 --max-new-tokens 5 --seed 7");
   ASSERT_EQ(gen.code, 0) << gen.out;
   std::istringstream lines(gen.out);
   int samples = 0;
@@ -118,14 +120,15 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
   // Qwen3 and Llama tiny models generate; a generation_config.json's
   // do_sample false makes the default greedy (two samples then agree).
   for (const std::string arch : {"qwen3", "llama"}) {
-    const auto made = RunPrlm("init-model --arch " + arch + " --preset tiny --out " + (dir / arch) +
-                              " num_hidden_layers=2");
+    const auto made =
+        RunPrlm("init-model --arch " + arch + " --preset tiny --out " + (dir / arch) + " num_hidden_layers=2");
     ASSERT_EQ(made.code, 0) << made.out;
     EXPECT_NE(made.out.find("wrote " + arch + " model"), std::string::npos) << made.out;
     EXPECT_NE(prlm::util::ReadFile(dir / (arch + "/config.json")).find("\"model_type\": \"" + arch + "\""),
               std::string::npos);
     prlm::testing::WriteBytes(dir / (arch + "/generation_config.json"), R"({"do_sample": false, "top_k": 20})");
-    const auto out = RunPrlm("generate --model " + (dir / arch) + " --prompt 'The city council' --num-samples 2 "
+    const auto out = RunPrlm("generate --model " + (dir / arch) +
+                             " --prompt 'The city council' --num-samples 2 "
                              "--max-new-tokens 6 --seed 7");
     ASSERT_EQ(out.code, 0) << out.out;
     EXPECT_NE(out.out.find("generation_config.json: --greedy (do_sample false), --top-k 20"), std::string::npos)
@@ -151,7 +154,8 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
     chat = RunPrlm("generate --model " + (dir / arch) + " --prompt hi --max-new-tokens 2 --chat");
     EXPECT_NE(chat.code, 0);
     EXPECT_NE(chat.out.find("chat_template.jinja: chat template line 2: the statement 'include' is not supported"),
-              std::string::npos) << chat.out;
+              std::string::npos)
+        << chat.out;
   }
 }
 
@@ -182,8 +186,9 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
   std::filesystem::create_directories(run);
   std::string lines;
   for (int step = 1; step <= 5; ++step)
-    lines += "{\"training/global_step\":" + std::to_string(step) + ",\"critic/score/mean\":" +
-             std::to_string(0.1 * step) + ",\"reward/accuracy/mean\":0.5,\"reward/rouge1/mean\":0.4," +
+    lines += "{\"training/global_step\":" + std::to_string(step) +
+             ",\"critic/score/mean\":" + std::to_string(0.1 * step) +
+             ",\"reward/accuracy/mean\":0.5,\"reward/rouge1/mean\":0.4," +
              "\"actor/kl_loss\":0.01,\"response_length/mean\":20,\"timing_s/gen\":1.0,\"timing_s/update_actor\":2.0," +
              "\"timing_s/step\":4.0,\"perf/throughput\":100}\n";
   testing::WriteBytes(run + "/metrics.jsonl", lines);
@@ -202,8 +207,8 @@ TEST(Report, PlotsAndSummaryFromMetrics) {
                                      "/report/reward.svg");
   // Two series (score, accuracy), each raw and smoothed: 4 paths in 2 colours.
   EXPECT_EQ(reward.out.substr(0, reward.out.find('\n')), "800x450 4 2") << reward.out;
-  for (const char* text : {"\nreward per step (mean over the step's samples)\n", "\nstep\n", "\nreward\n",
-                           "\nscore\n", "\naccuracy\n", "\n0.50\n"})
+  for (const char* text : {"\nreward per step (mean over the step's samples)\n", "\nstep\n", "\nreward\n", "\nscore\n",
+                           "\naccuracy\n", "\n0.50\n"})
     EXPECT_NE(reward.out.find(text), std::string::npos) << text << " in " << reward.out;
   const std::string md = util::ReadFile(run + "/report/report.md");
   EXPECT_NE(md.find("state: finished at step 5 of 5"), std::string::npos) << md;

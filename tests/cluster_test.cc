@@ -65,8 +65,8 @@ class Cluster : public ::testing::Test {
   // The demo config on the fixture's policy and data (no reward model).
   static std::string DemoArgs(const std::string& run, const std::string& more) {
     return kSource + "/configs/demo.yaml model.policy=" + D("policy") + " data.dir=" + D("data") +
-           " reward.w_pers=0 grpo.max_completion_tokens=16 trainer.prompts_per_step=4 trainer.output_dir=" + run +
-           " " + more;
+           " reward.w_pers=0 grpo.max_completion_tokens=16 trainer.prompts_per_step=4 trainer.output_dir=" + run + " " +
+           more;
   }
   // launch/submit; returns the job id (its last line), or "" with the output in *out.
   static std::string Submit(const std::string& run, const std::string& more, std::string* out) {
@@ -114,7 +114,8 @@ TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
   std::string out;
   const std::string job = Submit(run, "trainer.total_steps=500", &out);
   ASSERT_FALSE(job.empty()) << out;
-  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + "/slurm/slurm-" + job + ".out");
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180)))
+      << util::ReadFile(run + "/slurm/slurm-" + job + ".out");
   ASSERT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
   const std::string state = WaitForJob(job, std::chrono::seconds(180));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
@@ -183,9 +184,10 @@ TEST_F(Cluster, PrometheusScrapesTheCoordinatorDuringARun) {
   const auto check = Shell("curl -sS " + url + " > " + D("live.txt") + " && promtool check metrics < " + D("live.txt"));
   EXPECT_EQ(check.code, 0) << check.out << util::ReadFile(D("live.txt"));
   const std::string live = util::ReadFile(D("live.txt"));
-  for (const char* name : {"prlm_step ", "prlm_phase_seconds{phase=\"gen\"}", "prlm_critic_score_mean ",
-                           "prlm_actor_kl_loss ", "prlm_perf_throughput ", "prlm_service_retries_total{service=\"reward\"}",
-                           "prlm_service_queue_depth{service=\"reward\"}", "prlm_tokens_total "})
+  for (const char* name :
+       {"prlm_step ", "prlm_phase_seconds{phase=\"gen\"}", "prlm_critic_score_mean ", "prlm_actor_kl_loss ",
+        "prlm_perf_throughput ", "prlm_service_retries_total{service=\"reward\"}",
+        "prlm_service_queue_depth{service=\"reward\"}", "prlm_tokens_total "})
     EXPECT_NE(live.find(name), std::string::npos) << name << "\n" << live;
   // The server scrapes it (within a bound; then the run is preempted).
   double step = std::nan("");

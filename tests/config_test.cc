@@ -22,9 +22,9 @@ const char* kMinimal =
 TEST(TrainConfig, DefaultsArePrLMsAndOverridesApply) {
   TempDir dir;
   WriteBytes(dir / "c.yaml", std::string(kMinimal) + "grpo:\n  beta: 0.02\n  kl: k2\ntrainer:\n  seed: 7\n");
-  const auto c = config::TrainConfig::Load(dir / "c.yaml", {"optim.lr=2e-6", "grpo.drop_zero_std_groups=true",
-                                                    "layout.rollout=2", "layout.learners=1", "layout.retrieval=1",
-                                                    "layout.reward=1"});
+  const auto c =
+      config::TrainConfig::Load(dir / "c.yaml", {"optim.lr=2e-6", "grpo.drop_zero_std_groups=true", "layout.rollout=2",
+                                                 "layout.learners=1", "layout.retrieval=1", "layout.reward=1"});
   EXPECT_EQ(c.model.policy, "/models/qwen");
   EXPECT_EQ(c.grpo.group_size, 4);
   EXPECT_DOUBLE_EQ(c.grpo.beta, 0.02);
@@ -67,7 +67,8 @@ TEST(TrainConfig, MistakesNameTheKeyAndPlace) {
   ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"trainer.lr=1e-6"}); },
                         {"unknown config key 'trainer.lr'", "trainer.seed"});
   ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"grpo.top_p=1.5"}); }, {"grpo.top_p"});
-  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"reward.model="}); }, {"reward.model", "w_pers"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"reward.model="}); },
+                        {"reward.model", "w_pers"});
   ExpectErrorContaining([&] { config::TrainConfig::Load("", {}); }, {"model.policy", "required"});
 }
 
@@ -82,8 +83,8 @@ TEST(TrainConfig, LayoutMustFitTheWorld) {
   EXPECT_EQ(l.learners, 2);
   EXPECT_NO_THROW(c.Validate(8));
   ExpectErrorContaining([&] { c.Validate(4); }, {"at least 5 ranks", "has 4"});
-  const auto fixed = config::TrainConfig::Load(dir / "ok.yaml", {"layout.retrieval=2", "layout.reward=1", "layout.rollout=2",
-                                                          "layout.learners=2"});
+  const auto fixed = config::TrainConfig::Load(
+      dir / "ok.yaml", {"layout.retrieval=2", "layout.reward=1", "layout.rollout=2", "layout.learners=2"});
   ExpectErrorContaining([&] { fixed.Validate(6); }, {"layout", "= 8 ranks", "the job has 6"});
   ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"layout.rollout=2"}); },
                         {"layout.retrieval must be at least 1"});

@@ -25,7 +25,8 @@ const char* kQuestions = R"([
  {"id": "11", "input": "Generate a headline for the following article: Snow.", "user_id": "u7",
   "profile": [{"id": "110", "text": "Cold.", "title": "Brr"}]}
 ])";
-const char* kOutputs = R"({"task": "LaMP_4", "golds": [{"id": "10", "output": "Rain"}, {"id": "11", "output": "Snow"}]})";
+const char* kOutputs =
+    R"({"task": "LaMP_4", "golds": [{"id": "10", "output": "Rain"}, {"id": "11", "output": "Snow"}]})";
 
 TEST(LampReader, ReadsQuestionsOutputsDatesAndQueries) {
   TempDir dir;
@@ -58,8 +59,11 @@ TEST(LampReader, TaskVariantsAndQueryAnchors) {
   EXPECT_EQ(news.task->name, "LaMP_2N");
   EXPECT_EQ(news.examples[0].query, "Big win");
   const auto& lamp1 = TaskByName("lamp1");
-  EXPECT_EQ(ExtractQuery(lamp1, R"(For an author who has written the paper with the title "P", which reference is related? [1]: "A B" [2]: "C")"),
-            "A B C");
+  EXPECT_EQ(
+      ExtractQuery(
+          lamp1,
+          R"(For an author who has written the paper with the title "P", which reference is related? [1]: "A B" [2]: "C")"),
+      "A B C");
   EXPECT_EQ(ExtractQuery(TaskByName("LaMP-7"), "Paraphrase the following tweet: so fun"), "so fun");
   bool anchor = true;
   EXPECT_EQ(ExtractQuery(TaskByName("4"), "  no anchor here ", &anchor), "no anchor here");
@@ -76,26 +80,35 @@ struct BadCase {
 TEST(LampReader, BadDataNamesFileRecordAndField) {
   const std::string ok_item = R"({"id": "p", "text": "t", "title": "T"})";
   const std::vector<BadCase> cases = {
-      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t"}]}])", nullptr,
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t"}]}])",
+       nullptr,
        {"q.json", "record 0 (id '1')", "profile item 0 (id 'p')", "field 'title' missing"}},
-      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": 5.5e400}]}])", nullptr,
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": 5.5e400}]}])",
+       nullptr,
        {"q.json", "malformed JSON"}},
-      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": ["a"]}]}])", nullptr,
+      {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "text": "t", "title": ["a"]}]}])",
+       nullptr,
        {"record 0 (id '1')", "field 'title' is an array, expected a string"}},
       {R"([{"id": "1", "input": 7, "profile": []}])", nullptr, {"record 0 (id '1')", "'input' is a number"}},
       {R"([{"id": "1", "input": "x", "profile": []}])", nullptr, {"record 0 (id '1')", "'profile' is empty"}},
       {R"([{"id": "1", "input": "x", "profile": [{"id": "p", "date": "May 2012", "text": "t", "title": "T"}]}])",
-       nullptr, {"profile item 0", "'date' is 'May 2012'"}},
-      {"[{\"id\": \"1\", \"input\": \"bad \xff byte\", \"profile\": []}]", nullptr,
+       nullptr,
+       {"profile item 0", "'date' is 'May 2012'"}},
+      {"[{\"id\": \"1\", \"input\": \"bad \xff byte\", \"profile\": []}]",
+       nullptr,
        {"q.json", "malformed JSON", "line 1", "UTF-8"}},
       {"[\n{\"id\": \"1\",\n \"input\": \"x\" \"profile\": []}]", nullptr, {"q.json", "line 3"}},
-      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"1\", \"input\": \"y\", \"profile\": [ITEM]}]",
-       nullptr, {"record 1 (id '1')", "duplicated id", "record 0"}},
+      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"1\", \"input\": \"y\", \"profile\": "
+       "[ITEM]}]",
+       nullptr,
+       {"record 1 (id '1')", "duplicated id", "record 0"}},
       {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}]",
        R"({"task": "LaMP_4", "golds": [{"id": "1", "output": "a"}, {"id": "2", "output": "b"}]})",
        {"o.json", "id '2' has no question"}},
-      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"3\", \"input\": \"x\", \"profile\": [ITEM]}]",
-       R"({"task": "LaMP_4", "golds": [{"id": "1", "output": "a"}]})", {"record 1 (id '3')", "no gold output"}},
+      {"[{\"id\": \"1\", \"input\": \"x\", \"profile\": [ITEM]}, {\"id\": \"3\", \"input\": \"x\", \"profile\": "
+       "[ITEM]}]",
+       R"({"task": "LaMP_4", "golds": [{"id": "1", "output": "a"}]})",
+       {"record 1 (id '3')", "no gold output"}},
       {"{\"id\": \"1\"}", nullptr, {"q.json", "expected an array"}},
   };
   for (const auto& c : cases) {
@@ -117,8 +130,7 @@ TEST(LampReader, BadDataNamesFileRecordAndField) {
         EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
     }
   }
-  ExpectErrorContaining([] { LoadLamp("/nonexistent/q.json", "", &TaskByName("LaMP_4")); },
-                        {"/nonexistent/q.json"});
+  ExpectErrorContaining([] { LoadLamp("/nonexistent/q.json", "", &TaskByName("LaMP_4")); }, {"/nonexistent/q.json"});
 }
 
 // LaMP directories as the benchmark releases them: test golds hidden (the
@@ -136,7 +148,8 @@ TEST(LampRelease, HiddenTestGoldsTakeTheTaskOfTheSiblingSplits) {
   EXPECT_EQ(LoadLampSplits(dir.str()).size(), 2u);
   // Siblings that disagree are refused, naming both.
   WriteBytes(dir / "train_questions.json", kQuestions);
-  WriteBytes(dir / "train_outputs.json", R"({"task": "LaMP_5", "golds": [{"id": "10", "output": "a"}, {"id": "11", "output": "b"}]})");
+  WriteBytes(dir / "train_outputs.json",
+             R"({"task": "LaMP_5", "golds": [{"id": "10", "output": "a"}, {"id": "11", "output": "b"}]})");
   ExpectErrorContaining([&] { LoadLampSplit(dir.str(), "test"); },
                         {"disagree", "train_outputs.json says LaMP_5", "dev_outputs.json says LaMP_4"});
 }
@@ -181,8 +194,9 @@ TEST(LampRelease, QuestionsSharingAProfileAreOneUser) {
 
 TEST(LampRelease, JsonLinesWhereAnArrayIsExpectedIsNamed) {
   TempDir dir;
-  WriteBytes(dir / "dev_questions.json",
-             "{\"id\": \"1\", \"input\": \"a\", \"profile\": []}\n{\"id\": \"2\", \"input\": \"b\", \"profile\": []}\n");
+  WriteBytes(
+      dir / "dev_questions.json",
+      "{\"id\": \"1\", \"input\": \"a\", \"profile\": []}\n{\"id\": \"2\", \"input\": \"b\", \"profile\": []}\n");
   ExpectErrorContaining([&] { LoadLamp(dir / "dev_questions.json", "", &TaskByName("LaMP_4")); },
                         {"dev_questions.json", "malformed JSON", "looks like JSON lines"});
 }
@@ -197,8 +211,7 @@ TEST(LampRelease, OneBadSplitDoesNotHideTheGoodOnes) {
   ASSERT_EQ(splits.size(), 1u);
   EXPECT_EQ(splits[0].examples.size(), 2u);
   ASSERT_EQ(failures.size(), 1u);
-  EXPECT_NE(failures[0].find("test: test_questions.json: record 0 (id '1'): field 'input' missing"),
-            std::string::npos)
+  EXPECT_NE(failures[0].find("test: test_questions.json: record 0 (id '1'): field 'input' missing"), std::string::npos)
       << failures[0];
   ExpectErrorContaining([&] { LoadLampSplits(dir.str()); }, {"field 'input' missing"});
 }
@@ -221,7 +234,8 @@ TEST(LongLampReader, JsonLinesAndArraysAndOldTopicItems) {
   const Dataset t = LoadLongLamp(dir / "t.json", TaskByName("topic_writing"));
   EXPECT_EQ(*t.examples[0].profile[0].Field("content"), "old content");
   EXPECT_EQ(*t.examples[0].profile[0].Field("summary"), "old summary");
-  WriteBytes(dir / "bad.jsonl", "{\"reviewerId\": \"A1\", \"input\": \"x\", \"profile\": [{\"summary\": \"s\"}]}\n{oops\n");
+  WriteBytes(dir / "bad.jsonl",
+             "{\"reviewerId\": \"A1\", \"input\": \"x\", \"profile\": [{\"summary\": \"s\"}]}\n{oops\n");
   ExpectErrorContaining([&] { LoadLongLamp(dir / "bad.jsonl", TaskByName("product_review")); },
                         {"bad.jsonl: line 1", "profile item 0", "'reviewText' missing"});
 }
@@ -268,7 +282,8 @@ TEST(Synthetic, MoreTestUsersKeepTheTrainAndDevUsers) {
   for (size_t i = 0; i < base.test.examples.size(); ++i) EXPECT_EQ(more.test.examples[i].id, base.test.examples[i].id);
   // Held-out users that leave none for train are refused, with the counts.
   o.test_users = 67;
-  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); }, {"no users left for train", "70 users, 3 dev and 67 test"});
+  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); },
+                        {"no users left for train", "70 users, 3 dev and 67 test"});
 }
 
 TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
@@ -290,8 +305,10 @@ TEST(Synthetic, EveryTaskHasAGapOnlyTheProfileCloses) {
     const auto r = pipeline::MeasureSynthetic(s.train, s.train_facts);
     const auto& [metric, blind] = r.blind[0];
     const double profile = r.profile[0].second;
-    if (metric == "mae") EXPECT_LT(profile, blind - 0.3) << task.name;
-    else EXPECT_GT(profile, blind + (task.benchmark == Benchmark::kLongLamp ? 0.1 : 0.15)) << task.name << " " << metric;
+    if (metric == "mae")
+      EXPECT_LT(profile, blind - 0.3) << task.name;
+    else
+      EXPECT_GT(profile, blind + (task.benchmark == Benchmark::kLongLamp ? 0.1 : 0.15)) << task.name << " " << metric;
     EXPECT_GT(r.recovered, 0.8) << task.name;
     if (task.benchmark == Benchmark::kLongLamp) {
       size_t words = 0;
@@ -356,7 +373,8 @@ TEST(Synthetic, TopicStylesAndDistractorsMakeWhichItemIsRetrievedMatter) {
   EXPECT_DOUBLE_EQ(oracle, 1.0);
   // LaMP-7 has no input text to quote: refused, named.
   o.task = "LaMP_7";
-  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); }, {"--topic-style needs a task whose questions have an input"});
+  ExpectErrorContaining([&] { pipeline::MakeSynthetic(o); },
+                        {"--topic-style needs a task whose questions have an input"});
 }
 
 }  // namespace

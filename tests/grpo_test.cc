@@ -175,7 +175,8 @@ TEST(LrSchedule, CosineWithWarmupAndMinRatio) {
   s.kind = config::LrScheduleKind::kLinear;
   EXPECT_NEAR(s.Factor(11), 0.5, 1e-12);
   // A schedule outside the list is refused where it is named: the config.
-  ExpectErrorContaining([&] { config::TrainConfig::Load("", {"optim.schedule=exponential"}); }, {"exponential", "cosine"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load("", {"optim.schedule=exponential"}); },
+                        {"exponential", "cosine"});
 }
 
 }  // namespace

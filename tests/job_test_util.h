@@ -20,9 +20,9 @@ namespace prlm::testing {
 // What a job test needs in `dir`: 24 synthetic users (data/, corpus.txt), a
 // 1024-token tokenizer (tok/), and a random one-layer decoder policy (model_type qwen2) at `policy`.
 inline ShellResult MakeTinyJobInputs(const std::string& prlm, const std::string& dir, const std::string& policy) {
-  return Shell(prlm + " make-synthetic --users 24 --seed 3 --out " + dir + "/data --corpus " + dir +
-               "/corpus.txt && " + prlm + " train-tokenizer --vocab-size 1024 --out " + dir + "/tok " + dir +
-               "/corpus.txt && " + prlm + " init-model --tokenizer " + dir + "/tok/tokenizer.json --out " + policy +
+  return Shell(prlm + " make-synthetic --users 24 --seed 3 --out " + dir + "/data --corpus " + dir + "/corpus.txt && " +
+               prlm + " train-tokenizer --vocab-size 1024 --out " + dir + "/tok " + dir + "/corpus.txt && " + prlm +
+               " init-model --tokenizer " + dir + "/tok/tokenizer.json --out " + policy +
                " num_hidden_layers=1 hidden_size=64 intermediate_size=128");
 }
 

@@ -18,7 +18,8 @@ using prlm::testing::TinyCausalLM;
 torch::Tensor Logits(CausalLM& m, const torch::Tensor& ids) {
   torch::NoGradGuard g;
   const auto mask = torch::ones_like(ids);
-  return m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
+  return m->Logits(
+      m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
 }
 
 // Gives every adapter non-zero B so that it changes the output.
@@ -34,7 +35,7 @@ TEST(Lora, MergedEqualsUnmergedAndDisabledEqualsBase) {
   const auto base = Logits(m, ids);
   LoraOptions o;
   o.rank = 4, o.alpha = 8, o.dropout = 0.1;
-  EXPECT_EQ(ApplyLora(*m, o), 2 * 7);  // q,k,v,o,gate,up,down per layer; not lm_head
+  EXPECT_EQ(ApplyLora(*m, o), 2 * 7);                  // q,k,v,o,gate,up,down per layer; not lm_head
   EXPECT_TRUE(torch::allclose(Logits(m, ids), base));  // B = 0 at init
   Perturb(*m);
   const auto unmerged = Logits(m, ids);
@@ -46,8 +47,7 @@ TEST(Lora, MergedEqualsUnmergedAndDisabledEqualsBase) {
   EXPECT_LT((Logits(m, ids) - base).abs().max().item<float>(), 1e-4);
   SetLoraEnabled(*m, true);
   // Only adapter parameters train.
-  for (const auto& p : m->named_parameters())
-    EXPECT_EQ(p.value().requires_grad(), IsLoraParameter(p.key())) << p.key();
+  for (const auto& p : m->named_parameters()) EXPECT_EQ(p.value().requires_grad(), IsLoraParameter(p.key())) << p.key();
 }
 
 TEST(Lora, AdapterSavesAndLoadsOnItsOwn) {

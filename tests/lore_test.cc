@@ -161,8 +161,11 @@ TEST(LoreModel, AdaptingAUserFromTheTruthRanksHeldOutPairsLikeTheTruth) {
   // Bad adaptation input is refused.
   ExpectErrorContaining([&] { m.FitWeights(torch::zeros({0, 16}), o); }, {"k >= 1"});
   ExpectErrorContaining([&] { m.FitWeights(torch::full({2, 16}, NAN), o); }, {"non-finite"});
-  ExpectErrorContaining([&] { LoreModel::Train({torch::zeros({2, 16}), {0, 0}}, {"a", "b"}, o); },
-                        {"user b has no pairs"});
+  ExpectErrorContaining(
+      [&] {
+        LoreModel::Train({torch::zeros({2, 16}), {0, 0}}, {"a", "b"}, o);
+      },
+      {"user b has no pairs"});
 }
 
 TEST(PreferenceFile, ReadsSplitsCountsDuplicatesAndNamesBadLines) {
@@ -183,9 +186,10 @@ TEST(PreferenceFile, ReadsSplitsCountsDuplicatesAndNamesBadLines) {
     WriteBytes(path, "{\"user_id\": \"a\", \"prompt\": \"q\", \"chosen\": \"x\", \"rejected\": \"y\"}\n" + line + "\n");
     ExpectErrorContaining([&] { data::ReadPreferenceFile(path); }, {path + ":2", what, detail});
   };
-  bad("{\"user_id\": \"a\", \"prompt\": \"q\", \"chosen\": \"x\", \"rejected\": \"z\", \"split\": \"dev\"}",
-      "dev", "train, test or fewshot");
-  bad("{\"user_id\": \"a\", \"prompt\": \"\", \"chosen\": \"x\", \"rejected\": \"z\"}", "\"prompt\" is empty", "prompt");
+  bad("{\"user_id\": \"a\", \"prompt\": \"q\", \"chosen\": \"x\", \"rejected\": \"z\", \"split\": \"dev\"}", "dev",
+      "train, test or fewshot");
+  bad("{\"user_id\": \"a\", \"prompt\": \"\", \"chosen\": \"x\", \"rejected\": \"z\"}", "\"prompt\" is empty",
+      "prompt");
   bad("{\"user_id\": \"a\", \"prompt\": \"q\", \"chosen\": \"x\", \"rejected\": \"x\"}", "the same text", "chosen");
   bad("{\"user_id\": \"a\", \"prompt\": \"q\", \"chosen\": \"x\"}", "rejected", "rejected");
   bad("[1, 2]", "object", "object");

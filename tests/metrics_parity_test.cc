@@ -32,7 +32,8 @@ struct Fixtures {
 const Fixtures& Load() {
   static const Fixtures f = [] {
     const std::string dir = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/metrics/";
-    return Fixtures{Json::parse(util::ReadFile(dir + "corpus.json")), Json::parse(util::ReadFile(dir + "expected.json"))};
+    return Fixtures{Json::parse(util::ReadFile(dir + "corpus.json")),
+                    Json::parse(util::ReadFile(dir + "expected.json"))};
   }();
   return f;
 }
@@ -58,8 +59,8 @@ void ExpectRougeRows(bool stem, const char* key) {
   double worst = 0;
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto s = Rouge(pairs[i][0].get<std::string>(), pairs[i][1].get<std::string>(), stem);
-    const double got[9] = {s.rouge1.precision, s.rouge1.recall, s.rouge1.f, s.rouge2.precision, s.rouge2.recall,
-                           s.rouge2.f, s.rougeL.precision, s.rougeL.recall, s.rougeL.f};
+    const double got[9] = {s.rouge1.precision, s.rouge1.recall,    s.rouge1.f,      s.rouge2.precision, s.rouge2.recall,
+                           s.rouge2.f,         s.rougeL.precision, s.rougeL.recall, s.rougeL.f};
     for (int k = 0; k < 9; ++k) {
       const double d = std::abs(got[k] - rows[i][k].get<double>());
       worst = std::max(worst, d);

@@ -16,8 +16,7 @@ namespace {
 
 TEST(Rouge, PublishedRougeScoreExample) {
   // The example in rouge-score's README.
-  const auto s = Rouge("The quick brown fox jumps over the lazy dog",
-                       "The quick brown dog jumps on the log.");
+  const auto s = Rouge("The quick brown fox jumps over the lazy dog", "The quick brown dog jumps on the log.");
   EXPECT_NEAR(s.rouge1.precision, 0.75, 1e-12);
   EXPECT_NEAR(s.rouge1.recall, 0.6666666666666666, 1e-12);
   EXPECT_NEAR(s.rouge1.f, 0.7058823529411765, 1e-12);
@@ -49,30 +48,42 @@ TEST(Rouge, TokenizationMatchesRougeScore) {
   EXPECT_EQ(empty.rouge1.f, 0.0);
   EXPECT_EQ(Rouge("same words", "Same, words!").rougeL.f, 1.0);
   // Stemming only touches tokens longer than 3 characters.
-  EXPECT_EQ(RougeTokenize("running cats are happy", true),
-            (std::vector<std::string>{"run", "cat", "are", "happi"}));
+  EXPECT_EQ(RougeTokenize("running cats are happy", true), (std::vector<std::string>{"run", "cat", "are", "happi"}));
   EXPECT_GT(Rouge("the cats were running", "the cat was run", true).rouge1.f,
             Rouge("the cats were running", "the cat was run", false).rouge1.f);
 }
 
 TEST(PorterStemmer, WordsFromPortersPaper) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"caresses", "caress"}, {"ponies", "poni"},       {"cats", "cat"},
-      {"agreed", "agre"},     {"plastered", "plaster"}, {"motoring", "motor"},
-      {"hopping", "hop"},     {"filing", "file"},       {"happy", "happi"},
-      {"sky", "sky"},         {"relational", "relat"},  {"conditional", "condit"},
-      {"generalization", "gener"}, {"adjustment", "adjust"}, {"electrical", "electr"},
-      {"hopeful", "hope"},    {"goodness", "good"},     {"running", "run"},
-      {"feed", "feed"},       {"controlling", "control"}, {"is", "is"}};
+  const std::pair<const char*, const char*> cases[] = {{"caresses", "caress"},
+                                                       {"ponies", "poni"},
+                                                       {"cats", "cat"},
+                                                       {"agreed", "agre"},
+                                                       {"plastered", "plaster"},
+                                                       {"motoring", "motor"},
+                                                       {"hopping", "hop"},
+                                                       {"filing", "file"},
+                                                       {"happy", "happi"},
+                                                       {"sky", "sky"},
+                                                       {"relational", "relat"},
+                                                       {"conditional", "condit"},
+                                                       {"generalization", "gener"},
+                                                       {"adjustment", "adjust"},
+                                                       {"electrical", "electr"},
+                                                       {"hopeful", "hope"},
+                                                       {"goodness", "good"},
+                                                       {"running", "run"},
+                                                       {"feed", "feed"},
+                                                       {"controlling", "control"},
+                                                       {"is", "is"}};
   for (const auto& [word, stem] : cases) EXPECT_EQ(PorterStem(word), stem) << word;
 }
 
 TEST(PorterStemmer, NltkExtensionsAsRougeScoreUsesThem) {
   // NLTK's default mode (the 1980 algorithm gives dy, ski, new, ti, us, thei, dai, on, biologi, hopefulli, fly).
-  const std::pair<const char*, const char*> cases[] = {
-      {"dying", "die"}, {"skies", "sky"}, {"news", "news"}, {"ties", "tie"}, {"used", "use"},
-      {"they", "they"}, {"day", "day"}, {"ones", "one"}, {"biology", "biolog"},
-      {"hopefully", "hope"}, {"fly", "fli"}};
+  const std::pair<const char*, const char*> cases[] = {{"dying", "die"},      {"skies", "sky"}, {"news", "news"},
+                                                       {"ties", "tie"},       {"used", "use"},  {"they", "they"},
+                                                       {"day", "day"},        {"ones", "one"},  {"biology", "biolog"},
+                                                       {"hopefully", "hope"}, {"fly", "fli"}};
   for (const auto& [word, stem] : cases) EXPECT_EQ(PorterStem(word), stem) << word;
 }
 
@@ -90,16 +101,15 @@ TEST(Bleu, HandComputed) {
   EXPECT_NEAR(s.score, 100 * std::exp(-0.5) * std::pow(0.75 / 3 * 0.25 * 0.25, 0.25), 1e-9);
   EXPECT_EQ(SentenceBleu("nothing here", {"completely different"}).score, 0.0);
   // Two references: counts clip against the larger, length is the closest.
-  const auto multi = CorpusBleu({"hello there general kenobi", "foo bar foobar"},
-                                {{"hello there general kenobi", "foo bar foobar"},
-                                 {"hello there !", "foo bar foobar"}});
+  const auto multi =
+      CorpusBleu({"hello there general kenobi", "foo bar foobar"},
+                 {{"hello there general kenobi", "foo bar foobar"}, {"hello there !", "foo bar foobar"}});
   EXPECT_NEAR(multi.score, 100.0, 1e-9);
 }
 
 TEST(Bleu, Tokenizer13a) {
   EXPECT_EQ(Tokenize13a("Hello, world. It costs $3.50-ish!"),
-            (std::vector<std::string>{"Hello", ",", "world", ".", "It", "costs", "$", "3.50", "-",
-                                      "ish", "!"}));
+            (std::vector<std::string>{"Hello", ",", "world", ".", "It", "costs", "$", "3.50", "-", "ish", "!"}));
   EXPECT_EQ(Tokenize13a("a &amp; b"), (std::vector<std::string>{"a", "&", "b"}));
   EXPECT_EQ(Tokenize13a("don't stop"), (std::vector<std::string>{"don't", "stop"}));
   // Non-overlapping substitutions, one pass per entity, Unicode whitespace.
@@ -123,8 +133,7 @@ TEST(TaskMetrics, ClassificationAccuracyAndMacroF1ByHand) {
   const auto m2 = data::TaskMetrics(lamp2, {"comedy", "action"}, {"comedy", "comedy"});
   // comedy: P 1/2 R 1 F 2/3; action: 0; the other 13: 0.
   EXPECT_NEAR(m2[1].second, (2.0 / 3) / 15, 1e-12);
-  testing::ExpectErrorContaining([&] { data::TaskMetrics(lamp2, {"not a tag"}, {"comedy"}); },
-                                 {"not a tag", "labels"});
+  testing::ExpectErrorContaining([&] { data::TaskMetrics(lamp2, {"not a tag"}, {"comedy"}); }, {"not a tag", "labels"});
   EXPECT_EQ(data::AnswerScore(lamp2, "comedy", " comedy "), 1.0);
   EXPECT_EQ(data::AnswerScore(lamp2, "comedy", "Comedy"), 0.0);
 }

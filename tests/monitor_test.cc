@@ -107,11 +107,17 @@ TEST(TfEvents, IndependentReaderSeesEveryScalarAndChecksTheCrcs) {
 
 std::vector<MetricFamily> SomeFamilies() {
   return {{"prlm_step", "Steps completed.", "gauge", {{{}, 12}}},
-          {"prlm_phase_seconds", "Wall time of each phase of the last step.", "gauge",
+          {"prlm_phase_seconds",
+           "Wall time of each phase of the last step.",
+           "gauge",
            {{{{"phase", "gen"}}, 0.5}, {{{"phase", "update_actor"}}, 1.25}}},
-          {"prlm_service_retries_total", "Retried calls to a service.", "counter",
+          {"prlm_service_retries_total",
+           "Retried calls to a service.",
+           "counter",
            {{{{"service", "reward"}}, 3}, {{{"service", "retrieval"}}, 0}}},
-          {"prlm_odd", "A label value with \"quotes\" and a \\ backslash.", "gauge",
+          {"prlm_odd",
+           "A label value with \"quotes\" and a \\ backslash.",
+           "gauge",
            {{{{"what", "a \"b\" \\ c\nd"}}, std::nan("")}}}};
 }
 
@@ -148,7 +154,8 @@ TEST(MetricsEndpoint, ServesTheLatestTextOverHttp) {
   EXPECT_NE(Shell("curl -sS -i -X POST " + url + "/metrics").out.find("405"), std::string::npos);
   // A client that sends half a request and stalls does not block the next one.
   std::system(("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(endpoint.port()) +
-               "; printf \"GET /metr\" >&3; sleep 3' >/dev/null 2>&1 &").c_str());
+               "; printf \"GET /metr\" >&3; sleep 3' >/dev/null 2>&1 &")
+                  .c_str());
   EXPECT_NE(Shell("curl -sS -m 2 " + url + "/metrics").out.find("prlm_step 13"), std::string::npos);
 }
 

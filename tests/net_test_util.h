@@ -22,7 +22,9 @@ inline int RawConnect(uint16_t port) {
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   return fd;
 }
-inline void RawSend(int fd, const std::string& bytes) { ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size()); }
+inline void RawSend(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size());
+}
 // True when the server closed the connection (read returns 0 or an error).
 inline bool ClosedByServer(int fd) {
   char buf[64];

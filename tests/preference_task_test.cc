@@ -118,15 +118,19 @@ TEST(TrueUtilityWinRate, CountsWinsTiesAndLossesUnderEachUsersUtility) {
   // Gaps: own utility minus the other user's, per question, averaged.
   const auto u1 = [](const std::string& t) { return pipeline::PreferenceFeatures(t)[0]; };
   const auto u2 = [](const std::string& t) { return pipeline::PreferenceFeatures(t)[3]; };
-  EXPECT_NEAR(c.gap_a, ((u1("one two") - u2("one two")) + (u2("hi " + smile) - u1("hi " + smile)) + (u1("x y") - u2("x y"))) / 3,
+  EXPECT_NEAR(c.gap_a,
+              ((u1("one two") - u2("one two")) + (u2("hi " + smile) - u1("hi " + smile)) + (u1("x y") - u2("x y"))) / 3,
               1e-12);
-  EXPECT_NEAR(c.gap_b, ((u1("one two three") - u2("one two three")) + (u2("hi there") - u1("hi there")) +
-                        (u1("z w") - u2("z w"))) / 3, 1e-12);
+  EXPECT_NEAR(
+      c.gap_b,
+      ((u1("one two three") - u2("one two three")) + (u2("hi there") - u1("hi there")) + (u1("z w") - u2("z w"))) / 3,
+      1e-12);
   const std::string row = pipeline::ComparisonRow("A", "B", c);
   EXPECT_NE(row.find("| B vs A | 3 |"), std::string::npos) << row;
   EXPECT_NE(row.find("| 1 / 1 / 1 |"), std::string::npos) << row;
   const std::string header = pipeline::ComparisonHeader();
-  EXPECT_EQ(std::count(row.begin(), row.end(), '|'), std::count(header.begin(), header.begin() + header.find('\n'), '|'))
+  EXPECT_EQ(std::count(row.begin(), row.end(), '|'),
+            std::count(header.begin(), header.begin() + header.find('\n'), '|'))
       << "the row has the header's columns";
   // Bad inputs are named.
   auto missing = b;
@@ -146,8 +150,9 @@ TEST(TrueUtilityWinRate, CountsWinsTiesAndLossesUnderEachUsersUtility) {
 TEST(TrueUtilityWinRate, ReadsEvalCompletionsAndNamesTheBadLine) {
   TempDir dir;
   const std::string good = dir.str() + "/good.jsonl", bad = dir.str() + "/bad.jsonl";
-  WriteBytes(good, "{\"id\": \"q1\", \"user_id\": \"u1\", \"answer\": \"\", \"gold\": \"g\"}\n"
-                   "\n{\"id\": 7, \"user_id\": \"u2\", \"answer\": \"b\"}\n");
+  WriteBytes(good,
+             "{\"id\": \"q1\", \"user_id\": \"u1\", \"answer\": \"\", \"gold\": \"g\"}\n"
+             "\n{\"id\": 7, \"user_id\": \"u2\", \"answer\": \"b\"}\n");
   const auto answers = pipeline::ReadJudgedAnswers(good);
   ASSERT_EQ(answers.size(), 2u);
   EXPECT_EQ(answers[0].answer, "") << "an empty answer is an answer (it earns its utility)";

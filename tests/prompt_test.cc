@@ -42,10 +42,9 @@ TEST(Prompt, BudgetCutsOnlyProfileTextAndCarriesUnusedForward) {
   const auto& t = data::PromptTemplateFor("LaMP_4");
   // Item 0 is short, items 1 and 2 are long: the short one's unused budget
   // goes to item 1, so item 1 keeps more text than item 2.
-  std::vector<PromptItem> items = {
-      {{"text", "short text"}, {"title", "Title Zero Kept Whole"}},
-      {{"text", Words(400, "alpha")}, {"title", "Title One Kept Whole"}},
-      {{"text", Words(400, "beta")}, {"title", "Title Two Kept Whole"}}};
+  std::vector<PromptItem> items = {{{"text", "short text"}, {"title", "Title Zero Kept Whole"}},
+                                   {{"text", Words(400, "alpha")}, {"title", "Title One Kept Whole"}},
+                                   {{"text", Words(400, "beta")}, {"title", "Title Two Kept Whole"}}};
   PromptOptions opt;
   opt.max_prompt_tokens = 400;
   const auto p = BuildPrompt(t, "a new article about things", items, tok.get(), opt);
@@ -132,7 +131,8 @@ TEST(Prompt, EveryTaskFitsItsBudgetWithLongProfiles) {
     EXPECT_GT(p.items_truncated, 0) << task.name;
     EXPECT_NE(p.text.find(question), std::string::npos) << task.name;
     EXPECT_NE(p.text.find("{'" + task.answer_key + "': '...'}"), std::string::npos) << task.name;
-    for (const auto& f : t.item_fields) EXPECT_NE(p.text.find("'" + f + "': "), std::string::npos) << task.name << " " << f;
+    for (const auto& f : t.item_fields)
+      EXPECT_NE(p.text.find("'" + f + "': "), std::string::npos) << task.name << " " << f;
     if (task.metric == data::TaskMetric::kClassification) {
       for (const auto& label : task.labels)
         EXPECT_NE(t.instruction.find(label), std::string::npos) << task.name << " " << label;

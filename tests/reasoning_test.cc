@@ -38,7 +38,8 @@ TEST(ReasoningFile, RoundTripsAndNamesTheLineOfABadRecord) {
 }
 
 TEST(ReasoningFile, LeaksAreTheOutputOrEightOfItsWordsInARow) {
-  EXPECT_TRUE(data::LeaksOutput("So: BREAKING: FARMERS REVEALS BOLD DROUGHT RESPONSE.", "Breaking: farmers reveals bold drought response."));
+  EXPECT_TRUE(data::LeaksOutput("So: BREAKING: FARMERS REVEALS BOLD DROUGHT RESPONSE.",
+                                "Breaking: farmers reveals bold drought response."));
   EXPECT_FALSE(data::LeaksOutput("Their headlines: upper case, words \"reveals\" and \"bold\".",
                                  "BREAKING: FARMERS REVEALS BOLD DROUGHT RESPONSE"));
   const std::string review = "one two three four five six seven eight nine ten eleven twelve";
@@ -70,8 +71,12 @@ TEST(OracleReasoning, EachPathStatesItsUsersTrueStyleWithoutTheAnswer) {
     EXPECT_EQ(paths[i].writer, "oracle");
     const std::string& r = paths[i].reasoning;
     const std::string casing = style["casing"];
-    EXPECT_NE(r.find(casing == "upper" ? "upper case" : casing == "lower" ? "lower case"
-                     : casing == "title" ? "Title Case" : "ordinary case"), std::string::npos) << r;
+    EXPECT_NE(r.find(casing == "upper"   ? "upper case"
+                     : casing == "lower" ? "lower case"
+                     : casing == "title" ? "Title Case"
+                                         : "ordinary case"),
+              std::string::npos)
+        << r;
     std::string prefix = style["prefix"];
     while (!prefix.empty() && prefix.back() == ' ') prefix.pop_back();
     if (!prefix.empty()) {

@@ -92,12 +92,18 @@ TEST(EmSchedule, IterationsAreCollectStepsThenUpdateSteps) {
 
 TEST(RestConfig, KeysAreValidatedNamingTheKey) {
   testing::ExpectErrorContaining(
-      [] { config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "reward.w_pers=0", "trainer.total_steps=5"}); },
+      [] {
+        config::TrainConfig::Load(
+            "", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "reward.w_pers=0", "trainer.total_steps=5"});
+      },
       {"trainer.total_steps", "rest.iterations"});
   testing::ExpectErrorContaining(
-      [] { config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "rest.init=latest"}); }, {"rest.init", "base"});
-  const auto c = config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest", "grpo.group_size=1",
-                                        "reward.w_pers=0", "rest.init=previous"});
+      [] {
+        config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "rest.init=latest"});
+      },
+      {"rest.init", "base"});
+  const auto c = config::TrainConfig::Load("", {"model.policy=p", "data.dir=d", "grpo.objective=rest",
+                                                "grpo.group_size=1", "reward.w_pers=0", "rest.init=previous"});
   EXPECT_EQ(c.rest.init, config::RestInit::kPrevious);
 }
 

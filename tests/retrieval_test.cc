@@ -3,7 +3,6 @@
 // unsharded in-process retrieval (S = 1, 2, 4), bad frames, SIGTERM drain.
 #include <gtest/gtest.h>
 
-
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -27,22 +26,25 @@
 namespace prlm::retrieval {
 namespace {
 
-using prlm::testing::TempDir;
-using prlm::testing::WriteBytes;
+using prlm::testing::ClosedByServer;
 using prlm::testing::RawConnect;
 using prlm::testing::RawSend;
-using prlm::testing::ClosedByServer;
+using prlm::testing::TempDir;
+using prlm::testing::WriteBytes;
 
 std::string EncoderDir() { return std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny"; }
 
 TEST(Bm25, HandComputedScores) {
   // N = 3, avgdl = 2. idf(a) = ln(1.5/2.5) < 0 -> floor 0.25 * mean idf;
   // idf(b) = idf(c) = idf(d) = ln(2.5/1.5).
-  const retrieval_shards::Bm25 bm = retrieval_shards::Bm25::Build({"a b", "a c c", "d"}, retrieval_shards::Bm25Params{});
+  const retrieval_shards::Bm25 bm =
+      retrieval_shards::Bm25::Build({"a b", "a c c", "d"}, retrieval_shards::Bm25Params{});
   const double hi = std::log(2.5 / 1.5), lo = std::log(1.5 / 2.5);
   const double floor = 0.25 * (lo + 3 * hi) / 4;
   const double k1 = 1.5, b = 0.75;
-  auto term = [&](double idf, double tf, double len) { return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / 2)); };
+  auto term = [&](double idf, double tf, double len) {
+    return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / 2));
+  };
   const auto s = bm.Scores("a c");
   ASSERT_EQ(s.size(), 3u);
   EXPECT_NEAR(s[0], term(floor, 1, 2), 1e-12);
@@ -51,7 +53,8 @@ TEST(Bm25, HandComputedScores) {
   // Repeated query tokens count again; unknown tokens add nothing.
   EXPECT_NEAR(bm.Scores("c c zzz")[1], 2 * term(hi, 2, 3), 1e-12);
   // Stored postings give the same scores.
-  const retrieval_shards::Bm25 again = retrieval_shards::Bm25::FromProto(bm.ToProto("u"), retrieval_shards::Bm25Params{});
+  const retrieval_shards::Bm25 again =
+      retrieval_shards::Bm25::FromProto(bm.ToProto("u"), retrieval_shards::Bm25Params{});
   EXPECT_EQ(again.Scores("a c"), s);
 }
 
@@ -69,7 +72,8 @@ TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
   retrieval_shards::DenseEncoder encoder({EncoderDir(), "mean", 128, 16});
   retrieval_shards::IndexOptions opt;
   opt.built = {"dense", "dense_hnsw"};
-  auto index = retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser({&data.train}), opt, &encoder);
+  auto index = retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser({&data.train}), opt,
+                                                   &encoder);
   const int d = encoder.dim();
   int checked = 0;
   for (const auto& ex : data.train.examples) {
@@ -95,7 +99,8 @@ TEST(DenseIndex, ExactEqualsBruteForceInnerProducts) {
     ASSERT_EQ(result.items_size(), 5);
     for (int i = 0; i < 5; ++i) {
       EXPECT_NEAR(result.items(i).score(), brute[i].first, 1e-5);
-      if (std::abs(brute[i].first - brute[i + 1].first) > 1e-5 && (i == 0 || std::abs(brute[i].first - brute[i - 1].first) > 1e-5)) {
+      if (std::abs(brute[i].first - brute[i + 1].first) > 1e-5 &&
+          (i == 0 || std::abs(brute[i].first - brute[i - 1].first) > 1e-5)) {
         EXPECT_EQ(result.items(i).position(), brute[i].second);  // unambiguous rank
       }
     }
@@ -134,7 +139,8 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   base.options.built = {"bm25", "dense", "dense_hnsw"};
   base.encoder = encoder.options();
   const std::vector<const data::Dataset*> all = {&data.train, &data.dev, &data.test};
-  auto reference = retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser(all), base.options, &encoder);
+  auto reference =
+      retrieval_shards::ShardIndex::Build(*data.train.task, retrieval_shards::GroupByUser(all), base.options, &encoder);
 
   std::vector<proto::RetrieveRequest> requests;
   for (const auto* ds : all)
@@ -169,7 +175,8 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
       proto::RetrieveBatch batch;
       for (const auto& r : requests) *batch.add_requests() = r;
       proto::RetrieveBatchReply reply;
-      ASSERT_TRUE(reply.ParseFromString(direct.Call(kRetrieveBatch, batch.SerializeAsString(), std::chrono::seconds(5)).payload));
+      ASSERT_TRUE(reply.ParseFromString(
+          direct.Call(kRetrieveBatch, batch.SerializeAsString(), std::chrono::seconds(5)).payload));
       int foreign = 0;
       for (const auto& r : reply.results()) foreign += r.error().find("is not on shard 0") != std::string::npos;
       EXPECT_GT(foreign, 0);
@@ -350,17 +357,19 @@ TEST(RetrievalService, SigtermDrainsAndExitsZero) {
   TempDir dir;
   pipeline::WriteLampSplit(data.train, dir / "data", "train");
   const std::string prlm = PRLM_BINARY;
-  ASSERT_EQ(std::system((prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(
+      std::system(
+          (prlm + " build-index --data " + dir / "data" + " --out " + dir / "index" + " > /dev/null 2>&1").c_str()),
+      0);
   // Start the server, read its port, query it, SIGTERM it, collect its exit code.
-  const std::string script =
-      "set -e; " + prlm + " make-secret --out " + dir / "secret" + " > /dev/null; " + prlm +
-      " serve-retrieval --secret-file " + dir / "secret" + " --index " + dir / "index" + " > " + dir / "log" +
-      " 2>&1 & pid=$!; " +
-      "for i in $(seq 100); do grep -q listening " + dir / "log" + " && break; sleep 0.1; done; " +
-      "port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " + dir / "log" + "); " +
-      prlm + " retrieve --secret-file " + dir / "secret" + " --server 127.0.0.1:$port --user " +
-      data.train.examples[0].user_id +
-      " --query x --k 2 > " + dir / "out" + "; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "log";
+  const std::string script = "set -e; " + prlm + " make-secret --out " + dir / "secret" + " > /dev/null; " + prlm +
+                             " serve-retrieval --secret-file " + dir / "secret" + " --index " + dir / "index" + " > " +
+                             dir / "log" + " 2>&1 & pid=$!; " + "for i in $(seq 100); do grep -q listening " +
+                             dir / "log" + " && break; sleep 0.1; done; " +
+                             "port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " + dir / "log" + "); " +
+                             prlm + " retrieve --secret-file " + dir / "secret" + " --server 127.0.0.1:$port --user " +
+                             data.train.examples[0].user_id + " --query x --k 2 > " + dir / "out" +
+                             "; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "log";
   WriteBytes(dir / "run.sh", script);
   ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0);
   const std::string log = util::ReadFile(dir / "log");

@@ -105,7 +105,8 @@ class EchoModel : public reward_server::RewardComponent {
     p->tokens = 1;
     return p;
   }
-  void ScoreBatch(const std::vector<const reward_server::PreparedItem*>& items, const std::vector<double*>& out) override {
+  void ScoreBatch(const std::vector<const reward_server::PreparedItem*>& items,
+                  const std::vector<double*>& out) override {
     if (hold) hold->Wait();
     ++batches;
     for (size_t i = 0; i < items.size(); ++i) out[i][0] = static_cast<const Prepared*>(items[i])->value;
@@ -126,13 +127,13 @@ TEST(FormatReward, HandCases) {
   EXPECT_FALSE(HasReasoningFormat("<answer>A</answer>"));                       // no reasoning
   EXPECT_FALSE(HasReasoningFormat("<think>r</think>"));                         // no answer
   EXPECT_FALSE(HasReasoningFormat("<think>r</think>   <answer> </answer>"));    // empty answer
-  EXPECT_FALSE(HasReasoningFormat("<think>  </think>A"));                        // empty reasoning
-  EXPECT_FALSE(HasReasoningFormat("<think>a</think>b</think>c"));                // two closes
-  EXPECT_FALSE(HasReasoningFormat("x <think>r</think>A"));                       // text before <think>
-  EXPECT_FALSE(HasReasoningFormat("<think>r<think>s</think>A"));                 // nested open
-  EXPECT_FALSE(HasReasoningFormat("<think>r</think><answer>A"));                 // unclosed answer
-  EXPECT_FALSE(HasReasoningFormat("<think>r</think><answer>A</answer> more"));   // text after answer
-  EXPECT_FALSE(HasReasoningFormat("<think>r</think>A<think>again"));             // reopened
+  EXPECT_FALSE(HasReasoningFormat("<think>  </think>A"));                       // empty reasoning
+  EXPECT_FALSE(HasReasoningFormat("<think>a</think>b</think>c"));               // two closes
+  EXPECT_FALSE(HasReasoningFormat("x <think>r</think>A"));                      // text before <think>
+  EXPECT_FALSE(HasReasoningFormat("<think>r<think>s</think>A"));                // nested open
+  EXPECT_FALSE(HasReasoningFormat("<think>r</think><answer>A"));                // unclosed answer
+  EXPECT_FALSE(HasReasoningFormat("<think>r</think><answer>A</answer> more"));  // text after answer
+  EXPECT_FALSE(HasReasoningFormat("<think>r</think>A<think>again"));            // reopened
 
   reward_server::FormatReward format;
   proto::ScoreItem item = Item("q", "<think>r</think><answer>A</answer>", "A");
@@ -179,7 +180,9 @@ TEST(SimilarityReward, IsTheMeanOfRouge1AndRougeLAndNeedsAGold) {
   EXPECT_NEAR(out[0], (2.0 / 3 + 1.0 / 3) / 2, 1e-12);
   proto::ScoreItem no_gold = Item("q", "<think>r</think>d a", " ");
   ExpectErrorContaining(
-      [&] { similarity.Prepare(reward_server::RewardInput{&no_gold, text::ExtractAnswer(no_gold.completion()), 4}, out); },
+      [&] {
+        similarity.Prepare(reward_server::RewardInput{&no_gold, text::ExtractAnswer(no_gold.completion()), 4}, out);
+      },
       {"item 4", "no gold output", "similarity"});
 }
 
@@ -273,10 +276,10 @@ std::vector<proto::ScoreItem> SomeGroup(int g) {
   const std::string answers[] = {"Council approves park plan", "NEW PARK PLAN APPROVED " + std::to_string(g),
                                  "Local council approves new park plan", "city news"};
   for (int s = 0; s < 4; ++s)
-    items.push_back(Item("Generate a headline for the following article: the council met on Tuesday " +
-                             std::to_string(g),
-                         "<think>The user keeps titles short.</think><answer>" + answers[s] + "</answer>", gold,
-                         "user" + std::to_string(g)));
+    items.push_back(
+        Item("Generate a headline for the following article: the council met on Tuesday " + std::to_string(g),
+             "<think>The user keeps titles short.</think><answer>" + answers[s] + "</answer>", gold,
+             "user" + std::to_string(g)));
   items[3].set_completion("no reasoning, just " + answers[3]);  // no answer after </think>
   return items;
 }
@@ -296,9 +299,10 @@ TEST(RewardScorer, SameRewardsAloneAndBatched) {
     o.batching.max_batch_size = max_batch;
     o.batching.max_queue_delay = delay;
     return std::make_unique<reward_server::RewardScorer>(
-        std::vector<reward_server::WeightedComponent>{{std::make_shared<reward_server::AccuracyReward>(), 1.0},
-                                       {std::make_shared<reward_server::FormatReward>(), 0.1},
-                                       {std::make_shared<reward_server::PersonalizationReward>(rm, 64), 0.1}},
+        std::vector<reward_server::WeightedComponent>{
+            {std::make_shared<reward_server::AccuracyReward>(), 1.0},
+            {std::make_shared<reward_server::FormatReward>(), 0.1},
+            {std::make_shared<reward_server::PersonalizationReward>(rm, 64), 0.1}},
         o);
   };
   // 1. Alone: one request at a time, each in its own batch.
@@ -325,8 +329,9 @@ TEST(RewardScorer, SameRewardsAloneAndBatched) {
     }
     // The weighted sum, recomputed from the reported components.
     const auto& it = batched.items(0);
-    EXPECT_NEAR(it.reward(), Component(it, "accuracy") + 0.1 * Component(it, "format") +
-                                 0.1 * Component(it, "personalization"), 1e-9);
+    EXPECT_NEAR(it.reward(),
+                Component(it, "accuracy") + 0.1 * Component(it, "format") + 0.1 * Component(it, "personalization"),
+                1e-9);
     EXPECT_NEAR(Component(it, "personalization"), 1 / (1 + std::exp(-Component(it, "rm_score"))), 1e-9);
     // The item with no answer: no accuracy, no format, no personalization.
     EXPECT_EQ(batched.items(3).reward(), 0.0);
@@ -363,7 +368,8 @@ TEST(RewardScorer, DeadlineInvalidAndOverloadAreExplicit) {
   EXPECT_EQ(refused.status(), proto::ScoreReply::OVERLOADED);
   // 4. Invalid requests: empty, and an item the accuracy reward cannot score.
   EXPECT_EQ(scorer.ScoreNow(proto::ScoreRequest()).status(), proto::ScoreReply::INVALID_REQUEST);
-  reward_server::RewardScorer with_accuracy({{std::make_shared<reward_server::AccuracyReward>(), 1.0}}, reward_server::ScorerOptions());
+  reward_server::RewardScorer with_accuracy({{std::make_shared<reward_server::AccuracyReward>(), 1.0}},
+                                            reward_server::ScorerOptions());
   const auto invalid = with_accuracy.ScoreNow(Request({Item("q", "<think>r</think>A", "A"), Item("q", "x", "")}));
   EXPECT_EQ(invalid.status(), proto::ScoreReply::INVALID_REQUEST);
   EXPECT_NE(invalid.error().find("item 1"), std::string::npos) << invalid.error();
@@ -424,9 +430,8 @@ TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
         // Each request is unique: its user id and its answer name it.
         const std::string id = std::to_string(c) + "-" + std::to_string(i);
         try {
-          const auto reply = client.Score({Item("q", "<think>r</think><answer>a " + id + "</answer>", "a " + id,
-                                                "user-" + id)},
-                                          60000);
+          const auto reply = client.Score(
+              {Item("q", "<think>r</think><answer>a " + id + "</answer>", "a " + id, "user-" + id)}, 60000);
           if (reply.status() != proto::ScoreReply::OK || reply.items_size() != 1 ||
               reply.items(0).answer() != "a " + id ||
               Component(reply.items(0), "echo") != EchoModel::ValueOf("user-" + id) ||
@@ -438,7 +443,8 @@ TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
       }
     });
   // Alongside: broken frames, a truncated frame, and clients that vanish mid-request.
-  const std::string good = net::EncodeFrame(kScoreRequest, 1, Request({Item("q", "<think>r</think>x", "x")}).SerializeAsString());
+  const std::string good =
+      net::EncodeFrame(kScoreRequest, 1, Request({Item("q", "<think>r</think>x", "x")}).SerializeAsString());
   const std::string bad_cases[] = {
       std::string("\x00\x01garbage-without-magic-0123456789", 34),
       net::EncodeFrame(kScoreRequest, 2, std::string("\xff\xff\xff\xff", 4)),  // not a ScoreRequest
@@ -493,8 +499,8 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   table.SetUser("b", reward::LoreModel::LogitsOf(torch::tensor({0.7f, 0.2f, 0.1f})));
   TempDir model_dir;  // adaptations persist into the model directory
   table.Save(model_dir.str(), bert, "pooler", lo, {});
-  auto lore =
-      std::make_shared<reward_server::LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8, model_dir.str());
+  auto lore = std::make_shared<reward_server::LoreReward>(embedder, model::Pooling::kPooler, table.Clone(), lo, 16, 8,
+                                                          model_dir.str());
   reward_server::ScorerOptions o;
   o.batching.max_batch_size = 16;
   o.batching.max_queue_delay = std::chrono::microseconds(500);
@@ -507,8 +513,8 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   const std::string answer = "a short answer";
   const auto phi = RewardModel::Load(bert, 64)->EmbedTexts({{"q", answer}}, model::Pooling::kPooler);
   const auto expected = [&](const torch::Tensor& w) { return table.Rewards(phi, w).item<double>(); };
-  auto reply = client.Score({Item("q", "<think>r</think>" + answer, "g", "b"),
-                             Item("q", "<think>r</think>" + answer, "g", "stranger")});
+  auto reply = client.Score(
+      {Item("q", "<think>r</think>" + answer, "g", "b"), Item("q", "<think>r</think>" + answer, "g", "stranger")});
   ASSERT_EQ(reply.status(), proto::ScoreReply::OK) << reply.error();
   EXPECT_NEAR(Component(reply.items(0), "lore_score"), expected(table.WeightsOf("b")), 1e-5);
   EXPECT_NEAR(Component(reply.items(0), "personalization"),
@@ -621,10 +627,10 @@ TEST(RewardModel, PairTruncationIsLongestFirst) {
   const auto e = rm->Encode(long_a, "ok");
   ASSERT_EQ(e.ids.size(), 16u);  // [CLS] a [SEP] b [SEP]
   const size_t seconds = std::count(e.type_ids.begin(), e.type_ids.end(), 1);
-  EXPECT_EQ(seconds, b + 1);      // the short side is kept whole (with its [SEP])
+  EXPECT_EQ(seconds, b + 1);  // the short side is kept whole (with its [SEP])
   const auto both_long = rm->Encode(long_a, long_a);
   EXPECT_EQ(std::count(both_long.type_ids.begin(), both_long.type_ids.end(), 0), 1 + 7 + 1);  // 13 split 7/6
-  EXPECT_EQ(rm->Encode("a b", "c d").ids, tok.EncodePair("a b", "c d").ids);  // fits: untouched
+  EXPECT_EQ(rm->Encode("a b", "c d").ids, tok.EncodePair("a b", "c d").ids);                  // fits: untouched
 }
 
 TEST(RewardModel, SaveLoadRoundTripInHuggingFaceLayout) {
@@ -665,8 +671,9 @@ TEST(RewardModel, BradleyTerryTrainingLearnsSyntheticPreferences) {
   EXPECT_LT(report.epoch_train_loss.back(), 0.6 * report.epoch_train_loss.front());
   EXPECT_LT(report.after_epoch.back().loss, 0.5 * report.before.loss);
   EXPECT_GE(report.after_epoch.back().accuracy, 0.85);
-  std::printf("RM training: held-out accuracy %.3f -> %.3f, loss %.4f -> %.4f; train loss by epoch", report.before.accuracy,
-              report.after_epoch.back().accuracy, report.before.loss, report.after_epoch.back().loss);
+  std::printf("RM training: held-out accuracy %.3f -> %.3f, loss %.4f -> %.4f; train loss by epoch",
+              report.before.accuracy, report.after_epoch.back().accuracy, report.before.loss,
+              report.after_epoch.back().loss);
   for (double l : report.epoch_train_loss) std::printf(" %.4f", l);
   std::printf("\n");
 }
@@ -677,7 +684,8 @@ TEST(RmPairs, FileErrorsNameTheLine) {
   const auto pairs = pipeline::ReadRmPairs(dir / "ok.jsonl");
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_EQ(pairs[0].id, "3");
-  WriteBytes(dir / "bad.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\n{\"query\":\"q\",\"chosen\":\"a\"}\n");
+  WriteBytes(dir / "bad.jsonl",
+             "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\n{\"query\":\"q\",\"chosen\":\"a\"}\n");
   ExpectErrorContaining([&] { pipeline::ReadRmPairs(dir / "bad.jsonl"); }, {"bad.jsonl:2", "rejected"});
   WriteBytes(dir / "json.jsonl", "{\"query\": \n");
   ExpectErrorContaining([&] { pipeline::ReadRmPairs(dir / "json.jsonl"); }, {"json.jsonl:1", "not valid JSON"});
@@ -692,7 +700,8 @@ TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
   retrieval_shards::IndexOptions io;
   io.built = {"bm25"};
   auto retriever = retrieval_shards::LocalRetriever::Build({&splits.train}, io);
-  auto tokenizer = text::Tokenizer::FromFile(std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/qwen2-tied/tokenizer.json");
+  auto tokenizer =
+      text::Tokenizer::FromFile(std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/qwen2-tied/tokenizer.json");
   const std::string intro = data::PromptTemplateFor("LaMP_4").profile_intro;
   // A stand-in policy: with a profile it answers "styled N", without "plain N";
   // query 0 gets no answer at all, query 1 the same answer both ways.
@@ -704,10 +713,13 @@ TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
       const bool with_profile = text.find(intro) != std::string::npos;
       EXPECT_EQ(with_profile, p % 2 == 0);
       const size_t query = calls + p / 2;
-      if (query == 0) out.push_back("<think>hmm");
-      else if (query == 1) out.push_back("<think>r</think><answer>same</answer>");
-      else out.push_back(std::string("<think>r</think><answer>") + (with_profile ? "styled " : "plain ") +
-                         std::to_string(query) + "</answer>");
+      if (query == 0)
+        out.push_back("<think>hmm");
+      else if (query == 1)
+        out.push_back("<think>r</think><answer>same</answer>");
+      else
+        out.push_back(std::string("<think>r</think><answer>") + (with_profile ? "styled " : "plain ") +
+                      std::to_string(query) + "</answer>");
     }
     calls += prompts.size() / 2;
     return out;
@@ -734,7 +746,9 @@ TEST(RmPairs, PrLMRecipeWithProfileVersusWithout) {
 TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
   TempDir dir;
   const std::string prlm = PRLM_BINARY;
-  const auto run = [&](const std::string& cmd) { return std::system((cmd + " >> " + dir / "cli.log" + " 2>&1").c_str()); };
+  const auto run = [&](const std::string& cmd) {
+    return std::system((cmd + " >> " + dir / "cli.log" + " 2>&1").c_str());
+  };
   ASSERT_EQ(run(prlm + " make-synthetic --users 40 --out " + dir / "data" + " --rm-pairs " + dir / "pairs.jsonl"), 0);
   ASSERT_EQ(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "pairs.jsonl" + " --out " + dir / "rm" +
                 " --epochs 1 --batch-size 16 --max-length 64"),
@@ -747,11 +761,13 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
                 " --k 2 --limit 4 --max-new-tokens 8 --out " + dir / "made.jsonl"),
             0)
       << util::ReadFile(dir / "cli.log");
-  EXPECT_NE(util::ReadFile(dir / "cli.log").find("from 4 queries"), std::string::npos) << util::ReadFile(dir / "cli.log");
+  EXPECT_NE(util::ReadFile(dir / "cli.log").find("from 4 queries"), std::string::npos)
+      << util::ReadFile(dir / "cli.log");
   EXPECT_TRUE(std::filesystem::exists(dir / "made.jsonl"));
   // A malformed pairs file is refused with its line.
   WriteBytes(dir / "broken.jsonl", "{\"query\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\nnot json\n");
-  EXPECT_NE(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "broken.jsonl" + " --out " + dir / "x"), 0);
+  EXPECT_NE(run(prlm + " train-rm --init " + kBertTiny + " --pairs " + dir / "broken.jsonl" + " --out " + dir / "x"),
+            0);
   EXPECT_NE(util::ReadFile(dir / "cli.log").find("broken.jsonl:2"), std::string::npos);
   // Records for `prlm score`: one well-formed, one without an answer.
   WriteBytes(dir / "records.jsonl",
@@ -761,11 +777,10 @@ TEST(RewardCli, TrainServeScoreAndSigtermDrain) {
   const std::string script =
       "set -e; " + prlm + " make-secret --out " + dir / "secret" + " > /dev/null; " + prlm +
       " serve-reward --secret-file " + dir / "secret" + " --model " + dir / "rm" + " --max-length 64 > " +
-      dir / "serve.log" +
-      " 2>&1 & pid=$!; for i in $(seq 200); do grep -q listening " + dir / "serve.log" +
+      dir / "serve.log" + " 2>&1 & pid=$!; for i in $(seq 200); do grep -q listening " + dir / "serve.log" +
       " && break; sleep 0.1; done; port=$(sed -n 's/.*listening on 127.0.0.1:\\([0-9]*\\).*/\\1/p' " +
-      dir / "serve.log" + "); " + prlm + " score --secret-file " + dir / "secret" + " --server 127.0.0.1:$port --input " +
-      dir / "records.jsonl" + " > " +
+      dir / "serve.log" + "); " + prlm + " score --secret-file " + dir / "secret" +
+      " --server 127.0.0.1:$port --input " + dir / "records.jsonl" + " > " +
       dir / "scores.jsonl; kill -TERM $pid; wait $pid; echo rc=$? >> " + dir / "serve.log";
   WriteBytes(dir / "run.sh", script);
   ASSERT_EQ(std::system(("bash " + dir / "run.sh").c_str()), 0) << util::ReadFile(dir / "serve.log");

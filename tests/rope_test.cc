@@ -32,7 +32,8 @@ RopeParameters Rope(const std::string& type, double factor) {
 
 void ExpectFrequencies(const std::vector<double>& got, const std::vector<double>& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12 * std::max(1.0, want[i])) << what << " " << i;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-12 * std::max(1.0, want[i])) << what << " " << i;
 }
 
 TEST(Rope, EachTypeGivesTheFrequenciesOfItsFormula) {
@@ -52,8 +53,8 @@ TEST(Rope, EachTypeGivesTheFrequenciesOfItsFormula) {
   auto llama3 = Rope("llama3", 8);
   llama3.scaling.original_max_position_embeddings = 1000;
   const double smooth = (1000 / (2 * M_PI / 0.01) - 1) / 3;
-  ExpectFrequencies(RopeInverseFrequencies(llama3, 10),
-                    {1, 0.1, (1 - smooth) * 0.01 / 8 + smooth * 0.01, 0.001 / 8}, "llama3");
+  ExpectFrequencies(RopeInverseFrequencies(llama3, 10), {1, 0.1, (1 - smooth) * 0.01 / 8 + smooth * 0.01, 0.001 / 8},
+                    "llama3");
   // yarn, factor 4, L0 = 2048, beta 32 / 1: correction dims 1.008 -> 1 and
   // 2.513 -> 3, so the ramp over the 4 dims is 0, 0, 0.5, 1.
   auto yarn = Rope("yarn", 4);
@@ -78,11 +79,11 @@ TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
   EXPECT_TRUE(qwen3.qk_norm);
   EXPECT_FALSE(qwen3.attention_bias);
   EXPECT_EQ(qwen3.head_dim(), 128) << "transformers' Qwen3Config default";
-  const auto llama = DecoderConfig::FromJsonText(
-      DecoderJson("llama", R"(, "attention_bias": true, "mlp_bias": true, "head_dim": 32,
+  const auto llama =
+      DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "attention_bias": true, "mlp_bias": true, "head_dim": 32,
                     "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 512})"),
-      "llama.json");
+                                  "llama.json");
   EXPECT_TRUE(llama.attention_bias && llama.mlp_bias && llama.o_proj_bias());
   EXPECT_EQ(llama.head_dim(), 32);
   EXPECT_EQ(llama.max_position_embeddings, 2048) << "LlamaConfig's default";
@@ -94,8 +95,10 @@ TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
   EXPECT_TRUE(again.mlp_bias);
   EXPECT_EQ(again.head_dim(), 32);
   EXPECT_EQ(again.rope_scaling.high_freq_factor, 4.0);
-  const auto qwen2 = DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"type": "yarn", "factor": 4.0,
-                                                   "original_max_position_embeddings": 32768})"), "q2.json");
+  const auto qwen2 =
+      DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"type": "yarn", "factor": 4.0,
+                                                   "original_max_position_embeddings": 32768})"),
+                                  "q2.json");
   EXPECT_TRUE(qwen2.attention_bias && !qwen2.o_proj_bias());
   EXPECT_EQ(qwen2.rope_scaling.type, "yarn") << "the older key 'type'";
   EXPECT_EQ(qwen2.rope_scaling.beta_fast, 32);
@@ -103,23 +106,27 @@ TEST(DecoderConfig, ArchitecturesReadTheirFieldsAndRopeScalingIsValidated) {
   ExpectErrorContaining([] { DecoderConfig::FromJsonText(DecoderJson("gemma", ""), "g.json"); },
                         {"g.json", "model_type 'gemma'", "qwen2, qwen3, llama"});
   ExpectErrorContaining(
-      [] { DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "longrope"})"), "l.json"); },
+      [] {
+        DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "longrope"})"), "l.json");
+      },
       {"l.json", "rope_type 'longrope' is not supported", "llama3, yarn"});
   ExpectErrorContaining(
       [] {
         DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
-                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 512})"), "l.json");
+                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 512})"),
+                                    "l.json");
       },
       {"l.json", "llama3' needs 'low_freq_factor'"});
   ExpectErrorContaining(
-      [] { DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"rope_type": "linear"})"), "q.json"); },
+      [] {
+        DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"rope_type": "linear"})"), "q.json");
+      },
       {"q.json", "needs 'factor'"});
   ExpectErrorContaining(
       [] { DecoderConfig::FromJsonText(DecoderJson("qwen2", R"(, "rope_scaling": {"factor": 2.0})"), "q.json"); },
       {"q.json", "'rope_type'"});
-  ExpectErrorContaining(
-      [] { DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "mlp_bias": "yes")"), "l.json"); },
-      {"l.json", "'mlp_bias' must be true or false"});
+  ExpectErrorContaining([] { DecoderConfig::FromJsonText(DecoderJson("llama", R"(, "mlp_bias": "yes")"), "l.json"); },
+                        {"l.json", "'mlp_bias' must be true or false"});
 }
 
 // transformers 5 writes RoPE as rope_parameters, with rope_theta inside it.
@@ -144,14 +151,17 @@ TEST(DecoderConfig, Transformers5RopeParametersReadAsRopeScalingAndTheta) {
   EXPECT_EQ(plain.rope_scaling.type, "default");
   ExpectErrorContaining(
       [] {
-        DecoderConfig::FromJsonText(DecoderJson("qwen3", R"(, "rope_parameters": {"full_attention": {"rope_type": "default"},
-                                  "sliding_attention": {"rope_type": "default"}})"), "g.json");
+        DecoderConfig::FromJsonText(
+            DecoderJson("qwen3", R"(, "rope_parameters": {"full_attention": {"rope_type": "default"},
+                                  "sliding_attention": {"rope_type": "default"}})"),
+            "g.json");
       },
       {"g.json", "rope_parameters has per-layer-type parameters ('full_attention')"});
   ExpectErrorContaining(
       [] {
         DecoderConfig::FromJsonText(
-            DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5})"), "p.json");
+            DecoderJson("llama", R"(, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.5})"),
+            "p.json");
       },
       {"p.json", "partial_rotary_factor other than 1"});
 }
@@ -227,7 +237,8 @@ TEST(Decoder, RopeScalingActsOnPositionsAsItsFormulaSays) {
   EXPECT_LT((LogitsAt(linear, ids, p * 2) - LogitsAt(plain, ids, p)).abs().max().item<float>(), 1e-5);
   EXPECT_GT((LogitsAt(linear, ids, p) - LogitsAt(plain, ids, p)).abs().max().item<float>(), 1e-3);
   // Dynamic is plain until the sequence passes max_position_embeddings.
-  auto dynamic = TinyDecoder(R"(, "max_position_embeddings": 32, "rope_scaling": {"rope_type": "dynamic", "factor": 2.0})");
+  auto dynamic =
+      TinyDecoder(R"(, "max_position_embeddings": 32, "rope_scaling": {"rope_type": "dynamic", "factor": 2.0})");
   auto plain32 = TinyDecoder(R"(, "max_position_embeddings": 32)");
   EXPECT_LT((LogitsAt(dynamic, ids, p + 20) - LogitsAt(plain32, ids, p + 20)).abs().max().item<float>(), 1e-6);
   EXPECT_GT((LogitsAt(dynamic, ids, p + 40) - LogitsAt(plain32, ids, p + 40)).abs().max().item<float>(), 1e-4);

@@ -40,8 +40,7 @@ std::string StartServerIn(const std::string& dir, const std::string& args, const
   for (int i = 0; i < 300; ++i) {
     const std::string text = fs::exists(log) ? util::ReadFile(log) : "";
     const size_t at = text.find("listening on 127.0.0.1:");
-    if (at != std::string::npos)
-      return text.substr(at + 23, text.find_first_not_of("0123456789", at + 23) - at - 23);
+    if (at != std::string::npos) return text.substr(at + 23, text.find_first_not_of("0123456789", at + 23) - at - 23);
     Shell("sleep 0.1");
   }
   return "";
@@ -52,11 +51,11 @@ class RopgJob : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const std::string d = dir_->str();
-    const auto prep = Shell(Prlm() + " make-synthetic --users 20 --seed 3 --questions-per-user 2 --topic-style --out " +
-                            d + "/data --corpus " + d + "/corpus.txt && " + Prlm() +
-                            " train-tokenizer --vocab-size 1024 --out " + d + "/tok " + d + "/corpus.txt && " +
-                            Prlm() + " init-model --tokenizer " + d + "/tok/tokenizer.json --out " + d +
-                            "/policy num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+    const auto prep =
+        Shell(Prlm() + " make-synthetic --users 20 --seed 3 --questions-per-user 2 --topic-style --out " + d +
+              "/data --corpus " + d + "/corpus.txt && " + Prlm() + " train-tokenizer --vocab-size 1024 --out " + d +
+              "/tok " + d + "/corpus.txt && " + Prlm() + " init-model --tokenizer " + d + "/tok/tokenizer.json --out " +
+              d + "/policy num_hidden_layers=1 hidden_size=64 intermediate_size=128");
     ASSERT_EQ(prep.code, 0) << prep.out;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -121,7 +120,8 @@ TEST_F(RopgJob, TwoDataParallelRanksTrainTheRetrieverOneRankTrains) {
       const auto ta = model::ReadTensor(a, info), tb = model::ReadTensor(b, b.Info(info.name));
       EXPECT_LT((ta - tb).abs().max().item<double>(), 1e-5) << mode << " " << info.name;
       for (const std::string& name : {info.name, "bert." + info.name})
-        if (init.Has(name)) moved += (ta - model::ReadTensor(init, init.Info(name)).to(ta.dtype())).abs().max().item<double>();
+        if (init.Has(name))
+          moved += (ta - model::ReadTensor(init, init.Info(name)).to(ta.dtype())).abs().max().item<double>();
     }
     EXPECT_GT(moved, 0) << mode << ": training changed nothing";
     EXPECT_EQ(Lines(D(std::string("r2") + mode) + "/metrics.jsonl").size(), 4u) << mode;  // 6 questions / 4, 2 epochs
@@ -143,8 +143,8 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
   const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
   const std::string candidates = " --candidates none,recency,bm25,dense=" + fixture;
   const std::string collect = " collect-selection --model " + D("policy") + " --data " + D("data") +
-                              " --split train --limit 6 --max-new-tokens 12 --temperature 1 --threads 1" +
-                              candidates + " --out ";
+                              " --split train --limit 6 --max-new-tokens 12 --temperature 1 --threads 1" + candidates +
+                              " --out ";
   const auto one = Shell(Prlm() + collect + D("sel1.jsonl"));
   ASSERT_EQ(one.code, 0) << one.out;
   const auto two = Shell(Mpirun(2) + collect + D("sel2.jsonl"));
@@ -193,14 +193,15 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
   EXPECT_NE(no_selector.out.find("need --selector DIR and --candidates SPEC"), std::string::npos) << no_selector.out;
   const auto wrong_variant = Shell(Prlm() + eval + " --retriever rspg-post --selector " + D("sel_pre") + candidates);
   EXPECT_NE(wrong_variant.out.find("--retriever rspg-post: --selector has no selector of that variant"),
-            std::string::npos) << wrong_variant.out;
-  const auto missing = Shell(Prlm() + eval + " --retriever rspg-pre --selector " + D("sel_pre") +
-                             " --candidates none,recency,bm25");
+            std::string::npos)
+      << wrong_variant.out;
+  const auto missing =
+      Shell(Prlm() + eval + " --retriever rspg-pre --selector " + D("sel_pre") + " --candidates none,recency,bm25");
   EXPECT_NE(missing.out.find("was trained to choose dense, which --candidates does not name"), std::string::npos)
       << missing.out;
   if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
-  const auto items = Shell(Prlm() + " train-selector --feedback " + D("fb1.jsonl") + " --init " + fixture +
-                           " --out " + D("sel_bad"));
+  const auto items =
+      Shell(Prlm() + " train-selector --feedback " + D("fb1.jsonl") + " --init " + fixture + " --out " + D("sel_bad"));
   EXPECT_NE(items.code, 0);
   EXPECT_NE(items.out.find("has other candidates than the first record's"), std::string::npos) << items.out;
 }
@@ -211,16 +212,17 @@ TEST_F(RopgJob, RetrieverSelectionFromCollectionToEval) {
 TEST_F(RopgJob, TrainingRefreshesARunningShardServer) {
   if (!fs::exists(D("fb1.jsonl"))) ASSERT_EQ(Shell(Prlm() + Collect(D("fb1.jsonl"))).code, 0);
   const std::string fixture = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
-  const auto index = Shell(Prlm() + " build-index --data " + D("data") + " --retriever bm25,dense --encoder " + fixture +
-                           " --shards 1 --out " + D("index") + " && " + Prlm() + " make-secret --out " + D("secret"));
+  const auto index =
+      Shell(Prlm() + " build-index --data " + D("data") + " --retriever bm25,dense --encoder " + fixture +
+            " --shards 1 --out " + D("index") + " && " + Prlm() + " make-secret --out " + D("secret"));
   ASSERT_EQ(index.code, 0) << index.out;
-  const std::string port = StartServer(" serve-retrieval --index " + D("index") + " --shard 0 --secret-file " +
-                                      D("secret"), "shard");
+  const std::string port =
+      StartServer(" serve-retrieval --index " + D("index") + " --shard 0 --secret-file " + D("secret"), "shard");
   ASSERT_FALSE(port.empty()) << util::ReadFile(D("shard.log"));
-  const auto trained = Shell(Prlm() + " train-retriever --feedback " + D("fb1.jsonl") + " --init " + fixture +
-                             " --batch-size 2 --epochs 1 --heldout-fraction 0 --threads 1 --refresh-every 2" +
-                             " --refresh-server 127.0.0.1:" + port + " --secret-file " + D("secret") + " --out " +
-                             D("refreshed"));
+  const auto trained =
+      Shell(Prlm() + " train-retriever --feedback " + D("fb1.jsonl") + " --init " + fixture +
+            " --batch-size 2 --epochs 1 --heldout-fraction 0 --threads 1 --refresh-every 2" +
+            " --refresh-server 127.0.0.1:" + port + " --secret-file " + D("secret") + " --out " + D("refreshed"));
   StopServer("shard");
   ASSERT_EQ(trained.code, 0) << trained.out;
   std::vector<std::string> refreshes;

@@ -48,7 +48,7 @@ TEST(RopgLoss, KdIsTheKlFromTheUtilityTeacherToTheRetriever) {
   const auto scores = torch::tensor({{1.0, 0.0}}, torch::kDouble);
   const auto utilities = torch::tensor({{0.0, 1.0}}, torch::kDouble);
   const double T = 2;
-  const double t0 = 1 / (1 + std::exp(0.5)), t1 = 1 - t0;  // softmax(0, 0.5)
+  const double t0 = 1 / (1 + std::exp(0.5)), t1 = 1 - t0;   // softmax(0, 0.5)
   const double s0 = 1 / (1 + std::exp(-0.5)), s1 = 1 - s0;  // softmax(0.5, 0)
   EXPECT_NEAR(pipeline::RopgKdLoss(scores, utilities, T).item<double>(),
               t0 * std::log(t0 / s0) + t1 * std::log(t1 / s1), 1e-12);
@@ -63,12 +63,23 @@ TEST(RopgLoss, KdIsTheKlFromTheUtilityTeacherToTheRetriever) {
 
 TEST(RopgLoss, ShapesAndArgumentsAreRefusedByName) {
   const auto s = torch::zeros({2, 3});
-  ExpectErrorContaining([&] { pipeline::RopgRlLoss(s, torch::zeros({2, 4}), torch::zeros({2}, torch::kLong)); },
-                        {"RopgRlLoss", "utilities", "must match the scores"});
-  ExpectErrorContaining([&] { pipeline::RopgRlLoss(s, torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong)); },
-                        {"RopgRlLoss", "outside [0, 3)"});
-  ExpectErrorContaining([&] { pipeline::RopgKdLoss(s, torch::zeros({2, 3}), 0); }, {"RopgKdLoss", "temperature must be > 0"});
-  ExpectErrorContaining([&] { pipeline::RopgKdLoss(torch::zeros({3}), torch::zeros({3}), 1); }, {"scores must be [Q, N]"});
+  ExpectErrorContaining(
+      [&] {
+        pipeline::RopgRlLoss(s, torch::zeros({2, 4}), torch::zeros({2}, torch::kLong));
+      },
+      {"RopgRlLoss", "utilities", "must match the scores"});
+  ExpectErrorContaining(
+      [&] {
+        pipeline::RopgRlLoss(s, torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong));
+      },
+      {"RopgRlLoss", "outside [0, 3)"});
+  ExpectErrorContaining(
+      [&] {
+        pipeline::RopgKdLoss(s, torch::zeros({2, 3}), 0);
+      },
+      {"RopgKdLoss", "temperature must be > 0"});
+  ExpectErrorContaining([&] { pipeline::RopgKdLoss(torch::zeros({3}), torch::zeros({3}), 1); },
+                        {"scores must be [Q, N]"});
 }
 
 }  // namespace
@@ -111,10 +122,12 @@ TEST(RopgFeedback, FileRoundTripsAndBadLinesAreNamed) {
   EXPECT_DOUBLE_EQ(back[0].candidates[1].utility, 0.25);
   WriteBytes(path, FeedbackLine(a) + "\n" + FeedbackLine(a) + "\n");
   ExpectErrorContaining([&] { ReadFeedback(path); }, {path + ":2", "question q1 appears twice"});
-  WriteBytes(path, R"({"id": "q", "user_id": "u", "query": "x", "first_stage": "bm25", "candidates": []})" "\n");
+  WriteBytes(path, R"({"id": "q", "user_id": "u", "query": "x", "first_stage": "bm25", "candidates": []})"
+                   "\n");
   ExpectErrorContaining([&] { ReadFeedback(path); }, {path + ":1", "\"candidates\" must be a non-empty array"});
   WriteBytes(path, R"({"id": "q", "user_id": "u", "query": "x", "first_stage": "bm25",)"
-                   R"( "candidates": [{"id": "i", "score": 1, "utility": "high", "text": "t"}]})" "\n");
+                   R"( "candidates": [{"id": "i", "score": 1, "utility": "high", "text": "t"}]})"
+                   "\n");
   ExpectErrorContaining([&] { ReadFeedback(path); }, {path + ":1: candidates[0]", "\"utility\" must be a number"});
   WriteBytes(path, "");
   ExpectErrorContaining([&] { ReadFeedback(path); }, {"no feedback records"});
@@ -158,8 +171,14 @@ std::vector<FeedbackRecord> TopicFeedback(int questions) {
   util::SplitMix64 rng(9);
   for (int q = 0; q < questions; ++q) {
     const int t = q % 4;
-    FeedbackRecord r{"q" + std::to_string(q), "user" + std::to_string(q % 10), "news about the " + topics[t],
-                     "", "", "bm25", "rouge1", {}};
+    FeedbackRecord r{"q" + std::to_string(q),
+                     "user" + std::to_string(q % 10),
+                     "news about the " + topics[t],
+                     "",
+                     "",
+                     "bm25",
+                     "rouge1",
+                     {}};
     for (int j = 0; j < 6; ++j) {
       const int topic = (t + j + rng.Below(2)) % 4;
       r.candidates.push_back({"i" + std::to_string(j), 0, 0, topic == t ? 1.0 : 0.0, "", "",

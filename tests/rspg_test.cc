@@ -53,8 +53,11 @@ TEST(RetrieverSelector, TextHasTheAnswerOnlyAfterGenerationAndKeepsTheItems) {
   const auto ids = pre->Ids("a", long_input, items, "");
   EXPECT_LE(ids.size(), 48u);
   EXPECT_NE(ids, pre->Ids("a", long_input, "other profile text", ""));
-  ExpectErrorContaining([] { RetrieverSelector::Create(kBertFixture, "during", {"a", "b"}, 48, 1); },
-                        {"variant must be pre or post, not 'during'"});
+  ExpectErrorContaining(
+      [] {
+        RetrieverSelector::Create(kBertFixture, "during", {"a", "b"}, 48, 1);
+      },
+      {"variant must be pre or post, not 'during'"});
 }
 
 // Questions on one of four topics; each retriever's items (pre) or answer
@@ -66,8 +69,14 @@ std::vector<FeedbackRecord> TopicSelection(int questions, bool topic_in_answer) 
   util::SplitMix64 rng(5);
   for (int q = 0; q < questions; ++q) {
     const int t = q % 4;
-    FeedbackRecord r{"q" + std::to_string(q), "user" + std::to_string(q % 12), "", "news about the " + topics[t],
-                     "", "retrievers", "rouge1", {}};
+    FeedbackRecord r{"q" + std::to_string(q),
+                     "user" + std::to_string(q % 12),
+                     "",
+                     "news about the " + topics[t],
+                     "",
+                     "retrievers",
+                     "rouge1",
+                     {}};
     const int right = static_cast<int>(rng.Below(3));  // which retriever gets it right
     for (int j = 0; j < 3; ++j) {
       const int topic = j == right ? t : (t + 1 + static_cast<int>(rng.Below(3))) % 4;
@@ -117,22 +126,26 @@ TEST(RetrieverSelector, PreLearnsFromTheItemsPostFromTheAnswersAndASavedSelector
 
 TEST(RetrieverSelector, BadDirectoriesAreNamed) {
   TempDir dir;
-  ExpectErrorContaining([&] { RetrieverSelector::Load(kBertFixture); }, {"is not a retriever selector (no selector.json"});
+  ExpectErrorContaining([&] { RetrieverSelector::Load(kBertFixture); },
+                        {"is not a retriever selector (no selector.json"});
   auto selector = RetrieverSelector::Create(kBertFixture, "pre", {"none", "bm25"}, 32, 1);
   const std::string good = dir.str() + "/sel";
   selector->Save(good);
   util::WriteFileAtomic(good + "/selector.json", "{\"variant\": \"pre\", \"candidates\": [\"none\"");
   ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"selector.json: not JSON"});
-  util::WriteFileAtomic(good + "/selector.json", R"({"variant": "mid", "candidates": ["none", "bm25"], "max_length": 32})");
+  util::WriteFileAtomic(good + "/selector.json",
+                        R"({"variant": "mid", "candidates": ["none", "bm25"], "max_length": 32})");
   ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"variant must be pre or post, not 'mid'"});
   util::WriteFileAtomic(good + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"]})");
-  ExpectErrorContaining([&] { RetrieverSelector::Load(good); }, {"needs \"variant\", \"candidates\" and \"max_length\""});
+  ExpectErrorContaining([&] { RetrieverSelector::Load(good); },
+                        {"needs \"variant\", \"candidates\" and \"max_length\""});
   // A plain BERT (no classifier head) with a selector.json is not a trained selector.
   const std::string headless = dir.str() + "/headless";
   fs::create_directories(headless);
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
     fs::copy_file(kBertFixture + "/" + f, headless + "/" + f);
-  util::WriteFileAtomic(headless + "/selector.json", R"({"variant": "pre", "candidates": ["none", "bm25"], "max_length": 32})");
+  util::WriteFileAtomic(headless + "/selector.json",
+                        R"({"variant": "pre", "candidates": ["none", "bm25"], "max_length": 32})");
   ExpectErrorContaining([&] { RetrieverSelector::Load(headless); }, {"has no classifier head"});
 }
 

@@ -75,13 +75,12 @@ TEST(Safetensors, MalformedFilesAreRefused) {
                 "tensor 'w': data_offsets [0, 8] fall outside the data section (4 bytes)");
   ExpectRefused(RawFile(R"({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8),
                 "dtype F32 with shape [3] needs 12 bytes but data_offsets give 8");
-  ExpectRefused(RawFile(R"({"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}})", 2),
-                "unknown dtype 'Q4'");
-  ExpectRefused(RawFile(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4),
-                "negative dimension");
+  ExpectRefused(RawFile(R"({"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}})", 2), "unknown dtype 'Q4'");
+  ExpectRefused(RawFile(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4), "negative dimension");
   ExpectRefused(RawFile(R"({"w": {"dtype": "F32", "shape": [2]}})", 8), "needs dtype, shape and data_offsets");
   ExpectRefused(RawFile(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                            "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", 12),
+                            "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+                        12),
                 "overlaps tensor");
   ExpectRefused(RawFile(R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 16]}})", 16),
                 "needs");
@@ -110,17 +109,19 @@ TEST(Safetensors, MissingTensorAndWrongShapeAreNamedWhenLoadingAModel) {
 
 TEST(ModelConfig, BadConfigsNameTheField) {
   const auto expect = [](const std::string& json, const std::string& needle) {
-    prlm::testing::ExpectErrorContaining([&] { DecoderConfig::FromJsonText(json, "cfg.json"); },
-                                         {needle, "cfg.json"});
+    prlm::testing::ExpectErrorContaining([&] { DecoderConfig::FromJsonText(json, "cfg.json"); }, {needle, "cfg.json"});
   };
   expect("{", "not valid JSON");
   expect(R"({"vocab_size": 10})", "missing required field 'hidden_size'");
   expect(R"({"vocab_size": 10, "hidden_size": "big", "intermediate_size": 4, "num_hidden_layers": 1,
-             "num_attention_heads": 1})", "field 'hidden_size' must be an integer");
+             "num_attention_heads": 1})",
+         "field 'hidden_size' must be an integer");
   expect(R"({"vocab_size": 10, "hidden_size": 10, "intermediate_size": 4, "num_hidden_layers": 1,
-             "num_attention_heads": 3})", "not divisible by num_attention_heads");
+             "num_attention_heads": 3})",
+         "not divisible by num_attention_heads");
   expect(R"({"vocab_size": 10, "hidden_size": 12, "intermediate_size": 4, "num_hidden_layers": 1,
-             "num_attention_heads": 2, "num_key_value_heads": 3})", "not a multiple of num_key_value_heads");
+             "num_attention_heads": 2, "num_key_value_heads": 3})",
+         "not a multiple of num_key_value_heads");
 }
 
 }  // namespace

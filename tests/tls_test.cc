@@ -90,7 +90,8 @@ class RecordingRelay {
       for (int i = 0; i < 2 && open; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
-        if (n <= 0) open = false;
+        if (n <= 0)
+          open = false;
         else {
           wire_.append(buf, static_cast<size_t>(n));
           ::send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
@@ -114,12 +115,21 @@ TEST(Tls, IdentitiesAreCheckedAndTheirKeysKeptPrivate) {
   EXPECT_NE(a.certificate_pem.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
   EXPECT_NE(a.certificate_pem, b.certificate_pem);
   CheckTlsIdentity(a, "a");
-  ExpectErrorContaining([&] { CheckTlsIdentity(TlsIdentity{a.certificate_pem, b.private_key_pem}, "crossed"); },
-                        {"crossed", "does not belong to the certificate"});
-  ExpectErrorContaining([&] { CheckTlsIdentity(TlsIdentity{"not a certificate", a.private_key_pem}, "junk"); },
-                        {"junk", "not a PEM certificate"});
-  ExpectErrorContaining([&] { CheckTlsIdentity(TlsIdentity{a.certificate_pem, "-----BEGIN PRIVATE KEY-----\nAA\n"}, "k"); },
-                        {"k", "not an unencrypted PEM key"});
+  ExpectErrorContaining(
+      [&] {
+        CheckTlsIdentity(TlsIdentity{a.certificate_pem, b.private_key_pem}, "crossed");
+      },
+      {"crossed", "does not belong to the certificate"});
+  ExpectErrorContaining(
+      [&] {
+        CheckTlsIdentity(TlsIdentity{"not a certificate", a.private_key_pem}, "junk");
+      },
+      {"junk", "not a PEM certificate"});
+  ExpectErrorContaining(
+      [&] {
+        CheckTlsIdentity(TlsIdentity{a.certificate_pem, "-----BEGIN PRIVATE KEY-----\nAA\n"}, "k");
+      },
+      {"k", "not an unencrypted PEM key"});
   prlm::testing::TempDir dir;
   WriteNewTlsIdentity(a, dir / "cert.pem", dir / "key.pem");
   struct stat st;
@@ -229,7 +239,8 @@ TEST(Tls, ACaTrustedCertificateMustNameTheHostDialled) {
   // A CA (the openssl tool's default request extensions make it CA:TRUE)
   // and a leaf it signs for "localhost".
   const auto r = prlm::testing::Shell(
-      "cd " + d + " && umask 077 && printf 'subjectAltName=DNS:localhost\\n' > leaf.ext && "
+      "cd " + d +
+      " && umask 077 && printf 'subjectAltName=DNS:localhost\\n' > leaf.ext && "
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem "
       "-subj /CN=prlm-test-ca -days 2 && "
       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr "

@@ -45,7 +45,8 @@ TEST_P(ParityTest, IdsAndDecodingMatchHuggingFace) {
     const auto got = tok->Encode(inputs[i], special);
     const auto rust = nlohmann::json::parse(rust_ids[i]).get<std::vector<int32_t>>();
     if (got != expected || got != rust) ++mismatches;
-    EXPECT_EQ(got, expected) << name << " line " << i + 1 << " vs JS: " << nlohmann::json(SanitizeUtf8(inputs[i])).dump();
+    EXPECT_EQ(got, expected) << name << " line " << i + 1
+                             << " vs JS: " << nlohmann::json(SanitizeUtf8(inputs[i])).dump();
     EXPECT_EQ(got, rust) << name << " line " << i + 1 << " vs Rust: " << nlohmann::json(SanitizeUtf8(inputs[i])).dump();
     EXPECT_EQ(tok->Decode(expected), nlohmann::json::parse(decoded[i]).get<std::string>())
         << name << " decode of line " << i + 1;

@@ -72,8 +72,7 @@ TEST(Tokenizer, WordPieceGreedyLongestMatchAndUnk) {
 
 TEST(Tokenizer, MalformedFilesAreRefusedWithTheReason) {
   const auto expect_error = [](const std::string& json, const std::string& needle) {
-    prlm::testing::ExpectErrorContaining([&] { Tokenizer::FromJsonText(json, "bad.json"); },
-                                         {needle, "bad.json"});
+    prlm::testing::ExpectErrorContaining([&] { Tokenizer::FromJsonText(json, "bad.json"); }, {needle, "bad.json"});
   };
   expect_error("{not json", "not valid JSON");
   expect_error(R"({"normalizer": null})", "no \"model\"");
@@ -82,7 +81,8 @@ TEST(Tokenizer, MalformedFilesAreRefusedWithTheReason) {
                "merge 0 ('a', 'b') uses a token not in the vocabulary");
   expect_error(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}})", "id 0 is given to both");
   expect_error(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Split",
-                  "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}})", "invalid regex");
+                  "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}})",
+               "invalid regex");
   expect_error(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})", "unk_token '[UNK]' is not in the vocabulary");
   expect_error(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "normalizer": {"type": "Magic"}})",
                "unsupported normalizer type 'Magic'");

@@ -125,16 +125,17 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2
   // learners; the services over TLS (base.yaml) with the pair rank 0 makes.
   const std::string run = D("grpo");
-  const auto r = Train(8, run, "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
-                               "layout.learners=2 trainer.save_every=2");
+  const auto r = Train(8, run,
+                       "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
+                       "layout.learners=2 trainer.save_every=2");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 3u);
-  for (const char* key : {"actor/pg_loss", "actor/kl_loss", "actor/ppo_kl", "actor/pg_clipfrac", "actor/entropy",
-                          "actor/grad_norm", "actor/lr", "critic/score/mean", "reward/accuracy/mean",
-                          "reward/format/mean", "response_length/mean", "frac_reward_zero_std",
-                          "timing_s/retrieval", "timing_s/gen", "timing_s/reward", "timing_s/update_actor",
-                          "timing_s/sync_weights", "timing_s/step", "perf/throughput"})
+  for (const char* key :
+       {"actor/pg_loss", "actor/kl_loss", "actor/ppo_kl", "actor/pg_clipfrac", "actor/entropy", "actor/grad_norm",
+        "actor/lr", "critic/score/mean", "reward/accuracy/mean", "reward/format/mean", "response_length/mean",
+        "frac_reward_zero_std", "timing_s/retrieval", "timing_s/gen", "timing_s/reward", "timing_s/update_actor",
+        "timing_s/sync_weights", "timing_s/step", "perf/throughput"})
     EXPECT_TRUE(m[0].contains(key)) << key;
   for (size_t i = 0; i < m.size(); ++i) {
     EXPECT_EQ(m[i]["training/global_step"].get<int>(), static_cast<int>(i) + 1);
@@ -158,7 +159,8 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
                           "learner/optimizer.pt", "rng/learner-0.pt", "rng/learner-1.pt", "trainer_state.json"})
       EXPECT_TRUE(fs::exists(ck + "/" + f)) << ck << "/" << f;
   }
-  const auto gen = Shell(Prlm() + " generate --model " + run + "/checkpoints/step-00000003/policy --prompt hello "
+  const auto gen = Shell(Prlm() + " generate --model " + run +
+                         "/checkpoints/step-00000003/policy --prompt hello "
                          "--max-new-tokens 4");
   EXPECT_EQ(gen.code, 0) << gen.out;
   // Every rank logged, tagged with its rank and role.
@@ -174,7 +176,8 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
     EXPECT_NE(log.find(" handshake_failed=0"), std::string::npos) << log;
   }
   EXPECT_NE(r.out.find("step 3/3 | reward"), std::string::npos) << "the console progress line";
-  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"), std::string::npos)
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("[rank 0 coordinator] [step 3] [info] step 3/3"),
+            std::string::npos)
       << "lines carry the step";
   for (const char* key : {"service/retrieval_retries", "service/reward_retries", "service/reward_queue_depth"})
     EXPECT_TRUE(m[0].contains(key)) << key;
@@ -240,14 +243,15 @@ TEST_F(TrainJob, ResumeContinuesExactly) {
 
 TEST_F(TrainJob, LoraSavesMergedPolicyAndAdapterAndResumes) {
   const std::string run = D("lora");
-  const auto r = Train(5, run, "trainer.total_steps=2 lora.rank=4 lora.dropout=0 trainer.save_every=1 "
-                               "trainer.stop_after_steps=1");
+  const auto r = Train(5, run,
+                       "trainer.total_steps=2 lora.rank=4 lora.dropout=0 trainer.save_every=1 "
+                       "trainer.stop_after_steps=1");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto again = Train(5, run, "trainer.total_steps=2 lora.rank=4 lora.dropout=0 trainer.resume=auto");
   ASSERT_EQ(again.code, 0) << again.out;
   const std::string ck = run + "/checkpoints/step-00000002/policy";
-  for (const char* f : {"config.json", "model.safetensors", "adapter/adapter_config.json",
-                        "adapter/adapter_model.safetensors"})
+  for (const char* f :
+       {"config.json", "model.safetensors", "adapter/adapter_config.json", "adapter/adapter_model.safetensors"})
     EXPECT_TRUE(fs::exists(ck + "/" + f)) << f;
   EXPECT_EQ(Metrics(run).size(), 2u);
 }
@@ -256,8 +260,9 @@ TEST_F(TrainJob, LoraSavesMergedPolicyAndAdapterAndResumes) {
 // replicas' adapters start from trainer.seed, not from torch's per-process
 // random seed.
 TEST_F(TrainJob, LoraRunsAreReproducibleAcrossLaunchesAndLearners) {
-  const std::string overrides = "trainer.total_steps=2 lora.rank=4 layout.retrieval=1 layout.reward=1 "
-                                "layout.rollout=1 layout.learners=2";
+  const std::string overrides =
+      "trainer.total_steps=2 lora.rank=4 layout.retrieval=1 layout.reward=1 "
+      "layout.rollout=1 layout.learners=2";
   for (const char* name : {"lora-a", "lora-b"}) {
     const auto r = Train(6, D(name), overrides);
     ASSERT_EQ(r.code, 0) << r.out;
@@ -371,15 +376,16 @@ TEST_F(TrainJob, SftTrainsOnReasoningPathsAndRefusesAFileMissingQuestions) {
     while (begin > 0 && std::isdigit(static_cast<unsigned char>(r.out[begin - 1]))) --begin;
     return begin == at ? -1 : std::stol(r.out.substr(begin, at - begin));
   };
-  const long written = count_before(" reasoning paths (teacher)"), not_asked = count_before(" questions could not be asked"),
-             empty = count_before(" got no reasoning");
+  const long written = count_before(" reasoning paths (teacher)"),
+             not_asked = count_before(" questions could not be asked"), empty = count_before(" got no reasoning");
   ASSERT_TRUE(written >= 0 && not_asked >= 0 && empty >= 0) << r.out;
   EXPECT_EQ(written + not_asked + empty, 4) << r.out;
   // sft ignores grpo.max_staleness (a config shared with GRPO runs may set
   // it): nothing runs one step ahead, so the learner takes every core.
   r = Train(5, run, "grpo.objective=sft trainer.total_steps=2 grpo.max_staleness=1 grpo.sft_reasoning=" + paths);
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths), std::string::npos);
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("sft targets: reasoning paths from " + paths),
+            std::string::npos);
   EXPECT_EQ(Metrics(run).size(), 2u);
   EXPECT_EQ(ThreadsOf(r.out, "learner 0"), Cores()) << r.out;
   const std::string first_line = util::ReadFile(paths).substr(0, util::ReadFile(paths).find('\n') + 1);
@@ -403,9 +409,10 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
   const std::string one = D("rest-one"), two = D("rest-two"), split = D("rest-split");
   // A threshold below 0 keeps each question's best candidate whatever its
   // reward: the tiny warm start rarely earns any.
-  const std::string common = "grpo.objective=rest rest.iterations=2 rest.update_steps=2 trainer.prompts_per_step=8 "
-                             "grpo.temperature=1.0 rest.keep_threshold=-1 rest.keep_truncated=true "
-                             "model.cpu_threads=1";
+  const std::string common =
+      "grpo.objective=rest rest.iterations=2 rest.update_steps=2 trainer.prompts_per_step=8 "
+      "grpo.temperature=1.0 rest.keep_threshold=-1 rest.keep_truncated=true "
+      "model.cpu_threads=1";
   auto r = Train(5, one, common);
   ASSERT_EQ(r.code, 0) << r.out;
   r = Train(6, two, common + " layout.retrieval=1 layout.reward=1 layout.rollout=2 layout.learners=1");
@@ -484,17 +491,25 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
 TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   const std::string d = dir_->str(), prefs = D("prefs"), lore = D("lore"), run = D("grpo-lore");
   const std::string bert = std::string(PRLM_SOURCE_DIR) + "/tests/fixtures/bert-tiny";
-  auto r = Shell(Prlm() + " make-synthetic --preferences --users 6 --unseen-users 2 --train-pairs 12 --test-pairs 6 "
-                          "--fewshot-pairs 4 --out " + prefs + " --task-out " + D("task") + " --profile-pairs 8");
+  auto r = Shell(Prlm() +
+                 " make-synthetic --preferences --users 6 --unseen-users 2 --train-pairs 12 --test-pairs 6 "
+                 "--fewshot-pairs 4 --out " +
+                 prefs + " --task-out " + D("task") + " --profile-pairs 8");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("train 24, test 36 questions of 6 users (LongLaMP_topic_writing); 72 reward-model pairs"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   // The task's answers judged under the users' true utilities: the gold
   // (what each user chose) against an empty answer, and a bad baseline.
   std::string golds, empties;
   for (const auto& q : Json::parse(util::ReadFile(D("task") + "/test_questions.json"))) {
-    golds += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", "Perhaps budget, furthermore, \xF0\x9F\x99\x82 "
-                                                                         "a long enough answer of many words"}}.dump() + "\n";
+    golds += Json{{"id", q["id"]},
+                  {"user_id", q["user_id"]},
+                  {"answer",
+                   "Perhaps budget, furthermore, \xF0\x9F\x99\x82 "
+                   "a long enough answer of many words"}}
+                 .dump() +
+             "\n";
     empties += Json{{"id", q["id"]}, {"user_id", q["user_id"]}, {"answer", ""}}.dump() + "\n";
   }
   testing::WriteBytes(D("golds.jsonl"), golds);
@@ -503,21 +518,28 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
             " --candidate rich=" + D("golds.jsonl"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("| rich vs empty | 36 |"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("| 36 / 0 / 0 |"), std::string::npos) << "more of every criterion wins for every user\n" << r.out;
+  EXPECT_NE(r.out.find("| 36 / 0 / 0 |"), std::string::npos) << "more of every criterion wins for every user\n"
+                                                             << r.out;
   r = Shell(Prlm() + " judge-utility --truth " + prefs + "/truth.json --baseline " + D("empties.jsonl") +
             " --candidate rich=" + D("golds.jsonl"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("is not NAME=FILE"), std::string::npos) << r.out;
-  r = Shell(Prlm() + " train-lore --embedder " + bert + " --pairs " + prefs + "/pairs.jsonl --basis 4 --iterations 50 "
-                     "--scale 1 --out " + lore);
+  r = Shell(Prlm() + " train-lore --embedder " + bert + " --pairs " + prefs +
+            "/pairs.jsonl --basis 4 --iterations 50 "
+            "--scale 1 --out " +
+            lore);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("pairwise accuracy on 36 test pairs"), std::string::npos) << r.out;
   // One of the job's users, adapted from two pairs of their own.
-  const std::string user = Json::parse(util::ReadFile(d + "/data/train_questions.json"))[0]["user_id"].get<std::string>();
-  testing::WriteBytes(D("user.jsonl"), "{\"user_id\": \"" + user + "\", \"prompt\": \"q\", \"chosen\": \"a long "
-                                       "careful answer\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n"
-                                       "{\"user_id\": \"" + user + "\", \"prompt\": \"r\", \"chosen\": \"yes, "
-                                       "gladly\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n");
+  const std::string user =
+      Json::parse(util::ReadFile(d + "/data/train_questions.json"))[0]["user_id"].get<std::string>();
+  testing::WriteBytes(D("user.jsonl"), "{\"user_id\": \"" + user +
+                                           "\", \"prompt\": \"q\", \"chosen\": \"a long "
+                                           "careful answer\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n"
+                                           "{\"user_id\": \"" +
+                                           user +
+                                           "\", \"prompt\": \"r\", \"chosen\": \"yes, "
+                                           "gladly\", \"rejected\": \"no\", \"split\": \"fewshot\"}\n");
   r = Shell(Prlm() + " adapt-user --lore " + lore + " --user " + user + " --pairs " + D("user.jsonl"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("added " + user + " from 2 pairs"), std::string::npos) << r.out;
@@ -527,7 +549,8 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   r = Shell(Prlm() + " eval-lore --embedder " + bert + " --pairs " + prefs + "/pairs.jsonl --truth " + prefs +
             "/truth.json --bases 1,2 --shots 1,4 --compare-basis 2 --iterations 30 --adapt-iterations 30 --scale 1");
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* row : {"| shared BT", "| per-user BT", "| LoRe B=2", "| Bayes", "unseen, k=4", "LoRe B=2 (2 after pruning) - shared"})
+  for (const char* row :
+       {"| shared BT", "| per-user BT", "| LoRe B=2", "| Bayes", "unseen, k=4", "LoRe B=2 (2 after pruning) - shared"})
     EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
   // GRPO with LoRe as the personalization term.
   r = Train(5, run, "trainer.total_steps=2 reward.personalization=lore reward.lore=" + lore + " reward.w_pers=0.5");
@@ -536,7 +559,8 @@ TEST_F(TrainJob, LoreTrainsAdaptsAndScoresAGrpoJob) {
   ASSERT_EQ(m.size(), 2u);
   for (const char* key : {"reward/personalization/mean", "reward/lore_score/mean", "reward/lore_known_user/mean"})
     EXPECT_TRUE(m[0].contains(key)) << key;
-  const double known = m[0]["reward/lore_known_user/mean"].get<double>() + m[1]["reward/lore_known_user/mean"].get<double>();
+  const double known =
+      m[0]["reward/lore_known_user/mean"].get<double>() + m[1]["reward/lore_known_user/mean"].get<double>();
   EXPECT_GE(known, 0.0);
   EXPECT_LT(known, 2.0) << "most of the job's users are unknown to the table (population mean)";
   r = Train(5, D("grpo-lore-missing"), "trainer.total_steps=1 reward.personalization=lore reward.w_pers=0.5");
@@ -614,26 +638,30 @@ TEST_F(TrainJob, EvalSweepsRetrieversAndKOnHeldOutUsers) {
 TEST_F(TrainJob, EvalAndTrainTakeTheModelsSamplingWhenAsked) {
   const std::string d = dir_->str(), model = D("sampled-policy");
   std::filesystem::copy(d + "/policy", model, std::filesystem::copy_options::recursive);
-  prlm::testing::WriteBytes(model + "/generation_config.json", R"({"do_sample": true, "temperature": 0.9, "top_k": 5})");
+  prlm::testing::WriteBytes(model + "/generation_config.json",
+                            R"({"do_sample": true, "temperature": 0.9, "top_k": 5})");
   const std::string eval = Prlm() + " eval --model " + model + " --data " + d + "/data --split test --limit 3 " +
                            "--max-new-tokens 24 --max-prompt-tokens 400 --retriever bm25 --k 1 --sampling model";
   auto first = Shell(eval + " --seed 3 --out " + D("sampled-1.json"));
   ASSERT_EQ(first.code, 0) << first.out;
   EXPECT_NE(first.out.find("eval: sampling from generation_config.json: temperature 0.900000, top_k 5"),
-            std::string::npos) << first.out;
+            std::string::npos)
+      << first.out;
   auto again = Shell(eval + " --seed 3 --out " + D("sampled-2.json"));
   ASSERT_EQ(again.code, 0) << again.out;
   EXPECT_EQ(Json::parse(util::ReadFile(D("sampled-1.json")))[0]["per_question"],
-            Json::parse(util::ReadFile(D("sampled-2.json")))[0]["per_question"]) << "same seed, same samples";
+            Json::parse(util::ReadFile(D("sampled-2.json")))[0]["per_question"])
+      << "same seed, same samples";
   auto bad = Shell(eval + " --sampling nucleus");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--sampling must be greedy or model, got 'nucleus'"), std::string::npos) << bad.out;
   prlm::testing::WriteBytes(model + "/generation_config.json", R"({"do_sample": false})");
-  bad = Shell(Mpirun(5) + " --config " + d + "/base.yaml model.policy=" + model + " trainer.output_dir=" +
-              D("sampled-run") + " grpo.sampling=model trainer.total_steps=1");
+  bad = Shell(Mpirun(5) + " --config " + d + "/base.yaml model.policy=" + model +
+              " trainer.output_dir=" + D("sampled-run") + " grpo.sampling=model trainer.total_steps=1");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("grpo.sampling=model: " + model + "/generation_config.json says do_sample false"),
-            std::string::npos) << bad.out;
+            std::string::npos)
+      << bad.out;
 }
 
 // Every task prlm knows, on its synthetic data: eval reports the task's own
@@ -644,8 +672,8 @@ TEST_F(TrainJob, EveryTaskEvaluatesAndTrainsUnderMpirun) {
   for (const char* task : {"LaMP_1", "LaMP_2", "LaMP_2N", "LaMP_3", "LaMP_4", "LaMP_5", "LaMP_6", "LaMP_7",
                            "LongLaMP_product_review", "LongLaMP_abstract_generation", "LongLaMP_topic_writing"}) {
     const std::string data = D(std::string("data-") + task), run = D(std::string("run-") + task);
-    auto r = Shell(Prlm() + " make-synthetic --task " + task + " --users 10 --min-profile 4 --max-profile 6 --out " +
-                   data);
+    auto r =
+        Shell(Prlm() + " make-synthetic --task " + task + " --users 10 --min-profile 4 --max-profile 6 --out " + data);
     ASSERT_EQ(r.code, 0) << r.out;
     r = Shell(Prlm() + " eval --model " + d + "/policy --data " + data + " --split test --limit 2 " +
               "--max-new-tokens 16 --max-prompt-tokens 1024 --out " + D("task-eval.json"));
@@ -664,8 +692,9 @@ TEST_F(TrainJob, EveryTaskEvaluatesAndTrainsUnderMpirun) {
       EXPECT_LE(row["mae"].get<double>(), 4.0);
     }
     // The test tokenizer was trained on LaMP-4's words: other tasks' prompts take more tokens.
-    r = Train(5, run, std::string("data.dir=") + data + " trainer.total_steps=2 grpo.max_prompt_tokens=1024 " +
-                          "grpo.max_completion_tokens=16");
+    r = Train(5, run,
+              std::string("data.dir=") + data + " trainer.total_steps=2 grpo.max_prompt_tokens=1024 " +
+                  "grpo.max_completion_tokens=16");
     ASSERT_EQ(r.code, 0) << task << "\n" << r.out;
     EXPECT_EQ(Metrics(run).size(), 2u) << task;
     EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished") << task;
@@ -784,8 +813,8 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
   EXPECT_NE(util::ReadFile(D("preempted.out")).find("SIGUSR1 received"), std::string::npos);
   const size_t steps = Metrics(run).size();
   EXPECT_LT(steps, 200u);
-  const std::string ck = run + "/checkpoints/step-" + std::string(8 - std::to_string(steps).size(), '0') +
-                         std::to_string(steps);
+  const std::string ck =
+      run + "/checkpoints/step-" + std::string(8 - std::to_string(steps).size(), '0') + std::to_string(steps);
   EXPECT_TRUE(fs::exists(ck + "/trainer_state.json")) << ck;
   // The requeued job resumes from it on its own (resume=auto).
   const auto again = Train(5, run, "trainer.total_steps=200 trainer.resume=auto trainer.stop_after_steps=1");
@@ -813,11 +842,11 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
     for (unsigned char c : bytes) (out += digits[c >> 4]) += digits[c & 15];
     return out;
   };
-  const std::string rc = StartInBackground(Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" +
-                                               dir_->str() + "/policy trainer.output_dir=" + run +
-                                               " trainer.total_steps=200 net.secret_file=" + secret_file +
-                                               " net.tls=true net.tls_cert=" + cert + " net.tls_key=" + key,
-                                           D("secret-run"));
+  const std::string rc = StartInBackground(
+      Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
+          "/policy trainer.output_dir=" + run + " trainer.total_steps=200 net.secret_file=" + secret_file +
+          " net.tls=true net.tls_cert=" + cert + " net.tls_key=" + key,
+      D("secret-run"));
   const long learner = WaitForStepThenPidOf(run, 4);
   ASSERT_GT(learner, 0) << util::ReadFile(D("secret-run.out"));
   for (int rank = 0; rank < 5; ++rank) {
@@ -834,7 +863,8 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   const std::string log = util::ReadFile(run + "/logs/rank-1.log");
   const size_t on = log.find(" on "), pid_at = log.find(" (pid "), port_at = log.find("listening on port ");
   ASSERT_TRUE(on != std::string::npos && pid_at != std::string::npos && port_at != std::string::npos) << log;
-  const std::string server = log.substr(on + 4, pid_at - on - 4) + ":" + std::to_string(std::stoi(log.substr(port_at + 18)));
+  const std::string server =
+      log.substr(on + 4, pid_at - on - 4) + ":" + std::to_string(std::stoi(log.substr(port_at + 18)));
   const std::string user = Json::parse(util::ReadFile(dir_->str() + "/data/train_questions.json"))[0]["user_id"];
   const std::string retrieve = Prlm() + " retrieve --server " + server + " --user " + user + " --query x --k 1 ";
   auto r = Shell(retrieve + "--secret-file " + secret_file + " --tls-ca " + cert);

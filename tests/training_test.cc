@@ -140,13 +140,21 @@ TEST(PolicyBatch, SharedPromptTokensScoreAsWholeRows) {
   };
   const std::vector<Case> cases = {
       {"groups with a common prefix",
-       {{{1, 2, 3, 4}, {5, 6, 7}}, {{1, 2, 9, 8}, {7}}, {{1, 2, 3, 4}, {8}}, {{1, 2, 3, 4}, {6, 5}},
-        {{1, 2, 9, 8}, {2, 3, 4, 5}}, {{1, 2, 13}, {14, 15}}},
-       2, 3, 2},
+       {{{1, 2, 3, 4}, {5, 6, 7}},
+        {{1, 2, 9, 8}, {7}},
+        {{1, 2, 3, 4}, {8}},
+        {{1, 2, 3, 4}, {6, 5}},
+        {{1, 2, 9, 8}, {2, 3, 4, 5}},
+        {{1, 2, 13}, {14, 15}}},
+       2,
+       3,
+       2},
       {"one group (a GRPO micro-batch)", {{{3, 1, 4}, {1, 5}}, {{3, 1, 4}, {9}}, {{3, 1, 4}, {2, 6, 5}}}, 2, 1, 1},
       {"distinct prompts with a common prefix (sft)",
        {{{7, 7, 1, 2}, {3}}, {{7, 7, 5}, {6, 8}}, {{7, 7, 9, 10, 11}, {12, 13}}},
-       2, 3, 3},
+       2,
+       3,
+       3},
       {"groups without a common prefix", {{{1, 2}, {3}}, {{4, 5, 6}, {7, 8}}, {{1, 2}, {9, 9}}}, 0, 2, 3},
       {"nothing shared", {{{1, 2}, {3}}, {{4, 5}, {6}}}, 0, 0, 0},
   };
@@ -209,7 +217,7 @@ class RolloutWorkerTest : public ::testing::Test {
     tokenizer_ = text::Tokenizer::FromJsonText(pipeline::TrainByteLevelBpe(corpus, bo), "test corpus");
     scorer_ = std::make_unique<reward_server::RewardScorer>(
         std::vector<reward_server::WeightedComponent>{{std::make_shared<reward_server::AccuracyReward>(), 1.0},
-                                               {std::make_shared<reward_server::FormatReward>(), 0.1}},
+                                                      {std::make_shared<reward_server::FormatReward>(), 0.1}},
         reward_server::ScorerOptions());
   }
 
@@ -221,9 +229,9 @@ class RolloutWorkerTest : public ::testing::Test {
     c.grpo.max_completion_tokens = 6;
     c.grpo.temperature = 0.7;
     const int32_t eos = *tokenizer_->TokenToId("<|im_end|>");
-    return rollout_workers::RolloutWorker(TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
-                                  [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, c,
-                                  "LaMP_4");
+    return rollout_workers::RolloutWorker(
+        TinyPolicy(tokenizer_->vocab_size(), {eos}), tokenizer_, retriever_.get(),
+        [this](const proto::ScoreRequest& r) { return scorer_->ScoreNow(r); }, c, "LaMP_4");
   }
 
   proto::RolloutWork Work(std::vector<size_t> which, bool sft = false) {
@@ -266,7 +274,9 @@ TEST_F(RolloutWorkerTest, GroupsAreScoredStampedAndIndependentOfTheBatch) {
     }
   }
   // Prompt 1 alone draws the same samples: seeds come from (step, index, sample).
-  const auto tokens = [](const proto::RolloutSample& s) { return std::vector<int32_t>(s.tokens().begin(), s.tokens().end()); };
+  const auto tokens = [](const proto::RolloutSample& s) {
+    return std::vector<int32_t>(s.tokens().begin(), s.tokens().end());
+  };
   const auto alone = worker.Run(Work({1}));
   for (int s = 0; s < 3; ++s)
     EXPECT_EQ(tokens(alone.groups(0).samples(s)), tokens(both.groups(1).samples(s))) << "sample " << s;
@@ -282,7 +292,8 @@ TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {
   const auto& tokens = r.groups(0).samples(0).tokens();
   EXPECT_EQ(tokens[tokens.size() - 1], *tokenizer_->TokenToId("<|im_end|>"));
   const std::string text = tokenizer_->Decode(std::vector<int32_t>(tokens.begin(), tokens.end() - 1));
-  EXPECT_EQ(text, rollout_workers::SftTarget(config::TrainConfig().grpo.sft_template, *splits_.train.examples[2].output));
+  EXPECT_EQ(text,
+            rollout_workers::SftTarget(config::TrainConfig().grpo.sft_template, *splits_.train.examples[2].output));
   EXPECT_NE(text.find("<answer>" + *splits_.train.examples[2].output + "</answer>"), std::string::npos);
 }
 
@@ -375,8 +386,7 @@ TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
   testing::ExpectErrorContaining([&] { coordinator::ResolveResume(run, run + "/nowhere"); },
                                  {"trainer.resume", "nowhere"});
   testing::WriteBytes(all.back() + "/trainer_state.json", "{\"step\": 6}");
-  testing::ExpectErrorContaining([&] { coordinator::ReadTrainerState(all.back()); },
-                                 {"trainer_state.json", "epoch"});
+  testing::ExpectErrorContaining([&] { coordinator::ReadTrainerState(all.back()); }, {"trainer_state.json", "epoch"});
 }
 
 }  // namespace

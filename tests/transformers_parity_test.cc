@@ -44,9 +44,9 @@ Expected LoadExpected(const std::string& dir) {
   return e;
 }
 
-#define REQUIRE_REFERENCE(expected, dir)                                              \
-  if (!(expected).file)                                                              \
-  GTEST_FAIL() << (dir) << "/expected.safetensors is missing: write it with "          \
+#define REQUIRE_REFERENCE(expected, dir)                                      \
+  if (!(expected).file)                                                       \
+  GTEST_FAIL() << (dir) << "/expected.safetensors is missing: write it with " \
                << "tests/reference/transformers_{logits,arch_logits}.py where transformers runs"
 
 class DecoderParity : public ::testing::TestWithParam<std::string> {};

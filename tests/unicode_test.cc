@@ -9,7 +9,10 @@ namespace {
 
 TEST(Unicode, SanitizeReplacesEachMaximalInvalidSubpart) {
   // WHATWG: a truncated 3-byte sequence is one U+FFFD; lone bytes one each.
-  EXPECT_EQ(SanitizeUtf8("a\xE2\x82" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(SanitizeUtf8("a\xE2\x82"
+                         "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(SanitizeUtf8("\xFF\xFE"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   // Overlong encoding and surrogates: every byte is its own error.
   EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
@@ -19,9 +22,9 @@ TEST(Unicode, SanitizeReplacesEachMaximalInvalidSubpart) {
 }
 
 TEST(Unicode, NormalizationForms) {
-  EXPECT_EQ(Nfc("e\xCC\x81"), "\xC3\xA9");         // e + combining acute -> é
+  EXPECT_EQ(Nfc("e\xCC\x81"), "\xC3\xA9");  // e + combining acute -> é
   EXPECT_EQ(Nfd("\xC3\xA9"), "e\xCC\x81");
-  EXPECT_EQ(Nfkc("\xEF\xAC\x81"), "fi");           // ligature
+  EXPECT_EQ(Nfkc("\xEF\xAC\x81"), "fi");  // ligature
   EXPECT_EQ(StripMarks(Nfd("caf\xC3\xA9")), "cafe");
   EXPECT_EQ(Lowercase("\xC3\x89T\xC3\x89"), "\xC3\xA9t\xC3\xA9");
 }
@@ -31,8 +34,8 @@ TEST(ByteLevel, TableIsABijectionOverAllBytes) {
   for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
   const std::string mapped = BytesToChars(all);
   EXPECT_EQ(CharsToBytes(mapped), all);
-  EXPECT_EQ(ByteToChars(' '), "\xC4\xA0");  // 'Ġ'
-  EXPECT_EQ(ByteToChars('\n'), "\xC4\x8A"); // 'Ċ'
+  EXPECT_EQ(ByteToChars(' '), "\xC4\xA0");   // 'Ġ'
+  EXPECT_EQ(ByteToChars('\n'), "\xC4\x8A");  // 'Ċ'
   EXPECT_EQ(ByteToChars('A'), "A");
 }
 

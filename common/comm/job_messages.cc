@@ -41,8 +41,8 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
   std::string bytes(static_cast<size_t>(count), '\0');
   PRLM_MPI_CHECK(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &handle, MPI_STATUS_IGNORE));
   if (!message->ParseFromString(bytes))
-    AbortJob("receive", "a " + std::to_string(count) + "-byte message from rank " +
-                            std::to_string(status.MPI_SOURCE) + " does not parse as a JobMessage");
+    AbortJob("receive", "a " + std::to_string(count) + "-byte message from rank " + std::to_string(status.MPI_SOURCE) +
+                            " does not parse as a JobMessage");
   if (from) *from = status.MPI_SOURCE;
   return true;
 }
@@ -82,7 +82,8 @@ bool Inbox::ReceiveFromEach(const std::vector<int>& sources, std::chrono::millis
   missing->clear();
   while (true) {
     if (std::all_of(sources.begin(), sources.end(), [this](int s) { return HasMessage(s); })) break;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     proto::JobMessage m;
     int from = -1;
     if (left.count() <= 0 || !ReceiveMessage(&m, MPI_ANY_SOURCE, comm_, left, &from)) {
@@ -102,17 +103,28 @@ bool Inbox::ReceiveFromEach(const std::vector<int>& sources, std::chrono::millis
 
 const char* BodyName(const proto::JobMessage& message) {
   switch (message.body_case()) {
-    case proto::JobMessage::kWork: return "work";
-    case proto::JobMessage::kResult: return "result";
-    case proto::JobMessage::kLearn: return "learn";
-    case proto::JobMessage::kReport: return "report";
-    case proto::JobMessage::kSync: return "sync";
-    case proto::JobMessage::kSave: return "save";
-    case proto::JobMessage::kSaved: return "saved";
-    case proto::JobMessage::kStop: return "stop";
-    case proto::JobMessage::kStart: return "start";
-    case proto::JobMessage::kPreempt: return "preempt";
-    case proto::JobMessage::BODY_NOT_SET: break;
+    case proto::JobMessage::kWork:
+      return "work";
+    case proto::JobMessage::kResult:
+      return "result";
+    case proto::JobMessage::kLearn:
+      return "learn";
+    case proto::JobMessage::kReport:
+      return "report";
+    case proto::JobMessage::kSync:
+      return "sync";
+    case proto::JobMessage::kSave:
+      return "save";
+    case proto::JobMessage::kSaved:
+      return "saved";
+    case proto::JobMessage::kStop:
+      return "stop";
+    case proto::JobMessage::kStart:
+      return "start";
+    case proto::JobMessage::kPreempt:
+      return "preempt";
+    case proto::JobMessage::BODY_NOT_SET:
+      break;
   }
   return "empty";
 }

@@ -75,8 +75,8 @@ bool GatherStrings(MPI_Comm comm, const std::string& mine, int root, std::chrono
     total += static_cast<size_t>(lengths[r]);
   }
   std::string all(total, '\0');
-  PRLM_MPI_CHECK(MPI_Igatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-                              root, comm, &request));
+  PRLM_MPI_CHECK(MPI_Igatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root,
+                              comm, &request));
   if (!WaitFor(&request, timeout)) return false;
   out->clear();
   for (size_t r = 0; r < lengths.size(); ++r) out->push_back(all.substr(offsets[r], lengths[r]));
@@ -101,8 +101,7 @@ void AbortJob(const std::string& who, const std::string& message) {
   std::fprintf(stderr, "rank %d (%s): fatal: %s\n", rank, who.c_str(), message.c_str());
   std::fflush(stderr);
   static std::atomic<bool> hook_ran{false};
-  if (FatalHook() && !hook_ran.exchange(true))
-    FatalHook()("rank " + std::to_string(rank) + " (" + who + ")", message);
+  if (FatalHook() && !hook_ran.exchange(true)) FatalHook()("rank " + std::to_string(rank) + " (" + who + ")", message);
   if (initialized) MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
 }

@@ -69,10 +69,10 @@ std::string MpiErrorText(int code);
 }  // namespace prlm::comm
 
 // Checks an MPI call; on failure aborts the job naming the call, file and line.
-#define PRLM_MPI_CHECK(call)                                                                       \
-  do {                                                                                             \
-    const int prlm_mpi_rc_ = (call);                                                               \
-    if (prlm_mpi_rc_ != MPI_SUCCESS)                                                               \
-      ::prlm::comm::AbortJob(__FILE__ ":" + std::to_string(__LINE__),                              \
+#define PRLM_MPI_CHECK(call)                                                                               \
+  do {                                                                                                     \
+    const int prlm_mpi_rc_ = (call);                                                                       \
+    if (prlm_mpi_rc_ != MPI_SUCCESS)                                                                       \
+      ::prlm::comm::AbortJob(__FILE__ ":" + std::to_string(__LINE__),                                      \
                              std::string(#call) + " failed: " + ::prlm::comm::MpiErrorText(prlm_mpi_rc_)); \
   } while (0)

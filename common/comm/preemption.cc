@@ -25,9 +25,12 @@ int PreemptionSignal() { return g_signal; }
 
 const char* SignalName(int signal) {
   switch (signal) {
-    case SIGTERM: return "SIGTERM";
-    case SIGUSR1: return "SIGUSR1";
-    default: return "no signal";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGUSR1:
+      return "SIGUSR1";
+    default:
+      return "no signal";
   }
 }
 

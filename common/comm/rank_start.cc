@@ -74,14 +74,17 @@ void BroadcastStrings(std::vector<std::string>* strings) {
 
 }  // namespace
 
-RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout, bool one_step_off) {
+RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout,
+                    bool one_step_off) {
   RankStart s;
   // 1. The role.
   s.me = RoleOf(mpi.rank(), layout);
   s.me.host = mpi.host();
-  s.role_name = std::string(RoleName(s.me.role)) + (s.me.role == Role::kCoordinator ? "" : " " + std::to_string(s.me.index));
+  s.role_name =
+      std::string(RoleName(s.me.role)) + (s.me.role == Role::kCoordinator ? "" : " " + std::to_string(s.me.index));
   // 2. Logs.
-  util::InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), s.role_name, config.logging.level, mpi.rank() == 0);
+  util::InitRankLogging(config.trainer.output_dir + "/logs", mpi.rank(), s.role_name, config.logging.level,
+                        mpi.rank() == 0);
   // 3. GPU by local slot; CPU threads by phase. On-policy the phases take
   //    turns (generation, then reward scoring while the rollout workers
   //    wait, then the update), so each phase's ranks split the cores; one
@@ -92,18 +95,18 @@ RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const 
   if (runs_models) model::SetLocalGpuSlot(host.model_slot);
   s.where = model::ResolveDevice(config.model.device, config.model.dtype);
   const bool computes = runs_models || s.me.role == Role::kReward;
-  const int sharing = std::max(1, one_step_off ? host.rollouts + host.learners
-                                  : s.me.role == Role::kReward  ? host.rewards
-                                                                : std::max(host.rollouts, host.learners));
+  const int sharing = std::max(1, one_step_off                 ? host.rollouts + host.learners
+                                  : s.me.role == Role::kReward ? host.rewards
+                                                               : std::max(host.rollouts, host.learners));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.cpu_threads = config.model.cpu_threads > 0 ? static_cast<int>(config.model.cpu_threads)
                   : computes                   ? std::max(1, cores / sharing)
                                                : 1;
   model::ConfigureCpuThreads(s.cpu_threads, s.where.dtype);
   // 4. Who this is.
-  const std::string hello = fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(),
-                                        mpi.size(), s.role_name, mpi.host(), static_cast<long>(getpid()),
-                                        s.cpu_threads, s.where.device.str());
+  const std::string hello =
+      fmt::format("rank {} of {}: {} on {} (pid {}, {} CPU threads, {})", mpi.rank(), mpi.size(), s.role_name,
+                  mpi.host(), static_cast<long>(getpid()), s.cpu_threads, s.where.device.str());
   spdlog::info("{}", hello);
   if (mpi.rank() != 0) std::fprintf(stderr, "%s\n", hello.c_str());
   // 5. The job's keys: rank 0 draws the secret (or reads net.secret_file)

@@ -34,9 +34,9 @@
 namespace prlm::comm {
 
 struct RankStart {
-  RankInfo me;              // role, index, host
-  std::string role_name;    // "rollout 1" ("coordinator" for rank 0)
-  model::ComputeDevice where;      // device and dtype of this rank's models
+  RankInfo me;                 // role, index, host
+  std::string role_name;       // "rollout 1" ("coordinator" for rank 0)
+  model::ComputeDevice where;  // device and dtype of this rank's models
   int cpu_threads = 1;
   std::string secret;       // the job secret: every service connection proves it
   net::TlsIdentity tls;     // the services' certificate and key (net.tls; else empty)
@@ -45,6 +45,7 @@ struct RankStart {
 
 // `one_step_off`: the run draws the next step's samples while the learners
 // update (objective::RunsOneStepOff), so model ranks split the cores.
-RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout, bool one_step_off);
+RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const config::Layout& layout,
+                    bool one_step_off);
 
 }  // namespace prlm::comm

@@ -20,11 +20,16 @@ struct Record {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kCoordinator: return "coordinator";
-    case Role::kRetrieval: return "retrieval";
-    case Role::kReward: return "reward";
-    case Role::kRollout: return "rollout";
-    case Role::kLearner: return "learner";
+    case Role::kCoordinator:
+      return "coordinator";
+    case Role::kRetrieval:
+      return "retrieval";
+    case Role::kReward:
+      return "reward";
+    case Role::kRollout:
+      return "rollout";
+    case Role::kLearner:
+      return "learner";
   }
   return "unknown";
 }
@@ -35,8 +40,10 @@ RankInfo RoleOf(int rank, const config::Layout& l) {
   r.rank = rank;
   if (rank == 0) return r;
   int64_t i = rank - 1;
-  const std::pair<Role, int64_t> bands[] = {{Role::kRetrieval, l.retrieval}, {Role::kReward, l.reward},
-                                            {Role::kRollout, l.rollout}, {Role::kLearner, l.learners}};
+  const std::pair<Role, int64_t> bands[] = {{Role::kRetrieval, l.retrieval},
+                                            {Role::kReward, l.reward},
+                                            {Role::kRollout, l.rollout},
+                                            {Role::kLearner, l.learners}};
   for (const auto& [role, count] : bands) {
     if (i < count) {
       r.role = role;
@@ -59,11 +66,11 @@ std::vector<RankInfo> ExchangeDirectory(const RankInfo& mine, int world_size, st
   std::memcpy(out.host, mine.host.data(), mine.host.size());
   std::vector<Record> all(static_cast<size_t>(world_size));
   MPI_Request request;
-  PRLM_MPI_CHECK(MPI_Iallgather(&out, sizeof(Record), MPI_BYTE, all.data(), sizeof(Record), MPI_BYTE, MPI_COMM_WORLD,
-                                &request));
+  PRLM_MPI_CHECK(
+      MPI_Iallgather(&out, sizeof(Record), MPI_BYTE, all.data(), sizeof(Record), MPI_BYTE, MPI_COMM_WORLD, &request));
   if (!WaitFor(&request, timeout))
-    AbortJob(RoleName(mine.role), "the address exchange did not finish within " +
-                                      std::to_string(timeout.count()) + " ms: some rank never reached it");
+    AbortJob(RoleName(mine.role), "the address exchange did not finish within " + std::to_string(timeout.count()) +
+                                      " ms: some rank never reached it");
   std::vector<RankInfo> directory;
   for (const auto& r : all) {
     RankInfo info;

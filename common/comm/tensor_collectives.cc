@@ -21,13 +21,19 @@ namespace {
 // 16-bit words (broadcasts).
 MPI_Datatype MpiType(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
     case torch::kBFloat16:
-    case torch::kHalf: return MPI_UINT16_T;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kLong: return MPI_INT64_T;
-    default: break;
+    case torch::kHalf:
+      return MPI_UINT16_T;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kLong:
+      return MPI_INT64_T;
+    default:
+      break;
   }
   PRLM_CHECK_MSG(false, "no MPI type for " << c10::toString(t));
   return MPI_BYTE;
@@ -95,25 +101,32 @@ struct TensorCollectives::Nccl {
   }
 };
 
-#define PRLM_NCCL_CHECK(call)                                                                          \
-  do {                                                                                                 \
-    const ncclResult_t prlm_nccl_rc_ = (call);                                                         \
-    if (prlm_nccl_rc_ != ncclSuccess)                                                                  \
-      AbortJob(__FILE__ ":" + std::to_string(__LINE__),                                               \
-               std::string(#call) + " failed: " + ncclGetErrorString(prlm_nccl_rc_) +                  \
-                   " (hint: NCCL_DEBUG=INFO shows why; two ranks cannot share one GPU)");              \
+#define PRLM_NCCL_CHECK(call)                                                             \
+  do {                                                                                    \
+    const ncclResult_t prlm_nccl_rc_ = (call);                                            \
+    if (prlm_nccl_rc_ != ncclSuccess)                                                     \
+      AbortJob(__FILE__ ":" + std::to_string(__LINE__),                                   \
+               std::string(#call) + " failed: " + ncclGetErrorString(prlm_nccl_rc_) +     \
+                   " (hint: NCCL_DEBUG=INFO shows why; two ranks cannot share one GPU)"); \
   } while (0)
 
 namespace {
 ncclDataType_t NcclType(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kInt: return ncclInt32;
-    case torch::kLong: return ncclInt64;
-    default: break;
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kLong:
+      return ncclInt64;
+    default:
+      break;
   }
   PRLM_CHECK_MSG(false, "no NCCL type for " << c10::toString(t));
   return ncclFloat32;
@@ -210,8 +223,10 @@ void TensorCollectives::Run(const std::vector<torch::Tensor>& tensors, bool sum,
     const bool widen = sum && !nccl && (b.dtype == torch::kBFloat16 || b.dtype == torch::kHalf);
     if (!widen && Adjacent(tensors, b.first, b.count))  // in place: no copies
       flat = torch::from_blob(tensors[b.first].data_ptr(), {b.elements}, tensors[b.first].options());
-    else if (sum || rank_ == root) flat = Flatten(tensors, b.first, b.count);
-    else flat = torch::empty({b.elements}, tensors[b.first].options());
+    else if (sum || rank_ == root)
+      flat = Flatten(tensors, b.first, b.count);
+    else
+      flat = torch::empty({b.elements}, tensors[b.first].options());
     // MPI cannot sum 16-bit floats: sum them as fp32.
     if (widen) flat = flat.to(torch::kFloat);
     last_bytes_ += static_cast<size_t>(flat.numel()) * flat.element_size();
@@ -225,11 +240,11 @@ void TensorCollectives::Run(const std::vector<torch::Tensor>& tensors, bool sum,
     for (auto& f : flats) {
       const size_t n = static_cast<size_t>(f.numel());
       if (sum)
-        PRLM_NCCL_CHECK(ncclAllReduce(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), ncclSum,
-                                      nccl_->comm, nccl_->stream));
-      else
-        PRLM_NCCL_CHECK(ncclBroadcast(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), root, nccl_->comm,
+        PRLM_NCCL_CHECK(ncclAllReduce(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), ncclSum, nccl_->comm,
                                       nccl_->stream));
+      else
+        PRLM_NCCL_CHECK(
+            ncclBroadcast(f.data_ptr(), f.data_ptr(), n, NcclType(f.scalar_type()), root, nccl_->comm, nccl_->stream));
     }
     PRLM_NCCL_CHECK(ncclGroupEnd());
     WaitStream(nccl_->stream, timeout, what);

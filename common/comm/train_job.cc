@@ -23,7 +23,8 @@ std::string TrainJob::Who() const {
   return d.substr(d.find('(') + 1, d.size() - d.find('(') - 2);
 }
 
-TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start, uint16_t port) {
+TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start,
+                      uint16_t port) {
   const RankInfo& me = start.me;
   TrainJob job;
   job.secret = start.secret;
@@ -40,8 +41,7 @@ TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& l
   const bool in_sync = (learner && me.index == 0) || me.role == Role::kRollout;
   PRLM_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, learner ? 0 : MPI_UNDEFINED, me.rank, &job.learners));
   // Learner 0 first, so it is rank 0 (the root) of weight_sync.
-  PRLM_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, in_sync ? 0 : MPI_UNDEFINED, learner ? -1 : me.rank,
-                                &job.weight_sync));
+  PRLM_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, in_sync ? 0 : MPI_UNDEFINED, learner ? -1 : me.rank, &job.weight_sync));
   return job;
 }
 

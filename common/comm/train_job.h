@@ -31,8 +31,8 @@ struct TrainJob {
   MPI_Comm learners = MPI_COMM_NULL;
   MPI_Comm weight_sync = MPI_COMM_NULL;
   std::chrono::milliseconds rank_timeout{0};  // the longest wait on one peer
-  std::string secret;       // the job secret (rank_start.h): service connections prove it
-  net::TlsTrust tls_trust;  // with net.tls: what service clients trust (else empty)
+  std::string secret;                         // the job secret (rank_start.h): service connections prove it
+  net::TlsTrust tls_trust;                    // with net.tls: what service clients trust (else empty)
 
   // "rank 3 (rollout 1 on host)"
   std::string Describe(int rank) const;
@@ -48,6 +48,7 @@ struct TrainJob {
 
 // The all-gather of addresses (`port` is this rank's service port, 0 when it
 // serves nothing) and the communicator splits.
-TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start, uint16_t port);
+TrainJob JoinTrainJob(const config::TrainConfig& config, const config::Layout& layout, const RankStart& start,
+                      uint16_t port);
 
 }  // namespace prlm::comm

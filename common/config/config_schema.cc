@@ -43,9 +43,12 @@ ConfigSchema& ConfigSchema::AddEntry(const std::string& key, Entry entry) {
 ConfigSchema& ConfigSchema::Add(const std::string& key, bool* field, const std::string& help) {
   Entry e{"bool", {}, help, "", nullptr, nullptr};
   e.set = [field, key](const std::string& t, const std::string& where) {
-    if (t == "true" || t == "True" || t == "yes") *field = true;
-    else if (t == "false" || t == "False" || t == "no") *field = false;
-    else PRLM_THROW(where << ": " << key << " must be true or false, got '" << t << "'");
+    if (t == "true" || t == "True" || t == "yes")
+      *field = true;
+    else if (t == "false" || t == "False" || t == "no")
+      *field = false;
+    else
+      PRLM_THROW(where << ": " << key << " must be true or false, got '" << t << "'");
   };
   e.get = [field] { return std::string(*field ? "true" : "false"); };
   return AddEntry(key, std::move(e));
@@ -131,8 +134,7 @@ void ConfigSchema::UnknownKey(const std::string& key, const std::string& where) 
   if (valid.empty())
     for (const auto& k : order_) valid += " " + k;
   PRLM_THROW(where << ": unknown config key '" << key << "'; valid keys"
-                   << (section.empty() ? "" : " in '" + section.substr(0, section.size() - 1) + "'") << ":"
-                   << valid);
+                   << (section.empty() ? "" : " in '" + section.substr(0, section.size() - 1) + "'") << ":" << valid);
 }
 
 void ConfigSchema::SetScalar(const std::string& key, const std::string& text, const std::string& where) {
@@ -207,12 +209,14 @@ std::string ConfigSchema::ToYaml() const {
     size_t common = 0;
     while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
     while (open.size() > common) out << YAML::EndMap, open.pop_back();
-    for (size_t i = common; i + 1 < parts.size(); ++i) out << YAML::Key << parts[i] << YAML::Value << YAML::BeginMap,
-                                                          open.push_back(parts[i]);
+    for (size_t i = common; i + 1 < parts.size(); ++i)
+      out << YAML::Key << parts[i] << YAML::Value << YAML::BeginMap, open.push_back(parts[i]);
     const Entry& e = entries_.at(key);
     out << YAML::Key << parts.back() << YAML::Value;
-    if (e.type == "string" || e.type == "choice") out << YAML::DoubleQuoted << e.get();
-    else out << e.get();
+    if (e.type == "string" || e.type == "choice")
+      out << YAML::DoubleQuoted << e.get();
+    else
+      out << e.get();
   }
   while (!open.empty()) out << YAML::EndMap, open.pop_back();
   out << YAML::EndMap;
@@ -228,8 +232,8 @@ std::string ConfigSchema::Describe() const {
       type.clear();
       for (const auto& c : e.choices) type += (type.empty() ? "" : "|") + c;
     }
-    out += "  " + key + " (" + type + ", default " + (e.default_text.empty() ? "\"\"" : e.default_text) + "): " +
-           e.help + "\n";
+    out += "  " + key + " (" + type + ", default " + (e.default_text.empty() ? "\"\"" : e.default_text) +
+           "): " + e.help + "\n";
   }
   return out;
 }

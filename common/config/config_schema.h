@@ -56,7 +56,7 @@ class ConfigSchema {
 
   // One declared key, for commands that map their flags onto keys.
   struct KeyInfo {
-    std::string type;   // bool, int, number, string, choice
+    std::string type;  // bool, int, number, string, choice
     std::vector<std::string> choices;
     std::string help;
     std::string value;  // the current value, as ToYaml writes it
@@ -74,8 +74,7 @@ class ConfigSchema {
   };
   ConfigSchema& AddEntry(const std::string& key, Entry entry);
   ConfigSchema& AddIndexedChoice(const std::string& key, std::vector<std::string> choices,
-                                 std::function<void(size_t)> set, std::function<size_t()> get,
-                                 const std::string& help);
+                                 std::function<void(size_t)> set, std::function<size_t()> get, const std::string& help);
   void Walk(const YAML::Node& node, const std::string& prefix, const std::string& source);
   void SetScalar(const std::string& key, const std::string& text, const std::string& where);
   [[noreturn]] void UnknownKey(const std::string& key, const std::string& where) const;

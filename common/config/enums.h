@@ -67,8 +67,7 @@ struct EnumNames<LrScheduleKind> {
 };
 template <>
 struct EnumNames<RetrieverKind> {
-  static constexpr std::array<std::string_view, 6> names = {"bm25", "dense", "dense_hnsw", "recency", "random",
-                                                            "none"};
+  static constexpr std::array<std::string_view, 6> names = {"bm25", "dense", "dense_hnsw", "recency", "random", "none"};
 };
 
 template <class E>

@@ -15,10 +15,12 @@ void Require(bool ok, const std::string& key, const std::string& message) {
 ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   ConfigSchema s;
   s.Add("model.policy", &c.model.policy, "policy directory: a Hugging Face decoder (Qwen2, Qwen3 or Llama)")
-      .AddChoice("model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"},
-                 "compute dtype (auto: bf16 on CUDA; bf16 trains in mixed precision: fp32 weights, bf16 matrix products)")
+      .AddChoice(
+          "model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"},
+          "compute dtype (auto: bf16 on CUDA; bf16 trains in mixed precision: fp32 weights, bf16 matrix products)")
       .AddChoice("model.device", &c.model.device, {"auto", "cpu", "cuda"}, "where models run")
-      .Add("model.cpu_threads", &c.model.cpu_threads, "CPU threads per rank (0: each phase's ranks split the host's cores)");
+      .Add("model.cpu_threads", &c.model.cpu_threads,
+           "CPU threads per rank (0: each phase's ranks split the host's cores)");
   s.Add("data.dir", &c.data.dir, "LaMP-format directory")
       .Add("data.task", &c.data.task, "task, when no outputs file names it")
       .Add("data.train_split", &c.data.train_split, "split trained on")
@@ -80,8 +82,7 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.sft_reasoning_template", &c.grpo.sft_reasoning_template,
            "sft target with grpo.sft_reasoning; {reasoning}, {output}");
   s.Add("rest.iterations", &c.rest.iterations, "rest: EM iterations (E-step sample and keep, M-step sft)")
-      .Add("rest.update_steps", &c.rest.update_steps,
-           "rest: sft steps per M-step (0: one pass over a full kept set)")
+      .Add("rest.update_steps", &c.rest.update_steps, "rest: sft steps per M-step (0: one pass over a full kept set)")
       .Add("rest.keep_threshold", &c.rest.keep_threshold, "rest: keep candidates whose reward is above this")
       .Add("rest.keep_top", &c.rest.keep_top, "rest: then the best m per question (0: all above the threshold)")
       .Add("rest.keep_truncated", &c.rest.keep_truncated, "rest: keep candidates that hit the length limit")
@@ -123,8 +124,9 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("logging.prometheus_host", &c.logging.prometheus_host, "address the /metrics endpoint binds")
       .Add("net.bind_host", &c.net.bind_host,
            "address the retrieval and reward ranks listen on (\"\": the address of the host name the job exchanges)")
-      .Add("net.secret_file", &c.net.secret_file,
-           "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services")
+      .Add(
+          "net.secret_file", &c.net.secret_file,
+          "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services")
       .Add("net.tls", &c.net.tls, "TLS 1.3 on every service connection (docs/security.md)")
       .Add("net.tls_cert", &c.net.tls_cert,
            "the services' certificate (PEM; \"\": rank 0 makes a self-signed one at start, pinned by the clients)")
@@ -154,9 +156,10 @@ void RewardConfig::Validate() const {
 }
 
 Layout DefaultLayout(int64_t world_size) {
-  PRLM_REQUIRE(world_size >= 5, "a training job needs at least 5 ranks (coordinator, retrieval shard, reward "
-                                "server, rollout worker, learner); this one has "
-                                    << world_size << " (set layout.* or start more ranks)");
+  PRLM_REQUIRE(world_size >= 5,
+               "a training job needs at least 5 ranks (coordinator, retrieval shard, reward "
+               "server, rollout worker, learner); this one has "
+                   << world_size << " (set layout.* or start more ranks)");
   Layout l;
   l.retrieval = 1;
   l.reward = 1;
@@ -190,20 +193,20 @@ Layout TrainConfig::ResolveLayout(int64_t world_size) const {
 }
 
 void TrainConfig::Validate(int64_t world_size) const {
-  Require(!model.policy.empty(), "model.policy", "is required (a Hugging Face decoder directory: Qwen2, Qwen3 or Llama)");
+  Require(!model.policy.empty(), "model.policy",
+          "is required (a Hugging Face decoder directory: Qwen2, Qwen3 or Llama)");
   Require(net.tls_cert.empty() == net.tls_key.empty(), "net.tls_cert / net.tls_key", "are given together");
-  Require(net.tls || (net.tls_cert.empty() && net.tls_ca.empty()), "net.tls_cert / net.tls_ca",
-          "need net.tls=true");
+  Require(net.tls || (net.tls_cert.empty() && net.tls_ca.empty()), "net.tls_cert / net.tls_ca", "need net.tls=true");
   Require(net.tls_ca.empty() || !net.tls_cert.empty(), "net.tls_ca", "needs net.tls_cert and net.tls_key");
   Require(!data.dir.empty(), "data.dir", "is required (a LaMP-format directory)");
   retrieval.Validate();
   reward.Validate();
-  Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(),
-          "retrieval.encoder", "is required for a dense retriever unless retrieval.index names a built index");
+  Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(), "retrieval.encoder",
+          "is required for a dense retriever unless retrieval.index names a built index");
   // sft scores nothing, so it needs no reward model.
   const bool lore = reward.personalization == PersonalizationKind::kLore;
-  Require(reward.w_pers == 0 || lore || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft,
-          "reward.model", "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
+  Require(reward.w_pers == 0 || lore || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft, "reward.model",
+          "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
   Require(reward.w_pers == 0 || !lore || !reward.lore.empty() || grpo.objective == ObjectiveKind::kSft, "reward.lore",
           "is required with reward.personalization=lore while reward.w_pers is not 0 (train one with train-lore)");
   const bool group_std = grpo.objective == ObjectiveKind::kGrpo && grpo.advantage_scaling != AdvantageScaling::kNone;
@@ -266,8 +269,7 @@ void TrainConfig::Validate(int64_t world_size) const {
     Require(l.total() == world_size, "layout",
             "gives 1 coordinator + " + std::to_string(l.retrieval) + " retrieval + " + std::to_string(l.reward) +
                 " reward + " + std::to_string(l.rollout) + " rollout + " + std::to_string(l.learners) +
-                " learners = " + std::to_string(l.total()) + " ranks, but the job has " +
-                std::to_string(world_size));
+                " learners = " + std::to_string(l.total()) + " ranks, but the job has " + std::to_string(world_size));
     Require(trainer.prompts_per_step * grpo.group_size >= l.learners, "trainer.prompts_per_step",
             "x grpo.group_size must give every learner at least one sequence");
   }

@@ -43,17 +43,17 @@ struct ModelConfig {
 
 struct DataConfig {
   std::string dir;
-  std::string task;             // when no outputs file names it
+  std::string task;  // when no outputs file names it
   std::string train_split = "train", eval_split = "dev";
 };
 
 struct RetrievalConfig {
   RetrieverKind retriever = RetrieverKind::kBm25;
   int64_t k = 5;
-  std::string index;            // build-index directory; empty: built in memory from data.dir
-  std::string encoder;          // BERT directory for dense retrievers
+  std::string index;    // build-index directory; empty: built in memory from data.dir
+  std::string encoder;  // BERT directory for dense retrievers
   int64_t timeout_ms = 5000;
-  int64_t attempts = 4;         // tries per call when the tier is slow or unreachable
+  int64_t attempts = 4;  // tries per call when the tier is slow or unreachable
 
   // Ranges of this section's keys. Throws util::Error naming the key.
   void Validate() const;
@@ -63,19 +63,19 @@ struct RetrievalConfig {
 // training job's reward ranks, `prlm serve-reward`, `prlm eval` and the
 // benchmark all build their scorer from this section.
 struct RewardConfig {
-  std::string model;            // reward model directory (personalization bt, when w_pers != 0)
+  std::string model;  // reward model directory (personalization bt, when w_pers != 0)
   PersonalizationKind personalization = PersonalizationKind::kBt;
-  std::string lore;             // LoRe model directory (personalization lore, when w_pers != 0)
+  std::string lore;  // LoRe model directory (personalization lore, when w_pers != 0)
   double w_acc = 1.0, w_fmt = 0.1, w_pers = 0.1;
-  double w_sim = 0.0;           // REST-PG's similarity: mean of ROUGE-1 and ROUGE-L F
-  bool stem = false;            // Porter-stem tokens before ROUGE
-  int64_t max_length = 512;     // reward-model tokens per (query, answer)
+  double w_sim = 0.0;        // REST-PG's similarity: mean of ROUGE-1 and ROUGE-L F
+  bool stem = false;         // Porter-stem tokens before ROUGE
+  int64_t max_length = 512;  // reward-model tokens per (query, answer)
   int64_t max_batch_size = 32, max_batch_tokens = 0, max_queue_delay_us = 2000;
-  int64_t model_threads = 1;    // threads running batches
-  int64_t max_queued = 1 << 20; // sequences queued at most (beyond: OVERLOADED)
-  int64_t timeout_ms = 30000;   // deadline of a scoring call (and of requests that give none)
-  int64_t attempts = 4;         // tries per call when the server is slow, overloaded or unreachable
-  double retry_backoff_s = 0.5; // first back-off between tries (both tiers); doubles, at most 10 s
+  int64_t model_threads = 1;     // threads running batches
+  int64_t max_queued = 1 << 20;  // sequences queued at most (beyond: OVERLOADED)
+  int64_t timeout_ms = 30000;    // deadline of a scoring call (and of requests that give none)
+  int64_t attempts = 4;          // tries per call when the server is slow, overloaded or unreachable
+  double retry_backoff_s = 0.5;  // first back-off between tries (both tiers); doubles, at most 10 s
 
   // Ranges of this section's keys. Throws util::Error naming the key.
   void Validate() const;
@@ -100,15 +100,15 @@ struct GrpoConfig {
   // before the roles start, so rollout and learner use the same values).
   std::string sampling = "config";
   int64_t top_k = 0, max_prompt_tokens = 512, max_completion_tokens = 768;
-  int64_t max_staleness = 0;       // 0: synchronous on-policy; 1: one-step-off
+  int64_t max_staleness = 0;  // 0: synchronous on-policy; 1: one-step-off
   // Off-policy updates' (mu > 1 or one-step-off) old log-probs: "recompute"
   // (a learner forward with the weights before the update; one step off, the
   // ratio then starts at 1) or "rollout" (the sampler's, recorded while
   // drawing: the version that drew the samples, at the same temperature, so
   // the ratio carries the version between; no forward).
   std::string old_logprobs = "recompute";
-  bool open_think = false;         // prompts end with "<think>\n" (R1-style policies)
-  std::string sft_template =       // objective sft: the target; {output} = the gold output
+  bool open_think = false;    // prompts end with "<think>\n" (R1-style policies)
+  std::string sft_template =  // objective sft: the target; {output} = the gold output
       "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";
   // objective sft: reasoning paths (make-reasoning) for the targets, one per
   // training question; then the target is sft_reasoning_template with
@@ -137,30 +137,30 @@ struct OptimConfig {
 };
 
 struct LoraConfig {
-  int64_t rank = 0;                 // 0: full fine-tuning
+  int64_t rank = 0;  // 0: full fine-tuning
   double alpha = 16, dropout = 0.1;
   bool enabled() const { return rank > 0; }
 };
 
 struct TrainerConfig {
-  int64_t total_steps = 0;          // 0: epochs * steps per epoch
+  int64_t total_steps = 0;  // 0: epochs * steps per epoch
   int64_t epochs = 1;
   int64_t prompts_per_step = 8;
-  int64_t micro_batch_size = 4;     // sequences per learner forward
+  int64_t micro_batch_size = 4;  // sequences per learner forward
   int64_t seed = 42;
   std::string output_dir = "runs/prlm";
-  int64_t save_every = 0;           // 0: only at the end
+  int64_t save_every = 0;  // 0: only at the end
   int64_t keep_last = 2;
-  std::string resume;               // "" | auto | PATH
-  int64_t stop_after_steps = 0;     // end this launch (with a checkpoint) after N steps; 0: run to the end
-  double rank_timeout_s = 1800;     // the longest any rank waits for one peer's answer
+  std::string resume;            // "" | auto | PATH
+  int64_t stop_after_steps = 0;  // end this launch (with a checkpoint) after N steps; 0: run to the end
+  double rank_timeout_s = 1800;  // the longest any rank waits for one peer's answer
 };
 
 struct LoggingConfig {
   int64_t console_every = 1;
-  std::string level = "info";       // debug | info | warn
-  bool tensorboard = true;          // RUN/tensorboard/events.out.tfevents.*
-  int64_t prometheus_port = 0;      // coordinator's /metrics: 0 a free port, -1 off
+  std::string level = "info";   // debug | info | warn
+  bool tensorboard = true;      // RUN/tensorboard/events.out.tfevents.*
+  int64_t prometheus_port = 0;  // coordinator's /metrics: 0 a free port, -1 off
   std::string prometheus_host = "0.0.0.0";
 };
 

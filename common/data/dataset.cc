@@ -18,9 +18,7 @@ namespace {
 
 constexpr const char* kLampSplits[] = {"train", "dev", "test", "val"};
 
-std::string BaseName(const std::string& path) {
-  return std::filesystem::path(path).filename().string();
-}
+std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 std::string RecordWhere(const std::string& file, size_t index, std::string_view id) {
   std::string w = file + ": record " + std::to_string(index);
@@ -30,8 +28,8 @@ std::string RecordWhere(const std::string& file, size_t index, std::string_view 
 
 // Reads one profile item of `task`. The item's "id" may be a string or a
 // number; LongLaMP items often have none, and get "<user>_<index>".
-ProfileItem ReadItem(const TaskSpec& task, simdjson::dom::element e, const std::string& where_record,
-                     size_t index, const std::string& user_for_ids) {
+ProfileItem ReadItem(const TaskSpec& task, simdjson::dom::element e, const std::string& where_record, size_t index,
+                     const std::string& user_for_ids) {
   std::string where = where_record + ": profile item " + std::to_string(index);
   simdjson::dom::object obj = RequireObject(e, where);
   ProfileItem item;
@@ -64,8 +62,8 @@ ProfileItem ReadItem(const TaskSpec& task, simdjson::dom::element e, const std::
   return item;
 }
 
-std::vector<ProfileItem> ReadProfile(const TaskSpec& task, simdjson::dom::object record,
-                                     const std::string& where, const std::string& user_for_ids) {
+std::vector<ProfileItem> ReadProfile(const TaskSpec& task, simdjson::dom::object record, const std::string& where,
+                                     const std::string& user_for_ids) {
   simdjson::dom::array arr = RequireArray(record, "profile", where);
   std::vector<ProfileItem> profile;
   profile.reserve(arr.size());
@@ -164,8 +162,7 @@ std::string CorpusText(const TaskSpec& task, const ProfileItem& item) {
   return text;
 }
 
-Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_path,
-                 const TaskSpec* task) {
+Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_path, const TaskSpec* task) {
   const std::string qfile = BaseName(questions_path);
   Dataset ds;
   ds.source = questions_path;
@@ -186,8 +183,7 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
       PRLM_REQUIRE(OptionalScalarText(g, "id", where, &id), where << ": field 'id' missing");
       where += " (id '" + id + "')";
       PRLM_REQUIRE(OptionalScalarText(g, "output", where, &output), where << ": field 'output' missing");
-      PRLM_REQUIRE(golds.emplace(id, std::move(output)).second,
-                   where << ": duplicated id '" << id << "'");
+      PRLM_REQUIRE(golds.emplace(id, std::move(output)).second, where << ": duplicated id '" << id << "'");
       gold_order.push_back(id);
       ++i;
     }
@@ -211,7 +207,7 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
     questions = doc.root().get_array().value_unsafe();
   }
   PRLM_REQUIRE(task, qfile << ": cannot tell the task; give it (e.g. --task LaMP_4) or an outputs "
-                           "file with a \"task\" field");
+                              "file with a \"task\" field");
   task = RefineLamp2(task, questions);
   ds.task = task;
   ds.examples.reserve(questions.size());
@@ -242,8 +238,7 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
     }
     if (!golds.empty() || !outputs_path.empty()) {
       auto it = golds.find(ex.id);
-      PRLM_REQUIRE(it != golds.end(), where << ": no gold output with this id in "
-                                            << BaseName(outputs_path));
+      PRLM_REQUIRE(it != golds.end(), where << ": no gold output with this id in " << BaseName(outputs_path));
       ex.output = std::move(it->second);
       golds.erase(it);
     }
@@ -254,9 +249,8 @@ Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_p
   }
   if (!golds.empty()) {
     for (const auto& id : gold_order)
-      PRLM_REQUIRE(!golds.count(id), BaseName(outputs_path)
-                                         << ": gold output for id '" << id << "' has no question in "
-                                         << qfile << " (" << golds.size() << " such outputs)");
+      PRLM_REQUIRE(!golds.count(id), BaseName(outputs_path) << ": gold output for id '" << id << "' has no question in "
+                                                            << qfile << " (" << golds.size() << " such outputs)");
   }
   return ds;
 }
@@ -323,8 +317,7 @@ std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task
 }
 
 Dataset LoadLongLamp(const std::string& path, const TaskSpec& task) {
-  PRLM_REQUIRE(task.benchmark == Benchmark::kLongLamp,
-               path << ": " << task.name << " is not a LongLaMP task");
+  PRLM_REQUIRE(task.benchmark == Benchmark::kLongLamp, path << ": " << task.name << " is not a LongLaMP task");
   const std::string file = BaseName(path);
   Dataset ds;
   ds.task = &task;
@@ -380,8 +373,8 @@ Dataset LoadLongLamp(const std::string& path, const TaskSpec& task) {
   std::unordered_map<std::string, size_t> seen;
   for (size_t i = 0; i < ds.examples.size(); ++i) {
     auto [prev, fresh] = seen.emplace(ds.examples[i].id, i);
-    PRLM_REQUIRE(fresh, file << ": record " << i << ": duplicated id '" << ds.examples[i].id
-                             << "'; record " << prev->second << " has it too");
+    PRLM_REQUIRE(fresh, file << ": record " << i << ": duplicated id '" << ds.examples[i].id << "'; record "
+                             << prev->second << " has it too");
   }
   return ds;
 }
@@ -416,8 +409,8 @@ DatasetStats ComputeStats(const Dataset& ds) {
     std::sort(sizes.begin(), sizes.end());
     s.min_profile = sizes.front();
     s.max_profile = sizes.back();
-    s.median_profile = sizes.size() % 2 ? sizes[sizes.size() / 2]
-                                        : 0.5 * (sizes[sizes.size() / 2 - 1] + sizes[sizes.size() / 2]);
+    s.median_profile =
+        sizes.size() % 2 ? sizes[sizes.size() / 2] : 0.5 * (sizes[sizes.size() / 2 - 1] + sizes[sizes.size() / 2]);
     s.mean_profile = double(s.profile_items) / sizes.size();
     s.mean_input_chars = input_chars / s.examples;
   }
@@ -437,10 +430,10 @@ std::string FormatStats(const Dataset& ds, const DatasetStats& s) {
                 "items without date %zu\n"
                 "duplicate item ids %zu (within one profile)\n"
                 "inputs without the task's query anchor %zu (query = whole input)\n",
-                ds.task->name.c_str(), ds.task->description.c_str(), s.examples, s.with_output,
-                s.users, s.profile_items, s.min_profile, s.median_profile, s.mean_profile,
-                s.max_profile, s.mean_input_chars, s.mean_output_chars, s.mean_item_chars,
-                s.items_without_date, s.duplicate_item_ids, s.queries_without_anchor);
+                ds.task->name.c_str(), ds.task->description.c_str(), s.examples, s.with_output, s.users,
+                s.profile_items, s.min_profile, s.median_profile, s.mean_profile, s.max_profile, s.mean_input_chars,
+                s.mean_output_chars, s.mean_item_chars, s.items_without_date, s.duplicate_item_ids,
+                s.queries_without_anchor);
   return buf;
 }
 

@@ -28,8 +28,8 @@ namespace prlm::data {
 
 struct ProfileItem {
   std::string id;
-  std::string date;        // as written: "2012-05-01", "2012", or "" when absent
-  int32_t date_key = -1;   // YYYYMMDD (a bare year is YYYY0000); -1 without a date
+  std::string date;       // as written: "2012-05-01", "2012", or "" when absent
+  int32_t date_key = -1;  // YYYYMMDD (a bare year is YYYY0000); -1 without a date
   // The task's profile fields present on this item, in TaskSpec order.
   std::vector<std::pair<std::string, std::string>> fields;
 
@@ -41,8 +41,8 @@ struct Example {
   std::string id;
   std::string user_id;
   std::string input;
-  std::string query;                   // ExtractQuery(task, input)
-  std::optional<std::string> output;   // the gold output, when the split has it
+  std::string query;                  // ExtractQuery(task, input)
+  std::optional<std::string> output;  // the gold output, when the split has it
   std::vector<ProfileItem> profile;
 };
 
@@ -63,14 +63,12 @@ struct Dataset {
 // fields, in order; LaMP-2 renumbers a user's item ids per question) are one
 // user: they take the first such question's id as user_id and its profile,
 // so a user's profile is indexed once.
-Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_path,
-                 const TaskSpec* task = nullptr);
+Dataset LoadLamp(const std::string& questions_path, const std::string& outputs_path, const TaskSpec* task = nullptr);
 
 // LaMP from a directory holding {split}_questions.json [+ {split}_outputs.json].
 // Without `task`, a split whose golds are hidden (no outputs file, as LaMP
 // releases its test split) takes the task its sibling splits name.
-Dataset LoadLampSplit(const std::string& dir, const std::string& split,
-                      const TaskSpec* task = nullptr);
+Dataset LoadLampSplit(const std::string& dir, const std::string& split, const TaskSpec* task = nullptr);
 
 // The task the files of `dir` name (outputs files, wrapped questions files);
 // null when none does. Throws util::Error naming both files when two disagree.

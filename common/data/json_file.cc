@@ -26,8 +26,7 @@ struct LocatingSax : nlohmann::json_sax<nlohmann::json> {
   bool end_object() override { return true; }
   bool start_array(std::size_t) override { return true; }
   bool end_array() override { return true; }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
     byte = position;
     message = ex.what();
     return false;
@@ -65,17 +64,15 @@ JsonDocument::JsonDocument(const std::string& path) {
   Parse(path);
 }
 
-JsonDocument::JsonDocument(std::string_view text, const std::string& where) : text_(text) {
-  Parse(where);
-}
+JsonDocument::JsonDocument(std::string_view text, const std::string& where) : text_(text) { Parse(where); }
 
 void JsonDocument::Parse(const std::string& where) {
   where_ = where;
   auto parsed = parser_.parse(text_);
   if (parsed.error() != simdjson::SUCCESS) {
     const std::string_view view(text_.data(), text_.size());
-    PRLM_THROW(where << ": malformed JSON " << LocateJsonError(view) << " ["
-                     << simdjson::error_message(parsed.error()) << "]" << JsonLinesHint(view));
+    PRLM_THROW(where << ": malformed JSON " << LocateJsonError(view) << " [" << simdjson::error_message(parsed.error())
+                     << "]" << JsonLinesHint(view));
   }
   root_ = parsed.value_unsafe();
 }
@@ -83,41 +80,44 @@ void JsonDocument::Parse(const std::string& where) {
 const char* JsonTypeName(simdjson::dom::element_type type) {
   using T = simdjson::dom::element_type;
   switch (type) {
-    case T::ARRAY: return "an array";
-    case T::OBJECT: return "an object";
+    case T::ARRAY:
+      return "an array";
+    case T::OBJECT:
+      return "an object";
     case T::INT64:
     case T::UINT64:
-    case T::DOUBLE: return "a number";
-    case T::STRING: return "a string";
-    case T::BOOL: return "a boolean";
-    case T::NULL_VALUE: return "null";
+    case T::DOUBLE:
+      return "a number";
+    case T::STRING:
+      return "a string";
+    case T::BOOL:
+      return "a boolean";
+    case T::NULL_VALUE:
+      return "null";
   }
   return "unknown";
 }
 
-std::string_view RequireString(simdjson::dom::object obj, std::string_view key,
-                               const std::string& where) {
+std::string_view RequireString(simdjson::dom::object obj, std::string_view key, const std::string& where) {
   auto field = obj[key];
   PRLM_REQUIRE(field.error() != simdjson::NO_SUCH_FIELD, where << ": field '" << key << "' missing");
   simdjson::dom::element e = field.value_unsafe();
-  PRLM_REQUIRE(e.is_string(), where << ": field '" << key << "' is " << JsonTypeName(e.type())
-                                    << ", expected a string");
+  PRLM_REQUIRE(e.is_string(),
+               where << ": field '" << key << "' is " << JsonTypeName(e.type()) << ", expected a string");
   return e.get_string().value_unsafe();
 }
 
-bool OptionalString(simdjson::dom::object obj, std::string_view key, const std::string& where,
-                    std::string* out) {
+bool OptionalString(simdjson::dom::object obj, std::string_view key, const std::string& where, std::string* out) {
   auto field = obj[key];
   if (field.error() == simdjson::NO_SUCH_FIELD || field.value_unsafe().is_null()) return false;
   simdjson::dom::element e = field.value_unsafe();
-  PRLM_REQUIRE(e.is_string(), where << ": field '" << key << "' is " << JsonTypeName(e.type())
-                                    << ", expected a string");
+  PRLM_REQUIRE(e.is_string(),
+               where << ": field '" << key << "' is " << JsonTypeName(e.type()) << ", expected a string");
   *out = std::string(e.get_string().value_unsafe());
   return true;
 }
 
-bool OptionalScalarText(simdjson::dom::object obj, std::string_view key,
-                        const std::string& where, std::string* out) {
+bool OptionalScalarText(simdjson::dom::object obj, std::string_view key, const std::string& where, std::string* out) {
   auto field = obj[key];
   if (field.error() == simdjson::NO_SUCH_FIELD || field.value_unsafe().is_null()) return false;
   simdjson::dom::element e = field.value_unsafe();
@@ -132,19 +132,16 @@ bool OptionalScalarText(simdjson::dom::object obj, std::string_view key,
     auto res = std::to_chars(buf, buf + sizeof buf, e.get_double().value_unsafe());
     *out = std::string(buf, res.ptr);
   } else {
-    PRLM_THROW(where << ": field '" << key << "' is " << JsonTypeName(e.type())
-                     << ", expected a string or a number");
+    PRLM_THROW(where << ": field '" << key << "' is " << JsonTypeName(e.type()) << ", expected a string or a number");
   }
   return true;
 }
 
-simdjson::dom::array RequireArray(simdjson::dom::object obj, std::string_view key,
-                                  const std::string& where) {
+simdjson::dom::array RequireArray(simdjson::dom::object obj, std::string_view key, const std::string& where) {
   auto field = obj[key];
   PRLM_REQUIRE(field.error() != simdjson::NO_SUCH_FIELD, where << ": field '" << key << "' missing");
   simdjson::dom::element e = field.value_unsafe();
-  PRLM_REQUIRE(e.is_array(), where << ": field '" << key << "' is " << JsonTypeName(e.type())
-                                   << ", expected an array");
+  PRLM_REQUIRE(e.is_array(), where << ": field '" << key << "' is " << JsonTypeName(e.type()) << ", expected an array");
   return e.get_array().value_unsafe();
 }
 

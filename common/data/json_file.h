@@ -45,16 +45,12 @@ const char* JsonTypeName(simdjson::dom::element_type type);
 
 // Field access with located errors. `where` is the prefix of the message
 // (file and record). Strings come back as string_views into the document.
-std::string_view RequireString(simdjson::dom::object obj, std::string_view key,
-                               const std::string& where);
+std::string_view RequireString(simdjson::dom::object obj, std::string_view key, const std::string& where);
 // nullopt-like: returns false when the key is absent or null.
-bool OptionalString(simdjson::dom::object obj, std::string_view key, const std::string& where,
-                    std::string* out);
+bool OptionalString(simdjson::dom::object obj, std::string_view key, const std::string& where, std::string* out);
 // A string, or a number rendered as text (LaMP-3's scores, years).
-bool OptionalScalarText(simdjson::dom::object obj, std::string_view key,
-                        const std::string& where, std::string* out);
-simdjson::dom::array RequireArray(simdjson::dom::object obj, std::string_view key,
-                                  const std::string& where);
+bool OptionalScalarText(simdjson::dom::object obj, std::string_view key, const std::string& where, std::string* out);
+simdjson::dom::array RequireArray(simdjson::dom::object obj, std::string_view key, const std::string& where);
 simdjson::dom::object RequireObject(simdjson::dom::element e, const std::string& where);
 
 }  // namespace prlm::data

@@ -13,9 +13,12 @@ namespace prlm::data {
 
 const char* SplitName(PreferenceSplit split) {
   switch (split) {
-    case PreferenceSplit::kTrain: return "train";
-    case PreferenceSplit::kTest: return "test";
-    case PreferenceSplit::kFewshot: return "fewshot";
+    case PreferenceSplit::kTrain:
+      return "train";
+    case PreferenceSplit::kTest:
+      return "test";
+    case PreferenceSplit::kFewshot:
+      return "fewshot";
   }
   return "?";
 }
@@ -42,10 +45,13 @@ PreferenceSet ReadPreferenceFile(const std::string& path) {
     for (const auto& [name, value] : fields) PRLM_REQUIRE(!value->empty(), where << ": \"" << name << "\" is empty");
     PRLM_REQUIRE(p.chosen != p.rejected, where << ": \"chosen\" and \"rejected\" are the same text");
     const std::string split = util::JsonLineString(j, where, "split", false);
-    if (split == "test") p.split = PreferenceSplit::kTest;
-    else if (split == "fewshot") p.split = PreferenceSplit::kFewshot;
-    else PRLM_REQUIRE(split.empty() || split == "train",
-                      where << ": \"split\" is '" << split << "'; expected train, test or fewshot");
+    if (split == "test")
+      p.split = PreferenceSplit::kTest;
+    else if (split == "fewshot")
+      p.split = PreferenceSplit::kFewshot;
+    else
+      PRLM_REQUIRE(split.empty() || split == "train",
+                   where << ": \"split\" is '" << split << "'; expected train, test or fewshot");
     if (!seen.emplace(p.user_id, p.prompt, p.chosen, p.rejected, static_cast<int>(p.split)).second) {
       ++set.duplicates;
       return;
@@ -59,8 +65,11 @@ PreferenceSet ReadPreferenceFile(const std::string& path) {
 void WritePreferenceFile(const std::string& path, const std::vector<PreferencePair>& pairs) {
   std::string lines;
   for (const auto& p : pairs)
-    lines += nlohmann::ordered_json{{"user_id", p.user_id}, {"prompt", p.prompt}, {"chosen", p.chosen},
-                                    {"rejected", p.rejected}, {"split", SplitName(p.split)}}
+    lines += nlohmann::ordered_json{{"user_id", p.user_id},
+                                    {"prompt", p.prompt},
+                                    {"chosen", p.chosen},
+                                    {"rejected", p.rejected},
+                                    {"split", SplitName(p.split)}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
              "\n";
   util::WriteFileAtomic(path, lines);

@@ -18,8 +18,8 @@ text::PromptTemplate MakeTemplate(const TaskSpec& task) {
   const std::string labels = Joined(task.labels);
   const auto t = [&](std::vector<std::string> fields, std::string cut, std::string intro, std::string with,
                      std::string without, std::string label, bool shows_input = false) {
-    return text::PromptTemplate{task.name, std::move(fields), std::move(cut), std::move(intro), with + give,
-                                without + give, std::move(label), shows_input};
+    return text::PromptTemplate{task.name,   std::move(fields), std::move(cut),   std::move(intro),
+                                with + give, without + give,    std::move(label), shows_input};
   };
   const std::string& n = task.name;
   if (n == "LaMP_1")

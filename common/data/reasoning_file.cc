@@ -45,10 +45,11 @@ bool LeaksOutput(const std::string& reasoning, const std::string& output) {
 void WriteReasoningFile(const std::string& path, const std::vector<ReasoningPath>& paths) {
   std::string lines;
   for (const auto& p : paths)
-    lines += nlohmann::ordered_json{{"id", p.id}, {"user_id", p.user_id}, {"reasoning", p.reasoning},
-                                    {"writer", p.writer}, {"leaks", p.leaks}}
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-             "\n";
+    lines +=
+        nlohmann::ordered_json{
+            {"id", p.id}, {"user_id", p.user_id}, {"reasoning", p.reasoning}, {"writer", p.writer}, {"leaks", p.leaks}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+        "\n";
   util::WriteFileAtomic(path, lines);
 }
 

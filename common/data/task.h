@@ -28,9 +28,9 @@ struct FieldSpec {
 };
 
 struct TaskSpec {
-  std::string name;          // "LaMP_4", "LaMP_2N" (news), "LongLaMP_product_review"
+  std::string name;  // "LaMP_4", "LaMP_2N" (news), "LongLaMP_product_review"
   Benchmark benchmark;
-  std::string description;   // one line, for messages and `check-data`
+  std::string description;  // one line, for messages and `check-data`
   std::vector<FieldSpec> profile_fields;
   // Retrieval text of an item: these fields joined by one space (LaMP's corpus).
   std::vector<std::string> corpus_fields;
@@ -59,8 +59,7 @@ const TaskSpec& TaskByName(std::string_view name);
 // LaMP's query extraction for `task` (text after the anchor; for LaMP-1 the two
 // candidate titles between quotes). Falls back to the whole input, stripped,
 // when the anchor is absent; `anchor_found` (optional) tells which happened.
-std::string ExtractQuery(const TaskSpec& task, std::string_view input,
-                         bool* anchor_found = nullptr);
+std::string ExtractQuery(const TaskSpec& task, std::string_view input, bool* anchor_found = nullptr);
 
 // The "double-quoted" strings of a text, in order (LaMP-1's input names the
 // author's paper, then the two candidates, that way). Views into `text`.

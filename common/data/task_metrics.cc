@@ -44,8 +44,10 @@ double RatingOf(const std::string& answer, double gold) {
 
 std::vector<std::string> TaskMetricNames(const TaskSpec& task) {
   switch (task.metric) {
-    case TaskMetric::kClassification: return {"accuracy", "f1"};
-    case TaskMetric::kRating: return {"mae", "rmse"};
+    case TaskMetric::kClassification:
+      return {"accuracy", "f1"};
+    case TaskMetric::kRating:
+      return {"mae", "rmse"};
     case TaskMetric::kGeneration:
       if (task.benchmark == Benchmark::kLongLamp) return {"rouge1", "rougeL", "meteor"};
       return {"rouge1", "rougeL"};

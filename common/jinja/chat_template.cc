@@ -49,7 +49,8 @@ std::optional<ChatTemplate> ChatTemplate::FromModelDir(const std::string& dir) {
   }
   const std::string jinja_path = dir + "/chat_template.jinja";
   if (std::filesystem::exists(jinja_path)) return ChatTemplate(ReadText(jinja_path), config, jinja_path);
-  if (!config.is_object() || !config.contains("chat_template") || config["chat_template"].is_null()) return std::nullopt;
+  if (!config.is_object() || !config.contains("chat_template") || config["chat_template"].is_null())
+    return std::nullopt;
   const auto& t = config["chat_template"];
   if (t.is_string()) return ChatTemplate(t.get<std::string>(), config, config_path);
   if (t.is_array())

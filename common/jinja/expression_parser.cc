@@ -52,22 +52,36 @@ std::vector<Tok> Tokenize(const std::string& s, int line) {
         }
         const char n = s[++e];
         switch (n) {
-          case 'n': str += '\n'; break;
-          case 't': str += '\t'; break;
-          case 'r': str += '\r'; break;
-          case '\\': str += '\\'; break;
-          case '\'': str += '\''; break;
-          case '"': str += '"'; break;
-          case '\n': break;
-          default: str += '\\', str += n;
+          case 'n':
+            str += '\n';
+            break;
+          case 't':
+            str += '\t';
+            break;
+          case 'r':
+            str += '\r';
+            break;
+          case '\\':
+            str += '\\';
+            break;
+          case '\'':
+            str += '\'';
+            break;
+          case '"':
+            str += '"';
+            break;
+          case '\n':
+            break;
+          default:
+            str += '\\', str += n;
         }
       }
       if (e >= s.size()) Fail(line, "unterminated string literal");
       out.push_back({Tok::kString, str});
       p = e + 1;
     } else {
-      static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ".", ",",
-                                   ":", "|", "~", "+", "-", "*", "/", "%", "<", ">", "="};
+      static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ".",
+                                   ",",  ":",  "|",  "~",  "+",  "-",  "*", "/", "%", "<", ">", "="};
       bool found = false;
       for (const char* op : kOps) {
         const size_t n = std::char_traits<char>::length(op);
@@ -237,17 +251,18 @@ ExprPtr ExprParser::FilterTail(ExprPtr e) {
     } else if (AcceptName("is")) {
       auto t = Make(Expr::kTest);
       t->negated = AcceptName("not");
-      if (toks_[p_].kind == Tok::kName) t->name = toks_[p_++].text;
-      else if (toks_[p_].kind == Tok::kOp) t->name = toks_[p_++].text;
+      if (toks_[p_].kind == Tok::kName)
+        t->name = toks_[p_++].text;
+      else if (toks_[p_].kind == Tok::kOp)
+        t->name = toks_[p_++].text;
       if (!IsTest(t->name)) Fail(line_, "test '" + t->name + "' is not supported");
       t->kids.push_back(e);
       if (Accept("(")) {
         Arguments(t);
-      } else if (!AtEnd() && (toks_[p_].kind == Tok::kString || toks_[p_].kind == Tok::kInt ||
-                              toks_[p_].kind == Tok::kFloat ||
-                              (toks_[p_].kind == Tok::kName && !IsName("and") && !IsName("or") &&
-                               !IsName("else") && !IsName("if") && !IsName("is") && !IsName("in") &&
-                               !IsName("not")))) {
+      } else if (!AtEnd() &&
+                 (toks_[p_].kind == Tok::kString || toks_[p_].kind == Tok::kInt || toks_[p_].kind == Tok::kFloat ||
+                  (toks_[p_].kind == Tok::kName && !IsName("and") && !IsName("or") && !IsName("else") &&
+                   !IsName("if") && !IsName("is") && !IsName("in") && !IsName("not")))) {
         t->kids.push_back(Postfix(Primary()));  // "is divisibleby 3", "is equalto x"
       }
       e = t;
@@ -260,8 +275,10 @@ ExprPtr ExprParser::Postfix(ExprPtr e) {
   while (true) {
     if (Accept(".")) {
       auto a = Make(Expr::kAttr);
-      if (toks_[p_].kind == Tok::kInt) a->name = toks_[p_++].text;
-      else a->name = ExpectName();
+      if (toks_[p_].kind == Tok::kInt)
+        a->name = toks_[p_++].text;
+      else
+        a->name = ExpectName();
       a->kids = {e};
       e = a;
     } else if (Accept("[")) {
@@ -308,9 +325,12 @@ ExprPtr ExprParser::Primary() {
   }
   if (t.kind == Tok::kName) {
     auto e = Make(Expr::kLiteral);
-    if (t.text == "true" || t.text == "True") e->literal = Value(true);
-    else if (t.text == "false" || t.text == "False") e->literal = Value(false);
-    else if (t.text == "none" || t.text == "None") e->literal = Value::None();
+    if (t.text == "true" || t.text == "True")
+      e->literal = Value(true);
+    else if (t.text == "false" || t.text == "False")
+      e->literal = Value(false);
+    else if (t.text == "none" || t.text == "None")
+      e->literal = Value::None();
     else {
       e->kind = Expr::kName;
       e->name = t.text;

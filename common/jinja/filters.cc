@@ -34,7 +34,8 @@ Value ToJson(const std::string&, const Value& v, const CallArgs& a, int line) {
   const Value indent = a.Arg(1, "indent"), separators = a.Arg(2, "separators");
   if (indent.kind() == Value::Kind::kInt) format.indent = static_cast<int>(indent.i());
   if (!separators.is_undefined() && !separators.is_none()) {
-    if (!separators.is_list() || separators.list().size() != 2) Fail(line, "tojson: separators must be a pair of strings");
+    if (!separators.is_list() || separators.list().size() != 2)
+      Fail(line, "tojson: separators must be a pair of strings");
     format.item_separator = separators.list()[0].Str();
     format.key_separator = separators.list()[1].Str();
   }
@@ -176,9 +177,8 @@ Value Map(const std::string&, const Value& v, const CallArgs& a, int line) {
 Value Indent(const std::string&, const Value& v, const CallArgs& a, int) {
   const Value width = a.Arg(0, "width");
   const bool first = a.Arg(1, "first").Truthy(), blank = a.Arg(2, "blank").Truthy();
-  const std::string pad = width.is_string()
-                              ? width.s()
-                              : std::string(width.is_number() ? static_cast<size_t>(width.AsDouble()) : 4, ' ');
+  const std::string pad =
+      width.is_string() ? width.s() : std::string(width.is_number() ? static_cast<size_t>(width.AsDouble()) : 4, ' ');
   const std::vector<std::string> lines = PySplitLines(v.Str() + '\n');  // as Jinja2 does: a final newline survives
   std::string out;
   for (size_t k = 0; k < lines.size(); ++k) {
@@ -198,14 +198,14 @@ Value Unique(const std::string&, const Value& v, const CallArgs&, int line) {
 
 const std::map<std::string, FilterFn>& Filters() {
   static const std::map<std::string, FilterFn> kFilters = {
-      {"length", Length},   {"count", Length},       {"tojson", ToJson},      {"trim", Trim},
-      {"upper", Case},      {"lower", Case},         {"capitalize", Case},    {"title", Case},
-      {"first", FirstOrLast}, {"last", FirstOrLast}, {"default", Default},    {"d", Default},
-      {"join", Join},       {"string", String},      {"safe", String},        {"int", Int},
-      {"float", Float},     {"list", ToList},        {"items", Items},        {"reverse", Reverse},
-      {"replace", Replace}, {"abs", Abs},            {"round", Round},        {"unique", Unique},
-      {"select", Select},   {"reject", Select},      {"selectattr", Select},  {"rejectattr", Select},
-      {"map", Map},         {"indent", Indent},
+      {"length", Length},     {"count", Length},     {"tojson", ToJson},     {"trim", Trim},
+      {"upper", Case},        {"lower", Case},       {"capitalize", Case},   {"title", Case},
+      {"first", FirstOrLast}, {"last", FirstOrLast}, {"default", Default},   {"d", Default},
+      {"join", Join},         {"string", String},    {"safe", String},       {"int", Int},
+      {"float", Float},       {"list", ToList},      {"items", Items},       {"reverse", Reverse},
+      {"replace", Replace},   {"abs", Abs},          {"round", Round},       {"unique", Unique},
+      {"select", Select},     {"reject", Select},    {"selectattr", Select}, {"rejectattr", Select},
+      {"map", Map},           {"indent", Indent},
   };
   return kFilters;
 }
@@ -261,10 +261,16 @@ const std::map<std::string, TestFn>& Tests() {
       {"ne", PRLM_JINJA_TEST(!(v == arg))},
       {"!=", PRLM_JINJA_TEST(!(v == arg))},
       {"in", In},
-      {"lt", Order}, {"<", Order}, {"lessthan", Order},
-      {"gt", Order}, {">", Order}, {"greaterthan", Order},
-      {"le", Order}, {"<=", Order},
-      {"ge", Order}, {">=", Order},
+      {"lt", Order},
+      {"<", Order},
+      {"lessthan", Order},
+      {"gt", Order},
+      {">", Order},
+      {"greaterthan", Order},
+      {"le", Order},
+      {"<=", Order},
+      {"ge", Order},
+      {">=", Order},
   };
   return kTests;
 }

@@ -14,8 +14,10 @@ size_t FindClose(const std::string& src, size_t from, const char* close, int lin
   for (size_t p = from; p + 1 < src.size(); ++p) {
     const char c = src[p];
     if (quote) {
-      if (c == '\\') ++p;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++p;
+      else if (c == quote)
+        quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
     } else if (c == close[0] && src[p + 1] == close[1]) {
@@ -31,9 +33,12 @@ std::string NormalizeLineEnds(const std::string& source) {
   std::string out;
   out.reserve(source.size());
   for (size_t k = 0; k < source.size(); ++k) {
-    if (source[k] != '\r') out += source[k];
-    else if (k + 1 < source.size() && source[k + 1] == '\n') continue;  // \r\n: the \n follows
-    else out += '\n';
+    if (source[k] != '\r')
+      out += source[k];
+    else if (k + 1 < source.size() && source[k + 1] == '\n')
+      continue;  // \r\n: the \n follows
+    else
+      out += '\n';
   }
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -71,8 +76,8 @@ std::vector<Piece> Lex(const std::string& src, const TemplateOptions& o) {
       const size_t nl = text.rfind('\n');
       const size_t from = nl == std::string::npos ? 0 : nl + 1;
       const bool line_start = nl != std::string::npos || pos == 0 || src[pos - 1] == '\n';
-      if (line_start && std::all_of(text.begin() + static_cast<long>(from), text.end(),
-                                    [](char c) { return c == ' ' || c == '\t'; }))
+      if (line_start &&
+          std::all_of(text.begin() + static_cast<long>(from), text.end(), [](char c) { return c == ' ' || c == '\t'; }))
         text.erase(from);
     }
     const int line = line_of(open);
@@ -86,8 +91,10 @@ std::vector<Piece> Lex(const std::string& src, const TemplateOptions& o) {
     size_t after = end + 2;
     strip_next = close_minus;
     if (!close_minus && !close_plus && o.trim_blocks && kind != '{') {
-      if (after < src.size() && src[after] == '\n') ++after;
-      else if (after + 1 < src.size() && src[after] == '\r' && src[after + 1] == '\n') after += 2;
+      if (after < src.size() && src[after] == '\n')
+        ++after;
+      else if (after + 1 < src.size() && src[after] == '\r' && src[after + 1] == '\n')
+        after += 2;
     }
     if (kind != '#') out.push_back({kind == '{' ? Piece::kExpr : Piece::kStmt, body, line});
     pos = after;

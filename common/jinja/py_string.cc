@@ -46,8 +46,8 @@ std::vector<std::string> PySplit(const std::string& s, const Value& sep, int64_t
   const std::string& d = sep.s();
   if (d.empty()) throw TemplateError("split: empty separator");
   size_t p = 0;
-  for (size_t at; (at = s.find(d, p)) != std::string::npos &&
-                  (max_split < 0 || static_cast<int64_t>(out.size()) < max_split);
+  for (size_t at;
+       (at = s.find(d, p)) != std::string::npos && (max_split < 0 || static_cast<int64_t>(out.size()) < max_split);
        p = at + d.size())
     out.push_back(s.substr(p, at - p));
   out.push_back(s.substr(p));
@@ -60,9 +60,12 @@ std::vector<std::string> PySplitLines(const std::string& s) {
   for (size_t k = 0; k < s.size(); ++k) {
     const unsigned char c = static_cast<unsigned char>(s[k]);
     size_t end = 0;  // bytes of a line end at k
-    if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e)) end = 1;
-    else if (c == '\r') end = k + 1 < s.size() && s[k + 1] == '\n' ? 2 : 1;
-    else if (c == 0xc2 && k + 1 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x85) end = 2;
+    if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e))
+      end = 1;
+    else if (c == '\r')
+      end = k + 1 < s.size() && s[k + 1] == '\n' ? 2 : 1;
+    else if (c == 0xc2 && k + 1 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x85)
+      end = 2;
     else if (c == 0xe2 && k + 2 < s.size() && static_cast<unsigned char>(s[k + 1]) == 0x80 &&
              (static_cast<unsigned char>(s[k + 2]) == 0xa8 || static_cast<unsigned char>(s[k + 2]) == 0xa9))
       end = 3;
@@ -139,8 +142,8 @@ bool AffixMatches(const std::string& s, const Value& affixes, bool prefix) {
   const List options = affixes.is_list() ? affixes.list() : List{affixes};  // a tuple tries each
   for (const auto& o : options) {
     const std::string& p = o.Str();
-    const bool hit = prefix ? s.rfind(p, 0) == 0
-                            : s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+    const bool hit =
+        prefix ? s.rfind(p, 0) == 0 : s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
     if (hit) return true;
   }
   return false;
@@ -155,19 +158,24 @@ Value Split(const std::string& s, const CallArgs& a) {
 
 const std::map<std::string, Method>& Methods() {
   static const std::map<std::string, Method> kMethods = {
-      {"startswith", [](const std::string& s, const CallArgs& a) { return Value(AffixMatches(s, a.Arg(0, "prefix"), true)); }},
-      {"endswith", [](const std::string& s, const CallArgs& a) { return Value(AffixMatches(s, a.Arg(0, "prefix"), false)); }},
+      {"startswith",
+       [](const std::string& s, const CallArgs& a) { return Value(AffixMatches(s, a.Arg(0, "prefix"), true)); }},
+      {"endswith",
+       [](const std::string& s, const CallArgs& a) { return Value(AffixMatches(s, a.Arg(0, "prefix"), false)); }},
       {"split", Split},
       {"rsplit", Split},
-      {"strip", [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), true, true)); }},
-      {"lstrip", [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), true, false)); }},
-      {"rstrip", [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), false, true)); }},
+      {"strip",
+       [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), true, true)); }},
+      {"lstrip",
+       [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), true, false)); }},
+      {"rstrip",
+       [](const std::string& s, const CallArgs& a) { return Value(PyStrip(s, a.Arg(0, "chars"), false, true)); }},
       {"upper", [](const std::string& s, const CallArgs&) { return Value(PyCase(s, true)); }},
       {"lower", [](const std::string& s, const CallArgs&) { return Value(PyCase(s, false)); }},
       {"title", [](const std::string& s, const CallArgs&) { return Value(PyTitle(s, false)); }},
       {"capitalize", [](const std::string& s, const CallArgs&) { return Value(PyTitle(s, true)); }},
-      {"replace",
-       [](const std::string& s, const CallArgs& a) { return Value(PyReplace(s, a.Arg(0, "old").Str(), a.Arg(1, "new").Str())); }},
+      {"replace", [](const std::string& s,
+                     const CallArgs& a) { return Value(PyReplace(s, a.Arg(0, "old").Str(), a.Arg(1, "new").Str())); }},
       {"find",
        [](const std::string& s, const CallArgs& a) {
          const size_t p = s.find(a.Arg(0, "sub").Str());
@@ -182,11 +190,11 @@ const std::map<std::string, Method>& Methods() {
        }},
       {"isdigit",
        [](const std::string& s, const CallArgs&) {
-         return Value(!s.empty() &&
-                      std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
+         return Value(!s.empty() && std::all_of(s.begin(), s.end(),
+                                                [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
        }},
-      {"isspace",
-       [](const std::string& s, const CallArgs&) { return Value(!s.empty() && std::all_of(s.begin(), s.end(), IsAsciiSpace)); }},
+      {"isspace", [](const std::string& s,
+                     const CallArgs&) { return Value(!s.empty() && std::all_of(s.begin(), s.end(), IsAsciiSpace)); }},
   };
   return kMethods;
 }

@@ -32,7 +32,9 @@ class Renderer {
           if (f != Flow::kNormal) return f;
         }
         return Flow::kNormal;
-      case Template::Node::kText: out += n.text; return Flow::kNormal;
+      case Template::Node::kText:
+        out += n.text;
+        return Flow::kNormal;
       case Template::Node::kOutput: {
         const Value v = Eval(*n.expr);
         out += v.Str();
@@ -42,7 +44,8 @@ class Renderer {
         for (const auto& [cond, body] : n.branches)
           if (Eval(*cond).Truthy()) return Run(*body, out);
         return n.otherwise ? Run(*n.otherwise, out) : Flow::kNormal;
-      case Template::Node::kFor: return RunFor(n, out);
+      case Template::Node::kFor:
+        return RunFor(n, out);
       case Template::Node::kSet: {
         const Value v = Eval(*n.expr);
         if (!n.attr.empty()) {
@@ -68,8 +71,10 @@ class Renderer {
         out += CallWithCaller(n).Str();
         return Flow::kNormal;
       }
-      case Template::Node::kBreak: return Flow::kBreak;
-      case Template::Node::kContinue: return Flow::kContinue;
+      case Template::Node::kBreak:
+        return Flow::kBreak;
+      case Template::Node::kContinue:
+        return Flow::kContinue;
     }
     return Flow::kNormal;
   }
@@ -102,8 +107,7 @@ class Renderer {
   // Binds a macro's or caller's parameters from a call into a new frame, as
   // Python binds a function's: positional, then by name, then defaults
   // (evaluated in that frame, so a default may read an earlier parameter).
-  Scope BindParameters(const Template::Node& n, const std::string& what, const CallArgs& a,
-                       std::vector<Scope> scopes) {
+  Scope BindParameters(const Template::Node& n, const std::string& what, const CallArgs& a, std::vector<Scope> scopes) {
     if (a.positional.size() > n.targets.size())
       Fail(n.line, what + " takes not more than " + std::to_string(n.targets.size()) + " argument(s)");
     Scope frame;
@@ -226,14 +230,15 @@ class Renderer {
         return kind == "namespace" ? Value::Namespace(std::move(d)) : Value(std::move(d));
       });
     if (name == "raise_exception")
-      return Value::Callable([](const CallArgs& a) -> Value {
-        throw TemplateError("raise_exception: " + a.Arg(0, "message").Str());
-      });
+      return Value::Callable(
+          [](const CallArgs& a) -> Value { throw TemplateError("raise_exception: " + a.Arg(0, "message").Str()); });
     if (name == "range")
       return Value::Callable([](const CallArgs& a) {
         int64_t start = 0, stop = 0, step = 1;
-        if (a.positional.size() == 1) stop = a.positional[0].i();
-        else if (a.positional.size() >= 2) start = a.positional[0].i(), stop = a.positional[1].i();
+        if (a.positional.size() == 1)
+          stop = a.positional[0].i();
+        else if (a.positional.size() >= 2)
+          start = a.positional[0].i(), stop = a.positional[1].i();
         if (a.positional.size() >= 3) step = a.positional[2].i();
         if (step == 0) throw TemplateError("range: step must not be 0");
         List l;
@@ -254,8 +259,10 @@ class Renderer {
 
   Value Eval(const Expr& e) {
     switch (e.kind) {
-      case Expr::kLiteral: return e.literal;
-      case Expr::kName: return Lookup(e.name);
+      case Expr::kLiteral:
+        return e.literal;
+      case Expr::kName:
+        return Lookup(e.name);
       case Expr::kList:
       case Expr::kTuple: {
         List l;
@@ -268,16 +275,23 @@ class Renderer {
           const std::string key = Eval(*e.kids[k]).Str();
           Value value = Eval(*e.kids[k + 1]);
           auto it = std::find_if(d.begin(), d.end(), [&](const auto& kv) { return kv.first == key; });
-          if (it != d.end()) it->second = std::move(value);
-          else d.emplace_back(key, std::move(value));
+          if (it != d.end())
+            it->second = std::move(value);
+          else
+            d.emplace_back(key, std::move(value));
         }
         return Value(std::move(d));
       }
-      case Expr::kAttr: return Attribute(Eval(*e.kids[0]), e.name, e);
-      case Expr::kIndex: return Index(Eval(*e.kids[0]), Eval(*e.kids[1]), e);
-      case Expr::kSlice: return Slice(e);
-      case Expr::kCall: return Invoke(e);
-      case Expr::kFilter: return Filter(e);
+      case Expr::kAttr:
+        return Attribute(Eval(*e.kids[0]), e.name, e);
+      case Expr::kIndex:
+        return Index(Eval(*e.kids[0]), Eval(*e.kids[1]), e);
+      case Expr::kSlice:
+        return Slice(e);
+      case Expr::kCall:
+        return Invoke(e);
+      case Expr::kFilter:
+        return Filter(e);
       case Expr::kTest: {
         const bool r = Test(e);
         return Value(e.negated ? !r : r);
@@ -286,8 +300,10 @@ class Renderer {
         const Value v = Number(Eval(*e.kids[0]), e);
         return v.kind() == Value::Kind::kInt ? Value(-v.i()) : Value(-v.AsDouble());
       }
-      case Expr::kPos: return Number(Eval(*e.kids[0]), e);
-      case Expr::kNot: return Value(!Eval(*e.kids[0]).Truthy());
+      case Expr::kPos:
+        return Number(Eval(*e.kids[0]), e);
+      case Expr::kNot:
+        return Value(!Eval(*e.kids[0]).Truthy());
       case Expr::kAnd: {
         const Value a = Eval(*e.kids[0]);
         return a.Truthy() ? Eval(*e.kids[1]) : a;
@@ -299,8 +315,10 @@ class Renderer {
       case Expr::kCond:
         if (Eval(*e.kids[1]).Truthy()) return Eval(*e.kids[0]);
         return e.kids[2] ? Eval(*e.kids[2]) : Value();
-      case Expr::kBinary: return BinaryOp(e);
-      case Expr::kStarred: Fail(e.line, "*args outside a call's arguments");
+      case Expr::kBinary:
+        return BinaryOp(e);
+      case Expr::kStarred:
+        Fail(e.line, "*args outside a call's arguments");
     }
     return Value();
   }
@@ -437,7 +455,8 @@ class Renderer {
     if (op == "~") return Value(a.Str() + b.Str());
     if (op == "<" || op == ">" || op == "<=" || op == ">=") {
       int c = 0;
-      if (a.is_string() && b.is_string()) c = a.s().compare(b.s());
+      if (a.is_string() && b.is_string())
+        c = a.s().compare(b.s());
       else {
         const double x = Number(a, e).AsDouble(), y = Number(b, e).AsDouble();
         c = x < y ? -1 : x > y ? 1 : 0;
@@ -452,7 +471,8 @@ class Renderer {
         return Value(std::move(l));
       }
       if ((a.is_string() || b.is_string()) || a.is_undefined() || b.is_undefined())
-        Fail(e.line, std::string("cannot add a ") + a.KindName() + " and a " + b.KindName() + WhyUndefined(a) + WhyUndefined(b));
+        Fail(e.line, std::string("cannot add a ") + a.KindName() + " and a " + b.KindName() + WhyUndefined(a) +
+                         WhyUndefined(b));
     }
     if (op == "*" && a.is_string() && b.kind() == Value::Kind::kInt) {
       std::string s;

@@ -111,7 +111,8 @@ class StatementParser {
     if (keyword == "set") {
       auto n = MakeNode(Template::Node::kSet, piece.line);
       n->targets = {p.ExpectName()};
-      if (p.Accept(".")) n->attr = p.ExpectName();
+      if (p.Accept("."))
+        n->attr = p.ExpectName();
       else
         while (p.Accept(",")) n->targets.push_back(p.ExpectName());
       if (p.AtEnd() && n->targets.size() == 1) {  // {% set x %}...{% endset %}: x is the rendered body

@@ -41,12 +41,17 @@ Value Value::Callable(Function f) {
 
 Value Value::FromJson(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return None();
-    case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
+    case nlohmann::ordered_json::value_t::null:
+      return None();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(j.get<bool>());
     case nlohmann::ordered_json::value_t::number_integer:
-    case nlohmann::ordered_json::value_t::number_unsigned: return Value(j.get<int64_t>());
-    case nlohmann::ordered_json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_unsigned:
+      return Value(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       List l;
       for (const auto& x : j) l.push_back(FromJson(x));
@@ -57,7 +62,8 @@ Value Value::FromJson(const nlohmann::ordered_json& j) {
       for (const auto& [k, v] : j.items()) d.emplace_back(k, FromJson(v));
       return Value(std::move(d));
     }
-    default: return Value();
+    default:
+      return Value();
   }
 }
 
@@ -80,14 +86,22 @@ void Value::Set(const std::string& key, Value v) const {
 bool Value::Truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return b_;
-    case Kind::kInt: return i_ != 0;
-    case Kind::kFloat: return d_ != 0;
-    case Kind::kString: return !s_->empty();
-    case Kind::kList: return !list_->empty();
-    case Kind::kDict: return !dict_->empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return b_;
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kFloat:
+      return d_ != 0;
+    case Kind::kString:
+      return !s_->empty();
+    case Kind::kList:
+      return !list_->empty();
+    case Kind::kDict:
+      return !dict_->empty();
+    default:
+      return true;
   }
 }
 
@@ -113,11 +127,16 @@ std::string StringRepr(const std::string& s) {
   const char quote = s.find('\'') != std::string::npos && s.find('"') == std::string::npos ? '"' : '\'';
   std::string out(1, quote);
   for (char c : s) {
-    if (c == quote || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else out += c;
+    if (c == quote || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else
+      out += c;
   }
   return out + quote;
 }
@@ -134,13 +153,27 @@ void JsonString(const std::string& s, bool ensure_ascii, std::string& out) {
   for (size_t k = 0; k < s.size(); ++k) {
     const unsigned char c = static_cast<unsigned char>(s[k]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           escape(c);
@@ -176,11 +209,21 @@ void Json(const Value& v, const Value::JsonFormat& f, const std::string& item_se
     case Value::Kind::kUndefined:
       throw std::invalid_argument("Object of type Undefined is not JSON serializable" +
                                   (v.UndefinedWhy().empty() ? "" : " (" + v.UndefinedWhy() + ")"));
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += v.b() ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.i()); return;
-    case Value::Kind::kFloat: out += FloatRepr(v.AsDouble()); return;
-    case Value::Kind::kString: JsonString(v.s(), f.ensure_ascii, out); return;
+    case Value::Kind::kNone:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.b() ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(v.i());
+      return;
+    case Value::Kind::kFloat:
+      out += FloatRepr(v.AsDouble());
+      return;
+    case Value::Kind::kString:
+      JsonString(v.s(), f.ensure_ascii, out);
+      return;
     case Value::Kind::kList: {
       if (v.list().empty()) {
         out += "[]";
@@ -207,7 +250,8 @@ void Json(const Value& v, const Value::JsonFormat& f, const std::string& item_se
       std::vector<const std::pair<std::string, Value>*> entries;
       for (const auto& kv : v.dict()) entries.push_back(&kv);
       if (f.sort_keys)
-        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+        std::stable_sort(entries.begin(), entries.end(),
+                         [](const auto* a, const auto* b) { return a->first < b->first; });
       out += '{';
       bool first = true;
       for (const auto* kv : entries) {
@@ -222,7 +266,8 @@ void Json(const Value& v, const Value::JsonFormat& f, const std::string& item_se
       out += '}';
       return;
     }
-    case Value::Kind::kFunction: throw std::invalid_argument("Object of type function is not JSON serializable");
+    case Value::Kind::kFunction:
+      throw std::invalid_argument("Object of type function is not JSON serializable");
   }
 }
 
@@ -230,12 +275,18 @@ void Json(const Value& v, const Value::JsonFormat& f, const std::string& item_se
 
 std::string Value::Str() const {
   switch (kind_) {
-    case Kind::kUndefined: return "";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return b_ ? "True" : "False";
-    case Kind::kInt: return std::to_string(i_);
-    case Kind::kFloat: return FloatRepr(d_);
-    case Kind::kString: return *s_;
+    case Kind::kUndefined:
+      return "";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return b_ ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(i_);
+    case Kind::kFloat:
+      return FloatRepr(d_);
+    case Kind::kString:
+      return *s_;
     case Kind::kList: {
       std::string out = "[";
       for (size_t k = 0; k < list_->size(); ++k) out += (k ? ", " : "") + (*list_)[k].Repr();
@@ -251,7 +302,8 @@ std::string Value::Str() const {
       }
       return out + (kind_ == Kind::kNamespace ? "}>" : "}");
     }
-    case Kind::kFunction: return "<function>";
+    case Kind::kFunction:
+      return "<function>";
   }
   return "";
 }
@@ -265,8 +317,8 @@ std::string Value::ToJson(const JsonFormat& format) const {
 }
 
 const char* Value::KindName() const {
-  static const char* kNames[] = {"undefined", "none", "bool", "int", "float", "string", "list", "dict", "namespace",
-                                 "function"};
+  static const char* kNames[] = {"undefined", "none", "bool", "int",       "float",
+                                 "string",    "list", "dict", "namespace", "function"};
   return kNames[static_cast<int>(kind_)];
 }
 
@@ -281,10 +333,14 @@ bool operator==(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kBool: return a.b() == b.b();
-    case Value::Kind::kString: return a.s() == b.s();
-    case Value::Kind::kList: return a.list() == b.list();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kBool:
+      return a.b() == b.b();
+    case Value::Kind::kString:
+      return a.s() == b.s();
+    case Value::Kind::kList:
+      return a.list() == b.list();
     case Value::Kind::kDict:
     case Value::Kind::kNamespace: {
       if (a.dict().size() != b.dict().size()) return false;
@@ -292,7 +348,8 @@ bool operator==(const Value& a, const Value& b) {
         if (!(b.Get(k) == v) || b.Get(k).is_undefined()) return false;
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 

@@ -75,13 +75,13 @@ class Value {
   void Set(const std::string& key, Value v) const;
 
   bool Truthy() const;
-  std::string Str() const;                    // Python's str()
-  std::string Repr() const;                   // Python's repr() (str in a list)
+  std::string Str() const;   // Python's str()
+  std::string Repr() const;  // Python's repr() (str in a list)
   // transformers' tojson (json.dumps with ensure_ascii=False and these
   // arguments). Throws std::invalid_argument on an undefined value anywhere
   // inside, as json.dumps does.
   struct JsonFormat {
-    int indent = -1;                           // < 0: one line
+    int indent = -1;                            // < 0: one line
     std::optional<std::string> item_separator;  // default ", " on one line, else ","
     std::string key_separator = ": ";
     bool sort_keys = false;

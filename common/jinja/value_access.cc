@@ -13,15 +13,24 @@ namespace {
 // Python's type name as Jinja2 writes it in messages.
 std::string ObjectName(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kDict: return "dict object";
-    case Value::Kind::kNamespace: return "jinja2.utils.Namespace object";
-    case Value::Kind::kList: return "list object";
-    case Value::Kind::kString: return "str object";
-    case Value::Kind::kInt: return "int object";
-    case Value::Kind::kFloat: return "float object";
-    case Value::Kind::kBool: return "bool object";
-    case Value::Kind::kNone: return "None";
-    default: return std::string(v.KindName()) + " object";
+    case Value::Kind::kDict:
+      return "dict object";
+    case Value::Kind::kNamespace:
+      return "jinja2.utils.Namespace object";
+    case Value::Kind::kList:
+      return "list object";
+    case Value::Kind::kString:
+      return "str object";
+    case Value::Kind::kInt:
+      return "int object";
+    case Value::Kind::kFloat:
+      return "float object";
+    case Value::Kind::kBool:
+      return "bool object";
+    case Value::Kind::kNone:
+      return "None";
+    default:
+      return std::string(v.KindName()) + " object";
   }
 }
 
@@ -29,7 +38,8 @@ std::string ObjectName(const Value& v) {
 
 List Iterate(const Value& v, int line) {
   switch (v.kind()) {
-    case Value::Kind::kList: return v.list();
+    case Value::Kind::kList:
+      return v.list();
     case Value::Kind::kDict:
     case Value::Kind::kNamespace: {
       List keys;
@@ -47,8 +57,10 @@ List Iterate(const Value& v, int line) {
       }
       return chars;
     }
-    case Value::Kind::kUndefined: return {};
-    default: Fail(line, std::string("a ") + v.KindName() + " is not iterable");
+    case Value::Kind::kUndefined:
+      return {};
+    default:
+      Fail(line, std::string("a ") + v.KindName() + " is not iterable");
   }
 }
 
@@ -59,8 +71,9 @@ Value ToNumber(const Value& v, int line) {
 }
 
 Value KeyOf(const std::string& name) {
-  const bool digits = !name.empty() && name.size() < 19 &&
-                      std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  const bool digits = !name.empty() && name.size() < 19 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
   return digits ? Value(static_cast<int64_t>(std::stoll(name))) : Value(name);
 }
 

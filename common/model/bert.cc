@@ -41,9 +41,7 @@ BertLayerImpl::BertLayerImpl(const BertConfig& c)
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& bias) {
   const int64_t B = x.size(0), T = x.size(1);
-  const auto split = [&](const torch::Tensor& t) {
-    return t.view({B, T, heads_, head_dim_}).transpose(1, 2);
-  };
+  const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, head_dim_}).transpose(1, 2); };
   auto q = split(query_(x)), k = split(key_(x)), v = split(value_(x));
   auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim_))) + bias;
   const bool train = is_training();
@@ -62,27 +60,24 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& c)
   encoder_root_ = root;
   auto emb = Child(*root, "embeddings");
   word_ = emb->register_module("word_embeddings", torch::nn::Embedding(c.vocab_size, c.hidden_size));
-  position_ = emb->register_module("position_embeddings",
-                                   torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
-  token_type_ = emb->register_module("token_type_embeddings",
-                                     torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
+  position_ =
+      emb->register_module("position_embeddings", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  token_type_ = emb->register_module("token_type_embeddings", torch::nn::Embedding(c.type_vocab_size, c.hidden_size));
   emb_norm_ = emb->register_module("LayerNorm", MakeNorm(c.hidden_size, c.layer_norm_eps));
   layers_ = Child(*root, "encoder")->register_module("layer", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers_->push_back(BertLayer(c));
   pooler_ = Child(*root, "pooler")->register_module("dense", Linear(c.hidden_size, c.hidden_size, true));
-  if (c.num_labels > 0)
-    classifier_ = register_module("classifier", Linear(c.hidden_size, c.num_labels, true));
+  if (c.num_labels > 0) classifier_ = register_module("classifier", Linear(c.hidden_size, c.num_labels, true));
 }
 
 torch::Tensor BertEncoderImpl::Forward(const torch::Tensor& ids, const torch::Tensor& type_ids,
                                        const torch::Tensor& mask) {
   const int64_t T = ids.size(1);
   PRLM_REQUIRE(T <= config_.max_position_embeddings,
-               "BERT input of " << T << " tokens exceeds max_position_embeddings "
-                                << config_.max_position_embeddings);
+               "BERT input of " << T << " tokens exceeds max_position_embeddings " << config_.max_position_embeddings);
   const auto pos = torch::arange(T, ids.options()).unsqueeze(0);
-  auto h = torch::dropout(emb_norm_(word_(ids) + position_(pos) + token_type_(type_ids)), hidden_dropout_,
-                          is_training());
+  auto h =
+      torch::dropout(emb_norm_(word_(ids) + position_(pos) + token_type_(type_ids)), hidden_dropout_, is_training());
   const auto bias = torch::zeros({ids.size(0), 1, 1, T}, h.options())
                         .masked_fill_(mask.to(torch::kBool).logical_not().view({ids.size(0), 1, 1, T}), kMaskedScore);
   for (const auto& layer : *layers_) h = layer->as<BertLayerImpl>()->forward(h, bias);

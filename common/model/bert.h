@@ -40,13 +40,11 @@ class BertEncoderImpl : public torch::nn::Module {
 
   // Last hidden states [B, T, H]. ids, type_ids: int64 [B, T]; mask [B, T]
   // with 1 for real tokens (right padding).
-  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& type_ids,
-                        const torch::Tensor& mask);
+  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& type_ids, const torch::Tensor& mask);
   // [B, H]: [CLS] state, masked mean of states, or the tanh pooler.
   torch::Tensor Pool(const torch::Tensor& hidden, const torch::Tensor& mask, Pooling how);
   // Classifier logits [B, num_labels] from the pooler. REQUIRES: num_labels > 0.
-  torch::Tensor Classify(const torch::Tensor& ids, const torch::Tensor& type_ids,
-                         const torch::Tensor& mask);
+  torch::Tensor Classify(const torch::Tensor& ids, const torch::Tensor& type_ids, const torch::Tensor& mask);
 
   const BertConfig& config() const { return config_; }
   bool has_classifier() const { return !classifier_.is_empty(); }

@@ -11,15 +11,14 @@ void KvCache::SelectRows(const torch::Tensor& index) {
   for (auto& t : v) t = t.index_select(0, index);
 }
 
-torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens,
-                            torch::ScalarType dtype) {
+torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens, torch::ScalarType dtype) {
   const int64_t total = key_mask.size(1);
   PRLM_CHECK(total == past + new_tokens);
   const auto opts = torch::TensorOptions().device(key_mask.device());
   // Query i sits at absolute index past+i; key j is visible if j <= past+i.
   const auto q_idx = torch::arange(past, total, opts.dtype(torch::kLong)).unsqueeze(1);
   const auto k_idx = torch::arange(0, total, opts.dtype(torch::kLong)).unsqueeze(0);
-  const auto causal = k_idx.le(q_idx);                                  // [T, S]
+  const auto causal = k_idx.le(q_idx);                                                // [T, S]
   const auto visible = causal.unsqueeze(0) & key_mask.to(torch::kBool).unsqueeze(1);  // [B,T,S]
   PRLM_CHECK_MSG(dtype != torch::kHalf, "fp16 cannot hold kMaskedScore; use bf16");
   return torch::zeros(visible.sizes(), opts.dtype(dtype))
@@ -67,9 +66,8 @@ torch::Tensor RotateHalf(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
-                                          const torch::Tensor& sin, const torch::Tensor& bias,
-                                          KvCache* cache, int64_t layer) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& bias, KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
   auto q = q_proj(x).view({B, T, heads, head_dim});
   auto k = k_proj(x).view({B, T, kv_heads, head_dim});
@@ -120,13 +118,11 @@ DecoderLayerImpl::DecoderLayerImpl(const DecoderConfig& c) {
   self_attn = register_module("self_attn", Attention(c));
   mlp = register_module("mlp", SwiGluMlp(c));
   input_layernorm = register_module("input_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
-  post_attention_layernorm =
-      register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
-                                             const torch::Tensor& sin, const torch::Tensor& bias,
-                                             KvCache* cache, int64_t layer) {
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                        const torch::Tensor& bias, KvCache* cache, int64_t layer) {
   auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
@@ -140,8 +136,7 @@ DecoderStackImpl::DecoderStackImpl(const DecoderConfig& c) {
 
 CausalLMImpl::CausalLMImpl(const DecoderConfig& c) : config_(c) {
   model = register_module("model", DecoderStack(c));
-  if (!c.tie_word_embeddings)
-    lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
+  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false));
   inv_freq_ = register_buffer("inv_freq", FrequencyTensor(c.rope(), c.max_position_embeddings));
   rope_attention_factor_ = RopeAttentionFactor(c.rope());
 }
@@ -164,14 +159,13 @@ std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::Rotary(const torch::Tensor
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
-torch::Tensor CausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
-                                            const torch::Tensor& bias, KvCache* cache) {
+torch::Tensor CausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& bias,
+                                    KvCache* cache) {
   auto [cos, sin] = Rotary(positions);
   auto h = model->embed_tokens(ids);
   const auto b = bias.to(h.scalar_type());
   for (size_t i = 0; i < model->layers->size(); ++i)
-    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, b, cache,
-                                                                static_cast<int64_t>(i));
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, b, cache, static_cast<int64_t>(i));
   if (cache) cache->length += ids.size(1);
   return model->norm(h);
 }

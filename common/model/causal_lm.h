@@ -44,8 +44,7 @@ struct KvCache {
 // (whose lowest value would round to -inf and turn fully masked padding rows
 // into NaN), and a fully masked row still softmaxes to finite values.
 constexpr double kMaskedScore = -1e30;
-torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens,
-                            torch::ScalarType dtype);
+torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens, torch::ScalarType dtype);
 // Positions of left-padded rows: cumsum(mask) - 1, clamped at 0.
 torch::Tensor PositionsFromMask(const torch::Tensor& mask);
 
@@ -104,8 +103,8 @@ class CausalLMImpl : public torch::nn::Module {
   // Final hidden states [B, T, hidden] of `ids` [B, T] at `positions` [B, T].
   // With a cache, the new keys/values are written at [cache->length, +T) and
   // cache->length advances. REQUIRES: bias from AttentionBias().
-  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& positions,
-                        const torch::Tensor& bias, KvCache* cache);
+  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& bias,
+                        KvCache* cache);
   torch::Tensor Logits(const torch::Tensor& hidden);
   KvCache NewCache(int64_t batch, int64_t capacity) const;
 

@@ -23,7 +23,8 @@ int GpuForLocalSlot(int slot, int visible_gpus) {
 }
 
 int SetLocalGpuSlot(int slot) {
-  const int gpu = GpuForLocalSlot(slot, torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
+  const int gpu =
+      GpuForLocalSlot(slot, torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
   g_local_gpu = std::max(gpu, 0);
   return gpu;
 }
@@ -40,8 +41,9 @@ ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype)
   ComputeDevice out;
   const bool cuda = torch::cuda::is_available();
   if (device == "cuda" || (device == "auto" && cuda)) {
-    PRLM_REQUIRE(cuda, "--device cuda: no CUDA device is visible to this build of prlm "
-                       "(Debian's libtorch is CPU-only; build against a CUDA libtorch)");
+    PRLM_REQUIRE(cuda,
+                 "--device cuda: no CUDA device is visible to this build of prlm "
+                 "(Debian's libtorch is CPU-only; build against a CUDA libtorch)");
     out.device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(g_local_gpu));
   } else if (device.rfind("cuda:", 0) == 0) {
     PRLM_REQUIRE(cuda, "--device " << device << ": no CUDA device is visible to this build of prlm");
@@ -57,9 +59,10 @@ ComputeDevice ResolveDevice(const std::string& device, const std::string& dtype)
     PRLM_REQUIRE(device == "cpu" || device == "auto",
                  "unknown device '" << device << "' (expected auto, cpu, cuda or cuda:N)");
   }
-  if (dtype == "bf16" || (dtype == "auto" && out.device.is_cuda())) out.dtype = torch::kBFloat16;
-  else PRLM_REQUIRE(dtype == "fp32" || dtype == "auto",
-                    "unknown dtype '" << dtype << "' (expected auto, fp32 or bf16)");
+  if (dtype == "bf16" || (dtype == "auto" && out.device.is_cuda()))
+    out.dtype = torch::kBFloat16;
+  else
+    PRLM_REQUIRE(dtype == "fp32" || dtype == "auto", "unknown dtype '" << dtype << "' (expected auto, fp32 or bf16)");
   return out;
 }
 

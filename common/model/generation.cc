@@ -14,8 +14,8 @@ namespace prlm::model {
 namespace {
 
 // Left-pads `seqs` into ids [B, L] and mask [B, L].
-std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vector<int32_t>*>& seqs,
-                                                int32_t pad, torch::Device device) {
+std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad,
+                                                torch::Device device) {
   size_t L = 0;
   for (const auto* s : seqs) L = std::max(L, s->size());
   const int64_t B = static_cast<int64_t>(seqs.size());
@@ -33,8 +33,7 @@ std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vec
 
 // Draws one token per row. `logits` [R, V] fp32 on CPU; rngs[r] is row r's
 // stream. Returns (token, log-prob under logits / temperature).
-std::vector<std::pair<int32_t, float>> SampleRows(const torch::Tensor& logits,
-                                                  const SamplingParams& p,
+std::vector<std::pair<int32_t, float>> SampleRows(const torch::Tensor& logits, const SamplingParams& p,
                                                   std::vector<std::mt19937_64*>& rngs) {
   const int64_t R = logits.size(0), V = logits.size(1);
   const double temp = p.greedy || p.temperature <= 0 ? 1.0 : p.temperature;
@@ -77,8 +76,10 @@ std::vector<std::pair<int32_t, float>> SampleRows(const torch::Tensor& logits,
     int64_t lo = 0, hi = V - 1;
     while (lo < hi) {
       const int64_t mid = (lo + hi) / 2;
-      if (ca[r][mid] > u) hi = mid;
-      else lo = mid + 1;
+      if (ca[r][mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     const int64_t tok = order.defined() ? order.data_ptr<int64_t>()[r * V + lo] : lo;
     out[r] = {static_cast<int32_t>(tok), la[r][tok]};
@@ -100,10 +101,8 @@ uint64_t SampleSeed(uint64_t run_seed, uint64_t prompt_index, uint64_t sample_in
   return util::SplitMix64::Mix(util::SplitMix64::Mix(util::SplitMix64::Mix(run_seed) ^ prompt_index) ^ sample_index);
 }
 
-std::vector<std::vector<Completion>> Generate(CausalLM& model,
-                                              const std::vector<GenerationRequest>& requests,
-                                              const SamplingParams& params,
-                                              GenerationStats* stats) {
+std::vector<std::vector<Completion>> Generate(CausalLM& model, const std::vector<GenerationRequest>& requests,
+                                              const SamplingParams& params, GenerationStats* stats) {
   torch::NoGradGuard no_grad;
   std::vector<std::vector<Completion>> results(requests.size());
   if (requests.empty()) return results;
@@ -120,8 +119,7 @@ std::vector<std::vector<Completion>> Generate(CausalLM& model,
   const int64_t P = ids.size(1);
   PRLM_REQUIRE(P + params.max_new_tokens <= model->config().max_position_embeddings,
                "generate: prompt (" << P << ") + max_new_tokens (" << params.max_new_tokens
-                                    << ") exceeds max_position_embeddings "
-                                    << model->config().max_position_embeddings);
+                                    << ") exceeds max_position_embeddings " << model->config().max_position_embeddings);
   auto t0 = util::Clock::now();
   KvCache cache = model->NewCache(ids.size(0), P + params.max_new_tokens);
   const auto positions = PositionsFromMask(mask);
@@ -134,7 +132,10 @@ std::vector<std::vector<Completion>> Generate(CausalLM& model,
   }
 
   // 2. Repeat each prompt's row for its samples: rows share the prefill.
-  struct Row { size_t request, sample; std::mt19937_64 rng; };
+  struct Row {
+    size_t request, sample;
+    std::mt19937_64 rng;
+  };
   std::vector<Row> rows;
   std::vector<int64_t> src;
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -165,8 +166,8 @@ std::vector<std::vector<Completion>> Generate(CausalLM& model,
       Completion& c = results[row.request][row.sample];
       c.tokens.push_back(drawn[k].first);
       c.logprobs.push_back(drawn[k].second);
-      const bool stop = std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(),
-                                  drawn[k].first) != params.stop_token_ids.end();
+      const bool stop = std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), drawn[k].first) !=
+                        params.stop_token_ids.end();
       if (stop) c.stopped = true;
       if (!stop && step + 1 < params.max_new_tokens) {
         keep.push_back(static_cast<int64_t>(k));
@@ -188,8 +189,7 @@ std::vector<std::vector<Completion>> Generate(CausalLM& model,
     mask = torch::cat({mask, torch::ones({R, 1}, mask.options())}, 1);
     const auto tok = torch::tensor(next_tokens, torch::kLong).to(device).view({R, 1});
     const int64_t past = cache.length;
-    hidden = model->Forward(tok, next_pos.view({R, 1}), AttentionBias(mask, past, 1, torch::kFloat),
-                            &cache);
+    hidden = model->Forward(tok, next_pos.view({R, 1}), AttentionBias(mask, past, 1, torch::kFloat), &cache);
     logits = model->Logits(hidden.select(1, 0));
     next_pos = next_pos + 1;
   }
@@ -197,11 +197,9 @@ std::vector<std::vector<Completion>> Generate(CausalLM& model,
   return results;
 }
 
-torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids,
-                            const torch::Tensor& mask, double temperature) {
+torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids, const torch::Tensor& mask, double temperature) {
   const int64_t T = ids.size(1);
-  const auto hidden = model->Forward(ids, PositionsFromMask(mask),
-                                     AttentionBias(mask, 0, T, torch::kFloat), nullptr);
+  const auto hidden = model->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, T, torch::kFloat), nullptr);
   auto logits = model->Logits(hidden.narrow(1, 0, T - 1)).to(torch::kFloat);
   if (temperature != 1.0) logits = logits / temperature;
   const auto targets = ids.narrow(1, 1, T - 1).unsqueeze(-1);
@@ -210,8 +208,7 @@ torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids,
   return lp * mask.narrow(1, 1, T - 1).to(lp.scalar_type());
 }
 
-std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model,
-                                                 const std::vector<std::vector<int32_t>>& seqs,
+std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model, const std::vector<std::vector<int32_t>>& seqs,
                                                  double temperature) {
   torch::NoGradGuard no_grad;
   std::vector<const std::vector<int32_t>*> ptrs;

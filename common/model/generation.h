@@ -45,27 +45,24 @@ struct Completion {
 struct GenerationStats {
   int64_t prefill_tokens = 0;  // real (unpadded) prompt tokens
   double prefill_seconds = 0;
-  int64_t decode_tokens = 0;   // generated tokens kept
+  int64_t decode_tokens = 0;  // generated tokens kept
   double decode_seconds = 0;
   // "prefill N tokens at X tokens/s, decode M tokens at Y tokens/s"
   std::string Summary() const;
 };
 
 // Result [request][sample]. REQUIRES: every prompt non-empty, G >= 1.
-std::vector<std::vector<Completion>> Generate(CausalLM& model,
-                                              const std::vector<GenerationRequest>& requests,
-                                              const SamplingParams& params,
-                                              GenerationStats* stats = nullptr);
+std::vector<std::vector<Completion>> Generate(CausalLM& model, const std::vector<GenerationRequest>& requests,
+                                              const SamplingParams& params, GenerationStats* stats = nullptr);
 
 // log p(ids[b, t] | ids[b, <t]) for t = 1..T-1 of left-padded rows: [B, T-1],
 // zero where the target token is padding. logits are divided by `temperature`.
-torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids,
-                            const torch::Tensor& mask, double temperature = 1.0);
+torch::Tensor TokenLogprobs(CausalLM& model, const torch::Tensor& ids, const torch::Tensor& mask,
+                            double temperature = 1.0);
 
 // Convenience over TokenLogprobs for unpadded sequences: row i gets
 // seqs[i].size() - 1 values.
-std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model,
-                                                 const std::vector<std::vector<int32_t>>& seqs,
+std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model, const std::vector<std::vector<int32_t>>& seqs,
                                                  double temperature = 1.0);
 
 // Deterministic per-sample seed from a run seed and (prompt, sample) indices.

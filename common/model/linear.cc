@@ -4,8 +4,7 @@
 
 namespace prlm::model {
 
-LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias)
-    : in_features(in), out_features(out) {
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
   weight = register_parameter("weight", torch::empty({out, in}));
   if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
   torch::nn::init::normal_(weight, 0.0, 0.02);
@@ -13,17 +12,14 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias)
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = torch::nn::functional::linear(x, weight, bias);
-  if (lora_a_ && !merged_ && lora_enabled_)
-    y = y + lora_b_(lora_a_(lora_dropout_(x))) * scaling_;
+  if (lora_a_ && !merged_ && lora_enabled_) y = y + lora_b_(lora_a_(lora_dropout_(x))) * scaling_;
   return y;
 }
 
 void LinearImpl::AddLora(int64_t rank, double alpha, double dropout) {
   PRLM_CHECK(!lora_a_ && rank > 0);
-  lora_a_ = register_module(
-      "lora_A", torch::nn::Linear(torch::nn::LinearOptions(in_features, rank).bias(false)));
-  lora_b_ = register_module(
-      "lora_B", torch::nn::Linear(torch::nn::LinearOptions(rank, out_features).bias(false)));
+  lora_a_ = register_module("lora_A", torch::nn::Linear(torch::nn::LinearOptions(in_features, rank).bias(false)));
+  lora_b_ = register_module("lora_B", torch::nn::Linear(torch::nn::LinearOptions(rank, out_features).bias(false)));
   lora_dropout_ = register_module("lora_dropout", torch::nn::Dropout(dropout));
   {
     torch::NoGradGuard no_grad;
@@ -41,9 +37,7 @@ void LinearImpl::AddLora(int64_t rank, double alpha, double dropout) {
   if (bias.defined()) bias.set_requires_grad(false);
 }
 
-torch::Tensor LinearImpl::LoraDelta() const {
-  return torch::matmul(lora_b_->weight, lora_a_->weight) * scaling_;
-}
+torch::Tensor LinearImpl::LoraDelta() const { return torch::matmul(lora_b_->weight, lora_a_->weight) * scaling_; }
 
 void LinearImpl::Merge() {
   PRLM_CHECK(lora_a_ && !merged_);

@@ -35,15 +35,13 @@ bool IsLoraParameter(const std::string& name) {
 int ApplyLora(torch::nn::Module& model, const LoraOptions& o) {
   PRLM_REQUIRE(o.rank > 0, "lora: rank must be positive, got " << o.rank);
   PRLM_REQUIRE(o.dropout >= 0 && o.dropout < 1, "lora: dropout must be in [0, 1), got " << o.dropout);
-  const bool all = std::find(o.target_modules.begin(), o.target_modules.end(), "all-linear") !=
-                   o.target_modules.end();
+  const bool all = std::find(o.target_modules.begin(), o.target_modules.end(), "all-linear") != o.target_modules.end();
   std::set<std::string> matched;
   int count = 0;
   ForEachLinear(model, [&](const std::string& name, LinearImpl& lin) {
     const std::string last = LastComponent(name);
     const bool hit = all ? last != "lm_head" && last != "classifier"
-                         : std::find(o.target_modules.begin(), o.target_modules.end(), last) !=
-                               o.target_modules.end();
+                         : std::find(o.target_modules.begin(), o.target_modules.end(), last) != o.target_modules.end();
     if (!hit) return;
     lin.AddLora(o.rank, o.alpha, o.dropout);
     matched.insert(last);
@@ -98,8 +96,9 @@ void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& o, const
 
 void LoadLoraWeights(torch::nn::Module& model, const std::string& dir) {
   SafetensorsFile file(dir + "/adapter_model.safetensors");
-  LoadParameters(model, {&file}, kPeftPrefix, "", [](const std::string& n) { return !IsLoraParameter(n); },
-                 "the model's adapters (" + dir + "/adapter_config.json)");
+  LoadParameters(
+      model, {&file}, kPeftPrefix, "", [](const std::string& n) { return !IsLoraParameter(n); },
+      "the model's adapters (" + dir + "/adapter_config.json)");
 }
 
 LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
@@ -112,8 +111,8 @@ LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir) {
     o.alpha = cfg.at("lora_alpha").get<double>();
     o.dropout = cfg.value("lora_dropout", 0.0);
     const auto& t = cfg.at("target_modules");
-    o.target_modules = t.is_string() ? std::vector<std::string>{t.get<std::string>()}
-                                     : t.get<std::vector<std::string>>();
+    o.target_modules =
+        t.is_string() ? std::vector<std::string>{t.get<std::string>()} : t.get<std::vector<std::string>>();
     ApplyLora(model, o);
     LoadLoraWeights(model, dir);
     return o;

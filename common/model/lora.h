@@ -39,8 +39,8 @@ bool IsLoraParameter(const std::string& name);
 // has frozen the rest.
 std::vector<torch::Tensor> TrainableParameters(torch::nn::Module& model);
 
-void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& options,
-                     const std::string& dir, const std::string& base_model = "");
+void SaveLoraAdapter(const torch::nn::Module& model, const LoraOptions& options, const std::string& dir,
+                     const std::string& base_model = "");
 // Reads adapter_config.json, applies LoRA with its options, loads the weights.
 LoraOptions LoadLoraAdapter(torch::nn::Module& model, const std::string& dir);
 // Loads adapter_model.safetensors into adapters already applied alike.

@@ -23,31 +23,29 @@ nlohmann::json ParseConfig(const std::string& text, const std::string& source) {
 }
 
 // Reads an integer field; `required` fields must be present and > 0.
-int64_t Int(const nlohmann::json& j, const std::string& source, const char* key, int64_t dflt,
-            bool required) {
+int64_t Int(const nlohmann::json& j, const std::string& source, const char* key, int64_t dflt, bool required) {
   if (!j.contains(key) || j[key].is_null()) {
     PRLM_REQUIRE(!required, "config '" << source << "': missing required field '" << key << "'");
     return dflt;
   }
-  PRLM_REQUIRE(j[key].is_number_integer(), "config '" << source << "': field '" << key
-                                                      << "' must be an integer, got " << j[key].dump());
+  PRLM_REQUIRE(j[key].is_number_integer(),
+               "config '" << source << "': field '" << key << "' must be an integer, got " << j[key].dump());
   const int64_t v = j[key].get<int64_t>();
-  PRLM_REQUIRE(!required || v > 0, "config '" << source << "': field '" << key
-                                              << "' must be positive, got " << v);
+  PRLM_REQUIRE(!required || v > 0, "config '" << source << "': field '" << key << "' must be positive, got " << v);
   return v;
 }
 
 double Num(const nlohmann::json& j, const std::string& source, const char* key, double dflt) {
   if (!j.contains(key) || j[key].is_null()) return dflt;
-  PRLM_REQUIRE(j[key].is_number(), "config '" << source << "': field '" << key
-                                              << "' must be a number, got " << j[key].dump());
+  PRLM_REQUIRE(j[key].is_number(),
+               "config '" << source << "': field '" << key << "' must be a number, got " << j[key].dump());
   return j[key].get<double>();
 }
 
 bool Bool(const nlohmann::json& j, const std::string& source, const char* key, bool dflt) {
   if (!j.contains(key) || j[key].is_null()) return dflt;
-  PRLM_REQUIRE(j[key].is_boolean(), "config '" << source << "': field '" << key
-                                               << "' must be true or false, got " << j[key].dump());
+  PRLM_REQUIRE(j[key].is_boolean(),
+               "config '" << source << "': field '" << key << "' must be true or false, got " << j[key].dump());
   return j[key].get<bool>();
 }
 
@@ -87,8 +85,8 @@ RopeScaling ParseRopeScaling(const nlohmann::json& j, const std::string& src) {
   const std::string where = "config '" + src + "': " + key;
   PRLM_REQUIRE(s.is_object(), where << " must be an object or null, got " << s.dump());
   for (const auto& [name, value] : s.items())
-    PRLM_REQUIRE(!value.is_object(), where << " has per-layer-type parameters ('" << name
-                                           << "'), which prlm's decoders do not support");
+    PRLM_REQUIRE(!value.is_object(),
+                 where << " has per-layer-type parameters ('" << name << "'), which prlm's decoders do not support");
   if (s.contains("partial_rotary_factor") && !s["partial_rotary_factor"].is_null())
     PRLM_REQUIRE(Num(s, src + " (" + key + ")", "partial_rotary_factor", 1.0) == 1.0,
                  where << ": partial_rotary_factor other than 1 is not supported");
@@ -97,10 +95,9 @@ RopeScaling ParseRopeScaling(const nlohmann::json& j, const std::string& src) {
   if (key == "rope_parameters" && !s.contains(type_key)) return r;
   PRLM_REQUIRE(s.contains(type_key) && s[type_key].is_string(), where << " needs a string 'rope_type' (or 'type')");
   r.type = s[type_key].get<std::string>();
-  PRLM_REQUIRE(r.type == "default" || r.type == "linear" || r.type == "dynamic" || r.type == "llama3" ||
-                   r.type == "yarn",
-               where << ": rope_type '" << r.type
-                     << "' is not supported (supported: default, linear, dynamic, llama3, yarn)");
+  PRLM_REQUIRE(
+      r.type == "default" || r.type == "linear" || r.type == "dynamic" || r.type == "llama3" || r.type == "yarn",
+      where << ": rope_type '" << r.type << "' is not supported (supported: default, linear, dynamic, llama3, yarn)");
   const auto number = [&](const char* name, double dflt, bool required) {
     PRLM_REQUIRE(!required || (s.contains(name) && !s[name].is_null()),
                  where << ": rope_type '" << r.type << "' needs '" << name << "'");
@@ -115,8 +112,8 @@ RopeScaling ParseRopeScaling(const nlohmann::json& j, const std::string& src) {
     r.low_freq_factor = number("low_freq_factor", 1, true);
     r.high_freq_factor = number("high_freq_factor", 4, true);
     PRLM_REQUIRE(r.high_freq_factor > r.low_freq_factor && r.low_freq_factor > 0,
-                 where << ": llama3 needs 0 < low_freq_factor < high_freq_factor, got " << r.low_freq_factor
-                       << " and " << r.high_freq_factor);
+                 where << ": llama3 needs 0 < low_freq_factor < high_freq_factor, got " << r.low_freq_factor << " and "
+                       << r.high_freq_factor);
     PRLM_REQUIRE(r.original_max_position_embeddings > 0,
                  where << ": original_max_position_embeddings must be positive");
   }
@@ -136,7 +133,8 @@ nlohmann::ordered_json RopeScalingJson(const RopeScaling& r) {
   nlohmann::ordered_json s;
   s["rope_type"] = r.type;
   s["factor"] = r.factor;
-  if (r.original_max_position_embeddings > 0) s["original_max_position_embeddings"] = r.original_max_position_embeddings;
+  if (r.original_max_position_embeddings > 0)
+    s["original_max_position_embeddings"] = r.original_max_position_embeddings;
   if (r.type == "llama3") s["low_freq_factor"] = r.low_freq_factor, s["high_freq_factor"] = r.high_freq_factor;
   if (r.type == "yarn") {
     s["beta_fast"] = r.beta_fast, s["beta_slow"] = r.beta_slow;
@@ -152,9 +150,9 @@ std::vector<int64_t> EosIds(const nlohmann::json& j, const std::string& source) 
   if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
   const auto& e = j["eos_token_id"];
   if (e.is_number_integer()) return {e.get<int64_t>()};
-  PRLM_REQUIRE(e.is_array() && std::all_of(e.begin(), e.end(), [](const auto& x) { return x.is_number_integer(); }),
-               "config '" << source << "': field 'eos_token_id' must be an integer or a list of integers, got "
-                          << e.dump());
+  PRLM_REQUIRE(
+      e.is_array() && std::all_of(e.begin(), e.end(), [](const auto& x) { return x.is_number_integer(); }),
+      "config '" << source << "': field 'eos_token_id' must be an integer or a list of integers, got " << e.dump());
   return e.get<std::vector<int64_t>>();
 }
 
@@ -164,9 +162,9 @@ DecoderConfig DecoderConfig::FromJsonText(const std::string& text, const std::st
   const nlohmann::json j = ParseConfig(text, src);
   DecoderConfig c;
   c.model_type = j.value("model_type", std::string("qwen2"));
-  PRLM_REQUIRE(c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "llama",
-               "config '" << src << "': model_type '" << c.model_type
-                          << "' is not a decoder prlm runs (qwen2, qwen3, llama)");
+  PRLM_REQUIRE(
+      c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "llama",
+      "config '" << src << "': model_type '" << c.model_type << "' is not a decoder prlm runs (qwen2, qwen3, llama)");
   c.vocab_size = Int(j, src, "vocab_size", 0, true);
   c.hidden_size = Int(j, src, "hidden_size", 0, true);
   c.intermediate_size = Int(j, src, "intermediate_size", 0, true);
@@ -187,16 +185,16 @@ DecoderConfig DecoderConfig::FromJsonText(const std::string& text, const std::st
   c.eos_token_ids = EosIds(j, src);
   c.torch_dtype = j.value("torch_dtype", j.value("dtype", std::string("float32")));  // transformers 5: "dtype"
   const std::string act = j.value("hidden_act", std::string("silu"));
-  PRLM_REQUIRE(act == "silu", "config '" << src << "': hidden_act '" << act
-                                         << "' is not supported (qwen2, qwen3 and llama use silu)");
+  PRLM_REQUIRE(act == "silu",
+               "config '" << src << "': hidden_act '" << act << "' is not supported (qwen2, qwen3 and llama use silu)");
   PRLM_REQUIRE(c.explicit_head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
-               "config '" << src << "': hidden_size " << c.hidden_size
-                          << " is not divisible by num_attention_heads " << c.num_attention_heads);
+               "config '" << src << "': hidden_size " << c.hidden_size << " is not divisible by num_attention_heads "
+                          << c.num_attention_heads);
   PRLM_REQUIRE(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
                "config '" << src << "': num_attention_heads " << c.num_attention_heads
                           << " is not a multiple of num_key_value_heads " << c.num_key_value_heads);
-  PRLM_REQUIRE(c.head_dim() % 2 == 0, "config '" << src << "': head dimension " << c.head_dim()
-                                                 << " must be even for rotary embeddings");
+  PRLM_REQUIRE(c.head_dim() % 2 == 0,
+               "config '" << src << "': head dimension " << c.head_dim() << " must be even for rotary embeddings");
   c.rope_scaling = ParseRopeScaling(j, src);
   return c;
 }
@@ -205,7 +203,7 @@ DecoderConfig DecoderConfig::Load(const std::string& path) { return FromJsonText
 
 std::string DecoderConfig::ToJson() const {
   nlohmann::ordered_json j;
-  j["architectures"] = {model_type == "qwen3" ? "Qwen3ForCausalLM"
+  j["architectures"] = {model_type == "qwen3"   ? "Qwen3ForCausalLM"
                         : model_type == "llama" ? "LlamaForCausalLM"
                                                 : "CausalLM"};
   j["model_type"] = model_type;
@@ -231,8 +229,10 @@ std::string DecoderConfig::ToJson() const {
   j["attention_dropout"] = 0.0;
   j["use_cache"] = true;
   if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
-  if (eos_token_ids.size() == 1) j["eos_token_id"] = eos_token_ids[0];
-  else if (!eos_token_ids.empty()) j["eos_token_id"] = eos_token_ids;
+  if (eos_token_ids.size() == 1)
+    j["eos_token_id"] = eos_token_ids[0];
+  else if (!eos_token_ids.empty())
+    j["eos_token_id"] = eos_token_ids;
   j["torch_dtype"] = torch_dtype;
   return j.dump(2) + "\n";
 }
@@ -251,20 +251,19 @@ BertConfig BertConfig::FromJsonText(const std::string& text, const std::string& 
   c.initializer_range = Num(j, src, "initializer_range", 0.02);
   c.pad_token_id = Int(j, src, "pad_token_id", 0, false);
   c.hidden_act = j.value("hidden_act", std::string("gelu"));
-  PRLM_REQUIRE(c.hidden_act == "gelu", "config '" << src << "': hidden_act '" << c.hidden_act
-                                                  << "' is not supported (BERT uses gelu)");
+  PRLM_REQUIRE(c.hidden_act == "gelu",
+               "config '" << src << "': hidden_act '" << c.hidden_act << "' is not supported (BERT uses gelu)");
   c.hidden_dropout_prob = Num(j, src, "hidden_dropout_prob", 0.1);
   c.attention_probs_dropout_prob = Num(j, src, "attention_probs_dropout_prob", 0.1);
   if (j.contains("classifier_dropout") && !j["classifier_dropout"].is_null())
     c.classifier_dropout = Num(j, src, "classifier_dropout", -1);
   for (double p : {c.hidden_dropout_prob, c.attention_probs_dropout_prob, c.classifier_dropout})
     PRLM_REQUIRE(p < 1, "config '" << src << "': a dropout probability of " << p << " is not below 1");
-  if (j.contains("id2label") && j["id2label"].is_object())
-    c.num_labels = static_cast<int64_t>(j["id2label"].size());
+  if (j.contains("id2label") && j["id2label"].is_object()) c.num_labels = static_cast<int64_t>(j["id2label"].size());
   c.num_labels = Int(j, src, "num_labels", c.num_labels, false);
-  PRLM_REQUIRE(c.hidden_size % c.num_attention_heads == 0,
-               "config '" << src << "': hidden_size " << c.hidden_size
-                          << " is not divisible by num_attention_heads " << c.num_attention_heads);
+  PRLM_REQUIRE(c.hidden_size % c.num_attention_heads == 0, "config '" << src << "': hidden_size " << c.hidden_size
+                                                                      << " is not divisible by num_attention_heads "
+                                                                      << c.num_attention_heads);
   return c;
 }
 

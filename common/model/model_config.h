@@ -37,9 +37,9 @@ struct DecoderConfig {
   double rope_theta = 10000.0;
   double initializer_range = 0.02;
   bool tie_word_embeddings = false;
-  bool attention_bias = true;  // q/k/v biases (qwen2 always; qwen3 / llama: on q/k/v/o when set)
-  bool mlp_bias = false;       // llama
-  bool qk_norm = false;        // qwen3
+  bool attention_bias = true;     // q/k/v biases (qwen2 always; qwen3 / llama: on q/k/v/o when set)
+  bool mlp_bias = false;          // llama
+  bool qk_norm = false;           // qwen3
   int64_t explicit_head_dim = 0;  // config.json's head_dim; 0: hidden / heads
   RopeScaling rope_scaling;
   int64_t bos_token_id = -1;
@@ -70,7 +70,7 @@ struct BertConfig {
   double hidden_dropout_prob = 0.1;
   double attention_probs_dropout_prob = 0.1;
   double classifier_dropout = -1;  // < 0: hidden_dropout_prob, as transformers does when null
-  int64_t num_labels = 0;  // >0: a classifier head on the pooled output
+  int64_t num_labels = 0;          // >0: a classifier head on the pooled output
 
   static BertConfig Load(const std::string& config_json_path);
   static BertConfig FromJsonText(const std::string& text, const std::string& source);

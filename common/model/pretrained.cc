@@ -35,7 +35,8 @@ std::vector<std::unique_ptr<SafetensorsFile>> OpenCheckpoint(const std::string& 
     }
     for (const auto& s : shards) files.push_back(std::make_unique<SafetensorsFile>(dir + "/" + s));
   } else {
-    PRLM_THROW("model directory '" << dir << "' has neither model.safetensors nor "
+    PRLM_THROW("model directory '" << dir
+                                   << "' has neither model.safetensors nor "
                                       "model.safetensors.index.json");
   }
   return files;
@@ -69,8 +70,8 @@ CausalLM LoadCausalLM(const std::string& dir, torch::Device device, torch::Scala
 void SaveCausalLM(CausalLM& model, const std::string& dir) {
   fs::create_directories(dir);
   util::WriteFileAtomic(dir + "/config.json", model->config().ToJson());
-  SaveParameters(*model, dir + "/model.safetensors",
-                 [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
+  SaveParameters(
+      *model, dir + "/model.safetensors", [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
 }
 
 namespace {
@@ -123,8 +124,8 @@ BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint6
 void SaveBert(BertEncoder& model, const std::string& dir) {
   fs::create_directories(dir);
   util::WriteFileAtomic(dir + "/config.json", model->config().ToJson());
-  SaveParameters(*model, dir + "/model.safetensors",
-                 [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
+  SaveParameters(
+      *model, dir + "/model.safetensors", [](const std::string& n) { return !IsLoraParameter(n); }, nullptr);
 }
 
 DecoderConfig DecoderPreset(const std::string& name, int64_t vocab_size) {
@@ -168,9 +169,12 @@ void InitializeWeights(torch::nn::Module& model, double std, uint64_t seed) {
     auto& p = item.value();
     const bool is_norm = n.find("norm") != std::string::npos || n.find("LayerNorm") != std::string::npos;
     if (IsLoraParameter(n)) continue;
-    if (is_norm && n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0) p.fill_(1.0);
-    else if (n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0) p.zero_();
-    else p.normal_(0.0, std);
+    if (is_norm && n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0)
+      p.fill_(1.0);
+    else if (n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0)
+      p.zero_();
+    else
+      p.normal_(0.0, std);
   }
 }
 

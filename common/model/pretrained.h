@@ -20,7 +20,7 @@
 namespace prlm::model {
 
 CausalLM LoadCausalLM(const std::string& dir, torch::Device device = torch::kCPU,
-                           torch::ScalarType dtype = torch::kFloat);
+                      torch::ScalarType dtype = torch::kFloat);
 void SaveCausalLM(CausalLM& model, const std::string& dir);
 
 BertEncoder LoadBert(const std::string& dir, torch::Device device = torch::kCPU);
@@ -29,8 +29,8 @@ BertEncoder LoadBert(const std::string& dir, torch::Device device = torch::kCPU)
 // bert-base-uncased) gets a new head initialised as transformers does,
 // N(0, initializer_range) weights and zero bias, from `seed`; *new_head tells.
 // A checkpoint whose classifier has another label count is refused.
-BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint64_t seed,
-                               bool* new_head = nullptr, torch::Device device = torch::kCPU);
+BertEncoder LoadBertClassifier(const std::string& dir, int64_t num_labels, uint64_t seed, bool* new_head = nullptr,
+                               torch::Device device = torch::kCPU);
 void SaveBert(BertEncoder& model, const std::string& dir);
 
 // Preset shapes by name, "tiny" and "small". With the built-in tokenizers:

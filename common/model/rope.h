@@ -33,7 +33,7 @@ namespace prlm::model {
 struct RopeScaling {
   std::string type = "default";  // default | linear | dynamic | llama3 | yarn
   double factor = 1;
-  int64_t original_max_position_embeddings = 0;  // 0: not given
+  int64_t original_max_position_embeddings = 0;      // 0: not given
   double low_freq_factor = 1, high_freq_factor = 4;  // llama3
   double beta_fast = 32, beta_slow = 1;              // yarn
   double attention_factor = 0;                       // yarn; 0: derived

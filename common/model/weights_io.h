@@ -27,8 +27,7 @@ torch::Tensor ReadTensor(const SafetensorsFile& file, const TensorInfo& info);
 // `files` are the shards of one checkpoint (one file for most models).
 int64_t LoadParameters(torch::nn::Module& module, const std::vector<const SafetensorsFile*>& files,
                        const std::string& file_prefix, const std::string& alt_prefix,
-                       const std::function<bool(const std::string&)>& skip,
-                       const std::string& context);
+                       const std::function<bool(const std::string&)>& skip, const std::string& context);
 
 // Writes parameters for which `keep` is true, renamed by `rename`, as `dtype`.
 void SaveParameters(const torch::nn::Module& module, const std::string& path,

@@ -14,9 +14,15 @@ void SpreadBuilder::Add(double v) {
 Spread SpreadBuilder::Get() const { return {n_ ? sum_ / static_cast<double>(n_) : 0, max_, min_}; }
 
 std::vector<std::pair<std::string, double>> Phases(const PhaseTimes& t) {
-  return {{"retrieval", t.retrieval},       {"gen", t.gen},          {"reward", t.reward},
-          {"old_log_prob", t.old_log_prob}, {"ref", t.ref},          {"update_actor", t.update_actor},
-          {"sync_weights", t.sync_weights}, {"learn", t.learn},      {"rollout", t.rollout},
+  return {{"retrieval", t.retrieval},
+          {"gen", t.gen},
+          {"reward", t.reward},
+          {"old_log_prob", t.old_log_prob},
+          {"ref", t.ref},
+          {"update_actor", t.update_actor},
+          {"sync_weights", t.sync_weights},
+          {"learn", t.learn},
+          {"rollout", t.rollout},
           {"step", t.step}};
 }
 

@@ -41,8 +41,8 @@ class SpreadBuilder {
 
 // The learners' update. Which loss fields are set is the objective's choice.
 struct ActorMetrics {
-  std::optional<double> sft_loss;                                  // sft
-  std::optional<double> pg_loss, kl_loss, kl_coef, ppo_kl,         // grpo
+  std::optional<double> sft_loss;                           // sft
+  std::optional<double> pg_loss, kl_loss, kl_coef, ppo_kl,  // grpo
       pg_clipfrac, pg_clipfrac_lower;
   double entropy = 0, grad_norm = 0, lr = 0;
 };
@@ -67,8 +67,8 @@ struct RestMetrics {
 
 // Wall seconds of each phase (the slowest rank's where several run it).
 struct PhaseTimes {
-  double retrieval = 0, gen = 0, reward = 0, old_log_prob = 0, ref = 0, update_actor = 0, sync_weights = 0,
-         learn = 0, rollout = 0, step = 0;
+  double retrieval = 0, gen = 0, reward = 0, old_log_prob = 0, ref = 0, update_actor = 0, sync_weights = 0, learn = 0,
+         rollout = 0, step = 0;
 };
 
 struct StepMetrics {
@@ -79,13 +79,13 @@ struct StepMetrics {
   Spread response_length;
   double response_clip_ratio = 0;  // share of samples that hit the completion limit
   double prompt_length_mean = 0;
-  double staleness_mean = 0;       // weight versions the samples trail the update by
+  double staleness_mean = 0;  // weight versions the samples trail the update by
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
   PhaseTimes timing;
   int64_t total_num_tokens = 0;
   int64_t weight_version = 0;
-  double throughput = 0;           // tokens per second of the step
+  double throughput = 0;  // tokens per second of the step
 };
 
 // The metrics.jsonl object of a step, keys in a fixed order.

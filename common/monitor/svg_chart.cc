@@ -38,11 +38,20 @@ std::string Escape(const std::string& text) {
   std::string out;
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,8 +59,8 @@ std::string Escape(const std::string& text) {
 
 std::string Text(double x, double y, const std::string& text, const char* anchor, int size,
                  const std::string& extra = "") {
-  return "<text x=\"" + Fmt("%.1f", x) + "\" y=\"" + Fmt("%.1f", y) + "\" text-anchor=\"" + anchor +
-         "\" font-size=\"" + std::to_string(size) + "\"" + extra + ">" + Escape(text) + "</text>\n";
+  return "<text x=\"" + Fmt("%.1f", x) + "\" y=\"" + Fmt("%.1f", y) + "\" text-anchor=\"" + anchor + "\" font-size=\"" +
+         std::to_string(size) + "\"" + extra + ">" + Escape(text) + "</text>\n";
 }
 
 // The [lo, hi] that every finite value of the series lies in, padded by 5%.
@@ -123,7 +132,8 @@ std::vector<double> NiceTicks(double lo, double hi, int count) {
 }
 
 std::string DrawLineChartSvg(const std::vector<Series>& series, const ChartOptions& o) {
-  for (const auto& s : series) PRLM_CHECK_MSG(s.x.size() == s.y.size(), "series " << s.name << ": x and y differ in length");
+  for (const auto& s : series)
+    PRLM_CHECK_MSG(s.x.size() == s.y.size(), "series " << s.name << ": x and y differ in length");
   PRLM_CHECK_MSG(o.smoothing >= 0 && o.smoothing < 1, "smoothing " << o.smoothing << " is outside [0, 1)");
   const bool smooth = o.smoothing > 0;
   const Frame f{72, 48, o.width - 24.0, o.height - 56.0};
@@ -140,8 +150,9 @@ std::string DrawLineChartSvg(const std::vector<Series>& series, const ChartOptio
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
   svg += Text(o.width / 2.0, 22, o.title, "middle", 16, " font-weight=\"bold\"");
   if (smooth)
-    svg += Text(o.width / 2.0, 38, "lines: moving average (smoothing " + Fmt("%.2g", o.smoothing) + "); faint: raw values",
-                "middle", 11, " fill=\"#707070\"");
+    svg +=
+        Text(o.width / 2.0, 38, "lines: moving average (smoothing " + Fmt("%.2g", o.smoothing) + "); faint: raw values",
+             "middle", 11, " fill=\"#707070\"");
 
   // 2. Grid, ticks and their labels.
   const std::vector<double> x_ticks = NiceTicks(x_lo, x_hi, 8), y_ticks = NiceTicks(y_lo, y_hi, 6);

@@ -13,9 +13,7 @@
 namespace prlm::monitor {
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 void PutLittleEndian(std::string* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -40,8 +38,8 @@ TfEventsWriter::TfEventsWriter(const std::string& dir) {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   const auto seconds = static_cast<long long>(Now());
-  path_ = dir + "/events.out.tfevents." + std::to_string(seconds) + "." + host + "." + std::to_string(getpid()) +
-          ".prlm";
+  path_ =
+      dir + "/events.out.tfevents." + std::to_string(seconds) + "." + host + "." + std::to_string(getpid()) + ".prlm";
   file_ = std::fopen(path_.c_str(), "wb");
   PRLM_REQUIRE(file_ != nullptr, path_ << ": cannot be created: " << std::strerror(errno));
   tensorboard::Event first;

@@ -42,8 +42,7 @@ class TfEventsWriter {
 
   // One event with a scalar per (tag, value). wall_time < 0: now.
   // Throws util::Error when the write fails (disk full).
-  void WriteScalars(int64_t step, const std::vector<std::pair<std::string, double>>& scalars,
-                    double wall_time = -1);
+  void WriteScalars(int64_t step, const std::vector<std::pair<std::string, double>>& scalars, double wall_time = -1);
 
   const std::string& path() const { return path_; }
 

@@ -23,8 +23,7 @@ void EncodeHeader(const FrameHeader& h, uint8_t out[kFrameHeaderBytes]) {
   PutBig(out + 8, h.request_id, 8);
 }
 
-HeaderStatus DecodeHeader(const uint8_t in[kFrameHeaderBytes], size_t max_payload_bytes,
-                          FrameHeader* out) {
+HeaderStatus DecodeHeader(const uint8_t in[kFrameHeaderBytes], size_t max_payload_bytes, FrameHeader* out) {
   if (GetBig(in, 2) != kFrameMagic) return HeaderStatus::kBadMagic;
   out->type = static_cast<uint16_t>(GetBig(in + 2, 2));
   out->length = static_cast<uint32_t>(GetBig(in + 4, 4));
@@ -35,8 +34,7 @@ HeaderStatus DecodeHeader(const uint8_t in[kFrameHeaderBytes], size_t max_payloa
 std::string EncodeFrame(uint16_t type, uint64_t request_id, std::string_view payload) {
   PRLM_CHECK(payload.size() <= UINT32_MAX);
   std::string frame(kFrameHeaderBytes, '\0');
-  EncodeHeader({type, static_cast<uint32_t>(payload.size()), request_id},
-               reinterpret_cast<uint8_t*>(frame.data()));
+  EncodeHeader({type, static_cast<uint32_t>(payload.size()), request_id}, reinterpret_cast<uint8_t*>(frame.data()));
   frame.append(payload);
   return frame;
 }

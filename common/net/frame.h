@@ -34,8 +34,7 @@ struct FrameHeader {
 enum class HeaderStatus { kOk, kBadMagic, kTooLarge };
 
 void EncodeHeader(const FrameHeader& header, uint8_t out[kFrameHeaderBytes]);
-HeaderStatus DecodeHeader(const uint8_t in[kFrameHeaderBytes], size_t max_payload_bytes,
-                          FrameHeader* out);
+HeaderStatus DecodeHeader(const uint8_t in[kFrameHeaderBytes], size_t max_payload_bytes, FrameHeader* out);
 // Header + payload, ready to send. REQUIRES: payload.size() < 4 GiB.
 std::string EncodeFrame(uint16_t type, uint64_t request_id, std::string_view payload);
 

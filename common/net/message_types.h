@@ -11,23 +11,23 @@ namespace prlm::net {
 
 enum MessageType : uint16_t {
   // Served by every RpcServer (proto/net.proto).
-  kErrorReply = 1,          // ErrorReply
-  kStatsRequest = 2,        // StatsRequest -> StatsReply
+  kErrorReply = 1,    // ErrorReply
+  kStatsRequest = 2,  // StatsRequest -> StatsReply
   kStatsReply = 3,
   // Retrieval tier (proto/retrieval.proto).
-  kRetrieveBatch = 16,      // RetrieveBatch -> RetrieveBatchReply
+  kRetrieveBatch = 16,  // RetrieveBatch -> RetrieveBatchReply
   kRetrieveBatchReply = 17,
-  kShardInfoRequest = 18,   // ShardInfoRequest -> ShardInfo
+  kShardInfoRequest = 18,  // ShardInfoRequest -> ShardInfo
   kShardInfo = 19,
   kRefreshIndexRequest = 20,  // RefreshIndexRequest -> RefreshIndexReply
   kRefreshIndexReply = 21,
   // Reward tier (proto/reward.proto).
-  kScoreRequest = 32,       // ScoreRequest -> ScoreReply
+  kScoreRequest = 32,  // ScoreRequest -> ScoreReply
   kScoreReply = 33,
   kRewardInfoRequest = 34,  // RewardInfoRequest -> RewardInfo
   kRewardInfo = 35,
-  kAdaptUserRequest = 36,   // AdaptUserRequest -> UserWeightsReply (LoRe)
-  kUserWeightsRequest = 37, // UserWeightsRequest -> UserWeightsReply
+  kAdaptUserRequest = 36,    // AdaptUserRequest -> UserWeightsReply (LoRe)
+  kUserWeightsRequest = 37,  // UserWeightsRequest -> UserWeightsReply
   kUserWeightsReply = 38,
 };
 

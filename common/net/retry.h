@@ -36,7 +36,9 @@ struct RetryCounters {
   std::atomic<int64_t> failures{0};  // calls that gave up
 };
 
-inline bool Retryable(const RpcError& e) { return e.kind() == RpcError::kDeadline || e.kind() == RpcError::kUnavailable; }
+inline bool Retryable(const RpcError& e) {
+  return e.kind() == RpcError::kDeadline || e.kind() == RpcError::kUnavailable;
+}
 
 template <typename Fn>
 auto CallWithRetries(const RetryPolicy& policy, const std::string& what, RetryCounters* counters, Fn fn)

@@ -75,11 +75,11 @@ class RpcClient::Link {
       if (error == SSL_ERROR_SSL && result != X509_V_OK) {
         const bool wrong_name = result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH;
         TakeTlsErrors();
-        throw RpcError(RpcError::kProtocol,
-                       "the server's TLS certificate did not verify: " +
-                           std::string(X509_verify_cert_error_string(result)) +
-                           (wrong_name ? " (it does not name '" + host + "'; dial a name it carries)"
-                                       : std::string(" (trust the server's own certificate or its CA's: --tls-ca)")));
+        throw RpcError(
+            RpcError::kProtocol,
+            "the server's TLS certificate did not verify: " + std::string(X509_verify_cert_error_string(result)) +
+                (wrong_name ? " (it does not name '" + host + "'; dial a name it carries)"
+                            : std::string(" (trust the server's own certificate or its CA's: --tls-ca)")));
       }
       WaitOrThrow(error, "the TLS handshake", deadline);
     }
@@ -91,12 +91,18 @@ class RpcClient::Link {
       if (ssl_) {
         size_t n = 0;
         const int r = SSL_write_ex(ssl_, data.data() + sent, data.size() - sent, &n);
-        if (r == 1) { sent += n; continue; }
+        if (r == 1) {
+          sent += n;
+          continue;
+        }
         WaitOrThrow(SSL_get_error(ssl_, r), "sending", deadline);
         continue;
       }
       const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n > 0) { sent += static_cast<size_t>(n); continue; }
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (!WaitFor(fd_, POLLOUT, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed while sending");
@@ -112,16 +118,23 @@ class RpcClient::Link {
       if (ssl_) {
         size_t n = 0;
         const int r = SSL_read_ex(ssl_, out + got, size - got, &n);
-        if (r == 1) { got += n; continue; }
+        if (r == 1) {
+          got += n;
+          continue;
+        }
         WaitOrThrow(SSL_get_error(ssl_, r), "waiting for the reply", deadline);
         continue;
       }
       const ssize_t n = ::recv(fd_, out + got, size - got, 0);
-      if (n > 0) { got += static_cast<size_t>(n); continue; }
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+        continue;
+      }
       if (n == 0) throw ConnectionLost{"connection closed by the server"};
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!WaitFor(fd_, POLLIN, deadline)) throw RpcError(RpcError::kDeadline, "deadline passed waiting for the reply");
+        if (!WaitFor(fd_, POLLIN, deadline))
+          throw RpcError(RpcError::kDeadline, "deadline passed waiting for the reply");
         continue;
       }
       throw ConnectionLost{std::string("recv: ") + std::strerror(errno)};
@@ -152,8 +165,8 @@ Endpoint ParseEndpoint(const std::string& text) {
   PRLM_REQUIRE(colon != std::string::npos && colon > 0 && colon + 1 < text.size(),
                "bad server address '" << text << "': expected HOST:PORT");
   const std::string port = text.substr(colon + 1);
-  PRLM_REQUIRE(port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5 &&
-                   std::stoi(port) > 0 && std::stoi(port) < 65536,
+  PRLM_REQUIRE(port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5 && std::stoi(port) > 0 &&
+                   std::stoi(port) < 65536,
                "bad port in server address '" << text << "'");
   return Endpoint{text.substr(0, colon), static_cast<uint16_t>(std::stoi(port))};
 }
@@ -170,8 +183,7 @@ std::vector<Endpoint> ParseEndpoints(const std::string& text) {
   return out;
 }
 
-RpcClient::RpcClient(Endpoint endpoint, ClientOptions options)
-    : endpoint_(std::move(endpoint)), options_(options) {
+RpcClient::RpcClient(Endpoint endpoint, ClientOptions options) : endpoint_(std::move(endpoint)), options_(options) {
   PRLM_REQUIRE(options_.attempts >= 1, "RpcClient: attempts must be >= 1");
   if (options_.tls.enabled()) tls_ = std::make_unique<TlsClientContext>(options_.tls);
 }
@@ -186,11 +198,14 @@ std::unique_ptr<RpcClient::Link> RpcClient::Connect(Clock::time_point deadline) 
   const int rc = ::getaddrinfo(endpoint_.host.c_str(), std::to_string(endpoint_.port).c_str(), &hints, &res);
   if (rc != 0) throw ConnectionLost{std::string("cannot resolve host: ") + ::gai_strerror(rc)};
   std::string last_error = "no address";
-  const auto connect_deadline =
-      std::min(deadline, Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options_.connect_timeout_s * 1000)));
+  const auto connect_deadline = std::min(
+      deadline, Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options_.connect_timeout_s * 1000)));
   for (addrinfo* a = res; a; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) { last_error = std::strerror(errno); continue; }
+    if (fd < 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
@@ -221,8 +236,9 @@ void RpcClient::Authenticate(Link& link, Clock::time_point deadline) {
   link.Recv(reinterpret_cast<uint8_t*>(proof.data()), proof.size(), deadline);
   const std::string server_nonce = VerifyServerProof(options_.secret, client_nonce, proof);
   if (server_nonce.empty()) {
-    throw RpcError(RpcError::kProtocol, endpoint_.ToString() + " did not prove the job secret (a different secret, "
-                                                               "or not a prlm service)");
+    throw RpcError(RpcError::kProtocol, endpoint_.ToString() +
+                                            " did not prove the job secret (a different secret, "
+                                            "or not a prlm service)");
   }
   link.Send(ClientProof(options_.secret, client_nonce, server_nonce), deadline);
 }
@@ -232,8 +248,7 @@ void RpcClient::Release(std::unique_ptr<Link> link) {
   if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(link));
 }
 
-RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
-                                    std::chrono::milliseconds timeout) {
+RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string last_error;
   double backoff = options_.backoff_s;
@@ -281,14 +296,14 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload,
       last_error = e.what;
     } catch (const RpcError& e) {
       if (e.kind() == RpcError::kDeadline)
-        throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": " + e.what() + " (" +
-                                                std::to_string(timeout.count()) + " ms)");
+        throw RpcError(RpcError::kDeadline,
+                       endpoint_.ToString() + ": " + e.what() + " (" + std::to_string(timeout.count()) + " ms)");
       throw;
     }
   }
   if (Clock::now() >= deadline)
-    throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": deadline of " +
-                                            std::to_string(timeout.count()) + " ms passed; last error: " + last_error);
+    throw RpcError(RpcError::kDeadline, endpoint_.ToString() + ": deadline of " + std::to_string(timeout.count()) +
+                                            " ms passed; last error: " + last_error);
   // A server that asks for the job secret closes a connection that does not
   // bring it (and one without a secret closes a handshake): say so.
   std::string hint;

@@ -37,8 +37,8 @@
 namespace prlm::net {
 
 struct ClientOptions {
-  int attempts = 3;                    // tries per call, including the first
-  double backoff_s = 0.05;             // before the second attempt; doubles after
+  int attempts = 3;         // tries per call, including the first
+  double backoff_s = 0.05;  // before the second attempt; doubles after
   double connect_timeout_s = 2;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   size_t max_idle_connections = 64;
@@ -92,7 +92,7 @@ class RpcClient {
   std::unique_ptr<TlsClientContext> tls_;  // when options_.tls is on
   std::mutex mu_;
   std::vector<std::unique_ptr<Link>> idle_;  // open connections, guarded by mu_
-  uint64_t next_request_id_ = 1;  // guarded by mu_
+  uint64_t next_request_id_ = 1;             // guarded by mu_
 };
 
 }  // namespace prlm::net

@@ -30,14 +30,27 @@ using asio::ip::tcp;
 namespace {
 
 enum Counter {
-  kAccepted, kOpen, kServed, kErrorReplies, kBadMagic, kOversized, kUnknownType, kBadPayloadC,
-  kTruncated, kIdleClosed, kRejectedDraining, kAuthenticated, kHandshakeFailed, kInFlightLimited, kTlsFailed,
+  kAccepted,
+  kOpen,
+  kServed,
+  kErrorReplies,
+  kBadMagic,
+  kOversized,
+  kUnknownType,
+  kBadPayloadC,
+  kTruncated,
+  kIdleClosed,
+  kRejectedDraining,
+  kAuthenticated,
+  kHandshakeFailed,
+  kInFlightLimited,
+  kTlsFailed,
   kNumCounters
 };
 const char* const kCounterNames[kNumCounters] = {
-    "connections_accepted", "connections_open", "frames_served", "error_replies", "bad_magic",
-    "oversized", "unknown_type", "bad_payload", "truncated", "idle_closed", "rejected_draining",
-    "authenticated", "handshake_failed", "in_flight_limited", "tls_failed"};
+    "connections_accepted", "connections_open",  "frames_served", "error_replies", "bad_magic",         "oversized",
+    "unknown_type",         "bad_payload",       "truncated",     "idle_closed",   "rejected_draining", "authenticated",
+    "handshake_failed",     "in_flight_limited", "tls_failed"};
 
 }  // namespace
 
@@ -97,13 +110,17 @@ struct Connection : std::enable_shared_from_this<Connection> {
     co_return co_await asio::async_read(socket, buffer, asio::redirect_error(asio::use_awaitable, ec));
   }
   asio::awaitable<void> Write(asio::const_buffer buffer, boost::system::error_code& ec) {
-    if (tls) co_await asio::async_write(*tls, buffer, asio::redirect_error(asio::use_awaitable, ec));
-    else co_await asio::async_write(socket, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls)
+      co_await asio::async_write(*tls, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    else
+      co_await asio::async_write(socket, buffer, asio::redirect_error(asio::use_awaitable, ec));
   }
   template <class Done>
   void WriteThen(asio::const_buffer buffer, Done done) {
-    if (tls) asio::async_write(*tls, buffer, std::move(done));
-    else asio::async_write(socket, buffer, std::move(done));
+    if (tls)
+      asio::async_write(*tls, buffer, std::move(done));
+    else
+      asio::async_write(socket, buffer, std::move(done));
   }
 };
 
@@ -320,8 +337,14 @@ struct RpcServer::Impl {
       }
       FrameHeader header;
       const HeaderStatus status = DecodeHeader(header_bytes, options.max_frame_bytes, &header);
-      if (status == HeaderStatus::kBadMagic) { CloseForBadInput(conn, kBadMagic); break; }
-      if (status == HeaderStatus::kTooLarge) { CloseForBadInput(conn, kOversized); break; }
+      if (status == HeaderStatus::kBadMagic) {
+        CloseForBadInput(conn, kBadMagic);
+        break;
+      }
+      if (status == HeaderStatus::kTooLarge) {
+        CloseForBadInput(conn, kOversized);
+        break;
+      }
       // 2. The payload.
       std::string payload(header.length, '\0');
       if (header.length) {
@@ -401,8 +424,8 @@ std::string AddressOf(const std::string& host) {
   boost::system::error_code ec;
   const auto results = resolver.resolve(host, "", ec);
   PRLM_REQUIRE(!ec && !results.empty(), "cannot resolve host name '" << host << "' to an address to listen on"
-                                                                      << (ec ? ": " + ec.message() : std::string())
-                                                                      << " (set net.bind_host)");
+                                                                     << (ec ? ": " + ec.message() : std::string())
+                                                                     << " (set net.bind_host)");
   return results.begin()->endpoint().address().to_string();
 }
 
@@ -426,9 +449,8 @@ RpcServer::~RpcServer() {
 }
 
 void RpcServer::Handle(uint16_t type, Handler handler) {
-  HandleAsync(type, [handler = std::move(handler)](std::string payload, Responder respond) {
-    respond(handler(payload));
-  });
+  HandleAsync(type,
+              [handler = std::move(handler)](std::string payload, Responder respond) { respond(handler(payload)); });
 }
 
 void RpcServer::HandleAsync(uint16_t type, AsyncHandler handler) {

@@ -26,9 +26,15 @@ namespace prlm::net {
 namespace {
 
 // Owners of OpenSSL objects, freed on every path.
-struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
-struct X509Free { void operator()(X509* x) const { X509_free(x); } };
-struct KeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct KeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
@@ -55,7 +61,8 @@ void AddExtension(X509* cert, int nid, const std::string& value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  PRLM_CHECK_MSG(ext != nullptr && X509_add_ext(cert, ext, -1) == 1, "X509 extension " << value << ": " << TakeTlsErrors());
+  PRLM_CHECK_MSG(ext != nullptr && X509_add_ext(cert, ext, -1) == 1,
+                 "X509 extension " << value << ": " << TakeTlsErrors());
   X509_EXTENSION_free(ext);
 }
 
@@ -95,13 +102,15 @@ TlsIdentity MakeSelfSignedIdentity(const std::string& host, int days) {
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("prlm job"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1,
+                             0);
   X509_set_issuer_name(cert.get(), name);
   AddExtension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature");
   AddExtension(cert.get(), NID_ext_key_usage, "serverAuth");
   AddExtension(cert.get(), NID_subject_alt_name, "DNS:" + host);
-  PRLM_CHECK_MSG(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "signing the certificate failed: " << TakeTlsErrors());
+  PRLM_CHECK_MSG(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0,
+                 "signing the certificate failed: " << TakeTlsErrors());
   // 3. Both as PEM.
   BioPtr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
   PRLM_CHECK(PEM_write_bio_X509(cert_bio.get(), cert.get()) == 1);
@@ -111,7 +120,8 @@ TlsIdentity MakeSelfSignedIdentity(const std::string& host, int days) {
 
 void CheckTlsIdentity(const TlsIdentity& identity, const std::string& where) {
   const auto certs = ParseCertificates(identity.certificate_pem);
-  PRLM_REQUIRE(!certs.empty(), where << ": the certificate is not a PEM certificate (expected -----BEGIN CERTIFICATE-----)");
+  PRLM_REQUIRE(!certs.empty(),
+               where << ": the certificate is not a PEM certificate (expected -----BEGIN CERTIFICATE-----)");
   BioPtr bio = ReadBio(identity.private_key_pem);
   KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
@@ -147,7 +157,8 @@ TlsClientContext::TlsClientContext(const TlsTrust& trust) {
   PRLM_CHECK(trust.enabled());
   IgnoreSigpipe();
   const auto certs = ParseCertificates(trust.trusted_pem);
-  PRLM_REQUIRE(!certs.empty(), "the trusted certificates are not PEM certificates (expected -----BEGIN CERTIFICATE-----)");
+  PRLM_REQUIRE(!certs.empty(),
+               "the trusted certificates are not PEM certificates (expected -----BEGIN CERTIFICATE-----)");
   ctx_ = SSL_CTX_new(TLS_client_method());
   PRLM_CHECK_MSG(ctx_ != nullptr, "SSL_CTX_new: " << TakeTlsErrors());
   SSL_CTX_set_min_proto_version(ctx_, TLS1_3_VERSION);

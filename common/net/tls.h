@@ -54,8 +54,7 @@ TlsTrust ReadTlsTrust(const std::string& path);
 
 // Writes a new self-signed identity to two new files (the key with mode 600;
 // existing files are never overwritten).
-void WriteNewTlsIdentity(const TlsIdentity& identity, const std::string& certificate_path,
-                         const std::string& key_path);
+void WriteNewTlsIdentity(const TlsIdentity& identity, const std::string& certificate_path, const std::string& key_path);
 
 // The client side: an SSL_CTX that speaks TLS 1.3 and verifies the server
 // against `trust`. REQUIRES: trust.enabled().

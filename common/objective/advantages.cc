@@ -28,9 +28,9 @@ Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards, co
   std::vector<double> all;
   for (size_t g = 0; g < rewards.size(); ++g) {
     PRLM_REQUIRE(!rewards[g].empty(), "group " << g << " has no samples");
-    PRLM_REQUIRE(!uses_std || rewards[g].size() >= 2,
-                 "group " << g << " has " << rewards[g].size()
-                          << " sample; a std needs at least 2 per group (or scaling none)");
+    PRLM_REQUIRE(
+        !uses_std || rewards[g].size() >= 2,
+        "group " << g << " has " << rewards[g].size() << " sample; a std needs at least 2 per group (or scaling none)");
     all.insert(all.end(), rewards[g].begin(), rewards[g].end());
   }
   const double batch_std = all.size() >= 2 ? Std(all, Mean(all)) : 0.0;
@@ -44,7 +44,7 @@ Advantages ComputeAdvantages(const std::vector<std::vector<double>>& rewards, co
     zero_std += flat;
     const double scale = o.scaling == config::AdvantageScaling::kGroupStd   ? std + o.eps
                          : o.scaling == config::AdvantageScaling::kBatchStd ? batch_std + o.eps
-                                                                    : 1.0;
+                                                                            : 1.0;
     std::vector<double> a;
     for (double r : group) a.push_back((r - mean) / scale);
     out.values.push_back(std::move(a));

@@ -30,9 +30,15 @@ GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_log
   if (o.beta != 0) {
     const auto d = ref_logp.detach() - logp;  // log(ref / pi)
     switch (o.kl) {
-      case config::KlEstimator::kK3: kl = torch::exp(d) - d - 1; break;
-      case config::KlEstimator::kK1: kl = -d; break;
-      case config::KlEstimator::kK2: kl = 0.5 * d * d; break;
+      case config::KlEstimator::kK3:
+        kl = torch::exp(d) - d - 1;
+        break;
+      case config::KlEstimator::kK1:
+        kl = -d;
+        break;
+      case config::KlEstimator::kK2:
+        kl = 0.5 * d * d;
+        break;
     }
   }
   const auto per_token = o.beta != 0 ? pg + o.beta * kl : pg;

@@ -38,12 +38,12 @@ struct GrpoLossOptions {
 };
 
 struct GrpoLoss {
-  torch::Tensor loss;       // scalar, differentiable
-  double pg_loss = 0;       // the policy term, aggregated like the loss
-  double kl = 0;            // mean KL estimate per token (actor/kl_loss)
-  double ppo_kl = 0;        // mean (old_logp - logp) per token (actor/ppo_kl)
-  double clipfrac = 0;      // share of tokens whose ratio was clipped (actor/pg_clipfrac)
-  double dual_clipfrac = 0; // share of tokens the dual clip bounded
+  torch::Tensor loss;        // scalar, differentiable
+  double pg_loss = 0;        // the policy term, aggregated like the loss
+  double kl = 0;             // mean KL estimate per token (actor/kl_loss)
+  double ppo_kl = 0;         // mean (old_logp - logp) per token (actor/ppo_kl)
+  double clipfrac = 0;       // share of tokens whose ratio was clipped (actor/pg_clipfrac)
+  double dual_clipfrac = 0;  // share of tokens the dual clip bounded
   int64_t tokens = 0;
 };
 

@@ -14,9 +14,12 @@ namespace prlm::objective {
 
 std::unique_ptr<Objective> MakeObjective(const config::TrainConfig& config) {
   switch (config.grpo.objective) {
-    case config::ObjectiveKind::kGrpo: return std::make_unique<GrpoObjective>(config.grpo);
-    case config::ObjectiveKind::kSft: return std::make_unique<SftObjective>();
-    case config::ObjectiveKind::kRest: return std::make_unique<RestObjective>(config.rest);
+    case config::ObjectiveKind::kGrpo:
+      return std::make_unique<GrpoObjective>(config.grpo);
+    case config::ObjectiveKind::kSft:
+      return std::make_unique<SftObjective>();
+    case config::ObjectiveKind::kRest:
+      return std::make_unique<RestObjective>(config.rest);
   }
   PRLM_CHECK_MSG(false, "no objective class for grpo.objective " << config::NameOf(config.grpo.objective));
   return nullptr;

@@ -17,7 +17,7 @@
 namespace prlm::retrieval {
 
 struct ShardRefresh {
-  std::string server;          // "host:port"
+  std::string server;  // "host:port"
   bool ok = false;
   uint64_t index_version = 0;  // serving now (the new one when ok)
   double seconds = 0;          // the shard's refresh time

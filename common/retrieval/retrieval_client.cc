@@ -47,15 +47,16 @@ std::vector<proto::RetrieveResult> RetrievalClient::Retrieve(const std::vector<p
       proto::RetrieveBatch batch;
       for (size_t j = start; j < end; ++j) *batch.add_requests() = requests[idx[j]];
       const std::string payload = batch.SerializeAsString();
-      const auto r = net::CallWithRetries(retry_, "retrieval shard " + clients_[shard]->endpoint().ToString(),
-                                          &counters_,
-                                          [&] { return clients_[shard]->Call(kRetrieveBatch, payload, timeout_); });
+      const auto r =
+          net::CallWithRetries(retry_, "retrieval shard " + clients_[shard]->endpoint().ToString(), &counters_,
+                               [&] { return clients_[shard]->Call(kRetrieveBatch, payload, timeout_); });
       proto::RetrieveBatchReply reply;
       if (r.type != kRetrieveBatchReply || !reply.ParseFromString(r.payload) ||
           reply.results_size() != static_cast<int>(end - start))
         throw net::RpcError(net::RpcError::kProtocol,
                             clients_[shard]->endpoint().ToString() + ": malformed RetrieveBatchReply");
-      for (size_t j = start; j < end; ++j) results[idx[j]] = std::move(*reply.mutable_results(static_cast<int>(j - start)));
+      for (size_t j = start; j < end; ++j)
+        results[idx[j]] = std::move(*reply.mutable_results(static_cast<int>(j - start)));
     }
   };
   std::vector<std::future<void>> pending;

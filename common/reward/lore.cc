@@ -54,7 +54,8 @@ LoreModel LoreModel::Train(const PairDiffs& pairs, const std::vector<std::string
   LoreReport r;
   for (int64_t it = 0; it < o.iterations; ++it) {
     // Alternating: the basis with the weights fixed, then the weights.
-    for (auto* opt : {static_cast<torch::optim::Optimizer*>(&opt_basis), static_cast<torch::optim::Optimizer*>(&opt_weights)}) {
+    for (auto* opt :
+         {static_cast<torch::optim::Optimizer*>(&opt_basis), static_cast<torch::optim::Optimizer*>(&opt_weights)}) {
       opt->zero_grad();
       const auto loss = loss_of();
       if (it == 0 && opt == &opt_basis) r.first_loss = loss.item<double>();
@@ -175,11 +176,15 @@ void LoreModel::Save(const std::string& dir, const std::string& embedder, const 
   j["scale"] = scale_;
   j["basis"] = basis_size();
   j["users"] = user_ids_;
-  j["options"] = {{"basis", o.basis},          {"iterations", o.iterations},   {"lr_basis", o.lr_basis},
-                  {"lr_weights", o.lr_weights}, {"alpha", o.alpha},            {"prune_below", o.prune_below},
-                  {"seed", o.seed},             {"adapt_iterations", o.adapt_iterations}, {"adapt_lr", o.adapt_lr}};
-  j["report"] = {{"first_loss", r.first_loss}, {"final_loss", r.final_loss},
-                 {"basis_before_pruning", r.basis_before_pruning}, {"basis", r.basis}};
+  j["options"] = {{"basis", o.basis},       {"iterations", o.iterations},
+                  {"lr_basis", o.lr_basis}, {"lr_weights", o.lr_weights},
+                  {"alpha", o.alpha},       {"prune_below", o.prune_below},
+                  {"seed", o.seed},         {"adapt_iterations", o.adapt_iterations},
+                  {"adapt_lr", o.adapt_lr}};
+  j["report"] = {{"first_loss", r.first_loss},
+                 {"final_loss", r.final_loss},
+                 {"basis_before_pruning", r.basis_before_pruning},
+                 {"basis", r.basis}};
   util::WriteFileAtomic(dir + "/lore.json", j.dump(2) + "\n");
 }
 

@@ -38,7 +38,7 @@ struct LoreOptions {
   double scale = 100;
   int64_t iterations = 400;  // alternations of a V step and a theta step
   double lr_basis = 1e-2, lr_weights = 5e-2;
-  double alpha = 0;          // weight of ||V - V_0||^2
+  double alpha = 0;  // weight of ||V - V_0||^2
   double prune_below = 1e-2;
   int64_t adapt_iterations = 500;
   double adapt_lr = 0.1;
@@ -83,8 +83,8 @@ class LoreModel {
   // The same, each pair under its own user's weights (users [N]).
   torch::Tensor PairLogits(const torch::Tensor& diffs, const std::vector<std::string>& users) const;
 
-  void Save(const std::string& dir, const std::string& embedder, const std::string& pooling,
-            const LoreOptions& options, const LoreReport& report) const;
+  void Save(const std::string& dir, const std::string& embedder, const std::string& pooling, const LoreOptions& options,
+            const LoreReport& report) const;
   // DIR/lore.safetensors alone, with the users in its metadata (one atomic
   // write): what an adaptation changes; lore.json stays as trained.
   void SaveTable(const std::string& dir) const;
@@ -98,9 +98,9 @@ class LoreModel {
   const std::vector<std::string>& user_ids() const { return user_ids_; }
 
  private:
-  torch::Tensor basis_;        // [d, B]
-  torch::Tensor user_logits_;  // [capacity >= U, B]; row r is user_ids_[r]
-  torch::Tensor mean_weights_; // [B]
+  torch::Tensor basis_;         // [d, B]
+  torch::Tensor user_logits_;   // [capacity >= U, B]; row r is user_ids_[r]
+  torch::Tensor mean_weights_;  // [B]
   std::vector<std::string> user_ids_;
   std::map<std::string, int64_t> user_row_;
   double scale_ = 100;

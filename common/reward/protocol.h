@@ -9,11 +9,11 @@
 namespace prlm::reward {
 
 // Its message types (32-47) are in common/net/message_types.h.
+using net::kAdaptUserRequest;
 using net::kRewardInfo;
 using net::kRewardInfoRequest;
 using net::kScoreReply;
 using net::kScoreRequest;
-using net::kAdaptUserRequest;
 using net::kUserWeightsReply;
 using net::kUserWeightsRequest;
 

@@ -28,9 +28,9 @@ proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items
       if (status == proto::ScoreReply::DEADLINE_EXCEEDED || status == proto::ScoreReply::OVERLOADED ||
           status == proto::ScoreReply::SHUTTING_DOWN) {
         refused = true;
-        throw net::RpcError(status == proto::ScoreReply::DEADLINE_EXCEEDED ? net::RpcError::kDeadline
-                                                                           : net::RpcError::kUnavailable,
-                            std::string(StatusName(status)) + ": " + reply.error());
+        throw net::RpcError(
+            status == proto::ScoreReply::DEADLINE_EXCEEDED ? net::RpcError::kDeadline : net::RpcError::kUnavailable,
+            std::string(StatusName(status)) + ": " + reply.error());
       }
       return reply;
     });
@@ -74,13 +74,20 @@ proto::UserWeightsReply RewardClient::UserWeights(const std::string& user, std::
 
 const char* StatusName(proto::ScoreReply::Status status) {
   switch (status) {
-    case proto::ScoreReply::OK: return "OK";
-    case proto::ScoreReply::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case proto::ScoreReply::INVALID_REQUEST: return "INVALID_REQUEST";
-    case proto::ScoreReply::OVERLOADED: return "OVERLOADED";
-    case proto::ScoreReply::SHUTTING_DOWN: return "SHUTTING_DOWN";
-    case proto::ScoreReply::INTERNAL: return "INTERNAL";
-    default: return "UNKNOWN";
+    case proto::ScoreReply::OK:
+      return "OK";
+    case proto::ScoreReply::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case proto::ScoreReply::INVALID_REQUEST:
+      return "INVALID_REQUEST";
+    case proto::ScoreReply::OVERLOADED:
+      return "OVERLOADED";
+    case proto::ScoreReply::SHUTTING_DOWN:
+      return "SHUTTING_DOWN";
+    case proto::ScoreReply::INTERNAL:
+      return "INTERNAL";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -13,8 +13,7 @@ namespace prlm::reward {
 namespace fs = std::filesystem;
 
 std::unique_ptr<RewardModel> RewardModel::Load(const std::string& dir, int max_length, uint64_t seed) {
-  PRLM_REQUIRE(fs::exists(dir + "/tokenizer.json"),
-               "reward model directory '" << dir << "' has no tokenizer.json");
+  PRLM_REQUIRE(fs::exists(dir + "/tokenizer.json"), "reward model directory '" << dir << "' has no tokenizer.json");
   std::unique_ptr<RewardModel> rm(new RewardModel());
   rm->source_dir_ = dir;
   rm->encoder_ = model::LoadBertClassifier(dir, 1, seed, &rm->new_head_);
@@ -60,8 +59,9 @@ torch::Tensor RewardModel::Embed(const std::vector<const text::Encoding*>& batch
   return encoder_->Pool(encoder_->Forward(t.ids, t.types, t.mask), t.mask, pooling).to(torch::kFloat);
 }
 
-torch::Tensor RewardModel::InLengthOrder(const std::vector<const text::Encoding*>& encoded, int max_batch,
-                                         const std::function<torch::Tensor(const std::vector<const text::Encoding*>&)>& run) {
+torch::Tensor RewardModel::InLengthOrder(
+    const std::vector<const text::Encoding*>& encoded, int max_batch,
+    const std::function<torch::Tensor(const std::vector<const text::Encoding*>&)>& run) {
   PRLM_CHECK(max_batch >= 1 && !encoded.empty());
   torch::NoGradGuard no_grad;
   encoder_->eval();
@@ -83,8 +83,7 @@ torch::Tensor RewardModel::InLengthOrder(const std::vector<const text::Encoding*
 
 std::vector<float> RewardModel::Score(const std::vector<const text::Encoding*>& encoded, int max_batch) {
   if (encoded.empty()) return {};
-  const auto scores = InLengthOrder(encoded, max_batch, [&](const auto& chunk) { return Forward(chunk); })
-                          .contiguous();
+  const auto scores = InLengthOrder(encoded, max_batch, [&](const auto& chunk) { return Forward(chunk); }).contiguous();
   return std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
 }
 

@@ -42,11 +42,10 @@ class RewardModel {
   // Pooled states [B, H] (fp32) of a right-padded batch: LoRe's phi(x, y).
   torch::Tensor Embed(const std::vector<const text::Encoding*>& batch, model::Pooling pooling);
   // Inference: Embed in length-sorted chunks of at most max_batch; rows in input order, on the CPU.
-  torch::Tensor EmbedAll(const std::vector<const text::Encoding*>& encoded, model::Pooling pooling,
-                         int max_batch = 64);
+  torch::Tensor EmbedAll(const std::vector<const text::Encoding*>& encoded, model::Pooling pooling, int max_batch = 64);
   // Encode then EmbedAll.
-  torch::Tensor EmbedTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
-                           model::Pooling pooling, int max_batch = 64);
+  torch::Tensor EmbedTexts(const std::vector<std::pair<std::string, std::string>>& query_answer, model::Pooling pooling,
+                           int max_batch = 64);
   // Convenience: Encode then Score.
   std::vector<float> ScoreTexts(const std::vector<std::pair<std::string, std::string>>& query_answer,
                                 int max_batch = 64);

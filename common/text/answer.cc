@@ -7,7 +7,6 @@
 namespace prlm::text {
 namespace {
 
-
 bool IsQuote(char c) { return c == '\'' || c == '"'; }
 
 }  // namespace

@@ -14,8 +14,7 @@ struct Tables {
     // Printable bytes stand for themselves; the rest are shifted to 256+n.
     int shifted = 0;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) ||
-                             (b >= 0xAE && b <= 0xFF);
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       const char32_t cp = printable ? b : 256 + shifted++;
       AppendUtf8(to_chars[b], cp);
       to_byte[cp] = static_cast<uint8_t>(b);

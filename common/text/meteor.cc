@@ -41,8 +41,10 @@ std::string PythonLower(const std::string& word) {
   while (pos < word.size()) {
     const size_t start = pos;
     const char32_t cp = NextCodepoint(word, pos);
-    if (cp == 0x130) out += "i\xCC\x87";
-    else out += Lowercase(std::string_view(word).substr(start, pos - start));
+    if (cp == 0x130)
+      out += "i\xCC\x87";
+    else
+      out += Lowercase(std::string_view(word).substr(start, pos - start));
   }
   return out;
 }
@@ -50,16 +52,14 @@ std::string PythonLower(const std::string& word) {
 int CountChunks(const Matches& sorted) {
   int chunks = 1;
   for (size_t i = 0; i + 1 < sorted.size(); ++i)
-    if (!(sorted[i + 1].first == sorted[i].first + 1 && sorted[i + 1].second == sorted[i].second + 1))
-      ++chunks;
+    if (!(sorted[i + 1].first == sorted[i].first + 1 && sorted[i + 1].second == sorted[i].second + 1)) ++chunks;
   return chunks;
 }
 
 }  // namespace
 
-double SingleMeteorScore(const std::vector<std::string>& reference,
-                         const std::vector<std::string>& hypothesis, const WordNet& wordnet,
-                         const MeteorParams& params) {
+double SingleMeteorScore(const std::vector<std::string>& reference, const std::vector<std::string>& hypothesis,
+                         const WordNet& wordnet, const MeteorParams& params) {
   Enumerated hyp, ref;
   for (size_t i = 0; i < hypothesis.size(); ++i) hyp.emplace_back(int(i), PythonLower(hypothesis[i]));
   for (size_t j = 0; j < reference.size(); ++j) ref.emplace_back(int(j), PythonLower(reference[j]));
@@ -77,8 +77,7 @@ double SingleMeteorScore(const std::vector<std::string>& reference,
   });
   const double m = static_cast<double>(matches.size());
   if (m == 0 || hypothesis.empty() || reference.empty()) return 0.0;
-  std::sort(matches.begin(), matches.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(matches.begin(), matches.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   const double precision = m / static_cast<double>(hypothesis.size());
   const double recall = m / static_cast<double>(reference.size());
   const double fmean = precision * recall / (params.alpha * precision + (1 - params.alpha) * recall);
@@ -88,8 +87,7 @@ double SingleMeteorScore(const std::vector<std::string>& reference,
 }
 
 double Meteor(std::string_view reference, std::string_view prediction, const MeteorParams& params) {
-  return SingleMeteorScore(NltkWordTokenize(reference), NltkWordTokenize(prediction), WordNet::Default(),
-                           params);
+  return SingleMeteorScore(NltkWordTokenize(reference), NltkWordTokenize(prediction), WordNet::Default(), params);
 }
 
 }  // namespace prlm::text

@@ -31,9 +31,8 @@ struct MeteorParams {
   double alpha = 0.9, beta = 3.0, gamma = 0.5;
 };
 
-double SingleMeteorScore(const std::vector<std::string>& reference,
-                         const std::vector<std::string>& hypothesis, const WordNet& wordnet,
-                         const MeteorParams& params = {});
+double SingleMeteorScore(const std::vector<std::string>& reference, const std::vector<std::string>& hypothesis,
+                         const WordNet& wordnet, const MeteorParams& params = {});
 
 // Tokenizes, then SingleMeteorScore with WordNet::Default() (throws util::Error
 // when the database is missing).

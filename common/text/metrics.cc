@@ -33,8 +33,7 @@ RougeScore FromCounts(double overlap, double prediction_total, double target_tot
   return s;
 }
 
-RougeScore RougeN(const std::vector<std::string>& target, const std::vector<std::string>& pred,
-                  size_t n) {
+RougeScore RougeN(const std::vector<std::string>& target, const std::vector<std::string>& pred, size_t n) {
   const Ngrams t = CountNgrams(target, n), p = CountNgrams(pred, n);
   double overlap = 0, pt = 0, tt = 0;
   for (const auto& [k, c] : t) {
@@ -72,9 +71,12 @@ std::vector<std::string> RougeTokenize(std::string_view text, bool stem) {
     const unsigned char c = text[pos];
     if (c < 0x80) {
       ++pos;
-      if (c >= 'A' && c <= 'Z') cur += char(c - 'A' + 'a');
-      else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) cur += char(c);
-      else flush();
+      if (c >= 'A' && c <= 'Z')
+        cur += char(c - 'A' + 'a');
+      else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+        cur += char(c);
+      else
+        flush();
       continue;
     }
     const char32_t cp = NextCodepoint(text, pos);
@@ -154,21 +156,22 @@ std::vector<std::string> Tokenize13a(std::string_view text) {
   for (char c : s) {
     const bool symbol = (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
                         (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
-    if (symbol) (padded += ' ') += c, padded += ' ';
-    else padded += c;
+    if (symbol)
+      (padded += ' ') += c, padded += ' ';
+    else
+      padded += c;
   }
   padded += ' ';
   // 3. The three regular expressions, in turn: period/comma after a
   //    non-digit, period/comma before a non-digit, dash after a digit.
   auto not_digit = [](char c) { return !IsDigit(c); };
-  padded = SubstitutePairs(padded, not_digit, IsPeriodOrComma, [](std::string& o, char a, char b) {
-    ((o += a) += ' ') += b, o += ' ';
-  });
-  padded = SubstitutePairs(padded, IsPeriodOrComma, not_digit, [](std::string& o, char a, char b) {
-    ((o += ' ') += a) += ' ', o += b;
-  });
-  padded = SubstitutePairs(padded, IsDigit, [](char c) { return c == '-'; },
-                           [&](std::string& o, char a, char b) { ((o += a) += ' ') += b, o += ' '; });
+  padded = SubstitutePairs(padded, not_digit, IsPeriodOrComma,
+                           [](std::string& o, char a, char b) { ((o += a) += ' ') += b, o += ' '; });
+  padded = SubstitutePairs(padded, IsPeriodOrComma, not_digit,
+                           [](std::string& o, char a, char b) { ((o += ' ') += a) += ' ', o += b; });
+  padded = SubstitutePairs(
+      padded, IsDigit, [](char c) { return c == '-'; },
+      [&](std::string& o, char a, char b) { ((o += a) += ' ') += b, o += ' '; });
   // 4. Split on whitespace as Python's str.split() does.
   std::vector<std::string> tokens;
   for (auto piece : SplitPythonWhitespace(padded)) tokens.emplace_back(piece);
@@ -177,13 +180,13 @@ std::vector<std::string> Tokenize13a(std::string_view text) {
 
 namespace {
 
-BleuScore Bleu(const std::vector<std::string>& hypotheses,
-               const std::vector<std::vector<std::string>>& references, bool effective_order) {
+BleuScore Bleu(const std::vector<std::string>& hypotheses, const std::vector<std::vector<std::string>>& references,
+               bool effective_order) {
   PRLM_REQUIRE(!references.empty(), "BLEU needs at least one reference stream");
   for (const auto& stream : references)
-    PRLM_REQUIRE(stream.size() == hypotheses.size(),
-                 "BLEU: a reference stream has " << stream.size() << " lines for "
-                                                 << hypotheses.size() << " hypotheses");
+    PRLM_REQUIRE(stream.size() == hypotheses.size(), "BLEU: a reference stream has " << stream.size() << " lines for "
+                                                                                     << hypotheses.size()
+                                                                                     << " hypotheses");
   double correct[4] = {0, 0, 0, 0}, total[4] = {0, 0, 0, 0};
   BleuScore out;
   for (size_t i = 0; i < hypotheses.size(); ++i) {
@@ -207,8 +210,7 @@ BleuScore Bleu(const std::vector<std::string>& hypotheses,
     for (size_t n = 1; n <= 4; ++n) {
       for (const auto& [k, c] : CountNgrams(hyp, n)) {
         total[n - 1] += c;
-        if (auto it = max_ref[n - 1].find(k); it != max_ref[n - 1].end())
-          correct[n - 1] += std::min(c, it->second);
+        if (auto it = max_ref[n - 1].find(k); it != max_ref[n - 1].end()) correct[n - 1] += std::min(c, it->second);
       }
     }
   }

@@ -39,7 +39,7 @@ std::vector<std::string> RougeTokenize(std::string_view text, bool stem = false)
 RougeScores Rouge(std::string_view target, std::string_view prediction, bool stem = false);
 
 struct BleuScore {
-  double score = 0;                 // 0..100
+  double score = 0;                     // 0..100
   double precisions[4] = {0, 0, 0, 0};  // 0..100, after smoothing
   double brevity_penalty = 0;
   size_t hypothesis_length = 0, reference_length = 0;

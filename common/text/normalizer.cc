@@ -25,8 +25,7 @@ class FnNormalizer : public Normalizer {
 
 class SequenceNormalizer : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
-      : parts_(std::move(parts)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
   std::string Normalize(std::string_view text) const override {
     std::string s(text);
     for (const auto& p : parts_) s = p->Normalize(s);
@@ -39,8 +38,7 @@ class SequenceNormalizer : public Normalizer {
 
 // BERT: drop control characters, map whitespace to ' ', pad CJK ideographs
 // with spaces, optionally strip accents and lowercase.
-std::string BertNormalize(std::string_view text, bool clean, bool cjk, bool strip,
-                          bool lower) {
+std::string BertNormalize(std::string_view text, bool clean, bool cjk, bool strip, bool lower) {
   std::string out;
   out.reserve(text.size() + 8);
   for (size_t pos = 0; pos < text.size();) {
@@ -83,33 +81,27 @@ std::unique_ptr<Normalizer> Normalizer::FromJson(const nlohmann::json& spec) {
   if (type == "NFKC") return std::make_unique<FnNormalizer>(Nfkc);
   if (type == "NFKD") return std::make_unique<FnNormalizer>(Nfkd);
   if (type == "Lowercase") return std::make_unique<FnNormalizer>(Lowercase);
-  if (type == "StripAccents")
-    return std::make_unique<FnNormalizer>(
-        [](std::string_view s) { return StripMarks(s); });
+  if (type == "StripAccents") return std::make_unique<FnNormalizer>([](std::string_view s) { return StripMarks(s); });
   if (type == "BertNormalizer") {
     const bool clean = spec.value("clean_text", true);
     const bool cjk = spec.value("handle_chinese_chars", true);
     const bool lower = spec.value("lowercase", true);
     // HF: strip_accents null means "follow lowercase".
-    const bool strip = spec.contains("strip_accents") && !spec["strip_accents"].is_null()
-                           ? spec["strip_accents"].get<bool>()
-                           : lower;
-    return std::make_unique<FnNormalizer>([=](std::string_view s) {
-      return BertNormalize(s, clean, cjk, strip, lower);
-    });
+    const bool strip =
+        spec.contains("strip_accents") && !spec["strip_accents"].is_null() ? spec["strip_accents"].get<bool>() : lower;
+    return std::make_unique<FnNormalizer>(
+        [=](std::string_view s) { return BertNormalize(s, clean, cjk, strip, lower); });
   }
   if (type == "Prepend") {
     const std::string prefix = spec.at("prepend").get<std::string>();
-    return std::make_unique<FnNormalizer>([prefix](std::string_view s) {
-      return s.empty() ? std::string() : prefix + std::string(s);
-    });
+    return std::make_unique<FnNormalizer>(
+        [prefix](std::string_view s) { return s.empty() ? std::string() : prefix + std::string(s); });
   }
   if (type == "Replace") {
     const auto& pat = spec.at("pattern");
     const bool literal = pat.contains("String");
     auto re = std::make_shared<Regex>(
-        literal ? pat.at("String").get<std::string>() : pat.at("Regex").get<std::string>(),
-        literal);
+        literal ? pat.at("String").get<std::string>() : pat.at("Regex").get<std::string>(), literal);
     const std::string content = spec.at("content").get<std::string>();
     return std::make_unique<FnNormalizer>([re, content](std::string_view s) {
       std::string out;

@@ -17,9 +17,16 @@ bool EndsWith(std::string_view w, std::string_view suffix) {
 
 bool IsConsonant(std::string_view w, size_t i) {
   switch (w[i]) {
-    case 'a': case 'e': case 'i': case 'o': case 'u': return false;
-    case 'y': return i == 0 || !IsConsonant(w, i - 1);
-    default: return true;
+    case 'a':
+    case 'e':
+    case 'i':
+    case 'o':
+    case 'u':
+      return false;
+    case 'y':
+      return i == 0 || !IsConsonant(w, i - 1);
+    default:
+      return true;
   }
 }
 
@@ -47,8 +54,8 @@ bool EndsDoubleConsonant(std::string_view w) {
 // also accepts a stem that is exactly vowel-consonant.
 bool EndsCvc(std::string_view w) {
   const size_t n = w.size();
-  if (n >= 3 && IsConsonant(w, n - 3) && !IsConsonant(w, n - 2) && IsConsonant(w, n - 1) &&
-      w.back() != 'w' && w.back() != 'x' && w.back() != 'y')
+  if (n >= 3 && IsConsonant(w, n - 3) && !IsConsonant(w, n - 2) && IsConsonant(w, n - 1) && w.back() != 'w' &&
+      w.back() != 'x' && w.back() != 'y')
     return true;
   return n == 2 && !IsConsonant(w, 0) && IsConsonant(w, 1);
 }
@@ -104,9 +111,8 @@ std::string Step1b(const std::string& w) {
 }
 
 std::string Step1c(const std::string& w) {
-  return ApplyFirst(w, {{"y", "i", [](std::string_view stem) {
-                           return stem.size() > 1 && IsConsonant(stem, stem.size() - 1);
-                         }}});
+  return ApplyFirst(
+      w, {{"y", "i", [](std::string_view stem) { return stem.size() > 1 && IsConsonant(stem, stem.size() - 1); }}});
 }
 
 std::string Step2(const std::string& w) {
@@ -116,18 +122,28 @@ std::string Step2(const std::string& w) {
   // "-logi" looks at the word less "ogi" (NLTK's condition, kept as it is).
   const std::string_view less_ogi = std::string_view(w).substr(0, w.size() >= 3 ? w.size() - 3 : 0);
   return ApplyFirst(
-      w, {{"ational", "ate", m}, {"tional", "tion", m}, {"enci", "ence", m}, {"anci", "ance", m},
-          {"izer", "ize", m},    {"bli", "ble", m},     {"alli", "al", m},   {"entli", "ent", m},
-          {"eli", "e", m},       {"ousli", "ous", m},   {"ization", "ize", m}, {"ation", "ate", m},
-          {"ator", "ate", m},    {"alism", "al", m},    {"iveness", "ive", m}, {"fulness", "ful", m},
-          {"ousness", "ous", m}, {"aliti", "al", m},    {"iviti", "ive", m}, {"biliti", "ble", m},
+      w, {{"ational", "ate", m}, {"tional", "tion", m},
+          {"enci", "ence", m},   {"anci", "ance", m},
+          {"izer", "ize", m},    {"bli", "ble", m},
+          {"alli", "al", m},     {"entli", "ent", m},
+          {"eli", "e", m},       {"ousli", "ous", m},
+          {"ization", "ize", m}, {"ation", "ate", m},
+          {"ator", "ate", m},    {"alism", "al", m},
+          {"iveness", "ive", m}, {"fulness", "ful", m},
+          {"ousness", "ous", m}, {"aliti", "al", m},
+          {"iviti", "ive", m},   {"biliti", "ble", m},
           {"fulli", "ful", m},   {"logi", "log", [&](std::string_view) { return PositiveMeasure(less_ogi); }}});
 }
 
 std::string Step3(const std::string& w) {
   const auto m = PositiveMeasure;
-  return ApplyFirst(w, {{"icate", "ic", m}, {"ative", "", m}, {"alize", "al", m}, {"iciti", "ic", m},
-                        {"ical", "ic", m}, {"ful", "", m}, {"ness", "", m}});
+  return ApplyFirst(w, {{"icate", "ic", m},
+                        {"ative", "", m},
+                        {"alize", "al", m},
+                        {"iciti", "ic", m},
+                        {"ical", "ic", m},
+                        {"ful", "", m},
+                        {"ness", "", m}});
 }
 
 std::string Step4(const std::string& w) {
@@ -135,11 +151,25 @@ std::string Step4(const std::string& w) {
   const auto ion = [](std::string_view stem) {
     return Measure(stem) > 1 && !stem.empty() && (stem.back() == 's' || stem.back() == 't');
   };
-  return ApplyFirst(w, {{"al", "", m},  {"ance", "", m}, {"ence", "", m}, {"er", "", m},
-                        {"ic", "", m},  {"able", "", m}, {"ible", "", m}, {"ant", "", m},
-                        {"ement", "", m}, {"ment", "", m}, {"ent", "", m}, {"ion", "", ion},
-                        {"ou", "", m},  {"ism", "", m},  {"ate", "", m},  {"iti", "", m},
-                        {"ous", "", m}, {"ive", "", m},  {"ize", "", m}});
+  return ApplyFirst(w, {{"al", "", m},
+                        {"ance", "", m},
+                        {"ence", "", m},
+                        {"er", "", m},
+                        {"ic", "", m},
+                        {"able", "", m},
+                        {"ible", "", m},
+                        {"ant", "", m},
+                        {"ement", "", m},
+                        {"ment", "", m},
+                        {"ent", "", m},
+                        {"ion", "", ion},
+                        {"ou", "", m},
+                        {"ism", "", m},
+                        {"ate", "", m},
+                        {"iti", "", m},
+                        {"ous", "", m},
+                        {"ive", "", m},
+                        {"ize", "", m}});
 }
 
 std::string Step5a(const std::string& w) {
@@ -150,18 +180,17 @@ std::string Step5a(const std::string& w) {
 }
 
 std::string Step5b(const std::string& w) {
-  if (EndsWith(w, "ll") && Measure(std::string_view(w).substr(0, w.size() - 1)) > 1)
-    return w.substr(0, w.size() - 1);
+  if (EndsWith(w, "ll") && Measure(std::string_view(w).substr(0, w.size() - 1)) > 1) return w.substr(0, w.size() - 1);
   return w;
 }
 
 // NLTK's irregular forms, looked up before any step.
 const char* Irregular(std::string_view w) {
   static const std::pair<std::string_view, const char*> kForms[] = {
-      {"sky", "sky"},         {"skies", "sky"},       {"dying", "die"},      {"lying", "lie"},
-      {"tying", "tie"},       {"news", "news"},       {"innings", "inning"}, {"inning", "inning"},
-      {"outings", "outing"},  {"outing", "outing"},   {"cannings", "canning"}, {"canning", "canning"},
-      {"howe", "howe"},       {"proceed", "proceed"}, {"exceed", "exceed"},  {"succeed", "succeed"}};
+      {"sky", "sky"},        {"skies", "sky"},       {"dying", "die"},        {"lying", "lie"},
+      {"tying", "tie"},      {"news", "news"},       {"innings", "inning"},   {"inning", "inning"},
+      {"outings", "outing"}, {"outing", "outing"},   {"cannings", "canning"}, {"canning", "canning"},
+      {"howe", "howe"},      {"proceed", "proceed"}, {"exceed", "exceed"},    {"succeed", "succeed"}};
   for (const auto& [form, stem] : kForms)
     if (form == w) return stem;
   return nullptr;
@@ -187,7 +216,10 @@ std::string PorterStem(std::string_view word) {
   size_t pos = 0;
   while (pos < word.size()) {
     const char32_t cp = NextCodepoint(word, pos);
-    if (cp < 0x80) { mapped += static_cast<char>(cp); continue; }
+    if (cp < 0x80) {
+      mapped += static_cast<char>(cp);
+      continue;
+    }
     auto it = std::find(table.begin(), table.end(), cp);
     if (it == table.end()) {
       if (table.size() == 128) return std::string(word);  // no room: left unstemmed
@@ -198,8 +230,10 @@ std::string PorterStem(std::string_view word) {
   std::string out;
   for (char c : StemOneBytePerLetter(mapped)) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x80) out += c;
-    else AppendUtf8(out, table[byte - 0x80]);
+    if (byte < 0x80)
+      out += c;
+    else
+      AppendUtf8(out, table[byte - 0x80]);
   }
   return out;
 }

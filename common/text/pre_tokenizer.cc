@@ -16,8 +16,7 @@ const char* const kQwen2SplitPattern =
 
 namespace {
 
-const char* const kGpt2SplitPattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const char* const kGpt2SplitPattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 enum class Behavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
@@ -27,16 +26,19 @@ Behavior ParseBehavior(const std::string& s) {
   if (s == "MergedWithPrevious") return Behavior::kMergedWithPrevious;
   if (s == "MergedWithNext") return Behavior::kMergedWithNext;
   if (s == "Contiguous") return Behavior::kContiguous;
-  PRLM_THROW("tokenizer.json: unknown split behavior '"
-             << s << "' (expected Removed, Isolated, MergedWithPrevious, "
-                     "MergedWithNext or Contiguous)");
+  PRLM_THROW("tokenizer.json: unknown split behavior '" << s
+                                                        << "' (expected Removed, Isolated, MergedWithPrevious, "
+                                                           "MergedWithNext or Contiguous)");
 }
 
 // Splits one piece around the matched ranges, as HF's SplitDelimiterBehavior.
-void SplitPiece(const std::string& piece, std::vector<std::pair<size_t, size_t>> matches,
-                Behavior behavior, bool invert, std::vector<std::string>& out) {
+void SplitPiece(const std::string& piece, std::vector<std::pair<size_t, size_t>> matches, Behavior behavior,
+                bool invert, std::vector<std::string>& out) {
   // Segments alternate between "delimiter" (matched, unless inverted) and text.
-  struct Seg { size_t b, e; bool delim; };
+  struct Seg {
+    size_t b, e;
+    bool delim;
+  };
   std::vector<Seg> segs;
   size_t last = 0;
   for (auto [b, e] : matches) {
@@ -58,16 +60,22 @@ void SplitPiece(const std::string& piece, std::vector<std::pair<size_t, size_t>>
         result.emplace_back(s.b, s.e);
         break;
       case Behavior::kMergedWithPrevious:
-        if (s.delim && !result.empty() && !prev_delim) result.back().second = s.e;
-        else result.emplace_back(s.b, s.e);
+        if (s.delim && !result.empty() && !prev_delim)
+          result.back().second = s.e;
+        else
+          result.emplace_back(s.b, s.e);
         break;
       case Behavior::kMergedWithNext:
-        if (!s.delim && prev_delim && !result.empty()) result.back().second = s.e;
-        else result.emplace_back(s.b, s.e);
+        if (!s.delim && prev_delim && !result.empty())
+          result.back().second = s.e;
+        else
+          result.emplace_back(s.b, s.e);
         break;
       case Behavior::kContiguous:
-        if (s.delim && prev_delim && !result.empty()) result.back().second = s.e;
-        else result.emplace_back(s.b, s.e);
+        if (s.delim && prev_delim && !result.empty())
+          result.back().second = s.e;
+        else
+          result.emplace_back(s.b, s.e);
         break;
     }
     prev_delim = s.delim;
@@ -95,8 +103,7 @@ class SplitPreTokenizer : public PreTokenizer {
 
 class ByteLevelPreTokenizer : public PreTokenizer {
  public:
-  ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex)
-      : add_prefix_space_(add_prefix_space) {
+  ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex) : add_prefix_space_(add_prefix_space) {
     if (use_regex) split_ = std::make_unique<Regex>(kGpt2SplitPattern);
   }
   bool IsByteLevel() const override { return true; }
@@ -152,8 +159,7 @@ class CharClassPreTokenizer : public PreTokenizer {
 
 class SequencePreTokenizer : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts)
-      : parts_(std::move(parts)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
   bool IsByteLevel() const override {
     for (const auto& p : parts_)
       if (p->IsByteLevel()) return true;
@@ -168,8 +174,8 @@ class SequencePreTokenizer : public PreTokenizer {
 };
 
 bool IsBertPunctuation(char32_t cp) {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
-         (cp >= 123 && cp <= 126) || IsUnicodePunctuation(cp);
+  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) ||
+         IsUnicodePunctuation(cp);
 }
 
 }  // namespace
@@ -189,33 +195,28 @@ std::unique_ptr<PreTokenizer> PreTokenizer::FromJson(const nlohmann::json& spec)
     const auto& pat = spec.at("pattern");
     const bool literal = pat.contains("String");
     return std::make_unique<SplitPreTokenizer>(
-        literal ? pat.at("String").get<std::string>() : pat.at("Regex").get<std::string>(),
-        literal, ParseBehavior(spec.at("behavior").get<std::string>()),
-        spec.value("invert", false));
+        literal ? pat.at("String").get<std::string>() : pat.at("Regex").get<std::string>(), literal,
+        ParseBehavior(spec.at("behavior").get<std::string>()), spec.value("invert", false));
   }
   if (type == "ByteLevel")
-    return std::make_unique<ByteLevelPreTokenizer>(spec.value("add_prefix_space", true),
-                                                   spec.value("use_regex", true));
+    return std::make_unique<ByteLevelPreTokenizer>(spec.value("add_prefix_space", true), spec.value("use_regex", true));
   if (type == "BertPreTokenizer")
     return std::make_unique<CharClassPreTokenizer>([](char32_t cp) {
       if (IsUnicodeWhitespace(cp)) return 0;
       return IsBertPunctuation(cp) ? 2 : 1;
     });
   if (type == "WhitespaceSplit")
-    return std::make_unique<CharClassPreTokenizer>(
-        [](char32_t cp) { return IsUnicodeWhitespace(cp) ? 0 : 1; });
+    return std::make_unique<CharClassPreTokenizer>([](char32_t cp) { return IsUnicodeWhitespace(cp) ? 0 : 1; });
   if (type == "Whitespace")
-    return std::make_unique<SplitPreTokenizer>(R"(\w+|[^\w\s]+)", false,
-                                               Behavior::kRemoved, true);
+    return std::make_unique<SplitPreTokenizer>(R"(\w+|[^\w\s]+)", false, Behavior::kRemoved, true);
   if (type == "Digits") {
     const bool individual = spec.value("individual_digits", false);
-    return std::make_unique<SplitPreTokenizer>(individual ? R"(\p{N})" : R"(\p{N}+)", false,
-                                               Behavior::kIsolated, false);
+    return std::make_unique<SplitPreTokenizer>(individual ? R"(\p{N})" : R"(\p{N}+)", false, Behavior::kIsolated,
+                                               false);
   }
   if (type == "Punctuation")
-    return std::make_unique<SplitPreTokenizer>(
-        R"([\p{P}!-/:-@\[-`{-~])", false,
-        ParseBehavior(spec.value("behavior", std::string("Isolated"))), false);
+    return std::make_unique<SplitPreTokenizer>(R"([\p{P}!-/:-@\[-`{-~])", false,
+                                               ParseBehavior(spec.value("behavior", std::string("Isolated"))), false);
   PRLM_THROW("tokenizer.json: unsupported pre_tokenizer type '"
              << type
              << "' (supported: Sequence, Split, ByteLevel, BertPreTokenizer, "

@@ -22,8 +22,8 @@ std::string RenderItem(const PromptTemplate& tmpl, const PromptItem& item, size_
   return line;
 }
 
-std::string UserMessage(const PromptTemplate& tmpl, std::string_view query,
-                        const std::vector<std::string>& item_lines, bool with_profile) {
+std::string UserMessage(const PromptTemplate& tmpl, std::string_view query, const std::vector<std::string>& item_lines,
+                        bool with_profile) {
   std::string msg;
   if (with_profile) {
     msg += tmpl.profile_intro + "\n";
@@ -57,15 +57,13 @@ const std::string& ReasoningSystemPrompt() {
 
 std::string ChatMl(const std::vector<std::pair<std::string, std::string>>& messages) {
   std::string out;
-  for (const auto& [role, content] : messages)
-    out += "<|im_start|>" + role + "\n" + content + "<|im_end|>\n";
+  for (const auto& [role, content] : messages) out += "<|im_start|>" + role + "\n" + content + "<|im_end|>\n";
   out += "<|im_start|>assistant\n";
   return out;
 }
 
-BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
-                        const std::vector<PromptItem>& items, const Tokenizer* tokenizer,
-                        const PromptOptions& options) {
+BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query, const std::vector<PromptItem>& items,
+                        const Tokenizer* tokenizer, const PromptOptions& options) {
   const bool with_profile = options.with_profile && !items.empty();
   auto assemble = [&](const std::vector<std::string>& lines) {
     const std::vector<std::pair<std::string, std::string>> messages = {

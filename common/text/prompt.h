@@ -30,13 +30,13 @@ namespace prlm::text {
 class Tokenizer;
 
 struct PromptTemplate {
-  std::string task;                     // "LaMP_4"
-  std::vector<std::string> item_fields; // rendered in order: 'text': ... 'title': ...
-  std::string truncated_field;          // the one field the budget may cut
+  std::string task;                      // "LaMP_4"
+  std::vector<std::string> item_fields;  // rendered in order: 'text': ... 'title': ...
+  std::string truncated_field;           // the one field the budget may cut
   std::string profile_intro;
-  std::string instruction;              // with profile
-  std::string zero_shot_instruction;    // without
-  std::string query_label;              // "Article:"
+  std::string instruction;            // with profile
+  std::string zero_shot_instruction;  // without
+  std::string query_label;            // "Article:"
   // The question is shown whole (LaMP-1's names both candidates), not the
   // retrieval query cut out of it.
   bool shows_input = false;
@@ -60,17 +60,16 @@ struct PromptOptions {
 };
 
 struct BuiltPrompt {
-  std::string text;              // the chat template's text, ending with the assistant turn's header
-  std::vector<int32_t> ids;      // text encoded (empty without a tokenizer)
-  int items_used = 0;            // items that made it into the prompt
-  int items_truncated = 0;       // items whose long field was cut
-  bool over_budget = false;      // still longer than max_prompt_tokens
+  std::string text;          // the chat template's text, ending with the assistant turn's header
+  std::vector<int32_t> ids;  // text encoded (empty without a tokenizer)
+  int items_used = 0;        // items that made it into the prompt
+  int items_truncated = 0;   // items whose long field was cut
+  bool over_budget = false;  // still longer than max_prompt_tokens
 };
 
 // `tokenizer` may be null: then nothing is counted or cut.
-BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query,
-                        const std::vector<PromptItem>& items, const Tokenizer* tokenizer,
-                        const PromptOptions& options);
+BuiltPrompt BuildPrompt(const PromptTemplate& tmpl, std::string_view query, const std::vector<PromptItem>& items,
+                        const Tokenizer* tokenizer, const PromptOptions& options);
 
 // The tokens that end a policy's answer: its config's EOS ids when it names
 // any, else the ChatML end tokens the tokenizer has.

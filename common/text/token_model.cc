@@ -43,13 +43,12 @@ class BpeModel : public TokenModel {
       } else {  // "a b"
         const std::string s = m.get<std::string>();
         const size_t sp = s.find(' ', 1);
-        PRLM_REQUIRE(sp != std::string::npos,
-                     "tokenizer.json: merge " << rank << " '" << s << "' has no space");
+        PRLM_REQUIRE(sp != std::string::npos, "tokenizer.json: merge " << rank << " '" << s << "' has no space");
         a = s.substr(0, sp), b = s.substr(sp + 1);
       }
       const auto ia = vocab_.Find(a), ib = vocab_.Find(b), im = vocab_.Find(a + b);
-      PRLM_REQUIRE(ia && ib && im, "tokenizer.json: merge " << rank << " ('" << a << "', '"
-                                                            << b << "') uses a token not in the vocabulary");
+      PRLM_REQUIRE(ia && ib && im, "tokenizer.json: merge " << rank << " ('" << a << "', '" << b
+                                                            << "') uses a token not in the vocabulary");
       merges_.emplace(PairKey(*ia, *ib), MergeRule{rank, *im});
       ++rank;
     }
@@ -84,7 +83,9 @@ class BpeModel : public TokenModel {
   }
 
  private:
-  struct MergeRule { int32_t rank, id; };
+  struct MergeRule {
+    int32_t rank, id;
+  };
 
   // One symbol per character; characters missing from the vocabulary become
   // <0xXX> byte tokens (byte_fallback), the unk token, or are dropped.
@@ -105,8 +106,10 @@ class BpeModel : public TokenModel {
         for (unsigned char c : ch) {
           char name[8];
           std::snprintf(name, sizeof(name), "<0x%02X>", c);
-          if (auto id = vocab_.Find(name)) bytes.push_back(*id);
-          else all = false;
+          if (auto id = vocab_.Find(name))
+            bytes.push_back(*id);
+          else
+            all = false;
         }
         if (all) {
           syms.insert(syms.end(), bytes.begin(), bytes.end());
@@ -123,10 +126,12 @@ class BpeModel : public TokenModel {
     if (n < 2) return syms;
     std::vector<int> prev(n), next(n);
     for (int i = 0; i < n; ++i) prev[i] = i - 1, next[i] = i + 1 < n ? i + 1 : -1;
-    struct Cand { int32_t rank; int pos; int32_t left, right, merged; };
-    const auto worse = [](const Cand& x, const Cand& y) {
-      return x.rank != y.rank ? x.rank > y.rank : x.pos > y.pos;
+    struct Cand {
+      int32_t rank;
+      int pos;
+      int32_t left, right, merged;
     };
+    const auto worse = [](const Cand& x, const Cand& y) { return x.rank != y.rank ? x.rank > y.rank : x.pos > y.pos; };
     std::priority_queue<Cand, std::vector<Cand>, decltype(worse)> heap(worse);
     const auto push = [&](int i) {
       if (i < 0 || next[i] < 0) return;
@@ -225,8 +230,7 @@ std::unique_ptr<TokenModel> TokenModel::FromJson(const nlohmann::json& spec) {
   const std::string type = spec.value("type", std::string(spec.contains("merges") ? "BPE" : ""));
   if (type == "BPE") return std::make_unique<BpeModel>(spec);
   if (type == "WordPiece") return std::make_unique<WordPieceModel>(spec);
-  PRLM_THROW("tokenizer.json: unsupported model type '" << type
-                                                        << "' (supported: BPE, WordPiece)");
+  PRLM_THROW("tokenizer.json: unsupported model type '" << type << "' (supported: BPE, WordPiece)");
 }
 
 }  // namespace prlm::text

@@ -28,8 +28,8 @@ struct AddedToken {
 // One element of a post-processor template: a fixed token or a sequence slot.
 struct TemplateItem {
   bool is_sequence;
-  int sequence;                 // 0 = A, 1 = B (is_sequence)
-  std::vector<int32_t> ids;     // special token ids (!is_sequence)
+  int sequence;              // 0 = A, 1 = B (is_sequence)
+  std::vector<int32_t> ids;  // special token ids (!is_sequence)
   int32_t type_id;
 };
 
@@ -40,8 +40,8 @@ enum class DecoderKind { kByteLevel, kWordPiece, kConcat };
 // mapping the list of token strings to a new list.
 struct PieceDecoder {
   enum Kind { kReplace, kByteFallback, kFuse, kStrip } kind;
-  std::string from, to;           // kReplace
-  std::string strip;              // kStrip: the character stripped
+  std::string from, to;  // kReplace
+  std::string strip;     // kStrip: the character stripped
   size_t strip_start = 0, strip_stop = 0;
 };
 
@@ -51,7 +51,8 @@ std::optional<uint8_t> ByteToken(std::string_view t) {
   unsigned v = 0;
   for (char c : t.substr(3, 2)) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+    v = v * 16 +
+        static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
   }
   return static_cast<uint8_t>(v);
 }
@@ -111,8 +112,8 @@ void ApplyPieceDecoder(const PieceDecoder& d, std::vector<std::string>& tokens) 
 }
 
 bool IsWordChar(char32_t cp) {
-  return cp == '_' || (cp < 0x80 ? std::isalnum(static_cast<int>(cp)) != 0
-                                 : !IsUnicodeWhitespace(cp) && !IsUnicodePunctuation(cp));
+  return cp == '_' ||
+         (cp < 0x80 ? std::isalnum(static_cast<int>(cp)) != 0 : !IsUnicodeWhitespace(cp) && !IsUnicodePunctuation(cp));
 }
 
 // The code point that ends just before byte offset `end`. REQUIRES: end > 0.
@@ -126,7 +127,7 @@ char32_t PrevCodepoint(std::string_view s, size_t end) {
 // "cleanup" of Hugging Face's WordPiece decoder and of transformers' decode.
 void CleanUpTokenizationSpaces(std::string& s) {
   static const std::pair<std::string_view, std::string_view> kRules[] = {
-      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
       {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kRules)
     for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
@@ -174,8 +175,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::FromFile(const std::string& path) {
   return FromJsonText(util::ReadFile(path), path, cleanup);
 }
 
-std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
-                                                         const std::string& source,
+std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text, const std::string& source,
                                                          bool clean_up_tokenization_spaces) {
   std::shared_ptr<Tokenizer> tok(new Tokenizer);
   Impl& m = *tok->impl_;
@@ -194,18 +194,16 @@ std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
     m.pre_tokenizer = PreTokenizer::FromJson(j.value("pre_tokenizer", nlohmann::json()));
     if (j.contains("added_tokens")) {
       for (const auto& t : j["added_tokens"]) {
-        AddedToken a{t.at("content").get<std::string>(), t.at("id").get<int32_t>(),
-                     t.value("special", false), t.value("lstrip", false),
-                     t.value("rstrip", false), t.value("single_word", false)};
+        AddedToken a{t.at("content").get<std::string>(), t.at("id").get<int32_t>(), t.value("special", false),
+                     t.value("lstrip", false),           t.value("rstrip", false),  t.value("single_word", false)};
         PRLM_REQUIRE(!a.content.empty(), "added token " << a.id << " is empty");
         m.added_by_id[a.id] = m.added.size();
         m.added_by_first_byte[static_cast<uint8_t>(a.content[0])].push_back(m.added.size());
         m.added.push_back(std::move(a));
       }
       for (auto& bucket : m.added_by_first_byte)  // longest first
-        std::sort(bucket.begin(), bucket.end(), [&](size_t x, size_t y) {
-          return m.added[x].content.size() > m.added[y].content.size();
-        });
+        std::sort(bucket.begin(), bucket.end(),
+                  [&](size_t x, size_t y) { return m.added[x].content.size() > m.added[y].content.size(); });
     }
     m.ParsePostProcessor(j.value("post_processor", nlohmann::json()));
     m.ParseDecoder(j.value("decoder", nlohmann::json()));
@@ -217,8 +215,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::FromJsonText(std::string_view text,
   return tok;
 }
 
-std::vector<int32_t> Tokenizer::Impl::SpecialIds(const nlohmann::json& specials,
-                                                 const std::string& name) const {
+std::vector<int32_t> Tokenizer::Impl::SpecialIds(const nlohmann::json& specials, const std::string& name) const {
   if (specials.contains(name)) return specials[name].at("ids").get<std::vector<int32_t>>();
   // Fall back to a token of that name (some files omit the special_tokens map).
   for (const auto& a : added)
@@ -242,12 +239,10 @@ void Tokenizer::Impl::ParsePostProcessor(const nlohmann::json& spec) {
       for (const auto& it : items) {
         if (it.contains("Sequence")) {
           const auto& s = it["Sequence"];
-          out.push_back({true, s.at("id").get<std::string>() == "B" ? 1 : 0, {},
-                         s.value("type_id", 0)});
+          out.push_back({true, s.at("id").get<std::string>() == "B" ? 1 : 0, {}, s.value("type_id", 0)});
         } else {
           const auto& s = it.at("SpecialToken");
-          out.push_back({false, 0, SpecialIds(specials, s.at("id").get<std::string>()),
-                         s.value("type_id", 0)});
+          out.push_back({false, 0, SpecialIds(specials, s.at("id").get<std::string>()), s.value("type_id", 0)});
         }
       }
       return out;
@@ -266,9 +261,9 @@ void Tokenizer::Impl::ParsePostProcessor(const nlohmann::json& spec) {
     pair_template.push_back({false, 0, {sep}, roberta ? 0 : 1});
     return;
   }
-  PRLM_THROW("unsupported post_processor type '"
-             << type << "' (supported: TemplateProcessing, BertProcessing, "
-                        "RobertaProcessing, ByteLevel, Sequence)");
+  PRLM_THROW("unsupported post_processor type '" << type
+                                                 << "' (supported: TemplateProcessing, BertProcessing, "
+                                                    "RobertaProcessing, ByteLevel, Sequence)");
 }
 
 void Tokenizer::Impl::ParseDecoder(const nlohmann::json& spec) {
@@ -287,8 +282,8 @@ void Tokenizer::Impl::ParseDecoder(const nlohmann::json& spec) {
     for (const auto& d : spec.at("decoders")) ParseDecoder(d);
   } else if (type == "Replace") {
     const auto& pattern = spec.at("pattern");
-    PRLM_REQUIRE(pattern.contains("String"), "decoder Replace: only a String pattern is supported, got "
-                                                 << pattern.dump());
+    PRLM_REQUIRE(pattern.contains("String"),
+                 "decoder Replace: only a String pattern is supported, got " << pattern.dump());
     piece_decoders.push_back({PieceDecoder::kReplace, pattern.at("String").get<std::string>(),
                               spec.at("content").get<std::string>(), "", 0, 0});
   } else if (type == "ByteFallback") {
@@ -366,8 +361,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_t
   return EncodeWithTypes(text, add_special_tokens).ids;
 }
 
-Encoding Tokenizer::EncodePair(std::string_view a, std::string_view b,
-                               bool add_special_tokens, size_t max_length) const {
+Encoding Tokenizer::EncodePair(std::string_view a, std::string_view b, bool add_special_tokens,
+                               size_t max_length) const {
   std::vector<int32_t> seq[2];
   impl_->EncodeText(a, seq[0]);
   impl_->EncodeText(b, seq[1]);

@@ -32,8 +32,7 @@ class Tokenizer {
  public:
   // Throws util::Error naming the file and the offending section.
   static std::shared_ptr<const Tokenizer> FromFile(const std::string& path);
-  static std::shared_ptr<const Tokenizer> FromJsonText(std::string_view json,
-                                                       const std::string& source,
+  static std::shared_ptr<const Tokenizer> FromJsonText(std::string_view json, const std::string& source,
                                                        bool clean_up_tokenization_spaces = false);
   ~Tokenizer();
 
@@ -42,8 +41,8 @@ class Tokenizer {
   // max_length > 0 truncates to that many ids in all, special tokens
   // included, with transformers' "longest_first" rule: a token at a time
   // from the end of the longer sequence, the second one on ties.
-  Encoding EncodePair(std::string_view a, std::string_view b,
-                      bool add_special_tokens = true, size_t max_length = 0) const;
+  Encoding EncodePair(std::string_view a, std::string_view b, bool add_special_tokens = true,
+                      size_t max_length = 0) const;
   Encoding EncodeWithTypes(std::string_view text, bool add_special_tokens) const;
   std::string Decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
 

@@ -86,9 +86,7 @@ std::u32string ToCodepoints(std::string_view s) {
 bool IsValidUtf8(std::string_view s) {
   for (size_t pos = 0; pos < s.size();) {
     const size_t start = pos;
-    if (NextCodepoint(s, pos) == kReplacementChar &&
-        s.substr(start, pos - start) != "\xEF\xBF\xBD")
-      return false;
+    if (NextCodepoint(s, pos) == kReplacementChar && s.substr(start, pos - start) != "\xEF\xBF\xBD") return false;
   }
   return true;
 }
@@ -112,10 +110,9 @@ bool IsAscii(std::string_view s) {
 std::string Utf8procMap(std::string_view s, int options) {
   const std::string valid = SanitizeUtf8(s);
   utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(
-      reinterpret_cast<const utf8proc_uint8_t*>(valid.data()),
-      static_cast<utf8proc_ssize_t>(valid.size()), &out,
-      static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+  const utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid.data()), static_cast<utf8proc_ssize_t>(valid.size()),
+                   &out, static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
   PRLM_CHECK_MSG(n >= 0, "utf8proc_map: " << utf8proc_errmsg(n));
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
   return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
@@ -123,19 +120,13 @@ std::string Utf8procMap(std::string_view s, int options) {
 
 }  // namespace
 
-std::string Nfc(std::string_view s) {
-  return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_COMPOSE);
-}
-std::string Nfd(std::string_view s) {
-  return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_DECOMPOSE);
-}
+std::string Nfc(std::string_view s) { return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_COMPOSE); }
+std::string Nfd(std::string_view s) { return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_DECOMPOSE); }
 std::string Nfkc(std::string_view s) {
-  return IsAscii(s) ? std::string(s)
-                    : Utf8procMap(s, UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+  return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
 }
 std::string Nfkd(std::string_view s) {
-  return IsAscii(s) ? std::string(s)
-                    : Utf8procMap(s, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
+  return IsAscii(s) ? std::string(s) : Utf8procMap(s, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
 }
 
 std::string Lowercase(std::string_view s) {
@@ -143,8 +134,7 @@ std::string Lowercase(std::string_view s) {
   out.reserve(s.size());
   for (size_t pos = 0; pos < s.size();) {
     const char32_t cp = NextCodepoint(s, pos);
-    AppendUtf8(out, cp < 0x80 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp)
-                              : static_cast<char32_t>(utf8proc_tolower(cp)));
+    AppendUtf8(out, cp < 0x80 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp) : static_cast<char32_t>(utf8proc_tolower(cp)));
   }
   return out;
 }
@@ -161,9 +151,20 @@ std::string StripMarks(std::string_view s) {
 
 bool IsUnicodeWhitespace(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20:
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -208,9 +209,8 @@ bool IsControl(char32_t cp) {
 }
 
 bool IsCjkIdeograph(char32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 

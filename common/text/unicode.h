@@ -46,8 +46,8 @@ bool IsPythonWhitespace(char32_t cp);
 std::vector<std::string_view> SplitPythonWhitespace(std::string_view s);
 // Python's str.rstrip(): `s` without trailing IsPythonWhitespace characters.
 std::string_view RStripPythonWhitespace(std::string_view s);
-bool IsUnicodePunctuation(char32_t cp); // category P*
-bool IsControl(char32_t cp);            // Cc / Cf, excluding \t \n \r
-bool IsCjkIdeograph(char32_t cp);       // BERT's "Chinese character" ranges
+bool IsUnicodePunctuation(char32_t cp);  // category P*
+bool IsControl(char32_t cp);             // Cc / Cf, excluding \t \n \r
+bool IsCjkIdeograph(char32_t cp);        // BERT's "Chinese character" ranges
 
 }  // namespace prlm::text

@@ -10,8 +10,8 @@ void Vocab::Add(const std::string& token, int32_t id) {
     by_id_.resize(id + 1);
     used_.resize(id + 1, false);
   }
-  PRLM_REQUIRE(!used_[id], "tokenizer.json: id " << id << " is given to both '" << by_id_[id]
-                                                 << "' and '" << token << "'");
+  PRLM_REQUIRE(!used_[id],
+               "tokenizer.json: id " << id << " is given to both '" << by_id_[id] << "' and '" << token << "'");
   PRLM_REQUIRE(by_token_.emplace(token, id).second,
                "tokenizer.json: token '" << token << "' appears twice in the vocabulary");
   by_id_[id] = token;

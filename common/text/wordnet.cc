@@ -20,10 +20,16 @@ constexpr const char* kPosFile[] = {"noun", "verb", "adj", "adv"};
 // NLTK's MORPHOLOGICAL_SUBSTITUTIONS, per part of speech.
 const std::vector<std::pair<std::string, std::string>>& Substitutions(int pos) {
   static const std::vector<std::pair<std::string, std::string>> kRules[] = {
-      {{"s", ""}, {"ses", "s"}, {"ves", "f"}, {"xes", "x"}, {"zes", "z"}, {"ches", "ch"},
-       {"shes", "sh"}, {"men", "man"}, {"ies", "y"}},
-      {{"s", ""}, {"ies", "y"}, {"es", "e"}, {"es", ""}, {"ed", "e"}, {"ed", ""}, {"ing", "e"},
-       {"ing", ""}},
+      {{"s", ""},
+       {"ses", "s"},
+       {"ves", "f"},
+       {"xes", "x"},
+       {"zes", "z"},
+       {"ches", "ch"},
+       {"shes", "sh"},
+       {"men", "man"},
+       {"ies", "y"}},
+      {{"s", ""}, {"ies", "y"}, {"es", "e"}, {"es", ""}, {"ed", "e"}, {"ed", ""}, {"ing", "e"}, {"ing", ""}},
       {{"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}},
       {}};
   return kRules[pos];
@@ -101,7 +107,8 @@ std::vector<std::string> WordNet::BaseForms(const std::string& form, int pos) co
     std::vector<std::string> out;
     for (const auto& f : forms)
       for (const auto& [old_suffix, new_suffix] : Substitutions(pos))
-        if (f.size() >= old_suffix.size() && f.compare(f.size() - old_suffix.size(), old_suffix.size(), old_suffix) == 0)
+        if (f.size() >= old_suffix.size() &&
+            f.compare(f.size() - old_suffix.size(), old_suffix.size(), old_suffix) == 0)
           out.push_back(f.substr(0, f.size() - old_suffix.size()) + new_suffix);
     return out;
   };
@@ -125,8 +132,8 @@ std::vector<std::string> WordNet::BaseForms(const std::string& form, int pos) co
 void WordNet::AddSynsetNames(int pos, uint32_t offset, std::unordered_set<std::string>& names) const {
   // data.POS at byte `offset`: "offset lex_filenum ss_type w_cnt(hex) word lex_id(hex) ..."
   const std::string& data = data_[pos];
-  PRLM_REQUIRE(offset < data.size(), "WordNet: synset offset " << offset << " is past the end of "
-                                                               << dir_ << "/data." << kPosFile[pos]);
+  PRLM_REQUIRE(offset < data.size(),
+               "WordNet: synset offset " << offset << " is past the end of " << dir_ << "/data." << kPosFile[pos]);
   const size_t end = data.find('\n', offset);
   std::istringstream fields(data.substr(offset, end - offset));
   std::string synset_offset, lex_filenum, ss_type, count_hex, word, lex_id;

@@ -20,36 +20,34 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] void ThrowError(const char* func, const char* file, int line,
-                             const std::string& message);
-[[noreturn]] void CheckFailed(const char* file, int line, const char* cond,
-                              const std::string& message);
+[[noreturn]] void ThrowError(const char* func, const char* file, int line, const std::string& message);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* cond, const std::string& message);
 
 }  // namespace prlm::util
 
 // Streams its arguments into the message: PRLM_THROW("bad dtype " << d).
-#define PRLM_THROW(stream_expr)                                          \
-  do {                                                                   \
-    std::ostringstream prlm_msg_;                                        \
-    prlm_msg_ << stream_expr;                                            \
-    ::prlm::util::ThrowError(__func__, __FILE__, __LINE__, prlm_msg_.str());   \
+#define PRLM_THROW(stream_expr)                                              \
+  do {                                                                       \
+    std::ostringstream prlm_msg_;                                            \
+    prlm_msg_ << stream_expr;                                                \
+    ::prlm::util::ThrowError(__func__, __FILE__, __LINE__, prlm_msg_.str()); \
   } while (0)
 
-#define PRLM_REQUIRE(cond, stream_expr) \
-  do {                                  \
+#define PRLM_REQUIRE(cond, stream_expr)   \
+  do {                                    \
     if (!(cond)) PRLM_THROW(stream_expr); \
   } while (0)
 
-#define PRLM_CHECK(cond)                                              \
-  do {                                                                \
+#define PRLM_CHECK(cond)                                                   \
+  do {                                                                     \
     if (!(cond)) ::prlm::util::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 
-#define PRLM_CHECK_MSG(cond, stream_expr)                                  \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::ostringstream prlm_msg_;                                        \
-      prlm_msg_ << stream_expr;                                            \
-      ::prlm::util::CheckFailed(__FILE__, __LINE__, #cond, prlm_msg_.str());     \
-    }                                                                      \
+#define PRLM_CHECK_MSG(cond, stream_expr)                                    \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::ostringstream prlm_msg_;                                          \
+      prlm_msg_ << stream_expr;                                              \
+      ::prlm::util::CheckFailed(__FILE__, __LINE__, #cond, prlm_msg_.str()); \
+    }                                                                        \
   } while (0)

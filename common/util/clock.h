@@ -9,8 +9,6 @@ namespace prlm::util {
 using Clock = std::chrono::steady_clock;
 
 // Seconds elapsed since `since`.
-inline double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
+inline double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 }  // namespace prlm::util

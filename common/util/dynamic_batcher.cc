@@ -21,8 +21,8 @@ DynamicBatcher::~DynamicBatcher() { Stop(); }
 DynamicBatcher::Submitted DynamicBatcher::Submit(JobPtr job) {
   PRLM_CHECK(job && job->sequences >= 1);
   std::lock_guard<std::mutex> lock(mu_);
-  const bool full = !queue_.empty() &&
-                    int64_t(stats_.queued_sequences) + job->sequences > options_.max_queued_sequences;
+  const bool full =
+      !queue_.empty() && int64_t(stats_.queued_sequences) + job->sequences > options_.max_queued_sequences;
   if (stopping_ || full) {
     ++stats_.jobs_refused;
     return stopping_ ? Submitted::kStopped : Submitted::kQueueFull;
@@ -126,8 +126,10 @@ void DynamicBatcher::Schedule() {
       }
       wake = std::min(wake, due);
     }
-    if (wake == Clock::time_point::max()) scheduler_cv_.wait(lock);
-    else scheduler_cv_.wait_until(lock, wake);
+    if (wake == Clock::time_point::max())
+      scheduler_cv_.wait(lock);
+    else
+      scheduler_cv_.wait_until(lock, wake);
   }
   scheduler_done_ = true;
   executor_cv_.notify_all();

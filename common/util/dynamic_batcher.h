@@ -45,8 +45,8 @@ class DynamicBatcher {
   using JobPtr = std::shared_ptr<Job>;
 
   struct Options {
-    int64_t max_batch_size = 32;       // sequences per batch
-    int64_t max_batch_tokens = 0;      // 0: no token limit
+    int64_t max_batch_size = 32;   // sequences per batch
+    int64_t max_batch_tokens = 0;  // 0: no token limit
     std::chrono::microseconds max_queue_delay{2000};
     int executors = 1;
     int64_t max_queued_sequences = 1 << 20;  // Submit refuses beyond this

@@ -37,8 +37,7 @@ void WriteFileAtomic(const std::string& path, std::string_view contents) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    PRLM_THROW("cannot rename '" << tmp << "' to '" << path
-                                 << "': " << std::strerror(err));
+    PRLM_THROW("cannot rename '" << tmp << "' to '" << path << "': " << std::strerror(err));
   }
 }
 
@@ -59,8 +58,8 @@ void WriteNewPrivateFile(const std::string& path, std::string_view contents, con
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   PRLM_REQUIRE(fd >= 0, "cannot create " << what << " " << path << ": " << std::strerror(errno)
                                          << (errno == EEXIST ? " (it is never overwritten)" : ""));
-  const bool ok = ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
-                  ::fsync(fd) == 0;
+  const bool ok =
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) && ::fsync(fd) == 0;
   ::close(fd);
   PRLM_REQUIRE(ok, "cannot write " << what << " " << path);
 }

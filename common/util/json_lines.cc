@@ -6,8 +6,9 @@
 
 namespace prlm::util {
 
-void ForEachJsonLine(const std::string& path,
-                     const std::function<void(const nlohmann::json& object, const std::string& where, size_t line)>& fn) {
+void ForEachJsonLine(
+    const std::string& path,
+    const std::function<void(const nlohmann::json& object, const std::string& where, size_t line)>& fn) {
   std::ifstream in(path, std::ios::binary);
   PRLM_REQUIRE(in, "cannot open '" << path << "'");
   size_t line_no = 0;
@@ -26,8 +27,7 @@ void ForEachJsonLine(const std::string& path,
   }
 }
 
-std::string JsonLineString(const nlohmann::json& object, const std::string& where, const char* name,
-                           bool required) {
+std::string JsonLineString(const nlohmann::json& object, const std::string& where, const char* name, bool required) {
   const auto it = object.find(name);
   if (it == object.end()) {
     PRLM_REQUIRE(!required, where << ": missing field \"" << name << "\"");

@@ -19,7 +19,9 @@ std::string Pattern(const std::string& step) {
 void InitRankLogging(const std::string& log_dir, int rank, const std::string& role, const std::string& level,
                      bool console_info) {
   std::filesystem::create_directories(log_dir);
-  const auto lvl = level == "debug" ? spdlog::level::debug : level == "warn" ? spdlog::level::warn : spdlog::level::info;
+  const auto lvl = level == "debug"  ? spdlog::level::debug
+                   : level == "warn" ? spdlog::level::warn
+                                     : spdlog::level::info;
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_dir + "/rank-" + std::to_string(rank) + ".log");
   file->set_level(lvl);
   auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();

@@ -31,7 +31,7 @@ struct BootstrapInterval {
 };
 
 BootstrapInterval PairedBootstrap(const std::vector<double>& a, const std::vector<double>& b,
-                                  Statistic statistic = Statistic::kMean, int resamples = 10000,
-                                  double level = 0.95, uint64_t seed = 1);
+                                  Statistic statistic = Statistic::kMean, int resamples = 10000, double level = 0.95,
+                                  uint64_t seed = 1);
 
 }  // namespace prlm::util

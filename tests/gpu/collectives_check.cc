@@ -78,8 +78,9 @@ int Main(int argc, char** argv) {
   const int rank_sum = size * (size + 1) / 2;
   for (const auto& t : sums) {
     const auto want = torch::arange(t.numel(), on.dtype(torch::kFloat)).remainder(7).mul(size).add(rank_sum);
-    if (!torch::equal(t.to(torch::kFloat), want)) fail("all-reduce of " + std::string(c10::toString(t.scalar_type())) +
-                                                       " [" + std::to_string(t.numel()) + "] is not the exact sum");
+    if (!torch::equal(t.to(torch::kFloat), want))
+      fail("all-reduce of " + std::string(c10::toString(t.scalar_type())) + " [" + std::to_string(t.numel()) +
+           "] is not the exact sum");
   }
 
   // 2. Weight broadcast: rank 0's version and weights everywhere, bit for bit.
@@ -113,16 +114,11 @@ int Main(int argc, char** argv) {
   MPI_Allreduce(&all_ok, &everyone_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (rank == 0) {
     const double gb = static_cast<double>(bytes) / 1e9;
-    nlohmann::json line = {{"check", "collectives"},
-                           {"ranks", size},
-                           {"device", device.str()},
-                           {"transport", transport},
-                           {"payload_bytes", bytes},
-                           {"buckets", group.last_buckets()},
-                           {"allreduce_seconds", reduce_s},
-                           {"allreduce_gb_per_s", gb / reduce_s},
-                           {"broadcast_seconds", broadcast_s},
-                           {"broadcast_gb_per_s", gb / broadcast_s},
+    nlohmann::json line = {{"check", "collectives"},           {"ranks", size},
+                           {"device", device.str()},           {"transport", transport},
+                           {"payload_bytes", bytes},           {"buckets", group.last_buckets()},
+                           {"allreduce_seconds", reduce_s},    {"allreduce_gb_per_s", gb / reduce_s},
+                           {"broadcast_seconds", broadcast_s}, {"broadcast_gb_per_s", gb / broadcast_s},
                            {"pass", everyone_ok == 1}};
     std::cout << line.dump() << std::endl;
   }

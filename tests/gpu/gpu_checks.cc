@@ -55,8 +55,7 @@ int Parity(const CheckFlags& flags) {
     const model::SafetensorsFile expected(dir + "/expected.safetensors");
     auto get = [&](const char* key) { return model::ReadTensor(expected, expected.Info(key)); };
     const torch::Tensor ids = get("input_ids"), mask = get("attention_mask"), want = get("logits");
-    const torch::Tensor positions =
-        expected.Has("position_ids") ? get("position_ids") : model::PositionsFromMask(mask);
+    const torch::Tensor positions = expected.Has("position_ids") ? get("position_ids") : model::PositionsFromMask(mask);
     auto m = model::LoadCausalLM(dir, where.device, where.dtype);
     const int64_t T = ids.size(1);
     const torch::Tensor bias = model::AttentionBias(mask.to(where.device), 0, T, where.dtype);
@@ -68,9 +67,9 @@ int Parity(const CheckFlags& flags) {
     // In bf16 the yardstick is transformers' own bf16 run of the same inputs
     // (logits_bf16, where the fixture has it): how far rounding alone moves it.
     double bound = tol;
-    nlohmann::json line = {{"check", "parity"}, {"fixture", name}, {"device", where.device.str()},
-                           {"dtype", flags.Str("dtype")}, {"max_abs_diff", diff},
-                           {"max_abs_logit", want.abs().max().item<double>()}};
+    nlohmann::json line = {
+        {"check", "parity"},           {"fixture", name},      {"device", where.device.str()},
+        {"dtype", flags.Str("dtype")}, {"max_abs_diff", diff}, {"max_abs_logit", want.abs().max().item<double>()}};
     if (where.dtype == torch::kBFloat16 && flags.Double("ratio") > 0 && expected.Has("logits_bf16")) {
       const double transformers_bf16 = max_diff(get("logits_bf16"));
       bound = flags.Double("ratio") * transformers_bf16;
@@ -91,8 +90,8 @@ std::vector<std::vector<int32_t>> Prompts(const CheckFlags& flags, int64_t vocab
   std::vector<std::vector<int32_t>> prompts;
   if (flags.Str("prompts") != "-") {
     const auto j = nlohmann::json::parse(util::ReadFile(flags.Str("prompts")));
-    PRLM_REQUIRE(j.contains("prompts") && j["prompts"].is_array(),
-                 flags.Str("prompts") << ": wants {\"prompts\": [[ids...], ...]}");
+    PRLM_REQUIRE(j.contains("prompts") && j["prompts"].is_array(), flags.Str("prompts")
+                                                                       << ": wants {\"prompts\": [[ids...], ...]}");
     for (const auto& p : j["prompts"]) prompts.push_back(p.get<std::vector<int32_t>>());
     PRLM_REQUIRE(static_cast<int>(prompts.size()) >= batch,
                  flags.Str("prompts") << " has " << prompts.size() << " prompts, --batch wants " << batch);
@@ -167,12 +166,21 @@ int Main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "parity")
     return Parity(CheckFlags(argc, argv, 2,
-                             {{"fixtures", "tests/fixtures"}, {"names", "qwen2-tied"}, {"device", "cuda"},
-                              {"dtype", "fp32"}, {"tol", "1e-4"}, {"ratio", "0"}}));
+                             {{"fixtures", "tests/fixtures"},
+                              {"names", "qwen2-tied"},
+                              {"device", "cuda"},
+                              {"dtype", "fp32"},
+                              {"tol", "1e-4"},
+                              {"ratio", "0"}}));
   if (command == "generate")
     return GenerateBench(CheckFlags(argc, argv, 2,
-                                    {{"model", ""}, {"prompts", "-"}, {"batch", "8"}, {"prompt-len", "128"},
-                                     {"new-tokens", "128"}, {"device", "cuda"}, {"dtype", "bf16"},
+                                    {{"model", ""},
+                                     {"prompts", "-"},
+                                     {"batch", "8"},
+                                     {"prompt-len", "128"},
+                                     {"new-tokens", "128"},
+                                     {"device", "cuda"},
+                                     {"dtype", "bf16"},
                                      {"repeats", "3"}}));
   std::cerr << "unknown command '" << command << "'\n" << usage << "\n";
   return 2;
