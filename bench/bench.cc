@@ -9,9 +9,9 @@
 #include <filesystem>
 
 #include "bench/bench_model.h"
-#include "cli/args.h"
+#include "options/args.h"
 #include "bench/bench.h"
-#include "cli/compute_options.h"
+#include "options/compute_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
@@ -24,9 +24,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 int BenchTokenizer(int argc, char** argv) {
-  cli::Args args("bench tokenizer",
-                 "Encode every line of a file and report MB/s (input bytes per second), best of\n"
-                 "--repeat runs. The word cache is warm after the first run, as in a long job.");
+  options::Args args("bench tokenizer",
+                     "Encode every line of a file and report MB/s (input bytes per second), best of\n"
+                     "--repeat runs. The word cache is warm after the first run, as in a long job.");
   args.Option("tokenizer", "FILE", "", "tokenizer.json", true)
       .Option("input", "FILE", "", "text file, one input per line", true)
       .Option("repeat", "N", "3", "runs; the best is reported");
@@ -61,10 +61,10 @@ int BenchTokenizer(int argc, char** argv) {
 }
 
 int BenchGenerate(int argc, char** argv) {
-  cli::Args args("bench generate",
-                 "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
-                 "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
-                 "temperature 0.7. Without --model a model of --preset is initialised.");
+  options::Args args("bench generate",
+                     "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
+                     "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
+                     "temperature 0.7. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
       .Option("prompt-len", "N", "64", "prompt tokens per row")

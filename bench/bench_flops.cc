@@ -26,9 +26,9 @@
 #include <cstdio>
 
 #include "bench/bench_model.h"
-#include "cli/args.h"
+#include "options/args.h"
 #include "bench/bench.h"
-#include "cli/compute_options.h"
+#include "options/compute_options.h"
 #include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
@@ -61,10 +61,11 @@ double ForwardFlops(const model::DecoderConfig& c, int64_t batch, int64_t seq) {
 }  // namespace
 
 int BenchFlops(int argc, char** argv) {
-  cli::Args args("bench flops",
-                 "The learner's forward+backward FLOP/s against this machine's measured matrix-multiply peak,\n"
-                 "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a decoder model on\n"
-                 "random sequences. Without --model a model of --preset is initialised.");
+  options::Args args(
+      "bench flops",
+      "The learner's forward+backward FLOP/s against this machine's measured matrix-multiply peak,\n"
+      "fp32 and bf16: torch::mm of square matrices, then TokenLogprobs + backward of a decoder model on\n"
+      "random sequences. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("batch", "N", "8", "sequences per micro-batch")
       .Option("seq", "N", "448", "tokens per sequence (the demo's prompt + completion)")

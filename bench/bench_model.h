@@ -5,18 +5,18 @@
 
 #include <string>
 
-#include "cli/args.h"
-#include "cli/compute_options.h"
+#include "options/args.h"
+#include "options/compute_options.h"
 #include "pipeline/init_model.h"
 
 namespace prlm::bench {
 
 // --model, --preset, --workdir and the compute options (--device, --dtype, --threads).
-inline void AddModelOptions(cli::Args& args) {
+inline void AddModelOptions(options::Args& args) {
   args.Option("model", "DIR", "", "decoder model directory (default: make one from --preset)")
       .Option("preset", "NAME", "tiny", "preset when no --model (tiny, small)")
       .Option("workdir", "DIR", "out/bench", "where a preset model is written");
-  cli::AddComputeOptions(args);
+  options::AddComputeOptions(args);
 }
 
 struct BenchModel {
@@ -26,7 +26,7 @@ struct BenchModel {
 
 // After args.Parse: the model's directory (made from --preset when there is
 // no --model) and the device, its CPU threads set.
-inline BenchModel SetUpModel(const cli::Args& args) {
+inline BenchModel SetUpModel(const options::Args& args) {
   BenchModel m;
   m.dir = args.Get("model");
   if (m.dir.empty()) {
@@ -36,7 +36,7 @@ inline BenchModel SetUpModel(const cli::Args& args) {
     pipeline::InitModelDir(spec);
     m.dir = spec.out_dir;
   }
-  m.where = cli::SetUpCompute(args);
+  m.where = options::SetUpCompute(args);
   return m;
 }
 

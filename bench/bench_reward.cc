@@ -8,16 +8,17 @@
 #include <malloc.h>
 
 #include "bench/bench_drive.h"
-#include "cli/args.h"
+#include "options/args.h"
 #include "bench/bench.h"
-#include "cli/compute_options.h"
-#include "cli/config_flags.h"
+#include "options/compute_options.h"
+#include "options/config_flags.h"
 #include "common/net/rpc_server.h"
 #include "common/reward/lore.h"
 #include "common/reward/reward_client.h"
 #include "common/reward/reward_model.h"
 #include "common/util/check.h"
 #include "pipeline/init_model.h"
+#include "pipeline/lore_training.h"
 #include "pipeline/synthetic.h"
 #include "reward_server/reward_service.h"
 #include "reward_server/scorer_setup.h"
@@ -111,11 +112,12 @@ double Percentile(std::vector<double> v, double q) {
 }  // namespace
 
 int BenchLore(int argc, char** argv) {
-  cli::Args args("bench lore",
-                 "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
-                 "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
-                 "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
-                 "server; and the heap memory a table of --users users at --basis columns adds.");
+  options::Args args(
+      "bench lore",
+      "LoRe on the reward server over loopback (job secret as in training): scoring sequences/s and\n"
+      "p50/p99 with the LoRe personalization component against the BT reward model on the same BERT;\n"
+      "AdaptUser latency p50/p99 while --clients clients score, against the same adaptations on an idle\n"
+      "server; and the heap memory a table of --users users at --basis columns adds.");
   args.Option("clients", "N", "32", "concurrent scoring clients")
       .Option("seconds", "S", "5", "seconds per throughput measurement")
       .Option("group", "G", "4", "completions per scoring request")
@@ -126,9 +128,9 @@ int BenchLore(int argc, char** argv) {
       .Option("net-threads", "N", "4", "server network worker threads")
       .Option("preset", "NAME", "small", "BERT preset of the random embedder")
       .Option("workdir", "DIR", "out/bench", "where the embedder and the LoRe model are written");
-  cli::AddComputeOptions(args);
+  options::AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
-  cli::SetUpCompute(args);
+  options::SetUpCompute(args);
   const int clients = args.GetInt("clients"), group = args.GetInt("group");
   const int64_t basis = args.GetInt("basis");
   PRLM_REQUIRE(clients >= 1 && group >= 1 && basis >= 1 && args.GetInt("users") >= 1 && args.GetInt("pairs") >= 1 &&
@@ -151,7 +153,7 @@ int BenchLore(int argc, char** argv) {
   std::vector<int64_t> pair_user;
   for (size_t u = 0; u < users.size(); ++u) pair_user.insert(pair_user.end(), 4, static_cast<int64_t>(u));
   const auto lore =
-      reward::LoreModel::Train({torch::randn({static_cast<int64_t>(pair_user.size()), hidden}), pair_user}, users, lo);
+      pipeline::TrainLore({torch::randn({static_cast<int64_t>(pair_user.size()), hidden}), pair_user}, users, lo);
   const std::string lore_dir = args.Get("workdir") + "/lore-" + args.Get("preset");
   lore.Save(lore_dir, bert, "pooler", lo, {});
   config::RewardConfig bt;
@@ -241,28 +243,28 @@ int BenchLore(int argc, char** argv) {
 }
 
 int BenchReward(int argc, char** argv) {
-  cli::Args args("bench reward",
-                 "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
-                 "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
-                 "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
-                 "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
-                 "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
+  options::Args args("bench reward",
+                     "Sequences/s and p50/p99 request latency of the reward server over loopback, with dynamic\n"
+                     "batching (--max-batch-size) and with max_batch_size=1, at several client counts. Each request\n"
+                     "is one GRPO group of --group completions. Also the mean time per request in the queue, in\n"
+                     "preparation (answer extraction, ROUGE, format), in tokenization, and per batch forward. Clients\n"
+                     "prove the job secret as in a training job; a third row per client count adds TLS (net.tls).");
   config::TrainConfig config;
-  cli::ConfigFlags flags(&config);
-  cli::MapRewardFlags(flags, args);
+  options::ConfigFlags flags(&config);
+  options::MapRewardFlags(flags, args);
   args.Option("clients", "LIST", "1,8,32", "concurrent clients")
       .Option("seconds", "S", "5", "seconds per measurement")
       .Option("group", "G", "4", "completions per request")
       .Option("net-threads", "N", "2", "server network worker threads (parsing, ROUGE, tokenization)")
       .Option("preset", "NAME", "small", "BERT preset of the random reward model made when --model is not given")
       .Option("workdir", "DIR", "out/bench", "where that model is written");
-  cli::AddComputeOptions(args);
+  options::AddComputeOptions(args);
   if (!args.Parse(argc, argv)) return 0;
   const std::vector<int> clients = args.GetPositiveInts("clients");
   flags.Apply(args, [&] { config.reward.Validate(); });
   if (config.reward.model.empty() && config.reward.w_pers != 0)
     config.reward.model = BenchBert(args.Get("workdir"), args.Get("preset"));
-  cli::SetUpCompute(args);
+  options::SetUpCompute(args);
   const int group = args.GetInt("group");
   PRLM_REQUIRE(group >= 1, "--group must be positive");
   const auto groups = MakeGroups(256, group);

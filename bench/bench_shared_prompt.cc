@@ -17,9 +17,9 @@
 #include <cstdio>
 
 #include "bench/bench_model.h"
-#include "cli/args.h"
+#include "options/args.h"
 #include "bench/bench.h"
-#include "cli/compute_options.h"
+#include "options/compute_options.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
@@ -41,9 +41,9 @@ std::pair<double, torch::Tensor> ScoreWithGradient(model::CausalLM& m, const lea
 }  // namespace
 
 int BenchSharedPrompt(int argc, char** argv) {
-  cli::Args args("bench shared-prompt",
-                 "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
-                 "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
+  options::Args args("bench shared-prompt",
+                     "The learner's forward+backward of GRPO groups (samples sharing one prompt): whole rows against\n"
+                     "each prompt scored once, side by side. Without --model a model of --preset is initialised.");
   AddModelOptions(args);
   args.Option("groups", "N", "1", "groups (distinct prompts) per micro-batch")
       .Option("group", "N", "8", "samples per group")

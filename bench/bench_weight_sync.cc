@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "bench/bench.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/tensor_collectives.h"
@@ -41,9 +41,10 @@ double TimeIt(Fn fn) {
 }  // namespace
 
 int BenchWeightSync(int argc, char** argv) {
-  cli::Args args("bench weight-sync",
-                 "Run under mpirun: rank 0 broadcasts a decoder preset's weights to every other rank, as the training\n"
-                 "job's weight sync does, beside a raw MPI_Bcast of the same bytes and one MPI_Bcast per tensor.");
+  options::Args args(
+      "bench weight-sync",
+      "Run under mpirun: rank 0 broadcasts a decoder preset's weights to every other rank, as the training\n"
+      "job's weight sync does, beside a raw MPI_Bcast of the same bytes and one MPI_Bcast per tensor.");
   args.Option("preset", "NAME", "small", "tiny or small (DecoderPreset)")
       .Option("vocab-size", "N", "32768", "vocabulary (the embedding is the largest tensor)")
       .Option("layers", "N", "0", "override the preset's layer count (0: keep)")

@@ -1,16 +1,17 @@
 // prlm report RUN_DIR: charts and a markdown summary of a training run (or runs)
 // (pipeline/run_report.h).
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/util/check.h"
+#include "options/args.h"
 #include "pipeline/run_report.h"
 
 namespace prlm::cli {
 
 int RunReport(int argc, char** argv) {
-  Args args("report",
-            "SVG charts and a markdown summary of a training run directory, or of every run under a pipeline's "
-            "directory with its eval tables.");
+  options::Args args(
+      "report",
+      "SVG charts and a markdown summary of a training run directory, or of every run under a pipeline's "
+      "directory with its eval tables.");
   args.Option("out", "DIR", "", "where to write (default RUN_DIR/report)")
       .Option("smoothing", "W", "0.6", "the charts' moving-average weight in [0, 1), as TensorBoard's (0: raw only)")
       .Positional("RUN_DIR", "a run (trainer.output_dir) or a directory holding runs and eval JSON (launch/demo's)");

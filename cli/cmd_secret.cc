@@ -4,17 +4,17 @@
 // Training jobs make their own of both at start.
 #include <cstdio>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/net/handshake.h"
 #include "common/net/tls.h"
+#include "options/args.h"
 
 namespace prlm::cli {
 
 int RunMakeSecret(int argc, char** argv) {
-  Args args("make-secret",
-            "Write a new secret file (32 random bytes, mode 600) for serve-retrieval / serve-reward and\n"
-            "their clients (--secret-file). An existing file is never overwritten.");
+  options::Args args("make-secret",
+                     "Write a new secret file (32 random bytes, mode 600) for serve-retrieval / serve-reward and\n"
+                     "their clients (--secret-file). An existing file is never overwritten.");
   args.Option("out", "PATH", "", "the file to create", true);
   if (!args.Parse(argc, argv)) return 0;
   net::WriteNewSecretFile(args.Get("out"));
@@ -24,10 +24,10 @@ int RunMakeSecret(int argc, char** argv) {
 }
 
 int RunMakeCert(int argc, char** argv) {
-  Args args("make-cert",
-            "Write a new self-signed TLS certificate (EC P-256) and its private key (mode 600) for\n"
-            "serve-retrieval / serve-reward (--tls-cert, --tls-key). Clients pin the certificate with\n"
-            "--tls-ca. Existing files are never overwritten.");
+  options::Args args("make-cert",
+                     "Write a new self-signed TLS certificate (EC P-256) and its private key (mode 600) for\n"
+                     "serve-retrieval / serve-reward (--tls-cert, --tls-key). Clients pin the certificate with\n"
+                     "--tls-ca. Existing files are never overwritten.");
   args.Option("cert", "PATH", "", "the certificate file to create", true)
       .Option("key", "PATH", "", "the private key file to create", true)
       .Option("host", "NAME", "localhost", "the host name the certificate carries")

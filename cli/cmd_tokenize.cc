@@ -2,24 +2,23 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/jinja/chat_template.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "options/args.h"
 #include "pipeline/bpe_trainer.h"
 #include "pipeline/init_model.h"
-
-#include <filesystem>
 
 namespace prlm::cli {
 
 int RunTokenize(int argc, char** argv) {
-  Args args("tokenize", "Print the token ids of every input line as one JSON array per line.");
+  options::Args args("tokenize", "Print the token ids of every input line as one JSON array per line.");
   args.Option("tokenizer", "FILE", "", "Hugging Face tokenizer.json", true)
       .Option("input", "FILE", "-", "text file, one input per line ('-' = standard input)")
       .Flag("add-special-tokens", "apply the post-processor template (e.g. BERT's [CLS] ... [SEP])");
@@ -33,28 +32,17 @@ int RunTokenize(int argc, char** argv) {
     PRLM_REQUIRE(file, "cannot open input '" << args.Get("input") << "'");
     in = &file;
   }
-  std::string line, out;
-  while (std::getline(*in, line)) {
-    out.clear();
-    out += '[';
-    bool first = true;
-    for (int32_t id : tok->Encode(line, special)) {
-      if (!first) out += ',';
-      out += std::to_string(id);
-      first = false;
-    }
-    out += "]\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+  for (std::string line; std::getline(*in, line);)
+    std::printf("%s\n", nlohmann::json(tok->Encode(line, special)).dump().c_str());
   return 0;
 }
 
 int RunChatTemplate(int argc, char** argv) {
-  Args args("chat-template",
-            "Render a conversation with a model's own chat template (chat_template.jinja or\n"
-            "tokenizer_config.json's chat_template), as transformers' apply_chat_template does.\n"
-            "--messages is a JSON list of {role, content} or an object {messages, tools, ...}; every other\n"
-            "key of the object is passed to the template too. Prints the text (or, with --ids, its ids).");
+  options::Args args("chat-template",
+                     "Render a conversation with a model's own chat template (chat_template.jinja or\n"
+                     "tokenizer_config.json's chat_template), as transformers' apply_chat_template does.\n"
+                     "--messages is a JSON list of {role, content} or an object {messages, tools, ...}; every other\n"
+                     "key of the object is passed to the template too. Prints the text (or, with --ids, its ids).");
   args.Option("model", "DIR", "", "model directory", true)
       .Option("messages", "FILE", "", "the conversation (JSON)", true)
       .Flag("add-generation-prompt", "end with the assistant's turn opening")
@@ -66,67 +54,35 @@ int RunChatTemplate(int argc, char** argv) {
   PRLM_REQUIRE(chat, "model '" << dir
                                << "' has no chat template (no chat_template.jinja, no chat_template in "
                                   "tokenizer_config.json)");
-  nlohmann::ordered_json given;
-  try {
-    given = nlohmann::ordered_json::parse(util::ReadFile(args.Get("messages")));
-  } catch (const nlohmann::json::exception& e) {
-    PRLM_THROW("--messages " << args.Get("messages") << " is not JSON: " << e.what());
-  }
-  nlohmann::ordered_json messages = given, extra = nlohmann::ordered_json::object();
-  if (given.is_object()) {
-    PRLM_REQUIRE(given.contains("messages"),
-                 "--messages " << args.Get("messages") << ": the object has no \"messages\"");
-    messages = given["messages"];
-    for (const auto& [k, v] : given.items())
-      if (k != "messages") extra[k] = v;
-  }
-  PRLM_REQUIRE(messages.is_array(), "--messages " << args.Get("messages") << ": messages must be a JSON list");
+  jinja::Conversation conversation = jinja::ReadConversation(args.Get("messages"));
   if (args.Has("enable-thinking")) {
     const std::string v = args.Get("enable-thinking");
     PRLM_REQUIRE(v == "true" || v == "false", "--enable-thinking must be true or false, got '" << v << "'");
-    extra["enable_thinking"] = v == "true";
+    conversation.extra["enable_thinking"] = v == "true";
   }
-  std::string text;
-  try {
-    text = chat->Render(messages, args.GetFlag("add-generation-prompt"), extra);
-  } catch (const jinja::TemplateError& e) {
-    PRLM_THROW(e.what());
-  }
+  const std::string text =
+      chat->Render(conversation.messages, args.GetFlag("add-generation-prompt"), conversation.extra);
   if (!args.GetFlag("ids")) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
   const auto tok = text::Tokenizer::FromFile(dir + "/tokenizer.json");
-  std::string out = "[";
-  for (int32_t id : tok->Encode(text, false)) out += (out.size() > 1 ? "," : "") + std::to_string(id);
-  std::printf("%s]\n", out.c_str());
+  std::printf("%s\n", nlohmann::json(tok->Encode(text, false)).dump().c_str());
   return 0;
 }
 
 int RunTrainTokenizer(int argc, char** argv) {
-  Args args("train-tokenizer",
-            "Train a byte-level BPE tokenizer with the Qwen2 pre-tokenizer on text files\n"
-            "and write DIR/tokenizer.json.");
-  args.Option("vocab-size", "N", "4096", "vocabulary size including 256 bytes and special tokens")
-      .Option("min-frequency", "N", "2", "never merge a pair seen fewer times")
+  options::Args args("train-tokenizer",
+                     "Train a byte-level BPE tokenizer with the Qwen2 pre-tokenizer on text files\n"
+                     "and write DIR/tokenizer.json.");
+  pipeline::BpeTrainerOptions opt;
+  args.Bind("vocab-size", "N", &opt.vocab_size, "vocabulary size including 256 bytes and special tokens")
+      .Bind("min-frequency", "N", &opt.min_frequency, "never merge a pair seen fewer times")
       .Option("out", "DIR", "", "output directory", true)
       .Positional("corpus...", "text files; each line is one training text");
   if (!args.Parse(argc, argv)) return 0;
   PRLM_REQUIRE(!args.positional().empty(), "prlm train-tokenizer: give at least one corpus file");
-  std::vector<std::string> lines;
-  for (const auto& path : args.positional()) {
-    const std::string text = util::ReadFile(path);
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      lines.push_back(text.substr(start, end - start + (end < text.size() ? 1 : 0)));
-      start = end + 1;
-    }
-  }
-  pipeline::BpeTrainerOptions opt;
-  opt.vocab_size = args.GetInt("vocab-size");
-  opt.min_frequency = args.GetInt("min-frequency");
+  const std::vector<std::string> lines = pipeline::ReadCorpusLines(args.positional());
   opt.progress = [](int done, int planned) {
     std::fprintf(stderr, "train-tokenizer: %d / %d merges\n", done, planned);
   };

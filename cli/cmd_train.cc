@@ -1,12 +1,9 @@
 // prlm train: one rank of a distributed GRPO (or sft) training job.
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 
-#include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/policy_options.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
 #include "common/comm/rank_start.h"
@@ -17,6 +14,8 @@
 #include "common/util/check.h"
 #include "coordinator/coordinator.h"
 #include "learner/learner_rank.h"
+#include "options/args.h"
+#include "options/policy_options.h"
 #include "retrieval_shards/retrieval_rank.h"
 #include "reward_server/reward_rank.h"
 #include "rollout_workers/rollout_rank.h"
@@ -24,57 +23,20 @@
 namespace prlm::cli {
 namespace {
 
-// grpo.sampling=model: the policy's generation_config.json sampling replaces
-// grpo.temperature / top_p / top_k where it sets them, on every rank alike
-// (the learner's log-probs use the rollout's temperature). A model that asks
-// for greedy decoding cannot feed GRPO's groups.
-void ResolvePolicySampling(config::TrainConfig* config, bool log) {
-  if (config->grpo.sampling != "model") return;
-  model::SamplingParams p;
-  p.temperature = config->grpo.temperature;
-  p.top_p = config->grpo.top_p;
-  p.top_k = static_cast<int>(config->grpo.top_k);
-  const std::string used = ApplyModelSampling(config->model.policy, &p);
-  PRLM_REQUIRE(!p.greedy, "grpo.sampling=model: "
-                              << config->model.policy
-                              << "/generation_config.json says do_sample false, but GRPO samples a group per prompt "
-                                 "(set grpo.sampling=config)");
-  config->grpo.temperature = p.temperature;
-  config->grpo.top_p = p.top_p;
-  config->grpo.top_k = p.top_k;
-  if (log)
-    std::fprintf(stderr, "prlm train: grpo.sampling=model: %s\n",
-                 used.empty() ? "the policy has no generation_config.json sampling; grpo.* values kept"
-                              : ("from generation_config.json: " + used).c_str());
-}
-
 // --print-config-value KEY and --print-layout: job scripts ask where the run
 // goes and how many ranks it needs without parsing YAML themselves. No MPI.
-int AnswerScriptQuery(const Args& args) {
+int AnswerScriptQuery(const options::Args& args) {
   try {
     const config::TrainConfig config = config::TrainConfig::Load(args.Get("config"), args.positional());
-    const std::string key = args.Get("print-config-value");
-    if (!key.empty()) {
-      YAML::Node node = YAML::Load(config.ToYaml());
-      for (size_t begin = 0; begin <= key.size();) {
-        const size_t dot = std::min(key.find('.', begin), key.size());
-        const std::string part = key.substr(begin, dot - begin);
-        PRLM_REQUIRE(node.IsMap() && node[part], "config: no key " << key << " (prlm train --keys lists them)");
-        YAML::Node child = node[part];
-        node.reset(child);  // rebinding; operator= would overwrite the parent's entry
-        begin = dot + 1;
-      }
-      std::printf("%s\n", node.as<std::string>().c_str());
+    if (!args.Get("print-config-value").empty()) {
+      std::printf("%s\n", config.ValueOf(args.Get("print-config-value")).c_str());
       return 0;
     }
     // "retrieval=R reward=W rollout=O learners=L ranks=N".
     const int64_t asked = std::stoll(args.Get("ranks"));
     const config::Layout l = config.ResolveLayout(config.layout.unset() ? std::max<int64_t>(asked, 5) : asked);
     PRLM_REQUIRE(asked == 0 || l.total() == asked, "config: layout gives " << l.total() << " ranks, --ranks " << asked);
-    std::printf("retrieval=%lld reward=%lld rollout=%lld learners=%lld ranks=%lld\n",
-                static_cast<long long>(l.retrieval), static_cast<long long>(l.reward),
-                static_cast<long long>(l.rollout), static_cast<long long>(l.learners),
-                static_cast<long long>(l.total()));
+    std::printf("%s\n", l.ToString().c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "prlm train: %s\n", e.what());
@@ -85,11 +47,11 @@ int AnswerScriptQuery(const Args& args) {
 }  // namespace
 
 int RunTrain(int argc, char** argv) {
-  Args args("train",
-            "One rank of a training job; start every rank with mpirun -np N or srun. Rank 0 coordinates,\n"
-            "the layout gives the other ranks to retrieval shards, reward servers, rollout workers and\n"
-            "learners. KEY=VALUE arguments override the config (e.g. trainer.total_steps=100).\n"
-            "Keys (`prlm train --keys` lists them with defaults):");
+  options::Args args("train",
+                     "One rank of a training job; start every rank with mpirun -np N or srun. Rank 0 coordinates,\n"
+                     "the layout gives the other ranks to retrieval shards, reward servers, rollout workers and\n"
+                     "learners. KEY=VALUE arguments override the config (e.g. trainer.total_steps=100).\n"
+                     "Keys (`prlm train --keys` lists them with defaults):");
   args.Option("config", "FILE", "", "YAML config (empty: defaults plus overrides)")
       .Flag("keys", "print every config key with its type, default and help, then exit")
       .Flag("print-layout", "print the ranks per role (for launch scripts) and exit; no MPI")
@@ -110,7 +72,8 @@ int RunTrain(int argc, char** argv) {
   config::Layout layout;
   try {
     config = config::TrainConfig::Load(args.Get("config"), args.positional());
-    ResolvePolicySampling(&config, mpi.rank() == 0);
+    const std::string sampling = model::ResolvePolicySampling(&config);
+    if (mpi.rank() == 0 && !sampling.empty()) std::fprintf(stderr, "prlm train: %s\n", sampling.c_str());
     config.Validate(mpi.size());
     layout = config.ResolveLayout(mpi.size());
   } catch (const util::Error& e) {

@@ -176,7 +176,7 @@ StepPlan Coordinator::PlanStepOfKind(int64_t step, const StepShape& shape, bool 
 
 int64_t Coordinator::Begin() {
   // 1. The training questions and their order.
-  const data::TaskSpec* task = c_.data.task.empty() ? nullptr : &data::TaskByName(c_.data.task);
+  const data::TaskSpec* task = data::TaskOrNull(c_.data.task);
   train_ = data::LoadLampSplit(c_.data.dir, c_.data.train_split, task);
   for (const auto& ex : train_.examples)
     PRLM_REQUIRE(ex.output.has_value(), train_.source << ": question '" << ex.id << "' has no gold output; "

@@ -11,6 +11,7 @@
 #include "common/text/pre_tokenizer.h"
 #include "common/text/unicode.h"
 #include "common/util/check.h"
+#include "common/util/file.h"
 
 namespace prlm::pipeline {
 namespace {
@@ -178,6 +179,21 @@ std::string TrainByteLevelBpe(const std::vector<std::string>& texts, const BpeTr
                   {"vocab", vocab},
                   {"merges", merges}};
   return out.dump(1);
+}
+
+std::vector<std::string> ReadCorpusLines(const std::vector<std::string>& paths) {
+  std::vector<std::string> lines;
+  for (const auto& path : paths) {
+    const std::string text = util::ReadFile(path);
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      lines.push_back(text.substr(start, end - start + (end < text.size() ? 1 : 0)));
+      start = end + 1;
+    }
+  }
+  return lines;
 }
 
 }  // namespace prlm::pipeline

@@ -22,6 +22,9 @@ struct BpeTrainerOptions {
   std::function<void(int, int)> progress;
 };
 
+// Every line of the files (its '\n' kept): one training text each.
+std::vector<std::string> ReadCorpusLines(const std::vector<std::string>& paths);
+
 // REQUIRES: vocab_size > 256 + special_tokens.size().
 std::string TrainByteLevelBpe(const std::vector<std::string>& texts, const BpeTrainerOptions& options);
 

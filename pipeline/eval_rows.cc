@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "common/data/task_metrics.h"
@@ -238,6 +239,23 @@ std::string EvalMarkdownTable(const Json& rows) {
     out += "\n" + difference_rule + "\n" + differences;
   }
   return out;
+}
+
+nlohmann::ordered_json StartingRows(const std::string& out_path, bool append, const std::string& compare) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  if (append && !out_path.empty() && std::filesystem::exists(out_path)) {
+    try {
+      rows = nlohmann::ordered_json::parse(util::ReadFile(out_path));
+    } catch (const nlohmann::json::exception& e) {
+      PRLM_THROW(out_path << ": cannot append to it: " << e.what());
+    }
+    PRLM_REQUIRE(rows.is_array(), out_path << ": cannot append to it: not a JSON array of rows");
+  }
+  PRLM_REQUIRE(compare == "none" || BaselineRow(rows, rows.size(), compare) != nullptr,
+               "--compare " << compare << ": " << (out_path.empty() ? "no --out file" : "no row in " + out_path)
+                            << (compare == "above" ? " to compare with (use --append with an --out that has rows)"
+                                                   : " has that name"));
+  return rows;
 }
 
 }  // namespace prlm::pipeline

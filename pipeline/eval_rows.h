@@ -76,4 +76,10 @@ std::string RowLabel(const nlohmann::ordered_json& row);
 // table of the differences with their intervals.
 std::string EvalMarkdownTable(const nlohmann::ordered_json& rows);
 
+// The rows `prlm eval --out PATH` starts from: with `append`, those already
+// in PATH when it exists, else none. Throws util::Error naming the file when
+// it is not a JSON array of rows, and, when `compare` is not "none", unless
+// the first new row finds its baseline (said before the long part).
+nlohmann::ordered_json StartingRows(const std::string& out_path, bool append, const std::string& compare);
+
 }  // namespace prlm::pipeline

@@ -49,6 +49,12 @@ struct EvalOptions {
   std::map<std::string, RetrieverSelection*> selections;
 };
 
+// Questions without a gold output (LaMP's hidden test golds) are answered,
+// not scored: when `dataset` has some and o->predictions_path is empty, their
+// answers go to SPLIT_predictions.json beside `out_path` (or in the working
+// directory). Says so on stderr; returns how many golds are hidden.
+size_t PlanPredictions(const data::Dataset& dataset, const std::string& out_path, EvalOptions* o);
+
 // Rows (JSON objects: name, model, split, retriever, k, n (questions scored:
 // those with a gold output), predicted (every question), skipped, task, the
 // task's own metrics (data::TaskMetrics: accuracy and f1, mae and rmse, or

@@ -32,6 +32,23 @@ double MeanOf(const std::vector<double>& values);
 torch::Tensor FitLinearBt(const torch::Tensor& diffs, const std::vector<int64_t>& group, int64_t groups, double scale,
                           double l2, int64_t iterations, double lr);
 
+// train-lore: fits LoRe (pipeline/lore_training.h) on the set's train pairs
+// with phi from `embedder` (`embedder_dir`, `pooling` recorded in the model)
+// and saves it to out_dir. Returns the report: pairs, users, loss, basis, and
+// the pairwise accuracy on those users' test pairs (unseen prompts) if any.
+// Throws util::Error when the set has no train pairs.
+std::string TrainLoreOnSet(const data::PreferenceSet& set, const std::string& set_path, reward::RewardModel& embedder,
+                           const std::string& embedder_dir, const std::string& pooling,
+                           const reward::LoreOptions& options, const std::string& out_dir);
+
+// adapt-user: fits `user`'s mixture weights from their fewshot and train
+// pairs (the first `k`, 0: all) with the basis of the LoRe model in
+// `lore_dir` frozen, and writes the user into its table. Returns the report:
+// the weights and, when the set has test pairs of the user, the pairwise
+// accuracy before (the old or population weights) and after.
+std::string AdaptLoreUser(const std::string& lore_dir, const std::string& user, const data::PreferenceSet& set,
+                          const std::string& set_path, int64_t k, const reward::LoreOptions& options, int max_length);
+
 struct LoreComparisonOptions {
   std::vector<int64_t> bases = {1, 2, 4, 8, 16};
   std::vector<int64_t> shots = {1, 2, 5, 10, 20};

@@ -2,6 +2,7 @@
 
 #include "common/text/unicode.h"
 #include "common/util/check.h"
+#include "common/util/file.h"
 #include "pipeline/synthetic.h"
 
 namespace prlm::pipeline {
@@ -72,6 +73,27 @@ std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, con
     if (stats) ++stats->written, stats->leaks += p.leaks;
     out.push_back(std::move(p));
   }
+  return out;
+}
+
+std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, const std::string& data_dir,
+                                                 ReasoningStats* stats) {
+  const std::string styles_path = data_dir + "/styles.json";
+  nlohmann::json styles;
+  try {
+    styles = nlohmann::json::parse(util::ReadFile(styles_path));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW(styles_path << ": not JSON: " << e.what());
+  }
+  return OracleReasoning(split, styles, styles_path, stats);
+}
+
+std::string ReasoningStats::Summary(bool teacher) const {
+  std::string out = std::to_string(leaks) + " repeat the expected output";
+  if (teacher)
+    out += "; " + std::to_string(not_asked) + " questions could not be asked" +
+           (first_error.empty() ? "" : " (the first: " + first_error + ")") + ", " + std::to_string(empty) +
+           " got no reasoning";
   return out;
 }
 

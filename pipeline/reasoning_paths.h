@@ -27,6 +27,9 @@ struct ReasoningStats {
   size_t written = 0, leaks = 0;
   size_t not_asked = 0, empty = 0;  // the teacher writer's questions without a path
   std::string first_error;          // why the first question not asked was not
+  // "N repeat the expected output[; N questions could not be asked (the
+  // first: why), N got no reasoning]" (the second part for the teacher).
+  std::string Summary(bool teacher) const;
 };
 
 // One user's style (a styles.json "styles" entry) in words, ending in the
@@ -37,5 +40,9 @@ std::string DescribeStyle(const data::TaskSpec& task, const nlohmann::json& styl
 // read from `styles_path`, named in errors).
 std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, const nlohmann::json& styles,
                                                  const std::string& styles_path, ReasoningStats* stats);
+// The same from DATA_DIR/styles.json (make-synthetic writes it); throws
+// util::Error naming the file when it cannot be read or is not JSON.
+std::vector<data::ReasoningPath> OracleReasoning(const data::Dataset& split, const std::string& data_dir,
+                                                 ReasoningStats* stats);
 
 }  // namespace prlm::pipeline

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "common/text/answer.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
+#include "pipeline/rank_share.h"
 #include "pipeline/retrieval_top1.h"
 #include "retrieval_shards/dense_embedding.h"
 #include "retrieval_shards/local_retriever.h"
@@ -394,6 +396,54 @@ std::vector<rollout::Answer> RetrieverSelection::Answer(model::CausalLM& policy,
     for (int p : picks) chosen->push_back(selector_->candidates()[p]);
   }
   return out;
+}
+
+std::vector<std::string> SelectionCandidateNames(const std::vector<FeedbackRecord>& feedback, const std::string& path) {
+  PRLM_REQUIRE(!feedback.empty(), path << ": no records");
+  std::vector<std::string> names;
+  for (const auto& c : feedback.front().candidates) names.push_back(c.id);
+  for (const auto& r : feedback) {
+    std::vector<std::string> these;
+    for (const auto& c : r.candidates) these.push_back(c.id);
+    PRLM_REQUIRE(these == names, path << ": question " << r.id << " has other candidates than the first record's (a "
+                                      << "selector needs the same retrievers for every question; is this "
+                                      << "collect-selection's file?)");
+  }
+  return names;
+}
+
+SelectionSet LoadSelections(const std::vector<std::string>& selector_dirs, const std::string& candidates_spec,
+                            const data::Dataset& dataset, const std::vector<std::string>& rows) {
+  SelectionSet set;
+  set.candidates = std::make_unique<CandidateRetrievers>(ParseSelectionCandidates(candidates_spec),
+                                                         std::vector<const data::Dataset*>{&dataset});
+  for (const auto& dir : selector_dirs) {
+    auto selector = RetrieverSelector::Load(dir);
+    const std::string row = "rspg-" + selector->variant();
+    PRLM_REQUIRE(!set.by_row.count(row), "--selector: two selectors of variant " << selector->variant());
+    set.selections.push_back(std::make_unique<RetrieverSelection>(std::move(selector), *set.candidates));
+    set.by_row[row] = set.selections.back().get();
+  }
+  for (const auto& r : rows)
+    PRLM_REQUIRE(r.rfind("rspg-", 0) != 0 || set.by_row.count(r),
+                 "--retriever " << r << ": --selector has no selector of that variant");
+  return set;
+}
+
+std::string TrainSelectorOnRank(const comm::MpiJob& mpi, const std::string& init_dir, const std::string& variant,
+                                const std::string& feedback_path, const RetrieverTrainOptions& o) {
+  const auto feedback = ReadFeedback(feedback_path);
+  const auto names = SelectionCandidateNames(feedback, feedback_path);
+  const std::string checkpoint = o.resume ? NewestRetrieverCheckpoint(o.out_dir) : "";
+  auto selector = checkpoint.empty() ? RetrieverSelector::Create(init_dir, variant, names, o.max_length, o.seed)
+                                     : RetrieverSelector::Load(checkpoint);
+  PRLM_REQUIRE(selector->variant() == variant,
+               checkpoint << " is a " << selector->variant() << " selector, not " << variant);
+  const auto group = DataParallelGroup(mpi, "selector learners");
+  const auto report = TrainListwise(*selector, feedback, o, group.get(), [&o](const std::string& line) {
+    std::fprintf(stderr, "%s: %s\n", o.command.c_str(), line.c_str());
+  });
+  return report.Summary(o, "rspg-" + variant + " selector", "always " + names.front());
 }
 
 }  // namespace prlm::pipeline

@@ -25,6 +25,7 @@
 // Thread-safety: one call at a time per policy or selector.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ struct SelectionCandidate {
 // A comma list of candidates; throws util::Error naming a bad entry (an
 // unknown retriever, plain "dense" without an encoder, a repeated name).
 std::vector<SelectionCandidate> ParseSelectionCandidates(const std::string& spec);
+
+// The candidate retrievers of collect-selection's file: the first record's,
+// which every record must have in that order (else util::Error naming
+// `path` and the question).
+std::vector<std::string> SelectionCandidateNames(const std::vector<FeedbackRecord>& feedback, const std::string& path);
 
 // One in-process retriever per candidate over `data` (one BM25 index shared
 // by the lexical ones, one dense index per encoder).
@@ -154,5 +160,26 @@ class RetrieverSelection {
   CandidateRetrievers& retrievers_;
   std::vector<size_t> order_;  // selector candidate k -> retrievers' index
 };
+
+// The selections eval's rspg-pre / rspg-post rows answer through: the
+// candidate retrievers of `candidates_spec` (as collect-selection took them)
+// over `dataset`, and one selection per selector directory, keyed by its row
+// ("rspg-" + variant). Throws util::Error for two selectors of one variant or
+// a row in `rows` no selector serves.
+struct SelectionSet {
+  std::unique_ptr<CandidateRetrievers> candidates;
+  std::vector<std::unique_ptr<RetrieverSelection>> selections;
+  std::map<std::string, RetrieverSelection*> by_row;
+};
+SelectionSet LoadSelections(const std::vector<std::string>& selector_dirs, const std::string& candidates_spec,
+                            const data::Dataset& dataset, const std::vector<std::string>& rows);
+
+// train-selector as one rank of `mpi`: a new `variant` selector on the BERT
+// in `init_dir` (with options.resume, out_dir's newest checkpoint instead,
+// which must be of that variant), over the retrievers of `feedback_path`
+// (SelectionCandidateNames), the ranks as one data-parallel group. Returns
+// the report's Summary (rank 0 wrote the files).
+std::string TrainSelectorOnRank(const comm::MpiJob& mpi, const std::string& init_dir, const std::string& variant,
+                                const std::string& feedback_path, const RetrieverTrainOptions& options);
 
 }  // namespace prlm::pipeline

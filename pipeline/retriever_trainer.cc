@@ -4,13 +4,16 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <numeric>
 
+#include "pipeline/rank_share.h"
 #include "pipeline/ropg_loss.h"
 #include "common/model/pretrained.h"
+#include "common/retrieval/index_refresh.h"
 #include "common/util/check.h"
 #include "common/util/file.h"
 #include "common/util/rng.h"
@@ -193,9 +196,9 @@ RetrieverTrainReport TrainRetriever(model::BertEncoder& encoder, const std::stri
   return TrainListwise(scorer, feedback, o, group, log);
 }
 
-RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<FeedbackRecord>& feedback,
-                                   const RetrieverTrainOptions& o, comm::TensorCollectives* group,
-                                   const std::function<void(const std::string&)>& log) {
+namespace {
+
+void CheckListwiseOptions(const RetrieverTrainOptions& o) {
   const std::string& cmd = o.command;
   PRLM_REQUIRE(o.mode == "kd" || o.mode == "rl", cmd << ": --mode must be kd or rl, not '" << o.mode << "'");
   PRLM_REQUIRE(o.temperature > 0, cmd << ": --temperature must be positive");
@@ -203,6 +206,112 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
                cmd << ": lr, batch size, epochs, ndcg k must be positive and max length at least 2");
   PRLM_REQUIRE(o.heldout_fraction >= 0 && o.heldout_fraction < 1, cmd << ": the held-out fraction must be in [0, 1)");
   PRLM_REQUIRE(!o.out_dir.empty(), cmd << ": no output directory");
+}
+
+std::string StepName(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
+  return name;
+}
+
+// Resumes from out_dir's newest checkpoint (the optimizer state and step; the
+// scorer was loaded from it; member 0 drops the metrics of later steps, which
+// are redone), or starts afresh. Returns the first step to run.
+int64_t ResumeOrStart(ListwiseScorer& scorer, torch::optim::AdamW& optimizer, const RetrieverTrainOptions& o, int rank,
+                      const std::function<void(const std::string&)>& say) {
+  const std::string metrics = o.out_dir + "/metrics.jsonl";
+  const std::string ckpt = o.resume ? NewestRetrieverCheckpoint(o.out_dir) : "";
+  if (ckpt.empty()) {
+    fs::create_directories(o.out_dir);
+    if (rank == 0) util::WriteFileAtomic(metrics, "");
+    return 0;
+  }
+  PRLM_REQUIRE(fs::equivalent(ckpt, scorer.SourceDir()),
+               o.command << ": resuming needs the model loaded from " << ckpt);
+  torch::load(optimizer, ckpt + "/optimizer.pt");
+  const int64_t step = nlohmann::json::parse(util::ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
+  say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
+  if (rank == 0) {
+    std::istringstream lines(fs::exists(metrics) ? util::ReadFile(metrics) : "");
+    std::string kept;
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
+    util::WriteFileAtomic(metrics, kept);
+  }
+  return step;
+}
+
+// One question's loss: kd, KL(softmax(u/T) || softmax(s/T)); rl, -log p(d)
+// (u(d) - u(d_1)) with d ~ softmax(s/T) drawn from (seed, step, position).
+torch::Tensor QuestionLoss(const torch::Tensor& s, const torch::Tensor& u, const RetrieverTrainOptions& o, int64_t step,
+                           size_t position) {
+  if (o.mode == "kd") return RopgKdLoss(s, u, o.temperature);
+  const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
+  util::SplitMix64 rng(
+      util::SplitMix64::Mix(o.seed ^ util::SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + position)));
+  const double x = rng.Uniform();
+  const double* pj = p.data_ptr<double>();
+  double acc = 0;
+  int64_t d = p.size(1) - 1;
+  for (int64_t j = 0; j < p.size(1); ++j)
+    if ((acc += pj[j]) > x) {
+      d = j;
+      break;
+    }
+  return RopgRlLoss(s / o.temperature, u, torch::tensor({d}, torch::kLong));
+}
+
+// This member's share of a global batch (positions `positions` of the
+// epoch's order): the loss's gradient / batch size into the parameters.
+// Returns (loss sum, kl sum, questions), which travel with the gradients.
+torch::Tensor BackwardShare(ListwiseScorer& scorer, const std::vector<const EncodedQuestion*>& mine,
+                            const std::vector<size_t>& positions, const RetrieverTrainOptions& o, int64_t step) {
+  if (mine.empty()) return torch::zeros({3}, torch::kFloat);
+  const auto scores = scorer.Scores(mine);
+  torch::Tensor loss = torch::zeros({}, torch::kFloat);
+  double kl = 0;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto s = scores[i].unsqueeze(0);
+    const auto u = Row(mine[i]->utilities);
+    loss = loss + QuestionLoss(s, u, o, step, positions[i]);
+    kl += RopgKdLoss(s.detach(), u, o.temperature).item<double>();
+  }
+  (loss / static_cast<double>(o.batch_size)).backward();
+  return torch::tensor(
+      {static_cast<float>(loss.item<double>()), static_cast<float>(kl), static_cast<float>(mine.size())});
+}
+
+// The retrieval tier serves the weights of `step`: saved under
+// out_dir/serving (older ones removed: shards hold what they loaded in memory).
+std::string RefreshServing(ListwiseScorer& scorer, const RetrieverTrainOptions& o, int64_t step) {
+  const fs::path serving = fs::path(o.out_dir) / "serving";
+  const std::string name = StepName(step);
+  scorer.Save((serving / name).string());
+  const std::string outcome = o.refresh((serving / name).string(), step);
+  for (const auto& e : fs::directory_iterator(serving))
+    if (e.path().filename() != name) fs::remove_all(e.path());
+  return outcome;
+}
+
+// out_dir/checkpoints/step-N: the weights, optimizer state and step, written
+// whole (a temporary directory renamed) so a crash leaves the previous one.
+void SaveCheckpoint(ListwiseScorer& scorer, torch::optim::AdamW& optimizer, const RetrieverTrainOptions& o,
+                    int64_t step) {
+  const std::string dir = o.out_dir + "/checkpoints/" + StepName(step), tmp = dir + ".tmp";
+  fs::remove_all(tmp);
+  scorer.Save(tmp);
+  torch::save(optimizer, tmp + "/optimizer.pt");
+  util::WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step}}).dump());
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+}
+
+}  // namespace
+
+RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<FeedbackRecord>& feedback,
+                                   const RetrieverTrainOptions& o, comm::TensorCollectives* group,
+                                   const std::function<void(const std::string&)>& log) {
+  CheckListwiseOptions(o);
   const auto start = std::chrono::steady_clock::now();
   const int rank = group ? group->rank() : 0, size = group ? group->size() : 1;
   const auto say = [&](const std::string& line) {
@@ -218,8 +327,8 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     PRLM_CHECK(q.candidates.size() == q.utilities.size());
     (IsHeldOut(r.user_id, o.heldout_fraction, o.seed) ? held_out : train).push_back(std::move(q));
   }
-  PRLM_REQUIRE(!train.empty(), cmd << ": no training questions left after holding out " << held_out.size()
-                                   << " (lower --heldout-fraction)");
+  PRLM_REQUIRE(!train.empty(), o.command << ": no training questions left after holding out " << held_out.size()
+                                         << " (lower --heldout-fraction)");
   report.train_questions = train.size();
   report.heldout_questions = held_out.size();
 
@@ -230,35 +339,16 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
   learner::LrSchedule schedule{config::LrScheduleKind::kLinear, steps_per_epoch * o.epochs, o.warmup_ratio, 0.0};
   schedule.Validate();
-  int64_t step = 0;
-  if (o.resume && !NewestRetrieverCheckpoint(o.out_dir).empty()) {
-    const std::string ckpt = NewestRetrieverCheckpoint(o.out_dir);
-    PRLM_REQUIRE(fs::equivalent(ckpt, scorer.SourceDir()), cmd << ": resuming needs the model loaded from " << ckpt);
-    torch::load(optimizer, ckpt + "/optimizer.pt");
-    step = nlohmann::json::parse(util::ReadFile(ckpt + "/state.json")).at("step").get<int64_t>();
-    say("resuming from " + ckpt + " (step " + std::to_string(step) + ")");
-    if (rank == 0) {  // metrics of steps after the checkpoint are redone
-      std::istringstream lines(fs::exists(o.out_dir + "/metrics.jsonl") ? util::ReadFile(o.out_dir + "/metrics.jsonl")
-                                                                        : "");
-      std::string kept;
-      for (std::string line; std::getline(lines, line);)
-        if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
-      util::WriteFileAtomic(o.out_dir + "/metrics.jsonl", kept);
-    }
-  } else {
-    fs::create_directories(o.out_dir);
-    if (rank == 0) util::WriteFileAtomic(o.out_dir + "/metrics.jsonl", "");
-  }
+  int64_t step = ResumeOrStart(scorer, optimizer, o, rank, say);
   if (rank == 0 && !held_out.empty()) {
     report.before = Evaluate(scorer, held_out, o);
     say("before training: " + Describe(report.before, o.ndcg_k));
   }
 
-  // 3. Steps: this member's share of each global batch, gradients summed.
-  const double b_global = static_cast<double>(o.batch_size);
   std::vector<size_t> order(train.size());
   int64_t order_epoch = -1;  // the epoch `order` was shuffled for
   for (; step < schedule.total_steps; ++step) {
+    // 3. This member's share of the global batch (every size-th question).
     const int64_t epoch = step / steps_per_epoch, in_epoch = step % steps_per_epoch;
     if (epoch != order_epoch) {
       std::iota(order.begin(), order.end(), 0);
@@ -268,50 +358,16 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     const size_t first = static_cast<size_t>(in_epoch * o.batch_size);
     const size_t last = std::min(train.size(), first + static_cast<size_t>(o.batch_size));
     std::vector<const EncodedQuestion*> mine;
-    std::vector<size_t> mine_pos;
-    for (size_t j = first; j < last; ++j)
-      if (static_cast<int>((j - first) % static_cast<size_t>(size)) == rank) {
-        mine.push_back(&train[order[j]]);
-        mine_pos.push_back(j);
-      }
+    std::vector<size_t> positions;
+    for (size_t j = first + static_cast<size_t>(rank); j < last; j += static_cast<size_t>(size)) {
+      mine.push_back(&train[order[j]]);
+      positions.push_back(j);
+    }
+    // 4. Gradients of every share summed, clipped, one AdamW step.
     const double lr = o.lr * schedule.Factor(step);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     optimizer.zero_grad();
-    // The step's loss and KL sums travel with the gradients.
-    torch::Tensor sums = torch::zeros({3}, torch::kFloat);  // loss, kl, questions
-    if (!mine.empty()) {
-      const auto scores = scorer.Scores(mine);
-      torch::Tensor loss = torch::zeros({}, torch::kFloat);
-      double kl = 0;
-      for (size_t i = 0; i < mine.size(); ++i) {
-        const auto s = scores[i].unsqueeze(0);
-        const auto u = Row(mine[i]->utilities);
-        torch::Tensor li;
-        if (o.mode == "kd") {
-          li = pipeline::RopgKdLoss(s, u, o.temperature);
-        } else {
-          // d ~ softmax(s / T), drawn from (seed, step, batch position).
-          const auto p = torch::softmax(s.detach().to(torch::kDouble) / o.temperature, 1).contiguous();
-          util::SplitMix64 rng(util::SplitMix64::Mix(
-              o.seed ^ util::SplitMix64::Mix(static_cast<uint64_t>(step) * 1000003u + mine_pos[i])));
-          const double x = rng.Uniform();
-          const double* pj = p.data_ptr<double>();
-          double acc = 0;
-          int64_t d = p.size(1) - 1;
-          for (int64_t j = 0; j < p.size(1); ++j)
-            if ((acc += pj[j]) > x) {
-              d = j;
-              break;
-            }
-          li = pipeline::RopgRlLoss(s / o.temperature, u, torch::tensor({d}, torch::kLong));
-        }
-        loss = loss + li;
-        kl += pipeline::RopgKdLoss(s.detach(), u, o.temperature).item<double>();
-      }
-      (loss / b_global).backward();
-      sums = torch::tensor(
-          {static_cast<float>(loss.item<double>()), static_cast<float>(kl), static_cast<float>(mine.size())});
-    }
+    const torch::Tensor sums = BackwardShare(scorer, mine, positions, o, step);
     std::vector<torch::Tensor> grads;
     for (auto& p : params) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -319,15 +375,14 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
     }
     grads.push_back(sums);
     if (group) group->AllReduceSum(grads, kCollectiveTimeout);
-    const double grad_norm = o.max_grad_norm > 0
-                                 ? torch::nn::utils::clip_grad_norm_(params, o.max_grad_norm)
-                                 : torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
+    const double max_norm = o.max_grad_norm > 0 ? o.max_grad_norm : std::numeric_limits<double>::infinity();
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
     optimizer.step();
     const double n = std::max(1.0f, sums[2].item<float>());
     const double step_loss = sums[0].item<float>() / n, step_kl = sums[1].item<float>() / n;
     PRLM_REQUIRE(std::isfinite(step_loss),
-                 cmd << ": the loss became " << step_loss << " at step " << step + 1 << " (lower --lr?)");
-    // 4. Metrics, held-out figures, checkpoints (member 0 writes).
+                 o.command << ": the loss became " << step_loss << " at step " << step + 1 << " (lower --lr?)");
+    // 5. Metrics, held-out figures, the serving refresh, checkpoints (member 0).
     if (rank != 0) continue;
     nlohmann::ordered_json m = {{"step", step + 1}, {"epoch", epoch + 1},     {"loss", step_loss},
                                 {"kl", step_kl},    {"grad_norm", grad_norm}, {"lr", lr}};
@@ -339,29 +394,13 @@ RetrieverTrainReport TrainListwise(ListwiseScorer& scorer, const std::vector<Fee
           Fixed(step_loss) + " | " + Describe(e, o.ndcg_k));
       if (last_step) report.after = e;
     }
-    // 5. The retrieval tier serves the weights of this step.
     if (o.refresh && o.refresh_every > 0 && ((step + 1) % o.refresh_every == 0 || last_step)) {
-      char name[32];
-      std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step + 1));
-      const fs::path serving = fs::path(o.out_dir) / "serving";
-      scorer.Save((serving / name).string());
-      m["refresh"] = o.refresh((serving / name).string(), step + 1);
+      m["refresh"] = RefreshServing(scorer, o, step + 1);
       say("step " + std::to_string(step + 1) + ": refresh " + m["refresh"].get<std::string>());
-      for (const auto& e : fs::directory_iterator(serving))  // shards hold what they loaded in memory
-        if (e.path().filename() != name) fs::remove_all(e.path());
     }
     std::ofstream(o.out_dir + "/metrics.jsonl", std::ios::app) << m.dump() << "\n";
-    if (o.save_every > 0 && ((step + 1) % o.save_every == 0 || last_step)) {
-      char name[32];
-      std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step + 1));
-      const std::string dir = o.out_dir + "/checkpoints/" + name, tmp = dir + ".tmp";
-      fs::remove_all(tmp);
-      scorer.Save(tmp);
-      torch::save(optimizer, tmp + "/optimizer.pt");
-      util::WriteFileAtomic(tmp + "/state.json", nlohmann::json({{"step", step + 1}}).dump());
-      fs::remove_all(dir);
-      fs::rename(tmp, dir);
-    }
+    if (o.save_every > 0 && ((step + 1) % o.save_every == 0 || last_step))
+      SaveCheckpoint(scorer, optimizer, o, step + 1);
   }
   report.steps = schedule.total_steps;
   if (rank == 0) {
@@ -386,6 +425,47 @@ std::string RetrieverTrainReport::ToJson(const RetrieverTrainOptions& o) const {
                               {"after", EvalJson(after)},
                               {"seconds", seconds}};
   return j.dump(2) + "\n";
+}
+
+std::string RetrieverTrainReport::Summary(const RetrieverTrainOptions& o, const std::string& what,
+                                          const std::string& first) const {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
+                "top-1 utility %.4f -> %.4f (%s %.4f, best fixed %.4f, oracle %.4f) in %.0f s",
+                o.out_dir.c_str(), o.mode.c_str(), what.c_str(), static_cast<long long>(steps), train_questions,
+                heldout_questions, o.ndcg_k, before.ndcg, after.ndcg, before.top1_utility, after.top1_utility,
+                first.c_str(), after.first_stage_top1_utility, after.best_fixed_top1_utility, after.oracle_top1_utility,
+                seconds);
+  return line;
+}
+
+std::function<std::string(const std::string& model_dir, int64_t step)> RefreshShardsWith(
+    const std::vector<net::Endpoint>& servers, const net::ClientOptions& client) {
+  return [servers, client](const std::string& dir, int64_t) {
+    std::string summary;
+    for (const auto& r : retrieval::RefreshShards(servers, client, dir, std::chrono::hours(1))) {
+      char line[96];
+      std::snprintf(line, sizeof line, "version %llu in %.1f s", static_cast<unsigned long long>(r.index_version),
+                    r.seconds);
+      summary += (summary.empty() ? "" : "; ") + r.server + ": " + (r.ok ? line : "FAILED, " + r.error);
+    }
+    return summary;
+  };
+}
+
+std::string TrainRetrieverOnRank(const comm::MpiJob& mpi, const std::string& init_dir, const std::string& feedback_path,
+                                 const RetrieverTrainOptions& o) {
+  const auto feedback = ReadFeedback(feedback_path);
+  const std::string checkpoint = o.resume ? NewestRetrieverCheckpoint(o.out_dir) : "";
+  const std::string encoder_dir = checkpoint.empty() ? init_dir : checkpoint;
+  auto encoder = model::LoadBert(encoder_dir);
+  const auto tokenizer = text::Tokenizer::FromFile(encoder_dir + "/tokenizer.json");
+  const auto group = DataParallelGroup(mpi, "retriever learners");
+  const auto report = TrainRetriever(
+      encoder, encoder_dir, *tokenizer, feedback, o, group.get(),
+      [&o](const std::string& line) { std::fprintf(stderr, "%s: %s\n", o.command.c_str(), line.c_str()); });
+  return report.Summary(o, "retriever", "first stage");
 }
 
 }  // namespace prlm::pipeline

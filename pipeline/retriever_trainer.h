@@ -48,8 +48,10 @@
 #include <string>
 #include <vector>
 
+#include "common/comm/mpi_job.h"
 #include "common/comm/tensor_collectives.h"
 #include "common/model/bert.h"
+#include "common/net/rpc_client.h"
 #include "common/text/tokenizer.h"
 #include "pipeline/retriever_feedback.h"
 
@@ -121,7 +123,16 @@ struct RetrieverTrainReport {
   RetrieverEval before, after;
   double seconds = 0;
   std::string ToJson(const RetrieverTrainOptions& options) const;
+  // One line for the user: "wrote DIR: MODE WHAT after N steps ...: ndcg@K
+  // a -> b, top-1 utility ... (FIRST x, best fixed y, oracle z) in S s".
+  std::string Summary(const RetrieverTrainOptions& options, const std::string& what, const std::string& first) const;
 };
+
+// A RetrieverTrainOptions::refresh that re-embeds every shard of `servers`
+// with the weights in the directory it is given, and returns one summary
+// ("HOST:PORT: version V in S s" or "HOST:PORT: FAILED, why", joined by "; ").
+std::function<std::string(const std::string& model_dir, int64_t step)> RefreshShardsWith(
+    const std::vector<net::Endpoint>& servers, const net::ClientOptions& client);
 
 // REQUIRES: `encoder` was loaded from `encoder_dir` (its tokenizer.json is
 // copied into every saved directory); with options.resume and a checkpoint
@@ -146,5 +157,12 @@ std::string NewestRetrieverCheckpoint(const std::string& out_dir);
 // NDCG@k of `order` (candidate indices, best first) with `gains`; 0 when
 // every gain is 0. Exposed for tests.
 double Ndcg(const std::vector<int>& order, const std::vector<double>& gains, int k);
+
+// train-retriever as one rank of `mpi`: the encoder from `init_dir` (with
+// options.resume, out_dir's newest checkpoint instead), the records of
+// `feedback_path`, the ranks as one data-parallel group; progress lines on
+// stderr. Returns the report's Summary (rank 0 wrote the files).
+std::string TrainRetrieverOnRank(const comm::MpiJob& mpi, const std::string& init_dir, const std::string& feedback_path,
+                                 const RetrieverTrainOptions& options);
 
 }  // namespace prlm::pipeline

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <memory>
 #include <unordered_map>
 
 #include "common/data/prompt_templates.h"
@@ -124,6 +126,28 @@ std::vector<RmPair> SyntheticRmPairs(const pipeline::SyntheticSplits& splits) {
       pairs.push_back(RmPair{ex.id, ex.user_id, ex.input, std::move(chosen), std::move(rejected)});
   }
   return pairs;
+}
+
+std::string RmPairStats::Summary() const {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "%zu pairs from %zu queries (dropped: %zu empty chosen, %zu empty rejected, %zu both empty, %zu "
+                "identical; skipped: %zu retrieval errors, %zu over the prompt limit)",
+                pairs, queries, empty_chosen, empty_rejected, both_empty, identical, retrieval_errors, over_budget);
+  return line;
+}
+
+CompletionFn SampledCompletions(model::CausalLM policy, const text::Tokenizer& tokenizer,
+                                const model::SamplingParams& sampling, uint64_t seed) {
+  auto done = std::make_shared<uint64_t>(0);
+  return [policy, &tokenizer, sampling, seed, done](const std::vector<std::vector<int32_t>>& prompts) mutable {
+    std::vector<model::GenerationRequest> requests;
+    for (const auto& p : prompts) requests.push_back({p, {model::SampleSeed(seed, (*done)++, 0)}});
+    std::vector<std::string> texts;
+    for (const auto& r : model::Generate(policy, requests, sampling))
+      texts.push_back(tokenizer.Decode(r[0].tokens, /*skip_special_tokens=*/true));
+    return texts;
+  };
 }
 
 }  // namespace prlm::pipeline

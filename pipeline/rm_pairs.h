@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "common/data/dataset.h"
+#include "common/model/causal_lm.h"
+#include "common/model/generation.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
@@ -50,10 +52,18 @@ struct RmPairStats {
   size_t empty_chosen = 0, empty_rejected = 0, both_empty = 0, identical = 0;
   size_t retrieval_errors = 0;  // queries whose profile could not be retrieved (skipped)
   size_t over_budget = 0;       // queries too long for max_prompt_tokens even without a profile (skipped)
+  // "N pairs from Q queries (dropped: ...; skipped: ...)".
+  std::string Summary() const;
 };
 
 // Generates completions (full text) for prompts given as token ids, in order.
 using CompletionFn = std::function<std::vector<std::string>(const std::vector<std::vector<int32_t>>& prompts)>;
+// Completions sampled from `policy` with `sampling`, the n-th prompt of the
+// run (counting across calls) seeded by SampleSeed(seed, n, 0); decoded
+// without special tokens.
+// REQUIRES: policy and tokenizer outlive the function.
+CompletionFn SampledCompletions(model::CausalLM policy, const text::Tokenizer& tokenizer,
+                                const model::SamplingParams& sampling, uint64_t seed);
 using ProgressFn = std::function<void(const RmPairStats& so_far, size_t total)>;
 
 // REQUIRES: the data set's task has a PrLM prompt template (LaMP-4/5/7).

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/util/check.h"
+#include "common/util/json_lines.h"
 #include "common/util/rng.h"
 
 namespace prlm::pipeline {
@@ -159,6 +160,27 @@ std::string RmTrainReport::ToJson() const {
   j["step_loss"] = step_loss;
   j["seconds"] = seconds;
   return j.dump(2) + "\n";
+}
+
+std::vector<std::pair<std::string, std::string>> ReadQueryAnswerPairs(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  util::ForEachJsonLine(path, [&](const nlohmann::json& j, const std::string& where, size_t) {
+    pairs.emplace_back(util::JsonLineString(j, where, "query", true), util::JsonLineString(j, where, "answer", true));
+  });
+  return pairs;
+}
+
+void WriteRmScores(reward::RewardModel& rm, const std::vector<std::pair<std::string, std::string>>& pairs,
+                   int batch_size, FILE* out) {
+  const auto scores = rm.ScoreTexts(pairs, batch_size);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    nlohmann::ordered_json j;
+    j["query"] = pairs[i].first;
+    j["answer"] = pairs[i].second;
+    j["score"] = scores[i];
+    j["sigmoid"] = 1.0 / (1.0 + std::exp(-double(scores[i])));
+    std::fprintf(out, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
 }
 
 }  // namespace prlm::pipeline

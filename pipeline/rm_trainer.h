@@ -13,8 +13,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/reward/reward_model.h"
@@ -55,5 +57,13 @@ RmEvalResult EvaluatePairs(reward::RewardModel& rm, const std::vector<RmPair>& p
 // Trains `rm` in place. `log` gets progress lines. REQUIRES: pairs.size() >= 2.
 RmTrainReport TrainRewardModel(reward::RewardModel& rm, const std::vector<RmPair>& pairs, const RmTrainOptions& options,
                                const std::function<void(const std::string&)>& log = {});
+
+// score-rm's input: {"query", "answer"} per JSON line (errors name file:line).
+std::vector<std::pair<std::string, std::string>> ReadQueryAnswerPairs(const std::string& path);
+// Scores the pairs with `rm`, `batch_size` at a time, and writes one JSON line
+// per pair to `out`: {"query", "answer", "score", "sigmoid"}.
+// REQUIRES: rm has a trained head (not new_head()).
+void WriteRmScores(reward::RewardModel& rm, const std::vector<std::pair<std::string, std::string>>& pairs,
+                   int batch_size, FILE* out);
 
 }  // namespace prlm::pipeline

@@ -100,4 +100,25 @@ std::string ComparisonRow(const std::string& name_a, const std::string& name_b, 
   return row;
 }
 
+std::string JudgeUnderTruth(const std::string& truth_path, const std::string& baseline,
+                            const std::vector<std::string>& candidates, uint64_t seed) {
+  const auto named = [](const std::string& spec) {
+    const size_t eq = spec.find('=');
+    PRLM_REQUIRE(eq != std::string::npos && eq > 0 && eq + 1 < spec.size(),
+                 "judge-utility: '" << spec << "' is not NAME=FILE");
+    return std::make_pair(spec.substr(0, eq), ReadJudgedAnswers(spec.substr(eq + 1)));
+  };
+  const auto truth = ReadPreferenceTruth(truth_path);
+  const auto [base_name, base] = named(baseline);
+  std::string md = ComparisonHeader(), gold;
+  for (const auto& spec : candidates) {
+    const auto [name, answers] = named(spec);
+    const auto c = CompareUnderTruth(truth, base, answers, seed);
+    md += ComparisonRow(base_name, name, c);
+    if (c.utility_gold && gold.empty())
+      gold = "\nThe gold answers' mean true utility: " + std::to_string(*c.utility_gold) + "\n";
+  }
+  return md + gold;
+}
+
 }  // namespace prlm::pipeline

@@ -59,4 +59,11 @@ TrueUtilityComparison CompareUnderTruth(const std::map<std::string, pipeline::Pr
 std::string ComparisonHeader();
 std::string ComparisonRow(const std::string& name_a, const std::string& name_b, const TrueUtilityComparison& c);
 
+// judge-utility: every candidate ("NAME=FILE", eval --completions files)
+// against the baseline ("NAME=FILE") under truth.json at `truth_path`, as a
+// markdown table (and the gold answers' mean utility when the files have
+// golds). Throws util::Error naming a spec that is not NAME=FILE.
+std::string JudgeUnderTruth(const std::string& truth_path, const std::string& baseline,
+                            const std::vector<std::string>& candidates, uint64_t seed);
+
 }  // namespace prlm::pipeline

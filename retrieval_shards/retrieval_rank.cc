@@ -14,7 +14,7 @@ namespace {
 
 // This rank's shard of every split in data.dir, built here.
 LoadedShard BuildShard(const config::TrainConfig& c, uint32_t shard, uint32_t shards) {
-  const data::TaskSpec* task = c.data.task.empty() ? nullptr : &data::TaskByName(c.data.task);
+  const data::TaskSpec* task = data::TaskOrNull(c.data.task);
   std::vector<std::string> failures;
   const std::vector<data::Dataset> splits = data::LoadLampSplits(c.data.dir, task, &failures);
   for (const auto& f : failures) spdlog::warn("split {} (left out: its users get no profile here)", f);

@@ -142,7 +142,8 @@ TEST(Cli, InitModelGenerateAndLogprobsWorkTogether) {
     // --chat: the model's own template when it has one.
     auto chat = RunPrlm("generate --model " + (dir / arch) + " --prompt hi --max-new-tokens 2 --chat");
     ASSERT_EQ(chat.code, 0) << chat.out;
-    EXPECT_NE(chat.out.find("prompts rendered with ChatML (no chat template)"), std::string::npos) << chat.out;
+    EXPECT_NE(chat.out.find("prompts rendered with ChatML (the model has no chat template)"), std::string::npos)
+        << chat.out;
     prlm::testing::WriteBytes(dir / (arch + "/chat_template.jinja"),
                               "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | trim }}<|im_end|>\n"
                               "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");

@@ -12,6 +12,7 @@
 #include "common/data/preference_file.h"
 #include "common/reward/lore.h"
 #include "pipeline/lore_pipeline.h"
+#include "pipeline/lore_training.h"
 #include "pipeline/synthetic_preferences.h"
 #include "tests/test_util.h"
 
@@ -31,7 +32,7 @@ TEST(LoreLoss, PerUserMeanThenUserMeanAndItsGradient) {
   // User 0 has pairs with logits 1 and -1, user 1 one pair with logit 2.
   auto logits = torch::tensor({1.0, -1.0, 2.0}, torch::kDouble).set_requires_grad(true);
   const auto user = torch::tensor({0, 0, 1}, torch::kLong);
-  const auto loss = reward::PerUserBtLoss(logits, user, 2);
+  const auto loss = pipeline::PerUserBtLoss(logits, user, 2);
   const double want = ((Softplus(-1) + Softplus(1)) / 2 + Softplus(-2)) / 2;
   EXPECT_NEAR(loss.item<double>(), want, 1e-12);
   loss.backward();
@@ -76,7 +77,7 @@ TEST(LoreModel, LogitsAreDiffTimesBasisTimesSoftmaxWeightsOverScale) {
   o.iterations = 3;
   o.prune_below = 0;
   o.scale = 4;
-  const auto m = LoreModel::Train({diffs, {0, 1, 1}}, {"a", "b"}, o);
+  const auto m = pipeline::TrainLore({diffs, {0, 1, 1}}, {"a", "b"}, o);
   ASSERT_EQ(m.basis_size(), 2);
   const auto w = m.WeightsOf("b");
   EXPECT_NEAR(w.sum().item<double>(), 1.0, 1e-6);
@@ -102,7 +103,7 @@ TEST(LoreModel, UserTableRoundTripsThroughTheDirectory) {
   o.iterations = 50;
   o.scale = 1;
   reward::LoreReport report;
-  auto m = LoreModel::Train({torch::cat(parts), user}, {"u0", "u1", "u2", "u3"}, o, &report);
+  auto m = pipeline::TrainLore({torch::cat(parts), user}, {"u0", "u1", "u2", "u3"}, o, &report);
   m.SetUser("new", LoreModel::LogitsOf(torch::softmax(torch::arange(m.basis_size()).to(torch::kFloat), 0)));
   TempDir dir;
   m.Save(dir.str(), "/some/bert", "mean", o, report);
@@ -142,7 +143,7 @@ TEST(LoreModel, AdaptingAUserFromTheTruthRanksHeldOutPairsLikeTheTruth) {
   LoreOptions o;
   o.basis = 6;
   o.scale = 1;
-  const auto m = LoreModel::Train({torch::cat(parts), user}, ids, o);
+  const auto m = pipeline::TrainLore({torch::cat(parts), user}, ids, o);
   const auto shots = Pairs(t, 30, 20, nullptr);
   std::vector<double> bayes;
   const auto test = Pairs(t, 30, 400, &bayes);
@@ -163,7 +164,7 @@ TEST(LoreModel, AdaptingAUserFromTheTruthRanksHeldOutPairsLikeTheTruth) {
   ExpectErrorContaining([&] { m.FitWeights(torch::full({2, 16}, NAN), o); }, {"non-finite"});
   ExpectErrorContaining(
       [&] {
-        LoreModel::Train({torch::zeros({2, 16}), {0, 0}}, {"a", "b"}, o);
+        pipeline::TrainLore({torch::zeros({2, 16}), {0, 0}}, {"a", "b"}, o);
       },
       {"user b has no pairs"});
 }

@@ -27,6 +27,7 @@
 #include "common/text/prompt.h"
 #include "common/util/dynamic_batcher.h"
 #include "common/util/file.h"
+#include "pipeline/lore_training.h"
 #include "pipeline/rm_pairs.h"
 #include "pipeline/rm_trainer.h"
 #include "pipeline/synthetic.h"
@@ -494,7 +495,7 @@ TEST(LoreService, ScoresPerUserAdaptsWhileScoringAndRefusesBadInput) {
   lo.scale = 1;
   lo.prune_below = 0;
   lo.adapt_iterations = 100;
-  const auto model = reward::LoreModel::Train({torch::randn({40, 64}), std::vector<int64_t>(40, 0)}, {"a"}, lo);
+  const auto model = pipeline::TrainLore({torch::randn({40, 64}), std::vector<int64_t>(40, 0)}, {"a"}, lo);
   auto table = model.Clone();
   table.SetUser("b", reward::LoreModel::LogitsOf(torch::tensor({0.7f, 0.2f, 0.1f})));
   TempDir model_dir;  // adaptations persist into the model directory

@@ -35,9 +35,7 @@ void ServeUntilStopped(const TrainJob& job, net::RpcServer& server) {
   }
   server.Stop();
   serving.join();
-  std::string counters;
-  for (const auto& [k, v] : server.Counters()) counters += " " + k + "=" + std::to_string(v);
-  spdlog::info("stopped;{}", counters);
+  spdlog::info("stopped;{}", server.CountersLine());
 }
 
 }  // namespace prlm::comm

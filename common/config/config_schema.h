@@ -63,6 +63,7 @@ class ConfigSchema {
   };
   // REQUIRES: `key` is declared.
   KeyInfo Info(const std::string& key) const;
+  bool Has(const std::string& key) const { return entries_.count(key) > 0; }
 
  private:
   struct Entry {

@@ -188,6 +188,19 @@ std::string TrainConfig::ToYaml() const {
   return Bind(copy).ToYaml();
 }
 
+std::string Layout::ToString() const {
+  return "retrieval=" + std::to_string(retrieval) + " reward=" + std::to_string(reward) +
+         " rollout=" + std::to_string(rollout) + " learners=" + std::to_string(learners) +
+         " ranks=" + std::to_string(total());
+}
+
+std::string TrainConfig::ValueOf(const std::string& key) const {
+  TrainConfig copy = *this;
+  const ConfigSchema schema = Bind(copy);
+  PRLM_REQUIRE(schema.Has(key), "config: no key " << key << " (prlm train --keys lists them)");
+  return schema.Info(key).value;
+}
+
 Layout TrainConfig::ResolveLayout(int64_t world_size) const {
   return layout.unset() ? DefaultLayout(world_size) : layout;
 }

@@ -4,7 +4,7 @@
 // (Validate) and one error message. The training job reads all of it from
 // YAML plus dotted overrides (config_schema.h); the single-process commands
 // (serve-reward, eval, make-rm-pairs, bench) fill the same sections from
-// their flags (cli/config_flags.h maps each flag onto its key).
+// their flags (options/config_flags.h maps each flag onto its key).
 //
 // The layout gives the ranks after the coordinator (rank 0), in order, to
 // retrieval shards, reward servers, rollout workers and learners. Counts of
@@ -27,6 +27,8 @@ struct Layout {
   int64_t retrieval = 0, reward = 0, rollout = 0, learners = 0;
   int64_t total() const { return 1 + retrieval + reward + rollout + learners; }
   bool unset() const { return retrieval == 0 && reward == 0 && rollout == 0 && learners == 0; }
+  // "retrieval=R reward=W rollout=O learners=L ranks=N" (what launch scripts read).
+  std::string ToString() const;
 };
 
 // One retrieval shard and one reward server; the rest split between rollout
@@ -205,6 +207,9 @@ struct TrainConfig {
   static std::string Describe();
   // The effective configuration as YAML (written into the run directory).
   std::string ToYaml() const;
+  // One key's effective value, as ToYaml writes it unquoted (for job scripts:
+  // prlm train --print-config-value). Throws util::Error for an unknown key.
+  std::string ValueOf(const std::string& key) const;
   // Ranges and cross-key rules; the layout against the world size
   // (world_size 0: skip that check). Throws util::Error naming the key.
   void Validate(int64_t world_size) const;

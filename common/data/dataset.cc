@@ -437,4 +437,12 @@ std::string FormatStats(const Dataset& ds, const DatasetStats& s) {
   return buf;
 }
 
+void KeepWindow(Dataset* dataset, size_t offset, size_t limit) {
+  auto& examples = dataset->examples;
+  PRLM_REQUIRE(offset == 0 || offset < examples.size(),
+               dataset->source << ": cannot skip " << offset << " questions of " << examples.size());
+  examples.erase(examples.begin(), examples.begin() + static_cast<std::ptrdiff_t>(offset));
+  if (limit > 0 && limit < examples.size()) examples.resize(limit);
+}
+
 }  // namespace prlm::data

@@ -85,6 +85,10 @@ std::vector<Dataset> LoadLampSplits(const std::string& dir, const TaskSpec* task
 // {reviewerId|name|author, input, output, profile:[...]}.
 Dataset LoadLongLamp(const std::string& path, const TaskSpec& task);
 
+// Keeps questions offset .. offset + limit - 1 (limit 0: all after offset).
+// Throws util::Error when offset is not below the number of questions.
+void KeepWindow(Dataset* dataset, size_t offset, size_t limit);
+
 // "YYYY-MM-DD" / "YYYY" -> date_key; nullopt for anything else.
 std::optional<int32_t> ParseDateKey(std::string_view date);
 

@@ -152,6 +152,8 @@ const std::vector<TaskSpec>& AllTasks() {
   return tasks;
 }
 
+const TaskSpec* TaskOrNull(std::string_view name) { return name.empty() ? nullptr : &TaskByName(name); }
+
 const TaskSpec& TaskByName(std::string_view name) {
   const std::string want = Normalized(name);
   for (const auto& t : AllTasks()) {

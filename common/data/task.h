@@ -55,6 +55,8 @@ const std::vector<TaskSpec>& AllTasks();
 // ("product_review", "LongLaMP_product_review"). Throws util::Error listing the
 // known names.
 const TaskSpec& TaskByName(std::string_view name);
+// The same, but nullptr for an empty name (the data's outputs file names the task).
+const TaskSpec* TaskOrNull(std::string_view name);
 
 // LaMP's query extraction for `task` (text after the anchor; for LaMP-1 the two
 // candidate titles between quotes). Falls back to the whole input, stripped,

@@ -5,6 +5,9 @@
 #include <memory>
 #include <sstream>
 
+#include "common/util/check.h"
+#include "common/util/file.h"
+
 namespace prlm::jinja {
 namespace {
 
@@ -92,6 +95,25 @@ std::function<std::string(const std::vector<std::pair<std::string, std::string>>
   return [shared](const std::vector<std::pair<std::string, std::string>>& messages) {
     return shared->RenderTurns(messages);
   };
+}
+
+Conversation ReadConversation(const std::string& path) {
+  nlohmann::ordered_json given;
+  try {
+    given = nlohmann::ordered_json::parse(util::ReadFile(path));
+  } catch (const nlohmann::json::exception& e) {
+    PRLM_THROW(path << " is not JSON: " << e.what());
+  }
+  Conversation c;
+  c.messages = given;
+  if (given.is_object()) {
+    PRLM_REQUIRE(given.contains("messages"), path << ": the object has no \"messages\"");
+    c.messages = given["messages"];
+    for (const auto& [k, v] : given.items())
+      if (k != "messages") c.extra[k] = v;
+  }
+  PRLM_REQUIRE(c.messages.is_array(), path << ": messages must be a JSON list");
+  return c;
 }
 
 }  // namespace prlm::jinja

@@ -49,6 +49,16 @@ class ChatTemplate {
   std::string origin_;  // the file it came from, for messages
 };
 
+// A conversation file as prlm chat-template reads it: a JSON list of {role,
+// content}, or an object {messages, tools, ...} whose other keys are passed
+// to the template as variables (Render's `extra`). Throws util::Error naming
+// the file when it is not JSON or has no list of messages.
+struct Conversation {
+  nlohmann::ordered_json messages;
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+};
+Conversation ReadConversation(const std::string& path);
+
 // DIR's chat template as a prompt renderer (text::PromptOptions::chat), or an
 // empty function when DIR has none (ChatML then). *origin says which.
 std::function<std::string(const std::vector<std::pair<std::string, std::string>>&)> ChatRendererFor(

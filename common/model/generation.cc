@@ -6,6 +6,7 @@
 
 #include <torch/cuda.h>
 
+#include "common/model/model_config.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "common/util/rng.h"
@@ -228,6 +229,37 @@ std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model, const std::vec
     out.push_back(std::move(row));
   }
   return out;
+}
+
+std::string ApplyModelSampling(const std::string& model_dir, SamplingParams* p) {
+  const auto g = GenerationConfig::LoadFromDir(model_dir);
+  std::string used;
+  const auto note = [&](const std::string& what) { used += (used.empty() ? "" : ", ") + what; };
+  if (g.do_sample == false) p->greedy = true, note("greedy (do_sample false)");
+  if (g.temperature && *g.temperature > 0)
+    p->temperature = *g.temperature, note("temperature " + std::to_string(p->temperature));
+  if (g.top_p) p->top_p = *g.top_p, note("top_p " + std::to_string(p->top_p));
+  if (g.top_k) p->top_k = static_cast<int>(*g.top_k), note("top_k " + std::to_string(p->top_k));
+  return used;
+}
+
+std::string ResolvePolicySampling(config::TrainConfig* config) {
+  if (config->grpo.sampling != "model") return "";
+  SamplingParams p;
+  p.temperature = config->grpo.temperature;
+  p.top_p = config->grpo.top_p;
+  p.top_k = static_cast<int>(config->grpo.top_k);
+  const std::string used = ApplyModelSampling(config->model.policy, &p);
+  PRLM_REQUIRE(!p.greedy, "grpo.sampling=model: "
+                              << config->model.policy
+                              << "/generation_config.json says do_sample false, but GRPO samples a group per prompt "
+                                 "(set grpo.sampling=config)");
+  config->grpo.temperature = p.temperature;
+  config->grpo.top_p = p.top_p;
+  config->grpo.top_k = p.top_k;
+  return "grpo.sampling=model: " + (used.empty()
+                                        ? "the policy has no generation_config.json sampling; grpo.* values kept"
+                                        : "from generation_config.json: " + used);
 }
 
 }  // namespace prlm::model

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/train_config.h"
 #include "common/model/causal_lm.h"
 
 namespace prlm::model {
@@ -67,5 +68,17 @@ std::vector<std::vector<float>> SequenceLogprobs(CausalLM& model, const std::vec
 
 // Deterministic per-sample seed from a run seed and (prompt, sample) indices.
 uint64_t SampleSeed(uint64_t run_seed, uint64_t prompt_index, uint64_t sample_index);
+
+// The sampling of model_dir/generation_config.json over `p`, where the file
+// sets it (temperature, top_p, top_k; do_sample false makes p greedy).
+// Returns what it set, for the log ("" when the file sets nothing).
+std::string ApplyModelSampling(const std::string& model_dir, SamplingParams* p);
+
+// grpo.sampling=model: the policy's generation_config.json sampling replaces
+// grpo.temperature / top_p / top_k where it sets them, on every rank alike
+// (the learner's log-probs use the rollout's temperature). Returns the line
+// to log ("" for grpo.sampling=config). Throws util::Error when the model
+// asks for greedy decoding, which cannot feed GRPO's groups.
+std::string ResolvePolicySampling(config::TrainConfig* config);
 
 }  // namespace prlm::model

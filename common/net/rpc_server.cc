@@ -481,6 +481,12 @@ void RpcServer::Stop() {
 
 uint16_t RpcServer::port() const { return impl_->bound_port; }
 
+std::string RpcServer::CountersLine() const {
+  std::string line;
+  for (const auto& [name, value] : Counters()) line += " " + name + "=" + std::to_string(value);
+  return line;
+}
+
 std::map<std::string, uint64_t> RpcServer::Counters() const { return impl_->Counters(); }
 
 }  // namespace prlm::net

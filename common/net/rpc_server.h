@@ -124,6 +124,8 @@ class RpcServer {
   // rejected_draining, authenticated, handshake_failed, in_flight_limited,
   // tls_failed.
   std::map<std::string, uint64_t> Counters() const;
+  // " name=value" for each counter, in name order (a service's last log line).
+  std::string CountersLine() const;
 
  private:
   struct Impl;

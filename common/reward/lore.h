@@ -7,12 +7,10 @@
 // V in R^{d x B} shared, theta_i in R^B per user. A pair (chosen c,
 // rejected r) of user i has P(c > r) = sigmoid((phi_c - phi_r)^T V w_i / scale).
 //
-// Train: the Bradley-Terry NLL, averaged over each user's pairs and then over
-// users (+ alpha ||V - V_0||^2, V_0 the initial basis), minimised by
-// alternating full-batch Adam steps on V and on theta; afterwards basis
-// columns no user weighs above prune_below are dropped (theta keeps the
-// remaining entries). FitWeights: a new user's theta with V frozen (Adam,
-// adapt_iterations steps at adapt_lr, from theta = 0: the uniform mixture).
+// Training the basis and the users' weights is an offline step
+// (pipeline/lore_training.h). FitWeights here: a new user's theta with V
+// frozen (Adam, adapt_iterations steps at adapt_lr, from theta = 0: the
+// uniform mixture), which the reward tier also does while serving.
 // An unknown user gets the population mean weights (the mean of the seen
 // users' w).
 //
@@ -21,8 +19,8 @@
 // as trained, scale, the embedder directory and pooling, the options and the
 // training report).
 //
-// Thread-safety: const methods are safe to call concurrently; Train, SetUser
-// and Load build or change the model and need exclusive access.
+// Thread-safety: const methods are safe to call concurrently; SetUser and
+// Load build or change the model and need exclusive access.
 #pragma once
 
 #include <torch/torch.h>
@@ -59,11 +57,9 @@ struct LoreReport {
 class LoreModel {
  public:
   LoreModel() = default;
-
-  // REQUIRES (throws util::Error): pairs for every user in `users`, d >= 1,
-  // options.basis >= 1.
-  static LoreModel Train(const PairDiffs& pairs, const std::vector<std::string>& users, const LoreOptions& options,
-                         LoreReport* report = nullptr);
+  // A trained model: basis V [d, B], user_logits theta [U, B] (row u is
+  // users[u]). Throws util::Error when the shapes disagree or a user repeats.
+  LoreModel(torch::Tensor basis, torch::Tensor user_logits, std::vector<std::string> users, double scale);
 
   // The mixture weights [B] fitted to a new user's pairs `diffs` [k, d], V frozen.
   torch::Tensor FitWeights(const torch::Tensor& diffs, const LoreOptions& options) const;
@@ -109,9 +105,5 @@ class LoreModel {
   // The table's used rows (user_logits_ has spare rows after SetUser grows it).
   torch::Tensor Table() const;
 };
-
-// The Bradley-Terry NLL of pairs: mean over each user's pairs, then over
-// users. logits [N]; user [N] (int64) in 0..users-1.
-torch::Tensor PerUserBtLoss(const torch::Tensor& logits, const torch::Tensor& user, int64_t users);
 
 }  // namespace prlm::reward

@@ -10,10 +10,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace prlm::util {
 
 std::string ReadFile(const std::string& path);
+// The file's lines without their '\n', empty ones left out.
+std::vector<std::string> ReadNonEmptyLines(const std::string& path);
 void WriteFileAtomic(const std::string& path, std::string_view contents);
 
 // Files that hold keys (the job secret, a TLS private key). ReadPrivateFile

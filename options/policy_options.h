@@ -5,13 +5,13 @@
 #include <memory>
 #include <string>
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "common/model/generation.h"
 #include "common/model/causal_lm.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 struct LoadedPolicy {
   model::CausalLM model{nullptr};
@@ -32,14 +32,10 @@ void AddSamplingOptions(Args& args, const char* temperature = "0.7");
 // top_p, top_k; do_sample false means greedy) for each option not given on
 // the command line; says on stderr which it used.
 void ApplyGenerationDefaults(Args& args, const std::string& model_dir);
-// The sampling of model_dir/generation_config.json over `p`, where the file
-// sets it (temperature, top_p, top_k; do_sample false makes p greedy).
-// Returns what it set, for the log ("" when the file sets nothing).
-std::string ApplyModelSampling(const std::string& model_dir, model::SamplingParams* p);
 // Validated before any model is loaded, so a typo fails fast.
 model::SamplingParams SamplingFromArgs(const Args& args);
 // Stop at the model's EOS tokens (config.json and generation_config.json),
 // else the chat end tokens.
 void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg);
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -1,6 +1,6 @@
-#include "cli/compute_options.h"
+#include "options/compute_options.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 void AddComputeOptions(Args& args) {
   args.Option("device", "auto|cpu|cuda", "auto", "where the model runs")
@@ -14,4 +14,4 @@ model::ComputeDevice SetUpCompute(const Args& args) {
   return where;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -1,10 +1,10 @@
-#include "cli/config_flags.h"
+#include "options/config_flags.h"
 
 #include <cctype>
 
 #include "common/util/check.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 ConfigFlags::ConfigFlags(config::TrainConfig* config) : config_(config), schema_(config::TrainConfig::Bind(*config)) {}
 
@@ -65,4 +65,4 @@ void MapRewardFlags(ConfigFlags& flags, Args& args) {
       .Map(args, "max-queued", "reward.max_queued");
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

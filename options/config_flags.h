@@ -14,11 +14,11 @@
 #include <utility>
 #include <vector>
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "common/config/config_schema.h"
 #include "common/config/train_config.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 class ConfigFlags {
  public:
@@ -42,4 +42,4 @@ class ConfigFlags {
 // --model-threads --default-timeout-ms --max-queued.
 void MapRewardFlags(ConfigFlags& flags, Args& args);
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -6,11 +6,11 @@
 #include <memory>
 #include <vector>
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "common/data/dataset.h"
 #include "common/retrieval/profile_retriever.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 // --retriever --k --retrieval-server --index --encoder. `retriever_help`
 // documents --retriever (eval takes a comma list).
@@ -22,4 +22,4 @@ std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
                                                            const std::vector<const data::Dataset*>& data,
                                                            const std::vector<std::string>& built);
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -1,4 +1,4 @@
-#include "cli/server_options.h"
+#include "options/server_options.h"
 
 #include <cstdio>
 #include <string>
@@ -6,7 +6,7 @@
 #include "common/net/handshake.h"
 #include "common/util/check.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 namespace {
 
 void AddSecretOptions(Args& args, const char* who) {
@@ -70,4 +70,4 @@ net::ClientOptions ClientOptionsFrom(const Args& args) {
   return o;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -1,11 +1,11 @@
-#include "cli/retriever_options.h"
+#include "options/retriever_options.h"
 
-#include "cli/server_options.h"
+#include "options/server_options.h"
 #include "common/config/train_config.h"
 #include "common/retrieval/retrieval_client.h"
 #include "retrieval_shards/local_retriever.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 void AddRetrieverOptions(Args& args, const char* retriever_help, const char* k_help, const char* k_default) {
   // The defaults are the training job's (retrieval.retriever, retrieval.k).
@@ -36,4 +36,4 @@ std::unique_ptr<retrieval::ProfileRetriever> OpenRetriever(const Args& args,
   return retrieval_shards::LocalRetriever::Build(data, options, encoder);
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

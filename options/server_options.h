@@ -11,11 +11,11 @@
 
 #include <string>
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "common/net/rpc_client.h"
 #include "common/net/rpc_server.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 // `threads_flag` names the worker-thread option ("threads", "net-threads").
 void AddServerOptions(Args& args, const char* threads_flag, const char* threads_help);
@@ -27,4 +27,4 @@ void AddClientSecretOptions(Args& args);
 // Call only when the command will connect to a server (same rules as above).
 net::ClientOptions ClientOptionsFrom(const Args& args);
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

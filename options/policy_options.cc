@@ -1,15 +1,15 @@
-#include "cli/policy_options.h"
+#include "options/policy_options.h"
 
 #include <cstdio>
 
-#include "cli/compute_options.h"
+#include "options/compute_options.h"
 #include "common/jinja/chat_template.h"
 #include "common/model/model_config.h"
 #include "common/model/pretrained.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 // Chooses device, dtype and CPU threads from the options, then loads.
 LoadedPolicy LoadPolicy(const std::string& dir, const Args& args) {
@@ -56,18 +56,6 @@ void ApplyGenerationDefaults(Args& args, const std::string& model_dir) {
     std::fprintf(stderr, "sampling defaults from %s/generation_config.json: %s\n", model_dir.c_str(), used.c_str());
 }
 
-std::string ApplyModelSampling(const std::string& model_dir, model::SamplingParams* p) {
-  const auto g = model::GenerationConfig::LoadFromDir(model_dir);
-  std::string used;
-  const auto note = [&](const std::string& what) { used += (used.empty() ? "" : ", ") + what; };
-  if (g.do_sample == false) p->greedy = true, note("greedy (do_sample false)");
-  if (g.temperature && *g.temperature > 0)
-    p->temperature = *g.temperature, note("temperature " + std::to_string(p->temperature));
-  if (g.top_p) p->top_p = *g.top_p, note("top_p " + std::to_string(p->top_p));
-  if (g.top_k) p->top_k = static_cast<int>(*g.top_k), note("top_k " + std::to_string(p->top_k));
-  return used;
-}
-
 model::SamplingParams SamplingFromArgs(const Args& args) {
   model::SamplingParams p;
   p.max_new_tokens = args.GetInt("max-new-tokens");
@@ -86,4 +74,4 @@ void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const m
   for (int32_t id : text::StopTokenIds(cfg.eos_token_ids, tok)) p.stop_token_ids.push_back(id);
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

@@ -1,12 +1,15 @@
-#include "cli/args.h"
+#include "options/args.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <type_traits>
 #include <sstream>
 
 #include "common/util/check.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 Args::Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
 
@@ -23,6 +26,81 @@ Args& Args::Flag(const std::string& name, const std::string& help) {
   order_.push_back(name);
   specs_[name] = {"", "", help, true, false};
   return *this;
+}
+
+namespace {
+
+// The shortest text that reads back as `d` ("5e-05", "0.1"), whole numbers
+// without an exponent ("100").
+std::string ShortestDouble(double d) {
+  char buf[32];
+  if (d == std::floor(d) && std::fabs(d) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
+Args& Args::Bind(const std::string& name, const std::string& value_name, Target target, const std::string& help,
+                 bool required) {
+  const std::string default_value = std::visit(
+      [](auto* t) -> std::string {
+        using T = std::remove_pointer_t<decltype(t)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return *t;
+        } else if constexpr (std::is_same_v<T, double>) {
+          return ShortestDouble(*t);
+        } else if constexpr (std::is_same_v<T, std::vector<int>> || std::is_same_v<T, std::vector<int64_t>>) {
+          std::string list;
+          for (const auto v : *t) list += (list.empty() ? "" : ",") + std::to_string(v);
+          return list;
+        } else {
+          return std::to_string(*t);
+        }
+      },
+      target);
+  Option(name, value_name, required ? "" : default_value, help, required);
+  bound_.emplace_back(name, target);
+  return *this;
+}
+
+Args& Args::Bind(const std::string& name, bool* target, const std::string& help) {
+  Flag(name, help);
+  bound_flags_.emplace_back(name, target);
+  return *this;
+}
+
+void Args::WriteBound() {
+  for (auto& [name, target] : bound_) {
+    if (!Has(name)) continue;
+    std::visit(
+        [&, &name = name](auto* t) {
+          using T = std::remove_pointer_t<decltype(t)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            *t = Get(name);
+          } else if constexpr (std::is_same_v<T, double>) {
+            *t = GetDouble(name);
+          } else if constexpr (std::is_same_v<T, int>) {
+            *t = GetInt(name);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            *t = GetInt64(name);
+          } else if constexpr (std::is_same_v<T, std::vector<int>> || std::is_same_v<T, std::vector<int64_t>>) {
+            const auto values = GetPositiveInts(name);
+            t->assign(values.begin(), values.end());
+          } else {
+            *t = GetUint64(name);
+          }
+        },
+        target);
+  }
+  for (auto& [name, target] : bound_flags_)
+    if (Has(name)) *target = true;
 }
 
 Args& Args::Positional(const std::string& name, const std::string& help) {
@@ -95,6 +173,7 @@ bool Args::Parse(int argc, char** argv) {
   for (const auto& [name, s] : specs_)
     PRLM_REQUIRE(!s.required || values_.count(name), "prlm " << command_ << ": --" << name << " is required\n"
                                                              << Usage());
+  WriteBound();
   return true;
 }
 
@@ -113,14 +192,27 @@ void Args::Set(const std::string& name, const std::string& value) {
 bool Args::GetFlag(const std::string& name) const { return Has(name); }
 
 int Args::GetInt(const std::string& name) const {
+  const int64_t n = GetInt64(name);
+  PRLM_REQUIRE(n >= INT32_MIN && n <= INT32_MAX,
+               "prlm " << command_ << ": --" << name << " is out of range, got " << n);
+  return static_cast<int>(n);
+}
+
+int64_t Args::GetInt64(const std::string& name) const {
   const std::string v = Get(name);
   try {
     size_t used = 0;
-    const long n = std::stol(v, &used);
-    if (used == v.size()) return static_cast<int>(n);
+    const long long n = std::stoll(v, &used);
+    if (used == v.size()) return static_cast<int64_t>(n);
   } catch (const std::exception&) {
   }
   PRLM_THROW("prlm " << command_ << ": --" << name << " expects an integer, got '" << v << "'");
+}
+
+uint64_t Args::GetUint64(const std::string& name) const {
+  const int64_t n = GetInt64(name);
+  PRLM_REQUIRE(n >= 0, "prlm " << command_ << ": --" << name << " must not be negative, got " << n);
+  return static_cast<uint64_t>(n);
 }
 
 double Args::GetDouble(const std::string& name) const {
@@ -163,4 +255,4 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-}  // namespace prlm::cli
+}  // namespace prlm::options

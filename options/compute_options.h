@@ -3,10 +3,10 @@
 // pools set for it.
 #pragma once
 
-#include "cli/args.h"
+#include "options/args.h"
 #include "common/model/compute_setup.h"
 
-namespace prlm::cli {
+namespace prlm::options {
 
 void AddComputeOptions(Args& args);
 
@@ -14,4 +14,4 @@ void AddComputeOptions(Args& args);
 // Throws util::Error for an unknown or unavailable choice.
 model::ComputeDevice SetUpCompute(const Args& args);
 
-}  // namespace prlm::cli
+}  // namespace prlm::options
