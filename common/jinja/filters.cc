@@ -52,9 +52,13 @@ Value Trim(const std::string&, const Value& v, const CallArgs& a, int) {
   return Value(PyStrip(v.Str(), a.Arg(0, "chars"), true, true));
 }
 
+// upper, lower and capitalize are str's; title is Jinja2's own (word starts
+// after whitespace and -({[<, not str.title()'s cased-letter rule).
 Value Case(const std::string& name, const Value& v, const CallArgs&, int) {
-  if (name == "upper" || name == "lower") return Value(PyCase(v.Str(), name == "upper"));
-  return Value(PyTitle(v.Str(), name == "capitalize"));
+  if (name == "upper") return Value(PyUpper(v.Str()));
+  if (name == "lower") return Value(PyLower(v.Str()));
+  if (name == "capitalize") return Value(PyCapitalize(v.Str()));
+  return Value(JinjaTitle(v.Str()));
 }
 
 Value FirstOrLast(const std::string& name, const Value& v, const CallArgs&, int line) {
@@ -120,7 +124,8 @@ Value Reverse(const std::string&, const Value& v, const CallArgs&, int line) {
 }
 
 Value Replace(const std::string&, const Value& v, const CallArgs& a, int) {
-  return Value(PyReplace(v.Str(), a.Arg(0, "old").Str(), a.Arg(1, "new").Str()));
+  const Value count = a.Arg(2, "count");  // Jinja2: none means every occurrence
+  return Value(PyReplace(v.Str(), a.Arg(0, "old").Str(), a.Arg(1, "new").Str(), count.is_number() ? count.i() : -1));
 }
 
 Value Abs(const std::string&, const Value& v, const CallArgs&, int line) {

@@ -26,9 +26,12 @@
 //   tests       defined undefined none string number integer float boolean
 //               mapping iterable sequence callable true false even odd eq
 //               equalto == != lt gt le ge in
-//   methods     str: startswith endswith split rsplit strip lstrip rstrip
-//               upper lower title capitalize replace find count isdigit
-//               isspace; dict: items keys values get
+//   methods     str: startswith endswith find count split rsplit splitlines
+//               strip lstrip rstrip upper lower title capitalize replace
+//               isdigit isspace, with Python 3's semantics on all of Unicode
+//               (py_string.h; tests/py_string_test.cc renders each, and the
+//               filters built on them, against python3 and Jinja2);
+//               dict: items keys values get
 //   globals     namespace(), raise_exception(msg), range(), strftime_now(fmt)
 //               and whatever the context gives
 //

@@ -45,4 +45,6 @@ collection=$(python3 split_template_collection.py hf_jinja_templates.json "$out/
 python3 render_chat_templates.py chat_conversations.json "$out/chat_templates_collection.jsonl" $collection
 node render_chat_templates_hf.mjs chat_conversations.json "$out/chat_templates_collection.jsonl" \
   "$out/chat_templates_collection.hfjinja.jsonl" $collection
+# Python's str methods and the filters built on them, by Jinja2 (py_string_test.cc).
+python3 render_py_strings.py "$out/py_strings.jsonl"
 echo "make_references: wrote references for qwen3 llama3 llama3_1 deepseek_v3 gemma3 llama2 trained bert-uncased to $out"
