@@ -5,6 +5,7 @@
 
 #include "common/jinja/filters.h"
 #include "common/jinja/lexer.h"
+#include "common/jinja/py_unicode.h"
 #include "common/jinja/template_error.h"
 
 namespace prlm::jinja {
@@ -16,8 +17,8 @@ std::vector<Tok> Tokenize(const std::string& s, int line) {
   size_t p = 0;
   while (p < s.size()) {
     const char c = s[p];
-    if (IsAsciiSpace(c)) {
-      ++p;
+    if (const size_t space = SpaceBytesAt(s, p)) {  // Jinja2's \s+ between tokens
+      p += space;
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t e = p;
       while (e < s.size() && (std::isalnum(static_cast<unsigned char>(s[e])) || s[e] == '_')) ++e;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "common/jinja/py_unicode.h"
 #include "common/jinja/template_error.h"
+#include "common/text/unicode.h"
 
 namespace prlm::jinja {
 
@@ -55,9 +57,9 @@ std::vector<Piece> Lex(const std::string& src, const TemplateOptions& o) {
            (open + 1 >= src.size() || (src[open + 1] != '{' && src[open + 1] != '%' && src[open + 1] != '#')))
       ++open;
     std::string text = src.substr(pos, open == std::string::npos ? std::string::npos : open - pos);
-    if (strip_next) {
+    if (strip_next) {  // str.isspace() whitespace, as Jinja2's \s* after a "-" tag
       size_t k = 0;
-      while (k < text.size() && IsAsciiSpace(text[k])) ++k;
+      for (size_t n; (n = SpaceBytesAt(text, k)) > 0;) k += n;
       text.erase(0, k);
     }
     if (open == std::string::npos) {
@@ -69,8 +71,8 @@ std::vector<Piece> Lex(const std::string& src, const TemplateOptions& o) {
     const bool minus = inner < src.size() && src[inner] == '-';
     const bool plus = inner < src.size() && src[inner] == '+';
     if (minus || plus) ++inner;
-    if (minus) {
-      while (!text.empty() && IsAsciiSpace(text.back())) text.pop_back();
+    if (minus) {  // as Jinja2's text.rstrip()
+      text.resize(text::RStripPythonWhitespace(text).size());
     } else if (o.lstrip_blocks && kind != '{' && !plus) {
       // Spaces and tabs between a line's start and a block tag go.
       const size_t nl = text.rfind('\n');

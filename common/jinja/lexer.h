@@ -19,9 +19,6 @@ struct Piece {
   int line;          // where the piece starts, from 1
 };
 
-// The ASCII whitespace Jinja2's lexer skips: space, \t, \n, \r, \v, \f.
-inline bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
 // Jinja2 reads a template with its line ends as "\n" and drops one final
 // line end (keep_trailing_newline is off in transformers).
 std::string NormalizeLineEnds(const std::string& source);

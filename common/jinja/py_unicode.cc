@@ -55,6 +55,11 @@ void AppendMapped(const CaseRun (&runs)[R], const CaseSpecial (&special)[S], cha
 }  // namespace
 
 bool PyIsSpace(char32_t c) { return text::IsPythonWhitespace(c); }
+
+size_t SpaceBytesAt(std::string_view s, size_t at) {
+  size_t next = at;
+  return at < s.size() && PyIsSpace(text::NextCodepoint(s, next)) ? next - at : 0;
+}
 bool PyIsDigit(char32_t c) { return InRanges(kDigit, c); }
 bool PyIsCased(char32_t c) { return InRanges(kCased, c); }
 bool PyIsCaseIgnorable(char32_t c) { return InRanges(kCaseIgnorable, c); }

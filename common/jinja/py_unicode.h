@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace prlm::jinja {
 
@@ -17,6 +18,11 @@ bool PyIsSpace(char32_t c);  // str.isspace(): White_Space and \x1c-\x1f
 bool PyIsDigit(char32_t c);  // str.isdigit(): Numeric_Type Digit or Decimal
 bool PyIsCased(char32_t c);
 bool PyIsCaseIgnorable(char32_t c);
+
+// The length in bytes of the str.isspace() character that starts at s[at]
+// (0: none there). Jinja2's lexer strips and skips this whitespace (its \s
+// and str.rstrip()) around "-" tags and between a tag's tokens.
+size_t SpaceBytesAt(std::string_view s, size_t at);
 
 // The full mapping of `c` (one or more code points) appended to *out.
 void AppendUpper(char32_t c, std::u32string* out);

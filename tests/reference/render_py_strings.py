@@ -6,7 +6,8 @@ character str.isspace() accepts and a few it does not, at the edges and
 inside; combining marks; the special casings (ß, ﬁ, ŉ, İ, ı, final and
 non-final Σ); title-case digraphs; CJK, emoji and ZWJ sequences; digits
 outside ASCII. Each template reads the string as `s` and prints the result
-between brackets (lists one item at a time).
+between brackets (lists one item at a time); two put such whitespace in the
+template itself, around "-" tags and between a tag's tokens.
 
 Writes one JSON line per template x string: {"template", "s", "text"}, or
 "error" (the exception's type) where Jinja2 raises.
@@ -56,6 +57,8 @@ TEMPLATES = [
     "[{{ s.endswith('b') }} {{ s.endswith(('i', 'Σ')) }} {{ s.endswith('', 0, 1) }} {{ s.endswith('a', 0, 1) }}]",
     "[{{ s.isdigit() }} {{ s.isspace() }}]", "[{{ s | length }} {{ s | count }}]",
     "[{{ s | indent(2) }}]", "[{{ s | indent(2, true) }}]",
+    # The lexer's whitespace: str.isspace() characters around "-" tags and between a tag's tokens.
+    "[\u00a0\u3000\n {{- s -}} \u2028\x85\x1cx]", "[\u00a0 {%- if true -%} \u3000{{\u00a0s\u2003}}{%- endif -%}\u2029]",
 ]
 
 
