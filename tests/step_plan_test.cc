@@ -18,7 +18,7 @@ namespace {
 using coordinator::PlanStep;
 using coordinator::StepPlanOptions;
 
-proto::RolloutGroup Group(uint64_t index, std::vector<double> rewards, int prompt_tokens = 5) {
+proto::RolloutGroup RolloutGroupOf(uint64_t index, std::vector<double> rewards, int prompt_tokens = 5) {
   proto::RolloutGroup g;
   g.set_index(index);
   for (int t = 0; t < prompt_tokens; ++t) g.add_prompt(100 + t);
@@ -37,15 +37,15 @@ proto::RolloutGroup Group(uint64_t index, std::vector<double> rewards, int promp
 std::vector<proto::RolloutResult> TwoWorkers() {
   std::vector<proto::RolloutResult> results(2);
   results[0].set_weight_version(7);
-  *results[0].add_groups() = Group(0, {1, 2, 3, 6});
-  *results[0].add_groups() = Group(1, {5, 5, 5, 5});
+  *results[0].add_groups() = RolloutGroupOf(0, {1, 2, 3, 6});
+  *results[0].add_groups() = RolloutGroupOf(1, {5, 5, 5, 5});
   auto* bad = results[0].add_groups();
   bad->set_index(2);
   bad->set_error("user u9 is not in any shard");
   results[0].set_generation_s(2.0);
   results[0].set_reward_retries(1);
   results[1].set_weight_version(6);  // one step behind (one-step-off)
-  *results[1].add_groups() = Group(3, {0, 1, 0, 1}, 9);
+  *results[1].add_groups() = RolloutGroupOf(3, {0, 1, 0, 1}, 9);
   results[1].set_generation_s(3.5);
   results[1].set_reward_retries(2);
   results[1].set_reward_queue_depth(12);
