@@ -429,15 +429,15 @@ std::string RetrieverTrainReport::ToJson(const RetrieverTrainOptions& o) const {
 
 std::string RetrieverTrainReport::Summary(const RetrieverTrainOptions& o, const std::string& what,
                                           const std::string& first) const {
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "wrote %s: %s %s after %lld steps on %zu questions (%zu held out): ndcg@%d %.4f -> %.4f, "
-                "top-1 utility %.4f -> %.4f (%s %.4f, best fixed %.4f, oracle %.4f) in %.0f s",
-                o.out_dir.c_str(), o.mode.c_str(), what.c_str(), static_cast<long long>(steps), train_questions,
-                heldout_questions, o.ndcg_k, before.ndcg, after.ndcg, before.top1_utility, after.top1_utility,
-                first.c_str(), after.first_stage_top1_utility, after.best_fixed_top1_utility, after.oracle_top1_utility,
-                seconds);
-  return line;
+  // The path and names go in whole (a fixed buffer would cut a long path short).
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.0f", seconds);
+  return "wrote " + o.out_dir + ": " + o.mode + " " + what + " after " + std::to_string(steps) + " steps on " +
+         std::to_string(train_questions) + " questions (" + std::to_string(heldout_questions) + " held out): ndcg@" +
+         std::to_string(o.ndcg_k) + " " + Fixed(before.ndcg) + " -> " + Fixed(after.ndcg) + ", top-1 utility " +
+         Fixed(before.top1_utility) + " -> " + Fixed(after.top1_utility) + " (" + first + " " +
+         Fixed(after.first_stage_top1_utility) + ", best fixed " + Fixed(after.best_fixed_top1_utility) + ", oracle " +
+         Fixed(after.oracle_top1_utility) + ") in " + secs + " s";
 }
 
 std::function<std::string(const std::string& model_dir, int64_t step)> RefreshShardsWith(
