@@ -1,7 +1,6 @@
 // prlm bench: speed measurements whose figures go into reports, never into
 // test assertions. Each prints one JSON object per measurement.
 //   bench tokenizer: encode throughput (MB/s) of a tokenizer.json over a file.
-//   bench generate:  prefill and decode tokens/s of a decoder model per batch size.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -12,7 +11,6 @@
 #include "options/args.h"
 #include "bench/bench.h"
 #include "options/compute_options.h"
-#include "common/model/generation.h"
 #include "common/model/pretrained.h"
 #include "common/text/tokenizer.h"
 #include "common/util/check.h"
@@ -60,68 +58,13 @@ int BenchTokenizer(int argc, char** argv) {
   return 0;
 }
 
-int BenchGenerate(int argc, char** argv) {
-  options::Args args("bench generate",
-                     "Prefill and decode tokens/s of a decoder model at several batch sizes: random\n"
-                     "prompts of --prompt-len tokens, --new-tokens sampled per row (no early stop),\n"
-                     "temperature 0.7. Without --model a model of --preset is initialised.");
-  AddModelOptions(args);
-  args.Option("batch", "LIST", "1,8,32", "batch sizes, comma-separated")
-      .Option("prompt-len", "N", "64", "prompt tokens per row")
-      .Option("new-tokens", "N", "64", "tokens generated per row")
-      .Option("repeat", "N", "2", "runs per batch size; the best is reported");
-  if (!args.Parse(argc, argv)) return 0;
-  const auto [dir, where] = SetUpModel(args);
-  auto m = model::LoadCausalLM(dir, where.device, where.dtype);
-  const int prompt_len = args.GetInt("prompt-len"), new_tokens = args.GetInt("new-tokens");
-  const int64_t vocab = m->config().vocab_size;
-  model::SamplingParams p;
-  p.max_new_tokens = new_tokens;
-  p.temperature = 0.7;
-  {  // Warm-up, untimed: first-call costs (page faults, kernel selection).
-    model::SamplingParams warm = p;
-    warm.max_new_tokens = 4;
-    model::Generate(m, {model::GenerationRequest{std::vector<int32_t>(8, 1), {0}}}, warm);
-  }
-  for (int batch : args.GetPositiveInts("batch")) {
-    double best_prefill = 0, best_decode = 0;
-    for (int r = 0; r < args.GetInt("repeat"); ++r) {
-      std::vector<model::GenerationRequest> reqs(batch);
-      for (int b = 0; b < batch; ++b) {
-        const auto ids = torch::randint(1, vocab, {prompt_len}, torch::kLong);
-        reqs[b].prompt.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + prompt_len);
-        reqs[b].sample_seeds = {model::SampleSeed(r, b, 0)};
-      }
-      model::GenerationStats s;
-      model::Generate(m, reqs, p, &s);
-      best_prefill = std::max(best_prefill, s.prefill_tokens / s.prefill_seconds);
-      best_decode = std::max(best_decode, s.decode_tokens / s.decode_seconds);
-    }
-    const nlohmann::json j = {{"bench", "generate"},
-                              {"impl", "prlm"},
-                              {"model", dir},
-                              {"params_m", model::CountParameters(*m) / 1e6},
-                              {"batch", batch},
-                              {"prompt_len", prompt_len},
-                              {"new_tokens", new_tokens},
-                              {"threads", where.cpu_threads},
-                              {"device", where.device.str()},
-                              {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
-                              {"prefill_tok_s", best_prefill},
-                              {"decode_tok_s", best_decode}};
-    std::printf("%s\n", j.dump().c_str());
-    std::fflush(stdout);
-  }
-  return 0;
-}
-
 }  // namespace
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
       "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
-      "  generate    prefill/decode tokens/s of a decoder model at several batch sizes\n"
+      "  generate    the generation engine vs the fixed-batch generator: prefill/decode/end-to-end tokens/s, KV memory\n"
       "  flops       the learner's forward+backward FLOP/s against the measured matmul peak, fp32 and bf16\n"
       "  shared-prompt the learner's forward+backward of GRPO groups: whole rows vs each prompt scored once\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"

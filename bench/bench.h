@@ -10,6 +10,7 @@ int BenchRetrieval(int argc, char** argv);     // prlm bench retrieval
 int BenchReward(int argc, char** argv);        // prlm bench reward
 int BenchLore(int argc, char** argv);          // prlm bench lore
 int BenchFlops(int argc, char** argv);         // prlm bench flops
+int BenchGenerate(int argc, char** argv);      // prlm bench generate
 int BenchSharedPrompt(int argc, char** argv);  // prlm bench shared-prompt
 int BenchWeightSync(int argc, char** argv);    // prlm bench weight-sync (under mpirun)
 

@@ -29,7 +29,7 @@
 #include "options/args.h"
 #include "bench/bench.h"
 #include "options/compute_options.h"
-#include "common/model/generation.h"
+#include "common/model/logprobs.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"

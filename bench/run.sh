@@ -32,14 +32,21 @@ echo "== tokenizer: Qwen3 vocabulary, $(du -h "$corpus" | cut -f1) corpus"
 : > "$out/generate.jsonl"
 for preset in tiny small; do
   for dtype in fp32 bf16; do
-    echo "== generate: $preset $dtype"
-    "$prlm" bench generate --preset "$preset" --dtype "$dtype" --repeat 3 --workdir "$out" | tee -a "$out/generate.jsonl"
-    for t in "$(nproc)" 1; do
-      /usr/bin/python3 bench/torch_eager.py "$out/qwen2-$preset" --dtype "$dtype" --repeat 3 --threads "$t" \
-        | tee -a "$out/generate.jsonl"
+    for lengths in uniform long-tail; do
+      new=64; [[ $lengths == long-tail ]] && new=256
+      echo "== generate: $preset $dtype $lengths"
+      "$prlm" bench generate --preset "$preset" --dtype "$dtype" --batch 8,32,128 --new-tokens $new \
+        --lengths $lengths --repeat 3 --workdir "$out" | tee -a "$out/generate.jsonl"
+      for t in "$(nproc)" 1; do
+        /usr/bin/python3 bench/torch_eager.py "$out/qwen2-$preset" --dtype "$dtype" --batch 8,32,128 \
+          --new-tokens $new --lengths $lengths --repeat 3 --threads "$t" | tee -a "$out/generate.jsonl"
+      done
     done
   done
 done
+echo "== KV cache per sample: G = 8 samples of a 380-token prompt, 256 new tokens"
+"$prlm" bench generate --preset small --batch 32 --group 8 --prompt-len 380 --new-tokens 256 --repeat 1 \
+  --workdir "$out" | tee "$out/kv_memory.jsonl"
 
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
@@ -50,18 +57,23 @@ for base in ("@huggingface/tokenizers", "tokenizers (Rust crate)"):
     print("tokenizer encode (Qwen3 vocab): prlm %.2f MB/s, %s %.2f MB/s, ratio %.2fx"
           % (p["prlm"]["mb_per_s"], base, p[base]["mb_per_s"], p["prlm"]["mb_per_s"] / p[base]["mb_per_s"]))
 rows = [json.loads(l) for l in open(out + "/generate.jsonl")]
-print("\n| model | dtype | batch | prlm prefill tok/s | py best prefill | ratio | prlm decode tok/s | py best decode | ratio |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("\n| model | dtype | lengths | samples | engine decode tok/s | fixed | py best | engine/py | "
+      "engine e2e tok/s | fixed e2e | engine/fixed e2e |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    if r["impl"] != "prlm":
+    if r["impl"] != "prlm-engine":
         continue
-    py = [x for x in rows if x["impl"] != "prlm" and x["model"] == r["model"] and x["batch"] == r["batch"]
-          and x["dtype"] == r["dtype"]]
-    bp = max(x["prefill_tok_s"] for x in py)
-    bd = max(x["decode_tok_s"] for x in py)
-    print("| %.1fM | %s | %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |" % (
-        r["params_m"], r["dtype"], r["batch"], r["prefill_tok_s"], bp, r["prefill_tok_s"] / bp,
-        r["decode_tok_s"], bd, r["decode_tok_s"] / bd))
+    same = lambda x: (x["model"] == r["model"] and x["batch"] == r["batch"] and x["dtype"] == r["dtype"]
+                      and x["lengths"] == r["lengths"])
+    fixed = [x for x in rows if x["impl"] == "prlm-fixed-batch" and same(x)][0]
+    bd = max(x["decode_tok_s"] for x in rows if x["impl"] == "python3-torch-eager" and same(x))
+    print("| %.1fM | %s | %s | %d | %.0f | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |" % (
+        r["params_m"], r["dtype"], r["lengths"], r["batch"], r["decode_tok_s"], fixed["decode_tok_s"], bd,
+        r["decode_tok_s"] / bd, r["e2e_tok_s"], fixed["e2e_tok_s"], r["e2e_tok_s"] / fixed["e2e_tok_s"]))
+kv = {json.loads(l)["impl"]: json.loads(l) for l in open(out + "/kv_memory.jsonl")}
+print("\nKV cache per sample (G = 8, 380-token prompt, 256 new): engine %.0f KiB, fixed batch %.0f KiB (%.2fx)" % (
+    kv["prlm-engine"]["kv_bytes_per_sample"] / 1024, kv["prlm-fixed-batch"]["kv_bytes_per_sample"] / 1024,
+    kv["prlm-fixed-batch"]["kv_bytes_per_sample"] / kv["prlm-engine"]["kv_bytes_per_sample"]))
 PY
 
 # Weight sync: the training job's bucketed broadcast vs a raw MPI_Bcast of the same bytes.

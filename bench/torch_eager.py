@@ -8,6 +8,11 @@ model.safetensors). Prints one JSON object per batch size, like prlm.
 
 usage: torch_eager.py MODEL_DIR [--batch 1,8,32] [--prompt-len 64]
                       [--new-tokens 64] [--repeat 2] [--threads N] [--dtype fp32|bf16]
+                      [--lengths uniform|long-tail]
+
+--lengths long-tail: 80% of rows need only 20-40 tokens, 20% the full
+--new-tokens; as in a static batch (transformers' generate()), every row runs
+until the longest is done, and only the tokens rows need count as generated.
 """
 import argparse
 import json
@@ -95,7 +100,7 @@ class Qwen2:
         return self.rms(h, w["model.norm.weight"])
 
 
-def run(model, batch, prompt_len, new_tokens, gen):
+def run(model, batch, prompt_len, new_tokens, gen, long_tail=False):
     ids = torch.randint(1, model.cfg["vocab_size"], (batch, prompt_len), generator=gen)
     cache = [None] * model.layers
     causal = torch.full((prompt_len, prompt_len), -1e30).triu(1)[None, None].to(model.dtype)
@@ -115,7 +120,11 @@ def run(model, batch, prompt_len, new_tokens, gen):
             h = model.forward(tok, p, torch.zeros(1, dtype=model.dtype), cache)
             logits = torch.nn.functional.linear(h[:, -1], model.lm_head)
         decode = time.perf_counter() - t0
-    return batch * prompt_len / prefill, batch * new_tokens / decode
+    useful = batch * new_tokens
+    if long_tail:
+        useful = sum(new_tokens if torch.randint(0, 5, (1,), generator=gen).item() == 0
+                     else 20 + torch.randint(0, 21, (1,), generator=gen).item() for _ in range(batch))
+    return batch * prompt_len / prefill, useful / decode
 
 
 def main():
@@ -127,6 +136,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--lengths", choices=["uniform", "long-tail"], default="uniform")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -137,11 +147,11 @@ def main():
     for b in [int(x) for x in a.batch.split(",")]:
         best = [0.0, 0.0]
         for _ in range(a.repeat):
-            pf, dc = run(model, b, a.prompt_len, a.new_tokens, gen)
+            pf, dc = run(model, b, a.prompt_len, a.new_tokens, gen, a.lengths == "long-tail")
             best = [max(best[0], pf), max(best[1], dc)]
         print(json.dumps({"bench": "generate", "impl": "python3-torch-eager", "model": a.model_dir,
                           "params_m": params / 1e6, "batch": b, "prompt_len": a.prompt_len,
-                          "new_tokens": a.new_tokens, "threads": torch.get_num_threads(), "dtype": a.dtype,
+                          "new_tokens": a.new_tokens, "lengths": a.lengths, "threads": torch.get_num_threads(), "dtype": a.dtype,
                           "prefill_tok_s": best[0], "decode_tok_s": best[1]}), flush=True)
 
 

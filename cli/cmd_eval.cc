@@ -32,7 +32,7 @@ void EvaluateModel(options::Args& args, const data::Dataset& dataset, reward_ser
   o.sampling.greedy = true;
   if (args.Get("sampling") == "model") {
     o.sampling.greedy = false;
-    const std::string used = model::ApplyModelSampling(o.model_dir, &o.sampling);
+    const std::string used = generation::ApplyModelSampling(o.model_dir, &o.sampling);
     std::fprintf(stderr, "eval: sampling %s\n",
                  used.empty() ? "at temperature 1 (the model has no generation_config.json sampling)"
                               : ("from generation_config.json: " + used).c_str());

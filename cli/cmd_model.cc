@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "common/model/generation.h"
+#include "common/model/logprobs.h"
 #include "common/text/prompt.h"
 #include "common/util/check.h"
 #include "common/util/file.h"

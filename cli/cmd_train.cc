@@ -72,7 +72,7 @@ int RunTrain(int argc, char** argv) {
   config::Layout layout;
   try {
     config = config::TrainConfig::Load(args.Get("config"), args.positional());
-    const std::string sampling = model::ResolvePolicySampling(&config);
+    const std::string sampling = generation::ResolvePolicySampling(&config);
     if (mpi.rank() == 0 && !sampling.empty()) std::fprintf(stderr, "prlm train: %s\n", sampling.c_str());
     config.Validate(mpi.size());
     layout = config.ResolveLayout(mpi.size());

@@ -56,8 +56,8 @@ void ApplyGenerationDefaults(Args& args, const std::string& model_dir) {
     std::fprintf(stderr, "sampling defaults from %s/generation_config.json: %s\n", model_dir.c_str(), used.c_str());
 }
 
-model::SamplingParams SamplingFromArgs(const Args& args) {
-  model::SamplingParams p;
+generation::SamplingParams SamplingFromArgs(const Args& args) {
+  generation::SamplingParams p;
   p.max_new_tokens = args.GetInt("max-new-tokens");
   p.temperature = args.GetDouble("temperature");
   p.top_p = args.GetDouble("top-p");
@@ -70,7 +70,7 @@ model::SamplingParams SamplingFromArgs(const Args& args) {
   return p;
 }
 
-void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg) {
+void AddStopTokens(generation::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg) {
   for (int32_t id : text::StopTokenIds(cfg.eos_token_ids, tok)) p.stop_token_ids.push_back(id);
 }
 

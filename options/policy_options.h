@@ -6,7 +6,7 @@
 #include <string>
 
 #include "options/args.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/model/causal_lm.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
@@ -33,9 +33,9 @@ void AddSamplingOptions(Args& args, const char* temperature = "0.7");
 // the command line; says on stderr which it used.
 void ApplyGenerationDefaults(Args& args, const std::string& model_dir);
 // Validated before any model is loaded, so a typo fails fast.
-model::SamplingParams SamplingFromArgs(const Args& args);
+generation::SamplingParams SamplingFromArgs(const Args& args);
 // Stop at the model's EOS tokens (config.json and generation_config.json),
 // else the chat end tokens.
-void AddStopTokens(model::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg);
+void AddStopTokens(generation::SamplingParams& p, const text::Tokenizer& tok, const model::DecoderConfig& cfg);
 
 }  // namespace prlm::options

@@ -136,7 +136,7 @@ Json Evaluate(model::CausalLM& policy, const text::Tokenizer& tokenizer, retriev
   for (size_t i = 0; i < dataset.examples.size(); ++i) {
     const auto& ex = dataset.examples[i];
     questions.push_back(
-        {ex.user_id, ex.query, ex.input, ex.output.value_or(""), {model::SampleSeed(o.seed, questions.size(), 0)}});
+        {ex.user_id, ex.query, ex.input, ex.output.value_or(""), {generation::SampleSeed(o.seed, questions.size(), 0)}});
     if (ex.output) scored.push_back(i);
   }
   PRLM_REQUIRE(!questions.empty(), dataset.source << ": no questions to evaluate");

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/data/dataset.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/text/prompt.h"
 #include "common/model/causal_lm.h"
 #include "common/retrieval/profile_retriever.h"
@@ -37,7 +37,7 @@ struct EvalOptions {
   int max_prompt_tokens = 512;
   bool open_think = false;
   text::ChatRenderer chat;         // the policy's chat template; empty: ChatML
-  model::SamplingParams sampling;  // greedy (or sampled), max_new_tokens, stop tokens
+  generation::SamplingParams sampling;  // greedy (or sampled), max_new_tokens, stop tokens
   uint64_t seed = 42;              // sampled: question i draws from SampleSeed(seed, i, 0)
   size_t batch_size = 16;          // questions per generation batch
   bool scorer_has_format = true;   // else the format rate is counted here

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "common/data/dataset.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/model/causal_lm.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/rollout/answer_questions.h"
@@ -57,7 +57,7 @@ struct FeedbackOptions {
   int candidates = 20;             // N
   std::string utility = "rouge1";  // a scorer output name (rouge1, rougeL, accuracy, similarity, format, ...)
   text::PromptOptions prompt;      // budget, open_think, chat template
-  model::SamplingParams sampling;  // greedy (the default), max_new_tokens, stop tokens
+  generation::SamplingParams sampling;  // greedy (the default), max_new_tokens, stop tokens
   uint64_t seed = 1;               // when sampling: each answer's seed is drawn from (seed, question id, candidate)
 };
 

@@ -138,13 +138,13 @@ std::string RmPairStats::Summary() const {
 }
 
 CompletionFn SampledCompletions(model::CausalLM policy, const text::Tokenizer& tokenizer,
-                                const model::SamplingParams& sampling, uint64_t seed) {
+                                const generation::SamplingParams& sampling, uint64_t seed) {
   auto done = std::make_shared<uint64_t>(0);
   return [policy, &tokenizer, sampling, seed, done](const std::vector<std::vector<int32_t>>& prompts) mutable {
-    std::vector<model::GenerationRequest> requests;
-    for (const auto& p : prompts) requests.push_back({p, {model::SampleSeed(seed, (*done)++, 0)}});
+    std::vector<generation::GenerationRequest> requests;
+    for (const auto& p : prompts) requests.push_back({p, {generation::SampleSeed(seed, (*done)++, 0)}});
     std::vector<std::string> texts;
-    for (const auto& r : model::Generate(policy, requests, sampling))
+    for (const auto& r : generation::Generate(policy, requests, sampling))
       texts.push_back(tokenizer.Decode(r[0].tokens, /*skip_special_tokens=*/true));
     return texts;
   };

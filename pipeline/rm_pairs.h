@@ -21,7 +21,7 @@
 
 #include "common/data/dataset.h"
 #include "common/model/causal_lm.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/text/prompt.h"
 #include "common/text/tokenizer.h"
@@ -63,7 +63,7 @@ using CompletionFn = std::function<std::vector<std::string>(const std::vector<st
 // without special tokens.
 // REQUIRES: policy and tokenizer outlive the function.
 CompletionFn SampledCompletions(model::CausalLM policy, const text::Tokenizer& tokenizer,
-                                const model::SamplingParams& sampling, uint64_t seed);
+                                const generation::SamplingParams& sampling, uint64_t seed);
 using ProgressFn = std::function<void(const RmPairStats& so_far, size_t total)>;
 
 // REQUIRES: the data set's task has a PrLM prompt template (LaMP-4/5/7).

@@ -8,20 +8,20 @@
 
 namespace prlm::pipeline {
 
-model::GenerationStats WriteSamples(model::CausalLM& policy, const text::Tokenizer& tokenizer,
+generation::GenerationStats WriteSamples(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                     const std::vector<std::string>& prompts, int samples, size_t batch,
-                                    const model::SamplingParams& sampling, uint64_t seed, FILE* out) {
+                                    const generation::SamplingParams& sampling, uint64_t seed, FILE* out) {
   PRLM_REQUIRE(samples >= 1 && batch >= 1, "samples per prompt and prompts per batch must be positive");
-  model::GenerationStats stats;
+  generation::GenerationStats stats;
   for (size_t start = 0; start < prompts.size(); start += batch) {
-    std::vector<model::GenerationRequest> requests;
+    std::vector<generation::GenerationRequest> requests;
     for (size_t i = start; i < std::min(prompts.size(), start + batch); ++i) {
-      model::GenerationRequest r;
+      generation::GenerationRequest r;
       r.prompt = tokenizer.Encode(prompts[i]);
-      for (int g = 0; g < samples; ++g) r.sample_seeds.push_back(model::SampleSeed(seed, i, g));
+      for (int g = 0; g < samples; ++g) r.sample_seeds.push_back(generation::SampleSeed(seed, i, g));
       requests.push_back(std::move(r));
     }
-    const auto completions = model::Generate(policy, requests, sampling, &stats);
+    const auto completions = generation::Generate(policy, requests, sampling, &stats);
     for (size_t i = 0; i < completions.size(); ++i)
       for (size_t g = 0; g < completions[i].size(); ++g) {
         const auto& c = completions[i][g];
@@ -46,18 +46,18 @@ void SamplingDemo(model::CausalLM& policy, const text::Tokenizer& tokenizer, int
       "Researchers announced", "The central bank warned about"};
   std::fprintf(out, "[2/3] sampling %d completions for each of %zu prompts (temperature 0.7)\n", samples,
                prompts.size());
-  std::vector<model::GenerationRequest> requests;
+  std::vector<generation::GenerationRequest> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    model::GenerationRequest r;
+    generation::GenerationRequest r;
     r.prompt = tokenizer.Encode(prompts[i]);
-    for (int g = 0; g < samples; ++g) r.sample_seeds.push_back(model::SampleSeed(42, i, g));
+    for (int g = 0; g < samples; ++g) r.sample_seeds.push_back(generation::SampleSeed(42, i, g));
     requests.push_back(std::move(r));
   }
-  model::SamplingParams params;
+  generation::SamplingParams params;
   params.max_new_tokens = max_new_tokens;
   params.temperature = 0.7;
-  model::GenerationStats stats;
-  const auto completions = model::Generate(policy, requests, params, &stats);
+  generation::GenerationStats stats;
+  const auto completions = generation::Generate(policy, requests, params, &stats);
   for (size_t i = 0; i < completions.size(); ++i) {
     const std::string first = tokenizer.Decode(completions[i][0].tokens, true);
     std::fprintf(out, "      prompt %zu, sample 0: %s\n", i, nlohmann::json(first.substr(0, 100)).dump().c_str());

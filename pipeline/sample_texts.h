@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/model/causal_lm.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/text/tokenizer.h"
 
 namespace prlm::pipeline {
@@ -20,9 +20,9 @@ namespace prlm::pipeline {
 // g). Writes one JSON line per sample to `out`: {"prompt": i, "sample": g,
 // "text", "num_tokens", "stopped"}. Returns the generation's counters.
 // REQUIRES: samples >= 1, batch >= 1.
-model::GenerationStats WriteSamples(model::CausalLM& policy, const text::Tokenizer& tokenizer,
+generation::GenerationStats WriteSamples(model::CausalLM& policy, const text::Tokenizer& tokenizer,
                                     const std::vector<std::string>& prompts, int samples, size_t batch,
-                                    const model::SamplingParams& sampling, uint64_t seed, FILE* out);
+                                    const generation::SamplingParams& sampling, uint64_t seed, FILE* out);
 
 // The demo's steps 2 and 3: `samples` completions at temperature 0.7 of four
 // built-in prompts, the first of each shown, then prefill and decode speed.

@@ -50,6 +50,7 @@ RolloutWorker::RolloutWorker(model::CausalLM policy, std::shared_ptr<const text:
   // The policy's own chat template (ChatML for models without one).
   po.prompt.chat = jinja::ChatRendererFor(config_.model.policy, &chat_origin_);
   spdlog::info("rollout: prompts use {}", chat_origin_);
+  answer_options_.kv_cache_tokens = g.kv_cache_tokens;
   auto& sampling = answer_options_.sampling;
   sampling.max_new_tokens = static_cast<int>(g.max_completion_tokens);
   sampling.temperature = g.temperature;
@@ -69,11 +70,11 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
   // sft: each prompt's target instead of samples (no seeds: nothing is generated).
   const int samples = work.prompts_only() ? 0 : static_cast<int>(config_.grpo.group_size);
   const uint64_t step_seed =
-      model::SampleSeed(static_cast<uint64_t>(config_.trainer.seed), static_cast<uint64_t>(work.step()), 0);
+      generation::SampleSeed(static_cast<uint64_t>(config_.trainer.seed), static_cast<uint64_t>(work.step()), 0);
   std::vector<rollout::Question> questions;
   for (const auto& p : work.prompts()) {
     rollout::Question q{p.user_id(), p.query(), p.input(), p.gold(), {}};
-    for (int g = 0; g < samples; ++g) q.sample_seeds.push_back(model::SampleSeed(step_seed, p.index(), g));
+    for (int g = 0; g < samples; ++g) q.sample_seeds.push_back(generation::SampleSeed(step_seed, p.index(), g));
     questions.push_back(std::move(q));
   }
   // 1-2. Profiles, prompts, G samples per prompt in one batch.

@@ -28,7 +28,7 @@
 #include <string>
 
 #include "common/config/train_config.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/model/lora.h"
 #include "common/retrieval/profile_retriever.h"
 #include "common/rollout/answer_questions.h"

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/model/pretrained.h"
 #include "common/model/safetensors.h"
 #include "common/model/weights_io.h"
@@ -141,9 +141,9 @@ TEST(CausalLM, Bf16ForwardWithLeftPaddingIsFiniteAndCloseToFp32) {
   const float diff = (bf16 - fp32).abs().masked_select(real).max().item<float>();
   EXPECT_LT(diff, 0.1f * fp32.abs().max().item<float>());
   // Generation runs end to end in bf16 too.
-  SamplingParams p;
+  generation::SamplingParams p;
   p.max_new_tokens = 4;
-  const auto out = Generate(m, {GenerationRequest{{1, 2, 3}, {5, 6}}}, p);
+  const auto out = generation::Generate(m, {generation::GenerationRequest{{1, 2, 3}, {5, 6}}}, p);
   for (const auto& c : out[0]) {
     EXPECT_EQ(c.tokens.size(), 4u);
     for (float lp : c.logprobs) EXPECT_TRUE(std::isfinite(lp) && lp <= 0);

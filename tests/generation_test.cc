@@ -2,16 +2,17 @@
 // one by one; batching prompts does not change their samples; greedy output
 // matches the arg-max of a full forward; reported log-probs match the
 // log-prob path GRPO uses.
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "common/model/logprobs.h"
 #include "common/util/check.h"
 #include "tests/model_fixtures.h"
 
-namespace prlm::model {
+namespace prlm::generation {
 namespace {
 
 using prlm::testing::TinyCausalLM;
@@ -73,11 +74,11 @@ TEST(Generation, GreedyFollowsArgmaxAndLogprobsAgreeWithScoring) {
   const auto ids = torch::tensor(std::vector<int64_t>(full.begin(), full.end())).view({1, -1});
   const auto mask = torch::ones_like(ids);
   const auto logits =
-      m->Logits(m->Forward(ids, PositionsFromMask(mask), AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
+      m->Logits(m->Forward(ids, model::PositionsFromMask(mask), model::AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
   for (size_t t = 0; t < c.tokens.size(); ++t)
     EXPECT_EQ(logits[0][prompt.size() - 1 + t].argmax().item<int64_t>(), c.tokens[t]);
   // Log-probs from generation equal the scoring path's on the same tokens.
-  const auto scored = SequenceLogprobs(m, {full});
+  const auto scored = model::SequenceLogprobs(m, {full});
   for (size_t t = 0; t < c.tokens.size(); ++t) EXPECT_NEAR(c.logprobs[t], scored[0][prompt.size() - 1 + t], 1e-4);
 }
 
@@ -115,8 +116,8 @@ TEST(Generation, BadRequestsAreRefused) {
   SamplingParams p = Sampling();
   p.max_new_tokens = 100000;
   EXPECT_THROW(Generate(m, {GenerationRequest{{1}, {1}}}, p), util::Error);
-  EXPECT_THROW(SequenceLogprobs(m, {{1}}), util::Error);
+  EXPECT_THROW(model::SequenceLogprobs(m, {{1}}), util::Error);
 }
 
 }  // namespace
-}  // namespace prlm::model
+}  // namespace prlm::generation

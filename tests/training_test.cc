@@ -10,7 +10,8 @@
 #include <set>
 
 #include "common/model/compute_setup.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
+#include "common/model/logprobs.h"
 #include "common/model/pretrained.h"
 #include "common/util/check.h"
 #include "coordinator/batch_plan.h"
@@ -75,7 +76,7 @@ TEST(PolicyBatch, CompletionLogprobsMatchTheGenerationCode) {
 TEST(PolicyBatch, SampledLogprobsAreTheLearnersScoresAtTheSamplingTemperature) {
   torch::NoGradGuard no_grad;
   auto policy = TinyPolicy(50);
-  model::SamplingParams sampling;
+  generation::SamplingParams sampling;
   sampling.max_new_tokens = 6;
   sampling.temperature = 0.7;
   sampling.top_p = 0.9;
@@ -83,7 +84,7 @@ TEST(PolicyBatch, SampledLogprobsAreTheLearnersScoresAtTheSamplingTemperature) {
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {7, 8, 9, 10, 11}};
   proto::MicroBatch mb;
   for (const auto& p : prompts) {
-    const auto samples = model::Generate(policy, {model::GenerationRequest{p, {3, 4}}}, sampling);
+    const auto samples = generation::Generate(policy, {generation::GenerationRequest{p, {3, 4}}}, sampling);
     for (const auto& c : samples[0]) {
       auto* s = mb.add_sequences();
       s->mutable_prompt()->Add(p.begin(), p.end());

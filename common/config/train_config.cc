@@ -72,6 +72,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.top_k", &c.grpo.top_k, "top-k (0: off)")
       .Add("grpo.max_prompt_tokens", &c.grpo.max_prompt_tokens, "prompt limit (the profile is cut to fit)")
       .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
+      .Add("grpo.kv_cache_tokens", &c.grpo.kv_cache_tokens,
+           "rollout KV cache pool in token positions (0: every sample of a step at full length)")
       .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
       .AddChoice("grpo.old_logprobs", &c.grpo.old_logprobs, {"recompute", "rollout"},
                  "off-policy updates' old log-probs: recompute (a learner forward) or rollout (the sampler's)")
@@ -236,6 +238,7 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.dual_clip_c == 0 || grpo.dual_clip_c > 1, "grpo.dual_clip_c", "must be 0 (off) or > 1");
   Require(grpo.mu >= 1, "grpo.mu", "must be at least 1");
   Require(grpo.temperature > 0, "grpo.temperature", "must be > 0");
+  Require(grpo.kv_cache_tokens >= 0, "grpo.kv_cache_tokens", "must be >= 0");
   Require(grpo.top_p > 0 && grpo.top_p <= 1, "grpo.top_p", "must be in (0, 1]");
   Require(grpo.top_k >= 0, "grpo.top_k", "must be >= 0");
   Require(grpo.max_prompt_tokens >= 16, "grpo.max_prompt_tokens", "must be at least 16");

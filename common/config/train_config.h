@@ -102,6 +102,9 @@ struct GrpoConfig {
   // before the roles start, so rollout and learner use the same values).
   std::string sampling = "config";
   int64_t top_k = 0, max_prompt_tokens = 512, max_completion_tokens = 768;
+  // The rollout engine's KV cache pool, in token positions (0: room for all
+  // of a step's samples at max_prompt_tokens + max_completion_tokens each).
+  int64_t kv_cache_tokens = 0;
   int64_t max_staleness = 0;  // 0: synchronous on-policy; 1: one-step-off
   // Off-policy updates' (mu > 1 or one-step-off) old log-probs: "recompute"
   // (a learner forward with the weights before the update; one step off, the

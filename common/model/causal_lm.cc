@@ -26,6 +26,23 @@ torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t
       .unsqueeze(1);
 }
 
+std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad,
+                                                torch::Device device) {
+  size_t L = 0;
+  for (const auto* s : seqs) L = std::max(L, s->size());
+  const int64_t B = static_cast<int64_t>(seqs.size());
+  auto ids = torch::full({B, static_cast<int64_t>(L)}, pad, torch::kLong);
+  auto mask = torch::zeros({B, static_cast<int64_t>(L)}, torch::kLong);
+  auto ia = ids.accessor<int64_t, 2>();
+  auto ma = mask.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& s = *seqs[b];
+    const size_t off = L - s.size();
+    for (size_t t = 0; t < s.size(); ++t) ia[b][off + t] = s[t], ma[b][off + t] = 1;
+  }
+  return {ids.to(device), mask.to(device)};
+}
+
 torch::Tensor PositionsFromMask(const torch::Tensor& mask) {
   return (mask.to(torch::kLong).cumsum(1) - 1).clamp_min(0);
 }
@@ -66,8 +83,9 @@ torch::Tensor RotateHalf(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& bias, KvCache* cache, int64_t layer) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::ProjectQkv(const torch::Tensor& x,
+                                                                                  const torch::Tensor& cos,
+                                                                                  const torch::Tensor& sin) {
   const int64_t B = x.size(0), T = x.size(1);
   auto q = q_proj(x).view({B, T, heads, head_dim});
   auto k = k_proj(x).view({B, T, kv_heads, head_dim});
@@ -75,11 +93,19 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     q = q_norm(q);
     k = k_norm(k);
   }
-  q = q.transpose(1, 2);
-  k = k.transpose(1, 2);
-  auto v = v_proj(x).view({B, T, kv_heads, head_dim}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, kv_heads, head_dim});
   q = q * cos + RotateHalf(q) * sin;
   k = k * cos + RotateHalf(k) * sin;
+  return {q, k, v};
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& bias, KvCache* cache, int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto [q, k, v] = ProjectQkv(x, cos, sin);
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
+  v = v.transpose(1, 2);
   if (cache) {
     const int64_t past = cache->length;
     PRLM_CHECK_MSG(past + T <= cache->capacity(),
@@ -141,7 +167,7 @@ CausalLMImpl::CausalLMImpl(const DecoderConfig& c) : config_(c) {
   rope_attention_factor_ = RopeAttentionFactor(c.rope());
 }
 
-std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::Rotary(const torch::Tensor& positions) {
+std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::RotaryCosSin(const torch::Tensor& positions) {
   torch::Tensor inv_freq = inv_freq_.to(positions.device());
   if (RopeDependsOnLength(config_.rope())) {
     // Dynamic NTK: the frequencies of a sequence reaching max position + 1
@@ -152,7 +178,7 @@ std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::Rotary(const torch::Tensor
   }
   // Angles in fp32 as transformers computes them, then cast to the model dtype.
   const auto freqs = positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;
-  const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);  // [B,1,T,hd]
+  const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(2);  // [B,T,1,hd]
   const auto dtype = model->embed_tokens->weight.scalar_type();
   if (rope_attention_factor_ != 1.0)
     return {(emb.cos() * rope_attention_factor_).to(dtype), (emb.sin() * rope_attention_factor_).to(dtype)};
@@ -161,7 +187,7 @@ std::pair<torch::Tensor, torch::Tensor> CausalLMImpl::Rotary(const torch::Tensor
 
 torch::Tensor CausalLMImpl::Forward(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& bias,
                                     KvCache* cache) {
-  auto [cos, sin] = Rotary(positions);
+  auto [cos, sin] = RotaryCosSin(positions);
   auto h = model->embed_tokens(ids);
   const auto b = bias.to(h.scalar_type());
   for (size_t i = 0; i < model->layers->size(); ++i)

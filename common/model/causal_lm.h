@@ -45,6 +45,10 @@ struct KvCache {
 // into NaN), and a fully masked row still softmaxes to finite values.
 constexpr double kMaskedScore = -1e30;
 torch::Tensor AttentionBias(const torch::Tensor& key_mask, int64_t past, int64_t new_tokens, torch::ScalarType dtype);
+// Left-pads `seqs` into ids [B, L] (`pad` where padded) and mask [B, L]
+// (1 for real tokens), on `device`.
+std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad,
+                                                torch::Device device);
 // Positions of left-padded rows: cumsum(mask) - 1, clamped at 0.
 torch::Tensor PositionsFromMask(const torch::Tensor& mask);
 
@@ -62,6 +66,11 @@ class AttentionImpl : public torch::nn::Module {
   explicit AttentionImpl(const DecoderConfig& c);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& bias, KvCache* cache, int64_t layer);
+  // Queries [B, T, heads, head_dim], keys and values [B, T, kv_heads,
+  // head_dim] of x [B, T, hidden], with q/k norm and RoPE applied (cos, sin
+  // [B, T, 1, head_dim] from CausalLM::RotaryCosSin).
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ProjectQkv(const torch::Tensor& x, const torch::Tensor& cos,
+                                                                     const torch::Tensor& sin);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RmsNorm q_norm{nullptr}, k_norm{nullptr};  // per head, before RoPE (qwen3 only)
   int64_t heads, kv_heads, head_dim;
@@ -107,14 +116,14 @@ class CausalLMImpl : public torch::nn::Module {
                         KvCache* cache);
   torch::Tensor Logits(const torch::Tensor& hidden);
   KvCache NewCache(int64_t batch, int64_t capacity) const;
+  // RoPE cos/sin [B, T, 1, head_dim] for positions [B, T], in the model dtype.
+  std::pair<torch::Tensor, torch::Tensor> RotaryCosSin(const torch::Tensor& positions);
 
   const DecoderConfig& config() const { return config_; }
   DecoderStack model{nullptr};
   Linear lm_head{nullptr};  // null when tied to the embedding
 
  private:
-  // cos/sin [B, 1, T, head_dim] for the given positions.
-  std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions);
   DecoderConfig config_;
   torch::Tensor inv_freq_;  // at max_position_embeddings (dynamic RoPE recomputes beyond)
   double rope_attention_factor_ = 1;

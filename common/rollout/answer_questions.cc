@@ -28,24 +28,44 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
     answers[i].items_used = prompts[i].built.items_used;
     if (!questions[i].sample_seeds.empty()) asked.push_back(i);
   }
-  // 2. Completions, a batch of questions at a time.
+  // 2. Completions: every asked question through one engine, batch_size
+  //    questions' samples in flight at once; an answer is decoded as soon as
+  //    its last sample finishes.
   t0 = util::Clock::now();
-  const size_t batch = options.batch_size > 0 ? options.batch_size : std::max<size_t>(1, asked.size());
-  for (size_t b = 0; b < asked.size(); b += batch) {
-    std::vector<model::GenerationRequest> requests;
-    const size_t end = std::min(asked.size(), b + batch);
-    for (size_t j = b; j < end; ++j) requests.push_back({answers[asked[j]].prompt, questions[asked[j]].sample_seeds});
-    std::vector<std::vector<model::Completion>> out;
-    {
-      torch::NoGradGuard no_grad;
-      out = model::Generate(policy, requests, options.sampling, &t.generation);
+  if (!asked.empty()) {
+    std::vector<generation::GenerationRequest> requests;
+    size_t widest = 1;
+    for (size_t i : asked) {
+      requests.push_back({answers[i].prompt, questions[i].sample_seeds});
+      widest = std::max(widest, questions[i].sample_seeds.size());
     }
-    for (size_t j = b; j < end; ++j) {
-      Answer& a = answers[asked[j]];
-      a.completions = std::move(out[j - b]);
+    const size_t batch = options.batch_size > 0 ? options.batch_size : asked.size();
+    const auto engine_options = generation::OptionsFor(requests, options.sampling, options.kv_cache_tokens,
+                                                       static_cast<int64_t>(batch * widest));
+    torch::NoGradGuard no_grad;
+    generation::Engine::TokenText token_text;  // for stop strings
+    if (!options.sampling.stop_strings.empty())
+      token_text = [&tokenizer](int32_t id) { return tokenizer.Decode(std::vector<int32_t>{id}); };
+    generation::Engine engine(policy, options.sampling, engine_options, token_text);
+    std::vector<size_t> samples_left(asked.size());
+    for (size_t j = 0; j < asked.size(); ++j) {
+      answers[asked[j]].completions.resize(requests[j].sample_seeds.size());
+      samples_left[j] = requests[j].sample_seeds.size();
+      engine.Submit(std::move(requests[j]));  // request id j
+    }
+    size_t done = 0;
+    engine.RunUntilIdle([&](generation::FinishedSample&& f) {
+      Answer& a = answers[asked[f.request]];
+      a.completions[f.sample] = std::move(f.completion);
+      if (--samples_left[f.request] > 0) return;
       for (const auto& c : a.completions) a.texts.push_back(tokenizer.Decode(c.tokens, /*skip_special_tokens=*/true));
-    }
-    if (progress) progress(end, asked.size());
+      if (progress && (++done % batch == 0 || done == asked.size())) progress(done, asked.size());
+    });
+    const auto& es = engine.stats();
+    t.generation.prefill_tokens += es.prefill_tokens;
+    t.generation.prefill_seconds += es.prefill_seconds;
+    t.generation.decode_tokens += es.decode_only_tokens;
+    t.generation.decode_seconds += es.decode_seconds;
   }
   t.generation_s = util::Seconds(t0);
   return answers;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/retrieval/profile_prompts.h"
 #include "common/text/tokenizer.h"
 #include "proto/reward.pb.h"
@@ -30,24 +30,25 @@ struct Question {
 
 struct AnswerOptions {
   retrieval::ProfilePromptOptions prompts;
-  model::SamplingParams sampling;
-  size_t batch_size = 0;  // questions per generation batch (0: all at once)
+  generation::SamplingParams sampling;
+  size_t batch_size = 0;        // questions whose samples are in flight at once (0: all)
+  int64_t kv_cache_tokens = 0;  // the engine's KV pool in positions (0: room for every sample in flight)
 };
 
 struct Answer {
   std::vector<int32_t> prompt;  // token ids; empty when not asked
   int items_used = 0;           // profile items that fit the prompt
   std::string error;            // non-empty: the question could not be asked (why)
-  std::vector<model::Completion> completions;
+  std::vector<generation::Completion> completions;
   std::vector<std::string> texts;  // each completion decoded, special tokens skipped
 };
 
 struct AnswerTimes {
   double retrieval_s = 0, generation_s = 0;
-  model::GenerationStats generation;
+  generation::GenerationStats generation;
 };
 
-// After each generation batch: questions answered so far, of `asked`.
+// Every batch_size answered questions (and at the end): answered so far, of `asked`.
 using AnswerProgress = std::function<void(size_t done, size_t asked)>;
 
 // One Answer per question, in order. `retriever` may be null for zero-shot

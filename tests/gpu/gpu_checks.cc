@@ -30,7 +30,7 @@
 #include <random>
 
 #include "common/model/compute_setup.h"
-#include "common/model/generation.h"
+#include "common/generation/generate.h"
 #include "common/model/pretrained.h"
 #include "common/model/safetensors.h"
 #include "common/model/weights_io.h"
@@ -113,26 +113,26 @@ int GenerateBench(const CheckFlags& flags) {
   auto m = model::LoadCausalLM(flags.Str("model"), where.device, where.dtype);
   m->eval();
   const auto prompts = Prompts(flags, m->config().vocab_size);
-  std::vector<model::GenerationRequest> requests;
+  std::vector<generation::GenerationRequest> requests;
   for (const auto& p : prompts) requests.push_back({p, {1}});
-  model::SamplingParams params;
+  generation::SamplingParams params;
   params.greedy = true;
   params.max_new_tokens = flags.Int("new-tokens");
   PRLM_REQUIRE(params.max_new_tokens > 0, "--new-tokens must be positive");
 
   torch::NoGradGuard no_grad;
   {  // Warm-up: kernels chosen, allocator grown.
-    model::SamplingParams warm = params;
+    generation::SamplingParams warm = params;
     warm.max_new_tokens = std::min(8, params.max_new_tokens);
-    model::Generate(m, requests, warm);
+    generation::Generate(m, requests, warm);
     Synchronize(where.device);
   }
   std::vector<double> seconds;
   std::vector<int32_t> first_row;
-  model::GenerationStats stats;
+  generation::GenerationStats stats;
   for (int r = 0; r < flags.Int("repeats"); ++r) {
     const auto start = std::chrono::steady_clock::now();
-    const auto out = model::Generate(m, requests, params, &stats);
+    const auto out = generation::Generate(m, requests, params, &stats);
     Synchronize(where.device);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     for (const auto& sample : out) PRLM_CHECK(static_cast<int>(sample[0].tokens.size()) == params.max_new_tokens);
