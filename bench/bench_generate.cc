@@ -56,8 +56,11 @@ struct Measured {
   int64_t preemptions = 0;
 };
 
+// `in_flight` > 0: at most that many samples at once; the engine refills
+// its slots as samples finish, the fixed batch runs the prompts in
+// consecutive batches of that many samples (as the rollout did).
 Measured RunOnce(model::CausalLM& m, const Workload& w, const generation::SamplingParams& p, bool engine,
-                 int64_t kv_cache_tokens) {
+                 int64_t kv_cache_tokens, int64_t in_flight) {
   Measured out;
   const auto& c = m->config();
   const int64_t bytes_per_token =
@@ -65,7 +68,7 @@ Measured RunOnce(model::CausalLM& m, const Workload& w, const generation::Sampli
   generation::GenerationStats s;
   const auto t0 = util::Clock::now();
   if (engine) {
-    const auto options = generation::OptionsFor(w.requests, p, kv_cache_tokens);
+    const auto options = generation::OptionsFor(w.requests, p, kv_cache_tokens, in_flight);
     generation::Engine e(m, p, options);
     for (const auto& r : w.requests) e.Submit(r);
     e.RunUntilIdle([](generation::FinishedSample&&) {});
@@ -75,7 +78,13 @@ Measured RunOnce(model::CausalLM& m, const Workload& w, const generation::Sampli
     out.kv_bytes_per_sample = es.peak_blocks_used * options.block_size * bytes_per_token / w.samples;
     out.preemptions = es.preemptions;
   } else {
-    generation::GenerateFixedBatch(m, w.requests, p, &s);
+    const size_t per_batch = in_flight > 0 ? std::max<size_t>(1, in_flight / w.requests[0].sample_seeds.size())
+                                           : w.requests.size();
+    for (size_t b = 0; b < w.requests.size(); b += per_batch) {
+      const std::vector<generation::GenerationRequest> part(
+          w.requests.begin() + b, w.requests.begin() + std::min(w.requests.size(), b + per_batch));
+      generation::GenerateFixedBatch(m, part, p, &s);
+    }
     int64_t longest = 0, prompt = 0;
     for (const auto& r : w.requests) {
       longest = std::max<int64_t>(longest, r.max_new_tokens);
@@ -105,7 +114,9 @@ int BenchGenerate(int argc, char** argv) {
       .Option("prompt-len", "N", "64", "prompt tokens")
       .Option("new-tokens", "N", "64", "tokens per sample (the long samples' length under long-tail)")
       .Option("lengths", "uniform|long-tail", "uniform", "sample lengths (long-tail: 80% stop at 20-40 tokens)")
-      .Option("kv-cache-tokens", "N", "0", "the engine's KV pool in positions (0: room for every sample)")
+      .Option("kv-cache-tokens", "N", "0", "the engine's KV pool in positions (0: room for every sample in flight)")
+      .Option("in-flight", "N", "0",
+              "samples at once (0: all): the engine refills freed slots, the fixed batch runs batches of N")
       .Option("repeat", "N", "2", "rounds; the best is reported");
   if (!args.Parse(argc, argv)) return 0;
   const auto [dir, where] = SetUpModel(args);
@@ -127,7 +138,7 @@ int BenchGenerate(int argc, char** argv) {
   p.temperature = 0.7;
   {  // Warm-up, untimed: first-call costs (page faults, kernel selection).
     const auto w = MakeWorkload(group, group, 8, 4, false, m->config().vocab_size, 99);
-    for (const auto& impl : impls) RunOnce(m, w, p, impl == "engine", 0);
+    for (const auto& impl : impls) RunOnce(m, w, p, impl == "engine", 0, 0);
   }
   for (int batch : args.GetPositiveInts("batch")) {
     PRLM_REQUIRE(batch % group == 0, "--batch " << batch << " is not a multiple of --group " << group);
@@ -137,7 +148,8 @@ int BenchGenerate(int argc, char** argv) {
                                   m->config().vocab_size, static_cast<uint64_t>(r));
       for (size_t k = 0; k < impls.size(); ++k) {
         const auto& impl = impls[(k + r) % impls.size()];  // alternate which goes first
-        const auto got = RunOnce(m, w, p, impl == "engine", args.GetInt64("kv-cache-tokens"));
+        const auto got =
+            RunOnce(m, w, p, impl == "engine", args.GetInt64("kv-cache-tokens"), args.GetInt64("in-flight"));
         auto& b = best[impl];
         b.prefill_tok_s = std::max(b.prefill_tok_s, got.prefill_tok_s);
         b.decode_tok_s = std::max(b.decode_tok_s, got.decode_tok_s);
@@ -157,6 +169,7 @@ int BenchGenerate(int argc, char** argv) {
                                 {"prompt_len", prompt_len},
                                 {"new_tokens", new_tokens},
                                 {"lengths", lengths},
+                                {"in_flight", args.GetInt64("in-flight")},
                                 {"threads", where.cpu_threads},
                                 {"device", where.device.str()},
                                 {"dtype", where.dtype == torch::kBFloat16 ? "bf16" : "fp32"},
