@@ -239,6 +239,40 @@ TEST(GenerationEngine, AbortAndRequeueRestartsUnderTheNewWeights) {
   ExpectSameSamples(GenerateFixedBatch(after, reqs, p), got, "restarted");
 }
 
+TEST(GenerationEngine, AbortAndRequeueAlsoRestartsSamplesWaitingAfterPreemption) {
+  auto m = TinyCausalLM(false, 1);
+  auto after = TinyCausalLM(false, 2);
+  SamplingParams p = Sampled(20);
+  p.stop_token_ids.clear();
+  const auto reqs = RandomRequests(21, 6, 12, 3, 20);
+  EngineOptions o;
+  o.on_weight_update = WeightSwapPolicy::kAbortAndRequeue;
+  o.block_size = 2;
+  o.kv_cache_tokens = 40;  // too small for all: samples are preempted mid-decode
+  Engine engine(m, p, o);
+  for (const auto& r : reqs) engine.Submit(r);
+  std::vector<std::vector<Completion>> got(reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) got[i].resize(reqs[i].sample_seeds.size());
+  const auto keep = [&](FinishedSample&& f) { got[f.request][f.sample] = std::move(f.completion); };
+  while (engine.stats().preemptions == 0 && !engine.Idle())
+    for (auto& f : engine.Step()) keep(std::move(f));
+  ASSERT_GT(engine.stats().preemptions, 0);
+  engine.UpdateWeights(1, WeightsOf(after));
+  std::vector<std::pair<size_t, size_t>> finished_before;
+  for (size_t i = 0; i < got.size(); ++i)
+    for (size_t g = 0; g < got[i].size(); ++g)
+      if (!got[i][g].tokens.empty()) finished_before.emplace_back(i, g);
+  engine.RunUntilIdle(keep);
+  const auto fresh = GenerateFixedBatch(after, reqs, p);
+  for (size_t i = 0; i < got.size(); ++i)
+    for (size_t g = 0; g < got[i].size(); ++g) {
+      if (std::find(finished_before.begin(), finished_before.end(), std::make_pair(i, g)) != finished_before.end())
+        continue;  // finished under the old weights
+      for (int64_t v : got[i][g].versions) EXPECT_EQ(v, 1) << "request " << i << " sample " << g;
+      EXPECT_EQ(got[i][g].tokens, fresh[i][g].tokens) << "request " << i << " sample " << g;
+    }
+}
+
 TEST(GenerationEngine, StopStringsMatchAcrossTokenBoundaries) {
   auto m = TinyCausalLM();
   // Two characters per token, so a string can straddle two tokens.

@@ -184,19 +184,22 @@ void Engine::ApplyPendingWeights() {
     }
   }
   // Keys and values computed under the old weights are stale: every sequence
-  // in flight goes back to the queue to be recomputed (or restarted).
+  // in flight goes back to the queue to be recomputed; on kAbortAndRequeue
+  // every sample that has drawn tokens (running or preempted) restarts.
   for (auto& seq : running_) {
     ReleaseBlocks(*seq);
-    if (options_.on_weight_update == WeightSwapPolicy::kAbortAndRequeue) {
+    InsertInOrder(waiting_, std::move(seq));
+  }
+  running_.clear();
+  if (options_.on_weight_update == WeightSwapPolicy::kAbortAndRequeue) {
+    for (auto& seq : waiting_) {
       for (auto& s : seq->samples) {
         s->out = Completion{};
         s->rng.seed(s->seed);
         s->text_tail.clear();
       }
     }
-    InsertInOrder(waiting_, std::move(seq));
   }
-  running_.clear();
 }
 
 void Engine::Admit() {
