@@ -1,7 +1,8 @@
 // The path every command that answers questions shares: questions → each
 // user's top-k profile items (retrieval tier, one batch) → PrLM prompts
-// within the token budget → completions (batched, KV cache, G seeded samples
-// per prompt) → one scoring request for the reward tier. The rollout worker
+// within the token budget → completions (the generation engine: G seeded
+// samples per prompt sharing its KV blocks, continuously batched) → one
+// scoring request for the reward tier. The rollout worker
 // (sampled groups), `prlm eval` (greedy answers) and the pipelines call it,
 // so training and evaluation prompt and score alike.
 //
