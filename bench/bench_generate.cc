@@ -73,8 +73,7 @@ Measured RunOnce(model::CausalLM& m, const Workload& w, const generation::Sampli
     for (const auto& r : w.requests) e.Submit(r);
     e.RunUntilIdle([](generation::FinishedSample&&) {});
     const auto& es = e.stats();
-    s.prefill_tokens = es.prefill_tokens, s.prefill_seconds = es.prefill_seconds;
-    s.decode_tokens = es.decode_only_tokens, s.decode_seconds = es.decode_seconds;
+    es.AddTo(&s);
     out.kv_bytes_per_sample = es.peak_blocks_used * options.block_size * bytes_per_token / w.samples;
     out.preemptions = es.preemptions;
   } else {

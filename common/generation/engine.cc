@@ -69,6 +69,13 @@ const char* FinishReasonName(FinishReason r) {
   return "?";
 }
 
+void EngineStats::AddTo(GenerationStats* s) const {
+  s->prefill_tokens += prefill_tokens;
+  s->prefill_seconds += prefill_seconds;
+  s->decode_tokens += decode_only_tokens;
+  s->decode_seconds += decode_seconds;
+}
+
 Engine::Engine(model::CausalLM model, SamplingParams params, EngineOptions options, TokenText token_text)
     : model_(std::move(model)),
       params_(std::move(params)),

@@ -76,6 +76,9 @@ struct EngineStats {
   int64_t peak_blocks_used = 0;
   double prefill_seconds = 0;  // steps that ran prompt (or recomputed) positions, decoding or not
   double decode_seconds = 0;   // steps that only decoded: decode_only_tokens / decode_seconds is the decode rate
+  // Adds these to the prefill/decode summary callers log (its decode
+  // tokens are decode_only_tokens, so its rate is the decode rate).
+  void AddTo(GenerationStats* s) const;
 };
 
 class Engine {

@@ -42,13 +42,7 @@ std::vector<std::vector<Completion>> Generate(model::CausalLM& model, const std:
     engine.Submit(requests[i]);  // ids 0, 1, ... are request indices
   }
   engine.RunUntilIdle([&](FinishedSample&& f) { results[f.request][f.sample] = std::move(f.completion); });
-  if (stats) {
-    const auto& s = engine.stats();
-    stats->prefill_tokens += s.prefill_tokens;
-    stats->prefill_seconds += s.prefill_seconds;
-    stats->decode_tokens += s.decode_only_tokens;
-    stats->decode_seconds += s.decode_seconds;
-  }
+  if (stats) engine.stats().AddTo(stats);
   return results;
 }
 

@@ -61,11 +61,7 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
       for (const auto& c : a.completions) a.texts.push_back(tokenizer.Decode(c.tokens, /*skip_special_tokens=*/true));
       if (progress && (++done % batch == 0 || done == asked.size())) progress(done, asked.size());
     });
-    const auto& es = engine.stats();
-    t.generation.prefill_tokens += es.prefill_tokens;
-    t.generation.prefill_seconds += es.prefill_seconds;
-    t.generation.decode_tokens += es.decode_only_tokens;
-    t.generation.decode_seconds += es.decode_seconds;
+    engine.stats().AddTo(&t.generation);
   }
   t.generation_s = util::Seconds(t0);
   return answers;
