@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "common/generation/paged_forward.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 
@@ -85,7 +84,8 @@ Engine::Engine(model::CausalLM model, SamplingParams params, EngineOptions optio
       pool_(model_->config().num_hidden_layers,
             std::max<int64_t>(1, (options.kv_cache_tokens + options.block_size - 1) / std::max<int64_t>(1, options.block_size)),
             std::max<int64_t>(1, options.block_size), model_->config().num_key_value_heads, model_->config().head_dim(),
-            model_->model->embed_tokens->weight.options()) {
+            model_->model->embed_tokens->weight.options()),
+      forward_(model_) {
   PRLM_REQUIRE(options.block_size >= 1, "generation engine: block_size must be >= 1, got " << options.block_size);
   PRLM_REQUIRE(options.kv_cache_tokens >= options.block_size,
                "generation engine: kv_cache_tokens (" << options.kv_cache_tokens << ") must hold at least one block of "
@@ -341,13 +341,13 @@ std::vector<FinishedSample> Engine::Step() {
       drew.push_back(seq);
     }
   }
-  const auto hidden = PagedForward(model_, torch::tensor(ids, torch::kLong).to(device_), batch, pool_);
+  const auto hidden = forward_.Run(torch::tensor(ids, torch::kLong).to(device_), batch, pool_);
   ++stats_.steps;
 
   // 5. Draw, record, stop; fork a prompt's samples onto its blocks.
   if (!drawing.empty()) {
     const auto rows = torch::tensor(logit_rows, torch::kLong).to(device_);
-    const auto logits = model_->Logits(hidden.index_select(0, rows)).to(torch::kCPU, torch::kFloat);
+    const auto logits = forward_.Logits(hidden.index_select(0, rows)).to(torch::kCPU, torch::kFloat);
     std::vector<std::mt19937_64*> rngs;
     for (auto* s : drawing) rngs.push_back(&s->rng);
     const auto drawn = DrawTokens(logits, params_, rngs);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/generation/kv_block_pool.h"
+#include "common/generation/paged_forward.h"
 #include "common/generation/request.h"
 #include "common/generation/sampling.h"
 #include "common/model/causal_lm.h"
@@ -134,6 +135,7 @@ class Engine {
   TokenText token_text_;
   torch::Device device_;
   KvBlockPool pool_;
+  PagedForward forward_;
   EngineStats stats_;
   int64_t version_ = 0;
   uint64_t next_request_ = 0;

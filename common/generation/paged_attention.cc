@@ -3,10 +3,10 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 
+#include "common/generation/vector_math.h"
 #include "common/util/check.h"
 
 namespace prlm::generation {
@@ -28,14 +28,6 @@ namespace {
 
 // Query-key products in a step below which the kernel runs on one thread.
 constexpr int64_t kParallelKeys = 16384;
-
-// The inner loops, compiled for AVX-512, AVX2 and plain x86-64 and picked
-// at load time (the binary stays portable).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define PRLM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define PRLM_VECTOR_CLONES
-#endif
 
 // scores[g * stride + j] = q[g] . k[j] for `group` queries and a whole
 // block of `BS` keys, stored transposed ([dim][BS]): each step of the loop
@@ -72,24 +64,13 @@ void BlockScores(const float* q, const float* kt, int64_t group, int64_t bs, int
   }
 }
 
-// x[i] = exp(x[i] - shift) for x[i] <= shift; returns their sum. Cephes'
-// expf (range reduction by ln 2, a degree-6 polynomial; ~1 ulp), written so
-// that it vectorises (std::exp does not).
+// x[i] = exp(x[i] - shift) for x[i] <= shift; returns their sum.
 PRLM_VECTOR_CLONES
 float ExpShifted(float* x, int64_t n, float shift) {
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::max(x[i] - shift, -87.0f);
-    const float k = std::floor(v * 1.44269504088896341f + 0.5f);
-    const float r = v - k * 0.693359375f + k * 2.12194440e-4f;
-    const float y = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-                        1.6666665459e-1f) *
-                           r +
-                       5.0000001201e-1f) *
-                      r * r +
-                  r + 1.0f);
-    const float e = y * std::bit_cast<float>((static_cast<int32_t>(k) + 127) << 23);
+    const float e = ExpApprox(x[i] - shift);
     x[i] = e;
     sum += e;
   }
@@ -205,8 +186,8 @@ void AttendOnCpu(const torch::Tensor& q, KvBlockPool& pool, int64_t layer, const
     }
   };
   // Threads only when there is enough work to repay waking them (a prefill
-  // chunk): a decode step's few hundred short tasks run faster on one core
-  // than split against the BLAS threads that run the step's matrix products.
+  // chunk, long contexts): at 32 sequences of ~100 positions, split or not
+  // measured the same (the step reads its keys and values at memory speed).
   const int64_t items = batch.tokens() * kv_heads;
   int64_t keys = 0;
   for (int32_t p : batch.positions) keys += p + 1;

@@ -26,6 +26,8 @@ class LinearImpl : public torch::nn::Module {
   void Unmerge();
   // Reference-policy forward: the adapter is skipped while disabled.
   void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+  // Whether forward() adds the adapter (present, not merged, enabled).
+  bool lora_active() const { return has_lora() && !merged_ && lora_enabled_; }
 
   torch::Tensor weight, bias;
   int64_t in_features, out_features;
