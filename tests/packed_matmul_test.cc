@@ -72,10 +72,7 @@ model::CausalLM OddQwen3() {
   c.model_type = "qwen3", c.qk_norm = true, c.attention_bias = false;
   c.hidden_size = 48, c.intermediate_size = 72, c.num_hidden_layers = 2;
   c.num_attention_heads = 3, c.num_key_value_heads = 1;
-  model::CausalLM m(c);
-  model::InitializeWeights(*m, 0.2, 9);
-  m->eval();
-  return m;
+  return prlm::testing::RandomCausalLM(c, 0.2, 9);
 }
 
 TEST(PagedForward, PackedPathMatchesTheModelsModules) {

@@ -24,6 +24,7 @@
 #include "reward_server/reward_scorer.h"
 #include "reward_server/text_rewards.h"
 #include "rollout_workers/rollout_worker.h"
+#include "tests/model_fixtures.h"
 #include "tests/test_util.h"
 
 namespace prlm {
@@ -33,10 +34,7 @@ model::CausalLM TinyPolicy(int64_t vocab, std::vector<int64_t> eos = {}) {
   auto cfg = model::DecoderPreset("tiny", vocab);
   cfg.num_hidden_layers = 2;
   cfg.eos_token_ids = std::move(eos);
-  model::CausalLM m(cfg);
-  model::InitializeWeights(*m, 0.02, 5);
-  m->eval();
-  return m;
+  return prlm::testing::RandomCausalLM(cfg, 0.02, 5);
 }
 
 TEST(PolicyBatch, CompletionLogprobsMatchTheGenerationCode) {
