@@ -50,9 +50,8 @@ __attribute__((always_inline)) inline void Tile(const float* x, int64_t in, cons
 
 // One tile of rows through the epilogue into y (columns [c0, c0 + n)).
 template <int MR>
-__attribute__((always_inline)) inline void TileInto(const float* x, int64_t in, const float* panel,
-                                                    const float* bias, PackedMatrix::Epilogue epilogue, float* y,
-                                                    int64_t ldy, int64_t n) {
+__attribute__((always_inline)) inline void TileInto(const float* x, int64_t in, const float* panel, const float* bias,
+                                                    PackedMatrix::Epilogue epilogue, float* y, int64_t ldy, int64_t n) {
   V16 lo[MR], hi[MR];
   Tile<MR>(x, in, panel, bias, lo, hi);
   for (int r = 0; r < MR; ++r) {
@@ -79,8 +78,9 @@ __attribute__((always_inline)) inline void TileInto(const float* x, int64_t in, 
 // Everything below MultiplyBlocks is inlined into it, so that each of its
 // clones compiles the vector code for its own instruction set.
 template <int MR>
-__attribute__((always_inline)) inline void RowsInto(const float* x, int64_t in, const float* panel, const float* bias, PackedMatrix::Epilogue e, float* y,
-              int64_t ldy, int64_t n, int64_t rows) {
+__attribute__((always_inline)) inline void RowsInto(const float* x, int64_t in, const float* panel, const float* bias,
+                                                    PackedMatrix::Epilogue e, float* y, int64_t ldy, int64_t n,
+                                                    int64_t rows) {
   if constexpr (MR > 1) {
     if (rows < MR) return RowsInto<MR - 1>(x, in, panel, bias, e, y, ldy, n, rows);
   }
@@ -195,7 +195,9 @@ void PackedMatrix::Pack() {
 void PackedMatrix::Multiply(const float* x, int64_t m, float* y, int64_t ldy, Epilogue epilogue) const {
   PRLM_CHECK_MSG((epilogue == Epilogue::kSwiGlu) == gate_up_, "packed matmul: the SwiGLU epilogue needs GateUp");
   const float* P = panels_.data_ptr<float>();
-  auto run = [&](int64_t b0, int64_t b1) { MultiplyBlocks(x, m, in_, P, bias_.data(), b0, b1, out_, epilogue, y, ldy); };
+  auto run = [&](int64_t b0, int64_t b1) {
+    MultiplyBlocks(x, m, in_, P, bias_.data(), b0, b1, out_, epilogue, y, ldy);
+  };
   if (m * in_ * blocks_ * kLanes < kParallelWork) {
     run(0, blocks_);
   } else {

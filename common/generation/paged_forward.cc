@@ -90,12 +90,12 @@ void PagedForward::PackOrRefresh() {
       auto* layer = layers[i]->as<model::DecoderLayerImpl>();
       const auto& a = *layer->self_attn;
       const auto& mlp = *layer->mlp;
-      layers_.push_back({PackedMatrix({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight},
-                                      {a.q_proj->bias, a.k_proj->bias, a.v_proj->bias}),
-                         PackedMatrix({a.o_proj->weight}, {a.o_proj->bias}),
-                         PackedMatrix::GateUp(mlp.gate_proj->weight, mlp.up_proj->weight, mlp.gate_proj->bias,
-                                              mlp.up_proj->bias),
-                         PackedMatrix({mlp.down_proj->weight}, {mlp.down_proj->bias})});
+      layers_.push_back(
+          {PackedMatrix({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight},
+                        {a.q_proj->bias, a.k_proj->bias, a.v_proj->bias}),
+           PackedMatrix({a.o_proj->weight}, {a.o_proj->bias}),
+           PackedMatrix::GateUp(mlp.gate_proj->weight, mlp.up_proj->weight, mlp.gate_proj->bias, mlp.up_proj->bias),
+           PackedMatrix({mlp.down_proj->weight}, {mlp.down_proj->bias})});
     }
     const auto& head = model_->lm_head;
     lm_head_ = head ? PackedMatrix({head->weight}, {head->bias})

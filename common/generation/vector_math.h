@@ -26,11 +26,11 @@ inline float ExpApprox(float v) {
   const float k = std::floor(v * 1.44269504088896341f + 0.5f);
   const float r = v - k * 0.693359375f + k * 2.12194440e-4f;
   const float y = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-                      1.6666665459e-1f) *
-                         r +
-                     5.0000001201e-1f) *
-                    r * r +
-                r + 1.0f);
+                     1.6666665459e-1f) *
+                        r +
+                    5.0000001201e-1f) *
+                       r * r +
+                   r + 1.0f);
   return y * std::bit_cast<float>((static_cast<int32_t>(k) + 127) << 23);
 }
 
