@@ -36,7 +36,8 @@ inline std::vector<Transport> BenchTransports(int server_threads) {
   t[2] = t[1];
   t[2].name = "secret+TLS";
   t[2].server.tls = identity;
-  t[2].client.tls = net::TlsTrust{identity.certificate_pem};
+  t[2].client.tls = true;
+  t[2].client.tls_trust = net::TlsTrust{identity.certificate_pem};
   for (auto& x : t) x.server.worker_threads = server_threads;
   return t;
 }

@@ -75,7 +75,7 @@ int RunServeRetrieval(int argc, char** argv) {
   retrieval_shards::VersionedShard served(std::move(shard));
   net::RpcServer server(o);
   retrieval_shards::RegisterRetrievalHandlers(server, served);
-  std::printf(" listening on %s:%u\n", o.host.c_str(), server.port());
+  std::printf(" listening on %s:%u%s\n", o.host.c_str(), server.port(), o.tls.enabled() ? " (TLS 1.3)" : "");
   std::fflush(stdout);
   server.Run();
   std::printf("serve-retrieval: drained and stopped;%s\n", server.CountersLine().c_str());

@@ -154,9 +154,10 @@ int RunServeReward(int argc, char** argv) {
   std::string weights;
   const proto::RewardInfo info = scorer->Info();
   for (const auto& w : info.weights()) weights += " " + w.name() + "=" + std::to_string(w.value());
-  std::printf("serve-reward: weights%s; max batch %lld, max queue delay %lld us; listening on %s:%u\n", weights.c_str(),
-              static_cast<long long>(config.reward.max_batch_size),
-              static_cast<long long>(config.reward.max_queue_delay_us), o.host.c_str(), server.port());
+  std::printf("serve-reward: weights%s; max batch %lld, max queue delay %lld us; listening on %s:%u%s\n",
+              weights.c_str(), static_cast<long long>(config.reward.max_batch_size),
+              static_cast<long long>(config.reward.max_queue_delay_us), o.host.c_str(), server.port(),
+              o.tls.enabled() ? " (TLS 1.3)" : "");
   std::fflush(stdout);
   server.Run();
   scorer->Stop();

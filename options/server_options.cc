@@ -30,6 +30,21 @@ std::string SecretFrom(const Args& args, bool server) {
   return "";
 }
 
+void AddNoTlsFlag(Args& args) {
+  args.Flag("no-tls", "speak plaintext (the default with a secret is TLS 1.3; a warning names the risk)");
+}
+
+// Whether --no-tls asks for plaintext; warns when it does. `certificate_flag`
+// is the TLS option that contradicts it.
+bool NoTls(const Args& args, const char* certificate_flag) {
+  if (!args.GetFlag("no-tls")) return false;
+  PRLM_REQUIRE(!args.Has(certificate_flag), "give --" << certificate_flag << " or --no-tls, not both");
+  std::fprintf(stderr,
+               "warning: --no-tls: requests and replies cross the network in plaintext; anyone who can capture "
+               "traffic between the hosts reads users' profiles, questions and answers\n");
+  return true;
+}
+
 }  // namespace
 
 void AddServerOptions(Args& args, const char* threads_flag, const char* threads_help) {
@@ -41,6 +56,7 @@ void AddServerOptions(Args& args, const char* threads_flag, const char* threads_
   AddSecretOptions(args, "clients must");
   args.Option("tls-cert", "PATH", "", "serve over TLS 1.3 with this certificate (PEM; prlm make-cert writes one)")
       .Option("tls-key", "PATH", "", "the certificate's private key (PEM, mode 600)");
+  AddNoTlsFlag(args);
 }
 
 net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag) {
@@ -53,20 +69,30 @@ net::ServerOptions ServerOptionsFrom(const Args& args, const char* threads_flag)
   o.handle_signals = true;
   o.secret = SecretFrom(args, /*server=*/true);
   PRLM_REQUIRE(args.Has("tls-cert") == args.Has("tls-key"), "give --tls-cert and --tls-key together");
-  if (args.Has("tls-cert")) o.tls = net::ReadTlsIdentity(args.Get("tls-cert"), args.Get("tls-key"));
+  // TLS: the site's certificate; else, with a secret, one made now (clients
+  // need not trust it: the secret's handshake is bound to the TLS channel).
+  const bool plaintext = NoTls(args, "tls-cert");
+  if (args.Has("tls-cert"))
+    o.tls = net::ReadTlsIdentity(args.Get("tls-cert"), args.Get("tls-key"));
+  else if (!plaintext && !o.secret.empty())
+    o.tls = net::MakeSelfSignedIdentity(o.host);
   return o;
 }
 
 void AddClientSecretOptions(Args& args) {
   AddSecretOptions(args, "the server and its clients");
   args.Option("tls-ca", "PATH", "",
-              "speak TLS 1.3, trusting this certificate: the server's own (pinned) or its CA's (PEM)");
+              "trust this certificate: the server's own (pinned) or its CA's (PEM); without it, the secret "
+              "proves the server");
+  AddNoTlsFlag(args);
 }
 
 net::ClientOptions ClientOptionsFrom(const Args& args) {
   net::ClientOptions o;
   o.secret = SecretFrom(args, /*server=*/false);
-  if (args.Has("tls-ca")) o.tls = net::ReadTlsTrust(args.Get("tls-ca"));
+  const bool plaintext = NoTls(args, "tls-ca");
+  if (args.Has("tls-ca")) o.tls_trust = net::ReadTlsTrust(args.Get("tls-ca"));
+  o.tls = o.tls_trust.enabled() || (!plaintext && !o.secret.empty());
   return o;
 }
 

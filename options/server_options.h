@@ -3,9 +3,13 @@
 //  - servers: --host --port --THREADS --max-frame-bytes --idle-timeout, and
 //    the job secret: --secret-file PATH (refused when group/other-readable)
 //    or an explicit --insecure (a warning; no handshake). Neither: refused.
-//    TLS: --tls-cert PATH --tls-key PATH (the key refused unless mode 600).
-//  - clients: --secret-file / --insecure the same way; --tls-ca PATH to
-//    speak TLS, trusting the server's certificate or its CA.
+//    TLS: on with a secret (a self-signed certificate made at start), or
+//    with --tls-cert PATH --tls-key PATH (the key refused unless mode 600);
+//    --no-tls: plaintext, with a warning.
+//  - clients: --secret-file / --insecure the same way; TLS with a secret
+//    (the secret's handshake, bound to the TLS channel, proves the server)
+//    or with --tls-ca PATH (trusting the server's certificate or its CA);
+//    --no-tls: plaintext, with a warning.
 // Not thread-safe; used once per process, like Args.
 #pragma once
 

@@ -3,13 +3,20 @@
 //    certificate, a group-readable key file, an overwrite are refused;
 //  - on the wire: through a recording relay, a TLS connection shows neither
 //    the request's text nor the secret handshake's magic (and the same relay
-//    sees both without TLS, so the check can fail);
+//    sees both without TLS, so the check can fail), also when the client
+//    trusts no certificate and the secret proves the server;
+//  - a machine in the middle that ends TLS on both sides and relays the
+//    handshake is caught by the channel binding: no request is sent;
 //  - refusals: a client without TLS, one pinning another certificate, random
 //    bytes and a peer that stalls in the TLS handshake are refused and
 //    counted (tls_failed) while an authorised client is served every round;
 //  - CA trust (a CA and a leaf for "localhost" made with the openssl tool):
 //    the certificate must name the host dialled.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/stat.h>
 
@@ -41,7 +48,8 @@ ServerOptions TlsServerOptions(const std::string& secret, const TlsIdentity& ide
 ClientOptions TlsClientOptions(const std::string& secret, const TlsIdentity& pinned) {
   ClientOptions o;
   o.secret = secret;
-  o.tls = TlsTrust{pinned.certificate_pem};
+  o.tls = true;
+  o.tls_trust = TlsTrust{pinned.certificate_pem};
   o.attempts = 1;
   return o;
 }
@@ -108,6 +116,94 @@ class RecordingRelay {
   std::string wire_;
 };
 
+// A machine in the middle: it ends the client's TLS with a certificate of
+// its own, opens its own TLS connection to the server (trusting anything),
+// and relays the plaintext between them, recording it. It holds no secret.
+class TlsTerminatingRelay {
+ public:
+  explicit TlsTerminatingRelay(uint16_t server_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = LoopbackAddress(0);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(listener_, 1), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, server_port] { Relay(server_port); });
+  }
+  ~TlsTerminatingRelay() {
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+  }
+  uint16_t port() const { return port_; }
+  // The plaintext that crossed, once the connection has ended.
+  const std::string& Plaintext() {
+    if (thread_.joinable()) thread_.join();
+    return plaintext_;
+  }
+
+ private:
+  static SSL_CTX* ServerContext(const TlsIdentity& identity) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    BIO* cert_bio = BIO_new_mem_buf(identity.certificate_pem.data(), static_cast<int>(identity.certificate_pem.size()));
+    BIO* key_bio = BIO_new_mem_buf(identity.private_key_pem.data(), static_cast<int>(identity.private_key_pem.size()));
+    X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    EXPECT_EQ(SSL_CTX_use_certificate(ctx, cert), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx, key), 1);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(cert_bio);
+    BIO_free(key_bio);
+    return ctx;
+  }
+
+  void Relay(uint16_t server_port) {
+    // 1. TLS with the client, under the relay's own certificate.
+    const int client = ::accept(listener_, nullptr, nullptr);
+    SSL_CTX* server_side = ServerContext(MakeSelfSignedIdentity("localhost"));
+    SSL* down = SSL_new(server_side);
+    SSL_set_fd(down, client);
+    const bool down_ok = SSL_accept(down) == 1;
+    // 2. TLS with the server, trusting whatever it shows.
+    RawConnection upstream(server_port);
+    TlsClientContext client_side(TlsTrust{});
+    SSL* up = SSL_new(client_side.get());
+    SSL_set_fd(up, upstream.fd());
+    const bool up_ok = SSL_connect(up) == 1;
+    // 3. Plaintext both ways until either side closes.
+    if (down_ok && up_ok) {
+      ::fcntl(client, F_SETFL, O_NONBLOCK);
+      ::fcntl(upstream.fd(), F_SETFL, O_NONBLOCK);
+      SSL* ends[2] = {down, up};
+      pollfd fds[2] = {{client, POLLIN, 0}, {upstream.fd(), POLLIN, 0}};
+      char buf[4096];
+      for (bool open = true; open && ::poll(fds, 2, 10000) > 0;) {
+        for (int i = 0; i < 2 && open; ++i) {
+          int n;
+          while ((n = SSL_read(ends[i], buf, sizeof buf)) > 0) {
+            plaintext_.append(buf, static_cast<size_t>(n));
+            SSL_write(ends[1 - i], buf, n);
+          }
+          const int error = SSL_get_error(ends[i], n);
+          open = error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE;
+        }
+      }
+    }
+    ERR_clear_error();
+    SSL_free(up);
+    SSL_free(down);
+    SSL_CTX_free(server_side);
+    ::close(client);
+  }
+
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::string plaintext_;
+};
+
 // ------------------------------------------------------------- identities
 
 TEST(Tls, IdentitiesAreCheckedAndTheirKeysKeptPrivate) {
@@ -156,7 +252,7 @@ TEST(Tls, NothingOfARequestOrTheHandshakeCrossesTheWireInTheClear) {
     RecordingRelay relay(s->server.port());
     {
       ClientOptions o = TlsClientOptions(secret, identity);
-      if (!tls) o.tls = TlsTrust{};
+      if (!tls) o = ClientOptions{.secret = secret};
       RpcClient client({"127.0.0.1", relay.port()}, o);
       const auto reply = client.Call(kEcho, profile, std::chrono::seconds(5));
       EXPECT_EQ(reply.payload, profile);
@@ -170,6 +266,55 @@ TEST(Tls, NothingOfARequestOrTheHandshakeCrossesTheWireInTheClear) {
   }
 }
 
+// The standalone services' default: TLS with a certificate made at start,
+// which the client does not trust; the secret proves the server instead.
+TEST(Tls, WithTheSecretAnUntrustedCertificateStillHidesTheWire) {
+  const std::string secret = NewSecret(), profile = "PROFILE-TEXT: the diary entry of 3 May";
+  auto s = StartEcho(TlsServerOptions(secret, MakeSelfSignedIdentity("somewhere-else")));
+  RecordingRelay relay(s->server.port());
+  {
+    RpcClient client({"127.0.0.1", relay.port()}, ClientOptions{.secret = secret, .tls = true});
+    EXPECT_EQ(client.Call(kEcho, profile, std::chrono::seconds(5)).payload, profile);
+  }
+  const std::string& wire = relay.Wire();
+  EXPECT_GT(wire.size(), 2 * profile.size());
+  EXPECT_EQ(wire.find(profile), std::string::npos);
+  EXPECT_EQ(wire.find("PRLMAUTH"), std::string::npos);
+  EXPECT_EQ(s->Counter("authenticated"), 1u);
+  // Without a secret nothing would prove the server: refused up front.
+  ExpectErrorContaining(
+      [] {
+        RpcClient({"127.0.0.1", 1}, ClientOptions{.tls = true});
+      },
+      {"needs the job secret", "proves the server"});
+}
+
+// A machine in the middle of such a connection relays the handshake, but the
+// server's proof is bound to the TLS channel it was made in (the relay's
+// second one), so the client refuses it and never sends its request.
+TEST(Tls, AMachineInTheMiddleOfAnUntrustedTlsConnectionIsCaught) {
+  const std::string secret = NewSecret(), profile = "PROFILE-TEXT: a letter to my sister";
+  auto s = StartEcho(TlsServerOptions(secret, MakeSelfSignedIdentity("localhost")));
+  TlsTerminatingRelay relay(s->server.port());
+  ClientOptions o{.secret = secret, .tls = true};
+  o.attempts = 1;
+  {
+    RpcClient client({"127.0.0.1", relay.port()}, o);
+    try {
+      client.Call(kEcho, profile, std::chrono::seconds(5));
+      ADD_FAILURE() << "the client went on through a machine in the middle";
+    } catch (const RpcError& e) {
+      EXPECT_EQ(e.kind(), RpcError::kProtocol);
+      EXPECT_NE(std::string(e.what()).find("a machine in the middle"), std::string::npos) << e.what();
+    }
+  }
+  const std::string& plaintext = relay.Plaintext();
+  EXPECT_NE(plaintext.find("PRLMAUTH"), std::string::npos) << "the relay did pass the handshake along";
+  EXPECT_EQ(plaintext.find(profile), std::string::npos) << "the request never left the client";
+  EXPECT_EQ(s->CounterReaching("handshake_failed", 1), 1u) << "the server saw no client proof either";
+  EXPECT_EQ(s->Counter("frames_served"), 0u);
+}
+
 // ------------------------------------------------------------- refusals
 
 TEST(Tls, PeersWithoutTheTrustedCertificateOrTlsAreRefusedWhileOthersAreServed) {
@@ -181,7 +326,8 @@ TEST(Tls, PeersWithoutTheTrustedCertificateOrTlsAreRefusedWhileOthersAreServed) 
   good_options.attempts = 3;
   RpcClient good({"127.0.0.1", port}, good_options);
   ClientOptions plain = TlsClientOptions(secret, identity);
-  plain.tls = TlsTrust{};
+  plain.tls = false;
+  plain.tls_trust = TlsTrust{};
   RpcClient without_tls({"127.0.0.1", port}, plain);
   RpcClient pinning_another({"127.0.0.1", port}, TlsClientOptions(secret, other));
   std::mt19937 rng(11);
@@ -193,7 +339,8 @@ TEST(Tls, PeersWithoutTheTrustedCertificateOrTlsAreRefusedWhileOthersAreServed) 
       ADD_FAILURE() << "a client without TLS was served";
     } catch (const RpcError& e) {
       if (round == 0) {
-        EXPECT_NE(std::string(e.what()).find("may speak TLS (--tls-ca)"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("may speak TLS (the default: drop --no-tls)"), std::string::npos)
+            << e.what();
       }
     }
     // 2. Another pinned certificate: the client refuses the server, and says so.
@@ -252,9 +399,10 @@ TEST(Tls, ACaTrustedCertificateMustNameTheHostDialled) {
   auto s = StartEcho(TlsServerOptions(secret, ReadTlsIdentity(d + "/leaf.pem", d + "/leaf.key")));
   ClientOptions o;
   o.secret = secret;
-  o.tls = ReadTlsTrust(d + "/ca.pem");
+  o.tls = true;
+  o.tls_trust = ReadTlsTrust(d + "/ca.pem");
   o.attempts = 1;
-  ASSERT_TRUE(TlsClientContext(o.tls).check_host_name());
+  ASSERT_TRUE(TlsClientContext(o.tls_trust).check_host_name());
   RpcClient by_name({"localhost", s->server.port()}, o);
   EXPECT_EQ(by_name.Call(kEcho, "hi", std::chrono::seconds(5)).payload, "hi");
   RpcClient by_address({"127.0.0.1", s->server.port()}, o);

@@ -28,6 +28,7 @@
 #include "common/util/file.h"
 #include "proto/train.pb.h"
 #include "tests/job_test_util.h"
+#include "tests/loopback_capture.h"
 #include "tests/test_util.h"
 
 namespace prlm {
@@ -75,6 +76,30 @@ int ThreadsOf(const std::string& out, const std::string& role) {
 }
 int Cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
+// The personal text of the training split: each question, and each profile
+// item's strings of 20 characters or more (shorter ones may occur by chance).
+std::vector<std::string> PersonalTexts(const std::string& data_dir) {
+  std::vector<std::string> personal;
+  for (const auto& q : Json::parse(util::ReadFile(data_dir + "/train_questions.json"))) {
+    personal.push_back(q["input"].get<std::string>());
+    for (const auto& item : q["profile"])
+      for (const auto& [key, value] : item.items())
+        if (value.is_string() && value.get<std::string>().size() >= 20) personal.push_back(value.get<std::string>());
+  }
+  return personal;
+}
+
+// The ports a run's services listened on (their logs' "listening on port N").
+std::set<uint16_t> ServicePorts(const std::string& run) {
+  std::set<uint16_t> ports;
+  for (const auto& e : fs::directory_iterator(run + "/logs")) {
+    const std::string log = util::ReadFile(e.path().string());
+    const size_t at = log.find("listening on port ");
+    if (at != std::string::npos) ports.insert(static_cast<uint16_t>(std::stoi(log.substr(at + 18))));
+  }
+  return ports;
+}
+
 class TrainJob : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -88,10 +113,9 @@ class TrainJob : public ::testing::Test {
                                     << "reward: {w_pers: 0}\n"
                                     << "grpo: {max_prompt_tokens: 400, max_completion_tokens: 32}\n"
                                     << "trainer: {prompts_per_step: 4, micro_batch_size: 4}\n"
-                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n"
-                                    // Every job here runs its services over TLS (the pair rank 0
-                                    // makes); the cluster tests run them without.
-                                    << "net: {tls: true}\n";
+                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n";
+    // net.tls is left at its default: every job here runs its services over
+    // TLS, with the self-signed pair rank 0 makes.
     // The warm start: sft, which also checks that objective end to end.
     const auto sft = Shell(Mpirun(5) + " --config " + d + "/base.yaml grpo.objective=sft trainer.total_steps=30 " +
                            "trainer.prompts_per_step=8 optim.lr=0.01 trainer.output_dir=" + d + "/sft");
@@ -123,7 +147,7 @@ testing::TempDir* TrainJob::dir_ = nullptr;
 
 TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   // 1 coordinator + 2 retrieval shards + 1 reward server + 2 rollout workers + 2
-  // learners; the services over TLS (base.yaml) with the pair rank 0 makes.
+  // learners; the services over TLS (the default) with the pair rank 0 makes.
   const std::string run = D("grpo");
   const auto r = Train(8, run,
                        "trainer.total_steps=3 layout.retrieval=2 layout.reward=1 layout.rollout=2 "
@@ -188,13 +212,7 @@ TEST_F(TrainJob, EveryRoleRunsGrpoStepsWithTwoOfEach) {
   EXPECT_EQ(fs::status(run).permissions() & fs::perms::all, fs::perms::owner_all);
   EXPECT_EQ(fs::status(run + "/metrics.jsonl").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  std::vector<std::string> personal;
-  for (const auto& q : Json::parse(util::ReadFile(dir_->str() + "/data/train_questions.json"))) {
-    personal.push_back(q["input"].get<std::string>());
-    for (const auto& item : q["profile"])
-      for (const auto& [key, value] : item.items())
-        if (value.is_string() && value.get<std::string>().size() >= 20) personal.push_back(value.get<std::string>());
-  }
+  const std::vector<std::string> personal = PersonalTexts(dir_->str() + "/data");
   ASSERT_GT(personal.size(), 100u);
   const FileScan scan = ScanFiles(run, personal);
   EXPECT_TRUE(scan.finds.empty()) << "personal text: " << scan.finds.front();
@@ -845,7 +863,7 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   const std::string rc = StartInBackground(
       Mpirun(5) + " --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
           "/policy trainer.output_dir=" + run + " trainer.total_steps=200 net.secret_file=" + secret_file +
-          " net.tls=true net.tls_cert=" + cert + " net.tls_key=" + key,
+          " net.tls_cert=" + cert + " net.tls_key=" + key,
       D("secret-run"));
   const long learner = WaitForStepThenPidOf(run, 4);
   ASSERT_GT(learner, 0) << util::ReadFile(D("secret-run.out"));
@@ -873,9 +891,13 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   r = Shell(retrieve + "--insecure --tls-ca " + cert);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("may require the job secret"), std::string::npos) << r.out;
-  r = Shell(retrieve + "--secret-file " + secret_file);
+  r = Shell(retrieve + "--secret-file " + secret_file);  // TLS by default; the secret proves the server
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(user + "-p"), std::string::npos) << r.out;
+  r = Shell(retrieve + "--secret-file " + secret_file + " --no-tls");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("may speak TLS (--tls-ca)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("warning: --no-tls"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("may speak TLS (the default: drop --no-tls)"), std::string::npos) << r.out;
   // End the job (SIGTERM: checkpoint, exit 0), then read every file it wrote.
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGTERM), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120))) << "the job did not stop";
@@ -889,6 +911,41 @@ TEST_F(TrainJob, TheJobSecretIsOnlyInMemoryAndOpensTheServicesToItsHolders) {
   r = Train(5, D("secret-open"), "trainer.total_steps=1 net.secret_file=" + secret_file);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("chmod 600"), std::string::npos) << r.out;
+}
+
+// Someone who captures the traffic between the ranks of a job started with
+// the defaults reads no profile and no question: the services speak TLS
+// unless told not to. Told not to (net.tls=false), the same capture does
+// read them (so the check can fail), and the job warns once that it is so.
+TEST_F(TrainJob, AJobWithDefaultsShowsNoPersonalTextOnTheWire) {
+  const std::vector<std::string> personal = PersonalTexts(dir_->str() + "/data");
+  for (const bool tls : {true, false}) {
+    const std::string run = D(tls ? "wire-default" : "wire-plaintext");
+    testing::LoopbackCapture capture;
+    std::string why;
+    if (!capture.Start(&why)) GTEST_SKIP() << why;
+    const auto r = Train(5, run, std::string("trainer.total_steps=2") + (tls ? "" : " net.tls=false"));
+    EXPECT_EQ(capture.Stop(), 0u) << "the capture missed packets";
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::set<uint16_t> ports = ServicePorts(run);
+    ASSERT_EQ(ports.size(), 2u) << "the retrieval shard and the reward server";
+    const std::string wire = capture.Payload(ports);
+    EXPECT_GT(wire.size(), 10000u) << "the services' traffic was captured";
+    std::vector<std::string> seen;
+    for (const auto& text : personal)
+      if (wire.find(text) != std::string::npos) seen.push_back(text);
+    if (tls) {
+      EXPECT_TRUE(seen.empty()) << seen.size() << " personal texts in the clear, e.g. " << seen.front();
+      EXPECT_EQ(r.out.find("net.tls=false"), std::string::npos) << r.out;
+    } else {
+      EXPECT_GT(seen.size(), 4u) << "plaintext shows the retrieved profile items and the questions";
+      size_t warnings = 0;
+      for (size_t at = r.out.find("net.tls=false: the services speak plaintext"); at != std::string::npos;
+           at = r.out.find("net.tls=false: the services speak plaintext", at + 1))
+        ++warnings;
+      EXPECT_EQ(warnings, 1u) << "one warning per job, from rank 0: " << r.out;
+    }
+  }
 }
 
 TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {

@@ -124,6 +124,10 @@ RankStart StartRank(const MpiJob& mpi, const config::TrainConfig& config, const 
   }
   BroadcastStrings(&keys);
   if (keys[0].empty()) PRLM_THROW((mpi.rank() == 0 ? error : std::string("rank 0 could not read the job's keys")));
+  if (mpi.rank() == 0 && !config.net.tls)
+    spdlog::warn(
+        "net.tls=false: the services speak plaintext; anyone who can capture traffic between the hosts reads "
+        "users' profiles, questions and answers (the secret still keeps other processes out; docs/security.md)");
   s.secret = keys[0];
   s.tls = net::TlsIdentity{keys[1], keys[2]};
   s.tls_trust = net::TlsTrust{keys[3]};

@@ -22,7 +22,8 @@ net::ServerOptions ServiceServerOptions(const config::TrainConfig& config, const
 net::ClientOptions ServiceClientOptions(const TrainJob& job) {
   net::ClientOptions o;
   o.secret = job.secret;
-  o.tls = job.tls_trust;
+  o.tls = job.tls_trust.enabled();
+  o.tls_trust = job.tls_trust;
   return o;
 }
 

@@ -178,11 +178,12 @@ struct NetConfig {
   // (read by rank 0 only; refused if group/other-readable), so that tools
   // such as `prlm retrieve --secret-file` can reach the running job's services.
   std::string secret_file;
-  // TLS for the services (net/tls.h), for networks the site does not trust.
+  // TLS for the services (net/tls.h): profiles travel on them, so it is on
+  // unless a job says net.tls=false (a warning names the risk at start).
   // Without tls_cert/tls_key rank 0 makes a self-signed pair at start and
   // every client pins it; with them, clients trust tls_ca (a CA: the
   // certificate must name the service's host) or, when "", tls_cert itself.
-  bool tls = false;
+  bool tls = true;
   std::string tls_cert, tls_key, tls_ca;
 };
 

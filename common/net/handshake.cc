@@ -12,11 +12,12 @@ namespace prlm::net {
 namespace {
 
 constexpr std::string_view kMagic = "PRLMAUTH";
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 2: the proofs bind the TLS channel
 
-std::string Mac(const std::string& secret, std::string_view label, const std::string& a, const std::string& b) {
+std::string Mac(const std::string& secret, std::string_view label, const std::string& a, const std::string& b,
+                const std::string& channel) {
   PRLM_CHECK(!secret.empty());
-  const std::string message = std::string(label) + a + b;
+  const std::string message = std::string(label) + a + b + channel;
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   const unsigned char* mac = HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -53,24 +54,28 @@ std::string ParseClientHello(std::string_view bytes) {
 
 bool IsHelloMagic(std::string_view first_bytes) { return first_bytes == kMagic; }
 
-std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce) {
-  return std::string(kMagic) + server_nonce + Mac(secret, "prlm server", client_nonce, server_nonce);
+std::string ServerProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
+                        const std::string& channel) {
+  return std::string(kMagic) + server_nonce + Mac(secret, "prlm server", client_nonce, server_nonce, channel);
 }
 
-std::string VerifyServerProof(const std::string& secret, const std::string& client_nonce, std::string_view bytes) {
+std::string VerifyServerProof(const std::string& secret, const std::string& client_nonce, std::string_view bytes,
+                              const std::string& channel) {
   if (bytes.size() != kServerProofBytes || bytes.substr(0, 8) != kMagic) return "";
   const std::string server_nonce(bytes.substr(8, kNonceBytes));
-  if (!SameMac(bytes.substr(8 + kNonceBytes), Mac(secret, "prlm server", client_nonce, server_nonce))) return "";
+  if (!SameMac(bytes.substr(8 + kNonceBytes), Mac(secret, "prlm server", client_nonce, server_nonce, channel)))
+    return "";
   return server_nonce;
 }
 
-std::string ClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce) {
-  return Mac(secret, "prlm client", server_nonce, client_nonce);
+std::string ClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
+                        const std::string& channel) {
+  return Mac(secret, "prlm client", server_nonce, client_nonce, channel);
 }
 
 bool VerifyClientProof(const std::string& secret, const std::string& client_nonce, const std::string& server_nonce,
-                       std::string_view bytes) {
-  return SameMac(bytes, ClientProof(secret, client_nonce, server_nonce));
+                       std::string_view bytes, const std::string& channel) {
+  return SameMac(bytes, ClientProof(secret, client_nonce, server_nonce, channel));
 }
 
 std::string ReadSecretFile(const std::string& path) {

@@ -85,6 +85,9 @@ class RpcClient::Link {
     }
   }
 
+  // The TLS channel's binding for the secret's proofs ("" without TLS).
+  std::string ChannelBinding() const { return ssl_ ? TlsChannelBinding(ssl_) : std::string(); }
+
   void Send(const std::string& data, Clock::time_point deadline) {
     size_t sent = 0;
     while (sent < data.size()) {
@@ -185,7 +188,10 @@ std::vector<Endpoint> ParseEndpoints(const std::string& text) {
 
 RpcClient::RpcClient(Endpoint endpoint, ClientOptions options) : endpoint_(std::move(endpoint)), options_(options) {
   PRLM_REQUIRE(options_.attempts >= 1, "RpcClient: attempts must be >= 1");
-  if (options_.tls.enabled()) tls_ = std::make_unique<TlsClientContext>(options_.tls);
+  PRLM_REQUIRE(!options_.tls || options_.tls_trust.enabled() || !options_.secret.empty(),
+               "TLS without a trusted certificate needs the job secret: it is what proves the server");
+  PRLM_REQUIRE(options_.tls || !options_.tls_trust.enabled(), "a TLS trust was given with TLS off");
+  if (options_.tls) tls_ = std::make_unique<TlsClientContext>(options_.tls_trust);
 }
 
 RpcClient::~RpcClient() = default;
@@ -230,17 +236,17 @@ std::unique_ptr<RpcClient::Link> RpcClient::Connect(Clock::time_point deadline) 
 }
 
 void RpcClient::Authenticate(Link& link, Clock::time_point deadline) {
-  const std::string client_nonce = RandomBytes(kNonceBytes);
+  const std::string client_nonce = RandomBytes(kNonceBytes), channel = link.ChannelBinding();
   link.Send(ClientHello(client_nonce), deadline);
   std::string proof(kServerProofBytes, '\0');
   link.Recv(reinterpret_cast<uint8_t*>(proof.data()), proof.size(), deadline);
-  const std::string server_nonce = VerifyServerProof(options_.secret, client_nonce, proof);
+  const std::string server_nonce = VerifyServerProof(options_.secret, client_nonce, proof, channel);
   if (server_nonce.empty()) {
     throw RpcError(RpcError::kProtocol, endpoint_.ToString() +
-                                            " did not prove the job secret (a different secret, "
-                                            "or not a prlm service)");
+                                            " did not prove the job secret (a different secret, not a prlm service" +
+                                            (tls_ ? ", or a machine in the middle of the TLS connection)" : ")"));
   }
-  link.Send(ClientProof(options_.secret, client_nonce, server_nonce), deadline);
+  link.Send(ClientProof(options_.secret, client_nonce, server_nonce, channel), deadline);
 }
 
 void RpcClient::Release(std::unique_ptr<Link> link) {
@@ -310,7 +316,8 @@ RpcClient::Response RpcClient::Call(uint16_t type, const std::string& payload, s
   if (last_error == "connection closed by the server") {
     hint = options_.secret.empty() ? "; the server may require the job secret (--secret-file)"
                                    : "; the server may not share this secret, or run without one";
-    if (!tls_) hint += ", or it may speak TLS (--tls-ca)";
+    hint += tls_ ? ", or it may not speak TLS (a server run with --no-tls or net.tls=false)"
+                 : ", or it may speak TLS (the default: drop --no-tls)";
   }
   throw RpcError(RpcError::kUnavailable, endpoint_.ToString() + ": " + last_error + " (after " +
                                              std::to_string(options_.attempts) + " attempts)" + hint);

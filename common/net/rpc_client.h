@@ -11,8 +11,10 @@
 //
 // With a secret, every new connection first runs the mutual handshake
 // (handshake.h); a server that cannot prove the secret is never sent a request.
-// With a TLS trust (tls.h), every connection is TLS 1.3 and the server's
-// certificate must verify against it before anything else is sent.
+// With TLS (tls.h), every connection is TLS 1.3. With a trust, the server's
+// certificate must verify against it before anything else is sent; without
+// one, the secret's handshake, bound to the TLS channel, proves the server
+// before any request is sent.
 //
 // Errors: RpcError with kind kDeadline (the deadline passed), kUnavailable
 // (every attempt failed to connect or lost the connection), kRemote (the
@@ -43,7 +45,9 @@ struct ClientOptions {
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   size_t max_idle_connections = 64;
   std::string secret;  // the job secret (handshake.h); empty: no handshake (insecure)
-  TlsTrust tls;        // the certificates to trust; empty: no TLS
+  bool tls = false;    // speak TLS 1.3
+  TlsTrust tls_trust;  // with tls: the certificates to trust; empty: the secret proves the server
+                       // (REQUIRES: a secret then)
 };
 
 class RpcError : public std::runtime_error {
@@ -89,7 +93,7 @@ class RpcClient {
   void Release(std::unique_ptr<Link> link);
   Endpoint endpoint_;
   ClientOptions options_;
-  std::unique_ptr<TlsClientContext> tls_;  // when options_.tls is on
+  std::unique_ptr<TlsClientContext> tls_;  // when options_.tls
   std::mutex mu_;
   std::vector<std::unique_ptr<Link>> idle_;  // open connections, guarded by mu_
   uint64_t next_request_id_ = 1;             // guarded by mu_

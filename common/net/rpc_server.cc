@@ -286,11 +286,12 @@ struct RpcServer::Impl {
       co_return false;
     }
     const std::string server_nonce = RandomBytes(kNonceBytes);
-    const std::string proof = ServerProof(options.secret, client_nonce, server_nonce);
+    const std::string channel = conn->tls ? TlsChannelBinding(conn->tls->native_handle()) : std::string();
+    const std::string proof = ServerProof(options.secret, client_nonce, server_nonce, channel);
     co_await conn->Write(asio::buffer(proof), ec);
     std::string client_proof(kClientProofBytes, '\0');
     if (!ec) co_await conn->Read(asio::buffer(client_proof), ec);
-    if (ec || !VerifyClientProof(options.secret, client_nonce, server_nonce, client_proof)) {
+    if (ec || !VerifyClientProof(options.secret, client_nonce, server_nonce, client_proof, channel)) {
       RefuseHandshake(conn, ec ? "the handshake stopped before the client's proof" : "wrong proof of the secret");
       co_return false;
     }

@@ -11,7 +11,9 @@
 //  - A client has a TlsTrust: the certificates it trusts. Trusting the
 //    server's own certificate pins it: that exact certificate, whatever host
 //    name it carries. Trusting a CA accepts any certificate that CA signed for
-//    the host name the client dialled (checked).
+//    the host name the client dialled (checked). Trusting none is safe only
+//    with the job secret: the handshake's proofs bind the TLS channel
+//    (TlsChannelBinding), so the secret proves the server instead.
 //  - Only TLS 1.3 is spoken: both ends are prlm.
 //
 // Errors: a certificate or key that does not parse, a key that does not match
@@ -24,6 +26,7 @@
 #include <string>
 
 typedef struct ssl_ctx_st SSL_CTX;  // <openssl/ssl.h> stays out of this header
+typedef struct ssl_st SSL;
 
 namespace prlm::net {
 
@@ -57,7 +60,9 @@ TlsTrust ReadTlsTrust(const std::string& path);
 void WriteNewTlsIdentity(const TlsIdentity& identity, const std::string& certificate_path, const std::string& key_path);
 
 // The client side: an SSL_CTX that speaks TLS 1.3 and verifies the server
-// against `trust`. REQUIRES: trust.enabled().
+// against `trust`; with an empty trust it verifies no certificate.
+// REQUIRES: with an empty trust, the caller proves the server otherwise (the
+// secret's handshake over TlsChannelBinding).
 class TlsClientContext {
  public:
   explicit TlsClientContext(const TlsTrust& trust);
@@ -74,6 +79,11 @@ class TlsClientContext {
   SSL_CTX* ctx_ = nullptr;
   bool check_host_name_ = false;
 };
+
+// 32 bytes that only the two ends of this TLS 1.3 connection share (the
+// RFC 8446 exporter, label "EXPORTER-prlm-handshake", as RFC 9266's
+// tls-exporter binding). REQUIRES: the TLS handshake is done.
+std::string TlsChannelBinding(SSL* ssl);
 
 // The OpenSSL error queue as text ("" when empty), emptied.
 std::string TakeTlsErrors();
