@@ -24,10 +24,21 @@ namespace prlm::cli {
 namespace {
 
 // --print-config-value KEY and --print-layout: job scripts ask where the run
-// goes and how many ranks it needs without parsing YAML themselves. No MPI.
+// goes and how many ranks it needs without parsing YAML themselves.
+// --mark-failed MESSAGE: a launcher whose mpirun ended non-zero while
+// status.json still says "running" (a lost host, mpirun's own teardown, a
+// SIGKILL of rank 0: no rank could write it) makes the file true. No MPI.
 int AnswerScriptQuery(const options::Args& args) {
   try {
     const config::TrainConfig config = config::TrainConfig::Load(args.Get("config"), args.positional());
+    if (!args.Get("mark-failed").empty()) {
+      const std::string run = config.trainer.output_dir;
+      const std::string state = comm::ReadRunState(run);
+      if (state.empty() || state == "running") comm::MarkRunFailed(run, "launcher", args.Get("mark-failed"));
+      std::printf("%s/status.json: %s\n", run.c_str(),
+                  state.empty() || state == "running" ? "marked failed" : ("left as " + state).c_str());
+      return 0;
+    }
     if (!args.Get("print-config-value").empty()) {
       std::printf("%s\n", config.ValueOf(args.Get("print-config-value")).c_str());
       return 0;
@@ -57,13 +68,16 @@ int RunTrain(int argc, char** argv) {
       .Flag("print-layout", "print the ranks per role (for launch scripts) and exit; no MPI")
       .Option("ranks", "N", "0", "with --print-layout: the world size when the config has no layout")
       .Option("print-config-value", "KEY", "", "print one key's effective value (e.g. trainer.output_dir) and exit")
+      .Option("mark-failed", "MESSAGE", "",
+              "for launchers: mark the run's status.json failed (MESSAGE: why) unless a rank already ended it")
       .Positional("KEY=VALUE", "config overrides");
   if (!args.Parse(argc, argv)) return 0;
   if (args.GetFlag("keys")) {
     std::printf("%s", config::TrainConfig::Describe().c_str());
     return 0;
   }
-  if (!args.Get("print-config-value").empty() || args.GetFlag("print-layout")) return AnswerScriptQuery(args);
+  if (!args.Get("print-config-value").empty() || args.GetFlag("print-layout") || !args.Get("mark-failed").empty())
+    return AnswerScriptQuery(args);
   comm::MpiJob mpi(&argc, &argv);
   comm::InstallPreemptionHandlers();  // SIGTERM / SIGUSR1: checkpoint and exit 0, never die mid-step
   // 1. The config, checked against the world size before anything starts.

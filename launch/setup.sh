@@ -23,6 +23,7 @@ DEBIAN_PACKAGES=(
   libutf8proc-dev
   python3-torch
   slurm-wlm prometheus curl zlib1g-dev
+  iproute2 nftables util-linux
   wordnet-base python3-nltk python3-jinja2
 )
 # Node.js runs the reference tokenizers; take Debian's only if none is installed

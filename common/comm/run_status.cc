@@ -15,6 +15,15 @@ void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_
   util::WriteFileAtomic(run_dir + "/status.json", status.dump() + "\n");
 }
 
+std::string ReadRunState(const std::string& run_dir) {
+  const std::string path = run_dir + "/status.json";
+  if (!std::filesystem::exists(path)) return "";
+  const auto status = nlohmann::json::parse(util::ReadFile(path), nullptr, /*allow_exceptions=*/false);
+  return status.is_object() && status.contains("state") && status["state"].is_string()
+             ? status["state"].get<std::string>()
+             : "";
+}
+
 void MarkRunFailed(const std::string& run_dir, const std::string& who, const std::string& message) noexcept {
   try {
     std::filesystem::create_directories(run_dir);

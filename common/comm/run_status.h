@@ -7,7 +7,9 @@
 // after every step, with the step just done), any rank that ends the job
 // through a fatal error writes "failed" (AbortJob's hook), keeping the step the
 // file had. The first failure stays: a rank that fails later because its peers
-// are gone does not overwrite it.
+// are gone does not overwrite it. When no rank could write it (a lost host,
+// a SIGKILL), the launcher does: `prlm train --mark-failed` (launch/run,
+// launch/prlm.sbatch).
 // Thread-safety: call from one thread at a time per run directory.
 #pragma once
 
@@ -18,6 +20,10 @@ namespace prlm::comm {
 
 // REQUIRES: run_dir exists. total_steps < 0 leaves it out.
 void WriteRunStatus(const std::string& run_dir, const std::string& state, int64_t step, int64_t total_steps = -1);
+
+// The "state" of RUN/status.json, or "" when there is no such file (or it
+// is not a status object).
+std::string ReadRunState(const std::string& run_dir);
 
 // Best effort (a fatal path must not throw): creates the directory if needed
 // and writes "failed" with the message; errors are printed, not raised.

@@ -1,0 +1,218 @@
+// Training jobs across simulated hosts (tests/hosts/hosts.sh: network and UTS
+// namespaces on a bridge of their own, each host with its own name and
+// address; Open MPI reaches them through tests/hosts/rsh_agent, as ssh
+// reaches cluster nodes). In the `hosts` test group:
+//  - the harness: each host has its own name and address and resolves the
+//    others by name, and sees nothing of this machine's network;
+//  - GRPO with the coordinator, the services and one learner on node1 and
+//    the rollout worker and the second learner on node2 (the requests to the
+//    services, the gradient all-reduce and the weight broadcast cross hosts),
+//    over TLS with a site certificate for node1 from a CA (the host name is
+//    checked): the same metrics as the same job on one host, and again with
+//    2% of node2's TCP packets dropped (nftables; the drops counted);
+//  - node2's link down for 20 s mid-job: survived, the same metrics;
+//  - a certificate that names another host: the job stops, saying so;
+//  - node2 killed mid-job: the job ends within trainer.rank_timeout_s + 30 s,
+//    and launch/run leaves status.json "failed" with mpirun's words and
+//    where each rank ran.
+// Needs root (network namespaces); ctest runs it serially.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "common/util/file.h"
+#include "tests/job_test_util.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+using Json = nlohmann::json;
+using testing::Shell;
+
+const std::string kId = "ht";  // the harness's tag: its namespaces are prlm-ht-*
+std::string HostsScript() { return std::string(PRLM_SOURCE_DIR) + "/tests/hosts/hosts.sh"; }
+std::string Prlm() { return PRLM_BINARY; }
+std::string On(const std::string& host) { return HostsScript() + " exec " + kId + " " + host + " "; }
+
+// mpirun on node1 (the "login node"), reaching node2 through the agent.
+std::string Mpirun(int np, const std::string& hostfile) {
+  std::string cmd = On("node1") + "timeout 600 mpirun --allow-run-as-root --oversubscribe --bind-to none -np " +
+                    std::to_string(np) + " --mca plm_rsh_agent " + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent";
+  if (!hostfile.empty()) cmd += " --mca rmaps seq --hostfile " + hostfile;
+  return cmd + " " + Prlm() + " train";
+}
+
+// The metrics that are functions of the data and the seeds (not of time).
+Json Deterministic(const std::vector<Json>& metrics) {
+  Json out = Json::array();
+  for (const auto& m : metrics) {
+    Json kept;
+    for (const auto& [key, value] : m.items())
+      if (key.rfind("timing_s/", 0) != 0 && key.rfind("service/", 0) != 0 && key != "perf/throughput")
+        kept[key] = value;
+    out.push_back(kept);
+  }
+  return out;
+}
+
+class Hosts : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("PRLM_HOSTS_ID", kId.c_str(), 1);  // for rsh_agent, through mpirun
+    Shell(HostsScript() + " down " + kId);            // what a crashed run may have left
+    const auto up = Shell(HostsScript() + " up " + kId + " 2");
+    ASSERT_EQ(up.code, 0) << up.out;
+    dir_ = new testing::TempDir();
+    const std::string d = dir_->str();
+    const auto prep = testing::MakeTinyJobInputs(Prlm(), d, d + "/random");
+    ASSERT_EQ(prep.code, 0) << prep.out;
+    // A CA, a certificate for node1 and one for another host.
+    const auto certs = Shell(
+        "cd " + d +
+        " && umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+        "-out ca.pem -subj /CN=prlm-test-ca -days 2 2>&1 && for h in node1 node9; do "
+        "printf 'subjectAltName=DNS:%s\\n' $h > $h.ext && openssl req -newkey ec -pkeyopt "
+        "ec_paramgen_curve:P-256 -nodes -keyout $h.key -out $h.csr -subj /CN=$h 2>&1 && openssl x509 -req -in "
+        "$h.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $h.ext -out $h.pem 2>&1 || exit 1; done");
+    ASSERT_EQ(certs.code, 0) << certs.out;
+    std::ofstream(d + "/base.yaml") << "model: {policy: " << d << "/random}\n"
+                                    << "data: {dir: " << d << "/data}\n"
+                                    << "retrieval: {k: 1}\n"
+                                    << "reward: {w_pers: 0}\n"
+                                    << "grpo: {max_prompt_tokens: 400, max_completion_tokens: 32}\n"
+                                    << "trainer: {prompts_per_step: 4, micro_batch_size: 4, rank_timeout_s: 30}\n"
+                                    << "layout: {retrieval: 1, reward: 1, rollout: 1, learners: 2}\n"
+                                    << "optim: {lr: 0.003, warmup_ratio: 0}\n";
+    // Ranks in order (coordinator, retrieval, reward, rollout, learner 0,
+    // learner 1) onto hosts, one line each (Open MPI's seq mapper).
+    std::ofstream(d + "/split") << "node1\nnode1\nnode1\nnode2\nnode1\nnode2\n";
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    Shell(HostsScript() + " down " + kId);
+  }
+  static std::string D(const std::string& name) { return *dir_ / name; }
+  static std::string Config() { return " --config " + D("base.yaml") + " "; }
+  static std::string SiteTls(const std::string& host) {
+    return " net.tls_cert=" + D(host + ".pem") + " net.tls_key=" + D(host + ".key") + " net.tls_ca=" + D("ca.pem");
+  }
+  static testing::TempDir* dir_;
+};
+testing::TempDir* Hosts::dir_ = nullptr;
+
+TEST_F(Hosts, EachHostHasItsOwnNameAndAddressAndKnowsTheOthers) {
+  for (const char* host : {"node1", "node2"}) {
+    const auto r = Shell(On(host) + "sh -c 'hostname; getent hosts node1 node2; ip -o -4 addr show'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.substr(0, 6), std::string(host) + "\n") << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("10\\.211\\.0\\.11 +node1"))) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("10\\.211\\.0\\.12 +node2"))) << r.out;
+    // Its own address on eth0, loopback, and nothing of this machine's.
+    EXPECT_NE(r.out.find(std::string("inet 10.211.0.1") + host[4]), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("inet 10.211.0.1" + std::string(1, host[4] == '1' ? '2' : '1')), std::string::npos);
+    size_t addresses = 0;
+    for (size_t at = r.out.find(" inet "); at != std::string::npos; at = r.out.find(" inet ", at + 1)) ++addresses;
+    EXPECT_EQ(addresses, 2u) << r.out;
+  }
+  // Open MPI starts a rank on each, through the agent.
+  const auto r = Shell(On("node1") + "mpirun --allow-run-as-root -np 2 --host node1,node2 --mca plm_rsh_agent " +
+                       PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent hostname");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("node1"), std::string::npos);
+  EXPECT_NE(r.out.find("node2"), std::string::npos);
+}
+
+TEST_F(Hosts, GrpoAcrossTwoHostsMatchesOneHostAlsoWithPacketLoss) {
+  const std::string steps = " trainer.total_steps=3";
+  // 1. One host.
+  auto r = Shell(Mpirun(6, "") + Config() + "trainer.output_dir=" + D("one-host") + steps + SiteTls("node1"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json reference = Deterministic(testing::Metrics(D("one-host")));
+  ASSERT_EQ(reference.size(), 3u);
+  // 2. Two hosts: the rollout worker and learner 1 on node2.
+  r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("two-hosts") + steps + SiteTls("node1"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-3.log")).find("rollout 0 on node2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-5.log")).find("learner 1 on node2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-1.log")).find("on node1"), std::string::npos);
+  EXPECT_EQ(Deterministic(testing::Metrics(D("two-hosts"))), reference);
+  // 3. Two hosts, 2% of node2's TCP packets dropped.
+  ASSERT_EQ(Shell(HostsScript() + " loss " + kId + " node2 2").code, 0);
+  r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("lossy") + steps + SiteTls("node1"));
+  const auto counted = Shell(On("node2") + "nft list table inet prlm_loss");
+  Shell(HostsScript() + " loss " + kId + " node2 0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Deterministic(testing::Metrics(D("lossy"))), reference);
+  const size_t at = counted.out.find("packets ");
+  ASSERT_NE(at, std::string::npos) << counted.out;
+  EXPECT_GT(std::stoul(counted.out.substr(at + 8)), 0u) << "packets were dropped: " << counted.out;
+  std::printf("with 2%% loss on node2: %s\n", counted.out.substr(at, counted.out.find(' ', at + 8) - at).c_str());
+}
+
+// node2's link down for 20 s mid-job, shorter than the timeouts (the
+// retrieval calls' 15 s deadline times their attempts, MPI's TCP retries):
+// the job waits it out and its metrics are those of a clean run.
+TEST_F(Hosts, ALinkDownShorterThanTheTimeoutsIsSurvived) {
+  const std::string overrides = " trainer.total_steps=4 retrieval.timeout_ms=15000" + SiteTls("node1");
+  auto r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("link-clean") + overrides);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string run = D("link-down");
+  const std::string rc =
+      testing::StartInBackground(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + run + overrides, run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 down").code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(20));
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 up").code, 0);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(300))) << util::ReadFile(run + ".out");
+  ASSERT_EQ(std::stoi(util::ReadFile(rc)), 0) << util::ReadFile(run + ".out");
+  EXPECT_EQ(Deterministic(testing::Metrics(run)), Deterministic(testing::Metrics(D("link-clean"))));
+}
+
+TEST_F(Hosts, ACertificateForAnotherHostStopsTheJobSayingSo) {
+  const auto r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("wrong-name") +
+                       " trainer.total_steps=1" + SiteTls("node9"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("does not name 'node1'"), std::string::npos) << r.out;
+}
+
+TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
+  const std::string run = D("lost");
+  const std::string rc = testing::StartInBackground(
+      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
+          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
+          " trainer.total_steps=500 trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
+  // trainer.rank_timeout_s is 30: the job must be over 30 s after that.
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(90))) << "the job still runs 90 s after node2 died";
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_LE(waited, 60.0);
+  std::printf("the job ended %.1f s after node2 was killed\n", waited);
+  EXPECT_NE(std::stoi(util::ReadFile(rc)), 0);
+  const Json status = Json::parse(util::ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "failed") << status.dump();
+  // mpirun's words, and where each rank ran (Open MPI does not always name
+  // the host it lost: here its rsh agent died with the host).
+  const std::string message = status.value("message", "");
+  EXPECT_NE(message.find("mpirun exited"), std::string::npos) << message;
+  EXPECT_NE(message.find("ORTE"), std::string::npos) << message << "\n" << util::ReadFile(run + ".out");
+  EXPECT_NE(message.find("rank 3 rollout 0 on node2"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 5 learner 1 on node2"), std::string::npos) << message;
+  EXPECT_EQ(status.value("who", ""), "launcher");
+  std::printf("status.json: %s\n", status.dump().c_str());
+  EXPECT_GE(status.value("step", 0), 2) << status.dump();
+}
+
+}  // namespace
+}  // namespace prlm
