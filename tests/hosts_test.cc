@@ -14,7 +14,8 @@
 //  - a certificate that names another host: the job stops, saying so;
 //  - node2 killed mid-job: the job ends within trainer.rank_timeout_s + 30 s,
 //    and launch/run leaves status.json "failed" with mpirun's words and
-//    where each rank ran.
+//    where each rank ran;
+//  - Slurm with a slurmd per host: a two-node job preempted and resumed.
 // Needs root (network namespaces); ctest runs it serially.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -212,6 +213,56 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
   EXPECT_EQ(status.value("who", ""), "launcher");
   std::printf("status.json: %s\n", status.dump().c_str());
   EXPECT_GE(status.value("step", 0), 2) << status.dump();
+}
+
+// Slurm with one slurmd per host (launch/slurm-local --nodes 2): a job of
+// two nodes (launch/submit --nodes 2) places ranks on both; scancel
+// --signal=USR1 preempts it (checkpoint, exit 0, status.json "preempted"),
+// and the resubmitted job resumes from that checkpoint.
+TEST_F(Hosts, SlurmAcrossTwoNodesPreemptsAndResumes) {
+  const std::string slurm = D("slurm"), run = D("slurm-run");
+  const auto started = Shell(std::string(PRLM_SOURCE_DIR) + "/launch/slurm-local start " + slurm +
+                             " 16 --nodes 2 --hosts " + kId);
+  ASSERT_EQ(started.code, 0) << started.out;
+  ::setenv("SLURM_CONF", (slurm + "/slurm.conf").c_str(), 1);
+  struct StopSlurm {
+    std::string dir;
+    ~StopSlurm() { Shell(std::string(PRLM_SOURCE_DIR) + "/launch/slurm-local stop " + dir); }
+  } stop{slurm};
+  // launch/submit on node1 (the login node); returns the job id, its last line.
+  auto submit = [&](const std::string& more) {
+    const auto r = Shell(On("node1") + "sh -c 'cd " + dir_->str() + " && " + PRLM_SOURCE_DIR +
+                         "/launch/submit " + D("base.yaml") + " --nodes 2 layout.learners=1 trainer.output_dir=" +
+                         run + " " + more + "'");
+    EXPECT_EQ(r.code, 0) << r.out;
+    const std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+    return last.substr(last.find_last_of('\n') + 1);
+  };
+  auto wait_for = [&](const std::string& job) {
+    for (int i = 0; i < 600; ++i) {
+      if (Shell(On("node1") + "squeue -h -j " + job).out.find_first_not_of(" \n") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return Shell(On("node1") + "scontrol show job " + job).out;
+  };
+  const std::string job = submit("trainer.total_steps=500");
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180)))
+      << util::ReadFile(run + "/slurm/slurm-" + job + ".out");
+  ASSERT_EQ(Shell(On("node1") + "scancel --signal=USR1 " + job).code, 0);
+  const std::string state = wait_for(job);
+  EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
+  const std::string log = util::ReadFile(run + "/slurm/slurm-" + job + ".out");
+  EXPECT_NE(log.find(" on node1 (pid"), std::string::npos) << log;
+  EXPECT_NE(log.find(" on node2 (pid"), std::string::npos) << log;
+  const Json status = Json::parse(util::ReadFile(run + "/status.json"));
+  ASSERT_EQ(status["state"], "preempted") << status.dump() << "\n" << log;
+  const int steps = status["step"].get<int>();
+  const std::string again = submit("trainer.total_steps=500 trainer.stop_after_steps=1");
+  wait_for(again);
+  EXPECT_NE(util::ReadFile(run + "/slurm/slurm-" + again + ".out").find("resuming from "), std::string::npos);
+  const auto m = testing::Metrics(run);
+  ASSERT_EQ(m.size(), static_cast<size_t>(steps + 1));
+  EXPECT_EQ(m.back()["training/global_step"].get<int>(), steps + 1);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #        tests/hosts/hosts.sh kill ID HOST                 SIGKILL every process on HOST
 #
 # Hosts: node1..nodeN, addresses 10.211.0.11.. on 10.211.0.0/24; each sees
-# the others by name (its /etc/hosts, through ip netns's /etc/netns/NS/).
+# the others by name (its /etc/hosts: /etc/netns/NS/hosts bound over it).
 # Open MPI reaches a host the way ssh reaches a cluster node, through
 # tests/hosts/rsh_agent (plm_rsh_agent), which runs its command on the host.
 # Latency cannot be injected here: this kernel has no netem module.
@@ -62,7 +62,11 @@ down() {
 on_host() {  # ID HOST CMD...: CMD in HOST's network namespace, under HOST's name
   local id=$1 host=$2
   shift 2
-  exec ip netns exec "$(ns "$id" "$host")" unshare --uts sh -c 'hostname "$0" && exec "$@"' "$host" "$@"
+  # nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup
+  # mounts slurmd needs; the host's /etc/hosts is bound here instead.
+  exec nsenter --net="/run/netns/$(ns "$id" "$host")" unshare --mount --uts sh -c \
+    'mount --bind "$1" /etc/hosts && hostname "$0" && shift && exec "$@"' \
+    "$host" "/etc/netns/$(ns "$id" "$host")/hosts" "$@"
 }
 
 [[ $# -ge 2 ]] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
