@@ -40,9 +40,14 @@ int RunRolloutRank(const comm::TrainJob& job) {
   retrieval::RetrievalClient retrieval(shards, authenticated, std::chrono::milliseconds(c.retrieval.timeout_ms),
                                        retrieval_retry);
   const auto infos = retrieval.VerifyShards();
+  // Its own reward server first (workers spread over them), the others to
+  // fail over to.
   const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
-  const auto& reward_rank = rewards[static_cast<size_t>(job.me.index) % rewards.size()];
-  reward::RewardClient reward(EndpointOf(reward_rank), authenticated, reward_retry);
+  const size_t own = static_cast<size_t>(job.me.index) % rewards.size();
+  const auto& reward_rank = rewards[own];
+  std::vector<net::Endpoint> reward_servers;
+  for (size_t i = 0; i < rewards.size(); ++i) reward_servers.push_back(EndpointOf(rewards[(own + i) % rewards.size()]));
+  reward::RewardClient reward(reward_servers, authenticated, reward_retry);
   const ScoreFn score = [&](const proto::ScoreRequest& request) {
     return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
   };

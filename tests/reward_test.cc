@@ -410,6 +410,50 @@ struct RunningServer {
   std::thread thread;
 };
 
+// Failover: a client given two servers moves on when its first cannot be
+// reached (stopped) or does not answer (a listener that never accepts), for
+// that call's next attempt and every later one; with one server, it gives up
+// naming it.
+TEST(RewardService, AClientFailsOverToTheNextServer) {
+  reward_server::RewardScorer scorer({{std::make_shared<reward_server::AccuracyReward>(), 1.0}}, {});
+  auto first = std::make_unique<RunningServer>(scorer);
+  RunningServer second(scorer);
+  const net::Endpoint a{"127.0.0.1", first->server.port()}, b{"127.0.0.1", second.server.port()};
+  const auto item = Item("q", "<think>r</think><answer>x</answer>", "x");
+  RewardClient client({a, b}, {}, net::RetryPolicy{3, 0.01, 0.01});
+  const auto from_a = client.Score({item}, 5000);
+  ASSERT_EQ(from_a.status(), proto::ScoreReply::OK);
+  EXPECT_EQ(client.endpoint().port, a.port) << "the preferred server first";
+  first.reset();  // the first server is gone
+  const auto reply = client.Score({item}, 5000);
+  ASSERT_EQ(reply.status(), proto::ScoreReply::OK) << reply.error();
+  EXPECT_EQ(reply.items(0).reward(), from_a.items(0).reward()) << "every server scores alike";
+  EXPECT_EQ(client.endpoint().port, b.port);
+  EXPECT_EQ(client.reroutes(), 1);
+  EXPECT_EQ(client.retry_counters().retries.load(), 1) << "one failed attempt, then the second server";
+  ASSERT_EQ(client.Score({item}, 5000).status(), proto::ScoreReply::OK);
+  EXPECT_EQ(client.retry_counters().retries.load(), 1) << "later calls go straight to the second server";
+  // A server that takes connections but never answers: the call's deadline
+  // passes, and the client moves on.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);  // never accepted: the kernel completes the connection, nobody reads
+  socklen_t len = sizeof at;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&at), &len);
+  RewardClient past_a_stall({net::Endpoint{"127.0.0.1", ntohs(at.sin_port)}, b}, {}, net::RetryPolicy{2, 0.01, 0.01});
+  EXPECT_EQ(past_a_stall.Score({item}, 200).status(), proto::ScoreReply::OK);
+  EXPECT_EQ(past_a_stall.reroutes(), 1);
+  ::close(silent);
+  // One server, gone: the call gives up, naming it.
+  RewardClient alone(a, {}, net::RetryPolicy{2, 0.01, 0.01});
+  ExpectErrorContaining([&] { alone.Score({item}, 5000); },
+                        {"reward server 127.0.0.1:" + std::to_string(a.port), "gave up after 2 attempts"});
+  EXPECT_EQ(alone.reroutes(), 0);
+}
+
 TEST(RewardService, LoadTest32ClientsNothingLostOrDuplicatedDespiteBadClients) {
   auto echo = std::make_shared<EchoModel>();
   reward_server::ScorerOptions o;

@@ -948,6 +948,33 @@ TEST_F(TrainJob, AJobWithDefaultsShowsNoPersonalTextOnTheWire) {
   }
 }
 
+// Two reward servers, the rollout worker's own stalled (SIGSTOP) for good
+// after the first step: its calls time out once, then go to the other
+// server, and the job goes on; the move is logged.
+TEST_F(TrainJob, AStalledRewardServerIsLeftForTheOther) {
+  const std::string run = D("reward-failover");
+  const std::string rc = TrainInBackground(
+      "reward-failover",
+      "trainer.total_steps=500 layout.retrieval=1 layout.reward=2 layout.rollout=1 layout.learners=1 "
+      "reward.timeout_ms=300 reward.attempts=4 reward.retry_backoff_s=0.1",
+      6);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(D("reward-failover.out"));
+  // Rank 2 is reward server 0, the one rollout worker 0 prefers.
+  ASSERT_NE(util::ReadFile(run + "/logs/rank-2.log").find("reward server 0:"), std::string::npos);
+  const long stalled = testing::PidOfRank(run, 2);
+  ASSERT_GT(stalled, 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(stalled), SIGSTOP), 0);
+  const size_t before = Metrics(run).size();
+  const bool went_on = testing::WaitForSteps(run, before + 3, std::chrono::seconds(120));
+  kill(static_cast<pid_t>(stalled), SIGCONT);
+  kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint
+  ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120)));
+  EXPECT_TRUE(went_on) << "steps went on while reward server 0 was stalled";
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(D("reward-failover.out"));
+  const std::string rollout_log = util::ReadFile(run + "/logs/rank-4.log");
+  EXPECT_NE(rollout_log.find("calls go to reward server"), std::string::npos) << rollout_log;
+}
+
 TEST_F(TrainJob, KilledRankEndsTheJobWithinAMinute) {
   const std::string run = D("killed");
   const std::string rc = TrainInBackground("killed", "trainer.total_steps=200");

@@ -1,12 +1,27 @@
 #include "common/reward/reward_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/reward/protocol.h"
 #include "common/util/check.h"
 
 namespace prlm::reward {
 
-RewardClient::RewardClient(net::Endpoint endpoint, net::ClientOptions options, net::RetryPolicy retry)
-    : client_(std::move(endpoint), options), retry_(retry) {}
+RewardClient::RewardClient(const std::vector<net::Endpoint>& endpoints, net::ClientOptions options,
+                           net::RetryPolicy retry)
+    : retry_(retry) {
+  PRLM_REQUIRE(!endpoints.empty(), "a reward client needs at least one server");
+  for (const auto& e : endpoints) clients_.push_back(std::make_unique<net::RpcClient>(e, options));
+}
+
+void RewardClient::MoveOn(size_t failed, const std::string& why) {
+  if (clients_.size() < 2) return;
+  const size_t next = (failed + 1) % clients_.size();
+  if (!current_.compare_exchange_strong(failed, next)) return;
+  ++reroutes_;
+  spdlog::warn("reward server {} failed ({}); calls go to reward server {} from now on",
+               clients_[failed]->endpoint().ToString(), why, clients_[next]->endpoint().ToString());
+}
 
 proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items, uint32_t timeout_ms) {
   proto::ScoreRequest request;
@@ -14,14 +29,25 @@ proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items
   request.set_timeout_ms(timeout_ms);
   const auto transport = timeout_ms ? std::chrono::milliseconds(timeout_ms + 2000) : std::chrono::minutes(10);
   const std::string payload = request.SerializeAsString();
-  const std::string server = "reward server " + endpoint().ToString();
+  std::string servers = "reward server " + clients_[0]->endpoint().ToString();
+  for (size_t i = 1; i < clients_.size(); ++i)
+    servers += (i == 1 ? " (or " : ", ") + clients_[i]->endpoint().ToString();
+  if (clients_.size() > 1) servers += ")";
   proto::ScoreReply reply;
   bool refused = false;  // the last attempt got a reply that a retry might fix
   try {
-    return net::CallWithRetries(retry_, server, &counters_, [&] {
+    return net::CallWithRetries(retry_, servers, &counters_, [&] {
       refused = false;
       reply.Clear();
-      const auto response = client_.Call(kScoreRequest, payload, transport);
+      const size_t at = current_.load();
+      const std::string server = "reward server " + clients_[at]->endpoint().ToString();
+      net::RpcClient::Response response;
+      try {
+        response = clients_[at]->Call(kScoreRequest, payload, transport);
+      } catch (const net::RpcError& e) {
+        if (net::Retryable(e)) MoveOn(at, e.what());
+        throw;
+      }
       if (response.type != kScoreReply || !reply.ParseFromString(response.payload))
         throw net::RpcError(net::RpcError::kProtocol, server + " sent something other than a ScoreReply");
       const auto status = reply.status();
@@ -41,7 +67,8 @@ proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items
 }
 
 proto::RewardInfo RewardClient::Info(std::chrono::milliseconds timeout) {
-  const auto response = client_.Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
+  const auto response =
+      clients_[current_.load()]->Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
   proto::RewardInfo info;
   if (response.type != kRewardInfo || !info.ParseFromString(response.payload))
     throw net::RpcError(net::RpcError::kProtocol,
@@ -63,13 +90,15 @@ proto::UserWeightsReply ParseUserWeights(const net::RpcClient::Response& respons
 
 proto::UserWeightsReply RewardClient::AdaptUser(const proto::AdaptUserRequest& request,
                                                 std::chrono::milliseconds timeout) {
-  return ParseUserWeights(client_.Call(kAdaptUserRequest, request.SerializeAsString(), timeout), endpoint());
+  return ParseUserWeights(clients_[current_.load()]->Call(kAdaptUserRequest, request.SerializeAsString(), timeout),
+                          endpoint());
 }
 
 proto::UserWeightsReply RewardClient::UserWeights(const std::string& user, std::chrono::milliseconds timeout) {
   proto::UserWeightsRequest request;
   request.set_user_id(user);
-  return ParseUserWeights(client_.Call(kUserWeightsRequest, request.SerializeAsString(), timeout), endpoint());
+  return ParseUserWeights(clients_[current_.load()]->Call(kUserWeightsRequest, request.SerializeAsString(), timeout),
+                          endpoint());
 }
 
 const char* StatusName(proto::ScoreReply::Status status) {
