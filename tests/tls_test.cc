@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -61,11 +62,13 @@ std::unique_ptr<SecureServer> StartEcho(ServerOptions o) {
   });
 }
 
-// A TCP relay on loopback between one client and the server that records
-// every byte in both directions. Ends when either side closes.
-class RecordingRelay {
+// A relay on loopback for one client connection: it accepts the client,
+// then `body(client, &recorded)` moves the bytes (and records what it sees)
+// until either side closes.
+class OneConnectionRelay {
  public:
-  explicit RecordingRelay(uint16_t server_port) {
+  using Body = std::function<void(int client, std::string* recorded)>;
+  explicit OneConnectionRelay(Body body) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = LoopbackAddress(0);
     EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
@@ -73,22 +76,39 @@ class RecordingRelay {
     socklen_t len = sizeof a;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, server_port] { Relay(server_port); });
+    thread_ = std::thread([this, body] {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      body(client, &recorded_);
+      ::close(client);
+    });
   }
-  ~RecordingRelay() {
+  ~OneConnectionRelay() {
     if (thread_.joinable()) thread_.join();
     ::close(listener_);
   }
   uint16_t port() const { return port_; }
-  // Every byte that crossed, once the connection has ended.
-  const std::string& Wire() {
+  // What the relay recorded, once the connection has ended.
+  const std::string& Recorded() {
     if (thread_.joinable()) thread_.join();
-    return wire_;
+    return recorded_;
   }
 
  private:
-  void Relay(uint16_t server_port) {
-    const int client = ::accept(listener_, nullptr, nullptr);
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::string recorded_;
+};
+
+// Records every byte in both directions between one client and the server.
+class RecordingRelay : public OneConnectionRelay {
+ public:
+  explicit RecordingRelay(uint16_t server_port)
+      : OneConnectionRelay([server_port](int client, std::string* wire) { Relay(client, server_port, wire); }) {}
+  const std::string& Wire() { return Recorded(); }
+
+ private:
+  static void Relay(int client, uint16_t server_port, std::string* wire) {
     RawConnection upstream(server_port);
     const int server = upstream.fd();
     pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
@@ -101,46 +121,24 @@ class RecordingRelay {
         if (n <= 0)
           open = false;
         else {
-          wire_.append(buf, static_cast<size_t>(n));
+          wire->append(buf, static_cast<size_t>(n));
           ::send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
         }
       }
       if (!open) break;
     }
-    ::close(client);
   }
-
-  int listener_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::string wire_;
 };
 
 // A machine in the middle: it ends the client's TLS with a certificate of
 // its own, opens its own TLS connection to the server (trusting anything),
 // and relays the plaintext between them, recording it. It holds no secret.
-class TlsTerminatingRelay {
+class TlsTerminatingRelay : public OneConnectionRelay {
  public:
-  explicit TlsTerminatingRelay(uint16_t server_port) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a = LoopbackAddress(0);
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(listener_, 1), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, server_port] { Relay(server_port); });
-  }
-  ~TlsTerminatingRelay() {
-    if (thread_.joinable()) thread_.join();
-    ::close(listener_);
-  }
-  uint16_t port() const { return port_; }
-  // The plaintext that crossed, once the connection has ended.
-  const std::string& Plaintext() {
-    if (thread_.joinable()) thread_.join();
-    return plaintext_;
-  }
+  explicit TlsTerminatingRelay(uint16_t server_port)
+      : OneConnectionRelay(
+            [server_port](int client, std::string* plaintext) { Relay(client, server_port, plaintext); }) {}
+  const std::string& Plaintext() { return Recorded(); }
 
  private:
   static SSL_CTX* ServerContext(const TlsIdentity& identity) {
@@ -159,9 +157,8 @@ class TlsTerminatingRelay {
     return ctx;
   }
 
-  void Relay(uint16_t server_port) {
+  static void Relay(int client, uint16_t server_port, std::string* plaintext) {
     // 1. TLS with the client, under the relay's own certificate.
-    const int client = ::accept(listener_, nullptr, nullptr);
     SSL_CTX* server_side = ServerContext(MakeSelfSignedIdentity("localhost"));
     SSL* down = SSL_new(server_side);
     SSL_set_fd(down, client);
@@ -183,7 +180,7 @@ class TlsTerminatingRelay {
         for (int i = 0; i < 2 && open; ++i) {
           int n;
           while ((n = SSL_read(ends[i], buf, sizeof buf)) > 0) {
-            plaintext_.append(buf, static_cast<size_t>(n));
+            plaintext->append(buf, static_cast<size_t>(n));
             SSL_write(ends[1 - i], buf, n);
           }
           const int error = SSL_get_error(ends[i], n);
@@ -195,13 +192,7 @@ class TlsTerminatingRelay {
     SSL_free(up);
     SSL_free(down);
     SSL_CTX_free(server_side);
-    ::close(client);
   }
-
-  int listener_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::string plaintext_;
 };
 
 // ------------------------------------------------------------- identities
