@@ -3,7 +3,9 @@
 //    Debian's slurm-wlm, auth/none): launch/submit of the demo config runs
 //    to completion; `scancel --signal=USR1` mid-run gives a checkpoint and
 //    exit 0, and resubmitting resumes from the step it stopped at;
-//  - launch/run (mpirun) with a hostfile naming localhost twice;
+//  - launch/run (mpirun) with a hostfile naming localhost twice; a SIGKILL
+//    of rank 0 under launch/run leaves status.json "failed" (the launcher
+//    marks it), and a recorded end is never overwritten;
 //  - the coordinator's /metrics, checked by `promtool check metrics` and
 //    scraped by a real Prometheus server on loopback during a run;
 //  - a reward server that stalls (SIGSTOP) is retried with back-off and the
@@ -151,6 +153,38 @@ TEST_F(Cluster, MpirunWithAHostfileNamingLocalhostTwice) {
   EXPECT_NE(r.out.find("on the hosts of " + D("hostfile")), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rank 4 of 5:"), std::string::npos) << r.out;
   EXPECT_EQ(Metrics(run).size(), 2u);
+}
+
+// A SIGKILL of rank 0 leaves no rank to record how the job ended: launch/run
+// sees mpirun's non-zero exit and marks status.json failed itself. The mark
+// never overwrites an end a rank recorded (a finished run stays finished).
+TEST_F(Cluster, LaunchRunMarksStatusFailedWhenRankZeroIsKilled) {
+  const std::string run = D("rank0-killed");
+  const std::string rc = testing::StartInBackground(
+      "timeout 600 " + kSource + "/launch/run " + DemoArgs(run, "trainer.total_steps=500"), D("rank0-killed"));
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(D("rank0-killed.out"));
+  ASSERT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "running");
+  const long coordinator = testing::PidOfRank(run, 0);
+  ASSERT_GT(coordinator, 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(coordinator), SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120))) << "the job did not end";
+  EXPECT_NE(util::ReadFile(rc), "0\n");
+  const Json status = Json::parse(util::ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "failed") << status.dump();
+  EXPECT_EQ(status["who"], "launcher") << status.dump();
+  EXPECT_NE(status["message"].get<std::string>().find("mpirun exited"), std::string::npos) << status.dump();
+  EXPECT_NE(status["message"].get<std::string>().find("rank 0 coordinator on "), std::string::npos) << status.dump();
+  EXPECT_GE(status["step"].get<int>(), 1);
+  // A recorded end is kept.
+  const std::string mark = std::string(PRLM_BINARY) + " train --config " + kSource + "/configs/demo.yaml " +
+                           "model.policy=x data.dir=y reward.w_pers=0 trainer.output_dir=" + D("finished-run") +
+                           " --mark-failed why";
+  fs::create_directories(D("finished-run"));
+  testing::WriteBytes(D("finished-run/status.json"), "{\"state\":\"finished\",\"step\":3}\n");
+  const auto kept = Shell(mark);
+  EXPECT_EQ(kept.code, 0) << kept.out;
+  EXPECT_NE(kept.out.find("left as finished"), std::string::npos) << kept.out;
+  EXPECT_EQ(Json::parse(util::ReadFile(D("finished-run/status.json")))["state"], "finished");
 }
 
 // Prometheus' HTTP API: the value of `query` now, or NaN when it has none.
