@@ -69,7 +69,7 @@ class Hosts : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ::setenv("PRLM_HOSTS_ID", kId.c_str(), 1);  // for rsh_agent, through mpirun
-    Shell(HostsScript() + " down " + kId);            // what a crashed run may have left
+    Shell(HostsScript() + " down " + kId);      // what a crashed run may have left
     const auto up = Shell(HostsScript() + " up " + kId + " 2");
     ASSERT_EQ(up.code, 0) << up.out;
     dir_ = new testing::TempDir();
@@ -221,8 +221,8 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
 // and the resubmitted job resumes from that checkpoint.
 TEST_F(Hosts, SlurmAcrossTwoNodesPreemptsAndResumes) {
   const std::string slurm = D("slurm"), run = D("slurm-run");
-  const auto started = Shell(std::string(PRLM_SOURCE_DIR) + "/launch/slurm-local start " + slurm +
-                             " 16 --nodes 2 --hosts " + kId);
+  const auto started =
+      Shell(std::string(PRLM_SOURCE_DIR) + "/launch/slurm-local start " + slurm + " 16 --nodes 2 --hosts " + kId);
   ASSERT_EQ(started.code, 0) << started.out;
   ::setenv("SLURM_CONF", (slurm + "/slurm.conf").c_str(), 1);
   struct StopSlurm {
@@ -231,9 +231,8 @@ TEST_F(Hosts, SlurmAcrossTwoNodesPreemptsAndResumes) {
   } stop{slurm};
   // launch/submit on node1 (the login node); returns the job id, its last line.
   auto submit = [&](const std::string& more) {
-    const auto r = Shell(On("node1") + "sh -c 'cd " + dir_->str() + " && " + PRLM_SOURCE_DIR +
-                         "/launch/submit " + D("base.yaml") + " --nodes 2 layout.learners=1 trainer.output_dir=" +
-                         run + " " + more + "'");
+    const auto r = Shell(On("node1") + "sh -c 'cd " + dir_->str() + " && " + PRLM_SOURCE_DIR + "/launch/submit " +
+                         D("base.yaml") + " --nodes 2 layout.learners=1 trainer.output_dir=" + run + " " + more + "'");
     EXPECT_EQ(r.code, 0) << r.out;
     const std::string last = r.out.substr(0, r.out.find_last_not_of('\n') + 1);
     return last.substr(last.find_last_of('\n') + 1);

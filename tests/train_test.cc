@@ -953,11 +953,11 @@ TEST_F(TrainJob, AJobWithDefaultsShowsNoPersonalTextOnTheWire) {
 // server, and the job goes on; the move is logged.
 TEST_F(TrainJob, AStalledRewardServerIsLeftForTheOther) {
   const std::string run = D("reward-failover");
-  const std::string rc = TrainInBackground(
-      "reward-failover",
-      "trainer.total_steps=500 layout.retrieval=1 layout.reward=2 layout.rollout=1 layout.learners=1 "
-      "reward.timeout_ms=300 reward.attempts=4 reward.retry_backoff_s=0.1",
-      6);
+  const std::string rc =
+      TrainInBackground("reward-failover",
+                        "trainer.total_steps=500 layout.retrieval=1 layout.reward=2 layout.rollout=1 layout.learners=1 "
+                        "reward.timeout_ms=300 reward.attempts=4 reward.retry_backoff_s=0.1",
+                        6);
   ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(D("reward-failover.out"));
   // Rank 2 is reward server 0, the one rollout worker 0 prefers.
   ASSERT_NE(util::ReadFile(run + "/logs/rank-2.log").find("reward server 0:"), std::string::npos);

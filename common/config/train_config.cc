@@ -129,7 +129,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add(
           "net.secret_file", &c.net.secret_file,
           "the job secret's file (mode 600; \"\": rank 0 draws a fresh secret), for tools that call the job's services")
-      .Add("net.tls", &c.net.tls, "TLS 1.3 on every service connection; false: plaintext, with a warning (docs/security.md)")
+      .Add("net.tls", &c.net.tls,
+           "TLS 1.3 on every service connection; false: plaintext, with a warning (docs/security.md)")
       .Add("net.tls_cert", &c.net.tls_cert,
            "the services' certificate (PEM; \"\": rank 0 makes a self-signed one at start, pinned by the clients)")
       .Add("net.tls_key", &c.net.tls_key, "the certificate's private key (PEM, mode 600)")
