@@ -34,9 +34,9 @@ int AnswerScriptQuery(const options::Args& args) {
     if (!args.Get("mark-failed").empty()) {
       const std::string run = config.trainer.output_dir;
       const std::string state = comm::ReadRunState(run);
-      if (state.empty() || state == "running") comm::MarkRunFailed(run, "launcher", args.Get("mark-failed"));
-      std::printf("%s/status.json: %s\n", run.c_str(),
-                  state.empty() || state == "running" ? "marked failed" : ("left as " + state).c_str());
+      const bool unended = state.empty() || state == "running";
+      if (unended) comm::MarkRunFailed(run, "launcher", args.Get("mark-failed"));
+      std::printf("%s/status.json: %s\n", run.c_str(), unended ? "marked failed" : ("left as " + state).c_str());
       return 0;
     }
     if (!args.Get("print-config-value").empty()) {
