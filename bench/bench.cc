@@ -62,15 +62,17 @@ int BenchTokenizer(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync [options]\n"
+      "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync|relay [options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
-      "  generate    the generation engine vs the fixed-batch generator: prefill/decode/end-to-end tokens/s, KV memory\n"
+      "  generate    the generation engine vs the fixed-batch generator: prefill/decode/end-to-end tokens/s, KV "
+      "memory\n"
       "  flops       the learner's forward+backward FLOP/s against the measured matmul peak, fp32 and bf16\n"
       "  shared-prompt the learner's forward+backward of GRPO groups: whole rows vs each prompt scored once\n"
       "  retrieval   one shard over loopback vs FAISS in-process: q/s, p50/p99, HNSW recall\n"
       "  reward      the reward server with batching vs max_batch_size=1: sequences/s, p50/p99\n"
       "  lore        LoRe scoring vs the BT model, AdaptUser latency under load, table memory\n"
       "  weight-sync (under mpirun) bucketed weight broadcast vs a raw MPI_Bcast of the same bytes\n"
+      "  relay       the elastic tier's weight relay chain vs every worker fetching from learner 0\n"
       "`prlm bench <what> --help` lists the options.\n";
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
     std::fputs(usage.c_str(), argc < 1 ? stderr : stdout);
@@ -85,6 +87,7 @@ int RunBench(int argc, char** argv) {
   if (what == "reward") return BenchReward(argc - 1, argv + 1);
   if (what == "lore") return BenchLore(argc - 1, argv + 1);
   if (what == "weight-sync") return BenchWeightSync(argc - 1, argv + 1);
+  if (what == "relay") return BenchRelay(argc - 1, argv + 1);
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }
 

@@ -13,5 +13,6 @@ int BenchFlops(int argc, char** argv);         // prlm bench flops
 int BenchGenerate(int argc, char** argv);      // prlm bench generate
 int BenchSharedPrompt(int argc, char** argv);  // prlm bench shared-prompt
 int BenchWeightSync(int argc, char** argv);    // prlm bench weight-sync (under mpirun)
+int BenchRelay(int argc, char** argv);         // prlm bench relay
 
 }  // namespace prlm::bench

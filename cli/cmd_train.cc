@@ -8,6 +8,7 @@
 #include "common/comm/preemption.h"
 #include "common/comm/rank_start.h"
 #include "common/comm/run_status.h"
+#include "common/comm/service_rank.h"
 #include "common/comm/train_job.h"
 #include "common/config/train_config.h"
 #include "common/objective/objective.h"
@@ -18,6 +19,7 @@
 #include "options/policy_options.h"
 #include "retrieval_shards/retrieval_rank.h"
 #include "reward_server/reward_rank.h"
+#include "rollout_workers/joined_worker.h"
 #include "rollout_workers/rollout_rank.h"
 
 namespace prlm::cli {
@@ -111,14 +113,23 @@ int RunTrain(int argc, char** argv) {
       default:
         break;
     }
-    const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, 0);
+    // The elastic tier's gateway (rank 0) and weight server (learner 0)
+    // listen before the address exchange, which publishes their ports.
+    std::unique_ptr<net::RpcServer> elastic;
+    if (config.rollout.elastic &&
+        (me.role == comm::Role::kCoordinator || (me.role == comm::Role::kLearner && me.index == 0))) {
+      net::ServerOptions o = comm::ServiceServerOptions(config, start);
+      if (me.role == comm::Role::kCoordinator) o.port = static_cast<uint16_t>(config.rollout.gateway_port);
+      elastic = std::make_unique<net::RpcServer>(o);
+    }
+    const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, elastic ? elastic->port() : 0);
     switch (me.role) {
       case comm::Role::kCoordinator:
-        return coordinator::RunCoordinator(job);
+        return coordinator::RunCoordinator(job, std::move(elastic));
       case comm::Role::kRollout:
         return rollout_workers::RunRolloutRank(job);
       case comm::Role::kLearner:
-        return learner::RunLearnerRank(job);
+        return learner::RunLearnerRank(job, std::move(elastic));
       default:
         break;
     }
@@ -127,6 +138,28 @@ int RunTrain(int argc, char** argv) {
     comm::AbortJob(start.role_name + " on " + mpi.host(), e.what());
   }
   return 1;
+}
+
+int RunRollout(int argc, char** argv) {
+  options::Args args("rollout",
+                     "Join a running training job (rollout.elastic=true) as one more rollout worker: it proves the\n"
+                     "job secret, receives the job's config and the current weights, then takes work until the job\n"
+                     "ends. The job writes its gateway's address to RUN/gateway.");
+  args.Option("join", "HOST:PORT", "", "the job's gateway", true)
+      .Option("secret-file", "PATH", "", "the job's secret (its net.secret_file)", true)
+      .Option("name", "NAME", "", "how the job names this worker (default host:pid)")
+      .Option("bind-host", "ADDRESS", "", "where this worker serves weights to the next (default: its host's address)")
+      .Flag("no-tls", "for a job run with net.tls=false")
+      .Positional("KEY=VALUE", "this worker's own model.device, model.cpu_threads or logging.level");
+  if (!args.Parse(argc, argv)) return 0;
+  rollout_workers::JoinOptions o;
+  o.gateway = args.Get("join");
+  o.secret_file = args.Get("secret-file");
+  o.name = args.Get("name");
+  o.bind_host = args.Get("bind-host");
+  o.tls = !args.GetFlag("no-tls");
+  o.overrides = args.positional();
+  return rollout_workers::RunJoinedWorker(o);
 }
 
 }  // namespace prlm::cli

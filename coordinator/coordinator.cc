@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
@@ -24,6 +26,7 @@
 #include "coordinator/checkpoints.h"
 #include "coordinator/data_order.h"
 #include "coordinator/em_schedule.h"
+#include "coordinator/rollout_gateway.h"
 #include "coordinator/run_monitor.h"
 #include "coordinator/step_plan.h"
 #include "coordinator/step_schedule.h"
@@ -55,12 +58,14 @@ void AppendLine(const std::string& path, const Json& line) {
 
 class Coordinator {
  public:
-  explicit Coordinator(const comm::TrainJob& job)
+  Coordinator(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> elastic_server)
       : job_(job), c_(job.config), objective_(objective::MakeObjective(job.config)), inbox_(job.world) {
     rollouts_ = comm::OfRole(job.directory, comm::Role::kRollout);
     learners_ = comm::OfRole(job.directory, comm::Role::kLearner);
     for (const auto& r : job.directory)
       if (r.role == comm::Role::kRetrieval || r.role == comm::Role::kReward) services_.push_back(r);
+    PRLM_CHECK_MSG(c_.rollout.elastic == (elastic_server != nullptr), "rollout.elastic needs the gateway's server");
+    if (elastic_server) OpenGateway(std::move(elastic_server));
   }
 
   int Run();
@@ -76,6 +81,10 @@ class Coordinator {
   // The first three of a step of `shape`'s kind (step_schedule.h).
   StepPlan PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched);
   void SendWork(int64_t step, const std::vector<int64_t>& indices);
+  // The step's prompts as SendWork hands them out (rollout.elastic: in work items).
+  std::vector<proto::RolloutWork> WorkOf(int64_t step, const std::vector<int64_t>& indices) const;
+  // rollout.elastic: the gateway on `server`; RUN/gateway says where it is.
+  void OpenGateway(std::unique_ptr<net::RpcServer> server);
   std::vector<proto::RolloutResult> GatherResults(int64_t step);
   // rest (em_schedule.h): an E-step step keeps its sequences; an M-step step
   // trains on a batch of them.
@@ -113,6 +122,8 @@ class Coordinator {
   int64_t total_steps_ = 0, stop_at_ = 0, weight_version_ = 0;
   std::string metrics_path_;
   std::unique_ptr<RunMonitor> monitor_;
+  std::unique_ptr<RolloutGateway> gateway_;         // rollout.elastic
+  std::optional<monitor::ElasticMetrics> elastic_;  // the last collected step's
   util::Clock::time_point run_start_;
 };
 
@@ -144,6 +155,7 @@ int Coordinator::Run() {
     m.global_step = step + 1;
     m.epoch = shape.kind == StepKind::kRollout ? cursor_before.epoch : shape.em.iteration;
     m.weight_version = weight_version_;
+    m.elastic = elastic_;
     m.timing.step = util::Seconds(t0);
     m.throughput = static_cast<double>(m.total_num_tokens) / std::max(m.timing.step, 1e-9);
     Record(m, first);
@@ -264,25 +276,31 @@ void Coordinator::Finish(int64_t step, int preempted) {
                                   : step >= total_steps_ ? "finished"
                                                          : "trainer.stop_after_steps reached");
   Broadcast(stop, learners_);
-  Broadcast(stop, rollouts_);
+  if (gateway_)
+    gateway_->Stop(std::chrono::seconds(10));  // workers ask at least every second
+  else
+    Broadcast(stop, rollouts_);
   Broadcast(stop, services_);
   spdlog::info("done: {} steps; metrics in {}", step, metrics_path_);
 }
 
-void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
-  // Even split; the first workers take one more when it does not divide.
+std::vector<proto::RolloutWork> Coordinator::WorkOf(int64_t step, const std::vector<int64_t>& indices) const {
+  // MPI: an even split, the first workers taking one more when it does not
+  // divide. Elastic: items of rollout.item_prompts (or that split's size).
   const size_t W = rollouts_.size();
-  sent_to_ = std::min(W, indices.size());
+  const size_t per_item =
+      c_.rollout.item_prompts > 0 ? static_cast<size_t>(c_.rollout.item_prompts) : (indices.size() + W - 1) / W;
+  const size_t parts = gateway_ ? (indices.size() + per_item - 1) / per_item : W;
+  std::vector<proto::RolloutWork> work(parts);
   size_t begin = 0;
-  for (size_t w = 0; w < W; ++w) {
-    const size_t n = indices.size() / W + (w < indices.size() % W ? 1 : 0);
-    proto::JobMessage m;
-    auto* work = m.mutable_work();
-    work->set_step(step);
-    work->set_prompts_only(objective_->rollout_product() == objective::RolloutProduct::kGoldTarget);
+  for (size_t w = 0; w < parts; ++w) {
+    const size_t n =
+        gateway_ ? std::min(per_item, indices.size() - begin) : indices.size() / W + (w < indices.size() % W ? 1 : 0);
+    work[w].set_step(step);
+    work[w].set_prompts_only(objective_->rollout_product() == objective::RolloutProduct::kGoldTarget);
     for (size_t i = begin; i < begin + n; ++i) {
       const auto& ex = train_.examples[static_cast<size_t>(indices[i])];
-      auto* p = work->add_prompts();
+      auto* p = work[w].add_prompts();
       p->set_index(static_cast<uint64_t>(indices[i]));
       p->set_example_id(ex.id);
       p->set_user_id(ex.user_id);
@@ -292,18 +310,56 @@ void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
       if (const auto it = reasoning_.find(ex.id); it != reasoning_.end()) p->set_reasoning(it->second);
     }
     begin += n;
-    if (n > 0) Send(m, rollouts_[w].rank);
+  }
+  return work;
+}
+
+void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
+  std::vector<proto::RolloutWork> work = WorkOf(step, indices);
+  if (gateway_) return gateway_->Post(step, weight_version_, std::move(work));
+  sent_to_ = std::min(rollouts_.size(), indices.size());
+  for (size_t w = 0; w < work.size(); ++w) {
+    if (work[w].prompts_size() == 0) continue;
+    proto::JobMessage m;
+    *m.mutable_work() = std::move(work[w]);
+    Send(m, rollouts_[w].rank);
   }
 }
 
+void Coordinator::OpenGateway(std::unique_ptr<net::RpcServer> server) {
+  GatewayOptions o;
+  o.lease = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.lease_s * 1000));
+  o.poll = std::min(std::chrono::milliseconds(1000), o.lease / 4);  // an idle worker is heard well within a lease
+  o.config_yaml = c_.ToYaml();
+  for (const auto& r : comm::OfRole(job_.directory, comm::Role::kRetrieval)) o.retrieval.push_back(r.Address());
+  for (const auto& r : comm::OfRole(job_.directory, comm::Role::kReward)) o.reward.push_back(r.Address());
+  o.learner_weights = learners_.at(0).Address();
+  gateway_ = std::make_unique<RolloutGateway>(std::move(server), std::move(o));
+  const std::string where = job_.me.host + ":" + std::to_string(gateway_->port());
+  fs::create_directories(c_.trainer.output_dir);
+  util::WriteFileAtomic(c_.trainer.output_dir + "/gateway", where + "\n");
+  spdlog::info(
+      "rollout gateway at {} (rollout.elastic): more workers can join with prlm rollout --join {} {}", where, where,
+      c_.net.secret_file.empty() ? "(once the job sets net.secret_file)" : "--secret-file " + c_.net.secret_file);
+}
+
 std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
-  // The workers SendWork gave prompts to: the first min(W, prompts) ones.
   std::vector<proto::RolloutResult> results;
-  const std::vector<comm::RankInfo> workers(rollouts_.begin(), rollouts_.begin() + static_cast<ptrdiff_t>(sent_to_));
-  for (auto& m : ReceiveEach(proto::JobMessage::kResult, "rollout result", workers)) {
-    PRLM_CHECK_MSG(m.result().step() == step, "result of step " << m.result().step() << " during step " << step);
-    results.push_back(std::move(*m.mutable_result()));
+  if (gateway_) {
+    RolloutGateway::Collected c = gateway_->Collect(job_.rank_timeout);
+    if (!c.lost.empty())
+      spdlog::warn("step {}: rollout workers lost: {}; {} work items re-issued, {} workers go on", step + 1,
+                   fmt::join(c.lost, ", "), c.reissued, c.workers);
+    elastic_ = monitor::ElasticMetrics{c.workers, c.reissued, static_cast<int64_t>(c.lost.size()), c.duplicates};
+    results = std::move(c.results);
+  } else {
+    // The workers SendWork gave prompts to: the first min(W, prompts) ones.
+    const std::vector<comm::RankInfo> workers(rollouts_.begin(), rollouts_.begin() + static_cast<ptrdiff_t>(sent_to_));
+    for (auto& m : ReceiveEach(proto::JobMessage::kResult, "rollout result", workers))
+      results.push_back(std::move(*m.mutable_result()));
   }
+  for (const auto& r : results)
+    PRLM_CHECK_MSG(r.step() == step, "result of step " << r.step() << " during step " << step);
   return results;
 }
 
@@ -314,7 +370,7 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
     *message.mutable_learn() = learn[l];
     Send(message, learners_[l].rank);
   }
-  if (learn.front().sync_weights()) {
+  if (learn.front().sync_weights() && !gateway_) {  // elastic workers fetch from learner 0's store
     proto::JobMessage sync;
     sync.mutable_sync()->set_step(learn.front().step());
     Broadcast(sync, rollouts_);
@@ -507,6 +563,8 @@ std::vector<proto::JobMessage> Coordinator::ReceiveEach(proto::JobMessage::BodyC
 
 }  // namespace
 
-int RunCoordinator(const comm::TrainJob& job) { return Coordinator(job).Run(); }
+int RunCoordinator(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> elastic_server) {
+  return Coordinator(job, std::move(elastic_server)).Run();
+}
 
 }  // namespace prlm::coordinator

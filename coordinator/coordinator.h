@@ -15,15 +15,24 @@
 // weights by one version (recorded as rollout/staleness). The pipeline is
 // drained before a checkpoint, so resuming stays exact.
 //
+// With rollout.elastic (docs/elastic.md) steps 1 and 3's weights go
+// through `elastic_server` (bound by the caller before the address
+// exchange): the gateway hands out work items under leases to rollout
+// workers that may die or join, and learner 0 publishes weights for the
+// relay instead of broadcasting them.
+//
 // Any failure (a rank that does not answer within trainer.rank_timeout_s, a
 // rollout worker's error) aborts the job with the reason.
 #pragma once
 
+#include <memory>
+
 #include "common/comm/train_job.h"
+#include "common/net/rpc_server.h"
 
 namespace prlm::coordinator {
 
-// Returns the process exit code.
-int RunCoordinator(const comm::TrainJob& job);
+// Returns the process exit code. REQUIRES: elastic_server with rollout.elastic.
+int RunCoordinator(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> elastic_server = nullptr);
 
 }  // namespace prlm::coordinator

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "common/comm/job_messages.h"
 #include "common/comm/mpi_job.h"
 #include "common/comm/preemption.h"
 #include "common/comm/tensor_collectives.h"
+#include "common/comm/weight_relay.h"
 #include "common/model/compute_setup.h"
 #include "common/model/pretrained.h"
 #include "common/objective/objective.h"
@@ -107,7 +109,7 @@ proto::LearnReport ReportOf(const PolicyLearner& learner, int64_t step, const St
 
 }  // namespace
 
-int RunLearnerRank(const comm::TrainJob& job) {
+int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> elastic_server) {
   // 1. Start: what to load.
   proto::JobMessage m = Await(job);
   if (m.has_stop()) return 0;
@@ -119,7 +121,24 @@ int RunLearnerRank(const comm::TrainJob& job) {
   // 2. The starting weights reach every rollout worker.
   comm::TensorCollectives grads(job.learners, "learners");
   std::unique_ptr<comm::TensorCollectives> sync;
-  if (job.me.index == 0) sync = std::make_unique<comm::TensorCollectives>(job.weight_sync, "weight sync");
+  const bool elastic = job.config.rollout.elastic;
+  if (job.me.index == 0 && !elastic) sync = std::make_unique<comm::TensorCollectives>(job.weight_sync, "weight sync");
+  // The elastic tier fetches weights from learner 0's store (the relay's head).
+  comm::WeightStore published;
+  std::thread serving;
+  if (elastic_server) {
+    comm::ServeWeights(*elastic_server, published, std::chrono::seconds(30));
+    serving = std::thread([&] { elastic_server->Run(); });
+  }
+  struct StopServing {
+    net::RpcServer* server;
+    std::thread* thread;
+    ~StopServing() {
+      if (!thread->joinable()) return;
+      server->Stop();
+      thread->join();
+    }
+  } stop_serving{elastic_server.get(), &serving};
   // The rollout workers hold the weights in the compute dtype (bf16 under
   // mixed precision): learner 0 sends them in it, from copies it refreshes.
   const auto trained = learner->TrainableParameters();
@@ -134,6 +153,7 @@ int RunLearnerRank(const comm::TrainJob& job) {
   };
   int64_t version = learner->version();
   if (sync) comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
+  if (elastic_server) published.Publish(version, weights);
 
   // 3. Serve the coordinator: update (then learner 0 broadcasts), or save.
   const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) {
@@ -141,7 +161,10 @@ int RunLearnerRank(const comm::TrainJob& job) {
   };
   while (true) {
     m = Await(job);
-    if (m.has_stop()) return 0;
+    if (m.has_stop()) {
+      if (elastic_server) spdlog::info("weights served to the relay: {} bytes", published.bytes_served());
+      return 0;
+    }
     proto::JobMessage out;
     if (m.has_learn()) {
       const int64_t step = m.learn().step();
@@ -160,6 +183,14 @@ int RunLearnerRank(const comm::TrainJob& job) {
         out.mutable_report()->set_sync_s(util::Seconds(t0));
         spdlog::debug("step {}: weights v{} sent: {} bytes in {} buckets", step, version, sync->last_bytes(),
                       sync->last_buckets());
+      } else if (elastic_server && m.learn().sync_weights()) {
+        const auto t0 = util::Clock::now();
+        version = learner->version();
+        refresh_sent();
+        published.Publish(version, weights);
+        out.mutable_report()->set_sync_s(util::Seconds(t0));
+        spdlog::debug("step {}: weights v{} published; {} bytes served so far", step, version,
+                      published.bytes_served());
       }
     } else if (m.has_save()) {
       *out.mutable_saved() = SaveLearner(job, *learner, m.save().dir());

@@ -11,6 +11,8 @@
 #include "common/reward/reward_client.h"
 #include "common/util/check.h"
 #include "common/util/logging.h"
+#include "rollout_workers/connected_worker.h"
+#include "rollout_workers/gateway_worker.h"
 #include "rollout_workers/rollout_worker.h"
 
 namespace prlm::rollout_workers {
@@ -18,6 +20,20 @@ namespace prlm::rollout_workers {
 namespace {
 
 net::Endpoint EndpointOf(const comm::RankInfo& r) { return net::ParseEndpoint(r.Address()); }
+
+// The elastic tier (docs/elastic.md): work from the coordinator's gateway,
+// weights by the relay, until the gateway says stop.
+int RunElasticRank(const comm::TrainJob& job, ConnectedWorker& connected) {
+  const config::TrainConfig& c = job.config;
+  comm::WeightStore store;
+  const std::string host = c.net.bind_host.empty() ? net::AddressOf(job.me.host) : c.net.bind_host;
+  WeightServer weights(host, job.secret, c.net.tls, store);
+  GatewayWorker gateway(EndpointOf(job.directory.at(0)), ElasticClientOptions(job.secret, c.net.tls), weights.address(),
+                        &store, job.rank_timeout);
+  gateway.Join(job.Who());
+  gateway.Serve(connected.worker(), [&](const proto::RolloutWork& work) { return connected.RunItem(work); });
+  return 0;
+}
 
 }  // namespace
 
@@ -27,34 +43,18 @@ int RunRolloutRank(const comm::TrainJob& job) {
   if (m.has_stop()) return 0;
   PRLM_CHECK_MSG(m.has_start(), "rollout expected 'start', got '" << comm::BodyName(m) << "'");
 
-  // 1. Policy, retrieval tier, reward server.
-  const model::ComputeDevice where = model::ResolveDevice(c.model.device, c.model.dtype);
-  auto policy = model::LoadCausalLM(c.model.policy, where.device, where.dtype);
-  auto tokenizer = text::Tokenizer::FromFile(c.model.policy + "/tokenizer.json");
-  std::vector<net::Endpoint> shards;
+  // 1. Policy, retrieval tier, reward servers: its own first (workers
+  //    spread over them), the others to fail over to.
+  std::vector<net::Endpoint> shards, reward_servers;
   for (const auto& r : comm::OfRole(job.directory, comm::Role::kRetrieval)) shards.push_back(EndpointOf(r));
-  // Slow or unreachable services are retried with back-off, then the job ends naming them.
-  const net::RetryPolicy retrieval_retry{static_cast<int>(c.retrieval.attempts), c.reward.retry_backoff_s};
-  const net::RetryPolicy reward_retry{static_cast<int>(c.reward.attempts), c.reward.retry_backoff_s};
-  const net::ClientOptions authenticated = comm::ServiceClientOptions(job);
-  retrieval::RetrievalClient retrieval(shards, authenticated, std::chrono::milliseconds(c.retrieval.timeout_ms),
-                                       retrieval_retry);
-  const auto infos = retrieval.VerifyShards();
-  // Its own reward server first (workers spread over them), the others to
-  // fail over to.
   const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
   const size_t own = static_cast<size_t>(job.me.index) % rewards.size();
-  const auto& reward_rank = rewards[own];
-  std::vector<net::Endpoint> reward_servers;
   for (size_t i = 0; i < rewards.size(); ++i) reward_servers.push_back(EndpointOf(rewards[(own + i) % rewards.size()]));
-  reward::RewardClient reward(reward_servers, authenticated, reward_retry);
-  const ScoreFn score = [&](const proto::ScoreRequest& request) {
-    return reward.Score({request.items().begin(), request.items().end()}, request.timeout_ms());
-  };
-  const std::string task = c.data.task.empty() ? infos.at(0).task() : c.data.task;
-  RolloutWorker worker(policy, tokenizer, &retrieval, score, c, task);
-  spdlog::info("rollout {}: task {}, {} retrieval shards, reward server {}", job.me.index, task, shards.size(),
-               job.Describe(reward_rank.rank));
+  ConnectedWorker connected(c, shards, reward_servers, comm::ServiceClientOptions(job));
+  RolloutWorker& worker = connected.worker();
+  spdlog::info("rollout {}: task {}, {} retrieval shards, reward server {}", job.me.index, connected.task(),
+               shards.size(), job.Describe(rewards[own].rank));
+  if (c.rollout.elastic) return RunElasticRank(job, connected);
 
   // 2. The starting weights.
   comm::TensorCollectives sync(job.weight_sync, "weight sync");
@@ -75,11 +75,7 @@ int RunRolloutRank(const comm::TrainJob& job) {
     PRLM_CHECK_MSG(m.has_work(), "rollout: unexpected '" << comm::BodyName(m) << "' from the coordinator");
     util::SetLogStep(m.work().step() + 1);
     proto::JobMessage out;
-    const int64_t retrieval_retries = retrieval.retry_counters().retries,
-                  reward_retries = reward.retry_counters().retries;
-    *out.mutable_result() = worker.Run(m.work());
-    out.mutable_result()->set_retrieval_retries(retrieval.retry_counters().retries - retrieval_retries);
-    out.mutable_result()->set_reward_retries(reward.retry_counters().retries - reward_retries);
+    *out.mutable_result() = connected.RunItem(m.work());
     spdlog::debug("step {}: {} groups, generation {:.2f} s, reward {:.2f} s", m.work().step(),
                   out.result().groups_size(), out.result().generation_s(), out.result().reward_s());
     if (!comm::SendMessage(out, 0, job.world, job.rank_timeout))

@@ -15,11 +15,13 @@
 //  - node2 killed mid-job: the job ends within trainer.rank_timeout_s + 30 s,
 //    and launch/run leaves status.json "failed" with mpirun's words and
 //    where each rank ran;
+//  - rollout.elastic: a worker joins from node2; node2 killed, the job goes on;
 //  - Slurm with a slurmd per host: a two-node job preempted and resumed.
 // Needs root (network namespaces); ctest runs it serially.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -213,6 +215,54 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
   EXPECT_EQ(status.value("who", ""), "launcher");
   std::printf("status.json: %s\n", status.dump().c_str());
   EXPECT_GE(status.value("step", 0), 2) << status.dump();
+}
+
+// rollout.elastic across hosts: the job on node1 (launch/run, which starts
+// mpirun for an elastic job), one more rollout worker joining from node2
+// (`prlm rollout --join node1:PORT`: the gateway, the services and the
+// weight relay reached across the bridge). node2 killed: its worker is lost,
+// its work re-issued, and the job goes on with node1's worker.
+TEST_F(Hosts, ALostHostOfAJoinedRolloutWorkerCostsItsLeaseNotTheJob) {
+  const std::string run = D("elastic");
+  ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("elastic-secret")).code, 0);
+  const std::string rc = testing::StartInBackground(
+      On("node1") + PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") +
+          " --np 6 trainer.total_steps=500 rollout.elastic=true rollout.lease_s=3 rollout.item_prompts=1 "
+          "net.secret_file=" +
+          D("elastic-secret") + " trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  std::string gateway = util::ReadFile(run + "/gateway");
+  gateway = gateway.substr(0, gateway.find('\n'));
+  EXPECT_EQ(gateway.rfind("node1:", 0), 0u) << gateway;
+  const std::string joiner_rc =
+      testing::StartInBackground(On("node2") + Prlm() + " rollout --join " + gateway + " --secret-file " +
+                                     D("elastic-secret") + " --name worker-on-node2",
+                                 D("joiner"));
+  const auto has = [&](const char* key, int value) {
+    for (const auto& m : testing::Metrics(run))
+      if (m.value(key, -1) == value) return true;
+    return false;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!has("rollout/workers", 2) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(has("rollout/workers", 2)) << util::ReadFile(D("joiner.out"));
+  ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
+  EXPECT_TRUE(testing::WaitForFile(joiner_rc, std::chrono::seconds(30)));
+  const auto until2 = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!has("rollout/lost_workers", 1) && std::chrono::steady_clock::now() < until2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(has("rollout/lost_workers", 1));
+  const size_t now = testing::Metrics(run).size();
+  EXPECT_TRUE(testing::WaitForSteps(run, now + 2, std::chrono::seconds(120))) << "steps go on without node2";
+  kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "preempted");
+  const std::string log = util::ReadFile(run + "/logs/rank-0.log");
+  EXPECT_NE(log.find("rollout workers lost: worker-on-node2"), std::string::npos) << log;
+  EXPECT_NE(util::ReadFile(D("joiner.out")).find("weights v"), std::string::npos) << util::ReadFile(D("joiner.out"));
 }
 
 // Slurm with one slurmd per host (launch/slurm-local --nodes 2): a job of

@@ -135,6 +135,13 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
            "the services' certificate (PEM; \"\": rank 0 makes a self-signed one at start, pinned by the clients)")
       .Add("net.tls_key", &c.net.tls_key, "the certificate's private key (PEM, mode 600)")
       .Add("net.tls_ca", &c.net.tls_ca, "what clients trust (PEM; \"\": net.tls_cert itself)");
+  s.Add("rollout.elastic", &c.rollout.elastic,
+        "rollout workers work through the coordinator's gateway: one may die or join (docs/elastic.md)")
+      .Add("rollout.lease_s", &c.rollout.lease_s, "a rollout worker silent this long is lost; its work is re-issued")
+      .Add("rollout.item_prompts", &c.rollout.item_prompts,
+           "prompts per work item (0: the step's prompts split over layout.rollout)")
+      .Add("rollout.gateway_port", &c.rollout.gateway_port,
+           "the gateway's port (0: a free one, written to RUN/gateway)");
   return s;
 }
 
@@ -245,6 +252,9 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.max_prompt_tokens >= 16, "grpo.max_prompt_tokens", "must be at least 16");
   Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
   Require(grpo.max_staleness == 0 || grpo.max_staleness == 1, "grpo.max_staleness", "must be 0 or 1");
+  Require(rollout.lease_s > 0, "rollout.lease_s", "must be > 0");
+  Require(rollout.item_prompts >= 0, "rollout.item_prompts", "must be >= 0 (0: split over layout.rollout)");
+  Require(rollout.gateway_port >= 0 && rollout.gateway_port < 65536, "rollout.gateway_port", "must be in 0..65535");
   Require(optim.lr > 0, "optim.lr", "must be > 0");
   Require(optim.weight_decay >= 0 && optim.grad_clip >= 0, "optim.weight_decay / optim.grad_clip", "must be >= 0");
   Require(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta1 / optim.beta2",

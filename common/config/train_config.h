@@ -169,6 +169,17 @@ struct LoggingConfig {
   std::string prometheus_host = "0.0.0.0";
 };
 
+// The elastic rollout tier (docs/elastic.md).
+struct RolloutConfig {
+  // Rollout workers take work from the coordinator's gateway over TCP and
+  // weights by relay, so one may die (start mpirun with --enable-recovery)
+  // or join (prlm rollout --join) while the job runs.
+  bool elastic = false;
+  double lease_s = 60;       // a worker silent this long is lost; its work goes to the others
+  int64_t item_prompts = 0;  // prompts per work item; 0: the step's prompts split over layout.rollout
+  int64_t gateway_port = 0;  // the coordinator's gateway; 0: a free port (written to RUN/gateway)
+};
+
 // The job's service network (retrieval and reward ranks).
 struct NetConfig {
   // Address the service ranks listen on; "" = the address of the host name
@@ -200,6 +211,7 @@ struct TrainConfig {
   Layout layout;
   LoggingConfig logging;
   NetConfig net;
+  RolloutConfig rollout;
 
   // Reads `path` (may be empty: defaults only), then the overrides, then
   // checks cross-key rules. Errors name the file:line or override and the key.

@@ -77,6 +77,12 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
     j["rest/iteration"] = m.rest->iteration;
     j["rest/m_step"] = m.rest->phase == RestPhase::kUpdate ? 1 : 0;
   }
+  if (m.elastic) {
+    j["rollout/workers"] = m.elastic->workers;
+    j["rollout/reissued"] = m.elastic->reissued;
+    j["rollout/lost_workers"] = m.elastic->lost_workers;
+    j["rollout/duplicate_results"] = m.elastic->duplicate_results;
+  }
   // The rollout and the plan.
   j[keys::kResponseLengthMean] = m.response_length.mean;
   j[keys::kResponseLengthMax] = m.response_length.max;

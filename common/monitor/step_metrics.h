@@ -65,6 +65,14 @@ struct RestMetrics {
   RestPhase phase = RestPhase::kCollect;
 };
 
+// The elastic rollout tier's step (coordinator/rollout_gateway.h).
+struct ElasticMetrics {
+  int64_t workers = 0;            // live at the step's end
+  int64_t reissued = 0;           // work items handed out again (their worker was lost)
+  int64_t lost_workers = 0;       // lost during the step (named in the log)
+  int64_t duplicate_results = 0;  // results dropped (another copy came first)
+};
+
 // Wall seconds of each phase (the slowest rank's where several run it).
 struct PhaseTimes {
   double retrieval = 0, gen = 0, reward = 0, old_log_prob = 0, ref = 0, update_actor = 0, sync_weights = 0, learn = 0,
@@ -76,6 +84,7 @@ struct StepMetrics {
   ActorMetrics actor;
   std::optional<RewardMetrics> rewards;
   std::optional<RestMetrics> rest;
+  std::optional<ElasticMetrics> elastic;
   Spread response_length;
   double response_clip_ratio = 0;  // share of samples that hit the completion limit
   double prompt_length_mean = 0;

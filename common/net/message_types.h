@@ -29,6 +29,17 @@ enum MessageType : uint16_t {
   kAdaptUserRequest = 36,    // AdaptUserRequest -> UserWeightsReply (LoRe)
   kUserWeightsRequest = 37,  // UserWeightsRequest -> UserWeightsReply
   kUserWeightsReply = 38,
+  // Elastic rollout tier (proto/rollout_gateway.proto).
+  kJoinRequest = 48,  // JoinRequest -> JoinReply
+  kJoinReply = 49,
+  kWorkRequest = 50,  // WorkRequest -> WorkReply
+  kWorkReply = 51,
+  kRenewRequest = 52,  // RenewRequest -> RenewReply
+  kRenewReply = 53,
+  kItemResult = 54,  // ItemResult -> ItemResultReply
+  kItemResultReply = 55,
+  kWeightChunkRequest = 56,  // WeightChunkRequest -> WeightChunk
+  kWeightChunk = 57,
 };
 
 // Types 1-15 are answered by the server itself; handlers take the rest.

@@ -1,0 +1,181 @@
+#include "common/comm/weight_relay.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/net/message_types.h"
+#include "common/util/check.h"
+
+namespace prlm::comm {
+
+namespace {
+
+uint64_t TotalBytes(const std::vector<torch::Tensor>& tensors) {
+  uint64_t total = 0;
+  for (const auto& t : tensors) total += t.numel() * t.element_size();
+  return total;
+}
+
+}  // namespace
+
+WeightStore::WeightStore(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) { PRLM_CHECK(chunk_bytes > 0); }
+
+uint32_t WeightStore::CountOf(uint64_t total_bytes) const {
+  return static_cast<uint32_t>(std::max<uint64_t>(1, (total_bytes + chunk_bytes_ - 1) / chunk_bytes_));
+}
+
+WeightStore::Version& WeightStore::Open(int64_t version, uint64_t total_bytes) {
+  auto it = versions_.find(version);
+  if (it != versions_.end()) return it->second;
+  Version& v = versions_[version];
+  v.bytes.resize(total_bytes);
+  v.have.assign(CountOf(total_bytes), false);
+  while (versions_.size() > 2) versions_.erase(versions_.begin());  // keep the newest two
+  return v;
+}
+
+void WeightStore::Publish(int64_t version, const std::vector<torch::Tensor>& tensors) {
+  std::string bytes(TotalBytes(tensors), '\0');
+  size_t at = 0;
+  for (const auto& t : tensors) {
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    const size_t n = static_cast<size_t>(c.numel() * c.element_size());
+    std::memcpy(bytes.data() + at, c.data_ptr(), n);
+    at += n;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  versions_.erase(version);
+  Version& v = Open(version, bytes.size());
+  v.bytes = std::move(bytes);
+  v.have.assign(v.have.size(), true);
+  v.held = static_cast<uint32_t>(v.have.size());
+  arrived_.notify_all();
+}
+
+proto::WeightChunk WeightStore::Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto held = [&] {
+    const auto it = versions_.find(version);
+    return it != versions_.end() && index < it->second.have.size() && it->second.have[index];
+  };
+  const auto hopeless = [&] {
+    if (versions_.empty()) return false;
+    if (version < versions_.begin()->first) return true;  // forgotten: it will not come back
+    const auto it = versions_.find(version);
+    return it != versions_.end() && index >= it->second.have.size();
+  };
+  arrived_.wait_for(lock, wait, [&] { return held() || hopeless(); });
+  if (!held()) {
+    std::string holds;
+    for (const auto& [v, data] : versions_)
+      holds += (holds.empty() ? "" : ", ") + ("v" + std::to_string(v)) + " (" + std::to_string(data.held) + "/" +
+               std::to_string(data.have.size()) + " chunks)";
+    PRLM_THROW("no chunk " << index << " of weight version " << version << " here after "
+                           << static_cast<double>(wait.count()) / 1000 << " s; this store holds "
+                           << (holds.empty() ? "nothing" : holds));
+  }
+  const Version& v = versions_.at(version);
+  proto::WeightChunk c;
+  c.set_version(version);
+  c.set_index(index);
+  c.set_count(static_cast<uint32_t>(v.have.size()));
+  c.set_total_bytes(v.bytes.size());
+  const size_t begin = index * chunk_bytes_;
+  const size_t end = std::min(v.bytes.size(), begin + chunk_bytes_);
+  c.set_data(v.bytes.substr(begin, end - begin));
+  bytes_served_ += end - begin;
+  return c;
+}
+
+void WeightStore::Put(const proto::WeightChunk& chunk) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint32_t count = CountOf(chunk.total_bytes());
+  PRLM_REQUIRE(chunk.count() == count && chunk.index() < count,
+               "weight version " << chunk.version() << ": chunk " << chunk.index() << " of " << chunk.count()
+                                 << " does not fit " << chunk.total_bytes() << " bytes in chunks of " << chunk_bytes_
+                                 << " (a source with another chunk size)");
+  if (!versions_.empty() && chunk.version() < versions_.begin()->first && versions_.size() == 2) return;  // stale
+  Version& v = Open(chunk.version(), chunk.total_bytes());
+  PRLM_REQUIRE(v.bytes.size() == chunk.total_bytes(), "weight version " << chunk.version() << ": a chunk says "
+                                                                        << chunk.total_bytes() << " bytes, the first "
+                                                                        << v.bytes.size());
+  const size_t begin = chunk.index() * chunk_bytes_;
+  const size_t expected = std::min(v.bytes.size(), begin + chunk_bytes_) - begin;
+  PRLM_REQUIRE(chunk.data().size() == expected, "weight version " << chunk.version() << ": chunk " << chunk.index()
+                                                                  << " holds " << chunk.data().size()
+                                                                  << " bytes, expected " << expected);
+  if (v.have[chunk.index()]) return;
+  std::memcpy(v.bytes.data() + begin, chunk.data().data(), expected);
+  v.have[chunk.index()] = true;
+  ++v.held;
+  arrived_.notify_all();
+}
+
+uint32_t WeightStore::FirstMissing(int64_t version) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = versions_.find(version);
+  if (it == versions_.end()) return 0;
+  const auto& have = it->second.have;
+  return static_cast<uint32_t>(std::find(have.begin(), have.end(), false) - have.begin());
+}
+
+bool WeightStore::Complete(int64_t version) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = versions_.find(version);
+  return it != versions_.end() && it->second.held == it->second.have.size();
+}
+
+void WeightStore::CopyInto(int64_t version, const std::vector<torch::Tensor>& tensors) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = versions_.find(version);
+  PRLM_CHECK_MSG(it != versions_.end() && it->second.held == it->second.have.size(),
+                 "weight version " << version << " is not complete");
+  const std::string& bytes = it->second.bytes;
+  PRLM_REQUIRE(bytes.size() == TotalBytes(tensors),
+               "weight version " << version << " is " << bytes.size() << " bytes; this worker's " << tensors.size()
+                                 << " trainable tensors take " << TotalBytes(tensors)
+                                 << " (a different model, dtype or LoRA setting than learner 0's)");
+  torch::NoGradGuard no_grad;
+  size_t at = 0;
+  for (const auto& t : tensors) {
+    const size_t n = static_cast<size_t>(t.numel() * t.element_size());
+    const torch::Tensor src =
+        torch::from_blob(const_cast<char*>(bytes.data() + at), t.sizes(), torch::TensorOptions().dtype(t.dtype()));
+    t.copy_(src);
+    at += n;
+  }
+}
+
+uint64_t WeightStore::bytes_served() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_served_;
+}
+
+void ServeWeights(net::RpcServer& server, const WeightStore& store, std::chrono::milliseconds wait) {
+  server.Handle(net::kWeightChunkRequest, [&store, wait](const std::string& payload) {
+    proto::WeightChunkRequest request;
+    if (!request.ParseFromString(payload)) throw net::BadPayload("not a WeightChunkRequest");
+    return net::Reply{net::kWeightChunk, store.Chunk(request.version(), request.index(), wait).SerializeAsString()};
+  });
+}
+
+uint64_t FetchWeights(net::RpcClient& source, int64_t version, WeightStore* store, std::chrono::milliseconds timeout) {
+  uint64_t fetched = 0;
+  for (uint32_t i = store->FirstMissing(version); !store->Complete(version); ++i) {
+    proto::WeightChunkRequest request;
+    request.set_version(version);
+    request.set_index(i);
+    const auto response = source.Call(net::kWeightChunkRequest, request.SerializeAsString(), timeout);
+    proto::WeightChunk chunk;
+    PRLM_REQUIRE(response.type == net::kWeightChunk && chunk.ParseFromString(response.payload),
+                 source.endpoint().ToString() << ": the answer to a weight chunk request is not a WeightChunk");
+    PRLM_REQUIRE(chunk.version() == version && chunk.index() == i,
+                 source.endpoint().ToString() << " sent chunk " << chunk.index() << " of v" << chunk.version()
+                                              << " for chunk " << i << " of v" << version);
+    store->Put(chunk);
+    fetched += chunk.data().size();
+  }
+  return fetched;
+}
+
+}  // namespace prlm::comm

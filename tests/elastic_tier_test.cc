@@ -1,0 +1,194 @@
+// The elastic rollout tier's parts, over loopback with the job secret
+// (docs/elastic.md):
+//  - the weight relay (comm/weight_relay.h): a version published by one store
+//    reaches the third store of a chain bit for bit while the second still
+//    fetches it (pipelined), and the first sends one copy; a size mismatch
+//    and a forgotten version are named;
+//  - the gateway (coordinator/rollout_gateway.h) with two workers played by
+//    hand: weights before work, a silent worker's item re-issued to the
+//    other and the silent one named once, results in item order, its late
+//    result dropped, a forgotten worker told to join again, a step with no
+//    worker ending with a message that says so, and STOP for everyone.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "common/comm/weight_relay.h"
+#include "common/net/message_types.h"
+#include "coordinator/rollout_gateway.h"
+#include "proto/rollout_gateway.pb.h"
+#include "tests/server_test_util.h"
+#include "tests/test_util.h"
+
+namespace prlm {
+namespace {
+
+using std::chrono::milliseconds;
+const std::string kSecret(32, 's');
+
+net::ClientOptions Client() {
+  net::ClientOptions o;
+  o.secret = kSecret;
+  return o;
+}
+net::Endpoint Local(uint16_t port) { return {"127.0.0.1", port}; }
+
+std::vector<torch::Tensor> SomeWeights(int64_t seed) {
+  torch::manual_seed(seed);
+  return {torch::randn({300, 7}), torch::randn({1001}).to(torch::kBFloat16), torch::randn({3, 5, 2})};
+}
+std::vector<torch::Tensor> ZerosLike(const std::vector<torch::Tensor>& ts) {
+  std::vector<torch::Tensor> out;
+  for (const auto& t : ts) out.push_back(torch::zeros_like(t));
+  return out;
+}
+
+TEST(WeightRelay, AChainDeliversAVersionBitForBitWhileItArrivesAndTheHeadSendsOneCopy) {
+  const auto weights = SomeWeights(1);
+  comm::WeightStore head(1024), middle(1024), tail(1024);  // ~15 chunks
+  head.Publish(7, weights);
+  net::SecureServer head_server(net::SecureServer::Options(kSecret, 60),
+                                [&](net::RpcServer& s) { comm::ServeWeights(s, head, milliseconds(10000)); });
+  net::SecureServer middle_server(net::SecureServer::Options(kSecret, 60),
+                                  [&](net::RpcServer& s) { comm::ServeWeights(s, middle, milliseconds(10000)); });
+  // The tail asks the middle first: it waits for chunks still on their way.
+  auto tail_fetch = std::async(std::launch::async, [&] {
+    net::RpcClient from(Local(middle_server.server.port()), Client());
+    return comm::FetchWeights(from, 7, &tail, milliseconds(20000));
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  net::RpcClient from_head(Local(head_server.server.port()), Client());
+  const uint64_t bytes = comm::FetchWeights(from_head, 7, &middle, milliseconds(20000));
+  EXPECT_EQ(tail_fetch.get(), bytes);
+  EXPECT_EQ(bytes, 300u * 7 * 4 + 1001 * 2 + 30 * 4);
+  EXPECT_EQ(head.bytes_served(), bytes) << "the head sends one copy however many fetch";
+  auto received = ZerosLike(weights);
+  tail.CopyInto(7, received);
+  for (size_t i = 0; i < weights.size(); ++i) EXPECT_TRUE(torch::equal(received[i], weights[i])) << "tensor " << i;
+}
+
+TEST(WeightRelay, ASizeMismatchAndAForgottenVersionAreNamed) {
+  comm::WeightStore store(4096);
+  for (int64_t v = 1; v <= 3; ++v) store.Publish(v, SomeWeights(v));
+  std::vector<torch::Tensor> other = {torch::zeros({10})};
+  testing::ExpectErrorContaining([&] { store.CopyInto(3, other); }, {"a different model"});
+  testing::ExpectErrorContaining([&] { store.Chunk(1, 0, milliseconds(10)); }, {"holds v2"});
+  testing::ExpectErrorContaining([&] { store.Chunk(3, 999, milliseconds(10)); }, {"no chunk 999"});
+  EXPECT_EQ(store.Chunk(2, 0, milliseconds(10)).version(), 2) << "the newest two are kept";
+}
+
+// One worker played by hand against the gateway.
+class FakeWorker {
+ public:
+  FakeWorker(uint16_t port, const std::string& name) : client_(Local(port), Client()) {
+    proto::JoinRequest j;
+    j.set_name(name);
+    j.set_weights_address("127.0.0.1:1" + std::to_string(name.size()));
+    proto::JoinReply reply;
+    EXPECT_TRUE(
+        reply.ParseFromString(client_.Call(net::kJoinRequest, j.SerializeAsString(), milliseconds(5000)).payload));
+    name_ = reply.name();
+    config_ = reply.config_yaml();
+  }
+  proto::WorkReply Ask(int64_t holds) {
+    proto::WorkRequest r;
+    r.set_name(name_);
+    r.set_weight_version(holds);
+    proto::WorkReply reply;
+    EXPECT_TRUE(
+        reply.ParseFromString(client_.Call(net::kWorkRequest, r.SerializeAsString(), milliseconds(10000)).payload));
+    return reply;
+  }
+  bool Result(uint64_t item, int64_t step, const std::string& tag) {
+    proto::ItemResult r;
+    r.set_name(name_);
+    r.set_item(item);
+    r.mutable_result()->set_step(step);
+    r.mutable_result()->add_groups()->set_error(tag);
+    proto::ItemResultReply reply;
+    EXPECT_TRUE(
+        reply.ParseFromString(client_.Call(net::kItemResult, r.SerializeAsString(), milliseconds(5000)).payload));
+    return reply.kept();
+  }
+  const std::string& name() const { return name_; }
+  const std::string& config() const { return config_; }
+
+ private:
+  net::RpcClient client_;
+  std::string name_, config_;
+};
+
+std::unique_ptr<coordinator::RolloutGateway> MakeGateway(milliseconds lease) {
+  coordinator::GatewayOptions o;
+  o.lease = lease;
+  o.config_yaml = "model: {policy: /p}\n";
+  o.learner_weights = "127.0.0.1:9";
+  o.poll = milliseconds(200);
+  return std::make_unique<coordinator::RolloutGateway>(
+      std::make_unique<net::RpcServer>(net::SecureServer::Options(kSecret, 60)), o);
+}
+std::vector<proto::RolloutWork> Items(int64_t step, int n) {
+  std::vector<proto::RolloutWork> items(n);
+  for (int i = 0; i < n; ++i) {
+    items[i].set_step(step);
+    items[i].add_prompts()->set_index(100 + i);
+  }
+  return items;
+}
+
+TEST(RolloutGateway, ASilentWorkersItemGoesToTheOtherAndResultsComeInItemOrder) {
+  auto gateway = MakeGateway(milliseconds(600));
+  FakeWorker a(gateway->port(), "a"), b(gateway->port(), "a");
+  EXPECT_EQ(a.name(), "a");
+  EXPECT_EQ(b.name(), "a#2") << "names are made unique";
+  EXPECT_EQ(a.config(), "model: {policy: /p}\n");
+  EXPECT_EQ(a.Ask(-1).kind(), proto::WorkReply::WAIT) << "nothing posted: the ask is held, then WAIT";
+  gateway->Post(4, 3, Items(4, 2));
+  // Weights first: the first worker of the chain fetches from learner 0, the
+  // next from the worker before it (which is fetching the same version).
+  const auto wa = a.Ask(-1);
+  ASSERT_EQ(wa.kind(), proto::WorkReply::WEIGHTS);
+  EXPECT_EQ(wa.weight_version(), 3);
+  EXPECT_EQ(wa.weight_source(), "127.0.0.1:9");
+  const auto wb = b.Ask(2);
+  ASSERT_EQ(wb.kind(), proto::WorkReply::WEIGHTS) << "v2 is not the posted version";
+  EXPECT_EQ(wb.weight_source(), "127.0.0.1:11") << "a is fetching v3: b fetches from a";
+  const auto item_a = a.Ask(3);
+  ASSERT_EQ(item_a.kind(), proto::WorkReply::WORK);
+  EXPECT_EQ(item_a.item(), 0u);
+  EXPECT_EQ(item_a.work().prompts(0).index(), 100u);
+  // a falls silent; b runs item 1, then gets item 0 once a's lease runs out.
+  const auto item_b = b.Ask(3);
+  ASSERT_EQ(item_b.item(), 1u);
+  EXPECT_TRUE(b.Result(1, 4, "b1"));
+  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(milliseconds(20000)); });
+  proto::WorkReply again;
+  for (int i = 0; i < 50 && again.kind() != proto::WorkReply::WORK; ++i) again = b.Ask(3);
+  ASSERT_EQ(again.kind(), proto::WorkReply::WORK);
+  EXPECT_EQ(again.item(), 0u) << "the lost worker's item, re-issued";
+  EXPECT_TRUE(b.Result(0, 4, "b0"));
+  const auto c = collected.get();
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_EQ(c.results[0].groups(0).error(), "b0");
+  EXPECT_EQ(c.results[1].groups(0).error(), "b1");
+  EXPECT_EQ(c.reissued, 1);
+  EXPECT_EQ(c.lost, std::vector<std::string>{"a"});
+  EXPECT_EQ(c.workers, 1);
+  EXPECT_FALSE(a.Result(0, 4, "late")) << "a result after the step is dropped";
+  EXPECT_EQ(a.Ask(3).kind(), proto::WorkReply::UNKNOWN) << "a lost worker must join again";
+  // STOP for everyone still there.
+  auto stopping = std::async(std::launch::async, [&] { gateway->Stop(milliseconds(10000)); });
+  EXPECT_EQ(b.Ask(3).kind(), proto::WorkReply::STOP);
+  stopping.get();
+}
+
+TEST(RolloutGateway, AStepWithNoWorkerEndsWithAMessageThatSaysSo) {
+  auto gateway = MakeGateway(milliseconds(5000));
+  gateway->Post(0, 0, Items(0, 3));
+  testing::ExpectErrorContaining([&] { gateway->Collect(milliseconds(300)); },
+                                 {"3 work items wait, 0 are leased, 0 rollout workers are live"});
+}
+
+}  // namespace
+}  // namespace prlm
