@@ -113,15 +113,7 @@ int RunTrain(int argc, char** argv) {
       default:
         break;
     }
-    // The elastic tier's gateway (rank 0) and weight server (learner 0)
-    // listen before the address exchange, which publishes their ports.
-    std::unique_ptr<net::RpcServer> elastic;
-    if (config.rollout.elastic &&
-        (me.role == comm::Role::kCoordinator || (me.role == comm::Role::kLearner && me.index == 0))) {
-      net::ServerOptions o = comm::ServiceServerOptions(config, start);
-      if (me.role == comm::Role::kCoordinator) o.port = static_cast<uint16_t>(config.rollout.gateway_port);
-      elastic = std::make_unique<net::RpcServer>(o);
-    }
+    std::unique_ptr<net::RpcServer> elastic = comm::ElasticServer(config, start);
     const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, elastic ? elastic->port() : 0);
     switch (me.role) {
       case comm::Role::kCoordinator:
@@ -142,9 +134,8 @@ int RunTrain(int argc, char** argv) {
 
 int RunRollout(int argc, char** argv) {
   options::Args args("rollout",
-                     "Join a running training job (rollout.elastic=true) as one more rollout worker: it proves the\n"
-                     "job secret, receives the job's config and the current weights, then takes work until the job\n"
-                     "ends. The job writes its gateway's address to RUN/gateway.");
+                     "Join a running job (rollout.elastic=true; its gateway's address is in RUN/gateway) as one\n"
+                     "more rollout worker, until the job ends (rollout_workers/joined_worker.h).");
   args.Option("join", "HOST:PORT", "", "the job's gateway", true)
       .Option("secret-file", "PATH", "", "the job's secret (its net.secret_file)", true)
       .Option("name", "NAME", "", "how the job names this worker (default host:pid)")

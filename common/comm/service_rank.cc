@@ -27,6 +27,15 @@ net::ClientOptions ServiceClientOptions(const TrainJob& job) {
   return o;
 }
 
+std::unique_ptr<net::RpcServer> ElasticServer(const config::TrainConfig& config, const RankStart& start) {
+  const bool gateway = start.me.role == Role::kCoordinator;
+  if (!config.rollout.elastic || !(gateway || (start.me.role == Role::kLearner && start.me.index == 0)))
+    return nullptr;
+  net::ServerOptions o = ServiceServerOptions(config, start);
+  if (gateway) o.port = static_cast<uint16_t>(config.rollout.gateway_port);
+  return std::make_unique<net::RpcServer>(o);
+}
+
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server) {
   std::thread serving([&] { server.Run(); });
   while (true) {

@@ -2,8 +2,10 @@
 // their RpcServer (the job secret and TLS identity; the address of this
 // rank's host, not every interface), the options of their clients, and
 // serving it on a thread while the MPI thread waits for the coordinator's
-// Stop, then drain and return.
+// Stop, then drain and return; and the elastic tier's servers (ElasticServer).
 #pragma once
+
+#include <memory>
 
 #include "common/comm/rank_start.h"
 #include "common/comm/train_job.h"
@@ -21,6 +23,11 @@ net::ServerOptions ServiceServerOptions(const config::TrainConfig& config, const
 // What a rank that calls the services brings: the job secret, and the
 // certificates to trust when net.tls is on.
 net::ClientOptions ServiceClientOptions(const TrainJob& job);
+
+// With rollout.elastic, the server of rank 0 (the rollout gateway, on
+// rollout.gateway_port) or of learner 0 (its weight server), bound (not yet
+// running) so that the address exchange publishes its port; else nullptr.
+std::unique_ptr<net::RpcServer> ElasticServer(const config::TrainConfig& config, const RankStart& start);
 
 // Returns when the coordinator sends Stop (the server is drained by then).
 void ServeUntilStopped(const TrainJob& job, net::RpcServer& server);
