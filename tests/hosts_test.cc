@@ -239,21 +239,11 @@ TEST_F(Hosts, ALostHostOfAJoinedRolloutWorkerCostsItsLeaseNotTheJob) {
       testing::StartInBackground(On("node2") + Prlm() + " rollout --join " + gateway + " --secret-file " +
                                      D("elastic-secret") + " --name worker-on-node2",
                                  D("joiner"));
-  const auto has = [&](const char* key, int value) {
-    for (const auto& m : testing::Metrics(run))
-      if (m.value(key, -1) == value) return true;
-    return false;
-  };
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!has("rollout/workers", 2) && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_TRUE(has("rollout/workers", 2)) << util::ReadFile(D("joiner.out"));
+  ASSERT_TRUE(testing::WaitForMetric(run, "rollout/workers", 2, std::chrono::seconds(120)))
+      << util::ReadFile(D("joiner.out"));
   ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
   EXPECT_TRUE(testing::WaitForFile(joiner_rc, std::chrono::seconds(30)));
-  const auto until2 = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!has("rollout/lost_workers", 1) && std::chrono::steady_clock::now() < until2)
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_TRUE(has("rollout/lost_workers", 1));
+  EXPECT_TRUE(testing::WaitForMetric(run, "rollout/lost_workers", 1, std::chrono::seconds(120)));
   const size_t now = testing::Metrics(run).size();
   EXPECT_TRUE(testing::WaitForSteps(run, now + 2, std::chrono::seconds(120))) << "steps go on without node2";
   kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint

@@ -48,6 +48,20 @@ inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seco
   return Metrics(run).size() >= steps;
 }
 
+// Waits (at most `limit`) until a step's metrics line has `key` equal to
+// `value`; says whether one has.
+inline bool WaitForMetric(const std::string& run, const std::string& key, int64_t value, std::chrono::seconds limit) {
+  const auto some_step_has = [&] {
+    for (const auto& m : Metrics(run))
+      if (m.contains(key) && m[key] == value) return true;
+    return false;
+  };
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!some_step_has() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return some_step_has();
+}
+
 // The PID that a rank's log names, or -1.
 inline long PidOfRank(const std::string& run, int rank) {
   const std::string path = run + "/logs/rank-" + std::to_string(rank) + ".log";

@@ -1043,31 +1043,16 @@ TEST_F(TrainJob, ARolloutWorkerJoinsARunningElasticJobAndMayLeaveIt) {
       StartInBackground("timeout 600 " + Prlm() + " rollout --join " + gateway.substr(0, gateway.size() - 1) +
                             " --secret-file " + D("join-secret") + " --name joiner-under-test",
                         D("joiner"));
-  // Steps with both workers.
-  const auto both = [&] {
-    for (const auto& m : Metrics(run))
-      if (m["rollout/workers"] == 2) return true;
-    return false;
-  };
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(180);
-  while (!both() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_TRUE(both()) << util::ReadFile(D("joiner.out"));
+  ASSERT_TRUE(testing::WaitForMetric(run, "rollout/workers", 2, std::chrono::seconds(180)))
+      << "no step with both workers\n"
+      << util::ReadFile(D("joiner.out"));
   const std::string joiner = util::ReadFile(D("joiner.out"));
   EXPECT_NE(joiner.find("joined the job at"), std::string::npos) << joiner;
   EXPECT_NE(joiner.find("weights v"), std::string::npos) << joiner;
   // The joiner leaves abruptly; the job goes on.
   Shell("pkill -9 -f '^[^ ]*/prlm rollout --join'");  // the worker, not the shell around it
   ASSERT_TRUE(WaitForFile(joiner_rc, std::chrono::seconds(30)));
-  const auto dropped = [&] {
-    for (const auto& m : Metrics(run))
-      if (m["rollout/lost_workers"] == 1) return true;
-    return false;
-  };
-  const auto until2 = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!dropped() && std::chrono::steady_clock::now() < until2)
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_TRUE(dropped());
+  EXPECT_TRUE(testing::WaitForMetric(run, "rollout/lost_workers", 1, std::chrono::seconds(120)));
   const size_t now = Metrics(run).size();
   EXPECT_TRUE(testing::WaitForSteps(run, now + 2, std::chrono::seconds(120))) << "steps go on after the loss";
   kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint
