@@ -15,7 +15,9 @@
 //  - node2 killed mid-job: the job ends within trainer.rank_timeout_s + 30 s,
 //    and launch/run leaves status.json "failed" with mpirun's words and
 //    where each rank ran;
-//  - rollout.elastic: a worker joins from node2; node2 killed, the job goes on;
+//  - rollout.elastic: the rollout worker on node2 killed: the job learns what
+//    the one-host job without rollout.elastic learns; a worker joins from
+//    node2, node2 is killed, the job goes on;
 //  - Slurm with a slurmd per host: a two-node job preempted and resumed.
 // Needs root (network namespaces); ctest runs it serially.
 #include <gtest/gtest.h>
@@ -215,6 +217,44 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
   EXPECT_EQ(status.value("who", ""), "launcher");
   std::printf("status.json: %s\n", status.dump().c_str());
   EXPECT_GE(status.value("step", 0), 2) << status.dump();
+}
+
+// rollout.elastic across hosts: launch/run (which starts mpirun so that a
+// dead rollout worker does not end the job) with rollout worker 1 on node2;
+// that worker SIGKILLed after the first step. The job finishes, and every
+// step learns what the same job learns on one host without rollout.elastic.
+TEST_F(Hosts, AnElasticJobAcrossHostsGoesOnWithoutItsWorkerOnNode2) {
+  const std::string job = " layout.rollout=2 layout.learners=1 model.cpu_threads=1 trainer.total_steps=40";
+  const auto one = Shell(Mpirun(6, "") + Config() + "trainer.output_dir=" + D("elastic-reference") + job);
+  ASSERT_EQ(one.code, 0) << one.out;
+  // Ranks: coordinator, shard, reward server, rollout 0 on node1; rollout 1 on node2; the learner on node1.
+  std::ofstream(D("split-rollout")) << "node1\nnode1\nnode1\nnode1\nnode2\nnode1\n";
+  const std::string run = D("elastic-node2");
+  const std::string rc = testing::StartInBackground(
+      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
+          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split-rollout") + job +
+          " rollout.elastic=true rollout.lease_s=2 trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  ASSERT_NE(util::ReadFile(run + "/logs/rank-4.log").find("rollout 1 on node2"), std::string::npos);
+  const long pid = testing::PidOfRank(run, 4);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(300))) << "the job still runs 300 s after the kill";
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished");
+  const auto a = testing::Metrics(D("elastic-reference")), b = testing::Metrics(run);
+  ASSERT_EQ(a.size(), 40u);
+  ASSERT_EQ(b.size(), 40u);
+  int64_t lost = 0;
+  for (size_t s = 0; s < a.size(); ++s) {
+    for (const char* key : {"critic/score/mean", "actor/pg_loss", "actor/grad_norm", "response_length/mean"})
+      EXPECT_EQ(a[s][key], b[s][key]) << key << " at step " << s + 1;
+    lost += b[s]["rollout/lost_workers"].get<int64_t>();
+  }
+  EXPECT_EQ(lost, 1);
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("rollout workers lost: rollout 1 on node2"),
+            std::string::npos);
 }
 
 // rollout.elastic across hosts: the job on node1 (launch/run, which starts

@@ -68,7 +68,7 @@ proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items
 
 proto::RewardInfo RewardClient::Info(std::chrono::milliseconds timeout) {
   const auto response =
-      clients_[current_.load()]->Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
+      current().Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
   proto::RewardInfo info;
   if (response.type != kRewardInfo || !info.ParseFromString(response.payload))
     throw net::RpcError(net::RpcError::kProtocol,
@@ -90,14 +90,14 @@ proto::UserWeightsReply ParseUserWeights(const net::RpcClient::Response& respons
 
 proto::UserWeightsReply RewardClient::AdaptUser(const proto::AdaptUserRequest& request,
                                                 std::chrono::milliseconds timeout) {
-  return ParseUserWeights(clients_[current_.load()]->Call(kAdaptUserRequest, request.SerializeAsString(), timeout),
+  return ParseUserWeights(current().Call(kAdaptUserRequest, request.SerializeAsString(), timeout),
                           endpoint());
 }
 
 proto::UserWeightsReply RewardClient::UserWeights(const std::string& user, std::chrono::milliseconds timeout) {
   proto::UserWeightsRequest request;
   request.set_user_id(user);
-  return ParseUserWeights(clients_[current_.load()]->Call(kUserWeightsRequest, request.SerializeAsString(), timeout),
+  return ParseUserWeights(current().Call(kUserWeightsRequest, request.SerializeAsString(), timeout),
                           endpoint());
 }
 

@@ -49,7 +49,7 @@ class RewardClient {
   proto::UserWeightsReply UserWeights(const std::string& user,
                                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   // The server calls go to now.
-  const net::Endpoint& endpoint() const { return clients_[current_.load()]->endpoint(); }
+  const net::Endpoint& endpoint() const { return current().endpoint(); }
   const net::RetryCounters& retry_counters() const { return counters_; }
   int64_t reroutes() const { return reroutes_.load(); }
 
@@ -57,6 +57,7 @@ class RewardClient {
   // After a transport failure of server `failed`: the next server, unless
   // another caller moved on already.
   void MoveOn(size_t failed, const std::string& why);
+  net::RpcClient& current() const { return *clients_[current_.load()]; }  // the server calls go to now
   std::vector<std::unique_ptr<net::RpcClient>> clients_;
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> reroutes_{0};
