@@ -2,8 +2,10 @@
 // metrics, commands in the background, and waiting with bounds.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -60,6 +62,21 @@ inline bool WaitForMetric(const std::string& run, const std::string& key, int64_
   while (!some_step_has() && std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   return some_step_has();
+}
+
+// Expects `run` to have learnt what `reference` learnt, step for step (the
+// same number of steps; reward, loss, gradient norm and length equal);
+// returns the rollout workers the run lost over its steps.
+inline int64_t ExpectSameLearningCountingLostWorkers(const std::vector<nlohmann::json>& reference,
+                                                     const std::vector<nlohmann::json>& run) {
+  EXPECT_EQ(run.size(), reference.size());
+  int64_t lost = 0;
+  for (size_t s = 0; s < std::min(run.size(), reference.size()); ++s) {
+    for (const char* key : {"critic/score/mean", "actor/pg_loss", "actor/grad_norm", "response_length/mean"})
+      EXPECT_EQ(reference[s][key], run[s][key]) << key << " at step " << s + 1;
+    lost += run[s].value("rollout/lost_workers", int64_t{0});
+  }
+  return lost;
 }
 
 // The PID that a rank's log names, or -1.
