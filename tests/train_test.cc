@@ -1040,9 +1040,12 @@ TEST_F(TrainJob, ARolloutWorkerJoinsARunningElasticJobAndMayLeaveIt) {
   ASSERT_TRUE(testing::WaitForMetric(run, "rollout/workers", 2, std::chrono::seconds(180)))
       << "no step with both workers\n"
       << util::ReadFile(D("joiner.out"));
+  // Counted live once it joined; it logs its first weights when it fetches them.
+  const auto fetched = [&] { return util::ReadFile(D("joiner.out")).find("weights v") != std::string::npos; };
+  for (int i = 0; i < 300 && !fetched(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const std::string joiner = util::ReadFile(D("joiner.out"));
   EXPECT_NE(joiner.find("joined the job at"), std::string::npos) << joiner;
-  EXPECT_NE(joiner.find("weights v"), std::string::npos) << joiner;
+  EXPECT_TRUE(fetched()) << joiner;
   // The joiner leaves abruptly; the job goes on.
   Shell("pkill -9 -f '^[^ ]*/prlm rollout --join'");  // the worker, not the shell around it
   ASSERT_TRUE(WaitForFile(joiner_rc, std::chrono::seconds(30)));
