@@ -62,7 +62,8 @@ int BenchTokenizer(int argc, char** argv) {
 
 int RunBench(int argc, char** argv) {
   const std::string usage =
-      "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync|relay [options]\n"
+      "usage: prlm bench tokenizer|generate|flops|shared-prompt|retrieval|reward|lore|weight-sync|relay|scale "
+      "[options]\n"
       "  tokenizer   encode throughput (MB/s) of a tokenizer.json over a text file\n"
       "  generate    the generation engine vs the fixed-batch generator: prefill/decode/end-to-end tokens/s, KV "
       "memory\n"
@@ -73,6 +74,7 @@ int RunBench(int argc, char** argv) {
       "  lore        LoRe scoring vs the BT model, AdaptUser latency under load, table memory\n"
       "  weight-sync (under mpirun) bucketed weight broadcast vs a raw MPI_Bcast of the same bytes\n"
       "  relay       the elastic tier's weight relay chain vs every worker fetching from learner 0\n"
+      "  scale       the job at 8..64 ranks with model compute simulated: step time vs ideal, rank 0's cost\n"
       "`prlm bench <what> --help` lists the options.\n";
   if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
     std::fputs(usage.c_str(), argc < 1 ? stderr : stdout);
@@ -88,6 +90,7 @@ int RunBench(int argc, char** argv) {
   if (what == "lore") return BenchLore(argc - 1, argv + 1);
   if (what == "weight-sync") return BenchWeightSync(argc - 1, argv + 1);
   if (what == "relay") return BenchRelay(argc - 1, argv + 1);
+  if (what == "scale") return BenchScale(argc - 1, argv + 1);
   PRLM_THROW("unknown benchmark '" << what << "'\n" << usage);
 }
 

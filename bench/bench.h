@@ -14,5 +14,6 @@ int BenchGenerate(int argc, char** argv);      // prlm bench generate
 int BenchSharedPrompt(int argc, char** argv);  // prlm bench shared-prompt
 int BenchWeightSync(int argc, char** argv);    // prlm bench weight-sync (under mpirun)
 int BenchRelay(int argc, char** argv);         // prlm bench relay
+int BenchScale(int argc, char** argv);         // prlm bench scale (runs mpirun)
 
 }  // namespace prlm::bench

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -95,6 +96,9 @@ class Coordinator {
   void EndIteration(int64_t step, const EmPosition& at);
   void Learn(const std::vector<proto::LearnStep>& learn, monitor::StepMetrics* metrics);
   void Record(const monitor::StepMetrics& metrics, int64_t first_step);
+  // This process's CPU seconds (every thread) and traffic (job messages,
+  // gateway frames) so far.
+  monitor::CoordinatorMetrics CostSoFar() const;
   void SaveCheckpoint(int64_t step);
 
   void Send(const proto::JobMessage& m, int rank);
@@ -135,6 +139,7 @@ int Coordinator::Run() {
   for (; step < stop_at_; ++step) {
     util::SetLogStep(step + 1);
     const auto t0 = util::Clock::now();
+    const monitor::CoordinatorMetrics cost0 = CostSoFar();
     const DataCursor cursor_before = cursor_;
     // 1-3. Order → rollout → plan, as the step's kind says.
     const StepShape shape = schedule_.At(step);
@@ -157,6 +162,8 @@ int Coordinator::Run() {
     m.weight_version = weight_version_;
     m.elastic = elastic_;
     m.timing.step = util::Seconds(t0);
+    const monitor::CoordinatorMetrics cost1 = CostSoFar();
+    m.coordinator = {cost1.cpu_s - cost0.cpu_s, cost1.messages - cost0.messages, cost1.bytes - cost0.bytes};
     m.throughput = static_cast<double>(m.total_num_tokens) / std::max(m.timing.step, 1e-9);
     Record(m, first);
     // 6. Checkpoint; an EM iteration's last step also keeps its model.
@@ -330,6 +337,7 @@ void Coordinator::OpenGateway(std::unique_ptr<net::RpcServer> server) {
   GatewayOptions o;
   o.lease = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.lease_s * 1000));
   o.poll = std::min(std::chrono::milliseconds(1000), o.lease / 4);  // an idle worker is heard well within a lease
+  o.item_timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.rollout.item_timeout_s * 1000));
   o.config_yaml = c_.ToYaml();
   for (const auto& r : comm::OfRole(job_.directory, comm::Role::kRetrieval)) o.retrieval.push_back(r.Address());
   for (const auto& r : comm::OfRole(job_.directory, comm::Role::kReward)) o.reward.push_back(r.Address());
@@ -391,6 +399,15 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
   m->timing.learn = util::Seconds(t0);
   m->actor.entropy = sums.entropy() / std::max(1.0, sums.micro_batches());
   objective_->RecordStats(sums, m);
+}
+
+monitor::CoordinatorMetrics Coordinator::CostSoFar() const {
+  timespec cpu{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  const comm::MessageTraffic mpi = comm::JobMessageTraffic();
+  const comm::MessageTraffic gateway = gateway_ ? gateway_->Traffic() : comm::MessageTraffic{};
+  return {static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec),
+          static_cast<int64_t>(mpi.messages + gateway.messages), static_cast<int64_t>(mpi.bytes + gateway.bytes)};
 }
 
 void Coordinator::Record(const monitor::StepMetrics& m, int64_t first_step) {

@@ -121,6 +121,12 @@ struct RolloutGateway::Impl {
     std::vector<std::string> gone;
     if (leases)
       for (auto& l : leases->Expire(now)) gone.push_back(l.worker);
+    if (leases && options.item_timeout.count() > 0)
+      for (const auto& h : leases->Overdue(now, options.item_timeout))
+        spdlog::warn(
+            "work item {} is overdue: rollout worker {} has held it for rollout.item_timeout_s = {:g} s; it "
+            "goes to the next worker that asks too (the first result counts)",
+            h.item, h.worker, std::chrono::duration<double>(options.item_timeout).count());
     for (const auto& [name, w] : workers)
       if (now - w.last_seen > options.lease && !w.told_stop) gone.push_back(name);
     for (const auto& name : gone) {
@@ -246,6 +252,11 @@ RolloutGateway::RolloutGateway(std::unique_ptr<net::RpcServer> server, GatewayOp
 RolloutGateway::~RolloutGateway() { Stop(std::chrono::milliseconds(0)); }
 
 uint16_t RolloutGateway::port() const { return impl_->server->port(); }
+
+comm::MessageTraffic RolloutGateway::Traffic() const {
+  const auto c = impl_->server->Counters();
+  return {2 * c.at("frames_served"), c.at("bytes_received") + c.at("bytes_sent")};
+}
 
 int64_t RolloutGateway::live_workers() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

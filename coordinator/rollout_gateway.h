@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "common/comm/job_messages.h"
 #include "common/net/rpc_server.h"
 #include "proto/train.pb.h"
 
@@ -45,6 +46,7 @@ struct GatewayOptions {
   std::vector<std::string> retrieval, reward;  // service endpoints, host:port
   std::string learner_weights;                 // learner 0's weight server, host:port
   std::chrono::milliseconds poll{1000};        // how long an Ask may be held
+  std::chrono::milliseconds item_timeout{0};   // rollout.item_timeout_s (0: off)
 };
 
 class RolloutGateway {
@@ -56,6 +58,8 @@ class RolloutGateway {
   RolloutGateway& operator=(const RolloutGateway&) = delete;
 
   uint16_t port() const;
+  // Frames and bytes through the gateway so far, both directions.
+  comm::MessageTraffic Traffic() const;
 
   // The items of `step`, each run with weights `version`. REQUIRES: the
   // previous step's items were collected; items non-empty.

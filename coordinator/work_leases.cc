@@ -1,5 +1,7 @@
 #include "coordinator/work_leases.h"
 
+#include <algorithm>
+
 #include "common/util/check.h"
 
 namespace prlm::coordinator {
@@ -20,7 +22,7 @@ std::optional<uint64_t> WorkLeases::Lease(const std::string& worker, Clock::time
   from.pop_front();
   if (&from == &reissue_) ++reissued_;
   issued_.insert(item);
-  leases_[item] = LeaseOf{worker, now + lease_};
+  leases_[item] = LeaseOf{worker, now + lease_, now};
   return item;
 }
 
@@ -43,7 +45,20 @@ bool WorkLeases::Complete(const std::string& worker, uint64_t item) {
 }
 
 void WorkLeases::Requeue(uint64_t item) {
-  if (!done_.count(item)) reissue_.push_back(item);
+  // An overdue item may wait already while its holder's lease lapses.
+  if (!done_.count(item) && std::find(reissue_.begin(), reissue_.end(), item) == reissue_.end())
+    reissue_.push_back(item);
+}
+
+std::vector<WorkLeases::Held> WorkLeases::Overdue(Clock::time_point now, Clock::duration limit) {
+  PRLM_CHECK(limit > Clock::duration::zero());
+  std::vector<Held> out;
+  for (const auto& [item, lease] : leases_)
+    if (now - lease.issued >= limit && overdue_.insert(item).second) {
+      Requeue(item);
+      out.push_back({item, lease.worker});
+    }
+  return out;
 }
 
 std::vector<WorkLeases::Lost> WorkLeases::Expire(Clock::time_point now) {

@@ -11,6 +11,11 @@
 // item, whoever runs it produces the same samples: the step's data do not
 // depend on which worker ran what, or on losses.
 //
+// An item can also be overdue: held longer than a limit since it was issued,
+// renewals notwithstanding (a worker that hangs while its heartbeat goes
+// on, or a straggler). Overdue() issues such an item once more to the next
+// worker that asks; its first holder keeps working on it.
+//
 // A result is accepted once per item: the first to arrive, even from a
 // worker whose lease had run out (it was slow, not dead); later copies are
 // counted and dropped. A worker whose lease ran out is named once, so the
@@ -63,6 +68,15 @@ class WorkLeases {
   // The worker is gone (its connection ended): its items wait again.
   std::vector<uint64_t> Drop(const std::string& worker);
 
+  // Items leased `limit` or longer ago and never issued twice this way: each
+  // waits to be issued again (first), the lease staying with its holder
+  // until another worker takes it. REQUIRES: limit > 0.
+  struct Held {
+    uint64_t item;
+    std::string worker;
+  };
+  std::vector<Held> Overdue(Clock::time_point now, Clock::duration limit);
+
   bool AllDone() const { return done_.size() == known_.size(); }
   size_t waiting() const { return waiting_.size() + reissue_.size(); }
   size_t leased() const { return leases_.size(); }
@@ -74,6 +88,7 @@ class WorkLeases {
   struct LeaseOf {
     std::string worker;
     Clock::time_point deadline;
+    Clock::time_point issued;  // when this worker took it
   };
   void Requeue(uint64_t item);
 
@@ -84,6 +99,7 @@ class WorkLeases {
   std::deque<uint64_t> reissue_;        // issued, then lost: issued first
   std::map<uint64_t, LeaseOf> leases_;  // item -> who holds it, until when
   std::set<uint64_t> done_;
+  std::set<uint64_t> overdue_;          // issued again by Overdue (once each)
   uint64_t reissued_ = 0, duplicates_ = 0;
 };
 

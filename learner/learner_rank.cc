@@ -174,7 +174,11 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
         learner->Restart(from_base ? job.config.model.policy : "");
         spdlog::info("step {}: fine-tuning restarts{}", step + 1, from_base ? " from model.policy" : "");
       }
-      *out.mutable_report() = ReportOf(*learner, step, learner->Step(m.learn(), all_reduce));
+      const StepStats stats =
+          job.config.simulate.enabled
+              ? learner->SimulatedStep(m.learn(), all_reduce, job.config.simulate.learn_tokens_per_s)
+              : learner->Step(m.learn(), all_reduce);
+      *out.mutable_report() = ReportOf(*learner, step, stats);
       if (sync && m.learn().sync_weights()) {
         const auto t0 = util::Clock::now();
         version = learner->version();

@@ -3,9 +3,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "common/comm/tensor_collectives.h"
 #include "common/model/pretrained.h"
@@ -140,6 +142,31 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
   policy_->train();
   for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch) stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce);
   stats.update_s = util::Seconds(t0);
+  ++version_;
+  return stats;
+}
+
+StepStats PolicyLearner::SimulatedStep(const proto::LearnStep& step, const AllReduceFn& all_reduce,
+                                       double tokens_per_s) {
+  PRLM_CHECK(tokens_per_s > 0);
+  StepStats stats;
+  int64_t seen = 0;
+  for (const auto& mb : step.micro_batches())
+    for (const auto& s : mb.sequences()) {
+      seen += s.prompt_size() + s.completion_size();
+      stats.tokens += s.completion_size();
+    }
+  const auto t0 = util::Clock::now();
+  for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(static_cast<double>(seen) / tokens_per_s));
+    std::vector<torch::Tensor> grads;
+    for (auto& p : trainable_) grads.push_back(torch::zeros_like(p));
+    all_reduce(grads);
+  }
+  stats.update_s = util::Seconds(t0);
+  stats.sums.set_micro_batches(static_cast<double>(step.micro_batches_size()));
+  stats.lr = optim_.lr * schedule_.Factor(optimizer_steps_);
+  optimizer_steps_ += needs_.epochs;
   ++version_;
   return stats;
 }

@@ -67,6 +67,11 @@ class PolicyLearner {
   ~PolicyLearner();
 
   StepStats Step(const proto::LearnStep& step, const AllReduceFn& all_reduce);
+  // The step without model compute (simulate.enabled, docs/scale.md): sleeps
+  // for the step's prompt + completion tokens at `tokens_per_s` x every
+  // epoch, all-reduces zero gradients of the trainable tensors' shapes (the
+  // real collective) and advances the version; the weights stay as they are.
+  StepStats SimulatedStep(const proto::LearnStep& step, const AllReduceFn& all_reduce, double tokens_per_s);
 
   // The tensors that change in training (model::TrainableParameters).
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }

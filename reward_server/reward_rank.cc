@@ -14,7 +14,7 @@ int RunRewardRank(const config::TrainConfig& c, const config::Layout& layout, co
   config::RewardConfig rc = c.reward;
   // An objective whose rollout is not scored (sft) needs no reward model.
   if (objective::MakeObjective(c)->rollout_product() != objective::RolloutProduct::kScoredSamples) rc.w_pers = 0;
-  auto scorer = MakeRewardScorer(rc);
+  auto scorer = MakeRewardScorer(rc, c.simulate);
   net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRewardHandlers(server, *scorer);
   const comm::TrainJob job = comm::JoinTrainJob(c, layout, start, server.port());

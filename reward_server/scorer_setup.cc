@@ -7,11 +7,12 @@
 #include "common/reward/protocol.h"
 #include "common/util/check.h"
 #include "reward_server/personalization_reward.h"
+#include "reward_server/simulated_model_reward.h"
 #include "reward_server/text_rewards.h"
 
 namespace prlm::reward_server {
 
-std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& c) {
+std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& c, const config::SimulateConfig& simulate) {
   c.Validate();
   ScorerOptions o;
   o.batching.max_batch_size = c.max_batch_size;
@@ -24,7 +25,10 @@ std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& c) {
   if (c.w_acc != 0) components.push_back({std::make_shared<AccuracyReward>(c.stem), c.w_acc});
   if (c.w_sim != 0) components.push_back({std::make_shared<SimilarityReward>(c.stem), c.w_sim});
   if (c.w_fmt != 0) components.push_back({std::make_shared<FormatReward>(), c.w_fmt});
-  if (c.w_pers != 0 && c.personalization == config::PersonalizationKind::kLore) {
+  if (simulate.enabled) {
+    components.push_back(
+        {std::make_shared<SimulatedModelReward>(simulate.reward_batch_s, simulate.reward_sequence_s), c.w_pers});
+  } else if (c.w_pers != 0 && c.personalization == config::PersonalizationKind::kLore) {
     PRLM_REQUIRE(!c.lore.empty(),
                  "config: reward.personalization is lore but no LoRe model was given (reward.lore "
                  "DIR from train-lore, or reward.w_pers 0)");

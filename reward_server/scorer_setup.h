@@ -13,6 +13,9 @@ namespace prlm::reward_server {
 
 // Validates the section (errors name the key) and loads the reward model
 // when its weight is not 0. A component whose weight is 0 is left out.
-std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& config);
+// With `simulate` enabled the reward model's place is taken by
+// SimulatedModelReward (weight w_pers, even 0): nothing is loaded.
+std::unique_ptr<RewardScorer> MakeRewardScorer(const config::RewardConfig& config,
+                                               const config::SimulateConfig& simulate = {});
 
 }  // namespace prlm::reward_server

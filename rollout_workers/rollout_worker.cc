@@ -59,6 +59,13 @@ RolloutWorker::RolloutWorker(model::CausalLM policy, std::shared_ptr<const text:
   sampling.stop_token_ids = text::StopTokenIds(policy_->config().eos_token_ids, *tokenizer_);
   PRLM_REQUIRE(!sampling.stop_token_ids.empty(),
                "rollout: the policy names no EOS token and its tokenizer has no <|im_end|> / <|endoftext|>");
+  if (config_.simulate.enabled) {
+    const config::SimulateConfig& s = config_.simulate;
+    answer_options_.simulate =
+        rollout::SimulatedGeneration{s.completion_tokens, s.prefill_tokens_per_s, s.decode_tokens_per_s};
+    spdlog::info("rollout: simulate.enabled: no model runs; {}-token completions at {} tokens/s", s.completion_tokens,
+                 s.decode_tokens_per_s);
+  }
 }
 
 proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {

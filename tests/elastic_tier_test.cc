@@ -119,9 +119,11 @@ class FakeWorker {
   std::string name_, config_;
 };
 
-std::unique_ptr<coordinator::RolloutGateway> MakeGateway(milliseconds lease) {
+std::unique_ptr<coordinator::RolloutGateway> MakeGateway(milliseconds lease,
+                                                         milliseconds item_timeout = milliseconds(0)) {
   coordinator::GatewayOptions o;
   o.lease = lease;
+  o.item_timeout = item_timeout;
   o.config_yaml = "model: {policy: /p}\n";
   o.learner_weights = "127.0.0.1:9";
   o.poll = milliseconds(200);
@@ -181,6 +183,26 @@ TEST(RolloutGateway, ASilentWorkersItemGoesToTheOtherAndResultsComeInItemOrder) 
   auto stopping = std::async(std::launch::async, [&] { gateway->Stop(milliseconds(10000)); });
   EXPECT_EQ(b.Ask(3).kind(), proto::WorkReply::STOP);
   stopping.get();
+}
+
+TEST(RolloutGateway, AnOverdueItemGoesToAnotherWorkerWhileItsHolderStillCounts) {
+  // The holder is not lost (a 10 s lease) but sits on its item past the
+  // 1 s rollout.item_timeout_s: the other worker gets it too.
+  auto gateway = MakeGateway(milliseconds(10000), milliseconds(1000));
+  FakeWorker a(gateway->port(), "a"), b(gateway->port(), "b");
+  gateway->Post(0, 0, Items(0, 1));
+  ASSERT_EQ(a.Ask(0).kind(), proto::WorkReply::WORK);
+  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(milliseconds(20000)); });
+  proto::WorkReply again;
+  for (int i = 0; i < 100 && again.kind() != proto::WorkReply::WORK; ++i) again = b.Ask(0);
+  ASSERT_EQ(again.kind(), proto::WorkReply::WORK);
+  EXPECT_EQ(again.item(), 0u);
+  EXPECT_TRUE(b.Result(0, 0, "b0"));
+  const auto c = collected.get();
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].groups(0).error(), "b0");
+  EXPECT_EQ(c.reissued, 1);
+  EXPECT_FALSE(a.Result(0, 0, "late")) << "the holder's late copy is dropped";
 }
 
 TEST(RolloutGateway, AStepWithNoWorkerEndsWithAMessageThatSaysSo) {

@@ -43,6 +43,12 @@ inline std::string StartInBackground(const std::string& cmd, const std::string& 
 }
 
 // Waits (at most `limit`) until the run has `steps` metrics lines; says whether it has.
+// Whether a metrics.jsonl key measures time or rank 0's cost (it varies run
+// to run) rather than a function of the data and the seeds.
+inline bool VariesRunToRun(const std::string& key) {
+  return key.rfind("timing_s/", 0) == 0 || key.rfind("coordinator/", 0) == 0 || key == "perf/throughput";
+}
+
 inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seconds limit) {
   const auto give_up = std::chrono::steady_clock::now() + limit;
   while (Metrics(run).size() < steps && std::chrono::steady_clock::now() < give_up)

@@ -57,6 +57,45 @@ TEST(WorkLeases, ALapsedLeaseIsReissuedFirstAndItsWorkerNamedOnce) {
   EXPECT_TRUE(w.AllDone());
 }
 
+TEST(WorkLeases, AnOverdueItemGoesOutOnceMoreWhileItsHolderKeepsIt) {
+  WorkLeases w(seconds(10));
+  for (uint64_t i = 0; i < 2; ++i) w.Add(i);
+  const auto t = Clock::now();
+  ASSERT_EQ(w.Lease("hung", t), 0u);
+  ASSERT_EQ(w.Lease("fast", t + seconds(2)), 1u);
+  EXPECT_TRUE(w.Complete("fast", 1));
+  // "hung" heartbeats on, so its lease never lapses; the item is overdue at 30 s.
+  for (int s = 5; s <= 40; s += 5) w.Renew("hung", t + seconds(s));
+  EXPECT_TRUE(w.Overdue(t + seconds(29), seconds(30)).empty());
+  const auto overdue = w.Overdue(t + seconds(30), seconds(30));
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].item, 0u);
+  EXPECT_EQ(overdue[0].worker, "hung");
+  EXPECT_TRUE(w.Overdue(t + seconds(31), seconds(30)).empty()) << "issued again once, not every tick";
+  EXPECT_TRUE(w.Expire(t + seconds(31)).empty()) << "the holder is not lost: it still renews";
+  EXPECT_EQ(w.waiting(), 1u);
+  EXPECT_EQ(w.Lease("fast", t + seconds(31)), 0u);
+  EXPECT_EQ(w.reissued(), 1u);
+  EXPECT_TRUE(w.Overdue(t + seconds(70), seconds(30)).empty()) << "the second copy is not issued a third time";
+  EXPECT_TRUE(w.Complete("fast", 0));
+  EXPECT_FALSE(w.Complete("hung", 0)) << "the hung worker's late copy is dropped";
+  EXPECT_TRUE(w.AllDone());
+}
+
+TEST(WorkLeases, AnOverdueItemWaitsOnceEvenWhenItsHolderIsThenLost) {
+  WorkLeases w(seconds(10));
+  w.Add(0);
+  const auto t = Clock::now();
+  ASSERT_EQ(w.Lease("slow", t), 0u);
+  ASSERT_EQ(w.Overdue(t + seconds(5), seconds(5)).size(), 1u);
+  ASSERT_EQ(w.Expire(t + seconds(11)).size(), 1u) << "then it falls silent";
+  EXPECT_EQ(w.waiting(), 1u) << "one copy waits, not two";
+  EXPECT_EQ(w.Lease("other", t + seconds(12)), 0u);
+  EXPECT_FALSE(w.Lease("other", t + seconds(12)).has_value());
+  EXPECT_TRUE(w.Complete("other", 0));
+  EXPECT_TRUE(w.AllDone());
+}
+
 TEST(WorkLeases, TheFirstResultIsKeptAlsoFromASlowWorkerAndCopiesDropped) {
   WorkLeases w(seconds(5));
   w.Add(7);

@@ -1,12 +1,25 @@
 #include "common/comm/job_messages.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "common/comm/mpi_job.h"
 #include "common/util/poll_backoff.h"
 
 namespace prlm::comm {
+namespace {
+
+std::atomic<uint64_t> g_messages{0}, g_bytes{0};
+
+void CountMessage(size_t bytes) {
+  g_messages.fetch_add(1, std::memory_order_relaxed);
+  g_bytes.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+MessageTraffic JobMessageTraffic() { return {g_messages.load(), g_bytes.load()}; }
 
 bool SendMessage(const proto::JobMessage& message, int dest, MPI_Comm comm, std::chrono::milliseconds timeout) {
   std::string bytes;
@@ -15,7 +28,10 @@ bool SendMessage(const proto::JobMessage& message, int dest, MPI_Comm comm, std:
                          std::to_string(message.ByteSizeLong()) + " bytes (the MPI limit is 2 GiB)");
   MPI_Request request;
   PRLM_MPI_CHECK(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, kJobTag, comm, &request));
-  if (WaitFor(&request, timeout)) return true;
+  if (WaitFor(&request, timeout)) {
+    CountMessage(bytes.size());
+    return true;
+  }
   MPI_Cancel(&request);
   MPI_Request_free(&request);
   return false;
@@ -44,6 +60,7 @@ bool ReceiveMessage(proto::JobMessage* message, int source, MPI_Comm comm, std::
     AbortJob("receive", "a " + std::to_string(count) + "-byte message from rank " + std::to_string(status.MPI_SOURCE) +
                             " does not parse as a JobMessage");
   if (from) *from = status.MPI_SOURCE;
+  CountMessage(bytes.size());
   return true;
 }
 

@@ -58,6 +58,13 @@ class Inbox {
   std::map<int, std::deque<proto::JobMessage>> pending_;
 };
 
+// This process's job messages so far, sent and received, with their bytes
+// (the coordinator's coordinator/* figures). Thread-safe.
+struct MessageTraffic {
+  uint64_t messages = 0, bytes = 0;
+};
+MessageTraffic JobMessageTraffic();
+
 // "work", "result", ... for messages and errors.
 const char* BodyName(const proto::JobMessage& message);
 

@@ -138,10 +138,24 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   s.Add("rollout.elastic", &c.rollout.elastic,
         "rollout workers work through the coordinator's gateway: one may die or join (docs/elastic.md)")
       .Add("rollout.lease_s", &c.rollout.lease_s, "a rollout worker silent this long is lost; its work is re-issued")
+      .Add("rollout.item_timeout_s", &c.rollout.item_timeout_s,
+           "an item held this long (a hung worker that still heartbeats, a straggler) also goes to the next worker "
+           "that asks; the first result counts (0: never)")
       .Add("rollout.item_prompts", &c.rollout.item_prompts,
            "prompts per work item (0: the step's prompts split over layout.rollout)")
       .Add("rollout.gateway_port", &c.rollout.gateway_port,
            "the gateway's port (0: a free one, written to RUN/gateway)");
+  s.Add("simulate.enabled", &c.simulate.enabled,
+        "replace model compute by sleeps at the rates below (prlm bench scale; docs/scale.md)")
+      .Add("simulate.completion_tokens", &c.simulate.completion_tokens, "every simulated sample's length")
+      .Add("simulate.prefill_tokens_per_s", &c.simulate.prefill_tokens_per_s,
+           "a rollout worker's prompt tokens per second (0: free)")
+      .Add("simulate.decode_tokens_per_s", &c.simulate.decode_tokens_per_s,
+           "a rollout worker's sampled tokens per second, over its batch")
+      .Add("simulate.learn_tokens_per_s", &c.simulate.learn_tokens_per_s,
+           "a learner's prompt + completion tokens per second, over every pass of its update")
+      .Add("simulate.reward_batch_s", &c.simulate.reward_batch_s, "the reward model's seconds per batch")
+      .Add("simulate.reward_sequence_s", &c.simulate.reward_sequence_s, "and per sequence in the batch");
   return s;
 }
 
@@ -226,11 +240,12 @@ void TrainConfig::Validate(int64_t world_size) const {
   reward.Validate();
   Require(!IsDense(retrieval.retriever) || !retrieval.encoder.empty() || !retrieval.index.empty(), "retrieval.encoder",
           "is required for a dense retriever unless retrieval.index names a built index");
-  // sft scores nothing, so it needs no reward model.
   const bool lore = reward.personalization == PersonalizationKind::kLore;
-  Require(reward.w_pers == 0 || lore || !reward.model.empty() || grpo.objective == ObjectiveKind::kSft, "reward.model",
+  // sft scores nothing and simulate.enabled replaces the model by a sleep.
+  const bool needs_model = reward.w_pers != 0 && grpo.objective != ObjectiveKind::kSft && !simulate.enabled;
+  Require(!needs_model || lore || !reward.model.empty(), "reward.model",
           "is required while reward.w_pers is not 0 (train one with train-rm, or set reward.w_pers=0)");
-  Require(reward.w_pers == 0 || !lore || !reward.lore.empty() || grpo.objective == ObjectiveKind::kSft, "reward.lore",
+  Require(!needs_model || !lore || !reward.lore.empty(), "reward.lore",
           "is required with reward.personalization=lore while reward.w_pers is not 0 (train one with train-lore)");
   const bool group_std = grpo.objective == ObjectiveKind::kGrpo && grpo.advantage_scaling != AdvantageScaling::kNone;
   Require(grpo.group_size >= (group_std ? 2 : 1), "grpo.group_size",
@@ -253,8 +268,15 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
   Require(grpo.max_staleness == 0 || grpo.max_staleness == 1, "grpo.max_staleness", "must be 0 or 1");
   Require(rollout.lease_s > 0, "rollout.lease_s", "must be > 0");
+  Require(rollout.item_timeout_s >= 0, "rollout.item_timeout_s", "must be >= 0 (0: never)");
   Require(rollout.item_prompts >= 0, "rollout.item_prompts", "must be >= 0 (0: split over layout.rollout)");
   Require(rollout.gateway_port >= 0 && rollout.gateway_port < 65536, "rollout.gateway_port", "must be in 0..65535");
+  Require(simulate.completion_tokens >= 1, "simulate.completion_tokens", "must be at least 1");
+  Require(simulate.prefill_tokens_per_s >= 0, "simulate.prefill_tokens_per_s", "must be >= 0 (0: free)");
+  Require(simulate.decode_tokens_per_s > 0 && simulate.learn_tokens_per_s > 0,
+          "simulate.decode_tokens_per_s / simulate.learn_tokens_per_s", "must be > 0");
+  Require(simulate.reward_batch_s >= 0 && simulate.reward_sequence_s >= 0,
+          "simulate.reward_batch_s / simulate.reward_sequence_s", "must be >= 0");
   Require(optim.lr > 0, "optim.lr", "must be > 0");
   Require(optim.weight_decay >= 0 && optim.grad_clip >= 0, "optim.weight_decay / optim.grad_clip", "must be >= 0");
   Require(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta1 / optim.beta2",

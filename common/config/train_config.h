@@ -176,8 +176,26 @@ struct RolloutConfig {
   // or join (prlm rollout --join) while the job runs.
   bool elastic = false;
   double lease_s = 60;       // a worker silent this long is lost; its work goes to the others
+  // An item held this long (heartbeats notwithstanding: a hung worker or a
+  // straggler) also goes to the next worker that asks; 0: never.
+  double item_timeout_s = 0;
   int64_t item_prompts = 0;  // prompts per work item; 0: the step's prompts split over layout.rollout
   int64_t gateway_port = 0;  // the coordinator's gateway; 0: a free port (written to RUN/gateway)
+};
+
+// Model compute replaced by sleeps (prlm bench scale, docs/scale.md): the
+// coordinator, services, protocols and collectives run for real; a rollout
+// worker sleeps for its samples' tokens and returns fixed-length
+// completions, the reward tier sleeps per batch in place of its model, a
+// learner sleeps for its tokens and all-reduces zero gradients.
+struct SimulateConfig {
+  bool enabled = false;
+  int64_t completion_tokens = 256;    // every sample's length
+  double prefill_tokens_per_s = 0;    // per rollout worker; 0: prefill costs nothing
+  double decode_tokens_per_s = 1000;  // per rollout worker, over its batch
+  double learn_tokens_per_s = 10000;  // per learner: prompt + completion tokens, every pass
+  double reward_batch_s = 0.02;       // the reward model's cost per batch
+  double reward_sequence_s = 0.001;   // and per sequence in it
 };
 
 // The job's service network (retrieval and reward ranks).
@@ -212,6 +230,7 @@ struct TrainConfig {
   LoggingConfig logging;
   NetConfig net;
   RolloutConfig rollout;
+  SimulateConfig simulate;
 
   // Reads `path` (may be empty: defaults only), then the overrides, then
   // checks cross-key rules. Errors name the file:line or override and the key.

@@ -99,6 +99,9 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
   // Phases up to the update; then the step's totals.
   for (const auto& [phase, seconds] : Phases(m.timing))
     if (phase != "rollout" && phase != "step") j[keys::Phase(phase)] = seconds;
+  j[keys::kCoordinatorCpu] = m.coordinator.cpu_s;
+  j["coordinator/messages"] = m.coordinator.messages;
+  j["coordinator/bytes"] = m.coordinator.bytes;
   j["perf/total_num_tokens"] = m.total_num_tokens;
   j["training/weight_version"] = m.weight_version;
   j[keys::Phase("rollout")] = m.timing.rollout;

@@ -7,6 +7,7 @@
 //   critic/*, reward/* the scored samples (objectives that score samples)
 //   response_length/*, prompt_length/mean, rollout/*, training/*, service/*
 //   timing_s/*         each phase's wall time; perf/* tokens and tokens/s
+//   coordinator/*      rank 0's own CPU seconds, messages and bytes
 //
 // A new figure is a field here and one line in step_metrics.cc.
 // Thread-safety: plain values and pure functions.
@@ -73,6 +74,14 @@ struct ElasticMetrics {
   int64_t duplicate_results = 0;  // results dropped (another copy came first)
 };
 
+// Rank 0's own cost of the step (prlm bench scale reads it): its CPU
+// seconds (every thread) and the job messages and gateway frames it sent and
+// received, with their bytes.
+struct CoordinatorMetrics {
+  double cpu_s = 0;
+  int64_t messages = 0, bytes = 0;
+};
+
 // Wall seconds of each phase (the slowest rank's where several run it).
 struct PhaseTimes {
   double retrieval = 0, gen = 0, reward = 0, old_log_prob = 0, ref = 0, update_actor = 0, sync_weights = 0, learn = 0,
@@ -92,6 +101,7 @@ struct StepMetrics {
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
   PhaseTimes timing;
+  CoordinatorMetrics coordinator;
   int64_t total_num_tokens = 0;
   int64_t weight_version = 0;
   double throughput = 0;  // tokens per second of the step
@@ -125,6 +135,7 @@ constexpr const char* kRewardRetries = "service/reward_retries";
 constexpr const char* kRewardQueueDepth = "service/reward_queue_depth";
 constexpr const char* kServicePrefix = "service/";
 constexpr const char* kStepSeconds = "timing_s/step";
+constexpr const char* kCoordinatorCpu = "coordinator/cpu_seconds";
 constexpr const char* kThroughput = "perf/throughput";
 // "timing_s/<phase>"
 std::string Phase(const std::string& phase);

@@ -45,12 +45,16 @@ enum Counter {
   kHandshakeFailed,
   kInFlightLimited,
   kTlsFailed,
+  kBytesReceived,
+  kBytesSent,
   kNumCounters
 };
-const char* const kCounterNames[kNumCounters] = {
-    "connections_accepted", "connections_open",  "frames_served", "error_replies", "bad_magic",         "oversized",
-    "unknown_type",         "bad_payload",       "truncated",     "idle_closed",   "rejected_draining", "authenticated",
-    "handshake_failed",     "in_flight_limited", "tls_failed"};
+const char* const kCounterNames[kNumCounters] = {"connections_accepted", "connections_open",  "frames_served",
+                                                 "error_replies",        "bad_magic",         "oversized",
+                                                 "unknown_type",         "bad_payload",       "truncated",
+                                                 "idle_closed",          "rejected_draining", "authenticated",
+                                                 "handshake_failed",     "in_flight_limited", "tls_failed",
+                                                 "bytes_received",       "bytes_sent"};
 
 }  // namespace
 
@@ -149,7 +153,7 @@ struct RpcServer::Impl {
     tls->use_private_key(asio::buffer(options.tls.private_key_pem), asio::ssl::context::pem);
   }
 
-  void Count(Counter c) { counters[c].fetch_add(1, std::memory_order_relaxed); }
+  void Count(Counter c, uint64_t n = 1) { counters[c].fetch_add(n, std::memory_order_relaxed); }
 
   void Send(const std::shared_ptr<Connection>& conn, std::string frame) {
     conn->outbox.push_back(std::move(frame));
@@ -229,6 +233,7 @@ struct RpcServer::Impl {
           return;
         }
         Count(kServed);
+        Count(kBytesSent, frame.size());
         Send(conn, std::move(frame));
         MaybeFinish(conn);
       });
@@ -355,6 +360,7 @@ struct RpcServer::Impl {
           break;
         }
       }
+      Count(kBytesReceived, kFrameHeaderBytes + header.length);
       // 3. Dispatch (unless unknown or draining).
       if (header.type != kStatsRequest && !handlers.count(header.type)) {
         CloseForBadInput(conn, kUnknownType);

@@ -122,7 +122,8 @@ class RpcServer {
   // connections_accepted, connections_open, frames_served, error_replies,
   // bad_magic, oversized, unknown_type, bad_payload, truncated, idle_closed,
   // rejected_draining, authenticated, handshake_failed, in_flight_limited,
-  // tls_failed.
+  // tls_failed, bytes_received and bytes_sent (whole frames of requests
+  // read and replies served).
   std::map<std::string, uint64_t> Counters() const;
   // " name=value" for each counter, in name order (a service's last log line).
   std::string CountersLine() const;

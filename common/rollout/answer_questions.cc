@@ -32,7 +32,18 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
   //    questions' samples in flight at once; an answer is decoded as soon as
   //    its last sample finishes.
   t0 = util::Clock::now();
-  if (!asked.empty()) {
+  if (!asked.empty() && options.simulate) {
+    std::vector<SimulatedRequest> requests;
+    for (size_t i : asked) requests.push_back({&answers[i].prompt, &questions[i].sample_seeds, &questions[i].gold});
+    auto completions =
+        SimulateCompletions(*options.simulate, tokenizer, options.sampling.stop_token_ids, requests, &t.generation);
+    for (size_t j = 0; j < asked.size(); ++j) {
+      Answer& a = answers[asked[j]];
+      a.completions = std::move(completions[j]);
+      for (const auto& c : a.completions) a.texts.push_back(tokenizer.Decode(c.tokens, /*skip_special_tokens=*/true));
+    }
+    if (progress) progress(asked.size(), asked.size());
+  } else if (!asked.empty()) {
     std::vector<generation::GenerationRequest> requests;
     size_t widest = 1;
     for (size_t i : asked) {

@@ -11,11 +11,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/generation/generate.h"
 #include "common/retrieval/profile_prompts.h"
+#include "common/rollout/simulated_generation.h"
 #include "common/text/tokenizer.h"
 #include "proto/reward.pb.h"
 
@@ -34,6 +36,8 @@ struct AnswerOptions {
   generation::SamplingParams sampling;
   size_t batch_size = 0;        // questions whose samples are in flight at once (0: all)
   int64_t kv_cache_tokens = 0;  // the engine's KV pool in positions (0: room for every sample in flight)
+  // Set: no model runs; completions are simulated (simulated_generation.h).
+  std::optional<SimulatedGeneration> simulate;
 };
 
 struct Answer {

@@ -1,0 +1,66 @@
+#include "common/rollout/simulated_generation.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "common/util/check.h"
+
+namespace prlm::rollout {
+namespace {
+
+// `completion_tokens` ids: head, filler up to the length, tail, stop (cut
+// from the end when the length is shorter than head + tail + stop).
+generation::Completion Sample(const SimulatedGeneration& s, const std::vector<int32_t>& head,
+                              const std::vector<int32_t>& filler, const std::vector<int32_t>& tail, int32_t stop) {
+  const size_t n = static_cast<size_t>(s.completion_tokens);
+  generation::Completion c;
+  c.tokens = head;
+  const size_t fixed = head.size() + tail.size() + 1;
+  for (size_t i = 0; fixed + i < n; ++i) c.tokens.push_back(filler[i % filler.size()]);
+  c.tokens.insert(c.tokens.end(), tail.begin(), tail.end());
+  c.tokens.push_back(stop);
+  c.stopped = c.tokens.size() <= n;
+  c.finish = c.stopped ? generation::FinishReason::kStopToken : generation::FinishReason::kLength;
+  c.tokens.resize(std::min(c.tokens.size(), n));
+  c.logprobs.assign(c.tokens.size(), -1.0f);
+  c.versions.assign(c.tokens.size(), 0);
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::vector<generation::Completion>> SimulateCompletions(const SimulatedGeneration& s,
+                                                                     const text::Tokenizer& tokenizer,
+                                                                     const std::vector<int32_t>& stop_token_ids,
+                                                                     const std::vector<SimulatedRequest>& requests,
+                                                                     generation::GenerationStats* stats) {
+  PRLM_CHECK(!stop_token_ids.empty() && s.completion_tokens >= 1 && s.decode_tokens_per_s > 0);
+  const auto head = tokenizer.Encode("<think>\n");
+  auto filler = tokenizer.Encode(" the profile suggests");
+  if (filler.empty()) filler = head;
+  const auto wrong_tail = tokenizer.Encode("\n</think>\n<answer>none</answer>");
+  std::vector<std::vector<generation::Completion>> out;
+  int64_t prompt_tokens = 0, sampled = 0;
+  for (const auto& r : requests) {
+    const auto gold_tail = tokenizer.Encode("\n</think>\n<answer>" + *r.gold + "</answer>");
+    prompt_tokens += static_cast<int64_t>(r.prompt->size());
+    auto& samples = out.emplace_back();
+    for (uint64_t seed : *r.sample_seeds) {
+      samples.push_back(Sample(s, head, filler, seed % 2 ? gold_tail : wrong_tail, stop_token_ids.front()));
+      sampled += static_cast<int64_t>(samples.back().tokens.size());
+    }
+  }
+  const double prefill_s = s.prefill_tokens_per_s > 0 ? prompt_tokens / s.prefill_tokens_per_s : 0.0;
+  const double decode_s = sampled / s.decode_tokens_per_s;
+  std::this_thread::sleep_for(std::chrono::duration<double>(prefill_s + decode_s));
+  if (stats) {
+    stats->prefill_tokens += prompt_tokens;
+    stats->prefill_seconds += prefill_s;
+    stats->decode_tokens += sampled;
+    stats->decode_seconds += decode_s;
+  }
+  return out;
+}
+
+}  // namespace prlm::rollout
