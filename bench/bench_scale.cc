@@ -58,11 +58,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-struct Rates {
-  int64_t completion_tokens = 256;
-  double prefill_tokens_per_s = 0, decode_tokens_per_s = 0, learn_tokens_per_s = 0;
-  double reward_batch_s = 0, reward_sequence_s = 0;
-};
+// The rates are simulate.*'s fields (its `enabled` unused here).
+using Rates = config::SimulateConfig;
 
 double Mean(const std::vector<double>& v) {
   double s = 0;
@@ -208,8 +205,7 @@ config::Layout ScaledLayout(int64_t ranks, double learner_share) {
 
 std::vector<int64_t> ParseList(const std::string& s, const char* flag) {
   std::vector<int64_t> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
+  for (const std::string& item : options::SplitList(s)) {
     try {
       out.push_back(std::stoll(item));
     } catch (const std::exception&) {
