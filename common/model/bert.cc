@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/model/accurate_matmul.h"
 #include "common/model/causal_lm.h"  // kMaskedScore
 #include "common/util/check.h"
 
@@ -43,10 +44,10 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   const int64_t B = x.size(0), T = x.size(1);
   const auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, head_dim_}).transpose(1, 2); };
   auto q = split(query_(x)), k = split(key_(x)), v = split(value_(x));
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim_))) + bias;
+  auto scores = MatmulAccumulatingInFp32(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim_))) + bias;
   const bool train = is_training();
   auto probs = torch::dropout(torch::softmax(scores, -1), attention_dropout_, train);
-  auto ctx = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, -1});
+  auto ctx = MatmulAccumulatingInFp32(probs, v).transpose(1, 2).reshape({B, T, -1});
   auto h = attn_norm_(torch::dropout(attn_out_(ctx), hidden_dropout_, train) + x);
   auto ff = torch::dropout(output_(torch::gelu(intermediate_(h))), hidden_dropout_, train);
   return out_norm_(ff + h);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/model/accurate_matmul.h"
 #include "common/util/check.h"
 
 namespace prlm::model {
@@ -121,10 +122,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   // Grouped-query attention without copying K/V: query heads of one KV head
   // form one [group*T, head_dim] block.
   auto qg = q.reshape({B, kv_heads, group * T, head_dim});
-  auto scores = torch::matmul(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim)));
+  auto scores = MatmulAccumulatingInFp32(qg, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim)));
   scores = scores.view({B, kv_heads, group, T, S}) + bias.unsqueeze(2);
   auto probs = torch::softmax(scores.to(torch::kFloat), -1).to(q.scalar_type());
-  auto out = torch::matmul(probs.view({B, kv_heads, group * T, S}), v);  // [B,kv,g*T,hd]
+  auto out = MatmulAccumulatingInFp32(probs.view({B, kv_heads, group * T, S}), v);  // [B,kv,g*T,hd]
   out = out.view({B, heads, T, head_dim}).transpose(1, 2).reshape({B, T, heads * head_dim});
   return o_proj(out);
 }
