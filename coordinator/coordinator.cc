@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/ranges.h>
 
@@ -368,6 +369,17 @@ std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
   }
   for (const auto& r : results)
     PRLM_CHECK_MSG(r.step() == step, "result of step " << r.step() << " during step " << step);
+  // A reward server that failed the workers' calls (they went on to another
+  // server): named once per step that saw it.
+  std::set<std::string> failed;
+  for (const auto& r : results) failed.insert(r.reward_servers_failed().begin(), r.reward_servers_failed().end());
+  for (const auto& address : failed) {
+    std::string who = address;
+    for (const auto& s : services_)
+      if (s.Address() == address) who = job_.Describe(s.rank) + " at " + address;
+    spdlog::warn("step {}: reward server {} failed; the rollout workers' calls went on to the other reward servers",
+                 step + 1, who);
+  }
   return results;
 }
 

@@ -30,6 +30,7 @@ proto::RolloutResult ConnectedWorker::RunItem(const proto::RolloutWork& work) {
   proto::RolloutResult out = worker_->Run(work);
   out.set_retrieval_retries(retrieval_->retry_counters().retries - retrieval_retries);
   out.set_reward_retries(reward_->retry_counters().retries - reward_retries);
+  for (auto& server : reward_->TakeFailedServers()) out.add_reward_servers_failed(std::move(server));
   return out;
 }
 

@@ -1002,17 +1002,23 @@ TEST_F(TrainJob, AStalledRewardServerIsLeftForTheOther) {
   EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(D("reward-failover.out"));
   const std::string rollout_log = util::ReadFile(run + "/logs/rank-4.log");
   EXPECT_NE(rollout_log.find("calls go to reward server"), std::string::npos) << rollout_log;
+  const std::string log = util::ReadFile(run + "/logs/rank-0.log");
+  EXPECT_NE(log.find("reward server rank 2 (reward 0 on "), std::string::npos) << log;
+  int64_t failovers = 0;
+  for (const auto& m : Metrics(run)) failovers += m.value("service/reward_failovers", int64_t{0});
+  EXPECT_EQ(failovers, 1);
 }
 
 // rollout.elastic (docs/elastic.md): a rollout worker killed mid-run costs
-// its lease, not the job. Open MPI must let the others run on
+// its lease, not the job; so does one of two reward servers (its clients go
+// on to the other). Open MPI must let the others run on
 // (--enable-recovery, orte_abort_on_non_zero_status 0) and let them finalize
 // without the dead rank (async_mpi_finalize: else MPI_Finalize's fence
 // waits for it, seen here in 1 of 4 runs). Work items carry
 // their prompts' seeds, so the lost worker's items re-run elsewhere give the
-// same samples. The items split the step's prompts as the MPI path splits
-// them over two workers, so every step's metrics equal a run without
-// rollout.elastic and without a loss.
+// same samples, and both reward servers score alike. The items split the
+// step's prompts as the MPI path splits them over two workers, so every
+// step's metrics equal a run without rollout.elastic and without a loss.
 TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   const std::string steps = "trainer.total_steps=60 model.cpu_threads=1";
   const std::string elastic = steps + " rollout.elastic=true rollout.lease_s=2";
@@ -1022,14 +1028,20 @@ TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   const std::string rc = StartInBackground(
       "timeout 600 mpirun --allow-run-as-root --oversubscribe --enable-recovery --mca orte_abort_on_non_zero_status 0 "
       "--mca async_mpi_finalize 1 "
-      "-np 6 " +
+      "-np 7 " +
           Prlm() + " train --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
-          "/policy trainer.output_dir=" + run + " " + elastic,
+          "/policy trainer.output_dir=" + run +
+          " layout.retrieval=1 layout.reward=2 layout.rollout=2 "
+          "layout.learners=1 " +
+          elastic,
       run);
-  // Rank 4 is rollout worker 1 (coordinator, shard, reward server, 2 workers, learner).
-  const long pid = WaitForStepThenPidOf(run, 4);
-  ASSERT_GT(pid, 0) << util::ReadFile(run + ".out");
-  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  // Rank 5 is rollout worker 1, rank 2 reward server 0, the one rollout
+  // worker 0 prefers (coordinator, shard, 2 reward servers, 2 workers, learner).
+  const long worker = WaitForStepThenPidOf(run, 5), reward = testing::PidOfRank(run, 2);
+  ASSERT_GT(worker, 0) << util::ReadFile(run + ".out");
+  ASSERT_GT(reward, 0) << util::ReadFile(run + ".out");
+  ASSERT_EQ(kill(static_cast<pid_t>(worker), SIGKILL), 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGKILL), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(300))) << "the job still runs 300 s after a worker died";
   const std::string out = util::ReadFile(run + ".out");
   EXPECT_EQ(util::ReadFile(rc), "0\n") << out;
@@ -1041,6 +1053,7 @@ TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   EXPECT_EQ(b.back()["rollout/workers"], 1);
   const std::string log = util::ReadFile(run + "/logs/rank-0.log");
   EXPECT_NE(log.find("rollout workers lost: rollout 1 on "), std::string::npos) << log;
+  EXPECT_NE(log.find("reward server rank 2 (reward 0 on "), std::string::npos) << log;
 }
 
 // A worker started outside the job (`prlm rollout --join`) proves the

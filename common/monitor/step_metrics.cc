@@ -95,6 +95,7 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
   j["training/micro_batches"] = m.micro_batches;
   j[keys::kRetrievalRetries] = m.retrieval_retries;
   j[keys::kRewardRetries] = m.reward_retries;
+  j[keys::kRewardFailovers] = m.reward_failovers;
   j[keys::kRewardQueueDepth] = m.reward_queue_depth;
   // Phases up to the update; then the step's totals.
   for (const auto& [phase, seconds] : Phases(m.timing))

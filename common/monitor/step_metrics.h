@@ -100,6 +100,7 @@ struct StepMetrics {
   double staleness_mean = 0;  // weight versions the samples trail the update by
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
+  int64_t reward_failovers = 0;  // a worker's calls left a failing reward server for another
   PhaseTimes timing;
   CoordinatorMetrics coordinator;
   int64_t total_num_tokens = 0;
@@ -132,6 +133,7 @@ constexpr const char* kFracRewardZeroStd = "frac_reward_zero_std";
 constexpr const char* kStaleness = "rollout/staleness/mean";
 constexpr const char* kRetrievalRetries = "service/retrieval_retries";
 constexpr const char* kRewardRetries = "service/reward_retries";
+constexpr const char* kRewardFailovers = "service/reward_failovers";
 constexpr const char* kRewardQueueDepth = "service/reward_queue_depth";
 constexpr const char* kServicePrefix = "service/";
 constexpr const char* kStepSeconds = "timing_s/step";

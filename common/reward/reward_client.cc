@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "common/reward/protocol.h"
 #include "common/util/check.h"
 
@@ -19,8 +21,17 @@ void RewardClient::MoveOn(size_t failed, const std::string& why) {
   const size_t next = (failed + 1) % clients_.size();
   if (!current_.compare_exchange_strong(failed, next)) return;
   ++reroutes_;
+  {
+    std::lock_guard<std::mutex> lock(failed_mutex_);
+    failed_.push_back(clients_[failed]->endpoint().ToString());
+  }
   spdlog::warn("reward server {} failed ({}); calls go to reward server {} from now on",
                clients_[failed]->endpoint().ToString(), why, clients_[next]->endpoint().ToString());
+}
+
+std::vector<std::string> RewardClient::TakeFailedServers() {
+  std::lock_guard<std::mutex> lock(failed_mutex_);
+  return std::exchange(failed_, {});
 }
 
 proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items, uint32_t timeout_ms) {
@@ -67,8 +78,7 @@ proto::ScoreReply RewardClient::Score(const std::vector<proto::ScoreItem>& items
 }
 
 proto::RewardInfo RewardClient::Info(std::chrono::milliseconds timeout) {
-  const auto response =
-      current().Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
+  const auto response = current().Call(kRewardInfoRequest, proto::RewardInfoRequest().SerializeAsString(), timeout);
   proto::RewardInfo info;
   if (response.type != kRewardInfo || !info.ParseFromString(response.payload))
     throw net::RpcError(net::RpcError::kProtocol,
@@ -90,15 +100,13 @@ proto::UserWeightsReply ParseUserWeights(const net::RpcClient::Response& respons
 
 proto::UserWeightsReply RewardClient::AdaptUser(const proto::AdaptUserRequest& request,
                                                 std::chrono::milliseconds timeout) {
-  return ParseUserWeights(current().Call(kAdaptUserRequest, request.SerializeAsString(), timeout),
-                          endpoint());
+  return ParseUserWeights(current().Call(kAdaptUserRequest, request.SerializeAsString(), timeout), endpoint());
 }
 
 proto::UserWeightsReply RewardClient::UserWeights(const std::string& user, std::chrono::milliseconds timeout) {
   proto::UserWeightsRequest request;
   request.set_user_id(user);
-  return ParseUserWeights(current().Call(kUserWeightsRequest, request.SerializeAsString(), timeout),
-                          endpoint());
+  return ParseUserWeights(current().Call(kUserWeightsRequest, request.SerializeAsString(), timeout), endpoint());
 }
 
 const char* StatusName(proto::ScoreReply::Status status) {

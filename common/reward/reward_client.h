@@ -24,6 +24,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/net/retry.h"
@@ -52,6 +54,8 @@ class RewardClient {
   const net::Endpoint& endpoint() const { return current().endpoint(); }
   const net::RetryCounters& retry_counters() const { return counters_; }
   int64_t reroutes() const { return reroutes_.load(); }
+  // The servers (host:port) that calls moved away from since the last call.
+  std::vector<std::string> TakeFailedServers();
 
  private:
   // After a transport failure of server `failed`: the next server, unless
@@ -61,6 +65,8 @@ class RewardClient {
   std::vector<std::unique_ptr<net::RpcClient>> clients_;
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> reroutes_{0};
+  std::mutex failed_mutex_;
+  std::vector<std::string> failed_;  // GUARDED_BY(failed_mutex_)
   net::RetryPolicy retry_;
   net::RetryCounters counters_;
 };
