@@ -162,6 +162,186 @@ class Hosts : public ::testing::Test {
 testing::TempDir* Hosts::dir_ = nullptr;
 SlurmOnHosts* Hosts::slurm_ = nullptr;
 
+TEST_F(Hosts, EachHostHasItsOwnNameAndAddressAndKnowsTheOthers) {
+  for (const char* host : {"node1", "node2"}) {
+    const auto r = Shell(On(host) + "sh -c 'hostname; getent hosts node1 node2; ip -o -4 addr show'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.substr(0, 6), std::string(host) + "\n") << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("10\\.211\\.0\\.11 +node1"))) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("10\\.211\\.0\\.12 +node2"))) << r.out;
+    // Its own address on eth0, loopback, and nothing of this machine's.
+    EXPECT_NE(r.out.find(std::string("inet 10.211.0.1") + host[4]), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("inet 10.211.0.1" + std::string(1, host[4] == '1' ? '2' : '1')), std::string::npos);
+    size_t addresses = 0;
+    for (size_t at = r.out.find(" inet "); at != std::string::npos; at = r.out.find(" inet ", at + 1)) ++addresses;
+    EXPECT_EQ(addresses, 2u) << r.out;
+  }
+  // Open MPI starts a rank on each, through the agent.
+  const auto r = Shell(On("node1") + "mpirun --allow-run-as-root -np 2 --host node1,node2 --mca plm_rsh_agent " +
+                       PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent hostname");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("node1"), std::string::npos);
+  EXPECT_NE(r.out.find("node2"), std::string::npos);
+}
+
+TEST_F(Hosts, GrpoAcrossTwoHostsMatchesOneHostAlsoWithPacketLoss) {
+  const std::string steps = " trainer.total_steps=3";
+  // 1. One host.
+  auto r = Shell(Mpirun(6, "") + Config() + "trainer.output_dir=" + D("one-host") + steps + SiteTls("node1"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const Json reference = Deterministic(testing::Metrics(D("one-host")));
+  ASSERT_EQ(reference.size(), 3u);
+  // 2. Two hosts: the rollout worker and learner 1 on node2.
+  r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("two-hosts") + steps + SiteTls("node1"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-3.log")).find("rollout 0 on node2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-5.log")).find("learner 1 on node2"), std::string::npos);
+  EXPECT_NE(util::ReadFile(D("two-hosts/logs/rank-1.log")).find("on node1"), std::string::npos);
+  EXPECT_EQ(Deterministic(testing::Metrics(D("two-hosts"))), reference);
+  // 3. Two hosts, 2% of node2's TCP packets dropped.
+  ASSERT_EQ(Shell(HostsScript() + " loss " + kId + " node2 2").code, 0);
+  r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("lossy") + steps + SiteTls("node1"));
+  const auto counted = Shell(On("node2") + "nft list table inet prlm_loss");
+  Shell(HostsScript() + " loss " + kId + " node2 0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Deterministic(testing::Metrics(D("lossy"))), reference);
+  const size_t at = counted.out.find("packets ");
+  ASSERT_NE(at, std::string::npos) << counted.out;
+  EXPECT_GT(std::stoul(counted.out.substr(at + 8)), 0u) << "packets were dropped: " << counted.out;
+  std::printf("with 2%% loss on node2: %s\n", counted.out.substr(at, counted.out.find(' ', at + 8) - at).c_str());
+}
+
+// node2's link down for 20 s mid-job, shorter than the timeouts (the
+// retrieval calls' 15 s deadline times their attempts, MPI's TCP retries):
+// the job waits it out and its metrics are those of a clean run.
+TEST_F(Hosts, ALinkDownShorterThanTheTimeoutsIsSurvived) {
+  // The services' retry budgets must outlast the 20 s outage: an unreachable
+  // network fails a connect at once, so 4 attempts (0.5 + 1 + 2 s of
+  // back-off) were spent in 19 s once on a loaded machine; 8 wait up to 35 s.
+  const std::string overrides =
+      " trainer.total_steps=4 retrieval.timeout_ms=15000 retrieval.attempts=8 "
+      "reward.attempts=8" +
+      SiteTls("node1");
+  auto r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("link-clean") + overrides);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string run = D("link-down");
+  const std::string rc =
+      testing::StartInBackground(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + run + overrides, run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 down").code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(20));
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 up").code, 0);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(300))) << util::ReadFile(run + ".out");
+  ASSERT_EQ(std::stoi(util::ReadFile(rc)), 0) << util::ReadFile(run + ".out");
+  EXPECT_EQ(Deterministic(testing::Metrics(run)), Deterministic(testing::Metrics(D("link-clean"))));
+}
+
+TEST_F(Hosts, ACertificateForAnotherHostStopsTheJobSayingSo) {
+  const auto r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("wrong-name") +
+                       " trainer.total_steps=1" + SiteTls("node9"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("does not name 'node1'"), std::string::npos) << r.out;
+}
+
+TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
+  const std::string run = D("lost");
+  const std::string rc = testing::StartInBackground(
+      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
+          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
+          " trainer.total_steps=500 trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
+  // trainer.rank_timeout_s is 30: the job must be over 30 s after that.
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(90))) << "the job still runs 90 s after node2 died";
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_LE(waited, 60.0);
+  std::printf("the job ended %.1f s after node2 was killed\n", waited);
+  EXPECT_NE(std::stoi(util::ReadFile(rc)), 0);
+  const Json status = Json::parse(util::ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "failed") << status.dump();
+  // mpirun's words, and where each rank ran (Open MPI does not always name
+  // the host it lost: here its rsh agent died with the host).
+  const std::string message = status.value("message", "");
+  EXPECT_NE(message.find("mpirun exited"), std::string::npos) << message;
+  EXPECT_NE(message.find("ORTE"), std::string::npos) << message << "\n" << util::ReadFile(run + ".out");
+  EXPECT_NE(message.find("rank 3 rollout 0 on node2"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 5 learner 1 on node2"), std::string::npos) << message;
+  EXPECT_EQ(status.value("who", ""), "launcher");
+  std::printf("status.json: %s\n", status.dump().c_str());
+  EXPECT_GE(status.value("step", 0), 2) << status.dump();
+}
+
+// rollout.elastic across hosts: launch/run (which starts mpirun so that a
+// dead rollout worker does not end the job) with rollout worker 1 on node2;
+// that worker SIGKILLed after the first step. The job finishes, and every
+// step learns what the same job learns on one host without rollout.elastic.
+TEST_F(Hosts, AnElasticJobAcrossHostsGoesOnWithoutItsWorkerOnNode2) {
+  const std::string job = " layout.rollout=2 layout.learners=1 model.cpu_threads=1 trainer.total_steps=40";
+  const auto one = Shell(Mpirun(6, "") + Config() + "trainer.output_dir=" + D("elastic-reference") + job);
+  ASSERT_EQ(one.code, 0) << one.out;
+  // Ranks: coordinator, shard, reward server, rollout 0 on node1; rollout 1 on node2; the learner on node1.
+  std::ofstream(D("split-rollout")) << "node1\nnode1\nnode1\nnode1\nnode2\nnode1\n";
+  const std::string run = D("elastic-node2");
+  const std::string rc = testing::StartInBackground(
+      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
+          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split-rollout") + job +
+          " rollout.elastic=true rollout.lease_s=2 trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  ASSERT_NE(util::ReadFile(run + "/logs/rank-4.log").find("rollout 1 on node2"), std::string::npos);
+  const long pid = testing::PidOfRank(run, 4);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(300))) << "the job still runs 300 s after the kill";
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "finished");
+  const auto reference = testing::Metrics(D("elastic-reference"));
+  ASSERT_EQ(reference.size(), 40u);
+  EXPECT_EQ(testing::ExpectSameLearningCountingLostWorkers(reference, testing::Metrics(run)), 1);
+  EXPECT_NE(util::ReadFile(run + "/logs/rank-0.log").find("rollout workers lost: rollout 1 on node2"),
+            std::string::npos);
+}
+
+// rollout.elastic across hosts: the job on node1 (launch/run, which starts
+// mpirun for an elastic job), one more rollout worker joining from node2
+// (`prlm rollout --join node1:PORT`: the gateway, the services and the
+// weight relay reached across the bridge). node2 killed: its worker is lost,
+// its work re-issued, and the job goes on with node1's worker.
+TEST_F(Hosts, ALostHostOfAJoinedRolloutWorkerCostsItsLeaseNotTheJob) {
+  const std::string run = D("elastic");
+  ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("elastic-secret")).code, 0);
+  const std::string rc = testing::StartInBackground(
+      On("node1") + PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") +
+          " --np 6 trainer.total_steps=500 rollout.elastic=true rollout.lease_s=3 rollout.item_prompts=1 "
+          "net.secret_file=" +
+          D("elastic-secret") + " trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  std::string gateway = util::ReadFile(run + "/gateway");
+  gateway = gateway.substr(0, gateway.find('\n'));
+  EXPECT_EQ(gateway.rfind("node1:", 0), 0u) << gateway;
+  const std::string joiner_rc =
+      testing::StartInBackground(On("node2") + Prlm() + " rollout --join " + gateway + " --secret-file " +
+                                     D("elastic-secret") + " --name worker-on-node2",
+                                 D("joiner"));
+  ASSERT_TRUE(testing::WaitForMetric(run, "rollout/workers", 2, std::chrono::seconds(120)))
+      << util::ReadFile(D("joiner.out"));
+  ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
+  EXPECT_TRUE(testing::WaitForFile(joiner_rc, std::chrono::seconds(30)));
+  EXPECT_TRUE(testing::WaitForMetric(run, "rollout/lost_workers", 1, std::chrono::seconds(120)));
+  const size_t now = testing::Metrics(run).size();
+  EXPECT_TRUE(testing::WaitForSteps(run, now + 2, std::chrono::seconds(120))) << "steps go on without node2";
+  kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint
+  ASSERT_TRUE(testing::WaitForFile(rc, std::chrono::seconds(120)));
+  EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");
+  EXPECT_EQ(Json::parse(util::ReadFile(run + "/status.json"))["state"], "preempted");
+  const std::string log = util::ReadFile(run + "/logs/rank-0.log");
+  EXPECT_NE(log.find("rollout workers lost: worker-on-node2"), std::string::npos) << log;
+  EXPECT_NE(util::ReadFile(D("joiner.out")).find("weights v"), std::string::npos) << util::ReadFile(D("joiner.out"));
+}
+
 // Slurm with one slurmd per host (launch/slurm-local --nodes 2): a job of
 // two nodes (launch/submit --nodes 2) places ranks on both; scancel
 // --signal=USR1 preempts it (checkpoint, exit 0, status.json "preempted"),
