@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "common/data/reasoning_file.h"
 #include "common/monitor/step_metrics.h"
 #include "common/objective/objective.h"
+#include "common/objective/rollout_mismatch.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "common/util/file.h"
@@ -398,10 +400,12 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
   // Statistics add up over learners; learner 0 reports the shared figures;
   // phase times are the slowest learner's.
   proto::LearnerStats sums;
+  proto::RolloutMismatch mismatch;
   const auto replies = ReceiveEach(proto::JobMessage::kReport, "learner report", learners_);
   for (size_t l = 0; l < replies.size(); ++l) {
     const auto& r = replies[l].report();
     objective::AddLearnerStats(r.sums(), &sums);
+    objective::MergeRolloutMismatch(r.rollout_mismatch(), &mismatch);
     if (l == 0) m->actor.grad_norm = r.grad_norm(), m->actor.lr = r.lr(), m->timing.sync_weights = r.sync_s();
     weight_version_ = std::max(weight_version_, r.weight_version());
     m->timing.old_log_prob = std::max(m->timing.old_log_prob, r.old_logprob_s());
@@ -411,6 +415,16 @@ void Coordinator::Learn(const std::vector<proto::LearnStep>& learn, monitor::Ste
   m->timing.learn = util::Seconds(t0);
   m->actor.entropy = sums.entropy() / std::max(1.0, sums.micro_batches());
   objective_->RecordStats(sums, m);
+  // The sampler against the learner, in plain sight (warned past the
+  // thresholds verl warns at for its importance weights).
+  if (mismatch.tokens() > 0) {
+    m->rollout_corr = objective::SummarizeRolloutMismatch(mismatch);
+    if (m->rollout_corr->ess < 0.3 || std::abs(m->rollout_corr->kl) > 0.1)
+      spdlog::warn(
+          "step {}: the sampler's log-probs are far from the learner's: rollout_corr/kl {:.4f}, ess {:.3f} "
+          "(off-policy samples or a numerics mismatch between generation and training)",
+          learn.front().step() + 1, m->rollout_corr->kl, m->rollout_corr->ess);
+  }
 }
 
 monitor::CoordinatorMetrics Coordinator::CostSoFar() const {

@@ -125,6 +125,7 @@ void RecordRollout(const std::vector<proto::RolloutResult>& results, const objec
       static_cast<double>(f.clipped) / static_cast<double>(std::max<size_t>(1, f.response_length.count()));
   m->prompt_length_mean = f.prompt_length.Get().mean;
   m->staleness_mean = f.staleness.Get().mean;
+  m->staleness_max = f.staleness.Get().max;
   m->total_num_tokens = f.tokens;
   for (const auto& r : results) {
     m->timing.retrieval = std::max(m->timing.retrieval, r.retrieval_s());

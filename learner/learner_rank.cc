@@ -103,6 +103,7 @@ proto::LearnReport ReportOf(const PolicyLearner& learner, int64_t step, const St
   r.set_old_logprob_s(stats.old_logprob_s);
   r.set_ref_s(stats.ref_s);
   r.set_update_s(stats.update_s);
+  *r.mutable_rollout_mismatch() = stats.rollout_mismatch;
   r.set_tokens(stats.tokens);
   return r;
 }

@@ -12,6 +12,7 @@
 #include "common/comm/tensor_collectives.h"
 #include "common/model/pretrained.h"
 #include "common/objective/micro_batch_logprobs.h"
+#include "common/objective/rollout_mismatch.h"
 #include "common/util/check.h"
 #include "common/util/clock.h"
 #include "common/util/file.h"
@@ -140,7 +141,8 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
   // 2-4. The objective's update epochs, each one optimizer step over the whole batch.
   const auto t0 = util::Clock::now();
   policy_->train();
-  for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch) stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce);
+  for (int64_t epoch = 0; epoch < needs_.epochs; ++epoch)
+    stats.grad_norm = UpdateEpoch(step, cache, stats, all_reduce, epoch == 0 ? &stats.rollout_mismatch : nullptr);
   stats.update_s = util::Seconds(t0);
   ++version_;
   return stats;
@@ -172,7 +174,7 @@ StepStats PolicyLearner::SimulatedStep(const proto::LearnStep& step, const AllRe
 }
 
 double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<MicroBatchCache>& cache, StepStats& stats,
-                                  const AllReduceFn& all_reduce) {
+                                  const AllReduceFn& all_reduce, proto::RolloutMismatch* mismatch) {
   for (auto& p : trainable_) {
     if (!p.grad().defined())
       p.mutable_grad() = torch::zeros_like(p);
@@ -183,6 +185,9 @@ double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<Micr
   for (auto& c : cache) {
     const auto scores = ScoreCompletions(policy_, c.batch, needs_.temperature, true, compute_dtype_);
     const auto& mask = c.batch.completion_mask;
+    // Before any update of this step: the learner's view of the sampled tokens.
+    if (mismatch && c.batch.rollout_logprobs.defined())
+      objective::AddRolloutMismatch(scores.logprobs.detach(), c.batch.rollout_logprobs, mask, mismatch);
     const double tokens = std::max(1.0, mask.sum().item<double>());
     stats.sums.set_entropy(stats.sums.entropy() + (scores.entropy * mask).sum().item<double>() / tokens);
     const objective::MicroBatchLogprobs in{scores.logprobs, c.old_logp, c.ref_logp, c.batch.advantages, mask};

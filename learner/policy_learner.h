@@ -49,6 +49,7 @@ struct StepStats {
   double lr = 0;
   double old_logprob_s = 0, ref_s = 0, update_s = 0;
   int64_t tokens = 0;
+  proto::RolloutMismatch rollout_mismatch;  // the sampler's log-probs vs the first epoch's
 };
 
 // The LR schedule of a run of `total_steps` steps of `epochs` optimizer steps each.
@@ -97,8 +98,10 @@ class PolicyLearner {
  private:
   std::unique_ptr<torch::optim::AdamW> MakeOptimizer();
 
+  // One optimizer step over the batch; adds the sampler-vs-learner mismatch
+  // into *mismatch when given (the first epoch: nothing updated yet).
   double UpdateEpoch(const proto::LearnStep& step, std::vector<struct MicroBatchCache>& cache, StepStats& stats,
-                     const AllReduceFn& all_reduce);
+                     const AllReduceFn& all_reduce, proto::RolloutMismatch* mismatch);
 
   model::CausalLM policy_, reference_;
   std::unique_ptr<objective::Objective> objective_;

@@ -9,6 +9,7 @@
 #include "common/config/train_config.h"
 #include "common/objective/advantages.h"
 #include "common/objective/grpo_loss.h"
+#include "common/objective/rollout_mismatch.h"
 #include "learner/lr_schedule.h"
 #include "tests/test_util.h"
 
@@ -161,6 +162,43 @@ TEST(GrpoLoss, CompletionMaskStopsAfterTheFirstEos) {
   const auto mask = objective::CompletionMask(tokens, {4, 3, 2}, {9});
   // Row 0: EOS at 1 is kept, after it nothing; row 1: EOS first; row 2: no EOS, length 2.
   EXPECT_TRUE(torch::equal(mask, torch::tensor({{1.f, 1.f, 0.f, 0.f}, {1.f, 0.f, 0.f, 0.f}, {1.f, 1.f, 0.f, 0.f}})));
+}
+
+// The sampler-vs-learner estimates (verl's rollout_corr definitions) by
+// hand: tokens with pi_learner 0.5 and 0.25 where the sampler had 0.25 and
+// 0.25, and a masked third token that must not count. r = (ln 2, 0),
+// w = (2, 1): kl = mean(-r) = -ln2/2; k3 = mean(w - 1 - r) = (1 - ln2)/2;
+// ess = mean(w)^2 / mean(w^2) = 1.5^2 / 2.5 = 0.9; |dp| = (0.25, 0).
+TEST(RolloutMismatch, HandComputedEstimatesAndLearnersAddUp) {
+  const auto logs = [](std::vector<double> p) { return torch::tensor(p, torch::kDouble).log().view({1, 3}); };
+  const auto learner = logs({0.5, 0.25, 0.9}), sampler = logs({0.25, 0.25, 0.01});
+  const auto mask = torch::tensor({1.0, 1.0, 0.0}).view({1, 3});
+  proto::RolloutMismatch sums;
+  objective::AddRolloutMismatch(learner, sampler, mask, &sums);
+  EXPECT_EQ(sums.tokens(), 2);
+  const auto m = objective::SummarizeRolloutMismatch(sums);
+  EXPECT_NEAR(m.kl, -std::log(2.0) / 2, 1e-12);
+  EXPECT_NEAR(m.k3_kl, (1 - std::log(2.0)) / 2, 1e-12);
+  EXPECT_NEAR(m.ess, 0.9, 1e-12);
+  EXPECT_NEAR(m.probs_diff_mean, 0.125, 1e-12);
+  EXPECT_NEAR(m.probs_diff_max, 0.25, 1e-12);
+  // Two learners holding one token each add up to the same figures.
+  proto::RolloutMismatch first, second, merged;
+  objective::AddRolloutMismatch(learner, sampler, torch::tensor({1.0, 0.0, 0.0}).view({1, 3}), &first);
+  objective::AddRolloutMismatch(learner, sampler, torch::tensor({0.0, 1.0, 0.0}).view({1, 3}), &second);
+  objective::MergeRolloutMismatch(first, &merged);
+  objective::MergeRolloutMismatch(second, &merged);
+  const auto both = objective::SummarizeRolloutMismatch(merged);
+  EXPECT_NEAR(both.kl, m.kl, 1e-12);
+  EXPECT_NEAR(both.ess, m.ess, 1e-12);
+  EXPECT_NEAR(both.probs_diff_max, m.probs_diff_max, 1e-12);
+  // Identical log-probs: no mismatch at all.
+  proto::RolloutMismatch same;
+  objective::AddRolloutMismatch(learner, learner, mask, &same);
+  const auto none = objective::SummarizeRolloutMismatch(same);
+  EXPECT_EQ(none.kl, 0);
+  EXPECT_EQ(none.k3_kl, 0);
+  EXPECT_EQ(none.ess, 1);
 }
 
 TEST(LrSchedule, CosineWithWarmupAndMinRatio) {

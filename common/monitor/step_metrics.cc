@@ -90,6 +90,14 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
   j[keys::kResponseClipRatio] = m.response_clip_ratio;
   j["prompt_length/mean"] = m.prompt_length_mean;
   j[keys::kStaleness] = m.staleness_mean;
+  j[keys::kStalenessMax] = m.staleness_max;
+  if (m.rollout_corr) {
+    j[keys::kRolloutCorrKl] = m.rollout_corr->kl;
+    j[keys::kRolloutCorrK3Kl] = m.rollout_corr->k3_kl;
+    j[keys::kRolloutCorrEss] = m.rollout_corr->ess;
+    j[keys::kRolloutCorrProbsDiffMean] = m.rollout_corr->probs_diff_mean;
+    j[keys::kRolloutCorrProbsDiffMax] = m.rollout_corr->probs_diff_max;
+  }
   j["rollout/skipped_questions"] = m.skipped_questions;
   j["training/sequences"] = m.sequences;
   j["training/micro_batches"] = m.micro_batches;

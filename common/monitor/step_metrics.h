@@ -59,6 +59,11 @@ struct RewardMetrics {
   int64_t kept = 0, samples = 0;
 };
 
+// The sampler's log-probs against the learner's (common/objective/rollout_mismatch.h).
+struct RolloutCorrMetrics {
+  double kl = 0, k3_kl = 0, ess = 1, probs_diff_mean = 0, probs_diff_max = 0;
+};
+
 // REST-PG's EM iterations (coordinator/em_schedule.h).
 enum class RestPhase { kCollect, kUpdate };
 struct RestMetrics {
@@ -94,10 +99,11 @@ struct StepMetrics {
   std::optional<RewardMetrics> rewards;
   std::optional<RestMetrics> rest;
   std::optional<ElasticMetrics> elastic;
+  std::optional<RolloutCorrMetrics> rollout_corr;  // when the samples carry the sampler's log-probs
   Spread response_length;
   double response_clip_ratio = 0;  // share of samples that hit the completion limit
   double prompt_length_mean = 0;
-  double staleness_mean = 0;  // weight versions the samples trail the update by
+  double staleness_mean = 0, staleness_max = 0;  // weight versions the samples trail the update by
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
   int64_t reward_failovers = 0;  // a worker's calls left a failing reward server for another
@@ -131,6 +137,12 @@ constexpr const char* kResponseLengthMin = "response_length/min";
 constexpr const char* kResponseClipRatio = "response_length/clip_ratio";
 constexpr const char* kFracRewardZeroStd = "frac_reward_zero_std";
 constexpr const char* kStaleness = "rollout/staleness/mean";
+constexpr const char* kStalenessMax = "rollout/staleness/max";
+constexpr const char* kRolloutCorrKl = "rollout_corr/kl";
+constexpr const char* kRolloutCorrK3Kl = "rollout_corr/k3_kl";
+constexpr const char* kRolloutCorrEss = "rollout_corr/ess";
+constexpr const char* kRolloutCorrProbsDiffMean = "rollout_corr/probs_diff_mean";
+constexpr const char* kRolloutCorrProbsDiffMax = "rollout_corr/probs_diff_max";
 constexpr const char* kRetrievalRetries = "service/retrieval_retries";
 constexpr const char* kRewardRetries = "service/reward_retries";
 constexpr const char* kRewardFailovers = "service/reward_failovers";
