@@ -80,15 +80,14 @@ int BenchRelay(int argc, char** argv) {
   net::ClientOptions client;
   client.secret = server.secret;
   client.tls = tls;
+  const std::vector<int> worker_counts = args.GetPositiveInts("workers");
   const torch::Tensor weights = torch::randint(0, 255, {args.GetInt("mb") << 20}, torch::kUInt8);
   std::printf("%d MiB, chunks of %zu KiB, %s; best of %d\n", args.GetInt("mb"), chunk >> 10,
               tls ? "TLS 1.3 + secret" : "secret only", repeat);
   std::printf("%8s %10s %10s %8s %14s %14s\n", "workers", "chain s", "star s", "star/chain", "head MB chain",
               "head MB star");
   int64_t version = 0;
-  for (const std::string& n_text : options::SplitList(args.Get("workers"))) {
-    const int n = std::stoi(n_text);
-    PRLM_REQUIRE(n >= 1, "--workers: " << n_text << " is not a positive count");
+  for (const int n : worker_counts) {
     double best[2] = {1e30, 1e30};
     uint64_t head_bytes[2] = {0, 0};
     for (int way = 0; way < 2; ++way) {  // 0: chain, 1: star

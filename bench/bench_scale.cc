@@ -203,18 +203,6 @@ config::Layout ScaledLayout(int64_t ranks, double learner_share) {
   return l;
 }
 
-std::vector<int64_t> ParseList(const std::string& s, const char* flag) {
-  std::vector<int64_t> out;
-  for (const std::string& item : options::SplitList(s)) {
-    try {
-      out.push_back(std::stoll(item));
-    } catch (const std::exception&) {
-      PRLM_THROW("--" << flag << ": '" << item << "' is not a number");
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int BenchScale(int argc, char** argv) {
@@ -268,7 +256,7 @@ int BenchScale(int argc, char** argv) {
                rates.prefill_tokens_per_s > 0 ? std::to_string(rates.prefill_tokens_per_s).c_str() : "free",
                rates.learn_tokens_per_s, rates.reward_batch_s, rates.reward_sequence_s);
 
-  for (int64_t n : ParseList(args.Get("ranks"), "ranks")) {
+  for (const int64_t n : args.GetPositiveInts("ranks")) {
     PRLM_REQUIRE(n >= 6, "--ranks: " << n << " is too few (a scaled layout needs at least 6)");
     const config::Layout l = ScaledLayout(n, std::stod(args.Get("learner-share")));
     const int64_t prompts = l.rollout * ppw;
