@@ -196,6 +196,15 @@ struct RpcServer::Impl {
     }
   }
 
+  // Ends a connection whose session is waiting for its next frame: at once
+  // when nothing is owed, else once the owed replies are written (MaybeFinish).
+  // Its pending read stays until then, so the IO loop still has work when
+  // the reply comes; a frame that arrives meanwhile is refused (closing).
+  void StopReading(const std::shared_ptr<Connection>& conn) {
+    conn->closing = true;
+    MaybeFinish(conn);
+  }
+
   void CloseForBadInput(const std::shared_ptr<Connection>& conn, Counter why) {
     Count(why);
     conn->closing = true;
@@ -212,11 +221,7 @@ struct RpcServer::Impl {
       if (ec || !c || c->closing) return;
       // (A stalled handshake is counted as a refused one by Authenticate.)
       if (!c->authenticating) Count(c->bytes_of_current_frame ? kTruncated : kIdleClosed);
-      c->closing = true;
-      boost::system::error_code ignored;
-      c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
-      c->socket.cancel(ignored);
-      MaybeFinish(c);
+      StopReading(c);
     });
   }
 
@@ -224,9 +229,12 @@ struct RpcServer::Impl {
     ++conn->in_flight;
     auto state = std::make_shared<Responder::State>();
     state->request_id = header.request_id;
-    state->finish = [this, conn](std::string frame, Responder::State::Outcome outcome) {
+    // The request counts as work for the IO loop until its reply is posted:
+    // during a drain nothing else may be pending, and run() would return.
+    auto owed = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(io.get_executor());
+    state->finish = [this, conn, owed](std::string frame, Responder::State::Outcome outcome) {
       if (outcome == Responder::State::kError) Count(kErrorReplies);
-      asio::post(io, [this, conn, frame = std::move(frame), outcome]() mutable {
+      asio::post(io, [this, conn, owed, frame = std::move(frame), outcome]() mutable {
         --conn->in_flight;
         if (outcome == Responder::State::kBadPayload) {
           CloseForBadInput(conn, kBadPayloadC);
@@ -236,6 +244,7 @@ struct RpcServer::Impl {
         Count(kBytesSent, frame.size());
         Send(conn, std::move(frame));
         MaybeFinish(conn);
+        owed->reset();
       });
     };
     asio::post(workers, [this, type = header.type, payload = std::move(payload), state]() mutable {
@@ -366,7 +375,7 @@ struct RpcServer::Impl {
         CloseForBadInput(conn, kUnknownType);
         break;
       }
-      if (draining) {
+      if (draining || conn->closing) {  // a frame that came after the drain or the idle timeout began
         Count(kRejectedDraining);
         break;
       }
@@ -408,11 +417,8 @@ struct RpcServer::Impl {
     if (draining.exchange(true)) return;
     boost::system::error_code ec;
     acceptor.close(ec);
-    for (auto conn : std::vector<std::shared_ptr<Connection>>(connections.begin(), connections.end())) {
-      conn->closing = true;
-      conn->socket.shutdown(tcp::socket::shutdown_receive, ec);
-      MaybeFinish(conn);
-    }
+    for (auto conn : std::vector<std::shared_ptr<Connection>>(connections.begin(), connections.end()))
+      StopReading(conn);
     MaybeQuit();
   }
 
