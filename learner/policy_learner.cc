@@ -138,6 +138,11 @@ StepStats PolicyLearner::Step(const proto::LearnStep& step, const AllReduceFn& a
       c.old_logp = ScoreCompletions(policy_, c.batch, needs_.temperature, false, compute_dtype_).logprobs;
     stats.old_logprob_s = util::Seconds(t0);
   }
+  if (needs_.behaviour_logprobs)
+    for (const auto& c : cache)
+      PRLM_REQUIRE(c.batch.rollout_logprobs.defined(),
+                   "learner: step " << step.step() << " has sequences without rollout log-probs, which grpo.off_policy="
+                                    << "needs (set grpo.off_policy=none)");
   // 2-4. The objective's update epochs, each one optimizer step over the whole batch.
   const auto t0 = util::Clock::now();
   policy_->train();
@@ -190,7 +195,9 @@ double PolicyLearner::UpdateEpoch(const proto::LearnStep& step, std::vector<Micr
       objective::AddRolloutMismatch(scores.logprobs.detach(), c.batch.rollout_logprobs, mask, mismatch);
     const double tokens = std::max(1.0, mask.sum().item<double>());
     stats.sums.set_entropy(stats.sums.entropy() + (scores.entropy * mask).sum().item<double>() / tokens);
-    const objective::MicroBatchLogprobs in{scores.logprobs, c.old_logp, c.ref_logp, c.batch.advantages, mask};
+    const objective::MicroBatchLogprobs in{
+        scores.logprobs, c.old_logp,         needs_.behaviour_logprobs ? c.batch.rollout_logprobs : torch::Tensor(),
+        c.ref_logp,      c.batch.advantages, mask};
     objective_->Loss(in, &stats.sums).backward();
   }
   stats.sums.set_micro_batches(static_cast<double>(cache.size()));

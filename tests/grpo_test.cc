@@ -1,7 +1,8 @@
 // GRPO's math on small hand-computed cases: group advantages (std with
 // Bessel's correction, batch scaling, Dr. GRPO, all-equal groups), the clipped
 // loss with k1/k2/k3 KL and its aggregations, dual clip, gradients, the
-// completion mask with EOS, and the learning-rate schedules.
+// completion mask with EOS, the off-policy corrections (weights, caps, masks,
+// their place in the loss), and the learning-rate schedules.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,9 @@
 #include "common/config/train_config.h"
 #include "common/objective/advantages.h"
 #include "common/objective/grpo_loss.h"
+#include "common/objective/grpo_objective.h"
+#include "common/objective/micro_batch_logprobs.h"
+#include "common/objective/off_policy_correction.h"
 #include "common/objective/rollout_mismatch.h"
 #include "learner/lr_schedule.h"
 #include "tests/test_util.h"
@@ -199,6 +203,135 @@ TEST(RolloutMismatch, HandComputedEstimatesAndLearnersAddUp) {
   EXPECT_EQ(none.kl, 0);
   EXPECT_EQ(none.k3_kl, 0);
   EXPECT_EQ(none.ess, 1);
+}
+
+// Two sequences of three slots; importance weights w = exp(prox - behav):
+// row 0: 2, 0.25, 8; row 1: 1.5, 1 and padding (whose w of 100 must count nowhere).
+struct WeightCase {
+  torch::Tensor prox, behav, mask;
+};
+WeightCase Weights() {
+  WeightCase c;
+  c.behav = torch::tensor({{-1.0, -2.0, -3.0}, {-0.5, -1.0, -1.0}}, torch::kDouble);
+  c.prox = c.behav + torch::log(torch::tensor({{2.0, 0.25, 8.0}, {1.5, 1.0, 100.0}}, torch::kDouble));
+  c.mask = torch::tensor({{1.0, 1.0, 1.0}, {1.0, 1.0, 0.0}}, torch::kDouble);
+  return c;
+}
+
+void ExpectTensorNear(const torch::Tensor& got, std::vector<double> want, const std::string& what) {
+  const auto flat = got.to(torch::kDouble).flatten();
+  ASSERT_EQ(flat.numel(), static_cast<int64_t>(want.size())) << what;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(flat[i].item<double>(), want[i], 1e-12) << what << " [" << i << "]";
+}
+
+TEST(OffPolicyCorrection, HandComputedWeightsCapsAndMasksPerMethod) {
+  using config::OffPolicyCorrection;
+  const WeightCase c = Weights();
+  const auto run = [&](OffPolicyCorrection method, double cap, double low = 0.5, double high = 5.0) {
+    return objective::ComputeOffPolicyWeights(c.prox, c.behav, c.mask, {method, cap, low, high});
+  };
+  // decoupled (AReaL): w, with tokens over the cap filtered to 0 (still in the denominator).
+  auto w = run(OffPolicyCorrection::kDecoupled, 5);
+  ExpectTensorNear(w.weight, {2, 0.25, 0, 1.5, 1, 1}, "decoupled");
+  ExpectTensorNear(w.mask, {1, 1, 1, 1, 1, 0}, "decoupled keeps the mask");
+  EXPECT_EQ(w.tokens, 5);
+  EXPECT_EQ(w.capped, 1);
+  // tis_token: min(w, 2); a weight of exactly the cap is not capped.
+  w = run(OffPolicyCorrection::kTisToken, 2);
+  ExpectTensorNear(w.weight, {2, 0.25, 2, 1.5, 1, 1}, "tis_token");
+  EXPECT_EQ(w.capped, 1);
+  // tis_sequence: row 0's product 2 * 0.25 * 8 = 4 -> 2 on all its tokens; row 1's 1.5 (padding left out).
+  w = run(OffPolicyCorrection::kTisSequence, 2);
+  ExpectTensorNear(w.weight, {2, 2, 2, 1.5, 1.5, 1.5}, "tis_sequence");
+  EXPECT_EQ(w.capped, 3);
+  // mask_token [0.5, 5]: 0.25 and 8 leave the loss.
+  w = run(OffPolicyCorrection::kMaskToken, 0);
+  EXPECT_FALSE(w.weight.defined());
+  ExpectTensorNear(w.mask, {1, 0, 0, 1, 1, 0}, "mask_token");
+  EXPECT_EQ(w.capped, 2);
+  // mask_sequence: geometric means 4^(1/3) = 1.587 and 1.5^(1/2) = 1.225; [0.5, 5] keeps both, [0.5, 1.5] drops row 0.
+  w = run(OffPolicyCorrection::kMaskSequence, 0);
+  ExpectTensorNear(w.mask, {1, 1, 1, 1, 1, 0}, "mask_sequence [0.5, 5]");
+  EXPECT_EQ(w.capped, 0);
+  w = run(OffPolicyCorrection::kMaskSequence, 0, 0.5, 1.5);
+  ExpectTensorNear(w.mask, {0, 0, 0, 1, 1, 0}, "mask_sequence [0.5, 1.5]");
+  EXPECT_EQ(w.capped, 3);
+  // The sampler equal to the learner: every weight 1, nothing capped or masked.
+  for (auto method :
+       {OffPolicyCorrection::kDecoupled, OffPolicyCorrection::kTisToken, OffPolicyCorrection::kTisSequence,
+        OffPolicyCorrection::kMaskToken, OffPolicyCorrection::kMaskSequence}) {
+    const auto same = objective::ComputeOffPolicyWeights(c.prox, c.prox, c.mask, {method, 2, 0.5, 5});
+    if (same.weight.defined()) ExpectTensorNear(same.weight, {1, 1, 1, 1, 1, 1}, "w = 1");
+    ExpectTensorNear(same.mask, {1, 1, 1, 1, 1, 0}, "mask kept");
+    EXPECT_EQ(same.capped, 0);
+  }
+}
+
+TEST(OffPolicyCorrection, AutoIsDecoupledOnlyForStaleRecomputedSamplesAndCapsDefaultPerMethod) {
+  using config::OffPolicyCorrection;
+  config::GrpoConfig g;
+  EXPECT_EQ(objective::OffPolicyOptionsOf(g).method, OffPolicyCorrection::kNone) << "k = 0: today's path";
+  g.max_staleness = 1;
+  auto o = objective::OffPolicyOptionsOf(g);
+  EXPECT_EQ(o.method, OffPolicyCorrection::kDecoupled);
+  EXPECT_EQ(o.cap, 5.0) << "AReaL's behav_imp_weight_cap in its example configs";
+  g.old_logprobs = "rollout";
+  EXPECT_EQ(objective::OffPolicyOptionsOf(g).method, OffPolicyCorrection::kNone)
+      << "the sampler's log-probs are the old policy's: nothing to correct";
+  g.old_logprobs = "recompute";
+  g.off_policy = OffPolicyCorrection::kTisToken;
+  EXPECT_EQ(objective::OffPolicyOptionsOf(g).cap, 2.0) << "verl's rollout_is_threshold";
+  g.is_cap = 3;
+  EXPECT_EQ(objective::OffPolicyOptionsOf(g).cap, 3.0);
+  // Refused by name: a correction with the sampler's log-probs as the old ones, a cap <= 1, a bad interval.
+  config::TrainConfig t;
+  t.model.policy = "/models/qwen";
+  t.data.dir = "/data/lamp4";
+  t.reward.model = "/models/rm";
+  EXPECT_NO_THROW(t.Validate(0));
+  t.grpo.off_policy = OffPolicyCorrection::kDecoupled;
+  t.grpo.old_logprobs = "rollout";
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.off_policy", "grpo.old_logprobs=recompute"});
+  t.grpo.old_logprobs = "recompute";
+  t.grpo.is_cap = 0.9;
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.is_cap"});
+  t.grpo.is_cap = 0;
+  t.grpo.is_mask_low = 1.2;
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.is_mask_low"});
+}
+
+TEST(OffPolicyCorrection, TheWeightMultipliesThePolicyTermAfterTheClipsAndTheObjectiveCountsCaps) {
+  // SmallCase's policy terms are -1.2, -1.1, -1.0 | 0.8 (pg_loss -0.375 over 4 tokens).
+  Case c = SmallCase();
+  GrpoLossOptions o;
+  o.beta = 0;
+  const auto weight = torch::tensor({{2.0, 1.0, 0.5}, {3.0, 7.0, 7.0}}, torch::kDouble);
+  const auto out = ComputeGrpoLoss(c.logp, c.old_logp, c.ref_logp, c.adv, c.mask, o, weight);
+  EXPECT_NEAR(out.pg_loss, (-2.4 - 1.1 - 0.5 + 2.4) / 4, 1e-12);
+  out.loss.backward();
+  // Token 2 (ratio 1.1, unclipped): d/dlogp of -A * ratio * w / N = -1.1 * 1 / 4.
+  EXPECT_NEAR(c.logp.grad()[0][1].item<double>(), -1.1 / 4, 1e-12);
+  // Token 3 (ratio 1, w 0.5): -1 * 0.5 / 4.
+  EXPECT_NEAR(c.logp.grad()[0][2].item<double>(), -0.5 / 4, 1e-12);
+  // Through the objective: tis_token at cap 2 against a sampler that put
+  // log-prob 1 lower on token 1 (w = e) and equal elsewhere: one token capped.
+  config::GrpoConfig g;
+  g.beta = 0;
+  g.off_policy = config::OffPolicyCorrection::kTisToken;
+  const objective::GrpoObjective grpo(g);
+  EXPECT_TRUE(grpo.learner_needs().behaviour_logprobs);
+  Case d = SmallCase();
+  const auto behav = d.old_logp - torch::tensor({{1.0, 0.0, 0.0}, {0.0, 0.0, 0.0}}, torch::kDouble);
+  proto::LearnerStats sums;
+  grpo.Loss(objective::MicroBatchLogprobs{d.logp, d.old_logp, behav, {}, d.adv, d.mask}, &sums);
+  EXPECT_EQ(sums.is_tokens(), 4);
+  EXPECT_EQ(sums.is_capped_tokens(), 1);
+  monitor::StepMetrics m;
+  sums.set_micro_batches(1);
+  grpo.RecordStats(sums, &m);
+  ASSERT_TRUE(m.actor.is_capped_fraction.has_value());
+  EXPECT_DOUBLE_EQ(*m.actor.is_capped_fraction, 0.25);
 }
 
 TEST(LrSchedule, CosineWithWarmupAndMinRatio) {

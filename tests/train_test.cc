@@ -335,6 +335,14 @@ TEST_F(TrainJob, OneStepOffRecordsStalenessAndCanUseTheSamplersLogprobs) {
   EXPECT_DOUBLE_EQ(m[0]["rollout/staleness/mean"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(m[1]["rollout/staleness/mean"].get<double>(), 1.0) << "generated while step 1 was learning";
   EXPECT_GT(m[1]["timing_s/old_log_prob"].get<double>(), 0.0) << "off-policy: old log-probs are recomputed";
+  // One step off, the correction is on by default (decoupled PPO) and its
+  // capped share reported: none at step 1 (drawn by the version that learns
+  // from it: weights within rounding of 1), a few tokens past the cap of 5
+  // once the samples trail the learner by a version.
+  for (size_t i = 0; i < m.size(); ++i) ASSERT_TRUE(m[i].contains("rollout_corr/capped_fraction")) << "step " << i + 1;
+  EXPECT_EQ(m[0]["rollout_corr/capped_fraction"].get<double>(), 0.0);
+  EXPECT_GT(m[1]["rollout_corr/capped_fraction"].get<double>(), 0.0);
+  EXPECT_LT(m[1]["rollout_corr/capped_fraction"].get<double>(), 0.1);
   // Rollout and learning overlap: the rollout worker (with its reward
   // server, in its turn) and the learner split the cores.
   for (const char* role : {"rollout 0", "learner 0", "reward 0"})
@@ -350,8 +358,10 @@ TEST_F(TrainJob, OneStepOffRecordsStalenessAndCanUseTheSamplersLogprobs) {
   ASSERT_EQ(r2.code, 0) << r2.out;
   const auto m2 = Metrics(from_rollout);
   ASSERT_EQ(m2.size(), 3u);
-  for (size_t i = 0; i < m2.size(); ++i)
+  for (size_t i = 0; i < m2.size(); ++i) {
     EXPECT_EQ(m2[i]["timing_s/old_log_prob"].get<double>(), 0.0) << "step " << i + 1;
+    EXPECT_FALSE(m2[i].contains("rollout_corr/capped_fraction")) << "nothing to correct: off_policy auto is none";
+  }
   // Steps 1 and 2 sample with the initial weights in both runs.
   for (size_t i = 0; i < 2; ++i)
     EXPECT_EQ(m2[i]["critic/score/mean"], m[i]["critic/score/mean"]) << "the same samples, step " << i + 1;

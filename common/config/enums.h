@@ -31,6 +31,9 @@ enum class LossAggregation { kTokenMean, kSequenceMean, kConstant };
 enum class AdvantageScaling { kGroupStd, kBatchStd, kNone };
 // The learning-rate schedule (Hugging Face's definitions).
 enum class LrScheduleKind { kCosine, kLinear, kConstant };
+// The off-policy correction of the GRPO policy term
+// (common/objective/off_policy_correction.h).
+enum class OffPolicyCorrection { kAuto, kNone, kDecoupled, kTisToken, kTisSequence, kMaskToken, kMaskSequence };
 // Where a prompt's profile items come from.
 enum class RetrieverKind { kBm25, kDense, kDenseHnsw, kRecency, kRandom, kNone };
 
@@ -64,6 +67,11 @@ struct EnumNames<AdvantageScaling> {
 template <>
 struct EnumNames<LrScheduleKind> {
   static constexpr std::array<std::string_view, 3> names = {"cosine", "linear", "constant"};
+};
+template <>
+struct EnumNames<OffPolicyCorrection> {
+  static constexpr std::array<std::string_view, 7> names = {"auto",         "none",       "decoupled",    "tis_token",
+                                                            "tis_sequence", "mask_token", "mask_sequence"};
 };
 template <>
 struct EnumNames<RetrieverKind> {

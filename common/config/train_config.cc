@@ -77,6 +77,12 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
       .AddChoice("grpo.old_logprobs", &c.grpo.old_logprobs, {"recompute", "rollout"},
                  "off-policy updates' old log-probs: recompute (a learner forward) or rollout (the sampler's)")
+      .AddEnum("grpo.off_policy", &c.grpo.off_policy,
+               "importance correction against the sampler's log-probs (auto: decoupled when max_staleness >= 1 "
+               "with recomputed old log-probs, else none)")
+      .Add("grpo.is_cap", &c.grpo.is_cap, "decoupled / tis_*: the weight cap (0: decoupled 5, tis 2)")
+      .Add("grpo.is_mask_low", &c.grpo.is_mask_low, "mask_*: weights below this leave the loss")
+      .Add("grpo.is_mask_high", &c.grpo.is_mask_high, "mask_*: weights above this leave the loss")
       .Add("grpo.open_think", &c.grpo.open_think, "end prompts with \"<think>\\n\" (R1-style policies)")
       .Add("grpo.sft_template", &c.grpo.sft_template, "sft target; {output} is the gold output")
       .Add("grpo.sft_reasoning", &c.grpo.sft_reasoning,
@@ -267,6 +273,14 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.max_prompt_tokens >= 16, "grpo.max_prompt_tokens", "must be at least 16");
   Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
   Require(grpo.max_staleness == 0 || grpo.max_staleness == 1, "grpo.max_staleness", "must be 0 or 1");
+  Require(grpo.is_cap == 0 || grpo.is_cap > 1, "grpo.is_cap", "must be 0 (the method's cap) or > 1");
+  Require(grpo.is_mask_low >= 0 && grpo.is_mask_low < 1 && grpo.is_mask_high > 1, "grpo.is_mask_low / is_mask_high",
+          "must bracket 1: 0 <= low < 1 < high");
+  Require(grpo.off_policy == OffPolicyCorrection::kAuto || grpo.off_policy == OffPolicyCorrection::kNone ||
+              grpo.old_logprobs == "recompute",
+          "grpo.off_policy",
+          "needs grpo.old_logprobs=recompute (with the sampler's log-probs as the old policy's "
+          "the ratio already starts from them: there is nothing left to correct)");
   Require(rollout.lease_s > 0, "rollout.lease_s", "must be > 0");
   Require(rollout.item_timeout_s >= 0, "rollout.item_timeout_s", "must be >= 0 (0: never)");
   Require(rollout.item_prompts >= 0, "rollout.item_prompts", "must be >= 0 (0: split over layout.rollout)");

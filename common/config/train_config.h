@@ -112,8 +112,14 @@ struct GrpoConfig {
   // drawing: the version that drew the samples, at the same temperature, so
   // the ratio carries the version between; no forward).
   std::string old_logprobs = "recompute";
-  bool open_think = false;    // prompts end with "<think>\n" (R1-style policies)
-  std::string sft_template =  // objective sft: the target; {output} = the gold output
+  // The off-policy correction (common/objective/off_policy_correction.h):
+  // auto is decoupled when max_staleness >= 1 with recomputed old log-probs,
+  // else none. is_cap 0: the method's cap (decoupled 5, tis_* 2).
+  OffPolicyCorrection off_policy = OffPolicyCorrection::kAuto;
+  double is_cap = 0;
+  double is_mask_low = 0.5, is_mask_high = 5.0;  // mask_*: the weights kept
+  bool open_think = false;                       // prompts end with "<think>\n" (R1-style policies)
+  std::string sft_template =                     // objective sft: the target; {output} = the gold output
       "<think>\nThe user's past writing shows the style to follow.\n</think>\n<answer>{output}</answer>";
   // objective sft: reasoning paths (make-reasoning) for the targets, one per
   // training question; then the target is sft_reasoning_template with
@@ -175,7 +181,7 @@ struct RolloutConfig {
   // weights by relay, so one may die (start mpirun with --enable-recovery)
   // or join (prlm rollout --join) while the job runs.
   bool elastic = false;
-  double lease_s = 60;       // a worker silent this long is lost; its work goes to the others
+  double lease_s = 60;  // a worker silent this long is lost; its work goes to the others
   // An item held this long (heartbeats notwithstanding: a hung worker or a
   // straggler) also goes to the next worker that asks; 0: never.
   double item_timeout_s = 0;

@@ -98,6 +98,7 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
     j[keys::kRolloutCorrProbsDiffMean] = m.rollout_corr->probs_diff_mean;
     j[keys::kRolloutCorrProbsDiffMax] = m.rollout_corr->probs_diff_max;
   }
+  if (m.actor.is_capped_fraction) j[keys::kRolloutCorrCappedFraction] = *m.actor.is_capped_fraction;
   j["rollout/skipped_questions"] = m.skipped_questions;
   j["training/sequences"] = m.sequences;
   j["training/micro_batches"] = m.micro_batches;

@@ -45,6 +45,7 @@ struct ActorMetrics {
   std::optional<double> sft_loss;                           // sft
   std::optional<double> pg_loss, kl_loss, kl_coef, ppo_kl,  // grpo
       pg_clipfrac, pg_clipfrac_lower;
+  std::optional<double> is_capped_fraction;  // grpo.off_policy: rollout_corr/capped_fraction
   double entropy = 0, grad_norm = 0, lr = 0;
 };
 
@@ -143,6 +144,7 @@ constexpr const char* kRolloutCorrK3Kl = "rollout_corr/k3_kl";
 constexpr const char* kRolloutCorrEss = "rollout_corr/ess";
 constexpr const char* kRolloutCorrProbsDiffMean = "rollout_corr/probs_diff_mean";
 constexpr const char* kRolloutCorrProbsDiffMax = "rollout_corr/probs_diff_max";
+constexpr const char* kRolloutCorrCappedFraction = "rollout_corr/capped_fraction";
 constexpr const char* kRetrievalRetries = "service/retrieval_retries";
 constexpr const char* kRewardRetries = "service/reward_retries";
 constexpr const char* kRewardFailovers = "service/reward_failovers";

@@ -5,7 +5,8 @@
 namespace prlm::objective {
 
 GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_logp, const torch::Tensor& ref_logp,
-                         const torch::Tensor& advantages, const torch::Tensor& mask, const GrpoLossOptions& o) {
+                         const torch::Tensor& advantages, const torch::Tensor& mask, const GrpoLossOptions& o,
+                         const torch::Tensor& pg_weight) {
   PRLM_CHECK(logp.dim() == 2 && logp.sizes() == old_logp.sizes() && logp.sizes() == mask.sizes());
   PRLM_CHECK(advantages.dim() == 1 && advantages.size(0) == logp.size(0));
   PRLM_CHECK(o.beta == 0 || (ref_logp.defined() && ref_logp.sizes() == logp.sizes()));
@@ -24,6 +25,10 @@ GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_log
     const auto cap = -a * o.dual_clip_c;
     dual_bounded = (a < 0) & (pg > cap);
     pg = torch::where(a < 0, torch::min(pg, cap), pg);
+  }
+  if (pg_weight.defined()) {
+    PRLM_CHECK(pg_weight.sizes() == logp.sizes());
+    pg = pg * pg_weight.detach().to(pg.scalar_type());
   }
   // 2. KL to the reference.
   torch::Tensor kl;

@@ -47,9 +47,12 @@ struct GrpoLoss {
   int64_t tokens = 0;
 };
 
-// REQUIRES (PRLM_CHECK): shapes agree; mask is 0/1.
+// pg_weight [B, T] (a constant; undefined: 1) multiplies each token's policy
+// term after the clips: an off-policy correction's importance weight
+// (off_policy_correction.h). REQUIRES (PRLM_CHECK): shapes agree; mask is 0/1.
 GrpoLoss ComputeGrpoLoss(const torch::Tensor& logp, const torch::Tensor& old_logp, const torch::Tensor& ref_logp,
-                         const torch::Tensor& advantages, const torch::Tensor& mask, const GrpoLossOptions& options);
+                         const torch::Tensor& advantages, const torch::Tensor& mask, const GrpoLossOptions& options,
+                         const torch::Tensor& pg_weight = {});
 
 // The completion mask [B, T] of right-padded completions: 1 up to and
 // including the first stop token (EOS), 0 after it and on padding

@@ -6,6 +6,7 @@
 #include "common/monitor/step_metrics.h"
 #include "common/objective/grpo_loss.h"
 #include "common/objective/micro_batch_logprobs.h"
+#include "common/util/check.h"
 #include "proto/train.pb.h"
 
 namespace prlm::objective {
@@ -28,6 +29,7 @@ LearnerNeeds GrpoObjective::learner_needs() const {
   needs.reference_logprobs = config_.beta > 0;
   needs.old_logprobs = config_.mu > 1 || config_.max_staleness > 0;  // the update is off-policy
   needs.old_from_rollout = needs.old_logprobs && config_.old_logprobs == "rollout";
+  needs.behaviour_logprobs = off_policy_.method != config::OffPolicyCorrection::kNone;
   needs.epochs = config_.mu;
   needs.temperature = config_.temperature;
   return needs;
@@ -44,7 +46,16 @@ at::Tensor GrpoObjective::Loss(const MicroBatchLogprobs& b, proto::LearnerStats*
   options.max_completion_length = config_.max_completion_tokens;
   // On-policy (one epoch, no lag): old = current, so the ratio is 1 with a gradient.
   const auto old = b.old_logprobs.defined() ? b.old_logprobs : b.logprobs.detach();
-  const GrpoLoss g = ComputeGrpoLoss(b.logprobs, old, b.ref_logprobs, b.advantages, b.mask, options);
+  torch::Tensor mask = b.mask, weight;
+  if (off_policy_.method != config::OffPolicyCorrection::kNone) {
+    PRLM_CHECK_MSG(b.behaviour_logprobs.defined(), "grpo.off_policy needs the sampler's log-probs");
+    const OffPolicyWeights w = ComputeOffPolicyWeights(old, b.behaviour_logprobs, b.mask, off_policy_);
+    mask = w.mask;
+    weight = w.weight;
+    sums->set_is_tokens(sums->is_tokens() + static_cast<double>(w.tokens));
+    sums->set_is_capped_tokens(sums->is_capped_tokens() + static_cast<double>(w.capped));
+  }
+  const GrpoLoss g = ComputeGrpoLoss(b.logprobs, old, b.ref_logprobs, b.advantages, mask, options, weight);
   sums->set_pg_loss(sums->pg_loss() + g.pg_loss);
   sums->set_kl_loss(sums->kl_loss() + g.kl);
   sums->set_ppo_kl(sums->ppo_kl() + g.ppo_kl);
@@ -61,6 +72,7 @@ void GrpoObjective::RecordStats(const proto::LearnerStats& s, monitor::StepMetri
   m->actor.ppo_kl = s.ppo_kl() / n;
   m->actor.pg_clipfrac = s.pg_clipfrac() / n;
   m->actor.pg_clipfrac_lower = s.pg_clipfrac_dual() / n;
+  if (s.is_tokens() > 0) m->actor.is_capped_fraction = s.is_capped_tokens() / s.is_tokens();
 }
 
 std::string GrpoObjective::ConsoleSummary(const monitor::StepMetrics& m) const {

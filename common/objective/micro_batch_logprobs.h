@@ -10,11 +10,12 @@
 namespace prlm::objective {
 
 struct MicroBatchLogprobs {
-  torch::Tensor logprobs;      // current policy, differentiable
-  torch::Tensor old_logprobs;  // before the update; undefined when on-policy (old = current, detached)
-  torch::Tensor ref_logprobs;  // the reference's; undefined without a KL term
-  torch::Tensor advantages;    // [B]
-  torch::Tensor mask;          // completion tokens through the first EOS
+  torch::Tensor logprobs;            // current policy, differentiable
+  torch::Tensor old_logprobs;        // before the update; undefined when on-policy (old = current, detached)
+  torch::Tensor behaviour_logprobs;  // the sampler's; with an off-policy correction only
+  torch::Tensor ref_logprobs;        // the reference's; undefined without a KL term
+  torch::Tensor advantages;          // [B]
+  torch::Tensor mask;                // completion tokens through the first EOS
 };
 
 }  // namespace prlm::objective

@@ -62,6 +62,7 @@ struct LearnerNeeds {
   bool reference_logprobs = false;  // the frozen reference's (a KL term)
   bool old_logprobs = false;        // a forward before the update (off-policy updates)
   bool old_from_rollout = false;    // ... or, instead, the rollout worker's log-probs
+  bool behaviour_logprobs = false;  // the rollout worker's log-probs beside them (grpo.off_policy)
   int64_t epochs = 1;               // update epochs over one step's batch
   double temperature = 1.0;         // log-probs at the sampler's temperature
 };
