@@ -62,7 +62,8 @@ RolloutWorker::RolloutWorker(model::CausalLM policy, std::shared_ptr<const text:
   if (config_.simulate.enabled) {
     const config::SimulateConfig& s = config_.simulate;
     answer_options_.simulate =
-        rollout::SimulatedGeneration{s.completion_tokens, s.prefill_tokens_per_s, s.decode_tokens_per_s};
+        rollout::SimulatedGeneration{s.completion_tokens, s.prefill_tokens_per_s, s.decode_tokens_per_s,
+                                     s.decode_step_s,     s.long_tail_fraction,   s.long_tail_factor};
     spdlog::info("rollout: simulate.enabled: no model runs; {}-token completions at {} tokens/s", s.completion_tokens,
                  s.decode_tokens_per_s);
   }

@@ -46,6 +46,32 @@ TEST(SimulatedGeneration, SamplesHaveTheLengthEndOnStopAndAnswerGoldForOddSeeds)
   EXPECT_EQ(stats.decode_tokens, 160);
   EXPECT_EQ(stats.prefill_tokens, 3);
 
+  // A long tail: about a fifth of 1,000 seeds run 4x as long, as many odd as
+  // even (so the long ones answer gold as often), and the decode steps are
+  // the longest sample's.
+  s.long_tail_fraction = 0.2;
+  s.long_tail_factor = 4;
+  s.decode_step_s = 1e-12;
+  std::vector<uint64_t> many(1000);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = 1000 + i;
+  generation::GenerationStats tail_stats;
+  const auto tail = rollout::SimulateCompletions(s, *tok, {stop}, {{&prompt, &many, &gold}}, &tail_stats);
+  int64_t long_odd = 0, long_even = 0;
+  for (size_t i = 0; i < many.size(); ++i) {
+    const size_t n = tail[0][i].tokens.size();
+    ASSERT_TRUE(n == 40u || n == 160u) << n;
+    EXPECT_EQ(n == 160u, rollout::IsLongTailSample(many[i], 0.2));
+    EXPECT_EQ(tail[0][i].tokens.back(), stop);
+    if (n == 160u) ++(many[i] % 2 ? long_odd : long_even);
+  }
+  EXPECT_GT(long_odd + long_even, 150);
+  EXPECT_LT(long_odd + long_even, 250);
+  EXPECT_GT(long_odd, 60);
+  EXPECT_GT(long_even, 60);
+  EXPECT_NEAR(tail_stats.decode_seconds, tail_stats.decode_tokens / 1e9 + 160 * 1e-12, 1e-15);
+  s.long_tail_fraction = 0;
+  s.decode_step_s = 0;
+
   // Shorter than the fixed parts: cut at the length, not stopped.
   s.completion_tokens = 3;
   const auto cut = rollout::SimulateCompletions(s, *tok, {stop}, {{&prompt, &seeds, &gold}}, nullptr);
@@ -94,6 +120,9 @@ TEST(SimulateConfig, RatesAreCheckedByKey) {
   EXPECT_NE(refused("simulate.decode_tokens_per_s=0").find("simulate.decode_tokens_per_s"), std::string::npos);
   EXPECT_NE(refused("simulate.completion_tokens=0").find("simulate.completion_tokens"), std::string::npos);
   EXPECT_NE(refused("simulate.reward_batch_s=-1").find("simulate.reward_batch_s"), std::string::npos);
+  EXPECT_NE(refused("simulate.long_tail_fraction=1.5").find("simulate.long_tail_fraction"), std::string::npos);
+  EXPECT_NE(refused("simulate.long_tail_factor=0").find("simulate.long_tail_factor"), std::string::npos);
+  EXPECT_NE(refused("simulate.decode_step_s=-1").find("simulate.decode_step_s"), std::string::npos);
   EXPECT_EQ(refused("simulate.completion_tokens=1"), "") << "and no reward model is needed (w_pers is 0.1)";
 }
 

@@ -158,6 +158,11 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
            "a rollout worker's prompt tokens per second (0: free)")
       .Add("simulate.decode_tokens_per_s", &c.simulate.decode_tokens_per_s,
            "a rollout worker's sampled tokens per second, over its batch")
+      .Add("simulate.decode_step_s", &c.simulate.decode_step_s,
+           "and seconds per decode step (a batch runs as many steps as its longest sample)")
+      .Add("simulate.long_tail_fraction", &c.simulate.long_tail_fraction,
+           "share of the samples that run long_tail_factor x completion_tokens")
+      .Add("simulate.long_tail_factor", &c.simulate.long_tail_factor, "how much longer the long samples run")
       .Add("simulate.learn_tokens_per_s", &c.simulate.learn_tokens_per_s,
            "a learner's prompt + completion tokens per second, over every pass of its update")
       .Add("simulate.reward_batch_s", &c.simulate.reward_batch_s, "the reward model's seconds per batch")
@@ -289,6 +294,10 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(simulate.prefill_tokens_per_s >= 0, "simulate.prefill_tokens_per_s", "must be >= 0 (0: free)");
   Require(simulate.decode_tokens_per_s > 0 && simulate.learn_tokens_per_s > 0,
           "simulate.decode_tokens_per_s / simulate.learn_tokens_per_s", "must be > 0");
+  Require(simulate.decode_step_s >= 0, "simulate.decode_step_s", "must be >= 0");
+  Require(simulate.long_tail_fraction >= 0 && simulate.long_tail_fraction <= 1, "simulate.long_tail_fraction",
+          "must be in [0, 1]");
+  Require(simulate.long_tail_factor >= 1, "simulate.long_tail_factor", "must be at least 1");
   Require(simulate.reward_batch_s >= 0 && simulate.reward_sequence_s >= 0,
           "simulate.reward_batch_s / simulate.reward_sequence_s", "must be >= 0");
   Require(optim.lr > 0, "optim.lr", "must be > 0");

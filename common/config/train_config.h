@@ -199,6 +199,9 @@ struct SimulateConfig {
   int64_t completion_tokens = 256;    // every sample's length
   double prefill_tokens_per_s = 0;    // per rollout worker; 0: prefill costs nothing
   double decode_tokens_per_s = 1000;  // per rollout worker, over its batch
+  double decode_step_s = 0;           // and per decode step (a batch runs as many as its longest sample)
+  double long_tail_fraction = 0;      // this share of the samples runs long_tail_factor x completion_tokens
+  int64_t long_tail_factor = 4;
   double learn_tokens_per_s = 10000;  // per learner: prompt + completion tokens, every pass
   double reward_batch_s = 0.02;       // the reward model's cost per batch
   double reward_sequence_s = 0.001;   // and per sequence in it

@@ -11,9 +11,8 @@ namespace {
 
 // `completion_tokens` ids: head, filler up to the length, tail, stop (cut
 // from the end when the length is shorter than head + tail + stop).
-generation::Completion Sample(const SimulatedGeneration& s, const std::vector<int32_t>& head,
-                              const std::vector<int32_t>& filler, const std::vector<int32_t>& tail, int32_t stop) {
-  const size_t n = static_cast<size_t>(s.completion_tokens);
+generation::Completion Sample(size_t n, const std::vector<int32_t>& head, const std::vector<int32_t>& filler,
+                              const std::vector<int32_t>& tail, int32_t stop) {
   generation::Completion c;
   c.tokens = head;
   const size_t fixed = head.size() + tail.size() + 1;
@@ -30,29 +29,42 @@ generation::Completion Sample(const SimulatedGeneration& s, const std::vector<in
 
 }  // namespace
 
+bool IsLongTailSample(uint64_t seed, double fraction) {
+  // splitmix64's finaliser: neighbouring seeds land far apart.
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53 < fraction;
+}
+
 std::vector<std::vector<generation::Completion>> SimulateCompletions(const SimulatedGeneration& s,
                                                                      const text::Tokenizer& tokenizer,
                                                                      const std::vector<int32_t>& stop_token_ids,
                                                                      const std::vector<SimulatedRequest>& requests,
                                                                      generation::GenerationStats* stats) {
-  PRLM_CHECK(!stop_token_ids.empty() && s.completion_tokens >= 1 && s.decode_tokens_per_s > 0);
+  PRLM_CHECK(!stop_token_ids.empty() && s.completion_tokens >= 1 && s.decode_tokens_per_s > 0 &&
+             s.long_tail_factor >= 1);
   const auto head = tokenizer.Encode("<think>\n");
   auto filler = tokenizer.Encode(" the profile suggests");
   if (filler.empty()) filler = head;
   const auto wrong_tail = tokenizer.Encode("\n</think>\n<answer>none</answer>");
   std::vector<std::vector<generation::Completion>> out;
-  int64_t prompt_tokens = 0, sampled = 0;
+  int64_t prompt_tokens = 0, sampled = 0, steps = 0;
   for (const auto& r : requests) {
     const auto gold_tail = tokenizer.Encode("\n</think>\n<answer>" + *r.gold + "</answer>");
     prompt_tokens += static_cast<int64_t>(r.prompt->size());
     auto& samples = out.emplace_back();
     for (uint64_t seed : *r.sample_seeds) {
-      samples.push_back(Sample(s, head, filler, seed % 2 ? gold_tail : wrong_tail, stop_token_ids.front()));
+      const int64_t n = s.completion_tokens * (IsLongTailSample(seed, s.long_tail_fraction) ? s.long_tail_factor : 1);
+      samples.push_back(Sample(static_cast<size_t>(n), head, filler, seed % 2 ? gold_tail : wrong_tail,
+                               stop_token_ids.front()));
       sampled += static_cast<int64_t>(samples.back().tokens.size());
+      steps = std::max(steps, static_cast<int64_t>(samples.back().tokens.size()));
     }
   }
   const double prefill_s = s.prefill_tokens_per_s > 0 ? prompt_tokens / s.prefill_tokens_per_s : 0.0;
-  const double decode_s = sampled / s.decode_tokens_per_s;
+  const double decode_s = sampled / s.decode_tokens_per_s + steps * s.decode_step_s;
   std::this_thread::sleep_for(std::chrono::duration<double>(prefill_s + decode_s));
   if (stats) {
     stats->prefill_tokens += prompt_tokens;
