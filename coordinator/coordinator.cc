@@ -121,8 +121,9 @@ class Coordinator {
   data::Dataset train_;
   std::map<std::string, std::string> reasoning_;  // question id -> sft reasoning path (grpo.sft_reasoning)
   std::unique_ptr<DataOrder> order_;
-  DataCursor cursor_;
-  std::optional<EmSchedule> em_;  // objective rest
+  DataCursor cursor_;                           // after the last step whose questions were drawn
+  std::map<int64_t, DataCursor> cursor_after_;  // the cursor after each step's questions (steps in flight)
+  std::optional<EmSchedule> em_;                // objective rest
   StepSchedule schedule_;
   proto::KeptSet kept_;  // rest: the iteration's kept sequences
   size_t sent_to_ = 0;   // rollout workers given the step's prompts
@@ -137,7 +138,7 @@ class Coordinator {
 int Coordinator::Run() {
   int64_t step = Begin();
   const int64_t first = step;
-  bool prefetched = false;  // this step's work went out during the last step (one step off)
+  int64_t out_through = step - 1;  // the last step whose work went out (ahead of the update: grpo.max_staleness)
   int preempted = 0;
   for (; step < stop_at_; ++step) {
     util::SetLogStep(step + 1);
@@ -146,13 +147,19 @@ int Coordinator::Run() {
     const DataCursor cursor_before = cursor_;
     // 1-3. Order → rollout → plan, as the step's kind says.
     const StepShape shape = schedule_.At(step);
-    StepPlan plan = PlanStepOfKind(step, shape, prefetched);
+    StepPlan plan = PlanStepOfKind(step, shape, /*sent=*/out_through >= step);
+    out_through = std::max(out_through, step);
     // A signal here or on any rank makes this step the last.
     if (preempted == 0) preempted = comm::PreemptionSignal();
     if (preempted == 0) preempted = inbox_.TakePreempt();
     const bool save_now = schedule_.SavesAfter(shape, step, preempted != 0);
-    prefetched = schedule_.PrefetchesNext(save_now);
-    if (prefetched) SendWork(step + 1, order_->Next(cursor_));
+    // Work ahead: steps up to grpo.max_staleness past this one, each to be
+    // generated with the weights before this step's update.
+    for (const int64_t through = schedule_.AheadThrough(step, save_now); out_through < through;) {
+      ++out_through;
+      SendWork(out_through, order_->Next(cursor_));
+      cursor_after_[out_through] = cursor_;
+    }
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
                    plan.first_skip);
@@ -171,6 +178,7 @@ int Coordinator::Run() {
     Record(m, first);
     // 6. Checkpoint; an EM iteration's last step also keeps its model.
     if (save_now) SaveCheckpoint(step + 1);
+    cursor_after_.erase(cursor_after_.begin(), cursor_after_.lower_bound(step + 1));
     if (shape.ends_iteration) EndIteration(step, shape.em);
     if (preempted != 0) {
       spdlog::warn("{} received: stopping after step {} with its checkpoint (resume with trainer.resume=auto)",
@@ -179,7 +187,9 @@ int Coordinator::Run() {
       break;
     }
   }
-  PRLM_CHECK(!prefetched);
+  // Work still out (a preemption at grpo.max_staleness >= 2) is dropped:
+  // the resumed run draws those questions again.
+  PRLM_CHECK_MSG(out_through < step || preempted != 0, "step " << out_through + 1 << "'s work is still out");
   Finish(step, preempted);
   return 0;
 }
@@ -258,7 +268,8 @@ int64_t Coordinator::Begin() {
   }
   stop_at_ =
       c_.trainer.stop_after_steps > 0 ? std::min(total_steps_, step + c_.trainer.stop_after_steps) : total_steps_;
-  schedule_ = StepSchedule(em_, c_.trainer.save_every, stop_at_, objective::RunsOneStepOff(c_));
+  schedule_ =
+      StepSchedule(em_, c_.trainer.save_every, stop_at_, objective::RunsOneStepOff(c_) ? c_.grpo.max_staleness : 0);
   spdlog::info("{} training questions, {} per step, {} steps per epoch, {} steps; {} rollout workers, {} learners",
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
                rollouts_.size(), learners_.size());
@@ -357,7 +368,7 @@ void Coordinator::OpenGateway(std::unique_ptr<net::RpcServer> server) {
 std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
   std::vector<proto::RolloutResult> results;
   if (gateway_) {
-    RolloutGateway::Collected c = gateway_->Collect(job_.rank_timeout);
+    RolloutGateway::Collected c = gateway_->Collect(step, job_.rank_timeout);
     if (!c.lost.empty())
       spdlog::warn("step {}: rollout workers lost: {}; {} work items re-issued, {} workers go on", step + 1,
                    fmt::join(c.lost, ", "), c.reissued, c.workers);
@@ -466,7 +477,10 @@ void Coordinator::SaveCheckpoint(int64_t step) {
       comm::AbortJob(job_.Who(), "checkpoint " + tmp + ": " + job_.Describe(learners_[l].rank) + " failed: " + error);
   TrainerState state;
   state.step = step;
-  state.cursor = cursor_;
+  // The data cursor after the saved step's questions (steps drawn ahead of
+  // it are drawn again on resume).
+  const auto after = cursor_after_.find(step - 1);
+  state.cursor = after != cursor_after_.end() ? after->second : cursor_;
   state.weight_version = weight_version_;
   state.total_steps = total_steps_;
   if (em_) WriteKeptSet(tmp, kept_);
@@ -480,7 +494,10 @@ void Coordinator::SaveCheckpoint(int64_t step) {
 StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
   const auto t0 = util::Clock::now();
   // 1. Order: the step's questions go to the rollout workers.
-  if (!prefetched) SendWork(step, order_->Next(cursor_));
+  if (!prefetched) {
+    SendWork(step, order_->Next(cursor_));
+    cursor_after_[step] = cursor_;
+  }
   // 2. Rollout: every worker's scored groups.
   const auto results = GatherResults(step);
   // 3. Plan: advantages, sequences, micro-batches per learner. The launch's

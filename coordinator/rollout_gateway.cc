@@ -58,12 +58,22 @@ struct RolloutGateway::Impl {
   std::vector<std::string> chain;  // join order
   std::vector<Parked> parked;
   bool stopping = false;
-  // The posted step.
-  int64_t step = -1, version = 0;
-  std::vector<proto::RolloutWork> items;
-  std::vector<std::optional<proto::RolloutResult>> results;
-  std::unique_ptr<WorkLeases> leases;
+  // The posted steps, oldest first (more than one with grpo.max_staleness >= 2).
+  struct Posted {
+    int64_t version = 0;
+    std::vector<proto::RolloutWork> items;
+    std::vector<std::optional<proto::RolloutResult>> results;
+    std::unique_ptr<WorkLeases> leases;
+  };
+  std::map<int64_t, Posted> posted;
   std::vector<std::string> lost;  // since the last Collect
+
+  // The oldest posted step with an item waiting, or nullptr. REQUIRES: mu held.
+  Posted* Waiting() {
+    for (auto& [step, p] : posted)
+      if (p.leases->waiting() > 0) return &p;
+    return nullptr;
+  }
 
   // The answer to an Ask now, or nullopt: park it. REQUIRES: mu held.
   std::optional<proto::WorkReply> Answer(const std::string& name, int64_t holds, Clock::time_point now) {
@@ -86,26 +96,27 @@ struct RolloutGateway::Impl {
       r.set_kind(proto::WorkReply::STOP);
       return r;
     }
-    if (!leases || leases->waiting() == 0) return std::nullopt;
-    if (holds != version) {
+    Posted* p = Waiting();
+    if (!p) return std::nullopt;
+    if (holds != p->version) {
       r.set_kind(proto::WorkReply::WEIGHTS);
-      r.set_weight_version(version);
-      r.set_weight_source(SourceFor(name));
-      w.fetching = version;
+      r.set_weight_version(p->version);
+      r.set_weight_source(SourceFor(name, p->version));
+      w.fetching = p->version;
       return r;
     }
-    const auto item = leases->Lease(name, now);
+    const auto item = p->leases->Lease(name, now);
     PRLM_CHECK(item.has_value());
     r.set_kind(proto::WorkReply::WORK);
     r.set_item(*item);
-    *r.mutable_work() = items[*item];
-    r.set_weight_version(version);
+    *r.mutable_work() = p->items[*item];
+    r.set_weight_version(p->version);
     return r;
   }
 
-  // The nearest worker before `name` in the chain that holds or fetches the
-  // posted version, else learner 0. REQUIRES: mu held.
-  std::string SourceFor(const std::string& name) const {
+  // The nearest worker before `name` in the chain that holds or fetches
+  // `version`, else learner 0. REQUIRES: mu held.
+  std::string SourceFor(const std::string& name, int64_t version) const {
     const auto at = std::find(chain.begin(), chain.end(), name);
     for (auto it = at; it != chain.begin();) {
       --it;
@@ -119,19 +130,20 @@ struct RolloutGateway::Impl {
   // REQUIRES: mu held.
   void Expire(Clock::time_point now) {
     std::vector<std::string> gone;
-    if (leases)
-      for (auto& l : leases->Expire(now)) gone.push_back(l.worker);
-    if (leases && options.item_timeout.count() > 0)
-      for (const auto& h : leases->Overdue(now, options.item_timeout))
-        spdlog::warn(
-            "work item {} is overdue: rollout worker {} has held it for rollout.item_timeout_s = {:g} s; it "
-            "goes to the next worker that asks too (the first result counts)",
-            h.item, h.worker, std::chrono::duration<double>(options.item_timeout).count());
+    for (auto& [step, p] : posted) {
+      for (auto& l : p.leases->Expire(now)) gone.push_back(l.worker);
+      if (options.item_timeout.count() > 0)
+        for (const auto& h : p.leases->Overdue(now, options.item_timeout))
+          spdlog::warn(
+              "step {} work item {} is overdue: rollout worker {} has held it for rollout.item_timeout_s = {:g} s; "
+              "it goes to the next worker that asks too (the first result counts)",
+              step + 1, h.item, h.worker, std::chrono::duration<double>(options.item_timeout).count());
+    }
     for (const auto& [name, w] : workers)
       if (now - w.last_seen > options.lease && !w.told_stop) gone.push_back(name);
     for (const auto& name : gone) {
       if (!workers.count(name)) continue;
-      if (leases) leases->Drop(name);
+      for (auto& [step, p] : posted) p.leases->Drop(name);
       workers.erase(name);
       chain.erase(std::remove(chain.begin(), chain.end(), name), chain.end());
       lost.push_back(name);
@@ -210,7 +222,7 @@ struct RolloutGateway::Impl {
       reply.set_known(it != workers.end());
       if (reply.known()) {
         it->second.last_seen = Clock::now();
-        if (leases) leases->Renew(request.name(), it->second.last_seen);
+        for (auto& [step, p] : posted) p.leases->Renew(request.name(), it->second.last_seen);
       }
       return ReplyOf(net::kRenewReply, reply);
     });
@@ -220,9 +232,10 @@ struct RolloutGateway::Impl {
       {
         std::lock_guard<std::mutex> lock(mu);
         if (const auto it = workers.find(request.name()); it != workers.end()) it->second.last_seen = Clock::now();
-        const bool current = leases && request.result().step() == step && request.item() < results.size();
-        reply.set_kept(current && leases->Complete(request.name(), request.item()));
-        if (reply.kept()) results[request.item()] = std::move(*request.mutable_result());
+        const auto p = posted.find(request.result().step());
+        const bool current = p != posted.end() && request.item() < p->second.results.size();
+        reply.set_kept(current && p->second.leases->Complete(request.name(), request.item()));
+        if (reply.kept()) p->second.results[request.item()] = std::move(*request.mutable_result());
       }
       changed.notify_all();
       return ReplyOf(net::kItemResultReply, reply);
@@ -267,45 +280,52 @@ void RolloutGateway::Post(int64_t step, int64_t version, std::vector<proto::Roll
   PRLM_CHECK(!items.empty());
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    PRLM_CHECK_MSG(!impl_->leases, "step " << step << " posted before step " << impl_->step << " was collected");
-    impl_->step = step;
-    impl_->version = version;
-    impl_->items = std::move(items);
-    impl_->results.assign(impl_->items.size(), std::nullopt);
-    impl_->leases = std::make_unique<WorkLeases>(impl_->options.lease);
-    for (uint64_t i = 0; i < impl_->items.size(); ++i) impl_->leases->Add(i);
+    PRLM_CHECK_MSG(impl_->posted.empty() || step > impl_->posted.rbegin()->first,
+                   "step " << step << " posted after step " << impl_->posted.rbegin()->first);
+    Impl::Posted& p = impl_->posted[step];
+    p.version = version;
+    p.items = std::move(items);
+    p.results.assign(p.items.size(), std::nullopt);
+    p.leases = std::make_unique<WorkLeases>(impl_->options.lease);
+    for (uint64_t i = 0; i < p.items.size(); ++i) p.leases->Add(i);
   }
   impl_->ServeParked();
 }
 
-RolloutGateway::Collected RolloutGateway::Collect(std::chrono::milliseconds patience) {
+RolloutGateway::Collected RolloutGateway::Collect(int64_t step, std::chrono::milliseconds patience) {
   Impl& g = *impl_;
   auto last_progress = Clock::now();
   size_t done_before = 0;
   while (true) {
     std::unique_lock<std::mutex> lock(g.mu);
-    PRLM_CHECK_MSG(g.leases, "Collect without a posted step");
-    if (g.leases->AllDone()) break;
-    if (g.leases->done() > done_before) done_before = g.leases->done(), last_progress = Clock::now();
+    const auto it = g.posted.find(step);
+    PRLM_CHECK_MSG(it != g.posted.end(), "Collect of step " << step << ", which is not posted");
+    const WorkLeases& leases = *it->second.leases;
+    if (leases.AllDone()) break;
+    if (leases.done() > done_before) done_before = leases.done(), last_progress = Clock::now();
     if (Clock::now() - last_progress > patience)
-      PRLM_THROW("step " << g.step + 1 << ": no rollout result for " << std::chrono::duration<double>(patience).count()
-                         << " s (trainer.rank_timeout_s); " << g.leases->waiting() << " work items wait, "
-                         << g.leases->leased() << " are leased, " << g.workers.size() << " rollout workers are live"
+      PRLM_THROW("step " << step + 1 << ": no rollout result for " << std::chrono::duration<double>(patience).count()
+                         << " s (trainer.rank_timeout_s); " << leases.waiting() << " work items wait, "
+                         << leases.leased() << " are leased, " << g.workers.size() << " rollout workers are live"
                          << (g.workers.empty() ? " (start or join some: prlm rollout --join)" : ""));
     g.changed.wait_for(lock, std::chrono::milliseconds(100));
   }
   std::lock_guard<std::mutex> lock(g.mu);
+  Impl::Posted& p = g.posted.at(step);
   Collected c;
-  for (auto& r : g.results) c.results.push_back(std::move(*r));
+  for (auto& r : p.results) c.results.push_back(std::move(*r));
   c.workers = static_cast<int64_t>(g.workers.size());
-  c.reissued = static_cast<int64_t>(g.leases->reissued());
-  c.duplicates = static_cast<int64_t>(g.leases->duplicate_results());
+  c.reissued = static_cast<int64_t>(p.leases->reissued());
+  c.duplicates = static_cast<int64_t>(p.leases->duplicate_results());
   c.lost = std::move(g.lost);
   g.lost.clear();
-  g.leases.reset();
-  g.items.clear();
-  g.results.clear();
+  g.posted.erase(step);
   return c;
+}
+
+int64_t RolloutGateway::posted_steps() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return static_cast<int64_t>(impl_->posted.size());
 }
 
 void RolloutGateway::Stop(std::chrono::milliseconds grace) {

@@ -5,7 +5,11 @@
 // loses its leases and its work goes to the others.
 //
 // The step loop posts a step's items (Post), each to be run with one weight
-// version, and waits for all their results (Collect). Meanwhile the gateway
+// version, and waits for all their results (Collect). Several steps may be
+// posted at once (grpo.max_staleness k >= 2: up to k ahead of the one being
+// learnt); workers get the oldest step's items first, each with its step's
+// version (so an item's samples depend only on its seeds and that version,
+// however the timing falls). Meanwhile the gateway
 // answers workers on its server's threads:
 //   Join    a name (made unique) and the weight server the worker runs; the
 //           reply carries the job's config and the services' addresses;
@@ -61,8 +65,8 @@ class RolloutGateway {
   // Frames and bytes through the gateway so far, both directions.
   comm::MessageTraffic Traffic() const;
 
-  // The items of `step`, each run with weights `version`. REQUIRES: the
-  // previous step's items were collected; items non-empty.
+  // The items of `step`, each run with weights `version`. REQUIRES: step
+  // above every step posted and not yet collected; items non-empty.
   void Post(int64_t step, int64_t version, std::vector<proto::RolloutWork> items);
 
   struct Collected {
@@ -72,10 +76,12 @@ class RolloutGateway {
     int64_t duplicates = 0;                     // results dropped (copies, stale)
     std::vector<std::string> lost;              // workers lost during the step, named once
   };
-  // Waits for every posted item's result. Throws util::Error when no result
-  // arrives for `patience` (naming how many items wait and whether any
-  // worker is live).
-  Collected Collect(std::chrono::milliseconds patience);
+  // Waits for every item of `step` (REQUIRES: posted) and forgets the step.
+  // Throws util::Error when none of its results arrives for `patience`
+  // (naming how many of its items wait and whether any worker is live).
+  Collected Collect(int64_t step, std::chrono::milliseconds patience);
+  // Steps posted and not yet collected.
+  int64_t posted_steps() const;
 
   // Every Ask is answered STOP from now on; waits up to `grace` until every
   // live worker has heard it, then stops the server.

@@ -7,9 +7,10 @@
 //   saves     whether the step ends with a checkpoint: the run's (or this
 //             launch's) last step, every trainer.save_every steps, the end of
 //             an EM iteration, or a preemption signal;
-//   prefetch  whether the next step's work goes to the rollout workers before
-//             this step's update (grpo.max_staleness = 1, one step off):
-//             never across a checkpoint, so resuming stays exact.
+//   ahead     how far past this step the rollout workers' work may reach
+//             before this step's update (grpo.max_staleness = k: up to k
+//             steps; 1 is one step off): never past the launch's last step
+//             and never across a checkpoint, so resuming stays exact.
 //
 // Thread-safety: immutable after construction.
 #pragma once
@@ -35,8 +36,10 @@ class StepSchedule {
   StepSchedule() = default;
   // `em` for an EM objective; `stop_at`: the step count at which this launch
   // stops (global steps are 0-based, so step stop_at - 1 is the last).
-  StepSchedule(std::optional<EmSchedule> em, int64_t save_every, int64_t stop_at, bool one_step_off)
-      : em_(std::move(em)), save_every_(save_every), stop_at_(stop_at), one_step_off_(one_step_off) {}
+  // `ahead`: grpo.max_staleness where the objective allows rollout ahead of
+  // the update, else 0.
+  StepSchedule(std::optional<EmSchedule> em, int64_t save_every, int64_t stop_at, int64_t ahead)
+      : em_(std::move(em)), save_every_(save_every), stop_at_(stop_at), ahead_(ahead) {}
 
   StepShape At(int64_t step) const {
     if (!em_) return {};
@@ -49,13 +52,25 @@ class StepSchedule {
            (save_every_ > 0 && (step + 1) % save_every_ == 0);
   }
 
-  // REQUIRES: `saves` is SavesAfter's answer for this step.
-  bool PrefetchesNext(bool saves) const { return one_step_off_ && !saves; }
+  // The last step whose work may be out while `step` learns: `step` itself
+  // (synchronous, or a checkpoint follows) up to step + ahead, stopping at
+  // the launch's last step and at the first later step that saves (the
+  // steps after it wait for its checkpoint). A preemption signal is not
+  // foreseen: steps already out when one comes are dropped at the stop.
+  // REQUIRES: `saves` is SavesAfter's answer for `step`.
+  int64_t AheadThrough(int64_t step, bool saves) const {
+    int64_t last = step;
+    if (saves) return last;
+    for (int64_t s = step + 1; s <= step + ahead_ && s < stop_at_; ++s) {
+      last = s;
+      if (SavesAfter(At(s), s, false)) break;
+    }
+    return last;
+  }
 
  private:
   std::optional<EmSchedule> em_;
-  int64_t save_every_ = 0, stop_at_ = 0;
-  bool one_step_off_ = false;
+  int64_t save_every_ = 0, stop_at_ = 0, ahead_ = 0;
 };
 
 }  // namespace prlm::coordinator

@@ -99,7 +99,7 @@ class WorkLeases {
   std::deque<uint64_t> reissue_;        // issued, then lost: issued first
   std::map<uint64_t, LeaseOf> leases_;  // item -> who holds it, until when
   std::set<uint64_t> done_;
-  std::set<uint64_t> overdue_;          // issued again by Overdue (once each)
+  std::set<uint64_t> overdue_;  // issued again by Overdue (once each)
   uint64_t reissued_ = 0, duplicates_ = 0;
 };
 

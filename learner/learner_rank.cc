@@ -125,7 +125,9 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
   const bool elastic = job.config.rollout.elastic;
   if (job.me.index == 0 && !elastic) sync = std::make_unique<comm::TensorCollectives>(job.weight_sync, "weight sync");
   // The elastic tier fetches weights from learner 0's store (the relay's head).
-  comm::WeightStore published;
+  // It keeps every version a posted step may still be generated with.
+  comm::WeightStore published(comm::WeightStore::kDefaultChunkBytes,
+                              static_cast<size_t>(std::max<int64_t>(2, job.config.grpo.max_staleness + 1)));
   std::thread serving;
   if (elastic_server) {
     comm::ServeWeights(*elastic_server, published, std::chrono::seconds(30));

@@ -7,8 +7,10 @@
 //  - the gateway (coordinator/rollout_gateway.h) with two workers played by
 //    hand: weights before work, a silent worker's item re-issued to the
 //    other and the silent one named once, results in item order, its late
-//    result dropped, a forgotten worker told to join again, a step with no
-//    worker ending with a message that says so, and STOP for everyone.
+//    result dropped, a forgotten worker told to join again, steps posted
+//    ahead (grpo.max_staleness >= 2) handed out oldest first with their
+//    own versions and collected one by one, a step with no worker ending
+//    with a message that says so, and STOP for everyone.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -76,6 +78,19 @@ TEST(WeightRelay, ASizeMismatchAndAForgottenVersionAreNamed) {
   testing::ExpectErrorContaining([&] { store.Chunk(1, 0, milliseconds(10)); }, {"holds v2"});
   testing::ExpectErrorContaining([&] { store.Chunk(3, 999, milliseconds(10)); }, {"no chunk 999"});
   EXPECT_EQ(store.Chunk(2, 0, milliseconds(10)).version(), 2) << "the newest two are kept";
+  // Learner 0's store at grpo.max_staleness 2 keeps three; a worker's store
+  // that opens an older version again (a re-issued item) forgets the least
+  // recently opened, not the version it is fetching.
+  comm::WeightStore three(4096, 3);
+  for (int64_t v = 1; v <= 4; ++v) three.Publish(v, SomeWeights(v));
+  EXPECT_EQ(three.Chunk(2, 0, milliseconds(10)).version(), 2);
+  testing::ExpectErrorContaining([&] { three.Chunk(1, 0, milliseconds(10)); }, {"holds v2"});
+  comm::WeightStore worker(4096);
+  for (int64_t v : {3, 4}) worker.Put(three.Chunk(v, 0, milliseconds(10)));
+  worker.Put(three.Chunk(2, 0, milliseconds(10)));
+  EXPECT_EQ(worker.FirstMissing(2), 1u) << "v2 is being fetched again";
+  EXPECT_EQ(worker.FirstMissing(3), 0u) << "v3 was opened least recently: forgotten";
+  EXPECT_EQ(worker.FirstMissing(4), 1u);
 }
 
 // One worker played by hand against the gateway.
@@ -164,7 +179,7 @@ TEST(RolloutGateway, ASilentWorkersItemGoesToTheOtherAndResultsComeInItemOrder) 
   const auto item_b = b.Ask(3);
   ASSERT_EQ(item_b.item(), 1u);
   EXPECT_TRUE(b.Result(1, 4, "b1"));
-  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(milliseconds(20000)); });
+  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(4, milliseconds(20000)); });
   proto::WorkReply again;
   for (int i = 0; i < 100 && again.kind() != proto::WorkReply::WORK; ++i) again = b.Ask(3);
   ASSERT_EQ(again.kind(), proto::WorkReply::WORK);
@@ -192,7 +207,7 @@ TEST(RolloutGateway, AnOverdueItemGoesToAnotherWorkerWhileItsHolderStillCounts) 
   FakeWorker a(gateway->port(), "a"), b(gateway->port(), "b");
   gateway->Post(0, 0, Items(0, 1));
   ASSERT_EQ(a.Ask(0).kind(), proto::WorkReply::WORK);
-  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(milliseconds(20000)); });
+  auto collected = std::async(std::launch::async, [&] { return gateway->Collect(0, milliseconds(20000)); });
   proto::WorkReply again;
   for (int i = 0; i < 100 && again.kind() != proto::WorkReply::WORK; ++i) again = b.Ask(0);
   ASSERT_EQ(again.kind(), proto::WorkReply::WORK);
@@ -205,10 +220,46 @@ TEST(RolloutGateway, AnOverdueItemGoesToAnotherWorkerWhileItsHolderStillCounts) 
   EXPECT_FALSE(a.Result(0, 0, "late")) << "the holder's late copy is dropped";
 }
 
+TEST(RolloutGateway, StepsPostedAheadGoOutOldestFirstEachWithItsVersion) {
+  // grpo.max_staleness 2: steps 5 and 6 posted with v4, step 7 with v5.
+  auto gateway = MakeGateway(milliseconds(10000));
+  FakeWorker a(gateway->port(), "a");
+  gateway->Post(5, 4, Items(5, 1));
+  gateway->Post(6, 4, Items(6, 2));
+  gateway->Post(7, 5, Items(7, 1));
+  EXPECT_EQ(gateway->posted_steps(), 3);
+  ASSERT_EQ(a.Ask(-1).kind(), proto::WorkReply::WEIGHTS);
+  std::vector<std::pair<int64_t, uint64_t>> order;  // (step, item) as handed out
+  int64_t holds = 4;
+  for (int i = 0; i < 4; ++i) {
+    auto r = a.Ask(holds);
+    if (r.kind() == proto::WorkReply::WEIGHTS) {
+      EXPECT_EQ(r.weight_version(), 5) << "step 7 is generated with v5";
+      EXPECT_EQ(order.size(), 3u) << "only after steps 5 and 6";
+      holds = r.weight_version();
+      r = a.Ask(holds);
+    }
+    ASSERT_EQ(r.kind(), proto::WorkReply::WORK);
+    EXPECT_EQ(r.weight_version(), holds);
+    order.emplace_back(r.work().step(), r.item());
+    EXPECT_TRUE(a.Result(r.item(), r.work().step(), "s" + std::to_string(r.work().step())));
+  }
+  const std::vector<std::pair<int64_t, uint64_t>> want = {{5, 0}, {6, 0}, {6, 1}, {7, 0}};
+  EXPECT_EQ(order, want);
+  // A result for a step not posted (or already collected) is dropped.
+  EXPECT_FALSE(a.Result(0, 9, "unposted"));
+  // Collected one step at a time, each its own results.
+  EXPECT_EQ(gateway->Collect(6, milliseconds(1000)).results.at(1).groups(0).error(), "s6");
+  EXPECT_EQ(gateway->Collect(5, milliseconds(1000)).results.at(0).groups(0).error(), "s5");
+  EXPECT_EQ(gateway->posted_steps(), 1);
+  EXPECT_FALSE(a.Result(0, 5, "late")) << "step 5 is collected";
+  EXPECT_EQ(gateway->Collect(7, milliseconds(1000)).results.size(), 1u);
+}
+
 TEST(RolloutGateway, AStepWithNoWorkerEndsWithAMessageThatSaysSo) {
   auto gateway = MakeGateway(milliseconds(5000));
   gateway->Post(0, 0, Items(0, 3));
-  testing::ExpectErrorContaining([&] { gateway->Collect(milliseconds(300)); },
+  testing::ExpectErrorContaining([&] { gateway->Collect(0, milliseconds(300)); },
                                  {"3 work items wait, 0 are leased, 0 rollout workers are live"});
 }
 

@@ -73,8 +73,8 @@ TEST(Generation, GreedyFollowsArgmaxAndLogprobsAgreeWithScoring) {
   torch::NoGradGuard g;
   const auto ids = torch::tensor(std::vector<int64_t>(full.begin(), full.end())).view({1, -1});
   const auto mask = torch::ones_like(ids);
-  const auto logits =
-      m->Logits(m->Forward(ids, model::PositionsFromMask(mask), model::AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
+  const auto logits = m->Logits(m->Forward(ids, model::PositionsFromMask(mask),
+                                           model::AttentionBias(mask, 0, ids.size(1), torch::kFloat), nullptr));
   for (size_t t = 0; t < c.tokens.size(); ++t)
     EXPECT_EQ(logits[0][prompt.size() - 1 + t].argmax().item<int64_t>(), c.tokens[t]);
   // Log-probs from generation equal the scoring path's on the same tokens.

@@ -299,6 +299,11 @@ TEST(OffPolicyCorrection, AutoIsDecoupledOnlyForStaleRecomputedSamplesAndCapsDef
   t.grpo.is_cap = 0;
   t.grpo.is_mask_low = 1.2;
   ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.is_mask_low"});
+  t.grpo.is_mask_low = 0.5;
+  t.grpo.max_staleness = 2;
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.max_staleness", "rollout.elastic=true"});
+  t.rollout.elastic = true;
+  EXPECT_NO_THROW(t.Validate(0));
 }
 
 TEST(OffPolicyCorrection, TheWeightMultipliesThePolicyTermAfterTheClipsAndTheObjectiveCountsCaps) {

@@ -1,15 +1,19 @@
 // Planning a training step without MPI (coordinator/step_plan.h): skipped
 // questions, advantages by the objective, sequences and micro-batches per
 // learner, the rollout side of the metrics; the step metrics' key mapping;
-// summing learner statistics.
+// summing learner statistics; how far work may run ahead of the update
+// (grpo.max_staleness, step_schedule.h).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <set>
 
 #include "common/config/train_config.h"
 #include "common/monitor/step_metrics.h"
 #include "common/objective/objective.h"
 #include "coordinator/step_plan.h"
+#include "coordinator/step_schedule.h"
 #include "tests/test_util.h"
 
 namespace prlm {
@@ -156,6 +160,39 @@ TEST(StepPlan, AStepWithNoAnswerableQuestionNamesTheFirstReason) {
   g->set_error("over the prompt budget");
   testing::ExpectErrorContaining([&] { PlanStep(results, *objective, StepPlanOptions{}); },
                                  {"step 0", "question 5", "over the prompt budget"});
+}
+
+TEST(StepSchedule, WorkAheadStaysWithinKStopsAtCheckpointsAndTheLastStep) {
+  // The coordinator's loop over random schedules: step s goes out during
+  // step p (with p's weights, before p's update), so its samples trail the
+  // update that learns them by s - p versions.
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 500; ++trial) {
+    const int64_t k = static_cast<int64_t>(rng() % 5), save_every = static_cast<int64_t>(rng() % 6);
+    const int64_t first = static_cast<int64_t>(rng() % 4), stop_at = first + 1 + static_cast<int64_t>(rng() % 20);
+    const coordinator::StepSchedule schedule(std::nullopt, save_every, stop_at, k);
+    std::map<int64_t, int64_t> sent_during;  // step -> the step during which its work went out
+    int64_t out_through = first - 1, last_save = -1;
+    for (int64_t step = first; step < stop_at; ++step) {
+      if (out_through < step) sent_during[step] = step, out_through = step;
+      const bool saves = schedule.SavesAfter(schedule.At(step), step, false);
+      const int64_t through = schedule.AheadThrough(step, saves);
+      EXPECT_LE(through, step + k);
+      EXPECT_LT(through, stop_at) << "never past the launch's last step";
+      if (saves) EXPECT_EQ(through, step) << "nothing out across a checkpoint";
+      while (out_through < through) sent_during[++out_through] = step;
+      if (saves) last_save = step;
+      // Every step out now went out after the last checkpoint before it.
+      for (int64_t s = step + 1; s <= out_through; ++s) EXPECT_GT(sent_during[s], last_save) << "step " << s;
+    }
+    ASSERT_EQ(out_through, stop_at - 1) << "k " << k << " save_every " << save_every;
+    int64_t max_lag = 0;
+    for (const auto& [s, p] : sent_during) {
+      EXPECT_LE(s - p, k) << "step " << s << " went out during step " << p;
+      max_lag = std::max(max_lag, s - p);
+    }
+    if (save_every == 0 && stop_at - first > k) EXPECT_EQ(max_lag, k) << "k steps ahead are used";
+  }
 }
 
 TEST(StepMetrics, EachObjectiveWritesItsOwnActorKeysInOneFixedOrder) {

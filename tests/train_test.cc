@@ -1074,6 +1074,39 @@ TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   EXPECT_NE(log.find("reward server rank 2 (reward 0 on "), std::string::npos) << log;
 }
 
+// grpo.max_staleness = 2 on the elastic tier: steps go out up to two ahead
+// of the update, each generated with the weights of the step it went out
+// during, never across a checkpoint; the correction (decoupled, by default)
+// reports its capped share; a resume at the checkpoint equals the straight run.
+TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
+  const std::string common =
+      "trainer.total_steps=8 trainer.save_every=4 rollout.elastic=true grpo.max_staleness=2 layout.retrieval=1 "
+      "layout.reward=1 layout.rollout=2 layout.learners=1";
+  const std::string straight = D("k2-straight"), split = D("k2-split");
+  const auto r = Train(6, straight, common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(straight);
+  ASSERT_EQ(m.size(), 8u);
+  // Steps 1-4: 0, 1, 2, 2 versions behind; step 4 saves, so steps 5 and 6
+  // wait for it (step 5 is on-policy again); steps 7, 8: 1 and 2 behind.
+  const std::vector<double> want = {0, 1, 2, 2, 0, 1, 2, 2};
+  for (size_t i = 0; i < m.size(); ++i) {
+    EXPECT_EQ(m[i]["rollout/staleness/max"].get<double>(), want[i]) << "step " << i + 1;
+    EXPECT_TRUE(m[i].contains("rollout_corr/capped_fraction")) << "step " << i + 1;
+  }
+  const auto first = Train(6, split, common + " trainer.stop_after_steps=4");
+  ASSERT_EQ(first.code, 0) << first.out;
+  const auto second = Train(6, split, common + " trainer.resume=auto");
+  ASSERT_EQ(second.code, 0) << second.out;
+  const auto b = Metrics(split);
+  ASSERT_EQ(b.size(), 8u);
+  for (size_t i = 0; i < 8; ++i)
+    for (const auto& [key, value] : m[i].items())
+      if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000008/policy/model.safetensors"),
+            util::ReadFile(split + "/checkpoints/step-00000008/policy/model.safetensors"));
+}
+
 // A worker started outside the job (`prlm rollout --join`) proves the
 // secret, takes the job's config, fetches the weights by relay and works;
 // killed, it is dropped and the job goes on with the MPI worker.

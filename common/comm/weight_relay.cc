@@ -18,7 +18,9 @@ uint64_t TotalBytes(const std::vector<torch::Tensor>& tensors) {
 
 }  // namespace
 
-WeightStore::WeightStore(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) { PRLM_CHECK(chunk_bytes > 0); }
+WeightStore::WeightStore(size_t chunk_bytes, size_t keep) : chunk_bytes_(chunk_bytes), keep_(keep) {
+  PRLM_CHECK(chunk_bytes > 0 && keep >= 1);
+}
 
 uint32_t WeightStore::CountOf(uint64_t total_bytes) const {
   return static_cast<uint32_t>(std::max<uint64_t>(1, (total_bytes + chunk_bytes_ - 1) / chunk_bytes_));
@@ -30,7 +32,15 @@ WeightStore::Version& WeightStore::Open(int64_t version, uint64_t total_bytes) {
   Version& v = versions_[version];
   v.bytes.resize(total_bytes);
   v.have.assign(CountOf(total_bytes), false);
-  while (versions_.size() > 2) versions_.erase(versions_.begin());  // keep the newest two
+  v.opened = ++opened_;
+  // Forget the least recently opened (not always the oldest version: a
+  // worker may fetch an older version again for a re-issued item).
+  while (versions_.size() > keep_) {
+    auto oldest = versions_.begin();
+    for (auto i = versions_.begin(); i != versions_.end(); ++i)
+      if (i->second.opened < oldest->second.opened) oldest = i;
+    versions_.erase(oldest);
+  }
   return v;
 }
 
@@ -94,7 +104,6 @@ void WeightStore::Put(const proto::WeightChunk& chunk) {
                "weight version " << chunk.version() << ": chunk " << chunk.index() << " of " << chunk.count()
                                  << " does not fit " << chunk.total_bytes() << " bytes in chunks of " << chunk_bytes_
                                  << " (a source with another chunk size)");
-  if (!versions_.empty() && chunk.version() < versions_.begin()->first && versions_.size() == 2) return;  // stale
   Version& v = Open(chunk.version(), chunk.total_bytes());
   PRLM_REQUIRE(v.bytes.size() == chunk.total_bytes(), "weight version " << chunk.version() << ": a chunk says "
                                                                         << chunk.total_bytes() << " bytes, the first "

@@ -9,9 +9,10 @@
 //
 // A version is the trainable tensors packed back to back in their own dtype
 // (row-major, the order of TrainableParameters()), cut into fixed-size
-// chunks. A store keeps the newest two versions (a one-step-off job still
-// generates with the older one while the newer is published); older
-// requests fail, naming what the store holds.
+// chunks. A store keeps the `keep` versions it opened last: two by default (a
+// one-step-off job still generates with the older one while the newer is
+// published), grpo.max_staleness + 1 for a job that posts k steps ahead;
+// older requests fail, naming what the store holds.
 //
 // Thread-safety: WeightStore is thread-safe (a server's threads read while
 // a fetch writes). FetchWeights: one fetch per store at a time.
@@ -36,8 +37,8 @@ namespace prlm::comm {
 class WeightStore {
  public:
   static constexpr size_t kDefaultChunkBytes = size_t{4} << 20;
-  // REQUIRES: chunk_bytes > 0.
-  explicit WeightStore(size_t chunk_bytes = kDefaultChunkBytes);
+  // REQUIRES: chunk_bytes > 0, keep >= 1.
+  explicit WeightStore(size_t chunk_bytes = kDefaultChunkBytes, size_t keep = 2);
 
   // Learner 0: `tensors` as version `version`, complete at once.
   void Publish(int64_t version, const std::vector<torch::Tensor>& tensors);
@@ -47,9 +48,10 @@ class WeightStore {
   // is older than those kept, the index is out of range, or the wait ends.
   proto::WeightChunk Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait) const;
 
-  // A fetched chunk. The first of a version opens it (and forgets all but the
-  // newest other); a chunk whose version or sizes disagree with the first is
-  // refused (util::Error naming both).
+  // A fetched chunk (this store's own fetch: also of an older version again,
+  // for a re-issued item). The first of a version opens it (and forgets the
+  // least recently opened past `keep`); a chunk whose version or sizes
+  // disagree with the first is refused (util::Error naming both).
   void Put(const proto::WeightChunk& chunk);
 
   // The first chunk of `version` not held yet (count when all are; 0 when
@@ -68,14 +70,16 @@ class WeightStore {
     std::string bytes;
     std::vector<bool> have;
     uint32_t held = 0;
+    uint64_t opened = 0;  // when Open made it (the least recently opened goes first)
   };
   Version& Open(int64_t version, uint64_t total_bytes);  // REQUIRES: mu_ held
   uint32_t CountOf(uint64_t total_bytes) const;
 
-  const size_t chunk_bytes_;
+  const size_t chunk_bytes_, keep_;
   mutable std::mutex mu_;
   mutable std::condition_variable arrived_;
-  std::map<int64_t, Version> versions_;  // the newest two
+  std::map<int64_t, Version> versions_;  // the keep_ most recently opened
+  uint64_t opened_ = 0;
   mutable uint64_t bytes_served_ = 0;
 };
 

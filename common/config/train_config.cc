@@ -74,7 +74,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("grpo.max_completion_tokens", &c.grpo.max_completion_tokens, "completion limit")
       .Add("grpo.kv_cache_tokens", &c.grpo.kv_cache_tokens,
            "rollout KV cache pool in token positions (0: every sample of a step at full length)")
-      .Add("grpo.max_staleness", &c.grpo.max_staleness, "0: on-policy; 1: rollout one step ahead")
+      .Add("grpo.max_staleness", &c.grpo.max_staleness,
+           "k: rollout up to k steps ahead of the update (0: on-policy; 1: one step off; >= 2: rollout.elastic)")
       .AddChoice("grpo.old_logprobs", &c.grpo.old_logprobs, {"recompute", "rollout"},
                  "off-policy updates' old log-probs: recompute (a learner forward) or rollout (the sampler's)")
       .AddEnum("grpo.off_policy", &c.grpo.off_policy,
@@ -277,7 +278,11 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.top_k >= 0, "grpo.top_k", "must be >= 0");
   Require(grpo.max_prompt_tokens >= 16, "grpo.max_prompt_tokens", "must be at least 16");
   Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
-  Require(grpo.max_staleness == 0 || grpo.max_staleness == 1, "grpo.max_staleness", "must be 0 or 1");
+  Require(grpo.max_staleness >= 0, "grpo.max_staleness", "must be >= 0");
+  Require(grpo.max_staleness <= 1 || rollout.elastic, "grpo.max_staleness",
+          "above 1 needs rollout.elastic=true (workers fetch each step's weight version from learner 0's store "
+          "while the learner goes on; the MPI weight broadcast would hold the learner until a worker drained "
+          "its queue: docs/async.md)");
   Require(grpo.is_cap == 0 || grpo.is_cap > 1, "grpo.is_cap", "must be 0 (the method's cap) or > 1");
   Require(grpo.is_mask_low >= 0 && grpo.is_mask_low < 1 && grpo.is_mask_high > 1, "grpo.is_mask_low / is_mask_high",
           "must bracket 1: 0 <= low < 1 < high");

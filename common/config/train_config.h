@@ -105,7 +105,7 @@ struct GrpoConfig {
   // The rollout engine's KV cache pool, in token positions (0: room for all
   // of a step's samples at max_prompt_tokens + max_completion_tokens each).
   int64_t kv_cache_tokens = 0;
-  int64_t max_staleness = 0;  // 0: synchronous on-policy; 1: one-step-off
+  int64_t max_staleness = 0;  // k: rollout up to k steps ahead (0: synchronous; 1: one step off)
   // Off-policy updates' (mu > 1 or one-step-off) old log-probs: "recompute"
   // (a learner forward with the weights before the update; one step off, the
   // ratio then starts at 1) or "rollout" (the sampler's, recorded while
