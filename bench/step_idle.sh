@@ -13,6 +13,10 @@
 #              a fifth of them 4x longer, 4,000 tokens/s plus 20 ms per
 #              decode step (a batch runs as long as its longest sample), the
 #              learner at 20,000 tokens/s.
+#   long-tail-elastic  the same on the elastic tier with 3 rollout workers
+#              taking one question (8 samples) per work item, at
+#              grpo.max_staleness 0, 1, 2 and 4: a worker done with its items
+#              takes the next step's while the others finish their long ones.
 #
 # Per step: rollout busy = timing_s/retrieval + gen + reward (the rollout
 # worker's own seconds), learner busy = timing_s/ref + old_log_prob +
@@ -46,13 +50,16 @@ fi
 LONG_TAIL=(simulate.enabled=true simulate.completion_tokens=64 simulate.long_tail_fraction=0.2
   simulate.long_tail_factor=4 simulate.decode_tokens_per_s=4000 simulate.decode_step_s=0.02
   simulate.learn_tokens_per_s=20000)
-for variant in ${PRLM_IDLE_RUN:-demo long-tail}; do
-  extra=()
+ELASTIC=(rollout.elastic=true rollout.item_prompts=1 layout.retrieval=1 layout.reward=1 layout.rollout=3
+  layout.learners=1)
+for variant in ${PRLM_IDLE_RUN:-demo long-tail long-tail-elastic}; do
+  extra=() ks="0 1" np=5
   [[ $variant == long-tail ]] && extra=("${LONG_TAIL[@]}")
-  for k in 0 1; do
+  [[ $variant == long-tail-elastic ]] && extra=("${LONG_TAIL[@]}" "${ELASTIC[@]}") ks="0 1 2 4" np=7
+  for k in $ks; do
     say "$variant: GRPO, grpo.max_staleness=$k, $STEPS steps"
     rm -rf "$OUT/$variant-k$k"
-    "${LOCAL_MPIRUN[@]}" -np 5 $P train --config configs/demo.yaml model.dtype="$(cpu_training_dtype)" \
+    "${LOCAL_MPIRUN[@]}" -np $np $P train --config configs/demo.yaml model.dtype="$(cpu_training_dtype)" \
       data.dir="$OUT/data_rl" model.policy="$OUT/init" reward.model="$OUT/reward_model" \
       trainer.total_steps="$STEPS" grpo.max_staleness=$k trainer.output_dir="$OUT/$variant-k$k" \
       logging.console_every=1000 "${extra[@]}" > "$OUT/$variant-k$k.log" 2>&1
@@ -62,10 +69,11 @@ python3 - "$OUT" <<'PYEOF2'
 import json, os, sys
 out = sys.argv[1]
 print("| workload | grpo.max_staleness | step s | rollout busy s | rollout idle s | learner busy s | learner idle s "
-      "| completion tokens | steps/hour |")
-print("|---|---|---|---|---|---|---|---|---|")
-for variant in ("demo", "long-tail"):
-    for k in (0, 1):
+      "| completion tokens | steps/hour | vs k = 0 |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for variant in ("demo", "long-tail", "long-tail-elastic"):
+    base = None
+    for k in (0, 1, 2, 4):
         if not os.path.exists(f"{out}/{variant}-k{k}/metrics.jsonl"):
             continue
         rows = [json.loads(l) for l in open(f"{out}/{variant}-k{k}/metrics.jsonl")][2:]
@@ -76,8 +84,11 @@ for variant in ("demo", "long-tail"):
         length = mean(lambda r: r["response_length/mean"])
         # One step off the rollout worker never waits: a step's generation
         # spans the step boundary (the next step's, drawn during this one).
-        print(f"| {variant} | {k} | {step:.2f} | {roll:.2f} | {max(0, step - roll):.2f} | {learn:.2f} "
+        # Elastic: the generation seconds are one work item's, not the step's.
+        rollout = "| | |" if variant.endswith("elastic") else f"| {roll:.2f} | {max(0, step - roll):.2f} |"
+        print(f"| {variant} | {k} | {step:.2f} {rollout} {learn:.2f} "
               f"| {max(0, step - learn):.2f} "
-              f"| {length:.1f} | {3600 / step:.0f} |")
+              f"| {length:.1f} | {3600 / step:.0f} | {base / step if base else 1:.2f}x |")
+        base = base or step
 print(f"(steps 3..{len(rows) + 2} of each run averaged)")
 PYEOF2
