@@ -85,6 +85,11 @@ class Coordinator {
   // The first three of a step of `shape`'s kind (step_schedule.h).
   StepPlan PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched);
   void SendWork(int64_t step, const std::vector<int64_t>& indices);
+  // The data order's next questions as `step`'s work; notes the cursor after them.
+  void SendNextQuestions(int64_t step) {
+    SendWork(step, order_->Next(cursor_));
+    cursor_after_[step] = cursor_;
+  }
   // The step's prompts as SendWork hands them out (rollout.elastic: in work items).
   std::vector<proto::RolloutWork> WorkOf(int64_t step, const std::vector<int64_t>& indices) const;
   // rollout.elastic: the gateway on `server`; RUN/gateway says where it is.
@@ -156,9 +161,7 @@ int Coordinator::Run() {
     // Work ahead: steps up to grpo.max_staleness past this one, each to be
     // generated with the weights before this step's update.
     for (const int64_t through = schedule_.AheadThrough(step, save_now); out_through < through;) {
-      ++out_through;
-      SendWork(out_through, order_->Next(cursor_));
-      cursor_after_[out_through] = cursor_;
+      SendNextQuestions(++out_through);
     }
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
@@ -494,10 +497,7 @@ void Coordinator::SaveCheckpoint(int64_t step) {
 StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
   const auto t0 = util::Clock::now();
   // 1. Order: the step's questions go to the rollout workers.
-  if (!prefetched) {
-    SendWork(step, order_->Next(cursor_));
-    cursor_after_[step] = cursor_;
-  }
+  if (!prefetched) SendNextQuestions(step);
   // 2. Rollout: every worker's scored groups.
   const auto results = GatherResults(step);
   // 3. Plan: advantages, sequences, micro-batches per learner. The launch's

@@ -35,12 +35,9 @@ WeightStore::Version& WeightStore::Open(int64_t version, uint64_t total_bytes) {
   v.opened = ++opened_;
   // Forget the least recently opened (not always the oldest version: a
   // worker may fetch an older version again for a re-issued item).
-  while (versions_.size() > keep_) {
-    auto oldest = versions_.begin();
-    for (auto i = versions_.begin(); i != versions_.end(); ++i)
-      if (i->second.opened < oldest->second.opened) oldest = i;
-    versions_.erase(oldest);
-  }
+  while (versions_.size() > keep_)
+    versions_.erase(std::min_element(versions_.begin(), versions_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.opened < b.second.opened; }));
   return v;
 }
 

@@ -235,6 +235,7 @@ struct RpcServer::Impl {
     state->finish = [this, conn, owed](std::string frame, Responder::State::Outcome outcome) {
       if (outcome == Responder::State::kError) Count(kErrorReplies);
       asio::post(io, [this, conn, owed, frame = std::move(frame), outcome]() mutable {
+        owed->reset();  // posted: on the IO loop now (a write, if any, is its own work)
         --conn->in_flight;
         if (outcome == Responder::State::kBadPayload) {
           CloseForBadInput(conn, kBadPayloadC);
@@ -244,7 +245,6 @@ struct RpcServer::Impl {
         Count(kBytesSent, frame.size());
         Send(conn, std::move(frame));
         MaybeFinish(conn);
-        owed->reset();
       });
     };
     asio::post(workers, [this, type = header.type, payload = std::move(payload), state]() mutable {
