@@ -168,6 +168,7 @@ int Coordinator::Run() {
                    plan.first_skip);
     // 4. Learn: the update, then learner 0's weight broadcast.
     if (!plan.learn.empty()) Learn(plan.learn, &plan.metrics);
+    if (gateway_) gateway_->Publish(weight_version_);  // workers mid-item may take it (grpo.partial_rollouts)
     // 5. Record.
     monitor::StepMetrics& m = plan.metrics;
     m.global_step = step + 1;
@@ -359,6 +360,7 @@ void Coordinator::OpenGateway(std::unique_ptr<net::RpcServer> server) {
   for (const auto& r : comm::OfRole(job_.directory, comm::Role::kRetrieval)) o.retrieval.push_back(r.Address());
   for (const auto& r : comm::OfRole(job_.directory, comm::Role::kReward)) o.reward.push_back(r.Address());
   o.learner_weights = learners_.at(0).Address();
+  o.partial_rollouts = c_.grpo.partial_rollouts != config::PartialRollouts::kOff;
   gateway_ = std::make_unique<RolloutGateway>(std::move(server), std::move(o));
   const std::string where = job_.me.host + ":" + std::to_string(gateway_->port());
   fs::create_directories(c_.trainer.output_dir);
@@ -504,7 +506,11 @@ StepPlan Coordinator::RolloutStep(int64_t step, bool prefetched) {
   // last update needs no broadcast: nobody generates after it.
   StepPlan plan = PlanStep(results, *objective_,
                            {step, weight_version_, c_.trainer.micro_batch_size, static_cast<int>(learners_.size()),
-                            /*sync_weights=*/step + 1 < stop_at_});
+                            /*sync_weights=*/step + 1 < stop_at_, c_.grpo.max_staleness});
+  if (plan.metrics.dropped_stale > 0)
+    spdlog::warn("step {}: {} samples dropped as older than grpo.max_staleness = {} versions{}", step + 1,
+                 plan.metrics.dropped_stale, c_.grpo.max_staleness,
+                 plan.learn.empty() ? " (all of them: the step learns nothing)" : "");
   plan.metrics.timing.rollout = util::Seconds(t0);
   return plan;
 }

@@ -66,6 +66,7 @@ struct RolloutGateway::Impl {
     std::unique_ptr<WorkLeases> leases;
   };
   std::map<int64_t, Posted> posted;
+  int64_t newest = -1;            // the newest version published
   std::vector<std::string> lost;  // since the last Collect
 
   // The oldest posted step with an item waiting, or nullptr. REQUIRES: mu held.
@@ -98,7 +99,7 @@ struct RolloutGateway::Impl {
     }
     Posted* p = Waiting();
     if (!p) return std::nullopt;
-    if (holds != p->version) {
+    if (holds < p->version || (holds > p->version && !options.partial_rollouts)) {
       r.set_kind(proto::WorkReply::WEIGHTS);
       r.set_weight_version(p->version);
       r.set_weight_source(SourceFor(name, p->version));
@@ -223,6 +224,11 @@ struct RolloutGateway::Impl {
       if (reply.known()) {
         it->second.last_seen = Clock::now();
         for (auto& [step, p] : posted) p.leases->Renew(request.name(), it->second.last_seen);
+        if (options.partial_rollouts && newest > it->second.holds && newest >= 0) {
+          reply.set_newest_version(newest);
+          reply.set_weight_source(SourceFor(request.name(), newest));
+          it->second.fetching = newest;
+        }
       }
       return ReplyOf(net::kRenewReply, reply);
     });
@@ -284,6 +290,7 @@ void RolloutGateway::Post(int64_t step, int64_t version, std::vector<proto::Roll
                    "step " << step << " posted after step " << impl_->posted.rbegin()->first);
     Impl::Posted& p = impl_->posted[step];
     p.version = version;
+    impl_->newest = std::max(impl_->newest, version);
     p.items = std::move(items);
     p.results.assign(p.items.size(), std::nullopt);
     p.leases = std::make_unique<WorkLeases>(impl_->options.lease);
@@ -326,6 +333,11 @@ RolloutGateway::Collected RolloutGateway::Collect(int64_t step, std::chrono::mil
 int64_t RolloutGateway::posted_steps() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return static_cast<int64_t>(impl_->posted.size());
+}
+
+void RolloutGateway::Publish(int64_t version) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->newest = std::max(impl_->newest, version);
 }
 
 void RolloutGateway::Stop(std::chrono::milliseconds grace) {

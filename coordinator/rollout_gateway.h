@@ -16,7 +16,10 @@
 //   Ask     long-polled (held up to ~1 s while nothing waits): WORK with an
 //           item under a lease, WEIGHTS (fetch the item's version first,
 //           from a source the gateway picks), WAIT, or STOP;
-//   Renew   a heartbeat during an item;
+//   Renew   a heartbeat during an item; with partial rollouts the reply
+//           names the newest published version and a source for it, so
+//           the worker can fetch it while it generates and swap it in
+//           between decode steps;
 //   Result  the first result of an item is kept (work_leases.h).
 // Weight sources form a chain in join order (comm/weight_relay.h): a
 // worker fetches from the nearest worker before it that holds or is fetching
@@ -51,6 +54,10 @@ struct GatewayOptions {
   std::string learner_weights;                 // learner 0's weight server, host:port
   std::chrono::milliseconds poll{1000};        // how long an Ask may be held
   std::chrono::milliseconds item_timeout{0};   // rollout.item_timeout_s (0: off)
+  // grpo.partial_rollouts on: a worker holding a newer version than an
+  // item's runs it with that (fresher, so within the bound), and renewals
+  // name the newest version.
+  bool partial_rollouts = false;
 };
 
 class RolloutGateway {
@@ -82,6 +89,9 @@ class RolloutGateway {
   Collected Collect(int64_t step, std::chrono::milliseconds patience);
   // Steps posted and not yet collected.
   int64_t posted_steps() const;
+  // Learner 0 has published `version` (told to workers mid-item when
+  // partial rollouts are on). Posting a step publishes its version too.
+  void Publish(int64_t version);
 
   // Every Ask is answered STOP from now on; waits up to `grace` until every
   // live worker has heard it, then stops the server.

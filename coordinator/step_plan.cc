@@ -12,23 +12,38 @@ namespace {
 
 using monitor::SpreadBuilder;
 
-// A group that could be asked, with the weight version that sampled it.
+// A group that could be asked, with the weight version its samples started with.
 struct AskedGroup {
   const proto::RolloutGroup* group;
   int64_t version;
 };
 
-// 1. The groups that could be asked; the others are counted and the first
-// one's reason kept.
-std::vector<AskedGroup> AskedGroups(const std::vector<proto::RolloutResult>& results, StepPlan* plan) {
+// The version of a sample's oldest token: the item's, or the first of its
+// per-token versions (a partial rollout's only grow).
+int64_t OldestVersion(const proto::RolloutSample& s, int64_t item_version) {
+  return s.versions().empty() ? item_version : *std::min_element(s.versions().begin(), s.versions().end());
+}
+
+// 1. The groups that could be asked and are fresh enough; the others are
+// counted and the first skip's reason kept.
+std::vector<AskedGroup> AskedGroups(const std::vector<proto::RolloutResult>& results, const StepPlanOptions& o,
+                                    StepPlan* plan) {
   std::vector<AskedGroup> asked;
   for (const auto& r : results)
     for (const auto& g : r.groups()) {
-      if (g.error().empty() && g.samples_size() > 0) {
-        asked.push_back({&g, r.weight_version()});
-      } else if (plan->metrics.skipped_questions++ == 0) {
-        plan->first_skip = "question " + std::to_string(g.index()) + ": " + g.error();
+      if (!g.error().empty() || g.samples_size() == 0) {
+        if (plan->metrics.skipped_questions++ == 0)
+          plan->first_skip = "question " + std::to_string(g.index()) + ": " + g.error();
+        continue;
       }
+      bool fresh = true;
+      for (const auto& s : g.samples())
+        fresh = fresh &&
+                (o.max_staleness < 0 || o.weight_version - OldestVersion(s, r.weight_version()) <= o.max_staleness);
+      if (fresh)
+        asked.push_back({&g, r.weight_version()});
+      else
+        plan->metrics.dropped_stale += g.samples_size();
     }
   return asked;
 }
@@ -37,7 +52,7 @@ std::vector<AskedGroup> AskedGroups(const std::vector<proto::RolloutResult>& res
 struct SampleFigures {
   SpreadBuilder response_length, prompt_length, score, advantage, staleness, kept_score;
   std::map<std::string, SpreadBuilder> components;
-  int64_t clipped = 0, tokens = 0;
+  int64_t clipped = 0, tokens = 0, partial = 0;
 };
 
 // 3. One training sequence per kept sample.
@@ -53,6 +68,8 @@ std::vector<proto::TrainSequence> Sequences(const std::vector<AskedGroup>& group
       f->response_length.Add(s.tokens_size());
       if (!s.stopped()) ++f->clipped;
       for (const auto& c : s.components()) f->components[c.name()].Add(c.value());
+      if (!s.versions().empty() && OldestVersion(s, 0) != *std::max_element(s.versions().begin(), s.versions().end()))
+        ++f->partial;
       f->tokens += g.prompt_size() + s.tokens_size();
       if (!adv.kept[gi] || (!adv.sample_kept.empty() && !adv.sample_kept[gi][static_cast<size_t>(si)])) continue;
       proto::TrainSequence seq;
@@ -62,7 +79,7 @@ std::vector<proto::TrainSequence> Sequences(const std::vector<AskedGroup>& group
       seq.set_advantage(adv.values[gi][static_cast<size_t>(si)]);
       f->kept_score.Add(s.reward());
       f->advantage.Add(seq.advantage());
-      f->staleness.Add(static_cast<double>(weight_version - groups[gi].version));
+      f->staleness.Add(static_cast<double>(weight_version - OldestVersion(s, groups[gi].version)));
       sequences.push_back(std::move(seq));
     }
   }
@@ -126,6 +143,7 @@ void RecordRollout(const std::vector<proto::RolloutResult>& results, const objec
   m->prompt_length_mean = f.prompt_length.Get().mean;
   m->staleness_mean = f.staleness.Get().mean;
   m->staleness_max = f.staleness.Get().max;
+  m->partial_samples = f.partial;
   m->total_num_tokens = f.tokens;
   for (const auto& r : results) {
     m->timing.retrieval = std::max(m->timing.retrieval, r.retrieval_s());
@@ -144,8 +162,8 @@ StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const object
                   const StepPlanOptions& options) {
   std::vector<proto::TrainSequence> sequences;
   StepPlan plan = PlanSequences(results, objective, options, &sequences);
-  // 4. Micro-batches per learner.
-  plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  // 4. Micro-batches per learner (none when every group was too stale).
+  if (!sequences.empty()) plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
   return plan;
 }
 
@@ -168,9 +186,10 @@ StepPlan PlanSequences(const std::vector<proto::RolloutResult>& results, const o
                        const StepPlanOptions& options, std::vector<proto::TrainSequence>* sequences) {
   StepPlan plan;
   // 1. The groups that could be asked.
-  const std::vector<AskedGroup> groups = AskedGroups(results, &plan);
-  PRLM_REQUIRE(!groups.empty(),
+  const std::vector<AskedGroup> groups = AskedGroups(results, options, &plan);
+  PRLM_REQUIRE(!groups.empty() || plan.metrics.dropped_stale > 0,
                "step " << options.step << ": no question of the step could be asked; the first: " << plan.first_skip);
+  if (groups.empty()) return plan;  // every group too stale: the step learns nothing
   // 2. Their advantages, by the objective.
   objective::ScoredGroups scored;
   for (const auto& g : groups) {

@@ -2,7 +2,9 @@
 // results (no MPI, no clock): testable on its own.
 //
 //   1. the groups that could be asked (a group with an error or no samples
-//      is skipped and counted; none at all is an error);
+//      is skipped and counted; none at all is an error), less those with a
+//      sample staler than max_staleness (dropped and counted: a worker that
+//      fell behind);
 //   2. their advantages, by the objective;
 //   3. one training sequence per kept sample (prompt, completion, the
 //      sampler's log-probs, advantage);
@@ -26,10 +28,11 @@ namespace prlm::coordinator {
 
 struct StepPlanOptions {
   int64_t step = 0;            // 0-based
-  int64_t weight_version = 0;  // the learners' version now (staleness = this - a sample's)
+  int64_t weight_version = 0;  // the learners' version now (staleness = this - a sample's oldest token's)
   int64_t micro_batch_size = 4;
   int learners = 1;
-  bool sync_weights = true;  // learner 0 broadcasts the new weights after the update
+  bool sync_weights = true;    // learner 0 broadcasts the new weights after the update
+  int64_t max_staleness = -1;  // grpo.max_staleness: a group with a sample staler is dropped (-1: no bound)
 };
 
 struct StepPlan {

@@ -169,9 +169,66 @@ void GatewayWorker::SendResult(uint64_t item, proto::RolloutResult result) {
   if (!reply.kept()) spdlog::info("item {}: another worker's result came first", item);
 }
 
+void GatewayWorker::BeginItem() {
+  std::lock_guard<std::mutex> lock(fetch_mu_);
+  in_item_ = true;
+}
+
+void GatewayWorker::StartFetch(int64_t version, const std::string& source) {
+  std::lock_guard<std::mutex> lock(fetch_mu_);
+  if (!in_item_ || fetch_running_ || version <= fetch_started_) return;
+  if (fetch_thread_.joinable()) fetch_thread_.join();  // done: fetch_running_ is false
+  fetch_started_ = version;
+  fetch_running_ = true;
+  fetch_thread_ = std::thread([this, version, source] {
+    std::string failed;
+    try {
+      net::RpcClient from(net::ParseEndpoint(source), options_);
+      const auto t0 = Clock::now();
+      bytes_fetched_ += comm::FetchWeights(from, version, store_, std::chrono::seconds(30));
+      fetched_ = version;
+      spdlog::info("weights v{} fetched from {} during an item in {:.2f} s; they join between decode steps", version,
+                   source, std::chrono::duration<double>(Clock::now() - t0).count());
+    } catch (const std::exception& e) {
+      spdlog::warn("weights v{} from {} during an item: {}; the item goes on with the weights it has", version, source,
+                   e.what());
+      failed = source;
+    }
+    std::lock_guard<std::mutex> lock(fetch_mu_);
+    if (!failed.empty()) fetch_failed_ = failed;
+    fetch_running_ = false;
+  });
+}
+
+GatewayWorker::~GatewayWorker() {
+  std::thread running;
+  {
+    std::lock_guard<std::mutex> lock(fetch_mu_);
+    in_item_ = false;
+    running = std::move(fetch_thread_);
+  }
+  if (running.joinable()) running.join();
+}
+
+std::string GatewayWorker::EndItem() {
+  std::thread running;
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> lock(fetch_mu_);
+    in_item_ = false;
+    running = std::move(fetch_thread_);
+  }
+  if (running.joinable()) running.join();  // FetchWeights is one per store at a time: Serve's own fetch comes next
+  std::lock_guard<std::mutex> lock(fetch_mu_);
+  std::swap(failed, fetch_failed_);
+  return failed;
+}
+
 void GatewayWorker::Serve(RolloutWorker& worker, const RunItemFn& run) {
   PRLM_CHECK_MSG(!joined_.name().empty(), "Serve before Join");
-  const auto renew_every = std::max(std::chrono::milliseconds(100), std::chrono::milliseconds(joined_.lease_ms() / 4));
+  const bool partial = worker.config().grpo.partial_rollouts != config::PartialRollouts::kOff;
+  auto renew_every = std::max(std::chrono::milliseconds(100), std::chrono::milliseconds(joined_.lease_ms() / 4));
+  if (partial) renew_every = std::min(renew_every, std::chrono::milliseconds(500));  // hear of new weights soon
   std::atomic<int64_t> holds{-1};
   std::string failed_source;
   // The lease runs on while this worker fetches weights or runs an item.
@@ -179,16 +236,33 @@ void GatewayWorker::Serve(RolloutWorker& worker, const RunItemFn& run) {
       [&] {
         proto::RenewRequest request;
         request.set_name(joined_.name());
-        gateway_.Call(net::kRenewRequest, request.SerializeAsString(), std::chrono::seconds(10));
+        const auto reply = ParseReply<proto::RenewReply>(
+            gateway_.Call(net::kRenewRequest, request.SerializeAsString(), std::chrono::seconds(10)), net::kRenewReply,
+            gateway_.endpoint(), "a renewal");
+        if (partial && reply.newest_version() > holds && !reply.weight_source().empty())
+          StartFetch(reply.newest_version(), reply.weight_source());
       },
       renew_every);
+  // Partial rollouts: the newest version fetched during the item joins
+  // between decode steps.
+  struct FeedGuard {  // the feed refers to this worker's store: gone with Serve
+    RolloutWorker& worker;
+    ~FeedGuard() { worker.set_weight_feed(nullptr); }
+  } feed_guard{worker};
+  if (partial)
+    worker.set_weight_feed([this, &worker](int64_t held) -> int64_t {
+      const int64_t v = fetched_;
+      if (v <= held) return -1;
+      store_->CopyInto(v, worker.TrainableParameters());
+      return v;
+    });
   while (true) {
     // 1. Ask.
     const proto::WorkReply reply = Ask(holds, failed_source);
     failed_source.clear();
     switch (reply.kind()) {
       case proto::WorkReply::STOP:
-        spdlog::info("the gateway says stop; {} weight bytes fetched", bytes_fetched_);
+        spdlog::info("the gateway says stop; {} weight bytes fetched", bytes_fetched_.load());
         return;
       case proto::WorkReply::UNKNOWN:
         spdlog::warn("the gateway no longer knows {} (its lease ran out): joining again", joined_.name());
@@ -201,12 +275,30 @@ void GatewayWorker::Serve(RolloutWorker& worker, const RunItemFn& run) {
         if (failed_source.empty()) holds = reply.weight_version();
         continue;
       case proto::WorkReply::WORK: {  // 3.
-        PRLM_CHECK_MSG(reply.weight_version() == holds, "work for v" << reply.weight_version() << " at v" << holds);
+        PRLM_CHECK_MSG(reply.weight_version() == holds || (partial && reply.weight_version() < holds),
+                       "work for v" << reply.weight_version() << " at v" << holds);
         util::SetLogStep(reply.work().step() + 1);
-        proto::RolloutResult result = run(reply.work());
+        if (partial) BeginItem();
+        proto::RolloutResult result;
+        try {
+          result = run(reply.work());
+        } catch (...) {
+          if (partial) EndItem();
+          throw;
+        }
+        holds = worker.weight_version();  // newer if weights joined mid-item
         spdlog::debug("step {} item {}: {} groups, generation {:.2f} s", reply.work().step(), reply.item(),
                       result.groups_size(), result.generation_s());
         SendResult(reply.item(), std::move(result));
+        if (partial) {
+          failed_source = EndItem();
+          // A version that arrived after the item's last decode step serves the next item.
+          if (const int64_t v = fetched_; v > holds) {
+            store_->CopyInto(v, worker.TrainableParameters());
+            worker.set_weight_version(v);
+            holds = v;
+          }
+        }
         continue;
       }
       default:

@@ -6,7 +6,11 @@
 //      into the store this worker's weight server shares with the next
 //      worker of the relay chain; then copy it into the policy;
 //   3. WORK: run the item, renewing the lease every quarter lease, and send
-//      the result;
+//      the result. With grpo.partial_rollouts a renewal (every 0.5 s then)
+//      may name a newer version: it is fetched on its own thread into the
+//      store while the item generates, and copied into the policy between
+//      two decode steps (the store is the second buffer: a decode step
+//      waits for a copy, never for the network);
 //   4. STOP: return.
 // A source that fails is reported on the next ask (the gateway picks
 // another); a gateway that forgot this worker (its lease ran out while it
@@ -16,9 +20,11 @@
 // Thread-safety: one Serve at a time; the heartbeat runs on its own thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -58,6 +64,7 @@ class GatewayWorker {
   // secret's channel-bound handshake, not a certificate).
   GatewayWorker(net::Endpoint gateway, net::ClientOptions options, std::string weights_address,
                 comm::WeightStore* store, std::chrono::milliseconds patience);
+  ~GatewayWorker();  // waits for a fetch still running
 
   // Joins under `name` (host:pid when empty). Throws net::RpcError /
   // util::Error naming the gateway.
@@ -75,6 +82,13 @@ class GatewayWorker {
   // Returns "" on success, else the source that failed.
   std::string FetchVersion(const proto::WorkReply& reply, RolloutWorker& worker);
   void SendResult(uint64_t item, proto::RolloutResult result);
+  // Partial rollouts: the fetch of a newer version during an item.
+  // StartFetch (heartbeat thread) starts one unless one runs, the version is
+  // not newer than the last started, or no item runs; EndItem (Serve's
+  // thread) waits for it and returns the source that failed, if any.
+  void BeginItem();
+  void StartFetch(int64_t version, const std::string& source);
+  std::string EndItem();
   // Calls `call` until it succeeds or the gateway has been silent for the patience.
   net::RpcClient::Response CallGateway(uint16_t type, const std::string& payload, std::chrono::milliseconds timeout);
 
@@ -85,7 +99,13 @@ class GatewayWorker {
   std::chrono::milliseconds patience_;
   proto::JoinReply joined_;
   std::string join_name_;
-  uint64_t bytes_fetched_ = 0;
+  std::atomic<uint64_t> bytes_fetched_{0};
+  std::mutex fetch_mu_;  // guards the five below
+  bool in_item_ = false, fetch_running_ = false;
+  int64_t fetch_started_ = -1;
+  std::string fetch_failed_;
+  std::thread fetch_thread_;
+  std::atomic<int64_t> fetched_{-1};  // the newest version complete in the store by a fetch during an item
 };
 
 }  // namespace prlm::rollout_workers

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/comm/tensor_collectives.h"
 #include "common/data/prompt_templates.h"
 #include "common/jinja/chat_template.h"
@@ -51,6 +53,9 @@ RolloutWorker::RolloutWorker(model::CausalLM policy, std::shared_ptr<const text:
   po.prompt.chat = jinja::ChatRendererFor(config_.model.policy, &chat_origin_);
   spdlog::info("rollout: prompts use {}", chat_origin_);
   answer_options_.kv_cache_tokens = g.kv_cache_tokens;
+  answer_options_.on_weight_update = g.partial_rollouts == config::PartialRollouts::kRequeue
+                                         ? generation::WeightSwapPolicy::kAbortAndRequeue
+                                         : generation::WeightSwapPolicy::kContinue;
   auto& sampling = answer_options_.sampling;
   sampling.max_new_tokens = static_cast<int>(g.max_completion_tokens);
   sampling.temperature = g.temperature;
@@ -85,7 +90,17 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
     for (int g = 0; g < samples; ++g) q.sample_seeds.push_back(generation::SampleSeed(step_seed, p.index(), g));
     questions.push_back(std::move(q));
   }
-  // 1-2. Profiles, prompts, G samples per prompt in one batch.
+  // 1-2. Profiles, prompts, G samples per prompt in one batch; with a weight
+  // feed, newer weights join between decode steps.
+  answer_options_.weight_version = weight_version_;
+  answer_options_.between_steps = nullptr;
+  if (feed_)
+    answer_options_.between_steps = [this](generation::Engine& engine) {
+      const int64_t v = feed_(weight_version_);
+      if (v <= weight_version_) return;
+      engine.UpdateWeights(v, {});  // the parameters changed in place: K/V recomputed or samples restarted
+      weight_version_ = v;
+    };
   rollout::AnswerTimes times;
   const auto answers =
       rollout::AnswerQuestions(policy_, *tokenizer_, retriever_, *template_, questions, answer_options_, &times);
@@ -140,6 +155,9 @@ proto::RolloutResult RolloutWorker::Run(const proto::RolloutWork& work) {
       auto* sample = group->add_samples();
       sample->mutable_tokens()->Add(c.tokens.begin(), c.tokens.end());
       sample->mutable_logprobs()->Add(c.logprobs.begin(), c.logprobs.end());
+      // Per-token versions only when a weight update reached the sample.
+      if (std::any_of(c.versions.begin(), c.versions.end(), [&](int64_t v) { return v != result.weight_version(); }))
+        sample->mutable_versions()->Add(c.versions.begin(), c.versions.end());
       sample->set_stopped(c.stopped);
       sample->set_reward(s.reward());
       *sample->mutable_components() = s.components();

@@ -54,8 +54,15 @@ class RolloutWorker {
   // a group with `error` set.
   proto::RolloutResult Run(const proto::RolloutWork& work);
 
+  // Newer weights for the item in flight (grpo.partial_rollouts), asked for
+  // on Run's thread before every decode step: copies a version newer than
+  // `held` into TrainableParameters() and returns it, or returns -1.
+  using WeightFeed = std::function<int64_t(int64_t held)>;
+  void set_weight_feed(WeightFeed feed) { feed_ = std::move(feed); }
+
   std::vector<torch::Tensor> TrainableParameters() { return model::TrainableParameters(*policy_); }
   model::CausalLM& policy() { return policy_; }
+  const config::TrainConfig& config() const { return config_; }
   int64_t weight_version() const { return weight_version_; }
   void set_weight_version(int64_t v) { weight_version_ = v; }
 
@@ -69,6 +76,7 @@ class RolloutWorker {
   rollout::AnswerOptions answer_options_;
   std::string chat_origin_;  // the chat template prompts use
   int64_t weight_version_ = 0;
+  WeightFeed feed_;
 };
 
 // The sft target of one example: `tmpl` with every {reasoning} = reasoning

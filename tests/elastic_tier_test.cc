@@ -115,6 +115,14 @@ class FakeWorker {
         reply.ParseFromString(client_.Call(net::kWorkRequest, r.SerializeAsString(), milliseconds(10000)).payload));
     return reply;
   }
+  proto::RenewReply Renew() {
+    proto::RenewRequest r;
+    r.set_name(name_);
+    proto::RenewReply reply;
+    EXPECT_TRUE(
+        reply.ParseFromString(client_.Call(net::kRenewRequest, r.SerializeAsString(), milliseconds(5000)).payload));
+    return reply;
+  }
   bool Result(uint64_t item, int64_t step, const std::string& tag) {
     proto::ItemResult r;
     r.set_name(name_);
@@ -135,8 +143,10 @@ class FakeWorker {
 };
 
 std::unique_ptr<coordinator::RolloutGateway> MakeGateway(milliseconds lease,
-                                                         milliseconds item_timeout = milliseconds(0)) {
+                                                         milliseconds item_timeout = milliseconds(0),
+                                                         bool partial_rollouts = false) {
   coordinator::GatewayOptions o;
+  o.partial_rollouts = partial_rollouts;
   o.lease = lease;
   o.item_timeout = item_timeout;
   o.config_yaml = "model: {policy: /p}\n";
@@ -254,6 +264,38 @@ TEST(RolloutGateway, StepsPostedAheadGoOutOldestFirstEachWithItsVersion) {
   EXPECT_EQ(gateway->posted_steps(), 1);
   EXPECT_FALSE(a.Result(0, 5, "late")) << "step 5 is collected";
   EXPECT_EQ(gateway->Collect(7, milliseconds(1000)).results.size(), 1u);
+}
+
+// grpo.partial_rollouts: a renewal names a version newer than the worker
+// holds (and where to fetch it); a worker holding a newer version than an
+// item's runs the item with it. Without partial rollouts, neither.
+TEST(RolloutGateway, WithPartialRolloutsRenewalsNameNewerWeightsAndNewerHoldersRunOlderItems) {
+  for (const bool partial : {false, true}) {
+    SCOPED_TRACE(partial ? "partial" : "off");
+    auto gateway = MakeGateway(milliseconds(10000), milliseconds(0), partial);
+    FakeWorker a(gateway->port(), "a");
+    gateway->Post(3, 2, Items(3, 2));
+    ASSERT_EQ(a.Ask(-1).kind(), proto::WorkReply::WEIGHTS);
+    const auto first = a.Ask(2);
+    ASSERT_EQ(first.kind(), proto::WorkReply::WORK);
+    EXPECT_EQ(a.Renew().newest_version(), 0) << "nothing newer than v2";
+    gateway->Publish(3);  // learner 0 published v3 while a runs item 0
+    const auto renewed = a.Renew();
+    EXPECT_TRUE(renewed.known());
+    EXPECT_EQ(renewed.newest_version(), partial ? 3 : 0);
+    EXPECT_EQ(renewed.weight_source(), partial ? "127.0.0.1:9" : "");
+    EXPECT_TRUE(a.Result(first.item(), 3, "a0"));
+    const auto second = a.Ask(3);  // a took v3 mid-item
+    if (partial) {
+      ASSERT_EQ(second.kind(), proto::WorkReply::WORK) << "v3 is fresher than the item's v2";
+      EXPECT_EQ(second.weight_version(), 2) << "the item's own version";
+      EXPECT_TRUE(a.Result(second.item(), 3, "a1"));
+      EXPECT_EQ(gateway->Collect(3, milliseconds(1000)).results.size(), 2u);
+    } else {
+      ASSERT_EQ(second.kind(), proto::WorkReply::WEIGHTS) << "the item's version, exactly";
+      EXPECT_EQ(second.weight_version(), 2);
+    }
+  }
 }
 
 TEST(RolloutGateway, AStepWithNoWorkerEndsWithAMessageThatSaysSo) {

@@ -219,6 +219,40 @@ TEST(GenerationEngine, AWeightUpdateBetweenStepsChangesVersionsAndLogprobsFromTh
   }
 }
 
+// Partial rollouts copy a fetched version into the parameters between two
+// steps and tell the engine with no tensors: the same samples as handing it
+// the tensors, and tokens before the update carry the starting version.
+TEST(GenerationEngine, WeightsWrittenInPlaceAndAnnouncedWithoutTensorsMatchAnUpdateByTensors) {
+  auto after = TinyCausalLM(false, 2);
+  SamplingParams p = Sampled(14);
+  p.stop_token_ids.clear();
+  const std::vector<GenerationRequest> reqs = {{{5, 6, 7, 8, 9}, {1, 2}}, {{11, 12}, {4}}};
+  const auto run = [&](bool in_place) {
+    auto m = TinyCausalLM(false, 1);
+    EngineOptions o;
+    o.weight_version = 3;
+    Engine engine(m, p, o);
+    for (const auto& r : reqs) engine.Submit(r);
+    for (int i = 0; i < 5; ++i) engine.Step();
+    if (in_place) {
+      torch::NoGradGuard no_grad;
+      auto params = m->named_parameters();
+      for (auto& [name, t] : WeightsOf(after)) params[name].copy_(t);
+      engine.UpdateWeights(4, {});
+    } else {
+      engine.UpdateWeights(4, WeightsOf(after));
+    }
+    std::vector<std::vector<Completion>> got = {std::vector<Completion>(2), std::vector<Completion>(1)};
+    engine.RunUntilIdle([&](FinishedSample&& f) { got[f.request][f.sample] = std::move(f.completion); });
+    return got;
+  };
+  const auto by_tensors = run(false), in_place = run(true);
+  ExpectSameSamples(by_tensors, in_place, "in place");
+  for (const auto& r : in_place)
+    for (const auto& c : r)
+      for (size_t t = 0; t < c.versions.size(); ++t) EXPECT_EQ(c.versions[t], t < 5 ? 3 : 4) << "token " << t;
+}
+
 TEST(GenerationEngine, AbortAndRequeueRestartsUnderTheNewWeights) {
   auto m = TinyCausalLM(false, 1);
   auto after = TinyCausalLM(false, 2);

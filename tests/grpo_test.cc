@@ -304,6 +304,14 @@ TEST(OffPolicyCorrection, AutoIsDecoupledOnlyForStaleRecomputedSamplesAndCapsDef
   ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.max_staleness", "rollout.elastic=true"});
   t.rollout.elastic = true;
   EXPECT_NO_THROW(t.Validate(0));
+  // Partial rollouts need weights that can come mid-item: elastic and k >= 1.
+  t.grpo.partial_rollouts = config::PartialRollouts::kContinue;
+  EXPECT_NO_THROW(t.Validate(0));
+  t.grpo.max_staleness = 0;
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.partial_rollouts", "grpo.max_staleness >= 1"});
+  t.grpo.max_staleness = 1;
+  t.rollout.elastic = false;
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.partial_rollouts", "rollout.elastic=true"});
 }
 
 TEST(OffPolicyCorrection, TheWeightMultipliesThePolicyTermAfterTheClipsAndTheObjectiveCountsCaps) {

@@ -119,6 +119,43 @@ TEST(StepPlan, GrpoPlanHasEveryKeptSampleAdvantagesAndRolloutMetrics) {
   EXPECT_EQ(plan.metrics.reward_queue_depth, 12);
 }
 
+// Partial rollouts: a sample's staleness is its oldest token's; a group with
+// a sample older than grpo.max_staleness is dropped and counted (a worker
+// that fell behind), and the step goes on with the rest.
+TEST(StepPlan, StalenessIsTheOldestTokensAndStaleGroupsAreDroppedAndCounted) {
+  const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kGrpo));
+  std::vector<proto::RolloutResult> results(2);
+  results[0].set_weight_version(8);  // started at v8, some tokens from v9
+  *results[0].add_groups() = RolloutGroupOf(0, {1, 2, 3, 6});
+  for (int si = 1; si < 4; ++si) {  // samples 1..3 (2..4 tokens): the last token under v9
+    auto* sample = results[0].mutable_groups(0)->mutable_samples(si);
+    for (int t = 0; t < sample->tokens_size(); ++t) sample->add_versions(t + 1 < sample->tokens_size() ? 8 : 9);
+  }
+  results[1].set_weight_version(6);  // three versions behind v9
+  *results[1].add_groups() = RolloutGroupOf(1, {0, 1, 0, 1});
+  StepPlanOptions o{0, 9, 4, 1, true};
+  o.max_staleness = 2;
+  const auto plan = PlanStep(results, *objective, o);
+  EXPECT_EQ(plan.metrics.dropped_stale, 4) << "the v6 group";
+  EXPECT_EQ(plan.metrics.sequences, 4);
+  EXPECT_EQ(plan.metrics.partial_samples, 3);
+  EXPECT_DOUBLE_EQ(plan.metrics.staleness_max, 1) << "v8 tokens learnt at v9";
+  EXPECT_DOUBLE_EQ(plan.metrics.staleness_mean, 1);
+  const auto json = monitor::ToJson(plan.metrics);
+  EXPECT_EQ(json[monitor::keys::kDroppedStale], 4);
+  EXPECT_EQ(json[monitor::keys::kPartialSamples], 3);
+  // No bound (-1): the v6 group is learnt, three versions stale.
+  o.max_staleness = -1;
+  const auto unbounded = PlanStep(results, *objective, o);
+  EXPECT_EQ(unbounded.metrics.dropped_stale, 0);
+  EXPECT_DOUBLE_EQ(unbounded.metrics.staleness_max, 3);
+  // Every group too stale: nothing to learn, and no error.
+  o.max_staleness = 0;
+  const auto none = PlanStep(results, *objective, o);
+  EXPECT_EQ(none.metrics.dropped_stale, 8);
+  EXPECT_TRUE(none.learn.empty());
+}
+
 TEST(StepPlan, LearnerCountChangesOnlyWhoGetsTheMicroBatches) {
   const auto objective = objective::MakeObjective(Config(config::ObjectiveKind::kGrpo));
   const auto results = TwoWorkers();

@@ -1107,6 +1107,30 @@ TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
             util::ReadFile(split + "/checkpoints/step-00000008/policy/model.safetensors"));
 }
 
+// grpo.partial_rollouts=continue at k = 2: a version published while a step
+// generates reaches the workers' items between decode steps (many one-prompt
+// items, so the learner's updates fall inside them). Whether a swap lands
+// mid-item depends on timing; what must hold every time: a sample is as
+// stale as its oldest token, within k, nothing is dropped, and the job ends
+// with every step learnt.
+TEST_F(TrainJob, PartialRolloutsKeepEverySampleWithinTheBound) {
+  const std::string run = D("partial");
+  const auto r = Train(6, run,
+                       "trainer.total_steps=6 rollout.elastic=true grpo.max_staleness=2 grpo.partial_rollouts=continue "
+                       "rollout.item_prompts=1 grpo.max_completion_tokens=160 layout.retrieval=1 layout.reward=1 "
+                       "layout.rollout=2 layout.learners=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(run);
+  ASSERT_EQ(m.size(), 6u);
+  int64_t partial = 0;
+  for (size_t i = 0; i < m.size(); ++i) {
+    EXPECT_LE(m[i]["rollout/staleness/max"].get<double>(), 2) << "step " << i + 1;
+    EXPECT_EQ(m[i]["rollout/dropped_stale"], 0) << "step " << i + 1;
+    partial += m[i]["rollout/partial_samples"].get<int64_t>();
+  }
+  std::printf("samples with tokens of two or more versions over the run: %lld\n", static_cast<long long>(partial));
+}
+
 // A worker started outside the job (`prlm rollout --join`) proves the
 // secret, takes the job's config, fetches the weights by relay and works;
 // killed, it is dropped and the job goes on with the MPI worker.

@@ -6,8 +6,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "common/model/compute_setup.h"
 #include "common/generation/generate.h"
@@ -23,7 +25,11 @@
 #include "retrieval_shards/local_retriever.h"
 #include "reward_server/reward_scorer.h"
 #include "reward_server/text_rewards.h"
+#include "common/comm/weight_relay.h"
+#include "coordinator/rollout_gateway.h"
+#include "rollout_workers/gateway_worker.h"
 #include "rollout_workers/rollout_worker.h"
+#include "tests/server_test_util.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_util.h"
 
@@ -220,8 +226,9 @@ class RolloutWorkerTest : public ::testing::Test {
         reward_server::ScorerOptions());
   }
 
-  rollout_workers::RolloutWorker Worker() {
+  rollout_workers::RolloutWorker Worker(config::PartialRollouts partial = config::PartialRollouts::kOff) {
     config::TrainConfig c;
+    c.grpo.partial_rollouts = partial;
     c.retrieval.k = 2;
     c.grpo.max_prompt_tokens = 2048;
     c.grpo.group_size = 3;
@@ -281,6 +288,101 @@ TEST_F(RolloutWorkerTest, GroupsAreScoredStampedAndIndependentOfTheBatch) {
     EXPECT_EQ(tokens(alone.groups(0).samples(s)), tokens(both.groups(1).samples(s))) << "sample " << s;
   EXPECT_NE(tokens(both.groups(1).samples(0)), tokens(both.groups(1).samples(1)))
       << "samples of a group draw from their own streams";
+}
+
+// Partial rollouts: weights that join between decode steps of an item.
+// continue: a sample's tokens change version once, mid-sample; requeue: a
+// sample that had drawn tokens restarts, so it holds one version only.
+TEST_F(RolloutWorkerTest, WeightsJoiningMidItemStampEachTokenWithItsVersion) {
+  for (const auto mode : {config::PartialRollouts::kContinue, config::PartialRollouts::kRequeue}) {
+    SCOPED_TRACE(std::string(config::NameOf(mode)));
+    auto worker = Worker(mode);
+    worker.set_weight_version(4);
+    int calls = 0;
+    worker.set_weight_feed([&](int64_t held) -> int64_t {
+      EXPECT_EQ(held, calls < 4 ? 4 : 5);
+      if (++calls != 4) return -1;
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(7);
+      for (auto& t : worker.TrainableParameters()) t.add_(torch::randn_like(t) * 0.05);
+      return 5;
+    });
+    const auto r = worker.Run(Work({0, 1, 2}));
+    EXPECT_EQ(r.weight_version(), 4) << "the version the item started with";
+    EXPECT_EQ(worker.weight_version(), 5);
+    int mixed = 0, newer = 0;
+    for (const auto& g : r.groups())
+      for (const auto& s : g.samples()) {
+        if (s.versions().empty()) continue;  // finished before the update
+        ASSERT_EQ(s.versions_size(), s.tokens_size());
+        EXPECT_TRUE(std::is_sorted(s.versions().begin(), s.versions().end()));
+        for (int64_t v : s.versions()) EXPECT_TRUE(v == 4 || v == 5) << v;
+        ++newer;
+        if (s.versions(0) != s.versions(s.versions_size() - 1)) ++mixed;
+      }
+    EXPECT_GT(newer, 0) << "some sample ran on after the fourth step";
+    if (mode == config::PartialRollouts::kContinue)
+      EXPECT_GT(mixed, 0) << "samples went on under the new weights";
+    else
+      EXPECT_EQ(mixed, 0) << "samples restarted under the new weights";
+  }
+}
+
+// The worker's side of partial rollouts end to end over loopback: while an
+// item runs, learner 0 publishes v1; a lease renewal names it, the worker
+// fetches it on its own thread into its store, and the engine takes it
+// before the next decode step. (The item waits for the fetch, so every
+// token is v1's; whether a real swap lands mid-sample is timing.)
+TEST_F(RolloutWorkerTest, AVersionPublishedDuringAnItemIsFetchedInTheBackgroundAndJoinsIt) {
+  const std::string secret(32, 'p');
+  auto worker = Worker(config::PartialRollouts::kContinue);
+  comm::WeightStore learner_store;
+  learner_store.Publish(0, worker.TrainableParameters());
+  std::vector<torch::Tensor> newer;
+  torch::manual_seed(3);
+  for (const auto& t : worker.TrainableParameters()) newer.push_back(t.detach().clone() + torch::randn_like(t) * 0.05);
+  net::SecureServer learner(net::SecureServer::Options(secret, 60),
+                            [&](net::RpcServer& s) { comm::ServeWeights(s, learner_store, std::chrono::seconds(10)); });
+  coordinator::GatewayOptions go;
+  go.partial_rollouts = true;
+  go.lease = std::chrono::milliseconds(2000);  // renewals every 0.5 s
+  go.poll = std::chrono::milliseconds(200);
+  go.learner_weights = "127.0.0.1:" + std::to_string(learner.server.port());
+  coordinator::RolloutGateway gateway(std::make_unique<net::RpcServer>(net::SecureServer::Options(secret, 60)), go);
+  comm::WeightStore worker_store;
+  rollout_workers::WeightServer weights("127.0.0.1", secret, /*tls=*/false, worker_store);
+  rollout_workers::GatewayWorker gw({"127.0.0.1", gateway.port()}, rollout_workers::ElasticClientOptions(secret, false),
+                                    weights.address(), &worker_store, std::chrono::seconds(20));
+  gw.Join("w");
+  gateway.Post(3, 0, {Work({0, 1})});
+  bool fetched = false;
+  std::thread serve([&] {
+    gw.Serve(worker, [&](const proto::RolloutWork& work) {
+      learner_store.Publish(1, newer);
+      gateway.Publish(1);
+      for (int i = 0; i < 1000 && !worker_store.Complete(1); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      fetched = worker_store.Complete(1);
+      return worker.Run(work);
+    });
+  });
+  const auto c = gateway.Collect(3, std::chrono::seconds(60));
+  gateway.Stop(std::chrono::seconds(10));
+  serve.join();
+  EXPECT_TRUE(fetched) << "the renewal named v1 and the worker fetched it while its item ran";
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].weight_version(), 0) << "the item started at v0";
+  EXPECT_EQ(worker.weight_version(), 1);
+  int samples = 0;
+  for (const auto& g : c.results[0].groups())
+    for (const auto& s : g.samples()) {
+      ++samples;
+      ASSERT_EQ(s.versions_size(), s.tokens_size());
+      for (int64_t v : s.versions()) EXPECT_EQ(v, 1);
+    }
+  EXPECT_EQ(samples, 6);
+  const auto now = worker.TrainableParameters();
+  for (size_t i = 0; i < now.size(); ++i) EXPECT_TRUE(torch::equal(now[i], newer[i])) << "tensor " << i;
 }
 
 TEST_F(RolloutWorkerTest, SftWorkCarriesTheTargetEndingInEos) {

@@ -34,6 +34,11 @@ enum class LrScheduleKind { kCosine, kLinear, kConstant };
 // The off-policy correction of the GRPO policy term
 // (common/objective/off_policy_correction.h).
 enum class OffPolicyCorrection { kAuto, kNone, kDecoupled, kTisToken, kTisSequence, kMaskToken, kMaskSequence };
+// What a weight update does to an item's generation in flight
+// (grpo.partial_rollouts; docs/async.md): nothing until the item ends (off),
+// or between two decode steps, the samples continuing under the new weights
+// (continue) or restarting from their prompts (requeue).
+enum class PartialRollouts { kOff, kContinue, kRequeue };
 // Where a prompt's profile items come from.
 enum class RetrieverKind { kBm25, kDense, kDenseHnsw, kRecency, kRandom, kNone };
 
@@ -72,6 +77,10 @@ template <>
 struct EnumNames<OffPolicyCorrection> {
   static constexpr std::array<std::string_view, 7> names = {"auto",         "none",       "decoupled",    "tis_token",
                                                             "tis_sequence", "mask_token", "mask_sequence"};
+};
+template <>
+struct EnumNames<PartialRollouts> {
+  static constexpr std::array<std::string_view, 3> names = {"off", "continue", "requeue"};
 };
 template <>
 struct EnumNames<RetrieverKind> {

@@ -76,6 +76,9 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
            "rollout KV cache pool in token positions (0: every sample of a step at full length)")
       .Add("grpo.max_staleness", &c.grpo.max_staleness,
            "k: rollout up to k steps ahead of the update (0: on-policy; 1: one step off; >= 2: rollout.elastic)")
+      .AddEnum("grpo.partial_rollouts", &c.grpo.partial_rollouts,
+               "a newer weight version mid-item: off (waits for the next item), continue (swapped in between "
+               "decode steps, samples go on) or requeue (samples restart); rollout.elastic, max_staleness >= 1")
       .AddChoice("grpo.old_logprobs", &c.grpo.old_logprobs, {"recompute", "rollout"},
                  "off-policy updates' old log-probs: recompute (a learner forward) or rollout (the sampler's)")
       .AddEnum("grpo.off_policy", &c.grpo.off_policy,
@@ -283,6 +286,10 @@ void TrainConfig::Validate(int64_t world_size) const {
           "above 1 needs rollout.elastic=true (workers fetch each step's weight version from learner 0's store "
           "while the learner goes on; the MPI weight broadcast would hold the learner until a worker drained "
           "its queue: docs/async.md)");
+  Require(grpo.partial_rollouts == PartialRollouts::kOff || (rollout.elastic && grpo.max_staleness >= 1),
+          "grpo.partial_rollouts",
+          "needs rollout.elastic=true and grpo.max_staleness >= 1 (synchronous, no update comes while a step "
+          "generates; on the MPI tier weights arrive in a broadcast between items)");
   Require(grpo.is_cap == 0 || grpo.is_cap > 1, "grpo.is_cap", "must be 0 (the method's cap) or > 1");
   Require(grpo.is_mask_low >= 0 && grpo.is_mask_low < 1 && grpo.is_mask_high > 1, "grpo.is_mask_low / is_mask_high",
           "must bracket 1: 0 <= low < 1 < high");

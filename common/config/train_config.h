@@ -106,6 +106,10 @@ struct GrpoConfig {
   // of a step's samples at max_prompt_tokens + max_completion_tokens each).
   int64_t kv_cache_tokens = 0;
   int64_t max_staleness = 0;  // k: rollout up to k steps ahead (0: synchronous; 1: one step off)
+  // A newer weight version reaching a rollout worker mid-item: off (it waits
+  // for the next item), continue (swapped in between decode steps; each
+  // token records its version) or requeue (the samples restart under it).
+  PartialRollouts partial_rollouts = PartialRollouts::kOff;
   // Off-policy updates' (mu > 1 or one-step-off) old log-probs: "recompute"
   // (a learner forward with the weights before the update; one step off, the
   // ratio then starts at 1) or "rollout" (the sampler's, recorded while

@@ -85,7 +85,8 @@ Engine::Engine(model::CausalLM model, SamplingParams params, EngineOptions optio
             std::max<int64_t>(1, (options.kv_cache_tokens + options.block_size - 1) / std::max<int64_t>(1, options.block_size)),
             std::max<int64_t>(1, options.block_size), model_->config().num_key_value_heads, model_->config().head_dim(),
             model_->model->embed_tokens->weight.options()),
-      forward_(model_) {
+      forward_(model_),
+      version_(options.weight_version) {
   PRLM_REQUIRE(options.block_size >= 1, "generation engine: block_size must be >= 1, got " << options.block_size);
   PRLM_REQUIRE(options.kv_cache_tokens >= options.block_size,
                "generation engine: kv_cache_tokens (" << options.kv_cache_tokens << ") must hold at least one block of "

@@ -58,6 +58,7 @@ struct EngineOptions {
   int64_t max_sequences = 256;      // samples in flight at once
   int64_t step_tokens = 512;        // tokens per step: one per decoding sample, prompt chunks fill the rest
   WeightSwapPolicy on_weight_update = WeightSwapPolicy::kContinue;
+  int64_t weight_version = 0;  // the version of the weights it starts with (tokens record it until an update)
 };
 
 struct FinishedSample {
@@ -68,8 +69,8 @@ struct FinishedSample {
 
 struct EngineStats {
   int64_t steps = 0;
-  int64_t prefill_tokens = 0;    // prompt positions run through the model
-  int64_t recomputed_tokens = 0;  // positions run again after preemption or a weight update
+  int64_t prefill_tokens = 0;      // prompt positions run through the model
+  int64_t recomputed_tokens = 0;   // positions run again after preemption or a weight update
   int64_t decode_tokens = 0;       // tokens drawn
   int64_t decode_only_tokens = 0;  // drawn in steps that ran no prompt positions
   int64_t preemptions = 0;

@@ -22,7 +22,7 @@ struct Completion {
   std::vector<int32_t> tokens;
   std::vector<float> logprobs;  // one per token
   // One per token: the weight version that produced it (the engine's
-  // UpdateWeights() versions; 0 before any update).
+  // UpdateWeights() versions; EngineOptions::weight_version before any).
   std::vector<int64_t> versions;
   bool stopped = false;  // ended on a stop token or stop string (not the length limit)
   FinishReason finish = FinishReason::kLength;

@@ -91,6 +91,8 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
   j["prompt_length/mean"] = m.prompt_length_mean;
   j[keys::kStaleness] = m.staleness_mean;
   j[keys::kStalenessMax] = m.staleness_max;
+  j[keys::kPartialSamples] = m.partial_samples;
+  j[keys::kDroppedStale] = m.dropped_stale;
   if (m.rollout_corr) {
     j[keys::kRolloutCorrKl] = m.rollout_corr->kl;
     j[keys::kRolloutCorrK3Kl] = m.rollout_corr->k3_kl;

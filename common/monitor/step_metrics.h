@@ -104,7 +104,11 @@ struct StepMetrics {
   Spread response_length;
   double response_clip_ratio = 0;  // share of samples that hit the completion limit
   double prompt_length_mean = 0;
-  double staleness_mean = 0, staleness_max = 0;  // weight versions the samples trail the update by
+  // Weight versions the samples trail the update by, a sample by its oldest
+  // token (the bound grpo.max_staleness holds).
+  double staleness_mean = 0, staleness_max = 0;
+  int64_t partial_samples = 0;  // samples whose tokens came from more than one version
+  int64_t dropped_stale = 0;    // samples (whole groups) dropped as older than grpo.max_staleness
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
   int64_t reward_failovers = 0;  // a worker's calls left a failing reward server for another
@@ -139,6 +143,8 @@ constexpr const char* kResponseClipRatio = "response_length/clip_ratio";
 constexpr const char* kFracRewardZeroStd = "frac_reward_zero_std";
 constexpr const char* kStaleness = "rollout/staleness/mean";
 constexpr const char* kStalenessMax = "rollout/staleness/max";
+constexpr const char* kPartialSamples = "rollout/partial_samples";
+constexpr const char* kDroppedStale = "rollout/dropped_stale";
 constexpr const char* kRolloutCorrKl = "rollout_corr/kl";
 constexpr const char* kRolloutCorrK3Kl = "rollout_corr/k3_kl";
 constexpr const char* kRolloutCorrEss = "rollout_corr/ess";

@@ -51,8 +51,10 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
       widest = std::max(widest, questions[i].sample_seeds.size());
     }
     const size_t batch = options.batch_size > 0 ? options.batch_size : asked.size();
-    const auto engine_options = generation::OptionsFor(requests, options.sampling, options.kv_cache_tokens,
-                                                       static_cast<int64_t>(batch * widest));
+    auto engine_options = generation::OptionsFor(requests, options.sampling, options.kv_cache_tokens,
+                                                 static_cast<int64_t>(batch * widest));
+    engine_options.weight_version = options.weight_version;
+    engine_options.on_weight_update = options.on_weight_update;
     torch::NoGradGuard no_grad;
     generation::Engine::TokenText token_text;  // for stop strings
     if (!options.sampling.stop_strings.empty())
@@ -65,13 +67,17 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
       engine.Submit(std::move(requests[j]));  // request id j
     }
     size_t done = 0;
-    engine.RunUntilIdle([&](generation::FinishedSample&& f) {
+    const auto finished = [&](generation::FinishedSample&& f) {
       Answer& a = answers[asked[f.request]];
       a.completions[f.sample] = std::move(f.completion);
       if (--samples_left[f.request] > 0) return;
       for (const auto& c : a.completions) a.texts.push_back(tokenizer.Decode(c.tokens, /*skip_special_tokens=*/true));
       if (progress && (++done % batch == 0 || done == asked.size())) progress(done, asked.size());
-    });
+    };
+    while (!engine.Idle()) {
+      if (options.between_steps) options.between_steps(engine);
+      for (auto& f : engine.Step()) finished(std::move(f));
+    }
     engine.stats().AddTo(&t.generation);
   }
   t.generation_s = util::Seconds(t0);

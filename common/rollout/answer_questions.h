@@ -38,6 +38,13 @@ struct AnswerOptions {
   int64_t kv_cache_tokens = 0;  // the engine's KV pool in positions (0: room for every sample in flight)
   // Set: no model runs; completions are simulated (simulated_generation.h).
   std::optional<SimulatedGeneration> simulate;
+  // The policy's weight version: every token records it until an update.
+  int64_t weight_version = 0;
+  // Called on the generating thread before every engine step: it may hand
+  // the engine newer weights (Engine::UpdateWeights; partial rollouts), which
+  // apply to the samples in flight as `on_weight_update` says.
+  std::function<void(generation::Engine&)> between_steps;
+  generation::WeightSwapPolicy on_weight_update = generation::WeightSwapPolicy::kContinue;
 };
 
 struct Answer {
