@@ -123,6 +123,11 @@ void WriteTrainerState(const std::string& dir, const TrainerState& s) {
   j["position"] = s.cursor.position;
   j["weight_version"] = s.weight_version;
   j["total_steps"] = s.total_steps;
+  if (!s.out_steps.empty()) {
+    j["out_steps"] = nlohmann::json::array();
+    for (const auto& [step, version] : s.out_steps)
+      j["out_steps"].push_back({{"step", step}, {"weight_version", version}});
+  }
   util::WriteFileAtomic(dir + "/trainer_state.json", j.dump(2) + "\n");
 }
 
@@ -136,6 +141,9 @@ TrainerState ReadTrainerState(const std::string& dir) {
     s.cursor.position = j.at("position").get<int64_t>();
     s.weight_version = j.at("weight_version").get<int64_t>();
     s.total_steps = j.at("total_steps").get<int64_t>();
+    if (j.contains("out_steps"))
+      for (const auto& o : j.at("out_steps"))
+        s.out_steps.emplace_back(o.at("step").get<int64_t>(), o.at("weight_version").get<int64_t>());
   } catch (const nlohmann::json::exception& e) {
     PRLM_THROW(path << ": " << e.what());
   }

@@ -6,7 +6,10 @@
 //     rng/learner-I.pt    each learner's torch CPU generator
 //     manifest.json       every file above: size and CRC-32C
 //     em_kept.binpb       objective rest: the iteration's kept set (proto KeptSet)
-//     trainer_state.json  step, data cursor, weight version (written last)
+//     rollout_weights/vN.bin  the older weight versions of steps still out
+//                         at a preemption (grpo.max_staleness >= 2; learner 0)
+//     trainer_state.json  step, data cursor, weight version, the steps out
+//                         and their versions (written last)
 //
 // Everything is written into step-00000004.tmp and the directory is renamed
 // when every part is there, so a directory named step-N is complete: a job
@@ -19,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "coordinator/data_order.h"
@@ -31,6 +35,10 @@ struct TrainerState {
   DataCursor cursor;
   int64_t weight_version = 0;
   int64_t total_steps = 0;
+  // Steps whose work was out when the checkpoint was taken, and the weight
+  // version each went out with (a preemption at grpo.max_staleness >= 2):
+  // the resumed run posts them again with those versions.
+  std::vector<std::pair<int64_t, int64_t>> out_steps;
 };
 
 std::string CheckpointDir(const std::string& run_dir, int64_t step);

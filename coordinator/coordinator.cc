@@ -42,6 +42,15 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
+// The distinct versions of `out` (steps out and their versions) other than
+// `current`: the older weights a checkpoint keeps for them.
+std::vector<int64_t> OlderVersions(const std::vector<std::pair<int64_t, int64_t>>& out, int64_t current) {
+  std::vector<int64_t> older;
+  for (const auto& [step, version] : out)
+    if (version != current && std::find(older.begin(), older.end(), version) == older.end()) older.push_back(version);
+  return older;
+}
+
 // Keeps the JSON lines of `path` whose `key` is at most `step`.
 void DropLinesAfter(const std::string& path, const char* key, int64_t step) {
   if (!fs::exists(path)) return;
@@ -84,10 +93,11 @@ class Coordinator {
   StepPlan RolloutStep(int64_t step, bool prefetched);
   // The first three of a step of `shape`'s kind (step_schedule.h).
   StepPlan PlanStepOfKind(int64_t step, const StepShape& shape, bool prefetched);
-  void SendWork(int64_t step, const std::vector<int64_t>& indices);
+  void SendWork(int64_t step, const std::vector<int64_t>& indices, int64_t version);
   // The data order's next questions as `step`'s work; notes the cursor after them.
-  void SendNextQuestions(int64_t step) {
-    SendWork(step, order_->Next(cursor_));
+  // `version` < 0: the learners' version now.
+  void SendNextQuestions(int64_t step, int64_t version = -1) {
+    SendWork(step, order_->Next(cursor_), version < 0 ? weight_version_ : version);
     cursor_after_[step] = cursor_;
   }
   // The step's prompts as SendWork hands them out (rollout.elastic: in work items).
@@ -128,7 +138,11 @@ class Coordinator {
   std::unique_ptr<DataOrder> order_;
   DataCursor cursor_;                           // after the last step whose questions were drawn
   std::map<int64_t, DataCursor> cursor_after_;  // the cursor after each step's questions (steps in flight)
-  std::optional<EmSchedule> em_;                // objective rest
+  // rollout.elastic: the version each step in flight went out with (or is
+  // owed with, after a preemption signal).
+  std::map<int64_t, int64_t> posted_version_;
+  std::vector<std::pair<int64_t, int64_t>> resumed_out_;  // (step, version) out at the checkpoint resumed from
+  std::optional<EmSchedule> em_;                          // objective rest
   StepSchedule schedule_;
   proto::KeptSet kept_;  // rest: the iteration's kept sequences
   size_t sent_to_ = 0;   // rollout workers given the step's prompts
@@ -144,6 +158,13 @@ int Coordinator::Run() {
   int64_t step = Begin();
   const int64_t first = step;
   int64_t out_through = step - 1;  // the last step whose work went out (ahead of the update: grpo.max_staleness)
+  // Steps that were out at the checkpoint go out again with their versions.
+  for (const auto& [out_step, version] : resumed_out_) {
+    PRLM_REQUIRE(out_step == out_through + 1, "the checkpoint's trainer_state.json lists step "
+                                                  << out_step + 1 << " as out after step " << out_through + 1
+                                                  << " (out_steps must follow the saved step in order)");
+    SendNextQuestions(++out_through, version);
+  }
   int preempted = 0;
   for (; step < stop_at_; ++step) {
     util::SetLogStep(step + 1);
@@ -163,6 +184,12 @@ int Coordinator::Run() {
     for (const int64_t through = schedule_.AheadThrough(step, save_now); out_through < through;) {
       SendNextQuestions(++out_through);
     }
+    // A run that is not preempted would send more now: those steps are owed
+    // with this version, and the checkpoint lists them with the steps out
+    // (rollout.elastic), so the resumed run sends them as this one would have.
+    if (preempted != 0 && gateway_ && !schedule_.SavesAfter(shape, step, false))
+      for (int64_t s = out_through + 1; s <= schedule_.AheadThrough(step, false); ++s)
+        posted_version_[s] = weight_version_;
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
                    plan.first_skip);
@@ -183,6 +210,7 @@ int Coordinator::Run() {
     // 6. Checkpoint; an EM iteration's last step also keeps its model.
     if (save_now) SaveCheckpoint(step + 1);
     cursor_after_.erase(cursor_after_.begin(), cursor_after_.lower_bound(step + 1));
+    posted_version_.erase(posted_version_.begin(), posted_version_.lower_bound(step + 1));
     if (shape.ends_iteration) EndIteration(step, shape.em);
     if (preempted != 0) {
       spdlog::warn("{} received: stopping after step {} with its checkpoint (resume with trainer.resume=auto)",
@@ -191,8 +219,8 @@ int Coordinator::Run() {
       break;
     }
   }
-  // Work still out (a preemption at grpo.max_staleness >= 2) is dropped:
-  // the resumed run draws those questions again.
+  // Work still out (a preemption at grpo.max_staleness >= 2) is in the
+  // checkpoint: the resumed run posts it again with its versions.
   PRLM_CHECK_MSG(out_through < step || preempted != 0, "step " << out_through + 1 << "'s work is still out");
   Finish(step, preempted);
   return 0;
@@ -253,6 +281,7 @@ int64_t Coordinator::Begin() {
   metrics_path_ = c_.trainer.output_dir + "/metrics.jsonl";
   const std::string resume = ResolveResume(c_.trainer.output_dir, c_.trainer.resume);
   int64_t step = 0;
+  std::vector<int64_t> start_versions;  // older versions learner 0 publishes from the checkpoint
   if (!resume.empty()) {
     const TrainerState s = ReadTrainerState(resume);
     step = s.step;
@@ -265,6 +294,15 @@ int64_t Coordinator::Begin() {
     DropLinesAfter(metrics_path_, monitor::keys::kGlobalStep, step);
     DropLinesAfter(c_.trainer.output_dir + "/rest_iterations.jsonl", "global_step", step);
     if (em_) kept_ = ReadKeptSet(resume);
+    resumed_out_ = s.out_steps;
+    if (!resumed_out_.empty() && !c_.rollout.elastic) {
+      spdlog::warn(
+          "{}: steps {}..{} were out with older weights; without rollout.elastic they are drawn again with "
+          "the checkpoint's",
+          resume, resumed_out_.front().first + 1, resumed_out_.back().first + 1);
+      resumed_out_.clear();
+    }
+    start_versions = OlderVersions(resumed_out_, weight_version_);
     spdlog::info("resuming from {} at step {} (epoch {}, position {})", resume, step, cursor_.epoch, cursor_.position);
   } else {
     util::WriteFileAtomic(metrics_path_, "");
@@ -285,6 +323,7 @@ int64_t Coordinator::Begin() {
   start.mutable_start()->set_resume_dir(resume);
   start.mutable_start()->set_total_steps(schedule_steps);
   start.mutable_start()->set_first_step(step);
+  start.mutable_start()->mutable_rollout_versions()->Add(start_versions.begin(), start_versions.end());
   Broadcast(start, learners_);
   Broadcast(start, rollouts_);
   run_start_ = util::Clock::now();
@@ -339,9 +378,12 @@ std::vector<proto::RolloutWork> Coordinator::WorkOf(int64_t step, const std::vec
   return work;
 }
 
-void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices) {
+void Coordinator::SendWork(int64_t step, const std::vector<int64_t>& indices, int64_t version) {
   std::vector<proto::RolloutWork> work = WorkOf(step, indices);
-  if (gateway_) return gateway_->Post(step, weight_version_, std::move(work));
+  if (gateway_) {
+    posted_version_[step] = version;
+    return gateway_->Post(step, version, std::move(work));
+  }
   sent_to_ = std::min(rollouts_.size(), indices.size());
   for (size_t w = 0; w < work.size(); ++w) {
     if (work[w].prompts_size() == 0) continue;
@@ -475,6 +517,11 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   proto::JobMessage m;
   m.mutable_save()->set_dir(tmp);
   m.mutable_save()->set_step(step);
+  // Steps already out (a preemption at grpo.max_staleness >= 2): their
+  // versions, with learner 0 keeping the older weights, so the resumed run
+  // generates them as this one would have.
+  const std::vector<std::pair<int64_t, int64_t>> out_steps(posted_version_.lower_bound(step), posted_version_.end());
+  for (const int64_t v : OlderVersions(out_steps, weight_version_)) m.mutable_save()->add_rollout_versions(v);
   Broadcast(m, learners_);
   const auto confirmations = ReceiveEach(proto::JobMessage::kSaved, "checkpoint confirmation", learners_);
   for (size_t l = 0; l < learners_.size(); ++l)
@@ -488,6 +535,7 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   state.cursor = after != cursor_after_.end() ? after->second : cursor_;
   state.weight_version = weight_version_;
   state.total_steps = total_steps_;
+  state.out_steps = out_steps;
   if (em_) WriteKeptSet(tmp, kept_);
   WriteManifest(tmp);
   WriteTrainerState(tmp, state);  // last: its presence marks the checkpoint complete
@@ -524,7 +572,7 @@ StepPlan Coordinator::CollectStep(int64_t step, const EmPosition& at) {
   PRLM_CHECK_MSG(kept_.iteration() == at.iteration,
                  "kept set of iteration " << kept_.iteration() << " during iteration " << at.iteration);
   // 1. Order: the next questions, in data-set order (each E-step asks every one).
-  SendWork(step, em_->CollectQuestions(at.index));
+  SendWork(step, em_->CollectQuestions(at.index), weight_version_);
   // 2. Rollout: K scored candidates per question.
   const auto results = GatherResults(step);
   // 3. Keep: the objective's keep rule picks what the M-step trains on.

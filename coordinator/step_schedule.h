@@ -56,7 +56,8 @@ class StepSchedule {
   // (synchronous, or a checkpoint follows) up to step + ahead, stopping at
   // the launch's last step and at the first later step that saves (the
   // steps after it wait for its checkpoint). A preemption signal is not
-  // foreseen: steps already out when one comes are dropped at the stop.
+  // foreseen: steps already out when one comes go into its checkpoint with
+  // their versions, and the resumed run posts them again.
   // REQUIRES: `saves` is SavesAfter's answer for `step`.
   int64_t AheadThrough(int64_t step, bool saves) const {
     int64_t last = step;

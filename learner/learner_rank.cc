@@ -13,6 +13,7 @@
 #include "common/model/pretrained.h"
 #include "common/objective/objective.h"
 #include "common/util/check.h"
+#include "common/util/file.h"
 #include "common/util/clock.h"
 #include "common/util/logging.h"
 #include "common/util/rng.h"
@@ -78,12 +79,38 @@ std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const prot
 
 // The checkpoint's learner part: learner 0 the policy and optimizer, every
 // learner its RNG. An error goes back to the coordinator, which names it.
-proto::CheckpointWritten SaveLearner(const comm::TrainJob& job, PolicyLearner& learner, const std::string& dir) {
+// The file of an older weight version that steps out at a checkpoint need
+// (grpo.max_staleness >= 2, elastic tier).
+std::string RolloutWeightsPath(const std::string& dir, int64_t version) {
+  return dir + "/rollout_weights/v" + std::to_string(version) + ".bin";
+}
+
+// Learner 0 on resume: the older versions the checkpoint kept, into the
+// store before the current one (a resumed step out is generated with them).
+void PublishKeptVersions(const proto::Start& start, uint64_t version_bytes, comm::WeightStore* store) {
+  for (const int64_t v : start.rollout_versions()) {
+    const std::string path = RolloutWeightsPath(start.resume_dir(), v);
+    std::string bytes = util::ReadFile(path);
+    PRLM_REQUIRE(bytes.size() == version_bytes, path << " has " << bytes.size() << " bytes; this policy's trainable "
+                                                     << "tensors take " << version_bytes
+                                                     << " (a different model or LoRA setting than the run's)");
+    store->PublishBytes(v, std::move(bytes));
+    spdlog::info("weights v{} from the checkpoint: a step still out at the save is generated with them", v);
+  }
+}
+
+proto::CheckpointWritten SaveLearner(const comm::TrainJob& job, PolicyLearner& learner,
+                                     const proto::SaveCheckpoint& save, const comm::WeightStore& published) {
+  const std::string& dir = save.dir();
   proto::CheckpointWritten out;
   try {
     if (job.me.index == 0) {
       learner.SavePolicy(dir + "/policy", job.config.model.policy, job.config.model.policy);
       learner.SaveOptimizer(dir + "/learner");
+      for (const int64_t v : save.rollout_versions()) {
+        std::filesystem::create_directories(dir + "/rollout_weights");
+        util::WriteFileAtomic(RolloutWeightsPath(dir, v), published.Bytes(v));
+      }
     }
     std::filesystem::create_directories(dir + "/rng");
     torch::save(CpuRngState(), dir + "/rng/learner-" + std::to_string(job.me.index) + ".pt");
@@ -156,7 +183,12 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
   };
   int64_t version = learner->version();
   if (sync) comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
-  if (elastic_server) published.Publish(version, weights);
+  if (elastic_server) {
+    uint64_t version_bytes = 0;
+    for (const auto& w : weights) version_bytes += static_cast<uint64_t>(w.numel() * w.element_size());
+    PublishKeptVersions(m.start(), version_bytes, &published);
+    published.Publish(version, weights);
+  }
 
   // 3. Serve the coordinator: update (then learner 0 broadcasts), or save.
   const AllReduceFn all_reduce = [&](const std::vector<torch::Tensor>& t) {
@@ -200,7 +232,7 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
                       published.bytes_served());
       }
     } else if (m.has_save()) {
-      *out.mutable_saved() = SaveLearner(job, *learner, m.save().dir());
+      *out.mutable_saved() = SaveLearner(job, *learner, m.save(), published);
     } else {
       comm::AbortJob(job.Who(), std::string("unexpected '") + comm::BodyName(m) + "' from the coordinator");
     }

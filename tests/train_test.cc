@@ -1107,6 +1107,48 @@ TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
             util::ReadFile(split + "/checkpoints/step-00000008/policy/model.safetensors"));
 }
 
+// A preemption at k = 2 lands with a later step's work out: the checkpoint
+// keeps that step, the version it went out with and (learner 0) the older
+// weights it needs; the resumed run posts it again with them and equals the
+// straight run bit for bit.
+TEST_F(TrainJob, APreemptionWithAStepOutResumesExactlyAtKTwo) {
+  const std::string common =
+      "trainer.total_steps=16 trainer.save_every=100 rollout.elastic=true grpo.max_staleness=2 layout.retrieval=1 "
+      "layout.reward=1 layout.rollout=2 layout.learners=1";
+  const std::string straight = D("k2p-straight"), run = D("k2p-split");
+  const auto r = Train(6, straight, common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto m = Metrics(straight);
+  ASSERT_EQ(m.size(), 16u);
+  const std::string rc = TrainInBackground("k2p-split", common, 6);
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);
+  ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120)));
+  ASSERT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");
+  const size_t stopped = Metrics(run).size();
+  ASSERT_LT(stopped, 15u) << "the signal came too late to leave work out";
+  const std::string saved = run + "/checkpoints/step-" + [&] {
+    char b[16];
+    std::snprintf(b, sizeof b, "%08zu", stopped);
+    return std::string(b);
+  }();
+  const std::string state = util::ReadFile(saved + "/trainer_state.json");
+  EXPECT_NE(state.find("\"out_steps\""), std::string::npos) << state;
+  EXPECT_TRUE(std::filesystem::exists(saved + "/rollout_weights")) << "the older version the step out needs";
+  const auto second = Train(6, run, common + " trainer.resume=auto");
+  ASSERT_EQ(second.code, 0) << second.out;
+  std::string logs;
+  for (int rank = 0; rank < 6; ++rank) logs += util::ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
+  EXPECT_NE(logs.find("from the checkpoint: a step still out"), std::string::npos) << "learner 0 published it again";
+  const auto b = Metrics(run);
+  ASSERT_EQ(b.size(), 16u);
+  for (size_t i = 0; i < 16; ++i)
+    for (const auto& [key, value] : m[i].items())
+      if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000016/policy/model.safetensors"),
+            util::ReadFile(run + "/checkpoints/step-00000016/policy/model.safetensors"));
+}
+
 // grpo.partial_rollouts=continue at k = 2: a version published while a step
 // generates reaches the workers' items between decode steps (many one-prompt
 // items, so the learner's updates fall inside them). Whether a swap lands
@@ -1133,12 +1175,15 @@ TEST_F(TrainJob, PartialRolloutsKeepEverySampleWithinTheBound) {
 
 // A worker started outside the job (`prlm rollout --join`) proves the
 // secret, takes the job's config, fetches the weights by relay and works;
-// killed, it is dropped and the job goes on with the MPI worker.
+// killed, it is dropped and the job goes on with the MPI worker. The job
+// runs two steps ahead with partial rollouts, so the worker dies with work
+// of several steps out and versions arriving mid-item.
 TEST_F(TrainJob, ARolloutWorkerJoinsARunningElasticJobAndMayLeaveIt) {
   const std::string run = D("elastic-join");
   ASSERT_EQ(Shell(Prlm() + " make-secret --out " + D("join-secret")).code, 0);
   const std::string rc = TrainInBackground("elastic-join",
                                            "trainer.total_steps=500 rollout.elastic=true rollout.item_prompts=1 "
+                                           "grpo.max_staleness=2 grpo.partial_rollouts=continue "
                                            "rollout.lease_s=4 model.cpu_threads=1 net.secret_file=" +
                                                D("join-secret"));
   ASSERT_TRUE(testing::WaitForSteps(run, 1, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
@@ -1169,6 +1214,10 @@ TEST_F(TrainJob, ARolloutWorkerJoinsARunningElasticJobAndMayLeaveIt) {
   EXPECT_TRUE(testing::WaitForMetric(run, "rollout/lost_workers", 1, std::chrono::seconds(120)));
   const size_t now = Metrics(run).size();
   EXPECT_TRUE(testing::WaitForSteps(run, now + 2, std::chrono::seconds(120))) << "steps go on after the loss";
+  for (const auto& m : Metrics(run)) {
+    EXPECT_LE(m["rollout/staleness/max"].get<double>(), 2);
+    EXPECT_EQ(m["rollout/dropped_stale"], 0);
+  }
   kill(static_cast<pid_t>(testing::PidOfRank(run, 0)), SIGUSR1);  // end with a checkpoint
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(120)));
   EXPECT_EQ(util::ReadFile(rc), "0\n") << util::ReadFile(run + ".out");

@@ -474,6 +474,7 @@ TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
     coordinator::TrainerState s;
     s.step = step;
     s.cursor = {1, 8};
+    if (step == 6) s.out_steps = {{6, 4}, {7, 5}};  // a preemption at k = 3: two steps out
     coordinator::WriteTrainerState(ck + ".tmp", s);
     coordinator::CommitCheckpoint(run, ck, 2);
   }
@@ -484,6 +485,9 @@ TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
   const auto s = coordinator::ReadTrainerState(all.back());
   EXPECT_EQ(s.step, 6);
   EXPECT_EQ(s.cursor.position, 8);
+  const std::vector<std::pair<int64_t, int64_t>> out = {{6, 4}, {7, 5}};
+  EXPECT_EQ(s.out_steps, out);
+  EXPECT_TRUE(coordinator::ReadTrainerState(all.front()).out_steps.empty()) << "none out: no key";
   testing::ExpectErrorContaining([&] { coordinator::ResolveResume(run, run + "/nowhere"); },
                                  {"trainer.resume", "nowhere"});
   testing::WriteBytes(all.back() + "/trainer_state.json", "{\"step\": 6}");

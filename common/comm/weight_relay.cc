@@ -50,6 +50,10 @@ void WeightStore::Publish(int64_t version, const std::vector<torch::Tensor>& ten
     std::memcpy(bytes.data() + at, c.data_ptr(), n);
     at += n;
   }
+  PublishBytes(version, std::move(bytes));
+}
+
+void WeightStore::PublishBytes(int64_t version, std::string bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   versions_.erase(version);
   Version& v = Open(version, bytes.size());
@@ -150,6 +154,14 @@ void WeightStore::CopyInto(int64_t version, const std::vector<torch::Tensor>& te
     t.copy_(src);
     at += n;
   }
+}
+
+std::string WeightStore::Bytes(int64_t version) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = versions_.find(version);
+  PRLM_REQUIRE(it != versions_.end() && it->second.held == it->second.have.size(),
+               "weight version " << version << " is not complete in this store");
+  return it->second.bytes;
 }
 
 uint64_t WeightStore::bytes_served() const {

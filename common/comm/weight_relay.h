@@ -42,6 +42,12 @@ class WeightStore {
 
   // Learner 0: `tensors` as version `version`, complete at once.
   void Publish(int64_t version, const std::vector<torch::Tensor>& tensors);
+  // The same from a version's packed bytes (Bytes(), kept in a checkpoint
+  // for the steps still out at a preemption).
+  void PublishBytes(int64_t version, std::string bytes);
+  // A complete version's packed bytes. Throws util::Error when `version` is
+  // not complete here.
+  std::string Bytes(int64_t version) const;
 
   // Chunk `index` of `version`, waiting up to `wait` for it to arrive (or
   // for the version to start arriving). Throws util::Error when the version
