@@ -144,12 +144,14 @@ std::string GatewayWorker::FetchVersion(const proto::WorkReply& reply, RolloutWo
   try {
     net::RpcClient source(net::ParseEndpoint(reply.weight_source()), options_);
     const auto t0 = Clock::now();
-    const uint64_t bytes = comm::FetchWeights(source, version, store_, std::chrono::seconds(30));
+    const int64_t base = worker.config().rollout.delta_sync ? worker.weight_version() : -1;
+    const uint64_t bytes = comm::FetchWeights(source, version, store_, std::chrono::seconds(30), base);
     bytes_fetched_ += bytes;
     store_->CopyInto(version, worker.TrainableParameters());
     worker.set_weight_version(version);
-    spdlog::info("weights v{}: {} bytes from {} in {:.2f} s", version, bytes, reply.weight_source(),
-                 std::chrono::duration<double>(Clock::now() - t0).count());
+    spdlog::info("weights v{}: {} bytes from {} in {:.3f} s{}", version, bytes, reply.weight_source(),
+                 std::chrono::duration<double>(Clock::now() - t0).count(),
+                 base >= 0 ? " (delta sync against v" + std::to_string(base) + ")" : std::string());
     return "";
   } catch (const net::RpcError& e) {
     spdlog::warn("weights v{} from {}: {}; asking the gateway for another source", version, reply.weight_source(),
@@ -174,18 +176,18 @@ void GatewayWorker::BeginItem() {
   in_item_ = true;
 }
 
-void GatewayWorker::StartFetch(int64_t version, const std::string& source) {
+void GatewayWorker::StartFetch(int64_t version, const std::string& source, int64_t base) {
   std::lock_guard<std::mutex> lock(fetch_mu_);
   if (!in_item_ || fetch_running_ || version <= fetch_started_) return;
   if (fetch_thread_.joinable()) fetch_thread_.join();  // done: fetch_running_ is false
   fetch_started_ = version;
   fetch_running_ = true;
-  fetch_thread_ = std::thread([this, version, source] {
+  fetch_thread_ = std::thread([this, version, source, base] {
     std::string failed;
     try {
       net::RpcClient from(net::ParseEndpoint(source), options_);
       const auto t0 = Clock::now();
-      bytes_fetched_ += comm::FetchWeights(from, version, store_, std::chrono::seconds(30));
+      bytes_fetched_ += comm::FetchWeights(from, version, store_, std::chrono::seconds(30), base);
       fetched_ = version;
       spdlog::info("weights v{} fetched from {} during an item in {:.2f} s; they join between decode steps", version,
                    source, std::chrono::duration<double>(Clock::now() - t0).count());
@@ -240,7 +242,8 @@ void GatewayWorker::Serve(RolloutWorker& worker, const RunItemFn& run) {
             gateway_.Call(net::kRenewRequest, request.SerializeAsString(), std::chrono::seconds(10)), net::kRenewReply,
             gateway_.endpoint(), "a renewal");
         if (partial && reply.newest_version() > holds && !reply.weight_source().empty())
-          StartFetch(reply.newest_version(), reply.weight_source());
+          StartFetch(reply.newest_version(), reply.weight_source(),
+                     worker.config().rollout.delta_sync ? holds.load() : -1);
       },
       renew_every);
   // Partial rollouts: the newest version fetched during the item joins

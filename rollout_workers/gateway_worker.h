@@ -83,11 +83,12 @@ class GatewayWorker {
   std::string FetchVersion(const proto::WorkReply& reply, RolloutWorker& worker);
   void SendResult(uint64_t item, proto::RolloutResult result);
   // Partial rollouts: the fetch of a newer version during an item.
-  // StartFetch (heartbeat thread) starts one unless one runs, the version is
-  // not newer than the last started, or no item runs; EndItem (Serve's
+  // StartFetch (heartbeat thread) starts one (as deltas against
+  // `delta_base` when >= 0) unless one runs, the version is not newer than
+  // the last started, or no item runs; EndItem (Serve's
   // thread) waits for it and returns the source that failed, if any.
   void BeginItem();
-  void StartFetch(int64_t version, const std::string& source);
+  void StartFetch(int64_t version, const std::string& source, int64_t delta_base);
   std::string EndItem();
   // Calls `call` until it succeeds or the gateway has been silent for the patience.
   net::RpcClient::Response CallGateway(uint16_t type, const std::string& payload, std::chrono::milliseconds timeout);

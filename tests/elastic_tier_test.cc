@@ -14,8 +14,10 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <random>
 #include <thread>
 
+#include "common/comm/weight_delta.h"
 #include "common/comm/weight_relay.h"
 #include "common/net/message_types.h"
 #include "coordinator/rollout_gateway.h"
@@ -68,6 +70,60 @@ TEST(WeightRelay, AChainDeliversAVersionBitForBitWhileItArrivesAndTheHeadSendsOn
   auto received = ZerosLike(weights);
   tail.CopyInto(7, received);
   for (size_t i = 0; i < weights.size(); ++i) EXPECT_TRUE(torch::equal(received[i], weights[i])) << "tensor " << i;
+}
+
+TEST(WeightDelta, ChangedWordsRoundTripAndMalformedDeltasAreNamed) {
+  std::mt19937_64 rng(5);
+  std::string base(100000, '\0');
+  for (auto& c : base) c = static_cast<char>(rng());
+  std::string next = base;
+  // Changes at the first and last word, gaps of 1, 200 (two-byte varint)
+  // and 40000 (three-byte) words, and a word whose high byte alone changes.
+  for (size_t w : {size_t{0}, size_t{1}, size_t{201}, size_t{40201}, size_t{49999}}) next[2 * w] ^= 0x5a;
+  next[2 * 30000 + 1] ^= 0x01;
+  const std::string delta = comm::EncodeWordDelta(base, next);
+  EXPECT_EQ(delta.size(), 6u * 2 + (1 + 1 + 2 + 3 + 2 + 2)) << "a value per changed word, and its gap's varint";
+  EXPECT_EQ(comm::ApplyWordDelta(base, delta), next);
+  EXPECT_EQ(comm::EncodeWordDelta(base, base), "") << "nothing changed, nothing sent";
+  testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, delta.substr(0, delta.size() - 1)); }, {"cut off"});
+  testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, std::string("\x80", 1)); }, {"truncated gap"});
+  testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, std::string("\xd0\x86\x03ab", 5)); },
+                                 {"past the chunk"});  // gap 50000 = the chunk's word count
+}
+
+// rollout.delta_sync: each version after the first as the 16-bit words that
+// changed; after many deltas the tail holds every version bit for bit
+// (chunks of 1 KiB: the tensors straddle chunk boundaries), and a delta that
+// does not apply to its base fails the chunk's CRC-32C.
+TEST(WeightRelay, DeltasAcrossChunkBoundariesLeaveEveryVersionBitForBit) {
+  comm::WeightStore head(1024, 3), tail(1024, 3);
+  net::SecureServer head_server(net::SecureServer::Options(kSecret, 60),
+                                [&](net::RpcServer& s) { comm::ServeWeights(s, head, milliseconds(10000)); });
+  net::RpcClient from(Local(head_server.server.port()), Client());
+  auto weights = SomeWeights(3);  // fp32, bf16, fp32
+  uint64_t full = 0, sent = 0;
+  for (int64_t v = 0; v < 12; ++v) {
+    if (v > 0) {  // a small update: every fp32 weight moves a little, few bf16 words change
+      torch::NoGradGuard no_grad;
+      weights[0].mul_(1 + 1e-5);
+      weights[1].index_put_({torch::randint(1001, {20})}, torch::randn({20}).to(torch::kBFloat16));
+      weights[2].add_(1e-6);
+    }
+    head.Publish(v, weights);
+    const uint64_t bytes = comm::FetchWeights(from, v, &tail, milliseconds(20000), /*base=*/v - 1);
+    auto received = ZerosLike(weights);
+    tail.CopyInto(v, received);
+    for (size_t i = 0; i < weights.size(); ++i) ASSERT_TRUE(torch::equal(received[i], weights[i])) << "v" << v;
+    EXPECT_EQ(tail.Bytes(v), head.Bytes(v));
+    if (v > 0) full += head.Bytes(v).size(), sent += bytes;
+  }
+  EXPECT_LT(sent, full * 8 / 10) << "high words of slightly moved fp32 weights and unchanged bf16 words stay home";
+  // A delta against the wrong base: the applied bytes fail the CRC-32C.
+  head.Publish(12, weights);
+  proto::WeightChunk c = head.Chunk(12, 0, milliseconds(0), /*base=*/11);
+  ASSERT_TRUE(c.delta());
+  c.set_base_version(10);
+  testing::ExpectErrorContaining([&] { tail.Put(c); }, {"chunk 0", "CRC-32C", "against v10"});
 }
 
 TEST(WeightRelay, ASizeMismatchAndAForgottenVersionAreNamed) {

@@ -1149,6 +1149,31 @@ TEST_F(TrainJob, APreemptionWithAStepOutResumesExactlyAtKTwo) {
             util::ReadFile(run + "/checkpoints/step-00000016/policy/model.safetensors"));
 }
 
+// rollout.delta_sync: workers fetch each version as the words that changed
+// since the one they hold; the weights they generate with are the same bit
+// for bit, so the run learns exactly what full sync learns, for fewer bytes.
+TEST_F(TrainJob, DeltaSyncLearnsExactlyWhatFullSyncLearns) {
+  const std::string common =
+      "trainer.total_steps=4 rollout.elastic=true grpo.max_staleness=1 layout.retrieval=1 layout.reward=1 "
+      "layout.rollout=2 layout.learners=1";
+  const std::string full = D("sync-full"), delta = D("sync-delta");
+  const auto a = Train(6, full, common);
+  ASSERT_EQ(a.code, 0) << a.out;
+  const auto b = Train(6, delta, common + " rollout.delta_sync=true");
+  ASSERT_EQ(b.code, 0) << b.out;
+  const auto ma = Metrics(full), mb = Metrics(delta);
+  ASSERT_EQ(ma.size(), 4u);
+  ASSERT_EQ(mb.size(), 4u);
+  for (size_t i = 0; i < 4; ++i)
+    for (const auto& [key, value] : ma[i].items())
+      if (!VariesRunToRun(key)) EXPECT_EQ(value, mb[i][key]) << "step " << i + 1 << " " << key;
+  EXPECT_EQ(util::ReadFile(full + "/checkpoints/step-00000004/policy/model.safetensors"),
+            util::ReadFile(delta + "/checkpoints/step-00000004/policy/model.safetensors"));
+  std::string logs;
+  for (int rank = 0; rank < 6; ++rank) logs += util::ReadFile(delta + "/logs/rank-" + std::to_string(rank) + ".log");
+  EXPECT_NE(logs.find("(delta sync against v"), std::string::npos) << "workers fetched deltas";
+}
+
 // grpo.partial_rollouts=continue at k = 2: a version published while a step
 // generates reaches the workers' items between decode steps (many one-prompt
 // items, so the learner's updates fall inside them). Whether a swap lands

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/comm/weight_delta.h"
 #include "common/net/message_types.h"
 #include "common/util/check.h"
+#include "common/util/crc32c.h"
 
 namespace prlm::comm {
 
@@ -63,7 +65,8 @@ void WeightStore::PublishBytes(int64_t version, std::string bytes) {
   arrived_.notify_all();
 }
 
-proto::WeightChunk WeightStore::Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait) const {
+proto::WeightChunk WeightStore::Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait,
+                                      int64_t base) const {
   std::unique_lock<std::mutex> lock(mu_);
   const auto held = [&] {
     const auto it = versions_.find(version);
@@ -93,8 +96,20 @@ proto::WeightChunk WeightStore::Chunk(int64_t version, uint32_t index, std::chro
   c.set_total_bytes(v.bytes.size());
   const size_t begin = index * chunk_bytes_;
   const size_t end = std::min(v.bytes.size(), begin + chunk_bytes_);
-  c.set_data(v.bytes.substr(begin, end - begin));
-  bytes_served_ += end - begin;
+  const std::string_view bytes = std::string_view(v.bytes).substr(begin, end - begin);
+  c.set_crc32c(util::Crc32c(bytes));
+  const auto b = versions_.find(base);
+  if (base >= 0 && base != version && b != versions_.end() && b->second.held == b->second.have.size() &&
+      b->second.bytes.size() == v.bytes.size() && bytes.size() % 2 == 0) {
+    std::string delta = EncodeWordDelta(std::string_view(b->second.bytes).substr(begin, end - begin), bytes);
+    if (delta.size() < bytes.size()) {
+      c.set_delta(true);
+      c.set_base_version(base);
+      c.set_data(std::move(delta));
+    }
+  }
+  if (!c.delta()) c.set_data(std::string(bytes));
+  bytes_served_ += c.data().size();
   return c;
 }
 
@@ -105,17 +120,32 @@ void WeightStore::Put(const proto::WeightChunk& chunk) {
                "weight version " << chunk.version() << ": chunk " << chunk.index() << " of " << chunk.count()
                                  << " does not fit " << chunk.total_bytes() << " bytes in chunks of " << chunk_bytes_
                                  << " (a source with another chunk size)");
+  const size_t begin = chunk.index() * chunk_bytes_;
+  const size_t expected = std::min<size_t>(chunk.total_bytes(), begin + chunk_bytes_) - begin;
+  // A delta first, from its base (opening a new version may forget the base).
+  std::string applied;
+  if (chunk.delta()) {
+    const auto b = versions_.find(chunk.base_version());
+    PRLM_REQUIRE(b != versions_.end() && b->second.held == b->second.have.size() &&
+                     b->second.bytes.size() == chunk.total_bytes(),
+                 "weight version " << chunk.version() << ": chunk " << chunk.index() << " is a delta against v"
+                                   << chunk.base_version() << ", which this store does not hold whole");
+    applied = ApplyWordDelta(std::string_view(b->second.bytes).substr(begin, expected), chunk.data());
+  }
+  const std::string& data = chunk.delta() ? applied : chunk.data();
+  PRLM_REQUIRE(data.size() == expected, "weight version " << chunk.version() << ": chunk " << chunk.index() << " holds "
+                                                          << data.size() << " bytes, expected " << expected);
+  PRLM_REQUIRE(util::Crc32c(data) == chunk.crc32c(),
+               "weight version " << chunk.version() << ": chunk " << chunk.index() << " fails its CRC-32C"
+                                 << (chunk.delta() ? " after its delta against v" +
+                                                         std::to_string(chunk.base_version()) + " was applied"
+                                                   : ""));
   Version& v = Open(chunk.version(), chunk.total_bytes());
   PRLM_REQUIRE(v.bytes.size() == chunk.total_bytes(), "weight version " << chunk.version() << ": a chunk says "
                                                                         << chunk.total_bytes() << " bytes, the first "
                                                                         << v.bytes.size());
-  const size_t begin = chunk.index() * chunk_bytes_;
-  const size_t expected = std::min(v.bytes.size(), begin + chunk_bytes_) - begin;
-  PRLM_REQUIRE(chunk.data().size() == expected, "weight version " << chunk.version() << ": chunk " << chunk.index()
-                                                                  << " holds " << chunk.data().size()
-                                                                  << " bytes, expected " << expected);
   if (v.have[chunk.index()]) return;
-  std::memcpy(v.bytes.data() + begin, chunk.data().data(), expected);
+  std::memcpy(v.bytes.data() + begin, data.data(), expected);
   v.have[chunk.index()] = true;
   ++v.held;
   arrived_.notify_all();
@@ -173,16 +203,25 @@ void ServeWeights(net::RpcServer& server, const WeightStore& store, std::chrono:
   server.Handle(net::kWeightChunkRequest, [&store, wait](const std::string& payload) {
     proto::WeightChunkRequest request;
     if (!request.ParseFromString(payload)) throw net::BadPayload("not a WeightChunkRequest");
-    return net::Reply{net::kWeightChunk, store.Chunk(request.version(), request.index(), wait).SerializeAsString()};
+    const int64_t base = request.delta() ? request.base_version() : -1;
+    return net::Reply{net::kWeightChunk,
+                      store.Chunk(request.version(), request.index(), wait, base).SerializeAsString()};
   });
 }
 
-uint64_t FetchWeights(net::RpcClient& source, int64_t version, WeightStore* store, std::chrono::milliseconds timeout) {
+uint64_t FetchWeights(net::RpcClient& source, int64_t version, WeightStore* store, std::chrono::milliseconds timeout,
+                      int64_t base) {
   uint64_t fetched = 0;
   for (uint32_t i = store->FirstMissing(version); !store->Complete(version); ++i) {
     proto::WeightChunkRequest request;
     request.set_version(version);
     request.set_index(i);
+    // A delta while the base is whole here (a store may forget it for a
+    // version it opens later; then the chunks come whole).
+    if (base >= 0 && base != version && store->Complete(base)) {
+      request.set_delta(true);
+      request.set_base_version(base);
+    }
     const auto response = source.Call(net::kWeightChunkRequest, request.SerializeAsString(), timeout);
     proto::WeightChunk chunk;
     PRLM_REQUIRE(response.type == net::kWeightChunk && chunk.ParseFromString(response.payload),

@@ -52,12 +52,16 @@ class WeightStore {
   // Chunk `index` of `version`, waiting up to `wait` for it to arrive (or
   // for the version to start arriving). Throws util::Error when the version
   // is older than those kept, the index is out of range, or the wait ends.
-  proto::WeightChunk Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait) const;
+  // `base` >= 0 (rollout.delta_sync): the asker holds version `base` whole;
+  // when this store does too and the chunk's delta against it is smaller,
+  // the delta goes instead (weight_delta.h).
+  proto::WeightChunk Chunk(int64_t version, uint32_t index, std::chrono::milliseconds wait, int64_t base = -1) const;
 
   // A fetched chunk (this store's own fetch: also of an older version again,
   // for a re-issued item). The first of a version opens it (and forgets the
   // least recently opened past `keep`); a chunk whose version or sizes
-  // disagree with the first is refused (util::Error naming both).
+  // disagree with the first is refused (util::Error naming both), and so is
+  // one whose bytes (a delta applied to its base's) fail its CRC-32C.
   void Put(const proto::WeightChunk& chunk);
 
   // The first chunk of `version` not held yet (count when all are; 0 when
@@ -94,8 +98,11 @@ class WeightStore {
 void ServeWeights(net::RpcServer& server, const WeightStore& store, std::chrono::milliseconds wait);
 
 // Fetches `version` from `source` into `store`, from its first missing chunk
-// (so a fetch cut off by a lost source resumes elsewhere). Returns the bytes
-// fetched. Throws net::RpcError / util::Error naming the source.
-uint64_t FetchWeights(net::RpcClient& source, int64_t version, WeightStore* store, std::chrono::milliseconds timeout);
+// (so a fetch cut off by a lost source resumes elsewhere); as deltas against
+// version `base` while `store` holds it whole (base >= 0:
+// rollout.delta_sync). Returns the bytes fetched (deltas as sent). Throws
+// net::RpcError / util::Error naming the source.
+uint64_t FetchWeights(net::RpcClient& source, int64_t version, WeightStore* store, std::chrono::milliseconds timeout,
+                      int64_t base = -1);
 
 }  // namespace prlm::comm

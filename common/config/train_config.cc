@@ -151,6 +151,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("rollout.item_timeout_s", &c.rollout.item_timeout_s,
            "an item held this long (a hung worker that still heartbeats, a straggler) also goes to the next worker "
            "that asks; the first result counts (0: never)")
+      .Add("rollout.delta_sync", &c.rollout.delta_sync,
+           "rollout.elastic: fetch a new weight version as the 16-bit words that changed since the one held")
       .Add("rollout.item_prompts", &c.rollout.item_prompts,
            "prompts per work item (0: the step's prompts split over layout.rollout)")
       .Add("rollout.gateway_port", &c.rollout.gateway_port,

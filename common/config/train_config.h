@@ -191,6 +191,9 @@ struct RolloutConfig {
   double item_timeout_s = 0;
   int64_t item_prompts = 0;  // prompts per work item; 0: the step's prompts split over layout.rollout
   int64_t gateway_port = 0;  // the coordinator's gateway; 0: a free port (written to RUN/gateway)
+  // A worker holding a version fetches the next as deltas against it: only
+  // the 16-bit words that changed (common/comm/weight_delta.h).
+  bool delta_sync = false;
 };
 
 // Model compute replaced by sleeps (prlm bench scale, docs/scale.md): the
