@@ -81,10 +81,15 @@ TEST(WeightDelta, ChangedWordsRoundTripAndMalformedDeltasAreNamed) {
   // and 40000 (three-byte) words, and a word whose high byte alone changes.
   for (size_t w : {size_t{0}, size_t{1}, size_t{201}, size_t{40201}, size_t{49999}}) next[2 * w] ^= 0x5a;
   next[2 * 30000 + 1] ^= 0x01;
-  const std::string delta = comm::EncodeWordDelta(base, next);
+  std::string delta;
+  ASSERT_TRUE(comm::EncodeWordDelta(base, next, base.size(), &delta));
   EXPECT_EQ(delta.size(), 6u * 2 + (1 + 1 + 2 + 3 + 2 + 2)) << "a value per changed word, and its gap's varint";
   EXPECT_EQ(comm::ApplyWordDelta(base, delta), next);
-  EXPECT_EQ(comm::EncodeWordDelta(base, base), "") << "nothing changed, nothing sent";
+  std::string none;
+  ASSERT_TRUE(comm::EncodeWordDelta(base, base, base.size(), &none));
+  EXPECT_EQ(none, "") << "nothing changed, nothing sent";
+  std::string capped;
+  EXPECT_FALSE(comm::EncodeWordDelta(base, next, 20, &capped)) << "23 bytes do not fit under 20: given up";
   testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, delta.substr(0, delta.size() - 1)); }, {"cut off"});
   testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, std::string("\x80", 1)); }, {"truncated gap"});
   testing::ExpectErrorContaining([&] { comm::ApplyWordDelta(base, std::string("\xd0\x86\x03ab", 5)); },

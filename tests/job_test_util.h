@@ -52,6 +52,17 @@ inline bool VariesRunToRun(const std::string& key) {
          key == "perf/throughput";
 }
 
+// Two runs' metrics agree step by step on every key that does not vary run
+// to run (what a resumed or differently synced run must reproduce).
+inline void ExpectSameMetrics(const std::string& run_a, const std::string& run_b, size_t steps) {
+  const auto a = Metrics(run_a), b = Metrics(run_b);
+  ASSERT_EQ(a.size(), steps) << run_a;
+  ASSERT_EQ(b.size(), steps) << run_b;
+  for (size_t i = 0; i < steps; ++i)
+    for (const auto& [key, value] : a[i].items())
+      if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+}
+
 inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seconds limit) {
   const auto give_up = std::chrono::steady_clock::now() + limit;
   while (Metrics(run).size() < steps && std::chrono::steady_clock::now() < give_up)

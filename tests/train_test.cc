@@ -277,15 +277,8 @@ TEST_F(TrainJob, ResumeContinuesExactly) {
   // The same weights, bit for bit, and the same metrics except wall-clock ones.
   EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000004/policy/model.safetensors"),
             util::ReadFile(split + "/checkpoints/step-00000004/policy/model.safetensors"));
-  const auto a = Metrics(straight), b = Metrics(split);
-  ASSERT_EQ(a.size(), 4u);
-  ASSERT_EQ(b.size(), 4u);
-  for (size_t i = 0; i < 4; ++i)
-    for (const auto& [key, value] : a[i].items()) {
-      if (VariesRunToRun(key)) continue;
-      EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
-    }
-  EXPECT_GT(a[3]["actor/grad_norm"].get<double>(), 0.0) << "the steps must update something";
+  testing::ExpectSameMetrics(straight, split, 4);
+  EXPECT_GT(Metrics(straight)[3]["actor/grad_norm"].get<double>(), 0.0) << "the steps must update something";
 }
 
 TEST_F(TrainJob, LoraSavesMergedPolicyAndAdapterAndResumes) {
@@ -314,14 +307,7 @@ TEST_F(TrainJob, LoraRunsAreReproducibleAcrossLaunchesAndLearners) {
     const auto r = Train(6, D(name), overrides);
     ASSERT_EQ(r.code, 0) << r.out;
   }
-  const auto a = Metrics(D("lora-a")), b = Metrics(D("lora-b"));
-  ASSERT_EQ(a.size(), 2u);
-  ASSERT_EQ(b.size(), 2u);
-  for (size_t i = 0; i < a.size(); ++i)
-    for (const auto& [key, value] : a[i].items())
-      if (!VariesRunToRun(key)) {
-        EXPECT_EQ(value, b[i][key]) << key;
-      }
+  testing::ExpectSameMetrics(D("lora-a"), D("lora-b"), 2);
   const std::string adapter = "/checkpoints/step-00000002/policy/adapter/adapter_model.safetensors";
   EXPECT_EQ(util::ReadFile(D("lora-a") + adapter), util::ReadFile(D("lora-b") + adapter));
 }
@@ -532,13 +518,7 @@ TEST_F(TrainJob, RestKeepsTheSameSetsWithOneOrTwoWorkersAndResumesInsideEitherSt
   for (size_t i = 0; i < 2; ++i)
     for (const char* key : {"candidates", "kept", "reward_mean", "kept_reward_mean"})
       EXPECT_EQ(s[i][key], it[i][key]) << key;
-  const auto b = Metrics(split);
-  ASSERT_EQ(b.size(), m.size());
-  for (size_t i = 0; i < m.size(); ++i)
-    for (const auto& [key, value] : m[i].items()) {
-      if (VariesRunToRun(key)) continue;
-      EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
-    }
+  testing::ExpectSameMetrics(one, split, m.size());
 }
 
 // LoRe end to end: make-synthetic --preferences, train-lore on the fixture
@@ -1098,11 +1078,7 @@ TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
   ASSERT_EQ(first.code, 0) << first.out;
   const auto second = Train(6, split, common + " trainer.resume=auto");
   ASSERT_EQ(second.code, 0) << second.out;
-  const auto b = Metrics(split);
-  ASSERT_EQ(b.size(), 8u);
-  for (size_t i = 0; i < 8; ++i)
-    for (const auto& [key, value] : m[i].items())
-      if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+  testing::ExpectSameMetrics(straight, split, 8);
   EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000008/policy/model.safetensors"),
             util::ReadFile(split + "/checkpoints/step-00000008/policy/model.safetensors"));
 }
@@ -1140,11 +1116,7 @@ TEST_F(TrainJob, APreemptionWithAStepOutResumesExactlyAtKTwo) {
   std::string logs;
   for (int rank = 0; rank < 6; ++rank) logs += util::ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
   EXPECT_NE(logs.find("from the checkpoint: a step still out"), std::string::npos) << "learner 0 published it again";
-  const auto b = Metrics(run);
-  ASSERT_EQ(b.size(), 16u);
-  for (size_t i = 0; i < 16; ++i)
-    for (const auto& [key, value] : m[i].items())
-      if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+  testing::ExpectSameMetrics(straight, run, 16);
   EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000016/policy/model.safetensors"),
             util::ReadFile(run + "/checkpoints/step-00000016/policy/model.safetensors"));
 }
@@ -1161,12 +1133,7 @@ TEST_F(TrainJob, DeltaSyncLearnsExactlyWhatFullSyncLearns) {
   ASSERT_EQ(a.code, 0) << a.out;
   const auto b = Train(6, delta, common + " rollout.delta_sync=true");
   ASSERT_EQ(b.code, 0) << b.out;
-  const auto ma = Metrics(full), mb = Metrics(delta);
-  ASSERT_EQ(ma.size(), 4u);
-  ASSERT_EQ(mb.size(), 4u);
-  for (size_t i = 0; i < 4; ++i)
-    for (const auto& [key, value] : ma[i].items())
-      if (!VariesRunToRun(key)) EXPECT_EQ(value, mb[i][key]) << "step " << i + 1 << " " << key;
+  testing::ExpectSameMetrics(full, delta, 4);
   EXPECT_EQ(util::ReadFile(full + "/checkpoints/step-00000004/policy/model.safetensors"),
             util::ReadFile(delta + "/checkpoints/step-00000004/policy/model.safetensors"));
   std::string logs;

@@ -8,9 +8,10 @@
 
 namespace prlm::comm {
 
-std::string EncodeWordDelta(std::string_view base, std::string_view next) {
+bool EncodeWordDelta(std::string_view base, std::string_view next, size_t limit, std::string* delta) {
   PRLM_CHECK(base.size() == next.size() && base.size() % 2 == 0);
-  std::string out;
+  std::string& out = *delta;
+  out.clear();
   uint64_t last = 0;  // the word after the previous changed one
   for (uint64_t w = 0; w < base.size() / 2; ++w) {
     if (std::memcmp(base.data() + 2 * w, next.data() + 2 * w, 2) == 0) continue;
@@ -23,9 +24,10 @@ std::string EncodeWordDelta(std::string_view base, std::string_view next) {
       out.push_back(static_cast<char>(byte | 0x80));
     }
     out.append(next.data() + 2 * w, 2);
+    if (out.size() >= limit) return false;
     last = w + 1;
   }
-  return out;
+  return true;
 }
 
 std::string ApplyWordDelta(std::string_view base, std::string_view delta) {

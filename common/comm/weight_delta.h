@@ -10,13 +10,16 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace prlm::comm {
 
-// The delta that turns `base` into `next`. REQUIRES: equal, even sizes.
-std::string EncodeWordDelta(std::string_view base, std::string_view next);
+// The delta that turns `base` into `next` into *delta; false (and *delta
+// unspecified) as soon as it would reach `limit` bytes, so a chunk where
+// most words changed costs little to try. REQUIRES: equal, even sizes.
+bool EncodeWordDelta(std::string_view base, std::string_view next, size_t limit, std::string* delta);
 
 // `base` with `delta` applied. Throws util::Error when the delta is
 // malformed (a truncated varint or value, a word past the end).

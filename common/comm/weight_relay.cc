@@ -101,8 +101,8 @@ proto::WeightChunk WeightStore::Chunk(int64_t version, uint32_t index, std::chro
   const auto b = versions_.find(base);
   if (base >= 0 && base != version && b != versions_.end() && b->second.held == b->second.have.size() &&
       b->second.bytes.size() == v.bytes.size() && bytes.size() % 2 == 0) {
-    std::string delta = EncodeWordDelta(std::string_view(b->second.bytes).substr(begin, end - begin), bytes);
-    if (delta.size() < bytes.size()) {
+    std::string delta;
+    if (EncodeWordDelta(std::string_view(b->second.bytes).substr(begin, end - begin), bytes, bytes.size(), &delta)) {
       c.set_delta(true);
       c.set_base_version(base);
       c.set_data(std::move(delta));
