@@ -15,11 +15,12 @@
 # Per version after the first: the bytes a worker fetched and the seconds
 # the fetch took (the workers' "weights vN" log lines), averaged.
 #
-# usage: bench/weight_sync.sh [OUT_DIR] [STEPS]    (default /tmp/prlm-weight-sync, 6)
+# usage: bench/delta_sync.sh [OUT_DIR] [STEPS]    (default /tmp/prlm-delta-sync, 6)
+# PRLM_SYNC_MODELS="demo small" (the default) names the policies to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/lib.sh
-OUT=${1:-/tmp/prlm-weight-sync}
+OUT=${1:-/tmp/prlm-delta-sync}
 STEPS=${2:-6}
 P=build/prlm
 mkdir -p "$OUT"
@@ -36,7 +37,7 @@ if [[ ! -d $OUT/reward_model ]]; then
     --batch-size 32 --epochs 1 --max-length 64 --log-every 1000 > /dev/null
 fi
 DTYPE=$(cpu_training_dtype)
-for model in demo small; do
+for model in ${PRLM_SYNC_MODELS:-demo small}; do
   for lr in 3e-3 5e-4 1e-6; do
     for delta in false true; do
       run=$model-lr$lr-delta-$delta
