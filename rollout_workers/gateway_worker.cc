@@ -202,15 +202,7 @@ void GatewayWorker::StartFetch(int64_t version, const std::string& source, int64
   });
 }
 
-GatewayWorker::~GatewayWorker() {
-  std::thread running;
-  {
-    std::lock_guard<std::mutex> lock(fetch_mu_);
-    in_item_ = false;
-    running = std::move(fetch_thread_);
-  }
-  if (running.joinable()) running.join();
-}
+GatewayWorker::~GatewayWorker() { EndItem(); }
 
 std::string GatewayWorker::EndItem() {
   std::thread running;

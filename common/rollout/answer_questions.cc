@@ -40,6 +40,7 @@ std::vector<Answer> AnswerQuestions(model::CausalLM& policy, const text::Tokeniz
     for (size_t j = 0; j < asked.size(); ++j) {
       Answer& a = answers[asked[j]];
       a.completions = std::move(completions[j]);
+      for (auto& c : a.completions) c.versions.assign(c.tokens.size(), options.weight_version);
       for (const auto& c : a.completions) a.texts.push_back(tokenizer.Decode(c.tokens, /*skip_special_tokens=*/true));
     }
     if (progress) progress(asked.size(), asked.size());

@@ -23,7 +23,7 @@ generation::Completion Sample(size_t n, const std::vector<int32_t>& head, const 
   c.finish = c.stopped ? generation::FinishReason::kStopToken : generation::FinishReason::kLength;
   c.tokens.resize(std::min(c.tokens.size(), n));
   c.logprobs.assign(c.tokens.size(), -1.0f);
-  c.versions.assign(c.tokens.size(), 0);
+  c.versions.assign(c.tokens.size(), 0);  // AnswerQuestions stamps the policy's version
   return c;
 }
 
@@ -57,8 +57,8 @@ std::vector<std::vector<generation::Completion>> SimulateCompletions(const Simul
     auto& samples = out.emplace_back();
     for (uint64_t seed : *r.sample_seeds) {
       const int64_t n = s.completion_tokens * (IsLongTailSample(seed, s.long_tail_fraction) ? s.long_tail_factor : 1);
-      samples.push_back(Sample(static_cast<size_t>(n), head, filler, seed % 2 ? gold_tail : wrong_tail,
-                               stop_token_ids.front()));
+      samples.push_back(
+          Sample(static_cast<size_t>(n), head, filler, seed % 2 ? gold_tail : wrong_tail, stop_token_ids.front()));
       sampled += static_cast<int64_t>(samples.back().tokens.size());
       steps = std::max(steps, static_cast<int64_t>(samples.back().tokens.size()));
     }
