@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,21 @@ inline void ExpectSameMetrics(const std::string& run_a, const std::string& run_b
   for (size_t i = 0; i < steps; ++i)
     for (const auto& [key, value] : a[i].items())
       if (!VariesRunToRun(key)) EXPECT_EQ(value, b[i][key]) << "step " << i + 1 << " " << key;
+}
+
+// ... and end with the same policy bytes (checkpoint `step`).
+inline void ExpectSamePolicy(const std::string& run_a, const std::string& run_b, int64_t step) {
+  char dir[32];
+  std::snprintf(dir, sizeof dir, "/checkpoints/step-%08lld", static_cast<long long>(step));
+  const std::string file = std::string(dir) + "/policy/model.safetensors";
+  EXPECT_EQ(util::ReadFile(run_a + file), util::ReadFile(run_b + file)) << file;
+}
+
+// Every rank's log of a run, one after another.
+inline std::string AllRankLogs(const std::string& run, int ranks) {
+  std::string logs;
+  for (int rank = 0; rank < ranks; ++rank) logs += util::ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
+  return logs;
 }
 
 inline bool WaitForSteps(const std::string& run, size_t steps, std::chrono::seconds limit) {

@@ -275,8 +275,7 @@ TEST_F(TrainJob, ResumeContinuesExactly) {
   ASSERT_EQ(second.code, 0) << second.out;
   EXPECT_NE(second.out.find("resuming from"), std::string::npos);
   // The same weights, bit for bit, and the same metrics except wall-clock ones.
-  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000004/policy/model.safetensors"),
-            util::ReadFile(split + "/checkpoints/step-00000004/policy/model.safetensors"));
+  testing::ExpectSamePolicy(straight, split, 4);
   testing::ExpectSameMetrics(straight, split, 4);
   EXPECT_GT(Metrics(straight)[3]["actor/grad_norm"].get<double>(), 0.0) << "the steps must update something";
 }
@@ -1079,8 +1078,7 @@ TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
   const auto second = Train(6, split, common + " trainer.resume=auto");
   ASSERT_EQ(second.code, 0) << second.out;
   testing::ExpectSameMetrics(straight, split, 8);
-  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000008/policy/model.safetensors"),
-            util::ReadFile(split + "/checkpoints/step-00000008/policy/model.safetensors"));
+  testing::ExpectSamePolicy(straight, split, 8);
 }
 
 // A preemption at k = 2 lands with a later step's work out: the checkpoint
@@ -1113,12 +1111,10 @@ TEST_F(TrainJob, APreemptionWithAStepOutResumesExactlyAtKTwo) {
   EXPECT_TRUE(std::filesystem::exists(saved + "/rollout_weights")) << "the older version the step out needs";
   const auto second = Train(6, run, common + " trainer.resume=auto");
   ASSERT_EQ(second.code, 0) << second.out;
-  std::string logs;
-  for (int rank = 0; rank < 6; ++rank) logs += util::ReadFile(run + "/logs/rank-" + std::to_string(rank) + ".log");
-  EXPECT_NE(logs.find("from the checkpoint: a step still out"), std::string::npos) << "learner 0 published it again";
+  EXPECT_NE(testing::AllRankLogs(run, 6).find("from the checkpoint: a step still out"), std::string::npos)
+      << "learner 0 published it again";
   testing::ExpectSameMetrics(straight, run, 16);
-  EXPECT_EQ(util::ReadFile(straight + "/checkpoints/step-00000016/policy/model.safetensors"),
-            util::ReadFile(run + "/checkpoints/step-00000016/policy/model.safetensors"));
+  testing::ExpectSamePolicy(straight, run, 16);
 }
 
 // rollout.delta_sync: workers fetch each version as the words that changed
@@ -1134,11 +1130,9 @@ TEST_F(TrainJob, DeltaSyncLearnsExactlyWhatFullSyncLearns) {
   const auto b = Train(6, delta, common + " rollout.delta_sync=true");
   ASSERT_EQ(b.code, 0) << b.out;
   testing::ExpectSameMetrics(full, delta, 4);
-  EXPECT_EQ(util::ReadFile(full + "/checkpoints/step-00000004/policy/model.safetensors"),
-            util::ReadFile(delta + "/checkpoints/step-00000004/policy/model.safetensors"));
-  std::string logs;
-  for (int rank = 0; rank < 6; ++rank) logs += util::ReadFile(delta + "/logs/rank-" + std::to_string(rank) + ".log");
-  EXPECT_NE(logs.find("(delta sync against v"), std::string::npos) << "workers fetched deltas";
+  testing::ExpectSamePolicy(full, delta, 4);
+  EXPECT_NE(testing::AllRankLogs(delta, 6).find("(delta sync against v"), std::string::npos)
+      << "workers fetched deltas";
 }
 
 // grpo.partial_rollouts=continue at k = 2: a version published while a step
