@@ -162,8 +162,10 @@ StepPlan PlanStep(const std::vector<proto::RolloutResult>& results, const object
                   const StepPlanOptions& options) {
   std::vector<proto::TrainSequence> sequences;
   StepPlan plan = PlanSequences(results, objective, options, &sequences);
-  // 4. Micro-batches per learner (none when every group was too stale).
-  if (!sequences.empty()) plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
+  // 4. Micro-batches per learner; no learning at all when every group was
+  // too stale (a step whose kept groups yield no sequence still steps, as before).
+  if (!sequences.empty() || plan.metrics.dropped_stale == 0)
+    plan.learn = Deal(sequences, options, &plan.metrics.micro_batches);
   return plan;
 }
 
