@@ -111,6 +111,14 @@ TEST_F(Cluster, SubmitOfTheDemoConfigRunsToCompletion) {
   EXPECT_TRUE(fs::exists(run + "/checkpoints/step-00000003/manifest.json"));
 }
 
+TEST_F(Cluster, DryRunPrintsTheScriptAndCreatesNothing) {
+  const std::string run = D("slurm-dry");
+  const auto r = Shell("cd " + dir_->str() + " && " + kSource + "/launch/submit " + DemoArgs(run, "--dry-run"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("#SBATCH --output=" + run + "/slurm/slurm-%j.out"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(run)) << "a dry run made " << run;
+}
+
 TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
   const std::string run = D("slurm-preempt");
   std::string out;
