@@ -152,6 +152,64 @@ TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
   EXPECT_EQ(m.back()["training/global_step"].get<size_t>(), steps + 2);
 }
 
+// launch/recipe prlm-lamp4 --tiny --submit: five stages as five jobs, each
+// after the one before; the GRPO stage preempted (USR1) midway is requeued,
+// resumes from its checkpoint, and the chain goes on to the eval table; a
+// second submission finds every stage done and submits nothing.
+TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
+  // A policy that writes answers (the reward-model pairs need them): a short
+  // sft on the recipe's own prompts (dense top 5, 384 tokens).
+  const std::string bert = D("recipe-bert"), sft = D("recipe-sft");
+  auto r = Shell(std::string(PRLM_BINARY) + " init-model --arch bert --preset tiny --tokenizer " + D("tok") +
+                 "/tokenizer.json --out " + bert +
+                 " num_hidden_layers=1 hidden_size=64 intermediate_size=128 num_attention_heads=2 && "
+                 "mpirun --oversubscribe --allow-run-as-root -np 5 " + PRLM_BINARY + " train --config " + kSource +
+                 "/configs/demo.yaml model.policy=" + D("policy") + " data.dir=" + D("data") +
+                 " grpo.objective=sft optim.lr=3e-3 trainer.total_steps=300 grpo.max_completion_tokens=64"
+                 " retrieval.retriever=dense retrieval.encoder=" + bert +
+                 " retrieval.k=5 grpo.max_prompt_tokens=384 logging.console_every=1000 trainer.output_dir=" + sft);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string run = D("recipe"), recipe = kSource + "/launch/recipe prlm-lamp4 --data " + D("data") +
+                                                  " --policy " + sft + "/checkpoints/step-00000300/policy --encoder " +
+                                                  bert + " --reward-init " + bert + " --run " + run + " --tiny";
+  // Bad input first: each named, nothing submitted.
+  EXPECT_NE(Shell(kSource + "/launch/recipe prlm-lamp9 --data x --policy y").out.find("no recipe 'prlm-lamp9'"),
+            std::string::npos);
+  EXPECT_NE(Shell(recipe.substr(0, recipe.find(" --encoder"))).out.find("needs --encoder"), std::string::npos);
+  EXPECT_NE(Shell(kSource + "/launch/recipe prlm-lamp5" + recipe.substr(recipe.find(" --data"))).out.find(
+                "holds task 'LaMP_4', this recipe is for LaMP_5"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(run + "/stages"));
+
+  r = Shell(recipe + " --submit --time=00:20:00 trainer.total_steps=12 trainer.save_every=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::smatch grpo_job = [&] {
+    std::smatch m;
+    std::regex_search(r.out, m, std::regex("stage grpo: job (\\d+) \\(after \\d+\\)"));
+    return m;
+  }();
+  ASSERT_FALSE(grpo_job.empty()) << r.out;
+  const std::string grpo = grpo_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
+  ASSERT_TRUE(testing::WaitForSteps(run + "/grpo", 2, std::chrono::seconds(300)))
+      << Shell("cat " + run + "/slurm/*.out").out;
+  ASSERT_EQ(Shell("scancel --signal=USR1 " + grpo).code, 0);
+  // Requeued, it waits out Slurm's requeue delay; start it now.
+  for (int i = 0; i < 120 && Shell("squeue -h -j " + grpo + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Shell("scontrol update JobId=" + grpo + " StartTime=now");
+  const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
+  EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
+  const std::string grpo_log = util::ReadFile(run + "/grpo/slurm/slurm-" + grpo + ".out");
+  EXPECT_NE(grpo_log.find("SIGUSR1 received"), std::string::npos) << grpo_log;
+  EXPECT_NE(grpo_log.find("resuming from " + run + "/grpo/checkpoints/"), std::string::npos) << grpo_log;
+  EXPECT_EQ(Metrics(run + "/grpo").size(), 12u);
+  EXPECT_NE(util::ReadFile(run + "/eval.md").find("| PrLM | dense | 5 |"), std::string::npos);
+  for (const char* stage : {"index", "rm_pairs", "reward_model", "grpo", "eval"})
+    EXPECT_TRUE(fs::exists(run + "/stages/" + stage + ".done")) << stage;
+  r = Shell(recipe + " --submit --time=00:20:00 trainer.total_steps=12 trainer.save_every=1");
+  EXPECT_NE(r.out.find("every stage done before"), std::string::npos) << r.out;
+}
+
 TEST_F(Cluster, MpirunWithAHostfileNamingLocalhostTwice) {
   testing::WriteBytes(D("hostfile"), "localhost\nlocalhost\n");
   const std::string run = D("hostfile-run");
