@@ -12,8 +12,8 @@
 #      the elastic tier (k >= 2 needs it; every arm runs there so that only
 #      the named keys differ): 6 ranks, coordinator, retrieval, reward, 2
 #      rollout workers, 1 learner (each step's 8 questions in two work items);
-#   3. each arm's greedy answers on the test split against RAG (the warm
-#      start), then against k = 1's answers;
+#   3. each arm's greedy answers on the test split (prlm eval, two at a
+#      time), scored against RAG's (the warm start's) and against k = 1's;
 #   4. the tables: quality, and per arm the step time, staleness, the
 #      rollout/learner mismatch and the reward and KL over the run.
 #
@@ -29,8 +29,9 @@
 # An arm may name its own step count, ARM:STEPS (k0:30): it is timed, not evaluated.
 #
 # usage: bench/async_quality.sh [RUN_DIR] [STEPS]   (default /tmp/prlm-async-quality, 200)
-# One seed per arm (trainer.seed as the demo's). An arm whose eval rows
-# exist is not rerun; delete RUN/grpo-ARM to rerun it.
+# One seed per arm (trainer.seed as the demo's). An arm whose run finished
+# and an answer set already written are not redone; delete RUN/grpo-ARM or
+# RUN/answers-ARM.row.json to redo them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/lib.sh
@@ -56,22 +57,19 @@ arm_keys() {  # ARM: the keys that make it
   esac
 }
 EVAL=(--data "$RUN/data" --split test --max-prompt-tokens 384 --max-new-tokens 80 --reward-model "$RUN/reward_model"
-      --retriever bm25 --k 2)
-if [[ ! -f $RUN/async_eval.json ]]; then
-  say "RAG (the warm start) on the test split"
-  $P eval --model "$SFT" --name "RAG (sft)" "${EVAL[@]}" --predictions "$RUN/rag_answers.json" \
-    --out "$RUN/async_eval.json" > /dev/null
-fi
+      --retriever bm25 --k 2 --threads 1)
 
+# 2. Each arm's GRPO run, one after the other (their step times side by side).
+ARMS=()
 for arm_steps in ${PRLM_ASYNC_ARMS:-k1 k4 k4-dec k2 k2-dec k0}; do
   arm=${arm_steps%%:*} steps=$STEPS
   [[ $arm_steps == *:* ]] && steps=${arm_steps#*:}
   keys=$(arm_keys "$arm")
-  evaluated=$(grep -c "\"PrLM $arm\"" "$RUN/async_eval.json" || true)
-  if grep -qs '"finished"' "$RUN/grpo-$arm/status.json" && { ((evaluated)) || ((steps != STEPS)); }; then
+  ((steps == STEPS)) && ARMS+=("$arm")  # an arm of its own step count is timed, not evaluated
+  if grep -qs '"finished"' "$RUN/grpo-$arm/status.json" &&
+     [[ $(wc -l < "$RUN/grpo-$arm/metrics.jsonl") == "$steps" ]]; then
     continue
   fi
-  # 2. The arm's GRPO run.
   say "arm $arm: $steps GRPO steps, $keys"
   rm -rf "$RUN/grpo-$arm"
   # shellcheck disable=SC2086  # keys are words
@@ -80,23 +78,40 @@ for arm_steps in ${PRLM_ASYNC_ARMS:-k1 k4 k4-dec k2 k2-dec k0}; do
     rollout.elastic=true layout.retrieval=1 layout.reward=1 layout.rollout=2 \
     layout.learners=1 trainer.output_dir="$RUN/grpo-$arm" logging.console_every=50 $keys \
     > "$RUN/grpo-$arm.log" 2>&1 || { echo "arm $arm failed: $RUN/grpo-$arm.log" >&2; exit 1; }
-  # 3. Its answers against RAG's (an arm of its own step count is timed only).
-  ((steps == STEPS)) || continue
-  say "arm $arm: the test split"
-  $P eval --model "$(newest_policy "$RUN/grpo-$arm")" --name "PrLM $arm" "${EVAL[@]}" --compare "RAG (sft)" \
-    --predictions "$RUN/answers-$arm.json" --out "$RUN/async_eval.json" --append > /dev/null
 done
 
-# 3. (cont.) Every arm's answers against k = 1's, paired on the same questions.
-rm -f "$RUN/async_vs_k1.json"
-if [[ -f $RUN/answers-k1.json ]]; then
-  $P eval --answers "$RUN/answers-k1.json" --name "k1" "${EVAL[@]}" --out "$RUN/async_vs_k1.json" > /dev/null
-  for arm in k0 k2 k2-dec k4 k4-dec; do
-    [[ -f $RUN/answers-$arm.json ]] || continue
-    $P eval --answers "$RUN/answers-$arm.json" --name "$arm" "${EVAL[@]}" --compare k1 \
-      --out "$RUN/async_vs_k1.json" --append > /dev/null
+# 3. Greedy answers on the test split: RAG (the warm start) and each arm,
+#    two at a time (one thread each: a model this small decodes no faster on
+#    two), then each arm against RAG and against k = 1, paired on the same
+#    questions.
+answer() {  # NAME POLICY: the answers and their row, RUN/answers-NAME.{json,row.json}
+  [[ -f $RUN/answers-$1.row.json ]] && return 0
+  $P eval --model "$2" --name "$1" "${EVAL[@]}" --predictions "$RUN/answers-$1.json" \
+    --out "$RUN/answers-$1.row.json.tmp" > "$RUN/answers-$1.log" 2>&1 &&
+    mv "$RUN/answers-$1.row.json.tmp" "$RUN/answers-$1.row.json"
+}
+say "the test split: RAG and ${ARMS[*]}"
+names=(rag "${ARMS[@]}")
+for ((i = 0; i < ${#names[@]}; i += 2)); do
+  pids=()
+  for name in "${names[@]:i:2}"; do
+    policy=$SFT
+    [[ $name == rag ]] || policy=$(newest_policy "$RUN/grpo-$name")
+    answer "$name" "$policy" & pids+=($!)
   done
-fi
+  for pid in "${pids[@]}"; do wait "$pid" || { echo "an eval failed: $RUN/answers-*.log" >&2; exit 1; }; done
+done
+table() {  # OUT BASELINE NAME...: rows scored from the answers, each against BASELINE
+  rm -f "$1"
+  $P eval --answers "$RUN/answers-$2.json" --name "$2" "${EVAL[@]}" --out "$1" > /dev/null
+  local name
+  for name in "${@:3}"; do
+    [[ -f $RUN/answers-$name.json && $name != "$2" ]] || continue
+    $P eval --answers "$RUN/answers-$name.json" --name "$name" "${EVAL[@]}" --compare "$2" --out "$1" --append > /dev/null
+  done
+}
+table "$RUN/async_eval.json" rag "${ARMS[@]}"
+[[ -f $RUN/answers-k1.json ]] && table "$RUN/async_vs_k1.json" k1 "${ARMS[@]}"
 
 # 4. The tables.
 python3 - "$RUN" <<'PYEOF'
@@ -112,7 +127,9 @@ def table(path, title):
         d = r.get("compare")
         m = d["metrics"]["rouge1"] if d else None
         diff = f"{m['difference']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}] vs {d['against']}" if d else ""
-        figure = lambda key, f: format(r[key], f) if isinstance(r.get(key), (int, float)) else "-"
+        # format and reward need the whole completions: from the model's own eval row
+        model_row = json.load(open(f"{run}/answers-{r['name']}.row.json"))[0]
+        figure = lambda key, f: format(model_row[key], f) if isinstance(model_row.get(key), (int, float)) else "-"
         print(f"| {r['name']} | {r['n']} | {figure('rouge1', '.4f')} | {figure('format', '.3f')} "
               f"| {figure('reward', '.3f')} | {diff} |")
 table(f"{run}/async_eval.json", "Each arm against RAG (the warm start):")
