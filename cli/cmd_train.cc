@@ -13,6 +13,7 @@
 #include "common/config/train_config.h"
 #include "common/objective/objective.h"
 #include "common/util/check.h"
+#include "coordinator/checkpoints.h"
 #include "coordinator/coordinator.h"
 #include "learner/learner_rank.h"
 #include "options/args.h"
@@ -88,6 +89,13 @@ int RunTrain(int argc, char** argv) {
   config::Layout layout;
   try {
     config = config::TrainConfig::Load(args.Get("config"), args.positional());
+    // A job chained after another (launch/recipe under Slurm) names that
+    // run's directory as its policy before the run exists.
+    const std::string policy = coordinator::PolicyOfRun(config.model.policy);
+    if (mpi.rank() == 0 && policy != config.model.policy)
+      std::fprintf(stderr, "prlm train: model.policy %s is a training run: its newest checkpoint's policy, %s\n",
+                   config.model.policy.c_str(), policy.c_str());
+    config.model.policy = policy;
     const std::string sampling = generation::ResolvePolicySampling(&config);
     if (mpi.rank() == 0 && !sampling.empty()) std::fprintf(stderr, "prlm train: %s\n", sampling.c_str());
     config.Validate(mpi.size());

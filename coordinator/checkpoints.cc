@@ -58,6 +58,13 @@ std::string ResolveResume(const std::string& run_dir, const std::string& resume)
   return resume;
 }
 
+std::string PolicyOfRun(const std::string& dir) {
+  if (dir.empty() || fs::exists(dir + "/config.json") || !fs::is_directory(dir + "/checkpoints")) return dir;
+  const std::string checkpoint = ResolveResume(dir, "auto");
+  PRLM_REQUIRE(!checkpoint.empty(), "model.policy " << dir << " is a training run with no checkpoint yet");
+  return checkpoint + "/policy";
+}
+
 namespace {
 constexpr const char* kManifest = "manifest.json";
 constexpr const char* kTrainerState = "trainer_state.json";

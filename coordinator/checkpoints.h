@@ -52,6 +52,12 @@ std::vector<std::string> ListCheckpoints(const std::string& run_dir);
 // discard the run).
 std::string ResolveResume(const std::string& run_dir, const std::string& resume);
 
+// A policy directory as model.policy names it: a training run's directory
+// (checkpoints/ and no config.json) -> its newest intact checkpoint's policy;
+// anything else -> itself. Throws util::Error when the run has no intact
+// checkpoint.
+std::string PolicyOfRun(const std::string& dir);
+
 // Records every file under dir (but manifest.json and trainer_state.json)
 // with its size and CRC-32C in dir/manifest.json.
 void WriteManifest(const std::string& dir);

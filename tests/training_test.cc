@@ -494,6 +494,27 @@ TEST(Checkpoints, OnlyCompleteCheckpointsCountAndTheOldestGo) {
   testing::ExpectErrorContaining([&] { coordinator::ReadTrainerState(all.back()); }, {"trainer_state.json", "epoch"});
 }
 
+// model.policy naming a training run: its newest intact checkpoint's policy.
+TEST(Checkpoints, APolicyThatIsATrainingRunIsItsNewestCheckpointsPolicy) {
+  testing::TempDir dir;
+  const std::string run = dir.str() + "/sft", model = dir.str() + "/model";
+  std::filesystem::create_directories(run + "/checkpoints");
+  testing::ExpectErrorContaining([&] { coordinator::PolicyOfRun(run); }, {"model.policy", run, "no checkpoint yet"});
+  for (int step : {3, 5}) {
+    const std::string ck = coordinator::CheckpointDir(run, step);
+    std::filesystem::create_directories(ck + ".tmp/policy");
+    coordinator::TrainerState s;
+    s.step = step;
+    coordinator::WriteTrainerState(ck + ".tmp", s);
+    coordinator::CommitCheckpoint(run, ck, 2);
+  }
+  EXPECT_EQ(coordinator::PolicyOfRun(run), coordinator::CheckpointDir(run, 5) + "/policy");
+  std::filesystem::create_directories(model + "/checkpoints");  // a model directory, whatever else it holds
+  testing::WriteBytes(model + "/config.json", "{}");
+  EXPECT_EQ(coordinator::PolicyOfRun(model), model);
+  EXPECT_EQ(coordinator::PolicyOfRun(dir.str() + "/not-yet"), dir.str() + "/not-yet") << "its load names it";
+}
+
 }  // namespace
 }  // namespace prlm
 

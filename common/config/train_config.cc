@@ -14,7 +14,8 @@ void Require(bool ok, const std::string& key, const std::string& message) {
 
 ConfigSchema TrainConfig::Bind(TrainConfig& c) {
   ConfigSchema s;
-  s.Add("model.policy", &c.model.policy, "policy directory: a Hugging Face decoder (Qwen2, Qwen3 or Llama)")
+  s.Add("model.policy", &c.model.policy,
+        "policy directory: a Hugging Face decoder (Qwen2, Qwen3 or Llama), or a training run's (its newest checkpoint)")
       .AddChoice(
           "model.dtype", &c.model.dtype, {"auto", "fp32", "bf16"},
           "compute dtype (auto: bf16 on CUDA; bf16 trains in mixed precision: fp32 weights, bf16 matrix products)")
