@@ -315,6 +315,14 @@ int64_t Coordinator::Begin() {
   spdlog::info("{} training questions, {} per step, {} steps per epoch, {} steps; {} rollout workers, {} learners",
                train_.examples.size(), c_.trainer.prompts_per_step, order_->steps_per_epoch(), total_steps_,
                rollouts_.size(), learners_.size());
+  // Measured on the demo (docs/async.md): two and four steps ahead with the
+  // sampler's log-probs as the old policy's, where no correction applies,
+  // lost what GRPO gained on held-out users; decoupled PPO kept it at two.
+  if (objective::RunsOneStepOff(c_) && c_.grpo.max_staleness >= 2 && c_.grpo.old_logprobs == "rollout")
+    spdlog::warn(
+        "grpo.max_staleness = {} with grpo.old_logprobs=rollout: no off-policy correction applies to samples up to {} "
+        "versions old; grpo.old_logprobs=recompute turns on decoupled PPO (docs/async.md)",
+        c_.grpo.max_staleness, c_.grpo.max_staleness);
   monitor_ = std::make_unique<RunMonitor>(c_, total_steps_);
   comm::WriteRunStatus(c_.trainer.output_dir, "running", step);
 

@@ -1140,14 +1140,18 @@ TEST_F(TrainJob, DeltaSyncLearnsExactlyWhatFullSyncLearns) {
 // items, so the learner's updates fall inside them). Whether a swap lands
 // mid-item depends on timing; what must hold every time: a sample is as
 // stale as its oldest token, within k, nothing is dropped, and the job ends
-// with every step learnt.
+// with every step learnt. With the sampler's log-probs as the old policy's
+// no correction applies at k = 2, and rank 0 warns so at start.
 TEST_F(TrainJob, PartialRolloutsKeepEverySampleWithinTheBound) {
   const std::string run = D("partial");
   const auto r = Train(6, run,
                        "trainer.total_steps=6 rollout.elastic=true grpo.max_staleness=2 grpo.partial_rollouts=continue "
                        "rollout.item_prompts=1 grpo.max_completion_tokens=160 layout.retrieval=1 layout.reward=1 "
-                       "layout.rollout=2 layout.learners=1");
+                       "layout.rollout=2 layout.learners=1 grpo.old_logprobs=rollout");
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("grpo.max_staleness = 2 with grpo.old_logprobs=rollout: no off-policy correction"),
+            std::string::npos)
+      << r.out;
   const auto m = Metrics(run);
   ASSERT_EQ(m.size(), 6u);
   int64_t partial = 0;
