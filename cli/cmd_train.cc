@@ -13,6 +13,7 @@
 #include "common/config/train_config.h"
 #include "common/objective/objective.h"
 #include "common/util/check.h"
+#include "common/util/process_memory.h"
 #include "coordinator/checkpoints.h"
 #include "coordinator/coordinator.h"
 #include "learner/learner_rank.h"
@@ -56,6 +57,31 @@ int AnswerScriptQuery(const options::Args& args) {
     std::fprintf(stderr, "prlm train: %s\n", e.what());
     return 1;
   }
+}
+
+// One rank's role, from its start to its end.
+int RunRole(const config::TrainConfig& config, const config::Layout& layout, const comm::RankStart& start) {
+  switch (start.me.role) {
+    case comm::Role::kRetrieval:
+      return retrieval_shards::RunRetrievalRank(config, layout, start);
+    case comm::Role::kReward:
+      return reward_server::RunRewardRank(config, layout, start);
+    default:
+      break;
+  }
+  std::unique_ptr<net::RpcServer> elastic = comm::ElasticServer(config, start);
+  const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, elastic ? elastic->port() : 0);
+  switch (start.me.role) {
+    case comm::Role::kCoordinator:
+      return coordinator::RunCoordinator(job, std::move(elastic));
+    case comm::Role::kRollout:
+      return rollout_workers::RunRolloutRank(job);
+    case comm::Role::kLearner:
+      return learner::RunLearnerRank(job, std::move(elastic));
+    default:
+      break;
+  }
+  return 1;
 }
 
 }  // namespace
@@ -110,29 +136,11 @@ int RunTrain(int argc, char** argv) {
   comm::SetFatalHook([dir = config.trainer.output_dir](const std::string& who, const std::string& message) {
     comm::MarkRunFailed(dir, who, message);
   });
-  const comm::RankInfo& me = start.me;
-  // 3. The role.
+  // 3. The role; as it ends, its peak memory (what `prlm plan` estimates).
   try {
-    switch (me.role) {
-      case comm::Role::kRetrieval:
-        return retrieval_shards::RunRetrievalRank(config, layout, start);
-      case comm::Role::kReward:
-        return reward_server::RunRewardRank(config, layout, start);
-      default:
-        break;
-    }
-    std::unique_ptr<net::RpcServer> elastic = comm::ElasticServer(config, start);
-    const comm::TrainJob job = comm::JoinTrainJob(config, layout, start, elastic ? elastic->port() : 0);
-    switch (me.role) {
-      case comm::Role::kCoordinator:
-        return coordinator::RunCoordinator(job, std::move(elastic));
-      case comm::Role::kRollout:
-        return rollout_workers::RunRolloutRank(job);
-      case comm::Role::kLearner:
-        return learner::RunLearnerRank(job, std::move(elastic));
-      default:
-        break;
-    }
+    const int code = RunRole(config, layout, start);
+    spdlog::info("peak resident memory {} MiB", util::PeakResidentBytes() >> 20);
+    return code;
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());
     comm::AbortJob(start.role_name + " on " + mpi.host(), e.what());

@@ -16,92 +16,138 @@ constexpr int64_t kLanes = 32;  // output columns per packed block
 // Multiply-adds in one call below which it runs on one thread.
 constexpr int64_t kParallelWork = 1 << 18;
 
+// The kernel is one template over the vector type, compiled three times with
+// the instruction set's own width: 16 floats (AVX-512), 8 (AVX2 + FMA), 4
+// (plain x86-64). A vector wider than the target (the 64-byte one in an
+// AVX2 function) is lowered by GCC through the stack, broadcasts included:
+// that ran ~60x slower than the native width on an AVX2-only machine.
 typedef float V16 __attribute__((vector_size(64)));
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V4 __attribute__((vector_size(16)));
 
-__attribute__((always_inline)) inline V16 Load(const float* p) {
-  V16 v;
+template <typename V>
+constexpr int kWidth = sizeof(V) / sizeof(float);
+
+template <typename V>
+__attribute__((always_inline)) inline V Load(const float* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
-__attribute__((always_inline)) inline void Store(float* p, const V16& v) { std::memcpy(p, &v, sizeof v); }
+template <typename V>
+__attribute__((always_inline)) inline void Store(float* p, const V& v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
-// rows [MR] × one block's 32 columns: lo holds columns 0-15, hi 16-31, each
-// x[r][k] · W[k][lane] added in order of k, then the bias.
-template <int MR>
+// rows [MR] × one block's 32 columns into t: each x[r][k] · W[k][lane] added
+// in order of k, then the bias.
+template <typename V, int MR>
 __attribute__((always_inline)) inline void Tile(const float* x, int64_t in, const float* panel, const float* bias,
-                                                V16 (&lo)[MR], V16 (&hi)[MR]) {
-  for (int r = 0; r < MR; ++r) lo[r] = hi[r] = V16{};
+                                                float (&t)[MR][kLanes]) {
+  constexpr int kParts = kLanes / kWidth<V>;  // vectors per row of a block
+  V acc[MR][kParts];
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < kParts; ++j) acc[r][j] = V{};
   for (int64_t k = 0; k < in; ++k) {
     // The first tile of a block streams the panel from memory: ask for it
     // ahead (the hardware prefetcher stops at page boundaries).
     __builtin_prefetch(panel + kLanes * (k + 96));
     __builtin_prefetch(panel + kLanes * (k + 96) + 16);
-    const V16 w0 = Load(panel + kLanes * k), w1 = Load(panel + kLanes * k + 16);
+    V w[kParts];
+    for (int j = 0; j < kParts; ++j) w[j] = Load<V>(panel + kLanes * k + j * kWidth<V>);
     for (int r = 0; r < MR; ++r) {
-      const float a = x[r * in + k];
-      lo[r] += a * w0;
-      hi[r] += a * w1;
+      const V a = V{} + x[r * in + k];  // a broadcast
+      for (int j = 0; j < kParts; ++j) acc[r][j] += a * w[j];
     }
   }
-  const V16 b0 = Load(bias), b1 = Load(bias + 16);
-  for (int r = 0; r < MR; ++r) lo[r] += b0, hi[r] += b1;
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < kParts; ++j) Store<V>(t[r] + j * kWidth<V>, acc[r][j] + Load<V>(bias + j * kWidth<V>));
 }
 
 // One tile of rows through the epilogue into y (columns [c0, c0 + n)).
-template <int MR>
+template <typename V, int MR>
 __attribute__((always_inline)) inline void TileInto(const float* x, int64_t in, const float* panel, const float* bias,
                                                     PackedMatrix::Epilogue epilogue, float* y, int64_t ldy, int64_t n) {
-  V16 lo[MR], hi[MR];
-  Tile<MR>(x, in, panel, bias, lo, hi);
+  alignas(64) float t[MR][kLanes];
+  Tile<V, MR>(x, in, panel, bias, t);
   for (int r = 0; r < MR; ++r) {
     float* yr = y + r * ldy;
-    alignas(64) float t[kLanes];
-    Store(t, lo[r]);
-    Store(t + 16, hi[r]);
+    const float* tr = t[r];
     switch (epilogue) {
       case PackedMatrix::Epilogue::kStore:
-        std::copy_n(t, n, yr);
+        std::copy_n(tr, n, yr);
         break;
       case PackedMatrix::Epilogue::kAccumulate:
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) yr[j] += t[j];
+        for (int64_t j = 0; j < n; ++j) yr[j] += tr[j];
         break;
       case PackedMatrix::Epilogue::kSwiGlu:  // t = [gate 16 | up 16]
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) yr[j] = t[j] / (1.0f + ExpApprox(-t[j])) * t[16 + j];
+        for (int64_t j = 0; j < n; ++j) yr[j] = tr[j] / (1.0f + ExpApprox(-tr[j])) * tr[16 + j];
         break;
     }
   }
 }
 
-// Everything below MultiplyBlocks is inlined into it, so that each of its
-// clones compiles the vector code for its own instruction set.
-template <int MR>
+template <typename V, int MR>
 __attribute__((always_inline)) inline void RowsInto(const float* x, int64_t in, const float* panel, const float* bias,
                                                     PackedMatrix::Epilogue e, float* y, int64_t ldy, int64_t n,
                                                     int64_t rows) {
   if constexpr (MR > 1) {
-    if (rows < MR) return RowsInto<MR - 1>(x, in, panel, bias, e, y, ldy, n, rows);
+    if (rows < MR) return RowsInto<V, MR - 1>(x, in, panel, bias, e, y, ldy, n, rows);
   }
-  TileInto<MR>(x, in, panel, bias, e, y, ldy, n);
+  TileInto<V, MR>(x, in, panel, bias, e, y, ldy, n);
 }
 
-// Blocks [b0, b1) for all m rows. Tiles of 8 rows where AVX-512's 32
-// registers hold their 16 accumulators, of 2 elsewhere.
-PRLM_VECTOR_CLONES
-void MultiplyBlocks(const float* x, int64_t m, int64_t in, const float* panels, const float* bias, int64_t b0,
-                    int64_t b1, int64_t out, PackedMatrix::Epilogue e, float* y, int64_t ldy) {
-  static const int64_t tile_rows = __builtin_cpu_supports("avx512f") ? 8 : 2;
+// Blocks [b0, b1) for all m rows, in tiles of MR rows: as many as leave the
+// registers room for the tile's 32-column accumulators and one panel row.
+template <typename V, int MR>
+__attribute__((always_inline)) inline void Blocks(const float* x, int64_t m, int64_t in, const float* panels,
+                                                  const float* bias, int64_t b0, int64_t b1, int64_t out,
+                                                  PackedMatrix::Epilogue e, float* y, int64_t ldy) {
   const int64_t width = e == PackedMatrix::Epilogue::kSwiGlu ? kLanes / 2 : kLanes;  // output columns per block
   for (int64_t b = b0; b < b1; ++b) {
     const float* panel = panels + b * in * kLanes;
     const int64_t c0 = b * width, n = std::min(width, out - c0);
-    for (int64_t r0 = 0; r0 < m; r0 += tile_rows) {
-      const int64_t rows = std::min(tile_rows, m - r0);
-      RowsInto<8>(x + r0 * in, in, panel, bias + b * kLanes, e, y + r0 * ldy + c0, ldy, n, rows);
-    }
+    for (int64_t r0 = 0; r0 < m; r0 += MR)
+      RowsInto<V, MR>(x + r0 * in, in, panel, bias + b * kLanes, e, y + r0 * ldy + c0, ldy, n,
+                      std::min<int64_t>(MR, m - r0));
   }
+}
+
+using BlocksFn = void (*)(const float*, int64_t, int64_t, const float*, const float*, int64_t, int64_t, int64_t,
+                          PackedMatrix::Epilogue, float*, int64_t);
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// AVX-512: 32 registers, 8 rows x 2 vectors of accumulators.
+__attribute__((target("avx512f"))) void BlocksAvx512(const float* x, int64_t m, int64_t in, const float* panels,
+                                                     const float* bias, int64_t b0, int64_t b1, int64_t out,
+                                                     PackedMatrix::Epilogue e, float* y, int64_t ldy) {
+  Blocks<V16, 8>(x, m, in, panels, bias, b0, b1, out, e, y, ldy);
+}
+// AVX2 + FMA: 16 registers, 3 rows x 4 vectors of accumulators.
+__attribute__((target("avx2,fma"))) void BlocksAvx2(const float* x, int64_t m, int64_t in, const float* panels,
+                                                    const float* bias, int64_t b0, int64_t b1, int64_t out,
+                                                    PackedMatrix::Epilogue e, float* y, int64_t ldy) {
+  Blocks<V8, 3>(x, m, in, panels, bias, b0, b1, out, e, y, ldy);
+}
+#endif
+void BlocksPortable(const float* x, int64_t m, int64_t in, const float* panels, const float* bias, int64_t b0,
+                    int64_t b1, int64_t out, PackedMatrix::Epilogue e, float* y, int64_t ldy) {
+  Blocks<V4, 1>(x, m, in, panels, bias, b0, b1, out, e, y, ldy);
+}
+
+// The widest this CPU runs, chosen once.
+BlocksFn MultiplyBlocks() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  static const BlocksFn fn = __builtin_cpu_supports("avx512f")                                 ? BlocksAvx512
+                             : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? BlocksAvx2
+                                                                                               : BlocksPortable;
+  return fn;
+#else
+  return BlocksPortable;
+#endif
 }
 
 void CheckSource(const torch::Tensor& t, int64_t in, const char* what) {
@@ -195,9 +241,8 @@ void PackedMatrix::Pack() {
 void PackedMatrix::Multiply(const float* x, int64_t m, float* y, int64_t ldy, Epilogue epilogue) const {
   PRLM_CHECK_MSG((epilogue == Epilogue::kSwiGlu) == gate_up_, "packed matmul: the SwiGLU epilogue needs GateUp");
   const float* P = panels_.data_ptr<float>();
-  auto run = [&](int64_t b0, int64_t b1) {
-    MultiplyBlocks(x, m, in_, P, bias_.data(), b0, b1, out_, epilogue, y, ldy);
-  };
+  const BlocksFn blocks = MultiplyBlocks();
+  auto run = [&](int64_t b0, int64_t b1) { blocks(x, m, in_, P, bias_.data(), b0, b1, out_, epilogue, y, ldy); };
   if (m * in_ * blocks_ * kLanes < kParallelWork) {
     run(0, blocks_);
   } else {
