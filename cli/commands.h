@@ -31,6 +31,7 @@ int RunJudgeUtility(int argc, char** argv);
 int RunServeReward(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunTrain(int argc, char** argv);
+int RunPlan(int argc, char** argv);
 int RunRollout(int argc, char** argv);
 int RunEval(int argc, char** argv);
 int RunCollectFeedback(int argc, char** argv);

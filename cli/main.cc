@@ -59,6 +59,7 @@ const Command kCommands[] = {
     {"train-selector", RunTrainSelector,
      "RSPG: train the per-input retriever selector (pre or post generation; under mpirun)"},
     {"train", RunTrain, "one rank of a distributed GRPO / sft training job (under mpirun or srun)"},
+    {"plan", RunPlan, "whether a training job fits: each rank's memory, where it runs, a refusal if it cannot"},
     {"rollout", RunRollout, "a rollout worker that joins a running job with rollout.elastic=true (--join)"},
     {"report", RunReport, "SVG charts and a markdown summary of a training run (or of every run under a directory)"},
 };

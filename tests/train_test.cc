@@ -6,7 +6,8 @@
 // a learner ending the job with a checkpoint (exit 0) that resumes, and a
 // rank killed mid-step ending the job (no hang); REST-PG's EM iterations
 // (the same kept sets with 1 or 2 rollout workers, resume inside an E-step
-// and an M-step); and `prlm eval` on the warm-started policy.
+// and an M-step); `prlm eval` on the warm-started policy; and `prlm plan`'s
+// memory estimates against the ranks' measured peaks.
 //
 // The suite's fixture makes synthetic data, a tokenizer trained on it, a tiny
 // one-layer policy, and warm-starts it with the sft objective (so GRPO's
@@ -262,6 +263,51 @@ TEST_F(TrainJob, BenchScaleRunsTheJobWithModelComputeSimulated) {
     EXPECT_GT(m[i]["critic/score/max"].get<double>(), m[i]["critic/score/min"].get<double>())
         << "odd seeds answer gold, even ones do not";
   }
+}
+
+// `prlm plan` against what the ranks measured (each logs its peak resident
+// set as it ends): the rollout worker and the learner of a 2-step GRPO job,
+// for three policy sizes, within 15%; and a host too small is refused,
+// naming the rank and its parts.
+TEST_F(TrainJob, PlanEstimatesEachRanksPeakMemoryWithin15Percent) {
+  const auto peak_mib = [](const std::string& log) {
+    std::smatch m;
+    const std::string text = util::ReadFile(log);
+    static const std::regex line("peak resident memory ([0-9]+) MiB");
+    return std::regex_search(text, m, line) ? std::stod(m[1]) : -1.0;
+  };
+  const std::string tok = dir_->str() + "/tok/tokenizer.json";
+  ASSERT_EQ(Shell(Prlm() + " init-model --tokenizer " + tok + " --out " + D("mid") +
+                  " num_hidden_layers=4 hidden_size=256 intermediate_size=1024 num_attention_heads=4 "
+                  "num_key_value_heads=2 && " + Prlm() + " init-model --preset small --tokenizer " + tok +
+                  " --out " + D("small"))
+                .code,
+            0);
+  for (const std::string& policy : {dir_->str() + "/policy", D("mid"), D("small")}) {
+    const std::string run = D("plan-" + fs::path(policy).filename().string());
+    const std::string args = " --config " + dir_->str() + "/base.yaml model.policy=" + policy +
+                             " trainer.total_steps=2 trainer.output_dir=" + run;
+    const auto plan = Shell(Prlm() + " plan --json" + args);
+    ASSERT_EQ(plan.code, 0) << plan.out;
+    const auto j = Json::parse(plan.out);
+    const auto job = Shell(Mpirun(5) + args);
+    ASSERT_EQ(job.code, 0) << job.out;
+    for (const auto& role : j["roles"]) {
+      const std::string name = role["role"];
+      if (name != "rollout" && name != "learner") continue;
+      const double estimate = role["host_bytes"].get<double>() / (1 << 20);
+      const double measured = peak_mib(run + "/logs/rank-" + std::to_string(role["first_rank"].get<int>()) + ".log");
+      ASSERT_GT(measured, 0) << name << " logged no peak";
+      EXPECT_NEAR(estimate / measured, 1.0, 0.15)
+          << policy << " " << name << ": plan " << estimate << " MiB, measured " << measured << " MiB\n" << plan.out;
+    }
+  }
+  const auto refused = Shell(Prlm() + " plan --config " + dir_->str() + "/base.yaml model.policy=" + D("small") +
+                             " --host-memory 600MiB");
+  EXPECT_EQ(refused.code, 3) << refused.out;
+  EXPECT_NE(refused.out.find("node 0 needs"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("each learner rank holds"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("optimizer"), std::string::npos) << refused.out;
 }
 
 TEST_F(TrainJob, ResumeContinuesExactly) {

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -296,6 +298,10 @@ void PackIntoBuckets(const std::vector<torch::Tensor>& tensors, bool with_grads,
     }
     i = end;
   }
+  // The tensors' old storage is free now; glibc keeps freed blocks under its
+  // mmap threshold (32 MiB at most) in the heap, which held a second copy of
+  // the model in the resident set (+400 MiB for a 105M-parameter learner).
+  malloc_trim(0);
 }
 
 void BroadcastWeights(TensorCollectives& group, int64_t* version, const std::vector<torch::Tensor>& weights,
