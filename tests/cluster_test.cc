@@ -3,6 +3,8 @@
 //    Debian's slurm-wlm, auth/none): launch/submit of the demo config runs
 //    to completion; `scancel --signal=USR1` mid-run gives a checkpoint and
 //    exit 0, and resubmitting resumes from the step it stopped at;
+//  - launch/recipe: PrLM's and REST-PG's recipes as chains of jobs (afterok),
+//    each through a preempted training stage that resumes, to the eval table;
 //  - launch/run (mpirun) with a hostfile naming localhost twice; a SIGKILL
 //    of rank 0 under launch/run leaves status.json "failed" (the launcher
 //    marks it), and a recorded end is never overwritten;
@@ -160,24 +162,26 @@ TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
   // A policy that writes answers (the reward-model pairs need them): a short
   // sft on the recipe's own prompts (dense top 5, 384 tokens).
   const std::string bert = D("recipe-bert"), sft = D("recipe-sft");
-  auto r = Shell(std::string(PRLM_BINARY) + " init-model --arch bert --preset tiny --tokenizer " + D("tok") +
-                 "/tokenizer.json --out " + bert +
-                 " num_hidden_layers=1 hidden_size=64 intermediate_size=128 num_attention_heads=2 && "
-                 "mpirun --oversubscribe --allow-run-as-root -np 5 " + PRLM_BINARY + " train --config " + kSource +
-                 "/configs/demo.yaml model.policy=" + D("policy") + " data.dir=" + D("data") +
-                 " grpo.objective=sft optim.lr=3e-3 trainer.total_steps=300 grpo.max_completion_tokens=64"
-                 " retrieval.retriever=dense retrieval.encoder=" + bert +
-                 " retrieval.k=5 grpo.max_prompt_tokens=384 logging.console_every=1000 trainer.output_dir=" + sft);
+  auto r =
+      Shell(std::string(PRLM_BINARY) + " init-model --arch bert --preset tiny --tokenizer " + D("tok") +
+            "/tokenizer.json --out " + bert +
+            " num_hidden_layers=1 hidden_size=64 intermediate_size=128 num_attention_heads=2 && "
+            "mpirun --oversubscribe --allow-run-as-root -np 5 " +
+            PRLM_BINARY + " train --config " + kSource + "/configs/demo.yaml model.policy=" + D("policy") +
+            " data.dir=" + D("data") +
+            " grpo.objective=sft optim.lr=3e-3 trainer.total_steps=300 grpo.max_completion_tokens=64"
+            " retrieval.retriever=dense retrieval.encoder=" +
+            bert + " retrieval.k=5 grpo.max_prompt_tokens=384 logging.console_every=1000 trainer.output_dir=" + sft);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string run = D("recipe"), recipe = kSource + "/launch/recipe prlm-lamp4 --data " + D("data") +
-                                                  " --policy " + sft + "/checkpoints/step-00000300/policy --encoder " +
-                                                  bert + " --reward-init " + bert + " --run " + run + " --tiny";
+                                                " --policy " + sft + "/checkpoints/step-00000300/policy --encoder " +
+                                                bert + " --reward-init " + bert + " --run " + run + " --tiny";
   // Bad input first: each named, nothing submitted.
   EXPECT_NE(Shell(kSource + "/launch/recipe prlm-lamp9 --data x --policy y").out.find("no recipe 'prlm-lamp9'"),
             std::string::npos);
   EXPECT_NE(Shell(recipe.substr(0, recipe.find(" --encoder"))).out.find("needs --encoder"), std::string::npos);
-  EXPECT_NE(Shell(kSource + "/launch/recipe prlm-lamp5" + recipe.substr(recipe.find(" --data"))).out.find(
-                "holds task 'LaMP_4', this recipe is for LaMP_5"),
+  EXPECT_NE(Shell(kSource + "/launch/recipe prlm-lamp5" + recipe.substr(recipe.find(" --data")))
+                .out.find("holds task 'LaMP_4', this recipe is for LaMP_5"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(run + "/stages"));
 
@@ -207,6 +211,51 @@ TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
   for (const char* stage : {"index", "rm_pairs", "reward_model", "grpo", "eval"})
     EXPECT_TRUE(fs::exists(run + "/stages/" + stage + ".done")) << stage;
   r = Shell(recipe + " --submit --time=00:20:00 trainer.total_steps=12 trainer.save_every=1");
+  EXPECT_NE(r.out.find("every stage done before"), std::string::npos) << r.out;
+}
+
+// REST-PG's recipe on LongLaMP-format data: its five stages as chained jobs
+// (the teacher's place taken by the synthetic data's oracle under --tiny),
+// the sft stage preempted and resumed, the EM iteration keeping candidates,
+// and the table.
+TEST_F(Cluster, RestPgRecipeRunsItsChainThroughAPreemptedSft) {
+  const std::string prlm = PRLM_BINARY, data = D("longlamp"), policy = D("longlamp-policy");
+  auto r = Shell(prlm + " make-synthetic --task product_review --users 24 --seed 3 --out " + data + " --corpus " +
+                 D("longlamp.txt") + " > /dev/null && " + prlm + " train-tokenizer --vocab-size 1024 --out " +
+                 D("longlamp-tok") + " " + D("longlamp.txt") + " && " + prlm + " init-model --tokenizer " +
+                 D("longlamp-tok") + "/tokenizer.json --out " + policy +
+                 " num_hidden_layers=1 hidden_size=64 intermediate_size=128");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string run = D("rest-recipe");
+  const std::string recipe =
+      kSource + "/launch/recipe rest-pg-longlamp --data " + data + " --policy " + policy + " --run " + run + " --tiny";
+  EXPECT_NE(Shell(kSource + "/launch/recipe rest-pg-longlamp --data " + D("data") + " --policy " + policy + " --tiny")
+                .out.find("holds task 'LaMP_4'; this recipe is for a LongLaMP task"),
+            std::string::npos);
+
+  r = Shell(recipe + " --submit --time=00:20:00");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::smatch sft_job;
+  ASSERT_TRUE(std::regex_search(r.out, sft_job, std::regex("stage sft: job (\\d+) \\(after \\d+\\)"))) << r.out;
+  const std::string sft = sft_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
+  ASSERT_TRUE(testing::WaitForSteps(run + "/sft", 6, std::chrono::seconds(300)))
+      << Shell("cat " + run + "/slurm/*.out").out;
+  ASSERT_EQ(Shell("scancel --signal=USR1 " + sft).code, 0);
+  for (int i = 0; i < 120 && Shell("squeue -h -j " + sft + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Shell("scontrol update JobId=" + sft + " StartTime=now");
+  const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
+  EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state << Shell("cat " + run + "/slurm/*.out").out;
+  const std::string sft_log = util::ReadFile(run + "/sft/slurm/slurm-" + sft + ".out");
+  EXPECT_NE(sft_log.find("SIGUSR1 received"), std::string::npos) << sft_log;
+  EXPECT_NE(sft_log.find("resuming from " + run + "/sft/checkpoints/"), std::string::npos) << sft_log;
+  EXPECT_EQ(Metrics(run + "/sft").size(), 150u) << "15 epochs of 10 steps, the preempted ones not repeated";
+  const Json iteration = Json::parse(util::ReadFile(run + "/rest/rest_iterations.jsonl"));
+  EXPECT_GT(iteration["kept"].get<int>(), 0) << iteration.dump();
+  EXPECT_NE(util::ReadFile(run + "/eval.md").find("| REST-PG | bm25 | 5 |"), std::string::npos);
+  for (const char* stage : {"index", "reasoning", "sft", "rest", "eval"})
+    EXPECT_TRUE(fs::exists(run + "/stages/" + stage + ".done")) << stage;
+  r = Shell(recipe + " --submit --time=00:20:00");
   EXPECT_NE(r.out.find("every stage done before"), std::string::npos) << r.out;
 }
 

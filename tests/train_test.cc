@@ -279,8 +279,8 @@ TEST_F(TrainJob, PlanEstimatesEachRanksPeakMemoryWithin15Percent) {
   const std::string tok = dir_->str() + "/tok/tokenizer.json";
   ASSERT_EQ(Shell(Prlm() + " init-model --tokenizer " + tok + " --out " + D("mid") +
                   " num_hidden_layers=4 hidden_size=256 intermediate_size=1024 num_attention_heads=4 "
-                  "num_key_value_heads=2 && " + Prlm() + " init-model --preset small --tokenizer " + tok +
-                  " --out " + D("small"))
+                  "num_key_value_heads=2 && " +
+                  Prlm() + " init-model --preset small --tokenizer " + tok + " --out " + D("small"))
                 .code,
             0);
   for (const std::string& policy : {dir_->str() + "/policy", D("mid"), D("small")}) {
@@ -299,7 +299,8 @@ TEST_F(TrainJob, PlanEstimatesEachRanksPeakMemoryWithin15Percent) {
       const double measured = peak_mib(run + "/logs/rank-" + std::to_string(role["first_rank"].get<int>()) + ".log");
       ASSERT_GT(measured, 0) << name << " logged no peak";
       EXPECT_NEAR(estimate / measured, 1.0, 0.15)
-          << policy << " " << name << ": plan " << estimate << " MiB, measured " << measured << " MiB\n" << plan.out;
+          << policy << " " << name << ": plan " << estimate << " MiB, measured " << measured << " MiB\n"
+          << plan.out;
     }
   }
   const auto refused = Shell(Prlm() + " plan --config " + dir_->str() + "/base.yaml model.policy=" + D("small") +
