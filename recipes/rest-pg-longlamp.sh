@@ -22,6 +22,7 @@ tiny() {  # small models on CPU, fp32; synthetic data's oracle writes the paths;
 }
 
 check() {
+  needs POLICY "the policy's Hugging Face checkpoint"
   local task
   task=$("$PRLM" check-data --data "$DATA" | sed -n 's/^task *\([^ ]*\).*/\1/p' | head -n1)
   [[ " LongLaMP_product_review LongLaMP_abstract_generation LongLaMP_topic_writing " == *" $task "* ]] ||

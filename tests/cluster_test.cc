@@ -3,8 +3,9 @@
 //    Debian's slurm-wlm, auth/none): launch/submit of the demo config runs
 //    to completion; `scancel --signal=USR1` mid-run gives a checkpoint and
 //    exit 0, and resubmitting resumes from the step it stopped at;
-//  - launch/recipe: PrLM's and REST-PG's recipes as chains of jobs (afterok),
-//    each through a preempted training stage that resumes, to the eval table;
+//  - launch/recipe: every recipe as a chain of jobs (afterok) to its table;
+//    PrLM's and REST-PG's through a preempted training stage that resumes,
+//    ROPG's through a cancelled stage that a second submission reruns;
 //  - launch/run (mpirun) with a hostfile naming localhost twice; a SIGKILL
 //    of rank 0 under launch/run leaves status.json "failed" (the launcher
 //    marks it), and a recorded end is never overwritten;
@@ -257,6 +258,56 @@ TEST_F(Cluster, RestPgRecipeRunsItsChainThroughAPreemptedSft) {
     EXPECT_TRUE(fs::exists(run + "/stages/" + stage + ".done")) << stage;
   r = Shell(recipe + " --submit --time=00:20:00");
   EXPECT_NE(r.out.find("every stage done before"), std::string::npos) << r.out;
+}
+
+// ROPG/RSPG's and LoRe's recipes as chains of jobs. A stage cancelled before
+// it ran takes the stages after it down (afterok); submitting again skips
+// what finished and runs the rest.
+TEST_F(Cluster, RopgAndLoreRecipesRunAsChainsAndACancelledStageIsRerun) {
+  const std::string prlm = PRLM_BINARY, bert = D("chain-bert");
+  auto r = Shell(prlm + " init-model --arch bert --preset tiny --tokenizer " + D("tok") + "/tokenizer.json --out " +
+                 bert + " num_hidden_layers=1 hidden_size=64 intermediate_size=128 num_attention_heads=2 && " + prlm +
+                 " make-synthetic --preferences --users 12 --unseen-users 4 --train-pairs 12 --test-pairs 4 "
+                 "--profile-pairs 4 --seed 1 --out " +
+                 D("prefs") + " > /dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto job_of = [](const std::string& out, const std::string& stage) {
+    std::smatch m;
+    return std::regex_search(out, m, std::regex("stage " + stage + ": job (\\d+)")) ? m[1].str() : std::string();
+  };
+  const std::string run = D("ropg-recipe"), ropg = kSource + "/launch/recipe ropg-lamp --data " + D("data") +
+                                                   " --policy " + D("policy") + " --encoder " + bert + " --run " + run +
+                                                   " --tiny --submit --time=00:20:00";
+  r = Shell(ropg);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string feedback = job_of(r.out, "feedback"), kd = job_of(r.out, "ropg_kd"), last = job_of(r.out, "eval");
+  ASSERT_FALSE(feedback.empty() || kd.empty() || last.empty()) << r.out;
+  ASSERT_EQ(Shell("scancel " + kd).code, 0);
+  EXPECT_NE(WaitForJob(feedback, std::chrono::seconds(300)).find("JobState=COMPLETED"), std::string::npos);
+  EXPECT_EQ(WaitForJob(last, std::chrono::seconds(120)).find("JobState=COMPLETED"), std::string::npos)
+      << "the stages after a cancelled one do not run";
+  EXPECT_FALSE(fs::exists(run + "/eval.md"));
+  r = Shell(ropg);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("stage feedback: done before"), std::string::npos) << r.out;
+  const std::string eval = job_of(r.out, "eval");
+  ASSERT_FALSE(job_of(r.out, "ropg_kd").empty() || eval.empty()) << r.out;
+  EXPECT_NE(WaitForJob(eval, std::chrono::seconds(600)).find("JobState=COMPLETED"), std::string::npos)
+      << Shell("cat " + run + "/slurm/*.out").out;
+  EXPECT_NE(util::ReadFile(run + "/eval.md").find("| rspg | rspg-post | 1 |"), std::string::npos);
+  for (const char* stage : {"feedback", "ropg_kd", "ropg_rl", "selection", "rspg", "eval"})
+    EXPECT_TRUE(fs::exists(run + "/stages/" + stage + ".done")) << stage;
+
+  const std::string lore_run = D("lore-recipe");
+  r = Shell(kSource + "/launch/recipe lore-prefs --data " + D("prefs") + " --encoder " + bert + " --run " + lore_run +
+            " --tiny --submit --time=00:10:00");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(WaitForJob(job_of(r.out, "eval"), std::chrono::seconds(300)).find("JobState=COMPLETED"), std::string::npos)
+      << Shell("cat " + lore_run + "/slurm/*.out").out;
+  const std::string table = util::ReadFile(lore_run + "/eval.md");
+  EXPECT_NE(table.find("| LoRe B=4"), std::string::npos) << table;
+  EXPECT_NE(table.find("Bayes"), std::string::npos) << table;
+  EXPECT_TRUE(fs::exists(lore_run + "/lore/lore.safetensors"));
 }
 
 TEST_F(Cluster, MpirunWithAHostfileNamingLocalhostTwice) {

@@ -22,6 +22,7 @@ tiny() {  # small models on CPU: few steps, short completions, fp32, a policy th
 OPEN_THINK=(--open-think)  # R1-distilled policies open <think> themselves (recipes/README.md)
 
 check() {
+  needs POLICY "the policy's Hugging Face checkpoint"
   needs ENCODER "the dense retriever's BERT encoder, e.g. BAAI/bge-base-en-v1.5"
   needs REWARD_INIT "the reward model's BERT checkpoint, e.g. bert-base-uncased"
   local task
