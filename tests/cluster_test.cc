@@ -92,6 +92,21 @@ class Cluster : public ::testing::Test {
     return Shell("scontrol show job " + job).out;
   }
 
+  // A training stage's job preempted (USR1: checkpoint, exit 0, requeue) and
+  // started again at once (not after Slurm's requeue delay).
+  static void PreemptAndRestart(const std::string& job) {
+    ASSERT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
+    for (int i = 0; i < 120 && Shell("squeue -h -j " + job + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    Shell("scontrol update JobId=" + job + " StartTime=now");
+  }
+  // The stage's run says it was stopped by the signal and resumed from its checkpoint.
+  static void ExpectResumed(const std::string& run_dir, const std::string& job) {
+    const std::string log = util::ReadFile(run_dir + "/slurm/slurm-" + job + ".out");
+    EXPECT_NE(log.find("SIGUSR1 received"), std::string::npos) << log;
+    EXPECT_NE(log.find("resuming from " + run_dir + "/checkpoints/"), std::string::npos) << log;
+  }
+
   static testing::TempDir* dir_;
 };
 testing::TempDir* Cluster::dir_ = nullptr;
@@ -197,16 +212,10 @@ TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
   const std::string grpo = grpo_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
   ASSERT_TRUE(testing::WaitForSteps(run + "/grpo", 2, std::chrono::seconds(300)))
       << Shell("cat " + run + "/slurm/*.out").out;
-  ASSERT_EQ(Shell("scancel --signal=USR1 " + grpo).code, 0);
-  // Requeued, it waits out Slurm's requeue delay; start it now.
-  for (int i = 0; i < 120 && Shell("squeue -h -j " + grpo + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  Shell("scontrol update JobId=" + grpo + " StartTime=now");
+  PreemptAndRestart(grpo);
   const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
-  const std::string grpo_log = util::ReadFile(run + "/grpo/slurm/slurm-" + grpo + ".out");
-  EXPECT_NE(grpo_log.find("SIGUSR1 received"), std::string::npos) << grpo_log;
-  EXPECT_NE(grpo_log.find("resuming from " + run + "/grpo/checkpoints/"), std::string::npos) << grpo_log;
+  ExpectResumed(run + "/grpo", grpo);
   EXPECT_EQ(Metrics(run + "/grpo").size(), 12u);
   EXPECT_NE(util::ReadFile(run + "/eval.md").find("| PrLM | dense | 5 |"), std::string::npos);
   for (const char* stage : {"index", "rm_pairs", "reward_model", "grpo", "eval"})
@@ -241,15 +250,10 @@ TEST_F(Cluster, RestPgRecipeRunsItsChainThroughAPreemptedSft) {
   const std::string sft = sft_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
   ASSERT_TRUE(testing::WaitForSteps(run + "/sft", 6, std::chrono::seconds(300)))
       << Shell("cat " + run + "/slurm/*.out").out;
-  ASSERT_EQ(Shell("scancel --signal=USR1 " + sft).code, 0);
-  for (int i = 0; i < 120 && Shell("squeue -h -j " + sft + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  Shell("scontrol update JobId=" + sft + " StartTime=now");
+  PreemptAndRestart(sft);
   const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state << Shell("cat " + run + "/slurm/*.out").out;
-  const std::string sft_log = util::ReadFile(run + "/sft/slurm/slurm-" + sft + ".out");
-  EXPECT_NE(sft_log.find("SIGUSR1 received"), std::string::npos) << sft_log;
-  EXPECT_NE(sft_log.find("resuming from " + run + "/sft/checkpoints/"), std::string::npos) << sft_log;
+  ExpectResumed(run + "/sft", sft);
   EXPECT_EQ(Metrics(run + "/sft").size(), 150u) << "15 epochs of 10 steps, the preempted ones not repeated";
   const Json iteration = Json::parse(util::ReadFile(run + "/rest/rest_iterations.jsonl"));
   EXPECT_GT(iteration["kept"].get<int>(), 0) << iteration.dump();
