@@ -92,19 +92,34 @@ class Cluster : public ::testing::Test {
     return Shell("scontrol show job " + job).out;
   }
 
-  // A training stage's job preempted (USR1: checkpoint, exit 0, requeue) and
-  // started again at once (not after Slurm's requeue delay).
-  static void PreemptAndRestart(const std::string& job) {
-    ASSERT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
-    for (int i = 0; i < 120 && Shell("squeue -h -j " + job + " -o %r").out.find("BeginTime") == std::string::npos; ++i)
+  // A training stage's job preempted (USR1: checkpoint, exit 0). It goes on
+  // from its checkpoint: requeued (started again at once, not after Slurm's
+  // requeue delay), or, when later stages wait for it, as a new job. Returns
+  // the job that goes on.
+  static std::string PreemptAndGoOn(const std::string& run_dir, const std::string& job) {
+    EXPECT_EQ(Shell("scancel --signal=USR1 " + job).code, 0);
+    const std::string log = run_dir + "/slurm/slurm-" + job + ".out";
+    const std::regex continued("continuing as job (\\d+)");
+    for (int i = 0; i < 240; ++i) {
+      const std::string text = fs::exists(log) ? util::ReadFile(log) : "";
+      std::smatch m;
+      if (std::regex_search(text, m, continued)) return m[1];
+      if (text.find("requeueing job") != std::string::npos &&
+          Shell("squeue -h -j " + job + " -o %r").out.find("BeginTime") != std::string::npos) {
+        Shell("scontrol update JobId=" + job + " StartTime=now");
+        return job;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    Shell("scontrol update JobId=" + job + " StartTime=now");
+    }
+    ADD_FAILURE() << "job " << job << " neither requeued nor continued";
+    return job;
   }
-  // The stage's run says it was stopped by the signal and resumed from its checkpoint.
-  static void ExpectResumed(const std::string& run_dir, const std::string& job) {
-    const std::string log = util::ReadFile(run_dir + "/slurm/slurm-" + job + ".out");
-    EXPECT_NE(log.find("SIGUSR1 received"), std::string::npos) << log;
-    EXPECT_NE(log.find("resuming from " + run_dir + "/checkpoints/"), std::string::npos) << log;
+  // The preempted job said so; the job that went on resumed from the checkpoint.
+  static void ExpectResumed(const std::string& run_dir, const std::string& preempted, const std::string& resumed) {
+    const std::string before = util::ReadFile(run_dir + "/slurm/slurm-" + preempted + ".out");
+    EXPECT_NE(before.find("SIGUSR1 received"), std::string::npos) << before;
+    const std::string after = util::ReadFile(run_dir + "/slurm/slurm-" + resumed + ".out");
+    EXPECT_NE(after.find("resuming from " + run_dir + "/checkpoints/"), std::string::npos) << after;
   }
 
   static testing::TempDir* dir_;
@@ -171,7 +186,7 @@ TEST_F(Cluster, ScancelUsr1CheckpointsExitsZeroAndResubmissionResumes) {
 }
 
 // launch/recipe prlm-lamp4 --tiny --submit: five stages as five jobs, each
-// after the one before; the GRPO stage preempted (USR1) midway is requeued,
+// after the one before; the GRPO stage preempted (USR1) midway continues as a new job,
 // resumes from its checkpoint, and the chain goes on to the eval table; a
 // second submission finds every stage done and submits nothing.
 TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
@@ -212,10 +227,11 @@ TEST_F(Cluster, RecipeRunsAsAChainOfJobsThroughAPreemptedStage) {
   const std::string grpo = grpo_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
   ASSERT_TRUE(testing::WaitForSteps(run + "/grpo", 2, std::chrono::seconds(300)))
       << Shell("cat " + run + "/slurm/*.out").out;
-  PreemptAndRestart(grpo);
+  const std::string grpo_resumed = PreemptAndGoOn(run + "/grpo", grpo);
+  EXPECT_NE(grpo_resumed, grpo) << "the eval stage waits for it: it continues as a new job, not requeued";
   const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state;
-  ExpectResumed(run + "/grpo", grpo);
+  ExpectResumed(run + "/grpo", grpo, grpo_resumed);
   EXPECT_EQ(Metrics(run + "/grpo").size(), 12u);
   EXPECT_NE(util::ReadFile(run + "/eval.md").find("| PrLM | dense | 5 |"), std::string::npos);
   for (const char* stage : {"index", "rm_pairs", "reward_model", "grpo", "eval"})
@@ -250,10 +266,11 @@ TEST_F(Cluster, RestPgRecipeRunsItsChainThroughAPreemptedSft) {
   const std::string sft = sft_job[1], eval_job = r.out.substr(r.out.find("stage eval: job ") + 16);
   ASSERT_TRUE(testing::WaitForSteps(run + "/sft", 6, std::chrono::seconds(300)))
       << Shell("cat " + run + "/slurm/*.out").out;
-  PreemptAndRestart(sft);
+  const std::string sft_resumed = PreemptAndGoOn(run + "/sft", sft);
+  EXPECT_NE(sft_resumed, sft) << "the rest stage waits for it: it continues as a new job, not requeued";
   const std::string state = WaitForJob(eval_job.substr(0, eval_job.find_first_of(" \n")), std::chrono::seconds(600));
   EXPECT_NE(state.find("JobState=COMPLETED"), std::string::npos) << state << Shell("cat " + run + "/slurm/*.out").out;
-  ExpectResumed(run + "/sft", sft);
+  ExpectResumed(run + "/sft", sft, sft_resumed);
   EXPECT_EQ(Metrics(run + "/sft").size(), 150u) << "15 epochs of 10 steps, the preempted ones not repeated";
   const Json iteration = Json::parse(util::ReadFile(run + "/rest/rest_iterations.jsonl"));
   EXPECT_GT(iteration["kept"].get<int>(), 0) << iteration.dump();
