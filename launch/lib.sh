@@ -1,5 +1,5 @@
-# What the single-machine launch scripts (demo, rest-pg, lore-grpo, ropg,
-# sft-curve) share; each sources it after cd-ing to the repository root.
+# What the launch scripts share (demo, rest-pg, lore-grpo, ropg, sft-curve
+# source it after cd-ing to the repository root; run, submit and recipe too).
 # Sets `start` (for say) and LOCAL_MPIRUN, an mpirun command line for
 # every rank on this machine (append -np N and the program).
 
@@ -19,3 +19,13 @@ newest_policy() { echo "$1/checkpoints/$(ls "$1/checkpoints" | tail -n1)/policy"
 # faster GRPO steps on such a CPU, measured in the README; fp32 master
 # weights), fp32 elsewhere.
 cpu_training_dtype() { echo "${PRLM_DEMO_DTYPE:-$(grep -qw avx512_bf16 /proc/cpuinfo && echo bf16 || echo fp32)}"; }
+
+# Whether a training job fits: prlm plan --brief, each line after PREFIX, on
+# stderr. False only when the plan says it does not (exit 3); a config it
+# cannot plan yet (a model a job before this one writes) passes, and prlm
+# train says what is wrong with a bad one.
+plan_fits() {  # PRLM PREFIX PLAN-ARGUMENTS...
+  local verdict=0
+  "$1" plan --brief "${@:3}" | sed "s|^|$2|" >&2 || verdict=${PIPESTATUS[0]}
+  ((verdict != 3))
+}

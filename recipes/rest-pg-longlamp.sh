@@ -24,7 +24,7 @@ tiny() {  # small models on CPU, fp32; synthetic data's oracle writes the paths;
 check() {
   needs POLICY "the policy's Hugging Face checkpoint"
   local task
-  task=$("$PRLM" check-data --data "$DATA" | sed -n 's/^task *\([^ ]*\).*/\1/p' | head -n1)
+  task=$(data_fact task)
   [[ " LongLaMP_product_review LongLaMP_abstract_generation LongLaMP_topic_writing " == *" $task "* ]] ||
     die "--data $DATA holds task '${task:-?}'; this recipe is for a LongLaMP task (product_review, abstract_generation, topic_writing)"
 }
@@ -41,7 +41,7 @@ reasoning_paths() {  # DATA WRITER TEACHER INDEX PROMPT_TOKENS NEW_TOKENS
                                   --max-new-tokens "$6")
   "$PRLM" make-reasoning --data "$1" --split train --writer "$2" "${teacher[@]}" --out "$RUN/reasoning.jsonl.tmp"
   local questions paths
-  questions=$("$PRLM" check-data --data "$DATA" | sed -n 's/^examples *\([0-9]*\).*/\1/p' | head -n1)
+  questions=$(data_fact examples)
   paths=$(grep -c . "$RUN/reasoning.jsonl.tmp" || true)
   ((paths == questions)) || die "stage reasoning: the teacher wrote $paths paths for $questions training questions" \
     "(make-reasoning's lines above say why; a larger --max-prompt-tokens, or a teacher that answers)"

@@ -26,7 +26,7 @@ check() {
   needs POLICY "the policy's Hugging Face checkpoint"
   needs ENCODER "the dense retriever's BERT encoder to start from, e.g. facebook/contriever"
   local task
-  task=$("$PRLM" check-data --data "$DATA" | sed -n 's/^task *\([^ ]*\).*/\1/p' | head -n1)
+  task=$(data_fact task)
   [[ $task == LaMP_* ]] || die "--data $DATA holds task '${task:-?}'; this recipe is for a LaMP task"
 }
 

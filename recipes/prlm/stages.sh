@@ -26,7 +26,7 @@ check() {
   needs ENCODER "the dense retriever's BERT encoder, e.g. BAAI/bge-base-en-v1.5"
   needs REWARD_INIT "the reward model's BERT checkpoint, e.g. bert-base-uncased"
   local task
-  task=$("$PRLM" check-data --data "$DATA" | sed -n 's/^task *\([^ ]*\).*/\1/p' | head -n1)
+  task=$(data_fact task)
   [[ $task == "$TASK" ]] || die "--data $DATA holds task '${task:-?}', this recipe is for $TASK"
 }
 
