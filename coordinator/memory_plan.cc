@@ -136,10 +136,6 @@ void Add(RolePlan* r, std::string name, int64_t bytes, std::string note, bool tr
   if (bytes > 0) r->parts.push_back({std::move(name), bytes, std::move(note), transient});
 }
 
-}  // namespace
-
-namespace {
-
 // Every lasting part that `counts` and the largest transient one.
 template <class Counts>
 int64_t PeakOf(const std::vector<MemoryPart>& parts, Counts counts) {
@@ -215,8 +211,9 @@ MemoryPlan PlanMemory(const config::TrainConfig& config_in, const PlanTarget& ta
   };
 
   // Coordinator: the data set, parsed.
+  const int64_t data_bytes = DirectoryBytes(config.data.dir);
   RolePlan coordinator = role("coordinator", 1, false);
-  Add(&coordinator, "data set", 2 * DirectoryBytes(config.data.dir), "data.dir's files, parsed (2x their size)");
+  Add(&coordinator, "data set", 2 * data_bytes, "data.dir's files, parsed (2x their size)");
 
   // Retrieval shards: their share of the index, and the query encoder.
   RolePlan retrieval = role("retrieval", L.retrieval, false);
@@ -226,7 +223,7 @@ MemoryPlan PlanMemory(const config::TrainConfig& config_in, const PlanTarget& ta
       Add(&retrieval, "index", index / std::max<int64_t>(1, L.retrieval),
           "retrieval.index's files / " + std::to_string(L.retrieval) + " shards");
     else
-      Add(&retrieval, "index", 2 * DirectoryBytes(config.data.dir) / std::max<int64_t>(1, L.retrieval),
+      Add(&retrieval, "index", 2 * data_bytes / std::max<int64_t>(1, L.retrieval),
           "built from data.dir in memory (2x its files, an estimate)");
     const bool dense = config.retrieval.retriever == config::RetrieverKind::kDense ||
                        config.retrieval.retriever == config::RetrieverKind::kDenseHnsw;

@@ -20,7 +20,8 @@ constexpr int64_t kParallelWork = 1 << 18;
 // the instruction set's own width: 16 floats (AVX-512), 8 (AVX2 + FMA), 4
 // (plain x86-64). A vector wider than the target (the 64-byte one in an
 // AVX2 function) is lowered by GCC through the stack, broadcasts included:
-// that ran ~60x slower than the native width on an AVX2-only machine.
+// on an AVX2-only machine that prefilled ~30x and decoded ~20x slower than
+// the native width (docs/generation.md).
 typedef float V16 __attribute__((vector_size(64)));
 typedef float V8 __attribute__((vector_size(32)));
 typedef float V4 __attribute__((vector_size(16)));
