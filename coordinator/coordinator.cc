@@ -138,8 +138,8 @@ class Coordinator {
   std::unique_ptr<DataOrder> order_;
   DataCursor cursor_;                           // after the last step whose questions were drawn
   std::map<int64_t, DataCursor> cursor_after_;  // the cursor after each step's questions (steps in flight)
-  // rollout.elastic: the version each step in flight went out with (or is
-  // owed with, after a preemption signal).
+  // The version each step in flight went out with (rollout.elastic), or is
+  // owed with after a preemption signal (either tier).
   std::map<int64_t, int64_t> posted_version_;
   std::vector<std::pair<int64_t, int64_t>> resumed_out_;  // (step, version) out at the checkpoint resumed from
   std::optional<EmSchedule> em_;                          // objective rest
@@ -165,6 +165,14 @@ int Coordinator::Run() {
                                                   << " (out_steps must follow the saved step in order)");
     SendNextQuestions(++out_through, version);
   }
+  // MPI tier: learner 0 sent the workers the older version first; they
+  // generated the step out with it and now join the broadcast of the
+  // checkpoint's weights.
+  if (!gateway_ && !OlderVersions(resumed_out_, weight_version_).empty()) {
+    proto::JobMessage sync;
+    sync.mutable_sync()->set_step(step);
+    Broadcast(sync, rollouts_);
+  }
   int preempted = 0;
   for (; step < stop_at_; ++step) {
     util::SetLogStep(step + 1);
@@ -185,15 +193,18 @@ int Coordinator::Run() {
       SendNextQuestions(++out_through);
     }
     // A run that is not preempted would send more now: those steps are owed
-    // with this version, and the checkpoint lists them with the steps out
-    // (rollout.elastic), so the resumed run sends them as this one would have.
-    if (preempted != 0 && gateway_ && !schedule_.SavesAfter(shape, step, false))
-      for (int64_t s = out_through + 1; s <= schedule_.AheadThrough(step, false); ++s)
-        posted_version_[s] = weight_version_;
+    // with this version, and the checkpoint lists them with the steps out,
+    // so the resumed run sends them as this one would have. Learner 0 keeps
+    // this version's weights for them (the elastic tier's store has them).
+    const int64_t owed_through =
+        preempted != 0 && !schedule_.SavesAfter(shape, step, false) ? schedule_.AheadThrough(step, false) : out_through;
+    for (int64_t s = out_through + 1; s <= owed_through; ++s) posted_version_[s] = weight_version_;
     if (plan.metrics.skipped_questions > 0)
       spdlog::warn("step {}: {} questions skipped; the first: {}", step, plan.metrics.skipped_questions,
                    plan.first_skip);
     // 4. Learn: the update, then learner 0's weight broadcast.
+    if (owed_through > out_through && !gateway_ && !plan.learn.empty())
+      plan.learn.front().set_keep_weights_before(true);
     if (!plan.learn.empty()) Learn(plan.learn, &plan.metrics);
     if (gateway_) gateway_->Publish(weight_version_);  // workers mid-item may take it (grpo.partial_rollouts)
     // 5. Record.
@@ -295,7 +306,9 @@ int64_t Coordinator::Begin() {
     DropLinesAfter(c_.trainer.output_dir + "/rest_iterations.jsonl", "global_step", step);
     if (em_) kept_ = ReadKeptSet(resume);
     resumed_out_ = s.out_steps;
-    if (!resumed_out_.empty() && !c_.rollout.elastic) {
+    // The MPI tier sends one older version ahead of the checkpoint's (an
+    // elastic run's checkpoint at grpo.max_staleness >= 2 may list more).
+    if (!c_.rollout.elastic && OlderVersions(resumed_out_, weight_version_).size() > 1) {
       spdlog::warn(
           "{}: steps {}..{} were out with older weights; without rollout.elastic they are drawn again with "
           "the checkpoint's",
@@ -525,9 +538,9 @@ void Coordinator::SaveCheckpoint(int64_t step) {
   proto::JobMessage m;
   m.mutable_save()->set_dir(tmp);
   m.mutable_save()->set_step(step);
-  // Steps already out (a preemption at grpo.max_staleness >= 2): their
-  // versions, with learner 0 keeping the older weights, so the resumed run
-  // generates them as this one would have.
+  // Steps already out or owed (a preemption at grpo.max_staleness >= 1):
+  // their versions, with learner 0 keeping the older weights, so the
+  // resumed run generates them as this one would have.
   const std::vector<std::pair<int64_t, int64_t>> out_steps(posted_version_.lower_bound(step), posted_version_.end());
   for (const int64_t v : OlderVersions(out_steps, weight_version_)) m.mutable_save()->add_rollout_versions(v);
   Broadcast(m, learners_);

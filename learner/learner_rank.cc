@@ -80,7 +80,7 @@ std::unique_ptr<PolicyLearner> LoadLearner(const comm::TrainJob& job, const prot
 // The checkpoint's learner part: learner 0 the policy and optimizer, every
 // learner its RNG. An error goes back to the coordinator, which names it.
 // The file of an older weight version that steps out at a checkpoint need
-// (grpo.max_staleness >= 2, elastic tier).
+// (a preemption at grpo.max_staleness >= 1).
 std::string RolloutWeightsPath(const std::string& dir, int64_t version) {
   return dir + "/rollout_weights/v" + std::to_string(version) + ".bin";
 }
@@ -182,10 +182,27 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
       for (size_t i = 0; i < weights.size(); ++i) weights[i].copy_(trained[i]);
   };
   int64_t version = learner->version();
-  if (sync) comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
+  uint64_t version_bytes = 0;
+  for (const auto& w : weights) version_bytes += static_cast<uint64_t>(w.numel() * w.element_size());
+  if (sync) {
+    // A resume whose checkpoint kept the older version a step out needs
+    // (grpo.max_staleness = 1, a preemption): the workers get it first and
+    // generate that step with it; the checkpoint's weights follow when they
+    // join the broadcast the coordinator's next `sync` asks for.
+    PRLM_REQUIRE(m.start().rollout_versions_size() <= 1,
+                 m.start().resume_dir() << ": the checkpoint kept " << m.start().rollout_versions_size()
+                                        << " older weight versions; the MPI tier runs one step ahead at most");
+    if (m.start().rollout_versions_size() == 1) {
+      PublishKeptVersions(m.start(), version_bytes, &published);
+      int64_t older = m.start().rollout_versions(0);
+      std::vector<torch::Tensor> kept;
+      for (const auto& w : weights) kept.push_back(torch::empty_like(w));
+      published.CopyInto(older, kept);
+      comm::BroadcastWeights(*sync, &older, kept, job.CollectiveTimeout());
+    }
+    comm::BroadcastWeights(*sync, &version, weights, job.CollectiveTimeout());
+  }
   if (elastic_server) {
-    uint64_t version_bytes = 0;
-    for (const auto& w : weights) version_bytes += static_cast<uint64_t>(w.numel() * w.element_size());
     PublishKeptVersions(m.start(), version_bytes, &published);
     published.Publish(version, weights);
   }
@@ -208,6 +225,13 @@ int RunLearnerRank(const comm::TrainJob& job, std::unique_ptr<net::RpcServer> el
         const bool from_base = job.config.rest.init == config::RestInit::kBase;
         learner->Restart(from_base ? job.config.model.policy : "");
         spdlog::info("step {}: fine-tuning restarts{}", step + 1, from_base ? " from model.policy" : "");
+      }
+      // A preemption at grpo.max_staleness = 1 (MPI tier): the step out was
+      // to be generated with the weights before this update; the checkpoint
+      // keeps them (SaveLearner).
+      if (m.learn().keep_weights_before() && job.me.index == 0) {
+        refresh_sent();
+        published.Publish(learner->version(), weights);
       }
       const StepStats stats =
           job.config.simulate.enabled

@@ -72,6 +72,30 @@ TEST(TrainConfig, MistakesNameTheKeyAndPlace) {
   ExpectErrorContaining([&] { config::TrainConfig::Load("", {}); }, {"model.policy", "required"});
 }
 
+// grpo.max_staleness >= 2 and partial rollouts run only on the elastic tier:
+// they choose it when rollout.elastic is not given, and an explicit false is
+// refused naming both keys.
+TEST(TrainConfig, StalenessAboveOneChoosesTheElasticTierUnlessToldNot) {
+  TempDir dir;
+  WriteBytes(dir / "c.yaml", kMinimal);
+  EXPECT_FALSE(config::TrainConfig::Load(dir / "c.yaml", {"grpo.max_staleness=1"}).rollout.elastic);
+  EXPECT_TRUE(config::TrainConfig::Load(dir / "c.yaml", {"grpo.max_staleness=4"}).rollout.elastic);
+  EXPECT_TRUE(config::TrainConfig::Load(dir / "c.yaml", {"grpo.max_staleness=1", "grpo.partial_rollouts=continue"})
+                  .rollout.elastic);
+  EXPECT_TRUE(config::TrainConfig::Load(dir / "c.yaml", {"rollout.elastic=true"}).rollout.elastic);
+  ExpectErrorContaining(
+      [&] {
+        config::TrainConfig::Load(dir / "c.yaml", {"grpo.max_staleness=2", "rollout.elastic=false"});
+      },
+      {"grpo.max_staleness", "rollout.elastic=false refuses it"});
+  WriteBytes(dir / "off.yaml", std::string(kMinimal) + "rollout:\n  elastic: false\n");
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "off.yaml", {"grpo.max_staleness=3"}); },
+                        {"grpo.max_staleness", "elastic tier"});
+  // The effective config says which tier ran.
+  const auto implied = config::TrainConfig::Load(dir / "c.yaml", {"grpo.max_staleness=2"});
+  EXPECT_EQ(implied.ValueOf("rollout.elastic"), "true");
+}
+
 TEST(TrainConfig, LayoutMustFitTheWorld) {
   TempDir dir;
   WriteBytes(dir / "ok.yaml", kMinimal);

@@ -885,9 +885,13 @@ TEST_F(TrainJob, CorruptNewestCheckpointResumesFromThePreviousOne) {
   for (size_t i = 0; i < m.size(); ++i) EXPECT_EQ(m[i]["training/global_step"].get<size_t>(), i + 1);
 }
 
-TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
-  const std::string run = D("preempted");
-  const std::string rc = TrainInBackground("preempted", "trainer.total_steps=200");
+// One step off (grpo.max_staleness = 1, the MPI tier): the step the signal
+// kept from going out is owed with the weights before the last update;
+// learner 0 keeps them in the checkpoint and the resumed run generates that
+// step with them, so it equals the run no signal stopped, bit for bit.
+TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumesExactly) {
+  const std::string run = D("preempted"), common = "trainer.total_steps=200 grpo.max_staleness=1";
+  const std::string rc = TrainInBackground("preempted", common);
   const long learner = WaitForStepThenPidOf(run, 4);  // rank 4: the learner, not the coordinator
   ASSERT_GT(learner, 0) << util::ReadFile(D("preempted.out"));
   ASSERT_EQ(kill(static_cast<pid_t>(learner), SIGUSR1), 0);
@@ -899,11 +903,20 @@ TEST_F(TrainJob, SigusrOnAnyRankCheckpointsAndExitsZeroThenResumes) {
   const std::string ck =
       run + "/checkpoints/step-" + std::string(8 - std::to_string(steps).size(), '0') + std::to_string(steps);
   EXPECT_TRUE(fs::exists(ck + "/trainer_state.json")) << ck;
+  EXPECT_TRUE(fs::exists(ck + "/rollout_weights")) << "the older version the owed step needs";
   // The requeued job resumes from it on its own (resume=auto).
-  const auto again = Train(5, run, "trainer.total_steps=200 trainer.resume=auto trainer.stop_after_steps=1");
+  const auto again = Train(5, run, common + " trainer.resume=auto trainer.stop_after_steps=2");
   ASSERT_EQ(again.code, 0) << again.out;
-  EXPECT_EQ(Metrics(run).size(), steps + 1);
-  EXPECT_EQ(Metrics(run).back()["training/global_step"].get<size_t>(), steps + 1);
+  EXPECT_NE(testing::AllRankLogs(run, 5).find("from the checkpoint: a step still out"), std::string::npos)
+      << "learner 0 sent it first";
+  ASSERT_EQ(Metrics(run).size(), steps + 2);
+  EXPECT_EQ(Metrics(run).back()["training/global_step"].get<size_t>(), steps + 2);
+  const std::string straight = D("preempted-straight");
+  const auto r = Train(5, straight, common + " trainer.stop_after_steps=" + std::to_string(steps + 2));
+  ASSERT_EQ(r.code, 0) << r.out;
+  testing::ExpectSameMetrics(straight, run, steps + 2);
+  testing::ExpectSamePolicy(straight, run, static_cast<int64_t>(steps + 2));
+  EXPECT_EQ(Metrics(run)[steps]["rollout/staleness/max"], 1) << "the owed step was one version old";
 }
 
 // The job secret (docs/security.md) is in no process's command line or
@@ -1132,13 +1145,15 @@ TEST_F(TrainJob, AnElasticJobRunsTwoStepsAheadWithinTheBoundAndResumesExactly) {
 // keeps that step, the version it went out with and (learner 0) the older
 // weights it needs; the resumed run posts it again with them and equals the
 // straight run bit for bit.
+// (k = 2 chooses the elastic tier: the config leaves rollout.elastic unset.)
 TEST_F(TrainJob, APreemptionWithAStepOutResumesExactlyAtKTwo) {
   const std::string common =
-      "trainer.total_steps=16 trainer.save_every=100 rollout.elastic=true grpo.max_staleness=2 layout.retrieval=1 "
+      "trainer.total_steps=16 trainer.save_every=100 grpo.max_staleness=2 layout.retrieval=1 "
       "layout.reward=1 layout.rollout=2 layout.learners=1";
   const std::string straight = D("k2p-straight"), run = D("k2p-split");
   const auto r = Train(6, straight, common);
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("rollout gateway at"), std::string::npos) << r.out;
   const auto m = Metrics(straight);
   ASSERT_EQ(m.size(), 16u);
   const std::string rc = TrainInBackground("k2p-split", common, 6);

@@ -141,6 +141,7 @@ void ConfigSchema::SetScalar(const std::string& key, const std::string& text, co
   const auto it = entries_.find(key);
   if (it == entries_.end()) UnknownKey(key, where);
   it->second.set(text, where);
+  set_.insert(key);
 }
 
 void ConfigSchema::Walk(const YAML::Node& node, const std::string& prefix, const std::string& source) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ class ConfigSchema {
   // REQUIRES: `key` is declared.
   KeyInfo Info(const std::string& key) const;
   bool Has(const std::string& key) const { return entries_.count(key) > 0; }
+  // Whether a file or an override gave `key` a value (a default another key
+  // implies applies only when none did).
+  bool WasSet(const std::string& key) const { return set_.count(key) > 0; }
 
  private:
   struct Entry {
@@ -81,6 +85,7 @@ class ConfigSchema {
   [[noreturn]] void UnknownKey(const std::string& key, const std::string& where) const;
   std::map<std::string, Entry> entries_;
   std::vector<std::string> order_;
+  std::set<std::string> set_;  // keys given a value
 };
 
 }  // namespace prlm::config

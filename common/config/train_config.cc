@@ -147,7 +147,8 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("net.tls_key", &c.net.tls_key, "the certificate's private key (PEM, mode 600)")
       .Add("net.tls_ca", &c.net.tls_ca, "what clients trust (PEM; \"\": net.tls_cert itself)");
   s.Add("rollout.elastic", &c.rollout.elastic,
-        "rollout workers work through the coordinator's gateway: one may die or join (docs/elastic.md)")
+        "rollout workers work through the coordinator's gateway: one may die or join (docs/elastic.md); unset: on "
+        "when grpo.max_staleness >= 2 or grpo.partial_rollouts is on, which need it")
       .Add("rollout.lease_s", &c.rollout.lease_s, "a rollout worker silent this long is lost; its work is re-issued")
       .Add("rollout.item_timeout_s", &c.rollout.item_timeout_s,
            "an item held this long (a hung worker that still heartbeats, a straggler) also goes to the next worker "
@@ -216,6 +217,10 @@ TrainConfig TrainConfig::Load(const std::string& path, const std::vector<std::st
   ConfigSchema schema = Bind(c);
   if (!path.empty()) schema.LoadYamlFile(path);
   for (const auto& o : overrides) schema.ApplyOverride(o);
+  // Staleness above one step and partial rollouts run on the elastic tier
+  // only (docs/async.md): they choose it unless rollout.elastic says no.
+  if (!schema.WasSet("rollout.elastic"))
+    c.rollout.elastic = c.grpo.max_staleness >= 2 || c.grpo.partial_rollouts != PartialRollouts::kOff;
   c.Validate(0);
   return c;
 }
@@ -286,12 +291,14 @@ void TrainConfig::Validate(int64_t world_size) const {
   Require(grpo.max_completion_tokens >= 1, "grpo.max_completion_tokens", "must be at least 1");
   Require(grpo.max_staleness >= 0, "grpo.max_staleness", "must be >= 0");
   Require(grpo.max_staleness <= 1 || rollout.elastic, "grpo.max_staleness",
-          "above 1 needs rollout.elastic=true (workers fetch each step's weight version from learner 0's store "
+          "above 1 needs the elastic tier; rollout.elastic=false refuses it (workers fetch each step's weight version "
+          "from learner 0's store "
           "while the learner goes on; the MPI weight broadcast would hold the learner until a worker drained "
           "its queue: docs/async.md)");
   Require(grpo.partial_rollouts == PartialRollouts::kOff || (rollout.elastic && grpo.max_staleness >= 1),
           "grpo.partial_rollouts",
-          "needs rollout.elastic=true and grpo.max_staleness >= 1 (synchronous, no update comes while a step "
+          "needs the elastic tier (rollout.elastic=false refuses it) and grpo.max_staleness >= 1 (synchronous, no "
+          "update comes while a step "
           "generates; on the MPI tier weights arrive in a broadcast between items)");
   Require(grpo.is_cap == 0 || grpo.is_cap > 1, "grpo.is_cap", "must be 0 (the method's cap) or > 1");
   Require(grpo.is_mask_low >= 0 && grpo.is_mask_low < 1 && grpo.is_mask_high > 1, "grpo.is_mask_low / is_mask_high",
