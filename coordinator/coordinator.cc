@@ -450,17 +450,24 @@ std::vector<proto::RolloutResult> Coordinator::GatherResults(int64_t step) {
   }
   for (const auto& r : results)
     PRLM_CHECK_MSG(r.step() == step, "result of step " << r.step() << " during step " << step);
-  // A reward server that failed the workers' calls (they went on to another
-  // server): named once per step that saw it.
-  std::set<std::string> failed;
-  for (const auto& r : results) failed.insert(r.reward_servers_failed().begin(), r.reward_servers_failed().end());
-  for (const auto& address : failed) {
-    std::string who = address;
-    for (const auto& s : services_)
-      if (s.Address() == address) who = job_.Describe(s.rank) + " at " + address;
-    spdlog::warn("step {}: reward server {} failed; the rollout workers' calls went on to the other reward servers",
-                 step + 1, who);
-  }
+  // A service rank that failed the workers' calls (they went on to another
+  // reward server, or another replica of the shard): named once per step.
+  const auto name_failed = [&](auto servers_failed, const char* what, const char* others) {
+    std::set<std::string> failed;
+    for (const auto& r : results) failed.insert(servers_failed(r).begin(), servers_failed(r).end());
+    for (const auto& address : failed) {
+      std::string who = address;
+      for (const auto& s : services_)
+        if (s.Address() == address) who = job_.Describe(s.rank) + " at " + address;
+      spdlog::warn("step {}: {} {} failed; the rollout workers' calls went on to {}", step + 1, what, who, others);
+    }
+  };
+  name_failed(
+      [](const proto::RolloutResult& r) -> const auto& { return r.reward_servers_failed(); }, "reward server",
+      "the other reward servers");
+  name_failed(
+      [](const proto::RolloutResult& r) -> const auto& { return r.retrieval_servers_failed(); }, "retrieval replica",
+      "the shard's other replicas");
   return results;
 }
 

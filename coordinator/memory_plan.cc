@@ -219,12 +219,11 @@ MemoryPlan PlanMemory(const config::TrainConfig& config_in, const PlanTarget& ta
   RolePlan retrieval = role("retrieval", L.retrieval, false);
   {
     const int64_t index = DirectoryBytes(config.retrieval.index);
+    const int64_t shards = std::max<int64_t>(1, L.retrieval / config.retrieval.replicas);  // each replica holds one
     if (index > 0)
-      Add(&retrieval, "index", index / std::max<int64_t>(1, L.retrieval),
-          "retrieval.index's files / " + std::to_string(L.retrieval) + " shards");
+      Add(&retrieval, "index", index / shards, "retrieval.index's files / " + std::to_string(shards) + " shards");
     else
-      Add(&retrieval, "index", 2 * data_bytes / std::max<int64_t>(1, L.retrieval),
-          "built from data.dir in memory (2x its files, an estimate)");
+      Add(&retrieval, "index", 2 * data_bytes / shards, "built from data.dir in memory (2x its files, an estimate)");
     const bool dense = config.retrieval.retriever == config::RetrieverKind::kDense ||
                        config.retrieval.retriever == config::RetrieverKind::kDenseHnsw;
     if (dense && !config.retrieval.encoder.empty() && !fs::exists(config.retrieval.encoder)) {

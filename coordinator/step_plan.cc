@@ -152,6 +152,7 @@ void RecordRollout(const std::vector<proto::RolloutResult>& results, const objec
     m->retrieval_retries += r.retrieval_retries();
     m->reward_retries += r.reward_retries();
     m->reward_failovers += r.reward_servers_failed_size();
+    m->retrieval_failovers += r.retrieval_servers_failed_size();
     m->reward_queue_depth = std::max(m->reward_queue_depth, r.reward_queue_depth());
   }
 }

@@ -41,13 +41,18 @@ LoadedShard BuildShard(const config::TrainConfig& c, uint32_t shard, uint32_t sh
 
 int RunRetrievalRank(const config::TrainConfig& c, const config::Layout& layout, const comm::RankStart& start) {
   const comm::RankInfo& me = start.me;
-  const uint32_t shards = static_cast<uint32_t>(layout.retrieval);
-  const uint32_t shard = static_cast<uint32_t>(me.index);
+  // layout.retrieval = shards x retrieval.replicas; ranks r * shards + s
+  // serve shard s (replica r), as RetrievalClient lists them.
+  const uint32_t shards = static_cast<uint32_t>(layout.retrieval / c.retrieval.replicas);
+  const uint32_t shard = static_cast<uint32_t>(me.index) % shards;
+  const uint32_t replica = static_cast<uint32_t>(me.index) / shards;
   LoadedShard loaded;
   if (!c.retrieval.index.empty()) {
     const IndexManifest m = ReadManifest(c.retrieval.index);
     PRLM_REQUIRE(m.num_shards == shards, "retrieval.index: '" << c.retrieval.index << "' has " << m.num_shards
-                                                              << " shards but layout.retrieval is " << shards);
+                                                              << " shards but layout.retrieval / retrieval.replicas is "
+                                                              << layout.retrieval << " / " << c.retrieval.replicas
+                                                              << " = " << shards);
     loaded = LoadShard(c.retrieval.index, shard, c.retrieval.encoder);
   } else {
     loaded = BuildShard(c, shard, shards);
@@ -57,8 +62,9 @@ int RunRetrievalRank(const config::TrainConfig& c, const config::Layout& layout,
   net::RpcServer server(comm::ServiceServerOptions(c, start));
   RegisterRetrievalHandlers(server, served);
   const comm::TrainJob job = comm::JoinTrainJob(c, layout, start, server.port());
-  spdlog::info("retrieval shard {} of {}: {} users, {} items, listening on port {}{}", shard, shards, users, items,
-               server.port(), start.tls.enabled() ? " (TLS)" : "");
+  spdlog::info("retrieval shard {} of {}{}: {} users, {} items, listening on port {}{}", shard, shards,
+               c.retrieval.replicas > 1 ? fmt::format(" (replica {} of {})", replica, c.retrieval.replicas) : "", users,
+               items, server.port(), start.tls.enabled() ? " (TLS)" : "");
   comm::ServeUntilStopped(job, server);
   return 0;
 }

@@ -6,15 +6,17 @@
 namespace prlm::rollout_workers {
 
 ConnectedWorker::ConnectedWorker(const config::TrainConfig& c, const std::vector<net::Endpoint>& shards,
-                                 const std::vector<net::Endpoint>& rewards, const net::ClientOptions& options) {
+                                 const std::vector<net::Endpoint>& rewards, const net::ClientOptions& options,
+                                 size_t preferred_replica) {
   const model::ComputeDevice where = model::ResolveDevice(c.model.device, c.model.dtype);
   auto policy = model::LoadCausalLM(c.model.policy, where.device, where.dtype);
   auto tokenizer = text::Tokenizer::FromFile(c.model.policy + "/tokenizer.json");
   // Slow or unreachable services are retried with back-off, then the caller names them.
   const net::RetryPolicy retrieval_retry{static_cast<int>(c.retrieval.attempts), c.reward.retry_backoff_s};
   const net::RetryPolicy reward_retry{static_cast<int>(c.reward.attempts), c.reward.retry_backoff_s};
-  retrieval_ = std::make_unique<retrieval::RetrievalClient>(
-      shards, options, std::chrono::milliseconds(c.retrieval.timeout_ms), retrieval_retry);
+  retrieval_ =
+      std::make_unique<retrieval::RetrievalClient>(shards, options, std::chrono::milliseconds(c.retrieval.timeout_ms),
+                                                   retrieval_retry, c.retrieval.replicas, preferred_replica);
   const auto infos = retrieval_->VerifyShards();
   reward_ = std::make_unique<reward::RewardClient>(rewards, options, reward_retry);
   const ScoreFn score = [this](const proto::ScoreRequest& request) {
@@ -31,6 +33,7 @@ proto::RolloutResult ConnectedWorker::RunItem(const proto::RolloutWork& work) {
   out.set_retrieval_retries(retrieval_->retry_counters().retries - retrieval_retries);
   out.set_reward_retries(reward_->retry_counters().retries - reward_retries);
   for (auto& server : reward_->TakeFailedServers()) out.add_reward_servers_failed(std::move(server));
+  for (auto& server : retrieval_->TakeFailedServers()) out.add_retrieval_servers_failed(std::move(server));
   return out;
 }
 

@@ -21,9 +21,13 @@ namespace prlm::rollout_workers {
 class ConnectedWorker {
  public:
   // Loads model.policy and checks every shard answers (util::Error naming
-  // the one that does not). REQUIRES: shards and rewards non-empty.
+  // the one that does not). `shards` lists every retrieval rank (each
+  // shard's retrieval.replicas, RetrievalClient's order); calls start at
+  // replica `preferred_replica` mod the count. REQUIRES: shards and rewards
+  // non-empty.
   ConnectedWorker(const config::TrainConfig& c, const std::vector<net::Endpoint>& shards,
-                  const std::vector<net::Endpoint>& rewards, const net::ClientOptions& options);
+                  const std::vector<net::Endpoint>& rewards, const net::ClientOptions& options,
+                  size_t preferred_replica = 0);
 
   // The worker's Run, with the step's service retries in the result.
   proto::RolloutResult RunItem(const proto::RolloutWork& work);

@@ -7,6 +7,7 @@
 #include "common/config/train_config.h"
 #include "common/model/compute_setup.h"
 #include "common/net/handshake.h"
+#include "common/retrieval/sharding.h"
 #include "common/util/check.h"
 #include "rollout_workers/connected_worker.h"
 #include "rollout_workers/gateway_worker.h"
@@ -55,7 +56,8 @@ int RunJoinedWorker(const JoinOptions& o) {
   for (const auto& e : joined.reward()) rewards.push_back(net::ParseEndpoint(e));
   PRLM_REQUIRE(!shards.empty() && !rewards.empty(),
                o.gateway << ": the job named no retrieval shard or reward server (not a rollout job?)");
-  ConnectedWorker connected(c, shards, rewards, options);
+  // Joined workers spread over a shard's replicas by name.
+  ConnectedWorker connected(c, shards, rewards, options, retrieval::Fnv1a64(gateway.name()));
   spdlog::info("rollout worker {}: task {}, policy {}, {} retrieval shards, {} reward servers", gateway.name(),
                connected.task(), c.model.policy, shards.size(), rewards.size());
   // 5. Work.

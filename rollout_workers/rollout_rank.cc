@@ -50,7 +50,8 @@ int RunRolloutRank(const comm::TrainJob& job) {
   const auto rewards = comm::OfRole(job.directory, comm::Role::kReward);
   const size_t own = static_cast<size_t>(job.me.index) % rewards.size();
   for (size_t i = 0; i < rewards.size(); ++i) reward_servers.push_back(EndpointOf(rewards[(own + i) % rewards.size()]));
-  ConnectedWorker connected(c, shards, reward_servers, comm::ServiceClientOptions(job));
+  ConnectedWorker connected(c, shards, reward_servers, comm::ServiceClientOptions(job),
+                            static_cast<size_t>(job.me.index));
   RolloutWorker& worker = connected.worker();
   spdlog::info("rollout {}: task {}, {} retrieval shards, reward server {}", job.me.index, connected.task(),
                shards.size(), job.Describe(rewards[own].rank));

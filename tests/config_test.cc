@@ -112,6 +112,21 @@ TEST(TrainConfig, LayoutMustFitTheWorld) {
   ExpectErrorContaining([&] { fixed.Validate(6); }, {"layout", "= 8 ranks", "the job has 6"});
   ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"layout.rollout=2"}); },
                         {"layout.retrieval must be at least 1"});
+  // retrieval.replicas: the default layout serves its one shard R times
+  // (from the rollout side); a given layout must hold whole replicas.
+  const auto replicated = config::TrainConfig::Load(dir / "ok.yaml", {"retrieval.replicas=2"});
+  const config::Layout r = replicated.ResolveLayout(8);
+  EXPECT_EQ(r.retrieval, 2);
+  EXPECT_EQ(r.total(), 8);
+  EXPECT_NO_THROW(replicated.Validate(8));
+  ExpectErrorContaining(
+      [&] {
+        config::TrainConfig::Load(dir / "ok.yaml", {"retrieval.replicas=2", "layout.retrieval=3", "layout.reward=1",
+                                                    "layout.rollout=1", "layout.learners=1"});
+      },
+      {"retrieval.replicas must divide layout.retrieval (3 ranks"});
+  ExpectErrorContaining([&] { config::TrainConfig::Load(dir / "ok.yaml", {"retrieval.replicas=0"}); },
+                        {"retrieval.replicas must be at least 1"});
 }
 
 TEST(ConfigSchema, DescribeListsEveryKeyWithDefault) {

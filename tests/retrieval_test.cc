@@ -3,6 +3,7 @@
 // unsharded in-process retrieval (S = 1, 2, 4), bad frames, SIGTERM drain.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -27,6 +28,7 @@ namespace prlm::retrieval {
 namespace {
 
 using prlm::testing::ClosedByServer;
+using prlm::testing::ExpectErrorContaining;
 using prlm::testing::RawConnect;
 using prlm::testing::RawSend;
 using prlm::testing::TempDir;
@@ -186,6 +188,59 @@ TEST(ShardedRetrieval, ServiceResultsEqualUnshardedInProcess) {
   bad.set_user_id(requests[0].user_id());
   bad.set_retriever("magic");
   EXPECT_NE(reference->Retrieve(bad).error().find("unknown retriever 'magic'"), std::string::npos);
+}
+
+// retrieval.replicas: each shard served twice; calls start on replica
+// `preferred`, and when both first replicas stop, every shard's calls move
+// to its other replica: the same results, the moves named once each, no call
+// lost. A list in the wrong order, or not whole replicas, is refused.
+TEST(ShardedRetrieval, AShardsCallsMoveToItsOtherReplicaWhenOneStops) {
+  const auto data = SmallData();
+  TempDir dir;
+  retrieval_shards::IndexManifest m;
+  m.options.built = {"bm25"};
+  m.num_shards = 2;
+  const std::vector<const data::Dataset*> all = {&data.train, &data.dev, &data.test};
+  retrieval_shards::BuildIndex(all, m, dir.str(), [](const std::string&) {});
+  std::vector<proto::RetrieveRequest> requests;
+  for (const auto& ex : data.test.examples) requests.push_back(RetrieveRequestFor(ex.user_id, ex.query, 3, "bm25"));
+  auto first = std::make_unique<ShardServers>(dir.str(), 2);
+  ShardServers second(dir.str(), 2);
+  std::vector<net::Endpoint> endpoints = first->endpoints;
+  endpoints.insert(endpoints.end(), second.endpoints.begin(), second.endpoints.end());
+  RetrievalClient client(endpoints, {}, std::chrono::milliseconds(2000), {1}, /*replicas=*/2, /*preferred=*/0);
+  EXPECT_EQ(client.num_shards(), 2u);
+  EXPECT_EQ(client.VerifyShards().size(), 2u);
+  const auto before = client.Retrieve(requests);
+  EXPECT_TRUE(client.TakeFailedServers().empty());
+  const std::vector<std::string> gone = {first->endpoints[0].ToString(), first->endpoints[1].ToString()};
+  first.reset();
+  const auto after = client.Retrieve(requests);
+  ASSERT_EQ(after.size(), before.size());
+  size_t items = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    ASSERT_TRUE(after[i].error().empty()) << after[i].error();
+    ASSERT_EQ(after[i].items_size(), before[i].items_size());
+    for (int j = 0; j < before[i].items_size(); ++j) EXPECT_EQ(after[i].items(j).id(), before[i].items(j).id());
+    items += before[i].items_size();
+  }
+  EXPECT_GT(items, requests.size());
+  auto failed = client.TakeFailedServers();
+  std::sort(failed.begin(), failed.end());
+  auto expected = gone;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(failed, expected) << "each shard's first replica named once";
+  EXPECT_EQ(client.retry_counters().failures, 0) << "no call gave up";
+  client.Retrieve(requests);
+  EXPECT_TRUE(client.TakeFailedServers().empty()) << "later calls go to the replicas that answer";
+  // Replica 1 listed as both shards' only server: shard 1's endpoint says 1.
+  RetrievalClient swapped({second.endpoints[1], second.endpoints[0]});
+  ExpectErrorContaining([&] { swapped.VerifyShards(); }, {"serves shard 1 but is listed as shard 0"});
+  ExpectErrorContaining(
+      [&] {
+        RetrievalClient({second.endpoints[0], second.endpoints[1]}, {}, {}, {1}, 3);
+      },
+      {"not 3 replicas of each shard"});
 }
 
 TEST(RetrievalService, BadFramesCloseOnlyTheirConnection) {

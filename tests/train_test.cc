@@ -1060,7 +1060,8 @@ TEST_F(TrainJob, AStalledRewardServerIsLeftForTheOther) {
 
 // rollout.elastic (docs/elastic.md): a rollout worker killed mid-run costs
 // its lease, not the job; so does one of two reward servers (its clients go
-// on to the other). Open MPI must let the others run on
+// on to the other), and one of a shard's two replicas (retrieval.replicas:
+// its clients go on to the other). Open MPI must let the others run on
 // (--enable-recovery, orte_abort_on_non_zero_status 0) and let them finalize
 // without the dead rank (async_mpi_finalize: else MPI_Finalize's fence
 // waits for it, seen here in 1 of 4 runs). Work items carry
@@ -1077,20 +1078,26 @@ TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   const std::string rc = StartInBackground(
       "timeout 600 mpirun --allow-run-as-root --oversubscribe --enable-recovery --mca orte_abort_on_non_zero_status 0 "
       "--mca async_mpi_finalize 1 "
-      "-np 7 " +
+      "-np 8 " +
           Prlm() + " train --config " + dir_->str() + "/base.yaml model.policy=" + dir_->str() +
           "/policy trainer.output_dir=" + run +
-          " layout.retrieval=1 layout.reward=2 layout.rollout=2 "
+          " layout.retrieval=2 retrieval.replicas=2 layout.reward=2 layout.rollout=2 "
           "layout.learners=1 " +
           elastic,
       run);
-  // Rank 5 is rollout worker 1, rank 2 reward server 0, the one rollout
-  // worker 0 prefers (coordinator, shard, 2 reward servers, 2 workers, learner).
-  const long worker = WaitForStepThenPidOf(run, 5), reward = testing::PidOfRank(run, 2);
+  // Rank 6 is rollout worker 1; rank 1 the shard's first replica and rank 3
+  // reward server 0, the ones rollout worker 0 prefers (coordinator, 2
+  // replicas, 2 reward servers, 2 workers, learner).
+  const long worker = WaitForStepThenPidOf(run, 6), reward = testing::PidOfRank(run, 3),
+             replica = testing::PidOfRank(run, 1);
   ASSERT_GT(worker, 0) << util::ReadFile(run + ".out");
   ASSERT_GT(reward, 0) << util::ReadFile(run + ".out");
+  ASSERT_GT(replica, 0) << util::ReadFile(run + ".out");
+  ASSERT_NE(util::ReadFile(run + "/logs/rank-1.log").find("retrieval shard 0 of 1 (replica 0 of 2)"),
+            std::string::npos);
   ASSERT_EQ(kill(static_cast<pid_t>(worker), SIGKILL), 0);
   ASSERT_EQ(kill(static_cast<pid_t>(reward), SIGKILL), 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(replica), SIGKILL), 0);
   ASSERT_TRUE(WaitForFile(rc, std::chrono::seconds(300))) << "the job still runs 300 s after a worker died";
   const std::string out = util::ReadFile(run + ".out");
   EXPECT_EQ(util::ReadFile(rc), "0\n") << out;
@@ -1110,7 +1117,11 @@ TEST_F(TrainJob, AnElasticJobGoesOnWithoutALostRolloutWorkerAndLearnsTheSame) {
   EXPECT_EQ(b.back()["rollout/workers"], 1);
   const std::string log = util::ReadFile(run + "/logs/rank-0.log");
   EXPECT_NE(log.find("rollout workers lost: rollout 1 on "), std::string::npos) << log;
-  EXPECT_NE(log.find("reward server rank 2 (reward 0 on "), std::string::npos) << log;
+  EXPECT_NE(log.find("reward server rank 3 (reward 0 on "), std::string::npos) << log;
+  EXPECT_NE(log.find("retrieval replica rank 1 (retrieval 0 on "), std::string::npos) << log;
+  int64_t failovers = 0;
+  for (const auto& m : b) failovers += m.value("service/retrieval_failovers", int64_t{0});
+  EXPECT_EQ(failovers, 1) << "rollout worker 0 moved to the other replica once";
 }
 
 // grpo.max_staleness = 2 on the elastic tier: steps go out up to two ahead

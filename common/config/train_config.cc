@@ -31,7 +31,10 @@ ConfigSchema TrainConfig::Bind(TrainConfig& c) {
       .Add("retrieval.index", &c.retrieval.index, "build-index directory (empty: built from data.dir)")
       .Add("retrieval.encoder", &c.retrieval.encoder, "BERT encoder for dense retrievers")
       .Add("retrieval.timeout_ms", &c.retrieval.timeout_ms, "deadline of a retrieval call")
-      .Add("retrieval.attempts", &c.retrieval.attempts, "tries per retrieval call (slow or unreachable shard)");
+      .Add("retrieval.attempts", &c.retrieval.attempts, "tries per retrieval call (slow or unreachable shard)")
+      .Add("retrieval.replicas", &c.retrieval.replicas,
+           "ranks serving each shard: layout.retrieval = shards x replicas; a rollout worker's calls move on from "
+           "a replica that fails (docs/elastic.md)");
   s.Add("reward.model", &c.reward.model, "reward model directory (train-rm)")
       .Add("reward.w_acc", &c.reward.w_acc, "weight of ROUGE-1+2+L F of the answer vs gold")
       .AddEnum("reward.personalization", &c.reward.personalization,
@@ -182,6 +185,7 @@ void RetrievalConfig::Validate() const {
   Require(k >= 1 && k <= 1000, "retrieval.k", "must be in 1..1000");
   Require(timeout_ms >= 1, "retrieval.timeout_ms", "must be at least 1");
   Require(attempts >= 1, "retrieval.attempts", "must be at least 1");
+  Require(replicas >= 1, "retrieval.replicas", "must be at least 1");
 }
 
 void RewardConfig::Validate() const {
@@ -249,7 +253,11 @@ std::string TrainConfig::ValueOf(const std::string& key) const {
 }
 
 Layout TrainConfig::ResolveLayout(int64_t world_size) const {
-  return layout.unset() ? DefaultLayout(world_size) : layout;
+  if (!layout.unset()) return layout;
+  // One shard, served by retrieval.replicas ranks, taken from the rollout side.
+  Layout l = DefaultLayout(world_size - (retrieval.replicas - 1));
+  l.retrieval = retrieval.replicas;
+  return l;
 }
 
 void TrainConfig::Validate(int64_t world_size) const {
@@ -358,6 +366,10 @@ void TrainConfig::Validate(int64_t world_size) const {
     Require(layout.rollout >= 1, "layout.rollout", "must be at least 1 when a layout is given");
     Require(layout.learners >= 1, "layout.learners", "must be at least 1 when a layout is given");
   }
+  if (!layout.unset())
+    Require(layout.retrieval % retrieval.replicas == 0, "retrieval.replicas",
+            "must divide layout.retrieval (" + std::to_string(layout.retrieval) +
+                " ranks = shards x replicas; the first shards-many ranks are each shard's first replica)");
   if (world_size > 0) {
     const Layout l = ResolveLayout(world_size);
     Require(l.total() == world_size, "layout",

@@ -56,6 +56,7 @@ struct RetrievalConfig {
   std::string encoder;  // BERT directory for dense retrievers
   int64_t timeout_ms = 5000;
   int64_t attempts = 4;  // tries per call when the tier is slow or unreachable
+  int64_t replicas = 1;  // ranks serving each shard (a client moves on from a lost one)
 
   // Ranges of this section's keys. Throws util::Error naming the key.
   void Validate() const;

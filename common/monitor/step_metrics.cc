@@ -107,6 +107,7 @@ nlohmann::ordered_json ToJson(const StepMetrics& m) {
   j[keys::kRetrievalRetries] = m.retrieval_retries;
   j[keys::kRewardRetries] = m.reward_retries;
   j[keys::kRewardFailovers] = m.reward_failovers;
+  j[keys::kRetrievalFailovers] = m.retrieval_failovers;
   j[keys::kRewardQueueDepth] = m.reward_queue_depth;
   // Phases up to the update; then the step's totals.
   for (const auto& [phase, seconds] : Phases(m.timing))

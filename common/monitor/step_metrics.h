@@ -111,7 +111,8 @@ struct StepMetrics {
   int64_t dropped_stale = 0;    // samples (whole groups) dropped as older than grpo.max_staleness
   int64_t skipped_questions = 0, sequences = 0, micro_batches = 0;
   int64_t retrieval_retries = 0, reward_retries = 0, reward_queue_depth = 0;
-  int64_t reward_failovers = 0;  // a worker's calls left a failing reward server for another
+  int64_t reward_failovers = 0;     // a worker's calls left a failing reward server for another
+  int64_t retrieval_failovers = 0;  // ... a failing retrieval replica for another (retrieval.replicas)
   PhaseTimes timing;
   CoordinatorMetrics coordinator;
   int64_t total_num_tokens = 0;
@@ -154,6 +155,7 @@ constexpr const char* kRolloutCorrCappedFraction = "rollout_corr/capped_fraction
 constexpr const char* kRetrievalRetries = "service/retrieval_retries";
 constexpr const char* kRewardRetries = "service/reward_retries";
 constexpr const char* kRewardFailovers = "service/reward_failovers";
+constexpr const char* kRetrievalFailovers = "service/retrieval_failovers";
 constexpr const char* kRewardQueueDepth = "service/reward_queue_depth";
 constexpr const char* kServicePrefix = "service/";
 constexpr const char* kStepSeconds = "timing_s/step";

@@ -1,15 +1,15 @@
 // The client of the reward tier: sends a list of completions (typically one
 // GRPO group) to a reward server and returns its ScoreReply.
 //
-// Failover: given several servers (preferred first), a call whose server
-// cannot be reached or does not answer in time (a transport failure) moves
-// the client on to the next server, round-robin, for that call's next
-// attempt and every later call; the move is logged and counted (reroutes).
-// Every server of a tier scores alike, so results do not depend on which
-// one answered (LoRe users adapted through AdaptUser are the exception: the
-// weights live on the server that fitted them).
+// Failover (net/failover_group.h): given several servers (preferred first),
+// a transport failure moves the client on to the next server for that
+// call's next attempt and every later call. Every server of a tier scores
+// alike, so results do not depend on which one answered (LoRe users adapted
+// through AdaptUser are the exception: the weights live on the server that
+// fitted them).
 //
-// Retries (net/retry.h, `retry` policy; one attempt by default): a transport
+// Retries (net/retry.h, `retry` policy; one attempt by default, and at
+// least one per server): a transport
 // failure, and a reply of DEADLINE_EXCEEDED, OVERLOADED or SHUTTING_DOWN (a
 // slow or busy server), are tried again with back-off. A reply whose status
 // is not OK is otherwise returned as it is, so the caller sees why (the last
@@ -21,13 +21,11 @@
 // Thread-safety: Score() may be called from many threads at once.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/net/failover_group.h"
 #include "common/net/retry.h"
 #include "common/net/rpc_client.h"
 #include "proto/reward.pb.h"
@@ -51,22 +49,14 @@ class RewardClient {
   proto::UserWeightsReply UserWeights(const std::string& user,
                                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   // The server calls go to now.
-  const net::Endpoint& endpoint() const { return current().endpoint(); }
+  const net::Endpoint& endpoint() const { return servers_.current().endpoint(); }
   const net::RetryCounters& retry_counters() const { return counters_; }
-  int64_t reroutes() const { return reroutes_.load(); }
+  int64_t reroutes() const { return servers_.reroutes(); }
   // The servers (host:port) that calls moved away from since the last call.
-  std::vector<std::string> TakeFailedServers();
+  std::vector<std::string> TakeFailedServers() { return servers_.TakeFailed(); }
 
  private:
-  // After a transport failure of server `failed`: the next server, unless
-  // another caller moved on already.
-  void MoveOn(size_t failed, const std::string& why);
-  net::RpcClient& current() const { return *clients_[current_.load()]; }  // the server calls go to now
-  std::vector<std::unique_ptr<net::RpcClient>> clients_;
-  std::atomic<size_t> current_{0};
-  std::atomic<int64_t> reroutes_{0};
-  std::mutex failed_mutex_;
-  std::vector<std::string> failed_;  // GUARDED_BY(failed_mutex_)
+  net::FailoverGroup servers_;
   net::RetryPolicy retry_;
   net::RetryCounters counters_;
 };
