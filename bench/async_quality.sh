@@ -27,9 +27,11 @@
 #               sampler's tokens weighted by pi_prox / pi_behav, cap 5)
 #   k0          on-policy (synchronous)
 # An arm may name its own step count, ARM:STEPS (k0:30): it is timed, not evaluated.
+# An arm may name another GRPO seed, ARM@SEED (k2-dec@7: trainer.seed=7, from
+# the same warm start; it is compared with ARM@SEED's k1, k1@7, when run).
 #
 # usage: bench/async_quality.sh [RUN_DIR] [STEPS]   (default /tmp/prlm-async-quality, 200)
-# One seed per arm (trainer.seed as the demo's). An arm whose run finished
+# One seed per arm (trainer.seed as the demo's, unless @SEED). An arm whose run finished
 # and an answer set already written are not redone; delete RUN/grpo-ARM or
 # RUN/answers-ARM.row.json to redo them.
 set -euo pipefail
@@ -45,8 +47,9 @@ if [[ ! -d $RUN/reward_model ]]; then
 fi
 SFT=$(newest_policy "$RUN/sft")
 
-arm_keys() {  # ARM: the keys that make it
-  case $1 in
+arm_keys() {  # ARM[@SEED]: the keys that make it
+  [[ $1 == *@* ]] && echo "trainer.seed=${1#*@}"
+  case ${1%@*} in
     k0) echo grpo.max_staleness=0 ;;
     k1) echo grpo.max_staleness=1 ;;
     k2) echo grpo.max_staleness=2 ;;
@@ -112,10 +115,15 @@ table() {  # OUT BASELINE NAME...: rows scored from the answers, each against BA
 }
 table "$RUN/async_eval.json" rag "${ARMS[@]}"
 [[ -f $RUN/answers-k1.json ]] && table "$RUN/async_vs_k1.json" k1 "${ARMS[@]}"
+# Each other seed's arms against that seed's k1.
+for seed in $(printf '%s\n' "${ARMS[@]}" | sed -n 's/.*@//p' | sort -u); do
+  [[ -f $RUN/answers-k1@$seed.json ]] || continue
+  table "$RUN/async_vs_k1@$seed.json" "k1@$seed" $(printf '%s\n' "${ARMS[@]}" | grep "@$seed\$")
+done
 
 # 4. The tables.
 python3 - "$RUN" <<'PYEOF'
-import json, os, sys
+import glob, json, os, sys
 run = sys.argv[1]
 def table(path, title):
     if not os.path.exists(path):
@@ -134,11 +142,17 @@ def table(path, title):
               f"| {figure('reward', '.3f')} | {diff} |")
 table(f"{run}/async_eval.json", "Each arm against RAG (the warm start):")
 table(f"{run}/async_vs_k1.json", "Each arm's answers against k = 1's:")
+for path in sorted(glob.glob(f"{run}/async_vs_k1@*.json")):
+    seed = path.rsplit("@", 1)[1][:-len(".json")]
+    table(path, f"Seed {seed}: each arm's answers against k1@{seed}'s:")
 print("\nThe runs (steps 3..N averaged for time; first and last 20 steps for reward and KL):\n")
 print("| arm | steps | step s | steps/hour | staleness mean / max | rollout_corr/kl | ess (min) "
       "| actor/ppo_kl | score, steps 1-20 -> last 20 | kl to reference, last 20 |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for arm in ("k0", "k1", "k2", "k2-dec", "k4", "k4-dec"):
+order = ("k0", "k1", "k2", "k2-dec", "k4", "k4-dec")
+arms = [os.path.basename(d)[len("grpo-"):] for d in glob.glob(f"{run}/grpo-*") if os.path.isdir(d)]
+arms.sort(key=lambda a: (a.partition("@")[2], order.index(a.partition("@")[0]) if a.partition("@")[0] in order else 99))
+for arm in arms:
     path = f"{run}/grpo-{arm}/metrics.jsonl"
     if not os.path.exists(path):
         continue

@@ -9,7 +9,8 @@
 //    services, the gradient all-reduce and the weight broadcast cross hosts),
 //    over TLS with a site certificate for node1 from a CA (the host name is
 //    checked): the same metrics as the same job on one host, and again with
-//    2% of node2's TCP packets dropped (nftables; the drops counted);
+//    2% of node2's TCP packets dropped (nftables; the drops counted), and
+//    again with 20 ms each way on node2's connections (a delaying relay);
 //  - node2's link down for 20 s mid-job: survived, the same metrics;
 //  - a certificate that names another host: the job stops, saying so;
 //  - node2 killed mid-job: the job ends within trainer.rank_timeout_s + 30 s,
@@ -184,7 +185,7 @@ TEST_F(Hosts, EachHostHasItsOwnNameAndAddressAndKnowsTheOthers) {
   EXPECT_NE(r.out.find("node2"), std::string::npos);
 }
 
-TEST_F(Hosts, GrpoAcrossTwoHostsMatchesOneHostAlsoWithPacketLoss) {
+TEST_F(Hosts, GrpoAcrossTwoHostsMatchesOneHostAlsoWithPacketLossOrLatency) {
   const std::string steps = " trainer.total_steps=3";
   // 1. One host.
   auto r = Shell(Mpirun(6, "") + Config() + "trainer.output_dir=" + D("one-host") + steps + SiteTls("node1"));
@@ -209,6 +210,20 @@ TEST_F(Hosts, GrpoAcrossTwoHostsMatchesOneHostAlsoWithPacketLoss) {
   ASSERT_NE(at, std::string::npos) << counted.out;
   EXPECT_GT(std::stoul(counted.out.substr(at + 8)), 0u) << "packets were dropped: " << counted.out;
   std::printf("with 2%% loss on node2: %s\n", counted.out.substr(at, counted.out.find(' ', at + 8) - at).c_str());
+  // 4. Two hosts, 20 ms each way on every connection node2 opens (a relay:
+  //    no netem here), the services' calls and MPI's links among them.
+  ASSERT_EQ(Shell(HostsScript() + " delay " + kId + " node2 20 " + PRLM_DELAY_RELAY).code, 0);
+  r = Shell(Mpirun(6, D("split")) + Config() + "trainer.output_dir=" + D("delayed") + steps + SiteTls("node1"));
+  const std::string relayed = util::ReadFile("/tmp/prlm-hosts-" + kId + "-node2-delay.log");
+  Shell(HostsScript() + " delay " + kId + " node2 0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(Deterministic(testing::Metrics(D("delayed"))), reference);
+  size_t connections = 0;
+  for (size_t at = relayed.find("relayed"); at != std::string::npos; at = relayed.find("relayed", at + 1))
+    ++connections;
+  EXPECT_GE(connections, 2u) << "node2's rollout worker reaches the retrieval shard and the reward server: " << relayed;
+  EXPECT_NE(relayed.find("10.211.0.11:"), std::string::npos) << relayed;
+  std::printf("with 20 ms each way on node2: %zu connections relayed\n", connections);
 }
 
 // node2's link down for 20 s mid-job, shorter than the timeouts (the

@@ -13,12 +13,17 @@
 #        tests/hosts/hosts.sh loss ID HOST PCT             drop PCT% of HOST's outgoing packets (nftables)
 #        tests/hosts/hosts.sh link ID HOST up|down         HOST's network link
 #        tests/hosts/hosts.sh kill ID HOST                 SIGKILL every process on HOST
+#        tests/hosts/hosts.sh delay ID HOST MS RELAY       hold every chunk of the TCP connections HOST
+#                                           opens to the other hosts MS ms each way (RELAY: the
+#                                           prlm_delay_relay binary); MS 0 removes it. Its log:
+#                                           /tmp/prlm-hosts-ID-HOST-delay.log
 #
 # Hosts: node1..nodeN, addresses 10.211.0.11.. on 10.211.0.0/24; each sees
 # the others by name (its /etc/hosts: /etc/netns/NS/hosts bound over it).
 # Open MPI reaches a host the way ssh reaches a cluster node, through
 # tests/hosts/rsh_agent (plm_rsh_agent), which runs its command on the host.
-# Latency cannot be injected here: this kernel has no netem module.
+# This kernel has no netem module: latency comes from a relay (delay), which
+# nftables hands the host's outgoing connections to (tests/hosts/delay_relay.cc).
 set -euo pipefail
 
 ns() { echo "prlm-$1-$2"; }  # the namespace of host $2 (or of "switch")
@@ -57,6 +62,7 @@ down() {
     ip netns del "$name" 2>/dev/null || true
     rm -rf "/etc/netns/$name"
   done
+  rm -f /tmp/prlm-hosts-"$id"-*-delay.{log,pid}
 }
 
 on_host() {  # ID HOST CMD...: CMD in HOST's network namespace, under HOST's name
@@ -69,7 +75,7 @@ on_host() {  # ID HOST CMD...: CMD in HOST's network namespace, under HOST's nam
     "$host" "/etc/netns/$(ns "$id" "$host")/hosts" "$@"
 }
 
-[[ $# -ge 2 ]] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 what=$1 id=$2
 shift 2
 case "$what" in
@@ -88,5 +94,26 @@ EOF
     ;;
   link) ip netns exec "$(ns "$id" "$1")" ip link set eth0 "$2" ;;
   kill) ip netns pids "$(ns "$id" "$1")" | xargs -r kill -9 ;;
+  delay)
+    host=$1 ms=$2 relay=${3:-} port=7999 mark=42
+    log=/tmp/prlm-hosts-$id-$host-delay.log pidfile=/tmp/prlm-hosts-$id-$host-delay.pid
+    ip netns exec "$(ns "$id" "$host")" nft delete table ip prlm_delay 2>/dev/null || true
+    [[ -f $pidfile ]] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
+    ((ms > 0)) || exit 0
+    [[ -x $relay ]] || { echo "hosts.sh delay: no relay binary '$relay'" >&2; exit 2; }
+    nsenter --net="/run/netns/$(ns "$id" "$host")" setsid "$relay" $port "$ms" $mark > "$log" 2>&1 &
+    echo $! > "$pidfile"
+    for _ in $(seq 50); do grep -qs "on port" "$log" && break; sleep 0.1; done
+    grep -qs "on port" "$log" || { cat "$log" >&2; exit 1; }
+    # New connections to the other hosts go to the relay; its own (fwmark) do not.
+    ip netns exec "$(ns "$id" "$host")" nft -f - <<EOF
+table ip prlm_delay {
+  chain out {
+    type nat hook output priority -100; policy accept;
+    meta mark != $mark ip daddr 10.211.0.0/24 ip daddr != $(address "$id" "$host") tcp dport != $port counter redirect to :$port;
+  }
+}
+EOF
+    ;;
   *) echo "hosts.sh: unknown command $what" >&2; exit 2 ;;
 esac
