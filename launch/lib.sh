@@ -29,3 +29,25 @@ plan_fits() {  # PRLM PREFIX PLAN-ARGUMENTS...
   "$1" plan --brief "${@:3}" | sed "s|^|$2|" >&2 || verdict=${PIPESTATUS[0]}
   ((verdict != 3))
 }
+
+# Waits for a run's launcher (mpirun or srun, process PID) and returns its
+# exit status. A rank that meets a fatal error writes status.json "failed"
+# and aborts the job; when the launcher still runs GRACE seconds after that
+# (Open MPI waits to reach the ranks of a host whose link is down, for as
+# long as TCP takes to give up: minutes), it is stopped, TERM then KILL 5 s
+# later, so that the job ends and its scheduler can requeue or clean up.
+wait_launcher() {  # NAME PID STATUS_JSON GRACE
+  local name=$1 pid=$2 status=$3 grace=$4 failed_at=0
+  while kill -0 "$pid" 2>/dev/null; do
+    ((failed_at > 0)) || ! grep -qs '"state":"failed"' "$status" || failed_at=$(date +%s)
+    if ((failed_at > 0 && $(date +%s) - failed_at >= grace)); then
+      echo "$name: the run failed ($status) ${grace} s ago and its launcher still runs (ranks on a lost host cannot be reached): stopping it" >&2
+      kill -TERM "$pid" 2>/dev/null
+      sleep 5
+      kill -KILL "$pid" 2>/dev/null
+      break
+    fi
+    sleep 1
+  done
+  wait "$pid"
+}

@@ -288,6 +288,39 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
   EXPECT_GE(status.value("step", 0), 2) << status.dump();
 }
 
+// node2's link down for longer than the timeouts (it stays down): rank 0
+// names the ranks it hears nothing from and aborts; mpirun, unable to reach
+// node2's ranks, would wait minutes for TCP to give up, so launch/run stops
+// it 15 s after status.json says "failed" (lib.sh wait_launcher). The job
+// ends within trainer.rank_timeout_s + 30 s, status.json naming a rank on
+// node2.
+TEST_F(Hosts, ALinkDownLongerThanTheTimeoutsEndsTheJobNamingTheRank) {
+  const std::string run = D("link-lost");
+  const std::string rc = testing::StartInBackground(
+      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
+          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
+          " trainer.total_steps=500 trainer.rank_timeout_s=10 trainer.output_dir=" + run,
+      run);
+  ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
+  const auto down_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 down").code, 0);
+  const bool ended = testing::WaitForFile(rc, std::chrono::seconds(120));
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - down_at).count();
+  ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 up").code, 0);
+  ASSERT_TRUE(ended) << "the job still runs 120 s after node2's link went down\n"
+                     << util::ReadFile(run + ".out") << "\nrank 0:\n"
+                     << util::ReadFile(run + "/logs/rank-0.log");
+  EXPECT_LE(waited, 40.0);
+  EXPECT_NE(util::ReadFile(run + ".out").find("launch/run: the run failed"), std::string::npos)
+      << "mpirun was stopped: " << util::ReadFile(run + ".out");
+  std::printf("the job ended %.1f s after node2's link went down\n", waited);
+  EXPECT_NE(std::stoi(util::ReadFile(rc)), 0);
+  const Json status = Json::parse(util::ReadFile(run + "/status.json"));
+  EXPECT_EQ(status["state"], "failed") << status.dump();
+  EXPECT_NE(status.value("message", "").find("on node2"), std::string::npos) << status.dump();
+  std::printf("status.json: %s\n", status.dump().c_str());
+}
+
 // rollout.elastic across hosts: launch/run (which starts mpirun so that a
 // dead rollout worker does not end the job) with rollout worker 1 on node2;
 // that worker SIGKILLed after the first step. The job finishes, and every
