@@ -149,6 +149,15 @@ class Hosts : public ::testing::Test {
   }
   static std::string D(const std::string& name) { return *dir_ / name; }
   static std::string Config() { return " --config " + D("base.yaml") + " "; }
+  // launch/run on node1 (a 500-step job split over both hosts) in the
+  // background, as a user starts it; returns the file its exit code lands in.
+  static std::string LaunchRunInBackground(const std::string& run, const std::string& overrides) {
+    return testing::StartInBackground(On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR +
+                                          "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " + PRLM_SOURCE_DIR +
+                                          "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
+                                          " trainer.total_steps=500 " + overrides + " trainer.output_dir=" + run,
+                                      run);
+  }
   static std::string SiteTls(const std::string& host) {
     return " net.tls_cert=" + D(host + ".pem") + " net.tls_key=" + D(host + ".key") + " net.tls_ca=" + D("ca.pem");
   }
@@ -260,11 +269,7 @@ TEST_F(Hosts, ACertificateForAnotherHostStopsTheJobSayingSo) {
 
 TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
   const std::string run = D("lost");
-  const std::string rc = testing::StartInBackground(
-      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
-          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
-          " trainer.total_steps=500 trainer.output_dir=" + run,
-      run);
+  const std::string rc = LaunchRunInBackground(run, "");
   ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
   const auto killed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(Shell(HostsScript() + " kill " + kId + " node2").code, 0);
@@ -296,11 +301,7 @@ TEST_F(Hosts, ALostHostEndsTheJobAndStatusJsonSaysSo) {
 // node2.
 TEST_F(Hosts, ALinkDownLongerThanTheTimeoutsEndsTheJobNamingTheRank) {
   const std::string run = D("link-lost");
-  const std::string rc = testing::StartInBackground(
-      On("node1") + "env OMPI_MCA_plm_rsh_agent=" + PRLM_SOURCE_DIR + "/tests/hosts/rsh_agent OMPI_MCA_rmaps=seq " +
-          PRLM_SOURCE_DIR + "/launch/run " + D("base.yaml") + " --np 6 --hostfile " + D("split") +
-          " trainer.total_steps=500 trainer.rank_timeout_s=10 trainer.output_dir=" + run,
-      run);
+  const std::string rc = LaunchRunInBackground(run, "trainer.rank_timeout_s=10");
   ASSERT_TRUE(testing::WaitForSteps(run, 2, std::chrono::seconds(180))) << util::ReadFile(run + ".out");
   const auto down_at = std::chrono::steady_clock::now();
   ASSERT_EQ(Shell(HostsScript() + " link " + kId + " node2 down").code, 0);
