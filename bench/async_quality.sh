@@ -25,6 +25,8 @@
 #   k4-dec, k2-dec  decoupled PPO (grpo.old_logprobs=recompute, so auto =
 #               decoupled: clip around the learner's pre-update policy, the
 #               sampler's tokens weighted by pi_prox / pi_behav, cap 5)
+#   k2-dec-pr   k2-dec with partial rollouts (grpo.partial_rollouts=continue:
+#               a new version joins items in flight between decode steps)
 #   k0          on-policy (synchronous)
 # An arm may name its own step count, ARM:STEPS (k0:30): it is timed, not evaluated.
 # An arm may name another GRPO seed, ARM@SEED (k2-dec@7: trainer.seed=7, from
@@ -56,7 +58,8 @@ arm_keys() {  # ARM[@SEED]: the keys that make it
     k4) echo grpo.max_staleness=4 ;;
     k2-dec) echo grpo.max_staleness=2 grpo.old_logprobs=recompute ;;
     k4-dec) echo grpo.max_staleness=4 grpo.old_logprobs=recompute ;;
-    *) echo "bench/async_quality.sh: unknown arm '$1' (k0 k1 k2 k4 k2-dec k4-dec)" >&2; return 1 ;;
+    k2-dec-pr) echo grpo.max_staleness=2 grpo.old_logprobs=recompute grpo.partial_rollouts=continue ;;
+    *) echo "bench/async_quality.sh: unknown arm '$1' (k0 k1 k2 k4 k2-dec k4-dec k2-dec-pr)" >&2; return 1 ;;
   esac
 }
 EVAL=(--data "$RUN/data" --split test --max-prompt-tokens 384 --max-new-tokens 80 --reward-model "$RUN/reward_model"
@@ -149,7 +152,7 @@ print("\nThe runs (steps 3..N averaged for time; first and last 20 steps for rew
 print("| arm | steps | step s | steps/hour | staleness mean / max | rollout_corr/kl | ess (min) "
       "| actor/ppo_kl | score, steps 1-20 -> last 20 | kl to reference, last 20 |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-order = ("k0", "k1", "k2", "k2-dec", "k4", "k4-dec")
+order = ("k0", "k1", "k2", "k2-dec", "k2-dec-pr", "k4", "k4-dec")
 arms = [os.path.basename(d)[len("grpo-"):] for d in glob.glob(f"{run}/grpo-*") if os.path.isdir(d)]
 arms.sort(key=lambda a: (a.partition("@")[2], order.index(a.partition("@")[0]) if a.partition("@")[0] in order else 99))
 for arm in arms:
