@@ -36,14 +36,18 @@ plan_fits() {  # PRLM PREFIX PLAN-ARGUMENTS...
 # (Open MPI waits to reach the ranks of a host whose link is down, for as
 # long as TCP takes to give up: minutes), it is stopped, TERM then KILL 5 s
 # later, so that the job ends and its scheduler can requeue or clean up.
+# Only a status.json this launch wrote counts: the one a failed attempt
+# left says "failed" until the new rank 0 starts.
 wait_launcher() {  # NAME PID STATUS_JSON GRACE
-  local name=$1 pid=$2 status=$3 grace=$4 failed_at=0
+  local name=$1 pid=$2 status=$3 grace=$4 failed_at=0 before
+  before=$(cat "$status" 2>/dev/null || true)
   while kill -0 "$pid" 2>/dev/null; do
-    ((failed_at > 0)) || ! grep -qs '"state":"failed"' "$status" || failed_at=$(date +%s)
+    ((failed_at > 0)) || ! grep -qs '"state":"failed"' "$status" ||
+      [[ "$(cat "$status" 2>/dev/null)" == "$before" ]] || failed_at=$(date +%s)
     if ((failed_at > 0 && $(date +%s) - failed_at >= grace)); then
       echo "$name: the run failed ($status) ${grace} s ago and its launcher still runs (ranks on a lost host cannot be reached): stopping it" >&2
       kill -TERM "$pid" 2>/dev/null
-      sleep 5
+      for _ in {1..50}; do kill -0 "$pid" 2>/dev/null && sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null
       break
     fi
