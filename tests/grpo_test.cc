@@ -301,7 +301,8 @@ TEST(OffPolicyCorrection, AutoIsDecoupledOnlyForStaleRecomputedSamplesAndCapsDef
   ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.is_mask_low"});
   t.grpo.is_mask_low = 0.5;
   t.grpo.max_staleness = 2;
-  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.max_staleness", "rollout.elastic=true"});
+  // (TrainConfig::Load chooses the elastic tier when the key is unset: here it says false.)
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.max_staleness", "rollout.elastic=false refuses it"});
   t.rollout.elastic = true;
   EXPECT_NO_THROW(t.Validate(0));
   // Partial rollouts need weights that can come mid-item: elastic and k >= 1.
@@ -311,7 +312,7 @@ TEST(OffPolicyCorrection, AutoIsDecoupledOnlyForStaleRecomputedSamplesAndCapsDef
   ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.partial_rollouts", "grpo.max_staleness >= 1"});
   t.grpo.max_staleness = 1;
   t.rollout.elastic = false;
-  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.partial_rollouts", "rollout.elastic=true"});
+  ExpectErrorContaining([&] { t.Validate(0); }, {"grpo.partial_rollouts", "rollout.elastic=false refuses it"});
 }
 
 TEST(OffPolicyCorrection, TheWeightMultipliesThePolicyTermAfterTheClipsAndTheObjectiveCountsCaps) {
